@@ -1,0 +1,355 @@
+#!/usr/bin/env node
+// The firstbell command line: a thin shell over the programmatic API; only this file exits the process.
+import { realpathSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, poolFor, startReferencePlatform, type PlatformConfigPatch } from './fixtures/reference-platform.js';
+import { spawnReferencePlatform } from './fixtures/spawn.js';
+import { buildReport } from './reports/build-report.js';
+import { openReport } from './reports/screenshot.js';
+import { terminalSummary, summaryJson } from './reports/summary.js';
+import { BUILT_IN_SCENARIOS, closestName, findScenario } from './scenarios/index.js';
+import { ProblemsError, resolveScenario, validateScenario, type ResolvedScenario } from './scenarios/model.js';
+import { isLoopback, openFileLimit } from './runner/limits.js';
+import { RunFolderError } from './runner/run-folder.js';
+import { planOf, runScenario, type Progress } from './runner/run.js';
+import { buildSchedule } from './runner/schedule.js';
+import { TargetUnreachableError, type Target } from './runner/target.js';
+import { referenceTarget } from './runner/targets/reference.js';
+import { VERSION } from './runner/version.js';
+
+/** Exit codes, as documented in the README. */
+export const EXIT = { ok: 0, internal: 1, usage: 2, unreachable: 3, objectivesFailed: 99, interrupted: 130 } as const;
+
+export interface Io {
+  stdout: { write(s: string): unknown };
+  stderr: { write(s: string): unknown; isTTY?: boolean };
+  /** Aborted on Ctrl-C: the run stops cleanly and still writes its report. */
+  signal?: AbortSignal;
+  cwd?: string;
+}
+
+class UsageError extends Error {}
+
+/** A command's result: its exit code. */
+type Action = () => Promise<number>;
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+function parseNumber(what: string, min: number, max: number, integer = false) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+      throw new InvalidArgumentError(`${what} must be ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}.`);
+    }
+    return n;
+  };
+}
+
+const scaleOption = () => new Option('--scale <fraction>', 'fraction of full scale (1.0 = 100,000 joins)').argParser(parseNumber('the scale', 0.0001, 1));
+const seedOption = () => new Option('--seed <n>', 'seed of the schedule; the same seed gives the same arrivals').argParser(parseNumber('the seed', 0, 2 ** 31 - 1, true)).default(1);
+
+function scenarioByName(name: string, scale: number): ResolvedScenario {
+  const s = findScenario(name);
+  if (!s) {
+    const near = closestName(name, BUILT_IN_SCENARIOS.map((x) => x.name));
+    throw new UsageError(
+      `unknown scenario '${name}'${near ? `; did you mean '${near}'?` : ''} (built in: ${BUILT_IN_SCENARIOS.map((x) => x.name).join(', ')}; see 'firstbell list')`,
+    );
+  }
+  const problems = validateScenario(s);
+  if (problems.length) throw new ProblemsError(problems.map((p) => ({ ...p, where: `scenario ${name}: ${p.where}` })));
+  return resolveScenario(s, scale);
+}
+
+function targetFor(url: string, allowed: string[]): Target {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new UsageError(`--target '${url}' is not a URL; give one like http://127.0.0.1:8080`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new UsageError(`--target '${url}' must start with http:// or https://`);
+  if (!isLoopback(u.hostname) && !allowed.includes(u.hostname)) {
+    throw new UsageError(`refusing to load ${u.hostname}: only loopback targets are allowed by default; add --allow-target ${u.hostname} if you may load it`);
+  }
+  return referenceTarget(u);
+}
+
+function describePlan(s: ResolvedScenario, seed: number, target: string | undefined): string {
+  const schedule = buildSchedule(s, seed);
+  const plan = planOf(s, schedule);
+  const phases = plan.phases.map((p) => `${p.name} ${fmt(p.participants)} from ${p.startMs / 1000} s over ${p.durationMs / 1000} s`).join(', ');
+  const lines = [
+    `plan: ${s.name} at scale ${s.scale}, seed ${seed}: ${fmt(plan.participants)} participants (${phases}; t = 0 s is ${s.firstBell})`,
+    `      peak ${fmt(plan.peakArrivalsPerSec)} arrivals/s; measuring ends ${(schedule.endMs / 1000).toFixed(0)} s after the start; protocol users only${target ? `; target ${target}` : ''}`,
+  ];
+  const fds = openFileLimit();
+  // Each held participant keeps one socket; the HTTP connection closes before the hold.
+  if (fds !== undefined && plan.participants + 200 > fds) {
+    lines.push(`      warning: up to ${fmt(plan.participants)} sockets held at once, but this process may open only ${fmt(fds)} files; the rest will fail with EMFILE (lower --scale)`);
+  }
+  return lines.join('\n');
+}
+
+function progressLine(p: Progress, s: ResolvedScenario): string {
+  const clock = s.firstBell;
+  const rel = p.t - p.firstBellAtMs / 1000;
+  const sign = rel < 0 ? '-' : '+';
+  const layers = (['admission', 'broker', 'media'] as const)
+    .map((l) => {
+      const v = p.layers[l];
+      return `${l} ${v.ended ? `${Math.round((v.failed / v.ended) * 100)}% err p95 ${v.p95Ms}ms` : '—'}`;
+    })
+    .join(' | ');
+  return `[${String(p.t).padStart(3)}s ${clock}${sign}${Math.abs(rel)}s] sent ${fmt(p.sent)}/${fmt(p.planned)} late ${p.late} dropped ${p.dropped} active ${fmt(p.active)} | ${layers} | cpu ${p.health.cpuPct}% lag ${p.health.loopLagP99Ms}ms`;
+}
+
+function progressPrinter(io: Io, scenario: ResolvedScenario, enabled: boolean): { onProgress?: (p: Progress) => void; done: () => void } {
+  if (!enabled) return { done: () => undefined };
+  const tty = io.stderr.isTTY === true;
+  let last = 0;
+  return {
+    onProgress: (p) => {
+      const line = progressLine(p, scenario);
+      if (tty) io.stderr.write(`\r\x1b[2K${line.slice(0, 200)}`);
+      else if (p.t - last >= 5 || p.t === 0) {
+        last = p.t;
+        io.stderr.write(line + '\n');
+      }
+    },
+    done: () => tty && io.stderr.write('\n'),
+  };
+}
+
+interface RunFlags {
+  scale?: number;
+  seed: number;
+  out: string;
+  maxActive: number;
+  allowTarget: string[];
+  json?: boolean;
+  progress: boolean;
+}
+
+async function runAndReport(io: Io, scenario: ResolvedScenario, target: Target, flags: RunFlags, demo: boolean): Promise<number> {
+  io.stderr.write(describePlan(scenario, flags.seed, `${target.kind} ${target.url.origin}`) + '\n');
+  const progress = progressPrinter(io, scenario, flags.progress);
+  const result = await runScenario({
+    scenario, seed: flags.seed, target, outDir: resolve(io.cwd ?? process.cwd(), flags.out), maxActive: flags.maxActive,
+    signal: io.signal, onProgress: progress.onProgress,
+  }).finally(progress.done);
+  const { analysis, reportPath } = await buildReport(result.dir);
+  const shown = relative(io.cwd ?? process.cwd(), reportPath) || reportPath;
+  if (flags.json) io.stdout.write(JSON.stringify(summaryJson(analysis), null, 2) + '\n');
+  else io.stdout.write(terminalSummary(analysis, shown) + '\n');
+  if (result.info.status === 'interrupted') return EXIT.interrupted;
+  if (demo) return EXIT.ok;
+  return analysis.passed ? EXIT.ok : EXIT.objectivesFailed;
+}
+
+function fixturePatch(o: { loginCapacity?: number; joinCapacity?: number; mediaNodes?: number; upstreamTimeout?: number }): PlatformConfigPatch {
+  const patch: PlatformConfigPatch = {};
+  if (o.loginCapacity !== undefined) patch.admission = poolFor(o.loginCapacity);
+  if (o.joinCapacity !== undefined) patch.broker = poolFor(o.joinCapacity);
+  if (o.mediaNodes !== undefined) patch.media = { nodes: o.mediaNodes };
+  if (o.upstreamTimeout !== undefined) patch.gateway = { upstreamTimeoutMs: o.upstreamTimeout };
+  return patch;
+}
+
+function fixtureFlags(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--login-capacity <perSec>', 'logins per second the admission layer serves').argParser(parseNumber('the login capacity', 1, 1e6)))
+    .addOption(new Option('--join-capacity <perSec>', 'joins per second the broker assigns').argParser(parseNumber('the join capacity', 1, 1e6)))
+    .addOption(new Option('--media-nodes <n>', 'media nodes the broker assigns to').argParser(parseNumber('the media node count', 1, 1000, true)))
+    .addOption(new Option('--upstream-timeout <ms>', 'the gateway answers 504 after this long').argParser(parseNumber('the upstream timeout', 1, 600_000)));
+}
+
+export function buildProgram(io: Io, setAction: (a: Action) => void): Command {
+  const program = new Command('firstbell')
+    .description('Replays the Monday 8:00 burst against a school platform and writes a capacity report.')
+    .version(VERSION)
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) })
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 objectives met, 1 internal error, 2 usage or config error, 3 target unreachable before start,
+99 objectives failed, 130 interrupted.`,
+    );
+
+  const runFlags = (cmd: Command) =>
+    cmd
+      .addOption(seedOption())
+      .option('--out <dir>', 'folder that receives the run folder', 'runs')
+      .addOption(new Option('--max-active <n>', 'most participants under way at once; beyond it arrivals are dropped and counted').argParser(parseNumber('--max-active', 1, 10_000_000, true)).default(50_000))
+      .option('--json', 'print only summary.json on stdout')
+      .option('--no-progress', 'no live progress line on stderr');
+
+  runFlags(
+    program
+      .command('run')
+      .description('run a scenario against a target and write the run folder and report')
+      .argument('<scenario>', "built-in scenario name (see 'firstbell list')")
+      .requiredOption('--target <url>', 'base URL of the platform, e.g. http://127.0.0.1:8080')
+      .addOption(new Option('--target-kind <kind>', 'how to talk to the target').choices(['reference']).default('reference'))
+      .option('--allow-target <host>', 'allow loading this non-loopback host (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+      .addOption(scaleOption().default(0.01)),
+  ).action((name: string, o: RunFlags & { target: string; scale: number }) =>
+    setAction(async () => {
+      const scenario = scenarioByName(name, o.scale);
+      return runAndReport(io, scenario, targetFor(o.target, o.allowTarget), o, false);
+    }),
+  );
+
+  runFlags(
+    fixtureFlags(
+      program
+        .command('demo')
+        .description('start the reference platform, replay monday-0800 at a scale that fits this machine, and write the report')
+        .addOption(scaleOption().default(0.02)),
+    ),
+  ).action((o: RunFlags & { scale: number; loginCapacity?: number; joinCapacity?: number; mediaNodes?: number; upstreamTimeout?: number }) =>
+    setAction(async () => {
+      const scenario = scenarioByName('monday-0800', o.scale);
+      const args = [
+        ...(o.loginCapacity !== undefined ? ['--login-capacity', String(o.loginCapacity)] : []),
+        ...(o.joinCapacity !== undefined ? ['--join-capacity', String(o.joinCapacity)] : []),
+        ...(o.mediaNodes !== undefined ? ['--media-nodes', String(o.mediaNodes)] : []),
+        ...(o.upstreamTimeout !== undefined ? ['--upstream-timeout', String(o.upstreamTimeout)] : []),
+      ];
+      const platform = await spawnReferencePlatform(args);
+      io.stderr.write(`reference platform at ${platform.url}\n`);
+      try {
+        return await runAndReport(io, scenario, referenceTarget(new URL(platform.url)), { ...o, allowTarget: [] }, true);
+      } finally {
+        await platform.stop();
+      }
+    }),
+  );
+
+  program
+    .command('report')
+    .description('rebuild report.html, summary.json and junit.xml from a run folder alone')
+    .argument('<run-dir>', 'a run folder (holds run.json and samples.csv)')
+    .option('--from-samples', 'rebuild the series from the raw samples even when series.json is there')
+    .option('--json', 'print only summary.json on stdout')
+    .option('--screenshot <png>', 'also save a PNG of the report, taken offline in headless Chromium')
+    .option('--chromium <path>', 'Chromium to use for --screenshot (default: FIRSTBELL_CHROMIUM or /usr/bin/chromium)')
+    .action((dir: string, o: { fromSamples?: boolean; json?: boolean; screenshot?: string; chromium?: string }) =>
+      setAction(async () => {
+        const { analysis, reportPath } = await buildReport(resolve(io.cwd ?? process.cwd(), dir), { fromSamples: o.fromSamples });
+        if (o.screenshot) {
+          const check = await openReport(reportPath, { screenshot: resolve(io.cwd ?? process.cwd(), o.screenshot), chromium: o.chromium });
+          if (check.consoleErrors.length || !check.rendered) throw new Error(`the report did not render cleanly: ${check.consoleErrors.join('; ') || 'charts never finished'}`);
+        }
+        io.stdout.write(o.json ? JSON.stringify(summaryJson(analysis), null, 2) + '\n' : terminalSummary(analysis, reportPath) + '\n');
+        return analysis.passed ? EXIT.ok : EXIT.objectivesFailed;
+      }),
+    );
+
+  program
+    .command('plan')
+    .description('print the resolved plan of a scenario without sending anything')
+    .argument('<scenario>', 'built-in scenario name')
+    .addOption(scaleOption().default(1))
+    .addOption(seedOption())
+    .action((name: string, o: { scale: number; seed: number }) =>
+      setAction(async () => {
+        io.stdout.write(describePlan(scenarioByName(name, o.scale), o.seed, undefined) + '\n');
+        return EXIT.ok;
+      }),
+    );
+
+  program
+    .command('list')
+    .description('list the built-in scenarios')
+    .action(() =>
+      setAction(async () => {
+        for (const s of BUILT_IN_SCENARIOS) io.stdout.write(`${s.name.padEnd(16)} ${s.description}\n`);
+        return EXIT.ok;
+      }),
+    );
+
+  fixtureFlags(
+    program
+      .command('fixture')
+      .description('start the reference platform on loopback and print its URL; Ctrl-C stops it')
+      .addOption(new Option('--port <port>', 'port to listen on (0 = any free one)').argParser(parseNumber('the port', 0, 65535, true)).default(8080))
+      .option('--host <address>', 'loopback address to listen on', '127.0.0.1')
+      .option('--quiet', 'print only the URL'),
+  ).action((o: { port: number; host: string; quiet?: boolean; loginCapacity?: number; joinCapacity?: number; mediaNodes?: number; upstreamTimeout?: number }) =>
+    setAction(async () => {
+      if (!isLoopback(o.host)) throw new UsageError(`--host ${o.host}: the reference platform listens on loopback only; use an address in 127.0.0.0/8`);
+      const platform = await startReferencePlatform({ port: o.port, host: o.host, config: fixturePatch(o) });
+      io.stdout.write(`${platform.url}\n`);
+      if (!o.quiet) {
+        const c = platform.config();
+        io.stderr.write(
+          `reference platform: logins ${Math.round((c.admission.concurrency * 1000) / c.admission.serviceMs)}/s, joins ${Math.round((c.broker.concurrency * 1000) / c.broker.serviceMs)}/s, ${c.media.nodes} media nodes\n` +
+            `control: GET/PUT ${platform.url}/_control (JSON), counters at ${platform.url}/_control/stats; Ctrl-C stops\n`,
+        );
+      }
+      await new Promise<void>((res) => {
+        if (io.signal?.aborted) return res();
+        io.signal?.addEventListener('abort', () => res(), { once: true });
+        process.once('SIGTERM', () => res());
+      });
+      await platform.close();
+      return EXIT.ok;
+    }),
+  );
+  return program;
+}
+
+/** Runs the CLI in-process and returns its exit code; never exits the process. */
+export async function main(argv: string[], io: Io): Promise<number> {
+  let action: Action | undefined;
+  const program = buildProgram(io, (a) => (action = a));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    if (!action) return EXIT.ok;
+    return await action();
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
+      if (err.code === 'commander.executeSubCommandAsync') return EXIT.internal;
+      return EXIT.usage; // commander has already printed its one-line error
+    }
+    if (err instanceof UsageError || err instanceof RunFolderError || err instanceof ConfigError) {
+      io.stderr.write(`error: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    if (err instanceof ProblemsError) {
+      io.stderr.write(`error: ${err.problems.length} problem(s):\n${err.problems.map((p) => `  ${p.where}: ${p.message}; fix: ${p.hint}`).join('\n')}\n`);
+      return EXIT.usage;
+    }
+    if (err instanceof TargetUnreachableError) {
+      io.stderr.write(`error: ${err.message}; start the platform or fix --target ('firstbell fixture' starts the reference platform)\n`);
+      return EXIT.unreachable;
+    }
+    io.stderr.write(`error: internal error: ${err instanceof Error ? err.message : String(err)}${process.env.FIRSTBELL_DEBUG ? `\n${(err as Error).stack}` : ' (set FIRSTBELL_DEBUG=1 for the stack)'}\n`);
+    return EXIT.internal;
+  }
+}
+
+const invokedDirectly = process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+if (invokedDirectly) {
+  const stop = new AbortController();
+  let interrupts = 0;
+  process.on('SIGINT', () => {
+    if (++interrupts > 1) process.exit(EXIT.interrupted);
+    process.stderr.write('\ninterrupted: stopping the run and writing the report (Ctrl-C again to quit at once)\n');
+    stop.abort();
+  });
+  main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, signal: stop.signal }).then(
+    // Exit once stdout has drained, so a piped --json result is never cut short.
+    (code) => process.stdout.write('', () => process.exit(code)),
+    (err) => {
+      process.stderr.write(`error: internal error: ${String(err)}\n`);
+      process.exit(EXIT.internal);
+    },
+  );
+}

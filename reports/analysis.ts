@@ -1,0 +1,307 @@
+// Analysis: per-layer verdicts and break points from a run's series; the one result model every output is built from.
+import { LAYERS, type Layer, type LayerObjective } from '../scenarios/model.js';
+import type { HealthSecond, RunInfo } from '../runner/run-folder.js';
+import { describeKind } from '../runner/sample.js';
+import { stepKey, type Series, type StepDecl, type StepSecond } from '../runner/series.js';
+
+/** A second counts towards a verdict only with at least this many ended attempts of a step. */
+export const MIN_ATTEMPTS_PER_SECOND = 5;
+/** A break point needs this many consecutive violating seconds. */
+export const SUSTAIN_SECONDS = 2;
+
+export interface Symptom {
+  /** Failure kind, e.g. "http_503". */
+  kind: string;
+  /** As a person reads it, e.g. "503 Service Unavailable". */
+  label: string;
+  count: number;
+  /** Share of all failed attempts of the layer while it was broken, 0..1. */
+  share: number;
+}
+
+export interface BreakPoint {
+  /** Second of the run at which the sustained violation began. */
+  second: number;
+  /** That second as a clock time, e.g. "08:00:02". */
+  clock: string;
+  /** Participants per second offered to the layer (attempts of its first step) in that second. */
+  offeredPerSec: number;
+  /** The step that violated first and how. */
+  step: string;
+  reason: 'error rate' | 'p95 latency';
+  errorRate: number;
+  p95Ms: number;
+  /** What users saw while the layer was broken, most common first. */
+  symptoms: Symptom[];
+  /** Failed attempts while it was broken. */
+  failedAttempts: number;
+  /** Seconds from the break to the last violating second's end. */
+  brokenForSec: number;
+  /** True when the layer met its objective again under load afterwards; false when load ended first. */
+  recovered: boolean;
+}
+
+export interface LayerResult {
+  layer: Layer;
+  objective: LayerObjective;
+  /** Unit of offered load, e.g. "joins/s". */
+  unit: string;
+  attempts: number;
+  failed: number;
+  /** False when the layer saw too few attempts to judge. */
+  judged: boolean;
+  met: boolean;
+  peakOfferedPerSec: number;
+  /** Highest count of ok attempts of the layer's first step in one second. */
+  peakGoodputPerSec: number;
+  breakPoint?: BreakPoint;
+}
+
+export interface StepRow {
+  layer: Layer;
+  step: string;
+  attempts: number;
+  ok: number;
+  failed: number;
+  aborted: number;
+  errorRate: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** Service time p95 (from the actual start), ms: differs from p95Ms when the generator ran late. */
+  serviceP95Ms: number;
+  failures: Symptom[];
+}
+
+export interface LayerTimeline {
+  offered: number[];
+  ok: number[];
+  failed: number[];
+  /** Failed attempts per second by kind. */
+  failures: Record<string, number[]>;
+  p50: number[];
+  p95: number[];
+  p99: number[];
+}
+
+export interface GeneratorVerdict {
+  arrivalsPlanned: number;
+  arrivalsSent: number;
+  late: number;
+  dropped: number;
+  worstLoopLagMs: number;
+  worstCpuPct: number;
+  worstSendLagMs: number;
+  /** Seconds in which firstbell itself may have been the bottleneck. */
+  suspectSeconds: number[];
+  note: string;
+}
+
+export interface Analysis {
+  run: RunInfo;
+  passed: boolean;
+  headline: string;
+  layers: LayerResult[];
+  steps: StepRow[];
+  timeline: { seconds: number[]; clocks: string[]; firstBellSecond: number; layers: Record<Layer, LayerTimeline> };
+  health: HealthSecond[];
+  generator: GeneratorVerdict;
+}
+
+const UNITS: Record<Layer, string> = { admission: 'arrivals/s', broker: 'joins/s', media: 'connects/s' };
+
+/** "HH:MM:SS" of a run second, given the first bell's clock time and offset. */
+export function clockAt(firstBell: string, firstBellAtMs: number, second: number): string {
+  const [h, m, s] = firstBell.split(':').map(Number) as [number, number, number];
+  let t = h * 3600 + m * 60 + s + Math.floor(second - firstBellAtMs / 1000);
+  t = ((t % 86400) + 86400) % 86400;
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${p(Math.floor(t / 3600))}:${p(Math.floor(t / 60) % 60)}:${p(t % 60)}`;
+}
+
+function symptoms(failures: Record<string, number>): Symptom[] {
+  const total = Object.values(failures).reduce((a, b) => a + b, 0);
+  return Object.entries(failures)
+    .sort((a, b) => b[1] - a[1])
+    .map(([kind, count]) => ({ kind, label: describeKind(kind), count, share: total ? count / total : 0 }));
+}
+
+function violation(b: StepSecond, o: LayerObjective): { reason: BreakPoint['reason']; errorRate: number; p95Ms: number } | undefined {
+  if (b.attempts < MIN_ATTEMPTS_PER_SECOND) return undefined;
+  const errorRate = b.failed / b.attempts;
+  const p95Ms = b.latencyMs(95);
+  if (errorRate > o.maxErrorRate) return { reason: 'error rate', errorRate, p95Ms };
+  if (p95Ms > o.p95Ms) return { reason: 'p95 latency', errorRate, p95Ms };
+  return undefined;
+}
+
+function analyseLayer(layer: Layer, series: Series, run: RunInfo, last: number): LayerResult {
+  const objective = run.scenario.objectives[layer];
+  const steps = series.steps.filter((d) => d.layer === layer);
+  const first = steps[0];
+  const bucketOf = (sec: number, d: StepDecl) => series.seconds.get(sec)?.get(stepKey(d.layer, d.step));
+  const total = series.total((d) => d.layer === layer);
+  let peakOffered = 0;
+  let peakGood = 0;
+  // Per second: violating (true), compliant (false) or not judged (undefined); plus the first violation found.
+  const state: (boolean | undefined)[] = [];
+  const firstViolation: ({ step: string } & NonNullable<ReturnType<typeof violation>>)[] = [];
+  for (let sec = 0; sec <= last; sec++) {
+    if (first) {
+      const b = bucketOf(sec, first);
+      peakOffered = Math.max(peakOffered, b ? b.attempts + b.aborted : 0);
+      peakGood = Math.max(peakGood, b?.ok ?? 0);
+    }
+    let judged = false;
+    for (const d of steps) {
+      const b = bucketOf(sec, d);
+      if (!b || b.attempts < MIN_ATTEMPTS_PER_SECOND) continue;
+      judged = true;
+      const v = violation(b, objective);
+      if (v && state[sec] !== true) {
+        state[sec] = true;
+        firstViolation[sec] = { step: d.step, ...v };
+      }
+    }
+    if (judged && state[sec] === undefined) state[sec] = false;
+  }
+  const judgedSeconds = state.filter((s) => s !== undefined).length;
+  let breakAt = -1;
+  for (let sec = 0, streak = 0; sec <= last && breakAt < 0; sec++) {
+    if (state[sec] === true) {
+      streak++;
+      if (streak >= SUSTAIN_SECONDS) {
+        // Walk back to the first second of this run of violations (skipping unjudged seconds).
+        let s = sec;
+        for (let k = sec - 1; k >= 0 && state[k] !== false; k--) if (state[k] === true) s = k;
+        breakAt = s;
+      }
+    } else if (state[sec] === false) streak = 0;
+  }
+  const result: LayerResult = {
+    layer, objective, unit: UNITS[layer], attempts: total.attempts, failed: total.failed, judged: judgedSeconds > 0,
+    met: breakAt < 0, peakOfferedPerSec: peakOffered, peakGoodputPerSec: peakGood,
+  };
+  if (breakAt >= 0) {
+    let lastBad = breakAt;
+    for (let sec = breakAt; sec <= last; sec++) if (state[sec] === true) lastBad = sec;
+    const recovered = state.slice(lastBad + 1).some((s) => s === false);
+    const failures: Record<string, number> = {};
+    let failedAttempts = 0;
+    for (let sec = breakAt; sec <= lastBad; sec++) {
+      const m = series.merged(sec, (d) => d.layer === layer);
+      failedAttempts += m.failed;
+      for (const [k, v] of Object.entries(m.failures)) failures[k] = (failures[k] ?? 0) + v;
+    }
+    const fv = firstViolation[breakAt]!;
+    const fb = first ? bucketOf(breakAt, first) : undefined;
+    result.breakPoint = {
+      second: breakAt,
+      clock: clockAt(run.scenario.firstBell, run.firstBellAtMs, breakAt),
+      offeredPerSec: fb ? fb.attempts + fb.aborted : 0,
+      step: fv.step, reason: fv.reason, errorRate: fv.errorRate, p95Ms: fv.p95Ms,
+      symptoms: symptoms(failures), failedAttempts,
+      brokenForSec: lastBad + 1 - breakAt,
+      recovered,
+    };
+  }
+  return result;
+}
+
+function stepRow(d: StepDecl, b: StepSecond): StepRow {
+  return {
+    layer: d.layer, step: d.step, attempts: b.attempts, ok: b.ok, failed: b.failed, aborted: b.aborted,
+    errorRate: b.attempts ? b.failed / b.attempts : 0,
+    p50Ms: b.latencyMs(50), p95Ms: b.latencyMs(95), p99Ms: b.latencyMs(99), maxMs: b.latencyMs(100), serviceP95Ms: b.serviceMs(95),
+    failures: symptoms(b.failures),
+  };
+}
+
+function timelineOf(layer: Layer, series: Series, last: number): LayerTimeline {
+  const first = series.steps.find((d) => d.layer === layer);
+  const t: LayerTimeline = { offered: [], ok: [], failed: [], failures: {}, p50: [], p95: [], p99: [] };
+  for (let sec = 0; sec <= last; sec++) {
+    const m = series.merged(sec, (d) => d.layer === layer);
+    const f = first ? series.seconds.get(sec)?.get(stepKey(first.layer, first.step)) : undefined;
+    t.offered.push(f ? f.attempts + f.aborted : 0);
+    t.ok.push(m.ok);
+    t.failed.push(m.failed);
+    for (const [k, v] of Object.entries(m.failures)) (t.failures[k] ??= new Array<number>(last + 1).fill(0))[sec] = v;
+    const r = (x: number) => Math.round(x * 10) / 10;
+    t.p50.push(r(m.latencyMs(50)));
+    t.p95.push(r(m.latencyMs(95)));
+    t.p99.push(r(m.latencyMs(99)));
+  }
+  return t;
+}
+
+/** Loop lag, CPU or send lag beyond these in a second mean firstbell itself may have held the load back. */
+export const GENERATOR_LIMITS = { loopLagMs: 100, cpuPct: 95, sendLagMs: 100 };
+
+function generatorVerdict(run: RunInfo, health: HealthSecond[]): GeneratorVerdict {
+  const g = run.generator;
+  const sum = (f: (h: HealthSecond) => number) => health.reduce((a, h) => a + f(h), 0);
+  const suspect = health
+    .filter((h) => h.loopLagP99Ms > GENERATOR_LIMITS.loopLagMs || h.cpuPct > GENERATOR_LIMITS.cpuPct || h.sendLagP99Ms > GENERATOR_LIMITS.sendLagMs || h.dropped > 0)
+    .map((h) => h.t);
+  const v: GeneratorVerdict = {
+    arrivalsPlanned: g?.arrivalsPlanned ?? run.plan.participants,
+    arrivalsSent: g?.arrivalsSent ?? sum((h) => h.arrivals),
+    late: g?.late ?? sum((h) => h.late),
+    dropped: g?.dropped ?? sum((h) => h.dropped),
+    worstLoopLagMs: Math.max(0, ...health.map((h) => h.loopLagP99Ms)),
+    worstCpuPct: Math.max(0, ...health.map((h) => h.cpuPct)),
+    worstSendLagMs: Math.max(0, ...health.map((h) => h.sendLagP99Ms)),
+    suspectSeconds: suspect,
+    note: '',
+  };
+  v.note =
+    suspect.length === 0
+      ? `The generator kept up: every second below ${GENERATOR_LIMITS.loopLagMs} ms event-loop lag, ${GENERATOR_LIMITS.cpuPct} % CPU and ${GENERATOR_LIMITS.sendLagMs} ms send lag; ${v.late} late and ${v.dropped} dropped arrivals.`
+      : `The generator may have been the bottleneck in ${suspect.length} second(s) (event-loop lag, CPU or send lag over the limit, or dropped arrivals); ${v.late} arrivals were late and ${v.dropped} dropped. Read those seconds with care.`;
+  return v;
+}
+
+function headlineOf(layers: LayerResult[], run: RunInfo): string {
+  const broken = layers.filter((l) => l.breakPoint).sort((a, b) => a.breakPoint!.second - b.breakPoint!.second);
+  const prefix = run.status === 'interrupted' ? 'Interrupted run. ' : run.status === 'failed' ? 'The run failed part-way. ' : '';
+  if (broken.length === 0) {
+    const peak = layers.find((l) => l.layer === 'admission')?.peakOfferedPerSec ?? 0;
+    return `${prefix}Every layer met its objective (peak ${peak} arrivals/s).`;
+  }
+  return (
+    prefix +
+    broken
+      .map((l) => {
+        const b = l.breakPoint!;
+        const top = b.symptoms[0];
+        const saw = top ? `; users saw ${top.label} (${Math.round(top.share * 100)} % of failures)` : '';
+        const rec = b.recovered ? `recovered after ${b.brokenForSec} s` : `still failing when the load ended (${b.brokenForSec} s)`;
+        return `The ${l.layer} layer broke at ${b.clock} at ${b.offeredPerSec} ${l.unit} offered${saw}; ${rec}.`;
+      })
+      .join(' ')
+  );
+}
+
+export function analyse(run: RunInfo, series: Series, health: HealthSecond[]): Analysis {
+  const last = Math.max(series.lastSecond, Math.ceil(run.plannedEndMs / 1000) - 1, 0);
+  const layers = LAYERS.map((l) => analyseLayer(l, series, run, last));
+  const steps = series.steps.map((d) => stepRow(d, series.total((x) => x.layer === d.layer && x.step === d.step)));
+  const seconds = Array.from({ length: last + 1 }, (_, i) => i);
+  return {
+    run,
+    passed: layers.every((l) => l.met),
+    headline: headlineOf(layers, run),
+    layers,
+    steps,
+    timeline: {
+      seconds,
+      clocks: seconds.map((s) => clockAt(run.scenario.firstBell, run.firstBellAtMs, s)),
+      firstBellSecond: run.firstBellAtMs / 1000,
+      layers: Object.fromEntries(LAYERS.map((l) => [l, timelineOf(l, series, last)])) as Record<Layer, LayerTimeline>,
+    },
+    health,
+    generator: generatorVerdict(run, health),
+  };
+}

@@ -1,0 +1,185 @@
+// The HTML capacity report: one self-contained file, chart.js and all data inlined, verdict first.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { Analysis, LayerResult } from './analysis.js';
+
+let chartSource: string | undefined;
+/** chart.js's UMD build, read once from the installed package and inlined, never fetched. */
+function chartJs(): string {
+  if (chartSource === undefined) {
+    const main = createRequire(import.meta.url).resolve('chart.js');
+    chartSource = readFileSync(join(dirname(main), 'chart.umd.min.js'), 'utf8').replace(/<\/script/gi, '<\\/script');
+  }
+  return chartSource;
+}
+
+const esc = (s: string | number) =>
+  String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const pct = (x: number) => `${(x * 100).toFixed(x > 0 && x < 0.1 ? 1 : 0)} %`;
+const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(x >= 10_000 ? 0 : 1)} s` : `${Math.round(x)} ms`);
+
+function layerCard(l: LayerResult): string {
+  const o = l.objective;
+  const objective = `objective: ≤ ${pct(o.maxErrorRate)} errors and p95 ≤ ${ms(o.p95Ms)} per second`;
+  if (!l.judged) return `<div class="card unjudged"><h3>${esc(l.layer)}</h3><p class="state">not judged</p><p>Too few attempts reached this layer to judge it.</p><p class="small">${esc(objective)}</p></div>`;
+  if (!l.breakPoint) {
+    return `<div class="card ok"><h3>${esc(l.layer)}</h3><p class="state">met its objective</p>
+<p>Peak offered ${l.peakOfferedPerSec} ${esc(l.unit)}, peak served ${l.peakGoodputPerSec}/s; ${l.failed} of ${l.attempts} attempts failed.</p><p class="small">${esc(objective)}</p></div>`;
+  }
+  const b = l.breakPoint;
+  const saw = b.symptoms.slice(0, 4).map((s) => `<li><b>${esc(s.label)}</b> ${pct(s.share)} <span class="small">(${s.count})</span></li>`).join('');
+  return `<div class="card broken"><h3>${esc(l.layer)}</h3><p class="state">broke at ${esc(b.clock)}</p>
+<p>at <b>${b.offeredPerSec} ${esc(l.unit)}</b> offered; ${esc(b.step)} ${b.reason === 'error rate' ? `failed ${pct(b.errorRate)}` : `p95 ${ms(b.p95Ms)}`} in that second.</p>
+<p>What users saw:</p><ul>${saw || '<li>slow answers, no errors</li>'}</ul>
+<p>${b.failedAttempts} failed attempts; ${b.recovered ? `recovered after <b>${b.brokenForSec} s</b>` : `<b>still failing</b> when the load ended (${b.brokenForSec} s)`}.</p>
+<p class="small">${esc(objective)}</p></div>`;
+}
+
+function stepTable(a: Analysis): string {
+  const rows = a.steps
+    .map(
+      (s) => `<tr><td>${esc(s.layer)}</td><td>${esc(s.step)}</td><td>${s.attempts}</td><td>${s.ok}</td><td>${s.failed}</td><td>${pct(s.errorRate)}</td>
+<td>${ms(s.p50Ms)}</td><td>${ms(s.p95Ms)}</td><td>${ms(s.p99Ms)}</td><td>${ms(s.maxMs)}</td><td>${ms(s.serviceP95Ms)}</td>
+<td>${s.failures.slice(0, 3).map((f) => `${esc(f.label)}: ${f.count}`).join('<br>') || '—'}</td></tr>`,
+    )
+    .join('');
+  return `<table><thead><tr><th>layer</th><th>step</th><th>attempts</th><th>ok</th><th>failed</th><th>errors</th><th>p50</th><th>p95</th><th>p99</th><th>max</th><th>service p95</th><th>failures</th></tr></thead><tbody>${rows}</tbody></table>
+<p class="small">Latency is measured from each attempt's intended start, so a late generator cannot hide a slow target; service time is from the actual start. Attempts that the run itself stopped at its end are not counted (${a.steps.reduce((n, s) => n + s.aborted, 0)} in all).</p>`;
+}
+
+function metadata(a: Analysis): string {
+  const r = a.run;
+  const rows: [string, string][] = [
+    ['scenario', `${r.scenario.name} — ${r.scenario.description}`],
+    ['scale', `${r.scenario.scale} (${r.plan.participants} participants, peak ${r.plan.peakArrivalsPerSec} arrivals/s)`],
+    ['phases', r.plan.phases.map((p) => `${p.name}: ${p.participants} from ${p.startMs / 1000} s for ${p.durationMs / 1000} s`).join('; ')],
+    ['seed', String(r.seed)],
+    ['target', `${r.target.kind} at ${r.target.url}`],
+    ['status', `${r.status}${r.stopReason ? ` — ${r.stopReason}` : ''}`],
+    ['started / ended', `${r.startedAt} / ${r.endedAt ?? 'did not end cleanly'}`],
+    ['versions', `firstbell ${r.tool.version}, Node.js ${r.tool.node}`],
+    ['generator host', `${r.host.hostname}, ${r.host.cpus} cores, ${r.host.platform}`],
+    ['run folder', r.id],
+  ];
+  return `<table class="meta">${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>`;
+}
+
+/** The script that draws the charts from the embedded data; runs offline. */
+const PAGE_SCRIPT = String.raw`
+(function () {
+  var data = JSON.parse(document.getElementById('firstbell-data').textContent);
+  var t = data.timeline;
+  var palette = { ok: '#2e7d32', offered: '#37474f', p50: '#1565c0', p95: '#ef6c00', p99: '#c62828' };
+  var failColours = ['#c62828', '#ad1457', '#6a1b9a', '#ef6c00', '#f9a825', '#4e342e', '#546e7a', '#d84315'];
+  Chart.defaults.animation = false;
+  Chart.defaults.font.size = 11;
+  Chart.register({
+    id: 'markers',
+    afterDatasetsDraw: function (chart) {
+      var marks = chart.options.plugins.markers || [];
+      var x = chart.scales.x, area = chart.chartArea, ctx = chart.ctx;
+      marks.forEach(function (m) {
+        var px = x.getPixelForValue(m.at);
+        if (!(px >= area.left && px <= area.right)) return;
+        ctx.save();
+        ctx.strokeStyle = m.colour; ctx.lineWidth = 2; ctx.setLineDash(m.dash || []);
+        ctx.beginPath(); ctx.moveTo(px, area.top); ctx.lineTo(px, area.bottom); ctx.stroke();
+        ctx.fillStyle = m.colour; ctx.font = 'bold 11px sans-serif';
+        ctx.fillText(m.label, Math.min(px + 4, area.right - ctx.measureText(m.label).width), area.top + 12 + (m.row || 0) * 13);
+        ctx.restore();
+      });
+    }
+  });
+  function markers(layer) {
+    var m = [{ at: t.firstBellSecond, label: 'first bell ' + (data.firstBell || ''), colour: '#555', dash: [4, 4] }];
+    if (layer && layer.breakPoint) m.push({ at: layer.breakPoint.second, label: 'break: ' + layer.breakPoint.offeredPerSec + ' ' + layer.unit, colour: '#c62828', row: 1 });
+    return m;
+  }
+  function draw(id, config) { var el = document.getElementById(id); if (el) new Chart(el, config); }
+  data.layers.forEach(function (layer) {
+    var tl = t.layers[layer.layer];
+    var sets = [{ type: 'line', label: 'offered (' + layer.unit + ')', data: tl.offered, borderColor: palette.offered, borderDash: [5, 3], pointRadius: 0, borderWidth: 1.5, yAxisID: 'y' },
+                { type: 'bar', label: 'succeeded', data: tl.ok, backgroundColor: palette.ok, stack: 's' }];
+    Object.keys(tl.failures).forEach(function (k, i) {
+      sets.push({ type: 'bar', label: data.kindLabels[k] || k, data: tl.failures[k], backgroundColor: failColours[i % failColours.length], stack: 's' });
+    });
+    draw('chart-' + layer.layer + '-load', { data: { labels: t.clocks, datasets: sets },
+      options: { responsive: true, maintainAspectRatio: false, plugins: { markers: markers(layer), title: { display: true, text: layer.layer + ': attempts per second by outcome (all steps), offered participants' } },
+        scales: { x: { stacked: true, ticks: { maxTicksLimit: 16 } }, y: { stacked: true, beginAtZero: true, title: { display: true, text: 'per second' } } } } });
+    draw('chart-' + layer.layer + '-latency', { type: 'line', data: { labels: t.clocks, datasets: [
+        { label: 'p50', data: tl.p50, borderColor: palette.p50, pointRadius: 0, borderWidth: 1.5 },
+        { label: 'p95', data: tl.p95, borderColor: palette.p95, pointRadius: 0, borderWidth: 1.5 },
+        { label: 'p99', data: tl.p99, borderColor: palette.p99, pointRadius: 0, borderWidth: 1.5 },
+        { label: 'objective p95', data: t.clocks.map(function () { return layer.objective.p95Ms; }), borderColor: '#999', borderDash: [2, 3], pointRadius: 0, borderWidth: 1 }] },
+      options: { responsive: true, maintainAspectRatio: false, plugins: { markers: markers(layer), title: { display: true, text: layer.layer + ': latency from intended start (ms)' } },
+        scales: { x: { ticks: { maxTicksLimit: 16 } }, y: { type: 'logarithmic', title: { display: true, text: 'ms' } } } } });
+  });
+  var h = data.health;
+  var hl = h.map(function (r) { return t.clocks[r.t] || String(r.t); });
+  draw('chart-health', { type: 'line', data: { labels: hl, datasets: [
+      { label: 'event-loop lag p99 (ms)', data: h.map(function (r) { return r.loopLagP99Ms; }), borderColor: '#6a1b9a', pointRadius: 0, yAxisID: 'y' },
+      { label: 'send lag p99 (ms)', data: h.map(function (r) { return r.sendLagP99Ms; }), borderColor: '#ef6c00', pointRadius: 0, yAxisID: 'y' },
+      { label: 'CPU (% of a core)', data: h.map(function (r) { return r.cpuPct; }), borderColor: '#1565c0', pointRadius: 0, yAxisID: 'y2' },
+      { label: 'participants under way', data: h.map(function (r) { return r.active; }), borderColor: '#2e7d32', pointRadius: 0, yAxisID: 'y3' }] },
+    options: { responsive: true, maintainAspectRatio: false, plugins: { markers: markers(null), title: { display: true, text: 'generator health per second' } },
+      scales: { x: { ticks: { maxTicksLimit: 16 } }, y: { beginAtZero: true, title: { display: true, text: 'ms' } }, y2: { position: 'right', beginAtZero: true, title: { display: true, text: '% CPU' }, grid: { drawOnChartArea: false } },
+        y3: { position: 'right', beginAtZero: true, title: { display: true, text: 'participants' }, grid: { drawOnChartArea: false } } } } });
+  document.body.setAttribute('data-rendered', 'true');
+})();
+`;
+
+const CSS = `
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2329;background:#f6f7f9}
+main{max-width:1180px;margin:0 auto;padding:24px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:32px 0 8px;border-bottom:1px solid #d5d9de;padding-bottom:4px}h3{margin:0 0 4px;text-transform:capitalize}
+.sub{color:#5b6670;margin:0 0 16px}.small{color:#5b6670;font-size:12px}
+.verdict{padding:14px 18px;border-radius:6px;font-size:16px;margin:12px 0}.verdict.pass{background:#e8f5e9;border-left:6px solid #2e7d32}.verdict.fail{background:#ffebee;border-left:6px solid #c62828}
+.verdict.warn{background:#fff8e1;border-left:6px solid #f9a825;font-size:14px}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:12px}
+.card{background:#fff;border-radius:6px;padding:12px 16px;border-top:5px solid #999}.card.ok{border-color:#2e7d32}.card.broken{border-color:#c62828}.card.unjudged{border-color:#9e9e9e}
+.card .state{font-weight:600;font-size:15px;margin:0 0 6px}.card.ok .state{color:#2e7d32}.card.broken .state{color:#c62828}
+.card ul{margin:4px 0 8px 18px;padding:0}.card p{margin:4px 0}
+.chart{background:#fff;border-radius:6px;padding:8px;height:260px;margin:8px 0}
+table{border-collapse:collapse;background:#fff;width:100%;font-size:12.5px}th,td{padding:5px 8px;border-bottom:1px solid #e3e6ea;text-align:right;vertical-align:top}
+th:first-child,td:first-child,th:nth-child(2),td:nth-child(2),td:last-child{text-align:left}table.meta th{text-align:left;width:160px}table.meta td{text-align:left}
+`;
+
+/** The whole report as one HTML string; a pure function of the analysis. */
+export function renderReport(a: Analysis): string {
+  const r = a.run;
+  const kindLabels: Record<string, string> = {};
+  for (const s of a.steps) for (const f of s.failures) kindLabels[f.kind] = f.label;
+  const data = { timeline: a.timeline, layers: a.layers, health: a.health, firstBell: r.scenario.firstBell, kindLabels };
+  const json = JSON.stringify(data).replace(/</g, '\\u003c');
+  const genWarn = a.generator.suspectSeconds.length > 0;
+  const layerSections = a.layers
+    .map((l) => `<h3>${esc(l.layer)}</h3><div class="chart"><canvas id="chart-${l.layer}-load"></canvas></div><div class="chart"><canvas id="chart-${l.layer}-latency"></canvas></div>`)
+    .join('');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>firstbell report — ${esc(r.scenario.name)} — ${a.passed ? 'objectives met' : 'objectives failed'}</title>
+<style>${CSS}</style></head>
+<body><main>
+<h1>Capacity report: ${esc(r.scenario.name)}</h1>
+<p class="sub">${esc(r.target.kind)} target at ${esc(r.target.url)} · scale ${r.scenario.scale} · seed ${r.seed} · ${esc(r.startedAt)} · run ${esc(r.status)}</p>
+<div class="verdict ${a.passed ? 'pass' : 'fail'}" id="verdict"><b>${a.passed ? 'PASSED' : 'FAILED'}</b> — ${esc(a.headline)}</div>
+${genWarn ? `<div class="verdict warn"><b>Generator:</b> ${esc(a.generator.note)}</div>` : ''}
+<h2>Verdict per layer</h2>
+<div class="cards">${a.layers.map(layerCard).join('')}</div>
+<h2>Timeline</h2>
+<p class="small">Seconds are bucketed by each attempt's intended start. The dashed grey line is the first bell; the red line marks a layer's break point (first second of a violation sustained for at least two judged seconds).</p>
+${layerSections}
+<h2>Steps</h2>
+${stepTable(a)}
+<h2>Generator health</h2>
+<p>${esc(a.generator.note)} Arrivals sent: ${a.generator.arrivalsSent} of ${a.generator.arrivalsPlanned}. Worst second: event-loop lag p99 ${ms(a.generator.worstLoopLagMs)}, send lag p99 ${ms(a.generator.worstSendLagMs)}, CPU ${a.generator.worstCpuPct} %.</p>
+<div class="chart"><canvas id="chart-health"></canvas></div>
+<h2>Run</h2>
+${metadata(a)}
+<script type="application/json" id="firstbell-data">${json}</script>
+<script>${chartJs()}</script>
+<script>${PAGE_SCRIPT}</script>
+</main></body></html>
+`;
+}

@@ -1,0 +1,56 @@
+// Small outputs of the result model: summary.json, the terminal verdict and junit.xml.
+import type { Analysis } from './analysis.js';
+
+/** summary.json: the verdict and the figures a pipeline reads. */
+export function summaryJson(a: Analysis): object {
+  return {
+    scenario: a.run.scenario.name,
+    scale: a.run.scenario.scale,
+    seed: a.run.seed,
+    target: a.run.target,
+    status: a.run.status,
+    passed: a.passed,
+    headline: a.headline,
+    layers: a.layers.map((l) => ({
+      layer: l.layer, met: l.met, judged: l.judged, objective: l.objective, unit: l.unit, attempts: l.attempts, failed: l.failed,
+      peakOfferedPerSec: l.peakOfferedPerSec, peakGoodputPerSec: l.peakGoodputPerSec, breakPoint: l.breakPoint ?? null,
+    })),
+    steps: a.steps,
+    generator: a.generator,
+  };
+}
+
+/** The verdict in a few lines for the terminal. */
+export function terminalSummary(a: Analysis, reportPath: string): string {
+  const lines = [`${a.passed ? 'PASSED' : 'FAILED'}: ${a.headline}`];
+  for (const l of a.layers) {
+    const b = l.breakPoint;
+    const state = !l.judged ? 'not judged (too few attempts)' : b ? `broke at ${b.clock}, ${b.offeredPerSec} ${l.unit} offered` : `met (peak ${l.peakOfferedPerSec} ${l.unit})`;
+    lines.push(`  ${l.layer.padEnd(9)} ${state}`);
+  }
+  if (a.generator.suspectSeconds.length) lines.push(`  generator ${a.generator.note}`);
+  lines.push(`report: ${reportPath}`);
+  return lines.join('\n');
+}
+
+const x = (s: string) => s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
+
+/** junit.xml: one test case per layer objective. */
+export function junitXml(a: Analysis): string {
+  const cases = a.layers.map((l) => {
+    const name = `${l.layer}: ≤ ${l.objective.maxErrorRate * 100} % errors and p95 ≤ ${l.objective.p95Ms} ms`;
+    const body = l.breakPoint
+      ? `<failure message="${x(`broke at ${l.breakPoint.clock} at ${l.breakPoint.offeredPerSec} ${l.unit}`)}">${x(a.headline)}</failure>`
+      : !l.judged
+        ? '<skipped message="too few attempts to judge"/>'
+        : '';
+    return `  <testcase classname="firstbell.${x(a.run.scenario.name)}" name="${x(name)}">${body}</testcase>`;
+  });
+  const failures = a.layers.filter((l) => l.breakPoint).length;
+  const skipped = a.layers.filter((l) => !l.judged).length;
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<testsuites><testsuite name="firstbell ${x(a.run.scenario.name)}" tests="${a.layers.length}" failures="${failures}" skipped="${skipped}">
+${cases.join('\n')}
+</testsuite></testsuites>
+`;
+}

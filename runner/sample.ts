@@ -1,0 +1,67 @@
+// One step of one participant, and how an attempt's end is classified.
+import type { Layer } from '../scenarios/model.js';
+
+/** How an attempt ended. `aborted` means the run stopped it, not the target. */
+export const OUTCOMES = ['ok', 'http', 'timeout', 'reset', 'refused', 'dns', 'tls', 'protocol', 'aborted', 'error'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+export interface Sample {
+  /** Participant id from the schedule. */
+  user: number;
+  layer: Layer;
+  /** Step name inside its layer, e.g. "login". */
+  step: string;
+  /** When the attempt should have started, in ms from the run start. Latency counts from here. */
+  intendedMs: number;
+  /** When it actually started, in ms from the run start. */
+  startMs: number;
+  /** When it ended, in ms from the run start. */
+  endMs: number;
+  outcome: Outcome;
+  /** HTTP status when there was an answer, else 0. */
+  status: number;
+}
+
+/** The failure kind shown to people: "http_503", "timeout", "reset", … */
+export function failureKind(outcome: Outcome, status: number): string {
+  return outcome === 'http' ? `http_${status}` : outcome;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 429: 'Too Many Requests',
+  500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+};
+
+/** A failure kind as a person reads it, e.g. "502 Bad Gateway". */
+export function describeKind(kind: string): string {
+  const m = /^http_(\d+)$/.exec(kind);
+  if (m) return `${m[1]} ${STATUS_TEXT[Number(m[1])] ?? 'HTTP error'}`;
+  return (
+    {
+      timeout: 'no answer in time (timeout)', reset: 'connection reset', refused: 'connection refused', dns: 'name not found (DNS)',
+      tls: 'TLS failure', protocol: 'unexpected answer', aborted: 'stopped by the run', error: 'other error',
+    }[kind] ?? kind
+  );
+}
+
+const RESET = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_CLOSED']);
+const TIMEOUT = new Set(['ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+/** Classifies a thrown error from an HTTP or WebSocket client. */
+export function classifyError(err: unknown): Outcome {
+  const codes: string[] = [];
+  for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
+    const o = e as { code?: unknown; name?: unknown; cause?: unknown };
+    if (typeof o.code === 'string') codes.push(o.code);
+    if (typeof o.name === 'string') codes.push(o.name);
+    e = o.cause;
+  }
+  for (const c of codes) {
+    if (c === 'ECONNREFUSED') return 'refused';
+    if (c === 'ENOTFOUND' || c === 'EAI_AGAIN' || c === 'EAI_NONAME') return 'dns';
+    if (c.startsWith('ERR_TLS') || c.startsWith('ERR_SSL') || c.includes('CERT') || c === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE') return 'tls';
+    if (TIMEOUT.has(c) || c === 'TimeoutError') return 'timeout';
+    if (RESET.has(c)) return 'reset';
+  }
+  return 'error';
+}

@@ -1,0 +1,90 @@
+// The reference platform's target: its journey step by step, for firstbell's own fixture or any platform built like it.
+import { HttpStatusError, ProtocolError, type HttpAnswer } from '../http-session.js';
+import { step, TargetUnreachableError, type Target } from '../target.js';
+import { classifyError, describeKind } from '../sample.js';
+import type { VirtualUser } from '../virtual-user.js';
+
+function expectStatus(res: HttpAnswer, what: string, ...ok: number[]): HttpAnswer {
+  if (!ok.includes(res.status)) throw new HttpStatusError(res.status, what);
+  return res;
+}
+
+function match(re: RegExp, text: string, what: string): string {
+  const m = re.exec(text);
+  if (!m?.[1]) throw new ProtocolError(`no ${what} in the answer`);
+  return m[1];
+}
+
+/** Answers a GET of `path` at all, or says why not. */
+export async function preflightHttp(url: URL, path: string, signal: AbortSignal): Promise<void> {
+  try {
+    const res = await fetch(new URL(path, url), { signal, redirect: 'manual' });
+    await res.body?.cancel();
+  } catch (err) {
+    const kind = signal.aborted ? 'timeout' : classifyError(err);
+    throw new TargetUnreachableError(`target ${url.origin} did not answer before the start: ${describeKind(kind)}`);
+  }
+}
+
+export function referenceTarget(url: URL): Target {
+  return {
+    kind: 'reference',
+    url,
+    steps: [
+      step('admission', 'login_page'),
+      step('admission', 'login'),
+      step('admission', 'dashboard'),
+      step('broker', 'join'),
+      step('media', 'connect'),
+      step('media', 'heartbeat'),
+    ],
+    preflight: (signal) => preflightHttp(url, '/login', signal),
+    async journey(vu: VirtualUser): Promise<void> {
+      const user = `pupil-${vu.id}`;
+      try {
+        const page = await vu.step('admission', 'login_page', async (signal) => {
+          const res = expectStatus(await vu.http.request('GET', '/login', { signal }), 'login page', 200);
+          return match(/name="csrf" value="([^"]+)"/, res.body, 'CSRF token');
+        });
+        if (!page.ok) return;
+        const login = await vu.step('admission', 'login', async (signal) => {
+          const res = await vu.http.request('POST', '/login', { form: { username: user, password: `pw-${vu.id}`, csrf: page.value }, signal });
+          expectStatus(res, 'login', 303, 302);
+          if (!vu.http.cookie('sid')) throw new ProtocolError('login answered without a session cookie');
+        });
+        if (!login.ok) return;
+        const dash = await vu.step('admission', 'dashboard', async (signal) => {
+          const res = expectStatus(await vu.http.request('GET', '/dashboard', { signal }), 'dashboard', 200);
+          return {
+            csrf: match(/name="csrf-token" content="([^"]+)"/, res.body, 'CSRF token'),
+            conference: match(/data-conference="([^"]+)"/, res.body, 'conference on the dashboard'),
+          };
+        });
+        if (!dash.ok) return;
+        const join = await vu.step('broker', 'join', async (signal) => {
+          const res = await vu.http.request('POST', `/api/conferences/${dash.value.conference}/join`, { json: {}, headers: { 'x-csrf-token': dash.value.csrf }, signal });
+          expectStatus(res, 'join', 200);
+          let body: { signalUrl?: unknown };
+          try {
+            body = JSON.parse(res.body) as typeof body;
+          } catch {
+            throw new ProtocolError('join answer is not JSON');
+          }
+          if (typeof body.signalUrl !== 'string') throw new ProtocolError('join answer has no signalUrl');
+          return body.signalUrl;
+        });
+        await vu.http.close();
+        if (!join.ok) return;
+        const media = await vu.step('media', 'connect', async (signal) => {
+          const { ws, first } = await vu.openSocket(join.value, signal);
+          if (!first.includes('"joined"')) throw new ProtocolError('the media node did not confirm the join');
+          return ws;
+        });
+        if (!media.ok) return;
+        await vu.hold(media.value, 'media', 'heartbeat');
+      } finally {
+        await vu.close();
+      }
+    },
+  };
+}

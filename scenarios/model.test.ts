@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { findScenario } from './index.js';
+import { resolveScenario, validateScenario, type Scenario } from './model.js';
+import { monday0800 } from './monday-0800.scenario.js';
+
+describe('the scenario model', () => {
+  it('accepts the built-in monday-0800 scenario as it is', () => {
+    expect(validateScenario(monday0800)).toEqual([]);
+    expect(findScenario('monday-0800')).toBe(monday0800);
+  });
+
+  it('reports every problem of a bad scenario with its path and a hint, not just the first', () => {
+    const bad: Scenario = {
+      ...monday0800,
+      name: 'Bad Name',
+      firstBell: '8 am',
+      phases: [{ name: 'x', startMs: 0, durationMs: -5, participants: Number.NaN, curve: { kind: 'ramp', fromRate: 0, toRate: 0 } }],
+      objectives: { ...monday0800.objectives, broker: { maxErrorRate: 2, p95Ms: 0 } },
+    };
+    const problems = validateScenario(bad);
+    expect(problems.map((p) => p.where)).toEqual([
+      'name', 'firstBell', 'phases[0].durationMs', 'phases[0].participants', 'phases[0].curve', 'objectives.broker.maxErrorRate', 'objectives.broker.p95Ms',
+    ]);
+    for (const p of problems) expect(p.hint.length).toBeGreaterThan(5);
+  });
+
+  it('scales participant and conference counts but keeps durations', () => {
+    const s = resolveScenario(monday0800, 0.01);
+    expect(s.scale).toBe(0.01);
+    expect(s.phases.map((p) => p.participants)).toEqual([250, 1000, 30]);
+    expect(s.population.conferences).toBe(25);
+    expect(s.phases.map((p) => p.durationMs)).toEqual(monday0800.phases.map((p) => p.durationMs));
+  });
+
+  it('keeps at least one participant in a phase that had any', () => {
+    const s = resolveScenario(monday0800, 0.0001);
+    expect(s.phases.every((p) => p.participants >= 1)).toBe(true);
+  });
+});

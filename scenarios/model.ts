@@ -1,0 +1,158 @@
+// The scenario model: a traffic pattern in time as plain typed data, and its validation.
+
+/** The three layers a platform is judged on, in the order a participant meets them. */
+export const LAYERS = ['admission', 'broker', 'media'] as const;
+export type Layer = (typeof LAYERS)[number];
+
+/** What one layer must deliver, judged second by second per step. */
+export interface LayerObjective {
+  /** Highest share of failed attempts in one second, 0..1 (0.01 = 1 %). */
+  maxErrorRate: number;
+  /** Highest 95th percentile latency in one second, in ms, measured from the intended start. */
+  p95Ms: number;
+}
+
+/** How arrivals are spread inside one phase. */
+export type ArrivalCurve =
+  /** The same rate from the start of the phase to its end. */
+  | { kind: 'uniform' }
+  /** A rate that rises (or falls) linearly from `fromRate` to `toRate`; only the ratio matters. */
+  | { kind: 'ramp'; fromRate: number; toRate: number }
+  /**
+   * Synchronised clocks and a long tail: the rate rises linearly over `riseMs` (clock skew between
+   * devices), then decays exponentially with half-life `halfLifeMs` (people who click later).
+   */
+  | { kind: 'first-bell'; riseMs: number; halfLifeMs: number };
+
+/** One block of arrivals. Every arrival runs the target's journey and stays until the run ends. */
+export interface Phase {
+  /** Shown in the plan and the report, e.g. "baseline" or "burst". */
+  name: string;
+  /** Start relative to the first bell, in ms; negative for participants already there before it. */
+  startMs: number;
+  /** Length of the arrival window, in ms. */
+  durationMs: number;
+  /** Participants arriving in this phase, at scale 1.0. */
+  participants: number;
+  /** Shape of the arrival rate inside the window. */
+  curve: ArrivalCurve;
+}
+
+/** How a participant behaves between and during steps. */
+export interface ClientBehaviour {
+  /** Pause between two steps of a journey, in ms. Default 200. */
+  thinkTimeMs: number;
+  /** An attempt that has not completed after this long counts as a timeout, in ms. Default 30000. */
+  stepTimeoutMs: number;
+  /** Interval of the keep-alive message a held participant sends, in ms. Default 5000. */
+  heartbeatMs: number;
+}
+
+/** The people behind the traffic; informational except where a target uses it. */
+export interface Population {
+  /** Schools on the platform. */
+  schools: number;
+  /** Conferences already running when the phases start, at scale 1.0. */
+  conferences: number;
+  /** Participants per conference (class size). */
+  participantsPerConference: number;
+}
+
+export interface Scenario {
+  /** Unique name, kebab-case, used on the command line. */
+  name: string;
+  /** One or two sentences for `firstbell list` and the report. */
+  description: string;
+  /** Wall-clock label of the first bell (t = 0), "HH:MM:SS". Default "08:00:00". */
+  firstBell: string;
+  population: Population;
+  /** Arrival phases; together they form the schedule. */
+  phases: Phase[];
+  /** How long measuring goes on after the last arrival window closes, in ms. */
+  observeMs: number;
+  client: ClientBehaviour;
+  /** Objectives per layer. */
+  objectives: Record<Layer, LayerObjective>;
+}
+
+/** A scenario with its scale applied: participant and conference counts are final. */
+export interface ResolvedScenario extends Scenario {
+  /** Fraction of full scale that the counts were multiplied by. */
+  scale: number;
+}
+
+/** One thing wrong with an input, with where it is and how to fix it. */
+export interface Problem {
+  /** Where: a file and line, a flag, or a path inside a scenario such as "phases[1].durationMs". */
+  where: string;
+  /** What is wrong, including the bad value. */
+  message: string;
+  /** How to fix it. */
+  hint: string;
+}
+
+export const DEFAULT_CLIENT: ClientBehaviour = { thinkTimeMs: 200, stepTimeoutMs: 30_000, heartbeatMs: 5_000 };
+
+export const DEFAULT_OBJECTIVES: Record<Layer, LayerObjective> = {
+  admission: { maxErrorRate: 0.01, p95Ms: 2_000 },
+  broker: { maxErrorRate: 0.01, p95Ms: 2_000 },
+  media: { maxErrorRate: 0.01, p95Ms: 1_000 },
+};
+
+const CLOCK = /^([01]\d|2[0-3]):[0-5]\d:[0-5]\d$/;
+
+/** Every problem in a scenario, not just the first. */
+export function validateScenario(s: Scenario): Problem[] {
+  const problems: Problem[] = [];
+  const bad = (where: string, message: string, hint: string) => problems.push({ where, message, hint });
+  const positive = (where: string, v: number, allowZero = false) => {
+    if (!Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
+      bad(where, `${JSON.stringify(v)} is not a ${allowZero ? 'non-negative' : 'positive'} number`, `set ${where} to a number ${allowZero ? '>= 0' : '> 0'}`);
+    }
+  };
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(s.name)) bad('name', `"${s.name}" is not kebab-case`, 'use lower-case letters, digits and dashes');
+  if (!CLOCK.test(s.firstBell)) bad('firstBell', `"${s.firstBell}" is not a time of day`, 'write it as HH:MM:SS, e.g. "08:00:00"');
+  if (s.phases.length === 0) bad('phases', 'there are no phases', 'add at least one phase with participants');
+  s.phases.forEach((p, i) => {
+    const at = `phases[${i}]`;
+    if (!Number.isFinite(p.startMs)) bad(`${at}.startMs`, `${JSON.stringify(p.startMs)} is not a number`, 'give the start in ms relative to the first bell');
+    positive(`${at}.durationMs`, p.durationMs);
+    positive(`${at}.participants`, p.participants, true);
+    if (p.curve.kind === 'ramp') {
+      positive(`${at}.curve.fromRate`, p.curve.fromRate, true);
+      positive(`${at}.curve.toRate`, p.curve.toRate, true);
+      if (p.curve.fromRate + p.curve.toRate === 0) bad(`${at}.curve`, 'a ramp from 0 to 0 has no arrivals', 'make fromRate or toRate greater than 0');
+    } else if (p.curve.kind === 'first-bell') {
+      positive(`${at}.curve.riseMs`, p.curve.riseMs, true);
+      positive(`${at}.curve.halfLifeMs`, p.curve.halfLifeMs);
+    }
+  });
+  positive('observeMs', s.observeMs, true);
+  positive('client.thinkTimeMs', s.client.thinkTimeMs, true);
+  positive('client.stepTimeoutMs', s.client.stepTimeoutMs);
+  positive('client.heartbeatMs', s.client.heartbeatMs);
+  for (const layer of Object.keys(s.objectives) as Layer[]) {
+    const o = s.objectives[layer];
+    if (!(o.maxErrorRate >= 0 && o.maxErrorRate <= 1)) bad(`objectives.${layer}.maxErrorRate`, `${o.maxErrorRate} is outside 0..1`, 'give a share, e.g. 0.01 for 1 %');
+    positive(`objectives.${layer}.p95Ms`, o.p95Ms);
+  }
+  return problems;
+}
+
+/** Applies a scale to participant and conference counts; durations and rates of change stay. */
+export function resolveScenario(s: Scenario, scale: number): ResolvedScenario {
+  const scaled = (n: number) => (n === 0 ? 0 : Math.max(1, Math.round(n * scale)));
+  return {
+    ...s,
+    scale,
+    population: { ...s.population, conferences: scaled(s.population.conferences) },
+    phases: s.phases.map((p) => ({ ...p, participants: scaled(p.participants) })),
+  };
+}
+
+/** A scenario, CSV or flag set with problems; carries every problem found, not just the first. */
+export class ProblemsError extends Error {
+  constructor(readonly problems: Problem[]) {
+    super(problems.map((p) => `${p.where}: ${p.message} (${p.hint})`).join('\n'));
+  }
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Makes a fresh Debian machine ready for firstbell: system packages, npm packages, build. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# chromium: browser users and the report check; janus: the media layer (SFU);
+# nginx and wrk: the benchmark sink and a peer tool; iproute2: loopback-only veth for media.
+APT_PACKAGES=(chromium janus nginx wrk iproute2 fonts-dejavu-core)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The packaged services are started by firstbell itself when needed, never at boot.
+  for svc in janus nginx; do $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; done
+fi
+
+# puppeteer-core never downloads a browser; this keeps any other package from trying.
+export PUPPETEER_SKIP_DOWNLOAD=1
+npm ci --no-audit --no-fund
+npm run build
+echo "setup: ready. Try: npx firstbell demo"

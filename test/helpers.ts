@@ -1,0 +1,37 @@
+// Shared helpers for the end-to-end tests: captured CLI output, temporary folders, small scenarios.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Io } from '../cli.js';
+import { DEFAULT_CLIENT, DEFAULT_OBJECTIVES, resolveScenario, type ResolvedScenario } from '../scenarios/model.js';
+
+export function captureIo(signal?: AbortSignal): { io: Io; out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  return {
+    io: { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) }, signal },
+    out: () => out,
+    err: () => err,
+  };
+}
+
+export function tempDir(prefix = 'firstbell-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A burst whose arrival rate rises linearly from 0 to `peakPerSec` over `durationMs`: a first bell in slow motion. */
+export function rampScenario(peakPerSec: number, durationMs: number, observeMs = 3_000): ResolvedScenario {
+  return resolveScenario(
+    {
+      name: 'test-ramp',
+      description: 'linear ramp for capacity tests',
+      firstBell: '08:00:00',
+      population: { schools: 1, conferences: 1, participantsPerConference: 10 },
+      phases: [{ name: 'ramp', startMs: 0, durationMs, participants: Math.round((peakPerSec * durationMs) / 2000), curve: { kind: 'ramp', fromRate: 0, toRate: 1 } }],
+      observeMs,
+      client: { ...DEFAULT_CLIENT, thinkTimeMs: 50, stepTimeoutMs: 10_000 },
+      objectives: DEFAULT_OBJECTIVES,
+    },
+    1,
+  );
+}
