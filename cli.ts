@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, poolFor, startReferencePlatform, type PlatformConfigPatch } from './fixtures/reference-platform.js';
 import { spawnReferencePlatform } from './fixtures/spawn.js';
+import { clockAt } from './reports/analysis.js';
 import { buildReport } from './reports/build-report.js';
 import { openReport } from './reports/screenshot.js';
 import { terminalSummary, summaryJson } from './reports/summary.js';
@@ -94,16 +95,13 @@ function describePlan(s: ResolvedScenario, seed: number, target: string | undefi
 }
 
 function progressLine(p: Progress, s: ResolvedScenario): string {
-  const clock = s.firstBell;
-  const rel = p.t - p.firstBellAtMs / 1000;
-  const sign = rel < 0 ? '-' : '+';
   const layers = (['admission', 'broker', 'media'] as const)
     .map((l) => {
       const v = p.layers[l];
       return `${l} ${v.ended ? `${Math.round((v.failed / v.ended) * 100)}% err p95 ${v.p95Ms}ms` : '—'}`;
     })
     .join(' | ');
-  return `[${String(p.t).padStart(3)}s ${clock}${sign}${Math.abs(rel)}s] sent ${fmt(p.sent)}/${fmt(p.planned)} late ${p.late} dropped ${p.dropped} active ${fmt(p.active)} | ${layers} | cpu ${p.health.cpuPct}% lag ${p.health.loopLagP99Ms}ms`;
+  return `[${String(p.t).padStart(3)}s ${clockAt(s.firstBell, p.firstBellAtMs, p.t)}] sent ${fmt(p.sent)}/${fmt(p.planned)} late ${p.late} dropped ${p.dropped} active ${fmt(p.active)} | ${layers} | cpu ${p.health.cpuPct}% lag ${p.health.loopLagP99Ms}ms`;
 }
 
 function progressPrinter(io: Io, scenario: ResolvedScenario, enabled: boolean): { onProgress?: (p: Progress) => void; done: () => void } {
@@ -209,7 +207,7 @@ Exit codes: 0 objectives met, 1 internal error, 2 usage or config error, 3 targe
       program
         .command('demo')
         .description('start the reference platform, replay monday-0800 at a scale that fits this machine, and write the report')
-        .addOption(scaleOption().default(0.02)),
+        .addOption(scaleOption().default(0.015)),
     ),
   ).action((o: RunFlags & { scale: number; loginCapacity?: number; joinCapacity?: number; mediaNodes?: number; upstreamTimeout?: number }) =>
     setAction(async () => {

@@ -99,10 +99,10 @@ const PAGE_SCRIPT = String.raw`
   function draw(id, config) { var el = document.getElementById(id); if (el) new Chart(el, config); }
   data.layers.forEach(function (layer) {
     var tl = t.layers[layer.layer];
-    var sets = [{ type: 'line', label: 'offered (' + layer.unit + ')', data: tl.offered, borderColor: palette.offered, borderDash: [5, 3], pointRadius: 0, borderWidth: 1.5, yAxisID: 'y' },
-                { type: 'bar', label: 'succeeded', data: tl.ok, backgroundColor: palette.ok, stack: 's' }];
+    var sets = [{ type: 'line', label: 'offered (' + layer.unit + ')', data: tl.offered, borderColor: palette.offered, borderDash: [5, 3], pointRadius: 0, borderWidth: 2, yAxisID: 'y', order: 0, stack: 'offered' },
+                { type: 'bar', label: 'succeeded', data: tl.ok, backgroundColor: palette.ok, stack: 's', order: 1 }];
     Object.keys(tl.failures).forEach(function (k, i) {
-      sets.push({ type: 'bar', label: data.kindLabels[k] || k, data: tl.failures[k], backgroundColor: failColours[i % failColours.length], stack: 's' });
+      sets.push({ type: 'bar', label: data.kindLabels[k] || k, data: tl.failures[k], backgroundColor: failColours[i % failColours.length], stack: 's', order: 1 });
     });
     draw('chart-' + layer.layer + '-load', { data: { labels: t.clocks, datasets: sets },
       options: { responsive: true, maintainAspectRatio: false, plugins: { markers: markers(layer), title: { display: true, text: layer.layer + ': attempts per second by outcome (all steps), offered participants' } },

@@ -1,0 +1,102 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT, main } from '../cli.js';
+import { spawnReferencePlatform, type SpawnedPlatform } from '../fixtures/spawn.js';
+import { PACKAGE_ROOT } from '../runner/version.js';
+import { captureIo, tempDir } from './helpers.js';
+
+/** A loopback port with nothing listening on it. */
+async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+describe('bad input gives one line with the fix and a documented exit code', () => {
+  it('names an unknown scenario, suggests the closest one and exits 2', async () => {
+    const c = captureIo();
+    expect(await main(['run', 'monday-800', '--target', 'http://127.0.0.1:9'], c.io)).toBe(EXIT.usage);
+    expect(c.err()).toBe("error: unknown scenario 'monday-800'; did you mean 'monday-0800'? (built in: monday-0800; see 'firstbell list')\n");
+  });
+
+  it('rejects a scale that is not a number and exits 2', async () => {
+    const c = captureIo();
+    expect(await main(['run', 'monday-0800', '--target', 'http://127.0.0.1:9', '--scale', 'abc'], c.io)).toBe(EXIT.usage);
+    expect(c.err()).toBe("error: option '--scale <fraction>' argument 'abc' is invalid. the scale must be a number from 0.0001 to 1.\n");
+  });
+
+  it('refuses a target outside loopback unless allowed, and exits 2', async () => {
+    const c = captureIo();
+    expect(await main(['run', 'monday-0800', '--target', 'http://example.org'], c.io)).toBe(EXIT.usage);
+    expect(c.err()).toBe('error: refusing to load example.org: only loopback targets are allowed by default; add --allow-target example.org if you may load it\n');
+  });
+
+  it('says when the target refuses connections before the start and exits 3', async () => {
+    const port = await closedPort();
+    const c = captureIo();
+    expect(await main(['run', 'monday-0800', '--target', `http://127.0.0.1:${port}`, '--out', tempDir()], c.io)).toBe(EXIT.unreachable);
+    expect(c.err().split('\n').filter((l) => l.startsWith('error:'))).toEqual([
+      `error: target http://127.0.0.1:${port} did not answer before the start: connection refused; start the platform or fix --target ('firstbell fixture' starts the reference platform)`,
+    ]);
+  });
+
+  it('says a folder is not a run folder and exits 2', async () => {
+    const dir = tempDir();
+    const c = captureIo();
+    expect(await main(['report', dir], c.io)).toBe(EXIT.usage);
+    expect(c.err()).toBe(`error: ${dir}: no run.json here; give the folder of a run (it holds run.json and samples.csv)\n`);
+  });
+
+  it('prints help and exits 0', async () => {
+    const c = captureIo();
+    expect(await main(['--help'], c.io)).toBe(EXIT.ok);
+    expect(c.out()).toContain('Exit codes: 0 objectives met');
+  });
+});
+
+describe('an interrupted run', () => {
+  let platform: SpawnedPlatform;
+  beforeAll(async () => {
+    platform = await spawnReferencePlatform(['--join-capacity', '50']);
+  });
+  afterAll(async () => {
+    await platform?.stop();
+  });
+
+  it('stops on SIGINT with exit 130 and leaves a run folder that `firstbell report` rebuilds from its samples', async () => {
+    const out = tempDir();
+    const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'dist', 'cli.js'), 'run', 'monday-0800', '--target', platform.url, '--scale', '0.01', '--out', out], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // Interrupt once the generator has sent a few seconds of arrivals.
+    await new Promise((r) => setTimeout(r, 6_000));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    expect(code, stderr).toBe(EXIT.interrupted);
+    expect(stderr).toContain('interrupted: stopping the run and writing the report');
+
+    const [id] = readdirSync(out);
+    const dir = join(out, id!);
+    const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { status: string; stopReason: string };
+    expect(run.status).toBe('interrupted');
+    expect(run.stopReason).toMatch(/^interrupted at \d+\.\d s of \d+\.\d s$/);
+    expect(readFileSync(join(dir, 'samples.csv'), 'utf8').split('\n').length).toBeGreaterThan(50);
+
+    // Rebuild from the raw samples alone, as after a crash.
+    rmSync(join(dir, 'series.json'));
+    rmSync(join(dir, 'report.html'));
+    const c = captureIo();
+    const rc = await main(['report', dir], c.io);
+    expect([EXIT.ok, EXIT.objectivesFailed]).toContain(rc);
+    expect(existsSync(join(dir, 'report.html'))).toBe(true);
+    expect(existsSync(join(dir, 'series.json'))).toBe(true);
+    expect(c.out()).toMatch(/^(PASSED|FAILED): Interrupted run\./);
+  });
+});

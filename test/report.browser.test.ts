@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnReferencePlatform, type SpawnedPlatform } from '../fixtures/spawn.js';
+import { buildReport } from '../reports/build-report.js';
+import { openReport } from '../reports/screenshot.js';
+import { runScenario } from '../runner/run.js';
+import { referenceTarget } from '../runner/targets/reference.js';
+import { rampScenario, tempDir } from './helpers.js';
+
+let platform: SpawnedPlatform;
+let reportPath: string;
+beforeAll(async () => {
+  platform = await spawnReferencePlatform(['--join-capacity', '40']);
+  const r = await runScenario({ scenario: rampScenario(120, 8_000, 2_000), seed: 5, target: referenceTarget(new URL(platform.url)), outDir: tempDir() });
+  reportPath = (await buildReport(r.dir)).reportPath;
+});
+afterAll(async () => {
+  await platform?.stop();
+});
+
+describe('the HTML report', () => {
+  it('is one file that needs nothing from the network', () => {
+    const html = readFileSync(reportPath, 'utf8');
+    expect(html).not.toMatch(/<script[^>]+src=/);
+    expect(html).not.toMatch(/<link[^>]+href=/);
+    expect(html).not.toMatch(/(cdn\.|unpkg\.com|jsdelivr|googleapis)/);
+  });
+
+  it('opens in headless Chromium offline without console errors, verdict first and break points marked', async () => {
+    const check = await openReport(reportPath, {
+      inspect: (page) =>
+        page.evaluate(() => {
+          const g = globalThis as unknown as { Chart: { getChart(c: Element): { options: { plugins: { markers?: { label: string }[] } } } | undefined } };
+          const labels = (id: string) => (g.Chart.getChart(document.getElementById(id)!)?.options.plugins.markers ?? []).map((m) => m.label);
+          const first = document.querySelector('main > div');
+          return {
+            firstBlock: first?.id,
+            verdict: document.getElementById('verdict')?.textContent,
+            brokerMarkers: labels('chart-broker-load'),
+            admissionMarkers: labels('chart-admission-load'),
+            canvases: document.querySelectorAll('canvas').length,
+          };
+        }),
+    });
+    expect(check.consoleErrors).toEqual([]);
+    expect(check.blockedRequests).toEqual([]);
+    expect(check.rendered).toBe(true);
+    const v = check.inspected as { firstBlock: string; verdict: string; brokerMarkers: string[]; admissionMarkers: string[]; canvases: number };
+    expect(v.firstBlock).toBe('verdict');
+    expect(v.verdict).toMatch(/^FAILED — The broker layer broke at 08:00:\d\d at \d+ joins\/s offered/);
+    expect(v.brokerMarkers).toEqual(['first bell 08:00:00', expect.stringMatching(/^break: \d+ joins\/s$/)]);
+    expect(v.admissionMarkers).toEqual(['first bell 08:00:00']);
+    expect(v.canvases).toBe(7);
+  });
+});
