@@ -1,19 +1,21 @@
 #!/usr/bin/env node
 // The firstbell command line: a thin shell over the programmatic API; only this file exits the process.
 import { realpathSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, poolFor, startReferencePlatform, type PlatformConfigPatch } from './fixtures/reference-platform.js';
 import { spawnReferencePlatform } from './fixtures/spawn.js';
 import { clockAt } from './reports/analysis.js';
 import { buildReport } from './reports/build-report.js';
+import { compare, renderComparison } from './reports/compare.js';
 import { openReport } from './reports/screenshot.js';
 import { terminalSummary, summaryJson } from './reports/summary.js';
 import { BUILT_IN_SCENARIOS, closestName, findScenario } from './scenarios/index.js';
+import { applyObjectiveFlags } from './scenarios/objective-flag.js';
 import { ProblemsError, resolveScenario, validateScenario, type ResolvedScenario } from './scenarios/model.js';
 import { isLoopback, openFileLimit } from './runner/limits.js';
-import { RunFolderError } from './runner/run-folder.js';
+import { RunFolderError, writeFileAtomic } from './runner/run-folder.js';
 import { planOf, runScenario, type Progress } from './runner/run.js';
 import { buildSchedule } from './runner/schedule.js';
 import { TargetUnreachableError, type Target } from './runner/target.js';
@@ -51,7 +53,7 @@ function parseNumber(what: string, min: number, max: number, integer = false) {
 const scaleOption = () => new Option('--scale <fraction>', 'fraction of full scale (1.0 = 100,000 joins)').argParser(parseNumber('the scale', 0.0001, 1));
 const seedOption = () => new Option('--seed <n>', 'seed of the schedule; the same seed gives the same arrivals').argParser(parseNumber('the seed', 0, 2 ** 31 - 1, true)).default(1);
 
-function scenarioByName(name: string, scale: number): ResolvedScenario {
+function scenarioByName(name: string, scale: number, objectiveFlags: string[] = []): ResolvedScenario {
   const s = findScenario(name);
   if (!s) {
     const near = closestName(name, BUILT_IN_SCENARIOS.map((x) => x.name));
@@ -59,9 +61,10 @@ function scenarioByName(name: string, scale: number): ResolvedScenario {
       `unknown scenario '${name}'${near ? `; did you mean '${near}'?` : ''} (built in: ${BUILT_IN_SCENARIOS.map((x) => x.name).join(', ')}; see 'firstbell list')`,
     );
   }
-  const problems = validateScenario(s);
-  if (problems.length) throw new ProblemsError(problems.map((p) => ({ ...p, where: `scenario ${name}: ${p.where}` })));
-  return resolveScenario(s, scale);
+  const problems = validateScenario(s).map((p) => ({ ...p, where: `scenario ${name}: ${p.where}` }));
+  const { objectives, problems: flagProblems } = applyObjectiveFlags(s.objectives, objectiveFlags);
+  if (problems.length || flagProblems.length) throw new ProblemsError([...problems, ...flagProblems]);
+  return resolveScenario({ ...s, objectives }, scale);
 }
 
 function targetFor(url: string, allowed: string[]): Target {
@@ -122,6 +125,7 @@ function progressPrinter(io: Io, scenario: ResolvedScenario, enabled: boolean): 
 }
 
 interface RunFlags {
+  objective: string[];
   scale?: number;
   seed: number;
   out: string;
@@ -131,7 +135,8 @@ interface RunFlags {
   progress: boolean;
 }
 
-async function runAndReport(io: Io, scenario: ResolvedScenario, target: Target, flags: RunFlags, demo: boolean): Promise<number> {
+/** Runs one scenario, builds its report and prints the verdict; returns the run folder and analysis. */
+async function runOnce(io: Io, scenario: ResolvedScenario, target: Target, flags: RunFlags) {
   io.stderr.write(describePlan(scenario, flags.seed, `${target.kind} ${target.url.origin}`) + '\n');
   const progress = progressPrinter(io, scenario, flags.progress);
   const result = await runScenario({
@@ -142,9 +147,35 @@ async function runAndReport(io: Io, scenario: ResolvedScenario, target: Target, 
   const shown = relative(io.cwd ?? process.cwd(), reportPath) || reportPath;
   if (flags.json) io.stdout.write(JSON.stringify(summaryJson(analysis), null, 2) + '\n');
   else io.stdout.write(terminalSummary(analysis, shown) + '\n');
-  if (result.info.status === 'interrupted') return EXIT.interrupted;
+  return { dir: result.dir, analysis, interrupted: result.info.status === 'interrupted' };
+}
+
+async function runAndReport(io: Io, scenario: ResolvedScenario, target: Target, flags: RunFlags, demo: boolean): Promise<number> {
+  const r = await runOnce(io, scenario, target, flags);
+  if (r.interrupted) return EXIT.interrupted;
   if (demo) return EXIT.ok;
-  return analysis.passed ? EXIT.ok : EXIT.objectivesFailed;
+  return r.analysis.passed ? EXIT.ok : EXIT.objectivesFailed;
+}
+
+/** Runs a target given by --target, or the reference platform started for the purpose. */
+async function withTarget<T>(io: Io, url: string | undefined, allowed: string[], fixtureArgs: string[], fn: (t: Target) => Promise<T>): Promise<T> {
+  if (url !== undefined) return fn(targetFor(url, allowed));
+  const platform = await spawnReferencePlatform(fixtureArgs);
+  io.stderr.write(`reference platform at ${platform.url}\n`);
+  try {
+    return await fn(referenceTarget(new URL(platform.url)));
+  } finally {
+    await platform.stop();
+  }
+}
+
+function fixtureArgs(o: { loginCapacity?: number; joinCapacity?: number; mediaNodes?: number; upstreamTimeout?: number }): string[] {
+  return [
+    ...(o.loginCapacity !== undefined ? ['--login-capacity', String(o.loginCapacity)] : []),
+    ...(o.joinCapacity !== undefined ? ['--join-capacity', String(o.joinCapacity)] : []),
+    ...(o.mediaNodes !== undefined ? ['--media-nodes', String(o.mediaNodes)] : []),
+    ...(o.upstreamTimeout !== undefined ? ['--upstream-timeout', String(o.upstreamTimeout)] : []),
+  ];
 }
 
 function fixturePatch(o: { loginCapacity?: number; joinCapacity?: number; mediaNodes?: number; upstreamTimeout?: number }): PlatformConfigPatch {
@@ -183,6 +214,7 @@ Exit codes: 0 objectives met, 1 internal error, 2 usage or config error, 3 targe
       .addOption(seedOption())
       .option('--out <dir>', 'folder that receives the run folder', 'runs')
       .addOption(new Option('--max-active <n>', 'most participants under way at once; beyond it arrivals are dropped and counted').argParser(parseNumber('--max-active', 1, 10_000_000, true)).default(50_000))
+      .option('--objective <layer.metric=value>', 'override an objective, e.g. broker.p95=1.5s or admission.errors=0.5% (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
       .option('--json', 'print only summary.json on stdout')
       .option('--no-progress', 'no live progress line on stderr');
 
@@ -197,7 +229,7 @@ Exit codes: 0 objectives met, 1 internal error, 2 usage or config error, 3 targe
       .addOption(scaleOption().default(0.01)),
   ).action((name: string, o: RunFlags & { target: string; scale: number }) =>
     setAction(async () => {
-      const scenario = scenarioByName(name, o.scale);
+      const scenario = scenarioByName(name, o.scale, o.objective);
       return runAndReport(io, scenario, targetFor(o.target, o.allowTarget), o, false);
     }),
   );
@@ -211,20 +243,8 @@ Exit codes: 0 objectives met, 1 internal error, 2 usage or config error, 3 targe
     ),
   ).action((o: RunFlags & { scale: number; loginCapacity?: number; joinCapacity?: number; mediaNodes?: number; upstreamTimeout?: number }) =>
     setAction(async () => {
-      const scenario = scenarioByName('monday-0800', o.scale);
-      const args = [
-        ...(o.loginCapacity !== undefined ? ['--login-capacity', String(o.loginCapacity)] : []),
-        ...(o.joinCapacity !== undefined ? ['--join-capacity', String(o.joinCapacity)] : []),
-        ...(o.mediaNodes !== undefined ? ['--media-nodes', String(o.mediaNodes)] : []),
-        ...(o.upstreamTimeout !== undefined ? ['--upstream-timeout', String(o.upstreamTimeout)] : []),
-      ];
-      const platform = await spawnReferencePlatform(args);
-      io.stderr.write(`reference platform at ${platform.url}\n`);
-      try {
-        return await runAndReport(io, scenario, referenceTarget(new URL(platform.url)), { ...o, allowTarget: [] }, true);
-      } finally {
-        await platform.stop();
-      }
+      const scenario = scenarioByName('monday-0800', o.scale, o.objective);
+      return withTarget(io, undefined, [], fixtureArgs(o), (t) => runAndReport(io, scenario, t, { ...o, allowTarget: [] }, true));
     }),
   );
 
@@ -247,6 +267,56 @@ Exit codes: 0 objectives met, 1 internal error, 2 usage or config error, 3 targe
         return analysis.passed ? EXIT.ok : EXIT.objectivesFailed;
       }),
     );
+
+  const writeComparison = (c: ReturnType<typeof compare>, path: string, json: boolean | undefined): number => {
+    writeFileAtomic(path, renderComparison(c));
+    if (json) io.stdout.write(JSON.stringify({ passed: c.passed, headline: c.headline, maxRegressionPct: c.maxRegressionPct ?? null, layers: c.layers.map((l) => ({ layer: l.layer, capacityChangePct: l.capacityChangePct, regressed: l.regressed, note: l.note })) }, null, 2) + '\n');
+    else io.stdout.write(`${c.passed ? 'NO REGRESSION' : 'REGRESSION'}: ${c.headline}\ncomparison: ${path}\n`);
+    return c.passed ? EXIT.ok : EXIT.objectivesFailed;
+  };
+
+  program
+    .command('compare')
+    .description('compare a run with a base run: per-layer capacity change and both on one timeline')
+    .argument('<base-dir>', 'the base run folder')
+    .argument('<run-dir>', 'the run folder to judge against it')
+    .addOption(new Option('--max-regression <pct>', 'exit 99 when a layer lost more than this much capacity, in %').argParser(parseNumber('--max-regression', 0, 100)))
+    .option('--out <file>', 'where to write the comparison report (default: compare.html in the run folder)')
+    .option('--json', 'print only the comparison as JSON on stdout')
+    .action((baseDir: string, runDir: string, o: { maxRegression?: number; out?: string; json?: boolean }) =>
+      setAction(async () => {
+        const cwd = io.cwd ?? process.cwd();
+        const base = await buildReport(resolve(cwd, baseDir));
+        const run = await buildReport(resolve(cwd, runDir));
+        return writeComparison(compare(base.analysis, run.analysis, o.maxRegression), resolve(cwd, o.out ?? `${resolve(cwd, runDir)}/compare.html`), o.json);
+      }),
+    );
+
+  runFlags(
+    fixtureFlags(
+      program
+        .command('whatif')
+        .description('run a scenario and a mitigation of it one after the other and compare them (e.g. monday-0800 monday-0800-staggered)')
+        .argument('<base>', 'the scenario as it happens')
+        .argument('<variant>', 'the what-if scenario')
+        .option('--target <url>', 'base URL of the platform; without it the reference platform is started')
+        .option('--allow-target <host>', 'allow loading this non-loopback host (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+        .addOption(scaleOption().default(0.015)),
+    ),
+  ).action((baseName: string, variantName: string, o: RunFlags & { scale: number; target?: string; loginCapacity?: number; joinCapacity?: number }) =>
+    setAction(async () => {
+      const base = scenarioByName(baseName, o.scale, o.objective);
+      const variant = scenarioByName(variantName, o.scale, o.objective);
+      return withTarget(io, o.target, o.allowTarget, fixtureArgs(o), async (t) => {
+        const a = await runOnce(io, base, t, o);
+        if (a.interrupted) return EXIT.interrupted;
+        const b = await runOnce(io, variant, t, o);
+        if (b.interrupted) return EXIT.interrupted;
+        writeComparison(compare(a.analysis, b.analysis), join(b.dir, 'compare.html'), o.json);
+        return EXIT.ok;
+      });
+    }),
+  );
 
   program
     .command('plan')

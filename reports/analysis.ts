@@ -8,6 +8,11 @@ import { stepKey, type Series, type StepDecl, type StepSecond } from '../runner/
 export const MIN_ATTEMPTS_PER_SECOND = 5;
 /** A break point needs this many consecutive violating seconds. */
 export const SUSTAIN_SECONDS = 2;
+/** Capacity is the highest mean goodput over this many consecutive compliant seconds. */
+export const CAPACITY_SECONDS = 2;
+/** The knee: the first of this many seconds in which the layer served less than KNEE_SHARE of what was offered. */
+export const KNEE_SECONDS = 2;
+export const KNEE_SHARE = 0.9;
 
 export interface Symptom {
   /** Failure kind, e.g. "http_503". */
@@ -39,6 +44,25 @@ export interface BreakPoint {
   brokenForSec: number;
   /** True when the layer met its objective again under load afterwards; false when load ended first. */
   recovered: boolean;
+  /** Seconds from the end of the burst's arrival window until the layer's last violating second ended (0: before it). */
+  recoveryAfterBurstSec: number;
+}
+
+/** Highest goodput per second the layer held while meeting its objective. */
+export interface Capacity {
+  perSec: number;
+  /** True when the layer never broke: its real capacity is at least this. */
+  lowerBound: boolean;
+  /** First second of the window in which it was held. */
+  second: number;
+}
+
+/** Where the layer stopped serving all that was offered. */
+export interface Knee {
+  second: number;
+  clock: string;
+  offeredPerSec: number;
+  goodputPerSec: number;
 }
 
 export interface LayerResult {
@@ -52,9 +76,28 @@ export interface LayerResult {
   judged: boolean;
   met: boolean;
   peakOfferedPerSec: number;
-  /** Highest count of ok attempts of the layer's first step in one second. */
+  /** Highest count of participants through the layer (its goal step ok) in one second. */
   peakGoodputPerSec: number;
+  capacity?: Capacity;
+  knee?: Knee;
   breakPoint?: BreakPoint;
+}
+
+/** Participants as whole journeys. */
+export interface Users {
+  arrived: number;
+  joined: number;
+  /** Not joined, with a failed last attempt. */
+  neverJoined: number;
+  /** Not joined yet when the run ended, without a failure: cut off, not turned away. */
+  cutOff: number;
+  joinedLate: number;
+  /** The scenario's join objective, ms. */
+  joinWithinMs: number;
+  timeToJoinP50Ms: number;
+  timeToJoinP95Ms: number;
+  /** Attempts at the broker's goal step per participant that joined (1.0 = no failed or repeated attempts); null when nobody joined. */
+  attemptsPerJoin: number | null;
 }
 
 export interface StepRow {
@@ -76,6 +119,8 @@ export interface StepRow {
 
 export interface LayerTimeline {
   offered: number[];
+  /** Participants through the layer per second (goal step ok). */
+  goodput: number[];
   ok: number[];
   failed: number[];
   /** Failed attempts per second by kind. */
@@ -83,6 +128,8 @@ export interface LayerTimeline {
   p50: number[];
   p95: number[];
   p99: number[];
+  /** Service time p95 (from the actual start), beside the latency from the intended start. */
+  serviceP95: number[];
 }
 
 export interface GeneratorVerdict {
@@ -100,11 +147,14 @@ export interface GeneratorVerdict {
 
 export interface Analysis {
   run: RunInfo;
+  /** passed: every layer met its objective and the generator kept up; failed: a layer broke; generator-bound: no layer broke in the seconds that count, but firstbell itself could not keep up in some. */
+  verdict: 'passed' | 'failed' | 'generator-bound';
   passed: boolean;
+  users: Users;
   headline: string;
   layers: LayerResult[];
   steps: StepRow[];
-  timeline: { seconds: number[]; clocks: string[]; firstBellSecond: number; layers: Record<Layer, LayerTimeline> };
+  timeline: { seconds: number[]; clocks: string[]; firstBellSecond: number; layers: Record<Layer, LayerTimeline>; suspectSeconds: number[] };
   health: HealthSecond[];
   generator: GeneratorVerdict;
 }
@@ -136,10 +186,24 @@ function violation(b: StepSecond, o: LayerObjective): { reason: BreakPoint['reas
   return undefined;
 }
 
-function analyseLayer(layer: Layer, series: Series, run: RunInfo, last: number): LayerResult {
+/** The step whose success means a participant got through the layer; the last step when none is marked. */
+function goalOf(series: Series, layer: Layer): StepDecl | undefined {
+  const steps = series.steps.filter((d) => d.layer === layer);
+  return steps.find((d) => d.goal !== undefined) ?? steps[steps.length - 1];
+}
+
+/** End of the burst's arrival window, in run seconds: the phase starting at the first bell, else the largest. */
+function burstEndSecond(run: RunInfo): number {
+  const phases = run.scenario.phases;
+  const burst = phases.find((p) => p.startMs === 0) ?? [...phases].sort((a, b) => b.participants - a.participants)[0];
+  return burst ? (run.firstBellAtMs + burst.startMs + burst.durationMs) / 1000 : 0;
+}
+
+function analyseLayer(layer: Layer, series: Series, run: RunInfo, last: number, suspect: Set<number>): LayerResult {
   const objective = run.scenario.objectives[layer];
   const steps = series.steps.filter((d) => d.layer === layer);
   const first = steps[0];
+  const goal = goalOf(series, layer);
   const bucketOf = (sec: number, d: StepDecl) => series.seconds.get(sec)?.get(stepKey(d.layer, d.step));
   const total = series.total((d) => d.layer === layer);
   let peakOffered = 0;
@@ -147,12 +211,16 @@ function analyseLayer(layer: Layer, series: Series, run: RunInfo, last: number):
   // Per second: violating (true), compliant (false) or not judged (undefined); plus the first violation found.
   const state: (boolean | undefined)[] = [];
   const firstViolation: ({ step: string } & NonNullable<ReturnType<typeof violation>>)[] = [];
+  const offered = (sec: number) => {
+    const b = first ? bucketOf(sec, first) : undefined;
+    return b ? b.attempts + b.aborted : 0;
+  };
+  const goodput = (sec: number) => (goal ? (bucketOf(sec, goal)?.ok ?? 0) : 0);
   for (let sec = 0; sec <= last; sec++) {
-    if (first) {
-      const b = bucketOf(sec, first);
-      peakOffered = Math.max(peakOffered, b ? b.attempts + b.aborted : 0);
-      peakGood = Math.max(peakGood, b?.ok ?? 0);
-    }
+    peakOffered = Math.max(peakOffered, offered(sec));
+    peakGood = Math.max(peakGood, goodput(sec));
+    // Seconds in which the generator could not keep up say nothing about the target.
+    if (suspect.has(sec)) continue;
     let judged = false;
     for (const d of steps) {
       const b = bucketOf(sec, d);
@@ -183,6 +251,29 @@ function analyseLayer(layer: Layer, series: Series, run: RunInfo, last: number):
     layer, objective, unit: UNITS[layer], attempts: total.attempts, failed: total.failed, judged: judgedSeconds > 0,
     met: breakAt < 0, peakOfferedPerSec: peakOffered, peakGoodputPerSec: peakGood,
   };
+  // Capacity: the best mean goodput over CAPACITY_SECONDS consecutive seconds that all met the objective.
+  for (let sec = 0; sec + CAPACITY_SECONDS - 1 <= last; sec++) {
+    let sum = 0;
+    let compliant = true;
+    for (let k = 0; k < CAPACITY_SECONDS; k++) {
+      compliant &&= state[sec + k] === false;
+      sum += goodput(sec + k);
+    }
+    const held = Math.round(sum / CAPACITY_SECONDS);
+    if (compliant && held > (result.capacity?.perSec ?? 0)) result.capacity = { perSec: held, lowerBound: breakAt < 0, second: sec };
+  }
+  // Knee: offered keeps coming but the layer serves clearly less of it, for KNEE_SECONDS in a row.
+  // Seconds with little load are skipped: there a single participant crossing a second boundary looks like a shortfall.
+  const kneeFloor = Math.max(MIN_ATTEMPTS_PER_SECOND, 0.1 * peakOffered);
+  for (let sec = 0, streak = 0; sec <= last && !result.knee; sec++) {
+    const o = offered(sec);
+    const short = !suspect.has(sec) && o >= kneeFloor && goodput(sec) < KNEE_SHARE * o;
+    streak = short ? streak + 1 : 0;
+    if (streak === KNEE_SECONDS) {
+      const at = sec - KNEE_SECONDS + 1;
+      result.knee = { second: at, clock: clockAt(run.scenario.firstBell, run.firstBellAtMs, at), offeredPerSec: offered(at), goodputPerSec: goodput(at) };
+    }
+  }
   if (breakAt >= 0) {
     let lastBad = breakAt;
     for (let sec = breakAt; sec <= last; sec++) if (state[sec] === true) lastBad = sec;
@@ -204,6 +295,7 @@ function analyseLayer(layer: Layer, series: Series, run: RunInfo, last: number):
       symptoms: symptoms(failures), failedAttempts,
       brokenForSec: lastBad + 1 - breakAt,
       recovered,
+      recoveryAfterBurstSec: Math.max(0, Math.round(lastBad + 1 - burstEndSecond(run))),
     };
   }
   return result;
@@ -220,11 +312,13 @@ function stepRow(d: StepDecl, b: StepSecond): StepRow {
 
 function timelineOf(layer: Layer, series: Series, last: number): LayerTimeline {
   const first = series.steps.find((d) => d.layer === layer);
-  const t: LayerTimeline = { offered: [], ok: [], failed: [], failures: {}, p50: [], p95: [], p99: [] };
+  const goal = goalOf(series, layer);
+  const t: LayerTimeline = { offered: [], goodput: [], ok: [], failed: [], failures: {}, p50: [], p95: [], p99: [], serviceP95: [] };
   for (let sec = 0; sec <= last; sec++) {
     const m = series.merged(sec, (d) => d.layer === layer);
     const f = first ? series.seconds.get(sec)?.get(stepKey(first.layer, first.step)) : undefined;
     t.offered.push(f ? f.attempts + f.aborted : 0);
+    t.goodput.push(goal ? (series.seconds.get(sec)?.get(stepKey(goal.layer, goal.step))?.ok ?? 0) : 0);
     t.ok.push(m.ok);
     t.failed.push(m.failed);
     for (const [k, v] of Object.entries(m.failures)) (t.failures[k] ??= new Array<number>(last + 1).fill(0))[sec] = v;
@@ -232,6 +326,7 @@ function timelineOf(layer: Layer, series: Series, last: number): LayerTimeline {
     t.p50.push(r(m.latencyMs(50)));
     t.p95.push(r(m.latencyMs(95)));
     t.p99.push(r(m.latencyMs(99)));
+    t.serviceP95.push(r(m.serviceMs(95)));
   }
   return t;
 }
@@ -263,12 +358,15 @@ function generatorVerdict(run: RunInfo, health: HealthSecond[]): GeneratorVerdic
   return v;
 }
 
-function headlineOf(layers: LayerResult[], run: RunInfo): string {
+function headlineOf(layers: LayerResult[], run: RunInfo, generator: GeneratorVerdict): string {
   const broken = layers.filter((l) => l.breakPoint).sort((a, b) => a.breakPoint!.second - b.breakPoint!.second);
-  const prefix = run.status === 'interrupted' ? 'Interrupted run. ' : run.status === 'failed' ? 'The run failed part-way. ' : '';
+  let prefix = run.status === 'interrupted' ? 'Interrupted run. ' : run.status === 'failed' ? 'The run failed part-way. ' : '';
+  if (generator.suspectSeconds.length > 0) {
+    prefix += `The generator was the bottleneck in ${generator.suspectSeconds.length} s; those seconds are left out of the verdict. `;
+  }
   if (broken.length === 0) {
     const peak = layers.find((l) => l.layer === 'admission')?.peakOfferedPerSec ?? 0;
-    return `${prefix}Every layer met its objective (peak ${peak} arrivals/s).`;
+    return `${prefix}${generator.suspectSeconds.length ? 'In the seconds that count, every' : 'Every'} layer met its objective (peak ${peak} arrivals/s).`;
   }
   return (
     prefix +
@@ -284,15 +382,32 @@ function headlineOf(layers: LayerResult[], run: RunInfo): string {
   );
 }
 
+function usersOf(run: RunInfo, series: Series): Users {
+  const j = series.journeys;
+  const broker = goalOf(series, 'broker');
+  const brokerAttempts = broker ? series.total((d) => d.layer === broker.layer && d.step === broker.step).attempts : j.goalAttempts;
+  const pct = (p: number) => (series.timeToJoin.totalCount ? Math.round(series.timeToJoin.getValueAtPercentile(p) / 1000) : 0);
+  return {
+    arrived: j.arrived, joined: j.joined, neverJoined: j.failedNotJoined, cutOff: j.arrived - j.joined - j.failedNotJoined, joinedLate: j.joinedLate, joinWithinMs: run.scenario.joinWithinMs,
+    timeToJoinP50Ms: pct(50), timeToJoinP95Ms: pct(95),
+    attemptsPerJoin: j.joined ? Math.round((brokerAttempts / j.joined) * 100) / 100 : null,
+  };
+}
+
 export function analyse(run: RunInfo, series: Series, health: HealthSecond[]): Analysis {
   const last = Math.max(series.lastSecond, Math.ceil(run.plannedEndMs / 1000) - 1, 0);
-  const layers = LAYERS.map((l) => analyseLayer(l, series, run, last));
+  const generator = generatorVerdict(run, health);
+  const suspect = new Set(generator.suspectSeconds);
+  const layers = LAYERS.map((l) => analyseLayer(l, series, run, last, suspect));
   const steps = series.steps.map((d) => stepRow(d, series.total((x) => x.layer === d.layer && x.step === d.step)));
   const seconds = Array.from({ length: last + 1 }, (_, i) => i);
+  const verdict: Analysis['verdict'] = layers.some((l) => !l.met) ? 'failed' : suspect.size > 0 ? 'generator-bound' : 'passed';
   return {
     run,
-    passed: layers.every((l) => l.met),
-    headline: headlineOf(layers, run),
+    verdict,
+    passed: verdict === 'passed',
+    users: usersOf(run, series),
+    headline: headlineOf(layers, run, generator),
     layers,
     steps,
     timeline: {
@@ -300,8 +415,9 @@ export function analyse(run: RunInfo, series: Series, health: HealthSecond[]): A
       clocks: seconds.map((s) => clockAt(run.scenario.firstBell, run.firstBellAtMs, s)),
       firstBellSecond: run.firstBellAtMs / 1000,
       layers: Object.fromEntries(LAYERS.map((l) => [l, timelineOf(l, series, last)])) as Record<Layer, LayerTimeline>,
+      suspectSeconds: generator.suspectSeconds,
     },
     health,
-    generator: generatorVerdict(run, health),
+    generator,
   };
 }

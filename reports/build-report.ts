@@ -18,7 +18,7 @@ export async function loadSeries(dir: string, opts: { fromSamples?: boolean } = 
     }
   }
   const run = readRunInfo(dir);
-  const series = new Series(run.steps);
+  const series = new Series(run.steps, run.scenario.joinWithinMs);
   for await (const s of readSamples(dir)) series.add(s);
   return series;
 }

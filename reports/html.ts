@@ -6,7 +6,7 @@ import type { Analysis, LayerResult } from './analysis.js';
 
 let chartSource: string | undefined;
 /** chart.js's UMD build, read once from the installed package and inlined, never fetched. */
-function chartJs(): string {
+export function chartJs(): string {
   if (chartSource === undefined) {
     const main = createRequire(import.meta.url).resolve('chart.js');
     chartSource = readFileSync(join(dirname(main), 'chart.umd.min.js'), 'utf8').replace(/<\/script/gi, '<\\/script');
@@ -14,10 +14,16 @@ function chartJs(): string {
   return chartSource;
 }
 
-const esc = (s: string | number) =>
+export const esc = (s: string | number) =>
   String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const pct = (x: number) => `${(x * 100).toFixed(x > 0 && x < 0.1 ? 1 : 0)} %`;
 const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(x >= 10_000 ? 0 : 1)} s` : `${Math.round(x)} ms`);
+
+function capacityLine(l: LayerResult): string {
+  const c = l.capacity ? `capacity <b>${l.capacity.lowerBound ? '≥ ' : ''}${l.capacity.perSec} ${esc(l.unit)}</b> held while meeting the objective` : 'no capacity measured (never two compliant seconds)';
+  const k = l.knee ? `; knee at ${esc(l.knee.clock)}: ${l.knee.goodputPerSec}/s served of ${l.knee.offeredPerSec}/s offered` : '';
+  return `<p class="cap">${c}${k}.</p>`;
+}
 
 function layerCard(l: LayerResult): string {
   const o = l.objective;
@@ -25,15 +31,24 @@ function layerCard(l: LayerResult): string {
   if (!l.judged) return `<div class="card unjudged"><h3>${esc(l.layer)}</h3><p class="state">not judged</p><p>Too few attempts reached this layer to judge it.</p><p class="small">${esc(objective)}</p></div>`;
   if (!l.breakPoint) {
     return `<div class="card ok"><h3>${esc(l.layer)}</h3><p class="state">met its objective</p>
-<p>Peak offered ${l.peakOfferedPerSec} ${esc(l.unit)}, peak served ${l.peakGoodputPerSec}/s; ${l.failed} of ${l.attempts} attempts failed.</p><p class="small">${esc(objective)}</p></div>`;
+<p>Peak offered ${l.peakOfferedPerSec} ${esc(l.unit)}, peak served ${l.peakGoodputPerSec}/s; ${l.failed} of ${l.attempts} attempts failed.</p>${capacityLine(l)}<p class="small">${esc(objective)}</p></div>`;
   }
   const b = l.breakPoint;
   const saw = b.symptoms.slice(0, 4).map((s) => `<li><b>${esc(s.label)}</b> ${pct(s.share)} <span class="small">(${s.count})</span></li>`).join('');
   return `<div class="card broken"><h3>${esc(l.layer)}</h3><p class="state">broke at ${esc(b.clock)}</p>
 <p>at <b>${b.offeredPerSec} ${esc(l.unit)}</b> offered; ${esc(b.step)} ${b.reason === 'error rate' ? `failed ${pct(b.errorRate)}` : `p95 ${ms(b.p95Ms)}`} in that second.</p>
 <p>What users saw:</p><ul>${saw || '<li>slow answers, no errors</li>'}</ul>
-<p>${b.failedAttempts} failed attempts; ${b.recovered ? `recovered after <b>${b.brokenForSec} s</b>` : `<b>still failing</b> when the load ended (${b.brokenForSec} s)`}.</p>
-<p class="small">${esc(objective)}</p></div>`;
+<p>${b.failedAttempts} failed attempts; ${b.recovered ? `recovered after <b>${b.brokenForSec} s</b>` : `<b>still failing</b> when the load ended (${b.brokenForSec} s)`}, ${b.recoveryAfterBurstSec} s after the burst's arrivals ended.</p>
+${capacityLine(l)}<p class="small">${esc(objective)}</p></div>`;
+}
+
+function usersBlock(a: Analysis): string {
+  const u = a.users;
+  if (u.arrived === 0) return '';
+  const share = (n: number) => (u.arrived ? ` (${pct(n / u.arrived)})` : '');
+  return `<p class="users"><b>Participants:</b> ${u.arrived} arrived, ${u.joined} got into their conference${share(u.joined)};
+<b>${u.neverJoined}</b> never joined${share(u.neverJoined)}, <b>${u.joinedLate}</b> joined later than ${ms(u.joinWithinMs)}${share(u.joinedLate)}${u.cutOff ? `; ${u.cutOff} were still on their way in when the run ended` : ''}.
+Time to join: p50 ${ms(u.timeToJoinP50Ms)}, p95 ${ms(u.timeToJoinP95Ms)}. Attempts per join: ${u.attemptsPerJoin ?? '—'}.</p>`;
 }
 
 function stepTable(a: Analysis): string {
@@ -65,20 +80,18 @@ function metadata(a: Analysis): string {
   return `<table class="meta">${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>`;
 }
 
-/** The script that draws the charts from the embedded data; runs offline. */
-const PAGE_SCRIPT = String.raw`
+/** Draws vertical markers (options.plugins.markers) and shaded seconds (options.plugins.shade) on a chart. */
+export const MARKERS_PLUGIN = String.raw`
 (function () {
-  var data = JSON.parse(document.getElementById('firstbell-data').textContent);
-  var t = data.timeline;
-  var palette = { ok: '#2e7d32', offered: '#37474f', p50: '#1565c0', p95: '#ef6c00', p99: '#c62828' };
-  var failColours = ['#c62828', '#ad1457', '#6a1b9a', '#ef6c00', '#f9a825', '#4e342e', '#546e7a', '#d84315'];
-  Chart.defaults.animation = false;
-  Chart.defaults.font.size = 11;
   Chart.register({
     id: 'markers',
     afterDatasetsDraw: function (chart) {
       var marks = chart.options.plugins.markers || [];
       var x = chart.scales.x, area = chart.chartArea, ctx = chart.ctx;
+      (chart.options.plugins.shade || []).forEach(function (sec) {
+        var a = x.getPixelForValue(sec - 0.5), b = x.getPixelForValue(sec + 0.5);
+        ctx.save(); ctx.fillStyle = 'rgba(120,120,120,0.18)'; ctx.fillRect(a, area.top, b - a, area.bottom - area.top); ctx.restore();
+      });
       marks.forEach(function (m) {
         var px = x.getPixelForValue(m.at);
         if (!(px >= area.left && px <= area.right)) return;
@@ -91,6 +104,18 @@ const PAGE_SCRIPT = String.raw`
       });
     }
   });
+})();
+`;
+
+/** The script that draws the charts from the embedded data; runs offline. */
+const PAGE_SCRIPT = String.raw`
+(function () {
+  var data = JSON.parse(document.getElementById('firstbell-data').textContent);
+  var t = data.timeline;
+  var palette = { ok: '#2e7d32', offered: '#37474f', p50: '#1565c0', p95: '#ef6c00', p99: '#c62828' };
+  var failColours = ['#c62828', '#ad1457', '#6a1b9a', '#ef6c00', '#f9a825', '#4e342e', '#546e7a', '#d84315'];
+  Chart.defaults.animation = false;
+  Chart.defaults.font.size = 11;
   function markers(layer) {
     var m = [{ at: t.firstBellSecond, label: 'first bell ' + (data.firstBell || ''), colour: '#555', dash: [4, 4] }];
     if (layer && layer.breakPoint) m.push({ at: layer.breakPoint.second, label: 'break: ' + layer.breakPoint.offeredPerSec + ' ' + layer.unit, colour: '#c62828', row: 1 });
@@ -100,19 +125,21 @@ const PAGE_SCRIPT = String.raw`
   data.layers.forEach(function (layer) {
     var tl = t.layers[layer.layer];
     var sets = [{ type: 'line', label: 'offered (' + layer.unit + ')', data: tl.offered, borderColor: palette.offered, borderDash: [5, 3], pointRadius: 0, borderWidth: 2, yAxisID: 'y', order: 0, stack: 'offered' },
+                { type: 'line', label: 'through the layer (/s)', data: tl.goodput, borderColor: '#00897b', pointRadius: 0, borderWidth: 2, yAxisID: 'y', order: 0, stack: 'goodput' },
                 { type: 'bar', label: 'succeeded', data: tl.ok, backgroundColor: palette.ok, stack: 's', order: 1 }];
     Object.keys(tl.failures).forEach(function (k, i) {
       sets.push({ type: 'bar', label: data.kindLabels[k] || k, data: tl.failures[k], backgroundColor: failColours[i % failColours.length], stack: 's', order: 1 });
     });
     draw('chart-' + layer.layer + '-load', { data: { labels: t.clocks, datasets: sets },
-      options: { responsive: true, maintainAspectRatio: false, plugins: { markers: markers(layer), title: { display: true, text: layer.layer + ': attempts per second by outcome (all steps), offered participants' } },
+      options: { responsive: true, maintainAspectRatio: false, plugins: { markers: markers(layer), shade: t.suspectSeconds, title: { display: true, text: layer.layer + ': attempts per second by outcome (all steps), offered participants' } },
         scales: { x: { stacked: true, ticks: { maxTicksLimit: 16 } }, y: { stacked: true, beginAtZero: true, title: { display: true, text: 'per second' } } } } });
     draw('chart-' + layer.layer + '-latency', { type: 'line', data: { labels: t.clocks, datasets: [
         { label: 'p50', data: tl.p50, borderColor: palette.p50, pointRadius: 0, borderWidth: 1.5 },
         { label: 'p95', data: tl.p95, borderColor: palette.p95, pointRadius: 0, borderWidth: 1.5 },
         { label: 'p99', data: tl.p99, borderColor: palette.p99, pointRadius: 0, borderWidth: 1.5 },
+        { label: 'service time p95', data: tl.serviceP95, borderColor: '#7e57c2', borderDash: [6, 3], pointRadius: 0, borderWidth: 1.2 },
         { label: 'objective p95', data: t.clocks.map(function () { return layer.objective.p95Ms; }), borderColor: '#999', borderDash: [2, 3], pointRadius: 0, borderWidth: 1 }] },
-      options: { responsive: true, maintainAspectRatio: false, plugins: { markers: markers(layer), title: { display: true, text: layer.layer + ': latency from intended start (ms)' } },
+      options: { responsive: true, maintainAspectRatio: false, plugins: { markers: markers(layer), shade: t.suspectSeconds, title: { display: true, text: layer.layer + ': latency from intended start, and service time from actual start (ms)' } },
         scales: { x: { ticks: { maxTicksLimit: 16 } }, y: { type: 'logarithmic', title: { display: true, text: 'ms' } } } } });
   });
   var h = data.health;
@@ -129,7 +156,7 @@ const PAGE_SCRIPT = String.raw`
 })();
 `;
 
-const CSS = `
+export const CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2329;background:#f6f7f9}
 main{max-width:1180px;margin:0 auto;padding:24px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:32px 0 8px;border-bottom:1px solid #d5d9de;padding-bottom:4px}h3{margin:0 0 4px;text-transform:capitalize}
@@ -139,7 +166,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:32px 0 8px;border-bott
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:12px}
 .card{background:#fff;border-radius:6px;padding:12px 16px;border-top:5px solid #999}.card.ok{border-color:#2e7d32}.card.broken{border-color:#c62828}.card.unjudged{border-color:#9e9e9e}
 .card .state{font-weight:600;font-size:15px;margin:0 0 6px}.card.ok .state{color:#2e7d32}.card.broken .state{color:#c62828}
-.card ul{margin:4px 0 8px 18px;padding:0}.card p{margin:4px 0}
+.card ul{margin:4px 0 8px 18px;padding:0}.card p{margin:4px 0}.users{background:#fff;border-radius:6px;padding:10px 16px}
 .chart{background:#fff;border-radius:6px;padding:8px;height:260px;margin:8px 0}
 table{border-collapse:collapse;background:#fff;width:100%;font-size:12.5px}th,td{padding:5px 8px;border-bottom:1px solid #e3e6ea;text-align:right;vertical-align:top}
 th:first-child,td:first-child,th:nth-child(2),td:nth-child(2),td:last-child{text-align:left}table.meta th{text-align:left;width:160px}table.meta td{text-align:left}
@@ -153,18 +180,20 @@ export function renderReport(a: Analysis): string {
   const data = { timeline: a.timeline, layers: a.layers, health: a.health, firstBell: r.scenario.firstBell, kindLabels };
   const json = JSON.stringify(data).replace(/</g, '\\u003c');
   const genWarn = a.generator.suspectSeconds.length > 0;
+  const verdictWord = { passed: 'PASSED', failed: 'FAILED', 'generator-bound': 'GENERATOR-BOUND' }[a.verdict];
   const layerSections = a.layers
     .map((l) => `<h3>${esc(l.layer)}</h3><div class="chart"><canvas id="chart-${l.layer}-load"></canvas></div><div class="chart"><canvas id="chart-${l.layer}-latency"></canvas></div>`)
     .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>firstbell report — ${esc(r.scenario.name)} — ${a.passed ? 'objectives met' : 'objectives failed'}</title>
+<title>firstbell report — ${esc(r.scenario.name)} — ${esc(verdictWord)}</title>
 <style>${CSS}</style></head>
 <body><main>
 <h1>Capacity report: ${esc(r.scenario.name)}</h1>
 <p class="sub">${esc(r.target.kind)} target at ${esc(r.target.url)} · scale ${r.scenario.scale} · seed ${r.seed} · ${esc(r.startedAt)} · run ${esc(r.status)}</p>
-<div class="verdict ${a.passed ? 'pass' : 'fail'}" id="verdict"><b>${a.passed ? 'PASSED' : 'FAILED'}</b> — ${esc(a.headline)}</div>
-${genWarn ? `<div class="verdict warn"><b>Generator:</b> ${esc(a.generator.note)}</div>` : ''}
+${genWarn ? `<div class="verdict warn" id="generator-warning"><b>Generator:</b> ${esc(a.generator.note)} Shaded seconds on the timeline are left out of the verdict.</div>` : ''}
+<div class="verdict ${a.verdict === 'passed' ? 'pass' : a.verdict === 'failed' ? 'fail' : 'warn'}" id="verdict"><b>${verdictWord}</b> — ${esc(a.headline)}</div>
+${usersBlock(a)}
 <h2>Verdict per layer</h2>
 <div class="cards">${a.layers.map(layerCard).join('')}</div>
 <h2>Timeline</h2>
@@ -179,6 +208,7 @@ ${stepTable(a)}
 ${metadata(a)}
 <script type="application/json" id="firstbell-data">${json}</script>
 <script>${chartJs()}</script>
+<script>${MARKERS_PLUGIN}</script>
 <script>${PAGE_SCRIPT}</script>
 </main></body></html>
 `;

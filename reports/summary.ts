@@ -9,11 +9,14 @@ export function summaryJson(a: Analysis): object {
     seed: a.run.seed,
     target: a.run.target,
     status: a.run.status,
+    verdict: a.verdict,
     passed: a.passed,
     headline: a.headline,
+    users: a.users,
     layers: a.layers.map((l) => ({
       layer: l.layer, met: l.met, judged: l.judged, objective: l.objective, unit: l.unit, attempts: l.attempts, failed: l.failed,
-      peakOfferedPerSec: l.peakOfferedPerSec, peakGoodputPerSec: l.peakGoodputPerSec, breakPoint: l.breakPoint ?? null,
+      peakOfferedPerSec: l.peakOfferedPerSec, peakGoodputPerSec: l.peakGoodputPerSec,
+      capacity: l.capacity ?? null, knee: l.knee ?? null, breakPoint: l.breakPoint ?? null,
     })),
     steps: a.steps,
     generator: a.generator,
@@ -22,12 +25,15 @@ export function summaryJson(a: Analysis): object {
 
 /** The verdict in a few lines for the terminal. */
 export function terminalSummary(a: Analysis, reportPath: string): string {
-  const lines = [`${a.passed ? 'PASSED' : 'FAILED'}: ${a.headline}`];
+  const lines = [`${a.verdict.toUpperCase()}: ${a.headline}`];
   for (const l of a.layers) {
     const b = l.breakPoint;
     const state = !l.judged ? 'not judged (too few attempts)' : b ? `broke at ${b.clock}, ${b.offeredPerSec} ${l.unit} offered` : `met (peak ${l.peakOfferedPerSec} ${l.unit})`;
-    lines.push(`  ${l.layer.padEnd(9)} ${state}`);
+    const cap = l.capacity ? `; capacity ${l.capacity.lowerBound ? '>= ' : ''}${l.capacity.perSec}/s` : '';
+    lines.push(`  ${l.layer.padEnd(9)} ${state}${cap}`);
   }
+  const u = a.users;
+  if (u.arrived) lines.push(`  users     ${u.joined} of ${u.arrived} joined, ${u.neverJoined} never, ${u.joinedLate} later than ${u.joinWithinMs / 1000} s; ${u.attemptsPerJoin ?? '-'} attempts per join`);
   if (a.generator.suspectSeconds.length) lines.push(`  generator ${a.generator.note}`);
   lines.push(`report: ${reportPath}`);
   return lines.join('\n');
@@ -41,12 +47,14 @@ export function junitXml(a: Analysis): string {
     const name = `${l.layer}: ≤ ${l.objective.maxErrorRate * 100} % errors and p95 ≤ ${l.objective.p95Ms} ms`;
     const body = l.breakPoint
       ? `<failure message="${x(`broke at ${l.breakPoint.clock} at ${l.breakPoint.offeredPerSec} ${l.unit}`)}">${x(a.headline)}</failure>`
-      : !l.judged
+      : a.verdict === 'generator-bound'
+        ? `<failure message="not confirmed: the generator was the bottleneck">${x(a.generator.note)}</failure>`
+        : !l.judged
         ? '<skipped message="too few attempts to judge"/>'
         : '';
     return `  <testcase classname="firstbell.${x(a.run.scenario.name)}" name="${x(name)}">${body}</testcase>`;
   });
-  const failures = a.layers.filter((l) => l.breakPoint).length;
+  const failures = a.verdict === 'generator-bound' ? a.layers.length : a.layers.filter((l) => l.breakPoint).length;
   const skipped = a.layers.filter((l) => !l.judged).length;
   return `<?xml version="1.0" encoding="UTF-8"?>
 <testsuites><testsuite name="firstbell ${x(a.run.scenario.name)}" tests="${a.layers.length}" failures="${failures}" skipped="${skipped}">

@@ -109,7 +109,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
 
   const samples = new LineSink(join(dir, FILES.samples), SAMPLE_HEADER);
   const healthSink = new LineSink(join(dir, FILES.health), HEALTH_HEADER);
-  const series = new Series(o.target.steps);
+  const series = new Series(o.target.steps, o.scenario.joinWithinMs);
   const monitor = new HealthMonitor(lateThresholdMs);
   const stop = new AbortController();
   const onExternalStop = () => stop.abort(new Error('interrupted'));

@@ -96,6 +96,25 @@ export interface StepSecondJson {
 export interface StepDecl {
   layer: Layer;
   step: string;
+  /**
+   * What success of this step means: "layer" = a participant got through its layer (its goodput is the
+   * layer's); "journey" = the participant is in the conference (also counts for its layer). Absent = neither.
+   */
+  goal?: 'layer' | 'journey';
+}
+
+/** Participants as whole journeys: who got in, how fast, and who did not. Mergeable counts. */
+export interface JourneyCounts {
+  /** Participants that made at least one attempt. */
+  arrived: number;
+  /** Participants whose journey goal step succeeded. */
+  joined: number;
+  /** Joined, but later than the scenario's join objective after their arrival. */
+  joinedLate: number;
+  /** Attempts of the journey goal step (each retry counts). */
+  goalAttempts: number;
+  /** Not joined, and their last attempt failed: they never got in. The rest of those not joined were cut off by the run's end. */
+  failedNotJoined: number;
 }
 
 export interface SeriesJson {
@@ -103,18 +122,52 @@ export interface SeriesJson {
   steps: StepDecl[];
   /** Second index from run start → step key → bucket. */
   seconds: Record<string, Record<string, StepSecondJson>>;
+  journeys?: JourneyCounts & { timeToJoin: string };
 }
 
 export class Series {
   readonly steps: StepDecl[] = [];
   readonly seconds = new Map<number, Map<string, StepSecond>>();
+  readonly journeys: JourneyCounts = { arrived: 0, joined: 0, joinedLate: 0, goalAttempts: 0, failedNotJoined: 0 };
+  /** Time from arrival to joining, µs. */
+  readonly timeToJoin = newHistogram();
+  /** Participants not yet joined: arrival and whether their last attempt failed (ingest state, not serialised). */
+  private pending = new Map<number, { arrival: number; failed: boolean }>();
+  private joinedIds = new Set<number>();
+  private goalKey?: string;
 
-  constructor(steps: StepDecl[] = []) {
+  /** joinWithinMs: a participant joining later than this after arriving counts as joined late. */
+  constructor(steps: StepDecl[] = [], private joinWithinMs = Number.POSITIVE_INFINITY) {
     for (const s of steps) this.declare(s);
   }
 
   declare(s: StepDecl): void {
     if (!this.steps.some((d) => d.layer === s.layer && d.step === s.step)) this.steps.push(s);
+    if (s.goal === 'journey') this.goalKey = stepKey(s.layer, s.step);
+  }
+
+  /** Tracks whole journeys; samples of one participant arrive in journey order. */
+  private follow(s: Sample): void {
+    if (!this.goalKey || this.joinedIds.has(s.user)) {
+      if (this.goalKey && stepKey(s.layer, s.step) === this.goalKey && s.outcome !== 'aborted') this.journeys.goalAttempts++;
+      return;
+    }
+    let p = this.pending.get(s.user);
+    if (!p) {
+      this.pending.set(s.user, (p = { arrival: s.intendedMs, failed: false }));
+      this.journeys.arrived++;
+    }
+    const isGoal = stepKey(s.layer, s.step) === this.goalKey;
+    if (isGoal && s.outcome !== 'aborted') this.journeys.goalAttempts++;
+    const failed = s.outcome !== 'ok' && s.outcome !== 'aborted';
+    if (failed !== p.failed) this.journeys.failedNotJoined += failed ? 1 : -1;
+    p.failed = failed;
+    if (!isGoal || s.outcome !== 'ok') return;
+    this.journeys.joined++;
+    if (s.endMs - p.arrival > this.joinWithinMs) this.journeys.joinedLate++;
+    this.timeToJoin.recordValue(Math.max(1, Math.round((s.endMs - p.arrival) * US_PER_MS)));
+    this.pending.delete(s.user);
+    this.joinedIds.add(s.user);
   }
 
   bucket(second: number, key: string): StepSecond {
@@ -127,11 +180,14 @@ export class Series {
 
   add(s: Sample): void {
     this.declare({ layer: s.layer, step: s.step });
+    this.follow(s);
     this.bucket(Math.max(0, Math.floor(s.intendedMs / 1000)), stepKey(s.layer, s.step)).add(s);
   }
 
   merge(o: Series): void {
     for (const d of o.steps) this.declare(d);
+    for (const k of Object.keys(this.journeys) as (keyof JourneyCounts)[]) this.journeys[k] += o.journeys[k];
+    this.timeToJoin.add(o.timeToJoin);
     for (const [sec, m] of o.seconds) for (const [k, b] of m) this.bucket(sec, k).merge(b);
   }
 
@@ -161,11 +217,20 @@ export class Series {
       seconds[sec] = Object.fromEntries([...m].map(([k, b]) => [k, b.toJSON()]));
     }
     const order = (d: StepDecl) => LAYERS.indexOf(d.layer);
-    return { steps: [...this.steps].sort((a, b) => order(a) - order(b)), seconds };
+    return {
+      steps: [...this.steps].sort((a, b) => order(a) - order(b)),
+      seconds,
+      journeys: { ...this.journeys, timeToJoin: hdr.encodeIntoCompressedBase64(this.timeToJoin) },
+    };
   }
 
   static fromJSON(j: SeriesJson): Series {
     const s = new Series(j.steps);
+    if (j.journeys) {
+      const { timeToJoin, ...counts } = j.journeys;
+      Object.assign(s.journeys, counts);
+      s.timeToJoin.add(hdr.decodeFromCompressedBase64(timeToJoin, 32, false));
+    }
     for (const [sec, m] of Object.entries(j.seconds)) for (const [k, b] of Object.entries(m)) s.bucket(Number(sec), k).merge(StepSecond.fromJSON(b));
     return s;
   }

@@ -19,6 +19,6 @@ export interface Target {
 /** The target could not be reached before the start (exit code 3). */
 export class TargetUnreachableError extends Error {}
 
-export function step(layer: Layer, name: string): StepDecl {
-  return { layer, step: name };
+export function step(layer: Layer, name: string, goal?: StepDecl['goal']): StepDecl {
+  return goal ? { layer, step: name, goal } : { layer, step: name };
 }

@@ -1,9 +1,10 @@
 // The catalogue of built-in scenarios, looked up by name.
 import { distance } from 'fastest-levenshtein';
 import type { Scenario } from './model.js';
+import { monday0800Staggered } from './monday-0800-staggered.scenario.js';
 import { monday0800 } from './monday-0800.scenario.js';
 
-export const BUILT_IN_SCENARIOS: readonly Scenario[] = [monday0800];
+export const BUILT_IN_SCENARIOS: readonly Scenario[] = [monday0800, monday0800Staggered];
 
 /** The closest name within a few edits, for "did you mean" hints. */
 export function closestName(name: string, names: readonly string[]): string | undefined {

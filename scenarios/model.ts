@@ -73,6 +73,8 @@ export interface Scenario {
   client: ClientBehaviour;
   /** Objectives per layer. */
   objectives: Record<Layer, LayerObjective>;
+  /** A participant should be in its conference this long after arriving, at the latest, in ms; later counts as joined late. */
+  joinWithinMs: number;
 }
 
 /** A scenario with its scale applied: participant and conference counts are final. */
@@ -128,6 +130,7 @@ export function validateScenario(s: Scenario): Problem[] {
     }
   });
   positive('observeMs', s.observeMs, true);
+  positive('joinWithinMs', s.joinWithinMs);
   positive('client.thinkTimeMs', s.client.thinkTimeMs, true);
   positive('client.stepTimeoutMs', s.client.stepTimeoutMs);
   positive('client.heartbeatMs', s.client.heartbeatMs);

@@ -18,4 +18,5 @@ export const monday0800: Scenario = {
   observeMs: 10_000,
   client: DEFAULT_CLIENT,
   objectives: DEFAULT_OBJECTIVES,
+  joinWithinMs: 10_000,
 };

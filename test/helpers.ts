@@ -31,6 +31,7 @@ export function rampScenario(peakPerSec: number, durationMs: number, observeMs =
       observeMs,
       client: { ...DEFAULT_CLIENT, thinkTimeMs: 50, stepTimeoutMs: 10_000 },
       objectives: DEFAULT_OBJECTIVES,
+      joinWithinMs: 10_000,
     },
     1,
   );

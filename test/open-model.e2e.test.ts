@@ -33,6 +33,7 @@ const scenario = resolveScenario(
     observeMs: 1_500,
     client: { ...DEFAULT_CLIENT, stepTimeoutMs: 1_000 },
     objectives: DEFAULT_OBJECTIVES,
+    joinWithinMs: 10_000,
   },
   1,
 );

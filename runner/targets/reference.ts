@@ -33,9 +33,9 @@ export function referenceTarget(url: URL): Target {
     steps: [
       step('admission', 'login_page'),
       step('admission', 'login'),
-      step('admission', 'dashboard'),
-      step('broker', 'join'),
-      step('media', 'connect'),
+      step('admission', 'dashboard', 'layer'),
+      step('broker', 'join', 'layer'),
+      step('media', 'connect', 'journey'),
       step('media', 'heartbeat'),
     ],
     preflight: (signal) => preflightHttp(url, '/login', signal),

@@ -1,0 +1,112 @@
+// Comparing two runs: per-layer capacity change, a regression gate, and one report with both on one timeline.
+import { LAYERS, type Layer } from '../scenarios/model.js';
+import type { Analysis, LayerResult } from './analysis.js';
+import { chartJs, CSS, esc, MARKERS_PLUGIN } from './html.js';
+
+export interface LayerChange {
+  layer: Layer;
+  base: LayerResult;
+  run: LayerResult;
+  /** Capacity change in %, negative = lower; null when either run measured none. */
+  capacityChangePct: number | null;
+  /** True when the run's capacity fell by more than the allowed regression (or it broke where the base held). */
+  regressed: boolean;
+  note: string;
+}
+
+export interface Comparison {
+  base: Analysis;
+  run: Analysis;
+  maxRegressionPct?: number;
+  layers: LayerChange[];
+  /** False when a layer regressed beyond maxRegressionPct. */
+  passed: boolean;
+  headline: string;
+}
+
+const capText = (l: LayerResult) => (l.capacity ? `${l.capacity.lowerBound ? '≥ ' : ''}${l.capacity.perSec}/s` : '—');
+
+function changeOf(layer: Layer, base: LayerResult, run: LayerResult, maxPct: number | undefined): LayerChange {
+  const b = base.capacity;
+  const r = run.capacity;
+  const pct = b && r ? Math.round(((r.perSec - b.perSec) / b.perSec) * 1000) / 10 : null;
+  // A capacity the run only bounds from below (it never broke) cannot show a regression.
+  const measuredDrop = pct !== null && r !== undefined && !r.lowerBound && pct < 0 ? -pct : 0;
+  const brokeNewly = base.met && !run.met;
+  // A layer that now breaks at a load the base held counts as lost capacity: the base held at least its peak.
+  const heldDrop = brokeNewly && base.peakOfferedPerSec > 0 ? ((base.peakOfferedPerSec - run.breakPoint!.offeredPerSec) / base.peakOfferedPerSec) * 100 : 0;
+  const regressed = maxPct !== undefined && (measuredDrop > maxPct || heldDrop > maxPct);
+  let note: string;
+  if (!base.judged && !run.judged) note = 'not judged in either run';
+  else if (brokeNewly) note = `broke in this run at ${run.breakPoint!.offeredPerSec} ${run.unit}, held in the base`;
+  else if (!base.met && run.met) note = `held in this run, broke in the base at ${base.breakPoint!.offeredPerSec} ${base.unit}`;
+  else if (pct === null) note = 'no capacity to compare';
+  else note = `capacity ${capText(base)} → ${capText(run)} (${pct > 0 ? '+' : ''}${pct} %)`;
+  return { layer, base, run, capacityChangePct: pct, regressed, note };
+}
+
+export function compare(base: Analysis, run: Analysis, maxRegressionPct?: number): Comparison {
+  const layers = LAYERS.map((l) => changeOf(l, base.layers.find((x) => x.layer === l)!, run.layers.find((x) => x.layer === l)!, maxRegressionPct));
+  const regressed = layers.filter((l) => l.regressed);
+  const headline =
+    `${run.run.scenario.name} (${run.verdict}) against ${base.run.scenario.name} (${base.verdict}): ` +
+    layers.map((l) => `${l.layer} ${l.note}`).join('; ') +
+    (maxRegressionPct === undefined ? '.' : regressed.length ? `. Regression beyond ${maxRegressionPct} % in ${regressed.map((l) => l.layer).join(', ')}.` : `. No layer regressed beyond ${maxRegressionPct} %.`);
+  return { base, run, maxRegressionPct, layers, passed: regressed.length === 0, headline };
+}
+
+/** Seconds relative to the first bell, so two runs line up at 8:00. */
+function aligned(a: Analysis) {
+  const shift = a.timeline.firstBellSecond;
+  return { x: a.timeline.seconds.map((s) => s - shift), layers: a.timeline.layers };
+}
+
+const PAGE = String.raw`
+(function () {
+  var d = JSON.parse(document.getElementById('firstbell-data').textContent);
+  Chart.defaults.animation = false;
+  Chart.defaults.font.size = 11;
+  function series(run, layer, key) { return run.x.map(function (x, i) { return { x: x, y: run.layers[layer][key][i] }; }); }
+  d.layers.forEach(function (layer) {
+    var el = document.getElementById('chart-' + layer);
+    new Chart(el, { type: 'line', data: { datasets: [
+        { label: 'base: through the layer /s', data: series(d.base, layer, 'goodput'), borderColor: '#1565c0', pointRadius: 0, borderWidth: 2 },
+        { label: 'base: failed /s', data: series(d.base, layer, 'failed'), borderColor: '#90caf9', borderDash: [5, 3], pointRadius: 0, borderWidth: 1.5 },
+        { label: 'run: through the layer /s', data: series(d.run, layer, 'goodput'), borderColor: '#c62828', pointRadius: 0, borderWidth: 2 },
+        { label: 'run: failed /s', data: series(d.run, layer, 'failed'), borderColor: '#ef9a9a', borderDash: [5, 3], pointRadius: 0, borderWidth: 1.5 }] },
+      options: { responsive: true, maintainAspectRatio: false, parsing: false,
+        plugins: { markers: [{ at: 0, label: 'first bell', colour: '#555', dash: [4, 4] }], title: { display: true, text: layer + ': both runs, seconds from the first bell' } },
+        scales: { x: { type: 'linear', title: { display: true, text: 's from the first bell' } }, y: { beginAtZero: true, title: { display: true, text: 'per second' } } } } });
+  });
+  document.body.setAttribute('data-rendered', 'true');
+})();
+`;
+
+export function renderComparison(c: Comparison): string {
+  const data = { base: aligned(c.base), run: aligned(c.run), layers: LAYERS };
+  const json = JSON.stringify(data).replace(/</g, '\\u003c');
+  const row = (l: LayerChange) =>
+    `<tr class="${l.regressed ? 'bad' : ''}"><td>${esc(l.layer)}</td><td>${l.base.met ? 'met' : `broke at ${esc(l.base.breakPoint!.clock)}`}</td><td>${capText(l.base)}</td>
+<td>${l.run.met ? 'met' : `broke at ${esc(l.run.breakPoint!.clock)}`}</td><td>${capText(l.run)}</td><td>${l.capacityChangePct === null ? '—' : `${l.capacityChangePct > 0 ? '+' : ''}${l.capacityChangePct} %`}</td><td>${esc(l.note)}</td></tr>`;
+  const who = (a: Analysis) => `${esc(a.run.scenario.name)} · scale ${a.run.scenario.scale} · seed ${a.run.seed} · ${esc(a.run.id)}: <b>${esc(a.verdict)}</b> — ${esc(a.headline)}`;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>firstbell comparison — ${esc(c.run.run.scenario.name)} vs ${esc(c.base.run.scenario.name)}</title>
+<style>${CSS} tr.bad td{background:#ffebee}</style></head>
+<body><main>
+<h1>Comparison: ${esc(c.run.run.scenario.name)} against ${esc(c.base.run.scenario.name)}</h1>
+<div class="verdict ${c.passed ? 'pass' : 'fail'}" id="verdict"><b>${c.passed ? 'NO REGRESSION' : 'REGRESSION'}</b> — ${esc(c.headline)}</div>
+<p><b>Base</b> ${who(c.base)}</p>
+<p><b>Run</b> ${who(c.run)}</p>
+<h2>Per layer</h2>
+<table><thead><tr><th>layer</th><th>base</th><th>base capacity</th><th>run</th><th>run capacity</th><th>change</th><th>note</th></tr></thead><tbody>${c.layers.map(row).join('')}</tbody></table>
+<p class="small">Capacity: the highest goodput per second held for ${2} consecutive seconds while meeting the layer's objective; "≥" when the layer never broke, so only a lower bound is known.</p>
+<h2>Timeline</h2>
+${LAYERS.map((l) => `<div class="chart"><canvas id="chart-${l}"></canvas></div>`).join('')}
+<script type="application/json" id="firstbell-data">${json}</script>
+<script>${chartJs()}</script>
+<script>${MARKERS_PLUGIN}</script>
+<script>${PAGE}</script>
+</main></body></html>
+`;
+}
