@@ -1,5 +1,6 @@
 // Analysis: per-layer verdicts and break points from a run's series; the one result model every output is built from.
 import { LAYERS, type Layer, type LayerObjective } from '../scenarios/model.js';
+import type { FaultRecord } from '../runner/faults.js';
 import type { HealthSecond, RunInfo } from '../runner/run-folder.js';
 import { describeKind } from '../runner/sample.js';
 import { stepKey, type Series, type StepDecl, type StepSecond } from '../runner/series.js';
@@ -98,6 +99,18 @@ export interface Users {
   timeToJoinP95Ms: number;
   /** Attempts at the broker's goal step per participant that joined (1.0 = no failed or repeated attempts); null when nobody joined. */
   attemptsPerJoin: number | null;
+  /** Journeys started per distinct participant (1.0 = nobody retried): the amplification retries add. */
+  attemptsPerUser: number;
+}
+
+/** A scheduled fault and what it did. */
+export interface FaultResult extends FaultRecord {
+  /** Seconds from the fault's start until a layer first violated its objective; null when none did. */
+  detectSec: number | null;
+  /** Seconds from the fault's end until every layer met its objective again; 0 when nothing broke. null when it never recovered before the run ended. */
+  recoverSec: number | null;
+  /** Layers that violated their objective while the fault was on. */
+  layersHit: Layer[];
 }
 
 export interface StepRow {
@@ -154,9 +167,16 @@ export interface Analysis {
   headline: string;
   layers: LayerResult[];
   steps: StepRow[];
-  timeline: { seconds: number[]; clocks: string[]; firstBellSecond: number; layers: Record<Layer, LayerTimeline>; suspectSeconds: number[] };
+  timeline: {
+    seconds: number[]; clocks: string[]; firstBellSecond: number; layers: Record<Layer, LayerTimeline>; suspectSeconds: number[];
+    /** Distinct participants arriving per second (their first attempt), beside attempts offered. */
+    newUsers: number[];
+    /** Fault windows in run seconds, for shading. */
+    faults: { from: number; to: number; label: string }[];
+  };
   health: HealthSecond[];
   generator: GeneratorVerdict;
+  faults: FaultResult[];
 }
 
 const UNITS: Record<Layer, string> = { admission: 'arrivals/s', broker: 'joins/s', media: 'connects/s' };
@@ -199,7 +219,7 @@ function burstEndSecond(run: RunInfo): number {
   return burst ? (run.firstBellAtMs + burst.startMs + burst.durationMs) / 1000 : 0;
 }
 
-function analyseLayer(layer: Layer, series: Series, run: RunInfo, last: number, suspect: Set<number>): LayerResult {
+function analyseLayer(layer: Layer, series: Series, run: RunInfo, last: number, suspect: Set<number>): LayerResult & { state: (boolean | undefined)[] } {
   const objective = run.scenario.objectives[layer];
   const steps = series.steps.filter((d) => d.layer === layer);
   const first = steps[0];
@@ -247,7 +267,8 @@ function analyseLayer(layer: Layer, series: Series, run: RunInfo, last: number, 
       }
     } else if (state[sec] === false) streak = 0;
   }
-  const result: LayerResult = {
+  const result: LayerResult & { state: (boolean | undefined)[] } = {
+    state,
     layer, objective, unit: UNITS[layer], attempts: total.attempts, failed: total.failed, judged: judgedSeconds > 0,
     met: breakAt < 0, peakOfferedPerSec: peakOffered, peakGoodputPerSec: peakGood,
   };
@@ -382,6 +403,35 @@ function headlineOf(layers: LayerResult[], run: RunInfo, generator: GeneratorVer
   );
 }
 
+/** Time to detect and to recover for each fault, judged on every layer's per-second verdicts. */
+function faultResults(run: RunInfo, states: { layer: Layer; state: (boolean | undefined)[] }[], last: number): FaultResult[] {
+  const bad = (sec: number) => states.filter((s) => s.state[sec] === true).map((s) => s.layer);
+  const judged = (sec: number) => states.some((s) => s.state[sec] !== undefined);
+  return (run.faults ?? []).map((f) => {
+    const from = Math.floor(f.startMs / 1000);
+    const to = Math.ceil(f.endMs / 1000);
+    const hit = new Set<Layer>();
+    let detect: number | null = null;
+    for (let sec = from; sec < to && sec <= last; sec++) {
+      const b = bad(sec);
+      b.forEach((l) => hit.add(l));
+      if (b.length && detect === null) detect = sec - from;
+    }
+    let recover: number | null = 0;
+    if (detect !== null) {
+      recover = null;
+      for (let sec = to, calm = 0; sec <= last; sec++) {
+        if (bad(sec).length) calm = 0;
+        else if (judged(sec) && ++calm >= SUSTAIN_SECONDS) {
+          recover = Math.max(0, sec - SUSTAIN_SECONDS + 1 - to);
+          break;
+        }
+      }
+    }
+    return { ...f, detectSec: detect, recoverSec: recover, layersHit: [...hit] };
+  });
+}
+
 function usersOf(run: RunInfo, series: Series): Users {
   const j = series.journeys;
   const broker = goalOf(series, 'broker');
@@ -391,6 +441,7 @@ function usersOf(run: RunInfo, series: Series): Users {
     arrived: j.arrived, joined: j.joined, neverJoined: j.failedNotJoined, cutOff: j.arrived - j.joined - j.failedNotJoined, joinedLate: j.joinedLate, joinWithinMs: run.scenario.joinWithinMs,
     timeToJoinP50Ms: pct(50), timeToJoinP95Ms: pct(95),
     attemptsPerJoin: j.joined ? Math.round((brokerAttempts / j.joined) * 100) / 100 : null,
+    attemptsPerUser: j.arrived ? Math.round((series.total((d) => d === series.steps[0]).attempts / j.arrived) * 100) / 100 : 0,
   };
 }
 
@@ -398,7 +449,8 @@ export function analyse(run: RunInfo, series: Series, health: HealthSecond[]): A
   const last = Math.max(series.lastSecond, Math.ceil(run.plannedEndMs / 1000) - 1, 0);
   const generator = generatorVerdict(run, health);
   const suspect = new Set(generator.suspectSeconds);
-  const layers = LAYERS.map((l) => analyseLayer(l, series, run, last, suspect));
+  const judgedLayers = LAYERS.map((l) => analyseLayer(l, series, run, last, suspect));
+  const layers: LayerResult[] = judgedLayers.map(({ state: _state, ...l }) => l);
   const steps = series.steps.map((d) => stepRow(d, series.total((x) => x.layer === d.layer && x.step === d.step)));
   const seconds = Array.from({ length: last + 1 }, (_, i) => i);
   const verdict: Analysis['verdict'] = layers.some((l) => !l.met) ? 'failed' : suspect.size > 0 ? 'generator-bound' : 'passed';
@@ -416,8 +468,11 @@ export function analyse(run: RunInfo, series: Series, health: HealthSecond[]): A
       firstBellSecond: run.firstBellAtMs / 1000,
       layers: Object.fromEntries(LAYERS.map((l) => [l, timelineOf(l, series, last)])) as Record<Layer, LayerTimeline>,
       suspectSeconds: generator.suspectSeconds,
+      newUsers: seconds.map((s) => series.newUsers.get(s) ?? 0),
+      faults: (run.faults ?? []).map((f) => ({ from: f.startMs / 1000, to: f.endMs / 1000, label: f.label })),
     },
     health,
     generator,
+    faults: faultResults(run, judgedLayers, last),
   };
 }

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { Analysis, LayerResult } from './analysis.js';
+import { clockAt, type Analysis, type LayerResult } from './analysis.js';
 
 let chartSource: string | undefined;
 /** chart.js's UMD build, read once from the installed package and inlined, never fetched. */
@@ -48,7 +48,21 @@ function usersBlock(a: Analysis): string {
   const share = (n: number) => (u.arrived ? ` (${pct(n / u.arrived)})` : '');
   return `<p class="users"><b>Participants:</b> ${u.arrived} arrived, ${u.joined} got into their conference${share(u.joined)};
 <b>${u.neverJoined}</b> never joined${share(u.neverJoined)}, <b>${u.joinedLate}</b> joined later than ${ms(u.joinWithinMs)}${share(u.joinedLate)}${u.cutOff ? `; ${u.cutOff} were still on their way in when the run ended` : ''}.
-Time to join: p50 ${ms(u.timeToJoinP50Ms)}, p95 ${ms(u.timeToJoinP95Ms)}. Attempts per join: ${u.attemptsPerJoin ?? '—'}.</p>`;
+Time to join: p50 ${ms(u.timeToJoinP50Ms)}, p95 ${ms(u.timeToJoinP95Ms)}. Journeys per participant: <b>${u.attemptsPerUser}</b> (retry amplification); broker attempts per join: ${u.attemptsPerJoin ?? '—'}.</p>`;
+}
+
+function faultTable(a: Analysis): string {
+  if (a.faults.length === 0) return '';
+  const clock = (ms: number) => clockAt(a.run.scenario.firstBell, a.run.firstBellAtMs, Math.floor(ms / 1000));
+  const rows = a.faults
+    .map(
+      (f) => `<tr><td>${esc(f.label)}</td><td>${esc(f.via)}</td><td>${esc(clock(f.startMs))} – ${esc(clock(f.endMs))}</td>
+<td>${f.appliedMs === undefined ? 'not applied' : `${(f.appliedMs / 1000).toFixed(1)} s – ${f.clearedMs === undefined ? '…' : `${(f.clearedMs / 1000).toFixed(1)} s`}`}</td>
+<td>${f.layersHit.join(', ') || 'none'}</td><td>${f.detectSec === null ? '—' : `${f.detectSec} s`}</td><td>${f.recoverSec === null ? 'not before the run ended' : `${f.recoverSec} s`}</td></tr>`,
+    )
+    .join('');
+  return `<h2>Faults</h2><table id="faults"><thead><tr><th>fault</th><th>applied by</th><th>window</th><th>on / off (run time)</th><th>layers hit</th><th>time to detect</th><th>time to recover</th></tr></thead><tbody>${rows}</tbody></table>
+<p class="small">Time to detect: from the fault's start to the first second a layer violated its objective. Time to recover: from the fault's end until every layer met its objective again for two judged seconds.</p>`;
 }
 
 function stepTable(a: Analysis): string {
@@ -92,6 +106,12 @@ export const MARKERS_PLUGIN = String.raw`
         var a = x.getPixelForValue(sec - 0.5), b = x.getPixelForValue(sec + 0.5);
         ctx.save(); ctx.fillStyle = 'rgba(120,120,120,0.18)'; ctx.fillRect(a, area.top, b - a, area.bottom - area.top); ctx.restore();
       });
+      (chart.options.plugins.windows || []).forEach(function (w, i) {
+        var a = Math.max(area.left, x.getPixelForValue(w.from - 0.5)), b = Math.min(area.right, x.getPixelForValue(w.to - 0.5));
+        if (!(b > a)) return;
+        ctx.save(); ctx.fillStyle = 'rgba(229,57,53,0.10)'; ctx.fillRect(a, area.top, b - a, area.bottom - area.top);
+        ctx.fillStyle = '#b71c1c'; ctx.font = '10px sans-serif'; ctx.fillText('fault: ' + w.label, a + 3, area.bottom - 6 - i * 12); ctx.restore();
+      });
       marks.forEach(function (m) {
         var px = x.getPixelForValue(m.at);
         if (!(px >= area.left && px <= area.right)) return;
@@ -127,11 +147,12 @@ const PAGE_SCRIPT = String.raw`
     var sets = [{ type: 'line', label: 'offered (' + layer.unit + ')', data: tl.offered, borderColor: palette.offered, borderDash: [5, 3], pointRadius: 0, borderWidth: 2, yAxisID: 'y', order: 0, stack: 'offered' },
                 { type: 'line', label: 'through the layer (/s)', data: tl.goodput, borderColor: '#00897b', pointRadius: 0, borderWidth: 2, yAxisID: 'y', order: 0, stack: 'goodput' },
                 { type: 'bar', label: 'succeeded', data: tl.ok, backgroundColor: palette.ok, stack: 's', order: 1 }];
+    if (layer.layer === 'admission') sets.push({ type: 'line', label: 'new participants /s (distinct)', data: t.newUsers, borderColor: '#f9a825', pointRadius: 0, borderWidth: 2, yAxisID: 'y', order: 0, stack: 'new' });
     Object.keys(tl.failures).forEach(function (k, i) {
       sets.push({ type: 'bar', label: data.kindLabels[k] || k, data: tl.failures[k], backgroundColor: failColours[i % failColours.length], stack: 's', order: 1 });
     });
     draw('chart-' + layer.layer + '-load', { data: { labels: t.clocks, datasets: sets },
-      options: { responsive: true, maintainAspectRatio: false, plugins: { markers: markers(layer), shade: t.suspectSeconds, title: { display: true, text: layer.layer + ': attempts per second by outcome (all steps), offered participants' } },
+      options: { responsive: true, maintainAspectRatio: false, plugins: { markers: markers(layer), shade: t.suspectSeconds, windows: t.faults, title: { display: true, text: layer.layer + ': attempts per second by outcome (all steps), offered participants' } },
         scales: { x: { stacked: true, ticks: { maxTicksLimit: 16 } }, y: { stacked: true, beginAtZero: true, title: { display: true, text: 'per second' } } } } });
     draw('chart-' + layer.layer + '-latency', { type: 'line', data: { labels: t.clocks, datasets: [
         { label: 'p50', data: tl.p50, borderColor: palette.p50, pointRadius: 0, borderWidth: 1.5 },
@@ -139,7 +160,7 @@ const PAGE_SCRIPT = String.raw`
         { label: 'p99', data: tl.p99, borderColor: palette.p99, pointRadius: 0, borderWidth: 1.5 },
         { label: 'service time p95', data: tl.serviceP95, borderColor: '#7e57c2', borderDash: [6, 3], pointRadius: 0, borderWidth: 1.2 },
         { label: 'objective p95', data: t.clocks.map(function () { return layer.objective.p95Ms; }), borderColor: '#999', borderDash: [2, 3], pointRadius: 0, borderWidth: 1 }] },
-      options: { responsive: true, maintainAspectRatio: false, plugins: { markers: markers(layer), shade: t.suspectSeconds, title: { display: true, text: layer.layer + ': latency from intended start, and service time from actual start (ms)' } },
+      options: { responsive: true, maintainAspectRatio: false, plugins: { markers: markers(layer), shade: t.suspectSeconds, windows: t.faults, title: { display: true, text: layer.layer + ': latency from intended start, and service time from actual start (ms)' } },
         scales: { x: { ticks: { maxTicksLimit: 16 } }, y: { type: 'logarithmic', title: { display: true, text: 'ms' } } } } });
   });
   var h = data.health;
@@ -199,6 +220,7 @@ ${usersBlock(a)}
 <h2>Timeline</h2>
 <p class="small">Seconds are bucketed by each attempt's intended start. The dashed grey line is the first bell; the red line marks a layer's break point (first second of a violation sustained for at least two judged seconds).</p>
 ${layerSections}
+${faultTable(a)}
 <h2>Steps</h2>
 ${stepTable(a)}
 <h2>Generator health</h2>

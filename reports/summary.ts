@@ -19,6 +19,7 @@ export function summaryJson(a: Analysis): object {
       capacity: l.capacity ?? null, knee: l.knee ?? null, breakPoint: l.breakPoint ?? null,
     })),
     steps: a.steps,
+    faults: a.faults,
     generator: a.generator,
   };
 }
@@ -33,7 +34,8 @@ export function terminalSummary(a: Analysis, reportPath: string): string {
     lines.push(`  ${l.layer.padEnd(9)} ${state}${cap}`);
   }
   const u = a.users;
-  if (u.arrived) lines.push(`  users     ${u.joined} of ${u.arrived} joined, ${u.neverJoined} never, ${u.joinedLate} later than ${u.joinWithinMs / 1000} s; ${u.attemptsPerJoin ?? '-'} attempts per join`);
+  if (u.arrived) lines.push(`  users     ${u.joined} of ${u.arrived} joined, ${u.neverJoined} never, ${u.joinedLate} later than ${u.joinWithinMs / 1000} s; ${u.attemptsPerUser} journeys per participant, ${u.attemptsPerJoin ?? '-'} broker attempts per join`);
+  for (const f of a.faults) lines.push(`  fault     ${f.label}: ${f.layersHit.length ? `hit ${f.layersHit.join(', ')}, detected after ${f.detectSec} s, recovered ${f.recoverSec === null ? 'not before the end' : `${f.recoverSec} s after it ended`}` : 'no layer missed its objective'}`);
   if (a.generator.suspectSeconds.length) lines.push(`  generator ${a.generator.note}`);
   lines.push(`report: ${reportPath}`);
   return lines.join('\n');

@@ -19,17 +19,20 @@ export class HttpStatusError extends Error {
 export class ProtocolError extends Error {}
 
 export class HttpSession {
-  private client: Client;
+  private client?: Client;
   private cookies: Record<string, string> = {};
 
-  constructor(readonly origin: string, opts: { connectTimeoutMs: number; localAddress?: string }) {
-    // One connection per participant: 100,000 pupils are 100,000 clients, not one shared pool.
-    this.client = new Client(origin, {
+  constructor(readonly origin: string, private opts: { connectTimeoutMs: number; localAddress?: string }) {}
+
+  /** One connection per participant: 100,000 pupils are 100,000 clients, not one shared pool. Reopened after close(), as a reload would. */
+  private connection(): Client {
+    this.client ??= new Client(this.origin, {
       pipelining: 1,
-      connect: { timeout: opts.connectTimeoutMs, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) },
+      connect: { timeout: this.opts.connectTimeoutMs, ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}) },
       headersTimeout: 0,
       bodyTimeout: 0,
     });
+    return this.client;
   }
 
   async request(
@@ -48,7 +51,7 @@ export class HttpSession {
       body = JSON.stringify(opts.json);
       headers['content-type'] = 'application/json';
     }
-    const res = await this.client.request({ method, path, headers, body, signal: opts.signal });
+    const res = await this.connection().request({ method, path, headers, body, signal: opts.signal });
     const text = await res.body.text();
     const set = res.headers['set-cookie'];
     for (const line of set === undefined ? [] : Array.isArray(set) ? set : [set]) {
@@ -69,8 +72,11 @@ export class HttpSession {
     return stringifyCookie(this.cookies);
   }
 
+  /** Closes the connection; cookies stay, as in a browser. */
   async close(): Promise<void> {
-    await this.client.destroy().catch(() => undefined);
+    const c = this.client;
+    this.client = undefined;
+    await c?.destroy().catch(() => undefined);
   }
 }
 

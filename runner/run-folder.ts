@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { LAYERS, type Layer, type ResolvedScenario } from '../scenarios/model.js';
 import { OUTCOMES, type Outcome, type Sample } from './sample.js';
+import type { FaultRecord } from './faults.js';
 import type { StepDecl } from './series.js';
 
 export const FILES = {
@@ -61,6 +62,8 @@ export interface RunInfo {
   /** Steps in journey order. */
   steps: StepDecl[];
   plan: { participants: number; peakArrivalsPerSec: number; phases: { name: string; participants: number; startMs: number; durationMs: number }[] };
+  /** Scheduled faults, as planned and as applied. */
+  faults?: FaultRecord[];
   /** Filled at the end. */
   generator?: { arrivalsPlanned: number; arrivalsSent: number; late: number; dropped: number; lateThresholdMs: number; maxActive: number };
 }

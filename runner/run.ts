@@ -3,13 +3,15 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
 import { join } from 'node:path';
 import * as hdr from 'hdr-histogram-js';
-import { LAYERS, type Layer, type ResolvedScenario } from '../scenarios/model.js';
+import { LAYERS, type Layer, type ResolvedScenario, type RetryPolicy } from '../scenarios/model.js';
+import { retryDelayMs } from './retry.js';
 import { HealthMonitor } from './health.js';
 import {
   FILES, HEALTH_HEADER, healthLine, LineSink, SAMPLE_HEADER, sampleLine, writeFileAtomic,
   type HealthSecond, type RunInfo, type RunStatus,
 } from './run-folder.js';
 import { arrivalsPerSecond, buildSchedule, type Schedule } from './schedule.js';
+import { armFaults } from './faults.js';
 import { dispatch } from './scheduler.js';
 import { Series } from './series.js';
 import type { Sample } from './sample.js';
@@ -35,6 +37,8 @@ export interface RunOptions {
   onProgress?: (p: Progress) => void;
   /** Time allowed for the preflight request, ms. Default 5000. */
   preflightTimeoutMs?: number;
+  /** 'auto': faults the target can switch itself go to it, the rest to the fault proxy; 'proxy': all to the proxy. */
+  faultsVia?: 'auto' | 'proxy';
 }
 
 /** The live state once a second. */
@@ -83,12 +87,24 @@ export function planOf(scenario: ResolvedScenario, schedule: Schedule): RunInfo[
   };
 }
 
+/** One participant: its journey, and journeys again after failures as its retry policy says. */
+async function participant(target: Target, vu: VirtualUser, retry: RetryPolicy | undefined, seed: number): Promise<void> {
+  for (let tryNo = 1; ; tryNo++) {
+    const end = await target.journey(vu);
+    if (end === 'joined' || end === 'stopped' || vu.stopped) return;
+    const delay = retryDelayMs(retry, tryNo, vu.id, seed);
+    if (delay === undefined) return;
+    vu.waitBeforeNext(delay);
+  }
+}
+
 export async function runScenario(o: RunOptions): Promise<RunResult> {
   const maxActive = o.maxActive ?? 50_000;
   const lateThresholdMs = o.lateThresholdMs ?? 100;
   await o.target.preflight(AbortSignal.timeout(o.preflightTimeoutMs ?? 5_000));
 
   const schedule = buildSchedule(o.scenario, o.seed);
+  const faults = await armFaults(o.target, o.scenario.faults ?? [], schedule.firstBellAtMs, o.faultsVia);
   const { dir, id } = freshDir(o.outDir, o.runId ?? defaultRunId(o.scenario.name));
   const info: RunInfo = {
     tool: { name: 'firstbell', version: VERSION, node: process.version },
@@ -103,6 +119,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     plannedEndMs: schedule.endMs,
     steps: o.target.steps,
     plan: planOf(o.scenario, schedule),
+    faults: faults.records,
   };
   const writeInfo = () => writeFileAtomic(join(dir, FILES.run), JSON.stringify(info, null, 2));
   writeInfo();
@@ -132,7 +149,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     if (s.outcome !== 'ok') l.failed++;
     l.latency.recordValue(Math.max(1, Math.round(s.endMs - s.intendedMs)));
   };
-  const origin = o.target.url.origin;
+  const origin = faults.origin;
   let dispatched = { sent: 0, late: 0, dropped: 0 };
   let status: RunStatus = 'completed';
 
@@ -152,6 +169,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     o.onProgress?.({ t, firstBellAtMs: schedule.firstBellAtMs, plannedEndMs: schedule.endMs, planned: schedule.offsetsMs.length, ...dispatched, active: journeys.size, layers, health: h });
   };
   const ticker = setInterval(second, 1000);
+  faults.start(clock);
   const endTimer = setTimeout(() => stop.abort(new Error('planned end')), schedule.endMs);
 
   try {
@@ -170,8 +188,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
           monitor.dispatched(lag);
           const vu = new VirtualUser({ id: schedule.participantIds[i]!, arrivalMs: schedule.offsetsMs[i]!, origin, client: o.scenario.client, clock, emit });
           users.add(vu);
-          const p: Promise<void> = o.target
-            .journey(vu)
+          const p: Promise<void> = participant(o.target, vu, o.scenario.client.retry, o.seed)
             .catch(() => undefined)
             .finally(() => {
               journeys.delete(p);
@@ -200,6 +217,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   } finally {
     clearInterval(ticker);
     clearTimeout(endTimer);
+    await faults.stop();
     o.signal?.removeEventListener('abort', onExternalStop);
     second();
     monitor.stop();

@@ -122,7 +122,7 @@ export interface SeriesJson {
   steps: StepDecl[];
   /** Second index from run start → step key → bucket. */
   seconds: Record<string, Record<string, StepSecondJson>>;
-  journeys?: JourneyCounts & { timeToJoin: string };
+  journeys?: JourneyCounts & { timeToJoin: string; newUsers?: Record<string, number> };
 }
 
 export class Series {
@@ -131,6 +131,8 @@ export class Series {
   readonly journeys: JourneyCounts = { arrived: 0, joined: 0, joinedLate: 0, goalAttempts: 0, failedNotJoined: 0 };
   /** Time from arrival to joining, µs. */
   readonly timeToJoin = newHistogram();
+  /** Participants seen for the first time, by second of their first intended start (distinct users, unlike attempts). */
+  readonly newUsers = new Map<number, number>();
   /** Participants not yet joined: arrival and whether their last attempt failed (ingest state, not serialised). */
   private pending = new Map<number, { arrival: number; failed: boolean }>();
   private joinedIds = new Set<number>();
@@ -156,6 +158,8 @@ export class Series {
     if (!p) {
       this.pending.set(s.user, (p = { arrival: s.intendedMs, failed: false }));
       this.journeys.arrived++;
+      const sec = Math.max(0, Math.floor(s.intendedMs / 1000));
+      this.newUsers.set(sec, (this.newUsers.get(sec) ?? 0) + 1);
     }
     const isGoal = stepKey(s.layer, s.step) === this.goalKey;
     if (isGoal && s.outcome !== 'aborted') this.journeys.goalAttempts++;
@@ -188,6 +192,7 @@ export class Series {
     for (const d of o.steps) this.declare(d);
     for (const k of Object.keys(this.journeys) as (keyof JourneyCounts)[]) this.journeys[k] += o.journeys[k];
     this.timeToJoin.add(o.timeToJoin);
+    for (const [sec, n] of o.newUsers) this.newUsers.set(sec, (this.newUsers.get(sec) ?? 0) + n);
     for (const [sec, m] of o.seconds) for (const [k, b] of m) this.bucket(sec, k).merge(b);
   }
 
@@ -220,15 +225,16 @@ export class Series {
     return {
       steps: [...this.steps].sort((a, b) => order(a) - order(b)),
       seconds,
-      journeys: { ...this.journeys, timeToJoin: hdr.encodeIntoCompressedBase64(this.timeToJoin) },
+      journeys: { ...this.journeys, timeToJoin: hdr.encodeIntoCompressedBase64(this.timeToJoin), newUsers: Object.fromEntries(this.newUsers) },
     };
   }
 
   static fromJSON(j: SeriesJson): Series {
     const s = new Series(j.steps);
     if (j.journeys) {
-      const { timeToJoin, ...counts } = j.journeys;
+      const { timeToJoin, newUsers, ...counts } = j.journeys;
       Object.assign(s.journeys, counts);
+      for (const [sec, n] of Object.entries(newUsers ?? {})) s.newUsers.set(Number(sec), n);
       s.timeToJoin.add(hdr.decodeFromCompressedBase64(timeToJoin, 32, false));
     }
     for (const [sec, m] of Object.entries(j.seconds)) for (const [k, b] of Object.entries(m)) s.bucket(Number(sec), k).merge(StepSecond.fromJSON(b));

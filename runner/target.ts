@@ -1,5 +1,6 @@
 // The target contract: how one platform is talked to, step by step, for one participant.
 import type { Layer } from '../scenarios/model.js';
+import type { NativeFaults } from './faults.js';
 import type { StepDecl } from './series.js';
 import type { VirtualUser } from './virtual-user.js';
 
@@ -12,9 +13,17 @@ export interface Target {
   steps: StepDecl[];
   /** Resolves when the platform answers at all; rejects with TargetUnreachableError otherwise. */
   preflight(signal: AbortSignal): Promise<void>;
-  /** Runs one participant's whole journey; never throws (failures are samples). */
-  journey(vu: VirtualUser): Promise<void>;
+  /** Faults the target can switch itself; absent when it cannot. */
+  faults?: NativeFaults;
+  /** Runs one participant's whole journey once; never throws (failures are samples). */
+  journey(vu: VirtualUser): Promise<JourneyEnd>;
 }
+
+/**
+ * How one journey ended: joined and held until the run stopped; failed at a step; dropped from the
+ * conference after joining; or stopped by the run before it ended.
+ */
+export type JourneyEnd = 'joined' | 'failed' | 'dropped' | 'stopped';
 
 /** The target could not be reached before the start (exit code 3). */
 export class TargetUnreachableError extends Error {}

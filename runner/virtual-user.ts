@@ -59,6 +59,11 @@ export class VirtualUser {
     return this.o.clock();
   }
 
+  /** The next step is intended `ms` from now (a retry after a failure). */
+  waitBeforeNext(ms: number): void {
+    this.nextAtMs = this.now() + ms;
+  }
+
   private pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const t = setTimeout(done, ms);
@@ -75,10 +80,12 @@ export class VirtualUser {
    * times it from that intended start, and emits one sample.
    */
   async step<T>(layer: Layer, name: string, work: (signal: AbortSignal) => Promise<T>): Promise<StepResult<T>> {
-    const intended = this.nextAtMs;
+    let intended = this.nextAtMs;
     const wait = intended - this.now();
     if (wait > 1 && !this.stopped) await this.pause(wait);
     if (this.stopped) return { ok: false };
+    // A pause cut short (a dropped connection) starts the step now, and it is intended now.
+    intended = Math.min(intended, this.now());
     // One controller per step, aborted by its own timer or by stop(): no listener piles up on a shared signal.
     const ctl = (this.step$ = new AbortController());
     const timer = setTimeout(() => ctl.abort(new StepTimeout(`${name} timed out`)), this.client.stepTimeoutMs);
@@ -108,6 +115,8 @@ export class VirtualUser {
   openSocket(url: string, signal: AbortSignal, headers: Record<string, string> = {}): Promise<{ ws: WebSocket; first: string }> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, { headers, handshakeTimeout: this.client.stepTimeoutMs, perMessageDeflate: false, localAddress: this.o.localAddress });
+      // Terminating a socket that is still connecting emits an error; it is already accounted for.
+      ws.on('error', () => undefined);
       this.sockets.add(ws);
       const fail = (err: unknown) => {
         cleanup();
@@ -141,7 +150,8 @@ export class VirtualUser {
    * Holds a joined participant until the run ends: a heartbeat every heartbeatMs, each one a sample
    * timed from its scheduled instant. Returns early when the socket dies.
    */
-  async hold(ws: WebSocket, layer: Layer, name: string): Promise<void> {
+  /** Resolves 'stopped' when the run ended the hold, 'dropped' when the connection died first. */
+  async hold(ws: WebSocket, layer: Layer, name: string): Promise<'stopped' | 'dropped'> {
     let pending: { t: number; resolve: () => void; reject: (e: unknown) => void } | undefined;
     let closed: Error | undefined;
     const onMessage = (data: WebSocket.RawData) => {
@@ -155,7 +165,9 @@ export class VirtualUser {
     };
     const onClose = () => {
       closed = Object.assign(new Error('socket closed'), { code: 'ECONNRESET' });
-      pending?.reject(closed);
+      // Between heartbeats, the drop is noticed now rather than at the next heartbeat.
+      if (pending) pending.reject(closed);
+      else this.wake?.();
     };
     ws.on('message', onMessage);
     ws.once('close', onClose);
@@ -187,6 +199,7 @@ export class VirtualUser {
       ws.off('message', onMessage);
       ws.off('close', onClose);
     }
+    return this.stopped ? 'stopped' : 'dropped';
   }
 
   /** Closes everything the participant holds. */

@@ -1,10 +1,12 @@
 // The catalogue of built-in scenarios, looked up by name.
 import { distance } from 'fastest-levenshtein';
 import type { Scenario } from './model.js';
+import { monday0800Backoff, monday0800RetryStorm } from './monday-0800-retry-storm.scenario.js';
 import { monday0800Staggered } from './monday-0800-staggered.scenario.js';
+import { tuesdayFarmDown } from './tuesday-farm-down.scenario.js';
 import { monday0800 } from './monday-0800.scenario.js';
 
-export const BUILT_IN_SCENARIOS: readonly Scenario[] = [monday0800, monday0800Staggered];
+export const BUILT_IN_SCENARIOS: readonly Scenario[] = [monday0800, monday0800Staggered, monday0800RetryStorm, monday0800Backoff, tuesdayFarmDown];
 
 /** The closest name within a few edits, for "did you mean" hints. */
 export function closestName(name: string, names: readonly string[]): string | undefined {

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { findScenario } from './index.js';
+import { BUILT_IN_SCENARIOS, findScenario } from './index.js';
 import { resolveScenario, validateScenario, type Scenario } from './model.js';
 import { monday0800 } from './monday-0800.scenario.js';
 
 describe('the scenario model', () => {
-  it('accepts the built-in monday-0800 scenario as it is', () => {
-    expect(validateScenario(monday0800)).toEqual([]);
+  it('accepts every built-in scenario as it is', () => {
+    for (const s of BUILT_IN_SCENARIOS) expect(validateScenario(s), s.name).toEqual([]);
     expect(findScenario('monday-0800')).toBe(monday0800);
+    expect(BUILT_IN_SCENARIOS.map((s) => s.name)).toEqual(['monday-0800', 'monday-0800-staggered', 'monday-0800-retry-storm', 'monday-0800-backoff', 'tuesday-farm-down']);
   });
 
   it('reports every problem of a bad scenario with its path and a hint, not just the first', () => {

@@ -38,8 +38,19 @@ export interface Phase {
   curve: ArrivalCurve;
 }
 
+/** What a participant does after its journey failed (a failed step, or a dropped conference). */
+export type RetryPolicy =
+  /** Gives up at once. */
+  | { kind: 'none' }
+  /** Reloads the page every `everyMs` after a failure, at most `maxTries` journeys in all. */
+  | { kind: 'reload'; everyMs: number; maxTries: number }
+  /** Waits base × 2^(try-1), capped at maxMs, with full jitter (a random share of it), at most `maxTries` journeys in all. */
+  | { kind: 'backoff'; baseMs: number; maxMs: number; maxTries: number };
+
 /** How a participant behaves between and during steps. */
 export interface ClientBehaviour {
+  /** After a failed journey. Default: none. */
+  retry?: RetryPolicy;
   /** Pause between two steps of a journey, in ms. Default 200. */
   thinkTimeMs: number;
   /** An attempt that has not completed after this long counts as a timeout, in ms. Default 30000. */
@@ -47,6 +58,35 @@ export interface ClientBehaviour {
   /** Interval of the keep-alive message a held participant sends, in ms. Default 5000. */
   heartbeatMs: number;
 }
+
+/** A scheduled outage or impairment. Applied natively by a target that can, else by firstbell's fault proxy. */
+export type Fault = {
+  /** Start relative to the first bell, ms. */
+  atMs: number;
+  /** How long it lasts, ms. */
+  forMs: number;
+  /** Requests whose path starts with this are affected; default all. */
+  pathPrefix?: string;
+} & (
+  /** Every affected request waits this much longer. */
+  | { kind: 'latency'; addMs: number }
+  /** A share of affected requests is answered with this status at once. */
+  | { kind: 'errors'; status: 502 | 503 | 504; ratio: number }
+  /** A share of affected connections is reset. */
+  | { kind: 'reset'; ratio: number }
+  /** Affected requests get no answer at all. */
+  | { kind: 'blackhole' }
+  /** Answers to affected requests trickle at this many bytes per second. */
+  | { kind: 'bandwidth'; bytesPerSec: number }
+  /** One of the platform's server farms fails: its media connections drop and new ones are refused. */
+  | { kind: 'farm-down'; farm: number }
+  /** The 2021 broker defect: past this many simultaneous assignments, assignments stall for everyone (reference platform only). */
+  | { kind: 'broker-defect'; threshold: number }
+  /** Slow on-premises login servers: every login takes this much longer (reference platform only). */
+  | { kind: 'slow-login'; addMs: number }
+);
+
+export const FAULT_KINDS = ['latency', 'errors', 'reset', 'blackhole', 'bandwidth', 'farm-down', 'broker-defect', 'slow-login'] as const;
 
 /** The people behind the traffic; informational except where a target uses it. */
 export interface Population {
@@ -75,6 +115,8 @@ export interface Scenario {
   objectives: Record<Layer, LayerObjective>;
   /** A participant should be in its conference this long after arriving, at the latest, in ms; later counts as joined late. */
   joinWithinMs: number;
+  /** Scheduled faults. Default none. */
+  faults?: Fault[];
 }
 
 /** A scenario with its scale applied: participant and conference counts are final. */
@@ -134,6 +176,27 @@ export function validateScenario(s: Scenario): Problem[] {
   positive('client.thinkTimeMs', s.client.thinkTimeMs, true);
   positive('client.stepTimeoutMs', s.client.stepTimeoutMs);
   positive('client.heartbeatMs', s.client.heartbeatMs);
+  const retry = s.client.retry;
+  if (retry && retry.kind !== 'none') {
+    positive('client.retry.maxTries', retry.maxTries);
+    if (retry.kind === 'reload') positive('client.retry.everyMs', retry.everyMs);
+    else {
+      positive('client.retry.baseMs', retry.baseMs);
+      positive('client.retry.maxMs', retry.maxMs);
+    }
+  }
+  (s.faults ?? []).forEach((f, i) => {
+    const at = `faults[${i}]`;
+    if (!(FAULT_KINDS as readonly string[]).includes(f.kind)) bad(`${at}.kind`, `"${f.kind}" is not a fault kind`, `use one of ${FAULT_KINDS.join(', ')}`);
+    if (!Number.isFinite(f.atMs)) bad(`${at}.atMs`, `${JSON.stringify(f.atMs)} is not a number`, 'give the start in ms relative to the first bell');
+    positive(`${at}.forMs`, f.forMs);
+    if ((f.kind === 'errors' || f.kind === 'reset') && !(f.ratio > 0 && f.ratio <= 1)) bad(`${at}.ratio`, `${f.ratio} is outside (0, 1]`, 'give the share of affected requests, e.g. 0.5');
+    if (f.kind === 'errors' && ![502, 503, 504].includes(f.status)) bad(`${at}.status`, `${f.status} is not 502, 503 or 504`, 'use a gateway error status');
+    if (f.kind === 'latency' || f.kind === 'slow-login') positive(`${at}.addMs`, f.addMs);
+    if (f.kind === 'bandwidth') positive(`${at}.bytesPerSec`, f.bytesPerSec);
+    if (f.kind === 'farm-down' && !(Number.isInteger(f.farm) && f.farm >= 0)) bad(`${at}.farm`, `${f.farm} is not a farm index`, 'farms count from 0');
+    if (f.kind === 'broker-defect') positive(`${at}.threshold`, f.threshold);
+  });
   for (const layer of Object.keys(s.objectives) as Layer[]) {
     const o = s.objectives[layer];
     if (!(o.maxErrorRate >= 0 && o.maxErrorRate <= 1)) bad(`objectives.${layer}.maxErrorRate`, `${o.maxErrorRate} is outside 0..1`, 'give a share, e.g. 0.01 for 1 %');

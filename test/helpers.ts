@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Io } from '../cli.js';
-import { DEFAULT_CLIENT, DEFAULT_OBJECTIVES, resolveScenario, type ResolvedScenario } from '../scenarios/model.js';
+import { DEFAULT_CLIENT, DEFAULT_OBJECTIVES, resolveScenario, type ClientBehaviour, type Fault, type ResolvedScenario } from '../scenarios/model.js';
 
 export function captureIo(signal?: AbortSignal): { io: Io; out: () => string; err: () => string } {
   let out = '';
@@ -32,6 +32,25 @@ export function rampScenario(peakPerSec: number, durationMs: number, observeMs =
       client: { ...DEFAULT_CLIENT, thinkTimeMs: 50, stepTimeoutMs: 10_000 },
       objectives: DEFAULT_OBJECTIVES,
       joinWithinMs: 10_000,
+    },
+    1,
+  );
+}
+
+/** A steady stream of arrivals with scheduled faults; t = 0 (the first bell) is the start of the stream. */
+export function steadyScenario(ratePerSec: number, durationMs: number, faults: Fault[], client: Partial<ClientBehaviour> = {}, observeMs = 1_500): ResolvedScenario {
+  return resolveScenario(
+    {
+      name: 'test-steady',
+      description: 'steady arrivals for fault tests',
+      firstBell: '08:00:00',
+      population: { schools: 1, conferences: 1, participantsPerConference: 10 },
+      phases: [{ name: 'steady', startMs: 0, durationMs, participants: Math.round((ratePerSec * durationMs) / 1000), curve: { kind: 'uniform' } }],
+      observeMs,
+      client: { ...DEFAULT_CLIENT, thinkTimeMs: 50, ...client },
+      objectives: DEFAULT_OBJECTIVES,
+      joinWithinMs: 10_000,
+      faults,
     },
     1,
   );

@@ -1,7 +1,9 @@
 // The reference platform's target: its journey step by step, for firstbell's own fixture or any platform built like it.
 import { HttpStatusError, ProtocolError, type HttpAnswer } from '../http-session.js';
-import { step, TargetUnreachableError, type Target } from '../target.js';
+import { step, TargetUnreachableError, type JourneyEnd, type Target } from '../target.js';
 import { classifyError, describeKind } from '../sample.js';
+import type { Fault } from '../../scenarios/model.js';
+import type { NativeFaults } from '../faults.js';
 import type { VirtualUser } from '../virtual-user.js';
 
 function expectStatus(res: HttpAnswer, what: string, ...ok: number[]): HttpAnswer {
@@ -26,10 +28,36 @@ export async function preflightHttp(url: URL, path: string, signal: AbortSignal)
   }
 }
 
+/** The reference platform's own fault modes, switched through its control surface. */
+function controlSurfaceFaults(url: URL): NativeFaults {
+  const put = async (patch: unknown) => {
+    const res = await fetch(new URL('/_control', url), { method: 'PUT', body: JSON.stringify(patch) });
+    if (!res.ok) throw new Error(`control surface answered ${res.status}`);
+  };
+  const patchFor = (f: Fault, on: boolean) => {
+    switch (f.kind) {
+      case 'broker-defect': return { faults: { brokerDefect: on ? f.threshold : 0 } };
+      case 'slow-login': return { faults: { loginExtraMs: on ? f.addMs : 0 } };
+      case 'farm-down': return { faults: { farmsDown: on ? [f.farm] : [] } };
+      case 'errors': return { faults: { upstreamDown: on } };
+      default: throw new Error(`${f.kind} is not a fault mode of the reference platform`);
+    }
+  };
+  return {
+    available: async (signal) => (await fetch(new URL('/_control', url), { signal })).ok,
+    supports: (f) =>
+      f.kind === 'broker-defect' || f.kind === 'slow-login' || f.kind === 'farm-down' ||
+      (f.kind === 'errors' && f.status === 502 && f.ratio === 1 && f.pathPrefix === undefined),
+    apply: (f) => put(patchFor(f, true)),
+    clear: (f) => put(patchFor(f, false)),
+  };
+}
+
 export function referenceTarget(url: URL): Target {
   return {
     kind: 'reference',
     url,
+    faults: controlSurfaceFaults(url),
     steps: [
       step('admission', 'login_page'),
       step('admission', 'login'),
@@ -39,20 +67,21 @@ export function referenceTarget(url: URL): Target {
       step('media', 'heartbeat'),
     ],
     preflight: (signal) => preflightHttp(url, '/login', signal),
-    async journey(vu: VirtualUser): Promise<void> {
+    async journey(vu: VirtualUser): Promise<JourneyEnd> {
       const user = `pupil-${vu.id}`;
       try {
         const page = await vu.step('admission', 'login_page', async (signal) => {
           const res = expectStatus(await vu.http.request('GET', '/login', { signal }), 'login page', 200);
           return match(/name="csrf" value="([^"]+)"/, res.body, 'CSRF token');
         });
-        if (!page.ok) return;
+        const failed = (): JourneyEnd => (vu.stopped ? 'stopped' : 'failed');
+        if (!page.ok) return failed();
         const login = await vu.step('admission', 'login', async (signal) => {
           const res = await vu.http.request('POST', '/login', { form: { username: user, password: `pw-${vu.id}`, csrf: page.value }, signal });
           expectStatus(res, 'login', 303, 302);
           if (!vu.http.cookie('sid')) throw new ProtocolError('login answered without a session cookie');
         });
-        if (!login.ok) return;
+        if (!login.ok) return failed();
         const dash = await vu.step('admission', 'dashboard', async (signal) => {
           const res = expectStatus(await vu.http.request('GET', '/dashboard', { signal }), 'dashboard', 200);
           return {
@@ -60,7 +89,7 @@ export function referenceTarget(url: URL): Target {
             conference: match(/data-conference="([^"]+)"/, res.body, 'conference on the dashboard'),
           };
         });
-        if (!dash.ok) return;
+        if (!dash.ok) return failed();
         const join = await vu.step('broker', 'join', async (signal) => {
           const res = await vu.http.request('POST', `/api/conferences/${dash.value.conference}/join`, { json: {}, headers: { 'x-csrf-token': dash.value.csrf }, signal });
           expectStatus(res, 'join', 200);
@@ -74,14 +103,14 @@ export function referenceTarget(url: URL): Target {
           return body.signalUrl;
         });
         await vu.http.close();
-        if (!join.ok) return;
+        if (!join.ok) return failed();
         const media = await vu.step('media', 'connect', async (signal) => {
           const { ws, first } = await vu.openSocket(join.value, signal);
           if (!first.includes('"joined"')) throw new ProtocolError('the media node did not confirm the join');
           return ws;
         });
-        if (!media.ok) return;
-        await vu.hold(media.value, 'media', 'heartbeat');
+        if (!media.ok) return failed();
+        return (await vu.hold(media.value, 'media', 'heartbeat')) === 'stopped' ? 'joined' : 'dropped';
       } finally {
         await vu.close();
       }

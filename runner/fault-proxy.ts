@@ -1,0 +1,162 @@
+// The fault proxy: an HTTP and WebSocket proxy on loopback that firstbell puts in front of any target to inject faults.
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { Transform, type TransformCallback } from 'node:stream';
+import type { Fault } from '../scenarios/model.js';
+
+export interface FaultProxy {
+  /** Base URL to give the virtual users instead of the target's. */
+  url: string;
+  /** Starts a fault now; it lasts until clear(). */
+  apply(f: Fault): void;
+  clear(f: Fault): void;
+  close(): Promise<void>;
+}
+
+/** Faults the proxy can inject; the others need the target's own control surface. */
+export const PROXY_FAULTS: ReadonlySet<Fault['kind']> = new Set(['latency', 'errors', 'reset', 'blackhole', 'bandwidth', 'farm-down']);
+
+/** Paths of farm `n` on the reference platform's layout: media nodes are dealt to farms in turn. */
+export function farmMatches(path: string, farm: number, farms = 2): boolean {
+  const m = /^\/media\/(\d+)\//.exec(path);
+  return m !== null && Number(m[1]) % farms === farm;
+}
+
+/** Slows a stream to a byte rate, in slices of a tenth of a second. */
+class Throttle extends Transform {
+  constructor(private bytesPerSec: number) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    const slice = Math.max(1, Math.floor(this.bytesPerSec / 10));
+    let offset = 0;
+    const next = () => {
+      if (offset >= chunk.length) return done();
+      this.push(chunk.subarray(offset, offset + slice));
+      offset += slice;
+      setTimeout(next, 100);
+    };
+    next();
+  }
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
+
+export async function startFaultProxy(upstream: URL, opts: { farms?: number } = {}): Promise<FaultProxy> {
+  const active = new Set<Fault>();
+  const held = new Set<Socket>();
+  const tunnels = new Set<{ path: string; client: Socket; server: Socket }>();
+  const farms = opts.farms ?? 2;
+  const target = { host: upstream.hostname, port: Number(upstream.port || 80) };
+
+  const matching = (path: string) =>
+    [...active].filter((f) => (f.pathPrefix === undefined || path.startsWith(f.pathPrefix)) && (f.kind !== 'farm-down' || farmMatches(path, f.farm, farms)));
+
+  /** Decides a request's fate; returns the latency to add and the throttle, or handles it and returns undefined. */
+  function judge(path: string, socket: Socket, answer: (status: number) => void): { delayMs: number; bytesPerSec?: number } | undefined {
+    let delayMs = 0;
+    let bytesPerSec: number | undefined;
+    for (const f of matching(path)) {
+      switch (f.kind) {
+        case 'blackhole':
+          held.add(socket);
+          socket.once('close', () => held.delete(socket));
+          return undefined;
+        case 'reset':
+          if (Math.random() < f.ratio) {
+            socket.resetAndDestroy();
+            return undefined;
+          }
+          break;
+        case 'errors':
+          if (Math.random() < f.ratio) {
+            answer(f.status);
+            return undefined;
+          }
+          break;
+        case 'farm-down':
+          answer(503);
+          return undefined;
+        case 'latency':
+          delayMs += f.addMs;
+          break;
+        case 'bandwidth':
+          bytesPerSec = Math.min(bytesPerSec ?? Infinity, f.bytesPerSec);
+          break;
+      }
+    }
+    return { delayMs, bytesPerSec };
+  }
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = req.url ?? '/';
+    const fate = judge(path, req.socket, (status) => {
+      res.writeHead(status, { 'content-type': 'text/html', connection: 'close' });
+      res.end(`<html><body><h1>${status}</h1><p>injected by firstbell</p></body></html>`);
+    });
+    if (!fate) return;
+    const forward = () => {
+      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !HOP_BY_HOP.has(k)));
+      const up = httpRequest({ ...target, method: req.method, path, headers }, (ures) => {
+        const h = Object.fromEntries(Object.entries(ures.headers).filter(([k]) => !HOP_BY_HOP.has(k)));
+        res.writeHead(ures.statusCode ?? 502, h);
+        (fate.bytesPerSec ? ures.pipe(new Throttle(fate.bytesPerSec)) : ures).pipe(res);
+      });
+      up.on('error', () => {
+        if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/html' });
+        res.end('<h1>502 Bad Gateway</h1>');
+      });
+      req.pipe(up);
+    };
+    if (fate.delayMs > 0) setTimeout(forward, fate.delayMs);
+    else forward();
+  });
+
+  server.on('upgrade', (req: IncomingMessage, client: Socket, head: Buffer) => {
+    const path = req.url ?? '/';
+    const fate = judge(path, client, (status) => client.end(`HTTP/1.1 ${status} Injected\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`));
+    if (!fate) return;
+    const open = () => {
+      const serverSide = connect(target, () => {
+        const lines = [`${req.method} ${path} HTTP/1.1`];
+        for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+        serverSide.write(lines.join('\r\n') + '\r\n\r\n');
+        if (head.length) serverSide.write(head);
+        serverSide.pipe(client);
+        client.pipe(serverSide);
+      });
+      const t = { path, client, server: serverSide };
+      tunnels.add(t);
+      const end = () => {
+        tunnels.delete(t);
+        client.destroy();
+        serverSide.destroy();
+      };
+      serverSide.on('error', end).on('close', end);
+      client.on('error', end).on('close', end);
+    };
+    if (fate.delayMs > 0) setTimeout(open, fate.delayMs);
+    else open();
+  });
+
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    apply(f) {
+      active.add(f);
+      // A farm going dark drops the conferences it was carrying.
+      if (f.kind === 'farm-down') for (const t of tunnels) if (farmMatches(t.path, f.farm, farms)) t.client.resetAndDestroy();
+    },
+    clear(f) {
+      // Requests swallowed by a blackhole stay unanswered; their clients time out, as they would.
+      active.delete(f);
+    },
+    async close() {
+      for (const s of held) s.destroy();
+      for (const t of tunnels) t.client.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnReferencePlatform, type SpawnedPlatform } from '../fixtures/spawn.js';
+import type { Fault } from '../scenarios/model.js';
+import { readSamples, type RunInfo } from '../runner/run-folder.js';
+import { runScenario } from '../runner/run.js';
+import type { Sample } from '../runner/sample.js';
+import { referenceTarget } from '../runner/targets/reference.js';
+import { steadyScenario, tempDir } from './helpers.js';
+
+/** Every fault here is on from 2 s to 4 s of a 6 s stream of 30 arrivals/s. */
+const ON_MS = 2_000;
+const OFF_MS = 4_000;
+/** Tolerance at the client for a fault's start and end: timers, think time and the first step's own duration. */
+const EDGE_MS = 300;
+
+let platform: SpawnedPlatform;
+beforeAll(async () => {
+  platform = await spawnReferencePlatform();
+});
+afterAll(async () => {
+  await platform?.stop();
+});
+
+async function runWith(fault: Fault, stepTimeoutMs = 1_500, faultsVia: 'auto' | 'proxy' = 'proxy'): Promise<{ samples: Sample[]; info: RunInfo }> {
+  const r = await runScenario({
+    faultsVia,
+    scenario: steadyScenario(30, 6_000, [fault], { stepTimeoutMs }),
+    seed: 4,
+    target: referenceTarget(new URL(platform.url)),
+    outDir: tempDir(),
+  });
+  const samples: Sample[] = [];
+  for await (const s of readSamples(r.dir)) samples.push(s);
+  return { samples, info: r.info };
+}
+
+/** First-step samples clearly inside the window and clearly outside it. */
+function split(samples: Sample[], step = 'login_page') {
+  const first = samples.filter((s) => s.step === step);
+  return {
+    inside: first.filter((s) => s.intendedMs >= ON_MS + EDGE_MS && s.intendedMs < OFF_MS - EDGE_MS),
+    outside: first.filter((s) => s.intendedMs < ON_MS - EDGE_MS || s.intendedMs >= OFF_MS + EDGE_MS),
+  };
+}
+
+function expectOnSchedule(info: RunInfo, via: 'proxy' | 'target' = 'proxy'): void {
+  const f = info.faults![0]!;
+  expect(f.via).toBe(via);
+  expect(Math.abs(f.appliedMs! - ON_MS)).toBeLessThan(50);
+  expect(Math.abs(f.clearedMs! - OFF_MS)).toBeLessThan(50);
+}
+
+describe('faults take effect and end on schedule (edges ±300 ms at the client)', () => {
+  it('latency: +400 ms on every request inside the window, none outside', async () => {
+    const { samples, info } = await runWith({ kind: 'latency', atMs: ON_MS, forMs: OFF_MS - ON_MS, addMs: 400 });
+    expectOnSchedule(info);
+    const { inside, outside } = split(samples);
+    expect(inside.length).toBeGreaterThan(30);
+    for (const s of inside) expect(s.endMs - s.intendedMs).toBeGreaterThanOrEqual(400);
+    for (const s of outside) expect(s.endMs - s.intendedMs).toBeLessThan(300);
+  });
+
+  it('errors: 503 for every request inside the window, ok outside', async () => {
+    const { samples, info } = await runWith({ kind: 'errors', atMs: ON_MS, forMs: OFF_MS - ON_MS, status: 503, ratio: 1 });
+    expectOnSchedule(info);
+    const { inside, outside } = split(samples);
+    expect(inside.map((s) => `${s.outcome}${s.status}`)).toEqual(inside.map(() => 'http503'));
+    expect(outside.every((s) => s.outcome === 'ok')).toBe(true);
+  });
+
+  it('reset: connections reset inside the window, ok outside', async () => {
+    const { samples, info } = await runWith({ kind: 'reset', atMs: ON_MS, forMs: OFF_MS - ON_MS, ratio: 1 });
+    expectOnSchedule(info);
+    const { inside, outside } = split(samples);
+    expect(inside.length).toBeGreaterThan(30);
+    expect(inside.every((s) => s.outcome === 'reset')).toBe(true);
+    expect(outside.every((s) => s.outcome === 'ok')).toBe(true);
+  });
+
+  it('blackhole: no answer inside the window (timeouts after 1 s), ok outside', async () => {
+    const { samples, info } = await runWith({ kind: 'blackhole', atMs: ON_MS, forMs: OFF_MS - ON_MS }, 1_000);
+    expectOnSchedule(info);
+    const { inside, outside } = split(samples);
+    expect(inside.length).toBeGreaterThan(30);
+    expect(inside.every((s) => s.outcome === 'timeout')).toBe(true);
+    expect(outside.every((s) => s.outcome === 'ok')).toBe(true);
+  });
+
+  it('bandwidth: the login page trickles at 300 B/s inside the window, arrives at once outside', async () => {
+    const { samples, info } = await runWith({ kind: 'bandwidth', atMs: ON_MS, forMs: OFF_MS - ON_MS, bytesPerSec: 300 }, 5_000);
+    expectOnSchedule(info);
+    const { inside, outside } = split(samples);
+    expect(inside.length).toBeGreaterThan(30);
+    for (const s of inside) expect(s.endMs - s.startMs).toBeGreaterThanOrEqual(800);
+    for (const s of outside) expect(s.endMs - s.startMs).toBeLessThan(300);
+  });
+
+  it.each(['proxy', 'target'] as const)('farm-down (applied by the %s): conferences on farm 1 drop at the start, joins to it are refused inside the window, none after', async (via) => {
+    const { samples, info } = await runWith({ kind: 'farm-down', atMs: ON_MS, forMs: OFF_MS - ON_MS, farm: 1 }, 1_500, via === 'proxy' ? 'proxy' : 'auto');
+    expectOnSchedule(info, via);
+    const dropped = samples.filter((s) => s.step === 'heartbeat' && s.outcome === 'reset');
+    expect(dropped.length).toBeGreaterThan(0);
+    for (const s of dropped) expect(Math.abs(s.endMs - ON_MS)).toBeLessThan(EDGE_MS);
+    const connects = samples.filter((s) => s.step === 'connect');
+    const refused = connects.filter((s) => s.outcome === 'http' && s.status === 503);
+    expect(refused.length).toBeGreaterThan(10);
+    for (const s of refused) {
+      expect(s.startMs).toBeGreaterThanOrEqual(ON_MS - 50);
+      expect(s.startMs).toBeLessThan(OFF_MS + 50);
+    }
+    expect(connects.filter((s) => s.startMs >= OFF_MS + EDGE_MS).every((s) => s.outcome === 'ok')).toBe(true);
+  });
+
+  it('slow-login (applied by the reference platform itself): logins take 700 ms longer inside the window only', async () => {
+    const { samples, info } = await runWith({ kind: 'slow-login', atMs: ON_MS, forMs: OFF_MS - ON_MS, addMs: 700 }, 3_000, 'auto');
+    expectOnSchedule(info, 'target');
+    const { inside, outside } = split(samples, 'login');
+    expect(inside.length).toBeGreaterThan(30);
+    for (const s of inside) expect(s.endMs - s.startMs).toBeGreaterThanOrEqual(700);
+    for (const s of outside) expect(s.endMs - s.startMs).toBeLessThan(400);
+  });
+});
