@@ -17,6 +17,7 @@ import { ProblemsError, resolveScenario, validateScenario, type ResolvedScenario
 import { isLoopback, openFileLimit } from './runner/limits.js';
 import { RunFolderError, writeFileAtomic } from './runner/run-folder.js';
 import { planOf, runScenario, type Progress } from './runner/run.js';
+import { describeFault } from './runner/faults.js';
 import { buildSchedule } from './runner/schedule.js';
 import { TargetUnreachableError, type Target } from './runner/target.js';
 import { referenceTarget } from './runner/targets/reference.js';
@@ -89,6 +90,11 @@ function describePlan(s: ResolvedScenario, seed: number, target: string | undefi
     `plan: ${s.name} at scale ${s.scale}, seed ${seed}: ${fmt(plan.participants)} participants (${phases}; t = 0 s is ${s.firstBell})`,
     `      peak ${fmt(plan.peakArrivalsPerSec)} arrivals/s; measuring ends ${(schedule.endMs / 1000).toFixed(0)} s after the start; protocol users only${target ? `; target ${target}` : ''}`,
   ];
+  const retry = s.client.retry;
+  if (retry && retry.kind !== 'none') {
+    lines.push(`      retries: ${retry.kind === 'reload' ? `reload every ${retry.everyMs / 1000} s` : `back off ${retry.baseMs / 1000} s doubling to ${retry.maxMs / 1000} s with full jitter`}, up to ${retry.maxTries} journeys`);
+  }
+  for (const f of s.faults ?? []) lines.push(`      fault: ${describeFault(f)} from ${f.atMs / 1000} s for ${f.forMs / 1000} s`);
   const fds = openFileLimit();
   // Each held participant keeps one socket; the HTTP connection closes before the hold.
   if (fds !== undefined && plan.participants + 200 > fds) {
@@ -126,6 +132,7 @@ function progressPrinter(io: Io, scenario: ResolvedScenario, enabled: boolean): 
 
 interface RunFlags {
   objective: string[];
+  faultsVia: 'auto' | 'proxy';
   scale?: number;
   seed: number;
   out: string;
@@ -141,7 +148,7 @@ async function runOnce(io: Io, scenario: ResolvedScenario, target: Target, flags
   const progress = progressPrinter(io, scenario, flags.progress);
   const result = await runScenario({
     scenario, seed: flags.seed, target, outDir: resolve(io.cwd ?? process.cwd(), flags.out), maxActive: flags.maxActive,
-    signal: io.signal, onProgress: progress.onProgress,
+    signal: io.signal, onProgress: progress.onProgress, faultsVia: flags.faultsVia,
   }).finally(progress.done);
   const { analysis, reportPath } = await buildReport(result.dir);
   const shown = relative(io.cwd ?? process.cwd(), reportPath) || reportPath;
@@ -215,6 +222,7 @@ Exit codes: 0 objectives met, 1 internal error, 2 usage or config error, 3 targe
       .option('--out <dir>', 'folder that receives the run folder', 'runs')
       .addOption(new Option('--max-active <n>', 'most participants under way at once; beyond it arrivals are dropped and counted').argParser(parseNumber('--max-active', 1, 10_000_000, true)).default(50_000))
       .option('--objective <layer.metric=value>', 'override an objective, e.g. broker.p95=1.5s or admission.errors=0.5% (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+      .addOption(new Option('--faults-via <how>', "who applies the scenario's faults: auto (the target where it can, else the fault proxy) or proxy").choices(['auto', 'proxy']).default('auto'))
       .option('--json', 'print only summary.json on stdout')
       .option('--no-progress', 'no live progress line on stderr');
 

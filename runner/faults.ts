@@ -33,7 +33,7 @@ export function describeFault(f: Fault): string {
     case 'blackhole': return `blackhole${where}`;
     case 'bandwidth': return `bandwidth ${f.bytesPerSec} B/s${where}`;
     case 'farm-down': return `farm ${f.farm} down`;
-    case 'broker-defect': return `broker defect past ${f.threshold} simultaneous assignments`;
+    case 'broker-defect': return `broker defect past ${f.threshold} joins/s`;
     case 'slow-login': return `slow logins +${f.addMs} ms`;
   }
 }

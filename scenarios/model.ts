@@ -80,7 +80,7 @@ export type Fault = {
   | { kind: 'bandwidth'; bytesPerSec: number }
   /** One of the platform's server farms fails: its media connections drop and new ones are refused. */
   | { kind: 'farm-down'; farm: number }
-  /** The 2021 broker defect: past this many simultaneous assignments, assignments stall for everyone (reference platform only). */
+  /** The 2021 broker defect: past this many join requests per second, assignments stall for everyone (reference platform only). */
   | { kind: 'broker-defect'; threshold: number }
   /** Slow on-premises login servers: every login takes this much longer (reference platform only). */
   | { kind: 'slow-login'; addMs: number }

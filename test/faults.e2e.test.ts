@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnReferencePlatform, type SpawnedPlatform } from '../fixtures/spawn.js';
+import { describe, expect, it } from 'vitest';
 import type { Fault } from '../scenarios/model.js';
 import { readSamples, type RunInfo } from '../runner/run-folder.js';
 import { runScenario } from '../runner/run.js';
 import type { Sample } from '../runner/sample.js';
 import { referenceTarget } from '../runner/targets/reference.js';
-import { steadyScenario, tempDir } from './helpers.js';
+import { steadyScenario, tempDir, useReferencePlatform } from './helpers.js';
 
 /** Every fault here is on from 2 s to 4 s of a 6 s stream of 30 arrivals/s. */
 const ON_MS = 2_000;
@@ -13,20 +12,14 @@ const OFF_MS = 4_000;
 /** Tolerance at the client for a fault's start and end: timers, think time and the first step's own duration. */
 const EDGE_MS = 300;
 
-let platform: SpawnedPlatform;
-beforeAll(async () => {
-  platform = await spawnReferencePlatform();
-});
-afterAll(async () => {
-  await platform?.stop();
-});
+const platform = useReferencePlatform();
 
 async function runWith(fault: Fault, stepTimeoutMs = 1_500, faultsVia: 'auto' | 'proxy' = 'proxy'): Promise<{ samples: Sample[]; info: RunInfo }> {
   const r = await runScenario({
     faultsVia,
     scenario: steadyScenario(30, 6_000, [fault], { stepTimeoutMs }),
     seed: 4,
-    target: referenceTarget(new URL(platform.url)),
+    target: referenceTarget(new URL(platform().url)),
     outDir: tempDir(),
   });
   const samples: Sample[] = [];

@@ -1,18 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnReferencePlatform, type SpawnedPlatform } from '../fixtures/spawn.js';
+import { describe, expect, it } from 'vitest';
 import { buildReport } from '../reports/build-report.js';
 import { runScenario } from '../runner/run.js';
 import { referenceTarget } from '../runner/targets/reference.js';
-import { rampScenario, tempDir } from './helpers.js';
+import { rampScenario, tempDir, useReferencePlatform } from './helpers.js';
 
-let platform: SpawnedPlatform;
-beforeAll(async () => {
-  platform = await spawnReferencePlatform();
-});
-afterAll(async () => {
-  await platform?.stop();
-});
+const platform = useReferencePlatform();
 
 describe('generator health', () => {
   it('flags a run whose generator is starved as generator-bound, not as a target failure', async () => {
@@ -23,7 +16,7 @@ describe('generator health', () => {
     }, 300);
     let dir: string;
     try {
-      const r = await runScenario({ scenario: rampScenario(60, 8_000, 2_000), seed: 2, target: referenceTarget(new URL(platform.url)), outDir: tempDir() });
+      const r = await runScenario({ scenario: rampScenario(60, 8_000, 2_000), seed: 2, target: referenceTarget(new URL(platform().url)), outDir: tempDir() });
       dir = r.dir;
     } finally {
       clearInterval(hog);

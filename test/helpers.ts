@@ -2,7 +2,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import type { Io } from '../cli.js';
+import { spawnReferencePlatform, type SpawnedPlatform } from '../fixtures/spawn.js';
 import { DEFAULT_CLIENT, DEFAULT_OBJECTIVES, resolveScenario, type ClientBehaviour, type Fault, type ResolvedScenario } from '../scenarios/model.js';
 
 export function captureIo(signal?: AbortSignal): { io: Io; out: () => string; err: () => string } {
@@ -54,4 +56,19 @@ export function steadyScenario(ratePerSec: number, durationMs: number, faults: F
     },
     1,
   );
+}
+
+/** The reference platform in its own process for the tests of one file: started before them, stopped after. */
+export function useReferencePlatform(args: string[] = []): () => SpawnedPlatform {
+  let platform: SpawnedPlatform | undefined;
+  beforeAll(async () => {
+    platform = await spawnReferencePlatform(args);
+  });
+  afterAll(async () => {
+    await platform?.stop();
+  });
+  return () => {
+    if (!platform) throw new Error('the reference platform has not started');
+    return platform;
+  };
 }
