@@ -298,7 +298,15 @@ function analyseLayer(layer: Layer, series: Series, run: RunInfo, last: number, 
   if (breakAt >= 0) {
     let lastBad = breakAt;
     for (let sec = breakAt; sec <= last; sec++) if (state[sec] === true) lastBad = sec;
-    const recovered = state.slice(lastBad + 1).some((s) => s === false);
+    // Recovered: after the last violation, a second in which the layer's attempts, however few, all met the objective.
+    const servedWell = (sec: number) =>
+      steps.some((d) => (bucketOf(sec, d)?.attempts ?? 0) > 0) &&
+      steps.every((d) => {
+        const b = bucketOf(sec, d);
+        return !b || b.attempts === 0 || (b.failed / b.attempts <= objective.maxErrorRate && b.latencyMs(95) <= objective.p95Ms);
+      });
+    let recovered = false;
+    for (let sec = lastBad + 1; sec <= last && !recovered; sec++) recovered = !suspect.has(sec) && (state[sec] === false || servedWell(sec));
     const failures: Record<string, number> = {};
     let failedAttempts = 0;
     for (let sec = breakAt; sec <= lastBad; sec++) {

@@ -206,6 +206,9 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     dispatched = result;
     if (!stop.signal.aborted) await new Promise((r) => stop.signal.addEventListener('abort', r, { once: true }));
     if (o.signal?.aborted) status = 'interrupted';
+    // The last health record closes the measured time; the teardown that follows is not the generator under load.
+    clearInterval(ticker);
+    second();
     for (const vu of users) vu.stop(stop.signal.reason);
     // Journeys see the abort and end; give stragglers a moment, then move on regardless.
     await Promise.race([Promise.allSettled([...journeys]), new Promise((r) => setTimeout(r, 3_000).unref())]);
@@ -219,7 +222,6 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     clearTimeout(endTimer);
     await faults.stop();
     o.signal?.removeEventListener('abort', onExternalStop);
-    second();
     monitor.stop();
     samples.close();
     healthSink.close();
