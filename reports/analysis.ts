@@ -11,6 +11,8 @@ export const MIN_ATTEMPTS_PER_SECOND = 5;
 export const SUSTAIN_SECONDS = 2;
 /** Capacity is the highest mean goodput over this many consecutive compliant seconds. */
 export const CAPACITY_SECONDS = 2;
+/** A capacity counts as measured only when the layer broke at no more than this multiple of it; else it is a lower bound. */
+export const CAPACITY_PINNED = 1.25;
 /** The knee: the first of this many seconds in which the layer served less than KNEE_SHARE of what was offered. */
 export const KNEE_SECONDS = 2;
 export const KNEE_SHARE = 0.9;
@@ -52,7 +54,7 @@ export interface BreakPoint {
 /** Highest goodput per second the layer held while meeting its objective. */
 export interface Capacity {
   perSec: number;
-  /** True when the layer never broke: its real capacity is at least this. */
+  /** True when the layer never broke, or broke only at a load far above this (a spike): its real capacity is at least this. */
   lowerBound: boolean;
   /** First second of the window in which it was held. */
   second: number;
@@ -283,6 +285,8 @@ function analyseLayer(layer: Layer, series: Series, run: RunInfo, last: number, 
     const held = Math.round(sum / CAPACITY_SECONDS);
     if (compliant && held > (result.capacity?.perSec ?? 0)) result.capacity = { perSec: held, lowerBound: breakAt < 0, second: sec };
   }
+  // A break at a load far above anything held while compliant (a spike) pins the capacity down only from below.
+  if (result.capacity && breakAt >= 0 && offered(breakAt) > CAPACITY_PINNED * result.capacity.perSec) result.capacity.lowerBound = true;
   // Knee: offered keeps coming but the layer serves clearly less of it, for KNEE_SECONDS in a row.
   // Seconds with little load are skipped: there a single participant crossing a second boundary looks like a shortfall.
   const kneeFloor = Math.max(MIN_ATTEMPTS_PER_SECOND, 0.1 * peakOffered);
