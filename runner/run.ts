@@ -12,7 +12,7 @@ import {
 } from './run-folder.js';
 import { arrivalsPerSecond, buildSchedule, type Schedule } from './schedule.js';
 import { armFaults } from './faults.js';
-import { dispatch } from './scheduler.js';
+import { dispatch, type DispatchStats } from './scheduler.js';
 import { Series } from './series.js';
 import type { Sample } from './sample.js';
 import type { Target } from './target.js';
@@ -150,7 +150,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     l.latency.recordValue(Math.max(1, Math.round(s.endMs - s.intendedMs)));
   };
   const origin = faults.origin;
-  let dispatched = { sent: 0, late: 0, dropped: 0 };
+  const dispatched: DispatchStats = { sent: 0, late: 0, dropped: 0 };
   let status: RunStatus = 'completed';
 
   const second = () => {
@@ -173,9 +173,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   const endTimer = setTimeout(() => stop.abort(new Error('planned end')), schedule.endMs);
 
   try {
-    const counting = { sent: 0, late: 0, dropped: 0 };
-    dispatched = counting;
-    const result = await dispatch(
+    await dispatch(
       schedule,
       {
         clock,
@@ -183,8 +181,6 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         lateThresholdMs,
         active: () => journeys.size,
         start: (i, lag) => {
-          counting.sent++;
-          if (lag > lateThresholdMs) counting.late++;
           monitor.dispatched(lag);
           const vu = new VirtualUser({ id: schedule.participantIds[i]!, arrivalMs: schedule.offsetsMs[i]!, origin, client: o.scenario.client, clock, emit });
           users.add(vu);
@@ -196,14 +192,11 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
             });
           journeys.add(p);
         },
-        onDropped: () => {
-          counting.dropped++;
-          monitor.droppedOne();
-        },
+        onDropped: () => monitor.droppedOne(),
       },
       stop.signal,
+      dispatched,
     );
-    dispatched = result;
     if (!stop.signal.aborted) await new Promise((r) => stop.signal.addEventListener('abort', r, { once: true }));
     if (o.signal?.aborted) status = 'interrupted';
     // The last health record closes the measured time; the teardown that follows is not the generator under load.
