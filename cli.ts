@@ -15,7 +15,7 @@ import { BUILT_IN_SCENARIOS, closestName, findScenario } from './scenarios/index
 import { applyObjectiveFlags } from './scenarios/objective-flag.js';
 import { ProblemsError, resolveScenario, validateScenario, type ResolvedScenario } from './scenarios/model.js';
 import { isLoopback, openFileLimit } from './runner/limits.js';
-import { RunFolderError, writeFileAtomic } from './runner/run-folder.js';
+import { RunFailedError, RunFolderError, writeFileAtomic } from './runner/run-folder.js';
 import { planOf, runScenario, type Progress } from './runner/run.js';
 import { describeFault } from './runner/faults.js';
 import { buildSchedule } from './runner/schedule.js';
@@ -149,7 +149,14 @@ async function runOnce(io: Io, scenario: ResolvedScenario, target: Target, flags
   const result = await runScenario({
     scenario, seed: flags.seed, target, outDir: resolve(io.cwd ?? process.cwd(), flags.out), maxActive: flags.maxActive,
     signal: io.signal, onProgress: progress.onProgress, faultsVia: flags.faultsVia,
-  }).finally(progress.done);
+  })
+    .catch(async (err: unknown) => {
+      if (!(err instanceof RunFailedError)) throw err;
+      // A run that failed part-way still gets a report of what ran.
+      const built = await buildReport(err.dir).catch(() => undefined);
+      throw new Error(`the run failed part-way: ${err.message}${built ? `; report of what ran: ${built.reportPath}` : `; its samples are in ${err.dir}`}`);
+    })
+    .finally(progress.done);
   const { analysis, reportPath } = await buildReport(result.dir);
   const shown = relative(io.cwd ?? process.cwd(), reportPath) || reportPath;
   if (flags.json) io.stdout.write(JSON.stringify(summaryJson(analysis), null, 2) + '\n');

@@ -78,29 +78,39 @@ export function writeFileAtomic(path: string, data: string): void {
   renameSync(`${path}.tmp`, path);
 }
 
-/** Appends lines to a file in batches with synchronous writes, so a crash loses at most one batch interval. */
+/**
+ * Appends lines to a file in batches with synchronous writes, so a crash loses at most one batch interval.
+ * A failed write (disk full, file gone) is kept in `error` for the run to act on, never thrown from a timer.
+ */
 export class LineSink {
   private fd: number;
   private buf: string[] = [];
   private bytes = 0;
   private timer: NodeJS.Timeout;
+  error?: Error;
 
-  constructor(path: string, header: string, flushMs = 200) {
+  constructor(readonly path: string, header: string, flushMs = 200) {
     this.fd = openSync(path, 'w');
-    writeSync(this.fd, header + '\n');
+    this.buf.push(header);
+    this.flush();
     this.timer = setInterval(() => this.flush(), flushMs);
     this.timer.unref();
   }
 
   write(line: string): void {
+    if (this.error) return;
     this.buf.push(line);
     this.bytes += line.length;
     if (this.bytes > 256 * 1024) this.flush();
   }
 
   flush(): void {
-    if (this.buf.length === 0 || this.fd < 0) return;
-    writeSync(this.fd, this.buf.join('\n') + '\n');
+    if (this.buf.length === 0 || this.fd < 0 || this.error) return;
+    try {
+      writeSync(this.fd, this.buf.join('\n') + '\n');
+    } catch (e) {
+      this.error = e instanceof Error ? e : new Error(String(e));
+    }
     this.buf = [];
     this.bytes = 0;
   }
@@ -110,6 +120,13 @@ export class LineSink {
     this.flush();
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
+  }
+}
+
+/** A run that failed part-way; its folder holds what ran until then. */
+export class RunFailedError extends Error {
+  constructor(readonly dir: string, cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
   }
 }
 

@@ -7,7 +7,7 @@ import { LAYERS, type Layer, type ResolvedScenario, type RetryPolicy } from '../
 import { retryDelayMs } from './retry.js';
 import { HealthMonitor } from './health.js';
 import {
-  FILES, HEALTH_HEADER, healthLine, LineSink, SAMPLE_HEADER, sampleLine, writeFileAtomic,
+  FILES, HEALTH_HEADER, healthLine, LineSink, RunFailedError, SAMPLE_HEADER, sampleLine, writeFileAtomic,
   type HealthSecond, type RunInfo, type RunStatus,
 } from './run-folder.js';
 import { arrivalsPerSecond, buildSchedule, type Schedule } from './schedule.js';
@@ -154,6 +154,9 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   let status: RunStatus = 'completed';
 
   const second = () => {
+    // Samples that cannot be written make the run worthless: stop it, and say why.
+    const sinkError = samples.error ?? healthSink.error;
+    if (sinkError && !stop.signal.aborted) stop.abort(new Error(`cannot write the run folder: ${sinkError.message}`));
     const t = Math.round(clock() / 1000) - 1;
     const h = monitor.take(t, journeys.size);
     healthSink.write(healthLine(h));
@@ -166,7 +169,11 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         return [l, out];
       }),
     ) as Progress['layers'];
-    o.onProgress?.({ t, firstBellAtMs: schedule.firstBellAtMs, plannedEndMs: schedule.endMs, planned: schedule.offsetsMs.length, ...dispatched, active: journeys.size, layers, health: h });
+    try {
+      o.onProgress?.({ t, firstBellAtMs: schedule.firstBellAtMs, plannedEndMs: schedule.endMs, planned: schedule.offsetsMs.length, ...dispatched, active: journeys.size, layers, health: h });
+    } catch {
+      // A broken progress display must not stop the measurement.
+    }
   };
   const ticker = setInterval(second, 1000);
   faults.start(clock);
@@ -199,6 +206,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     );
     if (!stop.signal.aborted) await new Promise((r) => stop.signal.addEventListener('abort', r, { once: true }));
     if (o.signal?.aborted) status = 'interrupted';
+    if (samples.error ?? healthSink.error) throw stop.signal.reason;
     // The last health record closes the measured time; the teardown that follows is not the generator under load.
     clearInterval(ticker);
     second();
@@ -209,7 +217,8 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     status = 'failed';
     info.stopReason = err instanceof Error ? err.message : String(err);
     stop.abort(err);
-    throw err;
+    for (const vu of users) vu.stop(err);
+    throw new RunFailedError(dir, err);
   } finally {
     clearInterval(ticker);
     clearTimeout(endTimer);
