@@ -4,7 +4,7 @@ import { realpathSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, poolFor, startReferencePlatform, type PlatformConfigPatch } from './fixtures/reference-platform.js';
+import { ConfigError, poolCapacityPerSec, poolFor, startReferencePlatform, type PlatformConfigPatch } from './fixtures/reference-platform.js';
 import { spawnReferencePlatform } from './fixtures/spawn.js';
 import { clockAt } from './reports/analysis.js';
 import { buildReport } from './reports/build-report.js';
@@ -371,7 +371,7 @@ Exit codes: 0 objectives met, 1 internal error, 2 usage or config error, 3 targe
       if (!o.quiet) {
         const c = platform.config();
         io.stderr.write(
-          `reference platform: logins ${Math.round((c.admission.concurrency * 1000) / c.admission.serviceMs)}/s, joins ${Math.round((c.broker.concurrency * 1000) / c.broker.serviceMs)}/s, ${c.media.nodes} media nodes\n` +
+          `reference platform: logins ${Math.round(poolCapacityPerSec(c.admission))}/s, joins ${Math.round(poolCapacityPerSec(c.broker))}/s, ${c.media.nodes} media nodes\n` +
             `control: GET/PUT ${platform.url}/_control (JSON), counters at ${platform.url}/_control/stats; Ctrl-C stops\n`,
         );
       }
