@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, poolCapacityPerSec, poolFor, startReferencePlatform, type PlatformConfigPatch } from './fixtures/reference-platform.js';
 import { spawnReferencePlatform } from './fixtures/spawn.js';
+import { JanusSetupError, startJanusFarms } from './fixtures/janus.js';
 import { clockAt } from './reports/analysis.js';
 import { buildReport } from './reports/build-report.js';
 import { compare, renderComparison } from './reports/compare.js';
@@ -21,6 +22,7 @@ import { describeFault } from './runner/faults.js';
 import { buildSchedule } from './runner/schedule.js';
 import { TargetUnreachableError, type Target } from './runner/target.js';
 import { referenceTarget } from './runner/targets/reference.js';
+import { janusTarget } from './runner/targets/janus.js';
 import { VERSION } from './runner/version.js';
 
 /** Exit codes, as documented in the README. */
@@ -68,18 +70,21 @@ function scenarioByName(name: string, scale: number, objectiveFlags: string[] = 
   return resolveScenario({ ...s, objectives }, scale);
 }
 
-function targetFor(url: string, allowed: string[]): Target {
+type TargetKind = 'reference' | 'janus';
+
+function targetFor(url: string, allowed: string[], kind: TargetKind = 'reference'): Target {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    throw new UsageError(`--target '${url}' is not a URL; give one like http://127.0.0.1:8080`);
+    throw new UsageError(`--target '${url}' is not a URL; give one like ${kind === 'janus' ? 'ws://127.0.0.1:8188' : 'http://127.0.0.1:8080'}`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new UsageError(`--target '${url}' must start with http:// or https://`);
+  const schemes = kind === 'janus' ? ['ws:', 'wss:'] : ['http:', 'https:'];
+  if (!schemes.includes(u.protocol)) throw new UsageError(`--target '${url}' must start with ${schemes.map((x) => `${x}//`).join(' or ')} for --target-kind ${kind}`);
   if (!isLoopback(u.hostname) && !allowed.includes(u.hostname)) {
     throw new UsageError(`refusing to load ${u.hostname}: only loopback targets are allowed by default; add --allow-target ${u.hostname} if you may load it`);
   }
-  return referenceTarget(u);
+  return kind === 'janus' ? janusTarget(u) : referenceTarget(u);
 }
 
 function describePlan(s: ResolvedScenario, seed: number, target: string | undefined): string {
@@ -140,6 +145,10 @@ interface RunFlags {
   allowTarget: string[];
   json?: boolean;
   progress: boolean;
+  browsers: number;
+  browserCycle: number;
+  chromium?: string;
+  browserEndpoint?: string;
 }
 
 /** Runs one scenario, builds its report and prints the verdict; returns the run folder and analysis. */
@@ -149,6 +158,7 @@ async function runOnce(io: Io, scenario: ResolvedScenario, target: Target, flags
   const result = await runScenario({
     scenario, seed: flags.seed, target, outDir: resolve(io.cwd ?? process.cwd(), flags.out), maxActive: flags.maxActive,
     signal: io.signal, onProgress: progress.onProgress, faultsVia: flags.faultsVia,
+    browsers: flags.browsers > 0 ? { count: flags.browsers, cycleMs: flags.browserCycle * 1000, chromium: flags.chromium, endpoint: flags.browserEndpoint } : undefined,
   })
     .catch(async (err: unknown) => {
       if (!(err instanceof RunFailedError)) throw err;
@@ -183,8 +193,11 @@ async function withTarget<T>(io: Io, url: string | undefined, allowed: string[],
   }
 }
 
-function fixtureArgs(o: { loginCapacity?: number; joinCapacity?: number; mediaNodes?: number; upstreamTimeout?: number }): string[] {
+type FixtureFlags = { loginCapacity?: number; joinCapacity?: number; mediaNodes?: number; upstreamTimeout?: number; media?: 'janus' | 'stand-in' };
+
+function fixtureArgs(o: FixtureFlags): string[] {
   return [
+    ...(o.media !== undefined ? ['--media', o.media] : []),
     ...(o.loginCapacity !== undefined ? ['--login-capacity', String(o.loginCapacity)] : []),
     ...(o.joinCapacity !== undefined ? ['--join-capacity', String(o.joinCapacity)] : []),
     ...(o.mediaNodes !== undefined ? ['--media-nodes', String(o.mediaNodes)] : []),
@@ -192,7 +205,7 @@ function fixtureArgs(o: { loginCapacity?: number; joinCapacity?: number; mediaNo
   ];
 }
 
-function fixturePatch(o: { loginCapacity?: number; joinCapacity?: number; mediaNodes?: number; upstreamTimeout?: number }): PlatformConfigPatch {
+function fixturePatch(o: FixtureFlags): PlatformConfigPatch {
   const patch: PlatformConfigPatch = {};
   if (o.loginCapacity !== undefined) patch.admission = poolFor(o.loginCapacity);
   if (o.joinCapacity !== undefined) patch.broker = poolFor(o.joinCapacity);
@@ -206,7 +219,8 @@ function fixtureFlags(cmd: Command): Command {
     .addOption(new Option('--login-capacity <perSec>', 'logins per second the admission layer serves').argParser(parseNumber('the login capacity', 1, 1e6)))
     .addOption(new Option('--join-capacity <perSec>', 'joins per second the broker assigns').argParser(parseNumber('the join capacity', 1, 1e6)))
     .addOption(new Option('--media-nodes <n>', 'media nodes the broker assigns to').argParser(parseNumber('the media node count', 1, 1000, true)))
-    .addOption(new Option('--upstream-timeout <ms>', 'the gateway answers 504 after this long').argParser(parseNumber('the upstream timeout', 1, 600_000)));
+    .addOption(new Option('--upstream-timeout <ms>', 'the gateway answers 504 after this long').argParser(parseNumber('the upstream timeout', 1, 600_000)))
+    .addOption(new Option('--media <kind>', 'media layer of the reference platform: janus (two Janus farms, real WebRTC) or stand-in (a WebSocket echo, no Janus needed)').choices(['janus', 'stand-in']));
 }
 
 export function buildProgram(io: Io, setAction: (a: Action) => void): Command {
@@ -231,7 +245,11 @@ Exit codes: 0 objectives met, 1 internal error, 2 usage or config error, 3 targe
       .option('--objective <layer.metric=value>', 'override an objective, e.g. broker.p95=1.5s or admission.errors=0.5% (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
       .addOption(new Option('--faults-via <how>', "who applies the scenario's faults: auto (the target where it can, else the fault proxy) or proxy").choices(['auto', 'proxy']).default('auto'))
       .option('--json', 'print only summary.json on stdout')
-      .option('--no-progress', 'no live progress line on stderr');
+      .option('--no-progress', 'no live progress line on stderr')
+      .addOption(new Option('--browsers <n>', 'browser users (real Chromium, fake camera) joining through the web client beside the protocol users').argParser(parseNumber('--browsers', 0, 50, true)).default(0))
+      .addOption(new Option('--browser-cycle <s>', 'seconds each browser user stays in its conference before it leaves and joins again').argParser(parseNumber('--browser-cycle', 2, 3600)).default(15))
+      .option('--chromium <path>', 'Chromium for browser users (default: FIRSTBELL_CHROMIUM or /usr/bin/chromium)')
+      .option('--browser-endpoint <url>', 'attach browser users to a running Chromium (ws://… from /json/version, or http://host:port) instead of launching one');
 
   runFlags(
     program
@@ -239,13 +257,13 @@ Exit codes: 0 objectives met, 1 internal error, 2 usage or config error, 3 targe
       .description('run a scenario against a target and write the run folder and report')
       .argument('<scenario>', "built-in scenario name (see 'firstbell list')")
       .requiredOption('--target <url>', 'base URL of the platform, e.g. http://127.0.0.1:8080')
-      .addOption(new Option('--target-kind <kind>', 'how to talk to the target').choices(['reference']).default('reference'))
+      .addOption(new Option('--target-kind <kind>', 'how to talk to the target: reference (the reference platform, or one built like it) or janus (a Janus server: ws://host:8188)').choices(['reference', 'janus']).default('reference'))
       .option('--allow-target <host>', 'allow loading this non-loopback host (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
       .addOption(scaleOption().default(0.01)),
-  ).action((name: string, o: RunFlags & { target: string; scale: number }) =>
+  ).action((name: string, o: RunFlags & { target: string; scale: number; targetKind: TargetKind }) =>
     setAction(async () => {
       const scenario = scenarioByName(name, o.scale, o.objective);
-      return runAndReport(io, scenario, targetFor(o.target, o.allowTarget), o, false);
+      return runAndReport(io, scenario, targetFor(o.target, o.allowTarget, o.targetKind), o, false);
     }),
   );
 
@@ -253,13 +271,17 @@ Exit codes: 0 objectives met, 1 internal error, 2 usage or config error, 3 targe
     fixtureFlags(
       program
         .command('demo')
-        .description('start the reference platform, replay monday-0800 at a scale that fits this machine, and write the report')
+        .description('start the reference platform (two Janus farms), replay monday-0800 at a scale that fits this machine with two browser users beside the protocol users, and write the report')
         .addOption(scaleOption().default(0.015)),
     ),
-  ).action((o: RunFlags & { scale: number; loginCapacity?: number; joinCapacity?: number; mediaNodes?: number; upstreamTimeout?: number }) =>
+  ).action((o: RunFlags & FixtureFlags & { scale: number }, cmd: Command) =>
     setAction(async () => {
       const scenario = scenarioByName('monday-0800', o.scale, o.objective);
-      return withTarget(io, undefined, [], fixtureArgs(o), (t) => runAndReport(io, scenario, t, { ...o, allowTarget: [] }, true));
+      const media = o.media ?? 'janus';
+      // Two browser users by default, where the media is real.
+      const browsers = media === 'janus' && cmd.getOptionValueSource('browsers') === 'default' ? 2 : o.browsers;
+      if (browsers > 0 && media !== 'janus') throw new UsageError('--browsers: browser users need real media; drop --media stand-in or pass --browsers 0');
+      return withTarget(io, undefined, [], fixtureArgs({ ...o, media }), (t) => runAndReport(io, scenario, t, { ...o, browsers, allowTarget: [] }, true));
     }),
   );
 
@@ -363,15 +385,21 @@ Exit codes: 0 objectives met, 1 internal error, 2 usage or config error, 3 targe
       .addOption(new Option('--port <port>', 'port to listen on (0 = any free one)').argParser(parseNumber('the port', 0, 65535, true)).default(8080))
       .option('--host <address>', 'loopback address to listen on', '127.0.0.1')
       .option('--quiet', 'print only the URL'),
-  ).action((o: { port: number; host: string; quiet?: boolean; loginCapacity?: number; joinCapacity?: number; mediaNodes?: number; upstreamTimeout?: number }) =>
+  ).action((o: FixtureFlags & { port: number; host: string; quiet?: boolean }) =>
     setAction(async () => {
       if (!isLoopback(o.host)) throw new UsageError(`--host ${o.host}: the reference platform listens on loopback only; use an address in 127.0.0.0/8`);
-      const platform = await startReferencePlatform({ port: o.port, host: o.host, config: fixturePatch(o) });
+      if (o.media === 'janus' && o.mediaNodes !== undefined) throw new UsageError('--media-nodes: with --media janus there is one media node per Janus farm (2); leave --media-nodes out');
+      const farms = o.media === 'janus' ? await startJanusFarms(2) : [];
+      const platform = await startReferencePlatform({ port: o.port, host: o.host, config: fixturePatch(o), janus: farms }).catch(async (e: unknown) => {
+        await Promise.all(farms.map((f) => f.stop()));
+        throw e;
+      });
       io.stdout.write(`${platform.url}\n`);
       if (!o.quiet) {
         const c = platform.config();
+        const media = farms.length ? `media: ${farms.length} Janus farms (${farms.map((f) => f.wsUrl).join(', ')})` : `${c.media.nodes} stand-in media nodes`;
         io.stderr.write(
-          `reference platform: logins ${Math.round(poolCapacityPerSec(c.admission))}/s, joins ${Math.round(poolCapacityPerSec(c.broker))}/s, ${c.media.nodes} media nodes\n` +
+          `reference platform: logins ${Math.round(poolCapacityPerSec(c.admission))}/s, joins ${Math.round(poolCapacityPerSec(c.broker))}/s, ${media}\n` +
             `control: GET/PUT ${platform.url}/_control (JSON), counters at ${platform.url}/_control/stats; Ctrl-C stops\n`,
         );
       }
@@ -381,6 +409,7 @@ Exit codes: 0 objectives met, 1 internal error, 2 usage or config error, 3 targe
         process.once('SIGTERM', () => res());
       });
       await platform.close();
+      await Promise.all(farms.map((f) => f.stop()));
       return EXIT.ok;
     }),
   );
@@ -401,7 +430,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       if (err.code === 'commander.executeSubCommandAsync') return EXIT.internal;
       return EXIT.usage; // commander has already printed its one-line error
     }
-    if (err instanceof UsageError || err instanceof RunFolderError || err instanceof ConfigError) {
+    if (err instanceof UsageError || err instanceof RunFolderError || err instanceof ConfigError || err instanceof JanusSetupError) {
       io.stderr.write(`error: ${err.message}\n`);
       return EXIT.usage;
     }

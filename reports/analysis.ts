@@ -1,6 +1,7 @@
 // Analysis: per-layer verdicts and break points from a run's series; the one result model every output is built from.
 import { LAYERS, type Layer, type LayerObjective } from '../scenarios/model.js';
 import type { FaultRecord } from '../runner/faults.js';
+import type { BrowserJourney, MediaSecond } from '../runner/browser/canaries.js';
 import type { HealthSecond, RunInfo } from '../runner/run-folder.js';
 import { describeKind } from '../runner/sample.js';
 import { stepKey, type Series, type StepDecl, type StepSecond } from '../runner/series.js';
@@ -179,6 +180,78 @@ export interface Analysis {
   health: HealthSecond[];
   generator: GeneratorVerdict;
   faults: FaultResult[];
+  /** What the browser users saw, when there were any. */
+  browsers?: BrowserSection;
+}
+
+/** The browser users' experience: their journeys in time beside the load, and their media every second. */
+export interface BrowserSection {
+  count: number;
+  cycleMs: number;
+  /** Each journey with the run second of its click into the conference. */
+  journeys: (BrowserJourney & { clickSecond: number })[];
+  media: MediaSecond[];
+  /** Journeys that never got in, ones that lost the conference, and journeys right after a loss (reconnects). */
+  failed: number;
+  dropped: number;
+  reconnects: number;
+  /** Median click-to-joined and click-to-first-frame, ms, for journeys clicking before the first bell and in the burst (first bell to 10 s after its arrivals end). */
+  before: { joinMs: number | null; firstFrameMs: number | null; journeys: number };
+  burst: { joinMs: number | null; firstFrameMs: number | null; journeys: number };
+  /** Over every second in a conference: mean received fps, total freezes, total packets lost. */
+  meanFps: number | null;
+  freezes: number;
+  packetsLost: number;
+  /** The worst failure the browser users met, as they saw it. */
+  errors: { message: string; count: number }[];
+}
+
+const median = (xs: number[]): number | null => {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return Math.round(s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2);
+};
+
+function browserSection(run: RunInfo, journeys: BrowserJourney[], media: MediaSecond[]): BrowserSection | undefined {
+  if (!run.browsers) return undefined;
+  const bell = run.firstBellAtMs;
+  const burstEnd = burstEndSecond(run) * 1000 + 10_000;
+  const js = journeys
+    .map((j) => ({ ...j, clickSecond: Math.floor((j.startMs + (j.pageMs ?? 0) + (j.loginMs ?? 0)) / 1000) }))
+    .sort((a, b) => a.startMs - b.startMs);
+  const span = (from: number, to: number) => {
+    const inIt = js.filter((j) => j.clickSecond * 1000 >= from && j.clickSecond * 1000 < to && j.end !== 'stopped');
+    return {
+      joinMs: median(inIt.flatMap((j) => (j.joinMs === undefined ? [] : [j.joinMs]))),
+      firstFrameMs: median(inIt.flatMap((j) => (j.firstFrameMs === undefined ? [] : [j.firstFrameMs]))),
+      journeys: inIt.length,
+    };
+  };
+  let reconnects = 0;
+  const lastEnd = new Map<number, string>();
+  for (const j of js) {
+    if (lastEnd.get(j.user) === 'dropped') reconnects++;
+    lastEnd.set(j.user, j.end);
+  }
+  const errors = new Map<string, number>();
+  for (const j of js) if (j.error && j.end !== 'stopped') errors.set(`${j.failedAt ?? 'journey'}: ${j.error}`, (errors.get(`${j.failedAt ?? 'journey'}: ${j.error}`) ?? 0) + 1);
+  const inConf = media.filter((m) => m.state === 'joined');
+  return {
+    count: run.browsers.count,
+    cycleMs: run.browsers.cycleMs,
+    journeys: js,
+    media,
+    failed: js.filter((j) => j.end === 'failed').length,
+    dropped: js.filter((j) => j.end === 'dropped').length,
+    reconnects,
+    before: span(-Infinity, bell),
+    burst: span(bell, burstEnd),
+    meanFps: inConf.length ? Math.round((inConf.reduce((a, m) => a + m.fps, 0) / inConf.length) * 10) / 10 : null,
+    freezes: media.reduce((a, m) => a + m.freezes, 0),
+    packetsLost: media.reduce((a, m) => a + m.packetsLost, 0),
+    errors: [...errors].map(([message, count]) => ({ message, count })).sort((a, b) => b.count - a.count),
+  };
 }
 
 const UNITS: Record<Layer, string> = { admission: 'arrivals/s', broker: 'joins/s', media: 'connects/s' };
@@ -210,7 +283,7 @@ function violation(b: StepSecond, o: LayerObjective): { reason: BreakPoint['reas
 
 /** The step whose success means a participant got through the layer; the last step when none is marked. */
 function goalOf(series: Series, layer: Layer): StepDecl | undefined {
-  const steps = series.steps.filter((d) => d.layer === layer);
+  const steps = series.steps.filter((d) => d.layer === layer && !d.browser);
   return steps.find((d) => d.goal !== undefined) ?? steps[steps.length - 1];
 }
 
@@ -223,11 +296,12 @@ function burstEndSecond(run: RunInfo): number {
 
 function analyseLayer(layer: Layer, series: Series, run: RunInfo, last: number, suspect: Set<number>): LayerResult & { state: (boolean | undefined)[] } {
   const objective = run.scenario.objectives[layer];
-  const steps = series.steps.filter((d) => d.layer === layer);
+  // Browser users are witnesses, not load: the verdict rests on the protocol users' steps.
+  const steps = series.steps.filter((d) => d.layer === layer && !d.browser);
   const first = steps[0];
   const goal = goalOf(series, layer);
   const bucketOf = (sec: number, d: StepDecl) => series.seconds.get(sec)?.get(stepKey(d.layer, d.step));
-  const total = series.total((d) => d.layer === layer);
+  const total = series.total((d) => d.layer === layer && !d.browser);
   let peakOffered = 0;
   let peakGood = 0;
   // Per second: violating (true), compliant (false) or not judged (undefined); plus the first violation found.
@@ -314,7 +388,7 @@ function analyseLayer(layer: Layer, series: Series, run: RunInfo, last: number, 
     const failures: Record<string, number> = {};
     let failedAttempts = 0;
     for (let sec = breakAt; sec <= lastBad; sec++) {
-      const m = series.merged(sec, (d) => d.layer === layer);
+      const m = series.merged(sec, (d) => d.layer === layer && !d.browser);
       failedAttempts += m.failed;
       for (const [k, v] of Object.entries(m.failures)) failures[k] = (failures[k] ?? 0) + v;
     }
@@ -344,11 +418,11 @@ function stepRow(d: StepDecl, b: StepSecond): StepRow {
 }
 
 function timelineOf(layer: Layer, series: Series, last: number): LayerTimeline {
-  const first = series.steps.find((d) => d.layer === layer);
+  const first = series.steps.find((d) => d.layer === layer && !d.browser);
   const goal = goalOf(series, layer);
   const t: LayerTimeline = { offered: [], goodput: [], ok: [], failed: [], failures: {}, p50: [], p95: [], p99: [], serviceP95: [] };
   for (let sec = 0; sec <= last; sec++) {
-    const m = series.merged(sec, (d) => d.layer === layer);
+    const m = series.merged(sec, (d) => d.layer === layer && !d.browser);
     const f = first ? series.seconds.get(sec)?.get(stepKey(first.layer, first.step)) : undefined;
     t.offered.push(f ? f.attempts + f.aborted : 0);
     t.goodput.push(goal ? (series.seconds.get(sec)?.get(stepKey(goal.layer, goal.step))?.ok ?? 0) : 0);
@@ -457,7 +531,7 @@ function usersOf(run: RunInfo, series: Series): Users {
   };
 }
 
-export function analyse(run: RunInfo, series: Series, health: HealthSecond[]): Analysis {
+export function analyse(run: RunInfo, series: Series, health: HealthSecond[], browsers: { journeys: BrowserJourney[]; media: MediaSecond[] } = { journeys: [], media: [] }): Analysis {
   const last = Math.max(series.lastSecond, Math.ceil(run.plannedEndMs / 1000) - 1, 0);
   const generator = generatorVerdict(run, health);
   const suspect = new Set(generator.suspectSeconds);
@@ -486,5 +560,6 @@ export function analyse(run: RunInfo, series: Series, health: HealthSecond[]): A
     health,
     generator,
     faults: faultResults(run, judgedLayers, last),
+    browsers: browserSection(run, browsers.journeys, browsers.media),
   };
 }

@@ -1,7 +1,7 @@
 // Rebuilds every output of a run from its run folder alone.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FILES, readHealth, readRunInfo, readSamples, RunFolderError, writeFileAtomic } from '../runner/run-folder.js';
+import { FILES, readBrowserJourneys, readHealth, readMedia, readRunInfo, readSamples, RunFolderError, writeFileAtomic } from '../runner/run-folder.js';
 import { Series, type SeriesJson } from '../runner/series.js';
 import { analyse, type Analysis } from './analysis.js';
 import { renderReport } from './html.js';
@@ -33,7 +33,7 @@ export async function buildReport(dir: string, opts: { fromSamples?: boolean } =
   const run = readRunInfo(dir);
   const series = await loadSeries(dir, opts);
   if (!existsSync(join(dir, FILES.series))) writeFileAtomic(join(dir, FILES.series), JSON.stringify(series.toJSON()));
-  const analysis = analyse(run, series, await readHealth(dir));
+  const analysis = analyse(run, series, await readHealth(dir), { journeys: readBrowserJourneys(dir), media: readMedia(dir) });
   const reportPath = join(dir, FILES.report);
   writeFileAtomic(reportPath, renderReport(analysis));
   writeFileAtomic(join(dir, FILES.summary), JSON.stringify(summaryJson(analysis), null, 2));

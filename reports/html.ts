@@ -127,6 +127,30 @@ export const MARKERS_PLUGIN = String.raw`
 })();
 `;
 
+const msOrDash = (v: number | null | undefined) => (v === null || v === undefined ? '—' : ms(v));
+
+/** What the browser users saw: figures, their journeys beside the load, their video every second. */
+function browserSectionHtml(a: Analysis): string {
+  const b = a.browsers;
+  if (!b) return '';
+  const clock = (sec: number) => a.timeline.clocks[sec] ?? `${sec} s`;
+  const rows = b.journeys
+    .map(
+      (j) => `<tr><td>pupil-${j.user}</td><td>${j.n}</td><td>${esc(clock(j.clickSecond))}</td><td>${msOrDash(j.pageMs)}</td><td>${msOrDash(j.loginMs)}</td><td>${msOrDash(j.assignMs)}</td><td>${msOrDash(j.joinMs)}</td><td>${msOrDash(j.firstFrameMs)}</td><td>${esc(j.end)}${j.error ? `: ${esc(j.failedAt ?? '')} — ${esc(j.error)}` : ''}</td></tr>`,
+    )
+    .join('');
+  const errs = b.errors.length ? `<p>What they met: ${b.errors.slice(0, 5).map((e) => `${esc(e.message)} (${e.count}×)`).join('; ')}.</p>` : '';
+  return `<h2 id="media-section">Media: what browser users saw</h2>
+<p>${b.count} browser user${b.count === 1 ? '' : 's'} (Chromium, fake camera and microphone, real WebRTC) joined through the platform's web client beside the protocol users, staying ${Math.round(b.cycleMs / 1000)} s in the conference before leaving and joining again.
+Click to joined, median: ${msOrDash(b.before.joinMs)} before the first bell (${b.before.journeys} journeys), ${msOrDash(b.burst.joinMs)} in the burst (${b.burst.journeys}).
+First remote frame after the click, median: ${msOrDash(b.before.firstFrameMs)} before, ${msOrDash(b.burst.firstFrameMs)} in the burst.
+${b.failed} journeys never got in, ${b.dropped} lost the conference, ${b.reconnects} reconnect${b.reconnects === 1 ? '' : 's'} after a loss. In the conference: ${b.meanFps ?? '—'} frames/s received on average, ${b.freezes} freezes, ${b.packetsLost} packets lost.</p>
+${errs}
+<div class="chart"><canvas id="chart-browser-journeys"></canvas></div>
+<div class="chart"><canvas id="chart-browser-media"></canvas></div>
+<table id="browser-journeys"><thead><tr><th>user</th><th>journey</th><th>clicked at</th><th>page</th><th>login</th><th>assigned</th><th>joined</th><th>first frame</th><th>end</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
 /** The script that draws the charts from the embedded data; runs offline. */
 const PAGE_SCRIPT = String.raw`
 (function () {
@@ -163,6 +187,32 @@ const PAGE_SCRIPT = String.raw`
       options: { responsive: true, maintainAspectRatio: false, plugins: { markers: markers(layer), shade: t.suspectSeconds, windows: t.faults, title: { display: true, text: layer.layer + ': latency from intended start, and service time from actual start (ms)' } },
         scales: { x: { ticks: { maxTicksLimit: 16 } }, y: { type: 'logarithmic', title: { display: true, text: 'ms' } } } } });
   });
+  var b = data.browsers;
+  if (b) {
+    var n = t.clocks.length;
+    var at = function (pick) { var arr = new Array(n).fill(null); b.journeys.forEach(function (j) { var v = pick(j); if (v !== undefined && v !== null && j.clickSecond < n) arr[Math.max(0, j.clickSecond)] = v; }); return arr; };
+    var failedAt = new Array(n).fill(null);
+    b.journeys.forEach(function (j) { if ((j.end === 'failed' || j.end === 'dropped') && j.clickSecond < n) failedAt[Math.max(0, Math.floor(j.endMs / 1000))] = 0; });
+    draw('chart-browser-journeys', { data: { labels: t.clocks, datasets: [
+        { type: 'line', label: 'click to joined (ms)', data: at(function (j) { return j.joinMs; }), borderColor: '#1565c0', backgroundColor: '#1565c0', showLine: false, pointRadius: 4, yAxisID: 'y' },
+        { type: 'line', label: 'click to first remote frame (ms)', data: at(function (j) { return j.firstFrameMs; }), borderColor: '#ef6c00', backgroundColor: '#ef6c00', showLine: false, pointRadius: 4, pointStyle: 'rect', yAxisID: 'y' },
+        { type: 'line', label: 'login (ms)', data: at(function (j) { return j.loginMs; }), borderColor: '#6a1b9a', backgroundColor: '#6a1b9a', showLine: false, pointRadius: 3, pointStyle: 'triangle', yAxisID: 'y' },
+        { type: 'line', label: 'journey failed or dropped', data: failedAt, borderColor: '#c62828', backgroundColor: '#c62828', showLine: false, pointRadius: 6, pointStyle: 'crossRot', yAxisID: 'y' },
+        { type: 'line', label: 'offered arrivals /s', data: t.layers.admission.offered, borderColor: '#37474f', borderDash: [5, 3], pointRadius: 0, borderWidth: 1.5, yAxisID: 'y2' }] },
+      options: { responsive: true, maintainAspectRatio: false, plugins: { markers: markers(null), shade: t.suspectSeconds, windows: t.faults, title: { display: true, text: 'browser users: each journey at the second of its click, beside the load' } },
+        scales: { x: { ticks: { maxTicksLimit: 16 } }, y: { beginAtZero: true, title: { display: true, text: 'ms' } }, y2: { position: 'right', beginAtZero: true, title: { display: true, text: 'arrivals /s' }, grid: { drawOnChartArea: false } } } } });
+    var users = []; b.media.forEach(function (m) { if (users.indexOf(m.user) < 0) users.push(m.user); });
+    var series = [];
+    users.forEach(function (u, i) {
+      var fps = new Array(n).fill(null), kbps = new Array(n).fill(null);
+      b.media.forEach(function (m) { var s = Math.floor(m.tMs / 1000); if (m.user === u && s < n) { fps[s] = m.fps; kbps[s] = m.kbpsIn; } });
+      series.push({ label: 'pupil-' + u + ' frames/s received', data: fps, borderColor: failColours[(i * 2) % failColours.length], pointRadius: 0, borderWidth: 1.5, yAxisID: 'y', spanGaps: false });
+      series.push({ label: 'pupil-' + u + ' kbit/s in', data: kbps, borderColor: failColours[(i * 2 + 1) % failColours.length], borderDash: [4, 3], pointRadius: 0, borderWidth: 1, yAxisID: 'y2', spanGaps: false });
+    });
+    draw('chart-browser-media', { type: 'line', data: { labels: t.clocks, datasets: series },
+      options: { responsive: true, maintainAspectRatio: false, plugins: { markers: markers(null), shade: t.suspectSeconds, windows: t.faults, title: { display: true, text: 'browser users: video received every second (getStats)' } },
+        scales: { x: { ticks: { maxTicksLimit: 16 } }, y: { beginAtZero: true, title: { display: true, text: 'frames/s' } }, y2: { position: 'right', beginAtZero: true, title: { display: true, text: 'kbit/s' }, grid: { drawOnChartArea: false } } } } });
+  }
   var h = data.health;
   var hl = h.map(function (r) { return t.clocks[r.t] || String(r.t); });
   draw('chart-health', { type: 'line', data: { labels: hl, datasets: [
@@ -198,7 +248,7 @@ export function renderReport(a: Analysis): string {
   const r = a.run;
   const kindLabels: Record<string, string> = {};
   for (const s of a.steps) for (const f of s.failures) kindLabels[f.kind] = f.label;
-  const data = { timeline: a.timeline, layers: a.layers, health: a.health, firstBell: r.scenario.firstBell, kindLabels };
+  const data = { timeline: a.timeline, layers: a.layers, health: a.health, firstBell: r.scenario.firstBell, kindLabels, browsers: a.browsers ?? null };
   const json = JSON.stringify(data).replace(/</g, '\\u003c');
   const genWarn = a.generator.suspectSeconds.length > 0;
   const verdictWord = { passed: 'PASSED', failed: 'FAILED', 'generator-bound': 'GENERATOR-BOUND' }[a.verdict];
@@ -220,6 +270,7 @@ ${usersBlock(a)}
 <h2>Timeline</h2>
 <p class="small">Seconds are bucketed by each attempt's intended start. The dashed grey line is the first bell; the red line marks a layer's break point (first second of a violation sustained for at least two judged seconds).</p>
 ${layerSections}
+${browserSectionHtml(a)}
 ${faultTable(a)}
 <h2>Steps</h2>
 ${stepTable(a)}

@@ -21,6 +21,7 @@ export function summaryJson(a: Analysis): object {
     steps: a.steps,
     faults: a.faults,
     generator: a.generator,
+    browsers: a.browsers ? (({ journeys: _j, media: _m, ...rest }) => rest)(a.browsers) : null,
   };
 }
 
@@ -36,6 +37,11 @@ export function terminalSummary(a: Analysis, reportPath: string): string {
   const u = a.users;
   if (u.arrived) lines.push(`  users     ${u.joined} of ${u.arrived} joined, ${u.neverJoined} never, ${u.joinedLate} later than ${u.joinWithinMs / 1000} s; ${u.attemptsPerUser} journeys per participant, ${u.attemptsPerJoin ?? '-'} broker attempts per join`);
   for (const f of a.faults) lines.push(`  fault     ${f.label}: ${f.layersHit.length ? `hit ${f.layersHit.join(', ')}, detected after ${f.detectSec} s, recovered ${f.recoverSec === null ? 'not before the end' : `${f.recoverSec} s after it ended`}` : 'no layer missed its objective'}`);
+  const b = a.browsers;
+  if (b) {
+    const sec = (v: number | null) => (v === null ? '-' : `${(v / 1000).toFixed(1)} s`);
+    lines.push(`  browsers  ${b.count} users, ${b.journeys.length} journeys: joined in ${sec(b.before.joinMs)} before the bell, ${sec(b.burst.joinMs)} in the burst; first frame ${sec(b.before.firstFrameMs)} / ${sec(b.burst.firstFrameMs)}; ${b.failed} failed, ${b.dropped} dropped, ${b.reconnects} reconnects; ${b.meanFps ?? '-'} fps`);
+  }
   if (a.generator.suspectSeconds.length) lines.push(`  generator ${a.generator.note}`);
   lines.push(`report: ${reportPath}`);
   return lines.join('\n');

@@ -6,6 +6,7 @@ import { LAYERS, type Layer, type ResolvedScenario } from '../scenarios/model.js
 import { OUTCOMES, type Outcome, type Sample } from './sample.js';
 import type { FaultRecord } from './faults.js';
 import type { StepDecl } from './series.js';
+import type { BrowserJourney, MediaSecond } from './browser/canaries.js';
 
 export const FILES = {
   run: 'run.json',
@@ -15,6 +16,10 @@ export const FILES = {
   summary: 'summary.json',
   report: 'report.html',
   junit: 'junit.xml',
+  /** Browser users: one JSON line per journey. */
+  browsers: 'browsers.jsonl',
+  /** Browser users: their media every second. */
+  media: 'media.csv',
 } as const;
 
 /** Generator health in one second of the run. */
@@ -64,6 +69,8 @@ export interface RunInfo {
   plan: { participants: number; peakArrivalsPerSec: number; phases: { name: string; participants: number; startMs: number; durationMs: number }[] };
   /** Scheduled faults, as planned and as applied. */
   faults?: FaultRecord[];
+  /** Browser users that ran beside the protocol users, when there were any. */
+  browsers?: { count: number; cycleMs: number; endpoint?: string };
   /** Filled at the end. */
   generator?: { arrivalsPlanned: number; arrivalsSent: number; late: number; dropped: number; lateThresholdMs: number; maxActive: number };
 }
@@ -91,7 +98,7 @@ export class LineSink {
 
   constructor(readonly path: string, header: string, flushMs = 200) {
     this.fd = openSync(path, 'w');
-    this.buf.push(header);
+    if (header) this.buf.push(header);
     this.flush();
     this.timer = setInterval(() => this.flush(), flushMs);
     this.timer.unref();
@@ -193,6 +200,36 @@ export async function readHealth(dir: string): Promise<HealthSecond[]> {
     if (v.length !== 11 || v.some((x) => !Number.isFinite(x))) continue; // a torn last line after a crash
     const [t, a, b, c, d, e, f, g, h, i, j] = v as [number, number, number, number, number, number, number, number, number, number, number];
     out.push({ t, loopLagP99Ms: a, loopLagMaxMs: b, cpuPct: c, sendLagP99Ms: d, sendLagMaxMs: e, arrivals: f, late: g, dropped: h, active: i, rssMb: j });
+  }
+  return out;
+}
+
+/** The browser users' journeys; a torn last line is skipped. */
+export function readBrowserJourneys(dir: string): BrowserJourney[] {
+  const path = join(dir, FILES.browsers);
+  if (!existsSync(path)) return [];
+  const out: BrowserJourney[] = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      out.push(JSON.parse(line) as BrowserJourney);
+    } catch {
+      // A line cut by a crash.
+    }
+  }
+  return out;
+}
+
+/** The browser users' media seconds; a torn last line is skipped. */
+export function readMedia(dir: string): MediaSecond[] {
+  const path = join(dir, FILES.media);
+  if (!existsSync(path)) return [];
+  const out: MediaSecond[] = [];
+  for (const line of readFileSync(path, 'utf8').split('\n').slice(1)) {
+    const f = line.split(',');
+    if (f.length !== 11) continue;
+    const [t, user, journey, state, fps, frames, kin, kout, lost, jitter, freezes] = f as [string, string, string, string, string, string, string, string, string, string, string];
+    out.push({ tMs: Number(t), user: Number(user), journey: Number(journey), state, fps: Number(fps), framesDecoded: Number(frames), kbpsIn: Number(kin), kbpsOut: Number(kout), packetsLost: Number(lost), jitterMs: Number(jitter), freezes: Number(freezes) });
   }
   return out;
 }

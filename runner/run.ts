@@ -17,6 +17,7 @@ import { Series } from './series.js';
 import type { Sample } from './sample.js';
 import type { Target } from './target.js';
 import { VirtualUser } from './virtual-user.js';
+import { BROWSER_STEPS, BrowserUsers, MEDIA_HEADER, mediaLine, type BrowserUsersOptions } from './browser/canaries.js';
 import { VERSION } from './version.js';
 
 export interface RunOptions {
@@ -39,6 +40,8 @@ export interface RunOptions {
   preflightTimeoutMs?: number;
   /** 'auto': faults the target can switch itself go to it, the rest to the fault proxy; 'proxy': all to the proxy. */
   faultsVia?: 'auto' | 'proxy';
+  /** Browser users beside the protocol users (a few canaries in real Chromium). */
+  browsers?: Omit<BrowserUsersOptions, 'stepTimeoutMs'>;
 }
 
 /** The live state once a second. */
@@ -105,6 +108,12 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
 
   const schedule = buildSchedule(o.scenario, o.seed);
   const faults = await armFaults(o.target, o.scenario.faults ?? [], schedule.firstBellAtMs, o.faultsVia);
+  const wantBrowsers = o.browsers !== undefined && o.browsers.count > 0;
+  if (wantBrowsers && !o.target.webClient) throw new Error(`the ${o.target.kind} target has no web client for browser users`);
+  const steps = wantBrowsers ? [...o.target.steps, ...BROWSER_STEPS] : o.target.steps;
+  // The browser is up before the clock starts, so its launch is not part of anything measured.
+  const browsers = wantBrowsers ? new BrowserUsers({ ...o.browsers!, stepTimeoutMs: o.scenario.client.stepTimeoutMs }) : undefined;
+  await browsers?.open();
   const { dir, id } = freshDir(o.outDir, o.runId ?? defaultRunId(o.scenario.name));
   const info: RunInfo = {
     tool: { name: 'firstbell', version: VERSION, node: process.version },
@@ -117,16 +126,19 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     target: { kind: o.target.kind, url: o.target.url.origin },
     firstBellAtMs: schedule.firstBellAtMs,
     plannedEndMs: schedule.endMs,
-    steps: o.target.steps,
+    steps,
     plan: planOf(o.scenario, schedule),
     faults: faults.records,
+    ...(wantBrowsers ? { browsers: { count: o.browsers!.count, cycleMs: o.browsers!.cycleMs, ...(o.browsers!.endpoint ? { endpoint: o.browsers!.endpoint } : {}) } } : {}),
   };
   const writeInfo = () => writeFileAtomic(join(dir, FILES.run), JSON.stringify(info, null, 2));
   writeInfo();
 
   const samples = new LineSink(join(dir, FILES.samples), SAMPLE_HEADER);
   const healthSink = new LineSink(join(dir, FILES.health), HEALTH_HEADER);
-  const series = new Series(o.target.steps, o.scenario.joinWithinMs);
+  const series = new Series(steps, o.scenario.joinWithinMs);
+  const mediaSink = wantBrowsers ? new LineSink(join(dir, FILES.media), MEDIA_HEADER) : undefined;
+  const journeySink = wantBrowsers ? new LineSink(join(dir, FILES.browsers), '') : undefined;
   const monitor = new HealthMonitor(lateThresholdMs);
   const stop = new AbortController();
   const onExternalStop = () => stop.abort(new Error('interrupted'));
@@ -150,6 +162,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     l.latency.recordValue(Math.max(1, Math.round(s.endMs - s.intendedMs)));
   };
   const origin = faults.origin;
+
   const dispatched: DispatchStats = { sent: 0, late: 0, dropped: 0 };
   let status: RunStatus = 'completed';
 
@@ -177,6 +190,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   };
   const ticker = setInterval(second, 1000);
   faults.start(clock);
+  browsers?.start({ origin, client: o.target.webClient!, clock, emit, journey: (j) => journeySink!.write(JSON.stringify(j)), media: (m) => mediaSink!.write(mediaLine(m)) });
   const endTimer = setTimeout(() => stop.abort(new Error('planned end')), schedule.endMs);
 
   try {
@@ -210,7 +224,9 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     // The last health record closes the measured time; the teardown that follows is not the generator under load.
     clearInterval(ticker);
     second();
+    const browsersDone = browsers?.stop();
     for (const vu of users) vu.stop(stop.signal.reason);
+    await browsersDone;
     // Journeys see the abort and end; give stragglers a moment, then move on regardless.
     await Promise.race([Promise.allSettled([...journeys]), new Promise((r) => setTimeout(r, 3_000).unref())]);
   } catch (err) {
@@ -218,6 +234,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     info.stopReason = err instanceof Error ? err.message : String(err);
     stop.abort(err);
     for (const vu of users) vu.stop(err);
+    await browsers?.stop();
     throw new RunFailedError(dir, err);
   } finally {
     clearInterval(ticker);
@@ -227,6 +244,8 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     monitor.stop();
     samples.close();
     healthSink.close();
+    mediaSink?.close();
+    journeySink?.close();
     writeFileAtomic(join(dir, FILES.series), JSON.stringify(series.toJSON()));
     info.status = status;
     if (status === 'interrupted') info.stopReason = `interrupted at ${(clock() / 1000).toFixed(1)} s of ${(schedule.endMs / 1000).toFixed(1)} s`;

@@ -101,6 +101,8 @@ export interface StepDecl {
    * layer's); "journey" = the participant is in the conference (also counts for its layer). Absent = neither.
    */
   goal?: 'layer' | 'journey';
+  /** A browser user's step: shown beside the protocol steps, but no part of a layer's verdict or the participant counts. */
+  browser?: true;
 }
 
 /** Participants as whole journeys: who got in, how fast, and who did not. Mergeable counts. */
@@ -137,6 +139,7 @@ export class Series {
   private pending = new Map<number, { arrival: number; failed: boolean }>();
   private joinedIds = new Set<number>();
   private goalKey?: string;
+  private browserKeys = new Set<string>();
 
   /** joinWithinMs: a participant joining later than this after arriving counts as joined late. */
   constructor(steps: StepDecl[] = [], private joinWithinMs = Number.POSITIVE_INFINITY) {
@@ -146,10 +149,12 @@ export class Series {
   declare(s: StepDecl): void {
     if (!this.steps.some((d) => d.layer === s.layer && d.step === s.step)) this.steps.push(s);
     if (s.goal === 'journey') this.goalKey = stepKey(s.layer, s.step);
+    if (s.browser) this.browserKeys.add(stepKey(s.layer, s.step));
   }
 
   /** Tracks whole journeys; samples of one participant arrive in journey order. */
   private follow(s: Sample): void {
+    if (this.browserKeys.has(stepKey(s.layer, s.step))) return;
     if (!this.goalKey || this.joinedIds.has(s.user)) {
       if (this.goalKey && stepKey(s.layer, s.step) === this.goalKey && s.outcome !== 'aborted') this.journeys.goalAttempts++;
       return;

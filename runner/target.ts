@@ -3,6 +3,7 @@ import type { Layer } from '../scenarios/model.js';
 import type { NativeFaults } from './faults.js';
 import type { StepDecl } from './series.js';
 import type { VirtualUser } from './virtual-user.js';
+import type { WebClient } from './browser/canaries.js';
 
 export interface Target {
   /** Target kind, e.g. "reference". */
@@ -15,6 +16,8 @@ export interface Target {
   preflight(signal: AbortSignal): Promise<void>;
   /** Faults the target can switch itself; absent when it cannot. */
   faults?: NativeFaults;
+  /** How browser users get into a conference through the platform's own web pages; absent when the target has none. */
+  webClient?: WebClient;
   /** Runs one participant's whole journey once; never throws (failures are samples). */
   journey(vu: VirtualUser): Promise<JourneyEnd>;
 }

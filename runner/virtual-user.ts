@@ -21,6 +21,18 @@ export interface VirtualUserOptions {
   localAddress?: string;
 }
 
+/** How a held connection proves it is alive: the message sent for heartbeat `t`, and how its answer is known. */
+export interface Heartbeat {
+  message(t: number): string;
+  isReply(msg: Record<string, unknown>, t: number): boolean;
+}
+
+/** The reference platform's stand-in media nodes: {"type":"ping","t"} answered by {"type":"pong","t"}. */
+export const PING_PONG: Heartbeat = {
+  message: (t) => JSON.stringify({ type: 'ping', t }),
+  isReply: (msg, t) => msg.type === 'pong' && msg.t === t,
+};
+
 /** Thrown into a step whose time ran out. */
 class StepTimeout extends Error {
   override name = 'TimeoutError';
@@ -111,10 +123,13 @@ export class VirtualUser {
     return outcome === 'ok' ? { ok: true, value: value as T } : { ok: false };
   }
 
-  /** Opens a WebSocket and resolves on its first message, which it returns. */
-  openSocket(url: string, signal: AbortSignal, headers: Record<string, string> = {}): Promise<{ ws: WebSocket; first: string }> {
+  /**
+   * Opens a WebSocket and resolves on its first message, which it returns; with `speaksFirst: false`
+   * (a protocol where the client talks first) it resolves once open, with `first` empty.
+   */
+  openSocket(url: string, signal: AbortSignal, opts: { headers?: Record<string, string>; protocol?: string; speaksFirst?: boolean } = {}): Promise<{ ws: WebSocket; first: string }> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { headers, handshakeTimeout: this.client.stepTimeoutMs, perMessageDeflate: false, localAddress: this.o.localAddress });
+      const ws = new WebSocket(url, opts.protocol, { headers: opts.headers, handshakeTimeout: this.client.stepTimeoutMs, perMessageDeflate: false, localAddress: this.o.localAddress });
       // Terminating a socket that is still connecting emits an error; it is already accounted for.
       ws.on('error', () => undefined);
       this.sockets.add(ws);
@@ -130,17 +145,23 @@ export class VirtualUser {
         cleanup();
         resolve({ ws, first: String(data) });
       };
+      const onOpen = () => {
+        cleanup();
+        resolve({ ws, first: '' });
+      };
       const onClose = () => fail(Object.assign(new Error('closed before the first message'), { code: 'ECONNRESET' }));
       const cleanup = () => {
         signal.removeEventListener('abort', onAbort);
         ws.off('unexpected-response', onUnexpected);
         ws.off('message', onMessage);
+        ws.off('open', onOpen);
         ws.off('error', fail);
         ws.off('close', onClose);
       };
       signal.addEventListener('abort', onAbort, { once: true });
       ws.on('unexpected-response', onUnexpected);
-      ws.once('message', onMessage);
+      if (opts.speaksFirst === false) ws.once('open', onOpen);
+      else ws.once('message', onMessage);
       ws.once('error', fail);
       ws.once('close', onClose);
     });
@@ -148,20 +169,21 @@ export class VirtualUser {
 
   /**
    * Holds a joined participant until the run ends: a heartbeat every heartbeatMs, each one a sample
-   * timed from its scheduled instant. Returns early when the socket dies.
+   * timed from its scheduled instant. Resolves 'stopped' when the run ended the hold, 'dropped' when
+   * the connection died first.
    */
-  /** Resolves 'stopped' when the run ended the hold, 'dropped' when the connection died first. */
-  async hold(ws: WebSocket, layer: Layer, name: string): Promise<'stopped' | 'dropped'> {
+  async hold(ws: WebSocket, layer: Layer, name: string, beat: Heartbeat = PING_PONG): Promise<'stopped' | 'dropped'> {
     let pending: { t: number; resolve: () => void; reject: (e: unknown) => void } | undefined;
     let closed: Error | undefined;
     const onMessage = (data: WebSocket.RawData) => {
-      let msg: { type?: string; t?: number };
+      if (!pending) return;
+      let msg: Record<string, unknown>;
       try {
         msg = JSON.parse(String(data)) as typeof msg;
       } catch {
         return;
       }
-      if (msg.type === 'pong' && pending && msg.t === pending.t) pending.resolve();
+      if (beat.isReply(msg, pending.t)) pending.resolve();
     };
     const onClose = () => {
       closed = Object.assign(new Error('socket closed'), { code: 'ECONNRESET' });
@@ -188,7 +210,7 @@ export class VirtualUser {
               resolve: () => (signal.removeEventListener('abort', onAbort), resolve()),
               reject: (e) => (signal.removeEventListener('abort', onAbort), reject(e)),
             };
-            ws.send(JSON.stringify({ type: 'ping', t }), (err) => err && pending?.reject(err));
+            ws.send(beat.message(t), (err) => err && pending?.reject(err));
           });
         });
         pending = undefined;

@@ -25,6 +25,25 @@ export const CHROMIUM_ARGS = [
   '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost',
 ];
 
+/** For browser users: fake camera and microphone granted without asking, and no throttling of pages nobody looks at. */
+export const MEDIA_ARGS = [
+  '--use-fake-ui-for-media-stream',
+  '--use-fake-device-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required',
+  '--disable-background-timer-throttling',
+  '--disable-renderer-backgrounding',
+  '--disable-backgrounding-occluded-windows',
+];
+
+/** Attaches to a browser started elsewhere (e.g. chromium --remote-debugging-port=9222), by its ws:// or http:// address. */
+export async function connectChromium(endpoint: string): Promise<Browser> {
+  try {
+    return /^https?:/.test(endpoint) ? await puppeteer.connect({ browserURL: endpoint }) : await puppeteer.connect({ browserWSEndpoint: endpoint });
+  } catch (e) {
+    throw new Error(`cannot attach to the browser at ${endpoint}: ${e instanceof Error ? e.message : String(e)}; start it with --remote-debugging-port and pass its ws:// address (from /json/version) or http://host:port`);
+  }
+}
+
 export async function launchChromium(opts: { executablePath?: string; args?: string[] } = {}): Promise<Browser> {
   return puppeteer.launch({
     executablePath: chromiumPath(opts.executablePath),

@@ -4,7 +4,10 @@ import { step, TargetUnreachableError, type JourneyEnd, type Target } from '../t
 import { classifyError, describeKind } from '../sample.js';
 import type { Fault } from '../../scenarios/model.js';
 import type { NativeFaults } from '../faults.js';
-import type { VirtualUser } from '../virtual-user.js';
+import type { Heartbeat, VirtualUser } from '../virtual-user.js';
+import type WebSocket from 'ws';
+import { janusJoin, janusKeepalive } from './janus.js';
+import { referenceWebClient } from '../browser/reference-web.js';
 
 function expectStatus(res: HttpAnswer, what: string, ...ok: number[]): HttpAnswer {
   if (!ok.includes(res.status)) throw new HttpStatusError(res.status, what);
@@ -58,6 +61,7 @@ export function referenceTarget(url: URL): Target {
     kind: 'reference',
     url,
     faults: controlSurfaceFaults(url),
+    webClient: referenceWebClient(url.origin),
     steps: [
       step('admission', 'login_page'),
       step('admission', 'login'),
@@ -93,24 +97,33 @@ export function referenceTarget(url: URL): Target {
         const join = await vu.step('broker', 'join', async (signal) => {
           const res = await vu.http.request('POST', `/api/conferences/${dash.value.conference}/join`, { json: {}, headers: { 'x-csrf-token': dash.value.csrf }, signal });
           expectStatus(res, 'join', 200);
-          let body: { signalUrl?: unknown };
+          let body: { signalUrl?: unknown; janus?: { url?: unknown; room?: unknown }; display?: unknown };
           try {
             body = JSON.parse(res.body) as typeof body;
           } catch {
             throw new ProtocolError('join answer is not JSON');
           }
-          if (typeof body.signalUrl !== 'string') throw new ProtocolError('join answer has no signalUrl');
-          return body.signalUrl;
+          if (body.janus && typeof body.janus.url === 'string' && typeof body.janus.room === 'number') {
+            return { janus: { url: body.janus.url, room: body.janus.room } };
+          }
+          if (typeof body.signalUrl !== 'string') throw new ProtocolError('join answer has neither a signalUrl nor a Janus room');
+          return { signalUrl: body.signalUrl };
         });
         await vu.http.close();
         if (!join.ok) return failed();
-        const media = await vu.step('media', 'connect', async (signal) => {
-          const { ws, first } = await vu.openSocket(join.value, signal);
+        const grant = join.value;
+        // With Janus, the participant holds a real Janus session in its class's room; else the stand-in media node.
+        const media = await vu.step('media', 'connect', async (signal): Promise<{ ws: WebSocket; beat?: Heartbeat }> => {
+          if (grant.janus) {
+            const { ws, session } = await janusJoin(vu, grant.janus.url, grant.janus.room, user, signal);
+            return { ws, beat: janusKeepalive(session) };
+          }
+          const { ws, first } = await vu.openSocket(grant.signalUrl!, signal);
           if (!first.includes('"joined"')) throw new ProtocolError('the media node did not confirm the join');
-          return ws;
+          return { ws };
         });
         if (!media.ok) return failed();
-        return (await vu.hold(media.value, 'media', 'heartbeat')) === 'stopped' ? 'joined' : 'dropped';
+        return (await vu.hold(media.value.ws, 'media', 'heartbeat', media.value.beat)) === 'stopped' ? 'joined' : 'dropped';
       } finally {
         await vu.close();
       }

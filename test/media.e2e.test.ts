@@ -1,0 +1,91 @@
+// The media layer for real: Janus farms behind the reference platform, browser users in Chromium beside protocol users.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildReport } from '../reports/build-report.js';
+import { findScenario } from '../scenarios/index.js';
+import { resolveScenario } from '../scenarios/model.js';
+import { BROWSER_USER_BASE } from '../runner/browser/canaries.js';
+import { FILES, readBrowserJourneys, readMedia } from '../runner/run-folder.js';
+import { runScenario } from '../runner/run.js';
+import { referenceTarget } from '../runner/targets/reference.js';
+import { steadyScenario, tempDir, useReferencePlatform } from './helpers.js';
+
+const LOOPBACK = /^127\.\d+\.\d+\.\d+:\d+$/;
+
+describe('media layer with Janus and browser users', () => {
+  const platform = useReferencePlatform(['--media', 'janus', '--login-capacity', '100', '--join-capacity', '60']);
+
+  it('two browser users in one room each receive the other one\'s video, over loopback only', async () => {
+    const out = tempDir();
+    const r = await runScenario({
+      scenario: steadyScenario(5, 12_000, [], {}, 3_000),
+      seed: 1,
+      target: referenceTarget(new URL(platform().url)),
+      outDir: out,
+      browsers: { count: 2, cycleMs: 60_000 },
+    });
+    const journeys = readBrowserJourneys(r.dir);
+    const media = readMedia(r.dir);
+    for (const user of [BROWSER_USER_BASE, BROWSER_USER_BASE + 1]) {
+      const mine = journeys.filter((j) => j.user === user);
+      const joined = mine.find((j) => j.joinMs !== undefined && j.firstFrameMs !== undefined);
+      expect(joined, `pupil-${user} joined and saw a frame: ${JSON.stringify(mine)}`).toBeDefined();
+      const seconds = media.filter((m) => m.user === user && m.state === 'joined');
+      expect(seconds.reduce((a, m) => a + m.framesDecoded, 0)).toBeGreaterThan(0);
+      expect(Math.max(...seconds.map((m) => m.fps))).toBeGreaterThan(5);
+      // Publisher and subscriber paths, both ends on 127.0.0.0/8.
+      expect(joined!.pairs!.length).toBeGreaterThanOrEqual(2);
+      for (const pair of joined!.pairs!) for (const end of pair.split('-')) expect(end).toMatch(LOOPBACK);
+    }
+    // The protocol users meanwhile held real Janus sessions.
+    const connect = r.series.total((d) => d.layer === 'media' && d.step === 'connect');
+    expect(connect.ok).toBeGreaterThan(50);
+    expect(connect.failed).toBe(0);
+  });
+
+  it('a hybrid monday-0800 shows the browser users faring worse in the burst than before it', async () => {
+    const out = tempDir();
+    const scenario = resolveScenario(findScenario('monday-0800')!, 0.005);
+    const r = await runScenario({ scenario, seed: 1, target: referenceTarget(new URL(platform().url)), outDir: out, browsers: { count: 2, cycleMs: 6_000 } });
+    const { analysis, reportPath } = await buildReport(r.dir);
+    const b = analysis.browsers!;
+    expect(b.before.journeys).toBeGreaterThanOrEqual(2);
+    expect(b.burst.journeys).toBeGreaterThanOrEqual(1);
+    const burstStart = r.info.firstBellAtMs / 1000;
+    const inBurst = b.journeys.filter((j) => j.clickSecond >= burstStart && j.clickSecond < burstStart + 20 && j.end !== 'stopped');
+    const before = b.journeys.filter((j) => j.clickSecond < burstStart && j.end !== 'stopped');
+    const slowest = (js: typeof inBurst, k: 'loginMs' | 'joinMs' | 'firstFrameMs') => Math.max(0, ...js.map((j) => j[k] ?? 0));
+    // Worse in the burst: a journey that failed, or a login, join or first frame slower than any before it.
+    const worse =
+      inBurst.some((j) => j.end === 'failed') ||
+      (['loginMs', 'joinMs', 'firstFrameMs'] as const).some((k) => slowest(inBurst, k) > slowest(before, k));
+    expect(worse, JSON.stringify({ before, inBurst })).toBe(true);
+    const html = readFileSync(reportPath, 'utf8');
+    expect(html).toContain('id="media-section"');
+    expect(html).toContain('chart-browser-journeys');
+    expect(html).toContain('chart-browser-media');
+    expect(b.media.length).toBeGreaterThan(10);
+  });
+
+  it('a Janus farm going down mid-run shows as lost conferences and reconnects', async () => {
+    const out = tempDir();
+    // The browser users' class (conference 900000) sits on farm 0.
+    const scenario = steadyScenario(8, 30_000, [{ kind: 'farm-down', atMs: 10_000, forMs: 12_000, farm: 0 }], { retry: { kind: 'reload', everyMs: 2_000, maxTries: 20 } }, 3_000);
+    const r = await runScenario({ scenario, seed: 1, target: referenceTarget(new URL(platform().url)), outDir: out, browsers: { count: 2, cycleMs: 60_000 } });
+    const { analysis } = await buildReport(r.dir);
+    const b = analysis.browsers!;
+    expect(b.dropped, JSON.stringify(b.journeys)).toBeGreaterThanOrEqual(1);
+    expect(b.reconnects).toBeGreaterThanOrEqual(1);
+    // After the drop, a browser user got back in (the broker moved the class to the farm still up).
+    const fault = r.info.faults![0]!;
+    expect(b.journeys.some((j) => j.startMs > fault.startMs && j.joinMs !== undefined)).toBe(true);
+    // Protocol users on the farm lost their sessions and rejoined.
+    const heartbeat = r.series.total((d) => d.layer === 'media' && d.step === 'heartbeat');
+    const connect = r.series.total((d) => d.layer === 'media' && d.step === 'connect');
+    expect(heartbeat.failed + connect.failed).toBeGreaterThan(0);
+    const media = analysis.layers.find((l) => l.layer === 'media')!;
+    expect(media.failed).toBeGreaterThan(0);
+    expect(JSON.parse(readFileSync(join(r.dir, FILES.run), 'utf8')).browsers.count).toBe(2);
+  });
+});
