@@ -7,6 +7,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { ConfigError, poolCapacityPerSec, poolFor, startReferencePlatform, type PlatformConfigPatch } from './fixtures/reference-platform.js';
 import { spawnReferencePlatform } from './fixtures/spawn.js';
 import { JanusSetupError, startJanusFarms } from './fixtures/janus.js';
+import { BrowserSetupError } from './runner/browser/chromium.js';
 import { clockAt } from './reports/analysis.js';
 import { buildReport } from './reports/build-report.js';
 import { compare, renderComparison } from './reports/compare.js';
@@ -430,7 +431,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       if (err.code === 'commander.executeSubCommandAsync') return EXIT.internal;
       return EXIT.usage; // commander has already printed its one-line error
     }
-    if (err instanceof UsageError || err instanceof RunFolderError || err instanceof ConfigError || err instanceof JanusSetupError) {
+    if (err instanceof UsageError || err instanceof RunFolderError || err instanceof ConfigError || err instanceof JanusSetupError || err instanceof BrowserSetupError) {
       io.stderr.write(`error: ${err.message}\n`);
       return EXIT.usage;
     }

@@ -21,6 +21,17 @@ if [ "${#missing[@]}" -gt 0 ]; then
   for svc in janus nginx; do $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; done
 fi
 
+# Janus gathers no ICE candidates on lo: a veth pair whose end carries 127.77.0.1 keeps media on this machine.
+if ! ip -o addr show dev fbmedia0 2>/dev/null | grep -q 127.77.0.1; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "setup: adding the media interface fbmedia0 (127.77.0.1)"
+  ip link show fbmedia0 >/dev/null 2>&1 || $SUDO ip link add fbmedia0 type veth peer name fbmedia1
+  $SUDO ip addr add 127.77.0.1/32 dev fbmedia0 2>/dev/null || true
+  $SUDO ip link set fbmedia0 up
+  $SUDO ip link set fbmedia1 up
+fi
+
 # puppeteer-core never downloads a browser; this keeps any other package from trying.
 export PUPPETEER_SKIP_DOWNLOAD=1
 npm ci --no-audit --no-fund

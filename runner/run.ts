@@ -113,7 +113,13 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   const steps = wantBrowsers ? [...o.target.steps, ...BROWSER_STEPS] : o.target.steps;
   // The browser is up before the clock starts, so its launch is not part of anything measured.
   const browsers = wantBrowsers ? new BrowserUsers({ ...o.browsers!, stepTimeoutMs: o.scenario.client.stepTimeoutMs }) : undefined;
-  await browsers?.open();
+  try {
+    await browsers?.open(faults.origin);
+  } catch (e) {
+    await browsers?.stop();
+    await faults.stop();
+    throw e;
+  }
   const { dir, id } = freshDir(o.outDir, o.runId ?? defaultRunId(o.scenario.name));
   const info: RunInfo = {
     tool: { name: 'firstbell', version: VERSION, node: process.version },

@@ -6,7 +6,7 @@ import type { Layer } from '../../scenarios/model.js';
 import type { Sample, Outcome } from '../sample.js';
 import { classifyError } from '../sample.js';
 import type { StepDecl } from '../series.js';
-import { connectChromium, launchChromium, MEDIA_ARGS } from './chromium.js';
+import { connectChromium, deprioritise, launchChromium, MEDIA_ARGS } from './chromium.js';
 
 /** How the browser users run: how many, how long each stays in its conference before it leaves and joins again. */
 export interface BrowserUsersOptions {
@@ -108,6 +108,14 @@ interface PageEvent {
   at: number;
 }
 
+interface UserWindow {
+  context: BrowserContext;
+  page: Page;
+  /** What the page reported in the current journey. */
+  events: PageEvent[];
+  notify: () => void;
+}
+
 class Failed extends Error {
   constructor(readonly stage: string, message: string, readonly outcome: Outcome = 'protocol', readonly status = 0) {
     super(message);
@@ -121,18 +129,26 @@ export class BrowserUsers {
   private loops: Promise<void>[] = [];
   private wake = new Set<() => void>();
   private owned = false;
+  private windows = new Map<number, UserWindow>();
+  private origin = '';
   private ctx!: BrowserUsersContext;
 
   constructor(private o: BrowserUsersOptions) {}
 
-  /** Launches or attaches to the browser; rejects with a clear message when it cannot. */
-  async open(): Promise<void> {
+  /**
+   * Launches or attaches to the browser and opens every user's window, before the clock starts:
+   * starting renderers is heavy, and not part of what is measured. Rejects with a clear message when it cannot.
+   */
+  async open(origin: string): Promise<void> {
+    this.origin = origin;
     if (this.o.endpoint) {
       this.browser = await connectChromium(this.o.endpoint);
     } else {
       this.browser = await launchChromium({ executablePath: this.o.chromium, args: MEDIA_ARGS });
       this.owned = true;
+      if (process.platform === 'linux') deprioritise(this.browser.process()?.pid);
     }
+    for (let k = 0; k < this.o.count; k++) await this.windowOf(BROWSER_USER_BASE + k);
   }
 
   start(ctx: BrowserUsersContext): void {
@@ -173,21 +189,51 @@ export class BrowserUsers {
     this.ctx.emit({ user, layer, step, intendedMs: startMs, startMs, endMs, outcome, status });
   }
 
+  /**
+   * The user's window, kept from one journey to the next (a new window per journey would start a new
+   * renderer each time, CPU the protocol users on the same machine need); made anew after a failure.
+   */
+  private async windowOf(user: number): Promise<UserWindow> {
+    const have = this.windows.get(user);
+    if (have && !have.page.isClosed()) return have;
+    const context = await this.browser!.createBrowserContext();
+    await context.overridePermissions(this.origin, ['camera', 'microphone']);
+    const page = await context.newPage();
+    page.setDefaultTimeout(this.o.stepTimeoutMs);
+    const w: UserWindow = { context, page, events: [], notify: () => undefined };
+    await page.exposeFunction('firstbellReport', (ev: PageEvent) => {
+      w.events.push(ev);
+      w.notify();
+    });
+    this.windows.set(user, w);
+    return w;
+  }
+
+  /** Leaves the conference and logs out: the page goes blank (closing its connections) and the cookies go. */
+  private async leave(user: number, broken: boolean): Promise<void> {
+    const w = this.windows.get(user);
+    if (!w) return;
+    try {
+      if (broken) throw new Error('start afresh');
+      await w.page.goto('about:blank');
+      const cdp = await w.page.createCDPSession();
+      await cdp.send('Network.clearBrowserCookies');
+      await cdp.detach();
+    } catch {
+      this.windows.delete(user);
+      await w.context.close().catch(() => undefined);
+    }
+  }
+
   private async journey(user: number, n: number): Promise<BrowserJourney['end']> {
     const { clock } = this.ctx;
     const j: BrowserJourney = { user, n, startMs: clock(), endMs: 0, end: 'failed' };
-    let context: BrowserContext | undefined;
-    const events: PageEvent[] = [];
-    let notify = () => undefined as void;
+    let w: UserWindow | undefined;
     try {
-      context = await this.browser!.createBrowserContext();
-      await context.overridePermissions(this.ctx.origin, ['camera', 'microphone']);
-      const page = await context.newPage();
-      page.setDefaultTimeout(this.o.stepTimeoutMs);
-      await page.exposeFunction('firstbellReport', (ev: PageEvent) => {
-        events.push(ev);
-        notify();
-      });
+      w = await this.windowOf(user);
+      w.events = [];
+      const { page, events } = w;
+      const win = w;
       const runMs = (epochMs: number) => clock() - (Date.now() - epochMs);
       const timed = async <T>(layer: Layer, step: string, key: 'pageMs' | 'loginMs', stage: string, fn: () => Promise<T>): Promise<T> => {
         const t = clock();
@@ -222,10 +268,10 @@ export class BrowserUsers {
           const done = (f: () => void) => {
             clearTimeout(timer);
             this.wake.delete(check);
-            notify = () => undefined;
+            win.notify = () => undefined;
             f();
           };
-          notify = check;
+          win.notify = check;
           this.wake.add(check);
           check();
         });
@@ -257,7 +303,7 @@ export class BrowserUsers {
     } finally {
       j.endMs = clock();
       this.ctx.journey(j);
-      await context?.close().catch(() => undefined);
+      if (w) await this.leave(user, j.end === 'failed' || j.end === 'stopped');
     }
     return j.end;
   }

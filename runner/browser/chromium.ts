@@ -1,12 +1,16 @@
 // Launching Debian's Chromium through puppeteer-core, closed to every host but loopback.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import puppeteer, { type Browser } from 'puppeteer-core';
+
+/** Chromium cannot be found, started or reached: a setup problem the message says how to fix (exit code 2). */
+export class BrowserSetupError extends Error {}
 
 /** Chromium to use: --chromium flag, then FIRSTBELL_CHROMIUM, then Debian's /usr/bin/chromium. */
 export function chromiumPath(explicit?: string): string {
   const path = explicit ?? process.env.FIRSTBELL_CHROMIUM ?? '/usr/bin/chromium';
   if (!existsSync(path)) {
-    throw new Error(`no Chromium at ${path}; install Debian's chromium (setup.sh does) or set FIRSTBELL_CHROMIUM to its path`);
+    throw new BrowserSetupError(`no Chromium at ${path}; install Debian's chromium (setup.sh does) or set FIRSTBELL_CHROMIUM to its path`);
   }
   return path;
 }
@@ -40,14 +44,46 @@ export async function connectChromium(endpoint: string): Promise<Browser> {
   try {
     return /^https?:/.test(endpoint) ? await puppeteer.connect({ browserURL: endpoint }) : await puppeteer.connect({ browserWSEndpoint: endpoint });
   } catch (e) {
-    throw new Error(`cannot attach to the browser at ${endpoint}: ${e instanceof Error ? e.message : String(e)}; start it with --remote-debugging-port and pass its ws:// address (from /json/version) or http://host:port`);
+    throw new BrowserSetupError(`cannot attach to the browser at ${endpoint}: ${e instanceof Error ? e.message : String(e)}; start it with --remote-debugging-port and pass its ws:// address (from /json/version) or http://host:port`);
   }
 }
 
 export async function launchChromium(opts: { executablePath?: string; args?: string[] } = {}): Promise<Browser> {
-  return puppeteer.launch({
-    executablePath: chromiumPath(opts.executablePath),
-    headless: true,
-    args: [...CHROMIUM_ARGS, ...(opts.args ?? [])],
-  });
+  const executablePath = chromiumPath(opts.executablePath);
+  try {
+    return await puppeteer.launch({ executablePath, headless: true, args: [...CHROMIUM_ARGS, ...(opts.args ?? [])] });
+  } catch (e) {
+    throw new BrowserSetupError(`Chromium at ${executablePath} did not start: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+  }
+}
+
+/**
+ * Lowers the priority of a Chromium started here and of every process it has started (its zygote
+ * forks the renderers later, which inherit it): on a machine shared with the protocol generator, the
+ * browser users are witnesses and must not take the CPU the schedule needs.
+ */
+export function deprioritise(rootPid: number | undefined, nice = 10): void {
+  if (rootPid === undefined) return;
+  const parents = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      parents.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  const tree = new Set([rootPid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, ppid] of parents) if (tree.has(ppid) && !tree.has(pid)) (tree.add(pid), (grew = true));
+  }
+  for (const pid of tree) {
+    try {
+      setPriority(pid, nice);
+    } catch {
+      // Gone, or not ours to change: the run goes on at normal priority.
+    }
+  }
 }
