@@ -88,13 +88,13 @@ function targetFor(url: string, allowed: string[], kind: TargetKind = 'reference
   return kind === 'janus' ? janusTarget(u) : referenceTarget(u);
 }
 
-function describePlan(s: ResolvedScenario, seed: number, target: string | undefined): string {
+function describePlan(s: ResolvedScenario, seed: number, target: string | undefined, browsers = 0): string {
   const schedule = buildSchedule(s, seed);
   const plan = planOf(s, schedule);
   const phases = plan.phases.map((p) => `${p.name} ${fmt(p.participants)} from ${p.startMs / 1000} s over ${p.durationMs / 1000} s`).join(', ');
   const lines = [
     `plan: ${s.name} at scale ${s.scale}, seed ${seed}: ${fmt(plan.participants)} participants (${phases}; t = 0 s is ${s.firstBell})`,
-    `      peak ${fmt(plan.peakArrivalsPerSec)} arrivals/s; measuring ends ${(schedule.endMs / 1000).toFixed(0)} s after the start; protocol users only${target ? `; target ${target}` : ''}`,
+    `      peak ${fmt(plan.peakArrivalsPerSec)} arrivals/s; measuring ends ${(schedule.endMs / 1000).toFixed(0)} s after the start; ${browsers ? `${browsers} browser user${browsers === 1 ? '' : 's'} beside the protocol users` : 'protocol users only'}${target ? `; target ${target}` : ''}`,
   ];
   const retry = s.client.retry;
   if (retry && retry.kind !== 'none') {
@@ -154,7 +154,7 @@ interface RunFlags {
 
 /** Runs one scenario, builds its report and prints the verdict; returns the run folder and analysis. */
 async function runOnce(io: Io, scenario: ResolvedScenario, target: Target, flags: RunFlags) {
-  io.stderr.write(describePlan(scenario, flags.seed, `${target.kind} ${target.url.origin}`) + '\n');
+  io.stderr.write(describePlan(scenario, flags.seed, `${target.kind} ${target.url.origin}`, flags.browsers) + '\n');
   const progress = progressPrinter(io, scenario, flags.progress);
   const result = await runScenario({
     scenario, seed: flags.seed, target, outDir: resolve(io.cwd ?? process.cwd(), flags.out), maxActive: flags.maxActive,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveScenario } from '../scenarios/model.js';
 import { monday0800 } from '../scenarios/monday-0800.scenario.js';
 import type { RunInfo } from '../runner/run-folder.js';
+import type { BrowserJourney, MediaSecond } from '../runner/browser/canaries.js';
 import { Series } from '../runner/series.js';
 import { analyse, clockAt } from './analysis.js';
 
@@ -57,5 +58,42 @@ describe('break points', () => {
     expect(clockAt('08:00:00', 30_000, 0)).toBe('07:59:30');
     expect(clockAt('08:00:00', 30_000, 31)).toBe('08:00:01');
     expect(clockAt('00:00:00', 1_000, 0)).toBe('23:59:59');
+  });
+});
+
+describe('browser users', () => {
+  const journey = (user: number, n: number, startMs: number, more: Partial<BrowserJourney>): BrowserJourney => ({ user, n, startMs, endMs: startMs + 5000, end: 'left', pageMs: 100, loginMs: 400, ...more });
+
+  it('sets their journeys before the first bell against those in the burst, and counts losses and reconnects', () => {
+    const run = { ...runInfo(), browsers: { count: 2, cycleMs: 5000 } };
+    const journeys = [
+      journey(1, 1, 0, { joinMs: 600, firstFrameMs: 900 }),
+      journey(2, 1, 200, { joinMs: 800, firstFrameMs: 1100 }),
+      journey(1, 2, 5500, { joinMs: 2600, firstFrameMs: 3000 }),
+      journey(2, 2, 5700, { end: 'dropped', failedAt: 'in conference', error: 'the conference was lost', joinMs: 1000 }),
+      journey(2, 3, 9000, { joinMs: 700, firstFrameMs: 1000 }),
+      journey(1, 3, 9500, { end: 'failed', failedAt: 'broker', error: 'the platform answered 503' }),
+      journey(1, 4, 19_000, { end: 'stopped' }),
+    ];
+    const media: MediaSecond[] = [
+      { tMs: 2000, user: 1, journey: 1, state: 'joined', fps: 15, framesDecoded: 15, kbpsIn: 200, kbpsOut: 180, packetsLost: 0, jitterMs: 1, freezes: 0 },
+      { tMs: 3000, user: 1, journey: 1, state: 'joined', fps: 5, framesDecoded: 5, kbpsIn: 60, kbpsOut: 180, packetsLost: 3, jitterMs: 9, freezes: 1 },
+    ];
+    const b = analyse(run, series(() => 10, 99, 99), [], { journeys, media }).browsers!;
+    // The first bell is at 5 s: clicks at 0.5 s and 0.7 s come before it, the rest in the burst.
+    expect(b.before).toEqual({ joinMs: 700, firstFrameMs: 1000, journeys: 2 });
+    expect(b.burst.journeys).toBe(4);
+    expect(b.burst.joinMs).toBe(1000);
+    expect(b.failed).toBe(1);
+    expect(b.dropped).toBe(1);
+    expect(b.reconnects).toBe(1);
+    expect(b.meanFps).toBe(10);
+    expect(b.freezes).toBe(1);
+    expect(b.packetsLost).toBe(3);
+    expect(b.errors.map((e) => e.message)).toEqual(['in conference: the conference was lost', 'broker: the platform answered 503']);
+  });
+
+  it('has no browser section for a run without browser users', () => {
+    expect(analyse(runInfo(), series(() => 10, 99, 99), []).browsers).toBeUndefined();
   });
 });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT, main } from '../cli.js';
 import { spawnReferencePlatform, type SpawnedPlatform } from '../fixtures/spawn.js';
+import { startReferencePlatform } from '../fixtures/reference-platform.js';
 import { PACKAGE_ROOT } from '../runner/version.js';
 import { captureIo, tempDir } from './helpers.js';
 
@@ -43,6 +44,33 @@ describe('bad input gives one line with the fix and a documented exit code', () 
     expect(c.err().split('\n').filter((l) => l.startsWith('error:'))).toEqual([
       `error: target http://127.0.0.1:${port} did not answer before the start: connection refused; start the platform or fix --target ('firstbell fixture' starts the reference platform)`,
     ]);
+  });
+
+  it('asks for a ws:// address for a Janus target, and exits 2', async () => {
+    const c = captureIo();
+    expect(await main(['run', 'monday-0800', '--target-kind', 'janus', '--target', 'http://127.0.0.1:8188'], c.io)).toBe(EXIT.usage);
+    expect(c.err()).toBe("error: --target 'http://127.0.0.1:8188' must start with ws:// or wss:// for --target-kind janus\n");
+  });
+
+  it('refuses browser users without real media in the demo, and exits 2', async () => {
+    const c = captureIo();
+    expect(await main(['demo', '--media', 'stand-in', '--browsers', '2'], c.io)).toBe(EXIT.usage);
+    expect(c.err()).toBe('error: --browsers: browser users need real media; drop --media stand-in or pass --browsers 0\n');
+  });
+
+  it('names a missing Chromium for browser users before anything is sent, and exits 2', async () => {
+    const platform = await startReferencePlatform();
+    const out = tempDir();
+    try {
+      const c = captureIo();
+      expect(await main(['run', 'monday-0800', '--target', platform.url, '--browsers', '1', '--chromium', '/nonexistent/chromium', '--out', out], c.io)).toBe(EXIT.usage);
+      expect(c.err().split('\n').filter((l) => l.startsWith('error:'))).toEqual([
+        "error: no Chromium at /nonexistent/chromium; install Debian's chromium (setup.sh does) or set FIRSTBELL_CHROMIUM to its path",
+      ]);
+      expect(readdirSync(out)).toEqual([]);
+    } finally {
+      await platform.close();
+    }
   });
 
   it('says a folder is not a run folder and exits 2', async () => {

@@ -1,4 +1,5 @@
 // The media layer for real: Janus farms behind the reference platform, browser users in Chromium beside protocol users.
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,9 +10,30 @@ import { BROWSER_USER_BASE } from '../runner/browser/canaries.js';
 import { FILES, readBrowserJourneys, readMedia } from '../runner/run-folder.js';
 import { runScenario } from '../runner/run.js';
 import { referenceTarget } from '../runner/targets/reference.js';
+import { janusTarget } from '../runner/targets/janus.js';
+import { startJanusFarms } from '../fixtures/janus.js';
+import { CHROMIUM_ARGS, chromiumPath, MEDIA_ARGS } from '../runner/browser/chromium.js';
 import { steadyScenario, tempDir, useReferencePlatform } from './helpers.js';
 
 const LOOPBACK = /^127\.\d+\.\d+\.\d+:\d+$/;
+
+describe('Janus as the target', () => {
+  it('holds protocol users as Janus sessions in the VideoRoom of their class, with keepalives as heartbeats', async () => {
+    const [farm] = await startJanusFarms(1);
+    try {
+      const r = await runScenario({ scenario: steadyScenario(40, 5_000, [], { heartbeatMs: 1_000 }, 3_000), seed: 1, target: janusTarget(new URL(farm!.wsUrl)), outDir: tempDir() });
+      const connect = r.series.total((d) => d.step === 'connect');
+      const heartbeat = r.series.total((d) => d.step === 'heartbeat');
+      expect(connect.ok).toBe(200);
+      expect(connect.failed).toBe(0);
+      expect(heartbeat.ok).toBeGreaterThan(300);
+      expect(heartbeat.failed).toBe(0);
+      expect(r.series.journeys.joined).toBe(200);
+    } finally {
+      await farm!.stop();
+    }
+  });
+});
 
 describe('media layer with Janus and browser users', () => {
   const platform = useReferencePlatform(['--media', 'janus', '--login-capacity', '100', '--join-capacity', '60']);
@@ -42,6 +64,36 @@ describe('media layer with Janus and browser users', () => {
     const connect = r.series.total((d) => d.layer === 'media' && d.step === 'connect');
     expect(connect.ok).toBeGreaterThan(50);
     expect(connect.failed).toBe(0);
+  });
+
+  it('drives browser users in a Chromium started elsewhere, through --browser-endpoint', async () => {
+    const profile = tempDir('firstbell-chromium-');
+    const chromium = spawn(chromiumPath(), [...CHROMIUM_ARGS, ...MEDIA_ARGS, '--headless', '--remote-debugging-port=0', '--remote-debugging-address=127.0.0.1', `--user-data-dir=${profile}`, 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      const endpoint = await new Promise<string>((resolve, reject) => {
+        let buf = '';
+        chromium.stderr!.on('data', (d: Buffer) => {
+          buf += d.toString();
+          const m = /DevTools listening on (ws:\/\/\S+)/.exec(buf);
+          if (m) resolve(m[1]!);
+        });
+        chromium.once('exit', (code) => reject(new Error(`chromium exited (${code}): ${buf}`)));
+      });
+      const r = await runScenario({
+        scenario: steadyScenario(5, 8_000, [], {}, 3_000),
+        seed: 1,
+        target: referenceTarget(new URL(platform().url)),
+        outDir: tempDir(),
+        browsers: { count: 2, cycleMs: 60_000, endpoint },
+      });
+      const journeys = readBrowserJourneys(r.dir);
+      expect(journeys.filter((j) => j.joinMs !== undefined && j.firstFrameMs !== undefined).length, JSON.stringify(journeys)).toBe(2);
+      expect(r.info.browsers!.endpoint).toBe(endpoint);
+      // The browser was lent, not owned: it is still running after the run.
+      expect(chromium.exitCode).toBeNull();
+    } finally {
+      chromium.kill('SIGKILL');
+    }
   });
 
   it('a hybrid monday-0800 shows the browser users faring worse in the burst than before it', async () => {

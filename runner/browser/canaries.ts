@@ -160,6 +160,9 @@ export class BrowserUsers {
     this.stopped = true;
     for (const w of this.wake) w();
     await Promise.race([Promise.allSettled(this.loops), new Promise((r) => setTimeout(r, 5000).unref())]);
+    // A lent browser is given back as it was found: without this run's windows.
+    if (!this.owned) await Promise.all([...this.windows.values()].map((w) => w.context.close().catch(() => undefined)));
+    this.windows.clear();
     if (this.owned) await this.browser?.close().catch(() => undefined);
     else await this.browser?.disconnect().catch(() => undefined);
   }
