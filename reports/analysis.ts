@@ -458,8 +458,9 @@ function generatorVerdict(run: RunInfo, health: HealthSecond[]): GeneratorVerdic
     suspectSeconds: suspect,
     note: '',
   };
-  v.note =
-    suspect.length === 0
+  v.note = run.source?.kind === 'k6'
+    ? `k6 ran the load (${run.source.runners} runner${run.source.runners === 1 ? '' : 's'}: ${run.source.files.join(', ')}); its generators' health is not in the results. ${v.arrivalsSent} of ${v.arrivalsPlanned} participants started; k6 dropped ${v.dropped} iterations for want of a free VU.`
+    : suspect.length === 0
       ? `The generator kept up: every second below ${GENERATOR_LIMITS.loopLagMs} ms event-loop lag, ${GENERATOR_LIMITS.cpuPct} % CPU and ${GENERATOR_LIMITS.sendLagMs} ms send lag; ${v.late} late and ${v.dropped} dropped arrivals.`
       : `The generator may have been the bottleneck in ${suspect.length} second(s) (event-loop lag, CPU or send lag over the limit, or dropped arrivals); ${v.late} arrivals were late and ${v.dropped} dropped. Read those seconds with care.`;
   return v;

@@ -88,7 +88,7 @@ function metadata(a: Analysis): string {
     ['status', `${r.status}${r.stopReason ? ` — ${r.stopReason}` : ''}`],
     ['started / ended', `${r.startedAt} / ${r.endedAt ?? 'did not end cleanly'}`],
     ['versions', `firstbell ${r.tool.version}, Node.js ${r.tool.node}`],
-    ['generator host', `${r.host.hostname}, ${r.host.cpus} cores, ${r.host.platform}`],
+    ['generator host', r.source ? `k6: ${r.source.runners} runner(s), ${r.source.files.join(', ')}` : `${r.host.hostname}, ${r.host.cpus} cores, ${r.host.platform}`],
     ['run folder', r.id],
   ];
   return `<table class="meta">${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>`;

@@ -69,6 +69,8 @@ export interface RunInfo {
   plan: { participants: number; peakArrivalsPerSec: number; phases: { name: string; participants: number; startMs: number; durationMs: number }[] };
   /** Scheduled faults, as planned and as applied. */
   faults?: FaultRecord[];
+  /** Where the samples came from when firstbell did not send the load itself: k6 result files. */
+  source?: { kind: 'k6'; files: string[]; runners: number };
   /** Browser users that ran beside the protocol users, when there were any. */
   browsers?: { count: number; cycleMs: number; endpoint?: string };
   /** Filled at the end. */
