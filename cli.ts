@@ -24,6 +24,8 @@ import { buildSchedule } from './runner/schedule.js';
 import { TargetUnreachableError, type Target } from './runner/target.js';
 import { referenceTarget } from './runner/targets/reference.js';
 import { janusTarget } from './runner/targets/janus.js';
+import { bbbTarget, type BbbChecksum } from './runner/targets/bbb.js';
+import { moodleTarget } from './runner/targets/moodle.js';
 import { exportK6 } from './runner/k6/export.js';
 import { importK6, K6ImportError } from './runner/k6/import.js';
 import { VERSION } from './runner/version.js';
@@ -73,9 +75,16 @@ function scenarioByName(name: string, scale: number, objectiveFlags: string[] = 
   return resolveScenario({ ...s, objectives }, scale);
 }
 
-type TargetKind = 'reference' | 'janus';
+type TargetKind = 'reference' | 'janus' | 'bbb' | 'moodle';
 
-function targetFor(url: string, allowed: string[], kind: TargetKind = 'reference'): Target {
+/** Settings of the BigBlueButton and Moodle targets. */
+interface TargetFlags {
+  bbbSecret?: string;
+  bbbChecksum?: BbbChecksum;
+  moodleJoin?: string;
+}
+
+function targetFor(url: string, allowed: string[], kind: TargetKind = 'reference', flags: TargetFlags = {}): Target {
   let u: URL;
   try {
     u = new URL(url);
@@ -87,7 +96,19 @@ function targetFor(url: string, allowed: string[], kind: TargetKind = 'reference
   if (!isLoopback(u.hostname) && !allowed.includes(u.hostname)) {
     throw new UsageError(`refusing to load ${u.hostname}: only loopback targets are allowed by default; add --allow-target ${u.hostname} if you may load it`);
   }
-  return kind === 'janus' ? janusTarget(u) : referenceTarget(u);
+  switch (kind) {
+    case 'janus':
+      return janusTarget(u);
+    case 'bbb': {
+      const secret = flags.bbbSecret ?? process.env.FIRSTBELL_BBB_SECRET;
+      if (!secret) throw new UsageError("--target-kind bbb needs the server's shared secret: --bbb-secret or FIRSTBELL_BBB_SECRET (on the server: bbb-conf --secret)");
+      return bbbTarget(u, { secret, checksum: flags.bbbChecksum });
+    }
+    case 'moodle':
+      return moodleTarget(u, { joinPath: flags.moodleJoin });
+    default:
+      return referenceTarget(u);
+  }
 }
 
 function describePlan(s: ResolvedScenario, seed: number, target: string | undefined, browsers = 0): string {
@@ -260,13 +281,16 @@ Exit codes: 0 objectives met, 1 internal error, 2 usage or config error, 3 targe
       .description('run a scenario against a target and write the run folder and report')
       .argument('<scenario>', "built-in scenario name (see 'firstbell list')")
       .requiredOption('--target <url>', 'base URL of the platform, e.g. http://127.0.0.1:8080')
-      .addOption(new Option('--target-kind <kind>', 'how to talk to the target: reference (the reference platform, or one built like it) or janus (a Janus server: ws://host:8188)').choices(['reference', 'janus']).default('reference'))
+      .addOption(new Option('--target-kind <kind>', 'how to talk to the target: reference (the reference platform, or one built like it), janus (ws://host:8188), bbb (https://host/bigbluebutton/) or moodle (https://host/)').choices(['reference', 'janus', 'bbb', 'moodle']).default('reference'))
+      .option('--bbb-secret <secret>', 'BigBlueButton shared secret (default: FIRSTBELL_BBB_SECRET)')
+      .addOption(new Option('--bbb-checksum <algorithm>', 'BigBlueButton checksum algorithm, as configured on the server').choices(['sha1', 'sha256', 'sha384', 'sha512']).default('sha1'))
+      .option('--moodle-join <path>', "Moodle: where a pupil joins the lesson, e.g. '/mod/bigbluebuttonbn/bbb_view.php?action=join&id=7'")
       .option('--allow-target <host>', 'allow loading this non-loopback host (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
       .addOption(scaleOption().default(0.01)),
-  ).action((name: string, o: RunFlags & { target: string; scale: number; targetKind: TargetKind }) =>
+  ).action((name: string, o: RunFlags & TargetFlags & { target: string; scale: number; targetKind: TargetKind }) =>
     setAction(async () => {
       const scenario = scenarioByName(name, o.scale, o.objective);
-      return runAndReport(io, scenario, targetFor(o.target, o.allowTarget, o.targetKind), o, false);
+      return runAndReport(io, scenario, targetFor(o.target, o.allowTarget, o.targetKind, o), o, false);
     }),
   );
 
@@ -364,13 +388,13 @@ Exit codes: 0 objectives met, 1 internal error, 2 usage or config error, 3 targe
     .description('write a k6 TypeScript script (typed with @types/k6) and a k6-operator TestRun manifest for a scenario')
     .argument('<scenario>', 'built-in scenario name')
     .requiredOption('--target <url>', 'base URL of the platform the k6 runners will load')
-    .addOption(new Option('--target-kind <kind>', 'how to talk to the target').choices(['reference', 'janus']).default('reference'))
+    .addOption(new Option('--target-kind <kind>', 'how the runners talk to the target (the script plays the reference and Janus journeys)').choices(['reference', 'janus']).default('reference'))
     .option('--allow-target <host>', 'allow a non-loopback host (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .addOption(scaleOption().default(0.01))
     .addOption(seedOption())
     .addOption(new Option('--parallelism <n>', 'k6 runner pods in the TestRun').argParser(parseNumber('--parallelism', 1, 1000, true)).default(4))
     .option('--out <dir>', 'folder to write script.ts and testrun.yaml into (default: k6/<name>)')
-    .action((name: string, o: { target: string; targetKind: TargetKind; allowTarget: string[]; scale: number; seed: number; parallelism: number; out?: string }) =>
+    .action((name: string, o: { target: string; targetKind: 'reference' | 'janus'; allowTarget: string[]; scale: number; seed: number; parallelism: number; out?: string }) =>
       setAction(async () => {
         const scenario = scenarioByName(name, o.scale);
         const target = targetFor(o.target, o.allowTarget, o.targetKind);
