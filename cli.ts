@@ -59,6 +59,8 @@ function parseNumber(what: string, min: number, max: number, integer = false) {
 }
 
 const scaleOption = () => new Option('--scale <fraction>', 'fraction of full scale (1.0 = 100,000 joins)').argParser(parseNumber('the scale', 0.0001, 1));
+const allowTargetOption = () =>
+  new Option('--allow-target <host>', 'allow loading this non-loopback host (repeatable)').argParser((v: string, acc: string[] = []) => [...acc, v]).default([] as string[]);
 const seedOption = () => new Option('--seed <n>', 'seed of the schedule; the same seed gives the same arrivals').argParser(parseNumber('the seed', 0, 2 ** 31 - 1, true)).default(1);
 
 function scenarioByName(name: string, scale: number, objectiveFlags: string[] = []): ResolvedScenario {
@@ -285,7 +287,7 @@ Exit codes: 0 objectives met, 1 internal error, 2 usage or config error, 3 targe
       .option('--bbb-secret <secret>', 'BigBlueButton shared secret (default: FIRSTBELL_BBB_SECRET)')
       .addOption(new Option('--bbb-checksum <algorithm>', 'BigBlueButton checksum algorithm, as configured on the server').choices(['sha1', 'sha256', 'sha384', 'sha512']).default('sha1'))
       .option('--moodle-join <path>', "Moodle: where a pupil joins the lesson, e.g. '/mod/bigbluebuttonbn/bbb_view.php?action=join&id=7'")
-      .option('--allow-target <host>', 'allow loading this non-loopback host (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+      .addOption(allowTargetOption())
       .addOption(scaleOption().default(0.01)),
   ).action((name: string, o: RunFlags & TargetFlags & { target: string; scale: number; targetKind: TargetKind }) =>
     setAction(async () => {
@@ -364,7 +366,7 @@ Exit codes: 0 objectives met, 1 internal error, 2 usage or config error, 3 targe
         .argument('<base>', 'the scenario as it happens')
         .argument('<variant>', 'the what-if scenario')
         .option('--target <url>', 'base URL of the platform; without it the reference platform is started')
-        .option('--allow-target <host>', 'allow loading this non-loopback host (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+        .addOption(allowTargetOption())
         .addOption(scaleOption().default(0.015)),
     ),
   ).action((baseName: string, variantName: string, o: RunFlags & { scale: number; target?: string; loginCapacity?: number; joinCapacity?: number }) =>
@@ -389,7 +391,7 @@ Exit codes: 0 objectives met, 1 internal error, 2 usage or config error, 3 targe
     .argument('<scenario>', 'built-in scenario name')
     .requiredOption('--target <url>', 'base URL of the platform the k6 runners will load')
     .addOption(new Option('--target-kind <kind>', 'how the runners talk to the target (the script plays the reference and Janus journeys)').choices(['reference', 'janus']).default('reference'))
-    .option('--allow-target <host>', 'allow a non-loopback host (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .addOption(allowTargetOption())
     .addOption(scaleOption().default(0.01))
     .addOption(seedOption())
     .addOption(new Option('--parallelism <n>', 'k6 runner pods in the TestRun').argParser(parseNumber('--parallelism', 1, 1000, true)).default(4))

@@ -1,5 +1,5 @@
 // Protocol-level media users on Janus: the Janus API over WebSocket, held as real sessions in a VideoRoom.
-import type WebSocket from 'ws';
+import WebSocket from 'ws';
 import { ProtocolError } from '../http-session.js';
 import { classifyError, describeKind } from '../sample.js';
 import { step, TargetUnreachableError, type JourneyEnd, type Target } from '../target.js';
@@ -73,9 +73,8 @@ export async function janusJoin(vu: VirtualUser, url: string, room: number, disp
 
 /** Answers an `info` request at all, or says why not. */
 async function preflightJanus(url: URL, signal: AbortSignal): Promise<void> {
-  const { default: WS } = await import('ws');
   await new Promise<void>((resolve, reject) => {
-    const ws = new WS(url, 'janus-protocol');
+    const ws = new WebSocket(url, 'janus-protocol');
     const fail = (err: unknown) => {
       ws.terminate();
       const kind = signal.aborted ? 'timeout' : classifyError(err);
