@@ -16,16 +16,16 @@ import { terminalSummary, summaryJson } from './reports/summary.js';
 import { BUILT_IN_SCENARIOS, closestName, findScenario } from './scenarios/index.js';
 import { applyObjectiveFlags } from './scenarios/objective-flag.js';
 import { ProblemsError, resolveScenario, validateScenario, type ResolvedScenario } from './scenarios/model.js';
-import { isLoopback, openFileLimit } from './runner/limits.js';
+import { availableParallelism, networkInterfaces } from 'node:os';
+import { isLoopback, layoutLoad, LocalAddressError, parseLocalAddresses, type LoadLayout } from './runner/limits.js';
 import { RunFailedError, RunFolderError, writeFileAtomic } from './runner/run-folder.js';
 import { planOf, runScenario, type Progress } from './runner/run.js';
 import { describeFault } from './runner/faults.js';
 import { buildSchedule } from './runner/schedule.js';
 import { TargetUnreachableError, type Target } from './runner/target.js';
-import { referenceTarget } from './runner/targets/reference.js';
-import { janusTarget } from './runner/targets/janus.js';
-import { bbbTarget, type BbbChecksum } from './runner/targets/bbb.js';
-import { moodleTarget } from './runner/targets/moodle.js';
+import { targetFromSpec, TARGET_KINDS, type TargetKind } from './runner/targets/index.js';
+import type { BbbChecksum } from './runner/targets/bbb.js';
+import { WorkerError } from './runner/workers.js';
 import { exportK6 } from './runner/k6/export.js';
 import { importK6, K6ImportError } from './runner/k6/import.js';
 import { VERSION } from './runner/version.js';
@@ -61,6 +61,14 @@ function parseNumber(what: string, min: number, max: number, integer = false) {
 const scaleOption = () => new Option('--scale <fraction>', 'fraction of full scale (1.0 = 100,000 joins)').argParser(parseNumber('the scale', 0.0001, 1));
 const allowTargetOption = () =>
   new Option('--allow-target <host>', 'allow loading this non-loopback host (repeatable)').argParser((v: string, acc: string[] = []) => [...acc, v]).default([] as string[]);
+const workersOption = () =>
+  new Option('--workers <n|auto>', 'processes that share the schedule; auto: every core from 500 arrivals/s on, and enough that none needs more files than it may open')
+    .argParser((v: string) => (v === 'auto' ? 'auto' : parseNumber('--workers', 1, 64, true)(v)))
+    .default('auto' as const);
+const localAddressOption = () =>
+  new Option('--local-address <addresses>', 'spread connections over these local addresses: 127.0.1.1-127.0.1.20, a list, or a network like 127.0.2.0/28 (repeatable; default: as many 127.0.1.x as a loopback target needs)')
+    .argParser((v: string, acc: string[] = []) => [...acc, v])
+    .default([] as string[]);
 const seedOption = () => new Option('--seed <n>', 'seed of the schedule; the same seed gives the same arrivals').argParser(parseNumber('the seed', 0, 2 ** 31 - 1, true)).default(1);
 
 function scenarioByName(name: string, scale: number, objectiveFlags: string[] = []): ResolvedScenario {
@@ -77,13 +85,12 @@ function scenarioByName(name: string, scale: number, objectiveFlags: string[] = 
   return resolveScenario({ ...s, objectives }, scale);
 }
 
-type TargetKind = 'reference' | 'janus' | 'bbb' | 'moodle';
-
-/** Settings of the BigBlueButton and Moodle targets. */
+/** Settings of the BigBlueButton, Moodle and plain HTTP targets. */
 interface TargetFlags {
   bbbSecret?: string;
   bbbChecksum?: BbbChecksum;
   moodleJoin?: string;
+  httpRequests?: number;
 }
 
 function targetFor(url: string, allowed: string[], kind: TargetKind = 'reference', flags: TargetFlags = {}): Target {
@@ -98,22 +105,33 @@ function targetFor(url: string, allowed: string[], kind: TargetKind = 'reference
   if (!isLoopback(u.hostname) && !allowed.includes(u.hostname)) {
     throw new UsageError(`refusing to load ${u.hostname}: only loopback targets are allowed by default; add --allow-target ${u.hostname} if you may load it`);
   }
-  switch (kind) {
-    case 'janus':
-      return janusTarget(u);
-    case 'bbb': {
-      const secret = flags.bbbSecret ?? process.env.FIRSTBELL_BBB_SECRET;
-      if (!secret) throw new UsageError("--target-kind bbb needs the server's shared secret: --bbb-secret or FIRSTBELL_BBB_SECRET (on the server: bbb-conf --secret)");
-      return bbbTarget(u, { secret, checksum: flags.bbbChecksum });
-    }
-    case 'moodle':
-      return moodleTarget(u, { joinPath: flags.moodleJoin });
-    default:
-      return referenceTarget(u);
-  }
+  const bbbSecret = kind === 'bbb' ? flags.bbbSecret ?? process.env.FIRSTBELL_BBB_SECRET : undefined;
+  if (kind === 'bbb' && !bbbSecret) throw new UsageError("--target-kind bbb needs the server's shared secret: --bbb-secret or FIRSTBELL_BBB_SECRET (on the server: bbb-conf --secret)");
+  return targetFromSpec({ kind, url: u.href, bbbSecret, bbbChecksum: flags.bbbChecksum, moodleJoin: flags.moodleJoin, httpRequests: flags.httpRequests });
 }
 
-function describePlan(s: ResolvedScenario, seed: number, target: string | undefined, browsers = 0): string {
+/** This machine's interface addresses, for checking --local-address. */
+function machineAddresses(): Set<string> {
+  return new Set(Object.values(networkInterfaces()).flatMap((l) => (l ?? []).map((a) => a.address)));
+}
+
+/** Worker processes and local addresses for a run, from the plan, the flags and this machine's limits. */
+function layoutFor(s: ResolvedScenario, seed: number, targetHost: string, flags: { workers?: number | 'auto'; localAddress?: string[] }): LoadLayout {
+  const plan = planOf(s, buildSchedule(s, seed));
+  let given: string[] | undefined;
+  try {
+    given = flags.localAddress?.length ? parseLocalAddresses(flags.localAddress, machineAddresses()) : undefined;
+  } catch (e) {
+    if (e instanceof LocalAddressError) throw new UsageError(e.message);
+    throw e;
+  }
+  return layoutLoad({
+    participants: plan.participants, peakArrivalsPerSec: plan.peakArrivalsPerSec, targetHost: targetHost.replace(/^\[|\]$/g, ''), cores: availableParallelism(),
+    workers: flags.workers === 'auto' ? undefined : flags.workers, localAddresses: given,
+  });
+}
+
+function describePlan(s: ResolvedScenario, seed: number, target: string | undefined, layout: LoadLayout, browsers = 0): string {
   const schedule = buildSchedule(s, seed);
   const plan = planOf(s, schedule);
   const phases = plan.phases.map((p) => `${p.name} ${fmt(p.participants)} from ${p.startMs / 1000} s over ${p.durationMs / 1000} s`).join(', ');
@@ -126,11 +144,15 @@ function describePlan(s: ResolvedScenario, seed: number, target: string | undefi
     lines.push(`      retries: ${retry.kind === 'reload' ? `reload every ${retry.everyMs / 1000} s` : `back off ${retry.baseMs / 1000} s doubling to ${retry.maxMs / 1000} s with full jitter`}, up to ${retry.maxTries} journeys`);
   }
   for (const f of s.faults ?? []) lines.push(`      fault: ${describeFault(f)} from ${f.atMs / 1000} s for ${f.forMs / 1000} s`);
-  const fds = openFileLimit();
-  // Each held participant keeps one socket; the HTTP connection closes before the hold.
-  if (fds !== undefined && plan.participants + 200 > fds) {
-    lines.push(`      warning: up to ${fmt(plan.participants)} sockets held at once, but this process may open only ${fmt(fds)} files; the rest will fail with EMFILE (lower --scale)`);
-  }
+  const files = layout.filesPerProcess === undefined ? '' : `, ${fmt(layout.filesPerProcess)} files each`;
+  const addrs = layout.localAddresses;
+  lines.push(
+    `      generator: ${layout.workers} process${layout.workers === 1 ? '' : 'es'} (${layout.workersWhy}${files}); ` +
+      (addrs.length === 0
+        ? `connections from the system's source address (${fmt(layout.portsPerAddress)} ports)`
+        : `connections spread over ${addrs.length} local address${addrs.length === 1 ? '' : 'es'} ${addrs.length > 2 ? `${addrs[0]}…${addrs.at(-1)}` : addrs.join(', ')} (${layout.localAddressesWhy ?? 'as given'}; ${fmt(addrs.length * layout.portsPerAddress)} ports)`),
+  );
+  for (const w of layout.warnings) lines.push(`      warning: ${w}`);
   return lines.join('\n');
 }
 
@@ -175,15 +197,18 @@ interface RunFlags {
   browserCycle: number;
   chromium?: string;
   browserEndpoint?: string;
+  workers: number | 'auto';
+  localAddress: string[];
 }
 
 /** Runs one scenario, builds its report and prints the verdict; returns the run folder and analysis. */
 async function runOnce(io: Io, scenario: ResolvedScenario, target: Target, flags: RunFlags) {
-  io.stderr.write(describePlan(scenario, flags.seed, `${target.kind} ${target.url.origin}`, flags.browsers) + '\n');
+  const layout = layoutFor(scenario, flags.seed, target.url.hostname, flags);
+  io.stderr.write(describePlan(scenario, flags.seed, `${target.kind} ${target.url.origin}`, layout, flags.browsers) + '\n');
   const progress = progressPrinter(io, scenario, flags.progress);
   const result = await runScenario({
     scenario, seed: flags.seed, target, outDir: resolve(io.cwd ?? process.cwd(), flags.out), maxActive: flags.maxActive,
-    signal: io.signal, onProgress: progress.onProgress, faultsVia: flags.faultsVia,
+    signal: io.signal, onProgress: progress.onProgress, faultsVia: flags.faultsVia, workers: layout.workers, localAddresses: layout.localAddresses,
     browsers: flags.browsers > 0 ? { count: flags.browsers, cycleMs: flags.browserCycle * 1000, chromium: flags.chromium, endpoint: flags.browserEndpoint } : undefined,
   })
     .catch(async (err: unknown) => {
@@ -213,7 +238,7 @@ async function withTarget<T>(io: Io, url: string | undefined, allowed: string[],
   const platform = await spawnReferencePlatform(fixtureArgs);
   io.stderr.write(`reference platform at ${platform.url}\n`);
   try {
-    return await fn(referenceTarget(new URL(platform.url)));
+    return await fn(targetFromSpec({ kind: 'reference', url: platform.url }));
   } finally {
     await platform.stop();
   }
@@ -275,7 +300,9 @@ Exit codes: 0 objectives met, 1 internal error, 2 usage or config error, 3 targe
       .addOption(new Option('--browsers <n>', 'browser users (real Chromium, fake camera) joining through the web client beside the protocol users').argParser(parseNumber('--browsers', 0, 50, true)).default(0))
       .addOption(new Option('--browser-cycle <s>', 'seconds each browser user stays in its conference before it leaves and joins again').argParser(parseNumber('--browser-cycle', 2, 3600)).default(15))
       .option('--chromium <path>', 'Chromium for browser users (default: FIRSTBELL_CHROMIUM or /usr/bin/chromium)')
-      .option('--browser-endpoint <url>', 'attach browser users to a running Chromium (ws://… from /json/version, or http://host:port) instead of launching one');
+      .option('--browser-endpoint <url>', 'attach browser users to a running Chromium (ws://… from /json/version, or http://host:port) instead of launching one')
+      .addOption(workersOption())
+      .addOption(localAddressOption());
 
   runFlags(
     program
@@ -283,7 +310,8 @@ Exit codes: 0 objectives met, 1 internal error, 2 usage or config error, 3 targe
       .description('run a scenario against a target and write the run folder and report')
       .argument('<scenario>', "built-in scenario name (see 'firstbell list')")
       .requiredOption('--target <url>', 'base URL of the platform, e.g. http://127.0.0.1:8080')
-      .addOption(new Option('--target-kind <kind>', 'how to talk to the target: reference (the reference platform, or one built like it), janus (ws://host:8188), bbb (https://host/bigbluebutton/) or moodle (https://host/)').choices(['reference', 'janus', 'bbb', 'moodle']).default('reference'))
+      .addOption(new Option('--target-kind <kind>', 'how to talk to the target: reference (the reference platform, or one built like it), janus (ws://host:8188), bbb (https://host/bigbluebutton/), moodle (https://host/) or http (GETs of the --target URL)').choices([...TARGET_KINDS]).default('reference'))
+      .addOption(new Option('--http-requests <n>', 'http: GETs each participant sends on its keep-alive connection').argParser(parseNumber('--http-requests', 1, 1_000_000, true)).default(1))
       .option('--bbb-secret <secret>', 'BigBlueButton shared secret (default: FIRSTBELL_BBB_SECRET)')
       .addOption(new Option('--bbb-checksum <algorithm>', 'BigBlueButton checksum algorithm, as configured on the server').choices(['sha1', 'sha256', 'sha384', 'sha512']).default('sha1'))
       .option('--moodle-join <path>', "Moodle: where a pupil joins the lesson, e.g. '/mod/bigbluebuttonbn/bbb_view.php?action=join&id=7'")
@@ -437,13 +465,25 @@ Exit codes: 0 objectives met, 1 internal error, 2 usage or config error, 3 targe
 
   program
     .command('plan')
-    .description('print the resolved plan of a scenario without sending anything')
+    .description('print the resolved plan of a scenario, and how this machine will send it, without sending anything')
     .argument('<scenario>', 'built-in scenario name')
     .addOption(scaleOption().default(1))
     .addOption(seedOption())
-    .action((name: string, o: { scale: number; seed: number }) =>
+    .option('--target <url>', 'where the load would go (default: the reference platform on 127.0.0.1)')
+    .addOption(workersOption())
+    .addOption(localAddressOption())
+    .action((name: string, o: { scale: number; seed: number; target?: string; workers: number | 'auto'; localAddress: string[] }) =>
       setAction(async () => {
-        io.stdout.write(describePlan(scenarioByName(name, o.scale), o.seed, undefined) + '\n');
+        const s = scenarioByName(name, o.scale);
+        let host = '127.0.0.1';
+        if (o.target !== undefined) {
+          try {
+            host = new URL(o.target).hostname;
+          } catch {
+            throw new UsageError(`--target '${o.target}' is not a URL; give one like http://127.0.0.1:8080`);
+          }
+        }
+        io.stdout.write(describePlan(s, o.seed, o.target, layoutFor(s, o.seed, host, o)) + '\n');
         return EXIT.ok;
       }),
     );
@@ -510,7 +550,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       if (err.code === 'commander.executeSubCommandAsync') return EXIT.internal;
       return EXIT.usage; // commander has already printed its one-line error
     }
-    if (err instanceof UsageError || err instanceof RunFolderError || err instanceof ConfigError || err instanceof JanusSetupError || err instanceof BrowserSetupError || err instanceof K6ImportError) {
+    if (err instanceof UsageError || err instanceof RunFolderError || err instanceof ConfigError || err instanceof JanusSetupError || err instanceof BrowserSetupError || err instanceof K6ImportError || err instanceof WorkerError) {
       io.stderr.write(`error: ${err.message}\n`);
       return EXIT.usage;
     }

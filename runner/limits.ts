@@ -16,3 +16,135 @@ export function isLoopback(hostname: string): boolean {
   const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
   return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
+
+/** The ephemeral port range the kernel picks client ports from, [low, high]; Linux's default where it cannot be read. */
+export function ephemeralPortRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(lo) && Number.isInteger(hi) && hi! >= lo!) return [lo!, hi!];
+  } catch {
+    // Not Linux: take Linux's default.
+  }
+  return [32768, 60999];
+}
+
+/** Files one process keeps for itself (stdio, IPC, the run folder, timers) beside its participants' sockets. */
+export const FILES_RESERVED = 500;
+
+/** A bad --local-address value; names the value and the fix. */
+export class LocalAddressError extends Error {}
+
+const ipv4 = (s: string) => /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s)?.slice(1).map(Number).filter((x) => x <= 255);
+const toInt = (p: number[]) => ((p[0]! << 24) >>> 0) + (p[1]! << 16) + (p[2]! << 8) + p[3]!;
+const toAddr = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+
+/**
+ * Local addresses from values like "127.0.1.1-127.0.1.20", "10.0.0.5,10.0.0.6" or "127.0.2.0/28" (host addresses of it).
+ * Each must be in 127.0.0.0/8 (every one of those is this machine's) or on one of `local` (this machine's interfaces).
+ */
+export function parseLocalAddresses(values: string[], local: Set<string>): string[] {
+  const out: string[] = [];
+  const check = (a: string, v: string) => {
+    if (!a.startsWith('127.') && !local.has(a)) {
+      throw new LocalAddressError(`--local-address ${v}: ${a} is not an address of this machine; use addresses in 127.0.0.0/8 for a loopback target, or ones 'ip -brief address' lists`);
+    }
+    out.push(a);
+  };
+  for (const v of values.flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean)) {
+    const range = /^([\d.]+)-([\d.]+)$/.exec(v);
+    const cidr = /^([\d.]+)\/(\d{1,2})$/.exec(v);
+    if (range) {
+      const [a, b] = [ipv4(range[1]!), ipv4(range[2]!)];
+      if (a?.length !== 4 || b?.length !== 4 || toInt(b) < toInt(a)) throw new LocalAddressError(`--local-address ${v}: not a range of IPv4 addresses; write it as 127.0.1.1-127.0.1.20`);
+      if (toInt(b) - toInt(a) >= 4096) throw new LocalAddressError(`--local-address ${v}: more than 4,096 addresses; a few dozen are plenty (each brings ${'~28,000'} ports)`);
+      for (let n = toInt(a); n <= toInt(b); n++) check(toAddr(n), v);
+    } else if (cidr) {
+      const a = ipv4(cidr[1]!);
+      const bits = Number(cidr[2]);
+      if (a?.length !== 4 || bits < 20 || bits > 32) throw new LocalAddressError(`--local-address ${v}: give a network of /20 to /32, e.g. 127.0.2.0/28`);
+      const size = 2 ** (32 - bits);
+      const base = toInt(a) - (toInt(a) % size);
+      const [first, last] = size <= 2 ? [base, base + size - 1] : [base + 1, base + size - 2];
+      for (let n = first; n <= last; n++) check(toAddr(n), v);
+    } else if (ipv4(v)?.length === 4 || v.includes(':')) {
+      check(v, v);
+    } else {
+      throw new LocalAddressError(`--local-address ${v}: not an address; give one like 127.0.1.1, a range 127.0.1.1-127.0.1.20, or a network 127.0.2.0/28`);
+    }
+  }
+  return [...new Set(out)];
+}
+
+/** Loopback source addresses 127.0.1.1 onwards, as many as `n`. */
+export function loopbackPool(n: number): string[] {
+  const base = toInt([127, 0, 1, 0]);
+  const out: string[] = [];
+  for (let k = 1; out.length < n; k++) if ((base + k) % 256 !== 0 && (base + k) % 256 !== 255) out.push(toAddr(base + k));
+  return out;
+}
+
+export interface LoadLayout {
+  workers: number;
+  /** Why that many. */
+  workersWhy: string;
+  /** Files each process may open, or undefined where unknown. */
+  filesPerProcess?: number;
+  localAddresses: string[];
+  /** Set when the addresses were chosen here, not given. */
+  localAddressesWhy?: string;
+  /** Ports the kernel hands out per local address. */
+  portsPerAddress: number;
+  warnings: string[];
+}
+
+/**
+ * How the load is laid out on this machine: worker processes (every core when the arrival rate asks for it,
+ * and enough that no process needs more files than it may open) and local addresses (enough ports for every
+ * connection held plus those in TIME_WAIT). Given values are kept and checked; the plan says where they fall short.
+ */
+export function layoutLoad(o: {
+  participants: number; peakArrivalsPerSec: number; targetHost: string; cores: number;
+  workers?: number; localAddresses?: string[];
+}): LoadLayout {
+  const files = openFileLimit();
+  const perProcess = files === undefined ? Number.POSITIVE_INFINITY : Math.max(1, files - FILES_RESERVED);
+  const needForFiles = Math.ceil(o.participants / perProcess);
+  const forRate = o.peakArrivalsPerSec >= AUTO_WORKERS_FROM_RATE ? o.cores : 1;
+  const warnings: string[] = [];
+  let workers: number;
+  let workersWhy: string;
+  if (o.workers !== undefined) {
+    workers = o.workers;
+    workersWhy = 'as given';
+  } else {
+    workers = Math.min(64, Math.max(1, needForFiles, forRate));
+    workersWhy = workers === 1 ? 'one process is enough' : needForFiles >= forRate ? `${o.participants.toLocaleString('en-US')} sockets at ${perProcess.toLocaleString('en-US')} a process` : `every core for ${o.peakArrivalsPerSec.toLocaleString('en-US')} arrivals/s`;
+  }
+  if (files !== undefined && o.participants > workers * perProcess) {
+    warnings.push(`up to ${o.participants.toLocaleString('en-US')} sockets held at once, but ${workers} process${workers === 1 ? '' : 'es'} may open only ${(workers * perProcess).toLocaleString('en-US')} for participants (${files.toLocaleString('en-US')} files each); the rest will fail with EMFILE (use --workers ${needForFiles} or lower --scale)`);
+  }
+  if (workers > o.cores) warnings.push(`${workers} worker processes share ${o.cores} cores; the generator's health will show whether they kept up`);
+  const [lo, hi] = ephemeralPortRange();
+  const portsPerAddress = hi - lo + 1;
+  // A closed HTTP connection keeps its port in TIME_WAIT for a minute: count each participant twice.
+  const portsNeeded = o.participants * 2;
+  let localAddresses = o.localAddresses ?? [];
+  let localAddressesWhy: string | undefined;
+  const loopbackV4 = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(o.targetHost);
+  if (!o.localAddresses?.length && loopbackV4 && portsNeeded > portsPerAddress * PORT_HEADROOM) {
+    localAddresses = loopbackPool(Math.min(250, Math.ceil(portsNeeded / (portsPerAddress * PORT_HEADROOM))));
+    localAddressesWhy = `${portsNeeded.toLocaleString('en-US')} ports needed, held and in TIME_WAIT`;
+  }
+  const addrCount = Math.max(1, localAddresses.length);
+  if (portsNeeded > addrCount * portsPerAddress) {
+    warnings.push(
+      `up to ${portsNeeded.toLocaleString('en-US')} client ports needed (connections held and in TIME_WAIT), but ${addrCount === 1 ? 'one source address has' : `${addrCount} source addresses have`} ${(addrCount * portsPerAddress).toLocaleString('en-US')}; connections will fail with EADDRNOTAVAIL (give more with --local-address${loopbackV4 ? '' : ', addresses of this machine that reach the target'})`,
+    );
+  }
+  return { workers, workersWhy, filesPerProcess: files, localAddresses, localAddressesWhy, portsPerAddress, warnings };
+}
+
+/** From this peak arrival rate on, the load is spread over every core by default. */
+export const AUTO_WORKERS_FROM_RATE = 500;
+/** Share of an address's ports planned for use; the rest is headroom for the kernel's choice. */
+const PORT_HEADROOM = 0.8;

@@ -29,7 +29,7 @@ export interface HealthSecond {
   /** Event-loop delay p99 and max in this second, ms. */
   loopLagP99Ms: number;
   loopLagMaxMs: number;
-  /** CPU used by the generator process in this second, in % of one core. */
+  /** CPU used in this second by the generator process, or with worker processes by the busiest of them, in % of one core. */
   cpuPct: number;
   /** How late arrivals were dispatched against the schedule in this second, p99 and max, ms. */
   sendLagP99Ms: number;
@@ -40,7 +40,7 @@ export interface HealthSecond {
   dropped: number;
   /** Participants with a journey or a hold under way at the end of the second. */
   active: number;
-  /** Resident memory of the generator, MB. */
+  /** Resident memory of the generator, MB (with worker processes: all of them together). */
   rssMb: number;
 }
 
@@ -74,7 +74,13 @@ export interface RunInfo {
   /** Browser users that ran beside the protocol users, when there were any. */
   browsers?: { count: number; cycleMs: number; endpoint?: string };
   /** Filled at the end. */
-  generator?: { arrivalsPlanned: number; arrivalsSent: number; late: number; dropped: number; lateThresholdMs: number; maxActive: number };
+  generator?: {
+    arrivalsPlanned: number; arrivalsSent: number; late: number; dropped: number; lateThresholdMs: number; maxActive: number;
+    /** Processes that sent the load (1: the run's own). */
+    workers?: number;
+    /** Local addresses the connections were spread over, when they were. */
+    localAddresses?: number;
+  };
 }
 
 export function readRunInfo(dir: string): RunInfo {

@@ -2,9 +2,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
 import { join } from 'node:path';
-import * as hdr from 'hdr-histogram-js';
-import { LAYERS, type Layer, type ResolvedScenario, type RetryPolicy } from '../scenarios/model.js';
-import { retryDelayMs } from './retry.js';
+import type { Layer, ResolvedScenario } from '../scenarios/model.js';
+import { Engine, LiveLayers } from './engine.js';
 import { HealthMonitor } from './health.js';
 import {
   FILES, HEALTH_HEADER, healthLine, LineSink, RunFailedError, SAMPLE_HEADER, sampleLine, writeFileAtomic,
@@ -12,11 +11,11 @@ import {
 } from './run-folder.js';
 import { arrivalsPerSecond, buildSchedule, type Schedule } from './schedule.js';
 import { armFaults } from './faults.js';
-import { dispatch, type DispatchStats } from './scheduler.js';
+import type { DispatchStats } from './scheduler.js';
 import { Series } from './series.js';
 import type { Sample } from './sample.js';
 import type { Target } from './target.js';
-import { VirtualUser } from './virtual-user.js';
+import { epochNow, WorkerPool, type WorkerSecond } from './workers.js';
 import { BROWSER_STEPS, BrowserUsers, MEDIA_HEADER, mediaLine, type BrowserUsersOptions } from './browser/canaries.js';
 import { VERSION } from './version.js';
 
@@ -42,6 +41,10 @@ export interface RunOptions {
   faultsVia?: 'auto' | 'proxy';
   /** Browser users beside the protocol users (a few canaries in real Chromium). */
   browsers?: Omit<BrowserUsersOptions, 'stepTimeoutMs'>;
+  /** Worker processes that share the schedule (every n-th arrival each); 1 (default) sends from this process. Needs a target with a spec. */
+  workers?: number;
+  /** Local addresses to spread the participants' connections over (participant id modulo their count). */
+  localAddresses?: string[];
 }
 
 /** The live state once a second. */
@@ -90,17 +93,6 @@ export function planOf(scenario: ResolvedScenario, schedule: Schedule): RunInfo[
   };
 }
 
-/** One participant: its journey, and journeys again after failures as its retry policy says. */
-async function participant(target: Target, vu: VirtualUser, retry: RetryPolicy | undefined, seed: number): Promise<void> {
-  for (let tryNo = 1; ; tryNo++) {
-    const end = await target.journey(vu);
-    if (end === 'joined' || end === 'stopped' || vu.stopped) return;
-    const delay = retryDelayMs(retry, tryNo, vu.id, seed);
-    if (delay === undefined) return;
-    vu.waitBeforeNext(delay);
-  }
-}
-
 export async function runScenario(o: RunOptions): Promise<RunResult> {
   const maxActive = o.maxActive ?? 50_000;
   const lateThresholdMs = o.lateThresholdMs ?? 100;
@@ -113,9 +105,35 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   const steps = wantBrowsers ? [...o.target.steps, ...BROWSER_STEPS] : o.target.steps;
   // The browser is up before the clock starts, so its launch is not part of anything measured.
   const browsers = wantBrowsers ? new BrowserUsers({ ...o.browsers!, stepTimeoutMs: o.scenario.client.stepTimeoutMs }) : undefined;
+  const workerCount = o.workers ?? 1;
+  if (workerCount > 1 && !o.target.spec) throw new Error(`the ${o.target.kind} target was made by hand and cannot be rebuilt in worker processes; run it with one worker`);
+  // Worker processes merge their second into the parent's; set up before the clock starts.
+  const fromWorkers = new Map<number, WorkerSecond[]>();
+  const workerSamples: string[] = [];
+  let workerLost: string | undefined;
+  let pool: WorkerPool | undefined;
   try {
     await browsers?.open(faults.origin);
+    if (workerCount > 1) {
+      pool = await WorkerPool.start(
+        Array.from({ length: workerCount }, (_, index) => ({
+          type: 'init' as const, scenario: o.scenario, seed: o.seed, target: o.target.spec!, origin: faults.origin, index, count: workerCount,
+          maxActive: Math.ceil(maxActive / workerCount), lateThresholdMs, localAddresses: o.localAddresses,
+        })),
+        {
+          onSecond: (k, sec) => {
+            const list = fromWorkers.get(sec.t) ?? [];
+            list.push(sec);
+            fromWorkers.set(sec.t, list);
+            latest[k] = sec;
+          },
+          onSamples: (lines) => workerSamples.push(lines),
+          onLost: (_k, why) => (workerLost ??= why),
+        },
+      );
+    }
   } catch (e) {
+    pool?.kill();
     await browsers?.stop();
     await faults.stop();
     throw e;
@@ -151,99 +169,134 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   o.signal?.addEventListener('abort', onExternalStop, { once: true });
   if (o.signal?.aborted) onExternalStop();
 
-  const t0 = performance.now();
-  const clock = () => performance.now() - t0;
-  const journeys = new Set<Promise<void>>();
-  const users = new Set<VirtualUser>();
-  const live = Object.fromEntries(LAYERS.map((l) => [l, { ended: 0, failed: 0, latency: hdr.build({ numberOfSignificantValueDigits: 2 }) }])) as Record<
-    Layer, { ended: number; failed: number; latency: hdr.Histogram }
-  >;
-  const emit = (s: Sample) => {
-    series.add(s);
-    samples.write(sampleLine(s));
-    if (s.outcome === 'aborted') return;
-    const l = live[s.layer];
-    l.ended++;
-    if (s.outcome !== 'ok') l.failed++;
-    l.latency.recordValue(Math.max(1, Math.round(s.endMs - s.intendedMs)));
+  const live = new LiveLayers();
+  const emit = (x: Sample) => {
+    series.add(x);
+    samples.write(sampleLine(x));
+    live.add(x);
   };
   const origin = faults.origin;
-
-  const dispatched: DispatchStats = { sent: 0, late: 0, dropped: 0 };
+  // t = 0 is a wall-clock instant every worker process shares; a moment ahead, so each has it before it comes.
+  const t0Epoch = epochNow() + (pool ? 200 : 0);
+  const clock = () => epochNow() - t0Epoch;
+  const engine = pool
+    ? undefined
+    : new Engine({ scenario: o.scenario, seed: o.seed, target: o.target, schedule, origin, clock, maxActive, lateThresholdMs, monitor, emit, localAddresses: o.localAddresses });
+  let dispatched: DispatchStats = engine?.stats ?? { sent: 0, late: 0, dropped: 0 };
+  const lastSeen: number[] = [];
+  /** Each worker's latest second: its running totals. */
+  const latest: WorkerSecond[] = [];
   let status: RunStatus = 'completed';
 
-  const second = () => {
+  /** This process's second, merged with the workers' seconds of the same t. */
+  const mergedSecond = (t: number): HealthSecond => {
+    const h = monitor.take(t, engine?.active ?? 0);
+    if (!pool) return h;
+    for (const lines of workerSamples.splice(0)) samples.write(lines);
+    const got = fromWorkers.get(t) ?? [];
+    fromWorkers.delete(t);
+    for (const w of got) {
+      lastSeen[w.index] = (t + 1) * 1000;
+      live.addEncoded(w.layers);
+      // CPU is the busiest process's (each has one event loop); counts and memory add up.
+      h.cpuPct = Math.max(h.cpuPct, w.health.cpuPct);
+      h.loopLagP99Ms = Math.max(h.loopLagP99Ms, w.health.loopLagP99Ms);
+      h.loopLagMaxMs = Math.max(h.loopLagMaxMs, w.health.loopLagMaxMs);
+      h.sendLagP99Ms = Math.max(h.sendLagP99Ms, w.health.sendLagP99Ms);
+      h.sendLagMaxMs = Math.max(h.sendLagMaxMs, w.health.sendLagMaxMs);
+      h.arrivals += w.health.arrivals;
+      h.late += w.health.late;
+      h.dropped += w.health.dropped;
+    }
+    for (let k = 0; k < pool.size; k++) {
+      const w = latest[k];
+      h.active += w?.health.active ?? 0;
+      h.rssMb += w?.health.rssMb ?? 0;
+      if (got.some((x) => x.index === k)) continue;
+      // A worker that has not reported this second is stalled: its loop lag is at least the time since it last did.
+      const silentMs = Math.round(Math.max(0, clock() - (lastSeen[k] ?? 0) - 1000));
+      h.loopLagP99Ms = Math.max(h.loopLagP99Ms, silentMs);
+      h.loopLagMaxMs = Math.max(h.loopLagMaxMs, silentMs);
+    }
+    dispatched = latest.reduce((a, w) => ({ sent: a.sent + w.stats.sent, late: a.late + w.stats.late, dropped: a.dropped + w.stats.dropped }), { sent: 0, late: 0, dropped: 0 });
+    return h;
+  };
+
+  const second = (t: number) => {
     // Samples that cannot be written make the run worthless: stop it, and say why.
     const sinkError = samples.error ?? healthSink.error;
     if (sinkError && !stop.signal.aborted) stop.abort(new Error(`cannot write the run folder: ${sinkError.message}`));
-    const t = Math.round(clock() / 1000) - 1;
-    const h = monitor.take(t, journeys.size);
+    if (workerLost && !stop.signal.aborted) stop.abort(new Error(workerLost));
+    const h = mergedSecond(t);
     healthSink.write(healthLine(h));
-    const layers = Object.fromEntries(
-      LAYERS.map((l) => {
-        const v = live[l];
-        const out = { ended: v.ended, failed: v.failed, p95Ms: v.latency.totalCount ? v.latency.getValueAtPercentile(95) : 0 };
-        v.ended = v.failed = 0;
-        v.latency.reset();
-        return [l, out];
-      }),
-    ) as Progress['layers'];
+    const layers = live.take();
     try {
-      o.onProgress?.({ t, firstBellAtMs: schedule.firstBellAtMs, plannedEndMs: schedule.endMs, planned: schedule.offsetsMs.length, ...dispatched, active: journeys.size, layers, health: h });
+      o.onProgress?.({ t, firstBellAtMs: schedule.firstBellAtMs, plannedEndMs: schedule.endMs, planned: schedule.offsetsMs.length, ...dispatched, active: h.active, layers, health: h });
     } catch {
       // A broken progress display must not stop the measurement.
     }
   };
-  const ticker = setInterval(second, 1000);
+  // Seconds close on whole seconds of the run clock (workers close theirs a moment before; their lines get 150 ms to arrive).
+  const settleMs = pool ? 150 : 0;
+  let ticker: NodeJS.Timeout | undefined;
+  /** The second the next record closes. */
+  let nextT = 0;
+  const arm = () => {
+    ticker = setTimeout(() => {
+      second(nextT++);
+      arm();
+    }, Math.max(1, (nextT + 1) * 1000 + settleMs - clock()));
+  };
+  pool?.go(t0Epoch);
+  // The parent's clock also starts at t0; until then it waits.
+  await new Promise((r) => setTimeout(r, Math.max(0, -clock())));
+  arm();
   faults.start(clock);
   browsers?.start({ origin, client: o.target.webClient!, clock, emit, journey: (j) => journeySink!.write(JSON.stringify(j)), media: (m) => mediaSink!.write(mediaLine(m)) });
-  const endTimer = setTimeout(() => stop.abort(new Error('planned end')), schedule.endMs);
+  const endTimer = setTimeout(() => stop.abort(new Error('planned end')), schedule.endMs - clock());
+  let finalSeries: Series = series;
 
   try {
-    await dispatch(
-      schedule,
-      {
-        clock,
-        maxActive,
-        lateThresholdMs,
-        active: () => journeys.size,
-        start: (i, lag) => {
-          monitor.dispatched(lag);
-          const vu = new VirtualUser({ id: schedule.participantIds[i]!, arrivalMs: schedule.offsetsMs[i]!, origin, client: o.scenario.client, clock, emit });
-          users.add(vu);
-          const p: Promise<void> = participant(o.target, vu, o.scenario.client.retry, o.seed)
-            .catch(() => undefined)
-            .finally(() => {
-              journeys.delete(p);
-              users.delete(vu);
-            });
-          journeys.add(p);
-        },
-        onDropped: () => monitor.droppedOne(),
-      },
-      stop.signal,
-      dispatched,
-    );
+    await engine?.run(stop.signal);
     if (!stop.signal.aborted) await new Promise((r) => stop.signal.addEventListener('abort', r, { once: true }));
     if (o.signal?.aborted) status = 'interrupted';
     if (samples.error ?? healthSink.error) throw stop.signal.reason;
+    if (workerLost) throw new Error(workerLost);
     // The last health record closes the measured time; the teardown that follows is not the generator under load.
-    clearInterval(ticker);
-    second();
-    const browsersDone = browsers?.stop();
-    for (const vu of users) vu.stop(stop.signal.reason);
-    await browsersDone;
-    // Journeys see the abort and end; give stragglers a moment, then move on regardless.
-    await Promise.race([Promise.allSettled([...journeys]), new Promise((r) => setTimeout(r, 3_000).unref())]);
+    clearTimeout(ticker);
+    if (pool) {
+      // Each worker sends its last second before stopping; give those a moment to come in.
+      const stopping = pool.stop(String((stop.signal.reason as Error | undefined)?.message ?? 'stopped'), nextT);
+      await new Promise((r) => setTimeout(r, 300));
+      second(nextT);
+      const browsersDone = browsers?.stop();
+      const merged = await stopping;
+      await browsersDone;
+      for (const lines of workerSamples.splice(0)) samples.write(lines);
+      if (merged.missing.length) throw new Error(`worker${merged.missing.length === 1 ? '' : 's'} ${merged.missing.map((k) => k + 1).join(', ')} did not hand back results`);
+      dispatched = merged.stats;
+      merged.series.merge(series);
+      finalSeries = merged.series;
+      for (const d of steps) finalSeries.declare(d);
+    } else {
+      second(nextT);
+      const browsersDone = browsers?.stop();
+      engine!.stopAll(stop.signal.reason);
+      await browsersDone;
+      // Journeys see the abort and end; give stragglers a moment, then move on regardless.
+      await engine!.settle(3_000);
+    }
   } catch (err) {
     status = 'failed';
     info.stopReason = err instanceof Error ? err.message : String(err);
     stop.abort(err);
-    for (const vu of users) vu.stop(err);
+    engine?.stopAll(err);
+    pool?.kill();
+    for (const lines of workerSamples.splice(0)) samples.write(lines);
     await browsers?.stop();
     throw new RunFailedError(dir, err);
   } finally {
-    clearInterval(ticker);
+    clearTimeout(ticker);
     clearTimeout(endTimer);
     await faults.stop();
     o.signal?.removeEventListener('abort', onExternalStop);
@@ -252,12 +305,16 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     healthSink.close();
     mediaSink?.close();
     journeySink?.close();
-    writeFileAtomic(join(dir, FILES.series), JSON.stringify(series.toJSON()));
+    // With workers, a failed run has only part of the series here: the report rebuilds it from the samples instead.
+    if (status !== 'failed' || !pool) writeFileAtomic(join(dir, FILES.series), JSON.stringify(finalSeries.toJSON()));
     info.status = status;
     if (status === 'interrupted') info.stopReason = `interrupted at ${(clock() / 1000).toFixed(1)} s of ${(schedule.endMs / 1000).toFixed(1)} s`;
     info.endedAt = new Date().toISOString();
-    info.generator = { arrivalsPlanned: schedule.offsetsMs.length, arrivalsSent: dispatched.sent, late: dispatched.late, dropped: dispatched.dropped, lateThresholdMs, maxActive };
+    info.generator = {
+      arrivalsPlanned: schedule.offsetsMs.length, arrivalsSent: dispatched.sent, late: dispatched.late, dropped: dispatched.dropped, lateThresholdMs, maxActive,
+      workers: workerCount, ...(o.localAddresses?.length ? { localAddresses: o.localAddresses.length } : {}),
+    };
     writeInfo();
   }
-  return { dir, info, series };
+  return { dir, info, series: finalSeries };
 }

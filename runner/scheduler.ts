@@ -7,6 +7,12 @@ export interface DispatchStats {
   dropped: number;
 }
 
+/** Every `count`-th arrival from `index` on: one process's part of a schedule split across processes. */
+export interface Share {
+  index: number;
+  count: number;
+}
+
 export interface SchedulerOptions {
   /** ms from the run start, monotonic. */
   clock: () => number;
@@ -14,6 +20,8 @@ export interface SchedulerOptions {
   maxActive: number;
   /** An arrival dispatched more than this late counts as late, ms. */
   lateThresholdMs: number;
+  /** Only these arrivals; default all. */
+  share?: Share;
   active: () => number;
   /** Starts one arrival; must not throw. */
   start: (index: number, lagMs: number) => void;
@@ -26,7 +34,8 @@ export interface SchedulerOptions {
  */
 export function dispatch(schedule: Schedule, o: SchedulerOptions, signal: AbortSignal, stats: DispatchStats = { sent: 0, late: 0, dropped: 0 }): Promise<DispatchStats> {
   const n = schedule.offsetsMs.length;
-  let i = 0;
+  const stride = o.share?.count ?? 1;
+  let i = o.share?.index ?? 0;
   return new Promise((resolve) => {
     let timer: NodeJS.Timeout | undefined;
     const finish = () => {
@@ -48,7 +57,7 @@ export function dispatch(schedule: Schedule, o: SchedulerOptions, signal: AbortS
           if (lag > o.lateThresholdMs) stats.late++;
           o.start(i, lag);
         }
-        i++;
+        i += stride;
       }
       if (i >= n) return finish();
       timer = setTimeout(tick, Math.max(0, schedule.offsetsMs[i]! - o.clock()));

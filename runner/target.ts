@@ -4,6 +4,7 @@ import type { NativeFaults } from './faults.js';
 import type { StepDecl } from './series.js';
 import type { VirtualUser } from './virtual-user.js';
 import type { WebClient } from './browser/canaries.js';
+import type { TargetSpec } from './targets/index.js';
 
 export interface Target {
   /** Target kind, e.g. "reference". */
@@ -18,6 +19,8 @@ export interface Target {
   faults?: NativeFaults;
   /** How browser users get into a conference through the platform's own web pages; absent when the target has none. */
   webClient?: WebClient;
+  /** How to build this target again in a worker process; absent for a target made by hand (it then runs in one process). */
+  spec?: TargetSpec;
   /** Runs one participant's whole journey once; never throws (failures are samples). */
   journey(vu: VirtualUser): Promise<JourneyEnd>;
 }

@@ -1,0 +1,152 @@
+// The load of one process: its share of the schedule dispatched on time, one virtual user per arrival, samples out.
+import * as hdr from 'hdr-histogram-js';
+import { LAYERS, type Layer, type ResolvedScenario, type RetryPolicy } from '../scenarios/model.js';
+import { retryDelayMs } from './retry.js';
+import type { HealthMonitor } from './health.js';
+import type { Schedule } from './schedule.js';
+import { dispatch, type DispatchStats, type Share } from './scheduler.js';
+import type { Sample } from './sample.js';
+import type { Target } from './target.js';
+import { VirtualUser } from './virtual-user.js';
+
+export interface EngineOptions {
+  scenario: ResolvedScenario;
+  seed: number;
+  target: Target;
+  schedule: Schedule;
+  /** Which arrivals this process sends; default all. */
+  share?: Share;
+  /** Where the virtual users send their requests (the fault proxy when one is in the way). */
+  origin: string;
+  /** ms from the run start, monotonic. */
+  clock: () => number;
+  maxActive: number;
+  lateThresholdMs: number;
+  monitor: HealthMonitor;
+  emit: (s: Sample) => void;
+  /** Local addresses the participants' connections are spread over (participant id modulo their count); default the system's choice. */
+  localAddresses?: string[];
+}
+
+/** One participant: its journey, and journeys again after failures as its retry policy says. */
+async function participant(target: Target, vu: VirtualUser, retry: RetryPolicy | undefined, seed: number): Promise<void> {
+  for (let tryNo = 1; ; tryNo++) {
+    const end = await target.journey(vu);
+    if (end === 'joined' || end === 'stopped' || vu.stopped) return;
+    const delay = retryDelayMs(retry, tryNo, vu.id, seed);
+    if (delay === undefined) return;
+    vu.waitBeforeNext(delay);
+  }
+}
+
+export class Engine {
+  readonly stats: DispatchStats = { sent: 0, late: 0, dropped: 0 };
+  private journeys = new Set<Promise<void>>();
+  private users = new Set<VirtualUser>();
+
+  constructor(private o: EngineOptions) {}
+
+  /** Participants with a journey or a hold under way. */
+  get active(): number {
+    return this.journeys.size;
+  }
+
+  /** Dispatches this process's share of the schedule; resolves when the last arrival is sent or the signal stops it. */
+  async run(signal: AbortSignal): Promise<void> {
+    const o = this.o;
+    const addrs = o.localAddresses?.length ? o.localAddresses : undefined;
+    await dispatch(
+      o.schedule,
+      {
+        clock: o.clock,
+        maxActive: o.maxActive,
+        lateThresholdMs: o.lateThresholdMs,
+        share: o.share,
+        active: () => this.journeys.size,
+        start: (i, lag) => {
+          o.monitor.dispatched(lag);
+          const id = o.schedule.participantIds[i]!;
+          const vu = new VirtualUser({
+            id, arrivalMs: o.schedule.offsetsMs[i]!, origin: o.origin, client: o.scenario.client, clock: o.clock, emit: o.emit,
+            localAddress: addrs?.[id % addrs.length],
+          });
+          this.users.add(vu);
+          const p: Promise<void> = participant(o.target, vu, o.scenario.client.retry, o.seed)
+            .catch(() => undefined)
+            .finally(() => {
+              this.journeys.delete(p);
+              this.users.delete(vu);
+            });
+          this.journeys.add(p);
+        },
+        onDropped: () => o.monitor.droppedOne(),
+      },
+      signal,
+      this.stats,
+    );
+  }
+
+  /** Stops every participant; their steps under way end as aborted. */
+  stopAll(reason: unknown): void {
+    for (const vu of this.users) vu.stop(reason);
+  }
+
+  /** Waits for the stopped journeys to end, at most `ms`. */
+  async settle(ms: number): Promise<void> {
+    await Promise.race([Promise.allSettled([...this.journeys]), new Promise((r) => setTimeout(r, ms).unref())]);
+  }
+}
+
+/** Per layer in the current second: ended attempts, failed ones and latency from the intended start; for the progress line. */
+export class LiveLayers {
+  private v = Object.fromEntries(LAYERS.map((l) => [l, { ended: 0, failed: 0, latency: hdr.build({ numberOfSignificantValueDigits: 2 }) }])) as Record<
+    Layer, { ended: number; failed: number; latency: hdr.Histogram }
+  >;
+
+  add(s: Sample): void {
+    if (s.outcome === 'aborted') return;
+    const l = this.v[s.layer];
+    l.ended++;
+    if (s.outcome !== 'ok') l.failed++;
+    l.latency.recordValue(Math.max(1, Math.round(s.endMs - s.intendedMs)));
+  }
+
+  /** Adds another process's second, as taken by `takeEncoded`. */
+  addEncoded(e: EncodedLayers): void {
+    for (const l of LAYERS) {
+      const x = e[l];
+      const v = this.v[l];
+      v.ended += x.ended;
+      v.failed += x.failed;
+      if (x.latency) v.latency.add(hdr.decodeFromCompressedBase64(x.latency));
+    }
+  }
+
+  /** Closes the second: its figures, and a fresh start. */
+  take(): Record<Layer, { ended: number; failed: number; p95Ms: number }> {
+    return Object.fromEntries(
+      LAYERS.map((l) => {
+        const v = this.v[l];
+        const out = { ended: v.ended, failed: v.failed, p95Ms: v.latency.totalCount ? v.latency.getValueAtPercentile(95) : 0 };
+        v.ended = v.failed = 0;
+        v.latency.reset();
+        return [l, out];
+      }),
+    ) as Record<Layer, { ended: number; failed: number; p95Ms: number }>;
+  }
+
+  /** Closes the second in a form that crosses a process boundary. */
+  takeEncoded(): EncodedLayers {
+    return Object.fromEntries(
+      LAYERS.map((l) => {
+        const v = this.v[l];
+        const out = { ended: v.ended, failed: v.failed, latency: v.latency.totalCount ? hdr.encodeIntoCompressedBase64(v.latency) : '' };
+        v.ended = v.failed = 0;
+        v.latency.reset();
+        return [l, out];
+      }),
+    ) as EncodedLayers;
+  }
+}
+
+export type EncodedLayers = Record<Layer, { ended: number; failed: number; latency: string }>;
