@@ -116,7 +116,7 @@ function machineAddresses(): Set<string> {
 }
 
 /** Worker processes and local addresses for a run, from the plan, the flags and this machine's limits. */
-function layoutFor(s: ResolvedScenario, seed: number, targetHost: string, flags: { workers?: number | 'auto'; localAddress?: string[] }): LoadLayout {
+function layoutFor(s: ResolvedScenario, seed: number, targetHost: string, flags: { workers?: number | 'auto'; localAddress?: string[] }, holds = true): LoadLayout {
   const plan = planOf(s, buildSchedule(s, seed));
   let given: string[] | undefined;
   try {
@@ -127,7 +127,7 @@ function layoutFor(s: ResolvedScenario, seed: number, targetHost: string, flags:
   }
   return layoutLoad({
     participants: plan.participants, peakArrivalsPerSec: plan.peakArrivalsPerSec, targetHost: targetHost.replace(/^\[|\]$/g, ''), cores: availableParallelism(),
-    workers: flags.workers === 'auto' ? undefined : flags.workers, localAddresses: given,
+    workers: flags.workers === 'auto' ? undefined : flags.workers, localAddresses: given, holds,
   });
 }
 
@@ -189,7 +189,7 @@ interface RunFlags {
   scale?: number;
   seed: number;
   out: string;
-  maxActive: number;
+  maxActive?: number;
   allowTarget: string[];
   json?: boolean;
   progress: boolean;
@@ -203,7 +203,7 @@ interface RunFlags {
 
 /** Runs one scenario, builds its report and prints the verdict; returns the run folder and analysis. */
 async function runOnce(io: Io, scenario: ResolvedScenario, target: Target, flags: RunFlags) {
-  const layout = layoutFor(scenario, flags.seed, target.url.hostname, flags);
+  const layout = layoutFor(scenario, flags.seed, target.url.hostname, flags, target.holds !== false);
   io.stderr.write(describePlan(scenario, flags.seed, `${target.kind} ${target.url.origin}`, layout, flags.browsers) + '\n');
   const progress = progressPrinter(io, scenario, flags.progress);
   const result = await runScenario({
@@ -292,7 +292,7 @@ Exit codes: 0 objectives met, 1 internal error, 2 usage or config error, 3 targe
     cmd
       .addOption(seedOption())
       .option('--out <dir>', 'folder that receives the run folder', 'runs')
-      .addOption(new Option('--max-active <n>', 'most participants under way at once; beyond it arrivals are dropped and counted').argParser(parseNumber('--max-active', 1, 10_000_000, true)).default(50_000))
+      .addOption(new Option('--max-active <n>', "most participants under way at once; beyond it arrivals are dropped and counted (default: the plan's participants, at least 50,000)").argParser(parseNumber('--max-active', 1, 10_000_000, true)))
       .option('--objective <layer.metric=value>', 'override an objective, e.g. broker.p95=1.5s or admission.errors=0.5% (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
       .addOption(new Option('--faults-via <how>', "who applies the scenario's faults: auto (the target where it can, else the fault proxy) or proxy").choices(['auto', 'proxy']).default('auto'))
       .option('--json', 'print only summary.json on stdout')

@@ -105,10 +105,13 @@ export interface LoadLayout {
 export function layoutLoad(o: {
   participants: number; peakArrivalsPerSec: number; targetHost: string; cores: number;
   workers?: number; localAddresses?: string[];
+  /** False when journeys end without holding a connection; then about OPEN_SECONDS of peak arrivals are open at once. */
+  holds?: boolean;
 }): LoadLayout {
   const files = openFileLimit();
   const perProcess = files === undefined ? Number.POSITIVE_INFINITY : Math.max(1, files - FILES_RESERVED);
-  const needForFiles = Math.ceil(o.participants / perProcess);
+  const sockets = o.holds === false ? Math.min(o.participants, Math.ceil(o.peakArrivalsPerSec * OPEN_SECONDS)) : o.participants;
+  const needForFiles = Math.ceil(sockets / perProcess);
   const forRate = o.peakArrivalsPerSec >= AUTO_WORKERS_FROM_RATE ? o.cores : 1;
   const warnings: string[] = [];
   let workers: number;
@@ -118,16 +121,16 @@ export function layoutLoad(o: {
     workersWhy = 'as given';
   } else {
     workers = Math.min(64, Math.max(1, needForFiles, forRate));
-    workersWhy = workers === 1 ? 'one process is enough' : needForFiles >= forRate ? `${o.participants.toLocaleString('en-US')} sockets at ${perProcess.toLocaleString('en-US')} a process` : `every core for ${o.peakArrivalsPerSec.toLocaleString('en-US')} arrivals/s`;
+    workersWhy = workers === 1 ? 'one process is enough' : needForFiles >= forRate ? `${sockets.toLocaleString('en-US')} sockets at ${perProcess.toLocaleString('en-US')} a process` : `every core for ${o.peakArrivalsPerSec.toLocaleString('en-US')} arrivals/s`;
   }
-  if (files !== undefined && o.participants > workers * perProcess) {
-    warnings.push(`up to ${o.participants.toLocaleString('en-US')} sockets held at once, but ${workers} process${workers === 1 ? '' : 'es'} may open only ${(workers * perProcess).toLocaleString('en-US')} for participants (${files.toLocaleString('en-US')} files each); the rest will fail with EMFILE (use --workers ${needForFiles} or lower --scale)`);
+  if (files !== undefined && sockets > workers * perProcess) {
+    warnings.push(`up to ${sockets.toLocaleString('en-US')} sockets ${o.holds === false ? 'open' : 'held'} at once, but ${workers} process${workers === 1 ? '' : 'es'} may open only ${(workers * perProcess).toLocaleString('en-US')} for participants (${files.toLocaleString('en-US')} files each); the rest will fail with EMFILE (use --workers ${needForFiles} or lower --scale)`);
   }
   if (workers > o.cores) warnings.push(`${workers} worker processes share ${o.cores} cores; the generator's health will show whether they kept up`);
   const [lo, hi] = ephemeralPortRange();
   const portsPerAddress = hi - lo + 1;
-  // A closed HTTP connection keeps its port in TIME_WAIT for a minute: count each participant twice.
-  const portsNeeded = o.participants * 2;
+  // A closed HTTP connection keeps its port in TIME_WAIT for a minute: count each participant's closed one too.
+  const portsNeeded = o.participants + sockets;
   let localAddresses = o.localAddresses ?? [];
   let localAddressesWhy: string | undefined;
   const loopbackV4 = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(o.targetHost);
@@ -144,6 +147,8 @@ export function layoutLoad(o: {
   return { workers, workersWhy, filesPerProcess: files, localAddresses, localAddressesWhy, portsPerAddress, warnings };
 }
 
+/** Without held connections, a journey is assumed to keep its socket this long (a generous step timeout's worth of arrivals). */
+const OPEN_SECONDS = 10;
 /** From this peak arrival rate on, the load is spread over every core by default. */
 export const AUTO_WORKERS_FROM_RATE = 500;
 /** Share of an address's ports planned for use; the rest is headroom for the kernel's choice. */

@@ -148,8 +148,11 @@ export class RunFailedError extends Error {
 export const SAMPLE_HEADER = 'intended_ms,start_ms,end_ms,user,layer,step,outcome,status';
 export const HEALTH_HEADER = 'second,loop_lag_p99_ms,loop_lag_max_ms,cpu_pct,send_lag_p99_ms,send_lag_max_ms,arrivals,late,dropped,active,rss_mb';
 
+/** A time in ms to 0.1 ms ("1234.5", or "1234" when whole): cheaper than toFixed on the hot path. */
+const ms1 = (x: number) => Math.round(x * 10) / 10;
+
 export function sampleLine(s: Sample): string {
-  return `${s.intendedMs.toFixed(1)},${s.startMs.toFixed(1)},${s.endMs.toFixed(1)},${s.user},${s.layer},${s.step},${s.outcome},${s.status}`;
+  return `${ms1(s.intendedMs)},${ms1(s.startMs)},${ms1(s.endMs)},${s.user},${s.layer},${s.step},${s.outcome},${s.status}`;
 }
 
 export function healthLine(h: HealthSecond): string {

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Layer, ResolvedScenario } from '../scenarios/model.js';
-import { Engine, LiveLayers } from './engine.js';
+import { Engine, LiveLayers, warmUp } from './engine.js';
 import { HealthMonitor } from './health.js';
 import {
   FILES, HEALTH_HEADER, healthLine, LineSink, RunFailedError, SAMPLE_HEADER, sampleLine, writeFileAtomic,
@@ -27,7 +27,7 @@ export interface RunOptions {
   outDir: string;
   /** Name of the run folder; default: time stamp and scenario name. */
   runId?: string;
-  /** Most participants under way at once; beyond it arrivals are dropped and counted. Default 50000. */
+  /** Most participants under way at once; beyond it arrivals are dropped and counted. Default: the plan's participants, at least 50,000. */
   maxActive?: number;
   /** An arrival dispatched later than this counts as late, ms. Default 100. */
   lateThresholdMs?: number;
@@ -46,6 +46,8 @@ export interface RunOptions {
   /** Local addresses to spread the participants' connections over (participant id modulo their count). */
   localAddresses?: string[];
 }
+
+export const DEFAULT_MAX_ACTIVE = 50_000;
 
 /** The live state once a second. */
 export interface Progress {
@@ -94,11 +96,11 @@ export function planOf(scenario: ResolvedScenario, schedule: Schedule): RunInfo[
 }
 
 export async function runScenario(o: RunOptions): Promise<RunResult> {
-  const maxActive = o.maxActive ?? 50_000;
   const lateThresholdMs = o.lateThresholdMs ?? 100;
   await o.target.preflight(AbortSignal.timeout(o.preflightTimeoutMs ?? 5_000));
 
   const schedule = buildSchedule(o.scenario, o.seed);
+  const maxActive = o.maxActive ?? Math.max(DEFAULT_MAX_ACTIVE, schedule.offsetsMs.length);
   const faults = await armFaults(o.target, o.scenario.faults ?? [], schedule.firstBellAtMs, o.faultsVia);
   const wantBrowsers = o.browsers !== undefined && o.browsers.count > 0;
   if (wantBrowsers && !o.target.webClient) throw new Error(`the ${o.target.kind} target has no web client for browser users`);
@@ -109,11 +111,14 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   if (workerCount > 1 && !o.target.spec) throw new Error(`the ${o.target.kind} target was made by hand and cannot be rebuilt in worker processes; run it with one worker`);
   // Worker processes merge their second into the parent's; set up before the clock starts.
   const fromWorkers = new Map<number, WorkerSecond[]>();
+  /** When each worker was last heard from, on the run clock. */
+  const lastSeen: number[] = [];
   const workerSamples: string[] = [];
   let workerLost: string | undefined;
   let pool: WorkerPool | undefined;
   try {
     await browsers?.open(faults.origin);
+    if (workerCount === 1) await warmUp(faults.origin);
     if (workerCount > 1) {
       pool = await WorkerPool.start(
         Array.from({ length: workerCount }, (_, index) => ({
@@ -122,6 +127,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         })),
         {
           onSecond: (k, sec) => {
+            lastSeen[k] = clock();
             const list = fromWorkers.get(sec.t) ?? [];
             list.push(sec);
             fromWorkers.set(sec.t, list);
@@ -183,7 +189,6 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     ? undefined
     : new Engine({ scenario: o.scenario, seed: o.seed, target: o.target, schedule, origin, clock, maxActive, lateThresholdMs, monitor, emit, localAddresses: o.localAddresses });
   let dispatched: DispatchStats = engine?.stats ?? { sent: 0, late: 0, dropped: 0 };
-  const lastSeen: number[] = [];
   /** Each worker's latest second: its running totals. */
   const latest: WorkerSecond[] = [];
   let status: RunStatus = 'completed';
@@ -193,10 +198,14 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     const h = monitor.take(t, engine?.active ?? 0);
     if (!pool) return h;
     for (const lines of workerSamples.splice(0)) samples.write(lines);
-    const got = fromWorkers.get(t) ?? [];
-    fromWorkers.delete(t);
+    // A worker's record that came in after its second was written counts in this one: nothing is lost, it is late.
+    const got: WorkerSecond[] = [];
+    for (const [k, list] of fromWorkers) {
+      if (k > t) continue;
+      got.push(...list);
+      fromWorkers.delete(k);
+    }
     for (const w of got) {
-      lastSeen[w.index] = (t + 1) * 1000;
       live.addEncoded(w.layers);
       // CPU is the busiest process's (each has one event loop); counts and memory add up.
       h.cpuPct = Math.max(h.cpuPct, w.health.cpuPct);
@@ -213,7 +222,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       h.active += w?.health.active ?? 0;
       h.rssMb += w?.health.rssMb ?? 0;
       if (got.some((x) => x.index === k)) continue;
-      // A worker that has not reported this second is stalled: its loop lag is at least the time since it last did.
+      // A worker that has not reported this second is stalled: its loop lag is at least the time since it was last heard.
       const silentMs = Math.round(Math.max(0, clock() - (lastSeen[k] ?? 0) - 1000));
       h.loopLagP99Ms = Math.max(h.loopLagP99Ms, silentMs);
       h.loopLagMaxMs = Math.max(h.loopLagMaxMs, silentMs);
@@ -236,16 +245,18 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       // A broken progress display must not stop the measurement.
     }
   };
-  // Seconds close on whole seconds of the run clock (workers close theirs a moment before; their lines get 150 ms to arrive).
-  const settleMs = pool ? 150 : 0;
+  // Seconds close on whole seconds of the run clock. With workers, a second is written once every worker has
+  // reported it, or 2 s late without the silent ones (whose silence then shows as event-loop lag).
   let ticker: NodeJS.Timeout | undefined;
   /** The second the next record closes. */
   let nextT = 0;
+  const complete = (t: number) => pool !== undefined && new Set((fromWorkers.get(t) ?? []).map((w) => w.index)).size >= pool.size;
   const arm = () => {
+    const due = (nextT + 1) * 1000;
     ticker = setTimeout(() => {
-      second(nextT++);
+      if (!pool || complete(nextT) || clock() >= due + 2_000) second(nextT++);
       arm();
-    }, Math.max(1, (nextT + 1) * 1000 + settleMs - clock()));
+    }, Math.max(1, pool ? Math.min(50, due + 2_000 - clock()) : due - clock()));
   };
   pool?.go(t0Epoch);
   // The parent's clock also starts at t0; until then it waits.

@@ -140,23 +140,40 @@ export class Series {
   private joinedIds = new Set<number>();
   private goalKey?: string;
   private browserKeys = new Set<string>();
+  /** Keys of the declared steps, by layer and step: a sample finds its key without building a string. */
+  private keys = new Map<string, Map<string, string>>();
 
   /** joinWithinMs: a participant joining later than this after arriving counts as joined late. */
   constructor(steps: StepDecl[] = [], private joinWithinMs = Number.POSITIVE_INFINITY) {
     for (const s of steps) this.declare(s);
   }
 
+  /** The key of a step, declaring it when it is new. */
+  private keyOf(layer: Layer, step: string): string {
+    let byStep = this.keys.get(layer);
+    if (!byStep) this.keys.set(layer, (byStep = new Map()));
+    let key = byStep.get(step);
+    if (key === undefined) {
+      this.declare({ layer, step });
+      key = byStep.get(step)!;
+    }
+    return key;
+  }
+
   declare(s: StepDecl): void {
     if (!this.steps.some((d) => d.layer === s.layer && d.step === s.step)) this.steps.push(s);
+    let byStep = this.keys.get(s.layer);
+    if (!byStep) this.keys.set(s.layer, (byStep = new Map()));
+    if (!byStep.has(s.step)) byStep.set(s.step, stepKey(s.layer, s.step));
     if (s.goal === 'journey') this.goalKey = stepKey(s.layer, s.step);
     if (s.browser) this.browserKeys.add(stepKey(s.layer, s.step));
   }
 
   /** Tracks whole journeys; samples of one participant arrive in journey order. */
-  private follow(s: Sample): void {
-    if (this.browserKeys.has(stepKey(s.layer, s.step))) return;
+  private follow(s: Sample, key: string): void {
+    if (this.browserKeys.has(key)) return;
     if (!this.goalKey || this.joinedIds.has(s.user)) {
-      if (this.goalKey && stepKey(s.layer, s.step) === this.goalKey && s.outcome !== 'aborted') this.journeys.goalAttempts++;
+      if (this.goalKey && key === this.goalKey && s.outcome !== 'aborted') this.journeys.goalAttempts++;
       return;
     }
     let p = this.pending.get(s.user);
@@ -166,7 +183,7 @@ export class Series {
       const sec = Math.max(0, Math.floor(s.intendedMs / 1000));
       this.newUsers.set(sec, (this.newUsers.get(sec) ?? 0) + 1);
     }
-    const isGoal = stepKey(s.layer, s.step) === this.goalKey;
+    const isGoal = key === this.goalKey;
     if (isGoal && s.outcome !== 'aborted') this.journeys.goalAttempts++;
     const failed = s.outcome !== 'ok' && s.outcome !== 'aborted';
     if (failed !== p.failed) this.journeys.failedNotJoined += failed ? 1 : -1;
@@ -188,9 +205,9 @@ export class Series {
   }
 
   add(s: Sample): void {
-    this.declare({ layer: s.layer, step: s.step });
-    this.follow(s);
-    this.bucket(Math.max(0, Math.floor(s.intendedMs / 1000)), stepKey(s.layer, s.step)).add(s);
+    const key = this.keyOf(s.layer, s.step);
+    this.follow(s, key);
+    this.bucket(Math.max(0, Math.floor(s.intendedMs / 1000)), key).add(s);
   }
 
   merge(o: Series): void {

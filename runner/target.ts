@@ -19,6 +19,8 @@ export interface Target {
   faults?: NativeFaults;
   /** How browser users get into a conference through the platform's own web pages; absent when the target has none. */
   webClient?: WebClient;
+  /** False when a journey ends without holding a connection (plain HTTP, LMS logins): its sockets are then few at a time. Default true. */
+  holds?: boolean;
   /** How to build this target again in a worker process; absent for a target made by hand (it then runs in one process). */
   spec?: TargetSpec;
   /** Runs one participant's whole journey once; never throws (failures are samples). */

@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import type { ClientBehaviour, Layer } from '../scenarios/model.js';
 import { HttpSession, HttpStatusError, ProtocolError } from './http-session.js';
 import { classifyError, type Outcome, type Sample } from './sample.js';
+import { heldWs, openBareSocket, type HeldSocket } from './held-socket.js';
 
 export type Emit = (s: Sample) => void;
 
@@ -42,12 +43,16 @@ export class VirtualUser {
   readonly id: number;
   readonly http: HttpSession;
   readonly client: ClientBehaviour;
-  /** Aborted when the run stops this participant. Private to the participant, so it has few listeners. */
-  private stopper = new AbortController();
+  /** Set when the run stops this participant. */
+  private halted = false;
   private step$?: AbortController;
   private wake?: () => void;
   private nextAtMs: number;
-  private sockets = new Set<WebSocket>();
+  private sockets?: Set<WebSocket>;
+  private held?: HeldSocket;
+  private stepTimer?: NodeJS.Timeout;
+  private stepName = '';
+  private inStep = false;
 
   constructor(private o: VirtualUserOptions) {
     this.id = o.id;
@@ -57,18 +62,22 @@ export class VirtualUser {
   }
 
   get stopped(): boolean {
-    return this.stopper.signal.aborted;
+    return this.halted;
   }
 
-  /** Stops the participant: the step under way ends as aborted, a pause ends at once. */
+  /** Stops the participant: the step under way ends as aborted, a pause or a hold ends at once. */
   stop(reason: unknown): void {
-    this.stopper.abort(reason);
+    this.halted = true;
     this.step$?.abort(reason);
     this.wake?.();
   }
 
   now(): number {
     return this.o.clock();
+  }
+
+  private stepTimedOut(): void {
+    if (this.inStep) this.step$?.abort(new StepTimeout(`${this.stepName} timed out`));
   }
 
   /** The next step is intended `ms` from now (a retry after a failure). */
@@ -98,9 +107,14 @@ export class VirtualUser {
     if (this.stopped) return { ok: false };
     // A pause cut short (a dropped connection) starts the step now, and it is intended now.
     intended = Math.min(intended, this.now());
-    // One controller per step, aborted by its own timer or by stop(): no listener piles up on a shared signal.
-    const ctl = (this.step$ = new AbortController());
-    const timer = setTimeout(() => ctl.abort(new StepTimeout(`${name} timed out`)), this.client.stepTimeoutMs);
+    // One controller per participant, renewed only after an abort, aborted by the step timer or by stop();
+    // one timer per participant, re-armed at each step: nothing piles up, little is allocated per step.
+    let ctl = this.step$;
+    if (!ctl || ctl.signal.aborted) ctl = this.step$ = new AbortController();
+    this.stepName = name;
+    this.inStep = true;
+    if (this.stepTimer) this.stepTimer.refresh();
+    else this.stepTimer = setTimeout(() => this.stepTimedOut(), this.client.stepTimeoutMs);
     const start = this.now();
     let outcome: Outcome = 'ok';
     let status = 0;
@@ -114,8 +128,7 @@ export class VirtualUser {
       else if (err instanceof ProtocolError) outcome = 'protocol';
       else outcome = classifyError(err);
     } finally {
-      clearTimeout(timer);
-      this.step$ = undefined;
+      this.inStep = false;
     }
     const end = this.now();
     this.o.emit({ user: this.id, layer, step: name, intendedMs: intended, startMs: start, endMs: end, outcome, status });
@@ -132,11 +145,11 @@ export class VirtualUser {
       const ws = new WebSocket(url, opts.protocol, { headers: opts.headers, handshakeTimeout: this.client.stepTimeoutMs, perMessageDeflate: false, localAddress: this.o.localAddress });
       // Terminating a socket that is still connecting emits an error; it is already accounted for.
       ws.on('error', () => undefined);
-      this.sockets.add(ws);
+      (this.sockets ??= new Set()).add(ws);
       const fail = (err: unknown) => {
         cleanup();
         ws.terminate();
-        this.sockets.delete(ws);
+        this.sockets?.delete(ws);
         reject(err);
       };
       const onAbort = () => fail(signal.reason ?? new Error('aborted'));
@@ -168,66 +181,92 @@ export class VirtualUser {
   }
 
   /**
-   * Holds a joined participant until the run ends: a heartbeat every heartbeatMs, each one a sample
-   * timed from its scheduled instant. Resolves 'stopped' when the run ended the hold, 'dropped' when
-   * the connection died first.
+   * Opens a WebSocket for holding, on a bare socket (a fraction of a ws WebSocket's memory), and resolves on the
+   * server's first message, which it returns.
    */
-  async hold(ws: WebSocket, layer: Layer, name: string, beat: Heartbeat = PING_PONG): Promise<'stopped' | 'dropped'> {
-    let pending: { t: number; resolve: () => void; reject: (e: unknown) => void } | undefined;
-    let closed: Error | undefined;
-    const onMessage = (data: WebSocket.RawData) => {
-      if (!pending) return;
-      let msg: Record<string, unknown>;
-      try {
-        msg = JSON.parse(String(data)) as typeof msg;
-      } catch {
-        return;
-      }
-      if (beat.isReply(msg, pending.t)) pending.resolve();
-    };
-    const onClose = () => {
-      closed = Object.assign(new Error('socket closed'), { code: 'ECONNRESET' });
-      // Between heartbeats, the drop is noticed now rather than at the next heartbeat.
-      if (pending) pending.reject(closed);
-      else this.wake?.();
-    };
-    ws.on('message', onMessage);
-    ws.once('close', onClose);
-    ws.on('error', () => undefined);
-    // Spread heartbeats over the interval by participant (golden-ratio sequence), deterministically.
-    this.nextAtMs = this.now() + ((this.id * 0.6180339887) % 1) * this.client.heartbeatMs;
-    try {
-      while (!this.stopped && !closed) {
-        const at = this.nextAtMs;
-        const r = await this.step(layer, name, (signal) => {
-          if (closed) return Promise.reject(closed);
-          return new Promise<void>((resolve, reject) => {
-            const t = Math.round(at * 10);
-            const onAbort = () => reject(signal.reason);
-            signal.addEventListener('abort', onAbort, { once: true });
-            pending = {
-              t,
-              resolve: () => (signal.removeEventListener('abort', onAbort), resolve()),
-              reject: (e) => (signal.removeEventListener('abort', onAbort), reject(e)),
-            };
-            ws.send(beat.message(t), (err) => err && pending?.reject(err));
-          });
-        });
-        pending = undefined;
-        if (!r.ok && closed) break;
-        this.nextAtMs = at + this.client.heartbeatMs;
-      }
-    } finally {
-      ws.off('message', onMessage);
-      ws.off('close', onClose);
-    }
-    return this.stopped ? 'stopped' : 'dropped';
+  async openHeld(url: string, signal: AbortSignal, opts: { headers?: Record<string, string> } = {}): Promise<{ sock: HeldSocket; first: string }> {
+    const r = await openBareSocket(url, signal, { localAddress: this.o.localAddress, headers: opts.headers });
+    this.held = r.sock;
+    return r;
+  }
+
+  /**
+   * Holds a joined participant until the run ends: a heartbeat every heartbeatMs, each one a sample timed
+   * from its scheduled instant. One outstanding heartbeat and one timer at a time: it waits for the answer
+   * (up to the step timeout), and the next one is due a heartbeat interval after the previous one was.
+   * Resolves 'stopped' when the run ended the hold, 'dropped' when the connection died first.
+   */
+  hold(conn: HeldSocket | WebSocket, layer: Layer, name: string, beat: Heartbeat = PING_PONG): Promise<'stopped' | 'dropped'> {
+    const sock = conn instanceof WebSocket ? heldWs(conn) : conn;
+    this.held = sock;
+    const heartbeatMs = this.client.heartbeatMs;
+    const timeoutMs = this.client.stepTimeoutMs;
+    return new Promise((resolve) => {
+      // Spread heartbeats over the interval by participant (golden-ratio sequence), deterministically.
+      let at = this.now() + ((this.id * 0.6180339887) % 1) * heartbeatMs;
+      let sentAt = -1;
+      let t = 0;
+      let timer: NodeJS.Timeout | undefined;
+      const sample = (outcome: Outcome) => {
+        this.o.emit({ user: this.id, layer, step: name, intendedMs: at, startMs: sentAt, endMs: this.now(), outcome, status: 0 });
+        sentAt = -1;
+      };
+      const finish = (how: 'stopped' | 'dropped') => {
+        clearTimeout(timer);
+        sock.onMessage = sock.onClose = undefined;
+        this.wake = undefined;
+        resolve(how);
+      };
+      const next = () => {
+        at += heartbeatMs;
+        timer = setTimeout(send, Math.max(0, at - this.now()));
+      };
+      const send = () => {
+        if (this.halted) return finish('stopped');
+        // A heartbeat intended later than it starts (a busy generator) is still timed from its intended instant.
+        sentAt = this.now();
+        t = Math.round(at * 10);
+        sock.send(beat.message(t));
+        timer = setTimeout(() => {
+          sample('timeout');
+          next();
+        }, timeoutMs);
+      };
+      sock.onMessage = (text) => {
+        if (sentAt < 0) return;
+        let msg: Record<string, unknown>;
+        try {
+          msg = JSON.parse(text) as typeof msg;
+        } catch {
+          return;
+        }
+        if (!beat.isReply(msg, t)) return;
+        clearTimeout(timer);
+        sample('ok');
+        next();
+      };
+      sock.onClose = () => {
+        if (this.halted) return finish('stopped');
+        if (sentAt >= 0) sample('reset');
+        finish('dropped');
+      };
+      this.wake = () => {
+        if (sentAt >= 0) sample('aborted');
+        finish('stopped');
+      };
+      if (this.halted) return finish('stopped');
+      timer = setTimeout(send, Math.max(0, at - this.now()));
+    });
   }
 
   /** Closes everything the participant holds. */
   async close(): Promise<void> {
-    for (const ws of this.sockets) ws.terminate();
-    this.sockets.clear();
+    clearTimeout(this.stepTimer);
+    this.stepTimer = undefined;
+    for (const ws of this.sockets ?? []) ws.terminate();
+    this.sockets = undefined;
+    this.held?.terminate();
+    this.held = undefined;
     await this.http.close();
   }
 }

@@ -1,6 +1,6 @@
 // A worker process: builds the schedule and the target, sends its share of the arrivals on the parent's clock,
 // and streams samples and per-second health back over IPC.
-import { Engine, LiveLayers } from './engine.js';
+import { Engine, LiveLayers, warmUp } from './engine.js';
 import { HealthMonitor } from './health.js';
 import { buildSchedule } from './schedule.js';
 import { sampleLine } from './run-folder.js';
@@ -11,7 +11,7 @@ import { epochNow, type FromWorker, type ToWorker, type WorkerInit } from './wor
 
 const send = (m: FromWorker, cb?: () => void) => process.send!(m, undefined, undefined, cb);
 
-function serve(init: WorkerInit): void {
+async function serve(init: WorkerInit): Promise<void> {
   const target = targetFromSpec(init.target);
   const schedule = buildSchedule(init.scenario, init.seed);
   const series = new Series(target.steps, init.scenario.joinWithinMs);
@@ -69,16 +69,13 @@ function serve(init: WorkerInit): void {
       })();
     }
   });
+  await warmUp(init.origin);
   send({ type: 'ready' });
 }
 
 process.once('message', (m: ToWorker) => {
   if (m.type !== 'init') return;
-  try {
-    serve(m);
-  } catch (e) {
-    send({ type: 'error', message: e instanceof Error ? e.message : String(e) }, () => process.exit(1));
-  }
+  serve(m).catch((e: unknown) => send({ type: 'error', message: e instanceof Error ? e.message : String(e) }, () => process.exit(1)));
 });
 // Ctrl-C reaches the whole process group: the parent stops the run, and this worker with it.
 process.on('SIGINT', () => undefined);

@@ -12,7 +12,8 @@ import type { TargetSpec } from './targets/index.js';
 import { PACKAGE_ROOT } from './version.js';
 
 /** Wall-clock milliseconds with sub-ms resolution, comparable across processes of one machine. */
-export const epochNow = (): number => performance.timeOrigin + performance.now();
+const ORIGIN = performance.timeOrigin;
+export const epochNow = (): number => ORIGIN + performance.now();
 
 export interface WorkerInit {
   type: 'init';

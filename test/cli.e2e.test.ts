@@ -73,6 +73,26 @@ describe('bad input gives one line with the fix and a documented exit code', () 
     }
   });
 
+  it('refuses a local address that is not this machine\'s, and a worker count of 0, and exits 2', async () => {
+    const c = captureIo();
+    expect(await main(['run', 'monday-0800', '--target', 'http://127.0.0.1:9', '--local-address', '192.0.2.7'], c.io)).toBe(EXIT.usage);
+    expect(c.err()).toMatch(/^error: --local-address 192\.0\.2\.7: 192\.0\.2\.7 is not an address of this machine; use addresses in 127\.0\.0\.0\/8/);
+    const d = captureIo();
+    expect(await main(['run', 'monday-0800', '--target', 'http://127.0.0.1:9', '--workers', '0'], d.io)).toBe(EXIT.usage);
+    expect(d.err()).toMatch(/--workers must be a whole number from 1 to 64/);
+  });
+
+  it('plans full scale across processes and source addresses, and says which limits given settings hit', async () => {
+    const c = captureIo();
+    expect(await main(['plan', 'monday-0800'], c.io)).toBe(EXIT.ok);
+    expect(c.out()).toMatch(/generator: \d+ processes \(128,000 sockets at [\d,]+ a process, [\d,]+ files each\); connections spread over \d+ local addresses 127\.0\.1\.1…/);
+    expect(c.out()).not.toMatch(/EMFILE|EADDRNOTAVAIL/);
+    const d = captureIo();
+    expect(await main(['plan', 'monday-0800', '--workers', '1', '--local-address', '127.0.1.1'], d.io)).toBe(EXIT.ok);
+    expect(d.out()).toMatch(/warning: up to 128,000 sockets held at once, but 1 process may open only/);
+    expect(d.out()).toMatch(/connections will fail with EADDRNOTAVAIL/);
+  });
+
   it('says a folder is not a run folder and exits 2', async () => {
     const dir = tempDir();
     const c = captureIo();

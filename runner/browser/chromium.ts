@@ -1,7 +1,10 @@
 // Launching Debian's Chromium through puppeteer-core, closed to every host but loopback.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import puppeteer, { type Browser } from 'puppeteer-core';
+import type { Browser } from 'puppeteer-core';
+
+/** puppeteer-core is loaded when a browser is first needed: most runs start none, and it costs a second of CPU to load. */
+const puppeteer = async () => (await import('puppeteer-core')).default;
 
 /** Chromium cannot be found, started or reached: a setup problem the message says how to fix (exit code 2). */
 export class BrowserSetupError extends Error {}
@@ -42,7 +45,7 @@ export const MEDIA_ARGS = [
 /** Attaches to a browser started elsewhere (e.g. chromium --remote-debugging-port=9222), by its ws:// or http:// address. */
 export async function connectChromium(endpoint: string): Promise<Browser> {
   try {
-    return /^https?:/.test(endpoint) ? await puppeteer.connect({ browserURL: endpoint }) : await puppeteer.connect({ browserWSEndpoint: endpoint });
+    return /^https?:/.test(endpoint) ? await (await puppeteer()).connect({ browserURL: endpoint }) : await (await puppeteer()).connect({ browserWSEndpoint: endpoint });
   } catch (e) {
     throw new BrowserSetupError(`cannot attach to the browser at ${endpoint}: ${e instanceof Error ? e.message : String(e)}; start it with --remote-debugging-port and pass its ws:// address (from /json/version) or http://host:port`);
   }
@@ -51,7 +54,7 @@ export async function connectChromium(endpoint: string): Promise<Browser> {
 export async function launchChromium(opts: { executablePath?: string; args?: string[] } = {}): Promise<Browser> {
   const executablePath = chromiumPath(opts.executablePath);
   try {
-    return await puppeteer.launch({ executablePath, headless: true, args: [...CHROMIUM_ARGS, ...(opts.args ?? [])] });
+    return await (await puppeteer()).launch({ executablePath, headless: true, args: [...CHROMIUM_ARGS, ...(opts.args ?? [])] });
   } catch (e) {
     throw new BrowserSetupError(`Chromium at ${executablePath} did not start: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
   }

@@ -53,6 +53,7 @@ export function bbbTarget(url: URL, opts: BbbOptions): Target {
   const api = (call: string, params: Record<string, string>) => bbbCall(url, call, params, opts.secret, opts.checksum);
   return {
     kind: 'bbb',
+    holds: false,
     url,
     steps: [step('broker', 'create'), step('broker', 'join', 'layer'), step('media', 'enter', 'journey')],
     preflight: (signal) => preflightHttp(url, bbbApiBase(url).pathname, signal),

@@ -15,6 +15,7 @@ export function httpTarget(url: URL, opts: HttpTargetOptions = {}): Target {
   const path = url.pathname + url.search;
   return {
     kind: 'http',
+    holds: false,
     url,
     steps: [step('admission', 'request', 'journey')],
     preflight: (signal) => preflightHttp(url, path, signal),

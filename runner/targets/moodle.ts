@@ -41,6 +41,7 @@ export function moodleTarget(url: URL, opts: MoodleOptions = {}): Target {
   if (opts.joinPath) steps.push(step('broker', 'join', 'journey'));
   return {
     kind: 'moodle',
+    holds: false,
     url,
     steps,
     preflight: (signal) => preflightHttp(base, path('login/index.php'), signal),

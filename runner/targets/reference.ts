@@ -6,6 +6,7 @@ import type { Fault } from '../../scenarios/model.js';
 import type { NativeFaults } from '../faults.js';
 import type { Heartbeat, VirtualUser } from '../virtual-user.js';
 import type WebSocket from 'ws';
+import type { HeldSocket } from '../held-socket.js';
 import { janusJoin, janusKeepalive } from './janus.js';
 import { referenceWebClient } from '../browser/reference-web.js';
 
@@ -113,14 +114,14 @@ export function referenceTarget(url: URL): Target {
         if (!join.ok) return failed();
         const grant = join.value;
         // With Janus, the participant holds a real Janus session in its class's room; else the stand-in media node.
-        const media = await vu.step('media', 'connect', async (signal): Promise<{ ws: WebSocket; beat?: Heartbeat }> => {
+        const media = await vu.step('media', 'connect', async (signal): Promise<{ ws: WebSocket | HeldSocket; beat?: Heartbeat }> => {
           if (grant.janus) {
             const { ws, session } = await janusJoin(vu, grant.janus.url, grant.janus.room, user, signal);
             return { ws, beat: janusKeepalive(session) };
           }
-          const { ws, first } = await vu.openSocket(grant.signalUrl!, signal);
+          const { sock, first } = await vu.openHeld(grant.signalUrl!, signal);
           if (!first.includes('"joined"')) throw new ProtocolError('the media node did not confirm the join');
-          return { ws };
+          return { ws: sock };
         });
         if (!media.ok) return failed();
         return (await vu.hold(media.value.ws, 'media', 'heartbeat', media.value.beat)) === 'stopped' ? 'joined' : 'dropped';

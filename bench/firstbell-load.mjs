@@ -1,0 +1,36 @@
+// Runs firstbell's engine on one benchmark scenario given as JSON in argv[2]; prints the run folder.
+// The same code path as `firstbell run`, without the report build that follows it.
+import { availableParallelism } from 'node:os';
+import { runScenario, planOf } from '../dist/runner/run.js';
+import { buildSchedule } from '../dist/runner/schedule.js';
+import { resolveScenario, DEFAULT_CLIENT, DEFAULT_OBJECTIVES } from '../dist/scenarios/model.js';
+import { targetFromSpec } from '../dist/runner/targets/index.js';
+import { layoutLoad } from '../dist/runner/limits.js';
+
+const spec = JSON.parse(process.argv[2]);
+const scenario = resolveScenario(
+  {
+    name: spec.name,
+    description: 'benchmark',
+    firstBell: '08:00:00',
+    population: { schools: 1, conferences: 1, participantsPerConference: 10 },
+    phases: spec.phases,
+    observeMs: spec.observeMs ?? 2_000,
+    client: { ...DEFAULT_CLIENT, thinkTimeMs: spec.thinkTimeMs ?? 0, ...(spec.heartbeatMs ? { heartbeatMs: spec.heartbeatMs } : {}) },
+    objectives: DEFAULT_OBJECTIVES,
+    joinWithinMs: 10_000,
+  },
+  1,
+);
+const target = targetFromSpec(spec.target);
+const plan = planOf(scenario, buildSchedule(scenario, 1));
+const layout = layoutLoad({
+  participants: plan.participants, peakArrivalsPerSec: plan.peakArrivalsPerSec, targetHost: new URL(spec.target.url).hostname, cores: availableParallelism(),
+  workers: spec.workers, localAddresses: spec.localAddresses, holds: target.holds !== false,
+});
+if (spec.systemAddress) layout.localAddresses = [];
+const r = await runScenario({
+  scenario, seed: 1, target, outDir: spec.out, runId: spec.name, workers: layout.workers, localAddresses: layout.localAddresses,
+  lateThresholdMs: spec.lateThresholdMs ?? 100,
+});
+process.stdout.write(JSON.stringify({ dir: r.dir, workers: layout.workers, localAddresses: layout.localAddresses.length }) + '\n');

@@ -1,0 +1,412 @@
+#!/usr/bin/env node
+// The benchmark: firstbell beside wrk, autocannon and artillery against one nginx sink, three rounds, medians.
+// Writes bench/results/<time>.json (every figure of every round) and bench/RESULTS.md (medians and ratios).
+//
+//   npm run bench                  (installs the peer tools under bench/, then runs all)
+//   node bench/run.mjs [--rounds 3] [--only keepalive,arrivals,hold,monday]
+//
+// Every tool's CPU is read from /proc for its whole process tree while the sink's request counter moves
+// (start-up and shut-down left out alike); memory is the tree's resident set; held connections are counted
+// with ss on the WebSocket sink's port. Loopback only.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startSink } from './sink.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const bin = (name) => join(here, 'node_modules', '.bin', name);
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const ROUNDS = Number(opt('rounds', 3));
+const ONLY = new Set(opt('only', 'keepalive,arrivals,hold,monday').split(','));
+const PORT = 18181;
+const WS_PORT = 18182;
+const URL_ = `http://127.0.0.1:${PORT}`;
+const WORK = join(here, '.work');
+const PAGE = 4096;
+const TICK = 200;
+
+function need() {
+  const missing = [];
+  if (!existsSync('/usr/bin/wrk')) missing.push('wrk (apt install wrk)');
+  if (!existsSync('/usr/sbin/nginx')) missing.push('nginx (apt install nginx)');
+  if (!existsSync(bin('autocannon')) || !existsSync(bin('artillery'))) missing.push("the peer tools ('npm run bench' installs them)");
+  if (!existsSync(join(root, 'dist', 'cli.js'))) missing.push("firstbell's build (npm run build)");
+  if (missing.length) {
+    process.stderr.write(`bench: missing ${missing.join(', ')}; ./setup.sh installs the system's part, 'npm run bench' the rest\n`);
+    process.exit(2);
+  }
+}
+
+/** CPU seconds and resident memory of a process and all its descendants, from /proc. */
+function treeStat(rootPid) {
+  const procs = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const s = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      procs.set(Number(d), { ppid: Number(f[1]), cpu: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]), rss: Number(f[21]) });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tick = 100; // USER_HZ
+  let cpu = 0;
+  let rss = 0;
+  let count = 0;
+  const walk = (pid) => {
+    const p = procs.get(pid);
+    if (!p) return;
+    cpu += p.cpu / tick;
+    rss += (p.rss * PAGE) / 1e6;
+    count++;
+    for (const [c, q] of procs) if (q.ppid === pid) walk(c);
+  };
+  walk(rootPid);
+  return { cpu, rss, count };
+}
+
+/** Established client connections to the WebSocket sink. */
+function heldCount() {
+  try {
+    const out = execFileSync('ss', ['-Htn', 'state', 'established', `( dport = :${WS_PORT} )`], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+    return out ? out.trimEnd().split('\n').length : 0;
+  } catch {
+    return -1;
+  }
+}
+
+function timeWaitCount() {
+  try {
+    return execFileSync('ss', ['-Htn', 'state', 'time-wait'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }).split('\n').length - 1;
+  } catch {
+    return 0;
+  }
+}
+
+async function drainTimeWait() {
+  for (let k = 0; k < 70 && timeWaitCount() > 20_000; k++) await new Promise((r) => setTimeout(r, 1000));
+}
+
+/** Runs one tool, watching its process tree, the sink's request counter and (optionally) held connections. */
+async function runTool(sink, name, cmd, argv, { env = {}, countHeld = false, timeoutMs = 600_000 } = {}) {
+  await drainTimeWait();
+  process.stderr.write(`  ${name} ...`);
+  const started = Date.now();
+  const child = spawn(cmd, argv, { cwd: WORK, env: { ...process.env, ARTILLERY_DISABLE_TELEMETRY: 'true', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-20_000)));
+  const samples = [];
+  let polls = 0;
+  let busy = false;
+  const poll = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const t = (Date.now() - started) / 1000;
+      const st = treeStat(child.pid);
+      const requests = (await sink.requests()) - ++polls;
+      samples.push({ t, cpu: st.cpu, rss: st.rss, procs: st.count, requests, held: countHeld ? heldCount() : 0 });
+    } catch {
+      // the tool is gone; its exit ends the watch
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(poll, TICK);
+  const killer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise((r) => child.once('exit', (c, s) => r(c ?? s)));
+  clearInterval(timer);
+  clearTimeout(killer);
+  await new Promise((r) => setTimeout(r, 300));
+  process.stderr.write(` ${((Date.now() - started) / 1000).toFixed(0)} s, exit ${code}\n${code === 0 ? "" : stderr.slice(-1500)}`);
+  return { name, code, stdout, stderr, samples, wallS: (Date.now() - started) / 1000 };
+}
+
+/** The load window: from the last sample before the sink's counter moved to the first after it stopped. */
+function loadWindow(samples) {
+  let first = -1;
+  let last = -1;
+  for (let i = 1; i < samples.length; i++) {
+    if (samples[i].requests > samples[i - 1].requests) {
+      if (first < 0) first = i - 1;
+      last = i;
+    }
+  }
+  if (first < 0) return undefined;
+  const a = samples[first];
+  const b = samples[last];
+  return { requests: b.requests - a.requests, cpuS: b.cpu - a.cpu, wallS: b.t - a.t };
+}
+
+const median = (xs) => {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((p, q) => p - q);
+  if (!v.length) return NaN;
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+
+function firstbellLoad(name, spec) {
+  return ['node', [join(here, 'firstbell-load.mjs'), JSON.stringify({ name, out: join(WORK, 'runs'), ...spec })]];
+}
+
+/** Participants' start lag (first sample of each: start − intended) and outcome counts from a run folder. */
+function readRun(dir) {
+  const lines = readFileSync(join(dir, 'samples.csv'), 'utf8').split('\n');
+  const firstLag = new Map();
+  let ok = 0;
+  let failed = 0;
+  let lastOkEnd = 0;
+  let firstIntended = Infinity;
+  for (let i = 1; i < lines.length; i++) {
+    const f = lines[i].split(',');
+    if (f.length !== 8) continue;
+    const [intended, start, end, user, , , outcome] = f;
+    if (!firstLag.has(user)) firstLag.set(user, Number(start) - Number(intended));
+    firstIntended = Math.min(firstIntended, Number(intended));
+    if (outcome === 'ok') {
+      ok++;
+      lastOkEnd = Math.max(lastOkEnd, Number(end));
+    } else if (outcome !== 'aborted') failed++;
+  }
+  const lags = [...firstLag.values()].sort((a, b) => a - b);
+  const p = (q) => (lags.length ? lags[Math.min(lags.length - 1, Math.floor(q * lags.length))] : NaN);
+  const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
+  const health = readFileSync(join(dir, 'health.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+  return {
+    run, ok, failed, participants: lags.length,
+    onScheduleShare: lags.length ? lags.filter((x) => x <= 10).length / run.plan.participants : 0,
+    lagP50Ms: p(0.5), lagP99Ms: p(0.99), lagMaxMs: lags.at(-1) ?? NaN,
+    okSpanS: (lastOkEnd - firstIntended) / 1000,
+    health,
+  };
+}
+
+function artilleryYaml(file, body) {
+  writeFileSync(join(WORK, file), body);
+  return join(WORK, file);
+}
+
+function artilleryReport(path) {
+  const a = JSON.parse(readFileSync(path, 'utf8')).aggregate;
+  return { counters: a.counters, spanS: ((a.lastCounterAt ?? 0) - (a.firstCounterAt ?? 0)) / 1000 };
+}
+
+// ---------------------------------------------------------------- experiments
+
+async function keepalive(sink) {
+  const out = {};
+  const wrk = await runTool(sink, 'wrk', '/usr/bin/wrk', ['-t1', '-c64', '-d10s', `${URL_}/`]);
+  out.wrk = { ...loadWindow(wrk.samples) };
+  const ac = await runTool(sink, 'autocannon', bin('autocannon'), ['-c', '64', '-d', '10', `${URL_}/`]);
+  out.autocannon = { ...loadWindow(ac.samples) };
+  const yml = artilleryYaml('keepalive.yml', `config:\n  target: ${URL_}\n  phases:\n    - duration: 1\n      arrivalCount: 64\nscenarios:\n  - flow:\n      - loop:\n          - get:\n              url: /\n        count: 200\n`);
+  const art = await runTool(sink, 'artillery', bin('artillery'), ['run', '-q', '-o', join(WORK, 'keepalive.json'), yml]);
+  out.artillery = { ...loadWindow(art.samples) };
+  const [cmd, argv] = firstbellLoad('keepalive', {
+    workers: 1, observeMs: 20_000,
+    phases: [{ name: 'connections', startMs: 0, durationMs: 100, participants: 64, curve: { kind: 'uniform' } }],
+    target: { kind: 'http', url: `${URL_}/`, httpRequests: 2_500 },
+  });
+  const fb = await runTool(sink, 'firstbell', cmd, argv);
+  out.firstbell = { ...loadWindow(fb.samples) };
+  for (const v of Object.values(out)) v.reqPerCpuS = v.requests / v.cpuS;
+  return out;
+}
+
+async function arrivals(sink) {
+  const out = {};
+  for (const rate of [5_000, 10_000]) {
+    const name = `arrivals-${rate}`;
+    const [cmd, argv] = firstbellLoad(name, {
+      observeMs: 3_000, lateThresholdMs: 10,
+      phases: [{ name: 'arrivals', startMs: 0, durationMs: 10_000, participants: rate * 10, curve: { kind: 'uniform' } }],
+      target: { kind: 'http', url: `${URL_}/`, httpRequests: 1 },
+    });
+    const fb = await runTool(sink, `firstbell ${rate}/s`, cmd, argv);
+    const info = JSON.parse(fb.stdout.trim().split('\n').at(-1) ?? '{}');
+    const r = readRun(info.dir);
+    rmSync(info.dir, { recursive: true, force: true });
+    const w = loadWindow(fb.samples);
+    out[`firstbell${rate}`] = {
+      asked: rate * 10, sent: r.run.generator.arrivalsSent, late: r.run.generator.late, dropped: r.run.generator.dropped,
+      onScheduleShare: r.onScheduleShare, lagP50Ms: r.lagP50Ms, lagP99Ms: r.lagP99Ms, lagMaxMs: r.lagMaxMs,
+      ok: r.ok, failed: r.failed, okPerSec: r.ok / 10, workers: info.workers, localAddresses: info.localAddresses, cpuS: w?.cpuS, wallS: w?.wallS,
+    };
+  }
+  const yml = artilleryYaml('arrivals.yml', `config:\n  target: ${URL_}\n  phases:\n    - duration: 10\n      arrivalRate: 5000\nscenarios:\n  - flow:\n      - get:\n          url: /\n`);
+  const art = await runTool(sink, 'artillery 5000/s', bin('artillery'), ['run', '-q', '-o', join(WORK, 'arrivals.json'), yml]);
+  const rep = artilleryReport(join(WORK, 'arrivals.json'));
+  const w = loadWindow(art.samples);
+  out.artillery5000 = {
+    asked: 50_000, sent: rep.counters['vusers.created'] ?? 0, ok: rep.counters['http.codes.200'] ?? 0,
+    failed: rep.counters['vusers.failed'] ?? 0, spanS: rep.spanS, createdPerSec: (rep.counters['vusers.created'] ?? 0) / Math.max(10, rep.spanS),
+    okPerSec: (rep.counters['http.codes.200'] ?? 0) / Math.max(10, rep.spanS), cpuS: w?.cpuS, wallS: w?.wallS,
+    errors: Object.fromEntries(Object.entries(rep.counters).filter(([k]) => k.startsWith('errors.'))),
+  };
+  return out;
+}
+
+/** Memory per held participant: the tree's resident set while holding, less its size before the first one held. */
+function heldMemory(samples, want) {
+  const before = samples.filter((s) => s.held === 0 && s.procs > 0);
+  const base = before.length ? before[before.length - 1].rss : NaN;
+  const peakHeld = Math.max(0, ...samples.map((s) => s.held));
+  // The last 10 s in which at least 99 % of the peak were held.
+  const holding = samples.filter((s) => s.held >= 0.99 * peakHeld && peakHeld > 0);
+  const tail = holding.filter((s) => s.t >= (holding.at(-1)?.t ?? 0) - 10);
+  const rss = median(tail.map((s) => s.rss));
+  const cpu = tail.length > 1 ? (tail.at(-1).cpu - tail[0].cpu) / (tail.at(-1).t - tail[0].t) : NaN;
+  return { asked: want, held: peakHeld, baseRssMb: base, holdRssMb: rss, kbPerHeld: ((rss - base) * 1000) / peakHeld, cpuPctWhileHolding: cpu * 100 };
+}
+
+async function hold(sink) {
+  const out = {};
+  const n = 25_000;
+  const [cmd, argv] = firstbellLoad('hold', {
+    observeMs: 25_000, heartbeatMs: 5_000, thinkTimeMs: 200,
+    phases: [{ name: 'arrive', startMs: 0, durationMs: 50_000, participants: n, curve: { kind: 'uniform' } }],
+    target: { kind: 'reference', url: `${URL_}/` },
+  });
+  const fb = await runTool(sink, 'firstbell hold 25,000', cmd, argv, { countHeld: true });
+  const info = JSON.parse(fb.stdout.trim().split('\n').at(-1) ?? '{}');
+  out.firstbell = { ...heldMemory(fb.samples, n), workers: info.workers };
+  if (info.dir) rmSync(info.dir, { recursive: true, force: true });
+  const yml = artilleryYaml('hold.yml', `config:\n  target: ws://127.0.0.1:${WS_PORT}/media\n  phases:\n    - duration: 50\n      arrivalRate: 500\nscenarios:\n  - engine: ws\n    flow:\n      - loop:\n          - send: '{"type":"ping","t":1}'\n          - think: 5\n        count: 15\n`);
+  const art = await runTool(sink, 'artillery hold 25,000', bin('artillery'), ['run', '-q', '-o', join(WORK, 'hold.json'), yml], { countHeld: true });
+  out.artillery = heldMemory(art.samples, n);
+  const rep = artilleryReport(join(WORK, 'hold.json'));
+  out.artillery.errors = Object.fromEntries(Object.entries(rep.counters).filter(([k]) => k.startsWith('errors.')));
+  return out;
+}
+
+async function monday(sink) {
+  const runs = join(WORK, 'monday');
+  rmSync(runs, { recursive: true, force: true });
+  const r = await runTool(sink, 'firstbell monday-0800 scale 1.0', 'node', [join(root, 'dist', 'cli.js'), 'run', 'monday-0800', '--target', URL_, '--scale', '1', '--out', runs, '--json', '--no-progress'], { countHeld: true, timeoutMs: 900_000 });
+  const dir = join(runs, readdirSync(runs)[0] ?? '');
+  const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
+  let summary = {};
+  try {
+    summary = JSON.parse(r.stdout);
+  } catch {
+    // the run failed; its folder still says what ran
+  }
+  const burst = run.scenario.phases.find((p) => p.name === 'burst');
+  const r2 = readRun(dir);
+  const burstFirst = r2.health.filter((h) => h[0] * 1000 >= run.firstBellAtMs + burst.startMs && h[0] * 1000 < run.firstBellAtMs + burst.startMs + burst.durationMs);
+  const out = {
+    exit: r.code, status: run.status, verdict: summary.verdict, planned: run.generator?.arrivalsPlanned, sent: run.generator?.arrivalsSent,
+    late: run.generator?.late, dropped: run.generator?.dropped, workers: run.generator?.workers, localAddresses: run.generator?.localAddresses,
+    burstSentInWindow: burstFirst.reduce((a, h) => a + h[6], 0), burstPlanned: burst.participants,
+    joined: summary.users?.joined, arrived: summary.users?.arrived, suspectSeconds: summary.generator?.suspectSeconds?.length,
+    generatorNote: summary.generator?.note, peakHeld: Math.max(0, ...r.samples.map((s) => s.held)),
+    maxTreeRssMb: Math.max(0, ...r.samples.map((s) => s.rss)), cpuS: (r.samples.at(-1)?.cpu ?? 0) - (r.samples[0]?.cpu ?? 0), wallS: r.wallS,
+    lagP99Ms: r2.lagP99Ms, onScheduleShare: r2.onScheduleShare,
+  };
+  rmSync(runs, { recursive: true, force: true });
+  return out;
+}
+
+// ---------------------------------------------------------------- report
+
+const f0 = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '—');
+const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : '—');
+const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : '—');
+const pct = (x) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)} %` : '—');
+const med = (rounds, path) => median(rounds.map((r) => path.split('.').reduce((o, k) => o?.[k], r)));
+
+function markdown(rounds, meta) {
+  const L = [];
+  const k = (tool, key) => med(rounds, `keepalive.${tool}.${key}`);
+  L.push('# Benchmark results', '');
+  L.push(`Made by \`node bench/run.mjs\` on ${meta.date}: ${meta.cpus} × ${meta.cpuModel}, ${meta.memGb} GB, Node ${meta.node}, ${rounds.length} round(s); every figure is the median over the rounds.`);
+  L.push('All tools ran one after another against the same nginx sink (`return 200`, 2 workers) and the WebSocket sink, on the same machine: the sink takes its share of the same cores. CPU is the whole process tree of each tool while the sink counted its requests; memory is its resident set.', '');
+  if (rounds[0].keepalive) {
+    L.push('## Keep-alive requests (64 connections)', '');
+    L.push('| tool | requests | CPU-s | requests per CPU-s | requests/s | vs autocannon | vs artillery |', '| --- | --- | --- | --- | --- | --- | --- |');
+    for (const t of ['wrk', 'autocannon', 'artillery', 'firstbell']) {
+      L.push(`| ${t} | ${f0(k(t, 'requests'))} | ${f1(k(t, 'cpuS'))} | ${f0(k(t, 'reqPerCpuS'))} | ${f0(k(t, 'requests') / k(t, 'wallS'))} | ${f2(k(t, 'reqPerCpuS') / k('autocannon', 'reqPerCpuS'))} | ${f1(k(t, 'reqPerCpuS') / k('artillery', 'reqPerCpuS'))} |`);
+    }
+    L.push('', 'firstbell records every request as a sample (CSV on disk, HDR histograms per second); the others keep histograms only.', '');
+  }
+  if (rounds[0].arrivals) {
+    const a = (t, key) => med(rounds, `arrivals.${t}.${key}`);
+    L.push('## Open-model arrivals, a new connection each (10 s)', '');
+    L.push('| tool | asked | sent | on schedule (≤ 10 ms) | start lag p99 | ok responses | ok/s | CPU-s |', '| --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const r of [5000, 10000]) {
+      L.push(`| firstbell ${r.toLocaleString('en-US')}/s | ${f0(a(`firstbell${r}`, 'asked'))} | ${f0(a(`firstbell${r}`, 'sent'))} | ${pct(a(`firstbell${r}`, 'onScheduleShare'))} | ${f1(a(`firstbell${r}`, 'lagP99Ms'))} ms | ${f0(a(`firstbell${r}`, 'ok'))} | ${f0(a(`firstbell${r}`, 'okPerSec'))} | ${f1(a(`firstbell${r}`, 'cpuS'))} |`);
+    }
+    L.push(`| artillery 5,000/s | ${f0(a('artillery5000', 'asked'))} | ${f0(a('artillery5000', 'sent'))} created in ${f1(a('artillery5000', 'spanS'))} s | not measured by the tool | — | ${f0(a('artillery5000', 'ok'))} | ${f0(a('artillery5000', 'okPerSec'))} | ${f1(a('artillery5000', 'cpuS'))} |`);
+    L.push('', `firstbell used ${rounds[0].arrivals.firstbell5000.workers} worker processes and spread its connections over ${rounds[0].arrivals.firstbell5000.localAddresses || 1} (5,000/s) and ${rounds[0].arrivals.firstbell10000.localAddresses || 1} (10,000/s) loopback source addresses. autocannon and wrk have no open arrival model and are not in this table.`, '');
+    const errs = rounds.map((r) => r.arrivals.artillery5000.errors);
+    L.push(`artillery errors per round: ${errs.map((e) => JSON.stringify(e)).join('; ')}`, '');
+  }
+  if (rounds[0].hold) {
+    const h = (t, key) => med(rounds, `hold.${t}.${key}`);
+    L.push('## Held participants (25,000 asked, heartbeat every 5 s)', '');
+    L.push('| tool | held | memory before | memory holding | KB per held participant | CPU while holding |', '| --- | --- | --- | --- | --- | --- |');
+    for (const t of ['firstbell', 'artillery']) {
+      L.push(`| ${t} | ${f0(h(t, 'held'))} | ${f0(h(t, 'baseRssMb'))} MB | ${f0(h(t, 'holdRssMb'))} MB | ${f1(h(t, 'kbPerHeld'))} | ${f0(h(t, 'cpuPctWhileHolding'))} % |`);
+    }
+    L.push('', `firstbell ran its reference journey (login, dashboard, join, then a WebSocket held) in ${rounds[0].hold.firstbell.workers} worker processes; artillery held plain WebSockets. artillery errors per round: ${rounds.map((r) => JSON.stringify(r.hold.artillery.errors)).join('; ')}.`, '');
+  }
+  if (rounds[0].monday) {
+    const m = (key) => med(rounds, `monday.${key}`);
+    L.push('## monday-0800 at scale 1.0 against the sink', '');
+    L.push('| figure | median |', '| --- | --- |');
+    L.push(`| arrivals planned / sent | ${f0(m('planned'))} / ${f0(m('sent'))} |`);
+    L.push(`| burst: planned / sent in its 10-s window | ${f0(m('burstPlanned'))} / ${f0(m('burstSentInWindow'))} |`);
+    L.push(`| late (> 100 ms) / dropped | ${f0(m('late'))} / ${f0(m('dropped'))} |`);
+    L.push(`| start lag p99 | ${f0(m('lagP99Ms'))} ms |`);
+    L.push(`| joined / arrived | ${f0(m('joined'))} / ${f0(m('arrived'))} |`);
+    L.push(`| peak held WebSockets | ${f0(m('peakHeld'))} |`);
+    L.push(`| generator suspect seconds | ${f0(m('suspectSeconds'))} |`);
+    L.push(`| worker processes / source addresses | ${f0(m('workers'))} / ${f0(m('localAddresses'))} |`);
+    L.push(`| generator memory (all processes, peak) | ${f0(m('maxTreeRssMb'))} MB |`);
+    L.push(`| generator CPU-s / wall-clock s | ${f0(m('cpuS'))} / ${f0(m('wallS'))} |`, '');
+    L.push(`Verdicts per round: ${rounds.map((r) => `${r.monday.verdict} (exit ${r.monday.exit})`).join(', ')}. The generator's own note, round 1: "${rounds[0].monday.generatorNote}"`, '');
+  }
+  return L.join('\n');
+}
+
+// ---------------------------------------------------------------- main
+
+need();
+rmSync(WORK, { recursive: true, force: true });
+mkdirSync(WORK, { recursive: true });
+const sink = await startSink({ port: PORT, wsPort: WS_PORT, wsProcesses: 8 });
+const stop = async () => {
+  await sink.stop();
+  process.exit(130);
+};
+process.once('SIGINT', stop);
+const rounds = [];
+try {
+  for (let r = 1; r <= ROUNDS; r++) {
+    process.stderr.write(`round ${r} of ${ROUNDS}\n`);
+    const round = {};
+    if (ONLY.has('keepalive')) round.keepalive = await keepalive(sink);
+    if (ONLY.has('arrivals')) round.arrivals = await arrivals(sink);
+    if (ONLY.has('hold')) round.hold = await hold(sink);
+    if (ONLY.has('monday')) round.monday = await monday(sink);
+    rounds.push(round);
+  }
+} finally {
+  await sink.stop();
+}
+const meta = { date: new Date().toISOString().slice(0, 10), cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? '?', memGb: Math.round(totalmem() / 1e9), node: process.version };
+mkdirSync(join(here, 'results'), { recursive: true });
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+writeFileSync(join(here, 'results', `${stamp}.json`), JSON.stringify({ meta, rounds }, null, 2));
+writeFileSync(join(here, 'RESULTS.md'), markdown(rounds, meta) + '\n');
+process.stdout.write(markdown(rounds, meta) + '\n');
+rmSync(WORK, { recursive: true, force: true });

@@ -1,0 +1,37 @@
+// The WebSocket half of the benchmark sink: holds every connection it is given and answers the reference
+// platform's media heartbeat ({"type":"ping","t"} → {"type":"pong","t"}), in as many processes as asked
+// (one process may hold only as many sockets as it may open files).
+import cluster from 'node:cluster';
+import { createRequire } from 'node:module';
+
+// firstbell's own ws, not a peer tool's older copy under bench/node_modules.
+const { WebSocketServer } = createRequire(new URL('../package.json', import.meta.url))('ws');
+
+const port = Number(process.env.SINK_WS_PORT);
+const processes = Number(process.env.SINK_WS_PROCESSES ?? 2);
+
+if (cluster.isPrimary) {
+  let ready = 0;
+  for (let k = 0; k < processes; k++) {
+    cluster.fork().on('message', (m) => {
+      if (m === 'listening' && ++ready === processes) process.stdout.write(`ws-sink ${port}\n`);
+    });
+  }
+  const stop = () => {
+    for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGKILL');
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+} else {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port, backlog: 65535, perMessageDeflate: false, clientTracking: false, skipUTF8Validation: true });
+  wss.on('connection', (ws) => {
+    ws.on('error', () => undefined);
+    ws.send('{"type":"joined"}');
+    ws.on('message', (data) => {
+      const s = data.toString();
+      if (s.startsWith('{"type":"ping"')) ws.send(s.replace('"ping"', '"pong"'));
+    });
+  });
+  wss.on('listening', () => process.send('listening'));
+}

@@ -1,0 +1,61 @@
+import type { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { HttpStatusError } from './http-session.js';
+import { openBareSocket } from './held-socket.js';
+
+let http: Server;
+let wss: WebSocketServer;
+let url: string;
+const server: WebSocket[] = [];
+const remote: string[] = [];
+beforeAll(async () => {
+  http = createServer((_req, res) => res.writeHead(404).end('no such room'));
+  wss = new WebSocketServer({ noServer: true });
+  http.on('upgrade', (req, socket, head) => {
+    if (req.url !== '/media') return socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n');
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      server.push(ws);
+      remote.push(req.socket.remoteAddress ?? '');
+      ws.send('{"type":"joined"}');
+      ws.on('message', (d) => ws.send(String(d).replace('ping', 'pong')));
+    });
+  });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  wss.close();
+  http.closeAllConnections();
+  await new Promise((r) => http.close(r));
+});
+
+describe('held sockets', () => {
+  it('joins, exchanges text frames of every length class, answers pings, and hears the close', async () => {
+    const { sock, first } = await openBareSocket(`${url}/media`, AbortSignal.timeout(5_000), { localAddress: '127.0.1.7' });
+    expect(first).toBe('{"type":"joined"}');
+    expect(remote.at(-1)).toBe('127.0.1.7');
+    const got: string[] = [];
+    sock.onMessage = (t) => got.push(t);
+    for (const n of [10, 200, 70_000]) sock.send(`ping ${'x'.repeat(n)}`);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(got.map((g) => g.length)).toEqual([15, 205, 70_005]);
+    expect(got.every((g) => g.startsWith('pong'))).toBe(true);
+    const ws = server.at(-1)!;
+    const pong = new Promise<string>((r) => ws.once('pong', (d) => r(String(d))));
+    ws.ping('are you there');
+    expect(await pong).toBe('are you there');
+    const closed = new Promise<void>((r) => (sock.onClose = r));
+    ws.close(1000, 'lesson over');
+    await closed;
+  });
+  it('fails like a step: an HTTP status instead of the upgrade, a refused port, an abort', async () => {
+    await expect(openBareSocket(`${url}/elsewhere`, AbortSignal.timeout(5_000))).rejects.toSatisfy((e) => e instanceof HttpStatusError && e.status === 503);
+    await expect(openBareSocket('ws://127.0.0.1:1/media', AbortSignal.timeout(5_000))).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    const ctl = new AbortController();
+    const p = openBareSocket(`${url}/media`, ctl.signal);
+    ctl.abort(new Error('run over'));
+    await expect(p).rejects.toThrow('run over');
+  });
+});

@@ -1,0 +1,169 @@
+// Held connections: the one socket a joined participant keeps open for heartbeats, as small as it can be.
+//
+// A `ws` WebSocket costs about 10 KB of memory per connection (its Receiver and Sender streams on top of the
+// socket); a bare socket costs about 4 KB. Tens of thousands of held participants are mostly this, so the plain
+// text-frame protocol of a media heartbeat runs on the bare socket: Node's HTTP client does the upgrade,
+// ws's Sender builds the masked frames, and the few frame kinds a server sends are read here.
+import { createHash, randomBytes } from 'node:crypto';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Socket } from 'node:net';
+import WebSocket, * as wsModule from 'ws';
+import { HttpStatusError, ProtocolError } from './http-session.js';
+
+/** What a hold needs of a connection: send a text message, hear text messages and the close. */
+export interface HeldSocket {
+  send(text: string): void;
+  onMessage?: (text: string) => void;
+  onClose?: () => void;
+  /** Closes at once, without a closing handshake. */
+  terminate(): void;
+}
+
+interface FrameOptions { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean }
+// ws exports its frame builder, though its type declarations leave it out.
+const Sender = (wsModule as unknown as { Sender: { frame(data: Buffer, o: FrameOptions): Buffer[] } }).Sender;
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+/** A ws WebSocket seen as a held socket (Janus sessions, which are built with ws's request/answer helpers). */
+export function heldWs(ws: WebSocket): HeldSocket {
+  const h: HeldSocket = {
+    send: (text) => ws.send(text),
+    terminate: () => ws.terminate(),
+  };
+  ws.on('message', (data) => h.onMessage?.(String(data)));
+  ws.once('close', () => h.onClose?.());
+  ws.on('error', () => undefined);
+  return h;
+}
+
+/** A client WebSocket on a bare socket: text frames out (masked), text, ping and close frames in. */
+class BareWebSocket implements HeldSocket {
+  onMessage?: (text: string) => void;
+  onClose?: () => void;
+  private rest?: Buffer;
+  private parts?: Buffer[];
+  private closed = false;
+
+  constructor(private s: Socket, head: Buffer) {
+    s.setNoDelay(true);
+    s.on('data', (d: Buffer) => this.feed(d));
+    s.on('error', () => undefined);
+    s.once('close', () => {
+      this.closed = true;
+      this.onClose?.();
+    });
+    if (head.length) queueMicrotask(() => this.feed(head));
+  }
+
+  private frame(opcode: number, data: Buffer): void {
+    if (this.closed) return;
+    this.s.cork();
+    for (const b of Sender.frame(data, { fin: true, opcode, mask: true, readOnly: false, rsv1: false })) this.s.write(b);
+    this.s.uncork();
+  }
+
+  send(text: string): void {
+    this.frame(1, Buffer.from(text));
+  }
+
+  terminate(): void {
+    this.closed = true;
+    this.s.destroy();
+  }
+
+  private feed(chunk: Buffer): void {
+    let b = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
+    this.rest = undefined;
+    while (b.length >= 2) {
+      const fin = (b[0]! & 0x80) !== 0;
+      const opcode = b[0]! & 0x0f;
+      let len = b[1]! & 0x7f;
+      let at = 2;
+      if (b[1]! & 0x80) return this.fail('the server masked a frame');
+      if (len === 126) {
+        if (b.length < 4) break;
+        len = b.readUInt16BE(2);
+        at = 4;
+      } else if (len === 127) {
+        if (b.length < 10) break;
+        const big = b.readBigUInt64BE(2);
+        if (big > 16n * 1024n * 1024n) return this.fail('a frame over 16 MB');
+        len = Number(big);
+        at = 10;
+      }
+      if (b.length < at + len) break;
+      const payload = b.subarray(at, at + len);
+      b = b.subarray(at + len);
+      if (opcode === 0x8) {
+        this.frame(0x8, Buffer.alloc(0));
+        this.s.end();
+        return;
+      }
+      if (opcode === 0x9) this.frame(0xa, Buffer.from(payload));
+      else if (opcode === 0x1 || opcode === 0x2 || opcode === 0x0) {
+        if (!fin || this.parts) {
+          (this.parts ??= []).push(Buffer.from(payload));
+          if (!fin) continue;
+          const whole = Buffer.concat(this.parts);
+          this.parts = undefined;
+          this.onMessage?.(whole.toString());
+        } else this.onMessage?.(payload.toString());
+      }
+    }
+    if (b.length) this.rest = Buffer.from(b);
+  }
+
+  private fail(why: string): void {
+    this.s.destroy(Object.assign(new ProtocolError(why), { code: 'ECONNRESET' }));
+  }
+}
+
+/**
+ * Opens a WebSocket on a bare socket and resolves on the server's first message (which it returns with it).
+ * Fails like the other steps: an HTTP status instead of the upgrade, a refused or reset connection, the signal.
+ */
+export function openBareSocket(url: string, signal: AbortSignal, o: { localAddress?: string; headers?: Record<string, string> } = {}): Promise<{ sock: HeldSocket; first: string }> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const key = randomBytes(16).toString('base64');
+    const request = u.protocol === 'wss:' ? httpsRequest : httpRequest;
+    let sock: BareWebSocket | undefined;
+    let socket: Socket | undefined;
+    const fail = (err: unknown) => {
+      signal.removeEventListener('abort', onAbort);
+      req.destroy();
+      socket?.destroy();
+      reject(err);
+    };
+    const onAbort = () => fail(signal.reason ?? new Error('aborted'));
+    const req = request({
+      host: u.hostname.replace(/^\[|\]$/g, ''),
+      port: u.port || (u.protocol === 'wss:' ? 443 : 80),
+      path: u.pathname + u.search,
+      agent: false,
+      ...(o.localAddress ? { localAddress: o.localAddress } : {}),
+      headers: { ...o.headers, Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': key, 'User-Agent': 'firstbell' },
+    });
+    req.once('error', fail);
+    req.once('response', (res: IncomingMessage) => {
+      res.resume();
+      fail(new HttpStatusError(res.statusCode ?? 0, 'websocket handshake'));
+    });
+    req.once('upgrade', (res: IncomingMessage, s: Socket, head: Buffer) => {
+      socket = s;
+      const accept = createHash('sha1').update(key + GUID).digest('base64');
+      if (res.headers['sec-websocket-accept'] !== accept) return fail(new ProtocolError('the server answered the upgrade with a wrong Sec-WebSocket-Accept'));
+      sock = new BareWebSocket(s, head);
+      sock.onMessage = (first) => {
+        signal.removeEventListener('abort', onAbort);
+        sock!.onMessage = undefined;
+        sock!.onClose = undefined;
+        resolve({ sock: sock!, first });
+      };
+      sock.onClose = () => fail(Object.assign(new Error('closed before the first message'), { code: 'ECONNRESET' }));
+    });
+    signal.addEventListener('abort', onAbort, { once: true });
+    req.end();
+  });
+}
