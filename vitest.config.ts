@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', 'dist/**', 'runs/**'],
+    exclude: ['**/node_modules/**', 'dist/**', 'runs/**', 'bench/**'],
     // End-to-end files load the same two cores; running them one after another keeps capacities honest.
     fileParallelism: false,
     testTimeout: 120_000,

@@ -247,7 +247,9 @@ export class VirtualUser {
       };
       sock.onClose = () => {
         if (this.halted) return finish('stopped');
-        if (sentAt >= 0) sample('reset');
+        // A drop between heartbeats is noticed now: a heartbeat that failed now, not at its next turn.
+        if (sentAt < 0) at = sentAt = this.now();
+        sample('reset');
         finish('dropped');
       };
       this.wake = () => {
