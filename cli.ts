@@ -150,7 +150,7 @@ function describePlan(s: ResolvedScenario, seed: number, target: string | undefi
     `      generator: ${layout.workers} process${layout.workers === 1 ? '' : 'es'} (${layout.workersWhy}${files}); ` +
       (addrs.length === 0
         ? `connections from the system's source address (${fmt(layout.portsPerAddress)} ports)`
-        : `connections spread over ${addrs.length} local address${addrs.length === 1 ? '' : 'es'} ${addrs.length > 2 ? `${addrs[0]}…${addrs.at(-1)}` : addrs.join(', ')} (${layout.localAddressesWhy ?? 'as given'}; ${fmt(addrs.length * layout.portsPerAddress)} ports)`),
+        : `${layout.localAddressesFor === 'held' ? 'held connections' : 'connections'} spread over ${addrs.length} local address${addrs.length === 1 ? '' : 'es'} ${addrs.length > 2 ? `${addrs[0]}…${addrs.at(-1)}` : addrs.join(', ')} (${layout.localAddressesWhy ?? 'as given'}; ${fmt(addrs.length * layout.portsPerAddress)} ports)`),
   );
   for (const w of layout.warnings) lines.push(`      warning: ${w}`);
   return lines.join('\n');
@@ -208,7 +208,7 @@ async function runOnce(io: Io, scenario: ResolvedScenario, target: Target, flags
   const progress = progressPrinter(io, scenario, flags.progress);
   const result = await runScenario({
     scenario, seed: flags.seed, target, outDir: resolve(io.cwd ?? process.cwd(), flags.out), maxActive: flags.maxActive,
-    signal: io.signal, onProgress: progress.onProgress, faultsVia: flags.faultsVia, workers: layout.workers, localAddresses: layout.localAddresses,
+    signal: io.signal, onProgress: progress.onProgress, faultsVia: flags.faultsVia, workers: layout.workers, localAddresses: layout.localAddresses, localAddressesFor: layout.localAddressesFor,
     browsers: flags.browsers > 0 ? { count: flags.browsers, cycleMs: flags.browserCycle * 1000, chromium: flags.chromium, endpoint: flags.browserEndpoint } : undefined,
   })
     .catch(async (err: unknown) => {

@@ -30,7 +30,7 @@ const layout = layoutLoad({
 });
 if (spec.systemAddress) layout.localAddresses = [];
 const r = await runScenario({
-  scenario, seed: 1, target, outDir: spec.out, runId: spec.name, workers: layout.workers, localAddresses: layout.localAddresses,
+  scenario, seed: 1, target, outDir: spec.out, runId: spec.name, workers: layout.workers, localAddresses: layout.localAddresses, localAddressesFor: layout.localAddressesFor,
   lateThresholdMs: spec.lateThresholdMs ?? 100,
 });
 process.stdout.write(JSON.stringify({ dir: r.dir, workers: layout.workers, localAddresses: layout.localAddresses.length }) + '\n');

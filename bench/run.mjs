@@ -232,6 +232,10 @@ async function arrivals(sink) {
       target: { kind: 'http', url: `${URL_}/`, httpRequests: 1 },
     });
     const fb = await runTool(sink, `firstbell ${rate}/s`, cmd, argv);
+    if (fb.code !== 0) {
+      out[`firstbell${rate}`] = { error: fb.stderr.slice(-500) };
+      continue;
+    }
     const info = JSON.parse(fb.stdout.trim().split('\n').at(-1) ?? '{}');
     const r = readRun(info.dir);
     rmSync(info.dir, { recursive: true, force: true });
@@ -346,8 +350,9 @@ function markdown(rounds, meta) {
       L.push(`| firstbell ${r.toLocaleString('en-US')}/s | ${f0(a(`firstbell${r}`, 'asked'))} | ${f0(a(`firstbell${r}`, 'sent'))} | ${pct(a(`firstbell${r}`, 'onScheduleShare'))} | ${f1(a(`firstbell${r}`, 'lagP99Ms'))} ms | ${f0(a(`firstbell${r}`, 'ok'))} | ${f0(a(`firstbell${r}`, 'okPerSec'))} | ${f1(a(`firstbell${r}`, 'cpuS'))} |`);
     }
     L.push(`| artillery 5,000/s | ${f0(a('artillery5000', 'asked'))} | ${f0(a('artillery5000', 'sent'))} created in ${f1(a('artillery5000', 'spanS'))} s | not measured by the tool | — | ${f0(a('artillery5000', 'ok'))} | ${f0(a('artillery5000', 'okPerSec'))} | ${f1(a('artillery5000', 'cpuS'))} |`);
-    L.push('', `firstbell used ${rounds[0].arrivals.firstbell5000.workers} worker processes and spread its connections over ${rounds[0].arrivals.firstbell5000.localAddresses || 1} (5,000/s) and ${rounds[0].arrivals.firstbell10000.localAddresses || 1} (10,000/s) loopback source addresses. autocannon and wrk have no open arrival model and are not in this table.`, '');
-    const errs = rounds.map((r) => r.arrivals.artillery5000.errors);
+    L.push('', `firstbell used ${rounds[0].arrivals.firstbell5000?.workers ?? '?'} (5,000/s) and ${rounds[0].arrivals.firstbell10000?.workers ?? '?'} (10,000/s) worker processes and spread its connections over ${rounds[0].arrivals.firstbell5000?.localAddresses || 1} and ${rounds[0].arrivals.firstbell10000?.localAddresses || 1} loopback source addresses. autocannon and wrk have no open arrival model and are not in this table.`, '');
+    for (const [i, r] of rounds.entries()) for (const [k, v] of Object.entries(r.arrivals ?? {})) if (v?.error) L.push(`Round ${i + 1}, ${k} failed: ${v.error.split('\n').filter(Boolean).slice(-3).join(' ')}`, '');
+    const errs = rounds.map((r) => r.arrivals?.artillery5000?.errors);
     L.push(`artillery errors per round: ${errs.map((e) => JSON.stringify(e)).join('; ')}`, '');
   }
   if (rounds[0].hold) {
@@ -357,7 +362,7 @@ function markdown(rounds, meta) {
     for (const t of ['firstbell', 'artillery']) {
       L.push(`| ${t} | ${f0(h(t, 'held'))} | ${f0(h(t, 'baseRssMb'))} MB | ${f0(h(t, 'holdRssMb'))} MB | ${f1(h(t, 'kbPerHeld'))} | ${f0(h(t, 'cpuPctWhileHolding'))} % |`);
     }
-    L.push('', `firstbell ran its reference journey (login, dashboard, join, then a WebSocket held) in ${rounds[0].hold.firstbell.workers} worker processes; artillery held plain WebSockets. artillery errors per round: ${rounds.map((r) => JSON.stringify(r.hold.artillery.errors)).join('; ')}.`, '');
+    L.push('', `firstbell ran its reference journey (login, dashboard, join, then a WebSocket held) in ${rounds[0].hold.firstbell?.workers ?? '?'} worker processes; artillery held plain WebSockets. artillery errors per round: ${rounds.map((r) => JSON.stringify(r.hold.artillery?.errors)).join('; ')}.`, '');
   }
   if (rounds[0].monday) {
     const m = (key) => med(rounds, `monday.${key}`);
@@ -373,7 +378,7 @@ function markdown(rounds, meta) {
     L.push(`| worker processes / source addresses | ${f0(m('workers'))} / ${f0(m('localAddresses'))} |`);
     L.push(`| generator memory (all processes, peak) | ${f0(m('maxTreeRssMb'))} MB |`);
     L.push(`| generator CPU-s / wall-clock s | ${f0(m('cpuS'))} / ${f0(m('wallS'))} |`, '');
-    L.push(`Verdicts per round: ${rounds.map((r) => `${r.monday.verdict} (exit ${r.monday.exit})`).join(', ')}. The generator's own note, round 1: "${rounds[0].monday.generatorNote}"`, '');
+    L.push(`Verdicts per round: ${rounds.map((r) => (r.monday.error ? `error: ${r.monday.error}` : `${r.monday.verdict} (exit ${r.monday.exit}, ${r.monday.status})`)).join(', ')}. The generator's own note, round 1: "${rounds[0].monday.generatorNote}"`, '');
   }
   return L.join('\n');
 }
@@ -394,10 +399,16 @@ try {
   for (let r = 1; r <= ROUNDS; r++) {
     process.stderr.write(`round ${r} of ${ROUNDS}\n`);
     const round = {};
-    if (ONLY.has('keepalive')) round.keepalive = await keepalive(sink);
-    if (ONLY.has('arrivals')) round.arrivals = await arrivals(sink);
-    if (ONLY.has('hold')) round.hold = await hold(sink);
-    if (ONLY.has('monday')) round.monday = await monday(sink);
+    // An experiment that fails is recorded as such; the others still run.
+    const attempt = async (name, fn) => {
+      try {
+        round[name] = await fn(sink);
+      } catch (e) {
+        process.stderr.write(`  ${name} failed: ${e instanceof Error ? e.message : String(e)}\n`);
+        round[name] = { error: e instanceof Error ? e.message : String(e) };
+      }
+    };
+    for (const name of ['keepalive', 'arrivals', 'hold', 'monday']) if (ONLY.has(name)) await attempt(name, { keepalive, arrivals, hold, monday }[name]);
     rounds.push(round);
   }
 } finally {

@@ -38,6 +38,8 @@ export interface EngineOptions {
   emit: (s: Sample) => void;
   /** Local addresses the participants' connections are spread over (participant id modulo their count); default the system's choice. */
   localAddresses?: string[];
+  /** all (default): every connection is bound to the participant's address; held: only its held connection. */
+  localAddressesFor?: 'all' | 'held';
 }
 
 /** One participant: its journey, and journeys again after failures as its retry policy says. */
@@ -80,7 +82,7 @@ export class Engine {
           const id = o.schedule.participantIds[i]!;
           const vu = new VirtualUser({
             id, arrivalMs: o.schedule.offsetsMs[i]!, origin: o.origin, client: o.scenario.client, clock: o.clock, emit: o.emit,
-            localAddress: addrs?.[id % addrs.length],
+            localAddress: addrs?.[id % addrs.length], localAddressFor: o.localAddressesFor,
           });
           this.users.add(vu);
           const p: Promise<void> = participant(o.target, vu, o.scenario.client.retry, o.seed)

@@ -90,6 +90,8 @@ export interface LoadLayout {
   /** Files each process may open, or undefined where unknown. */
   filesPerProcess?: number;
   localAddresses: string[];
+  /** Which connections are bound to them: all (given addresses), or only the held ones (a loopback pool chosen here). */
+  localAddressesFor: 'all' | 'held';
   /** Set when the addresses were chosen here, not given. */
   localAddressesWhy?: string;
   /** Ports the kernel hands out per local address. */
@@ -129,26 +131,33 @@ export function layoutLoad(o: {
   if (workers > o.cores) warnings.push(`${workers} worker processes share ${o.cores} cores; the generator's health will show whether they kept up`);
   const [lo, hi] = ephemeralPortRange();
   const portsPerAddress = hi - lo + 1;
-  // A closed HTTP connection keeps its port in TIME_WAIT for a minute: count each participant's closed one too.
-  const portsNeeded = o.participants + sockets;
-  let localAddresses = o.localAddresses ?? [];
-  let localAddressesWhy: string | undefined;
   const loopbackV4 = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(o.targetHost);
-  if (!o.localAddresses?.length && loopbackV4 && portsNeeded > portsPerAddress * PORT_HEADROOM) {
-    localAddresses = loopbackPool(Math.min(250, Math.ceil(portsNeeded / (portsPerAddress * PORT_HEADROOM))));
-    localAddressesWhy = `${portsNeeded.toLocaleString('en-US')} ports needed, held and in TIME_WAIT`;
+  let localAddresses = o.localAddresses ?? [];
+  let localAddressesFor: LoadLayout['localAddressesFor'] = 'all';
+  let localAddressesWhy: string | undefined;
+  // Ports a source address must have. A connection bound to a given address holds its port through TIME_WAIT,
+  // so there every participant's closed HTTP connection counts beside the held ones. Left to the kernel, a
+  // loopback connection may reuse a port in TIME_WAIT (tcp_tw_reuse), so only the held ones count.
+  const heldPorts = o.holds === false ? sockets : o.participants;
+  let portsNeeded = localAddresses.length || !loopbackV4 ? o.participants + sockets : heldPorts;
+  if (!localAddresses.length && loopbackV4 && heldPorts > portsPerAddress * PORT_HEADROOM) {
+    // Only the held connections are bound to the pool: binding every short HTTP connection costs the kernel a port search each.
+    localAddresses = loopbackPool(Math.min(250, Math.ceil(heldPorts / (portsPerAddress * PORT_HEADROOM))));
+    localAddressesFor = 'held';
+    localAddressesWhy = `${heldPorts.toLocaleString('en-US')} held connections`;
+    portsNeeded = heldPorts;
   }
   const addrCount = Math.max(1, localAddresses.length);
   if (portsNeeded > addrCount * portsPerAddress) {
     warnings.push(
-      `up to ${portsNeeded.toLocaleString('en-US')} client ports needed (connections held and in TIME_WAIT), but ${addrCount === 1 ? 'one source address has' : `${addrCount} source addresses have`} ${(addrCount * portsPerAddress).toLocaleString('en-US')}; connections will fail with EADDRNOTAVAIL (give more with --local-address${loopbackV4 ? '' : ', addresses of this machine that reach the target'})`,
+      `up to ${portsNeeded.toLocaleString('en-US')} client ports needed (connections held${localAddresses.length || !loopbackV4 ? ' and in TIME_WAIT' : ''}), but ${addrCount === 1 ? 'one source address has' : `${addrCount} source addresses have`} ${(addrCount * portsPerAddress).toLocaleString('en-US')}; connections will fail with EADDRNOTAVAIL (give more with --local-address${loopbackV4 ? '' : ', addresses of this machine that reach the target'})`,
     );
   }
-  return { workers, workersWhy, filesPerProcess: files, localAddresses, localAddressesWhy, portsPerAddress, warnings };
+  return { workers, workersWhy, filesPerProcess: files, localAddresses, localAddressesFor, localAddressesWhy, portsPerAddress, warnings };
 }
 
-/** Without held connections, a journey is assumed to keep its socket this long (a generous step timeout's worth of arrivals). */
-const OPEN_SECONDS = 10;
+/** Without held connections, a journey is assumed to keep its socket about this long: two seconds' worth of arrivals are open at once. */
+const OPEN_SECONDS = 2;
 /** From this peak arrival rate on, the load is spread over every core by default. */
 export const AUTO_WORKERS_FROM_RATE = 500;
 /** Share of an address's ports planned for use; the rest is headroom for the kernel's choice. */

@@ -20,6 +20,8 @@ export interface VirtualUserOptions {
   clock: () => number;
   emit: Emit;
   localAddress?: string;
+  /** all (default): HTTP and held connections come from localAddress; held: only the held connection does. */
+  localAddressFor?: 'all' | 'held';
 }
 
 /** How a held connection proves it is alive: the message sent for heartbeat `t`, and how its answer is known. */
@@ -58,7 +60,7 @@ export class VirtualUser {
     this.id = o.id;
     this.client = o.client;
     this.nextAtMs = o.arrivalMs;
-    this.http = new HttpSession(o.origin, { connectTimeoutMs: o.client.stepTimeoutMs, localAddress: o.localAddress });
+    this.http = new HttpSession(o.origin, { connectTimeoutMs: o.client.stepTimeoutMs, localAddress: o.localAddressFor === 'held' ? undefined : o.localAddress });
   }
 
   get stopped(): boolean {

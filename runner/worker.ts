@@ -33,7 +33,7 @@ async function serve(init: WorkerInit): Promise<void> {
   const clock = () => epochNow() - t0Epoch;
   const engine = new Engine({
     scenario: init.scenario, seed: init.seed, target, schedule, share: { index: init.index, count: init.count }, origin: init.origin, clock,
-    maxActive: init.maxActive, lateThresholdMs: init.lateThresholdMs, monitor, emit, localAddresses: init.localAddresses,
+    maxActive: init.maxActive, lateThresholdMs: init.lateThresholdMs, monitor, emit, localAddresses: init.localAddresses, localAddressesFor: init.localAddressesFor,
   });
   const stop = new AbortController();
   const flusher = setInterval(flush, 200);

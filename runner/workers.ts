@@ -26,6 +26,7 @@ export interface WorkerInit {
   maxActive: number;
   lateThresholdMs: number;
   localAddresses?: string[];
+  localAddressesFor?: 'all' | 'held';
 }
 
 /** Parent to worker. */

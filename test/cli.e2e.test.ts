@@ -85,7 +85,7 @@ describe('bad input gives one line with the fix and a documented exit code', () 
   it('plans full scale across processes and source addresses, and says which limits given settings hit', async () => {
     const c = captureIo();
     expect(await main(['plan', 'monday-0800'], c.io)).toBe(EXIT.ok);
-    expect(c.out()).toMatch(/generator: \d+ processes \(128,000 sockets at [\d,]+ a process, [\d,]+ files each\); connections spread over \d+ local addresses 127\.0\.1\.1…/);
+    expect(c.out()).toMatch(/generator: \d+ processes \(128,000 sockets at [\d,]+ a process, [\d,]+ files each\); held connections spread over \d+ local addresses 127\.0\.1\.1…/);
     expect(c.out()).not.toMatch(/EMFILE|EADDRNOTAVAIL/);
     const d = captureIo();
     expect(await main(['plan', 'monday-0800', '--workers', '1', '--local-address', '127.0.1.1'], d.io)).toBe(EXIT.ok);
