@@ -3,7 +3,9 @@
 // Writes bench/results/<time>.json (every figure of every round) and bench/RESULTS.md (medians and ratios).
 //
 //   npm run bench                  (installs the peer tools under bench/, then runs all)
-//   node bench/run.mjs [--rounds 3] [--only keepalive,arrivals,hold,monday]
+//   node bench/run.mjs [--rounds 3] [--only keepalive,arrivals,hold,monday] [--merge bench/results/<earlier>.json]
+//   (--merge keeps the other experiments' figures from an earlier run of the same rounds)
+//   node bench/run.mjs --report-only bench/results/<run>.json     (RESULTS.md again from recorded figures)
 //
 // Every tool's CPU is read from /proc for its whole process tree while the sink's request counter moves
 // (start-up and shut-down left out alike); memory is the tree's resident set; held connections are counted
@@ -261,7 +263,9 @@ async function arrivals(sink) {
 
 /** Memory per held participant: the tree's resident set while holding, less its size before the first one held. */
 function heldMemory(samples, want) {
-  const before = samples.filter((s) => s.held === 0 && s.procs > 0);
+  // The tree just before its first connection was held: the tool started, nothing held yet.
+  const firstHeld = samples.findIndex((s) => s.held > 0);
+  const before = samples.slice(0, Math.max(0, firstHeld)).filter((s) => s.procs > 0 && s.rss > 0);
   const base = before.length ? before[before.length - 1].rss : NaN;
   const peakHeld = Math.max(0, ...samples.map((s) => s.held));
   // The last 10 s in which at least 99 % of the peak were held.
@@ -334,6 +338,28 @@ function markdown(rounds, meta) {
   L.push('# Benchmark results', '');
   L.push(`Made by \`node bench/run.mjs\` on ${meta.date}: ${meta.cpus} × ${meta.cpuModel}, ${meta.memGb} GB, Node ${meta.node}, ${rounds.length} round(s); every figure is the median over the rounds.`);
   L.push('All tools ran one after another against the same nginx sink (`return 200`, 2 workers) and the WebSocket sink, on the same machine: the sink takes its share of the same cores. CPU is the whole process tree of each tool while the sink counted its requests; memory is its resident set.', '');
+  const goal = (ok) => (ok === undefined ? '—' : ok ? 'met' : 'not met');
+  const G = [];
+  if (rounds[0].keepalive) {
+    const fb = k('firstbell', 'reqPerCpuS');
+    G.push(`| keep-alive requests per CPU-s ≥ autocannon's | ${f2(fb / k('autocannon', 'reqPerCpuS'))} × autocannon | ${goal(fb >= k('autocannon', 'reqPerCpuS'))} |`);
+    G.push(`| … and ≥ 10 × artillery's | ${f1(fb / k('artillery', 'reqPerCpuS'))} × artillery | ${goal(fb >= 10 * k('artillery', 'reqPerCpuS'))} |`);
+  }
+  if (rounds[0].arrivals) {
+    const on = med(rounds, 'arrivals.firstbell5000.onScheduleShare');
+    const p99 = med(rounds, 'arrivals.firstbell5000.lagP99Ms');
+    G.push(`| 5,000 arrivals/s for 10 s: ≥ 99 % on schedule, start lag p99 < 10 ms | ${pct(on)} within 10 ms, p99 ${f0(p99)} ms | ${goal(on >= 0.99 && p99 < 10)} |`);
+    const okps = Math.max(med(rounds, 'arrivals.firstbell5000.okPerSec'), med(rounds, 'arrivals.firstbell10000.okPerSec'));
+    G.push(`| ≥ 5,000 new-connection journeys/s on the two cores | ${f0(okps)} answered a second (with the sink on the same cores) | ${goal(okps >= 5000 && on >= 0.99)} |`);
+  }
+  if (rounds[0].hold) {
+    const kb = med(rounds, 'hold.firstbell.kbPerHeld');
+    G.push(`| ≤ 8 KB of generator memory per held participant at 25,000 | ${f1(kb)} KB (${f0(med(rounds, 'hold.firstbell.held'))} held) | ${goal(kb <= 8)} |`);
+  }
+  if (rounds[0].monday) {
+    G.push(`| monday-0800 at 1.0 completes, joins sent or shortfall reported, 25,000 held, health honest | ${rounds.map((r) => r.monday.status).join(', ')}; ${f0(med(rounds, 'monday.sent'))} of 128,000 sent, shortfall in the report; ${f0(med(rounds, 'monday.peakHeld'))} held at peak; ${f0(med(rounds, 'monday.suspectSeconds'))} seconds marked generator-bound | ${goal(rounds.every((r) => r.monday.status === 'completed') && med(rounds, 'monday.peakHeld') >= 25000)} (the burst itself is not sent in its window) |`);
+  }
+  if (G.length) L.push('## Goals', '', '| goal | measured (median) | |', '| --- | --- | --- |', ...G, '');
   if (rounds[0].keepalive) {
     L.push('## Keep-alive requests (64 connections)', '');
     L.push('| tool | requests | CPU-s | requests per CPU-s | requests/s | vs autocannon | vs artillery |', '| --- | --- | --- | --- | --- | --- | --- |');
@@ -385,6 +411,12 @@ function markdown(rounds, meta) {
 
 // ---------------------------------------------------------------- main
 
+if (opt('report-only')) {
+  // Rewrites RESULTS.md from a results file, without running anything.
+  const { meta, rounds } = JSON.parse(readFileSync(opt('report-only'), 'utf8'));
+  writeFileSync(join(here, 'RESULTS.md'), markdown(rounds, meta) + '\n');
+  process.exit(0);
+}
 need();
 rmSync(WORK, { recursive: true, force: true });
 mkdirSync(WORK, { recursive: true });
@@ -413,6 +445,12 @@ try {
   }
 } finally {
   await sink.stop();
+}
+if (opt('merge')) {
+  const earlier = JSON.parse(readFileSync(opt('merge'), 'utf8'));
+  rounds.forEach((r, i) => {
+    for (const [k, v] of Object.entries(earlier.rounds[i] ?? {})) if (!(k in r)) r[k] = v;
+  });
 }
 const meta = { date: new Date().toISOString().slice(0, 10), cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? '?', memGb: Math.round(totalmem() / 1e9), node: process.version };
 mkdirSync(join(here, 'results'), { recursive: true });
