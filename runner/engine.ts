@@ -136,30 +136,27 @@ export class LiveLayers {
     }
   }
 
-  /** Closes the second: its figures, and a fresh start. */
-  take(): Record<Layer, { ended: number; failed: number; p95Ms: number }> {
+  /** Closes the second: each layer's figures as `out` shapes them, and a fresh start. */
+  private close<T>(out: (v: { ended: number; failed: number; latency: hdr.Histogram }) => T): Record<Layer, T> {
     return Object.fromEntries(
       LAYERS.map((l) => {
         const v = this.v[l];
-        const out = { ended: v.ended, failed: v.failed, p95Ms: v.latency.totalCount ? v.latency.getValueAtPercentile(95) : 0 };
+        const o = out(v);
         v.ended = v.failed = 0;
         v.latency.reset();
-        return [l, out];
+        return [l, o];
       }),
-    ) as Record<Layer, { ended: number; failed: number; p95Ms: number }>;
+    ) as Record<Layer, T>;
+  }
+
+  /** Closes the second: its figures, and a fresh start. */
+  take(): Record<Layer, { ended: number; failed: number; p95Ms: number }> {
+    return this.close((v) => ({ ended: v.ended, failed: v.failed, p95Ms: v.latency.totalCount ? v.latency.getValueAtPercentile(95) : 0 }));
   }
 
   /** Closes the second in a form that crosses a process boundary. */
   takeEncoded(): EncodedLayers {
-    return Object.fromEntries(
-      LAYERS.map((l) => {
-        const v = this.v[l];
-        const out = { ended: v.ended, failed: v.failed, latency: v.latency.totalCount ? hdr.encodeIntoCompressedBase64(v.latency) : '' };
-        v.ended = v.failed = 0;
-        v.latency.reset();
-        return [l, out];
-      }),
-    ) as EncodedLayers;
+    return this.close((v) => ({ ended: v.ended, failed: v.failed, latency: v.latency.totalCount ? hdr.encodeIntoCompressedBase64(v.latency) : '' }));
   }
 }
 
