@@ -465,7 +465,9 @@ function generatorVerdict(run: RunInfo, health: HealthSecond[]): GeneratorVerdic
       : `The generator may have been the bottleneck in ${suspect.length} second(s) (event-loop lag, CPU or send lag over the limit, or dropped arrivals); ${v.late} arrivals were late and ${v.dropped} dropped. Read those seconds with care.`;
   if (!run.source) {
     const unsent = v.arrivalsPlanned - v.arrivalsSent - v.dropped;
-    if (unsent > 0) v.note += ` ${unsent} of ${v.arrivalsPlanned} planned arrivals were never sent: the run ended first.`;
+    if (g?.sentAtLeast) {
+      v.note += ` At least ${v.arrivalsSent} of ${v.arrivalsPlanned} planned arrivals were sent (counted from the samples: overloaded workers did not hand back their own counts)${unsent > 0 ? `; up to ${unsent} were never sent` : ''}.`;
+    } else if (unsent > 0) v.note += ` ${unsent} of ${v.arrivalsPlanned} planned arrivals were never sent: the run ended first.`;
     if ((g?.workers ?? 1) > 1) v.note += ` The load came from ${g!.workers} worker processes${g?.localAddresses ? ` over ${g.localAddresses} local addresses` : ''}; CPU is the busiest process's.`;
   }
   return v;

@@ -37,7 +37,8 @@ describe('held sockets', () => {
     expect(first).toBe('{"type":"joined"}');
     expect(remote.at(-1)).toBe('127.0.1.7');
     const got: string[] = [];
-    sock.onMessage = (t) => got.push(t);
+    let heardClose: () => void = () => undefined;
+    sock.listener = { message: (t) => got.push(t), closed: () => heardClose() };
     for (const n of [10, 200, 70_000]) sock.send(`ping ${'x'.repeat(n)}`);
     await new Promise((r) => setTimeout(r, 300));
     expect(got.map((g) => g.length)).toEqual([15, 205, 70_005]);
@@ -46,7 +47,7 @@ describe('held sockets', () => {
     const pong = new Promise<string>((r) => ws.once('pong', (d) => r(String(d))));
     ws.ping('are you there');
     expect(await pong).toBe('are you there');
-    const closed = new Promise<void>((r) => (sock.onClose = r));
+    const closed = new Promise<void>((r) => (heardClose = r));
     ws.close(1000, 'lesson over');
     await closed;
   });

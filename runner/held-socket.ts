@@ -11,11 +11,16 @@ import type { Socket } from 'node:net';
 import WebSocket, * as wsModule from 'ws';
 import { HttpStatusError, ProtocolError } from './http-session.js';
 
+/** Who hears a held connection: its text messages and its close. An object, not two closures per connection. */
+export interface HeldListener {
+  message(text: string): void;
+  closed(): void;
+}
+
 /** What a hold needs of a connection: send a text message, hear text messages and the close. */
 export interface HeldSocket {
   send(text: string): void;
-  onMessage?: (text: string) => void;
-  onClose?: () => void;
+  listener?: HeldListener;
   /** Closes at once, without a closing handshake. */
   terminate(): void;
 }
@@ -31,29 +36,49 @@ export function heldWs(ws: WebSocket): HeldSocket {
     send: (text) => ws.send(text),
     terminate: () => ws.terminate(),
   };
-  ws.on('message', (data) => h.onMessage?.(String(data)));
-  ws.once('close', () => h.onClose?.());
+  ws.on('message', (data) => h.listener?.message(String(data)));
+  ws.once('close', () => h.listener?.closed());
   ws.on('error', () => undefined);
   return h;
 }
 
+const OWNER = Symbol('held by');
+type OwnedSocket = Socket & { [OWNER]: BareWebSocket };
+
+// One set of listener functions for every held socket (`this` is the socket): none allocated per connection.
+function onSocketData(this: OwnedSocket, d: Buffer): void {
+  this[OWNER].feed(d);
+}
+function onSocketClose(this: OwnedSocket): void {
+  this[OWNER].heardClose();
+}
+function ignore(): void {}
+
 /** A client WebSocket on a bare socket: text frames out (masked), text, ping and close frames in. */
 class BareWebSocket implements HeldSocket {
-  onMessage?: (text: string) => void;
-  onClose?: () => void;
+  listener?: HeldListener;
   private rest?: Buffer;
   private parts?: Buffer[];
   private closed = false;
 
   constructor(private s: Socket, head: Buffer) {
     s.setNoDelay(true);
-    s.on('data', (d: Buffer) => this.feed(d));
-    s.on('error', () => undefined);
-    s.once('close', () => {
-      this.closed = true;
-      this.onClose?.();
-    });
-    if (head.length) queueMicrotask(() => this.feed(head));
+    (s as OwnedSocket)[OWNER] = this;
+    s.on('data', onSocketData);
+    s.on('error', ignore);
+    // 'close' comes once; on() spares the wrapper once() would allocate.
+    s.on('close', onSocketClose);
+    if (head.length) this.feedSoon(head);
+  }
+
+  heardClose(): void {
+    this.closed = true;
+    this.listener?.closed();
+  }
+
+  /** Bytes that came with the upgrade, read once the caller has set its handlers (kept out of the listeners' scope). */
+  private feedSoon(head: Buffer): void {
+    queueMicrotask(() => this.feed(head));
   }
 
   private frame(opcode: number, data: Buffer): void {
@@ -72,7 +97,7 @@ class BareWebSocket implements HeldSocket {
     this.s.destroy();
   }
 
-  private feed(chunk: Buffer): void {
+  feed(chunk: Buffer): void {
     let b = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
     this.rest = undefined;
     while (b.length >= 2) {
@@ -107,8 +132,8 @@ class BareWebSocket implements HeldSocket {
           if (!fin) continue;
           const whole = Buffer.concat(this.parts);
           this.parts = undefined;
-          this.onMessage?.(whole.toString());
-        } else this.onMessage?.(payload.toString());
+          this.listener?.message(whole.toString());
+        } else this.listener?.message(payload.toString());
       }
     }
     if (b.length) this.rest = Buffer.from(b);
@@ -155,13 +180,14 @@ export function openBareSocket(url: string, signal: AbortSignal, o: { localAddre
       const accept = createHash('sha1').update(key + GUID).digest('base64');
       if (res.headers['sec-websocket-accept'] !== accept) return fail(new ProtocolError('the server answered the upgrade with a wrong Sec-WebSocket-Accept'));
       sock = new BareWebSocket(s, head);
-      sock.onMessage = (first) => {
-        signal.removeEventListener('abort', onAbort);
-        sock!.onMessage = undefined;
-        sock!.onClose = undefined;
-        resolve({ sock: sock!, first });
+      sock.listener = {
+        message: (first) => {
+          signal.removeEventListener('abort', onAbort);
+          sock!.listener = undefined;
+          resolve({ sock: sock!, first });
+        },
+        closed: () => fail(Object.assign(new Error('closed before the first message'), { code: 'ECONNRESET' })),
       };
-      sock.onClose = () => fail(Object.assign(new Error('closed before the first message'), { code: 'ECONNRESET' }));
     });
     signal.addEventListener('abort', onAbort, { once: true });
     req.end();

@@ -1,6 +1,6 @@
 // One participant's HTTP connection and cookies, as a browser would keep them.
 import { parseSetCookie, stringifyCookie } from 'cookie';
-import { Client } from 'undici';
+import { Http1Connection } from './http1.js';
 
 export interface HttpAnswer {
   status: number;
@@ -11,14 +11,14 @@ export interface HttpAnswer {
 /** An answer with its headers as they came; parsed into `headers` only when a journey reads them. */
 class RawAnswer implements HttpAnswer {
   private parsed?: HttpAnswer['headers'];
-  constructor(readonly status: number, readonly raw: Buffer[], readonly body: string) {}
+  constructor(readonly status: number, readonly raw: string[], readonly body: string) {}
 
   get headers(): HttpAnswer['headers'] {
     if (!this.parsed) {
       const h: Record<string, string | string[]> = {};
       for (let i = 0; i < this.raw.length; i += 2) {
-        const k = this.raw[i]!.toString('latin1').toLowerCase();
-        const v = this.raw[i + 1]!.toString('latin1');
+        const k = this.raw[i]!.toLowerCase();
+        const v = this.raw[i + 1]!;
         const had = h[k];
         h[k] = had === undefined ? v : Array.isArray(had) ? [...had, v] : [had, v];
       }
@@ -38,102 +38,63 @@ export class HttpStatusError extends Error {
 /** A protocol-level answer that made no sense (no CSRF token, bad JSON, …). */
 export class ProtocolError extends Error {}
 
-export class HttpSession {
-  private client?: Client;
-  private cookies: Record<string, string> = {};
-  private boundSignal?: AbortSignal;
-  private abortCurrent?: (reason: unknown) => void;
+/** Header names and values may not break the request's lines. */
+const UNSAFE = /[\r\n]/;
 
-  constructor(readonly origin: string, private opts: { connectTimeoutMs: number; localAddress?: string }) {}
+export class HttpSession {
+  private conn?: Http1Connection;
+  private cookies: Record<string, string> = {};
+  private cookieLine = '';
+  private boundSignal?: AbortSignal;
 
   /** One connection per participant: 100,000 pupils are 100,000 clients, not one shared pool. Reopened after close(), as a reload would. */
-  private connection(): Client {
-    this.client ??= new Client(this.origin, {
-      pipelining: 1,
-      connect: { timeout: this.opts.connectTimeoutMs },
-      ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}),
-      headersTimeout: 0,
-      bodyTimeout: 0,
-    });
-    return this.client;
-  }
+  constructor(readonly origin: string, private opts: { localAddress?: string } = {}) {}
 
   async request(
     method: 'GET' | 'POST',
     path: string,
     opts: { form?: Record<string, string>; json?: unknown; headers?: Record<string, string>; signal: AbortSignal },
   ): Promise<HttpAnswer> {
-    const headers: Record<string, string> = { 'user-agent': 'firstbell', ...opts.headers };
-    const cookie = stringifyCookie(this.cookies);
-    if (cookie) headers.cookie = cookie;
+    if (path.charCodeAt(0) !== 47 || /[\s]/.test(path)) throw new Error(`not a request path: "${path}" (it must start with / and have no spaces)`);
+    let head = 'user-agent: firstbell\r\n' + this.cookieLine;
     let body: string | undefined;
     if (opts.form) {
       body = new URLSearchParams(opts.form).toString();
-      headers['content-type'] = 'application/x-www-form-urlencoded';
+      head += 'content-type: application/x-www-form-urlencoded\r\n';
     } else if (opts.json !== undefined) {
       body = JSON.stringify(opts.json);
-      headers['content-type'] = 'application/json';
+      head += 'content-type: application/json\r\n';
     }
-    const res = await this.dispatch(method, path, headers, body, opts.signal);
-    for (let i = 0; i < res.raw.length; i += 2) {
+    if (opts.headers) {
+      for (const k in opts.headers) {
+        const v = opts.headers[k]!;
+        if (UNSAFE.test(k) || UNSAFE.test(v)) throw new Error(`header ${JSON.stringify(k)} has a line break in it`);
+        head += k + ': ' + v + '\r\n';
+      }
+    }
+    const signal = opts.signal;
+    signal.throwIfAborted();
+    // One abort listener per signal (a participant keeps its signal across steps), not one per request.
+    if (this.boundSignal !== signal) {
+      this.boundSignal = signal;
+      signal.addEventListener('abort', () => this.conn?.abort(signal.reason), { once: true });
+    }
+    this.conn ??= new Http1Connection(new URL(this.origin), this.opts);
+    const a = await this.conn.request(method, path, head, body);
+    let cookiesChanged = false;
+    for (let i = 0; i < a.raw.length; i += 2) {
       // Only set-cookie is read on every answer; the rest are parsed when a journey asks for them.
-      if (res.raw[i]!.length !== 10 || res.raw[i]!.toString('latin1').toLowerCase() !== 'set-cookie') continue;
-      const c = parseSetCookie(res.raw[i + 1]!.toString('latin1'));
+      if (a.raw[i]!.length !== 10 || a.raw[i]!.toLowerCase() !== 'set-cookie') continue;
+      const c = parseSetCookie(a.raw[i + 1]!);
       if (!c.value || (c.maxAge !== undefined && c.maxAge <= 0)) delete this.cookies[c.name];
       else this.cookies[c.name] = c.value;
+      cookiesChanged = true;
     }
-    return res;
-  }
-
-  /** One request through undici's dispatcher: the answer collected whole, without a stream per response. */
-  private dispatch(method: string, path: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal): Promise<RawAnswer> {
-    return new Promise((resolve, reject) => {
-      if (signal.aborted) return reject(signal.reason);
-      let status = 0;
-      let raw: Buffer[] = [];
-      const chunks: Buffer[] = [];
-      // One abort listener per signal (a participant keeps its signal across steps), not one per request.
-      if (this.boundSignal !== signal) {
-        this.boundSignal = signal;
-        signal.addEventListener('abort', () => this.abortCurrent?.(signal.reason), { once: true });
-      }
-      let settled = false;
-      const done = () => {
-        settled = true;
-        this.abortCurrent = undefined;
-      };
-      const asError = (reason: unknown) => (reason instanceof Error ? reason : new Error(String(reason)));
-      // Until the request is on a connection, an abort ends the wait at once; the request is dropped when it would start.
-      this.abortCurrent = (reason) => {
-        done();
-        reject(reason);
-      };
-      this.connection().dispatch(
-        { origin: this.origin, method, path, headers, body: body ?? null },
-        {
-          onConnect: (abort) => {
-            if (settled) return abort(new Error('aborted before it started'));
-            this.abortCurrent = (reason) => abort(asError(reason));
-          },
-          onHeaders: (statusCode, h) => {
-            status = statusCode;
-            raw = h;
-            return true;
-          },
-          onData: (chunk) => chunks.push(chunk) > 0,
-          onComplete: () => {
-            if (settled) return;
-            done();
-            resolve(new RawAnswer(status, raw, chunks.length === 1 ? chunks[0]!.toString() : Buffer.concat(chunks).toString()));
-          },
-          onError: (err) => {
-            if (settled) return;
-            done();
-            reject(signal.aborted ? signal.reason : err);
-          },
-        },
-      );
-    });
+    if (cookiesChanged) {
+      const line = stringifyCookie(this.cookies);
+      this.cookieLine = line ? 'cookie: ' + line + '\r\n' : '';
+    }
+    return new RawAnswer(a.status, a.raw, a.body.length === 1 ? a.body[0]!.toString() : Buffer.concat(a.body).toString());
   }
 
   /** Value of a cookie the server set, if any. */
@@ -148,9 +109,10 @@ export class HttpSession {
 
   /** Closes the connection; cookies stay, as in a browser. */
   async close(): Promise<void> {
-    const c = this.client;
-    this.client = undefined;
-    await c?.destroy().catch(() => undefined);
+    // A participant that goes on to hold a media connection keeps nothing of its HTTP connection.
+    this.conn?.close();
+    this.conn = undefined;
+    this.boundSignal = undefined;
   }
 }
 

@@ -80,6 +80,8 @@ export interface RunInfo {
     workers?: number;
     /** Local addresses the connections were spread over, when they were. */
     localAddresses?: number;
+    /** arrivalsSent is a floor, counted from the samples: some workers' own counts were lost in an overload. */
+    sentAtLeast?: boolean;
   };
 }
 

@@ -11,6 +11,7 @@ describe('classifying client errors', () => {
     expect(classifyError(Object.assign(new Error('alert'), { code: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION' }))).toBe('tls');
     expect(classifyError(Object.assign(new Error('x'), { code: 'UND_ERR_CONNECT_TIMEOUT' }))).toBe('timeout');
     expect(classifyError(Object.assign(new Error('x'), { code: 'UND_ERR_SOCKET' }))).toBe('reset');
+    expect(classifyError(Object.assign(new Error('x'), { code: 'HPE_INVALID' }))).toBe('protocol');
     expect(classifyError(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toBe('refused');
     expect(classifyError(new Error('something else'))).toBe('error');
   });

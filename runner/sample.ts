@@ -62,6 +62,8 @@ export function classifyError(err: unknown): Outcome {
     if (c.startsWith('ERR_TLS') || c.startsWith('ERR_SSL') || c.includes('CERT') || c === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE') return 'tls';
     if (TIMEOUT.has(c) || c === 'TimeoutError') return 'timeout';
     if (RESET.has(c)) return 'reset';
+    // The answer was not HTTP (Node's parser and firstbell's own use these codes).
+    if (c.startsWith('HPE_')) return 'protocol';
   }
   return 'error';
 }

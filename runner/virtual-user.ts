@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import type { ClientBehaviour, Layer } from '../scenarios/model.js';
 import { HttpSession, HttpStatusError, ProtocolError } from './http-session.js';
 import { classifyError, type Outcome, type Sample } from './sample.js';
-import { heldWs, openBareSocket, type HeldSocket } from './held-socket.js';
+import { heldWs, openBareSocket, type HeldListener, type HeldSocket } from './held-socket.js';
 
 export type Emit = (s: Sample) => void;
 
@@ -49,6 +49,7 @@ export class VirtualUser {
   private halted = false;
   private step$?: AbortController;
   private wake?: () => void;
+  private holding?: Hold;
   private nextAtMs: number;
   private sockets?: Set<WebSocket>;
   private held?: HeldSocket;
@@ -60,7 +61,7 @@ export class VirtualUser {
     this.id = o.id;
     this.client = o.client;
     this.nextAtMs = o.arrivalMs;
-    this.http = new HttpSession(o.origin, { connectTimeoutMs: o.client.stepTimeoutMs, localAddress: o.localAddressFor === 'held' ? undefined : o.localAddress });
+    this.http = new HttpSession(o.origin, { localAddress: o.localAddressFor === 'held' ? undefined : o.localAddress });
   }
 
   get stopped(): boolean {
@@ -72,6 +73,7 @@ export class VirtualUser {
     this.halted = true;
     this.step$?.abort(reason);
     this.wake?.();
+    this.holding?.stop();
   }
 
   now(): number {
@@ -89,11 +91,12 @@ export class VirtualUser {
 
   private pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
+      const done = () => {
         clearTimeout(t);
+        this.wake = undefined;
         resolve();
-      }
+      };
+      const t = setTimeout(done, ms);
       this.wake = done;
     });
   }
@@ -201,66 +204,19 @@ export class VirtualUser {
   hold(conn: HeldSocket | WebSocket, layer: Layer, name: string, beat: Heartbeat = PING_PONG): Promise<'stopped' | 'dropped'> {
     const sock = conn instanceof WebSocket ? heldWs(conn) : conn;
     this.held = sock;
-    const heartbeatMs = this.client.heartbeatMs;
-    const timeoutMs = this.client.stepTimeoutMs;
-    return new Promise((resolve) => {
-      // Spread heartbeats over the interval by participant (golden-ratio sequence), deterministically.
-      let at = this.now() + ((this.id * 0.6180339887) % 1) * heartbeatMs;
-      let sentAt = -1;
-      let t = 0;
-      let timer: NodeJS.Timeout | undefined;
-      const sample = (outcome: Outcome) => {
-        this.o.emit({ user: this.id, layer, step: name, intendedMs: at, startMs: sentAt, endMs: this.now(), outcome, status: 0 });
-        sentAt = -1;
-      };
-      const finish = (how: 'stopped' | 'dropped') => {
-        clearTimeout(timer);
-        sock.onMessage = sock.onClose = undefined;
-        this.wake = undefined;
-        resolve(how);
-      };
-      const next = () => {
-        at += heartbeatMs;
-        timer = setTimeout(send, Math.max(0, at - this.now()));
-      };
-      const send = () => {
-        if (this.halted) return finish('stopped');
-        // A heartbeat intended later than it starts (a busy generator) is still timed from its intended instant.
-        sentAt = this.now();
-        t = Math.round(at * 10);
-        sock.send(beat.message(t));
-        timer = setTimeout(() => {
-          sample('timeout');
-          next();
-        }, timeoutMs);
-      };
-      sock.onMessage = (text) => {
-        if (sentAt < 0) return;
-        let msg: Record<string, unknown>;
-        try {
-          msg = JSON.parse(text) as typeof msg;
-        } catch {
-          return;
-        }
-        if (!beat.isReply(msg, t)) return;
-        clearTimeout(timer);
-        sample('ok');
-        next();
-      };
-      sock.onClose = () => {
-        if (this.halted) return finish('stopped');
-        // A drop between heartbeats is noticed now: a heartbeat that failed now, not at its next turn.
-        if (sentAt < 0) at = sentAt = this.now();
-        sample('reset');
-        finish('dropped');
-      };
-      this.wake = () => {
-        if (sentAt >= 0) sample('aborted');
-        finish('stopped');
-      };
-      if (this.halted) return finish('stopped');
-      timer = setTimeout(send, Math.max(0, at - this.now()));
-    });
+    // Tens of thousands hold at once: a holding participant keeps no step timer or step signal (a later step makes new ones).
+    clearTimeout(this.stepTimer);
+    this.stepTimer = undefined;
+    this.step$ = undefined;
+    const h = new Hold(this, sock, layer, name, beat, this.o.emit);
+    this.holding = h;
+    if (this.halted) h.finish('stopped');
+    return h.ended;
+  }
+
+  /** The hold has ended. */
+  unhold(h: Hold): void {
+    if (this.holding === h) this.holding = undefined;
   }
 
   /** Closes everything the participant holds. */
@@ -272,5 +228,95 @@ export class VirtualUser {
     this.held?.terminate();
     this.held = undefined;
     await this.http.close();
+  }
+}
+
+/** The heartbeat timer's two turns, with the hold as argument: no closure per participant. */
+function beatDue(h: Hold): void {
+  h.send();
+}
+function beatLate(h: Hold): void {
+  h.late();
+}
+
+/**
+ * One participant's hold. One outstanding heartbeat and one timer at a time: it waits for the answer (up to the
+ * step timeout), and the next one is due a heartbeat interval after the previous one was. It is the socket's
+ * listener itself, so a held participant costs one small object here rather than a handful of closures.
+ */
+class Hold implements HeldListener {
+  readonly ended: Promise<'stopped' | 'dropped'>;
+  private resolve!: (how: 'stopped' | 'dropped') => void;
+  /** The current heartbeat's intended instant; when it was sent (-1: none outstanding); its tag. */
+  private at: number;
+  private sentAt = -1;
+  private t = 0;
+  private timer?: NodeJS.Timeout;
+
+  constructor(private vu: VirtualUser, private sock: HeldSocket, private layer: Layer, private name: string, private beat: Heartbeat, private emit: Emit) {
+    this.ended = new Promise((r) => (this.resolve = r));
+    // Spread heartbeats over the interval by participant (golden-ratio sequence), deterministically.
+    this.at = vu.now() + ((vu.id * 0.6180339887) % 1) * vu.client.heartbeatMs;
+    sock.listener = this;
+    this.timer = setTimeout(beatDue, Math.max(0, this.at - vu.now()), this);
+  }
+
+  private sample(outcome: Outcome): void {
+    this.emit({ user: this.vu.id, layer: this.layer, step: this.name, intendedMs: this.at, startMs: this.sentAt, endMs: this.vu.now(), outcome, status: 0 });
+    this.sentAt = -1;
+  }
+
+  finish(how: 'stopped' | 'dropped'): void {
+    clearTimeout(this.timer);
+    this.sock.listener = undefined;
+    this.vu.unhold(this);
+    this.resolve(how);
+  }
+
+  private next(): void {
+    this.at += this.vu.client.heartbeatMs;
+    this.timer = setTimeout(beatDue, Math.max(0, this.at - this.vu.now()), this);
+  }
+
+  send(): void {
+    if (this.vu.stopped) return this.finish('stopped');
+    // A heartbeat intended later than it starts (a busy generator) is still timed from its intended instant.
+    this.sentAt = this.vu.now();
+    this.t = Math.round(this.at * 10);
+    this.sock.send(this.beat.message(this.t));
+    this.timer = setTimeout(beatLate, this.vu.client.stepTimeoutMs, this);
+  }
+
+  late(): void {
+    this.sample('timeout');
+    this.next();
+  }
+
+  message(text: string): void {
+    if (this.sentAt < 0) return;
+    let msg: Record<string, unknown>;
+    try {
+      msg = JSON.parse(text) as typeof msg;
+    } catch {
+      return;
+    }
+    if (!this.beat.isReply(msg, this.t)) return;
+    clearTimeout(this.timer);
+    this.sample('ok');
+    this.next();
+  }
+
+  closed(): void {
+    if (this.vu.stopped) return this.finish('stopped');
+    // A drop between heartbeats is noticed now: a heartbeat that failed now, not at its next turn.
+    if (this.sentAt < 0) this.at = this.sentAt = this.vu.now();
+    this.sample('reset');
+    this.finish('dropped');
+  }
+
+  /** The run ends the hold: an outstanding heartbeat ends as aborted. */
+  stop(): void {
+    if (this.sentAt >= 0) this.sample('aborted');
+    this.finish('stopped');
   }
 }

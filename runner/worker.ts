@@ -7,11 +7,13 @@ import { sampleLine } from './run-folder.js';
 import { Series } from './series.js';
 import type { Sample } from './sample.js';
 import { targetFromSpec } from './targets/index.js';
+import { tuneHeapForLoad } from './limits.js';
 import { epochNow, type FromWorker, type ToWorker, type WorkerInit } from './workers.js';
 
 const send = (m: FromWorker, cb?: () => void) => process.send!(m, undefined, undefined, cb);
 
 async function serve(init: WorkerInit): Promise<void> {
+  tuneHeapForLoad();
   const target = targetFromSpec(init.target);
   const schedule = buildSchedule(init.scenario, init.seed);
   const series = new Series(target.steps, init.scenario.joinWithinMs);
@@ -69,7 +71,7 @@ async function serve(init: WorkerInit): Promise<void> {
       })();
     }
   });
-  await warmUp(init.origin);
+  await warmUp({ origin: init.origin, target, scenario: init.scenario, arrivals: Math.ceil(schedule.offsetsMs.length / init.count) });
   send({ type: 'ready' });
 }
 

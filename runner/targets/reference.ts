@@ -57,6 +57,50 @@ function controlSurfaceFaults(url: URL): NativeFaults {
   };
 }
 
+interface Grant {
+  signalUrl?: string;
+  janus?: { url: string; room: number };
+}
+
+/** Login page, login, dashboard and join: the media grant, or nothing when a step failed. */
+async function admit(vu: VirtualUser, user: string): Promise<Grant | undefined> {
+  const page = await vu.step('admission', 'login_page', async (signal) => {
+    const res = expectStatus(await vu.http.request('GET', '/login', { signal }), 'login page', 200);
+    return match(/name="csrf" value="([^"]+)"/, res.body, 'CSRF token');
+  });
+  if (!page.ok) return undefined;
+  const login = await vu.step('admission', 'login', async (signal) => {
+    const res = await vu.http.request('POST', '/login', { form: { username: user, password: `pw-${vu.id}`, csrf: page.value }, signal });
+    expectStatus(res, 'login', 303, 302);
+    if (!vu.http.cookie('sid')) throw new ProtocolError('login answered without a session cookie');
+  });
+  if (!login.ok) return undefined;
+  const dash = await vu.step('admission', 'dashboard', async (signal) => {
+    const res = expectStatus(await vu.http.request('GET', '/dashboard', { signal }), 'dashboard', 200);
+    return {
+      csrf: match(/name="csrf-token" content="([^"]+)"/, res.body, 'CSRF token'),
+      conference: match(/data-conference="([^"]+)"/, res.body, 'conference on the dashboard'),
+    };
+  });
+  if (!dash.ok) return undefined;
+  const join = await vu.step('broker', 'join', async (signal): Promise<Grant> => {
+    const res = await vu.http.request('POST', `/api/conferences/${dash.value.conference}/join`, { json: {}, headers: { 'x-csrf-token': dash.value.csrf }, signal });
+    expectStatus(res, 'join', 200);
+    let body: { signalUrl?: unknown; janus?: { url?: unknown; room?: unknown }; display?: unknown };
+    try {
+      body = JSON.parse(res.body) as typeof body;
+    } catch {
+      throw new ProtocolError('join answer is not JSON');
+    }
+    if (body.janus && typeof body.janus.url === 'string' && typeof body.janus.room === 'number') {
+      return { janus: { url: body.janus.url, room: body.janus.room } };
+    }
+    if (typeof body.signalUrl !== 'string') throw new ProtocolError('join answer has neither a signalUrl nor a Janus room');
+    return { signalUrl: body.signalUrl };
+  });
+  return join.ok ? join.value : undefined;
+}
+
 export function referenceTarget(url: URL): Target {
   return {
     kind: 'reference',
@@ -75,44 +119,10 @@ export function referenceTarget(url: URL): Target {
     async journey(vu: VirtualUser): Promise<JourneyEnd> {
       const user = `pupil-${vu.id}`;
       try {
-        const page = await vu.step('admission', 'login_page', async (signal) => {
-          const res = expectStatus(await vu.http.request('GET', '/login', { signal }), 'login page', 200);
-          return match(/name="csrf" value="([^"]+)"/, res.body, 'CSRF token');
-        });
-        const failed = (): JourneyEnd => (vu.stopped ? 'stopped' : 'failed');
-        if (!page.ok) return failed();
-        const login = await vu.step('admission', 'login', async (signal) => {
-          const res = await vu.http.request('POST', '/login', { form: { username: user, password: `pw-${vu.id}`, csrf: page.value }, signal });
-          expectStatus(res, 'login', 303, 302);
-          if (!vu.http.cookie('sid')) throw new ProtocolError('login answered without a session cookie');
-        });
-        if (!login.ok) return failed();
-        const dash = await vu.step('admission', 'dashboard', async (signal) => {
-          const res = expectStatus(await vu.http.request('GET', '/dashboard', { signal }), 'dashboard', 200);
-          return {
-            csrf: match(/name="csrf-token" content="([^"]+)"/, res.body, 'CSRF token'),
-            conference: match(/data-conference="([^"]+)"/, res.body, 'conference on the dashboard'),
-          };
-        });
-        if (!dash.ok) return failed();
-        const join = await vu.step('broker', 'join', async (signal) => {
-          const res = await vu.http.request('POST', `/api/conferences/${dash.value.conference}/join`, { json: {}, headers: { 'x-csrf-token': dash.value.csrf }, signal });
-          expectStatus(res, 'join', 200);
-          let body: { signalUrl?: unknown; janus?: { url?: unknown; room?: unknown }; display?: unknown };
-          try {
-            body = JSON.parse(res.body) as typeof body;
-          } catch {
-            throw new ProtocolError('join answer is not JSON');
-          }
-          if (body.janus && typeof body.janus.url === 'string' && typeof body.janus.room === 'number') {
-            return { janus: { url: body.janus.url, room: body.janus.room } };
-          }
-          if (typeof body.signalUrl !== 'string') throw new ProtocolError('join answer has neither a signalUrl nor a Janus room');
-          return { signalUrl: body.signalUrl };
-        });
+        // Admission in a function of its own: what it read (tokens, pages) is gone while the participant holds.
+        const grant = await admit(vu, user);
         await vu.http.close();
-        if (!join.ok) return failed();
-        const grant = join.value;
+        if (!grant) return vu.stopped ? 'stopped' : 'failed';
         // With Janus, the participant holds a real Janus session in its class's room; else the stand-in media node.
         const media = await vu.step('media', 'connect', async (signal): Promise<{ ws: WebSocket | HeldSocket; beat?: Heartbeat }> => {
           if (grant.janus) {
@@ -123,7 +133,7 @@ export function referenceTarget(url: URL): Target {
           if (!first.includes('"joined"')) throw new ProtocolError('the media node did not confirm the join');
           return { ws: sock };
         });
-        if (!media.ok) return failed();
+        if (!media.ok) return vu.stopped ? 'stopped' : 'failed';
         return (await vu.hold(media.value.ws, 'media', 'heartbeat', media.value.beat)) === 'stopped' ? 'joined' : 'dropped';
       } finally {
         await vu.close();

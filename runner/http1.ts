@@ -1,0 +1,340 @@
+// One participant's HTTP/1.1 connection: a request written in one go, the answer read by a small parser.
+//
+// The client is the generator's main cost per request, and a pupil's journey is a handful of requests on one
+// connection of its own, mostly a new one. A general client pays for pools, queues, streams and validation on
+// every request and for several error objects on every close; this connection does one request at a time and
+// nothing else. It reads status, headers and bodies sized by Content-Length, chunked or ended by the close.
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+
+/** An answer as it came: status, header names and values in order (as received), body bytes. */
+export interface Http1Answer {
+  status: number;
+  /** Alternating names and values. */
+  raw: string[];
+  body: Buffer[];
+}
+
+/** The server's bytes are not an HTTP/1.x answer. */
+export class HttpParseError extends Error {
+  readonly code = 'HPE_INVALID';
+}
+
+const MAX_HEAD = 64 * 1024;
+/** What a reader holds between answers: frozen, so that a stray write to it fails loudly. */
+const NOTHING = Object.freeze([]) as unknown as never[];
+const enum Mode { Head, Length, ChunkLine, ChunkData, ChunkEnd, Trailers, UntilClose, Done }
+
+/**
+ * Reads one answer after another from a connection's bytes. Answers must not come unasked: bytes after a
+ * complete answer, before the next request, are an error (as they are to browsers with one request in flight).
+ */
+export class ResponseReader {
+  private mode = Mode.Done;
+  private head?: Buffer;
+  private line = '';
+  private left = 0;
+  private noBody = false;
+  status = 0;
+  keepAlive = true;
+  raw: string[] = NOTHING;
+  body: Buffer[] = NOTHING;
+
+  constructor(private onAnswer: () => void) {}
+
+  /** Expects the answer to a request; `noBody` for HEAD. */
+  expect(noBody: boolean): void {
+    this.mode = Mode.Head;
+    this.noBody = noBody;
+    this.head = undefined;
+    this.line = '';
+    this.status = 0;
+    this.raw = NOTHING;
+    this.body = [];
+  }
+
+  /** An answer is under way or expected. */
+  get waiting(): boolean {
+    return this.mode !== Mode.Done;
+  }
+
+  /** Whether the connection's end completes the answer (a body that runs to the close). */
+  ended(): boolean {
+    if (this.mode !== Mode.UntilClose) return false;
+    this.finish();
+    return true;
+  }
+
+  /** Throws HttpParseError on bytes that are not HTTP. */
+  feed(d: Buffer): void {
+    let i = 0;
+    while (i < d.length) {
+      switch (this.mode) {
+        case Mode.Done:
+          throw new HttpParseError('the server sent bytes nobody asked for');
+        case Mode.Head: {
+          let buf = i ? d.subarray(i) : d;
+          const from = this.head ? Math.max(0, this.head.length - 3) : 0;
+          if (this.head) buf = Buffer.concat([this.head, buf]);
+          const end = buf.indexOf('\r\n\r\n', from, 'latin1');
+          if (end < 0) {
+            if (buf.length > MAX_HEAD) throw new HttpParseError(`the answer's head is longer than ${MAX_HEAD} bytes`);
+            this.head = buf;
+            return;
+          }
+          this.head = undefined;
+          this.readHead(buf.toString('latin1', 0, end));
+          d = buf;
+          i = end + 4;
+          break;
+        }
+        case Mode.Length: {
+          const n = Math.min(this.left, d.length - i);
+          this.body.push(d.subarray(i, i + n));
+          i += n;
+          this.left -= n;
+          if (this.left === 0) this.finish();
+          break;
+        }
+        case Mode.ChunkLine:
+        case Mode.ChunkEnd:
+        case Mode.Trailers: {
+          const nl = d.indexOf(10, i);
+          if (nl < 0) {
+            this.line += d.toString('latin1', i);
+            if (this.line.length > MAX_HEAD) throw new HttpParseError('a chunk line is too long');
+            return;
+          }
+          let line = this.line + d.toString('latin1', i, nl);
+          this.line = '';
+          i = nl + 1;
+          if (line.endsWith('\r')) line = line.slice(0, -1);
+          this.readLine(line);
+          break;
+        }
+        case Mode.ChunkData: {
+          const n = Math.min(this.left, d.length - i);
+          this.body.push(d.subarray(i, i + n));
+          i += n;
+          this.left -= n;
+          if (this.left === 0) this.mode = Mode.ChunkEnd;
+          break;
+        }
+        case Mode.UntilClose:
+          this.body.push(i ? d.subarray(i) : d);
+          return;
+      }
+    }
+  }
+
+  private readLine(line: string): void {
+    if (this.mode === Mode.ChunkEnd) {
+      if (line !== '') throw new HttpParseError('a chunk does not end where its size says');
+      this.mode = Mode.ChunkLine;
+    } else if (this.mode === Mode.ChunkLine) {
+      const semi = line.indexOf(';');
+      const hex = (semi < 0 ? line : line.slice(0, semi)).trim();
+      if (!/^[0-9a-fA-F]{1,8}$/.test(hex)) throw new HttpParseError(`bad chunk size "${hex.slice(0, 20)}"`);
+      this.left = parseInt(hex, 16);
+      this.mode = this.left === 0 ? Mode.Trailers : Mode.ChunkData;
+    } else if (line === '') {
+      this.finish();
+    }
+  }
+
+  private readHead(text: string): void {
+    // "HTTP/1.1 200 OK"
+    if (!text.startsWith('HTTP/1.') || text.charCodeAt(8) !== 32) throw new HttpParseError(`the answer does not start with "HTTP/1.x": "${text.slice(0, 40)}"`);
+    const status = Number(text.slice(9, 12));
+    if (!(status >= 100 && status <= 999)) throw new HttpParseError(`bad status line "${text.slice(0, 40)}"`);
+    const http10 = text.charCodeAt(7) === 48;
+    let keepAlive = !http10;
+    let length = -1;
+    let chunked = false;
+    const raw: string[] = [];
+    let at = text.indexOf('\r\n');
+    while (at >= 0) {
+      const next = text.indexOf('\r\n', at + 2);
+      const line = next < 0 ? text.slice(at + 2) : text.slice(at + 2, next);
+      at = next;
+      const colon = line.indexOf(':');
+      if (colon <= 0) throw new HttpParseError(`bad header line "${line.slice(0, 40)}"`);
+      const name = line.slice(0, colon);
+      const value = line.slice(colon + 1).trim();
+      raw.push(name, value);
+      // Only three headers shape the reading; compared by length first.
+      if (name.length === 14 && name.toLowerCase() === 'content-length') {
+        const n = /^\d{1,15}$/.test(value) ? Number(value) : NaN;
+        if (Number.isNaN(n) || (length >= 0 && n !== length)) throw new HttpParseError(`bad Content-Length "${value.slice(0, 20)}"`);
+        length = n;
+      } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
+        chunked = /(^|,)\s*chunked\s*$/i.test(value);
+      } else if (name.length === 10 && name.toLowerCase() === 'connection') {
+        const v = value.toLowerCase();
+        if (v.includes('close')) keepAlive = false;
+        else if (v.includes('keep-alive')) keepAlive = true;
+      }
+    }
+    if (status < 200) {
+      // 100 Continue, 103 Early Hints: the answer follows.
+      if (status === 101) throw new HttpParseError('the server switched protocols unasked');
+      return;
+    }
+    this.status = status;
+    this.raw = raw;
+    this.keepAlive = keepAlive;
+    if (this.noBody || status === 204 || status === 304) this.finish();
+    else if (chunked) this.mode = Mode.ChunkLine;
+    else if (length > 0) [this.mode, this.left] = [Mode.Length, length];
+    else if (length === 0) this.finish();
+    else [this.mode, this.keepAlive] = [Mode.UntilClose, false];
+  }
+
+  private finish(): void {
+    this.mode = Mode.Done;
+    this.onAnswer();
+  }
+}
+
+/** The connection closed before the answer was whole. */
+function closedEarly(): Error {
+  return Object.assign(new Error('the server closed the connection before the answer was complete'), { code: 'ECONNRESET' });
+}
+
+/**
+ * Requests are written together once the event loop has read everything that was ready, not one by one as
+ * answers come in: a server woken once for a batch of requests costs this machine's kernel far less than one
+ * woken for each (on loopback the sender pays for the wake-up), and the loop does fewer turns.
+ */
+let outbox: Http1Connection[] = [];
+
+function post(c: Http1Connection): void {
+  if (outbox.push(c) === 1) setImmediate(flushOutbox);
+}
+
+function flushOutbox(): void {
+  const list = outbox;
+  outbox = [];
+  for (const c of list) c.flush();
+}
+
+interface Pending {
+  resolve: (a: Http1Answer) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * A participant's connection to one origin. Opened on the first request, reopened after the server closed it,
+ * one request at a time. `abort` ends the request under way and the connection with it.
+ */
+export class Http1Connection {
+  private socket?: Socket;
+  private reader: ResponseReader;
+  private pending?: Pending;
+  /** The request written at the next flush. */
+  private out?: string;
+  private outBody?: string;
+  private readonly tls: boolean;
+  private readonly host: string;
+  private readonly port: number;
+  /** The Host header and the request line's tail, built once. */
+  private readonly hostLine: string;
+
+  constructor(origin: URL, private opts: { localAddress?: string } = {}) {
+    if (origin.protocol !== 'http:' && origin.protocol !== 'https:') throw new Error(`not an http(s) origin: ${origin.href}`);
+    this.tls = origin.protocol === 'https:';
+    this.host = origin.hostname.startsWith('[') ? origin.hostname.slice(1, -1) : origin.hostname;
+    this.port = Number(origin.port) || (this.tls ? 443 : 80);
+    this.hostLine = ` HTTP/1.1\r\nhost: ${origin.host}\r\n`;
+    this.reader = new ResponseReader(() => this.answered());
+  }
+
+  /**
+   * Sends one request. `headers` is the header block without Host and without the final empty line,
+   * each line ending in CRLF. A Content-Length is added for a body.
+   */
+  request(method: string, path: string, headers: string, body: string | undefined): Promise<Http1Answer> {
+    return new Promise((resolve, reject) => {
+      if (this.pending) return reject(new Error('a request is already under way on this connection'));
+      this.socket ?? this.open();
+      this.pending = { resolve, reject };
+      this.reader.expect(method === 'HEAD');
+      const head = method + ' ' + path + this.hostLine + headers;
+      this.out = body === undefined ? head + '\r\n' : head + 'content-length: ' + Buffer.byteLength(body) + '\r\n\r\n';
+      this.outBody = body;
+      post(this);
+    });
+  }
+
+  /** Writes the request queued by request(), unless it was aborted since. */
+  flush(): void {
+    const s = this.socket;
+    const out = this.out;
+    this.out = undefined;
+    if (!s || out === undefined || !this.pending) return;
+    if (this.outBody === undefined) s.write(out, 'latin1');
+    else {
+      s.cork();
+      s.write(out, 'latin1');
+      s.write(this.outBody, 'utf8');
+      s.uncork();
+      this.outBody = undefined;
+    }
+  }
+
+  /** Ends the request under way, if any, with `reason`, and the connection. */
+  abort(reason: unknown): void {
+    const p = this.pending;
+    this.pending = undefined;
+    this.close();
+    p?.reject(reason);
+  }
+
+  close(): void {
+    const s = this.socket;
+    this.socket = undefined;
+    s?.destroy();
+  }
+
+  private open(): Socket {
+    const o = { host: this.host, port: this.port, noDelay: true, ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}) };
+    const s = this.tls ? tlsConnect({ ...o, servername: isIP(this.host) ? undefined : this.host, ALPNProtocols: ['http/1.1'] }) : netConnect(o);
+    this.socket = s;
+    s.on('data', (d: Buffer) => {
+      if (this.socket !== s) return;
+      try {
+        this.reader.feed(d);
+      } catch (e) {
+        this.fail(s, e);
+      }
+    });
+    s.on('end', () => {
+      if (this.socket === s && this.pending && this.reader.ended()) return;
+      this.fail(s, closedEarly);
+    });
+    s.on('error', (e) => this.fail(s, e));
+    s.on('close', () => this.fail(s, closedEarly));
+    return s;
+  }
+
+  private answered(): void {
+    const p = this.pending;
+    const r = this.reader;
+    const answer = { status: r.status, raw: r.raw, body: r.body };
+    // The answer belongs to the caller now; the reader keeps nothing of it.
+    r.raw = r.body = NOTHING;
+    this.pending = undefined;
+    if (!r.keepAlive) this.close();
+    p?.resolve(answer);
+  }
+
+  /** The socket `s` failed or closed: the request on it, if any, fails; the next request opens a new one. */
+  private fail(s: Socket, e: unknown): void {
+    if (this.socket !== s) return;
+    this.socket = undefined;
+    s.destroy();
+    const p = this.pending;
+    this.pending = undefined;
+    p?.reject(e === closedEarly ? closedEarly() : e);
+  }
+}
