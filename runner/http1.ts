@@ -88,14 +88,10 @@ export class ResponseReader {
           i = end + 4;
           break;
         }
-        case Mode.Length: {
-          const n = Math.min(this.left, d.length - i);
-          this.body.push(d.subarray(i, i + n));
-          i += n;
-          this.left -= n;
+        case Mode.Length:
+          i = this.take(d, i);
           if (this.left === 0) this.finish();
           break;
-        }
         case Mode.ChunkLine:
         case Mode.ChunkEnd:
         case Mode.Trailers: {
@@ -112,19 +108,23 @@ export class ResponseReader {
           this.readLine(line);
           break;
         }
-        case Mode.ChunkData: {
-          const n = Math.min(this.left, d.length - i);
-          this.body.push(d.subarray(i, i + n));
-          i += n;
-          this.left -= n;
+        case Mode.ChunkData:
+          i = this.take(d, i);
           if (this.left === 0) this.mode = Mode.ChunkEnd;
           break;
-        }
         case Mode.UntilClose:
           this.body.push(i ? d.subarray(i) : d);
           return;
       }
     }
+  }
+
+  /** Takes up to `left` body bytes of `d` from `i`; returns where reading goes on. */
+  private take(d: Buffer, i: number): number {
+    const n = Math.min(this.left, d.length - i);
+    this.body.push(d.subarray(i, i + n));
+    this.left -= n;
+    return i + n;
   }
 
   private readLine(line: string): void {
@@ -310,10 +310,10 @@ export class Http1Connection {
     });
     s.on('end', () => {
       if (this.socket === s && this.pending && this.reader.ended()) return;
-      this.fail(s, closedEarly);
+      this.fail(s);
     });
     s.on('error', (e) => this.fail(s, e));
-    s.on('close', () => this.fail(s, closedEarly));
+    s.on('close', () => this.fail(s));
     return s;
   }
 
@@ -328,13 +328,16 @@ export class Http1Connection {
     p?.resolve(answer);
   }
 
-  /** The socket `s` failed or closed: the request on it, if any, fails; the next request opens a new one. */
-  private fail(s: Socket, e: unknown): void {
+  /**
+   * The socket `s` failed with `e`, or closed (no `e`): the request on it, if any, fails; the next request opens
+   * a new one. The error for an early close is made only when a request is there to fail.
+   */
+  private fail(s: Socket, e?: unknown): void {
     if (this.socket !== s) return;
     this.socket = undefined;
     s.destroy();
     const p = this.pending;
     this.pending = undefined;
-    p?.reject(e === closedEarly ? closedEarly() : e);
+    p?.reject(e ?? closedEarly());
   }
 }

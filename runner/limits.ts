@@ -140,18 +140,18 @@ export function layoutLoad(o: {
   // so there every participant's closed HTTP connection counts beside the held ones. Left to the kernel, a
   // loopback connection may reuse a port in TIME_WAIT (tcp_tw_reuse), so only the held ones count.
   const heldPorts = o.holds === false ? sockets : o.participants;
-  let portsNeeded = localAddresses.length || !loopbackV4 ? o.participants + sockets : heldPorts;
-  if (!localAddresses.length && loopbackV4 && heldPorts > portsPerAddress * PORT_HEADROOM) {
+  const countsTimeWait = localAddresses.length > 0 || !loopbackV4;
+  const portsNeeded = countsTimeWait ? o.participants + sockets : heldPorts;
+  if (!countsTimeWait && heldPorts > portsPerAddress * PORT_HEADROOM) {
     // Only the held connections are bound to the pool: binding every short HTTP connection costs the kernel a port search each.
     localAddresses = loopbackPool(Math.min(250, Math.ceil(heldPorts / (portsPerAddress * PORT_HEADROOM))));
     localAddressesFor = 'held';
     localAddressesWhy = `${heldPorts.toLocaleString('en-US')} held connections`;
-    portsNeeded = heldPorts;
   }
   const addrCount = Math.max(1, localAddresses.length);
   if (portsNeeded > addrCount * portsPerAddress) {
     warnings.push(
-      `up to ${portsNeeded.toLocaleString('en-US')} client ports needed (connections held${localAddresses.length || !loopbackV4 ? ' and in TIME_WAIT' : ''}), but ${addrCount === 1 ? 'one source address has' : `${addrCount} source addresses have`} ${(addrCount * portsPerAddress).toLocaleString('en-US')}; connections will fail with EADDRNOTAVAIL (give more with --local-address${loopbackV4 ? '' : ', addresses of this machine that reach the target'})`,
+      `up to ${portsNeeded.toLocaleString('en-US')} client ports needed (connections held${countsTimeWait ? ' and in TIME_WAIT' : ''}), but ${addrCount === 1 ? 'one source address has' : `${addrCount} source addresses have`} ${(addrCount * portsPerAddress).toLocaleString('en-US')}; connections will fail with EADDRNOTAVAIL (give more with --local-address${loopbackV4 ? '' : ', addresses of this machine that reach the target'})`,
     );
   }
   return { workers, workersWhy, filesPerProcess: files, localAddresses, localAddressesFor, localAddressesWhy, portsPerAddress, warnings };
