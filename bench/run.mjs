@@ -262,48 +262,60 @@ async function arrivals(sink) {
 }
 
 /**
- * Memory per held participant. The tree's resident set before the first held connection includes what the tool
- * grew before it (firstbell's warm-up, young generations at full size), so the per-participant figure is the
- * slope: resident set while all are held, less the resident set when half of them were, per participant between.
- * The whole tree's resident set per held participant is given beside it.
+ * The steady hold of one run: the tree's resident set over the last 10 s in which at least 99 % of the peak were
+ * held (median), and the CPU it used meanwhile.
  */
-function heldMemory(samples, want) {
-  // The tree just before its first connection was held: the tool started, nothing held yet.
-  const firstHeld = samples.findIndex((s) => s.held > 0);
-  const before = samples.slice(0, Math.max(0, firstHeld)).filter((s) => s.procs > 0 && s.rss > 0);
-  const base = before.length ? before[before.length - 1].rss : NaN;
+function steadyHold(samples) {
   const peakHeld = Math.max(0, ...samples.map((s) => s.held));
-  const half = samples.find((s) => s.held >= peakHeld / 2 && s.rss > 0);
-  // The last 10 s in which at least 99 % of the peak were held.
   const holding = samples.filter((s) => s.held >= 0.99 * peakHeld && peakHeld > 0);
   const tail = holding.filter((s) => s.t >= (holding.at(-1)?.t ?? 0) - 10);
-  const rss = median(tail.map((s) => s.rss));
   const cpu = tail.length > 1 ? (tail.at(-1).cpu - tail[0].cpu) / (tail.at(-1).t - tail[0].t) : NaN;
+  return { held: peakHeld, rssMb: median(tail.map((s) => s.rss)), cpuPct: cpu * 100 };
+}
+
+/**
+ * Memory per held participant, from two steady holds of the same tool in the same layout: half the participants,
+ * then all of them. The difference of the two resident sets, per participant held in addition, is what one more
+ * held participant costs; what the tool needs whatever it holds (its runtime, code, young generation, a warm-up's
+ * heap) is in both and drops out. The whole tree's resident set per held participant is given beside it.
+ */
+function heldMemory(half, all, want) {
+  const a = steadyHold(half);
+  const b = steadyHold(all);
   return {
-    asked: want, held: peakHeld, baseRssMb: base, halfRssMb: half?.rss ?? NaN, halfHeld: half?.held ?? NaN, holdRssMb: rss,
-    kbPerHeld: half ? ((rss - half.rss) * 1000) / (peakHeld - half.held) : NaN,
-    kbPerHeldWhole: (rss * 1000) / peakHeld,
-    cpuPctWhileHolding: cpu * 100,
+    asked: want, held: b.held, halfHeld: a.held, halfRssMb: a.rssMb, holdRssMb: b.rssMb,
+    kbPerHeld: b.held > a.held ? ((b.rssMb - a.rssMb) * 1000) / (b.held - a.held) : NaN,
+    kbPerHeldWhole: (b.rssMb * 1000) / b.held,
+    cpuPctWhileHolding: b.cpuPct,
   };
 }
 
 async function hold(sink) {
   const out = {};
   const n = 25_000;
-  const [cmd, argv] = firstbellLoad('hold', {
-    observeMs: 25_000, heartbeatMs: 5_000, thinkTimeMs: 200,
-    phases: [{ name: 'arrive', startMs: 0, durationMs: 50_000, participants: n, curve: { kind: 'uniform' } }],
-    target: { kind: 'reference', url: `${URL_}/` },
-  });
-  const fb = await runTool(sink, 'firstbell hold 25,000', cmd, argv, { countHeld: true });
-  const info = JSON.parse(fb.stdout.trim().split('\n').at(-1) ?? '{}');
-  out.firstbell = { ...heldMemory(fb.samples, n), workers: info.workers };
-  if (info.dir) rmSync(info.dir, { recursive: true, force: true });
-  const yml = artilleryYaml('hold.yml', `config:\n  target: ws://127.0.0.1:${WS_PORT}/media\n  phases:\n    - duration: 50\n      arrivalRate: 500\nscenarios:\n  - engine: ws\n    flow:\n      - loop:\n          - send: '{"type":"ping","t":1}'\n          - think: 5\n        count: 15\n`);
-  const art = await runTool(sink, 'artillery hold 25,000', bin('artillery'), ['run', '-q', '-o', join(WORK, 'hold.json'), yml], { countHeld: true });
-  out.artillery = heldMemory(art.samples, n);
-  const rep = artilleryReport(join(WORK, 'hold.json'));
-  out.artillery.errors = Object.fromEntries(Object.entries(rep.counters).filter(([k]) => k.startsWith('errors.')));
+  // The same arrival rate (500/s) and layout (firstbell: 2 workers, as 25,000 needs) for both sizes.
+  const runFirstbell = async (k) => {
+    const [cmd, argv] = firstbellLoad(`hold-${k}`, {
+      observeMs: 25_000, heartbeatMs: 5_000, thinkTimeMs: 200, workers: 2,
+      phases: [{ name: 'arrive', startMs: 0, durationMs: k / 0.5, participants: k, curve: { kind: 'uniform' } }],
+      target: { kind: 'reference', url: `${URL_}/` },
+    });
+    const r = await runTool(sink, `firstbell hold ${k.toLocaleString('en')}`, cmd, argv, { countHeld: true });
+    const info = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}');
+    if (info.dir) rmSync(info.dir, { recursive: true, force: true });
+    return { samples: r.samples, workers: info.workers };
+  };
+  const fbHalf = await runFirstbell(n / 2);
+  const fbAll = await runFirstbell(n);
+  out.firstbell = { ...heldMemory(fbHalf.samples, fbAll.samples, n), workers: fbAll.workers };
+  const runArtillery = async (k) => {
+    const yml = artilleryYaml(`hold-${k}.yml`, `config:\n  target: ws://127.0.0.1:${WS_PORT}/media\n  phases:\n    - duration: ${k / 500}\n      arrivalRate: 500\nscenarios:\n  - engine: ws\n    flow:\n      - loop:\n          - send: '{"type":"ping","t":1}'\n          - think: 5\n        count: 15\n`);
+    const r = await runTool(sink, `artillery hold ${k.toLocaleString('en')}`, bin('artillery'), ['run', '-q', '-o', join(WORK, `hold-${k}.json`), yml], { countHeld: true });
+    return { samples: r.samples, errors: Object.fromEntries(Object.entries(artilleryReport(join(WORK, `hold-${k}.json`)).counters).filter(([c]) => c.startsWith('errors.'))) };
+  };
+  const artHalf = await runArtillery(n / 2);
+  const artAll = await runArtillery(n);
+  out.artillery = { ...heldMemory(artHalf.samples, artAll.samples, n), errors: { ...artHalf.errors, ...artAll.errors } };
   return out;
 }
 
@@ -365,7 +377,7 @@ function markdown(rounds, meta) {
   }
   if (rounds[0].hold) {
     const kb = med(rounds, 'hold.firstbell.kbPerHeld');
-    G.push(`| ≤ 8 KB of generator memory per held participant at 25,000 | ${f1(kb)} KB for each participant held beyond the first half (${f0(med(rounds, 'hold.firstbell.held'))} held; ${f1(med(rounds, 'hold.firstbell.kbPerHeldWhole'))} KB each counting all of the generator's memory) | ${goal(kb <= 8)} |`);
+    G.push(`| ≤ 8 KB of generator memory per held participant at 25,000 | ${f1(kb)} KB for each participant held beyond the first ${f0(med(rounds, 'hold.firstbell.halfHeld'))} (${f0(med(rounds, 'hold.firstbell.held'))} held; ${f1(med(rounds, 'hold.firstbell.kbPerHeldWhole'))} KB each counting all of the generator's memory) | ${goal(kb <= 8)} |`);
   }
   if (rounds[0].monday) {
     G.push(`| monday-0800 at 1.0 completes, joins sent or shortfall reported, 25,000 held, health honest | ${rounds.map((r) => r.monday.status).join(', ')}; ${f0(med(rounds, 'monday.sent'))} of 128,000 sent, shortfall in the report; ${f0(med(rounds, 'monday.peakHeld'))} held at peak; ${f0(med(rounds, 'monday.suspectSeconds'))} seconds marked generator-bound | ${goal(rounds.every((r) => r.monday.status === 'completed') && med(rounds, 'monday.peakHeld') >= 25000)} (the burst itself is not sent in its window) |`);
@@ -395,11 +407,11 @@ function markdown(rounds, meta) {
   if (rounds[0].hold) {
     const h = (t, key) => med(rounds, `hold.${t}.${key}`);
     L.push('## Held participants (25,000 asked, heartbeat every 5 s)', '');
-    L.push('| tool | held | memory before | memory at half held | memory holding | KB per held participant (from half to all) | KB per held participant (all memory) | CPU while holding |', '| --- | --- | --- | --- | --- | --- | --- | --- |');
+    L.push('| tool | held (half) | memory holding half | held (all) | memory holding all | KB per held participant (from half to all) | KB per held participant (all memory) | CPU while holding all |', '| --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const t of ['firstbell', 'artillery']) {
-      L.push(`| ${t} | ${f0(h(t, 'held'))} | ${f0(h(t, 'baseRssMb'))} MB | ${f0(h(t, 'halfRssMb'))} MB | ${f0(h(t, 'holdRssMb'))} MB | ${f1(h(t, 'kbPerHeld'))} | ${f1(h(t, 'kbPerHeldWhole'))} | ${f0(h(t, 'cpuPctWhileHolding'))} % |`);
+      L.push(`| ${t} | ${f0(h(t, 'halfHeld'))} | ${f0(h(t, 'halfRssMb'))} MB | ${f0(h(t, 'held'))} | ${f0(h(t, 'holdRssMb'))} MB | ${f1(h(t, 'kbPerHeld'))} | ${f1(h(t, 'kbPerHeldWhole'))} | ${f0(h(t, 'cpuPctWhileHolding'))} % |`);
     }
-    L.push('', 'Memory is the resident set of the tool\'s whole process tree. "From half to all" is its growth between the moment half of the participants were held and the steady hold, per participant added in between: what one more held participant costs. "All memory" divides the whole resident set by the participants held.');
+    L.push('', 'Memory is the resident set of the tool\'s whole process tree, in the last 10 s of a steady hold. Each tool ran twice, asked for 12,500 and for 25,000 (500 arrivals a second, then held 25 s or more), firstbell in 2 worker processes both times. "From half to all" is the difference between the two steady holds per participant held in addition: what one more held participant costs, with what the tool needs whatever it holds left out. "All memory" divides the whole resident set of the larger hold by the participants held.');
     L.push('', `firstbell ran its reference journey (login, dashboard, join, then a WebSocket held) in ${rounds[0].hold.firstbell?.workers ?? '?'} worker processes; artillery held plain WebSockets. artillery errors per round: ${rounds.map((r) => JSON.stringify(r.hold.artillery?.errors)).join('; ')}.`, '');
   }
   if (rounds[0].monday) {

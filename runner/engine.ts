@@ -8,12 +8,27 @@ import { Series } from './series.js';
 import { sampleLine } from './run-folder.js';
 import { dispatch, type DispatchStats, type Share } from './scheduler.js';
 import type { Sample } from './sample.js';
-import type { Target } from './target.js';
-import { VirtualUser } from './virtual-user.js';
+import type { JourneyEnd, Target } from './target.js';
+import { VirtualUser, type HoldWatcher } from './virtual-user.js';
 import { HttpSession } from './http-session.js';
 import { createServer, type AddressInfo } from 'node:net';
+import { tuneHeapForLoad } from './limits.js';
 
 const WARM_ANSWER = 'HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nset-cookie: warm=1; Path=/\r\ncontent-length: 2\r\n\r\nok';
+
+/** Readies a process that is about to send load: its heap tuned for holding many participants, its code warmed up. */
+export async function prepareForLoad(o: WarmUpOptions): Promise<void> {
+  tuneHeapForLoad();
+  await warmUp(o);
+}
+
+interface WarmUpOptions {
+  origin: string;
+  target: Target;
+  scenario: ResolvedScenario;
+  /** How many arrivals the process will send: the warm-up sends no more. */
+  arrivals: number;
+}
 
 /**
  * Before the clock starts, the engine runs the target's journey for up to 4,000 arrivals (no more than the process
@@ -22,7 +37,7 @@ const WARM_ANSWER = 'HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nset-cookie: 
  * compiled it, and at 5,000 arrivals a second that would make the first second's arrivals late. Nothing here is
  * measured, and only the one request reaches the target.
  */
-export async function warmUp(o: { origin: string; target: Target; scenario: ResolvedScenario; arrivals: number }): Promise<void> {
+async function warmUp(o: WarmUpOptions): Promise<void> {
   if (!/^https?:/.test(o.origin)) return;
   const server = createServer((sock) => {
     sock.on('data', (d: Buffer) => {
@@ -65,7 +80,7 @@ export async function warmUp(o: { origin: string; target: Target; scenario: Reso
   }
   const http = new HttpSession(o.origin);
   await http.request('GET', '/', { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
-  await http.close();
+  http.close();
 }
 
 export interface EngineOptions {
@@ -89,27 +104,59 @@ export interface EngineOptions {
   localAddressesFor?: 'all' | 'held';
 }
 
-/** One participant: its journey, and journeys again after failures as its retry policy says. */
-async function participant(target: Target, vu: VirtualUser, retry: RetryPolicy | undefined, seed: number): Promise<void> {
-  for (let tryNo = 1; ; tryNo++) {
-    const end = await target.journey(vu);
-    if (end === 'joined' || end === 'stopped' || vu.stopped) return;
-    const delay = retryDelayMs(retry, tryNo, vu.id, seed);
-    if (delay === undefined) return;
+/**
+ * One participant: its journey, and journeys again after failures as its retry policy says. Nothing waits on a
+ * participant that holds (tens of thousands do at once): its hold tells it how it ended.
+ */
+class Participant implements HoldWatcher {
+  private tries = 0;
+
+  constructor(private engine: Engine, readonly vu: VirtualUser) {}
+
+  /** Starts the next journey. */
+  go(): void {
+    this.tries++;
+    this.engine.target.journey(this.vu).then(
+      (end) => this.ended(end),
+      // A journey never throws; one that did ends the participant.
+      () => this.ended('stopped'),
+    );
+  }
+
+  holdEnded(how: 'stopped' | 'dropped'): void {
+    this.ended(how === 'stopped' ? 'joined' : 'dropped');
+  }
+
+  private ended(end: JourneyEnd): void {
+    const vu = this.vu;
+    if (end === 'holding') return vu.whenHoldEnds(this);
+    vu.close();
+    if (end === 'joined' || end === 'stopped' || vu.stopped) return this.engine.done(vu);
+    const delay = retryDelayMs(this.engine.retry, this.tries, vu.id, this.engine.seed);
+    if (delay === undefined) return this.engine.done(vu);
     vu.waitBeforeNext(delay);
+    this.go();
   }
 }
 
 export class Engine {
   readonly stats: DispatchStats = { sent: 0, late: 0, dropped: 0 };
-  private journeys = new Set<Promise<void>>();
+  readonly target: Target;
+  readonly retry: RetryPolicy | undefined;
+  readonly seed: number;
+  /** Participants with a journey or a hold under way. */
   private users = new Set<VirtualUser>();
+  private drained?: () => void;
 
-  constructor(private o: EngineOptions) {}
+  constructor(private o: EngineOptions) {
+    this.target = o.target;
+    this.retry = o.scenario.client.retry;
+    this.seed = o.seed;
+  }
 
   /** Participants with a journey or a hold under way. */
   get active(): number {
-    return this.journeys.size;
+    return this.users.size;
   }
 
   /** Dispatches this process's share of the schedule; resolves when the last arrival is sent or the signal stops it. */
@@ -123,7 +170,7 @@ export class Engine {
         maxActive: o.maxActive,
         lateThresholdMs: o.lateThresholdMs,
         share: o.share,
-        active: () => this.journeys.size,
+        active: () => this.users.size,
         start: (i, lag) => {
           o.monitor.dispatched(lag);
           const id = o.schedule.participantIds[i]!;
@@ -132,12 +179,7 @@ export class Engine {
             localAddress: addrs?.[id % addrs.length], localAddressFor: o.localAddressesFor,
           });
           this.users.add(vu);
-          const end = () => {
-            this.journeys.delete(p);
-            this.users.delete(vu);
-          };
-          const p: Promise<void> = participant(o.target, vu, o.scenario.client.retry, o.seed).then(end, end);
-          this.journeys.add(p);
+          new Participant(this, vu).go();
         },
         onDropped: () => o.monitor.droppedOne(),
       },
@@ -146,14 +188,28 @@ export class Engine {
     );
   }
 
+  /** A participant is over: its journeys ended, and its hold if it had one. */
+  done(vu: VirtualUser): void {
+    this.users.delete(vu);
+    if (this.users.size === 0) this.drained?.();
+  }
+
   /** Stops every participant; their steps under way end as aborted. */
   stopAll(reason: unknown): void {
     for (const vu of this.users) vu.stop(reason);
   }
 
-  /** Waits for the stopped journeys to end, at most `ms`. */
+  /** Waits for the stopped participants to end, at most `ms`. */
   async settle(ms: number): Promise<void> {
-    await Promise.race([Promise.allSettled([...this.journeys]), new Promise((r) => setTimeout(r, ms).unref())]);
+    if (this.users.size === 0) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms).unref();
+      this.drained = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+    this.drained = undefined;
   }
 }
 

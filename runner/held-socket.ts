@@ -1,14 +1,14 @@
 // Held connections: the one socket a joined participant keeps open for heartbeats, as small as it can be.
 //
 // A `ws` WebSocket costs about 10 KB of memory per connection (its Receiver and Sender streams on top of the
-// socket); a bare socket costs about 4 KB. Tens of thousands of held participants are mostly this, so the plain
-// text-frame protocol of a media heartbeat runs on the bare socket: Node's HTTP client does the upgrade,
-// ws's Sender builds the masked frames, and the few frame kinds a server sends are read here.
+// socket); a bare socket costs far less. Tens of thousands of held participants are mostly this, so the plain
+// text-frame protocol of a media heartbeat runs on the bare socket: the participant's HTTP/1.1 connection does the
+// upgrade and hands its socket over, ws's Sender builds the masked frames, and the few frame kinds a server sends
+// are read here.
 import { createHash, randomBytes } from 'node:crypto';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import WebSocket, * as wsModule from 'ws';
+import { Http1Connection, takeOver, type SocketOwner } from './http1.js';
 import { HttpStatusError, ProtocolError } from './http-session.js';
 
 /** Who hears a held connection: its text messages and its close. An object, not two closures per connection. */
@@ -42,37 +42,30 @@ export function heldWs(ws: WebSocket): HeldSocket {
   return h;
 }
 
-const OWNER = Symbol('held by');
-type OwnedSocket = Socket & { [OWNER]: BareWebSocket };
-
-// One set of listener functions for every held socket (`this` is the socket): none allocated per connection.
-function onSocketData(this: OwnedSocket, d: Buffer): void {
-  this[OWNER].feed(d);
-}
-function onSocketClose(this: OwnedSocket): void {
-  this[OWNER].heardClose();
-}
-function ignore(): void {}
-
 /** A client WebSocket on a bare socket: text frames out (masked), text, ping and close frames in. */
-class BareWebSocket implements HeldSocket {
+class BareWebSocket implements HeldSocket, SocketOwner {
   listener?: HeldListener;
   private rest?: Buffer;
   private parts?: Buffer[];
-  private closed = false;
+  private ended = false;
 
   constructor(private s: Socket, head: Buffer) {
-    s.setNoDelay(true);
-    (s as OwnedSocket)[OWNER] = this;
-    s.on('data', onSocketData);
-    s.on('error', ignore);
-    // 'close' comes once; on() spares the wrapper once() would allocate.
-    s.on('close', onSocketClose);
+    takeOver(s, this);
     if (head.length) this.feedSoon(head);
+    // A socket that closed before it was taken over told its old owner; the hold hears it all the same.
+    if (s.closed) queueMicrotask(() => this.closed());
   }
 
-  heardClose(): void {
-    this.closed = true;
+  data(_s: Socket, d: Buffer): void {
+    this.feed(d);
+  }
+
+  error(): void {
+    // The close follows, and is what the hold hears.
+  }
+
+  closed(): void {
+    this.ended = true;
     this.listener?.closed();
   }
 
@@ -82,7 +75,7 @@ class BareWebSocket implements HeldSocket {
   }
 
   private frame(opcode: number, data: Buffer): void {
-    if (this.closed) return;
+    if (this.ended) return;
     this.s.cork();
     for (const b of Sender.frame(data, { fin: true, opcode, mask: true, readOnly: false, rsv1: false })) this.s.write(b);
     this.s.uncork();
@@ -93,7 +86,7 @@ class BareWebSocket implements HeldSocket {
   }
 
   terminate(): void {
-    this.closed = true;
+    this.ended = true;
     this.s.destroy();
   }
 
@@ -144,6 +137,9 @@ class BareWebSocket implements HeldSocket {
   }
 }
 
+/** Header names and values may not break the request's lines. */
+const UNSAFE = /[\r\n]/;
+
 /**
  * Opens a WebSocket on a bare socket and resolves on the server's first message (which it returns with it).
  * Fails like the other steps: an HTTP status instead of the upgrade, a refused or reset connection, the signal.
@@ -151,45 +147,43 @@ class BareWebSocket implements HeldSocket {
 export function openBareSocket(url: string, signal: AbortSignal, o: { localAddress?: string; headers?: Record<string, string> } = {}): Promise<{ sock: HeldSocket; first: string }> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
+    if (u.protocol !== 'ws:' && u.protocol !== 'wss:') return reject(new ProtocolError(`not a WebSocket URL: ${url}`));
+    const conn = new Http1Connection(new URL(`${u.protocol === 'wss:' ? 'https' : 'http'}://${u.host}`), { localAddress: o.localAddress });
     const key = randomBytes(16).toString('base64');
-    const request = u.protocol === 'wss:' ? httpsRequest : httpRequest;
+    let head = 'connection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: ' + key + '\r\nuser-agent: firstbell\r\n';
+    for (const k in o.headers) {
+      const v = o.headers[k]!;
+      if (UNSAFE.test(k) || UNSAFE.test(v)) return reject(new Error(`header ${JSON.stringify(k)} has a line break in it`));
+      head += k + ': ' + v + '\r\n';
+    }
     let sock: BareWebSocket | undefined;
-    let socket: Socket | undefined;
     const fail = (err: unknown) => {
       signal.removeEventListener('abort', onAbort);
-      req.destroy();
-      socket?.destroy();
+      conn.abort(err);
+      sock?.terminate();
       reject(err);
     };
     const onAbort = () => fail(signal.reason ?? new Error('aborted'));
-    const req = request({
-      host: u.hostname.replace(/^\[|\]$/g, ''),
-      port: u.port || (u.protocol === 'wss:' ? 443 : 80),
-      path: u.pathname + u.search,
-      agent: false,
-      ...(o.localAddress ? { localAddress: o.localAddress } : {}),
-      headers: { ...o.headers, Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': key, 'User-Agent': 'firstbell' },
-    });
-    req.once('error', fail);
-    req.once('response', (res: IncomingMessage) => {
-      res.resume();
-      fail(new HttpStatusError(res.statusCode ?? 0, 'websocket handshake'));
-    });
-    req.once('upgrade', (res: IncomingMessage, s: Socket, head: Buffer) => {
-      socket = s;
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    conn.request('GET', u.pathname + u.search, head, undefined, true).then((a) => {
+      if (!a.switched) return fail(new HttpStatusError(a.status, 'websocket handshake'));
       const accept = createHash('sha1').update(key + GUID).digest('base64');
-      if (res.headers['sec-websocket-accept'] !== accept) return fail(new ProtocolError('the server answered the upgrade with a wrong Sec-WebSocket-Accept'));
-      sock = new BareWebSocket(s, head);
-      sock.listener = {
+      let got: string | undefined;
+      for (let i = 0; i < a.raw.length; i += 2) if (a.raw[i]!.toLowerCase() === 'sec-websocket-accept') got = a.raw[i + 1];
+      if (got !== accept) {
+        a.switched.socket.destroy();
+        return fail(new ProtocolError('the server answered the upgrade with a wrong Sec-WebSocket-Accept'));
+      }
+      const ws = (sock = new BareWebSocket(a.switched.socket, a.switched.rest));
+      ws.listener = {
         message: (first) => {
           signal.removeEventListener('abort', onAbort);
-          sock!.listener = undefined;
-          resolve({ sock: sock!, first });
+          ws.listener = undefined;
+          resolve({ sock: ws, first });
         },
         closed: () => fail(Object.assign(new Error('closed before the first message'), { code: 'ECONNRESET' })),
       };
-    });
-    signal.addEventListener('abort', onAbort, { once: true });
-    req.end();
+    }, fail);
   });
 }

@@ -108,8 +108,7 @@ export class HttpSession {
   }
 
   /** Closes the connection; cookies stay, as in a browser. */
-  async close(): Promise<void> {
-    // A participant that goes on to hold a media connection keeps nothing of its HTTP connection.
+  close(): void {
     this.conn?.close();
     this.conn = undefined;
     this.boundSignal = undefined;

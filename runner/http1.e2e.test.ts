@@ -1,7 +1,7 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Http1Connection, HttpParseError, ResponseReader } from './http1.js';
+import { Http1Connection, HttpParseError, ResponseReader, takeOver } from './http1.js';
 import { HttpSession } from './http-session.js';
 
 const servers: (HttpServer | NetServer)[] = [];
@@ -139,6 +139,40 @@ describe('an HTTP/1.1 connection', () => {
     await c.request('GET', '/', '', undefined);
     c.close();
     expect(from).toBe('127.0.0.3');
+  });
+
+  it('hands its socket over when the server switches protocols, and opens another for the next request', async () => {
+    const ports: number[] = [];
+    const url = await listen(
+      rawServer((req, sock) => {
+        ports.push(sock.remotePort!);
+        if (!req.startsWith('GET /upgrade')) return 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
+        // The new protocol's first bytes come in the same packet as the 101, more of them later, then the end.
+        sock.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\nfirst');
+        setTimeout(() => sock.end('second'), 30);
+        return undefined;
+      }),
+    );
+    const c = new Http1Connection(url);
+    expect((await c.request('GET', '/before', '', undefined)).status).toBe(200);
+    const a = await c.request('GET', '/upgrade', 'connection: Upgrade\r\nupgrade: websocket\r\n', undefined, true);
+    expect(a.status).toBe(101);
+    expect(a.raw).toContain('Sec-WebSocket-Accept');
+    expect(a.switched!.rest.toString()).toBe('first');
+    const got: string[] = [];
+    const closed = new Promise<void>((resolve) => takeOver(a.switched!.socket, { data: (_s, d) => got.push(d.toString()), error: () => undefined, closed: () => resolve() }));
+    await closed;
+    expect(got.join('')).toBe('second');
+    // The upgraded socket is the one the earlier request used; the next request opens a new one.
+    expect((await c.request('GET', '/after', '', undefined)).status).toBe(200);
+    expect(ports[0]).toBe(ports[1]);
+    expect(ports[2]).not.toBe(ports[1]);
+    c.close();
+    // A 101 nobody asked for is not HTTP the connection can go on with.
+    const unasked = await listen(rawServer(() => 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n'));
+    const u = new Http1Connection(unasked);
+    await expect(u.request('GET', '/', '', undefined)).rejects.toBeInstanceOf(HttpParseError);
+    u.close();
   });
 
   it('parses answers that come a byte at a time', () => {

@@ -3,7 +3,8 @@
 // The client is the generator's main cost per request, and a pupil's journey is a handful of requests on one
 // connection of its own, mostly a new one. A general client pays for pools, queues, streams and validation on
 // every request and for several error objects on every close; this connection does one request at a time and
-// nothing else. It reads status, headers and bodies sized by Content-Length, chunked or ended by the close.
+// nothing else. It reads status, headers and bodies sized by Content-Length, chunked or ended by the close,
+// and hands its socket over when the server switches protocols (a WebSocket's upgrade).
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 
@@ -13,6 +14,8 @@ export interface Http1Answer {
   /** Alternating names and values. */
   raw: string[];
   body: Buffer[];
+  /** After 101 Switching Protocols: the socket, which the connection let go, and the bytes that followed the head. */
+  switched?: { socket: Socket; rest: Buffer };
 }
 
 /** The server's bytes are not an HTTP/1.x answer. */
@@ -23,7 +26,7 @@ export class HttpParseError extends Error {
 const MAX_HEAD = 64 * 1024;
 /** What a reader holds between answers: frozen, so that a stray write to it fails loudly. */
 const NOTHING = Object.freeze([]) as unknown as never[];
-const enum Mode { Head, Length, ChunkLine, ChunkData, ChunkEnd, Trailers, UntilClose, Done }
+const enum Mode { Head, Length, ChunkLine, ChunkData, ChunkEnd, Trailers, UntilClose, Switched, Done }
 
 /**
  * Reads one answer after another from a connection's bytes. Answers must not come unasked: bytes after a
@@ -35,17 +38,21 @@ export class ResponseReader {
   private line = '';
   private left = 0;
   private noBody = false;
+  private upgrade = false;
   status = 0;
   keepAlive = true;
   raw: string[] = NOTHING;
   body: Buffer[] = NOTHING;
+  /** After 101 Switching Protocols: the bytes that came after the head, which belong to the new protocol. */
+  rest?: Buffer;
 
   constructor(private onAnswer: () => void) {}
 
-  /** Expects the answer to a request; `noBody` for HEAD. */
-  expect(noBody: boolean): void {
+  /** Expects the answer to a request; `noBody` for HEAD, `upgrade` when the request asks to switch protocols. */
+  expect(noBody: boolean, upgrade = false): void {
     this.mode = Mode.Head;
     this.noBody = noBody;
+    this.upgrade = upgrade;
     this.head = undefined;
     this.line = '';
     this.status = 0;
@@ -83,9 +90,14 @@ export class ResponseReader {
             return;
           }
           this.head = undefined;
-          this.readHead(buf.toString('latin1', 0, end));
+          const switched = this.readHead(buf.toString('latin1', 0, end));
           d = buf;
           i = end + 4;
+          if (switched) {
+            this.rest = d.subarray(i);
+            this.finish();
+            return;
+          }
           break;
         }
         case Mode.Length:
@@ -115,6 +127,8 @@ export class ResponseReader {
         case Mode.UntilClose:
           this.body.push(i ? d.subarray(i) : d);
           return;
+        case Mode.Switched:
+          throw new HttpParseError('bytes after the switch of protocols reached the HTTP reader');
       }
     }
   }
@@ -142,7 +156,8 @@ export class ResponseReader {
     }
   }
 
-  private readHead(text: string): void {
+  /** Reads an answer's head; true when it switched protocols (the bytes after it are not HTTP). */
+  private readHead(text: string): boolean {
     // "HTTP/1.1 200 OK"
     if (!text.startsWith('HTTP/1.') || text.charCodeAt(8) !== 32) throw new HttpParseError(`the answer does not start with "HTTP/1.x": "${text.slice(0, 40)}"`);
     const status = Number(text.slice(9, 12));
@@ -175,11 +190,13 @@ export class ResponseReader {
         else if (v.includes('keep-alive')) keepAlive = true;
       }
     }
-    if (status < 200) {
-      // 100 Continue, 103 Early Hints: the answer follows.
-      if (status === 101) throw new HttpParseError('the server switched protocols unasked');
-      return;
+    if (status === 101) {
+      if (!this.upgrade) throw new HttpParseError('the server switched protocols unasked');
+      [this.status, this.raw, this.mode] = [status, raw, Mode.Switched];
+      return true;
     }
+    // 100 Continue, 103 Early Hints: the answer follows.
+    if (status < 200) return false;
     this.status = status;
     this.raw = raw;
     this.keepAlive = keepAlive;
@@ -188,6 +205,7 @@ export class ResponseReader {
     else if (length > 0) [this.mode, this.left] = [Mode.Length, length];
     else if (length === 0) this.finish();
     else [this.mode, this.keepAlive] = [Mode.UntilClose, false];
+    return false;
   }
 
   private finish(): void {
@@ -223,11 +241,40 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+/** Who reads a socket: the HTTP connection that opened it, and after a switch of protocols whoever took it over. */
+export interface SocketOwner {
+  data(s: Socket, d: Buffer): void;
+  error(s: Socket, e: Error): void;
+  /** The socket closed: after 'error', or after the server's end and every byte before it. */
+  closed(s: Socket): void;
+}
+
+const OWNER = Symbol('read by');
+type Owned = Socket & { [OWNER]: SocketOwner };
+
+// One set of listener functions for every socket (`this` is the socket): none made per connection, and a new owner
+// takes a socket over without its listeners changing.
+function socketData(this: Owned, d: Buffer): void {
+  this[OWNER].data(this, d);
+}
+function socketError(this: Owned, e: Error): void {
+  this[OWNER].error(this, e);
+}
+function socketClose(this: Owned): void {
+  this[OWNER].closed(this);
+}
+
+/** Takes over a socket that an Http1Connection let go after 101 Switching Protocols; it was paused until now. */
+export function takeOver(s: Socket, owner: SocketOwner): void {
+  (s as Owned)[OWNER] = owner;
+  s.resume();
+}
+
 /**
  * A participant's connection to one origin. Opened on the first request, reopened after the server closed it,
  * one request at a time. `abort` ends the request under way and the connection with it.
  */
-export class Http1Connection {
+export class Http1Connection implements SocketOwner {
   private socket?: Socket;
   private reader: ResponseReader;
   private pending?: Pending;
@@ -251,14 +298,15 @@ export class Http1Connection {
 
   /**
    * Sends one request. `headers` is the header block without Host and without the final empty line,
-   * each line ending in CRLF. A Content-Length is added for a body.
+   * each line ending in CRLF. A Content-Length is added for a body. With `upgrade` (the headers ask to switch
+   * protocols), a 101 answer comes with the socket, which this connection lets go (see `takeOver`).
    */
-  request(method: string, path: string, headers: string, body: string | undefined): Promise<Http1Answer> {
+  request(method: string, path: string, headers: string, body: string | undefined, upgrade = false): Promise<Http1Answer> {
     return new Promise((resolve, reject) => {
       if (this.pending) return reject(new Error('a request is already under way on this connection'));
       this.socket ?? this.open();
       this.pending = { resolve, reject };
-      this.reader.expect(method === 'HEAD');
+      this.reader.expect(method === 'HEAD', upgrade);
       const head = method + ' ' + path + this.hostLine + headers;
       this.out = body === undefined ? head + '\r\n' : head + 'content-length: ' + Buffer.byteLength(body) + '\r\n\r\n';
       this.outBody = body;
@@ -298,33 +346,49 @@ export class Http1Connection {
 
   private open(): Socket {
     const o = { host: this.host, port: this.port, noDelay: true, ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}) };
-    const s = this.tls ? tlsConnect({ ...o, servername: isIP(this.host) ? undefined : this.host, ALPNProtocols: ['http/1.1'] }) : netConnect(o);
+    const s = (this.tls ? tlsConnect({ ...o, servername: isIP(this.host) ? undefined : this.host, ALPNProtocols: ['http/1.1'] }) : netConnect(o)) as Owned;
     this.socket = s;
-    s.on('data', (d: Buffer) => {
-      if (this.socket !== s) return;
-      try {
-        this.reader.feed(d);
-      } catch (e) {
-        this.fail(s, e);
-      }
-    });
-    s.on('end', () => {
-      if (this.socket === s && this.pending && this.reader.ended()) return;
-      this.fail(s);
-    });
-    s.on('error', (e) => this.fail(s, e));
-    s.on('close', () => this.fail(s));
+    s[OWNER] = this;
+    s.on('data', socketData);
+    s.on('error', socketError);
+    s.on('close', socketClose);
     return s;
+  }
+
+  data(s: Socket, d: Buffer): void {
+    if (this.socket !== s) return;
+    try {
+      this.reader.feed(d);
+    } catch (e) {
+      this.fail(s, e);
+    }
+  }
+
+  error(s: Socket, e: Error): void {
+    this.fail(s, e);
+  }
+
+  closed(s: Socket): void {
+    // A body that runs to the close is whole now (no error came first: that would have failed the request).
+    if (this.socket === s && this.pending && this.reader.ended()) return;
+    this.fail(s);
   }
 
   private answered(): void {
     const p = this.pending;
     const r = this.reader;
-    const answer = { status: r.status, raw: r.raw, body: r.body };
+    const answer: Http1Answer = { status: r.status, raw: r.raw, body: r.body };
     // The answer belongs to the caller now; the reader keeps nothing of it.
     r.raw = r.body = NOTHING;
     this.pending = undefined;
-    if (!r.keepAlive) this.close();
+    if (r.status === 101 && this.socket) {
+      // The socket speaks another protocol now: paused until its new owner takes it over, and no longer this
+      // connection's (a next request opens another).
+      answer.switched = { socket: this.socket, rest: r.rest! };
+      r.rest = undefined;
+      this.socket.pause();
+      this.socket = undefined;
+    } else if (!r.keepAlive) this.close();
     p?.resolve(answer);
   }
 

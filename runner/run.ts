@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Layer, ResolvedScenario } from '../scenarios/model.js';
-import { Engine, LiveLayers, warmUp } from './engine.js';
+import { Engine, LiveLayers, prepareForLoad } from './engine.js';
 import { HealthMonitor } from './health.js';
 import {
   FILES, HEALTH_HEADER, healthLine, LineSink, readSamples, RunFailedError, SAMPLE_HEADER, sampleLine, writeFileAtomic,
@@ -16,7 +16,6 @@ import { Series } from './series.js';
 import type { Sample } from './sample.js';
 import type { Target } from './target.js';
 import { epochNow, WorkerPool, type WorkerSecond } from './workers.js';
-import { tuneHeapForLoad } from './limits.js';
 import { BROWSER_STEPS, BrowserUsers, MEDIA_HEADER, mediaLine, type BrowserUsersOptions } from './browser/canaries.js';
 import { VERSION } from './version.js';
 
@@ -122,8 +121,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   try {
     await browsers?.open(faults.origin);
     if (workerCount === 1) {
-      tuneHeapForLoad();
-      await warmUp({ origin: faults.origin, target: o.target, scenario: o.scenario, arrivals: schedule.offsetsMs.length });
+      await prepareForLoad({ origin: faults.origin, target: o.target, scenario: o.scenario, arrivals: schedule.offsetsMs.length });
     }
     if (workerCount > 1) {
       pool = await WorkerPool.start(

@@ -23,15 +23,19 @@ export interface Target {
   holds?: boolean;
   /** How to build this target again in a worker process; absent for a target made by hand (it then runs in one process). */
   spec?: TargetSpec;
-  /** Runs one participant's whole journey once; never throws (failures are samples). */
+  /**
+   * Runs one participant's whole journey once; never throws (failures are samples). A journey that goes on to
+   * hold a connection ends with `return vu.hold(…)`: the hold goes on without it. The engine closes whatever the
+   * participant has open once the journey, or its hold, is over.
+   */
   journey(vu: VirtualUser): Promise<JourneyEnd>;
 }
 
 /**
- * How one journey ended: joined and held until the run stopped; failed at a step; dropped from the
- * conference after joining; or stopped by the run before it ended.
+ * How one journey ended: joined (and nothing held); holding a connection, whose end the hold tells; failed at a
+ * step; dropped from the conference after joining; or stopped by the run before it ended.
  */
-export type JourneyEnd = 'joined' | 'failed' | 'dropped' | 'stopped';
+export type JourneyEnd = 'joined' | 'holding' | 'failed' | 'dropped' | 'stopped';
 
 /** The target could not be reached before the start (exit code 3). */
 export class TargetUnreachableError extends Error {}

@@ -41,15 +41,23 @@ class StepTimeout extends Error {
   override name = 'TimeoutError';
 }
 
+/** Who hears that a participant's hold has ended: 'stopped' by the run, or 'dropped' by the connection. */
+export interface HoldWatcher {
+  holdEnded(how: 'stopped' | 'dropped'): void;
+}
+
 export class VirtualUser {
   readonly id: number;
-  readonly http: HttpSession;
   readonly client: ClientBehaviour;
   /** Set when the run stops this participant. */
   private halted = false;
   private step$?: AbortController;
   private wake?: () => void;
   private holding?: Hold;
+  private watcher?: HoldWatcher;
+  /** How a hold ended before anyone watched it. */
+  private holdEnd?: 'stopped' | 'dropped';
+  private session?: HttpSession;
   private nextAtMs: number;
   private sockets?: Set<WebSocket>;
   private held?: HeldSocket;
@@ -61,7 +69,11 @@ export class VirtualUser {
     this.id = o.id;
     this.client = o.client;
     this.nextAtMs = o.arrivalMs;
-    this.http = new HttpSession(o.origin, { localAddress: o.localAddressFor === 'held' ? undefined : o.localAddress });
+  }
+
+  /** The participant's HTTP connection and cookies, made on first use; a participant that holds lets them go. */
+  get http(): HttpSession {
+    return (this.session ??= new HttpSession(this.o.origin, { localAddress: this.o.localAddressFor === 'held' ? undefined : this.o.localAddress }));
   }
 
   get stopped(): boolean {
@@ -199,35 +211,53 @@ export class VirtualUser {
    * Holds a joined participant until the run ends: a heartbeat every heartbeatMs, each one a sample timed
    * from its scheduled instant. One outstanding heartbeat and one timer at a time: it waits for the answer
    * (up to the step timeout), and the next one is due a heartbeat interval after the previous one was.
-   * Resolves 'stopped' when the run ended the hold, 'dropped' when the connection died first.
+   * Returns 'holding' at once, for the journey to end with: tens of thousands hold at once, so nothing waits
+   * while they do. The hold tells whoever `whenHoldEnds` named how it ended: 'stopped' when the run ended it,
+   * 'dropped' when the connection died first.
    */
-  hold(conn: HeldSocket | WebSocket, layer: Layer, name: string, beat: Heartbeat = PING_PONG): Promise<'stopped' | 'dropped'> {
+  hold(conn: HeldSocket | WebSocket, layer: Layer, name: string, beat: Heartbeat = PING_PONG): 'holding' {
     const sock = conn instanceof WebSocket ? heldWs(conn) : conn;
     this.held = sock;
-    // Tens of thousands hold at once: a holding participant keeps no step timer or step signal (a later step makes new ones).
+    // A holding participant keeps its held connection and little else: no step timer or step signal (a later
+    // step makes new ones), no HTTP session (a rejoin after a drop logs in afresh).
     clearTimeout(this.stepTimer);
     this.stepTimer = undefined;
     this.step$ = undefined;
+    this.session?.close();
+    this.session = undefined;
     const h = new Hold(this, sock, layer, name, beat, this.o.emit);
     this.holding = h;
     if (this.halted) h.finish('stopped');
-    return h.ended;
+    return 'holding';
+  }
+
+  /** Names who hears how the hold ends; told at once when it has ended already. */
+  whenHoldEnds(w: HoldWatcher): void {
+    const how = this.holdEnd;
+    this.holdEnd = undefined;
+    if (how) w.holdEnded(how);
+    else this.watcher = w;
   }
 
   /** The hold has ended. */
-  unhold(h: Hold): void {
-    if (this.holding === h) this.holding = undefined;
+  unhold(h: Hold, how: 'stopped' | 'dropped'): void {
+    if (this.holding !== h) return;
+    this.holding = undefined;
+    const w = this.watcher;
+    this.watcher = undefined;
+    if (w) w.holdEnded(how);
+    else this.holdEnd = how;
   }
 
-  /** Closes everything the participant holds. */
-  async close(): Promise<void> {
+  /** Closes everything the participant has open; its cookies stay, as in a browser. */
+  close(): void {
     clearTimeout(this.stepTimer);
     this.stepTimer = undefined;
     for (const ws of this.sockets ?? []) ws.terminate();
     this.sockets = undefined;
     this.held?.terminate();
     this.held = undefined;
-    await this.http.close();
+    this.session?.close();
   }
 }
 
@@ -245,8 +275,6 @@ function beatLate(h: Hold): void {
  * listener itself, so a held participant costs one small object here rather than a handful of closures.
  */
 class Hold implements HeldListener {
-  readonly ended: Promise<'stopped' | 'dropped'>;
-  private resolve!: (how: 'stopped' | 'dropped') => void;
   /** The current heartbeat's intended instant; when it was sent (-1: none outstanding); its tag. */
   private at: number;
   private sentAt = -1;
@@ -254,7 +282,6 @@ class Hold implements HeldListener {
   private timer?: NodeJS.Timeout;
 
   constructor(private vu: VirtualUser, private sock: HeldSocket, private layer: Layer, private name: string, private beat: Heartbeat, private emit: Emit) {
-    this.ended = new Promise((r) => (this.resolve = r));
     // Spread heartbeats over the interval by participant (golden-ratio sequence), deterministically.
     this.at = vu.now() + ((vu.id * 0.6180339887) % 1) * vu.client.heartbeatMs;
     sock.listener = this;
@@ -269,8 +296,7 @@ class Hold implements HeldListener {
   finish(how: 'stopped' | 'dropped'): void {
     clearTimeout(this.timer);
     this.sock.listener = undefined;
-    this.vu.unhold(this);
-    this.resolve(how);
+    this.vu.unhold(this, how);
   }
 
   private next(): void {

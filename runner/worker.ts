@@ -1,19 +1,17 @@
 // A worker process: builds the schedule and the target, sends its share of the arrivals on the parent's clock,
 // and streams samples and per-second health back over IPC.
-import { Engine, LiveLayers, warmUp } from './engine.js';
+import { Engine, LiveLayers, prepareForLoad } from './engine.js';
 import { HealthMonitor } from './health.js';
 import { buildSchedule } from './schedule.js';
 import { sampleLine } from './run-folder.js';
 import { Series } from './series.js';
 import type { Sample } from './sample.js';
 import { targetFromSpec } from './targets/index.js';
-import { tuneHeapForLoad } from './limits.js';
 import { epochNow, type FromWorker, type ToWorker, type WorkerInit } from './workers.js';
 
 const send = (m: FromWorker, cb?: () => void) => process.send!(m, undefined, undefined, cb);
 
 async function serve(init: WorkerInit): Promise<void> {
-  tuneHeapForLoad();
   const target = targetFromSpec(init.target);
   const schedule = buildSchedule(init.scenario, init.seed);
   const series = new Series(target.steps, init.scenario.joinWithinMs);
@@ -71,7 +69,7 @@ async function serve(init: WorkerInit): Promise<void> {
       })();
     }
   });
-  await warmUp({ origin: init.origin, target, scenario: init.scenario, arrivals: Math.ceil(schedule.offsetsMs.length / init.count) });
+  await prepareForLoad({ origin: init.origin, target, scenario: init.scenario, arrivals: Math.ceil(schedule.offsetsMs.length / init.count) });
   send({ type: 'ready' });
 }
 

@@ -60,42 +60,38 @@ export function bbbTarget(url: URL, opts: BbbOptions): Target {
     async journey(vu: VirtualUser): Promise<JourneyEnd> {
       const meetingID = `class-${Math.floor(vu.id / classSize)}`;
       const failed = (): JourneyEnd => (vu.stopped ? 'stopped' : 'failed');
-      try {
-        const created = await vu.step('broker', 'create', async (signal) => {
-          const res = await vu.http.request('GET', api('create', { name: `Class ${meetingID}`, meetingID, attendeePW: 'ap', moderatorPW: 'mp' }), { signal });
-          expectSuccess(res.status, res.body, 'create');
-        });
-        if (!created.ok) return failed();
-        const joined = await vu.step('broker', 'join', async (signal) => {
-          const res = await vu.http.request('GET', api('join', { fullName: `pupil-${vu.id}`, meetingID, role: 'VIEWER', password: 'ap', redirect: 'false' }), { signal });
-          const client = xmlField(expectSuccess(res.status, res.body, 'join'), 'url');
-          if (!client) throw new ProtocolError('join answered without the client url');
-          const u = new URL(client.replace(/&amp;/g, '&'), url);
-          if (u.origin !== url.origin) throw new ProtocolError(`the client is on another host (${u.origin}); load it as a target of its own`);
-          return u.pathname + u.search;
-        });
-        if (!joined.ok) return failed();
-        const entered = await vu.step('media', 'enter', async (signal) => {
-          let path = joined.value;
-          // The client URL redirects (to the HTML5 client with a session token); follow it on this host.
-          for (let hops = 0; hops < 5; hops++) {
-            const res = await vu.http.request('GET', path, { signal });
-            const location = res.headers.location;
-            if (res.status >= 300 && res.status < 400 && typeof location === 'string') {
-              const next = new URL(location, url);
-              if (next.origin !== url.origin) return;
-              path = next.pathname + next.search;
-              continue;
-            }
-            if (res.status !== 200) throw new HttpStatusError(res.status, 'client');
-            return;
+      const created = await vu.step('broker', 'create', async (signal) => {
+        const res = await vu.http.request('GET', api('create', { name: `Class ${meetingID}`, meetingID, attendeePW: 'ap', moderatorPW: 'mp' }), { signal });
+        expectSuccess(res.status, res.body, 'create');
+      });
+      if (!created.ok) return failed();
+      const joined = await vu.step('broker', 'join', async (signal) => {
+        const res = await vu.http.request('GET', api('join', { fullName: `pupil-${vu.id}`, meetingID, role: 'VIEWER', password: 'ap', redirect: 'false' }), { signal });
+        const client = xmlField(expectSuccess(res.status, res.body, 'join'), 'url');
+        if (!client) throw new ProtocolError('join answered without the client url');
+        const u = new URL(client.replace(/&amp;/g, '&'), url);
+        if (u.origin !== url.origin) throw new ProtocolError(`the client is on another host (${u.origin}); load it as a target of its own`);
+        return u.pathname + u.search;
+      });
+      if (!joined.ok) return failed();
+      const entered = await vu.step('media', 'enter', async (signal) => {
+        let path = joined.value;
+        // The client URL redirects (to the HTML5 client with a session token); follow it on this host.
+        for (let hops = 0; hops < 5; hops++) {
+          const res = await vu.http.request('GET', path, { signal });
+          const location = res.headers.location;
+          if (res.status >= 300 && res.status < 400 && typeof location === 'string') {
+            const next = new URL(location, url);
+            if (next.origin !== url.origin) return;
+            path = next.pathname + next.search;
+            continue;
           }
-          throw new ProtocolError('the client URL redirects more than 5 times');
-        });
-        return entered.ok ? 'joined' : failed();
-      } finally {
-        await vu.close();
-      }
+          if (res.status !== 200) throw new HttpStatusError(res.status, 'client');
+          return;
+        }
+        throw new ProtocolError('the client URL redirects more than 5 times');
+      });
+      return entered.ok ? 'joined' : failed();
     },
   };
 }

@@ -20,18 +20,14 @@ export function httpTarget(url: URL, opts: HttpTargetOptions = {}): Target {
     steps: [step('admission', 'request', 'journey')],
     preflight: (signal) => preflightHttp(url, path, signal),
     async journey(vu: VirtualUser): Promise<JourneyEnd> {
-      try {
-        for (let k = 0; k < requests; k++) {
-          const r = await vu.step('admission', 'request', async (signal) => {
-            const res = await vu.http.request('GET', path, { signal });
-            if (res.status >= 400) throw new HttpStatusError(res.status, 'request');
-          });
-          if (!r.ok) return vu.stopped ? 'stopped' : 'failed';
-        }
-        return 'joined';
-      } finally {
-        await vu.close();
+      for (let k = 0; k < requests; k++) {
+        const r = await vu.step('admission', 'request', async (signal) => {
+          const res = await vu.http.request('GET', path, { signal });
+          if (res.status >= 400) throw new HttpStatusError(res.status, 'request');
+        });
+        if (!r.ok) return vu.stopped ? 'stopped' : 'failed';
       }
+      return 'joined';
     },
   };
 }

@@ -103,13 +103,9 @@ export function janusTarget(url: URL, opts: { classSize?: number; roomBase?: num
     steps: [step('media', 'connect', 'journey'), step('media', 'heartbeat')],
     preflight: (signal) => preflightJanus(url, signal),
     async journey(vu: VirtualUser): Promise<JourneyEnd> {
-      try {
-        const joined = await vu.step('media', 'connect', (signal) => janusJoin(vu, url.href, roomBase + Math.floor(vu.id / classSize), `pupil-${vu.id}`, signal, true));
-        if (!joined.ok) return vu.stopped ? 'stopped' : 'failed';
-        return (await vu.hold(joined.value.ws, 'media', 'heartbeat', janusKeepalive(joined.value.session))) === 'stopped' ? 'joined' : 'dropped';
-      } finally {
-        await vu.close();
-      }
+      const joined = await vu.step('media', 'connect', (signal) => janusJoin(vu, url.href, roomBase + Math.floor(vu.id / classSize), `pupil-${vu.id}`, signal, true));
+      if (!joined.ok) return vu.stopped ? 'stopped' : 'failed';
+      return vu.hold(joined.value.ws, 'media', 'heartbeat', janusKeepalive(joined.value.session));
     },
   };
 }

@@ -48,39 +48,35 @@ export function moodleTarget(url: URL, opts: MoodleOptions = {}): Target {
     async journey(vu: VirtualUser): Promise<JourneyEnd> {
       const failed = (): JourneyEnd => (vu.stopped ? 'stopped' : 'failed');
       const { username, password } = creds(vu.id);
-      try {
-        const page = await vu.step('admission', 'login_page', async (signal) => {
-          const res = await vu.http.request('GET', path('login/index.php'), { signal });
-          if (res.status !== 200) throw new HttpStatusError(res.status, 'login page');
-          const token = moodleLoginToken(res.body);
-          if (!token) throw new ProtocolError('no logintoken on the login page');
-          return token;
-        });
-        if (!page.ok) return failed();
-        const login = await vu.step('admission', 'login', async (signal) => {
-          const res = await vu.http.request('POST', path('login/index.php'), { form: { anchor: '', logintoken: page.value, username, password }, signal });
-          if (res.status !== 303 && res.status !== 302) throw new HttpStatusError(res.status, 'login');
-          const to = new URL(String(res.headers.location ?? ''), base);
-          // A refused login sends the pupil back to the form; a good one to ?testsession=, which leads on to the dashboard.
-          if (to.pathname.endsWith('/login/index.php') && !to.searchParams.has('testsession')) throw new ProtocolError('login refused (sent back to the login form)');
-          return res;
-        });
-        if (!login.ok) return failed();
-        const dash = await vu.step('admission', 'dashboard', async (signal) => {
-          const res = await follow(vu, base, login.value, signal);
-          if (res.status !== 200) throw new HttpStatusError(res.status, 'dashboard');
-          if (!/"sesskey":"[^"]+"/.test(res.body)) throw new ProtocolError('no sesskey on the dashboard (not logged in?)');
-        });
-        if (!dash.ok) return failed();
-        if (!opts.joinPath) return 'joined';
-        const join = await vu.step('broker', 'join', async (signal) => {
-          const res = await vu.http.request('GET', path(opts.joinPath!.replace('{n}', String(Math.floor(vu.id / classSize)))), { signal });
-          if (res.status < 300 || res.status >= 400 || typeof res.headers.location !== 'string') throw new HttpStatusError(res.status, 'join (expected a redirect to the conference)');
-        });
-        return join.ok ? 'joined' : failed();
-      } finally {
-        await vu.close();
-      }
+      const page = await vu.step('admission', 'login_page', async (signal) => {
+        const res = await vu.http.request('GET', path('login/index.php'), { signal });
+        if (res.status !== 200) throw new HttpStatusError(res.status, 'login page');
+        const token = moodleLoginToken(res.body);
+        if (!token) throw new ProtocolError('no logintoken on the login page');
+        return token;
+      });
+      if (!page.ok) return failed();
+      const login = await vu.step('admission', 'login', async (signal) => {
+        const res = await vu.http.request('POST', path('login/index.php'), { form: { anchor: '', logintoken: page.value, username, password }, signal });
+        if (res.status !== 303 && res.status !== 302) throw new HttpStatusError(res.status, 'login');
+        const to = new URL(String(res.headers.location ?? ''), base);
+        // A refused login sends the pupil back to the form; a good one to ?testsession=, which leads on to the dashboard.
+        if (to.pathname.endsWith('/login/index.php') && !to.searchParams.has('testsession')) throw new ProtocolError('login refused (sent back to the login form)');
+        return res;
+      });
+      if (!login.ok) return failed();
+      const dash = await vu.step('admission', 'dashboard', async (signal) => {
+        const res = await follow(vu, base, login.value, signal);
+        if (res.status !== 200) throw new HttpStatusError(res.status, 'dashboard');
+        if (!/"sesskey":"[^"]+"/.test(res.body)) throw new ProtocolError('no sesskey on the dashboard (not logged in?)');
+      });
+      if (!dash.ok) return failed();
+      if (!opts.joinPath) return 'joined';
+      const join = await vu.step('broker', 'join', async (signal) => {
+        const res = await vu.http.request('GET', path(opts.joinPath!.replace('{n}', String(Math.floor(vu.id / classSize)))), { signal });
+        if (res.status < 300 || res.status >= 400 || typeof res.headers.location !== 'string') throw new HttpStatusError(res.status, 'join (expected a redirect to the conference)');
+      });
+      return join.ok ? 'joined' : failed();
     },
   };
 }

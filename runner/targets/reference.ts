@@ -118,26 +118,22 @@ export function referenceTarget(url: URL): Target {
     preflight: (signal) => preflightHttp(url, '/login', signal),
     async journey(vu: VirtualUser): Promise<JourneyEnd> {
       const user = `pupil-${vu.id}`;
-      try {
-        // Admission in a function of its own: what it read (tokens, pages) is gone while the participant holds.
-        const grant = await admit(vu, user);
-        await vu.http.close();
-        if (!grant) return vu.stopped ? 'stopped' : 'failed';
-        // With Janus, the participant holds a real Janus session in its class's room; else the stand-in media node.
-        const media = await vu.step('media', 'connect', async (signal): Promise<{ ws: WebSocket | HeldSocket; beat?: Heartbeat }> => {
-          if (grant.janus) {
-            const { ws, session } = await janusJoin(vu, grant.janus.url, grant.janus.room, user, signal);
-            return { ws, beat: janusKeepalive(session) };
-          }
-          const { sock, first } = await vu.openHeld(grant.signalUrl!, signal);
-          if (!first.includes('"joined"')) throw new ProtocolError('the media node did not confirm the join');
-          return { ws: sock };
-        });
-        if (!media.ok) return vu.stopped ? 'stopped' : 'failed';
-        return (await vu.hold(media.value.ws, 'media', 'heartbeat', media.value.beat)) === 'stopped' ? 'joined' : 'dropped';
-      } finally {
-        await vu.close();
-      }
+      const grant = await admit(vu, user);
+      // The media connection is the only one a joined participant keeps.
+      vu.http.close();
+      if (!grant) return vu.stopped ? 'stopped' : 'failed';
+      // With Janus, the participant holds a real Janus session in its class's room; else the stand-in media node.
+      const media = await vu.step('media', 'connect', async (signal): Promise<{ ws: WebSocket | HeldSocket; beat?: Heartbeat }> => {
+        if (grant.janus) {
+          const { ws, session } = await janusJoin(vu, grant.janus.url, grant.janus.room, user, signal);
+          return { ws, beat: janusKeepalive(session) };
+        }
+        const { sock, first } = await vu.openHeld(grant.signalUrl!, signal);
+        if (!first.includes('"joined"')) throw new ProtocolError('the media node did not confirm the join');
+        return { ws: sock };
+      });
+      if (!media.ok) return vu.stopped ? 'stopped' : 'failed';
+      return vu.hold(media.value.ws, 'media', 'heartbeat', media.value.beat);
     },
   };
 }
