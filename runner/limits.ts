@@ -140,14 +140,25 @@ export function layoutLoad(o: {
   // so there every participant's closed HTTP connection counts beside the held ones. Left to the kernel, a
   // loopback connection may reuse a port in TIME_WAIT (tcp_tw_reuse), so only the held ones count.
   const heldPorts = o.holds === false ? sockets : o.participants;
-  const countsTimeWait = localAddresses.length > 0 || !loopbackV4;
-  const portsNeeded = countsTimeWait ? o.participants + sockets : heldPorts;
-  if (!countsTimeWait && heldPorts > portsPerAddress * PORT_HEADROOM) {
-    // Only the held connections are bound to the pool: binding every short HTTP connection costs the kernel a port search each.
-    localAddresses = loopbackPool(Math.min(250, Math.ceil(heldPorts / (portsPerAddress * PORT_HEADROOM))));
-    localAddressesFor = 'held';
-    localAddressesWhy = `${heldPorts.toLocaleString('en-US')} held connections`;
+  // HTTP connections open at once, left to the kernel: about OPEN_SECONDS of peak arrivals.
+  const openHttp = Math.min(o.participants, Math.ceil(o.peakArrivalsPerSec * OPEN_SECONDS));
+  const usable = portsPerAddress * PORT_HEADROOM;
+  if (localAddresses.length === 0 && loopbackV4 && heldPorts > usable) {
+    if (o.holds !== false && openHttp > usable) {
+      // The journeys' HTTP connections alone would use up the system address's ports, and near that point each
+      // connect costs the kernel a search of the whole range (seconds of a worker's time in a burst): every
+      // connection is bound to the pool, whose ports then also hold the closed ones through TIME_WAIT.
+      localAddresses = loopbackPool(Math.min(250, Math.ceil((o.participants + sockets) / usable)));
+      localAddressesWhy = `${o.participants.toLocaleString('en-US')} participants at up to ${o.peakArrivalsPerSec.toLocaleString('en-US')} arrivals/s`;
+    } else {
+      // Only the held connections are bound to the pool: binding every short HTTP connection costs the kernel a port search each.
+      localAddresses = loopbackPool(Math.min(250, Math.ceil(heldPorts / usable)));
+      localAddressesFor = 'held';
+      localAddressesWhy = `${heldPorts.toLocaleString('en-US')} held connections`;
+    }
   }
+  const countsTimeWait = localAddressesFor === 'all' && (localAddresses.length > 0 || !loopbackV4);
+  const portsNeeded = countsTimeWait ? o.participants + sockets : heldPorts;
   const addrCount = Math.max(1, localAddresses.length);
   if (portsNeeded > addrCount * portsPerAddress) {
     warnings.push(
