@@ -8,7 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import WebSocket, * as wsModule from 'ws';
-import { Http1Connection, takeOver, type SocketOwner } from './http1.js';
+import { Http1Connection, headerLines, takeOver, type SocketOwner } from './http1.js';
 import { HttpStatusError, ProtocolError } from './http-session.js';
 
 /** Who hears a held connection: its text messages and its close. An object, not two closures per connection. */
@@ -137,9 +137,6 @@ class BareWebSocket implements HeldSocket, SocketOwner {
   }
 }
 
-/** Header names and values may not break the request's lines. */
-const UNSAFE = /[\r\n]/;
-
 /**
  * Opens a WebSocket on a bare socket and resolves on the server's first message (which it returns with it).
  * Fails like the other steps: an HTTP status instead of the upgrade, a refused or reset connection, the signal.
@@ -150,12 +147,8 @@ export function openBareSocket(url: string, signal: AbortSignal, o: { localAddre
     if (u.protocol !== 'ws:' && u.protocol !== 'wss:') return reject(new ProtocolError(`not a WebSocket URL: ${url}`));
     const conn = new Http1Connection(new URL(`${u.protocol === 'wss:' ? 'https' : 'http'}://${u.host}`), { localAddress: o.localAddress });
     const key = randomBytes(16).toString('base64');
-    let head = 'connection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: ' + key + '\r\nuser-agent: firstbell\r\n';
-    for (const k in o.headers) {
-      const v = o.headers[k]!;
-      if (UNSAFE.test(k) || UNSAFE.test(v)) return reject(new Error(`header ${JSON.stringify(k)} has a line break in it`));
-      head += k + ': ' + v + '\r\n';
-    }
+    // A header with a line break throws here, which rejects.
+    const head = 'connection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: ' + key + '\r\nuser-agent: firstbell\r\n' + headerLines(o.headers);
     let sock: BareWebSocket | undefined;
     const fail = (err: unknown) => {
       signal.removeEventListener('abort', onAbort);

@@ -1,6 +1,6 @@
 // One participant's HTTP connection and cookies, as a browser would keep them.
 import { parseSetCookie, stringifyCookie } from 'cookie';
-import { Http1Connection } from './http1.js';
+import { Http1Connection, headerLines } from './http1.js';
 
 export interface HttpAnswer {
   status: number;
@@ -38,9 +38,6 @@ export class HttpStatusError extends Error {
 /** A protocol-level answer that made no sense (no CSRF token, bad JSON, …). */
 export class ProtocolError extends Error {}
 
-/** Header names and values may not break the request's lines. */
-const UNSAFE = /[\r\n]/;
-
 export class HttpSession {
   private conn?: Http1Connection;
   private cookies: Record<string, string> = {};
@@ -65,13 +62,7 @@ export class HttpSession {
       body = JSON.stringify(opts.json);
       head += 'content-type: application/json\r\n';
     }
-    if (opts.headers) {
-      for (const k in opts.headers) {
-        const v = opts.headers[k]!;
-        if (UNSAFE.test(k) || UNSAFE.test(v)) throw new Error(`header ${JSON.stringify(k)} has a line break in it`);
-        head += k + ': ' + v + '\r\n';
-      }
-    }
+    if (opts.headers) head += headerLines(opts.headers);
     const signal = opts.signal;
     signal.throwIfAborted();
     // One abort listener per signal (a participant keeps its signal across steps), not one per request.

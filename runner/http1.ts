@@ -214,6 +214,20 @@ export class ResponseReader {
   }
 }
 
+/** Header names and values may not break the request's lines. */
+const UNSAFE = /[\r\n]/;
+
+/** Header lines for a request's head, each ending in CRLF; throws on a name or value with a line break. */
+export function headerLines(headers: Record<string, string> | undefined): string {
+  let lines = '';
+  for (const k in headers) {
+    const v = headers[k]!;
+    if (UNSAFE.test(k) || UNSAFE.test(v)) throw new Error(`header ${JSON.stringify(k)} has a line break in it`);
+    lines += k + ': ' + v + '\r\n';
+  }
+  return lines;
+}
+
 /** The connection closed before the answer was whole. */
 function closedEarly(): Error {
   return Object.assign(new Error('the server closed the connection before the answer was complete'), { code: 'ECONNRESET' });
