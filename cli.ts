@@ -7,8 +7,8 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { ConfigError, poolCapacityPerSec, poolFor, startReferencePlatform, type PlatformConfigPatch } from './fixtures/reference-platform.js';
 import { spawnReferencePlatform } from './fixtures/spawn.js';
 import { JanusSetupError, startJanusFarms } from './fixtures/janus.js';
-import { BrowserSetupError } from './runner/browser/chromium.js';
-import { clockAt } from './reports/analysis.js';
+import { BrowserSetupError } from './lib/chromium.js';
+import { clockAt } from './analysis/analysis.js';
 import { buildReport } from './reports/build-report.js';
 import { compare, renderComparison } from './reports/compare.js';
 import { openReport } from './reports/screenshot.js';
@@ -17,18 +17,18 @@ import { BUILT_IN_SCENARIOS, closestName, findScenario } from './scenarios/index
 import { applyObjectiveFlags } from './scenarios/objective-flag.js';
 import { ProblemsError, resolveScenario, validateScenario, type ResolvedScenario } from './scenarios/model.js';
 import { availableParallelism, networkInterfaces } from 'node:os';
-import { isLoopback, layoutLoad, LocalAddressError, parseLocalAddresses, type LoadLayout } from './runner/limits.js';
-import { RunFailedError, RunFolderError, writeFileAtomic } from './runner/run-folder.js';
-import { planOf, runScenario, type Progress } from './runner/run.js';
-import { describeFault } from './runner/faults.js';
-import { buildSchedule } from './runner/schedule.js';
-import { TargetUnreachableError, type Target } from './runner/target.js';
-import { targetFromSpec, TARGET_KINDS, type TargetKind } from './runner/targets/index.js';
-import type { BbbChecksum } from './runner/targets/bbb.js';
-import { WorkerError } from './runner/workers.js';
-import { exportK6 } from './runner/k6/export.js';
-import { importK6, K6ImportError } from './runner/k6/import.js';
-import { VERSION } from './runner/version.js';
+import { isLoopback, layoutLoad, LocalAddressError, parseLocalAddresses, type LoadLayout } from './plan/limits.js';
+import { RunFailedError, RunFolderError, writeFileAtomic } from './run-folder/run-folder.js';
+import { planOf, runScenario, type Progress } from './users/run.js';
+import { describeFault } from './faults/faults.js';
+import { buildSchedule } from './plan/schedule.js';
+import { TargetUnreachableError, type Target } from './api/target.js';
+import { targetFromSpec, TARGET_KINDS, type TargetKind } from './targets/index.js';
+import type { BbbChecksum } from './targets/bbb.js';
+import { WorkerError } from './users/workers.js';
+import { exportK6 } from './k6/export.js';
+import { importK6, K6ImportError } from './k6/import.js';
+import { VERSION } from './lib/version.js';
 
 /** Exit codes, as documented in the README. */
 export const EXIT = { ok: 0, internal: 1, usage: 2, unreachable: 3, objectivesFailed: 99, interrupted: 130 } as const;

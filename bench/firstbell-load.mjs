@@ -1,11 +1,11 @@
 // Runs firstbell's engine on one benchmark scenario given as JSON in argv[2]; prints the run folder.
 // The same code path as `firstbell run`, without the report build that follows it.
 import { availableParallelism } from 'node:os';
-import { runScenario, planOf } from '../dist/runner/run.js';
-import { buildSchedule } from '../dist/runner/schedule.js';
+import { runScenario, planOf } from '../dist/users/run.js';
+import { buildSchedule } from '../dist/plan/schedule.js';
 import { resolveScenario, DEFAULT_CLIENT, DEFAULT_OBJECTIVES } from '../dist/scenarios/model.js';
-import { targetFromSpec } from '../dist/runner/targets/index.js';
-import { layoutLoad } from '../dist/runner/limits.js';
+import { targetFromSpec } from '../dist/targets/index.js';
+import { layoutLoad } from '../dist/plan/limits.js';
 
 const spec = JSON.parse(process.argv[2]);
 const scenario = resolveScenario(

@@ -1,9 +1,9 @@
 // Rebuilds every output of a run from its run folder alone.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FILES, readBrowserJourneys, readHealth, readMedia, readRunInfo, readSamples, RunFolderError, writeFileAtomic } from '../runner/run-folder.js';
-import { Series, type SeriesJson } from '../runner/series.js';
-import { analyse, type Analysis } from './analysis.js';
+import { FILES, readBrowserJourneys, readHealth, readMedia, readRunInfo, readSamples, RunFolderError, writeFileAtomic } from '../run-folder/run-folder.js';
+import { Series, type SeriesJson } from '../run-folder/series.js';
+import { analyse, type Analysis } from '../analysis/analysis.js';
 import { renderReport } from './html.js';
 import { junitXml, summaryJson } from './summary.js';
 

@@ -1,6 +1,6 @@
 // Comparing two runs: per-layer capacity change, a regression gate, and one report with both on one timeline.
 import { LAYERS, type Layer } from '../scenarios/model.js';
-import type { Analysis, LayerResult } from './analysis.js';
+import type { Analysis, LayerResult } from '../analysis/analysis.js';
 import { chartJs, CSS, esc, MARKERS_PLUGIN } from './html.js';
 
 export interface LayerChange {

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { clockAt, type Analysis, type LayerResult } from './analysis.js';
+import { clockAt, type Analysis, type LayerResult } from '../analysis/analysis.js';
 
 let chartSource: string | undefined;
 /** chart.js's UMD build, read once from the installed package and inlined, never fetched. */

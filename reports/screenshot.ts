@@ -1,7 +1,7 @@
 // A PNG of a report as a person sees it, taken offline in headless Chromium.
 import { pathToFileURL } from 'node:url';
 import type { Page } from 'puppeteer-core';
-import { launchChromium } from '../runner/browser/chromium.js';
+import { launchChromium } from '../lib/chromium.js';
 
 /** Console errors and blocked requests seen while the page loaded; empty for a healthy report. */
 export interface PageCheck {

@@ -1,5 +1,5 @@
 // Small outputs of the result model: summary.json, the terminal verdict and junit.xml.
-import type { Analysis } from './analysis.js';
+import type { Analysis } from '../analysis/analysis.js';
 
 /** summary.json: the verdict and the figures a pipeline reads. */
 export function summaryJson(a: Analysis): object {

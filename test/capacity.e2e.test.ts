@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { poolFor, type PlatformConfigPatch } from '../fixtures/reference-platform.js';
-import { analyse, type LayerResult } from '../reports/analysis.js';
-import { readHealth } from '../runner/run-folder.js';
-import { runScenario } from '../runner/run.js';
-import { referenceTarget } from '../runner/targets/reference.js';
+import { analyse, type LayerResult } from '../analysis/analysis.js';
+import { readHealth } from '../run-folder/run-folder.js';
+import { runScenario } from '../users/run.js';
+import { referenceTarget } from '../targets/reference.js';
 import { join } from 'node:path';
 import { EXIT, main } from '../cli.js';
 import { captureIo, rampScenario, tempDir, useReferencePlatform } from './helpers.js';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT, main } from '../cli.js';
 import { spawnReferencePlatform, type SpawnedPlatform } from '../fixtures/spawn.js';
 import { startReferencePlatform } from '../fixtures/reference-platform.js';
-import { PACKAGE_ROOT } from '../runner/version.js';
+import { PACKAGE_ROOT } from '../lib/version.js';
 import { captureIo, tempDir } from './helpers.js';
 
 /** A loopback port with nothing listening on it. */

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Fault } from '../scenarios/model.js';
-import { readSamples, type RunInfo } from '../runner/run-folder.js';
-import { runScenario } from '../runner/run.js';
-import type { Sample } from '../runner/sample.js';
-import { referenceTarget } from '../runner/targets/reference.js';
+import { readSamples, type RunInfo } from '../run-folder/run-folder.js';
+import { runScenario } from '../users/run.js';
+import type { Sample } from '../api/sample.js';
+import { referenceTarget } from '../targets/reference.js';
 import { steadyScenario, tempDir, useReferencePlatform } from './helpers.js';
 
 /** Every fault here is on from 2 s to 4 s of a 6 s stream of 30 arrivals/s. */

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildReport } from '../reports/build-report.js';
-import { runScenario } from '../runner/run.js';
-import { referenceTarget } from '../runner/targets/reference.js';
+import { runScenario } from '../users/run.js';
+import { referenceTarget } from '../targets/reference.js';
 import { rampScenario, tempDir, useReferencePlatform } from './helpers.js';
 
 const platform = useReferencePlatform();

@@ -7,12 +7,12 @@ import { EXIT, main } from '../cli.js';
 import { buildReport } from '../reports/build-report.js';
 import { BUILT_IN_SCENARIOS } from '../scenarios/index.js';
 import { resolveScenario } from '../scenarios/model.js';
-import { exportK6, K6_META, K6_RUN_TAGS, K6_STEP_METRIC, K6_TAGS, k6Stages } from '../runner/k6/export.js';
-import { readSamples } from '../runner/run-folder.js';
-import { runScenario } from '../runner/run.js';
-import type { Sample } from '../runner/sample.js';
-import { referenceTarget } from '../runner/targets/reference.js';
-import { PACKAGE_ROOT } from '../runner/version.js';
+import { exportK6, K6_META, K6_RUN_TAGS, K6_STEP_METRIC, K6_TAGS, k6Stages } from '../k6/export.js';
+import { readSamples } from '../run-folder/run-folder.js';
+import { runScenario } from '../users/run.js';
+import type { Sample } from '../api/sample.js';
+import { referenceTarget } from '../targets/reference.js';
+import { PACKAGE_ROOT } from '../lib/version.js';
 import { captureIo, tempDir, useReferencePlatform } from './helpers.js';
 
 function typeCheck(dir: string, script: string): { status: number | null; output: string } {

@@ -3,9 +3,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runScenario } from '../runner/run.js';
-import { bbbCall, bbbChecksum, bbbTarget } from '../runner/targets/bbb.js';
-import { moodleLoginToken, moodleTarget } from '../runner/targets/moodle.js';
+import { runScenario } from '../users/run.js';
+import { bbbCall, bbbChecksum, bbbTarget } from '../targets/bbb.js';
+import { moodleLoginToken, moodleTarget } from '../targets/moodle.js';
 import { steadyScenario, tempDir } from './helpers.js';
 
 const servers: Server[] = [];

@@ -2,10 +2,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CLIENT, DEFAULT_OBJECTIVES, resolveScenario } from '../scenarios/model.js';
-import { readSamples } from '../runner/run-folder.js';
-import { runScenario } from '../runner/run.js';
-import { buildSchedule } from '../runner/schedule.js';
-import { referenceTarget } from '../runner/targets/reference.js';
+import { readSamples } from '../run-folder/run-folder.js';
+import { runScenario } from '../users/run.js';
+import { buildSchedule } from '../plan/schedule.js';
+import { referenceTarget } from '../targets/reference.js';
 import { tempDir } from './helpers.js';
 
 /** A target that answers the preflight and then never answers again: it accepts and stalls. */

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnReferencePlatform, type SpawnedPlatform } from '../fixtures/spawn.js';
 import { buildReport } from '../reports/build-report.js';
 import { openReport } from '../reports/screenshot.js';
-import { runScenario } from '../runner/run.js';
-import { referenceTarget } from '../runner/targets/reference.js';
+import { runScenario } from '../users/run.js';
+import { referenceTarget } from '../targets/reference.js';
 import { rampScenario, tempDir } from './helpers.js';
 
 let platform: SpawnedPlatform;

@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReport } from '../reports/build-report.js';
 import { DEFAULT_CLIENT, DEFAULT_OBJECTIVES, resolveScenario } from '../scenarios/model.js';
 import { findScenario } from '../scenarios/index.js';
-import { readHealth, readRunInfo, readSamples, RunFailedError } from '../runner/run-folder.js';
-import { runScenario } from '../runner/run.js';
-import { targetFromSpec } from '../runner/targets/index.js';
+import { readHealth, readRunInfo, readSamples, RunFailedError } from '../run-folder/run-folder.js';
+import { runScenario } from '../users/run.js';
+import { targetFromSpec } from '../targets/index.js';
 import { tempDir, useReferencePlatform } from './helpers.js';
 
 const platform = useReferencePlatform(['--media', 'stand-in', '--login-capacity', '2000', '--join-capacity', '2000']);
@@ -108,7 +108,7 @@ describe('worker processes', () => {
       1,
     );
     const killer = setTimeout(() => {
-      const pids = execFileSync('pgrep', ['-P', String(process.pid), '-f', 'runner/worker.js'], { encoding: 'utf8' }).trim().split('\n');
+      const pids = execFileSync('pgrep', ['-P', String(process.pid), '-f', 'users/worker.js'], { encoding: 'utf8' }).trim().split('\n');
       process.kill(Number(pids[0]), 'SIGKILL');
     }, 2_500);
     const err = await runScenario({ scenario, seed: 1, target: targetFromSpec({ kind: 'http', url: `${httpUrl}/slow` }), outDir: tempDir(), workers: 2 }).catch((e: unknown) => e);

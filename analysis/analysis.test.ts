@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { resolveScenario } from '../scenarios/model.js';
+import { monday0800 } from '../scenarios/monday-0800.scenario.js';
+import type { RunInfo } from '../run-folder/run-folder.js';
+import type { BrowserJourney, MediaSecond } from '../users/browser/canaries.js';
+import { Series } from '../run-folder/series.js';
+import { analyse, clockAt } from './analysis.js';
+
+function runInfo(): RunInfo {
+  return {
+    tool: { name: 'firstbell', version: '0', node: 'v20' }, id: 'x', status: 'completed', startedAt: '', host: { hostname: 'h', cpus: 2, platform: 'linux' },
+    scenario: resolveScenario(monday0800, 0.01), seed: 1, target: { kind: 'reference', url: 'http://127.0.0.1:1' }, firstBellAtMs: 5_000,
+    plannedEndMs: 20_000, steps: [{ layer: 'broker', step: 'join' }], plan: { participants: 0, peakArrivalsPerSec: 0, phases: [] },
+  };
+}
+
+/** Seconds 0..19: `offered(sec)` joins each second, the ones beyond `failFrom` failing with 503 from `breakAt` to `healAt`. */
+function series(offered: (sec: number) => number, breakAt: number, healAt: number): Series {
+  const s = new Series([{ layer: 'broker', step: 'join' }]);
+  for (let sec = 0; sec < 20; sec++) {
+    for (let k = 0; k < offered(sec); k++) {
+      const t = sec * 1000 + k;
+      const fail = sec >= breakAt && sec < healAt && k % 2 === 0;
+      s.add({ user: k, layer: 'broker', step: 'join', intendedMs: t, startMs: t, endMs: t + 50, outcome: fail ? 'http' : 'ok', status: fail ? 503 : 200 });
+    }
+  }
+  return s;
+}
+
+describe('break points', () => {
+  it('puts the break at the first second of a sustained violation, with the offered load and what users saw', () => {
+    const a = analyse(runInfo(), series((s) => 10 * s, 8, 12), []);
+    const broker = a.layers.find((l) => l.layer === 'broker')!;
+    expect(broker.met).toBe(false);
+    expect(broker.breakPoint).toMatchObject({ second: 8, offeredPerSec: 80, clock: '08:00:03', reason: 'error rate', brokenForSec: 4, recovered: true });
+    expect(broker.breakPoint!.symptoms[0]).toMatchObject({ kind: 'http_503', label: '503 Service Unavailable', share: 1 });
+    expect(a.passed).toBe(false);
+    expect(a.headline).toContain('The broker layer broke at 08:00:03 at 80 joins/s offered');
+  });
+
+  it('ignores a single bad second', () => {
+    const a = analyse(runInfo(), series(() => 20, 8, 9), []);
+    expect(a.layers.find((l) => l.layer === 'broker')!.met).toBe(true);
+    expect(a.passed).toBe(true);
+  });
+
+  it('says a layer did not recover when the load ended while it was still failing', () => {
+    const a = analyse(runInfo(), series(() => 20, 15, 99), []);
+    expect(a.layers.find((l) => l.layer === 'broker')!.breakPoint).toMatchObject({ second: 15, recovered: false, brokenForSec: 5 });
+  });
+
+  it('marks layers without attempts as not judged rather than passed on their merit', () => {
+    const a = analyse(runInfo(), series(() => 20, 99, 99), []);
+    expect(a.layers.find((l) => l.layer === 'media')).toMatchObject({ judged: false, met: true });
+  });
+
+  it('labels run seconds with wall-clock times around the first bell', () => {
+    expect(clockAt('08:00:00', 30_000, 0)).toBe('07:59:30');
+    expect(clockAt('08:00:00', 30_000, 31)).toBe('08:00:01');
+    expect(clockAt('00:00:00', 1_000, 0)).toBe('23:59:59');
+  });
+});
+
+describe('browser users', () => {
+  const journey = (user: number, n: number, startMs: number, more: Partial<BrowserJourney>): BrowserJourney => ({ user, n, startMs, endMs: startMs + 5000, end: 'left', pageMs: 100, loginMs: 400, ...more });
+
+  it('sets their journeys before the first bell against those in the burst, and counts losses and reconnects', () => {
+    const run = { ...runInfo(), browsers: { count: 2, cycleMs: 5000 } };
+    const journeys = [
+      journey(1, 1, 0, { joinMs: 600, firstFrameMs: 900 }),
+      journey(2, 1, 200, { joinMs: 800, firstFrameMs: 1100 }),
+      journey(1, 2, 5500, { joinMs: 2600, firstFrameMs: 3000 }),
+      journey(2, 2, 5700, { end: 'dropped', failedAt: 'in conference', error: 'the conference was lost', joinMs: 1000 }),
+      journey(2, 3, 9000, { joinMs: 700, firstFrameMs: 1000 }),
+      journey(1, 3, 9500, { end: 'failed', failedAt: 'broker', error: 'the platform answered 503' }),
+      journey(1, 4, 19_000, { end: 'stopped' }),
+    ];
+    const media: MediaSecond[] = [
+      { tMs: 2000, user: 1, journey: 1, state: 'joined', fps: 15, framesDecoded: 15, kbpsIn: 200, kbpsOut: 180, packetsLost: 0, jitterMs: 1, freezes: 0 },
+      { tMs: 3000, user: 1, journey: 1, state: 'joined', fps: 5, framesDecoded: 5, kbpsIn: 60, kbpsOut: 180, packetsLost: 3, jitterMs: 9, freezes: 1 },
+    ];
+    const b = analyse(run, series(() => 10, 99, 99), [], { journeys, media }).browsers!;
+    // The first bell is at 5 s: clicks at 0.5 s and 0.7 s come before it, the rest in the burst.
+    expect(b.before).toEqual({ joinMs: 700, firstFrameMs: 1000, journeys: 2 });
+    expect(b.burst.journeys).toBe(4);
+    expect(b.burst.joinMs).toBe(1000);
+    expect(b.failed).toBe(1);
+    expect(b.dropped).toBe(1);
+    expect(b.reconnects).toBe(1);
+    expect(b.meanFps).toBe(10);
+    expect(b.freezes).toBe(1);
+    expect(b.packetsLost).toBe(3);
+    expect(b.errors.map((e) => e.message)).toEqual(['in conference: the conference was lost', 'broker: the platform answered 503']);
+  });
+
+  it('has no browser section for a run without browser users', () => {
+    expect(analyse(runInfo(), series(() => 10, 99, 99), []).browsers).toBeUndefined();
+  });
+});

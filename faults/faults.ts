@@ -1,0 +1,95 @@
+// Scheduled faults: who applies each one (the target natively, or the fault proxy) and when it starts and ends.
+import { ProblemsError, type Fault, type Problem } from '../scenarios/model.js';
+import { PROXY_FAULTS, startFaultProxy, type FaultProxy } from './fault-proxy.js';
+import type { Target } from '../api/target.js';
+
+/** A target that can switch faults on and off itself (e.g. the reference platform's control surface). */
+export interface NativeFaults {
+  /** True when the control surface answers; checked once before the start. */
+  available(signal: AbortSignal): Promise<boolean>;
+  supports(f: Fault): boolean;
+  apply(f: Fault): Promise<void>;
+  clear(f: Fault): Promise<void>;
+}
+
+/** One fault as it was planned and as it happened, in ms from the run start; recorded in run.json. */
+export interface FaultRecord {
+  kind: Fault['kind'];
+  /** E.g. "errors 503 × 50 % on /api/". */
+  label: string;
+  startMs: number;
+  endMs: number;
+  via: 'target' | 'proxy';
+  appliedMs?: number;
+  clearedMs?: number;
+}
+
+export function describeFault(f: Fault): string {
+  const where = f.pathPrefix ? ` on ${f.pathPrefix}` : '';
+  switch (f.kind) {
+    case 'latency': return `latency +${f.addMs} ms${where}`;
+    case 'errors': return `errors ${f.status} × ${Math.round(f.ratio * 100)} %${where}`;
+    case 'reset': return `resets × ${Math.round(f.ratio * 100)} %${where}`;
+    case 'blackhole': return `blackhole${where}`;
+    case 'bandwidth': return `bandwidth ${f.bytesPerSec} B/s${where}`;
+    case 'farm-down': return `farm ${f.farm} down`;
+    case 'broker-defect': return `broker defect past ${f.threshold} joins/s`;
+    case 'slow-login': return `slow logins +${f.addMs} ms`;
+  }
+}
+
+export interface ArmedFaults {
+  /** Where the virtual users should send their requests (the proxy when one is needed). */
+  origin: string;
+  records: FaultRecord[];
+  /** Starts the timers; `clock` is ms from the run start. */
+  start(clock: () => number): void;
+  /** Clears every fault still on and closes the proxy. */
+  stop(): Promise<void>;
+}
+
+/** Decides how each fault is applied and starts the proxy if one is needed; a fault nobody can apply is a problem. */
+export async function armFaults(target: Target, faults: Fault[], firstBellAtMs: number, via: 'auto' | 'proxy' = 'auto'): Promise<ArmedFaults> {
+  const native =
+    via === 'auto' && target.faults && faults.length > 0 && (await target.faults.available(AbortSignal.timeout(5_000)).catch(() => false)) ? target.faults : undefined;
+  const problems: Problem[] = [];
+  const plan = faults.map((f, i) => {
+    const via: FaultRecord['via'] | undefined = native?.supports(f) ? 'target' : PROXY_FAULTS.has(f.kind) ? 'proxy' : undefined;
+    if (!via) problems.push({ where: `faults[${i}]`, message: `${f.kind} needs the target's own control surface, which ${target.url.origin} does not offer`, hint: 'run it against the reference platform, or use a fault the proxy can inject (latency, errors, reset, blackhole, bandwidth, farm-down)' });
+    return { f, via: via ?? 'proxy' };
+  });
+  if (problems.length) throw new ProblemsError(problems);
+  const proxy: FaultProxy | undefined = plan.some((p) => p.via === 'proxy') ? await startFaultProxy(target.url) : undefined;
+  const records: FaultRecord[] = plan.map(({ f, via }) => ({ kind: f.kind, label: describeFault(f), startMs: firstBellAtMs + f.atMs, endMs: firstBellAtMs + f.atMs + f.forMs, via }));
+  const timers: NodeJS.Timeout[] = [];
+  const on = new Set<number>();
+  const set = async (i: number, active: boolean, clock: () => number) => {
+    const { f, via } = plan[i]!;
+    if (via === 'proxy') active ? proxy!.apply(f) : proxy!.clear(f);
+    else await (active ? native!.apply(f) : native!.clear(f)).catch(() => undefined);
+    if (active) {
+      on.add(i);
+      records[i]!.appliedMs = Math.round(clock());
+    } else {
+      on.delete(i);
+      records[i]!.clearedMs = Math.round(clock());
+    }
+  };
+  let clock: (() => number) | undefined;
+  return {
+    origin: proxy?.url ?? target.url.origin,
+    records,
+    start(c) {
+      clock = c;
+      records.forEach((r, i) => {
+        timers.push(setTimeout(() => void set(i, true, c), Math.max(0, r.startMs - c())));
+        timers.push(setTimeout(() => void set(i, false, c), Math.max(0, r.endMs - c())));
+      });
+    },
+    async stop() {
+      for (const t of timers) clearTimeout(t);
+      if (clock) for (const i of [...on]) await set(i, false, clock);
+      await proxy?.close();
+    },
+  };
+}

@@ -1,0 +1,215 @@
+// Reads k6 results back (CSV or JSON lines, from one runner or many), merges them and makes a run folder of them.
+import { createReadStream, existsSync, mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parse } from 'csv-parse';
+import { findScenario } from '../scenarios/index.js';
+import { LAYERS, resolveScenario, type Layer, type ResolvedScenario } from '../scenarios/model.js';
+import { FILES, HEALTH_HEADER, LineSink, SAMPLE_HEADER, sampleLine, writeFileAtomic, type RunInfo } from '../run-folder/run-folder.js';
+import { planOf } from '../users/run.js';
+import { OUTCOMES, type Outcome, type Sample } from '../api/sample.js';
+import { buildSchedule } from '../plan/schedule.js';
+import { Series } from '../run-folder/series.js';
+import { janusTarget } from '../targets/janus.js';
+import { referenceTarget } from '../targets/reference.js';
+import { VERSION } from '../lib/version.js';
+import { K6_META, K6_RUN_TAGS, K6_STEP_METRIC, K6_TAGS } from './export.js';
+
+/** A results file that is not what `firstbell import k6` reads; the message names the file and line. */
+export class K6ImportError extends Error {}
+
+/** The columns k6's CSV output starts with and ends with (tag columns in between depend on its settings). */
+const CSV_FIRST = ['metric_name', 'timestamp', 'metric_value'];
+const CSV_LAST = ['extra_tags', 'metadata'];
+
+interface Point {
+  metric: string;
+  value: number;
+  /** Unix ms. */
+  timeMs: number;
+  tags: Record<string, string>;
+  metadata: Record<string, string>;
+}
+
+/** k6 writes extra tags and metadata in CSV as k=v&k=v, unescaped. */
+function pairs(text: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (text ?? '').split('&')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) out[part.slice(0, eq)] = part.slice(eq + 1);
+  }
+  return out;
+}
+
+function csvTime(v: string): number {
+  if (/^\d+$/.test(v)) {
+    // Unix time in seconds (k6's default), ms, µs or ns, told apart by size.
+    const n = Number(v);
+    return n < 1e11 ? n * 1000 : n < 1e14 ? n : n < 1e17 ? n / 1000 : n / 1e6;
+  }
+  return Date.parse(v);
+}
+
+async function* readCsv(path: string): AsyncGenerator<Point> {
+  const parser = createReadStream(path).pipe(parse({ relax_column_count: false, skip_empty_lines: true }));
+  let header: string[] | undefined;
+  let line = 0;
+  for await (const row of parser as AsyncIterable<string[]>) {
+    line++;
+    if (!header) {
+      header = row;
+      const ok = CSV_FIRST.every((c, i) => row[i] === c) && CSV_LAST.every((c, i) => row[row.length - 2 + i] === c);
+      if (!ok) throw new K6ImportError(`${path}:1: not a k6 CSV header (expected ${CSV_FIRST.join(',')},…,${CSV_LAST.join(',')}); write results with 'k6 run --out csv=FILE'`);
+      continue;
+    }
+    const value = Number(row[2]);
+    const timeMs = csvTime(row[1] ?? '');
+    if (!Number.isFinite(value) || !Number.isFinite(timeMs)) throw new K6ImportError(`${path}:${line}: metric_value '${row[2]}' or timestamp '${row[1]}' is not a number or time`);
+    const tags: Record<string, string> = {};
+    for (let i = 3; i < header.length - 2; i++) if (row[i]) tags[header[i]!] = row[i]!;
+    Object.assign(tags, pairs(row[header.length - 2]));
+    yield { metric: row[0]!, value, timeMs, tags, metadata: pairs(row[header.length - 1]) };
+  }
+}
+
+async function* readJson(path: string): AsyncGenerator<Point> {
+  const rl = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+  let line = 0;
+  for await (const text of rl) {
+    line++;
+    if (!text.trim()) continue;
+    let o: { type?: string; metric?: string; data?: { time?: string; value?: number; tags?: Record<string, string> | null; metadata?: Record<string, string> } };
+    try {
+      o = JSON.parse(text) as typeof o;
+    } catch {
+      throw new K6ImportError(`${path}:${line}: not JSON; write results with 'k6 run --out json=FILE'`);
+    }
+    if (o.type === 'Metric') continue;
+    if (o.type !== 'Point' || typeof o.metric !== 'string' || typeof o.data?.value !== 'number' || typeof o.data.time !== 'string') {
+      throw new K6ImportError(`${path}:${line}: expected a k6 Metric or Point object`);
+    }
+    yield { metric: o.metric, value: o.data.value, timeMs: Date.parse(o.data.time), tags: o.data.tags ?? {}, metadata: o.data.metadata ?? {} };
+  }
+}
+
+/** CSV or JSON lines, told apart by the first character. */
+async function* readK6(path: string): AsyncGenerator<Point> {
+  if (!existsSync(path)) throw new K6ImportError(`${path}: no such file`);
+  const first = await new Promise<string>((resolve, reject) => {
+    const s = createReadStream(path, { start: 0, end: 0, encoding: 'utf8' });
+    let c = '';
+    s.on('data', (d) => (c += d));
+    s.on('end', () => resolve(c));
+    s.on('error', reject);
+  });
+  yield* first === '{' ? readJson(path) : readCsv(path);
+}
+
+const OUTCOME_SET = new Set<string>(OUTCOMES);
+const LAYER_SET = new Set<string>(LAYERS);
+
+/** One k6 step sample as a firstbell sample; undefined when the point is not one. */
+function toSample(p: Point, where: string): Sample | undefined {
+  if (p.metric !== K6_STEP_METRIC) return undefined;
+  const layer = p.tags[K6_TAGS.layer];
+  const outcome = p.tags[K6_TAGS.outcome];
+  const at = Number(p.metadata[K6_META.at]);
+  const user = Number(p.metadata[K6_META.user]);
+  if (!layer || !LAYER_SET.has(layer) || !outcome || !OUTCOME_SET.has(outcome) || !p.tags[K6_TAGS.step] || !Number.isFinite(at) || !Number.isFinite(user)) {
+    throw new K6ImportError(`${where}: a ${K6_STEP_METRIC} sample without its tags (${Object.values(K6_TAGS).join(', ')}) and metadata (${Object.values(K6_META).join(', ')}); use a script from 'firstbell export k6'`);
+  }
+  return { user, layer: layer as Layer, step: p.tags[K6_TAGS.step]!, intendedMs: at, startMs: at, endMs: at + p.value, outcome: outcome as Outcome, status: Number(p.tags[K6_TAGS.status] ?? 0) };
+}
+
+/** Per layer over the whole run: the exported script's thresholds, judged on every runner's samples together. */
+export interface MergedThreshold {
+  layer: Layer;
+  p95Ms: number;
+  p95Limit: number;
+  errorRate: number;
+  errorLimit: number;
+  passed: boolean;
+}
+
+export interface K6Import {
+  dir: string;
+  samples: number;
+  runners: number;
+  dropped: number;
+  thresholds: MergedThreshold[];
+}
+
+/**
+ * Merges the results of one or many k6 runners into a run folder under outDir: run.json (the scenario
+ * named by the results' tags), samples.csv in time order, an empty health.csv (k6 keeps its own).
+ */
+export async function importK6(files: string[], outDir: string, runId?: string): Promise<K6Import> {
+  if (!files.length) throw new K6ImportError('no results files given');
+  const samples: Sample[] = [];
+  let runTags: Record<string, string> | undefined;
+  let dropped = 0;
+  let firstTimeMs = Infinity;
+  for (const file of files) {
+    let n = 0;
+    for await (const p of readK6(file)) {
+      n++;
+      if (p.metric === 'dropped_iterations') dropped += p.value;
+      const s = toSample(p, `${file}:${n + 1}`);
+      if (!s) continue;
+      runTags ??= p.tags;
+      firstTimeMs = Math.min(firstTimeMs, p.timeMs);
+      samples.push(s);
+    }
+  }
+  if (!runTags) throw new K6ImportError(`${files.join(', ')}: no ${K6_STEP_METRIC} samples; run a script written by 'firstbell export k6'`);
+  const name = runTags[K6_RUN_TAGS.scenario] ?? '';
+  const found = findScenario(name);
+  if (!found) throw new K6ImportError(`the results name scenario '${name}', which is not built in; export and run a built-in scenario`);
+  const scale = Number(runTags[K6_RUN_TAGS.scale]);
+  const seed = Number(runTags[K6_RUN_TAGS.seed] ?? 1);
+  const scenario: ResolvedScenario = resolveScenario(found, scale);
+  const url = new URL(runTags[K6_RUN_TAGS.target] ?? 'http://unknown.invalid/');
+  const target = runTags[K6_RUN_TAGS.kind] === 'janus' ? janusTarget(url) : referenceTarget(url);
+  const schedule = buildSchedule(scenario, seed);
+  samples.sort((a, b) => a.intendedMs - b.intendedMs);
+
+  const id = runId ?? `${new Date(firstTimeMs).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-${scenario.name}-k6`;
+  let dir = join(outDir, id);
+  for (let k = 2; existsSync(dir); k++) dir = join(outDir, `${id}-${k}`);
+  mkdirSync(dir, { recursive: true });
+  const sink = new LineSink(join(dir, FILES.samples), SAMPLE_HEADER);
+  for (const s of samples) sink.write(sampleLine(s));
+  sink.close();
+  new LineSink(join(dir, FILES.health), HEALTH_HEADER).close();
+  const series = new Series(target.steps, scenario.joinWithinMs);
+  for (const s of samples) series.add(s);
+  const users = new Set(samples.map((s) => s.user)).size;
+  const info: RunInfo = {
+    tool: { name: 'firstbell', version: VERSION, node: process.version },
+    id: basename(dir),
+    status: 'completed',
+    startedAt: new Date(firstTimeMs).toISOString(),
+    endedAt: new Date(firstTimeMs + (samples[samples.length - 1]?.endMs ?? 0)).toISOString(),
+    host: { hostname: `k6, ${files.length} runner${files.length === 1 ? '' : 's'}`, cpus: 0, platform: 'k6' },
+    scenario,
+    seed,
+    target: { kind: target.kind, url: url.href.replace(/\/$/, '') },
+    firstBellAtMs: schedule.firstBellAtMs,
+    plannedEndMs: schedule.endMs,
+    steps: target.steps,
+    plan: planOf(scenario, schedule),
+    generator: { arrivalsPlanned: schedule.offsetsMs.length, arrivalsSent: users, late: 0, dropped, lateThresholdMs: 0, maxActive: 0 },
+    source: { kind: 'k6', files: files.map((f) => basename(f)), runners: files.length },
+  };
+  writeFileAtomic(join(dir, FILES.run), JSON.stringify(info, null, 2));
+  writeFileAtomic(join(dir, FILES.series), JSON.stringify(series.toJSON()));
+
+  const thresholds = LAYERS.map((layer): MergedThreshold => {
+    const t = series.total((d) => d.layer === layer);
+    const o = scenario.objectives[layer];
+    const p95Ms = t.latencyMs(95);
+    const errorRate = t.attempts ? t.failed / t.attempts : 0;
+    return { layer, p95Ms, p95Limit: o.p95Ms, errorRate, errorLimit: o.maxErrorRate, passed: p95Ms < o.p95Ms && errorRate < o.maxErrorRate };
+  });
+  return { dir, samples: samples.length, runners: files.length, dropped, thresholds };
+}

@@ -1,0 +1,248 @@
+// The run folder: its file names, the records in it, and the writers and readers of its files.
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { LAYERS, type Layer, type ResolvedScenario } from '../scenarios/model.js';
+import { OUTCOMES, type Outcome, type Sample } from '../api/sample.js';
+import type { FaultRecord } from '../faults/faults.js';
+import type { StepDecl } from './series.js';
+import type { BrowserJourney, MediaSecond } from '../users/browser/canaries.js';
+
+export const FILES = {
+  run: 'run.json',
+  samples: 'samples.csv',
+  health: 'health.csv',
+  series: 'series.json',
+  summary: 'summary.json',
+  report: 'report.html',
+  junit: 'junit.xml',
+  /** Browser users: one JSON line per journey. */
+  browsers: 'browsers.jsonl',
+  /** Browser users: their media every second. */
+  media: 'media.csv',
+} as const;
+
+/** Generator health in one second of the run. */
+export interface HealthSecond {
+  /** Second index from the run start. */
+  t: number;
+  /** Event-loop delay p99 and max in this second, ms. */
+  loopLagP99Ms: number;
+  loopLagMaxMs: number;
+  /** CPU used in this second by the generator process, or with worker processes by the busiest of them, in % of one core. */
+  cpuPct: number;
+  /** How late arrivals were dispatched against the schedule in this second, p99 and max, ms. */
+  sendLagP99Ms: number;
+  sendLagMaxMs: number;
+  /** Arrivals dispatched, late (beyond the late threshold) and dropped (cap reached) in this second. */
+  arrivals: number;
+  late: number;
+  dropped: number;
+  /** Participants with a journey or a hold under way at the end of the second. */
+  active: number;
+  /** Resident memory of the generator, MB (with worker processes: all of them together). */
+  rssMb: number;
+}
+
+export type RunStatus = 'running' | 'completed' | 'interrupted' | 'failed';
+
+/** run.json: what ran, where, and how the generator fared. Written at the start and rewritten at the end. */
+export interface RunInfo {
+  tool: { name: 'firstbell'; version: string; node: string };
+  /** Run id, also the folder name. */
+  id: string;
+  status: RunStatus;
+  /** Why the run stopped early, when it did. */
+  stopReason?: string;
+  startedAt: string;
+  endedAt?: string;
+  host: { hostname: string; cpus: number; platform: string };
+  scenario: ResolvedScenario;
+  seed: number;
+  target: { kind: string; url: string };
+  /** Offset of the first bell from the run start, ms. */
+  firstBellAtMs: number;
+  /** Planned end of measuring, ms from the run start. */
+  plannedEndMs: number;
+  /** Steps in journey order. */
+  steps: StepDecl[];
+  plan: { participants: number; peakArrivalsPerSec: number; phases: { name: string; participants: number; startMs: number; durationMs: number }[] };
+  /** Scheduled faults, as planned and as applied. */
+  faults?: FaultRecord[];
+  /** Where the samples came from when firstbell did not send the load itself: k6 result files. */
+  source?: { kind: 'k6'; files: string[]; runners: number };
+  /** Browser users that ran beside the protocol users, when there were any. */
+  browsers?: { count: number; cycleMs: number; endpoint?: string };
+  /** Filled at the end. */
+  generator?: {
+    arrivalsPlanned: number; arrivalsSent: number; late: number; dropped: number; lateThresholdMs: number; maxActive: number;
+    /** Processes that sent the load (1: the run's own). */
+    workers?: number;
+    /** Local addresses the connections were spread over, when they were. */
+    localAddresses?: number;
+    /** arrivalsSent is a floor, counted from the samples: some workers' own counts were lost in an overload. */
+    sentAtLeast?: boolean;
+  };
+}
+
+export function readRunInfo(dir: string): RunInfo {
+  return JSON.parse(readFileSync(join(dir, FILES.run), 'utf8')) as RunInfo;
+}
+
+/** Writes a file whole or not at all, so a crash never leaves half a JSON file. */
+export function writeFileAtomic(path: string, data: string): void {
+  writeFileSync(`${path}.tmp`, data);
+  renameSync(`${path}.tmp`, path);
+}
+
+/**
+ * Appends lines to a file in batches with synchronous writes, so a crash loses at most one batch interval.
+ * A failed write (disk full, file gone) is kept in `error` for the run to act on, never thrown from a timer.
+ */
+export class LineSink {
+  private fd: number;
+  private buf: string[] = [];
+  private bytes = 0;
+  private timer: NodeJS.Timeout;
+  error?: Error;
+
+  constructor(readonly path: string, header: string, flushMs = 200) {
+    this.fd = openSync(path, 'w');
+    if (header) this.buf.push(header);
+    this.flush();
+    this.timer = setInterval(() => this.flush(), flushMs);
+    this.timer.unref();
+  }
+
+  write(line: string): void {
+    if (this.error) return;
+    this.buf.push(line);
+    this.bytes += line.length;
+    if (this.bytes > 256 * 1024) this.flush();
+  }
+
+  flush(): void {
+    if (this.buf.length === 0 || this.fd < 0 || this.error) return;
+    try {
+      writeSync(this.fd, this.buf.join('\n') + '\n');
+    } catch (e) {
+      this.error = e instanceof Error ? e : new Error(String(e));
+    }
+    this.buf = [];
+    this.bytes = 0;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.flush();
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+/** A run that failed part-way; its folder holds what ran until then. */
+export class RunFailedError extends Error {
+  constructor(readonly dir: string, cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
+export const SAMPLE_HEADER = 'intended_ms,start_ms,end_ms,user,layer,step,outcome,status';
+export const HEALTH_HEADER = 'second,loop_lag_p99_ms,loop_lag_max_ms,cpu_pct,send_lag_p99_ms,send_lag_max_ms,arrivals,late,dropped,active,rss_mb';
+
+/** A time in ms to 0.1 ms ("1234.5", or "1234" when whole): cheaper than toFixed on the hot path. */
+const ms1 = (x: number) => Math.round(x * 10) / 10;
+
+export function sampleLine(s: Sample): string {
+  return `${ms1(s.intendedMs)},${ms1(s.startMs)},${ms1(s.endMs)},${s.user},${s.layer},${s.step},${s.outcome},${s.status}`;
+}
+
+export function healthLine(h: HealthSecond): string {
+  return [h.t, h.loopLagP99Ms, h.loopLagMaxMs, h.cpuPct, h.sendLagP99Ms, h.sendLagMaxMs, h.arrivals, h.late, h.dropped, h.active, h.rssMb].join(',');
+}
+
+async function* lines(path: string): AsyncGenerator<{ line: string; n: number }> {
+  const rl = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+  let n = 0;
+  for await (const line of rl) {
+    n++;
+    if (n === 1 || line === '') continue;
+    yield { line, n };
+  }
+}
+
+/** Thrown when a run folder's file cannot be read; names the file and line. */
+export class RunFolderError extends Error {}
+
+const OUTCOME_SET = new Set<string>(OUTCOMES);
+const LAYER_SET = new Set<string>(LAYERS);
+
+/** Streams samples back; a torn last line (a crash mid-write) is skipped, any other bad line is an error. */
+export async function* readSamples(dir: string): AsyncGenerator<Sample> {
+  const path = join(dir, FILES.samples);
+  if (!existsSync(path)) throw new RunFolderError(`${path}: no samples file; is this a firstbell run folder?`);
+  let pending: { line: string; n: number } | undefined;
+  for await (const l of lines(path)) {
+    if (pending) yield parseSample(pending.line, `${path}:${pending.n}`);
+    pending = l;
+  }
+  if (pending) {
+    try {
+      yield parseSample(pending.line, `${path}:${pending.n}`);
+    } catch {
+      // The final line may have been cut by a crash; everything before it stands.
+    }
+  }
+}
+
+function parseSample(line: string, where: string): Sample {
+  const f = line.split(',');
+  const [intended, start, end, user, layer, step, outcome, status] = f;
+  if (f.length !== 8 || !LAYER_SET.has(layer!) || !OUTCOME_SET.has(outcome!)) {
+    throw new RunFolderError(`${where}: not a sample line ("${line.slice(0, 80)}"); expected ${SAMPLE_HEADER}`);
+  }
+  return { intendedMs: Number(intended), startMs: Number(start), endMs: Number(end), user: Number(user), layer: layer as Layer, step: step!, outcome: outcome as Outcome, status: Number(status) };
+}
+
+export async function readHealth(dir: string): Promise<HealthSecond[]> {
+  const path = join(dir, FILES.health);
+  const out: HealthSecond[] = [];
+  if (!existsSync(path)) return out;
+  for await (const { line } of lines(path)) {
+    const v = line.split(',').map(Number);
+    if (v.length !== 11 || v.some((x) => !Number.isFinite(x))) continue; // a torn last line after a crash
+    const [t, a, b, c, d, e, f, g, h, i, j] = v as [number, number, number, number, number, number, number, number, number, number, number];
+    out.push({ t, loopLagP99Ms: a, loopLagMaxMs: b, cpuPct: c, sendLagP99Ms: d, sendLagMaxMs: e, arrivals: f, late: g, dropped: h, active: i, rssMb: j });
+  }
+  return out;
+}
+
+/** The browser users' journeys; a torn last line is skipped. */
+export function readBrowserJourneys(dir: string): BrowserJourney[] {
+  const path = join(dir, FILES.browsers);
+  if (!existsSync(path)) return [];
+  const out: BrowserJourney[] = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      out.push(JSON.parse(line) as BrowserJourney);
+    } catch {
+      // A line cut by a crash.
+    }
+  }
+  return out;
+}
+
+/** The browser users' media seconds; a torn last line is skipped. */
+export function readMedia(dir: string): MediaSecond[] {
+  const path = join(dir, FILES.media);
+  if (!existsSync(path)) return [];
+  const out: MediaSecond[] = [];
+  for (const line of readFileSync(path, 'utf8').split('\n').slice(1)) {
+    const f = line.split(',');
+    if (f.length !== 11) continue;
+    const [t, user, journey, state, fps, frames, kin, kout, lost, jitter, freezes] = f as [string, string, string, string, string, string, string, string, string, string, string];
+    out.push({ tMs: Number(t), user: Number(user), journey: Number(journey), state, fps: Number(fps), framesDecoded: Number(frames), kbpsIn: Number(kin), kbpsOut: Number(kout), packetsLost: Number(lost), jitterMs: Number(jitter), freezes: Number(freezes) });
+  }
+  return out;
+}

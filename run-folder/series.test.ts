@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import type { Sample } from '../api/sample.js';
+import { Series } from './series.js';
+
+const sample = (over: Partial<Sample>): Sample => ({
+  user: 1, layer: 'broker', step: 'join', intendedMs: 1_000, startMs: 1_000, endMs: 1_100, outcome: 'ok', status: 0, ...over,
+});
+
+describe('the per-second series', () => {
+  it('buckets attempts by the second of their intended start and counts failures by kind', () => {
+    const s = new Series();
+    s.add(sample({}));
+    s.add(sample({ intendedMs: 1_900, startMs: 2_100, endMs: 2_200, outcome: 'http', status: 503 }));
+    s.add(sample({ intendedMs: 2_000, endMs: 2_050, outcome: 'timeout' }));
+    s.add(sample({ intendedMs: 2_500, outcome: 'aborted' }));
+    const one = s.merged(1, () => true);
+    expect([one.attempts, one.ok, one.failures]).toEqual([2, 1, { http_503: 1 }]);
+    const two = s.merged(2, () => true);
+    expect([two.attempts, two.aborted, two.failures]).toEqual([1, 1, { timeout: 1 }]);
+  });
+
+  it('measures latency from the intended start and service time from the actual start', () => {
+    const s = new Series();
+    s.add(sample({ intendedMs: 0, startMs: 400, endMs: 500 }));
+    const b = s.merged(0, () => true);
+    expect(b.latencyMs(50)).toBeCloseTo(500, -1);
+    expect(b.serviceMs(50)).toBeCloseTo(100, -0.5);
+  });
+
+  it('survives a JSON round trip and merges like the original', () => {
+    const a = new Series();
+    for (let i = 0; i < 200; i++) a.add(sample({ user: i, intendedMs: i * 10, startMs: i * 10, endMs: i * 10 + i, outcome: i % 10 ? 'ok' : 'reset' }));
+    const b = Series.fromJSON(JSON.parse(JSON.stringify(a.toJSON())));
+    expect(b.total(() => true).attempts).toBe(200);
+    expect(b.total(() => true).failures).toEqual({ reset: 20 });
+    expect(b.total(() => true).latencyMs(95)).toBe(a.total(() => true).latencyMs(95));
+    b.merge(a);
+    expect(b.total(() => true).attempts).toBe(400);
+  });
+});

@@ -1,0 +1,265 @@
+// Per-second series: mergeable HDR histograms and outcome counts per step per second.
+import * as hdr from 'hdr-histogram-js';
+import { LAYERS, type Layer } from '../scenarios/model.js';
+import { failureKind, type Sample } from '../api/sample.js';
+
+/** Latencies are recorded in microseconds with two significant digits (1 % resolution). */
+const US_PER_MS = 1000;
+function newHistogram(): hdr.Histogram {
+  return hdr.build({ bitBucketSize: 32, numberOfSignificantValueDigits: 2, autoResize: true, lowestDiscernibleValue: 1, highestTrackableValue: 2 });
+}
+
+export function stepKey(layer: Layer, step: string): string {
+  return `${layer}.${step}`;
+}
+
+/** One step in one second; attempts are bucketed by the second of their intended start. */
+export class StepSecond {
+  /** Attempts that ended, ok or failed (aborted ones excluded). */
+  attempts = 0;
+  ok = 0;
+  /** Attempts the run itself stopped (not the target's doing). */
+  aborted = 0;
+  /** Failed attempts by kind: "http_503", "timeout", … */
+  failures: Record<string, number> = {};
+  /** Latency from intended start, µs, over all ended attempts. */
+  latency = newHistogram();
+  /** Service time from actual start, µs, over all ended attempts. */
+  service = newHistogram();
+
+  add(s: Sample): void {
+    if (s.outcome === 'aborted') {
+      this.aborted++;
+      return;
+    }
+    this.attempts++;
+    if (s.outcome === 'ok') this.ok++;
+    else {
+      const k = failureKind(s.outcome, s.status);
+      this.failures[k] = (this.failures[k] ?? 0) + 1;
+    }
+    this.latency.recordValue(Math.max(1, Math.round((s.endMs - s.intendedMs) * US_PER_MS)));
+    this.service.recordValue(Math.max(1, Math.round((s.endMs - s.startMs) * US_PER_MS)));
+  }
+
+  merge(o: StepSecond): void {
+    this.attempts += o.attempts;
+    this.ok += o.ok;
+    this.aborted += o.aborted;
+    for (const [k, v] of Object.entries(o.failures)) this.failures[k] = (this.failures[k] ?? 0) + v;
+    this.latency.add(o.latency);
+    this.service.add(o.service);
+  }
+
+  get failed(): number {
+    return this.attempts - this.ok;
+  }
+
+  /** Latency percentile from intended start, in ms. */
+  latencyMs(p: number): number {
+    return this.latency.totalCount === 0 ? 0 : this.latency.getValueAtPercentile(p) / US_PER_MS;
+  }
+
+  serviceMs(p: number): number {
+    return this.service.totalCount === 0 ? 0 : this.service.getValueAtPercentile(p) / US_PER_MS;
+  }
+
+  toJSON(): StepSecondJson {
+    return {
+      attempts: this.attempts, ok: this.ok, aborted: this.aborted, failures: this.failures,
+      latency: hdr.encodeIntoCompressedBase64(this.latency), service: hdr.encodeIntoCompressedBase64(this.service),
+    };
+  }
+
+  static fromJSON(j: StepSecondJson): StepSecond {
+    const b = new StepSecond();
+    b.attempts = j.attempts;
+    b.ok = j.ok;
+    b.aborted = j.aborted;
+    b.failures = { ...j.failures };
+    b.latency.add(hdr.decodeFromCompressedBase64(j.latency, 32, false));
+    b.service.add(hdr.decodeFromCompressedBase64(j.service, 32, false));
+    return b;
+  }
+}
+
+export interface StepSecondJson {
+  attempts: number;
+  ok: number;
+  aborted: number;
+  failures: Record<string, number>;
+  /** HdrHistogram compressed base64 (V2), µs. */
+  latency: string;
+  service: string;
+}
+
+export interface StepDecl {
+  layer: Layer;
+  step: string;
+  /**
+   * What success of this step means: "layer" = a participant got through its layer (its goodput is the
+   * layer's); "journey" = the participant is in the conference (also counts for its layer). Absent = neither.
+   */
+  goal?: 'layer' | 'journey';
+  /** A browser user's step: shown beside the protocol steps, but no part of a layer's verdict or the participant counts. */
+  browser?: true;
+}
+
+/** Participants as whole journeys: who got in, how fast, and who did not. Mergeable counts. */
+export interface JourneyCounts {
+  /** Participants that made at least one attempt. */
+  arrived: number;
+  /** Participants whose journey goal step succeeded. */
+  joined: number;
+  /** Joined, but later than the scenario's join objective after their arrival. */
+  joinedLate: number;
+  /** Attempts of the journey goal step (each retry counts). */
+  goalAttempts: number;
+  /** Not joined, and their last attempt failed: they never got in. The rest of those not joined were cut off by the run's end. */
+  failedNotJoined: number;
+}
+
+export interface SeriesJson {
+  /** Declared steps in journey order. */
+  steps: StepDecl[];
+  /** Second index from run start → step key → bucket. */
+  seconds: Record<string, Record<string, StepSecondJson>>;
+  journeys?: JourneyCounts & { timeToJoin: string; newUsers?: Record<string, number> };
+}
+
+export class Series {
+  readonly steps: StepDecl[] = [];
+  readonly seconds = new Map<number, Map<string, StepSecond>>();
+  readonly journeys: JourneyCounts = { arrived: 0, joined: 0, joinedLate: 0, goalAttempts: 0, failedNotJoined: 0 };
+  /** Time from arrival to joining, µs. */
+  readonly timeToJoin = newHistogram();
+  /** Participants seen for the first time, by second of their first intended start (distinct users, unlike attempts). */
+  readonly newUsers = new Map<number, number>();
+  /** Participants not yet joined: arrival and whether their last attempt failed (ingest state, not serialised). */
+  private pending = new Map<number, { arrival: number; failed: boolean }>();
+  private joinedIds = new Set<number>();
+  private goalKey?: string;
+  private browserKeys = new Set<string>();
+  /** Keys of the declared steps, by layer and step: a sample finds its key without building a string. */
+  private keys = new Map<string, Map<string, string>>();
+
+  /** joinWithinMs: a participant joining later than this after arriving counts as joined late. */
+  constructor(steps: StepDecl[] = [], private joinWithinMs = Number.POSITIVE_INFINITY) {
+    for (const s of steps) this.declare(s);
+  }
+
+  /** The key of a step, declaring it when it is new. */
+  private keyOf(layer: Layer, step: string): string {
+    let byStep = this.keys.get(layer);
+    if (!byStep) this.keys.set(layer, (byStep = new Map()));
+    let key = byStep.get(step);
+    if (key === undefined) {
+      this.declare({ layer, step });
+      key = byStep.get(step)!;
+    }
+    return key;
+  }
+
+  declare(s: StepDecl): void {
+    if (!this.steps.some((d) => d.layer === s.layer && d.step === s.step)) this.steps.push(s);
+    let byStep = this.keys.get(s.layer);
+    if (!byStep) this.keys.set(s.layer, (byStep = new Map()));
+    if (!byStep.has(s.step)) byStep.set(s.step, stepKey(s.layer, s.step));
+    if (s.goal === 'journey') this.goalKey = stepKey(s.layer, s.step);
+    if (s.browser) this.browserKeys.add(stepKey(s.layer, s.step));
+  }
+
+  /** Tracks whole journeys; samples of one participant arrive in journey order. */
+  private follow(s: Sample, key: string): void {
+    if (this.browserKeys.has(key)) return;
+    if (!this.goalKey || this.joinedIds.has(s.user)) {
+      if (this.goalKey && key === this.goalKey && s.outcome !== 'aborted') this.journeys.goalAttempts++;
+      return;
+    }
+    let p = this.pending.get(s.user);
+    if (!p) {
+      this.pending.set(s.user, (p = { arrival: s.intendedMs, failed: false }));
+      this.journeys.arrived++;
+      const sec = Math.max(0, Math.floor(s.intendedMs / 1000));
+      this.newUsers.set(sec, (this.newUsers.get(sec) ?? 0) + 1);
+    }
+    const isGoal = key === this.goalKey;
+    if (isGoal && s.outcome !== 'aborted') this.journeys.goalAttempts++;
+    const failed = s.outcome !== 'ok' && s.outcome !== 'aborted';
+    if (failed !== p.failed) this.journeys.failedNotJoined += failed ? 1 : -1;
+    p.failed = failed;
+    if (!isGoal || s.outcome !== 'ok') return;
+    this.journeys.joined++;
+    if (s.endMs - p.arrival > this.joinWithinMs) this.journeys.joinedLate++;
+    this.timeToJoin.recordValue(Math.max(1, Math.round((s.endMs - p.arrival) * US_PER_MS)));
+    this.pending.delete(s.user);
+    this.joinedIds.add(s.user);
+  }
+
+  bucket(second: number, key: string): StepSecond {
+    let sec = this.seconds.get(second);
+    if (!sec) this.seconds.set(second, (sec = new Map()));
+    let b = sec.get(key);
+    if (!b) sec.set(key, (b = new StepSecond()));
+    return b;
+  }
+
+  add(s: Sample): void {
+    const key = this.keyOf(s.layer, s.step);
+    this.follow(s, key);
+    this.bucket(Math.max(0, Math.floor(s.intendedMs / 1000)), key).add(s);
+  }
+
+  merge(o: Series): void {
+    for (const d of o.steps) this.declare(d);
+    for (const k of Object.keys(this.journeys) as (keyof JourneyCounts)[]) this.journeys[k] += o.journeys[k];
+    this.timeToJoin.add(o.timeToJoin);
+    for (const [sec, n] of o.newUsers) this.newUsers.set(sec, (this.newUsers.get(sec) ?? 0) + n);
+    for (const [sec, m] of o.seconds) for (const [k, b] of m) this.bucket(sec, k).merge(b);
+  }
+
+  /** Last second that holds any bucket, or -1. */
+  get lastSecond(): number {
+    return this.seconds.size === 0 ? -1 : Math.max(...this.seconds.keys());
+  }
+
+  /** All buckets of one step (or of every step of a layer) merged into one, for a second. */
+  merged(second: number, filter: (d: StepDecl) => boolean): StepSecond {
+    const out = new StepSecond();
+    const sec = this.seconds.get(second);
+    if (sec) for (const d of this.steps) if (filter(d)) { const b = sec.get(stepKey(d.layer, d.step)); if (b) out.merge(b); }
+    return out;
+  }
+
+  /** A step's buckets over the whole run merged into one. */
+  total(filter: (d: StepDecl) => boolean): StepSecond {
+    const out = new StepSecond();
+    for (const sec of this.seconds.keys()) out.merge(this.merged(sec, filter));
+    return out;
+  }
+
+  toJSON(): SeriesJson {
+    const seconds: SeriesJson['seconds'] = {};
+    for (const [sec, m] of [...this.seconds].sort((a, b) => a[0] - b[0])) {
+      seconds[sec] = Object.fromEntries([...m].map(([k, b]) => [k, b.toJSON()]));
+    }
+    const order = (d: StepDecl) => LAYERS.indexOf(d.layer);
+    return {
+      steps: [...this.steps].sort((a, b) => order(a) - order(b)),
+      seconds,
+      journeys: { ...this.journeys, timeToJoin: hdr.encodeIntoCompressedBase64(this.timeToJoin), newUsers: Object.fromEntries(this.newUsers) },
+    };
+  }
+
+  static fromJSON(j: SeriesJson): Series {
+    const s = new Series(j.steps);
+    if (j.journeys) {
+      const { timeToJoin, newUsers, ...counts } = j.journeys;
+      Object.assign(s.journeys, counts);
+      for (const [sec, n] of Object.entries(newUsers ?? {})) s.newUsers.set(Number(sec), n);
+      s.timeToJoin.add(hdr.decodeFromCompressedBase64(timeToJoin, 32, false));
+    }
+    for (const [sec, m] of Object.entries(j.seconds)) for (const [k, b] of Object.entries(m)) s.bucket(Number(sec), k).merge(StepSecond.fromJSON(b));
+    return s;
+  }
+}

@@ -1,0 +1,97 @@
+// BigBlueButton as the target: its API (create, join) with the shared-secret checksum, then the client it hands out.
+import { createHash } from 'node:crypto';
+import { HttpStatusError, ProtocolError } from '../protocol/http-session.js';
+import { step, type JourneyEnd, type Target } from '../api/target.js';
+import type { VirtualUser } from '../users/virtual-user.js';
+import { preflightHttp } from './reference.js';
+
+export type BbbChecksum = 'sha1' | 'sha256' | 'sha384' | 'sha512';
+
+/** The checksum of one API call: the hash of call name + query string + shared secret, in hex. */
+export function bbbChecksum(call: string, query: string, secret: string, algorithm: BbbChecksum = 'sha1'): string {
+  return createHash(algorithm).update(call + query + secret).digest('hex');
+}
+
+/** The API's base, `…/bigbluebutton/api/`, from either `…/bigbluebutton/` or `…/bigbluebutton/api`. */
+export function bbbApiBase(url: URL): URL {
+  const path = url.pathname.replace(/\/+$/, '');
+  return new URL(`${/\/api$/.test(path) ? path : `${path}/api`}/`, url);
+}
+
+/** A signed API call: path and query, the checksum last. Spaces become '+', as in the API documentation's example. */
+export function bbbCall(url: URL, call: string, params: Record<string, string>, secret: string, algorithm: BbbChecksum = 'sha1'): string {
+  const query = new URLSearchParams(params).toString();
+  const base = bbbApiBase(url);
+  return `${base.pathname}${call}?${query}${query ? '&' : ''}checksum=${bbbChecksum(call, query, secret, algorithm)}`;
+}
+
+function xmlField(xml: string, name: string): string | undefined {
+  return new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1];
+}
+
+/** Throws unless the XML answer says SUCCESS; the message key and message say why otherwise. */
+function expectSuccess(status: number, body: string, what: string): string {
+  if (status !== 200) throw new HttpStatusError(status, what);
+  if (xmlField(body, 'returncode') !== 'SUCCESS') throw new ProtocolError(`${what}: ${xmlField(body, 'messageKey') ?? 'no returncode'}: ${xmlField(body, 'message') ?? ''}`.trim());
+  return body;
+}
+
+export interface BbbOptions {
+  secret: string;
+  checksum?: BbbChecksum;
+  /** Pupils per class: participant n joins meeting `class-⌊n / classSize⌋`. Default 10. */
+  classSize?: number;
+}
+
+/**
+ * A BigBlueButton server: each participant asks for its class's meeting (create is idempotent, so every
+ * pupil may ask), joins it as a viewer through the API, then opens the client URL the server hands out.
+ * What the client does in the conference afterwards is not played at protocol level; browser users see it.
+ */
+export function bbbTarget(url: URL, opts: BbbOptions): Target {
+  const classSize = opts.classSize ?? 10;
+  const api = (call: string, params: Record<string, string>) => bbbCall(url, call, params, opts.secret, opts.checksum);
+  return {
+    kind: 'bbb',
+    holds: false,
+    url,
+    steps: [step('broker', 'create'), step('broker', 'join', 'layer'), step('media', 'enter', 'journey')],
+    preflight: (signal) => preflightHttp(url, bbbApiBase(url).pathname, signal),
+    async journey(vu: VirtualUser): Promise<JourneyEnd> {
+      const meetingID = `class-${Math.floor(vu.id / classSize)}`;
+      const failed = (): JourneyEnd => (vu.stopped ? 'stopped' : 'failed');
+      const created = await vu.step('broker', 'create', async (signal) => {
+        const res = await vu.http.request('GET', api('create', { name: `Class ${meetingID}`, meetingID, attendeePW: 'ap', moderatorPW: 'mp' }), { signal });
+        expectSuccess(res.status, res.body, 'create');
+      });
+      if (!created.ok) return failed();
+      const joined = await vu.step('broker', 'join', async (signal) => {
+        const res = await vu.http.request('GET', api('join', { fullName: `pupil-${vu.id}`, meetingID, role: 'VIEWER', password: 'ap', redirect: 'false' }), { signal });
+        const client = xmlField(expectSuccess(res.status, res.body, 'join'), 'url');
+        if (!client) throw new ProtocolError('join answered without the client url');
+        const u = new URL(client.replace(/&amp;/g, '&'), url);
+        if (u.origin !== url.origin) throw new ProtocolError(`the client is on another host (${u.origin}); load it as a target of its own`);
+        return u.pathname + u.search;
+      });
+      if (!joined.ok) return failed();
+      const entered = await vu.step('media', 'enter', async (signal) => {
+        let path = joined.value;
+        // The client URL redirects (to the HTML5 client with a session token); follow it on this host.
+        for (let hops = 0; hops < 5; hops++) {
+          const res = await vu.http.request('GET', path, { signal });
+          const location = res.headers.location;
+          if (res.status >= 300 && res.status < 400 && typeof location === 'string') {
+            const next = new URL(location, url);
+            if (next.origin !== url.origin) return;
+            path = next.pathname + next.search;
+            continue;
+          }
+          if (res.status !== 200) throw new HttpStatusError(res.status, 'client');
+          return;
+        }
+        throw new ProtocolError('the client URL redirects more than 5 times');
+      });
+      return entered.ok ? 'joined' : failed();
+    },
+  };
+}

@@ -1,0 +1,139 @@
+// The reference platform's target: its journey step by step, for firstbell's own fixture or any platform built like it.
+import { HttpStatusError, ProtocolError, type HttpAnswer } from '../protocol/http-session.js';
+import { step, TargetUnreachableError, type JourneyEnd, type Target } from '../api/target.js';
+import { classifyError, describeKind } from '../api/sample.js';
+import type { Fault } from '../scenarios/model.js';
+import type { NativeFaults } from '../faults/faults.js';
+import type { Heartbeat, VirtualUser } from '../users/virtual-user.js';
+import type WebSocket from 'ws';
+import type { HeldSocket } from '../protocol/held-socket.js';
+import { janusJoin, janusKeepalive } from './janus.js';
+import { referenceWebClient } from './reference-web.js';
+
+function expectStatus(res: HttpAnswer, what: string, ...ok: number[]): HttpAnswer {
+  if (!ok.includes(res.status)) throw new HttpStatusError(res.status, what);
+  return res;
+}
+
+function match(re: RegExp, text: string, what: string): string {
+  const m = re.exec(text);
+  if (!m?.[1]) throw new ProtocolError(`no ${what} in the answer`);
+  return m[1];
+}
+
+/** Answers a GET of `path` at all, or says why not. */
+export async function preflightHttp(url: URL, path: string, signal: AbortSignal): Promise<void> {
+  try {
+    const res = await fetch(new URL(path, url), { signal, redirect: 'manual' });
+    await res.body?.cancel();
+  } catch (err) {
+    const kind = signal.aborted ? 'timeout' : classifyError(err);
+    throw new TargetUnreachableError(`target ${url.origin} did not answer before the start: ${describeKind(kind)}`);
+  }
+}
+
+/** The reference platform's own fault modes, switched through its control surface. */
+function controlSurfaceFaults(url: URL): NativeFaults {
+  const put = async (patch: unknown) => {
+    const res = await fetch(new URL('/_control', url), { method: 'PUT', body: JSON.stringify(patch) });
+    if (!res.ok) throw new Error(`control surface answered ${res.status}`);
+  };
+  const patchFor = (f: Fault, on: boolean) => {
+    switch (f.kind) {
+      case 'broker-defect': return { faults: { brokerDefect: on ? f.threshold : 0 } };
+      case 'slow-login': return { faults: { loginExtraMs: on ? f.addMs : 0 } };
+      case 'farm-down': return { faults: { farmsDown: on ? [f.farm] : [] } };
+      case 'errors': return { faults: { upstreamDown: on } };
+      default: throw new Error(`${f.kind} is not a fault mode of the reference platform`);
+    }
+  };
+  return {
+    available: async (signal) => (await fetch(new URL('/_control', url), { signal })).ok,
+    supports: (f) =>
+      f.kind === 'broker-defect' || f.kind === 'slow-login' || f.kind === 'farm-down' ||
+      (f.kind === 'errors' && f.status === 502 && f.ratio === 1 && f.pathPrefix === undefined),
+    apply: (f) => put(patchFor(f, true)),
+    clear: (f) => put(patchFor(f, false)),
+  };
+}
+
+interface Grant {
+  signalUrl?: string;
+  janus?: { url: string; room: number };
+}
+
+/** Login page, login, dashboard and join: the media grant, or nothing when a step failed. */
+async function admit(vu: VirtualUser, user: string): Promise<Grant | undefined> {
+  const page = await vu.step('admission', 'login_page', async (signal) => {
+    const res = expectStatus(await vu.http.request('GET', '/login', { signal }), 'login page', 200);
+    return match(/name="csrf" value="([^"]+)"/, res.body, 'CSRF token');
+  });
+  if (!page.ok) return undefined;
+  const login = await vu.step('admission', 'login', async (signal) => {
+    const res = await vu.http.request('POST', '/login', { form: { username: user, password: `pw-${vu.id}`, csrf: page.value }, signal });
+    expectStatus(res, 'login', 303, 302);
+    if (!vu.http.cookie('sid')) throw new ProtocolError('login answered without a session cookie');
+  });
+  if (!login.ok) return undefined;
+  const dash = await vu.step('admission', 'dashboard', async (signal) => {
+    const res = expectStatus(await vu.http.request('GET', '/dashboard', { signal }), 'dashboard', 200);
+    return {
+      csrf: match(/name="csrf-token" content="([^"]+)"/, res.body, 'CSRF token'),
+      conference: match(/data-conference="([^"]+)"/, res.body, 'conference on the dashboard'),
+    };
+  });
+  if (!dash.ok) return undefined;
+  const join = await vu.step('broker', 'join', async (signal): Promise<Grant> => {
+    const res = await vu.http.request('POST', `/api/conferences/${dash.value.conference}/join`, { json: {}, headers: { 'x-csrf-token': dash.value.csrf }, signal });
+    expectStatus(res, 'join', 200);
+    let body: { signalUrl?: unknown; janus?: { url?: unknown; room?: unknown }; display?: unknown };
+    try {
+      body = JSON.parse(res.body) as typeof body;
+    } catch {
+      throw new ProtocolError('join answer is not JSON');
+    }
+    if (body.janus && typeof body.janus.url === 'string' && typeof body.janus.room === 'number') {
+      return { janus: { url: body.janus.url, room: body.janus.room } };
+    }
+    if (typeof body.signalUrl !== 'string') throw new ProtocolError('join answer has neither a signalUrl nor a Janus room');
+    return { signalUrl: body.signalUrl };
+  });
+  return join.ok ? join.value : undefined;
+}
+
+export function referenceTarget(url: URL): Target {
+  return {
+    kind: 'reference',
+    url,
+    faults: controlSurfaceFaults(url),
+    webClient: referenceWebClient(url.origin),
+    steps: [
+      step('admission', 'login_page'),
+      step('admission', 'login'),
+      step('admission', 'dashboard', 'layer'),
+      step('broker', 'join', 'layer'),
+      step('media', 'connect', 'journey'),
+      step('media', 'heartbeat'),
+    ],
+    preflight: (signal) => preflightHttp(url, '/login', signal),
+    async journey(vu: VirtualUser): Promise<JourneyEnd> {
+      const user = `pupil-${vu.id}`;
+      const grant = await admit(vu, user);
+      // The media connection is the only one a joined participant keeps.
+      vu.http.close();
+      if (!grant) return vu.stopped ? 'stopped' : 'failed';
+      // With Janus, the participant holds a real Janus session in its class's room; else the stand-in media node.
+      const media = await vu.step('media', 'connect', async (signal): Promise<{ ws: WebSocket | HeldSocket; beat?: Heartbeat }> => {
+        if (grant.janus) {
+          const { ws, session } = await janusJoin(vu, grant.janus.url, grant.janus.room, user, signal);
+          return { ws, beat: janusKeepalive(session) };
+        }
+        const { sock, first } = await vu.openHeld(grant.signalUrl!, signal);
+        if (!first.includes('"joined"')) throw new ProtocolError('the media node did not confirm the join');
+        return { ws: sock };
+      });
+      if (!media.ok) return vu.stopped ? 'stopped' : 'failed';
+      return vu.hold(media.value.ws, 'media', 'heartbeat', media.value.beat);
+    },
+  };
+}

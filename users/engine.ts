@@ -1,0 +1,265 @@
+// The load of one process: its share of the schedule dispatched on time, one virtual user per arrival, samples out.
+import * as hdr from 'hdr-histogram-js';
+import { LAYERS, type Layer, type ResolvedScenario, type RetryPolicy } from '../scenarios/model.js';
+import { retryDelayMs } from './retry.js';
+import { HealthMonitor } from './health.js';
+import type { Schedule } from '../plan/schedule.js';
+import { Series } from '../run-folder/series.js';
+import { sampleLine } from '../run-folder/run-folder.js';
+import { dispatch, type DispatchStats, type Share } from './scheduler.js';
+import type { Sample } from '../api/sample.js';
+import type { JourneyEnd, Target } from '../api/target.js';
+import { VirtualUser, type HoldWatcher } from './virtual-user.js';
+import { HttpSession } from '../protocol/http-session.js';
+import { createServer, type AddressInfo } from 'node:net';
+import { tuneHeapForLoad } from '../plan/limits.js';
+
+const WARM_ANSWER = 'HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nset-cookie: warm=1; Path=/\r\ncontent-length: 2\r\n\r\nok';
+
+/** Readies a process that is about to send load: its heap tuned for holding many participants, its code warmed up. */
+export async function prepareForLoad(o: WarmUpOptions): Promise<void> {
+  tuneHeapForLoad();
+  await warmUp(o);
+}
+
+interface WarmUpOptions {
+  origin: string;
+  target: Target;
+  scenario: ResolvedScenario;
+  /** How many arrivals the process will send: the warm-up sends no more. */
+  arrivals: number;
+}
+
+/**
+ * Before the clock starts, the engine runs the target's journey for up to 4,000 arrivals (no more than the process
+ * will send) in 0.8 s against a server of this process's own on loopback, which answers every request with a
+ * small 200; then the HTTP client sends one request to the target's origin. Code runs slowly until V8 has
+ * compiled it, and at 5,000 arrivals a second that would make the first second's arrivals late. Nothing here is
+ * measured, and only the one request reaches the target.
+ */
+async function warmUp(o: WarmUpOptions): Promise<void> {
+  if (!/^https?:/.test(o.origin)) return;
+  const server = createServer((sock) => {
+    sock.on('data', (d: Buffer) => {
+      for (let i = d.indexOf('\r\n\r\n'); i >= 0; i = d.indexOf('\r\n\r\n', i + 4)) sock.write(WARM_ANSWER);
+    });
+    sock.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const n = Math.max(1, Math.min(4_000, o.arrivals));
+  const spanMs = (800 * n) / 4_000;
+  const schedule: Schedule = {
+    offsetsMs: Float64Array.from({ length: n }, (_, i) => (i * spanMs) / n),
+    participantIds: Uint32Array.from({ length: n }, (_, i) => i),
+    phaseOf: new Uint16Array(n),
+    firstBellAtMs: 0, arrivalsEndMs: spanMs, endMs: spanMs, seed: 1,
+  };
+  // The same work per sample as a run does, into scratch figures.
+  const series = new Series(o.target.steps, o.scenario.joinWithinMs);
+  const live = new LiveLayers();
+  const monitor = new HealthMonitor(100);
+  const t0 = performance.now();
+  const engine = new Engine({
+    scenario: { ...o.scenario, client: { ...o.scenario.client, retry: undefined } }, seed: 1, target: o.target, schedule,
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, clock: () => performance.now() - t0, maxActive: n, lateThresholdMs: 100,
+    monitor,
+    emit: (x) => {
+      series.add(x);
+      live.add(x);
+      sampleLine(x);
+    },
+  });
+  try {
+    await engine.run(new AbortController().signal);
+    await engine.settle(Math.max(200, o.scenario.client.thinkTimeMs * 2));
+    engine.stopAll(new Error('warm-up over'));
+    await engine.settle(1_000);
+  } finally {
+    monitor.stop();
+    server.close();
+  }
+  const http = new HttpSession(o.origin);
+  await http.request('GET', '/', { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+  http.close();
+}
+
+export interface EngineOptions {
+  scenario: ResolvedScenario;
+  seed: number;
+  target: Target;
+  schedule: Schedule;
+  /** Which arrivals this process sends; default all. */
+  share?: Share;
+  /** Where the virtual users send their requests (the fault proxy when one is in the way). */
+  origin: string;
+  /** ms from the run start, monotonic. */
+  clock: () => number;
+  maxActive: number;
+  lateThresholdMs: number;
+  monitor: HealthMonitor;
+  emit: (s: Sample) => void;
+  /** Local addresses the participants' connections are spread over (participant id modulo their count); default the system's choice. */
+  localAddresses?: string[];
+  /** all (default): every connection is bound to the participant's address; held: only its held connection. */
+  localAddressesFor?: 'all' | 'held';
+}
+
+/**
+ * One participant: its journey, and journeys again after failures as its retry policy says. Nothing waits on a
+ * participant that holds (tens of thousands do at once): its hold tells it how it ended.
+ */
+class Participant implements HoldWatcher {
+  private tries = 0;
+
+  constructor(private engine: Engine, readonly vu: VirtualUser) {}
+
+  /** Starts the next journey. */
+  go(): void {
+    this.tries++;
+    this.engine.target.journey(this.vu).then(
+      (end) => this.ended(end),
+      // A journey never throws; one that did ends the participant.
+      () => this.ended('stopped'),
+    );
+  }
+
+  holdEnded(how: 'stopped' | 'dropped'): void {
+    this.ended(how === 'stopped' ? 'joined' : 'dropped');
+  }
+
+  private ended(end: JourneyEnd): void {
+    const vu = this.vu;
+    if (end === 'holding') return vu.whenHoldEnds(this);
+    vu.close();
+    if (end === 'joined' || end === 'stopped' || vu.stopped) return this.engine.done(vu);
+    const delay = retryDelayMs(this.engine.retry, this.tries, vu.id, this.engine.seed);
+    if (delay === undefined) return this.engine.done(vu);
+    vu.waitBeforeNext(delay);
+    this.go();
+  }
+}
+
+export class Engine {
+  readonly stats: DispatchStats = { sent: 0, late: 0, dropped: 0 };
+  readonly target: Target;
+  readonly retry: RetryPolicy | undefined;
+  readonly seed: number;
+  /** Participants with a journey or a hold under way. */
+  private users = new Set<VirtualUser>();
+  private drained?: () => void;
+
+  constructor(private o: EngineOptions) {
+    this.target = o.target;
+    this.retry = o.scenario.client.retry;
+    this.seed = o.seed;
+  }
+
+  /** Participants with a journey or a hold under way. */
+  get active(): number {
+    return this.users.size;
+  }
+
+  /** Dispatches this process's share of the schedule; resolves when the last arrival is sent or the signal stops it. */
+  async run(signal: AbortSignal): Promise<void> {
+    const o = this.o;
+    const addrs = o.localAddresses?.length ? o.localAddresses : undefined;
+    await dispatch(
+      o.schedule,
+      {
+        clock: o.clock,
+        maxActive: o.maxActive,
+        lateThresholdMs: o.lateThresholdMs,
+        share: o.share,
+        active: () => this.users.size,
+        start: (i, lag) => {
+          o.monitor.dispatched(lag);
+          const id = o.schedule.participantIds[i]!;
+          const vu = new VirtualUser({
+            id, arrivalMs: o.schedule.offsetsMs[i]!, origin: o.origin, client: o.scenario.client, clock: o.clock, emit: o.emit,
+            localAddress: addrs?.[id % addrs.length], localAddressFor: o.localAddressesFor,
+          });
+          this.users.add(vu);
+          new Participant(this, vu).go();
+        },
+        onDropped: () => o.monitor.droppedOne(),
+      },
+      signal,
+      this.stats,
+    );
+  }
+
+  /** A participant is over: its journeys ended, and its hold if it had one. */
+  done(vu: VirtualUser): void {
+    this.users.delete(vu);
+    if (this.users.size === 0) this.drained?.();
+  }
+
+  /** Stops every participant; their steps under way end as aborted. */
+  stopAll(reason: unknown): void {
+    for (const vu of this.users) vu.stop(reason);
+  }
+
+  /** Waits for the stopped participants to end, at most `ms`. */
+  async settle(ms: number): Promise<void> {
+    if (this.users.size === 0) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms).unref();
+      this.drained = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+    this.drained = undefined;
+  }
+}
+
+/** Per layer in the current second: ended attempts, failed ones and latency from the intended start; for the progress line. */
+export class LiveLayers {
+  private v = Object.fromEntries(LAYERS.map((l) => [l, { ended: 0, failed: 0, latency: hdr.build({ numberOfSignificantValueDigits: 2 }) }])) as Record<
+    Layer, { ended: number; failed: number; latency: hdr.Histogram }
+  >;
+
+  add(s: Sample): void {
+    if (s.outcome === 'aborted') return;
+    const l = this.v[s.layer];
+    l.ended++;
+    if (s.outcome !== 'ok') l.failed++;
+    l.latency.recordValue(Math.max(1, Math.round(s.endMs - s.intendedMs)));
+  }
+
+  /** Adds another process's second, as taken by `takeEncoded`. */
+  addEncoded(e: EncodedLayers): void {
+    for (const l of LAYERS) {
+      const x = e[l];
+      const v = this.v[l];
+      v.ended += x.ended;
+      v.failed += x.failed;
+      if (x.latency) v.latency.add(hdr.decodeFromCompressedBase64(x.latency));
+    }
+  }
+
+  /** Closes the second: each layer's figures as `out` shapes them, and a fresh start. */
+  private close<T>(out: (v: { ended: number; failed: number; latency: hdr.Histogram }) => T): Record<Layer, T> {
+    return Object.fromEntries(
+      LAYERS.map((l) => {
+        const v = this.v[l];
+        const o = out(v);
+        v.ended = v.failed = 0;
+        v.latency.reset();
+        return [l, o];
+      }),
+    ) as Record<Layer, T>;
+  }
+
+  /** Closes the second: its figures, and a fresh start. */
+  take(): Record<Layer, { ended: number; failed: number; p95Ms: number }> {
+    return this.close((v) => ({ ended: v.ended, failed: v.failed, p95Ms: v.latency.totalCount ? v.latency.getValueAtPercentile(95) : 0 }));
+  }
+
+  /** Closes the second in a form that crosses a process boundary. */
+  takeEncoded(): EncodedLayers {
+    return this.close((v) => ({ ended: v.ended, failed: v.failed, latency: v.latency.totalCount ? hdr.encodeIntoCompressedBase64(v.latency) : '' }));
+  }
+}
+
+export type EncodedLayers = Record<Layer, { ended: number; failed: number; latency: string }>;

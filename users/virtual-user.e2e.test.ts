@@ -1,0 +1,72 @@
+import { createServer, type Server } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CLIENT } from '../scenarios/model.js';
+import { HttpStatusError } from '../protocol/http-session.js';
+import type { Sample } from '../api/sample.js';
+import { VirtualUser } from './virtual-user.js';
+
+/** A raw TCP server that behaves badly on purpose: resets, or answers with a status line of our choosing. */
+let bad: Server;
+let port: number;
+beforeAll(async () => {
+  bad = createServer((sock) => {
+    sock.once('data', (d) => {
+      const path = /^[A-Z]+ (\S+)/.exec(String(d))?.[1];
+      if (path === '/reset') sock.resetAndDestroy();
+      else if (path === '/hang') return;
+      else sock.end('HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+    });
+    sock.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => bad.listen(0, '127.0.0.1', r));
+  port = (bad.address() as { port: number }).port;
+});
+afterAll(() => new Promise<void>((r) => bad.close(() => r())));
+
+async function oneStep(origin: string, path: string, timeoutMs = 2_000): Promise<Sample> {
+  const samples: Sample[] = [];
+  const t0 = performance.now();
+  const vu = new VirtualUser({ id: 1, arrivalMs: 0, origin, client: { ...DEFAULT_CLIENT, stepTimeoutMs: timeoutMs }, clock: () => performance.now() - t0, emit: (s) => samples.push(s) });
+  await vu.step('admission', 'probe', async (signal) => {
+    const res = await vu.http.request('GET', path, { signal });
+    if (res.status !== 200) throw new HttpStatusError(res.status, 'probe');
+  });
+  await vu.close();
+  return samples[0]!;
+}
+
+describe('a virtual user classifies how each attempt ended', () => {
+  it('records an HTTP error status as http with the status', async () => {
+    expect(await oneStep(`http://127.0.0.1:${port}`, '/')).toMatchObject({ outcome: 'http', status: 502 });
+  });
+
+  it('records a connection reset as reset', async () => {
+    expect(await oneStep(`http://127.0.0.1:${port}`, '/reset')).toMatchObject({ outcome: 'reset', status: 0 });
+  });
+
+  it('records a refused connection as refused', async () => {
+    const srv = createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const closed = (srv.address() as { port: number }).port;
+    await new Promise((r) => srv.close(r));
+    expect(await oneStep(`http://127.0.0.1:${closed}`, '/')).toMatchObject({ outcome: 'refused' });
+  });
+
+  it('records a target that never answers as a timeout after the step timeout (tolerance +300 ms)', async () => {
+    const s = await oneStep(`http://127.0.0.1:${port}`, '/hang', 500);
+    expect(s.outcome).toBe('timeout');
+    expect(s.endMs - s.intendedMs).toBeGreaterThanOrEqual(499);
+    expect(s.endMs - s.intendedMs).toBeLessThan(800);
+  });
+
+  it('records an attempt the run stopped as aborted, not as the target failing', async () => {
+    const samples: Sample[] = [];
+    const t0 = performance.now();
+    const vu = new VirtualUser({ id: 2, arrivalMs: 0, origin: `http://127.0.0.1:${port}`, client: DEFAULT_CLIENT, clock: () => performance.now() - t0, emit: (s) => samples.push(s) });
+    const step = vu.step('admission', 'probe', (signal) => vu.http.request('GET', '/hang', { signal }));
+    setTimeout(() => vu.stop(new Error('planned end')), 100);
+    expect(await step).toEqual({ ok: false });
+    await vu.close();
+    expect(samples[0]).toMatchObject({ outcome: 'aborted' });
+  });
+});

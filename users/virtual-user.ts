@@ -1,0 +1,348 @@
+// A protocol-level virtual user: runs steps on time, measures them from their intended start, and emits samples.
+import WebSocket from 'ws';
+import type { ClientBehaviour, Layer } from '../scenarios/model.js';
+import { HttpSession, HttpStatusError, ProtocolError } from '../protocol/http-session.js';
+import { classifyError, type Outcome, type Sample } from '../api/sample.js';
+import { heldWs, openBareSocket, type HeldListener, type HeldSocket } from '../protocol/held-socket.js';
+
+export type Emit = (s: Sample) => void;
+
+/** What a step's work resolves to; a thrown error is classified into an outcome. */
+export type StepResult<T> = { ok: true; value: T } | { ok: false };
+
+export interface VirtualUserOptions {
+  id: number;
+  /** Scheduled arrival, ms from the run start: the intended start of the first step. */
+  arrivalMs: number;
+  origin: string;
+  client: ClientBehaviour;
+  /** ms from the run start, monotonic. */
+  clock: () => number;
+  emit: Emit;
+  localAddress?: string;
+  /** all (default): HTTP and held connections come from localAddress; held: only the held connection does. */
+  localAddressFor?: 'all' | 'held';
+}
+
+/** How a held connection proves it is alive: the message sent for heartbeat `t`, and how its answer is known. */
+export interface Heartbeat {
+  message(t: number): string;
+  isReply(msg: Record<string, unknown>, t: number): boolean;
+}
+
+/** The reference platform's stand-in media nodes: {"type":"ping","t"} answered by {"type":"pong","t"}. */
+export const PING_PONG: Heartbeat = {
+  message: (t) => JSON.stringify({ type: 'ping', t }),
+  isReply: (msg, t) => msg.type === 'pong' && msg.t === t,
+};
+
+/** Thrown into a step whose time ran out. */
+class StepTimeout extends Error {
+  override name = 'TimeoutError';
+}
+
+/** Who hears that a participant's hold has ended: 'stopped' by the run, or 'dropped' by the connection. */
+export interface HoldWatcher {
+  holdEnded(how: 'stopped' | 'dropped'): void;
+}
+
+export class VirtualUser {
+  readonly id: number;
+  readonly client: ClientBehaviour;
+  /** Set when the run stops this participant. */
+  private halted = false;
+  private step$?: AbortController;
+  private wake?: () => void;
+  private holding?: Hold;
+  private watcher?: HoldWatcher;
+  /** How a hold ended before anyone watched it. */
+  private holdEnd?: 'stopped' | 'dropped';
+  private session?: HttpSession;
+  private nextAtMs: number;
+  private sockets?: Set<WebSocket>;
+  private held?: HeldSocket;
+  private stepTimer?: NodeJS.Timeout;
+  private stepName = '';
+  private inStep = false;
+
+  constructor(private o: VirtualUserOptions) {
+    this.id = o.id;
+    this.client = o.client;
+    this.nextAtMs = o.arrivalMs;
+  }
+
+  /** The participant's HTTP connection and cookies, made on first use; a participant that holds lets them go. */
+  get http(): HttpSession {
+    return (this.session ??= new HttpSession(this.o.origin, { localAddress: this.o.localAddressFor === 'held' ? undefined : this.o.localAddress }));
+  }
+
+  get stopped(): boolean {
+    return this.halted;
+  }
+
+  /** Stops the participant: the step under way ends as aborted, a pause or a hold ends at once. */
+  stop(reason: unknown): void {
+    this.halted = true;
+    this.step$?.abort(reason);
+    this.wake?.();
+    this.holding?.stop();
+  }
+
+  now(): number {
+    return this.o.clock();
+  }
+
+  private stepTimedOut(): void {
+    if (this.inStep) this.step$?.abort(new StepTimeout(`${this.stepName} timed out`));
+  }
+
+  /** The next step is intended `ms` from now (a retry after a failure). */
+  waitBeforeNext(ms: number): void {
+    this.nextAtMs = this.now() + ms;
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        this.wake = undefined;
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      this.wake = done;
+    });
+  }
+
+  /**
+   * Runs one step at its intended start (the previous step's end plus think time, or the arrival),
+   * times it from that intended start, and emits one sample.
+   */
+  async step<T>(layer: Layer, name: string, work: (signal: AbortSignal) => Promise<T>): Promise<StepResult<T>> {
+    let intended = this.nextAtMs;
+    const wait = intended - this.now();
+    if (wait > 1 && !this.stopped) await this.pause(wait);
+    if (this.stopped) return { ok: false };
+    // A pause cut short (a dropped connection) starts the step now, and it is intended now.
+    intended = Math.min(intended, this.now());
+    // One controller per participant, renewed only after an abort, aborted by the step timer or by stop();
+    // one timer per participant, re-armed at each step: nothing piles up, little is allocated per step.
+    let ctl = this.step$;
+    if (!ctl || ctl.signal.aborted) ctl = this.step$ = new AbortController();
+    this.stepName = name;
+    this.inStep = true;
+    if (this.stepTimer) this.stepTimer.refresh();
+    else this.stepTimer = setTimeout(() => this.stepTimedOut(), this.client.stepTimeoutMs);
+    const start = this.now();
+    let outcome: Outcome = 'ok';
+    let status = 0;
+    let value: T | undefined;
+    try {
+      value = await work(ctl.signal);
+    } catch (err) {
+      if (err instanceof HttpStatusError) [outcome, status] = ['http', err.status];
+      else if (this.stopped) outcome = 'aborted';
+      else if (ctl.signal.reason instanceof StepTimeout) outcome = 'timeout';
+      else if (err instanceof ProtocolError) outcome = 'protocol';
+      else outcome = classifyError(err);
+    } finally {
+      this.inStep = false;
+    }
+    const end = this.now();
+    this.o.emit({ user: this.id, layer, step: name, intendedMs: intended, startMs: start, endMs: end, outcome, status });
+    this.nextAtMs = end + this.client.thinkTimeMs;
+    return outcome === 'ok' ? { ok: true, value: value as T } : { ok: false };
+  }
+
+  /**
+   * Opens a WebSocket and resolves on its first message, which it returns; with `speaksFirst: false`
+   * (a protocol where the client talks first) it resolves once open, with `first` empty.
+   */
+  openSocket(url: string, signal: AbortSignal, opts: { headers?: Record<string, string>; protocol?: string; speaksFirst?: boolean } = {}): Promise<{ ws: WebSocket; first: string }> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, opts.protocol, { headers: opts.headers, handshakeTimeout: this.client.stepTimeoutMs, perMessageDeflate: false, localAddress: this.o.localAddress });
+      // Terminating a socket that is still connecting emits an error; it is already accounted for.
+      ws.on('error', () => undefined);
+      (this.sockets ??= new Set()).add(ws);
+      const fail = (err: unknown) => {
+        cleanup();
+        ws.terminate();
+        this.sockets?.delete(ws);
+        reject(err);
+      };
+      const onAbort = () => fail(signal.reason ?? new Error('aborted'));
+      const onUnexpected = (_req: unknown, res: { statusCode?: number }) => fail(new HttpStatusError(res.statusCode ?? 0, 'websocket handshake'));
+      const onMessage = (data: WebSocket.RawData) => {
+        cleanup();
+        resolve({ ws, first: String(data) });
+      };
+      const onOpen = () => {
+        cleanup();
+        resolve({ ws, first: '' });
+      };
+      const onClose = () => fail(Object.assign(new Error('closed before the first message'), { code: 'ECONNRESET' }));
+      const cleanup = () => {
+        signal.removeEventListener('abort', onAbort);
+        ws.off('unexpected-response', onUnexpected);
+        ws.off('message', onMessage);
+        ws.off('open', onOpen);
+        ws.off('error', fail);
+        ws.off('close', onClose);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      ws.on('unexpected-response', onUnexpected);
+      if (opts.speaksFirst === false) ws.once('open', onOpen);
+      else ws.once('message', onMessage);
+      ws.once('error', fail);
+      ws.once('close', onClose);
+    });
+  }
+
+  /**
+   * Opens a WebSocket for holding, on a bare socket (a fraction of a ws WebSocket's memory), and resolves on the
+   * server's first message, which it returns.
+   */
+  async openHeld(url: string, signal: AbortSignal, opts: { headers?: Record<string, string> } = {}): Promise<{ sock: HeldSocket; first: string }> {
+    const r = await openBareSocket(url, signal, { localAddress: this.o.localAddress, headers: opts.headers });
+    this.held = r.sock;
+    return r;
+  }
+
+  /**
+   * Holds a joined participant until the run ends: a heartbeat every heartbeatMs, each one a sample timed
+   * from its scheduled instant. One outstanding heartbeat and one timer at a time: it waits for the answer
+   * (up to the step timeout), and the next one is due a heartbeat interval after the previous one was.
+   * Returns 'holding' at once, for the journey to end with: tens of thousands hold at once, so nothing waits
+   * while they do. The hold tells whoever `whenHoldEnds` named how it ended: 'stopped' when the run ended it,
+   * 'dropped' when the connection died first.
+   */
+  hold(conn: HeldSocket | WebSocket, layer: Layer, name: string, beat: Heartbeat = PING_PONG): 'holding' {
+    const sock = conn instanceof WebSocket ? heldWs(conn) : conn;
+    this.held = sock;
+    // A holding participant keeps its held connection and little else: no step timer or step signal (a later
+    // step makes new ones), no HTTP session (a rejoin after a drop logs in afresh).
+    clearTimeout(this.stepTimer);
+    this.stepTimer = undefined;
+    this.step$ = undefined;
+    this.session?.close();
+    this.session = undefined;
+    const h = new Hold(this, sock, layer, name, beat, this.o.emit);
+    this.holding = h;
+    if (this.halted) h.finish('stopped');
+    return 'holding';
+  }
+
+  /** Names who hears how the hold ends; told at once when it has ended already. */
+  whenHoldEnds(w: HoldWatcher): void {
+    const how = this.holdEnd;
+    this.holdEnd = undefined;
+    if (how) w.holdEnded(how);
+    else this.watcher = w;
+  }
+
+  /** The hold has ended. */
+  unhold(h: Hold, how: 'stopped' | 'dropped'): void {
+    if (this.holding !== h) return;
+    this.holding = undefined;
+    const w = this.watcher;
+    this.watcher = undefined;
+    if (w) w.holdEnded(how);
+    else this.holdEnd = how;
+  }
+
+  /** Closes everything the participant has open; its cookies stay, as in a browser. */
+  close(): void {
+    clearTimeout(this.stepTimer);
+    this.stepTimer = undefined;
+    for (const ws of this.sockets ?? []) ws.terminate();
+    this.sockets = undefined;
+    this.held?.terminate();
+    this.held = undefined;
+    this.session?.close();
+  }
+}
+
+/** The heartbeat timer's two turns, with the hold as argument: no closure per participant. */
+function beatDue(h: Hold): void {
+  h.send();
+}
+function beatLate(h: Hold): void {
+  h.late();
+}
+
+/**
+ * One participant's hold. One outstanding heartbeat and one timer at a time: it waits for the answer (up to the
+ * step timeout), and the next one is due a heartbeat interval after the previous one was. It is the socket's
+ * listener itself, so a held participant costs one small object here rather than a handful of closures.
+ */
+class Hold implements HeldListener {
+  /** The current heartbeat's intended instant; when it was sent (-1: none outstanding); its tag. */
+  private at: number;
+  private sentAt = -1;
+  private t = 0;
+  private timer?: NodeJS.Timeout;
+
+  constructor(private vu: VirtualUser, private sock: HeldSocket, private layer: Layer, private name: string, private beat: Heartbeat, private emit: Emit) {
+    // Spread heartbeats over the interval by participant (golden-ratio sequence), deterministically.
+    this.at = vu.now() + ((vu.id * 0.6180339887) % 1) * vu.client.heartbeatMs;
+    sock.listener = this;
+    this.timer = setTimeout(beatDue, Math.max(0, this.at - vu.now()), this);
+  }
+
+  private sample(outcome: Outcome): void {
+    this.emit({ user: this.vu.id, layer: this.layer, step: this.name, intendedMs: this.at, startMs: this.sentAt, endMs: this.vu.now(), outcome, status: 0 });
+    this.sentAt = -1;
+  }
+
+  finish(how: 'stopped' | 'dropped'): void {
+    clearTimeout(this.timer);
+    this.sock.listener = undefined;
+    this.vu.unhold(this, how);
+  }
+
+  private next(): void {
+    this.at += this.vu.client.heartbeatMs;
+    this.timer = setTimeout(beatDue, Math.max(0, this.at - this.vu.now()), this);
+  }
+
+  send(): void {
+    if (this.vu.stopped) return this.finish('stopped');
+    // A heartbeat intended later than it starts (a busy generator) is still timed from its intended instant.
+    this.sentAt = this.vu.now();
+    this.t = Math.round(this.at * 10);
+    this.sock.send(this.beat.message(this.t));
+    this.timer = setTimeout(beatLate, this.vu.client.stepTimeoutMs, this);
+  }
+
+  late(): void {
+    this.sample('timeout');
+    this.next();
+  }
+
+  message(text: string): void {
+    if (this.sentAt < 0) return;
+    let msg: Record<string, unknown>;
+    try {
+      msg = JSON.parse(text) as typeof msg;
+    } catch {
+      return;
+    }
+    if (!this.beat.isReply(msg, this.t)) return;
+    clearTimeout(this.timer);
+    this.sample('ok');
+    this.next();
+  }
+
+  closed(): void {
+    if (this.vu.stopped) return this.finish('stopped');
+    // A drop between heartbeats is noticed now: a heartbeat that failed now, not at its next turn.
+    if (this.sentAt < 0) this.at = this.sentAt = this.vu.now();
+    this.sample('reset');
+    this.finish('dropped');
+  }
+
+  /** The run ends the hold: an outstanding heartbeat ends as aborted. */
+  stop(): void {
+    if (this.sentAt >= 0) this.sample('aborted');
+    this.finish('stopped');
+  }
+}

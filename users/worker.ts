@@ -1,0 +1,83 @@
+// A worker process: builds the schedule and the target, sends its share of the arrivals on the parent's clock,
+// and streams samples and per-second health back over IPC.
+import { Engine, LiveLayers, prepareForLoad } from './engine.js';
+import { HealthMonitor } from './health.js';
+import { buildSchedule } from '../plan/schedule.js';
+import { sampleLine } from '../run-folder/run-folder.js';
+import { Series } from '../run-folder/series.js';
+import type { Sample } from '../api/sample.js';
+import { targetFromSpec } from '../targets/index.js';
+import { epochNow, type FromWorker, type ToWorker, type WorkerInit } from './workers.js';
+
+const send = (m: FromWorker, cb?: () => void) => process.send!(m, undefined, undefined, cb);
+
+async function serve(init: WorkerInit): Promise<void> {
+  const target = targetFromSpec(init.target);
+  const schedule = buildSchedule(init.scenario, init.seed);
+  const series = new Series(target.steps, init.scenario.joinWithinMs);
+  const live = new LiveLayers();
+  const monitor = new HealthMonitor(init.lateThresholdMs);
+  let lines: string[] = [];
+  const flush = () => {
+    if (lines.length === 0) return;
+    send({ type: 'samples', lines: lines.join('\n') });
+    lines = [];
+  };
+  const emit = (s: Sample) => {
+    series.add(s);
+    live.add(s);
+    lines.push(sampleLine(s));
+    if (lines.length >= 2_000) flush();
+  };
+  let t0Epoch = 0;
+  const clock = () => epochNow() - t0Epoch;
+  const engine = new Engine({
+    scenario: init.scenario, seed: init.seed, target, schedule, share: { index: init.index, count: init.count }, origin: init.origin, clock,
+    maxActive: init.maxActive, lateThresholdMs: init.lateThresholdMs, monitor, emit, localAddresses: init.localAddresses, localAddressesFor: init.localAddressesFor,
+  });
+  const stop = new AbortController();
+  const flusher = setInterval(flush, 200);
+  let ticker: NodeJS.Timeout | undefined;
+  const second = (t: number) => {
+    send({ type: 'second', index: init.index, t, health: monitor.take(t, engine.active), layers: live.takeEncoded(), stats: { ...engine.stats } });
+  };
+
+  process.on('message', (m: ToWorker) => {
+    if (m.type === 'go') {
+      t0Epoch = m.t0Epoch;
+      // Seconds close on the parent's second boundaries: second t closes at (t + 1) s.
+      let nextT = 0;
+      const arm = () => {
+        ticker = setTimeout(() => {
+          second(nextT++);
+          arm();
+        }, Math.max(1, (nextT + 1) * 1000 - clock()));
+      };
+      arm();
+      engine.run(stop.signal).catch((e: unknown) => send({ type: 'error', message: e instanceof Error ? e.message : String(e) }));
+    } else if (m.type === 'stop') {
+      clearTimeout(ticker);
+      stop.abort(new Error(m.reason));
+      void (async () => {
+        second(m.t);
+        engine.stopAll(stop.signal.reason);
+        await engine.settle(3_000);
+        clearInterval(flusher);
+        flush();
+        monitor.stop();
+        send({ type: 'done', series: series.toJSON(), stats: { ...engine.stats } }, () => process.exit(0));
+      })();
+    }
+  });
+  await prepareForLoad({ origin: init.origin, target, scenario: init.scenario, arrivals: Math.ceil(schedule.offsetsMs.length / init.count) });
+  send({ type: 'ready' });
+}
+
+process.once('message', (m: ToWorker) => {
+  if (m.type !== 'init') return;
+  serve(m).catch((e: unknown) => send({ type: 'error', message: e instanceof Error ? e.message : String(e) }, () => process.exit(1)));
+});
+// Ctrl-C reaches the whole process group: the parent stops the run, and this worker with it.
+process.on('SIGINT', () => undefined);
+// The parent going away ends the worker: no orphan keeps sending load.
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,158 @@
+// Load spread over worker processes: each sends every n-th arrival of the same schedule on a shared clock,
+// streams its samples to the parent, and hands back its series (HDR histograms) to be merged.
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ResolvedScenario } from '../scenarios/model.js';
+import type { EncodedLayers } from './engine.js';
+import type { HealthSecond } from '../run-folder/run-folder.js';
+import type { DispatchStats } from './scheduler.js';
+import { Series, type SeriesJson } from '../run-folder/series.js';
+import type { TargetSpec } from '../targets/index.js';
+import { PACKAGE_ROOT } from '../lib/version.js';
+
+/** Wall-clock milliseconds with sub-ms resolution, comparable across processes of one machine. */
+const ORIGIN = performance.timeOrigin;
+export const epochNow = (): number => ORIGIN + performance.now();
+
+export interface WorkerInit {
+  type: 'init';
+  scenario: ResolvedScenario;
+  seed: number;
+  target: TargetSpec;
+  origin: string;
+  index: number;
+  count: number;
+  maxActive: number;
+  lateThresholdMs: number;
+  localAddresses?: string[];
+  localAddressesFor?: 'all' | 'held';
+}
+
+/** Parent to worker. */
+export type ToWorker = WorkerInit | { type: 'go'; t0Epoch: number } | { type: 'stop'; reason: string; t: number };
+
+export interface WorkerSecond {
+  type: 'second';
+  /** Which worker. */
+  index: number;
+  t: number;
+  health: HealthSecond;
+  layers: EncodedLayers;
+  stats: DispatchStats;
+}
+
+/** Worker to parent. */
+export type FromWorker =
+  | { type: 'ready' }
+  | WorkerSecond
+  | { type: 'samples'; lines: string }
+  | { type: 'done'; series: SeriesJson; stats: DispatchStats }
+  | { type: 'error'; message: string };
+
+/** A worker that could not start or died mid-run; the run folder keeps what arrived until then. */
+export class WorkerError extends Error {}
+
+export interface WorkerHandlers {
+  onSecond(index: number, s: WorkerSecond): void;
+  onSamples(lines: string): void;
+  /** A worker ended without handing back its results. */
+  onLost(index: number, why: string): void;
+}
+
+/** The worker entry point, from the built package. */
+function workerEntry(): string {
+  const entry = join(PACKAGE_ROOT, 'dist', 'users', 'worker.js');
+  if (!existsSync(entry)) throw new WorkerError(`${entry} is missing; run 'npm run build' (setup.sh does) before using --workers`);
+  return entry;
+}
+
+/** The worker processes of one run. */
+export class WorkerPool {
+  private children: ChildProcess[] = [];
+  private done: ({ series: SeriesJson; stats: DispatchStats } | undefined)[] = [];
+  private exited: Promise<void>[] = [];
+  private lost = new Set<number>();
+  private stopping = false;
+
+  private constructor(private h: WorkerHandlers) {}
+
+  /** Starts `inits.length` workers and resolves once each has built its schedule and target. */
+  static async start(inits: WorkerInit[], h: WorkerHandlers, timeoutMs = 30_000): Promise<WorkerPool> {
+    const pool = new WorkerPool(h);
+    const entry = workerEntry();
+    const ready = inits.map((init, k) => {
+      const child = fork(entry, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+      pool.children.push(child);
+      pool.done.push(undefined);
+      pool.exited.push(new Promise((r) => child.once('exit', () => r())));
+      return new Promise<void>((resolve, reject) => {
+        child.on('message', (m: FromWorker) => {
+          switch (m.type) {
+            case 'ready': return resolve();
+            case 'second': return h.onSecond(k, m);
+            case 'samples': return h.onSamples(m.lines);
+            case 'done': pool.done[k] = { series: m.series, stats: m.stats }; return;
+            case 'error': reject(new WorkerError(`worker ${k + 1}: ${m.message}`)); return pool.loseWorker(k, m.message);
+          }
+        });
+        child.once('exit', (code, signal) => {
+          const why = `worker ${k + 1} of ${inits.length} ended (${signal ?? `exit code ${code}`}) before the run did`;
+          reject(new WorkerError(why));
+          if (!pool.done[k]) pool.loseWorker(k, why);
+        });
+        child.send(init satisfies ToWorker);
+      });
+    });
+    const timer = new Promise<never>((_, rej) => setTimeout(() => rej(new WorkerError(`the workers were not ready within ${timeoutMs / 1000} s`)), timeoutMs).unref());
+    try {
+      await Promise.race([Promise.all(ready), timer]);
+    } catch (e) {
+      pool.kill();
+      throw e;
+    }
+    return pool;
+  }
+
+  private loseWorker(k: number, why: string): void {
+    if (this.lost.has(k) || this.stopping) return;
+    this.lost.add(k);
+    this.h.onLost(k, why);
+  }
+
+  get size(): number {
+    return this.children.length;
+  }
+
+  /** Starts every worker's clock: t = 0 is `t0Epoch` (see epochNow). */
+  go(t0Epoch: number): void {
+    for (const c of this.children) c.send({ type: 'go', t0Epoch } satisfies ToWorker);
+  }
+
+  /**
+   * Stops the load: each worker closes second `lastSecond`, stops its participants, sends its last samples and its series. Resolves with
+   * the series merged and the dispatch figures summed; workers that did not answer within `timeoutMs` are killed
+   * and named in `missing`.
+   */
+  async stop(reason: string, lastSecond: number, timeoutMs = 15_000): Promise<{ series: Series; stats: DispatchStats; missing: number[] }> {
+    this.stopping = true;
+    for (const c of this.children) if (c.connected) c.send({ type: 'stop', reason, t: lastSecond } satisfies ToWorker);
+    await Promise.race([Promise.all(this.exited), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    this.kill();
+    const series = new Series();
+    const stats: DispatchStats = { sent: 0, late: 0, dropped: 0 };
+    const missing: number[] = [];
+    this.done.forEach((d, k) => {
+      if (!d) return void missing.push(k);
+      series.merge(Series.fromJSON(d.series));
+      stats.sent += d.stats.sent;
+      stats.late += d.stats.late;
+      stats.dropped += d.stats.dropped;
+    });
+    return { series, stats, missing };
+  }
+
+  kill(): void {
+    for (const c of this.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  }
+}
