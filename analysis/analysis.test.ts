@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveScenario } from '../scenarios/model.js';
 import { monday0800 } from '../scenarios/monday-0800.scenario.js';
 import type { RunInfo } from '../run-folder/run-folder.js';
-import type { BrowserJourney, MediaSecond } from '../users/browser/canaries.js';
+import type { BrowserJourney, MediaSecond } from '../run-folder/records.js';
 import { Series } from '../run-folder/series.js';
 import { analyse, clockAt } from './analysis.js';
 

@@ -1,10 +1,11 @@
 // Analysis: per-layer verdicts and break points from a run's series; the one result model every output is built from.
 import { LAYERS, type Layer, type LayerObjective } from '../scenarios/model.js';
-import type { FaultRecord } from '../faults/faults.js';
-import type { BrowserJourney, MediaSecond } from '../users/browser/canaries.js';
+import type { FaultRecord } from '../run-folder/records.js';
+import type { BrowserJourney, MediaSecond } from '../run-folder/records.js';
 import type { HealthSecond, RunInfo } from '../run-folder/run-folder.js';
 import { describeKind } from '../api/sample.js';
-import { stepKey, type Series, type StepDecl, type StepSecond } from '../run-folder/series.js';
+import type { StepDecl } from '../api/target.js';
+import { stepKey, type Series, type StepSecond } from '../run-folder/series.js';
 
 /** A second counts towards a verdict only with at least this many ended attempts of a step. */
 export const MIN_ATTEMPTS_PER_SECOND = 5;

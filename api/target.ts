@@ -1,22 +1,141 @@
-// The target contract: how one platform is talked to, step by step, for one participant.
-import type { Layer } from '../scenarios/model.js';
-import type { NativeFaults } from '../faults/faults.js';
-import type { StepDecl } from '../run-folder/series.js';
-import type { VirtualUser } from '../users/virtual-user.js';
-import type { WebClient } from '../users/browser/canaries.js';
-import type { TargetSpec } from '../targets/index.js';
+// The target contract: the steps of a platform's journey with their layers, and what a journey may do with one participant.
+import type WebSocket from 'ws';
+import type { ClientBehaviour, Fault, Layer } from '../scenarios/model.js';
+import type { HttpClient } from './http.js';
+import type { Identity } from './identity.js';
+import type { WebClient } from './web-client.js';
 
-export interface Target {
+/**
+ * What success of a step means: "layer" = a participant got through its layer (its goodput is the layer's);
+ * "journey" = the participant is in the conference (also counts for its layer).
+ */
+export type StepGoal = 'layer' | 'journey';
+
+/** A declared step: its layer alone, or its layer and what its success means. */
+export type StepSpec = Layer | { layer: Layer; goal?: StepGoal };
+
+/** The steps of a journey, in the order a participant meets them, each with its layer; declared once per target. */
+export type Steps = Readonly<Record<string, StepSpec>>;
+
+/** The name of a declared step: a journey that names any other does not type-check. */
+export type StepName<S extends Steps> = Extract<keyof S, string>;
+
+/** One step as recorded in the run folder. */
+export interface StepDecl {
+  layer: Layer;
+  step: string;
+  /** What success of this step means; absent = neither a layer's nor the journey's goal. */
+  goal?: StepGoal;
+  /** A browser user's step: shown beside the protocol steps, but no part of a layer's verdict or the participant counts. */
+  browser?: true;
+}
+
+/** The declared steps as run-folder records, in declaration order. */
+export function stepDecls(steps: Steps): StepDecl[] {
+  return Object.entries(steps).map(([step, spec]) => {
+    const { layer, goal } = typeof spec === 'string' ? { layer: spec, goal: undefined } : spec;
+    return goal ? { layer, step, goal } : { layer, step };
+  });
+}
+
+/** The layer of a declared step; undefined when `name` is not declared. */
+export function layerOf(steps: Steps, name: string): Layer | undefined {
+  const spec = Object.hasOwn(steps, name) ? steps[name] : undefined;
+  return typeof spec === 'string' ? spec : spec?.layer;
+}
+
+/** How a held connection proves it is alive: the message sent for heartbeat `t`, and how its answer is known. */
+export interface Heartbeat {
+  message(t: number): string;
+  isReply(msg: Record<string, unknown>, t: number): boolean;
+}
+
+/** Who hears a held connection: its text messages and its close. An object, not two closures per connection. */
+export interface HeldListener {
+  message(text: string): void;
+  closed(): void;
+}
+
+/** What a hold needs of a connection: send a text message, hear text messages and the close. */
+export interface HeldConnection {
+  send(text: string): void;
+  listener?: HeldListener;
+  /** Closes at once, without a closing handshake. */
+  terminate(): void;
+}
+
+/** What a step's work resolved to; a thrown error is classified into the step's outcome. */
+export type StepResult<T> = { ok: true; value: T } | { ok: false };
+
+/**
+ * How one journey ended: joined (and nothing held); holding a connection, whose end the hold tells; failed at a
+ * step; dropped from the conference after joining; or stopped by the run before it ended.
+ */
+export type JourneyEnd = 'joined' | 'holding' | 'failed' | 'dropped' | 'stopped';
+
+/** One participant as a journey sees it. */
+export interface Vu<S extends Steps = Steps> {
+  /** Participant index from the schedule. */
+  readonly id: number;
+  /** School, conference and place from the scenario's population, and the test account. */
+  readonly identity: Identity;
+  /** Think time, step timeout and heartbeat interval of the scenario. */
+  readonly client: ClientBehaviour;
+  /** True once the run has stopped this participant: the journey should end with 'stopped'. */
+  readonly stopped: boolean;
+  /** The participant's HTTP connection and cookies, made on first use. */
+  readonly http: HttpClient;
+  /** ms from the run start, monotonic. */
+  now(): number;
+  /**
+   * Runs one declared step at its intended start (the previous step's end plus think time, or the arrival), times
+   * it from that intended start and records one sample; a thrown error becomes the step's outcome.
+   */
+  step<T>(name: StepName<S>, work: (signal: AbortSignal) => Promise<T>): Promise<StepResult<T>>;
+  /**
+   * Opens a WebSocket and resolves on its first message, which it returns; with `speaksFirst: false` (a protocol
+   * where the client talks first) it resolves once open, with `first` empty.
+   */
+  openSocket(url: string, signal: AbortSignal, opts?: { headers?: Record<string, string>; protocol?: string; speaksFirst?: boolean }): Promise<{ ws: WebSocket; first: string }>;
+  /** Opens a WebSocket for holding on a bare socket (a fraction of a WebSocket's memory); resolves on the server's first message. */
+  openHeld(url: string, signal: AbortSignal, opts?: { headers?: Record<string, string> }): Promise<{ sock: HeldConnection; first: string }>;
+  /**
+   * Holds the participant on a connection from openHeld or openSocket until the run ends: a heartbeat (`beat`) every
+   * heartbeat interval, each one a sample of `step`. Returns 'holding' at once, for the journey to end with.
+   */
+  hold(conn: HeldConnection | WebSocket, step: StepName<S>, beat: Heartbeat): 'holding';
+}
+
+/** A target that can switch faults on and off itself (e.g. the reference platform's control surface). */
+export interface NativeFaults {
+  /** True when the control surface answers; checked once before the start. */
+  available(signal: AbortSignal): Promise<boolean>;
+  supports(f: Fault): boolean;
+  apply(f: Fault): Promise<void>;
+  clear(f: Fault): Promise<void>;
+}
+
+/** Everything needed to build a target again in another process, as plain data. */
+export interface TargetSpec {
+  kind: string;
+  url: string;
+  [option: string]: string | number | undefined;
+}
+
+/** How one platform is talked to, step by step, for one participant. */
+export interface Target<S extends Steps = Steps> {
   /** Target kind, e.g. "reference". */
   kind: string;
   /** Base URL of the platform. */
   url: URL;
   /** The steps of the journey in order, each with its layer. */
-  steps: StepDecl[];
+  steps: S;
   /** Resolves when the platform answers at all; rejects with TargetUnreachableError otherwise. */
   preflight(signal: AbortSignal): Promise<void>;
   /** Faults the target can switch itself; absent when it cannot. */
   faults?: NativeFaults;
+  /** Which server farm a request path on the target's origin belongs to, for the fault proxy's farm-down; absent when it has none. */
+  farmOf?(path: string): number | undefined;
   /** How browser users get into a conference through the platform's own web pages; absent when the target has none. */
   webClient?: WebClient;
   /** False when a journey ends without holding a connection (plain HTTP, LMS logins): its sockets are then few at a time. Default true. */
@@ -28,18 +147,10 @@ export interface Target {
    * hold a connection ends with `return vu.hold(…)`: the hold goes on without it. The engine closes whatever the
    * participant has open once the journey, or its hold, is over.
    */
-  journey(vu: VirtualUser): Promise<JourneyEnd>;
+  journey(vu: Vu<S>): Promise<JourneyEnd>;
 }
 
-/**
- * How one journey ended: joined (and nothing held); holding a connection, whose end the hold tells; failed at a
- * step; dropped from the conference after joining; or stopped by the run before it ended.
- */
-export type JourneyEnd = 'joined' | 'holding' | 'failed' | 'dropped' | 'stopped';
-
-/** The target could not be reached before the start (exit code 3). */
-export class TargetUnreachableError extends Error {}
-
-export function step(layer: Layer, name: string, goal?: StepDecl['goal']): StepDecl {
-  return goal ? { layer, step: name, goal } : { layer, step: name };
+/** Declares a target with its steps typed: a journey that names an undeclared step does not compile. */
+export function defineTarget<const S extends Steps>(target: Target<S>): Target<S> {
+  return target;
 }

@@ -2,6 +2,8 @@
 import { ProblemsError, type Fault, type Problem } from '../scenarios/model.js';
 import { PROXY_FAULTS, startFaultProxy, type FaultProxy } from './fault-proxy.js';
 import type { Target } from '../api/target.js';
+import type { FaultRecord } from '../run-folder/records.js';
+import { describeFault } from '../scenarios/fault-label.js';
 
 /** A target that can switch faults on and off itself (e.g. the reference platform's control surface). */
 export interface NativeFaults {
@@ -12,31 +14,7 @@ export interface NativeFaults {
   clear(f: Fault): Promise<void>;
 }
 
-/** One fault as it was planned and as it happened, in ms from the run start; recorded in run.json. */
-export interface FaultRecord {
-  kind: Fault['kind'];
-  /** E.g. "errors 503 × 50 % on /api/". */
-  label: string;
-  startMs: number;
-  endMs: number;
-  via: 'target' | 'proxy';
-  appliedMs?: number;
-  clearedMs?: number;
-}
 
-export function describeFault(f: Fault): string {
-  const where = f.pathPrefix ? ` on ${f.pathPrefix}` : '';
-  switch (f.kind) {
-    case 'latency': return `latency +${f.addMs} ms${where}`;
-    case 'errors': return `errors ${f.status} × ${Math.round(f.ratio * 100)} %${where}`;
-    case 'reset': return `resets × ${Math.round(f.ratio * 100)} %${where}`;
-    case 'blackhole': return `blackhole${where}`;
-    case 'bandwidth': return `bandwidth ${f.bytesPerSec} B/s${where}`;
-    case 'farm-down': return `farm ${f.farm} down`;
-    case 'broker-defect': return `broker defect past ${f.threshold} joins/s`;
-    case 'slow-login': return `slow logins +${f.addMs} ms`;
-  }
-}
 
 export interface ArmedFaults {
   /** Where the virtual users should send their requests (the proxy when one is needed). */

@@ -6,9 +6,9 @@ import { parse } from 'csv-parse';
 import { findScenario } from '../scenarios/index.js';
 import { LAYERS, resolveScenario, type Layer, type ResolvedScenario } from '../scenarios/model.js';
 import { FILES, HEALTH_HEADER, LineSink, SAMPLE_HEADER, sampleLine, writeFileAtomic, type RunInfo } from '../run-folder/run-folder.js';
-import { planOf } from '../users/run.js';
 import { OUTCOMES, type Outcome, type Sample } from '../api/sample.js';
-import { buildSchedule } from '../plan/schedule.js';
+import { stepDecls } from '../api/target.js';
+import { buildPlan, type Plan } from '../plan/plan.js';
 import { Series } from '../run-folder/series.js';
 import { janusTarget } from '../targets/janus.js';
 import { referenceTarget } from '../targets/reference.js';
@@ -139,12 +139,8 @@ export interface K6Import {
   thresholds: MergedThreshold[];
 }
 
-/**
- * Merges the results of one or many k6 runners into a run folder under outDir: run.json (the scenario
- * named by the results' tags), samples.csv in time order, an empty health.csv (k6 keeps its own).
- */
-export async function importK6(files: string[], outDir: string, runId?: string): Promise<K6Import> {
-  if (!files.length) throw new K6ImportError('no results files given');
+/** Every firstbell sample of the results files, in time order, with k6's dropped iterations and the run's tags. */
+async function readAll(files: string[]): Promise<{ samples: Sample[]; runTags: Record<string, string>; dropped: number; firstTimeMs: number }> {
   const samples: Sample[] = [];
   let runTags: Record<string, string> | undefined;
   let dropped = 0;
@@ -162,16 +158,32 @@ export async function importK6(files: string[], outDir: string, runId?: string):
     }
   }
   if (!runTags) throw new K6ImportError(`${files.join(', ')}: no ${K6_STEP_METRIC} samples; run a script written by 'firstbell export k6'`);
+  samples.sort((a, b) => a.intendedMs - b.intendedMs);
+  return { samples, runTags, dropped, firstTimeMs };
+}
+
+/** The plan the results were sent from, rebuilt from the scenario, scale and seed the run's tags name. */
+function planFromTags(runTags: Record<string, string>): Plan {
   const name = runTags[K6_RUN_TAGS.scenario] ?? '';
   const found = findScenario(name);
   if (!found) throw new K6ImportError(`the results name scenario '${name}', which is not built in; export and run a built-in scenario`);
   const scale = Number(runTags[K6_RUN_TAGS.scale]);
   const seed = Number(runTags[K6_RUN_TAGS.seed] ?? 1);
-  const scenario: ResolvedScenario = resolveScenario(found, scale);
+  return buildPlan(resolveScenario(found, scale), seed);
+}
+
+/**
+ * Merges the results of one or many k6 runners into a run folder under outDir: run.json (the scenario
+ * named by the results' tags), samples.csv in time order, an empty health.csv (k6 keeps its own).
+ */
+export async function importK6(files: string[], outDir: string, runId?: string): Promise<K6Import> {
+  if (!files.length) throw new K6ImportError('no results files given');
+  const { samples, runTags, dropped, firstTimeMs } = await readAll(files);
+  const plan = planFromTags(runTags);
+  const { scenario, schedule } = plan;
   const url = new URL(runTags[K6_RUN_TAGS.target] ?? 'http://unknown.invalid/');
   const target = runTags[K6_RUN_TAGS.kind] === 'janus' ? janusTarget(url) : referenceTarget(url);
-  const schedule = buildSchedule(scenario, seed);
-  samples.sort((a, b) => a.intendedMs - b.intendedMs);
+  const steps = stepDecls(target.steps);
 
   const id = runId ?? `${new Date(firstTimeMs).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-${scenario.name}-k6`;
   let dir = join(outDir, id);
@@ -181,7 +193,7 @@ export async function importK6(files: string[], outDir: string, runId?: string):
   for (const s of samples) sink.write(sampleLine(s));
   sink.close();
   new LineSink(join(dir, FILES.health), HEALTH_HEADER).close();
-  const series = new Series(target.steps, scenario.joinWithinMs);
+  const series = new Series(steps, scenario.joinWithinMs);
   for (const s of samples) series.add(s);
   const users = new Set(samples.map((s) => s.user)).size;
   const info: RunInfo = {
@@ -192,24 +204,27 @@ export async function importK6(files: string[], outDir: string, runId?: string):
     endedAt: new Date(firstTimeMs + (samples[samples.length - 1]?.endMs ?? 0)).toISOString(),
     host: { hostname: `k6, ${files.length} runner${files.length === 1 ? '' : 's'}`, cpus: 0, platform: 'k6' },
     scenario,
-    seed,
+    seed: plan.seed,
     target: { kind: target.kind, url: url.href.replace(/\/$/, '') },
     firstBellAtMs: schedule.firstBellAtMs,
     plannedEndMs: schedule.endMs,
-    steps: target.steps,
-    plan: planOf(scenario, schedule),
+    steps,
+    plan: plan.summary,
     generator: { arrivalsPlanned: schedule.offsetsMs.length, arrivalsSent: users, late: 0, dropped, lateThresholdMs: 0, maxActive: 0 },
     source: { kind: 'k6', files: files.map((f) => basename(f)), runners: files.length },
   };
   writeFileAtomic(join(dir, FILES.run), JSON.stringify(info, null, 2));
   writeFileAtomic(join(dir, FILES.series), JSON.stringify(series.toJSON()));
+  return { dir, samples: samples.length, runners: files.length, dropped, thresholds: mergedThresholds(series, scenario) };
+}
 
-  const thresholds = LAYERS.map((layer): MergedThreshold => {
+/** Each layer's objective judged on the merged samples of all runners together. */
+function mergedThresholds(series: Series, scenario: ResolvedScenario): MergedThreshold[] {
+  return LAYERS.map((layer): MergedThreshold => {
     const t = series.total((d) => d.layer === layer);
     const o = scenario.objectives[layer];
     const p95Ms = t.latencyMs(95);
     const errorRate = t.attempts ? t.failed / t.attempts : 0;
     return { layer, p95Ms, p95Limit: o.p95Ms, errorRate, errorLimit: o.maxErrorRate, passed: p95Ms < o.p95Ms && errorRate < o.maxErrorRate };
   });
-  return { dir, samples: samples.length, runners: files.length, dropped, thresholds };
 }

@@ -84,15 +84,22 @@ export function loopbackPool(n: number): string[] {
   return out;
 }
 
-export interface LoadLayout {
+/** How a run's load is sent from this machine. */
+export interface Layout {
+  /** Processes that share the schedule (every n-th arrival each); 1 sends from the run's own process. */
   workers: number;
+  /** Local addresses the participants' connections are spread over (participant id modulo their count); none: the system's choice. */
+  localAddresses: string[];
+  /** Which connections are bound to them: all (given addresses), or only the held ones (a loopback pool chosen here). */
+  localAddressesFor: 'all' | 'held';
+}
+
+/** A layout with the reasons for it and the limits it will meet, for the plan a person reads. */
+export interface LoadLayout extends Layout {
   /** Why that many. */
   workersWhy: string;
   /** Files each process may open, or undefined where unknown. */
   filesPerProcess?: number;
-  localAddresses: string[];
-  /** Which connections are bound to them: all (given addresses), or only the held ones (a loopback pool chosen here). */
-  localAddressesFor: 'all' | 'held';
   /** Set when the addresses were chosen here, not given. */
   localAddressesWhy?: string;
   /** Ports the kernel hands out per local address. */

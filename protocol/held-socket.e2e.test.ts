@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { HttpStatusError } from './http-session.js';
+import { HttpStatusError } from '../api/errors.js';
 import { openBareSocket } from './held-socket.js';
 
 let http: Server;

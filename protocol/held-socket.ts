@@ -9,21 +9,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import WebSocket, * as wsModule from 'ws';
 import { Http1Connection, headerLines, takeOver, type SocketOwner } from './http1.js';
-import { HttpStatusError, ProtocolError } from './http-session.js';
+import { HttpStatusError, ProtocolError } from '../api/errors.js';
+import type { HeldConnection, HeldListener } from '../api/target.js';
 
-/** Who hears a held connection: its text messages and its close. An object, not two closures per connection. */
-export interface HeldListener {
-  message(text: string): void;
-  closed(): void;
-}
-
-/** What a hold needs of a connection: send a text message, hear text messages and the close. */
-export interface HeldSocket {
-  send(text: string): void;
-  listener?: HeldListener;
-  /** Closes at once, without a closing handshake. */
-  terminate(): void;
-}
 
 interface FrameOptions { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean }
 // ws exports its frame builder, though its type declarations leave it out.
@@ -31,8 +19,8 @@ const Sender = (wsModule as unknown as { Sender: { frame(data: Buffer, o: FrameO
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 /** A ws WebSocket seen as a held socket (Janus sessions, which are built with ws's request/answer helpers). */
-export function heldWs(ws: WebSocket): HeldSocket {
-  const h: HeldSocket = {
+export function heldWs(ws: WebSocket): HeldConnection {
+  const h: HeldConnection = {
     send: (text) => ws.send(text),
     terminate: () => ws.terminate(),
   };
@@ -43,7 +31,7 @@ export function heldWs(ws: WebSocket): HeldSocket {
 }
 
 /** A client WebSocket on a bare socket: text frames out (masked), text, ping and close frames in. */
-class BareWebSocket implements HeldSocket, SocketOwner {
+class BareWebSocket implements HeldConnection, SocketOwner {
   listener?: HeldListener;
   private rest?: Buffer;
   private parts?: Buffer[];
@@ -141,7 +129,7 @@ class BareWebSocket implements HeldSocket, SocketOwner {
  * Opens a WebSocket on a bare socket and resolves on the server's first message (which it returns with it).
  * Fails like the other steps: an HTTP status instead of the upgrade, a refused or reset connection, the signal.
  */
-export function openBareSocket(url: string, signal: AbortSignal, o: { localAddress?: string; headers?: Record<string, string> } = {}): Promise<{ sock: HeldSocket; first: string }> {
+export function openBareSocket(url: string, signal: AbortSignal, o: { localAddress?: string; headers?: Record<string, string> } = {}): Promise<{ sock: HeldConnection; first: string }> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     if (u.protocol !== 'ws:' && u.protocol !== 'wss:') return reject(new ProtocolError(`not a WebSocket URL: ${url}`));

@@ -1,12 +1,8 @@
 // One participant's HTTP connection and cookies, as a browser would keep them.
 import { parseSetCookie, stringifyCookie } from 'cookie';
+import type { HttpAnswer, HttpClient, HttpRequestOptions } from '../api/http.js';
 import { Http1Connection, headerLines } from './http1.js';
 
-export interface HttpAnswer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
 
 /** An answer with its headers as they came; parsed into `headers` only when a journey reads them. */
 class RawAnswer implements HttpAnswer {
@@ -28,17 +24,7 @@ class RawAnswer implements HttpAnswer {
   }
 }
 
-/** An answer that the journey did not expect; carries the status so the sample records it. */
-export class HttpStatusError extends Error {
-  constructor(readonly status: number, readonly what: string) {
-    super(`${what}: HTTP ${status}`);
-  }
-}
-
-/** A protocol-level answer that made no sense (no CSRF token, bad JSON, …). */
-export class ProtocolError extends Error {}
-
-export class HttpSession {
+export class HttpSession implements HttpClient {
   private conn?: Http1Connection;
   private cookies: Record<string, string> = {};
   private cookieLine = '';
@@ -47,11 +33,7 @@ export class HttpSession {
   /** One connection per participant: 100,000 pupils are 100,000 clients, not one shared pool. Reopened after close(), as a reload would. */
   constructor(readonly origin: string, private opts: { localAddress?: string } = {}) {}
 
-  async request(
-    method: 'GET' | 'POST',
-    path: string,
-    opts: { form?: Record<string, string>; json?: unknown; headers?: Record<string, string>; signal: AbortSignal },
-  ): Promise<HttpAnswer> {
+  async request(method: 'GET' | 'POST', path: string, opts: HttpRequestOptions): Promise<HttpAnswer> {
     if (path.charCodeAt(0) !== 47 || /[\s]/.test(path)) throw new Error(`not a request path: "${path}" (it must start with / and have no spaces)`);
     let head = 'user-agent: firstbell\r\n' + this.cookieLine;
     let body: string | undefined;

@@ -4,9 +4,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { LAYERS, type Layer, type ResolvedScenario } from '../scenarios/model.js';
 import { OUTCOMES, type Outcome, type Sample } from '../api/sample.js';
-import type { FaultRecord } from '../faults/faults.js';
-import type { StepDecl } from './series.js';
-import type { BrowserJourney, MediaSecond } from '../users/browser/canaries.js';
+import type { StepDecl } from '../api/target.js';
+import type { BrowserJourney, FaultRecord, MediaSecond } from './records.js';
 
 export const FILES = {
   run: 'run.json',

@@ -2,6 +2,7 @@
 import * as hdr from 'hdr-histogram-js';
 import { LAYERS, type Layer } from '../scenarios/model.js';
 import { failureKind, type Sample } from '../api/sample.js';
+import type { StepDecl } from '../api/target.js';
 
 /** Latencies are recorded in microseconds with two significant digits (1 % resolution). */
 const US_PER_MS = 1000;
@@ -91,18 +92,6 @@ export interface StepSecondJson {
   /** HdrHistogram compressed base64 (V2), µs. */
   latency: string;
   service: string;
-}
-
-export interface StepDecl {
-  layer: Layer;
-  step: string;
-  /**
-   * What success of this step means: "layer" = a participant got through its layer (its goodput is the
-   * layer's); "journey" = the participant is in the conference (also counts for its layer). Absent = neither.
-   */
-  goal?: 'layer' | 'journey';
-  /** A browser user's step: shown beside the protocol steps, but no part of a layer's verdict or the participant counts. */
-  browser?: true;
 }
 
 /** Participants as whole journeys: who got in, how fast, and who did not. Mergeable counts. */

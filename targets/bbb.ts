@@ -1,9 +1,8 @@
 // BigBlueButton as the target: its API (create, join) with the shared-secret checksum, then the client it hands out.
 import { createHash } from 'node:crypto';
-import { HttpStatusError, ProtocolError } from '../protocol/http-session.js';
-import { step, type JourneyEnd, type Target } from '../api/target.js';
-import type { VirtualUser } from '../users/virtual-user.js';
-import { preflightHttp } from './reference.js';
+import { HttpStatusError, ProtocolError } from '../api/errors.js';
+import { defineTarget, type JourneyEnd, type Target } from '../api/target.js';
+import { preflightHttp } from './preflight.js';
 
 export type BbbChecksum = 'sha1' | 'sha256' | 'sha384' | 'sha512';
 
@@ -39,34 +38,33 @@ function expectSuccess(status: number, body: string, what: string): string {
 export interface BbbOptions {
   secret: string;
   checksum?: BbbChecksum;
-  /** Pupils per class: participant n joins meeting `class-⌊n / classSize⌋`. Default 10. */
-  classSize?: number;
 }
+
+const BBB_STEPS = { create: 'broker', join: { layer: 'broker', goal: 'layer' }, enter: { layer: 'media', goal: 'journey' } } as const;
 
 /**
  * A BigBlueButton server: each participant asks for its class's meeting (create is idempotent, so every
  * pupil may ask), joins it as a viewer through the API, then opens the client URL the server hands out.
  * What the client does in the conference afterwards is not played at protocol level; browser users see it.
  */
-export function bbbTarget(url: URL, opts: BbbOptions): Target {
-  const classSize = opts.classSize ?? 10;
+export function bbbTarget(url: URL, opts: BbbOptions): Target<typeof BBB_STEPS> {
   const api = (call: string, params: Record<string, string>) => bbbCall(url, call, params, opts.secret, opts.checksum);
-  return {
+  return defineTarget({
     kind: 'bbb',
     holds: false,
     url,
-    steps: [step('broker', 'create'), step('broker', 'join', 'layer'), step('media', 'enter', 'journey')],
+    steps: BBB_STEPS,
     preflight: (signal) => preflightHttp(url, bbbApiBase(url).pathname, signal),
-    async journey(vu: VirtualUser): Promise<JourneyEnd> {
-      const meetingID = `class-${Math.floor(vu.id / classSize)}`;
+    async journey(vu): Promise<JourneyEnd> {
+      const meetingID = `class-${vu.identity.conference}`;
       const failed = (): JourneyEnd => (vu.stopped ? 'stopped' : 'failed');
-      const created = await vu.step('broker', 'create', async (signal) => {
+      const created = await vu.step('create', async (signal) => {
         const res = await vu.http.request('GET', api('create', { name: `Class ${meetingID}`, meetingID, attendeePW: 'ap', moderatorPW: 'mp' }), { signal });
         expectSuccess(res.status, res.body, 'create');
       });
       if (!created.ok) return failed();
-      const joined = await vu.step('broker', 'join', async (signal) => {
-        const res = await vu.http.request('GET', api('join', { fullName: `pupil-${vu.id}`, meetingID, role: 'VIEWER', password: 'ap', redirect: 'false' }), { signal });
+      const joined = await vu.step('join', async (signal) => {
+        const res = await vu.http.request('GET', api('join', { fullName: vu.identity.user, meetingID, role: 'VIEWER', password: 'ap', redirect: 'false' }), { signal });
         const client = xmlField(expectSuccess(res.status, res.body, 'join'), 'url');
         if (!client) throw new ProtocolError('join answered without the client url');
         const u = new URL(client.replace(/&amp;/g, '&'), url);
@@ -74,7 +72,7 @@ export function bbbTarget(url: URL, opts: BbbOptions): Target {
         return u.pathname + u.search;
       });
       if (!joined.ok) return failed();
-      const entered = await vu.step('media', 'enter', async (signal) => {
+      const entered = await vu.step('enter', async (signal) => {
         let path = joined.value;
         // The client URL redirects (to the HTML5 client with a session token); follow it on this host.
         for (let hops = 0; hops < 5; hops++) {
@@ -93,5 +91,5 @@ export function bbbTarget(url: URL, opts: BbbOptions): Target {
       });
       return entered.ok ? 'joined' : failed();
     },
-  };
+  });
 }

@@ -1,8 +1,7 @@
 // A plain HTTP target: each participant sends GETs to one URL on its own keep-alive connection.
-import { HttpStatusError } from '../protocol/http-session.js';
-import { step, type JourneyEnd, type Target } from '../api/target.js';
-import type { VirtualUser } from '../users/virtual-user.js';
-import { preflightHttp } from './reference.js';
+import { HttpStatusError } from '../api/errors.js';
+import { defineTarget, type JourneyEnd, type Target } from '../api/target.js';
+import { preflightHttp } from './preflight.js';
 
 export interface HttpTargetOptions {
   /** GETs each participant sends, one after the other on its connection. Default 1. */
@@ -10,18 +9,20 @@ export interface HttpTargetOptions {
 }
 
 /** Any URL answering GET with 2xx or 3xx; for a sink, a CDN edge or a login page alone. */
-export function httpTarget(url: URL, opts: HttpTargetOptions = {}): Target {
+const HTTP_STEPS = { request: { layer: 'admission', goal: 'journey' } } as const;
+
+export function httpTarget(url: URL, opts: HttpTargetOptions = {}): Target<typeof HTTP_STEPS> {
   const requests = opts.requests ?? 1;
   const path = url.pathname + url.search;
-  return {
+  return defineTarget({
     kind: 'http',
     holds: false,
     url,
-    steps: [step('admission', 'request', 'journey')],
+    steps: HTTP_STEPS,
     preflight: (signal) => preflightHttp(url, path, signal),
-    async journey(vu: VirtualUser): Promise<JourneyEnd> {
+    async journey(vu): Promise<JourneyEnd> {
       for (let k = 0; k < requests; k++) {
-        const r = await vu.step('admission', 'request', async (signal) => {
+        const r = await vu.step('request', async (signal) => {
           const res = await vu.http.request('GET', path, { signal });
           if (res.status >= 400) throw new HttpStatusError(res.status, 'request');
         });
@@ -29,5 +30,5 @@ export function httpTarget(url: URL, opts: HttpTargetOptions = {}): Target {
       }
       return 'joined';
     },
-  };
+  });
 }

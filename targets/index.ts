@@ -1,5 +1,5 @@
-// Targets by kind, built from a plain description that can be handed to a worker process.
-import type { Target } from '../api/target.js';
+// The built-in targets by kind, built from a plain description that can be handed to a worker process.
+import type { Target, TargetSpec } from '../api/target.js';
 import { bbbTarget, type BbbChecksum } from './bbb.js';
 import { httpTarget } from './http.js';
 import { janusTarget } from './janus.js';
@@ -9,18 +9,22 @@ import { referenceTarget } from './reference.js';
 export const TARGET_KINDS = ['reference', 'janus', 'bbb', 'moodle', 'http'] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
 
-/** Everything needed to build a target, as plain data. */
-export interface TargetSpec {
+/** Everything needed to build a built-in target, as plain data. */
+export interface BuiltInSpec extends TargetSpec {
   kind: TargetKind;
-  url: string;
   bbbSecret?: string;
   bbbChecksum?: BbbChecksum;
   moodleJoin?: string;
   httpRequests?: number;
 }
 
+function isBuiltIn(spec: TargetSpec): spec is BuiltInSpec {
+  return (TARGET_KINDS as readonly string[]).includes(spec.kind);
+}
+
 /** Builds the target a spec describes; the spec must already be checked (URL, scheme, secrets). */
 export function targetFromSpec(spec: TargetSpec): Target {
+  if (!isBuiltIn(spec)) throw new Error(`no built-in target of kind '${spec.kind}' (built in: ${TARGET_KINDS.join(', ')})`);
   const u = new URL(spec.url);
   const t = ((): Target => {
     switch (spec.kind) {

@@ -1,9 +1,8 @@
 // Protocol-level media users on Janus: the Janus API over WebSocket, held as real sessions in a VideoRoom.
 import WebSocket from 'ws';
-import { ProtocolError } from '../protocol/http-session.js';
+import { ProtocolError, TargetUnreachableError } from '../api/errors.js';
 import { classifyError, describeKind } from '../api/sample.js';
-import { step, TargetUnreachableError, type JourneyEnd, type Target } from '../api/target.js';
-import type { Heartbeat, VirtualUser } from '../users/virtual-user.js';
+import { defineTarget, type Heartbeat, type JourneyEnd, type Target, type Vu } from '../api/target.js';
 
 interface JanusMessage {
   janus: string;
@@ -55,7 +54,7 @@ export function janusKeepalive(session: number): Heartbeat {
  * Connects, creates a session, attaches the VideoRoom plugin and joins `room` as a participant that
  * publishes nothing (as a pupil whose camera is off). With `create`, makes the room first if it is missing.
  */
-export async function janusJoin(vu: VirtualUser, url: string, room: number, display: string, signal: AbortSignal, create = false): Promise<{ ws: WebSocket; session: number }> {
+export async function janusJoin(vu: Pick<Vu, 'openSocket'>, url: string, room: number, display: string, signal: AbortSignal, create = false): Promise<{ ws: WebSocket; session: number }> {
   const { ws } = await vu.openSocket(url, signal, { protocol: 'janus-protocol', speaksFirst: false });
   const session = (await janusRequest(ws, { janus: 'create' }, signal)).data?.id;
   if (!session) throw new ProtocolError('Janus created no session');
@@ -90,22 +89,23 @@ async function preflightJanus(url: URL, signal: AbortSignal): Promise<void> {
   });
 }
 
+const JANUS_STEPS = { connect: { layer: 'media', goal: 'journey' }, heartbeat: 'media' } as const;
+
 /**
- * Anyone's own Janus as the target: each participant holds a session in the VideoRoom of its class
- * (room `roomBase` + participant / classSize), made on first use, with a keepalive as its heartbeat.
+ * Anyone's own Janus as the target: each participant holds a session in the VideoRoom of its conference
+ * (room `roomBase` + its conference in the population), made on first use, with a keepalive as its heartbeat.
  */
-export function janusTarget(url: URL, opts: { classSize?: number; roomBase?: number } = {}): Target {
-  const classSize = opts.classSize ?? 10;
+export function janusTarget(url: URL, opts: { roomBase?: number } = {}): Target<typeof JANUS_STEPS> {
   const roomBase = opts.roomBase ?? 1000;
-  return {
+  return defineTarget({
     kind: 'janus',
     url,
-    steps: [step('media', 'connect', 'journey'), step('media', 'heartbeat')],
+    steps: JANUS_STEPS,
     preflight: (signal) => preflightJanus(url, signal),
-    async journey(vu: VirtualUser): Promise<JourneyEnd> {
-      const joined = await vu.step('media', 'connect', (signal) => janusJoin(vu, url.href, roomBase + Math.floor(vu.id / classSize), `pupil-${vu.id}`, signal, true));
+    async journey(vu): Promise<JourneyEnd> {
+      const joined = await vu.step('connect', (signal) => janusJoin(vu, url.href, roomBase + vu.identity.conference, vu.identity.user, signal, true));
       if (!joined.ok) return vu.stopped ? 'stopped' : 'failed';
-      return vu.hold(joined.value.ws, 'media', 'heartbeat', janusKeepalive(joined.value.session));
+      return vu.hold(joined.value.ws, 'heartbeat', janusKeepalive(joined.value.session));
     },
-  };
+  });
 }

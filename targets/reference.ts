@@ -1,13 +1,11 @@
 // The reference platform's target: its journey step by step, for firstbell's own fixture or any platform built like it.
-import { HttpStatusError, ProtocolError, type HttpAnswer } from '../protocol/http-session.js';
-import { step, TargetUnreachableError, type JourneyEnd, type Target } from '../api/target.js';
-import { classifyError, describeKind } from '../api/sample.js';
-import type { Fault } from '../scenarios/model.js';
-import type { NativeFaults } from '../faults/faults.js';
-import type { Heartbeat, VirtualUser } from '../users/virtual-user.js';
 import type WebSocket from 'ws';
-import type { HeldSocket } from '../protocol/held-socket.js';
+import { HttpStatusError, ProtocolError } from '../api/errors.js';
+import type { HttpAnswer } from '../api/http.js';
+import { defineTarget, type Heartbeat, type HeldConnection, type JourneyEnd, type NativeFaults, type Target, type Vu } from '../api/target.js';
+import type { Fault } from '../scenarios/model.js';
 import { janusJoin, janusKeepalive } from './janus.js';
+import { preflightHttp } from './preflight.js';
 import { referenceWebClient } from './reference-web.js';
 
 function expectStatus(res: HttpAnswer, what: string, ...ok: number[]): HttpAnswer {
@@ -19,17 +17,6 @@ function match(re: RegExp, text: string, what: string): string {
   const m = re.exec(text);
   if (!m?.[1]) throw new ProtocolError(`no ${what} in the answer`);
   return m[1];
-}
-
-/** Answers a GET of `path` at all, or says why not. */
-export async function preflightHttp(url: URL, path: string, signal: AbortSignal): Promise<void> {
-  try {
-    const res = await fetch(new URL(path, url), { signal, redirect: 'manual' });
-    await res.body?.cancel();
-  } catch (err) {
-    const kind = signal.aborted ? 'timeout' : classifyError(err);
-    throw new TargetUnreachableError(`target ${url.origin} did not answer before the start: ${describeKind(kind)}`);
-  }
 }
 
 /** The reference platform's own fault modes, switched through its control surface. */
@@ -57,25 +44,48 @@ function controlSurfaceFaults(url: URL): NativeFaults {
   };
 }
 
+/** The reference journey's steps: a layer's goal is where a participant got through it. */
+const REFERENCE_STEPS = {
+  login_page: 'admission',
+  login: 'admission',
+  dashboard: { layer: 'admission', goal: 'layer' },
+  join: { layer: 'broker', goal: 'layer' },
+  connect: { layer: 'media', goal: 'journey' },
+  heartbeat: 'media',
+} as const;
+type ReferenceVu = Vu<typeof REFERENCE_STEPS>;
+
+/** Media nodes are dealt to the two farms in turn: /media/<n>/… is on farm n mod 2. */
+function referenceFarmOf(path: string): number | undefined {
+  const m = /^\/media\/(\d+)\//.exec(path);
+  return m ? Number(m[1]) % 2 : undefined;
+}
+
+/** The stand-in media nodes' heartbeat: {"type":"ping","t"} answered by {"type":"pong","t"}. */
+export const PING_PONG: Heartbeat = {
+  message: (t) => JSON.stringify({ type: 'ping', t }),
+  isReply: (msg, t) => msg.type === 'pong' && msg.t === t,
+};
+
 interface Grant {
   signalUrl?: string;
   janus?: { url: string; room: number };
 }
 
 /** Login page, login, dashboard and join: the media grant, or nothing when a step failed. */
-async function admit(vu: VirtualUser, user: string): Promise<Grant | undefined> {
-  const page = await vu.step('admission', 'login_page', async (signal) => {
+async function admit(vu: ReferenceVu): Promise<Grant | undefined> {
+  const page = await vu.step('login_page', async (signal) => {
     const res = expectStatus(await vu.http.request('GET', '/login', { signal }), 'login page', 200);
     return match(/name="csrf" value="([^"]+)"/, res.body, 'CSRF token');
   });
   if (!page.ok) return undefined;
-  const login = await vu.step('admission', 'login', async (signal) => {
-    const res = await vu.http.request('POST', '/login', { form: { username: user, password: `pw-${vu.id}`, csrf: page.value }, signal });
+  const login = await vu.step('login', async (signal) => {
+    const res = await vu.http.request('POST', '/login', { form: { username: vu.identity.user, password: vu.identity.password, csrf: page.value }, signal });
     expectStatus(res, 'login', 303, 302);
     if (!vu.http.cookie('sid')) throw new ProtocolError('login answered without a session cookie');
   });
   if (!login.ok) return undefined;
-  const dash = await vu.step('admission', 'dashboard', async (signal) => {
+  const dash = await vu.step('dashboard', async (signal) => {
     const res = expectStatus(await vu.http.request('GET', '/dashboard', { signal }), 'dashboard', 200);
     return {
       csrf: match(/name="csrf-token" content="([^"]+)"/, res.body, 'CSRF token'),
@@ -83,7 +93,7 @@ async function admit(vu: VirtualUser, user: string): Promise<Grant | undefined> 
     };
   });
   if (!dash.ok) return undefined;
-  const join = await vu.step('broker', 'join', async (signal): Promise<Grant> => {
+  const join = await vu.step('join', async (signal): Promise<Grant> => {
     const res = await vu.http.request('POST', `/api/conferences/${dash.value.conference}/join`, { json: {}, headers: { 'x-csrf-token': dash.value.csrf }, signal });
     expectStatus(res, 'join', 200);
     let body: { signalUrl?: unknown; janus?: { url?: unknown; room?: unknown }; display?: unknown };
@@ -101,31 +111,24 @@ async function admit(vu: VirtualUser, user: string): Promise<Grant | undefined> 
   return join.ok ? join.value : undefined;
 }
 
-export function referenceTarget(url: URL): Target {
-  return {
+export function referenceTarget(url: URL): Target<typeof REFERENCE_STEPS> {
+  return defineTarget({
     kind: 'reference',
     url,
     faults: controlSurfaceFaults(url),
+    farmOf: referenceFarmOf,
     webClient: referenceWebClient(url.origin),
-    steps: [
-      step('admission', 'login_page'),
-      step('admission', 'login'),
-      step('admission', 'dashboard', 'layer'),
-      step('broker', 'join', 'layer'),
-      step('media', 'connect', 'journey'),
-      step('media', 'heartbeat'),
-    ],
+    steps: REFERENCE_STEPS,
     preflight: (signal) => preflightHttp(url, '/login', signal),
-    async journey(vu: VirtualUser): Promise<JourneyEnd> {
-      const user = `pupil-${vu.id}`;
-      const grant = await admit(vu, user);
+    async journey(vu): Promise<JourneyEnd> {
+      const grant = await admit(vu);
       // The media connection is the only one a joined participant keeps.
       vu.http.close();
       if (!grant) return vu.stopped ? 'stopped' : 'failed';
       // With Janus, the participant holds a real Janus session in its class's room; else the stand-in media node.
-      const media = await vu.step('media', 'connect', async (signal): Promise<{ ws: WebSocket | HeldSocket; beat?: Heartbeat }> => {
+      const media = await vu.step('connect', async (signal): Promise<{ ws: WebSocket | HeldConnection; beat?: Heartbeat }> => {
         if (grant.janus) {
-          const { ws, session } = await janusJoin(vu, grant.janus.url, grant.janus.room, user, signal);
+          const { ws, session } = await janusJoin(vu, grant.janus.url, grant.janus.room, vu.identity.user, signal);
           return { ws, beat: janusKeepalive(session) };
         }
         const { sock, first } = await vu.openHeld(grant.signalUrl!, signal);
@@ -133,7 +136,7 @@ export function referenceTarget(url: URL): Target {
         return { ws: sock };
       });
       if (!media.ok) return vu.stopped ? 'stopped' : 'failed';
-      return vu.hold(media.value.ws, 'media', 'heartbeat', media.value.beat);
+      return vu.hold(media.value.ws, 'heartbeat', media.value.beat ?? PING_PONG);
     },
-  };
+  });
 }

@@ -7,7 +7,8 @@ import { Engine } from './engine.js';
 import { HealthMonitor } from './health.js';
 import type { Sample } from '../api/sample.js';
 import type { Schedule } from '../plan/schedule.js';
-import { step, type Target } from '../api/target.js';
+import { defineTarget } from '../api/target.js';
+import { PING_PONG } from '../targets/reference.js';
 
 /** A media node that confirms each join, answers heartbeats, and drops each participant's first connection after 300 ms. */
 let http: Server;
@@ -43,17 +44,17 @@ function schedule(n: number): Schedule {
 
 describe('the engine', () => {
   it('lets held participants go on without their journeys; a dropped one rejoins as its retry policy says, and the run ends them all', async () => {
-    const target: Target = {
+    const target = defineTarget({
       kind: 'media-only',
       url: new URL(url),
-      steps: [step('media', 'connect', 'journey'), step('media', 'heartbeat')],
+      steps: { connect: { layer: 'media', goal: 'journey' }, heartbeat: 'media' },
       preflight: async () => undefined,
       async journey(vu) {
-        const c = await vu.step('media', 'connect', (signal) => vu.openHeld(`${url}?p=${vu.id}`, signal));
+        const c = await vu.step('connect', (signal) => vu.openHeld(`${url}?p=${vu.id}`, signal));
         if (!c.ok) return vu.stopped ? 'stopped' : 'failed';
-        return vu.hold(c.value.sock, 'media', 'heartbeat');
+        return vu.hold(c.value.sock, 'heartbeat', PING_PONG);
       },
-    };
+    });
     const samples: Sample[] = [];
     const t0 = performance.now();
     const monitor = new HealthMonitor(100);

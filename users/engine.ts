@@ -1,18 +1,17 @@
 // The load of one process: its share of the schedule dispatched on time, one virtual user per arrival, samples out.
-import * as hdr from 'hdr-histogram-js';
-import { LAYERS, type Layer, type ResolvedScenario, type RetryPolicy } from '../scenarios/model.js';
-import { retryDelayMs } from './retry.js';
-import { HealthMonitor } from './health.js';
-import type { Schedule } from '../plan/schedule.js';
-import { Series } from '../run-folder/series.js';
-import { sampleLine } from '../run-folder/run-folder.js';
-import { dispatch, type DispatchStats, type Share } from './scheduler.js';
-import type { Sample } from '../api/sample.js';
-import type { JourneyEnd, Target } from '../api/target.js';
-import { VirtualUser, type HoldWatcher } from './virtual-user.js';
-import { HttpSession } from '../protocol/http-session.js';
 import { createServer, type AddressInfo } from 'node:net';
+import type { Sample } from '../api/sample.js';
+import { stepDecls, type JourneyEnd, type Target } from '../api/target.js';
 import { tuneHeapForLoad } from '../plan/limits.js';
+import type { Schedule } from '../plan/schedule.js';
+import { HttpSession } from '../protocol/http-session.js';
+import { Series } from '../run-folder/series.js';
+import type { ResolvedScenario, RetryPolicy } from '../scenarios/model.js';
+import { HealthMonitor } from './health.js';
+import { Recorder } from './recorder.js';
+import { retryDelayMs } from './retry.js';
+import { dispatch, type DispatchStats, type Share } from './scheduler.js';
+import { VirtualUser, type HoldWatcher } from './virtual-user.js';
 
 const WARM_ANSWER = 'HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nset-cookie: warm=1; Path=/\r\ncontent-length: 2\r\n\r\nok';
 
@@ -55,19 +54,14 @@ async function warmUp(o: WarmUpOptions): Promise<void> {
     firstBellAtMs: 0, arrivalsEndMs: spanMs, endMs: spanMs, seed: 1,
   };
   // The same work per sample as a run does, into scratch figures.
-  const series = new Series(o.target.steps, o.scenario.joinWithinMs);
-  const live = new LiveLayers();
+  const recorder = new Recorder(new Series(stepDecls(o.target.steps), o.scenario.joinWithinMs), () => undefined);
   const monitor = new HealthMonitor(100);
   const t0 = performance.now();
   const engine = new Engine({
     scenario: { ...o.scenario, client: { ...o.scenario.client, retry: undefined } }, seed: 1, target: o.target, schedule,
     origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, clock: () => performance.now() - t0, maxActive: n, lateThresholdMs: 100,
     monitor,
-    emit: (x) => {
-      series.add(x);
-      live.add(x);
-      sampleLine(x);
-    },
+    emit: recorder.add,
   });
   try {
     await engine.run(new AbortController().signal);
@@ -175,7 +169,7 @@ export class Engine {
           o.monitor.dispatched(lag);
           const id = o.schedule.participantIds[i]!;
           const vu = new VirtualUser({
-            id, arrivalMs: o.schedule.offsetsMs[i]!, origin: o.origin, client: o.scenario.client, clock: o.clock, emit: o.emit,
+            id, arrivalMs: o.schedule.offsetsMs[i]!, origin: o.origin, client: o.scenario.client, steps: o.target.steps, population: o.scenario.population, clock: o.clock, emit: o.emit,
             localAddress: addrs?.[id % addrs.length], localAddressFor: o.localAddressesFor,
           });
           this.users.add(vu);
@@ -212,54 +206,3 @@ export class Engine {
     this.drained = undefined;
   }
 }
-
-/** Per layer in the current second: ended attempts, failed ones and latency from the intended start; for the progress line. */
-export class LiveLayers {
-  private v = Object.fromEntries(LAYERS.map((l) => [l, { ended: 0, failed: 0, latency: hdr.build({ numberOfSignificantValueDigits: 2 }) }])) as Record<
-    Layer, { ended: number; failed: number; latency: hdr.Histogram }
-  >;
-
-  add(s: Sample): void {
-    if (s.outcome === 'aborted') return;
-    const l = this.v[s.layer];
-    l.ended++;
-    if (s.outcome !== 'ok') l.failed++;
-    l.latency.recordValue(Math.max(1, Math.round(s.endMs - s.intendedMs)));
-  }
-
-  /** Adds another process's second, as taken by `takeEncoded`. */
-  addEncoded(e: EncodedLayers): void {
-    for (const l of LAYERS) {
-      const x = e[l];
-      const v = this.v[l];
-      v.ended += x.ended;
-      v.failed += x.failed;
-      if (x.latency) v.latency.add(hdr.decodeFromCompressedBase64(x.latency));
-    }
-  }
-
-  /** Closes the second: each layer's figures as `out` shapes them, and a fresh start. */
-  private close<T>(out: (v: { ended: number; failed: number; latency: hdr.Histogram }) => T): Record<Layer, T> {
-    return Object.fromEntries(
-      LAYERS.map((l) => {
-        const v = this.v[l];
-        const o = out(v);
-        v.ended = v.failed = 0;
-        v.latency.reset();
-        return [l, o];
-      }),
-    ) as Record<Layer, T>;
-  }
-
-  /** Closes the second: its figures, and a fresh start. */
-  take(): Record<Layer, { ended: number; failed: number; p95Ms: number }> {
-    return this.close((v) => ({ ended: v.ended, failed: v.failed, p95Ms: v.latency.totalCount ? v.latency.getValueAtPercentile(95) : 0 }));
-  }
-
-  /** Closes the second in a form that crosses a process boundary. */
-  takeEncoded(): EncodedLayers {
-    return this.close((v) => ({ ended: v.ended, failed: v.failed, latency: v.latency.totalCount ? hdr.encodeIntoCompressedBase64(v.latency) : '' }));
-  }
-}
-
-export type EncodedLayers = Record<Layer, { ended: number; failed: number; latency: string }>;

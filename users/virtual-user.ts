@@ -1,14 +1,14 @@
 // A protocol-level virtual user: runs steps on time, measures them from their intended start, and emits samples.
 import WebSocket from 'ws';
-import type { ClientBehaviour, Layer } from '../scenarios/model.js';
-import { HttpSession, HttpStatusError, ProtocolError } from '../protocol/http-session.js';
+import type { ClientBehaviour, Layer, Population } from '../scenarios/model.js';
+import { HttpStatusError, ProtocolError } from '../api/errors.js';
+import { identityOf, type Identity } from '../api/identity.js';
 import { classifyError, type Outcome, type Sample } from '../api/sample.js';
-import { heldWs, openBareSocket, type HeldListener, type HeldSocket } from '../protocol/held-socket.js';
+import { layerOf, type Heartbeat, type HeldConnection, type HeldListener, type StepResult, type Steps, type Vu } from '../api/target.js';
+import { HttpSession } from '../protocol/http-session.js';
+import { heldWs, openBareSocket } from '../protocol/held-socket.js';
 
 export type Emit = (s: Sample) => void;
-
-/** What a step's work resolves to; a thrown error is classified into an outcome. */
-export type StepResult<T> = { ok: true; value: T } | { ok: false };
 
 export interface VirtualUserOptions {
   id: number;
@@ -16,6 +16,10 @@ export interface VirtualUserOptions {
   arrivalMs: number;
   origin: string;
   client: ClientBehaviour;
+  /** The target's declared steps: a step's layer comes from here. */
+  steps: Steps;
+  /** The scenario's population, for the participant's identity. */
+  population: Population;
   /** ms from the run start, monotonic. */
   clock: () => number;
   emit: Emit;
@@ -23,18 +27,6 @@ export interface VirtualUserOptions {
   /** all (default): HTTP and held connections come from localAddress; held: only the held connection does. */
   localAddressFor?: 'all' | 'held';
 }
-
-/** How a held connection proves it is alive: the message sent for heartbeat `t`, and how its answer is known. */
-export interface Heartbeat {
-  message(t: number): string;
-  isReply(msg: Record<string, unknown>, t: number): boolean;
-}
-
-/** The reference platform's stand-in media nodes: {"type":"ping","t"} answered by {"type":"pong","t"}. */
-export const PING_PONG: Heartbeat = {
-  message: (t) => JSON.stringify({ type: 'ping', t }),
-  isReply: (msg, t) => msg.type === 'pong' && msg.t === t,
-};
 
 /** Thrown into a step whose time ran out. */
 class StepTimeout extends Error {
@@ -46,7 +38,10 @@ export interface HoldWatcher {
   holdEnded(how: 'stopped' | 'dropped'): void;
 }
 
-export class VirtualUser {
+/** A step name the target did not declare: the journey is wrong, not the platform. */
+export class UndeclaredStepError extends Error {}
+
+export class VirtualUser implements Vu {
   readonly id: number;
   readonly client: ClientBehaviour;
   /** Set when the run stops this participant. */
@@ -60,7 +55,7 @@ export class VirtualUser {
   private session?: HttpSession;
   private nextAtMs: number;
   private sockets?: Set<WebSocket>;
-  private held?: HeldSocket;
+  private held?: HeldConnection;
   private stepTimer?: NodeJS.Timeout;
   private stepName = '';
   private inStep = false;
@@ -74,6 +69,11 @@ export class VirtualUser {
   /** The participant's HTTP connection and cookies, made on first use; a participant that holds lets them go. */
   get http(): HttpSession {
     return (this.session ??= new HttpSession(this.o.origin, { localAddress: this.o.localAddressFor === 'held' ? undefined : this.o.localAddress }));
+  }
+
+  /** Computed when asked, not kept: tens of thousands of held participants carry nothing for it. */
+  get identity(): Identity {
+    return identityOf(this.id, this.o.population);
   }
 
   get stopped(): boolean {
@@ -90,6 +90,12 @@ export class VirtualUser {
 
   now(): number {
     return this.o.clock();
+  }
+
+  private layerOf(name: string): Layer {
+    const layer = layerOf(this.o.steps, name);
+    if (!layer) throw new UndeclaredStepError(`step '${name}' is not declared in the target's steps (${Object.keys(this.o.steps).join(', ')})`);
+    return layer;
   }
 
   private stepTimedOut(): void {
@@ -117,7 +123,8 @@ export class VirtualUser {
    * Runs one step at its intended start (the previous step's end plus think time, or the arrival),
    * times it from that intended start, and emits one sample.
    */
-  async step<T>(layer: Layer, name: string, work: (signal: AbortSignal) => Promise<T>): Promise<StepResult<T>> {
+  async step<T>(name: string, work: (signal: AbortSignal) => Promise<T>): Promise<StepResult<T>> {
+    const layer = this.layerOf(name);
     let intended = this.nextAtMs;
     const wait = intended - this.now();
     if (wait > 1 && !this.stopped) await this.pause(wait);
@@ -201,7 +208,7 @@ export class VirtualUser {
    * Opens a WebSocket for holding, on a bare socket (a fraction of a ws WebSocket's memory), and resolves on the
    * server's first message, which it returns.
    */
-  async openHeld(url: string, signal: AbortSignal, opts: { headers?: Record<string, string> } = {}): Promise<{ sock: HeldSocket; first: string }> {
+  async openHeld(url: string, signal: AbortSignal, opts: { headers?: Record<string, string> } = {}): Promise<{ sock: HeldConnection; first: string }> {
     const r = await openBareSocket(url, signal, { localAddress: this.o.localAddress, headers: opts.headers });
     this.held = r.sock;
     return r;
@@ -215,7 +222,8 @@ export class VirtualUser {
    * while they do. The hold tells whoever `whenHoldEnds` named how it ended: 'stopped' when the run ended it,
    * 'dropped' when the connection died first.
    */
-  hold(conn: HeldSocket | WebSocket, layer: Layer, name: string, beat: Heartbeat = PING_PONG): 'holding' {
+  hold(conn: HeldConnection | WebSocket, name: string, beat: Heartbeat): 'holding' {
+    const layer = this.layerOf(name);
     const sock = conn instanceof WebSocket ? heldWs(conn) : conn;
     this.held = sock;
     // A holding participant keeps its held connection and little else: no step timer or step signal (a later
@@ -281,7 +289,7 @@ class Hold implements HeldListener {
   private t = 0;
   private timer?: NodeJS.Timeout;
 
-  constructor(private vu: VirtualUser, private sock: HeldSocket, private layer: Layer, private name: string, private beat: Heartbeat, private emit: Emit) {
+  constructor(private vu: VirtualUser, private sock: HeldConnection, private layer: Layer, private name: string, private beat: Heartbeat, private emit: Emit) {
     // Spread heartbeats over the interval by participant (golden-ratio sequence), deterministically.
     this.at = vu.now() + ((vu.id * 0.6180339887) % 1) * vu.client.heartbeatMs;
     sock.listener = this;

@@ -1,12 +1,12 @@
 // A worker process: builds the schedule and the target, sends its share of the arrivals on the parent's clock,
 // and streams samples and per-second health back over IPC.
-import { Engine, LiveLayers, prepareForLoad } from './engine.js';
-import { HealthMonitor } from './health.js';
+import { stepDecls } from '../api/target.js';
 import { buildSchedule } from '../plan/schedule.js';
-import { sampleLine } from '../run-folder/run-folder.js';
 import { Series } from '../run-folder/series.js';
-import type { Sample } from '../api/sample.js';
 import { targetFromSpec } from '../targets/index.js';
+import { Engine, prepareForLoad } from './engine.js';
+import { HealthMonitor } from './health.js';
+import { Recorder } from './recorder.js';
 import { epochNow, type FromWorker, type ToWorker, type WorkerInit } from './workers.js';
 
 const send = (m: FromWorker, cb?: () => void) => process.send!(m, undefined, undefined, cb);
@@ -14,8 +14,6 @@ const send = (m: FromWorker, cb?: () => void) => process.send!(m, undefined, und
 async function serve(init: WorkerInit): Promise<void> {
   const target = targetFromSpec(init.target);
   const schedule = buildSchedule(init.scenario, init.seed);
-  const series = new Series(target.steps, init.scenario.joinWithinMs);
-  const live = new LiveLayers();
   const monitor = new HealthMonitor(init.lateThresholdMs);
   let lines: string[] = [];
   const flush = () => {
@@ -23,23 +21,21 @@ async function serve(init: WorkerInit): Promise<void> {
     send({ type: 'samples', lines: lines.join('\n') });
     lines = [];
   };
-  const emit = (s: Sample) => {
-    series.add(s);
-    live.add(s);
-    lines.push(sampleLine(s));
+  const recorder = new Recorder(new Series(stepDecls(target.steps), init.scenario.joinWithinMs), (line) => {
+    lines.push(line);
     if (lines.length >= 2_000) flush();
-  };
+  });
   let t0Epoch = 0;
   const clock = () => epochNow() - t0Epoch;
   const engine = new Engine({
     scenario: init.scenario, seed: init.seed, target, schedule, share: { index: init.index, count: init.count }, origin: init.origin, clock,
-    maxActive: init.maxActive, lateThresholdMs: init.lateThresholdMs, monitor, emit, localAddresses: init.localAddresses, localAddressesFor: init.localAddressesFor,
+    maxActive: init.maxActive, lateThresholdMs: init.lateThresholdMs, monitor, emit: recorder.add, localAddresses: init.localAddresses, localAddressesFor: init.localAddressesFor,
   });
   const stop = new AbortController();
   const flusher = setInterval(flush, 200);
   let ticker: NodeJS.Timeout | undefined;
   const second = (t: number) => {
-    send({ type: 'second', index: init.index, t, health: monitor.take(t, engine.active), layers: live.takeEncoded(), stats: { ...engine.stats } });
+    send({ type: 'second', index: init.index, t, health: monitor.take(t, engine.active), layers: recorder.live.takeEncoded(), stats: { ...engine.stats } });
   };
 
   process.on('message', (m: ToWorker) => {
@@ -65,7 +61,7 @@ async function serve(init: WorkerInit): Promise<void> {
         clearInterval(flusher);
         flush();
         monitor.stop();
-        send({ type: 'done', series: series.toJSON(), stats: { ...engine.stats } }, () => process.exit(0));
+        send({ type: 'done', series: recorder.series.toJSON(), stats: { ...engine.stats } }, () => process.exit(0));
       })();
     }
   });

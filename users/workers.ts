@@ -4,11 +4,12 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ResolvedScenario } from '../scenarios/model.js';
-import type { EncodedLayers } from './engine.js';
+import type { Finished, Generator } from './generator.js';
+import type { EncodedLayers, LiveLayers } from './recorder.js';
 import type { HealthSecond } from '../run-folder/run-folder.js';
 import type { DispatchStats } from './scheduler.js';
 import { Series, type SeriesJson } from '../run-folder/series.js';
-import type { TargetSpec } from '../targets/index.js';
+import type { TargetSpec } from '../api/target.js';
 import { PACKAGE_ROOT } from '../lib/version.js';
 
 /** Wall-clock milliseconds with sub-ms resolution, comparable across processes of one machine. */
@@ -155,4 +156,111 @@ export class WorkerPool {
   kill(): void {
     for (const c of this.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   }
+}
+
+/** The load sent from worker processes: their seconds merged into the run's, their samples into its file. */
+export class WorkerGenerator implements Generator {
+  private pool!: WorkerPool;
+  /** Records in by second, not yet merged. */
+  private fromWorkers = new Map<number, WorkerSecond[]>();
+  /** Each worker's latest record: its running totals. */
+  private latest: WorkerSecond[] = [];
+  /** When each worker was last heard from, on the run clock. */
+  private lastSeen: number[] = [];
+  private samples: string[] = [];
+  private dispatched: DispatchStats = { sent: 0, late: 0, dropped: 0 };
+  private clock: () => number = () => 0;
+  lost: string | undefined;
+  readonly active = 0;
+
+  private constructor() {}
+
+  /** Starts the workers, each with its share of the plan; resolves once all are ready. */
+  static async start(inits: WorkerInit[], clock: () => number): Promise<WorkerGenerator> {
+    const g = new WorkerGenerator();
+    g.clock = clock;
+    g.pool = await WorkerPool.start(inits, {
+      onSecond: (k, sec) => {
+        g.lastSeen[k] = clock();
+        const list = g.fromWorkers.get(sec.t) ?? [];
+        list.push(sec);
+        g.fromWorkers.set(sec.t, list);
+        g.latest[k] = sec;
+      },
+      onSamples: (lines) => g.samples.push(lines),
+      onLost: (_k, why) => (g.lost ??= why),
+    });
+    return g;
+  }
+
+  stats(): DispatchStats {
+    return this.dispatched;
+  }
+
+  async run(t0Epoch: number): Promise<void> {
+    // The workers record their own samples and health and report them each second.
+    this.pool.go(t0Epoch);
+  }
+
+  complete(t: number): boolean {
+    return new Set((this.fromWorkers.get(t) ?? []).map((w) => w.index)).size >= this.pool.size;
+  }
+
+  private flush(write: (lines: string) => void): void {
+    for (const lines of this.samples.splice(0)) write(lines);
+  }
+
+  collect(t: number, h: HealthSecond, live: LiveLayers, write: (lines: string) => void, nowMs: number): void {
+    this.flush(write);
+    // A worker's record that came in after its second was written counts in this one: nothing is lost, it is late.
+    const got: WorkerSecond[] = [];
+    for (const [k, list] of this.fromWorkers) {
+      if (k > t) continue;
+      got.push(...list);
+      this.fromWorkers.delete(k);
+    }
+    for (const w of got) {
+      live.addEncoded(w.layers);
+      addWorkerHealth(h, w.health);
+    }
+    for (let k = 0; k < this.pool.size; k++) {
+      const w = this.latest[k];
+      h.active += w?.health.active ?? 0;
+      h.rssMb += w?.health.rssMb ?? 0;
+      if (got.some((x) => x.index === k)) continue;
+      // A worker that has not reported this second is stalled: its loop lag is at least the time since it was last heard.
+      const silentMs = Math.round(Math.max(0, nowMs - (this.lastSeen[k] ?? 0) - 1000));
+      h.loopLagP99Ms = Math.max(h.loopLagP99Ms, silentMs);
+      h.loopLagMaxMs = Math.max(h.loopLagMaxMs, silentMs);
+    }
+    this.dispatched = this.latest.reduce((a, w) => ({ sent: a.sent + w.stats.sent, late: a.late + w.stats.late, dropped: a.dropped + w.stats.dropped }), { sent: 0, late: 0, dropped: 0 });
+  }
+
+  async finish(reason: unknown, lastSecond: number, closeLast: () => void, write: (lines: string) => void): Promise<Finished> {
+    // Each worker sends its last second before stopping; give those a moment to come in.
+    const stopping = this.pool.stop(String((reason as Error | undefined)?.message ?? 'stopped'), lastSecond, 30_000);
+    await new Promise((r) => setTimeout(r, 300));
+    closeLast();
+    const merged = await stopping;
+    this.flush(write);
+    // Workers that did not hand back their series keep their last reported counts.
+    return { series: merged.series, stats: merged.missing.length ? this.dispatched : merged.stats, missing: merged.missing };
+  }
+
+  abort(_reason: unknown, write: (lines: string) => void): void {
+    this.pool.kill();
+    this.flush(write);
+  }
+}
+
+/** CPU and lags are the busiest process's (each has one event loop); counts add up. */
+function addWorkerHealth(h: HealthSecond, w: HealthSecond): void {
+  h.cpuPct = Math.max(h.cpuPct, w.cpuPct);
+  h.loopLagP99Ms = Math.max(h.loopLagP99Ms, w.loopLagP99Ms);
+  h.loopLagMaxMs = Math.max(h.loopLagMaxMs, w.loopLagMaxMs);
+  h.sendLagP99Ms = Math.max(h.sendLagP99Ms, w.sendLagP99Ms);
+  h.sendLagMaxMs = Math.max(h.sendLagMaxMs, w.sendLagMaxMs);
+  h.arrivals += w.arrivals;
+  h.late += w.late;
+  h.dropped += w.dropped;
 }

@@ -5,7 +5,10 @@ import type { Browser, BrowserContext, Page } from 'puppeteer-core';
 import type { Layer } from '../../scenarios/model.js';
 import type { Sample, Outcome } from '../../api/sample.js';
 import { classifyError } from '../../api/sample.js';
-import type { StepDecl } from '../../run-folder/series.js';
+import type { StepDecl } from '../../api/target.js';
+import type { Identity } from '../../api/identity.js';
+import type { WebClient } from '../../api/web-client.js';
+import { MEDIA_HEADER, mediaLine, type BrowserJourney, type MediaSecond } from '../../run-folder/records.js';
 import { connectChromium, deprioritise, launchChromium, MEDIA_ARGS } from '../../lib/chromium.js';
 
 /** How the browser users run: how many, how long each stays in its conference before it leaves and joins again. */
@@ -21,53 +24,8 @@ export interface BrowserUsersOptions {
   stepTimeoutMs: number;
 }
 
-/** One browser user's journey, as written to browsers.jsonl. */
-export interface BrowserJourney {
-  user: number;
-  /** Journey number of this user, from 1. */
-  n: number;
-  /** ms from the run start. */
-  startMs: number;
-  endMs: number;
-  /** left: stayed its time and left; dropped: lost the conference; failed: never got in; stopped: the run ended. */
-  end: 'left' | 'dropped' | 'failed' | 'stopped';
-  /** Where it failed and what the page said. */
-  failedAt?: string;
-  error?: string;
-  /** Durations, ms; absent when the step was not reached. */
-  pageMs?: number;
-  loginMs?: number;
-  /** From the click on the conference to the broker's answer. */
-  assignMs?: number;
-  /** From the click to media flowing out (the user is in). */
-  joinMs?: number;
-  /** From the click to the first decoded video frame of another participant. */
-  firstFrameMs?: number;
-  /** The media paths in use: local and remote address:port of each selected ICE candidate pair. */
-  pairs?: string[];
-}
 
-/** One browser user's media in one second, as written to media.csv. */
-export interface MediaSecond {
-  /** ms from the run start. */
-  tMs: number;
-  user: number;
-  journey: number;
-  state: string;
-  /** Received video frames per second (mean over the incoming streams). */
-  fps: number;
-  framesDecoded: number;
-  kbpsIn: number;
-  kbpsOut: number;
-  packetsLost: number;
-  jitterMs: number;
-  freezes: number;
-}
 
-export const MEDIA_HEADER = 't_ms,user,journey,state,fps,frames_decoded,kbps_in,kbps_out,packets_lost,jitter_ms,freezes';
-export function mediaLine(m: MediaSecond): string {
-  return [m.tMs.toFixed(0), m.user, m.journey, m.state, m.fps.toFixed(1), m.framesDecoded, m.kbpsIn.toFixed(0), m.kbpsOut.toFixed(0), m.packetsLost, m.jitterMs.toFixed(1), m.freezes].join(',');
-}
 
 /** The browser users' steps, each with its layer; they join the run's steps, without objectives of their own. */
 export const BROWSER_STEPS: StepDecl[] = [
@@ -81,19 +39,12 @@ export const BROWSER_STEPS: StepDecl[] = [
 /** Browser users take participant ids from here: one class of their own, far beyond any population. */
 export const BROWSER_USER_BASE = 9_000_000;
 
-/** How one web client is driven to a joined conference; the page reports marks through window.firstbell. */
-export interface WebClient {
-  /** Opens the login page; resolves with the HTTP status. */
-  open(page: Page, signal: AbortSignal): Promise<number>;
-  /** Logs in as participant `user`; resolves with the status of the page after login. */
-  login(page: Page, user: number): Promise<number>;
-  /** Clicks into the conference. */
-  enter(page: Page): Promise<void>;
-}
 
 export interface BrowserUsersContext {
   origin: string;
   client: WebClient;
+  /** Who a browser user is, from its participant id. */
+  identity: (user: number) => Identity;
   clock: () => number;
   emit: (s: Sample) => void;
   journey: (j: BrowserJourney) => void;
@@ -115,6 +66,13 @@ interface UserWindow {
   events: PageEvent[];
   notify: () => void;
 }
+
+/** The page's marks after the click into the conference, each with the step it ends and where its duration goes. */
+const CONFERENCE_MARKS: [string, Layer, string, 'assignMs' | 'joinMs' | 'firstFrameMs'][] = [
+  ['assigned', 'broker', 'browser_assign', 'assignMs'],
+  ['joined', 'media', 'browser_join', 'joinMs'],
+  ['first_frame', 'media', 'browser_first_frame', 'firstFrameMs'],
+];
 
 class Failed extends Error {
   constructor(readonly stage: string, message: string, readonly outcome: Outcome = 'protocol', readonly status = 0) {
@@ -228,74 +186,79 @@ export class BrowserUsers {
     }
   }
 
-  private async journey(user: number, n: number): Promise<BrowserJourney['end']> {
+  /** Runs one browser step timed from now, records its sample and its duration under `key`; a failure ends the journey. */
+  private async timed<T>(j: BrowserJourney, layer: Layer, step: string, key: 'pageMs' | 'loginMs', stage: string, fn: () => Promise<T>): Promise<T> {
     const { clock } = this.ctx;
+    const t = clock();
+    try {
+      const v = await fn();
+      this.step(j.user, layer, step, t, clock(), 'ok');
+      j[key] = clock() - t;
+      return v;
+    } catch (e) {
+      const f = e instanceof Failed ? e : new Failed(stage, e instanceof Error ? e.message : String(e), this.stopped ? 'aborted' : /timeout/i.test(String(e)) ? 'timeout' : classifyError(e));
+      this.step(j.user, layer, step, t, clock(), f.outcome, f.status);
+      throw f;
+    }
+  }
+
+  /** Waits for the page's mark `name`, or fails on an error, a drop, the run's end or the time limit. */
+  private waitForMark(win: UserWindow, name: string, limitMs: number): Promise<PageEvent> {
+    return new Promise<PageEvent>((resolve, reject) => {
+      const check = () => {
+        const hit = win.events.find((e) => (e.type === 'mark' && e.name === name) || e.type === 'error' || e.type === 'dropped');
+        if (hit?.type === 'mark') return done(() => resolve(hit));
+        if (hit) return done(() => reject(new Failed(hit.stage ?? 'media', hit.message ?? 'the conference was lost', hit.type === 'dropped' ? 'reset' : hit.stage === 'broker' ? 'http' : 'protocol', Number(/answered (\d{3})/.exec(hit.message ?? '')?.[1] ?? 0))));
+        if (this.stopped) return done(() => reject(new Failed('stopped', 'the run ended', 'aborted')));
+      };
+      const timer = setTimeout(() => done(() => reject(new Failed(name, `no ${name.replace('_', ' ')} within ${limitMs} ms`, 'timeout'))), limitMs);
+      const done = (f: () => void) => {
+        clearTimeout(timer);
+        this.wake.delete(check);
+        win.notify = () => undefined;
+        f();
+      };
+      win.notify = check;
+      this.wake.add(check);
+      check();
+    });
+  }
+
+  /** From the click into the conference: assigned, joined, first frame, each timed from the click as the page marks it. */
+  private async intoConference(win: UserWindow, j: BrowserJourney, click: number): Promise<void> {
+    const { clock } = this.ctx;
+    const runMs = (epochMs: number) => clock() - (Date.now() - epochMs);
+    for (const [mark, layer, step, key] of CONFERENCE_MARKS) {
+      try {
+        const ev = await this.waitForMark(win, mark, this.o.stepTimeoutMs - (clock() - click));
+        const at = Math.max(click, runMs(ev.at));
+        this.step(j.user, layer, step, click, at, 'ok');
+        j[key] = at - click;
+      } catch (e) {
+        const f = e instanceof Failed ? e : new Failed(mark, String(e));
+        this.step(j.user, layer, step, click, clock(), f.outcome, f.status);
+        throw f;
+      }
+    }
+  }
+
+  private async journey(user: number, n: number): Promise<BrowserJourney['end']> {
+    const { clock, client } = this.ctx;
     const j: BrowserJourney = { user, n, startMs: clock(), endMs: 0, end: 'failed' };
+    const httpOk = (stage: string) => (status: number) => {
+      if (status >= 400) throw new Failed(stage, `the platform answered ${status}`, 'http', status);
+    };
     let w: UserWindow | undefined;
     try {
       w = await this.windowOf(user);
       w.events = [];
-      const { page, events } = w;
-      const win = w;
-      const runMs = (epochMs: number) => clock() - (Date.now() - epochMs);
-      const timed = async <T>(layer: Layer, step: string, key: 'pageMs' | 'loginMs', stage: string, fn: () => Promise<T>): Promise<T> => {
-        const t = clock();
-        try {
-          const v = await fn();
-          this.step(user, layer, step, t, clock(), 'ok');
-          j[key] = clock() - t;
-          return v;
-        } catch (e) {
-          const f = e instanceof Failed ? e : new Failed(stage, e instanceof Error ? e.message : String(e), this.stopped ? 'aborted' : /timeout/i.test(String(e)) ? 'timeout' : classifyError(e));
-          this.step(user, layer, step, t, clock(), f.outcome, f.status);
-          throw f;
-        }
-      };
-      const httpOk = (stage: string) => (status: number) => {
-        if (status >= 400) throw new Failed(stage, `the platform answered ${status}`, 'http', status);
-      };
-      await timed('admission', 'browser_page', 'pageMs', 'login page', async () => httpOk('login page')(await this.ctx.client.open(page, AbortSignal.timeout(this.o.stepTimeoutMs))));
-      await timed('admission', 'browser_login', 'loginMs', 'login', async () => httpOk('login')(await this.ctx.client.login(page, user)));
+      const page = w.page;
+      await this.timed(j, 'admission', 'browser_page', 'pageMs', 'login page', async () => httpOk('login page')(await client.open(page, AbortSignal.timeout(this.o.stepTimeoutMs))));
+      await this.timed(j, 'admission', 'browser_login', 'loginMs', 'login', async () => httpOk('login')(await client.login(page, this.ctx.identity(user))));
       const click = clock();
-      await this.ctx.client.enter(page);
-      // The page reports its marks; wait for each in turn, or for an error, a drop or the time limit.
-      const waitFor = (name: string, limitMs: number) =>
-        new Promise<PageEvent>((resolve, reject) => {
-          const check = () => {
-            const hit = events.find((e) => (e.type === 'mark' && e.name === name) || e.type === 'error' || e.type === 'dropped');
-            if (hit?.type === 'mark') return done(() => resolve(hit));
-            if (hit) return done(() => reject(new Failed(hit.stage ?? 'media', hit.message ?? 'the conference was lost', hit.type === 'dropped' ? 'reset' : hit.stage === 'broker' ? 'http' : 'protocol', Number(/answered (\d{3})/.exec(hit.message ?? '')?.[1] ?? 0))));
-            if (this.stopped) return done(() => reject(new Failed('stopped', 'the run ended', 'aborted')));
-          };
-          const timer = setTimeout(() => done(() => reject(new Failed(name, `no ${name.replace('_', ' ')} within ${limitMs} ms`, 'timeout'))), limitMs);
-          const done = (f: () => void) => {
-            clearTimeout(timer);
-            this.wake.delete(check);
-            win.notify = () => undefined;
-            f();
-          };
-          win.notify = check;
-          this.wake.add(check);
-          check();
-        });
-      const stages: [string, Layer, string, 'assignMs' | 'joinMs' | 'firstFrameMs'][] = [
-        ['assigned', 'broker', 'browser_assign', 'assignMs'],
-        ['joined', 'media', 'browser_join', 'joinMs'],
-        ['first_frame', 'media', 'browser_first_frame', 'firstFrameMs'],
-      ];
-      for (const [mark, layer, step, key] of stages) {
-        try {
-          const ev = await waitFor(mark, this.o.stepTimeoutMs - (clock() - click));
-          const at = Math.max(click, runMs(ev.at));
-          this.step(user, layer, step, click, at, 'ok');
-          j[key] = at - click;
-        } catch (e) {
-          const f = e instanceof Failed ? e : new Failed(mark, String(e));
-          this.step(user, layer, step, click, clock(), f.outcome, f.status);
-          throw f;
-        }
-      }
-      j.end = await this.hold(page, j, click + this.o.cycleMs, events);
+      await client.enter(page);
+      await this.intoConference(w, j, click);
+      j.end = await this.hold(page, j, click + this.o.cycleMs, w.events);
     } catch (e) {
       j.end = this.stopped ? 'stopped' : 'failed';
       if (e instanceof Failed) {

@@ -1,0 +1,14 @@
+// The errors a journey throws inside a step: each is classified into the step's outcome.
+
+/** An answer that the journey did not expect; carries the status so the sample records it. */
+export class HttpStatusError extends Error {
+  constructor(readonly status: number, readonly what: string) {
+    super(`${what}: HTTP ${status}`);
+  }
+}
+
+/** A protocol-level answer that made no sense (no CSRF token, bad JSON, …). */
+export class ProtocolError extends Error {}
+
+/** The target could not be reached before the start (exit code 3). */
+export class TargetUnreachableError extends Error {}

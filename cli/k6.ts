@@ -1,0 +1,64 @@
+// export k6 and import k6: the same scenario handed to k6, and its results read back into a run folder.
+import { mkdirSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { exportK6 } from '../k6/export.js';
+import { importK6 } from '../k6/import.js';
+import { buildReport } from '../reports/build-report.js';
+import { summaryJson, terminalSummary } from '../reports/summary.js';
+import { writeFileAtomic } from '../run-folder/run-folder.js';
+import { allowTargetOption, EXIT, fmt, parseNumber, scaleOption, scenarioByName, seedOption, targetFor, type Io, type SetAction } from './shared.js';
+
+/** export k6 and import k6. */
+export function addK6Commands(program: Command, io: Io, setAction: SetAction): void {
+  const exporter = program.command('export').description('hand a scenario to another engine (k6)');
+  exporter
+    .command('k6')
+    .description('write a k6 TypeScript script (typed with @types/k6) and a k6-operator TestRun manifest for a scenario')
+    .argument('<scenario>', 'built-in scenario name')
+    .requiredOption('--target <url>', 'base URL of the platform the k6 runners will load')
+    .addOption(new Option('--target-kind <kind>', 'how the runners talk to the target (the script plays the reference and Janus journeys)').choices(['reference', 'janus']).default('reference'))
+    .addOption(allowTargetOption())
+    .addOption(scaleOption().default(0.01))
+    .addOption(seedOption())
+    .addOption(new Option('--parallelism <n>', 'k6 runner pods in the TestRun').argParser(parseNumber('--parallelism', 1, 1000, true)).default(4))
+    .option('--out <dir>', 'folder to write script.ts and testrun.yaml into (default: k6/<name>)')
+    .action((name: string, o: { target: string; targetKind: 'reference' | 'janus'; allowTarget: string[]; scale: number; seed: number; parallelism: number; out?: string }) =>
+      setAction(async () => {
+        const scenario = scenarioByName(name, o.scale);
+        const target = targetFor(o.target, o.allowTarget, o.targetKind);
+        const e = exportK6({ scenario, seed: o.seed, target: target.url, targetKind: o.targetKind, parallelism: o.parallelism });
+        const dir = resolve(io.cwd ?? process.cwd(), o.out ?? join('k6', e.name));
+        mkdirSync(dir, { recursive: true });
+        writeFileAtomic(join(dir, 'script.ts'), e.script);
+        writeFileAtomic(join(dir, 'testrun.yaml'), e.manifest);
+        io.stdout.write(`${join(dir, 'script.ts')}\n${join(dir, 'testrun.yaml')}\n`);
+        io.stderr.write(`run it: k6 run --out csv=results.csv ${join(dir, 'script.ts')}   then: firstbell import k6 results.csv\n` + (scenario.faults?.length ? `note: the scenario's faults are not in the script; k6 only sends the load\n` : ''));
+        return EXIT.ok;
+      }),
+    );
+
+  const importer = program.command('import').description('read results of another engine (k6) into a run folder and report');
+  importer
+    .command('k6')
+    .description('merge k6 results (--out csv or --out json, one file per runner) into a run folder and build its report')
+    .argument('<results...>', 'k6 result files (CSV or JSON lines)')
+    .option('--out <dir>', 'folder that receives the run folder', 'runs')
+    .option('--json', 'print only summary.json on stdout')
+    .action((files: string[], o: { out: string; json?: boolean }) =>
+      setAction(async () => {
+        const cwd = io.cwd ?? process.cwd();
+        const r = await importK6(files.map((f) => resolve(cwd, f)), resolve(cwd, o.out));
+        const { analysis, reportPath } = await buildReport(r.dir);
+        if (o.json) io.stdout.write(JSON.stringify(summaryJson(analysis), null, 2) + '\n');
+        else {
+          io.stdout.write(`imported ${fmt(r.samples)} samples from ${r.runners} runner${r.runners === 1 ? '' : 's'} (${fmt(r.dropped)} iterations dropped by k6)\n`);
+          for (const t of r.thresholds) {
+            io.stdout.write(`  k6 thresholds on the merged data, ${t.layer.padEnd(9)} ${t.passed ? 'pass' : 'FAIL'}: p95 ${Math.round(t.p95Ms)} ms (< ${t.p95Limit}), errors ${(t.errorRate * 100).toFixed(2)} % (< ${(t.errorLimit * 100).toFixed(2)} %)\n`);
+          }
+          io.stdout.write(terminalSummary(analysis, relative(cwd, reportPath) || reportPath) + '\n');
+        }
+        return analysis.passed ? EXIT.ok : EXIT.objectivesFailed;
+      }),
+    );
+}

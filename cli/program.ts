@@ -1,0 +1,72 @@
+// The command line as a program: every command family registered, and main(argv, io), which returns an exit code.
+import { Command, CommanderError } from 'commander';
+import { TargetUnreachableError } from '../api/errors.js';
+import { JanusSetupError } from '../fixtures/janus.js';
+import { ConfigError } from '../fixtures/reference-platform.js';
+import { K6ImportError } from '../k6/import.js';
+import { BrowserSetupError } from '../lib/chromium.js';
+import { VERSION } from '../lib/version.js';
+import { RunFolderError } from '../run-folder/run-folder.js';
+import { ProblemsError } from '../scenarios/model.js';
+import { WorkerError } from '../users/workers.js';
+import { addFixtureCommand } from './fixture.js';
+import { addK6Commands } from './k6.js';
+import { addPlanCommands } from './plan.js';
+import { addReportCommands } from './report.js';
+import { addRunCommands } from './run.js';
+import { EXIT, UsageError, type Action, type Io, type SetAction } from './shared.js';
+
+export { EXIT } from './shared.js';
+
+export function buildProgram(io: Io, setAction: SetAction): Command {
+  const program = new Command('firstbell')
+    .description('Replays the Monday 8:00 burst against a school platform and writes a capacity report.')
+    .version(VERSION)
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) })
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 objectives met, 1 internal error, 2 usage or config error, 3 target unreachable before start,
+99 objectives failed, 130 interrupted.`,
+    );
+  addRunCommands(program, io, setAction);
+  addReportCommands(program, io, setAction);
+  addK6Commands(program, io, setAction);
+  addPlanCommands(program, io, setAction);
+  addFixtureCommand(program, io, setAction);
+  return program;
+}
+
+/** Runs the CLI in-process and returns its exit code; never exits the process. */
+export async function main(argv: string[], io: Io): Promise<number> {
+  let action: Action | undefined;
+  const program = buildProgram(io, (a) => (action = a));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    if (!action) return EXIT.ok;
+    return await action();
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
+      if (err.code === 'commander.executeSubCommandAsync') return EXIT.internal;
+      return EXIT.usage; // commander has already printed its one-line error
+    }
+    if (err instanceof UsageError || err instanceof RunFolderError || err instanceof ConfigError || err instanceof JanusSetupError || err instanceof BrowserSetupError || err instanceof K6ImportError || err instanceof WorkerError) {
+      io.stderr.write(`error: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    if (err instanceof ProblemsError) {
+      io.stderr.write(`error: ${err.problems.length} problem(s):\n${err.problems.map((p) => `  ${p.where}: ${p.message}; fix: ${p.hint}`).join('\n')}\n`);
+      return EXIT.usage;
+    }
+    if (err instanceof TargetUnreachableError) {
+      io.stderr.write(`error: ${err.message}; start the platform or fix --target ('firstbell fixture' starts the reference platform)\n`);
+      return EXIT.unreachable;
+    }
+    io.stderr.write(`error: internal error: ${err instanceof Error ? err.message : String(err)}${process.env.FIRSTBELL_DEBUG ? `\n${(err as Error).stack}` : ' (set FIRSTBELL_DEBUG=1 for the stack)'}\n`);
+    return EXIT.internal;
+  }
+}
+

@@ -1,0 +1,192 @@
+// run, demo and whatif: a scenario sent against a target, its report built and its verdict printed.
+import { join, relative, resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import type { Target } from '../api/target.js';
+import { clockAt } from '../analysis/analysis.js';
+import { spawnReferencePlatform } from '../fixtures/spawn.js';
+import { buildReport } from '../reports/build-report.js';
+import { compare } from '../reports/compare.js';
+import { summaryJson, terminalSummary } from '../reports/summary.js';
+import { RunFailedError } from '../run-folder/run-folder.js';
+import type { ResolvedScenario } from '../scenarios/model.js';
+import { targetFromSpec, TARGET_KINDS, type TargetKind } from '../targets/index.js';
+import { runScenario, type Progress } from '../users/run.js';
+import { fixtureArgs, fixtureFlags, type FixtureFlags } from './fixture.js';
+import { describePlan, planRun } from './plan.js';
+import { writeComparison } from './report.js';
+import {
+  allowTargetOption, EXIT, fmt, localAddressOption, parseNumber, scaleOption, scenarioByName, seedOption, targetFor, UsageError, workersOption,
+  type Io, type SetAction, type TargetFlags,
+} from './shared.js';
+
+function progressLine(p: Progress, s: ResolvedScenario): string {
+  const layers = (['admission', 'broker', 'media'] as const)
+    .map((l) => {
+      const v = p.layers[l];
+      return `${l} ${v.ended ? `${Math.round((v.failed / v.ended) * 100)}% err p95 ${v.p95Ms}ms` : '—'}`;
+    })
+    .join(' | ');
+  return `[${String(p.t).padStart(3)}s ${clockAt(s.firstBell, p.firstBellAtMs, p.t)}] sent ${fmt(p.sent)}/${fmt(p.planned)} late ${p.late} dropped ${p.dropped} active ${fmt(p.active)} | ${layers} | cpu ${p.health.cpuPct}% lag ${p.health.loopLagP99Ms}ms`;
+}
+
+function progressPrinter(io: Io, scenario: ResolvedScenario, enabled: boolean): { onProgress?: (p: Progress) => void; done: () => void } {
+  if (!enabled) return { done: () => undefined };
+  const tty = io.stderr.isTTY === true;
+  let last = 0;
+  return {
+    onProgress: (p) => {
+      const line = progressLine(p, scenario);
+      if (tty) io.stderr.write(`\r\x1b[2K${line.slice(0, 200)}`);
+      else if (p.t - last >= 5 || p.t === 0) {
+        last = p.t;
+        io.stderr.write(line + '\n');
+      }
+    },
+    done: () => tty && io.stderr.write('\n'),
+  };
+}
+
+export interface RunFlags {
+  objective: string[];
+  faultsVia: 'auto' | 'proxy';
+  scale?: number;
+  seed: number;
+  out: string;
+  maxActive?: number;
+  allowTarget: string[];
+  json?: boolean;
+  progress: boolean;
+  browsers: number;
+  browserCycle: number;
+  chromium?: string;
+  browserEndpoint?: string;
+  workers: number | 'auto';
+  localAddress: string[];
+}
+
+/** Runs one scenario, builds its report and prints the verdict; returns the run folder and analysis. */
+export async function runOnce(io: Io, scenario: ResolvedScenario, target: Target, flags: RunFlags) {
+  const plan = planRun(scenario, flags.seed, target.url.hostname, flags, target.holds !== false);
+  io.stderr.write(describePlan(plan, `${target.kind} ${target.url.origin}`, flags.browsers) + '\n');
+  const progress = progressPrinter(io, scenario, flags.progress);
+  const result = await runScenario({
+    plan, target, outDir: resolve(io.cwd ?? process.cwd(), flags.out), maxActive: flags.maxActive,
+    signal: io.signal, onProgress: progress.onProgress, faultsVia: flags.faultsVia,
+    browsers: flags.browsers > 0 ? { count: flags.browsers, cycleMs: flags.browserCycle * 1000, chromium: flags.chromium, endpoint: flags.browserEndpoint } : undefined,
+  })
+    .catch(async (err: unknown) => {
+      if (!(err instanceof RunFailedError)) throw err;
+      // A run that failed part-way still gets a report of what ran.
+      const built = await buildReport(err.dir).catch(() => undefined);
+      throw new Error(`the run failed part-way: ${err.message}${built ? `; report of what ran: ${built.reportPath}` : `; its samples are in ${err.dir}`}`);
+    })
+    .finally(progress.done);
+  const { analysis, reportPath } = await buildReport(result.dir);
+  const shown = relative(io.cwd ?? process.cwd(), reportPath) || reportPath;
+  if (flags.json) io.stdout.write(JSON.stringify(summaryJson(analysis), null, 2) + '\n');
+  else io.stdout.write(terminalSummary(analysis, shown) + '\n');
+  return { dir: result.dir, analysis, interrupted: result.info.status === 'interrupted' };
+}
+
+async function runAndReport(io: Io, scenario: ResolvedScenario, target: Target, flags: RunFlags, demo: boolean): Promise<number> {
+  const r = await runOnce(io, scenario, target, flags);
+  if (r.interrupted) return EXIT.interrupted;
+  if (demo) return EXIT.ok;
+  return r.analysis.passed ? EXIT.ok : EXIT.objectivesFailed;
+}
+
+/** Runs a target given by --target, or the reference platform started for the purpose. */
+export async function withTarget<T>(io: Io, url: string | undefined, allowed: string[], fixtureArgs: string[], fn: (t: Target) => Promise<T>): Promise<T> {
+  if (url !== undefined) return fn(targetFor(url, allowed));
+  const platform = await spawnReferencePlatform(fixtureArgs);
+  io.stderr.write(`reference platform at ${platform.url}\n`);
+  try {
+    return await fn(targetFromSpec({ kind: 'reference', url: platform.url }));
+  } finally {
+    await platform.stop();
+  }
+}
+
+/** The flags every command that sends load takes. */
+const runFlags = (cmd: Command) =>
+  cmd
+    .addOption(seedOption())
+    .option('--out <dir>', 'folder that receives the run folder', 'runs')
+    .addOption(new Option('--max-active <n>', "most participants under way at once; beyond it arrivals are dropped and counted (default: the plan's participants, at least 50,000)").argParser(parseNumber('--max-active', 1, 10_000_000, true)))
+    .option('--objective <layer.metric=value>', 'override an objective, e.g. broker.p95=1.5s or admission.errors=0.5% (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .addOption(new Option('--faults-via <how>', "who applies the scenario's faults: auto (the target where it can, else the fault proxy) or proxy").choices(['auto', 'proxy']).default('auto'))
+    .option('--json', 'print only summary.json on stdout')
+    .option('--no-progress', 'no live progress line on stderr')
+    .addOption(new Option('--browsers <n>', 'browser users (real Chromium, fake camera) joining through the web client beside the protocol users').argParser(parseNumber('--browsers', 0, 50, true)).default(0))
+    .addOption(new Option('--browser-cycle <s>', 'seconds each browser user stays in its conference before it leaves and joins again').argParser(parseNumber('--browser-cycle', 2, 3600)).default(15))
+    .option('--chromium <path>', 'Chromium for browser users (default: FIRSTBELL_CHROMIUM or /usr/bin/chromium)')
+    .option('--browser-endpoint <url>', 'attach browser users to a running Chromium (ws://… from /json/version, or http://host:port) instead of launching one')
+    .addOption(workersOption())
+    .addOption(localAddressOption());
+
+/** run, demo and whatif. */
+export function addRunCommands(program: Command, io: Io, setAction: SetAction): void {
+  runFlags(
+    program
+      .command('run')
+      .description('run a scenario against a target and write the run folder and report')
+      .argument('<scenario>', "built-in scenario name (see 'firstbell list')")
+      .requiredOption('--target <url>', 'base URL of the platform, e.g. http://127.0.0.1:8080')
+      .addOption(new Option('--target-kind <kind>', 'how to talk to the target: reference (the reference platform, or one built like it), janus (ws://host:8188), bbb (https://host/bigbluebutton/), moodle (https://host/) or http (GETs of the --target URL)').choices([...TARGET_KINDS]).default('reference'))
+      .addOption(new Option('--http-requests <n>', 'http: GETs each participant sends on its keep-alive connection').argParser(parseNumber('--http-requests', 1, 1_000_000, true)).default(1))
+      .option('--bbb-secret <secret>', 'BigBlueButton shared secret (default: FIRSTBELL_BBB_SECRET)')
+      .addOption(new Option('--bbb-checksum <algorithm>', 'BigBlueButton checksum algorithm, as configured on the server').choices(['sha1', 'sha256', 'sha384', 'sha512']).default('sha1'))
+      .option('--moodle-join <path>', "Moodle: where a pupil joins the lesson, e.g. '/mod/bigbluebuttonbn/bbb_view.php?action=join&id=7'")
+      .addOption(allowTargetOption())
+      .addOption(scaleOption().default(0.01)),
+  ).action((name: string, o: RunFlags & TargetFlags & { target: string; scale: number; targetKind: TargetKind }) =>
+    setAction(async () => {
+      const scenario = scenarioByName(name, o.scale, o.objective);
+      return runAndReport(io, scenario, targetFor(o.target, o.allowTarget, o.targetKind, o), o, false);
+    }),
+  );
+
+  runFlags(
+    fixtureFlags(
+      program
+        .command('demo')
+        .description('start the reference platform (two Janus farms), replay monday-0800 at a scale that fits this machine with two browser users beside the protocol users, and write the report')
+        .addOption(scaleOption().default(0.015)),
+    ),
+  ).action((o: RunFlags & FixtureFlags & { scale: number }, cmd: Command) =>
+    setAction(async () => {
+      const scenario = scenarioByName('monday-0800', o.scale, o.objective);
+      const media = o.media ?? 'janus';
+      // Two browser users by default, where the media is real.
+      const browsers = media === 'janus' && cmd.getOptionValueSource('browsers') === 'default' ? 2 : o.browsers;
+      if (browsers > 0 && media !== 'janus') throw new UsageError('--browsers: browser users need real media; drop --media stand-in or pass --browsers 0');
+      return withTarget(io, undefined, [], fixtureArgs({ ...o, media }), (t) => runAndReport(io, scenario, t, { ...o, browsers, allowTarget: [] }, true));
+    }),
+  );
+
+  runFlags(
+    fixtureFlags(
+      program
+        .command('whatif')
+        .description('run a scenario and a mitigation of it one after the other and compare them (e.g. monday-0800 monday-0800-staggered)')
+        .argument('<base>', 'the scenario as it happens')
+        .argument('<variant>', 'the what-if scenario')
+        .option('--target <url>', 'base URL of the platform; without it the reference platform is started')
+        .addOption(allowTargetOption())
+        .addOption(scaleOption().default(0.015)),
+    ),
+  ).action((baseName: string, variantName: string, o: RunFlags & { scale: number; target?: string; loginCapacity?: number; joinCapacity?: number }) =>
+    setAction(async () => {
+      const base = scenarioByName(baseName, o.scale, o.objective);
+      const variant = scenarioByName(variantName, o.scale, o.objective);
+      return withTarget(io, o.target, o.allowTarget, fixtureArgs(o), async (t) => {
+        const a = await runOnce(io, base, t, o);
+        if (a.interrupted) return EXIT.interrupted;
+        const b = await runOnce(io, variant, t, o);
+        if (b.interrupted) return EXIT.interrupted;
+        writeComparison(io, compare(a.analysis, b.analysis), join(b.dir, 'compare.html'), o.json);
+        return EXIT.ok;
+      });
+    }),
+  );
+}

@@ -1,0 +1,94 @@
+// What every command shares: exit codes, the I/O it writes to, flag parsers, and scenario and target lookup.
+import { InvalidArgumentError, Option } from 'commander';
+import type { Target } from '../api/target.js';
+import { isLoopback } from '../plan/limits.js';
+import { BUILT_IN_SCENARIOS, closestName, findScenario } from '../scenarios/index.js';
+import { ProblemsError, resolveScenario, validateScenario, type ResolvedScenario } from '../scenarios/model.js';
+import { applyObjectiveFlags } from '../scenarios/objective-flag.js';
+import type { BbbChecksum } from '../targets/bbb.js';
+import { targetFromSpec, type TargetKind } from '../targets/index.js';
+
+/** Exit codes, as documented in the README. */
+export const EXIT = { ok: 0, internal: 1, usage: 2, unreachable: 3, objectivesFailed: 99, interrupted: 130 } as const;
+
+export interface Io {
+  stdout: { write(s: string): unknown };
+  stderr: { write(s: string): unknown; isTTY?: boolean };
+  /** Aborted on Ctrl-C: the run stops cleanly and still writes its report. */
+  signal?: AbortSignal;
+  cwd?: string;
+}
+
+/** Bad flags or arguments: exit 2 with the message. */
+export class UsageError extends Error {}
+
+/** A command's result: its exit code. */
+export type Action = () => Promise<number>;
+
+/** Registers a command's action; the program runs it after parsing. */
+export type SetAction = (a: Action) => void;
+
+export const fmt = (n: number) => n.toLocaleString('en-US');
+
+export function parseNumber(what: string, min: number, max: number, integer = false) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+      throw new InvalidArgumentError(`${what} must be ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}.`);
+    }
+    return n;
+  };
+}
+
+export const scaleOption = () => new Option('--scale <fraction>', 'fraction of full scale (1.0 = 100,000 joins)').argParser(parseNumber('the scale', 0.0001, 1));
+export const allowTargetOption = () =>
+  new Option('--allow-target <host>', 'allow loading this non-loopback host (repeatable)').argParser((v: string, acc: string[] = []) => [...acc, v]).default([] as string[]);
+export const workersOption = () =>
+  new Option('--workers <n|auto>', 'processes that share the schedule; auto: every core from 500 arrivals/s on, and enough that none needs more files than it may open')
+    .argParser((v: string) => (v === 'auto' ? 'auto' : parseNumber('--workers', 1, 64, true)(v)))
+    .default('auto' as const);
+export const localAddressOption = () =>
+  new Option('--local-address <addresses>', 'spread connections over these local addresses: 127.0.1.1-127.0.1.20, a list, or a network like 127.0.2.0/28 (repeatable; default: as many 127.0.1.x as a loopback target needs)')
+    .argParser((v: string, acc: string[] = []) => [...acc, v])
+    .default([] as string[]);
+export const seedOption = () => new Option('--seed <n>', 'seed of the schedule; the same seed gives the same arrivals').argParser(parseNumber('the seed', 0, 2 ** 31 - 1, true)).default(1);
+
+export function scenarioByName(name: string, scale: number, objectiveFlags: string[] = []): ResolvedScenario {
+  const s = findScenario(name);
+  if (!s) {
+    const near = closestName(name, BUILT_IN_SCENARIOS.map((x) => x.name));
+    throw new UsageError(
+      `unknown scenario '${name}'${near ? `; did you mean '${near}'?` : ''} (built in: ${BUILT_IN_SCENARIOS.map((x) => x.name).join(', ')}; see 'firstbell list')`,
+    );
+  }
+  const problems = validateScenario(s).map((p) => ({ ...p, where: `scenario ${name}: ${p.where}` }));
+  const { objectives, problems: flagProblems } = applyObjectiveFlags(s.objectives, objectiveFlags);
+  if (problems.length || flagProblems.length) throw new ProblemsError([...problems, ...flagProblems]);
+  return resolveScenario({ ...s, objectives }, scale);
+}
+
+/** Settings of the BigBlueButton, Moodle and plain HTTP targets. */
+export interface TargetFlags {
+  bbbSecret?: string;
+  bbbChecksum?: BbbChecksum;
+  moodleJoin?: string;
+  httpRequests?: number;
+}
+
+export function targetFor(url: string, allowed: string[], kind: TargetKind = 'reference', flags: TargetFlags = {}): Target {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new UsageError(`--target '${url}' is not a URL; give one like ${kind === 'janus' ? 'ws://127.0.0.1:8188' : 'http://127.0.0.1:8080'}`);
+  }
+  const schemes = kind === 'janus' ? ['ws:', 'wss:'] : ['http:', 'https:'];
+  if (!schemes.includes(u.protocol)) throw new UsageError(`--target '${url}' must start with ${schemes.map((x) => `${x}//`).join(' or ')} for --target-kind ${kind}`);
+  if (!isLoopback(u.hostname) && !allowed.includes(u.hostname)) {
+    throw new UsageError(`refusing to load ${u.hostname}: only loopback targets are allowed by default; add --allow-target ${u.hostname} if you may load it`);
+  }
+  const bbbSecret = kind === 'bbb' ? flags.bbbSecret ?? process.env.FIRSTBELL_BBB_SECRET : undefined;
+  if (kind === 'bbb' && !bbbSecret) throw new UsageError("--target-kind bbb needs the server's shared secret: --bbb-secret or FIRSTBELL_BBB_SECRET (on the server: bbb-conf --secret)");
+  return targetFromSpec({ kind, url: u.href, bbbSecret, bbbChecksum: flags.bbbChecksum, moodleJoin: flags.moodleJoin, httpRequests: flags.httpRequests });
+}
+

@@ -1,0 +1,35 @@
+// The plan of one run, built once: the scenario at its scale, the schedule from the seed, and how this machine sends it.
+import type { RunInfo } from '../run-folder/run-folder.js';
+import type { ResolvedScenario } from '../scenarios/model.js';
+import type { Layout } from './limits.js';
+import { arrivalsPerSecond, buildSchedule, type Schedule } from './schedule.js';
+
+export interface Plan {
+  scenario: ResolvedScenario;
+  seed: number;
+  /** Every arrival's instant, computed once; worker processes rebuild the same one from the scenario and seed. */
+  schedule: Schedule;
+  /** The plan in numbers, as run.json keeps it. */
+  summary: RunInfo['plan'];
+  /** Worker processes and source addresses. */
+  layout: Layout;
+}
+
+/** The plan in numbers, before anything is sent. */
+export function planOf(scenario: ResolvedScenario, schedule: Schedule): RunInfo['plan'] {
+  return {
+    participants: schedule.offsetsMs.length,
+    peakArrivalsPerSec: Math.max(0, ...arrivalsPerSecond(schedule)),
+    phases: scenario.phases.map((p) => ({ name: p.name, participants: p.participants, startMs: p.startMs, durationMs: p.durationMs })),
+  };
+}
+
+/** One process, connections from the system's source address. */
+export const SINGLE_PROCESS: Layout = { workers: 1, localAddresses: [], localAddressesFor: 'all' };
+
+/** Builds the plan: the schedule once, then the layout from its figures (default: one process). */
+export function buildPlan(scenario: ResolvedScenario, seed: number, layoutFor: (summary: RunInfo['plan']) => Layout = () => SINGLE_PROCESS): Plan {
+  const schedule = buildSchedule(scenario, seed);
+  const summary = planOf(scenario, schedule);
+  return { scenario, seed, schedule, summary, layout: layoutFor(summary) };
+}
