@@ -295,117 +295,170 @@ function burstEndSecond(run: RunInfo): number {
   return burst ? (run.firstBellAtMs + burst.startMs + burst.durationMs) / 1000 : 0;
 }
 
-function analyseLayer(layer: Layer, series: Series, run: RunInfo, last: number, suspect: Set<number>): LayerResult & { state: (boolean | undefined)[] } {
-  const objective = run.scenario.objectives[layer];
-  // Browser users are witnesses, not load: the verdict rests on the protocol users' steps.
-  const steps = series.steps.filter((d) => d.layer === layer && !d.browser);
-  const first = steps[0];
-  const goal = goalOf(series, layer);
-  const bucketOf = (sec: number, d: StepDecl) => series.seconds.get(sec)?.get(stepKey(d.layer, d.step));
-  const total = series.total((d) => d.layer === layer && !d.browser);
-  let peakOffered = 0;
-  let peakGood = 0;
-  // Per second: violating (true), compliant (false) or not judged (undefined); plus the first violation found.
-  const state: (boolean | undefined)[] = [];
-  const firstViolation: ({ step: string } & NonNullable<ReturnType<typeof violation>>)[] = [];
-  const offered = (sec: number) => {
-    const b = first ? bucketOf(sec, first) : undefined;
+/** One layer's protocol steps in a series, and its per-second figures: load offered to it and goodput through it. */
+class LayerView {
+  /** Browser users are witnesses, not load: the verdict rests on the protocol users' steps. */
+  readonly steps: StepDecl[];
+  readonly first: StepDecl | undefined;
+  readonly goal: StepDecl | undefined;
+
+  constructor(readonly layer: Layer, readonly series: Series) {
+    this.steps = series.steps.filter((d) => d.layer === layer && !d.browser);
+    this.first = this.steps[0];
+    this.goal = goalOf(series, layer);
+  }
+
+  bucketOf(sec: number, d: StepDecl): StepSecond | undefined {
+    return this.series.seconds.get(sec)?.get(stepKey(d.layer, d.step));
+  }
+
+  /** Participants reaching the layer's first step in second `sec`. */
+  offered(sec: number): number {
+    const b = this.first ? this.bucketOf(sec, this.first) : undefined;
     return b ? b.attempts + b.aborted : 0;
-  };
-  const goodput = (sec: number) => (goal ? (bucketOf(sec, goal)?.ok ?? 0) : 0);
+  }
+
+  /** Participants through the layer's goal step in second `sec`. */
+  goodput(sec: number): number {
+    return this.goal ? (this.bucketOf(sec, this.goal)?.ok ?? 0) : 0;
+  }
+}
+
+type Violation = { step: string } & NonNullable<ReturnType<typeof violation>>;
+
+/** Per second: violating (true), compliant (false) or not judged (undefined); and the first violation of each violating second. */
+function judgeSeconds(v: LayerView, objective: LayerObjective, last: number, suspect: Set<number>): { state: (boolean | undefined)[]; firstViolation: Violation[] } {
+  const state: (boolean | undefined)[] = [];
+  const firstViolation: Violation[] = [];
   for (let sec = 0; sec <= last; sec++) {
-    peakOffered = Math.max(peakOffered, offered(sec));
-    peakGood = Math.max(peakGood, goodput(sec));
     // Seconds in which the generator could not keep up say nothing about the target.
     if (suspect.has(sec)) continue;
     let judged = false;
-    for (const d of steps) {
-      const b = bucketOf(sec, d);
+    for (const d of v.steps) {
+      const b = v.bucketOf(sec, d);
       if (!b || b.attempts < MIN_ATTEMPTS_PER_SECOND) continue;
       judged = true;
-      const v = violation(b, objective);
-      if (v && state[sec] !== true) {
+      const x = violation(b, objective);
+      if (x && state[sec] !== true) {
         state[sec] = true;
-        firstViolation[sec] = { step: d.step, ...v };
+        firstViolation[sec] = { step: d.step, ...x };
       }
     }
     if (judged && state[sec] === undefined) state[sec] = false;
   }
-  const judgedSeconds = state.filter((s) => s !== undefined).length;
-  let breakAt = -1;
-  for (let sec = 0, streak = 0; sec <= last && breakAt < 0; sec++) {
+  return { state, firstViolation };
+}
+
+/** The first second of the first violation sustained for SUSTAIN_SECONDS judged seconds; -1 when there is none. */
+function sustainedBreak(state: (boolean | undefined)[], last: number): number {
+  for (let sec = 0, streak = 0; sec <= last; sec++) {
     if (state[sec] === true) {
       streak++;
       if (streak >= SUSTAIN_SECONDS) {
         // Walk back to the first second of this run of violations (skipping unjudged seconds).
         let s = sec;
         for (let k = sec - 1; k >= 0 && state[k] !== false; k--) if (state[k] === true) s = k;
-        breakAt = s;
+        return s;
       }
     } else if (state[sec] === false) streak = 0;
   }
-  const result: LayerResult & { state: (boolean | undefined)[] } = {
-    state,
-    layer, objective, unit: UNITS[layer], attempts: total.attempts, failed: total.failed, judged: judgedSeconds > 0,
-    met: breakAt < 0, peakOfferedPerSec: peakOffered, peakGoodputPerSec: peakGood,
-  };
-  // Capacity: the best mean goodput over CAPACITY_SECONDS consecutive seconds that all met the objective.
+  return -1;
+}
+
+/** The best mean goodput over CAPACITY_SECONDS consecutive seconds that all met the objective. */
+function capacityOf(v: LayerView, state: (boolean | undefined)[], last: number, breakAt: number): LayerResult['capacity'] {
+  let capacity: LayerResult['capacity'];
   for (let sec = 0; sec + CAPACITY_SECONDS - 1 <= last; sec++) {
     let sum = 0;
     let compliant = true;
     for (let k = 0; k < CAPACITY_SECONDS; k++) {
       compliant &&= state[sec + k] === false;
-      sum += goodput(sec + k);
+      sum += v.goodput(sec + k);
     }
     const held = Math.round(sum / CAPACITY_SECONDS);
-    if (compliant && held > (result.capacity?.perSec ?? 0)) result.capacity = { perSec: held, lowerBound: breakAt < 0, second: sec };
+    if (compliant && held > (capacity?.perSec ?? 0)) capacity = { perSec: held, lowerBound: breakAt < 0, second: sec };
   }
   // A break at a load far above anything held while compliant (a spike) pins the capacity down only from below.
-  if (result.capacity && breakAt >= 0 && offered(breakAt) > CAPACITY_PINNED * result.capacity.perSec) result.capacity.lowerBound = true;
-  // Knee: offered keeps coming but the layer serves clearly less of it, for KNEE_SECONDS in a row.
-  // Seconds with little load are skipped: there a single participant crossing a second boundary looks like a shortfall.
+  if (capacity && breakAt >= 0 && v.offered(breakAt) > CAPACITY_PINNED * capacity.perSec) capacity.lowerBound = true;
+  return capacity;
+}
+
+/**
+ * Knee: offered keeps coming but the layer serves clearly less of it, for KNEE_SECONDS in a row. Seconds with
+ * little load are skipped: there a single participant crossing a second boundary looks like a shortfall.
+ */
+function kneeOf(v: LayerView, run: RunInfo, last: number, suspect: Set<number>, peakOffered: number): LayerResult['knee'] {
   const kneeFloor = Math.max(MIN_ATTEMPTS_PER_SECOND, 0.1 * peakOffered);
-  for (let sec = 0, streak = 0; sec <= last && !result.knee; sec++) {
-    const o = offered(sec);
-    const short = !suspect.has(sec) && o >= kneeFloor && goodput(sec) < KNEE_SHARE * o;
+  for (let sec = 0, streak = 0; sec <= last; sec++) {
+    const o = v.offered(sec);
+    const short = !suspect.has(sec) && o >= kneeFloor && v.goodput(sec) < KNEE_SHARE * o;
     streak = short ? streak + 1 : 0;
     if (streak === KNEE_SECONDS) {
       const at = sec - KNEE_SECONDS + 1;
-      result.knee = { second: at, clock: clockAt(run.scenario.firstBell, run.firstBellAtMs, at), offeredPerSec: offered(at), goodputPerSec: goodput(at) };
+      return { second: at, clock: clockAt(run.scenario.firstBell, run.firstBellAtMs, at), offeredPerSec: v.offered(at), goodputPerSec: v.goodput(at) };
     }
   }
-  if (breakAt >= 0) {
-    let lastBad = breakAt;
-    for (let sec = breakAt; sec <= last; sec++) if (state[sec] === true) lastBad = sec;
-    // Recovered: after the last violation, a second in which the layer's attempts, however few, all met the objective.
-    const servedWell = (sec: number) =>
-      steps.some((d) => (bucketOf(sec, d)?.attempts ?? 0) > 0) &&
-      steps.every((d) => {
-        const b = bucketOf(sec, d);
-        return !b || b.attempts === 0 || (b.failed / b.attempts <= objective.maxErrorRate && b.latencyMs(95) <= objective.p95Ms);
-      });
-    let recovered = false;
-    for (let sec = lastBad + 1; sec <= last && !recovered; sec++) recovered = !suspect.has(sec) && (state[sec] === false || servedWell(sec));
-    const failures: Record<string, number> = {};
-    let failedAttempts = 0;
-    for (let sec = breakAt; sec <= lastBad; sec++) {
-      const m = series.merged(sec, (d) => d.layer === layer && !d.browser);
-      failedAttempts += m.failed;
-      for (const [k, v] of Object.entries(m.failures)) failures[k] = (failures[k] ?? 0) + v;
-    }
-    const fv = firstViolation[breakAt]!;
-    const fb = first ? bucketOf(breakAt, first) : undefined;
-    result.breakPoint = {
-      second: breakAt,
-      clock: clockAt(run.scenario.firstBell, run.firstBellAtMs, breakAt),
-      offeredPerSec: fb ? fb.attempts + fb.aborted : 0,
-      step: fv.step, reason: fv.reason, errorRate: fv.errorRate, p95Ms: fv.p95Ms,
-      symptoms: symptoms(failures), failedAttempts,
-      brokenForSec: lastBad + 1 - breakAt,
-      recovered,
-      recoveryAfterBurstSec: Math.max(0, Math.round(lastBad + 1 - burstEndSecond(run))),
-    };
+  return undefined;
+}
+
+/** The break point of a layer that broke at `breakAt`: what users saw, how long it lasted, and whether it recovered. */
+function breakPointOf(v: LayerView, run: RunInfo, judged: ReturnType<typeof judgeSeconds>, breakAt: number, last: number, suspect: Set<number>): NonNullable<LayerResult['breakPoint']> {
+  const { state, firstViolation } = judged;
+  const objective = run.scenario.objectives[v.layer];
+  let lastBad = breakAt;
+  for (let sec = breakAt; sec <= last; sec++) if (state[sec] === true) lastBad = sec;
+  // Recovered: after the last violation, a second in which the layer's attempts, however few, all met the objective.
+  const servedWell = (sec: number) =>
+    v.steps.some((d) => (v.bucketOf(sec, d)?.attempts ?? 0) > 0) &&
+    v.steps.every((d) => {
+      const b = v.bucketOf(sec, d);
+      return !b || b.attempts === 0 || (b.failed / b.attempts <= objective.maxErrorRate && b.latencyMs(95) <= objective.p95Ms);
+    });
+  let recovered = false;
+  for (let sec = lastBad + 1; sec <= last && !recovered; sec++) recovered = !suspect.has(sec) && (state[sec] === false || servedWell(sec));
+  const failures: Record<string, number> = {};
+  let failedAttempts = 0;
+  for (let sec = breakAt; sec <= lastBad; sec++) {
+    const m = v.series.merged(sec, (d) => d.layer === v.layer && !d.browser);
+    failedAttempts += m.failed;
+    for (const [k, n] of Object.entries(m.failures)) failures[k] = (failures[k] ?? 0) + n;
   }
+  const fv = firstViolation[breakAt]!;
+  return {
+    second: breakAt,
+    clock: clockAt(run.scenario.firstBell, run.firstBellAtMs, breakAt),
+    offeredPerSec: v.offered(breakAt),
+    step: fv.step, reason: fv.reason, errorRate: fv.errorRate, p95Ms: fv.p95Ms,
+    symptoms: symptoms(failures), failedAttempts,
+    brokenForSec: lastBad + 1 - breakAt,
+    recovered,
+    recoveryAfterBurstSec: Math.max(0, Math.round(lastBad + 1 - burstEndSecond(run))),
+  };
+}
+
+function analyseLayer(layer: Layer, series: Series, run: RunInfo, last: number, suspect: Set<number>): LayerResult & { state: (boolean | undefined)[] } {
+  const objective = run.scenario.objectives[layer];
+  const v = new LayerView(layer, series);
+  const total = series.total((d) => d.layer === layer && !d.browser);
+  let peakOffered = 0;
+  let peakGood = 0;
+  for (let sec = 0; sec <= last; sec++) {
+    peakOffered = Math.max(peakOffered, v.offered(sec));
+    peakGood = Math.max(peakGood, v.goodput(sec));
+  }
+  const judged = judgeSeconds(v, objective, last, suspect);
+  const { state } = judged;
+  const breakAt = sustainedBreak(state, last);
+  const result: LayerResult & { state: (boolean | undefined)[] } = {
+    state,
+    layer, objective, unit: UNITS[layer], attempts: total.attempts, failed: total.failed, judged: state.some((x) => x !== undefined),
+    met: breakAt < 0, peakOfferedPerSec: peakOffered, peakGoodputPerSec: peakGood,
+  };
+  const capacity = capacityOf(v, state, last, breakAt);
+  if (capacity) result.capacity = capacity;
+  const knee = kneeOf(v, run, last, suspect, peakOffered);
+  if (knee) result.knee = knee;
+  if (breakAt >= 0) result.breakPoint = breakPointOf(v, run, judged, breakAt, last, suspect);
   return result;
 }
 

@@ -16,12 +16,6 @@ export interface FaultProxy {
 /** Faults the proxy can inject; the others need the target's own control surface. */
 export const PROXY_FAULTS: ReadonlySet<Fault['kind']> = new Set(['latency', 'errors', 'reset', 'blackhole', 'bandwidth', 'farm-down']);
 
-/** Paths of farm `n` on the reference platform's layout: media nodes are dealt to farms in turn. */
-export function farmMatches(path: string, farm: number, farms = 2): boolean {
-  const m = /^\/media\/(\d+)\//.exec(path);
-  return m !== null && Number(m[1]) % farms === farm;
-}
-
 /** Slows a stream to a byte rate, in slices of a tenth of a second. */
 class Throttle extends Transform {
   constructor(private bytesPerSec: number) {
@@ -42,25 +36,42 @@ class Throttle extends Transform {
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
 
-export async function startFaultProxy(upstream: URL, opts: { farms?: number } = {}): Promise<FaultProxy> {
-  const active = new Set<Fault>();
-  const held = new Set<Socket>();
-  const tunnels = new Set<{ path: string; client: Socket; server: Socket }>();
-  const farms = opts.farms ?? 2;
-  const target = { host: upstream.hostname, port: Number(upstream.port || 80) };
+/** Which server farm a request path belongs to, as the target declares it; undefined: none. */
+export type FarmOf = (path: string) => number | undefined;
 
-  const matching = (path: string) =>
-    [...active].filter((f) => (f.pathPrefix === undefined || path.startsWith(f.pathPrefix)) && (f.kind !== 'farm-down' || farmMatches(path, f.farm, farms)));
+interface Fate {
+  delayMs: number;
+  bytesPerSec?: number;
+}
+
+/** The proxy's state: faults now on, requests held by a blackhole, and the WebSocket tunnels open through it. */
+class Proxy {
+  readonly active = new Set<Fault>();
+  readonly held = new Set<Socket>();
+  readonly tunnels = new Set<{ path: string; client: Socket; server: Socket }>();
+  private readonly upstream: { host: string; port: number };
+
+  constructor(upstream: URL, private farmOf: FarmOf) {
+    this.upstream = { host: upstream.hostname, port: Number(upstream.port || 80) };
+  }
+
+  onFarm(path: string, farm: number): boolean {
+    return this.farmOf(path) === farm;
+  }
+
+  private matching(path: string): Fault[] {
+    return [...this.active].filter((f) => (f.pathPrefix === undefined || path.startsWith(f.pathPrefix)) && (f.kind !== 'farm-down' || this.onFarm(path, f.farm)));
+  }
 
   /** Decides a request's fate; returns the latency to add and the throttle, or handles it and returns undefined. */
-  function judge(path: string, socket: Socket, answer: (status: number) => void): { delayMs: number; bytesPerSec?: number } | undefined {
+  judge(path: string, socket: Socket, answer: (status: number) => void): Fate | undefined {
     let delayMs = 0;
     let bytesPerSec: number | undefined;
-    for (const f of matching(path)) {
+    for (const f of this.matching(path)) {
       switch (f.kind) {
         case 'blackhole':
-          held.add(socket);
-          socket.once('close', () => held.delete(socket));
+          this.held.add(socket);
+          socket.once('close', () => this.held.delete(socket));
           return undefined;
         case 'reset':
           if (Math.random() < f.ratio) {
@@ -88,16 +99,16 @@ export async function startFaultProxy(upstream: URL, opts: { farms?: number } = 
     return { delayMs, bytesPerSec };
   }
 
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const path = req.url ?? '/';
-    const fate = judge(path, req.socket, (status) => {
+    const fate = this.judge(path, req.socket, (status) => {
       res.writeHead(status, { 'content-type': 'text/html', connection: 'close' });
       res.end(`<html><body><h1>${status}</h1><p>injected by firstbell</p></body></html>`);
     });
     if (!fate) return;
     const forward = () => {
       const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !HOP_BY_HOP.has(k)));
-      const up = httpRequest({ ...target, method: req.method, path, headers }, (ures) => {
+      const up = httpRequest({ ...this.upstream, method: req.method, path, headers }, (ures) => {
         const h = Object.fromEntries(Object.entries(ures.headers).filter(([k]) => !HOP_BY_HOP.has(k)));
         res.writeHead(ures.statusCode ?? 502, h);
         (fate.bytesPerSec ? ures.pipe(new Throttle(fate.bytesPerSec)) : ures).pipe(res);
@@ -110,14 +121,14 @@ export async function startFaultProxy(upstream: URL, opts: { farms?: number } = 
     };
     if (fate.delayMs > 0) setTimeout(forward, fate.delayMs);
     else forward();
-  });
+  };
 
-  server.on('upgrade', (req: IncomingMessage, client: Socket, head: Buffer) => {
+  readonly onUpgrade = (req: IncomingMessage, client: Socket, head: Buffer): void => {
     const path = req.url ?? '/';
-    const fate = judge(path, client, (status) => client.end(`HTTP/1.1 ${status} Injected\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`));
+    const fate = this.judge(path, client, (status) => client.end(`HTTP/1.1 ${status} Injected\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`));
     if (!fate) return;
     const open = () => {
-      const serverSide = connect(target, () => {
+      const serverSide = connect(this.upstream, () => {
         const lines = [`${req.method} ${path} HTTP/1.1`];
         for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
         serverSide.write(lines.join('\r\n') + '\r\n\r\n');
@@ -126,9 +137,9 @@ export async function startFaultProxy(upstream: URL, opts: { farms?: number } = 
         client.pipe(serverSide);
       });
       const t = { path, client, server: serverSide };
-      tunnels.add(t);
+      this.tunnels.add(t);
       const end = () => {
-        tunnels.delete(t);
+        this.tunnels.delete(t);
         client.destroy();
         serverSide.destroy();
       };
@@ -137,24 +148,30 @@ export async function startFaultProxy(upstream: URL, opts: { farms?: number } = 
     };
     if (fate.delayMs > 0) setTimeout(open, fate.delayMs);
     else open();
-  });
+  };
+}
 
+/** Starts the proxy in front of `upstream` on loopback; farm-down needs `farmOf`, the target's word on which request is on which farm. */
+export async function startFaultProxy(upstream: URL, opts: { farmOf?: FarmOf } = {}): Promise<FaultProxy> {
+  const proxy = new Proxy(upstream, opts.farmOf ?? (() => undefined));
+  const server = createServer(proxy.onRequest);
+  server.on('upgrade', proxy.onUpgrade);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}`,
     apply(f) {
-      active.add(f);
+      proxy.active.add(f);
       // A farm going dark drops the conferences it was carrying.
-      if (f.kind === 'farm-down') for (const t of tunnels) if (farmMatches(t.path, f.farm, farms)) t.client.resetAndDestroy();
+      if (f.kind === 'farm-down') for (const t of proxy.tunnels) if (proxy.onFarm(t.path, f.farm)) t.client.resetAndDestroy();
     },
     clear(f) {
       // Requests swallowed by a blackhole stay unanswered; their clients time out, as they would.
-      active.delete(f);
+      proxy.active.delete(f);
     },
     async close() {
-      for (const s of held) s.destroy();
-      for (const t of tunnels) t.client.destroy();
+      for (const s of proxy.held) s.destroy();
+      for (const t of proxy.tunnels) t.client.destroy();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
     },

@@ -32,12 +32,14 @@ export async function armFaults(target: Target, faults: Fault[], firstBellAtMs: 
     via === 'auto' && target.faults && faults.length > 0 && (await target.faults.available(AbortSignal.timeout(5_000)).catch(() => false)) ? target.faults : undefined;
   const problems: Problem[] = [];
   const plan = faults.map((f, i) => {
-    const via: FaultRecord['via'] | undefined = native?.supports(f) ? 'target' : PROXY_FAULTS.has(f.kind) ? 'proxy' : undefined;
-    if (!via) problems.push({ where: `faults[${i}]`, message: `${f.kind} needs the target's own control surface, which ${target.url.origin} does not offer`, hint: 'run it against the reference platform, or use a fault the proxy can inject (latency, errors, reset, blackhole, bandwidth, farm-down)' });
+    const byProxy = PROXY_FAULTS.has(f.kind) && (f.kind !== 'farm-down' || target.farmOf !== undefined);
+    const via: FaultRecord['via'] | undefined = native?.supports(f) ? 'target' : byProxy ? 'proxy' : undefined;
+    if (!via && f.kind === 'farm-down') problems.push({ where: `faults[${i}]`, message: `farm-down needs to know which requests go to which farm, and the ${target.kind} target does not say (it declares no farmOf)`, hint: 'run it against a target that declares its farms (the reference platform does), or use a fault the proxy can inject on a path (errors, reset, blackhole with pathPrefix)' });
+    else if (!via) problems.push({ where: `faults[${i}]`, message: `${f.kind} needs the target's own control surface, which ${target.url.origin} does not offer`, hint: 'run it against the reference platform, or use a fault the proxy can inject (latency, errors, reset, blackhole, bandwidth, farm-down)' });
     return { f, via: via ?? 'proxy' };
   });
   if (problems.length) throw new ProblemsError(problems);
-  const proxy: FaultProxy | undefined = plan.some((p) => p.via === 'proxy') ? await startFaultProxy(target.url) : undefined;
+  const proxy: FaultProxy | undefined = plan.some((p) => p.via === 'proxy') ? await startFaultProxy(target.url, { farmOf: target.farmOf?.bind(target) }) : undefined;
   const records: FaultRecord[] = plan.map(({ f, via }) => ({ kind: f.kind, label: describeFault(f), startMs: firstBellAtMs + f.atMs, endMs: firstBellAtMs + f.atMs + f.forMs, via }));
   const timers: NodeJS.Timeout[] = [];
   const on = new Set<number>();

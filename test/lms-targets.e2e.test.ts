@@ -1,73 +1,19 @@
 // The BigBlueButton and Moodle targets against servers on loopback that behave as their documentation says.
-import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runScenario } from '../users/run.js';
 import { bbbCall, bbbChecksum, bbbTarget } from '../targets/bbb.js';
 import { moodleLoginToken, moodleTarget } from '../targets/moodle.js';
 import { steadyScenario, tempDir } from './helpers.js';
+import { fakeBbb, fakeMoodle } from './servers/lms.js';
 
-const servers: Server[] = [];
+const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
-  for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
+  for (const close of closers.splice(0)) await close();
 });
-
-async function listen(handler: (req: IncomingMessage, res: ServerResponse, base: string) => void): Promise<string> {
-  let base = '';
-  const server = createServer((req, res) => handler(req, res, base));
-  servers.push(server);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return base;
-}
-
-const xml = (res: ServerResponse, body: string) => {
-  res.writeHead(200, { 'content-type': 'text/xml' });
-  res.end(`<response>${body}</response>`);
+const tracked = <T extends { close: () => Promise<void> }>(x: T): T => {
+  closers.push(x.close);
+  return x;
 };
-
-/** A BigBlueButton API as documented: every call checked against its checksum; create is idempotent. */
-async function fakeBbb(secret: string, algorithm: 'sha1' | 'sha256') {
-  const meetings = new Set<string>();
-  const seen = { creates: 0, duplicates: 0, joins: 0, entered: 0, badChecksums: 0 };
-  const url = await listen((req, res, base) => {
-    const u = new URL(req.url ?? '/', base);
-    const m = /^\/bigbluebutton\/api\/(\w+)$/.exec(u.pathname);
-    if (m) {
-      const query = (u.search.slice(1).match(/^(.*?)&?checksum=[0-9a-f]+$/) ?? [])[1] ?? '';
-      if (u.searchParams.get('checksum') !== createHash(algorithm).update(m[1]! + query + secret).digest('hex')) {
-        seen.badChecksums++;
-        return xml(res, '<returncode>FAILED</returncode><messageKey>checksumError</messageKey><message>Checksums do not match</message>');
-      }
-      const id = u.searchParams.get('meetingID') ?? '';
-      if (m[1] === 'create') {
-        seen.creates++;
-        const dup = meetings.has(id);
-        if (dup) seen.duplicates++;
-        meetings.add(id);
-        return xml(res, `<returncode>SUCCESS</returncode><meetingID>${id}</meetingID>${dup ? '<messageKey>duplicateWarning</messageKey><message>This conference was already in existence.</message>' : ''}`);
-      }
-      if (m[1] === 'join') {
-        if (!meetings.has(id)) return xml(res, '<returncode>FAILED</returncode><messageKey>notFound</messageKey><message>We could not find a meeting with that meeting ID</message>');
-        seen.joins++;
-        const token = randomBytes(6).toString('hex');
-        return xml(res, `<returncode>SUCCESS</returncode><meeting_id>${id}</meeting_id><session_token>${token}</session_token><url>${base}/bigbluebutton/api/join?sessionToken=${token}&amp;x=1</url>`.replace('/bigbluebutton/api/join?', '/client/join?'));
-      }
-    }
-    if (u.pathname === '/client/join') {
-      res.writeHead(302, { location: `/html5client/?sessionToken=${u.searchParams.get('sessionToken')}` });
-      return res.end();
-    }
-    if (u.pathname === '/html5client/') {
-      seen.entered++;
-      res.writeHead(200, { 'content-type': 'text/html' });
-      return res.end('<!doctype html><title>BigBlueButton</title>');
-    }
-    res.writeHead(404).end();
-  });
-  return { url, seen };
-}
 
 describe('BigBlueButton target', () => {
   it('computes the checksum of the API documentation\'s example', () => {
@@ -81,14 +27,14 @@ describe('BigBlueButton target', () => {
 
   it('creates each class once, joins every pupil as a viewer and enters the client, with SHA-256 where configured', async () => {
     const secret = 'a-shared-secret';
-    const bbb = await fakeBbb(secret, 'sha256');
+    const bbb = tracked(await fakeBbb(secret, 'sha256'));
     const r = await runScenario({ scenario: steadyScenario(20, 3_000, []), seed: 1, target: bbbTarget(new URL(`${bbb.url}/bigbluebutton/`), { secret, checksum: 'sha256' }), outDir: tempDir() });
     expect(r.series.journeys.joined).toBe(60);
     expect(bbb.seen).toMatchObject({ creates: 60, duplicates: 54, joins: 60, entered: 60, badChecksums: 0 });
   });
 
   it('records a wrong secret as the server\'s checksumError', async () => {
-    const bbb = await fakeBbb('the-right-secret', 'sha1');
+    const bbb = tracked(await fakeBbb('the-right-secret', 'sha1'));
     const r = await runScenario({ scenario: steadyScenario(10, 1_000, []), seed: 1, target: bbbTarget(new URL(`${bbb.url}/bigbluebutton/`), { secret: 'a-wrong-secret' }), outDir: tempDir() });
     const create = r.series.total((d) => d.step === 'create');
     expect(create.failed).toBe(10);
@@ -96,70 +42,6 @@ describe('BigBlueButton target', () => {
     expect(bbb.seen.badChecksums).toBe(10);
   });
 });
-
-/** Moodle's login as documented: a logintoken bound to the session, good once; a new session after login. */
-async function fakeMoodle() {
-  const sessions = new Map<string, { token?: string; user?: string; sesskey?: string }>();
-  const seen = { tokensIssued: 0, tokenReused: 0, logins: 0, joins: 0 };
-  const cookieOf = (req: IncomingMessage) => /MoodleSession=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
-  const url = await listen((req, res) => {
-    const u = new URL(req.url ?? '/', 'http://x');
-    let sid = cookieOf(req);
-    let s = sid ? sessions.get(sid) : undefined;
-    const headers: Record<string, string> = {};
-    if (!s) {
-      sid = randomBytes(8).toString('hex');
-      sessions.set(sid, (s = {}));
-      headers['set-cookie'] = `MoodleSession=${sid}; path=/; HttpOnly`;
-    }
-    if (u.pathname === '/login/index.php' && req.method === 'GET' && !u.searchParams.has('testsession')) {
-      s.token = randomBytes(16).toString('hex');
-      seen.tokensIssued++;
-      res.writeHead(200, { ...headers, 'content-type': 'text/html' });
-      return res.end(`<form action="/login/index.php" method="post"><input type="hidden" name="logintoken" value="${s.token}"><input name="username"><input name="password" type="password"></form>`);
-    }
-    if (u.pathname === '/login/index.php' && req.method === 'POST') {
-      let body = '';
-      req.on('data', (d) => (body += d));
-      req.on('end', () => {
-        const f = new URLSearchParams(body);
-        const ok = f.get('logintoken') === s.token && /^pupil-(\d+)$/.test(f.get('username') ?? '') && f.get('password') === `pw-${/\d+/.exec(f.get('username') ?? '')?.[0]}`;
-        if (f.get('logintoken') !== s.token) seen.tokenReused++;
-        s.token = undefined; // single use
-        if (!ok) {
-          res.writeHead(303, { location: '/login/index.php' });
-          return res.end();
-        }
-        seen.logins++;
-        // A new session id after login, as Moodle does.
-        const fresh = randomBytes(8).toString('hex');
-        sessions.set(fresh, { user: f.get('username')!, sesskey: randomBytes(5).toString('hex') });
-        res.writeHead(303, { location: `/login/index.php?testsession=2`, 'set-cookie': `MoodleSession=${fresh}; path=/; HttpOnly` });
-        res.end();
-      });
-      return;
-    }
-    if (u.pathname === '/login/index.php' && u.searchParams.has('testsession')) {
-      res.writeHead(303, { location: s.user ? '/my/' : '/login/index.php' });
-      return res.end();
-    }
-    if (u.pathname === '/my/') {
-      if (!s.user) {
-        res.writeHead(303, { location: '/login/index.php' });
-        return res.end();
-      }
-      res.writeHead(200, { 'content-type': 'text/html' });
-      return res.end(`<script>M.cfg = {"wwwroot":"","sesskey":"${s.sesskey}"};</script><h1>Dashboard</h1>`);
-    }
-    if (u.pathname === '/mod/bigbluebuttonbn/bbb_view.php' && s.user) {
-      seen.joins++;
-      res.writeHead(303, { location: `https://bbb.example.org/bigbluebutton/api/join?meetingID=${u.searchParams.get('id')}` });
-      return res.end();
-    }
-    res.writeHead(404).end();
-  });
-  return { url, seen };
-}
 
 describe('Moodle target', () => {
   it('finds the logintoken in the login form however its attributes are ordered', () => {
@@ -169,7 +51,7 @@ describe('Moodle target', () => {
   });
 
   it('logs every pupil in with a fresh single-use logintoken, reaches the dashboard and joins the lesson', async () => {
-    const moodle = await fakeMoodle();
+    const moodle = tracked(await fakeMoodle());
     const target = moodleTarget(new URL(moodle.url), { joinPath: '/mod/bigbluebuttonbn/bbb_view.php?action=join&id={n}' });
     const r = await runScenario({ scenario: steadyScenario(20, 3_000, []), seed: 1, target, outDir: tempDir() });
     expect(r.series.journeys.joined).toBe(60);
@@ -178,8 +60,8 @@ describe('Moodle target', () => {
   });
 
   it('records a refused login as a failure at the login step', async () => {
-    const moodle = await fakeMoodle();
-    const target = moodleTarget(new URL(moodle.url), { credentials: (n) => ({ username: `pupil-${n}`, password: 'wrong' }) });
+    const moodle = tracked(await fakeMoodle());
+    const target = moodleTarget(new URL(moodle.url), { credentials: (who) => ({ username: who.user, password: 'wrong' }) });
     const r = await runScenario({ scenario: steadyScenario(10, 1_000, []), seed: 1, target, outDir: tempDir() });
     const login = r.series.total((d) => d.step === 'login');
     expect(login.failed).toBe(10);

@@ -1,0 +1,42 @@
+// firstbell's programmatic API: the words of the target contract, scenarios, plans, runs and reports.
+
+// The target contract and what a journey works with.
+export { defineTarget, layerOf, stepDecls } from './api/target.js';
+export type {
+  HeldConnection, HeldListener, Heartbeat, JourneyEnd, NativeFaults, StepDecl, StepGoal, StepName, StepResult, Steps, StepSpec, Target, TargetSpec, Vu,
+} from './api/target.js';
+export type { HttpAnswer, HttpClient, HttpRequestOptions } from './api/http.js';
+export { identityOf, type Identity } from './api/identity.js';
+export type { WebClient } from './api/web-client.js';
+export { HttpStatusError, ProtocolError, TargetUnreachableError } from './api/errors.js';
+export { classifyError, OUTCOMES, type Outcome, type Sample } from './api/sample.js';
+export { defineScenario } from './api/scenario.js';
+
+// Scenarios.
+export {
+  DEFAULT_CLIENT, DEFAULT_OBJECTIVES, FAULT_KINDS, LAYERS, ProblemsError, resolveScenario, validateScenario,
+  type ArrivalCurve, type ClientBehaviour, type Fault, type Layer, type LayerObjective, type Phase, type Population, type Problem,
+  type ResolvedScenario, type RetryPolicy, type Scenario,
+} from './scenarios/model.js';
+export { BUILT_IN_SCENARIOS, findScenario } from './scenarios/index.js';
+
+// The built-in targets.
+export { referenceTarget, PING_PONG } from './targets/reference.js';
+export { janusTarget } from './targets/janus.js';
+export { bbbTarget, type BbbChecksum, type BbbOptions } from './targets/bbb.js';
+export { moodleTarget, type MoodleOptions } from './targets/moodle.js';
+export { httpTarget, type HttpTargetOptions } from './targets/http.js';
+export { targetFromSpec, TARGET_KINDS, type BuiltInSpec, type TargetKind } from './targets/index.js';
+
+// Plans, runs, run folders and reports.
+export { buildPlan, planOf, type Plan } from './plan/plan.js';
+export type { Layout } from './plan/limits.js';
+export { runScenario, type Progress, type RunOptions, type RunResult, type RunSettings } from './users/run.js';
+export { readRunFolder, type RunFolder } from './run-folder/read.js';
+export { RunFailedError, RunFolderError, type HealthSecond, type RunInfo } from './run-folder/run-folder.js';
+export { analyse, type Analysis, type LayerResult } from './analysis/analysis.js';
+export { buildReport, type BuiltReport } from './reports/build-report.js';
+export { compare, renderComparison, type Comparison } from './reports/compare.js';
+
+// The reference platform, for tests of one's own tooling against a platform of known capacity.
+export { startReferencePlatform, type PlatformConfig, type PlatformOptions, type ReferencePlatform } from './fixtures/reference-platform.js';

@@ -1,0 +1,39 @@
+// Reading a whole run folder once: what ran, its series (series.json, or rebuilt from the raw samples), health and browser users.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BrowserJourney, MediaSecond } from './records.js';
+import { FILES, readBrowserJourneys, readHealth, readMedia, readRunInfo, readSamples, RunFolderError, type HealthSecond, type RunInfo } from './run-folder.js';
+import { Series, type SeriesJson } from './series.js';
+
+/** Everything an analysis reads of a run. */
+export interface RunFolder {
+  dir: string;
+  run: RunInfo;
+  series: Series;
+  health: HealthSecond[];
+  journeys: BrowserJourney[];
+  media: MediaSecond[];
+}
+
+/** The series of a run: series.json when the run closed cleanly, else rebuilt from the raw samples (never written back). */
+export async function loadSeries(dir: string, run: RunInfo, opts: { fromSamples?: boolean } = {}): Promise<Series> {
+  const path = join(dir, FILES.series);
+  if (!opts.fromSamples && existsSync(path)) {
+    try {
+      return Series.fromJSON(JSON.parse(readFileSync(path, 'utf8')) as SeriesJson);
+    } catch {
+      // A damaged series file is rebuilt from the samples, which are the source of truth.
+    }
+  }
+  const series = new Series(run.steps, run.scenario.joinWithinMs);
+  for await (const s of readSamples(dir)) series.add(s);
+  return series;
+}
+
+/** Reads a run folder; a folder without run.json is a RunFolderError that says what to give instead. */
+export async function readRunFolder(dir: string, opts: { fromSamples?: boolean } = {}): Promise<RunFolder> {
+  if (!existsSync(join(dir, FILES.run))) throw new RunFolderError(`${dir}: no ${FILES.run} here; give the folder of a run (it holds run.json and samples.csv)`);
+  const run = readRunInfo(dir);
+  const series = await loadSeries(dir, run, opts);
+  return { dir, run, series, health: await readHealth(dir), journeys: readBrowserJourneys(dir), media: readMedia(dir) };
+}

@@ -1,0 +1,84 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+
+const root = new URL('..', import.meta.url).pathname;
+/** The folders of the flow, upstream first; the rules of what each may import are in .dependency-cruiser.cjs. */
+const PRODUCT = ['cli.ts', 'index.ts', 'cli', 'lib', 'scenarios', 'api', 'run-folder', 'plan', 'protocol', 'faults', 'targets', 'users', 'k6', 'analysis', 'reports', 'fixtures'];
+const MAX_FUNCTION_LINES = 80;
+/** Marks a parser state machine, the one kind of function allowed to be longer; it goes on the line before it. */
+const STATE_MACHINE = 'parser state machine';
+
+function productFiles(): string[] {
+  const listed = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '--', ...PRODUCT], { cwd: root, encoding: 'utf8' });
+  return listed.split('\n').filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.d.ts'));
+}
+
+/** Functions longer than the limit in one source file: name, first line and length. */
+function longFunctions(file: string, text: string): string[] {
+  const src = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true);
+  const found: string[] = [];
+  const visit = (n: ts.Node) => {
+    if (ts.isFunctionLike(n) && 'body' in n && n.body) {
+      const from = src.getLineAndCharacterOfPosition(n.getStart(src)).line;
+      const lines = src.getLineAndCharacterOfPosition(n.end).line - from + 1;
+      const before = text.split('\n')[from - 1] ?? '';
+      const name = n.name?.getText(src) ?? (ts.isVariableDeclaration(n.parent) ? n.parent.name.getText(src) : '(anonymous)');
+      if (lines > MAX_FUNCTION_LINES && !before.includes(STATE_MACHINE)) found.push(`${file}:${from + 1} ${name} has ${lines} lines`);
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(src);
+  return found;
+}
+
+describe('the house', () => {
+  it('has no import circle in product code, and no folder imports from a folder downstream of it', () => {
+    const r = spawnSync(process.execPath, [`${root}node_modules/dependency-cruiser/bin/dependency-cruise.mjs`, '--config', '.dependency-cruiser.cjs', '--output-type', 'err', ...PRODUCT], { cwd: root, encoding: 'utf8' });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/no dependency violations found \(\d+ modules/);
+  });
+
+  it('finds a circle and an upward import when there is one', () => {
+    // A small tree of its own with both faults, checked by the same rules.
+    const dir = mkdtempSync(join(tmpdir(), 'firstbell-house-'));
+    const write = (path: string, text: string) => {
+      mkdirSync(join(dir, path, '..'), { recursive: true });
+      writeFileSync(join(dir, path), text);
+    };
+    copyFileSync(`${root}.dependency-cruiser.cjs`, join(dir, '.dependency-cruiser.cjs'));
+    write('tsconfig.json', JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext' } }));
+    write('lib/a.ts', "import { b } from './b.js';\nexport const a = () => b;\n");
+    write('lib/b.ts', "import { a } from './a.js';\nexport const b = () => a;\n");
+    write('users/run.ts', 'export const run = 1;\n');
+    write('analysis/analysis.ts', "import { run } from '../users/run.js';\nexport const x = run;\n");
+    try {
+      const r = spawnSync(process.execPath, [`${root}node_modules/dependency-cruiser/bin/dependency-cruise.mjs`, '--config', '.dependency-cruiser.cjs', '--output-type', 'err', 'lib', 'users', 'analysis'], { cwd: dir, encoding: 'utf8' });
+      expect(r.status).not.toBe(0);
+      expect(r.stdout).toContain('error no-circular: lib/a.ts');
+      expect(r.stdout).toContain('error analysis-imports-only-upstream: analysis/analysis.ts → users/run.ts');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it(`has no product function longer than ${MAX_FUNCTION_LINES} lines, except a parser state machine marked as one`, () => {
+    const long = productFiles().flatMap((f) => longFunctions(f, readFileSync(`${root}${f}`, 'utf8')));
+    expect(long).toEqual([]);
+  });
+
+  it('counts a long function as one', () => {
+    const body = Array.from({ length: MAX_FUNCTION_LINES }, (_, i) => `  const x${i} = ${i};`).join('\n');
+    expect(longFunctions('long.ts', `export function long(): void {\n${body}\n}\n`)).toEqual([`long.ts:1 long has ${MAX_FUNCTION_LINES + 2} lines`]);
+  });
+
+  it('publishes typed entry points: a user file compiles against the built package, and an undeclared step does not', () => {
+    const r = spawnSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', 'test/types/tsconfig.json'], { cwd: root, encoding: 'utf8' });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { exports: Record<string, { types?: string }> };
+    expect(pkg.exports['.']?.types).toBe('./dist/index.d.ts');
+  });
+});
