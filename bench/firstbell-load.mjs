@@ -1,10 +1,7 @@
 // Runs firstbell's engine on one benchmark scenario given as JSON in argv[2]; prints the run folder.
 // The same code path as `firstbell run`, without the report build that follows it.
 import { availableParallelism } from 'node:os';
-import { runScenario, planOf } from '../dist/users/run.js';
-import { buildSchedule } from '../dist/plan/schedule.js';
-import { resolveScenario, DEFAULT_CLIENT, DEFAULT_OBJECTIVES } from '../dist/scenarios/model.js';
-import { targetFromSpec } from '../dist/targets/index.js';
+import { buildPlan, DEFAULT_CLIENT, DEFAULT_OBJECTIVES, resolveScenario, runScenario, targetFromSpec } from '../dist/index.js';
 import { layoutLoad } from '../dist/plan/limits.js';
 
 const spec = JSON.parse(process.argv[2]);
@@ -23,14 +20,12 @@ const scenario = resolveScenario(
   1,
 );
 const target = targetFromSpec(spec.target);
-const plan = planOf(scenario, buildSchedule(scenario, 1));
-const layout = layoutLoad({
-  participants: plan.participants, peakArrivalsPerSec: plan.peakArrivalsPerSec, targetHost: new URL(spec.target.url).hostname, cores: availableParallelism(),
-  workers: spec.workers, localAddresses: spec.localAddresses, holds: target.holds !== false,
+const plan = buildPlan(scenario, 1, (summary) => {
+  const layout = layoutLoad({
+    participants: summary.participants, peakArrivalsPerSec: summary.peakArrivalsPerSec, targetHost: new URL(spec.target.url).hostname, cores: availableParallelism(),
+    workers: spec.workers, localAddresses: spec.localAddresses, holds: target.holds !== false,
+  });
+  return spec.systemAddress ? { ...layout, localAddresses: [] } : layout;
 });
-if (spec.systemAddress) layout.localAddresses = [];
-const r = await runScenario({
-  scenario, seed: 1, target, outDir: spec.out, runId: spec.name, workers: layout.workers, localAddresses: layout.localAddresses, localAddressesFor: layout.localAddressesFor,
-  lateThresholdMs: spec.lateThresholdMs ?? 100,
-});
-process.stdout.write(JSON.stringify({ dir: r.dir, workers: layout.workers, localAddresses: layout.localAddresses.length }) + '\n');
+const r = await runScenario({ plan, target, outDir: spec.out, runId: spec.name, lateThresholdMs: spec.lateThresholdMs ?? 100 });
+process.stdout.write(JSON.stringify({ dir: r.dir, workers: plan.layout.workers, localAddresses: plan.layout.localAddresses.length }) + '\n');

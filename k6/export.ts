@@ -76,6 +76,11 @@ function participant(): number {
   return exec.scenario.iterationInTest;
 }
 
+/** Who participant 'id' is in the scenario's population, as firstbell's own runs name it. */
+function identity(id: number): { conference: number; user: string; password: string } {
+  return { conference: Math.floor(id / PER_CONFERENCE), user: 'pupil-' + id, password: 'pw-' + id };
+}
+
 /** Records one step: its duration, and who and when as metadata (per participant, not indexed). */
 function record(layer: Layer, name: string, startedAt: number, outcome: Outcome, status: number): void {
   exec.vu.metrics.metadata['${K6_META.user}'] = participant();
@@ -221,12 +226,11 @@ function holdJanus(url: string, room: number, display: string): void {
 
 const REFERENCE_JOURNEY = String.raw`
 export function journey(): void {
-  const id = participant();
-  const user = 'pupil-' + id;
+  const who = identity(participant());
   const page = run('admission', 'login_page', () => find(/name="csrf" value="([^"]+)"/, expect(http.get(TARGET + '/login', params('login_page')), 'login page', 200).body as string, 'CSRF token'));
   if (!page.ok) return;
   sleep(THINK_MS / 1000);
-  const login = run('admission', 'login', () => expect(http.post(TARGET + '/login', { username: user, password: 'pw-' + id, csrf: page.value }, params('login')), 'login', 302, 303));
+  const login = run('admission', 'login', () => expect(http.post(TARGET + '/login', { username: who.user, password: who.password, csrf: page.value }, params('login')), 'login', 302, 303));
   if (!login.ok) return;
   sleep(THINK_MS / 1000);
   const dash = run('admission', 'dashboard', () => {
@@ -246,7 +250,7 @@ export function journey(): void {
   if (!join.ok) return;
   sleep(THINK_MS / 1000);
   const grant = join.value;
-  if (grant.janus) holdJanus(grant.janus.url, grant.janus.room, user);
+  if (grant.janus) holdJanus(grant.janus.url, grant.janus.room, who.user);
   else if (grant.signalUrl)
     hold(
       grant.signalUrl,
@@ -260,8 +264,8 @@ export function journey(): void {
 
 const JANUS_JOURNEY = String.raw`
 export function journey(): void {
-  const id = participant();
-  holdJanus(TARGET, 1000 + Math.floor(id / 10), 'pupil-' + id);
+  const who = identity(participant());
+  holdJanus(TARGET, 1000 + who.conference, who.user);
 }
 `;
 
@@ -311,6 +315,8 @@ const TARGET = ${JSON.stringify(o.targetKind === 'janus' ? o.target.href : o.tar
 const END_MS = ${schedule.endMs};
 const HEARTBEAT_MS = ${s.client.heartbeatMs};
 const THINK_MS = ${s.client.thinkTimeMs};
+/** Participants per conference in the scenario's population. */
+const PER_CONFERENCE = ${Math.max(1, s.population.participantsPerConference)};
 const STEP_TIMEOUT_MS = ${s.client.stepTimeoutMs};
 const STEP_TIMEOUT = '${s.client.stepTimeoutMs}ms';
 
