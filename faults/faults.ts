@@ -1,20 +1,9 @@
 // Scheduled faults: who applies each one (the target natively, or the fault proxy) and when it starts and ends.
-import { ProblemsError, type Fault, type Problem } from '../scenarios/model.js';
-import { PROXY_FAULTS, startFaultProxy, type FaultProxy } from './fault-proxy.js';
 import type { Target } from '../api/target.js';
 import type { FaultRecord } from '../run-folder/records.js';
 import { describeFault } from '../scenarios/fault-label.js';
-
-/** A target that can switch faults on and off itself (e.g. the reference platform's control surface). */
-export interface NativeFaults {
-  /** True when the control surface answers; checked once before the start. */
-  available(signal: AbortSignal): Promise<boolean>;
-  supports(f: Fault): boolean;
-  apply(f: Fault): Promise<void>;
-  clear(f: Fault): Promise<void>;
-}
-
-
+import { ProblemsError, type Fault, type Problem } from '../scenarios/model.js';
+import { PROXY_FAULTS, startFaultProxy, type FaultProxy } from './fault-proxy.js';
 
 export interface ArmedFaults {
   /** Where the virtual users should send their requests (the proxy when one is needed). */

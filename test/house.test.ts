@@ -75,7 +75,11 @@ describe('the house', () => {
     expect(longFunctions('long.ts', `export function long(): void {\n${body}\n}\n`)).toEqual([`long.ts:1 long has ${MAX_FUNCTION_LINES + 2} lines`]);
   });
 
-  it('publishes typed entry points: a user file compiles against the built package, and an undeclared step does not', () => {
+  it('publishes typed entry points: a user file and the README\'s example compile against the built package, and an undeclared step does not', () => {
+    const readme = readFileSync(`${root}README.md`, 'utf8');
+    const example = /## Programmatic API[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(example, 'the README has a TypeScript example under "Programmatic API"').toBeDefined();
+    writeFileSync(`${root}test/types/readme-example.ts`, `// Written by test/house.test.ts from README.md.\n${example}`);
     const r = spawnSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', 'test/types/tsconfig.json'], { cwd: root, encoding: 'utf8' });
     expect(r.status, r.stdout + r.stderr).toBe(0);
     const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { exports: Record<string, { types?: string }> };

@@ -1,13 +1,7 @@
 // A user's own target and run, written against the published package: it must compile as it stands.
 import { buildPlan, DEFAULT_CLIENT, DEFAULT_OBJECTIVES, defineScenario, defineTarget, HttpStatusError, resolveScenario, runScenario, type Heartbeat } from 'firstbell';
 
-const steps = {
-  login: 'admission',
-  rooms: { layer: 'admission', goal: 'layer' },
-  join: { layer: 'broker', goal: 'layer' },
-  connect: { layer: 'media', goal: 'journey' },
-  heartbeat: 'media',
-} as const;
+const steps = { login: { layer: 'admission', goal: 'layer' }, join: 'broker', connect: { layer: 'media', goal: 'journey' }, heartbeat: 'media' } as const;
 
 const echo: Heartbeat = { message: (t) => `ping ${t}`, isReply: (msg, t) => msg.t === t };
 
