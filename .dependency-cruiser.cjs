@@ -9,7 +9,9 @@ const MAY_IMPORT = {
   protocol: ['api', 'lib'],
   faults: ['run-folder', 'api', 'scenarios', 'lib'],
   targets: ['api', 'scenarios', 'lib'],
-  users: ['targets', 'faults', 'protocol', 'plan', 'run-folder', 'api', 'scenarios', 'lib'],
+  // The user's own modules: scenario files, journey modules and their data, loaded and checked.
+  modules: ['targets', 'api', 'scenarios', 'lib'],
+  users: ['modules', 'targets', 'faults', 'protocol', 'plan', 'run-folder', 'api', 'scenarios', 'lib'],
   k6: ['targets', 'plan', 'run-folder', 'api', 'scenarios', 'lib'],
   // Analysis and reports read a run folder: they import nothing from the generating side.
   analysis: ['run-folder', 'api', 'scenarios', 'lib'],

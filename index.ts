@@ -1,21 +1,26 @@
 // firstbell's programmatic API: the words of the target contract, scenarios, plans, runs and reports.
 
-// The target contract and what a journey works with.
-export { defineTarget, layerOf, stepDecls } from './api/target.js';
+// Journeys, the target contract and what a journey works with.
+export { defineJourney, type JourneyDefinition } from './api/journey.js';
+export { defineTarget, layerOf, stepDecls, targetSteps } from './api/target.js';
 export type {
-  HeldConnection, HeldListener, Heartbeat, JourneyEnd, NativeFaults, StepDecl, StepGoal, StepName, StepResult, Steps, StepSpec, Target, TargetSpec, Vu,
+  HeldConnection, HeldListener, Heartbeat, JanusEvent, JanusSession, JourneyEnd, NativeFaults, StepDecl, StepGoal, StepName, StepResult, Steps, StepSpec,
+  Target, TargetSpec, Vu, WsConnection, WsMessage,
 } from './api/target.js';
+export { extract } from './api/extract.js';
 export type { HttpAnswer, HttpClient, HttpRequestOptions } from './api/http.js';
 export { identityOf, type Identity } from './api/identity.js';
 export type { WebClient } from './api/web-client.js';
 export { HttpStatusError, ProtocolError, TargetUnreachableError } from './api/errors.js';
 export { classifyError, OUTCOMES, type Outcome, type Sample } from './api/sample.js';
-export { defineScenario } from './api/scenario.js';
+export { csv, defineScenario } from './api/scenario.js';
+export { load } from './api/load.js';
+export type { ScenarioInput } from './scenarios/input.js';
 
 // Scenarios.
 export {
   DEFAULT_CLIENT, DEFAULT_OBJECTIVES, FAULT_KINDS, LAYERS, ProblemsError, resolveScenario, validateScenario,
-  type ArrivalCurve, type ClientBehaviour, type Fault, type Layer, type LayerObjective, type Phase, type Population, type Problem,
+  type ArrivalCurve, type ClientBehaviour, type DataSource, type Fault, type Layer, type LayerObjective, type Phase, type Population, type Problem,
   type ResolvedScenario, type RetryPolicy, type Scenario,
 } from './scenarios/model.js';
 export { BUILT_IN_SCENARIOS, findScenario } from './scenarios/index.js';
@@ -27,6 +32,10 @@ export { bbbTarget, type BbbChecksum, type BbbOptions } from './targets/bbb.js';
 export { moodleTarget, type MoodleOptions } from './targets/moodle.js';
 export { httpTarget, type HttpTargetOptions } from './targets/http.js';
 export { targetFromSpec, TARGET_KINDS, type BuiltInSpec, type TargetKind } from './targets/index.js';
+export { journeyTarget, type JourneyTargetOptions } from './targets/journey.js';
+export { loadJourney, type LoadedJourney } from './modules/journey.js';
+export { loadScenarioFile } from './modules/scenario.js';
+export { journeyModuleTarget } from './modules/target.js';
 
 // Plans, runs, run folders and reports.
 export { buildPlan, planOf, type Plan } from './plan/plan.js';

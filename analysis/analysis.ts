@@ -183,6 +183,8 @@ export interface Analysis {
   faults: FaultResult[];
   /** What the browser users saw, when there were any. */
   browsers?: BrowserSection;
+  /** What the journey's own code threw (script_error samples), by step and message, most frequent first. */
+  scriptErrors: { message: string; count: number }[];
 }
 
 /** The browser users' experience: their journeys in time beside the load, and their media every second. */
@@ -623,5 +625,6 @@ export function analyse(run: RunInfo, series: Series, health: HealthSecond[], br
     generator,
     faults: faultResults(run, judgedLayers, last),
     browsers: browserSection(run, browsers.journeys, browsers.media),
+    scriptErrors: [...series.scriptErrors].map(([message, count]) => ({ message, count })).sort((x, y) => y.count - x.count),
   };
 }

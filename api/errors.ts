@@ -1,14 +1,20 @@
-// The errors a journey throws inside a step: each is classified into the step's outcome.
+// The errors a journey throws inside a step: each is classified into the step's outcome, by its name (a journey
+// module may bring its own copy of these classes).
 
 /** An answer that the journey did not expect; carries the status so the sample records it. */
 export class HttpStatusError extends Error {
+  override name = 'HttpStatusError';
   constructor(readonly status: number, readonly what: string) {
     super(`${what}: HTTP ${status}`);
   }
 }
 
 /** A protocol-level answer that made no sense (no CSRF token, bad JSON, …). */
-export class ProtocolError extends Error {}
+export class ProtocolError extends Error {
+  override name = 'ProtocolError';
+}
 
 /** The target could not be reached before the start (exit code 3). */
-export class TargetUnreachableError extends Error {}
+export class TargetUnreachableError extends Error {
+  override name = 'TargetUnreachableError';
+}

@@ -1,4 +1,4 @@
-// What a journey sees of a participant's HTTP connection: requests with bodies and headers, cookies kept.
+// What a journey sees of a participant's HTTP connection: any method, bodies and headers, cookies kept, redirects on request.
 
 export interface HttpAnswer {
   status: number;
@@ -12,15 +12,24 @@ export interface HttpRequestOptions {
   form?: Record<string, string>;
   /** A JSON body. */
   json?: unknown;
+  /** A body as it is; give its content-type in `headers`. */
+  body?: string;
   headers?: Record<string, string>;
   /** The step's signal: aborting it ends the request. */
   signal: AbortSignal;
+  /**
+   * Statuses this request should answer with: any other fails the step as that status (an HttpStatusError), so
+   * that an expected 401 is a success and an unexpected 200 a failure. Default: every status is returned as it is.
+   */
+  expect?: readonly number[];
+  /** 'follow': an answer 3xx with a Location on the same origin is followed with a GET (at most 10 times). Default 'manual'. */
+  redirect?: 'follow' | 'manual';
 }
 
 /** One participant's HTTP connection to the target's origin, with its cookies, as a browser keeps them. */
 export interface HttpClient {
-  /** `path` starts with / and is relative to the target's origin. */
-  request(method: 'GET' | 'POST', path: string, opts: HttpRequestOptions): Promise<HttpAnswer>;
+  /** `path` starts with / (or is an absolute URL on the target's origin). */
+  request(method: string, path: string, opts: HttpRequestOptions): Promise<HttpAnswer>;
   /** Value of a cookie the server set, if any. */
   cookie(name: string): string | undefined;
   /** A Cookie header value for a WebSocket handshake on the same origin. */

@@ -1,8 +1,11 @@
 // One step of one participant, and how an attempt's end is classified.
 import type { Layer } from '../scenarios/model.js';
 
-/** How an attempt ended. `aborted` means the run stopped it, not the target. */
-export const OUTCOMES = ['ok', 'http', 'timeout', 'reset', 'refused', 'dns', 'tls', 'protocol', 'aborted', 'error'] as const;
+/**
+ * How an attempt ended. `aborted` means the run stopped it, not the target; `script_error` that the journey's own
+ * code failed (a TypeError, an undeclared step, …), not the platform.
+ */
+export const OUTCOMES = ['ok', 'http', 'timeout', 'reset', 'refused', 'dns', 'tls', 'protocol', 'aborted', 'script_error', 'error'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 export interface Sample {
@@ -20,6 +23,8 @@ export interface Sample {
   outcome: Outcome;
   /** HTTP status when there was an answer, else 0. */
   status: number;
+  /** With script_error: what the journey's code threw (kept in the series, not in samples.csv). */
+  error?: string;
 }
 
 /** The failure kind shown to people: "http_503", "timeout", "reset", … */
@@ -39,7 +44,7 @@ export function describeKind(kind: string): string {
   return (
     {
       timeout: 'no answer in time (timeout)', reset: 'connection reset', refused: 'connection refused', dns: 'name not found (DNS)',
-      tls: 'TLS failure', protocol: 'unexpected answer', aborted: 'stopped by the run', error: 'other error',
+      tls: 'TLS failure', protocol: 'unexpected answer', aborted: 'stopped by the run', script_error: 'error in the journey script', error: 'other error',
     }[kind] ?? kind
   );
 }
@@ -47,15 +52,24 @@ export function describeKind(kind: string): string {
 const RESET = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_CLOSED']);
 const TIMEOUT = new Set(['ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
-/** Classifies a thrown error from an HTTP or WebSocket client. */
+/** Errors of the journey's own code, not of the platform or the network. */
+const SCRIPT_ERRORS = new Set(['TypeError', 'ReferenceError', 'RangeError', 'SyntaxError', 'EvalError', 'URIError', 'UndeclaredStepError']);
+
+/** Classifies a thrown error from an HTTP or WebSocket client, or from the journey's own code. */
 export function classifyError(err: unknown): Outcome {
   const codes: string[] = [];
+  let systemCode = false;
   for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
     const o = e as { code?: unknown; name?: unknown; cause?: unknown };
-    if (typeof o.code === 'string') codes.push(o.code);
+    if (typeof o.code === 'string') {
+      codes.push(o.code);
+      systemCode = true;
+    }
     if (typeof o.name === 'string') codes.push(o.name);
     e = o.cause;
   }
+  // A TypeError with no error code under it (fetch's has one in its cause) is the journey's own.
+  if (err instanceof Error && SCRIPT_ERRORS.has(err.name) && !systemCode && !(err as { cause?: unknown }).cause) return 'script_error';
   for (const c of codes) {
     if (c === 'ECONNREFUSED') return 'refused';
     if (c === 'ENOTFOUND' || c === 'EAI_AGAIN' || c === 'EAI_NONAME') return 'dns';

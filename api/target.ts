@@ -30,12 +30,25 @@ export interface StepDecl {
   browser?: true;
 }
 
-/** The declared steps as run-folder records, in declaration order. */
-export function stepDecls(steps: Steps): StepDecl[] {
-  return Object.entries(steps).map(([step, spec]) => {
+/**
+ * The declared steps as run-folder records, in declaration order. Where no step is the journey's goal, the last
+ * step that is not held (`held`: steps used only for heartbeats) is.
+ */
+export function stepDecls(steps: Steps, held: ReadonlySet<string> = new Set()): StepDecl[] {
+  const decls: StepDecl[] = Object.entries(steps).map(([step, spec]) => {
     const { layer, goal } = typeof spec === 'string' ? { layer: spec, goal: undefined } : spec;
     return goal ? { layer, step, goal } : { layer, step };
   });
+  if (!decls.some((d) => d.goal === 'journey')) {
+    const last = [...decls].reverse().find((d) => !held.has(d.step));
+    if (last) last.goal = 'journey';
+  }
+  return decls;
+}
+
+/** A target's steps as run-folder records. */
+export function targetSteps(t: Pick<Target, 'steps' | 'heldSteps'>): StepDecl[] {
+  return stepDecls(t.steps, new Set(t.heldSteps));
 }
 
 /** The layer of a declared step; undefined when `name` is not declared. */
@@ -64,6 +77,45 @@ export interface HeldConnection {
   terminate(): void;
 }
 
+/** A message that came in on a WebSocket. */
+export interface WsMessage {
+  /** The text ('' for a binary message). */
+  text: string;
+  /** The text parsed as JSON, when it is an object or array; else undefined. */
+  json: unknown;
+  binary?: Buffer;
+}
+
+/** A WebSocket as a journey uses it; hold on it with vu.hold. */
+export interface WsConnection {
+  /** Sends text, or an object as JSON. */
+  send(data: string | object): void;
+  /**
+   * Resolves with the first message that `match` accepts, whether it came already or comes later; the messages
+   * before it are passed over. Fails on the signal, the close, or after `timeoutMs` (a ProtocolError naming `what`).
+   */
+  waitFor(match: (m: WsMessage) => boolean, opts: { signal: AbortSignal; timeoutMs?: number; what?: string }): Promise<WsMessage>;
+  close(): void;
+}
+
+/** A plugin's answer: its data (plugindata.data) and a session description when there is one. */
+export interface JanusEvent {
+  data: Record<string, unknown>;
+  jsep?: Record<string, unknown>;
+}
+
+/** A Janus session, over WebSocket or over HTTP: attach plugins, message them, hold it with its keepalive. */
+export interface JanusSession {
+  readonly id: number;
+  /** Attaches a plugin (e.g. "janus.plugin.videoroom"); resolves with the handle id. */
+  attach(plugin: string, signal: AbortSignal): Promise<number>;
+  /** Sends a plugin request; resolves with its answer (for an asynchronous request, the event that answers it). */
+  message(handle: number, body: Record<string, unknown>, signal: AbortSignal, jsep?: Record<string, unknown>): Promise<JanusEvent>;
+  /** For vu.hold: the session's connection and its keepalive. */
+  readonly connection: HeldConnection | WebSocket;
+  readonly keepalive: Heartbeat;
+}
+
 /** What a step's work resolved to; a thrown error is classified into the step's outcome. */
 export type StepResult<T> = { ok: true; value: T } | { ok: false };
 
@@ -85,8 +137,16 @@ export interface Vu<S extends Steps = Steps> {
   readonly stopped: boolean;
   /** The participant's HTTP connection and cookies, made on first use. */
   readonly http: HttpClient;
+  /** The target as given (--target): its path, say, for a journey that needs it. */
+  readonly target: URL;
+  /** The origin the participant talks to: the target's, or the fault proxy's in front of it. */
+  readonly origin: string;
+  /** The participant's row of the scenario's data (by column name); undefined without data. */
+  readonly data: Readonly<Record<string, string>> | undefined;
   /** ms from the run start, monotonic. */
   now(): number;
+  /** Pauses the journey `ms` longer than its think time: the next step is intended that much later. */
+  think(ms: number): Promise<void>;
   /**
    * Runs one declared step at its intended start (the previous step's end plus think time, or the arrival), times
    * it from that intended start and records one sample; a thrown error becomes the step's outcome.
@@ -97,13 +157,23 @@ export interface Vu<S extends Steps = Steps> {
    * where the client talks first) it resolves once open, with `first` empty.
    */
   openSocket(url: string, signal: AbortSignal, opts?: { headers?: Record<string, string>; protocol?: string; speaksFirst?: boolean }): Promise<{ ws: WebSocket; first: string }>;
+  /**
+   * Opens a WebSocket to send, wait for messages, and hold on. A path ('/ws?room=1') is on the participant's
+   * origin, with its cookies, as a browser would send them.
+   */
+  ws(url: string, signal: AbortSignal, opts?: { headers?: Record<string, string>; protocol?: string }): Promise<WsConnection>;
+  /**
+   * Creates a Janus session: over WebSocket for a ws:// or wss:// URL, over HTTP (long poll) for http:// or https://
+   * (e.g. http://host:8088/janus); a path ('/janus') is on the participant's origin, over HTTP.
+   */
+  janus(url: string, signal: AbortSignal): Promise<JanusSession>;
   /** Opens a WebSocket for holding on a bare socket (a fraction of a WebSocket's memory); resolves on the server's first message. */
   openHeld(url: string, signal: AbortSignal, opts?: { headers?: Record<string, string> }): Promise<{ sock: HeldConnection; first: string }>;
   /**
-   * Holds the participant on a connection from openHeld or openSocket until the run ends: a heartbeat (`beat`) every
+   * Holds the participant on a connection from openHeld, openSocket, ws or a Janus session until the run ends: a heartbeat (`beat`) every
    * heartbeat interval, each one a sample of `step`. Returns 'holding' at once, for the journey to end with.
    */
-  hold(conn: HeldConnection | WebSocket, step: StepName<S>, beat: Heartbeat): 'holding';
+  hold(conn: HeldConnection | WebSocket | WsConnection, step: StepName<S>, beat: Heartbeat): 'holding';
 }
 
 /** A target that can switch faults on and off itself (e.g. the reference platform's control surface). */
@@ -130,6 +200,8 @@ export interface Target<S extends Steps = Steps> {
   url: URL;
   /** The steps of the journey in order, each with its layer. */
   steps: S;
+  /** Steps the journey only holds on (heartbeats): never its goal by default. */
+  heldSteps?: readonly string[];
   /** Resolves when the platform answers at all; rejects with TargetUnreachableError otherwise. */
   preflight(signal: AbortSignal): Promise<void>;
   /** Faults the target can switch itself; absent when it cannot. */

@@ -7,7 +7,7 @@ import { importK6 } from '../k6/import.js';
 import { buildReport } from '../reports/build-report.js';
 import { summaryJson, terminalSummary } from '../reports/summary.js';
 import { writeFileAtomic } from '../run-folder/run-folder.js';
-import { allowTargetOption, EXIT, fmt, parseNumber, scaleOption, scenarioByName, seedOption, targetFor, type Io, type SetAction } from './shared.js';
+import { allowTargetOption, EXIT, fmt, parseNumber, scaleOption, scenarioByName, seedOption, targetFor, UsageError, type Io, type SetAction } from './shared.js';
 
 /** export k6 and import k6. */
 export function addK6Commands(program: Command, io: Io, setAction: SetAction): void {
@@ -25,8 +25,10 @@ export function addK6Commands(program: Command, io: Io, setAction: SetAction): v
     .option('--out <dir>', 'folder to write script.ts and testrun.yaml into (default: k6/<name>)')
     .action((name: string, o: { target: string; targetKind: 'reference' | 'janus'; allowTarget: string[]; scale: number; seed: number; parallelism: number; out?: string }) =>
       setAction(async () => {
-        const scenario = scenarioByName(name, o.scale);
+        const scenario = await scenarioByName(name, o.scale);
+        if (scenario.journey) throw new UsageError(`export k6 writes the built-in reference and Janus journeys; the scenario's journey module (${scenario.journey}) cannot be exported to k6 yet`);
         const target = targetFor(o.target, o.allowTarget, o.targetKind);
+        if (o.targetKind === 'janus' && !/^wss?:$/.test(target.url.protocol)) throw new UsageError(`export k6 plays Janus over its WebSocket API; give --target ws://… (${o.target} is its HTTP API)`);
         const e = exportK6({ scenario, seed: o.seed, target: target.url, targetKind: o.targetKind, parallelism: o.parallelism });
         const dir = resolve(io.cwd ?? process.cwd(), o.out ?? join('k6', e.name));
         mkdirSync(dir, { recursive: true });

@@ -75,7 +75,7 @@ export function addPlanCommands(program: Command, io: Io, setAction: SetAction):
     .addOption(localAddressOption())
     .action((name: string, o: { scale: number; seed: number; target?: string; workers: number | 'auto'; localAddress: string[] }) =>
       setAction(async () => {
-        const s = scenarioByName(name, o.scale);
+        const s = await scenarioByName(name, o.scale);
         let host = '127.0.0.1';
         if (o.target !== undefined) {
           try {

@@ -15,7 +15,7 @@ import { fixtureArgs, fixtureFlags, type FixtureFlags } from './fixture.js';
 import { describePlan, planRun } from './plan.js';
 import { writeComparison } from './report.js';
 import {
-  allowTargetOption, EXIT, fmt, localAddressOption, parseNumber, scaleOption, scenarioByName, seedOption, targetFor, UsageError, workersOption,
+  allowTargetOption, EXIT, fmt, localAddressOption, parseNumber, scaleOption, journeyTargetFor, scenarioByName, seedOption, targetFor, UsageError, workersOption,
   type Io, type SetAction, type TargetFlags,
 } from './shared.js';
 
@@ -96,7 +96,8 @@ async function runAndReport(io: Io, scenario: ResolvedScenario, target: Target, 
 }
 
 /** Runs a target given by --target, or the reference platform started for the purpose. */
-export async function withTarget<T>(io: Io, url: string | undefined, allowed: string[], fixtureArgs: string[], fn: (t: Target) => Promise<T>): Promise<T> {
+export async function withTarget<T>(io: Io, url: string | undefined, allowed: string[], fixtureArgs: string[], fn: (t: Target) => Promise<T>, given?: Target): Promise<T> {
+  if (given) return fn(given);
   if (url !== undefined) return fn(targetFor(url, allowed));
   const platform = await spawnReferencePlatform(fixtureArgs);
   io.stderr.write(`reference platform at ${platform.url}\n`);
@@ -130,8 +131,10 @@ export function addRunCommands(program: Command, io: Io, setAction: SetAction): 
     program
       .command('run')
       .description('run a scenario against a target and write the run folder and report')
-      .argument('<scenario>', "built-in scenario name (see 'firstbell list')")
+      .argument('<scenario>', "built-in scenario name (see 'firstbell list'), or a scenario file (.ts, .js or .json)")
       .requiredOption('--target <url>', 'base URL of the platform, e.g. http://127.0.0.1:8080')
+      .option('--journey <file>', "the platform's journey: a module that default-exports defineJourney({...}) (default: the scenario's journey, else --target-kind)")
+      .option('--data <csv>', 'rows for the participants (credentials, rooms): participant n gets row n')
       .addOption(new Option('--target-kind <kind>', 'how to talk to the target: reference (the reference platform, or one built like it), janus (ws://host:8188), bbb (https://host/bigbluebutton/), moodle (https://host/) or http (GETs of the --target URL)').choices([...TARGET_KINDS]).default('reference'))
       .addOption(new Option('--http-requests <n>', 'http: GETs each participant sends on its keep-alive connection').argParser(parseNumber('--http-requests', 1, 1_000_000, true)).default(1))
       .option('--bbb-secret <secret>', 'BigBlueButton shared secret (default: FIRSTBELL_BBB_SECRET)')
@@ -139,10 +142,13 @@ export function addRunCommands(program: Command, io: Io, setAction: SetAction): 
       .option('--moodle-join <path>', "Moodle: where a pupil joins the lesson, e.g. '/mod/bigbluebuttonbn/bbb_view.php?action=join&id=7'")
       .addOption(allowTargetOption())
       .addOption(scaleOption().default(0.01)),
-  ).action((name: string, o: RunFlags & TargetFlags & { target: string; scale: number; targetKind: TargetKind }) =>
+  ).action((name: string, o: RunFlags & TargetFlags & { target: string; scale: number; targetKind: TargetKind; journey?: string; data?: string }, cmd: Command) =>
     setAction(async () => {
-      const scenario = scenarioByName(name, o.scale, o.objective);
-      return runAndReport(io, scenario, targetFor(o.target, o.allowTarget, o.targetKind, o), o, false);
+      const scenario = await scenarioByName(name, o.scale, o.objective, o.data);
+      const journey = o.journey ?? scenario.journey;
+      if (journey && cmd.getOptionValueSource('targetKind') === 'cli') throw new UsageError(`--target-kind ${o.targetKind} and a journey module (${journey}) both say how to talk to the target; give one of them`);
+      const target = journey ? await journeyTargetFor(journey, o.target, o.allowTarget) : targetFor(o.target, o.allowTarget, o.targetKind, o);
+      return runAndReport(io, scenario, target, o, false);
     }),
   );
 
@@ -155,7 +161,7 @@ export function addRunCommands(program: Command, io: Io, setAction: SetAction): 
     ),
   ).action((o: RunFlags & FixtureFlags & { scale: number }, cmd: Command) =>
     setAction(async () => {
-      const scenario = scenarioByName('monday-0800', o.scale, o.objective);
+      const scenario = await scenarioByName('monday-0800', o.scale, o.objective);
       const media = o.media ?? 'janus';
       // Two browser users by default, where the media is real.
       const browsers = media === 'janus' && cmd.getOptionValueSource('browsers') === 'default' ? 2 : o.browsers;
@@ -172,13 +178,17 @@ export function addRunCommands(program: Command, io: Io, setAction: SetAction): 
         .argument('<base>', 'the scenario as it happens')
         .argument('<variant>', 'the what-if scenario')
         .option('--target <url>', 'base URL of the platform; without it the reference platform is started')
+        .option('--journey <file>', "the platform's journey module (needs --target)")
         .addOption(allowTargetOption())
         .addOption(scaleOption().default(0.015)),
     ),
-  ).action((baseName: string, variantName: string, o: RunFlags & { scale: number; target?: string; loginCapacity?: number; joinCapacity?: number }) =>
+  ).action((baseName: string, variantName: string, o: RunFlags & { scale: number; target?: string; journey?: string; loginCapacity?: number; joinCapacity?: number }) =>
     setAction(async () => {
-      const base = scenarioByName(baseName, o.scale, o.objective);
-      const variant = scenarioByName(variantName, o.scale, o.objective);
+      const base = await scenarioByName(baseName, o.scale, o.objective);
+      const variant = await scenarioByName(variantName, o.scale, o.objective);
+      const journey = o.journey ?? base.journey;
+      if (journey && o.target === undefined) throw new UsageError(`a journey module (${journey}) needs --target: the reference platform firstbell starts has its own journey`);
+      const own = journey && o.target !== undefined ? await journeyTargetFor(journey, o.target, o.allowTarget) : undefined;
       return withTarget(io, o.target, o.allowTarget, fixtureArgs(o), async (t) => {
         const a = await runOnce(io, base, t, o);
         if (a.interrupted) return EXIT.interrupted;
@@ -186,7 +196,7 @@ export function addRunCommands(program: Command, io: Io, setAction: SetAction): 
         if (b.interrupted) return EXIT.interrupted;
         writeComparison(io, compare(a.analysis, b.analysis), join(b.dir, 'compare.html'), o.json);
         return EXIT.ok;
-      });
+      }, own);
     }),
   );
 }

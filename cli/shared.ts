@@ -1,6 +1,9 @@
 // What every command shares: exit codes, the I/O it writes to, flag parsers, and scenario and target lookup.
 import { InvalidArgumentError, Option } from 'commander';
 import type { Target } from '../api/target.js';
+import { resolve } from 'node:path';
+import { loadScenarioFile, isScenarioFile } from '../modules/scenario.js';
+import { journeyModuleTarget } from '../modules/target.js';
 import { isLoopback } from '../plan/limits.js';
 import { BUILT_IN_SCENARIOS, closestName, findScenario } from '../scenarios/index.js';
 import { ProblemsError, resolveScenario, validateScenario, type ResolvedScenario } from '../scenarios/model.js';
@@ -53,18 +56,20 @@ export const localAddressOption = () =>
     .default([] as string[]);
 export const seedOption = () => new Option('--seed <n>', 'seed of the schedule; the same seed gives the same arrivals').argParser(parseNumber('the seed', 0, 2 ** 31 - 1, true)).default(1);
 
-export function scenarioByName(name: string, scale: number, objectiveFlags: string[] = []): ResolvedScenario {
-  const s = findScenario(name);
+/** A built-in scenario by name, or a scenario file (.ts, .js, .json); with --objective flags and --data applied. */
+export async function scenarioByName(name: string, scale: number, objectiveFlags: string[] = [], dataFile?: string): Promise<ResolvedScenario> {
+  const s = isScenarioFile(name) ? await loadScenarioFile(name) : findScenario(name);
   if (!s) {
     const near = closestName(name, BUILT_IN_SCENARIOS.map((x) => x.name));
     throw new UsageError(
-      `unknown scenario '${name}'${near ? `; did you mean '${near}'?` : ''} (built in: ${BUILT_IN_SCENARIOS.map((x) => x.name).join(', ')}; see 'firstbell list')`,
+      `unknown scenario '${name}'${near ? `; did you mean '${near}'?` : ''} (built in: ${BUILT_IN_SCENARIOS.map((x) => x.name).join(', ')}; see 'firstbell list'; a scenario file's path ends in .ts, .js or .json)`,
     );
   }
   const problems = validateScenario(s).map((p) => ({ ...p, where: `scenario ${name}: ${p.where}` }));
   const { objectives, problems: flagProblems } = applyObjectiveFlags(s.objectives, objectiveFlags);
   if (problems.length || flagProblems.length) throw new ProblemsError([...problems, ...flagProblems]);
-  return resolveScenario({ ...s, objectives }, scale);
+  const data = dataFile !== undefined ? { ...s.data, csv: resolve(dataFile) } : s.data;
+  return resolveScenario({ ...s, objectives, ...(data ? { data } : {}) }, scale);
 }
 
 /** Settings of the BigBlueButton, Moodle and plain HTTP targets. */
@@ -75,18 +80,29 @@ export interface TargetFlags {
   httpRequests?: number;
 }
 
-export function targetFor(url: string, allowed: string[], kind: TargetKind = 'reference', flags: TargetFlags = {}): Target {
+/** The --target URL, checked: its scheme for the kind, and a host that may be loaded. */
+function targetUrl(url: string, allowed: string[], kind: TargetKind | 'journey'): URL {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
     throw new UsageError(`--target '${url}' is not a URL; give one like ${kind === 'janus' ? 'ws://127.0.0.1:8188' : 'http://127.0.0.1:8080'}`);
   }
-  const schemes = kind === 'janus' ? ['ws:', 'wss:'] : ['http:', 'https:'];
+  const schemes = kind === 'janus' || kind === 'journey' ? ['ws:', 'wss:', 'http:', 'https:'] : ['http:', 'https:'];
   if (!schemes.includes(u.protocol)) throw new UsageError(`--target '${url}' must start with ${schemes.map((x) => `${x}//`).join(' or ')} for --target-kind ${kind}`);
   if (!isLoopback(u.hostname) && !allowed.includes(u.hostname)) {
     throw new UsageError(`refusing to load ${u.hostname}: only loopback targets are allowed by default; add --allow-target ${u.hostname} if you may load it`);
   }
+  return u;
+}
+
+/** A user's journey module aimed at --target. */
+export async function journeyTargetFor(file: string, url: string, allowed: string[]): Promise<Target> {
+  return journeyModuleTarget(resolve(file), targetUrl(url, allowed, 'journey'));
+}
+
+export function targetFor(url: string, allowed: string[], kind: TargetKind = 'reference', flags: TargetFlags = {}): Target {
+  const u = targetUrl(url, allowed, kind);
   const bbbSecret = kind === 'bbb' ? flags.bbbSecret ?? process.env.FIRSTBELL_BBB_SECRET : undefined;
   if (kind === 'bbb' && !bbbSecret) throw new UsageError("--target-kind bbb needs the server's shared secret: --bbb-secret or FIRSTBELL_BBB_SECRET (on the server: bbb-conf --secret)");
   return targetFromSpec({ kind, url: u.href, bbbSecret, bbbChecksum: flags.bbbChecksum, moodleJoin: flags.moodleJoin, httpRequests: flags.httpRequests });

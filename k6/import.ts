@@ -7,7 +7,7 @@ import { findScenario } from '../scenarios/index.js';
 import { LAYERS, resolveScenario, type Layer, type ResolvedScenario } from '../scenarios/model.js';
 import { FILES, HEALTH_HEADER, LineSink, SAMPLE_HEADER, sampleLine, writeFileAtomic, type RunInfo } from '../run-folder/run-folder.js';
 import { OUTCOMES, type Outcome, type Sample } from '../api/sample.js';
-import { stepDecls } from '../api/target.js';
+import { targetSteps } from '../api/target.js';
 import { buildPlan, type Plan } from '../plan/plan.js';
 import { Series } from '../run-folder/series.js';
 import { janusTarget } from '../targets/janus.js';
@@ -183,7 +183,7 @@ export async function importK6(files: string[], outDir: string, runId?: string):
   const { scenario, schedule } = plan;
   const url = new URL(runTags[K6_RUN_TAGS.target] ?? 'http://unknown.invalid/');
   const target = runTags[K6_RUN_TAGS.kind] === 'janus' ? janusTarget(url) : referenceTarget(url);
-  const steps = stepDecls(target.steps);
+  const steps = targetSteps(target);
 
   const id = runId ?? `${new Date(firstTimeMs).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-${scenario.name}-k6`;
   let dir = join(outDir, id);

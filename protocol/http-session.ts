@@ -1,7 +1,11 @@
 // One participant's HTTP connection and cookies, as a browser would keep them.
 import { parseSetCookie, stringifyCookie } from 'cookie';
 import type { HttpAnswer, HttpClient, HttpRequestOptions } from '../api/http.js';
+import { HttpStatusError } from '../api/errors.js';
 import { Http1Connection, headerLines } from './http1.js';
+
+/** Redirects followed at most, with redirect: 'follow'. */
+const MAX_REDIRECTS = 10;
 
 
 /** An answer with its headers as they came; parsed into `headers` only when a journey reads them. */
@@ -33,8 +37,41 @@ export class HttpSession implements HttpClient {
   /** One connection per participant: 100,000 pupils are 100,000 clients, not one shared pool. Reopened after close(), as a reload would. */
   constructor(readonly origin: string, private opts: { localAddress?: string } = {}) {}
 
-  async request(method: 'GET' | 'POST', path: string, opts: HttpRequestOptions): Promise<HttpAnswer> {
-    if (path.charCodeAt(0) !== 47 || /[\s]/.test(path)) throw new Error(`not a request path: "${path}" (it must start with / and have no spaces)`);
+  request(method: string, path: string, opts: HttpRequestOptions): Promise<HttpAnswer> {
+    const sent = this.once(method, this.pathOf(path), opts);
+    // The common case goes straight through: no extra turn of the event loop per request.
+    return opts.redirect !== 'follow' && !opts.expect ? sent : this.settle(sent, method, path, opts);
+  }
+
+  /** Follows redirects as asked and checks the final status against `expect`. */
+  private async settle(sent: Promise<HttpAnswer>, method: string, path: string, opts: HttpRequestOptions): Promise<HttpAnswer> {
+    let res = await sent;
+    for (let hops = 0; opts.redirect === 'follow' && hops < MAX_REDIRECTS && res.status >= 300 && res.status < 400; hops++) {
+      const location = res.headers.location;
+      if (typeof location !== 'string') break;
+      const next = new URL(location, this.origin + this.pathOf(path));
+      // Another origin is another connection: the answer goes back as it came, for the journey to decide.
+      if (next.origin !== this.origin) break;
+      res = await this.once('GET', next.pathname + next.search, { signal: opts.signal });
+    }
+    if (opts.expect && !opts.expect.includes(res.status)) throw new HttpStatusError(res.status, `${method} ${path} (expected ${opts.expect.join(' or ')})`);
+    return res;
+  }
+
+  /** A request path on this origin: a path as it is, or an absolute URL on the same origin. */
+  private pathOf(path: string): string {
+    if (path.charCodeAt(0) === 47 && !/[\s]/.test(path)) return path;
+    let u: URL | undefined;
+    try {
+      u = new URL(path);
+    } catch {
+      // Neither a path nor a URL: said below.
+    }
+    if (u && u.origin === this.origin) return u.pathname + u.search;
+    throw new Error(`not a request path: "${path}" (give a path starting with / and without spaces, or a URL on ${this.origin})`);
+  }
+
+  private async once(method: string, path: string, opts: HttpRequestOptions): Promise<HttpAnswer> {
     let head = 'user-agent: firstbell\r\n' + this.cookieLine;
     let body: string | undefined;
     if (opts.form) {
@@ -43,7 +80,7 @@ export class HttpSession implements HttpClient {
     } else if (opts.json !== undefined) {
       body = JSON.stringify(opts.json);
       head += 'content-type: application/json\r\n';
-    }
+    } else if (opts.body !== undefined) body = opts.body;
     if (opts.headers) head += headerLines(opts.headers);
     const signal = opts.signal;
     signal.throwIfAborted();

@@ -244,6 +244,13 @@ th:first-child,td:first-child,th:nth-child(2),td:nth-child(2),td:last-child{text
 `;
 
 /** The whole report as one HTML string; a pure function of the analysis. */
+/** Errors of the journey's own code: the user's to fix, shown apart from what the platform did. */
+function scriptErrorTable(a: Analysis): string {
+  if (a.scriptErrors.length === 0) return '';
+  const rows = a.scriptErrors.map((e) => `<tr><td>${e.count}</td><td><code>${esc(e.message)}</code></td></tr>`).join('');
+  return `<h2>Errors in the journey script</h2><p class="small">The journey's own code threw (outcome script_error); these count as failed steps. Fix the journey and run again.</p><table id="script-errors"><thead><tr><th>times</th><th>step: error</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
 export function renderReport(a: Analysis): string {
   const r = a.run;
   const kindLabels: Record<string, string> = {};
@@ -272,6 +279,7 @@ ${usersBlock(a)}
 ${layerSections}
 ${browserSectionHtml(a)}
 ${faultTable(a)}
+${scriptErrorTable(a)}
 <h2>Steps</h2>
 ${stepTable(a)}
 <h2>Generator health</h2>

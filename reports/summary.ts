@@ -43,6 +43,7 @@ export function terminalSummary(a: Analysis, reportPath: string): string {
     lines.push(`  browsers  ${b.count} users, ${b.journeys.length} journeys: joined in ${sec(b.before.joinMs)} before the bell, ${sec(b.burst.joinMs)} in the burst; first frame ${sec(b.before.firstFrameMs)} / ${sec(b.burst.firstFrameMs)}; ${b.failed} failed, ${b.dropped} dropped, ${b.reconnects} reconnects; ${b.meanFps ?? '-'} fps`);
   }
   if (a.generator.suspectSeconds.length) lines.push(`  generator ${a.generator.note}`);
+  for (const e of a.scriptErrors.slice(0, 5)) lines.push(`  script    ${e.count} × ${e.message}`);
   lines.push(`report: ${reportPath}`);
   return lines.join('\n');
 }

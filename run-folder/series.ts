@@ -114,7 +114,12 @@ export interface SeriesJson {
   /** Second index from run start → step key → bucket. */
   seconds: Record<string, Record<string, StepSecondJson>>;
   journeys?: JourneyCounts & { timeToJoin: string; newUsers?: Record<string, number> };
+  /** What the journey's code threw (script_error samples), by message. */
+  scriptErrors?: Record<string, number>;
 }
+
+/** Distinct script error messages kept; the rest count under one line. */
+const SCRIPT_ERROR_KINDS = 20;
 
 export class Series {
   readonly steps: StepDecl[] = [];
@@ -124,6 +129,8 @@ export class Series {
   readonly timeToJoin = newHistogram();
   /** Participants seen for the first time, by second of their first intended start (distinct users, unlike attempts). */
   readonly newUsers = new Map<number, number>();
+  /** What the journey's code threw, by message: its script_error samples. */
+  readonly scriptErrors = new Map<string, number>();
   /** Participants not yet joined: arrival and whether their last attempt failed (ingest state, not serialised). */
   private pending = new Map<number, { arrival: number; failed: boolean }>();
   private joinedIds = new Set<number>();
@@ -193,7 +200,13 @@ export class Series {
     return b;
   }
 
+  private countScriptError(message: string, n = 1): void {
+    const key = this.scriptErrors.has(message) || this.scriptErrors.size < SCRIPT_ERROR_KINDS ? message : '(other messages)';
+    this.scriptErrors.set(key, (this.scriptErrors.get(key) ?? 0) + n);
+  }
+
   add(s: Sample): void {
+    if (s.outcome === 'script_error') this.countScriptError(`${s.layer}.${s.step}: ${s.error ?? 'no message'}`);
     const key = this.keyOf(s.layer, s.step);
     this.follow(s, key);
     this.bucket(Math.max(0, Math.floor(s.intendedMs / 1000)), key).add(s);
@@ -204,6 +217,7 @@ export class Series {
     for (const k of Object.keys(this.journeys) as (keyof JourneyCounts)[]) this.journeys[k] += o.journeys[k];
     this.timeToJoin.add(o.timeToJoin);
     for (const [sec, n] of o.newUsers) this.newUsers.set(sec, (this.newUsers.get(sec) ?? 0) + n);
+    for (const [m, n] of o.scriptErrors) this.countScriptError(m, n);
     for (const [sec, m] of o.seconds) for (const [k, b] of m) this.bucket(sec, k).merge(b);
   }
 
@@ -237,6 +251,7 @@ export class Series {
       steps: [...this.steps].sort((a, b) => order(a) - order(b)),
       seconds,
       journeys: { ...this.journeys, timeToJoin: hdr.encodeIntoCompressedBase64(this.timeToJoin), newUsers: Object.fromEntries(this.newUsers) },
+      ...(this.scriptErrors.size ? { scriptErrors: Object.fromEntries(this.scriptErrors) } : {}),
     };
   }
 
@@ -249,6 +264,7 @@ export class Series {
       s.timeToJoin.add(hdr.decodeFromCompressedBase64(timeToJoin, 32, false));
     }
     for (const [sec, m] of Object.entries(j.seconds)) for (const [k, b] of Object.entries(m)) s.bucket(Number(sec), k).merge(StepSecond.fromJSON(b));
+    for (const [m, n] of Object.entries(j.scriptErrors ?? {})) s.countScriptError(m, n);
     return s;
   }
 }

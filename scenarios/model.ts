@@ -117,6 +117,20 @@ export interface Scenario {
   joinWithinMs: number;
   /** Scheduled faults. Default none. */
   faults?: Fault[];
+  /** The journey module the scenario's participants run (an absolute path once loaded); default: the target kind's built-in journey. */
+  journey?: string;
+  /** Rows of data for the participants (credentials, rooms): participant n gets row n. */
+  data?: DataSource;
+}
+
+/** A CSV file of rows for the participants; the first line names the columns. */
+export interface DataSource {
+  /** Path of the CSV file (absolute once loaded). */
+  csv: string;
+  /** Fewer rows than participants is an error unless this is true; then participant n gets row n mod rows. */
+  reuse?: boolean;
+  /** Column delimiter; default: found from the header line (`,` `;` or tab). */
+  delimiter?: string;
 }
 
 /** A scenario with its scale applied: participant and conference counts are final. */

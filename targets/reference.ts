@@ -4,7 +4,7 @@ import { HttpStatusError, ProtocolError } from '../api/errors.js';
 import type { HttpAnswer } from '../api/http.js';
 import { defineTarget, type Heartbeat, type HeldConnection, type JourneyEnd, type NativeFaults, type Target, type Vu } from '../api/target.js';
 import type { Fault } from '../scenarios/model.js';
-import { janusJoin, janusKeepalive } from './janus.js';
+import { joinVideoRoom } from './janus.js';
 import { preflightHttp } from './preflight.js';
 import { referenceWebClient } from './reference-web.js';
 
@@ -128,8 +128,8 @@ export function referenceTarget(url: URL): Target<typeof REFERENCE_STEPS> {
       // With Janus, the participant holds a real Janus session in its class's room; else the stand-in media node.
       const media = await vu.step('connect', async (signal): Promise<{ ws: WebSocket | HeldConnection; beat?: Heartbeat }> => {
         if (grant.janus) {
-          const { ws, session } = await janusJoin(vu, grant.janus.url, grant.janus.room, vu.identity.user, signal);
-          return { ws, beat: janusKeepalive(session) };
+          const session = await joinVideoRoom(vu, grant.janus.url, grant.janus.room, vu.identity.user, signal);
+          return { ws: session.connection, beat: session.keepalive };
         }
         const { sock, first } = await vu.openHeld(grant.signalUrl!, signal);
         if (!first.includes('"joined"')) throw new ProtocolError('the media node did not confirm the join');

@@ -1,9 +1,10 @@
 // The load of one process: its share of the schedule dispatched on time, one virtual user per arrival, samples out.
 import { createServer, type AddressInfo } from 'node:net';
 import type { Sample } from '../api/sample.js';
-import { stepDecls, type JourneyEnd, type Target } from '../api/target.js';
+import { targetSteps, type JourneyEnd, type Target } from '../api/target.js';
 import { tuneHeapForLoad } from '../plan/limits.js';
 import type { Schedule } from '../plan/schedule.js';
+import { rowOf, type Row } from '../modules/data.js';
 import { HttpSession } from '../protocol/http-session.js';
 import { Series } from '../run-folder/series.js';
 import type { ResolvedScenario, RetryPolicy } from '../scenarios/model.js';
@@ -38,6 +39,15 @@ interface WarmUpOptions {
  */
 async function warmUp(o: WarmUpOptions): Promise<void> {
   if (!/^https?:/.test(o.origin)) return;
+  // A user's journey may name addresses of its own: only firstbell's own journeys run against the warm-up server.
+  if (o.target.kind !== 'journey') await warmJourneys(o);
+  const http = new HttpSession(o.origin);
+  await http.request('GET', '/', { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+  http.close();
+}
+
+/** The target's journey for up to 4,000 arrivals against a loopback server of this process's own. */
+async function warmJourneys(o: WarmUpOptions): Promise<void> {
   const server = createServer((sock) => {
     sock.on('data', (d: Buffer) => {
       for (let i = d.indexOf('\r\n\r\n'); i >= 0; i = d.indexOf('\r\n\r\n', i + 4)) sock.write(WARM_ANSWER);
@@ -54,7 +64,7 @@ async function warmUp(o: WarmUpOptions): Promise<void> {
     firstBellAtMs: 0, arrivalsEndMs: spanMs, endMs: spanMs, seed: 1,
   };
   // The same work per sample as a run does, into scratch figures.
-  const recorder = new Recorder(new Series(stepDecls(o.target.steps), o.scenario.joinWithinMs), () => undefined);
+  const recorder = new Recorder(new Series(targetSteps(o.target), o.scenario.joinWithinMs), () => undefined);
   const monitor = new HealthMonitor(100);
   const t0 = performance.now();
   const engine = new Engine({
@@ -72,9 +82,6 @@ async function warmUp(o: WarmUpOptions): Promise<void> {
     monitor.stop();
     server.close();
   }
-  const http = new HttpSession(o.origin);
-  await http.request('GET', '/', { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
-  http.close();
 }
 
 export interface EngineOptions {
@@ -96,6 +103,9 @@ export interface EngineOptions {
   localAddresses?: string[];
   /** all (default): every connection is bound to the participant's address; held: only its held connection. */
   localAddressesFor?: 'all' | 'held';
+  /** The scenario's data: participant n gets row n (with `reuseRows`, row n mod the rows). */
+  rows?: readonly Row[];
+  reuseRows?: boolean;
 }
 
 /**
@@ -112,8 +122,12 @@ class Participant implements HoldWatcher {
     this.tries++;
     this.engine.target.journey(this.vu).then(
       (end) => this.ended(end),
-      // A journey never throws; one that did ends the participant.
-      () => this.ended('stopped'),
+      // A journey that throws has a fault of its own: a script error, and the journey failed.
+      (err: unknown) => {
+        if (this.vu.stopped) return this.ended('stopped');
+        this.vu.scriptError(err);
+        this.ended('failed');
+      },
     );
   }
 
@@ -169,8 +183,8 @@ export class Engine {
           o.monitor.dispatched(lag);
           const id = o.schedule.participantIds[i]!;
           const vu = new VirtualUser({
-            id, arrivalMs: o.schedule.offsetsMs[i]!, origin: o.origin, client: o.scenario.client, steps: o.target.steps, population: o.scenario.population, clock: o.clock, emit: o.emit,
-            localAddress: addrs?.[id % addrs.length], localAddressFor: o.localAddressesFor,
+            id, arrivalMs: o.schedule.offsetsMs[i]!, origin: o.origin, target: o.target.url, client: o.scenario.client, steps: o.target.steps, population: o.scenario.population, clock: o.clock, emit: o.emit,
+            localAddress: addrs?.[id % addrs.length], localAddressFor: o.localAddressesFor, data: rowOf(o.rows, id, o.reuseRows),
           });
           this.users.add(vu);
           new Participant(this, vu).go();

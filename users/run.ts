@@ -3,9 +3,10 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
 import { join } from 'node:path';
 import { identityOf } from '../api/identity.js';
-import { stepDecls, type StepDecl, type Target } from '../api/target.js';
+import { targetSteps, type StepDecl, type Target } from '../api/target.js';
 import { armFaults, type ArmedFaults } from '../faults/faults.js';
 import { VERSION } from '../lib/version.js';
+import { loadRows, type Row } from '../modules/data.js';
 import { SINGLE_PROCESS, buildPlan, type Plan } from '../plan/plan.js';
 import type { Layout } from '../plan/limits.js';
 import { MEDIA_HEADER, mediaLine } from '../run-folder/records.js';
@@ -153,12 +154,14 @@ class Run {
   /** Everything that must be up before the clock starts; nothing is left running when it fails. */
   static async prepare(plan: Plan, o: RunSettings): Promise<Run> {
     const { scenario, schedule, layout } = plan;
+    // A data file that does not fit is the user's to fix, before anything reaches the target.
+    const rows = scenario.data ? loadRows(scenario.data, schedule.offsetsMs.length) : undefined;
     await o.target.preflight(AbortSignal.timeout(o.preflightTimeoutMs ?? 5_000));
     const maxActive = o.maxActive ?? Math.max(DEFAULT_MAX_ACTIVE, schedule.offsetsMs.length);
     const faults = await armFaults(o.target, scenario.faults ?? [], schedule.firstBellAtMs, o.faultsVia);
     const wantBrowsers = o.browsers !== undefined && o.browsers.count > 0;
     if (wantBrowsers && !o.target.webClient) throw new Error(`the ${o.target.kind} target has no web client for browser users`);
-    const steps = [...stepDecls(o.target.steps), ...(wantBrowsers ? BROWSER_STEPS : [])];
+    const steps = [...targetSteps(o.target), ...(wantBrowsers ? BROWSER_STEPS : [])];
     if (layout.workers > 1 && !o.target.spec) throw new Error(`the ${o.target.kind} target was made by hand and cannot be rebuilt in worker processes; run it with one worker`);
     // The browser is up before the clock starts, so its launch is not part of anything measured.
     const browsers = wantBrowsers ? new BrowserUsers({ ...o.browsers!, stepTimeoutMs: scenario.client.stepTimeoutMs }) : undefined;
@@ -167,7 +170,7 @@ class Run {
     let run: Run | undefined;
     try {
       await browsers?.open(faults.origin);
-      gen = await startGenerator(plan, o, faults.origin, maxActive, clock);
+      gen = await startGenerator(plan, o, { origin: faults.origin, maxActive, clock, rows });
     } catch (e) {
       await browsers?.stop();
       await faults.stop();
@@ -364,14 +367,15 @@ async function sentFromSamples(dir: string): Promise<number> {
 }
 
 /** Readies the plan's sending processes: this one warmed up, or the workers each with their share. */
-async function startGenerator(plan: Plan, o: RunSettings, origin: string, maxActive: number, clock: () => number): Promise<Generator> {
+async function startGenerator(plan: Plan, o: RunSettings, g: { origin: string; maxActive: number; clock: () => number; rows?: readonly Row[] }): Promise<Generator> {
   const { scenario, seed, schedule, layout } = plan;
+  const { origin, maxActive, clock } = g;
   const lateThresholdMs = o.lateThresholdMs ?? 100;
   if (layout.workers === 1) {
     await prepareForLoad({ origin, target: o.target, scenario, arrivals: schedule.offsetsMs.length });
     return new InProcessGenerator({
       scenario, seed, target: o.target, schedule, origin, clock, maxActive, lateThresholdMs,
-      localAddresses: layout.localAddresses, localAddressesFor: layout.localAddressesFor,
+      localAddresses: layout.localAddresses, localAddressesFor: layout.localAddressesFor, rows: g.rows, reuseRows: scenario.data?.reuse,
     });
   }
   const inits = Array.from({ length: layout.workers }, (_, index) => ({

@@ -1,12 +1,14 @@
 // A protocol-level virtual user: runs steps on time, measures them from their intended start, and emits samples.
 import WebSocket from 'ws';
 import type { ClientBehaviour, Layer, Population } from '../scenarios/model.js';
-import { HttpStatusError, ProtocolError } from '../api/errors.js';
+import { HttpStatusError } from '../api/errors.js';
 import { identityOf, type Identity } from '../api/identity.js';
 import { classifyError, type Outcome, type Sample } from '../api/sample.js';
-import { layerOf, type Heartbeat, type HeldConnection, type HeldListener, type StepResult, type Steps, type Vu } from '../api/target.js';
+import { layerOf, type Heartbeat, type HeldConnection, type HeldListener, type JanusSession, type StepResult, type Steps, type Vu, type WsConnection } from '../api/target.js';
 import { HttpSession } from '../protocol/http-session.js';
 import { heldWs, openBareSocket } from '../protocol/held-socket.js';
+import { janusOverHttp, janusOverWs } from '../protocol/janus.js';
+import { UserSocket } from '../protocol/user-socket.js';
 
 export type Emit = (s: Sample) => void;
 
@@ -15,17 +17,27 @@ export interface VirtualUserOptions {
   /** Scheduled arrival, ms from the run start: the intended start of the first step. */
   arrivalMs: number;
   origin: string;
+  /** The target as given. */
+  target: URL;
   client: ClientBehaviour;
   /** The target's declared steps: a step's layer comes from here. */
   steps: Steps;
   /** The scenario's population, for the participant's identity. */
   population: Population;
+  /** The participant's row of the scenario's data. */
+  data?: Readonly<Record<string, string>>;
   /** ms from the run start, monotonic. */
   clock: () => number;
   emit: Emit;
   localAddress?: string;
   /** all (default): HTTP and held connections come from localAddress; held: only the held connection does. */
   localAddressFor?: 'all' | 'held';
+}
+
+/** An error's name and message, one line, for the report. */
+function messageOf(err: unknown): string {
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return text.split('\n', 1)[0]!.slice(0, 200);
 }
 
 /** Thrown into a step whose time ran out. */
@@ -39,7 +51,9 @@ export interface HoldWatcher {
 }
 
 /** A step name the target did not declare: the journey is wrong, not the platform. */
-export class UndeclaredStepError extends Error {}
+export class UndeclaredStepError extends Error {
+  override name = 'UndeclaredStepError';
+}
 
 export class VirtualUser implements Vu {
   readonly id: number;
@@ -53,6 +67,8 @@ export class VirtualUser implements Vu {
   /** How a hold ended before anyone watched it. */
   private holdEnd?: 'stopped' | 'dropped';
   private session?: HttpSession;
+  /** HTTP connections to other origins (Janus over HTTP), closed with the participant. */
+  private others?: HttpSession[];
   private nextAtMs: number;
   private sockets?: Set<WebSocket>;
   private held?: HeldConnection;
@@ -74,6 +90,25 @@ export class VirtualUser implements Vu {
   /** Computed when asked, not kept: tens of thousands of held participants carry nothing for it. */
   get identity(): Identity {
     return identityOf(this.id, this.o.population);
+  }
+
+  get target(): URL {
+    return this.o.target;
+  }
+
+  get origin(): string {
+    return this.o.origin;
+  }
+
+  /** A path on the participant's origin as a URL of `scheme`; a URL as it is. */
+  private onOrigin(urlOrPath: string, ws: boolean): string {
+    if (!urlOrPath.startsWith('/')) return urlOrPath;
+    const base = ws ? this.o.origin.replace(/^http/, 'ws') : this.o.origin;
+    return base + urlOrPath;
+  }
+
+  get data(): Readonly<Record<string, string>> | undefined {
+    return this.o.data;
   }
 
   get stopped(): boolean {
@@ -143,30 +178,51 @@ export class VirtualUser implements Vu {
     let outcome: Outcome = 'ok';
     let status = 0;
     let value: T | undefined;
+    let thrown: unknown;
     try {
       value = await work(ctl.signal);
     } catch (err) {
-      if (err instanceof HttpStatusError) [outcome, status] = ['http', err.status];
+      thrown = err;
+      // By name, not by class: a journey module may bring its own copy of firstbell's error classes.
+      const e = err as { name?: unknown; status?: unknown } | undefined;
+      if (e?.name === 'HttpStatusError' && typeof e.status === 'number') [outcome, status] = ['http', e.status];
       else if (this.stopped) outcome = 'aborted';
       else if (ctl.signal.reason instanceof StepTimeout) outcome = 'timeout';
-      else if (err instanceof ProtocolError) outcome = 'protocol';
+      else if (e?.name === 'ProtocolError') outcome = 'protocol';
       else outcome = classifyError(err);
     } finally {
       this.inStep = false;
     }
     const end = this.now();
-    this.o.emit({ user: this.id, layer, step: name, intendedMs: intended, startMs: start, endMs: end, outcome, status });
+    if (outcome === 'script_error') this.o.emit({ user: this.id, layer, step: name, intendedMs: intended, startMs: start, endMs: end, outcome, status, error: messageOf(thrown) });
+    else this.o.emit({ user: this.id, layer, step: name, intendedMs: intended, startMs: start, endMs: end, outcome, status });
     this.nextAtMs = end + this.client.thinkTimeMs;
     return outcome === 'ok' ? { ok: true, value: value as T } : { ok: false };
+  }
+
+  /**
+   * Records an error the journey's code threw outside any step: a script_error sample of the step it was at (or
+   * its first step), at this instant.
+   */
+  scriptError(err: unknown): void {
+    const name = this.stepName || Object.keys(this.o.steps)[0] || 'journey';
+    const layer = layerOf(this.o.steps, name) ?? 'admission';
+    const now = this.now();
+    this.o.emit({ user: this.id, layer, step: name, intendedMs: now, startMs: now, endMs: now, outcome: 'script_error', status: 0, error: messageOf(err) });
   }
 
   /**
    * Opens a WebSocket and resolves on its first message, which it returns; with `speaksFirst: false`
    * (a protocol where the client talks first) it resolves once open, with `first` empty.
    */
-  openSocket(url: string, signal: AbortSignal, opts: { headers?: Record<string, string>; protocol?: string; speaksFirst?: boolean } = {}): Promise<{ ws: WebSocket; first: string }> {
+  openSocket(
+    url: string,
+    signal: AbortSignal,
+    opts: { headers?: Record<string, string>; protocol?: string; speaksFirst?: boolean; made?: (ws: WebSocket) => void } = {},
+  ): Promise<{ ws: WebSocket; first: string }> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, opts.protocol, { headers: opts.headers, handshakeTimeout: this.client.stepTimeoutMs, perMessageDeflate: false, localAddress: this.o.localAddress });
+      opts.made?.(ws);
       // Terminating a socket that is still connecting emits an error; it is already accounted for.
       ws.on('error', () => undefined);
       (this.sockets ??= new Set()).add(ws);
@@ -204,6 +260,32 @@ export class VirtualUser implements Vu {
     });
   }
 
+  async think(ms: number): Promise<void> {
+    this.nextAtMs = Math.max(this.nextAtMs, this.now()) + ms;
+    const wait = this.nextAtMs - this.now();
+    if (wait > 1 && !this.stopped) await this.pause(wait);
+  }
+
+  async ws(url: string, signal: AbortSignal, opts: { headers?: Record<string, string>; protocol?: string } = {}): Promise<WsConnection> {
+    const cookie = url.startsWith('/') ? this.session?.cookieHeader() : undefined;
+    const headers = cookie ? { cookie, ...opts.headers } : opts.headers;
+    let socket: UserSocket | undefined;
+    // The wrapper listens from the first moment: a server may speak in the same packet as its handshake answer.
+    await this.openSocket(this.onOrigin(url, true), signal, { ...opts, headers, speaksFirst: false, made: (ws) => (socket = new UserSocket(ws)) });
+    return socket!;
+  }
+
+  async janus(url: string, signal: AbortSignal): Promise<JanusSession> {
+    const u = new URL(this.onOrigin(url, false));
+    if (u.protocol === 'ws:' || u.protocol === 'wss:') {
+      const { ws } = await this.openSocket(url, signal, { protocol: 'janus-protocol', speaksFirst: false });
+      return janusOverWs(ws, signal);
+    }
+    const http = new HttpSession(u.origin, { localAddress: this.o.localAddress });
+    (this.others ??= []).push(http);
+    return janusOverHttp(http, u.pathname.replace(/\/+$/, ''), signal);
+  }
+
   /**
    * Opens a WebSocket for holding, on a bare socket (a fraction of a ws WebSocket's memory), and resolves on the
    * server's first message, which it returns.
@@ -222,9 +304,9 @@ export class VirtualUser implements Vu {
    * while they do. The hold tells whoever `whenHoldEnds` named how it ended: 'stopped' when the run ended it,
    * 'dropped' when the connection died first.
    */
-  hold(conn: HeldConnection | WebSocket, name: string, beat: Heartbeat): 'holding' {
+  hold(conn: HeldConnection | WebSocket | WsConnection, name: string, beat: Heartbeat): 'holding' {
     const layer = this.layerOf(name);
-    const sock = conn instanceof WebSocket ? heldWs(conn) : conn;
+    const sock = conn instanceof UserSocket ? heldWs(conn.detach()) : conn instanceof WebSocket ? heldWs(conn) : (conn as HeldConnection);
     this.held = sock;
     // A holding participant keeps its held connection and little else: no step timer or step signal (a later
     // step makes new ones), no HTTP session (a rejoin after a drop logs in afresh).
@@ -266,6 +348,8 @@ export class VirtualUser implements Vu {
     this.held?.terminate();
     this.held = undefined;
     this.session?.close();
+    for (const h of this.others ?? []) h.close();
+    this.others = undefined;
   }
 }
 

@@ -1,9 +1,10 @@
 // A worker process: builds the schedule and the target, sends its share of the arrivals on the parent's clock,
 // and streams samples and per-second health back over IPC.
-import { stepDecls } from '../api/target.js';
+import { targetSteps } from '../api/target.js';
+import { loadRows } from '../modules/data.js';
+import { buildTarget } from '../modules/target.js';
 import { buildSchedule } from '../plan/schedule.js';
 import { Series } from '../run-folder/series.js';
-import { targetFromSpec } from '../targets/index.js';
 import { Engine, prepareForLoad } from './engine.js';
 import { HealthMonitor } from './health.js';
 import { Recorder } from './recorder.js';
@@ -12,8 +13,10 @@ import { epochNow, type FromWorker, type ToWorker, type WorkerInit } from './wor
 const send = (m: FromWorker, cb?: () => void) => process.send!(m, undefined, undefined, cb);
 
 async function serve(init: WorkerInit): Promise<void> {
-  const target = targetFromSpec(init.target);
+  const target = await buildTarget(init.target);
   const schedule = buildSchedule(init.scenario, init.seed);
+  const data = init.scenario.data;
+  const rows = data ? loadRows(data, schedule.offsetsMs.length) : undefined;
   const monitor = new HealthMonitor(init.lateThresholdMs);
   let lines: string[] = [];
   const flush = () => {
@@ -21,7 +24,7 @@ async function serve(init: WorkerInit): Promise<void> {
     send({ type: 'samples', lines: lines.join('\n') });
     lines = [];
   };
-  const recorder = new Recorder(new Series(stepDecls(target.steps), init.scenario.joinWithinMs), (line) => {
+  const recorder = new Recorder(new Series(targetSteps(target), init.scenario.joinWithinMs), (line) => {
     lines.push(line);
     if (lines.length >= 2_000) flush();
   });
@@ -30,6 +33,7 @@ async function serve(init: WorkerInit): Promise<void> {
   const engine = new Engine({
     scenario: init.scenario, seed: init.seed, target, schedule, share: { index: init.index, count: init.count }, origin: init.origin, clock,
     maxActive: init.maxActive, lateThresholdMs: init.lateThresholdMs, monitor, emit: recorder.add, localAddresses: init.localAddresses, localAddressesFor: init.localAddressesFor,
+    rows, reuseRows: data?.reuse,
   });
   const stop = new AbortController();
   const flusher = setInterval(flush, 200);

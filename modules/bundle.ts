@@ -1,0 +1,79 @@
+// Loading a user's TypeScript or JavaScript module: bundled by esbuild with its npm imports, `firstbell` bound to this package.
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build, type BuildFailure, type Plugin } from 'esbuild';
+import { PACKAGE_ROOT } from '../lib/version.js';
+import { ProblemsError, type Problem } from '../scenarios/model.js';
+
+/** `import … from 'firstbell'` in a user's module is this package's own API, whatever is installed beside the module. */
+const SELF: Plugin = {
+  name: 'firstbell',
+  setup(b) {
+    b.onResolve({ filter: /^firstbell$/ }, () => ({ path: pathToFileURL(join(PACKAGE_ROOT, 'dist', 'index.js')).href, external: true }));
+  },
+};
+
+/** A path as a person reads it: relative to the working folder when inside it. */
+export function shown(file: string): string {
+  const r = relative(process.cwd(), file);
+  return r && !r.startsWith('..') ? r : file;
+}
+
+/**
+ * Bundles `file` into one ES module (its npm imports included, Node's own left out) in this machine's temporary
+ * folder and returns its path; syntax and import errors are problems with file:line:column.
+ */
+export async function bundle(file: string): Promise<string> {
+  let code: string;
+  try {
+    const out = await build({
+      entryPoints: [file], bundle: true, platform: 'node', format: 'esm', target: 'node20', write: false, sourcemap: 'inline',
+      logLevel: 'silent', plugins: [SELF], absWorkingDir: dirname(file),
+      // Bundled CommonJS packages may call require() for Node's own modules.
+      banner: { js: "import { createRequire as __firstbellRequire } from 'node:module'; const require = __firstbellRequire(import.meta.url);" },
+    });
+    code = out.outputFiles[0]!.text;
+  } catch (e) {
+    const failure = e as BuildFailure;
+    if (!Array.isArray(failure.errors)) throw e;
+    throw new ProblemsError(failure.errors.map((m): Problem => ({
+      where: m.location ? `${shown(m.location.file ? join(dirname(file), m.location.file) : file)}:${m.location.line}:${m.location.column + 1}` : shown(file),
+      message: m.text,
+      hint: m.location?.lineText ? `fix this line: ${m.location.lineText.trim().slice(0, 120)}` : 'fix the module so that it compiles',
+    })));
+  }
+  const dir = join(tmpdir(), 'firstbell-modules');
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${createHash('sha256').update(file).update(code).digest('hex').slice(0, 16)}.mjs`);
+  writeFileSync(path, code);
+  return path;
+}
+
+/** Where in `file` an error thrown while loading it came from, from its stack (source-mapped): file:line, or the file. */
+function placeOf(err: unknown, file: string): string {
+  const stack = err instanceof Error ? err.stack ?? '' : '';
+  const base = file.split('/').pop()!;
+  for (const line of stack.split('\n')) {
+    const m = /\(?((?:file:\/\/)?[^\s()]+):(\d+):(\d+)\)?$/.exec(line.trim());
+    if (m && (m[1]!.endsWith(file) || m[1]!.endsWith(`/${base}`))) return `${shown(file)}:${m[2]}`;
+  }
+  return shown(file);
+}
+
+/** Imports a user's module and returns its default export; a throw while loading, or no default export, is a problem. */
+export async function importDefault(file: string, what: string, hint: string): Promise<unknown> {
+  const bundled = await bundle(file);
+  // Stack traces point into the user's own file, not the bundle.
+  process.setSourceMapsEnabled(true);
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(pathToFileURL(bundled).href)) as { default?: unknown };
+  } catch (e) {
+    throw new ProblemsError([{ where: placeOf(e, file), message: `threw while loading: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`, hint: 'fix the code that runs when the module loads' }]);
+  }
+  if (mod.default === undefined) throw new ProblemsError([{ where: shown(file), message: `has no default export; it must export ${what}`, hint }]);
+  return mod.default;
+}

@@ -1,0 +1,72 @@
+// A user's journey module: loaded, its default export checked, and every step name it uses checked against its steps.
+import { readFileSync } from 'node:fs';
+import ts from 'typescript';
+import type { JourneyDefinition } from '../api/journey.js';
+import { LAYERS, ProblemsError, type Problem } from '../scenarios/model.js';
+import { importDefault, shown } from './bundle.js';
+
+/** A step name as the module spells it, with where. */
+interface StepUse {
+  name: string;
+  line: number;
+  held: boolean;
+}
+
+/** The step names the source passes to `….step('name', …)` and `….hold(conn, 'name', …)` as literals. */
+export function stepUses(file: string, source: string): StepUse[] {
+  const src = ts.createSourceFile(file, source, ts.ScriptTarget.ES2022, true);
+  const uses: StepUse[] = [];
+  const visit = (n: ts.Node) => {
+    if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression)) {
+      const method = n.expression.name.text;
+      const arg = method === 'step' ? n.arguments[0] : method === 'hold' ? n.arguments[1] : undefined;
+      if (arg && ts.isStringLiteralLike(arg)) uses.push({ name: arg.text, line: src.getLineAndCharacterOfPosition(arg.getStart(src)).line + 1, held: method === 'hold' });
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(src);
+  return uses;
+}
+
+function checkDefinition(file: string, def: unknown): Problem[] {
+  const where = shown(file);
+  const d = def as Partial<JourneyDefinition>;
+  const problems: Problem[] = [];
+  if (typeof d !== 'object' || d === null) return [{ where, message: 'its default export is not a journey', hint: 'export default defineJourney({ steps: { … }, journey: async (vu) => … })' }];
+  if (typeof d.journey !== 'function') problems.push({ where, message: 'the journey has no journey function', hint: 'add journey: async (vu) => { … } to defineJourney({ … })' });
+  const steps = d.steps;
+  if (typeof steps !== 'object' || steps === null || Object.keys(steps).length === 0) {
+    problems.push({ where, message: 'the journey declares no steps', hint: "declare them, e.g. steps: { login: 'admission', join: 'broker', connect: 'media' }" });
+    return problems;
+  }
+  for (const [name, spec] of Object.entries(steps)) {
+    const layer = typeof spec === 'string' ? spec : (spec as { layer?: unknown } | undefined)?.layer;
+    if (!(LAYERS as readonly unknown[]).includes(layer)) problems.push({ where: `${where}: steps.${name}`, message: `${JSON.stringify(layer)} is not a layer`, hint: `use one of ${LAYERS.join(', ')}` });
+  }
+  return problems;
+}
+
+/** A journey module loaded and checked; `heldSteps` are the steps it only holds on. */
+export interface LoadedJourney {
+  def: JourneyDefinition;
+  file: string;
+  heldSteps: string[];
+}
+
+/** Loads a journey module (default export `defineJourney({...})`); every problem, each with file:line, before any load is sent. */
+export async function loadJourney(file: string): Promise<LoadedJourney> {
+  const def = await importDefault(file, 'a journey', "end it with: export default defineJourney({ steps: { … }, journey: async (vu) => … }) (import { defineJourney } from 'firstbell')");
+  const problems = checkDefinition(file, def);
+  if (problems.length) throw new ProblemsError(problems);
+  const steps = (def as JourneyDefinition).steps;
+  const declared = Object.keys(steps);
+  const uses = stepUses(file, readFileSync(file, 'utf8'));
+  for (const u of uses) {
+    if (Object.hasOwn(steps, u.name)) continue;
+    problems.push({ where: `${shown(file)}:${u.line}`, message: `step '${u.name}' is not declared`, hint: `declare it in steps (e.g. ${u.name}: 'admission') or use a declared one: ${declared.join(', ')}` });
+  }
+  if (problems.length) throw new ProblemsError(problems);
+  const held = new Set(uses.filter((u) => u.held).map((u) => u.name));
+  const heldSteps = [...held].filter((n) => !uses.some((u) => !u.held && u.name === n));
+  return { def: def as JourneyDefinition, file, heldSteps };
+}

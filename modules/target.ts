@@ -1,0 +1,20 @@
+// Targets from a spec, whichever they are: a built-in kind, or a user's journey module loaded again (in a worker process).
+import type { Target, TargetSpec } from '../api/target.js';
+import { targetFromSpec } from '../targets/index.js';
+import { journeyTarget } from '../targets/journey.js';
+import { loadJourney } from './journey.js';
+
+/** A user's journey module aimed at `url`, checked; worker processes can load it again. */
+export async function journeyModuleTarget(file: string, url: URL): Promise<Target> {
+  const j = await loadJourney(file);
+  return journeyTarget(j.def, url, { module: j.file, heldSteps: j.heldSteps });
+}
+
+/** Builds the target a spec describes: a journey module (kind 'module', its path in `module`) or a built-in kind. */
+export async function buildTarget(spec: TargetSpec): Promise<Target> {
+  if (spec.kind === 'module') {
+    if (typeof spec.module !== 'string') throw new Error('a module target spec needs the module path');
+    return journeyModuleTarget(spec.module, new URL(spec.url));
+  }
+  return targetFromSpec(spec);
+}

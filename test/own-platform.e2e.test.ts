@@ -1,0 +1,228 @@
+// A platform firstbell has never seen, described by the user: scenario files, journey modules, data, and their errors.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT, main } from '../cli.js';
+import { startJanusFarms } from '../fixtures/janus.js';
+import { startReferencePlatform } from '../fixtures/reference-platform.js';
+import { readSamples } from '../run-folder/run-folder.js';
+import { captureIo, tempDir } from './helpers.js';
+import { startNginx } from './servers/nginx.js';
+import { startSchoolApp, type SchoolApp } from './servers/school-app.js';
+
+const EX = new URL('../examples/', import.meta.url).pathname;
+
+/** Runs the CLI in-process; the run folder's summary.json when one was written. */
+async function run(args: string[]): Promise<{ code: number; out: string; err: string; summary?: Record<string, any> }> {
+  const out = tempDir();
+  const d = captureIo();
+  const code = await main([...args, '--out', out, '--no-progress', '--json'], d.io);
+  let summary: Record<string, any> | undefined;
+  try {
+    summary = JSON.parse(d.out()) as Record<string, any>;
+  } catch {
+    summary = undefined;
+  }
+  return { code, out: d.out(), err: d.err(), summary };
+}
+
+let app: SchoolApp;
+beforeAll(async () => {
+  app = await startSchoolApp();
+});
+afterAll(async () => {
+  await app.close();
+});
+
+/** A folder of user files, for the error cases. */
+function userFiles(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'firstbell-user-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+const GOOD_JOURNEY = `import { defineJourney } from 'firstbell';
+export default defineJourney({
+  steps: { login: 'admission' },
+  holds: false,
+  async journey(vu) {
+    const r = await vu.step('login', (signal) => vu.http.request('GET', '/api/lesson', { signal }));
+    return r.ok ? 'joined' : 'failed';
+  },
+});
+`;
+
+describe('a JSON login, a cookie, an API call and a held WebSocket (examples/json-login)', () => {
+  it('runs the JSON scenario with its journey module, giving each participant its own row of pupils.csv', async () => {
+    const before = app.seen.logins;
+    const r = await run(['run', join(EX, 'json-login/steady.json'), '--target', app.url, '--scale', '1']);
+    expect(r.code, r.err).toBe(EXIT.ok);
+    expect(r.summary?.users).toMatchObject({ arrived: 100, joined: 100, neverJoined: 0 });
+    expect(app.seen.logins - before).toBe(100);
+    expect(new Set(app.seen.users.slice(before))).toEqual(new Set(Array.from({ length: 100 }, (_, i) => `anna-${i}`)));
+    expect(app.seen.peakOpen).toBeGreaterThanOrEqual(90);
+  });
+
+  it('gives every row to exactly one participant when two worker processes share the schedule', async () => {
+    const before = app.seen.users.length;
+    const r = await run(['run', join(EX, 'json-login/steady.json'), '--target', app.url, '--scale', '1', '--workers', '2']);
+    expect(r.code, r.err).toBe(EXIT.ok);
+    const users = app.seen.users.slice(before);
+    expect(users).toHaveLength(100);
+    expect(new Set(users).size).toBe(100);
+  });
+
+  it('refuses a data file with fewer rows than participants before anything is sent, naming the file and the fix', async () => {
+    const before = app.seen.logins + app.seen.refused;
+    const dir = userFiles({ 'few.csv': 'user;password\nanna-1;1-anna\n' });
+    const r = await run(['run', join(EX, 'json-login/steady.json'), '--target', app.url, '--scale', '1', '--data', join(dir, 'few.csv')]);
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.err).toContain('few.csv: has 1 rows for 100 participants');
+    expect(r.err).toContain('reuse: true');
+    expect(app.seen.logins + app.seen.refused).toBe(before);
+  });
+
+  it('finds the knee of a login limited by nginx to 30 requests a second within 15 %, from a ramp written as a user file', async () => {
+    const nginx = await startNginx(app.url, '/api/login', 30);
+    try {
+      const r = await run(['run', join(EX, 'json-login/ramp.ts'), '--target', nginx.url, '--scale', '1']);
+      expect(r.code, r.err).toBe(EXIT.objectivesFailed);
+      type Knee = { offeredPerSec: number; goodputPerSec: number };
+      const admission = (r.summary?.layers as { layer: string; knee: Knee | null }[]).find((l) => l.layer === 'admission')!;
+      expect(admission.knee, JSON.stringify(admission)).not.toBeNull();
+      // The knee is where the login served 30 a second and no more, however many more came.
+      expect(admission.knee!.goodputPerSec).toBeGreaterThanOrEqual(30 * 0.85);
+      expect(admission.knee!.goodputPerSec).toBeLessThanOrEqual(30 * 1.15);
+      // It is found where less than 90 % of what is offered is served: past the limit, by at most that share and 15 %.
+      expect(admission.knee!.offeredPerSec).toBeGreaterThan(30);
+      expect(admission.knee!.offeredPerSec).toBeLessThanOrEqual((30 / 0.9) * 1.15);
+    } finally {
+      await nginx.stop();
+    }
+  }, 120_000);
+});
+
+describe('a login form with a CSRF token (examples/form-login)', () => {
+  it('logs every pupil in through the form and reaches the dashboard', async () => {
+    const platform = await startReferencePlatform();
+    try {
+      const r = await run(['run', join(EX, 'form-login/steady.ts'), '--target', platform.url, '--scale', '1']);
+      expect(r.code, r.err).toBe(EXIT.ok);
+      expect(r.summary?.users).toMatchObject({ arrived: 100, joined: 100 });
+      expect(platform.stats().logins.ok).toBe(100);
+    } finally {
+      await platform.close();
+    }
+  });
+});
+
+describe('Janus alone over its HTTP API (examples/janus-rest)', () => {
+  it('joins each pupil to its class room with long-polled events and keeps the sessions alive', async () => {
+    const [farm] = await startJanusFarms(1, { http: true });
+    try {
+      const r = await run(['run', join(EX, 'janus-rest/classes.ts'), '--target', farm!.httpUrl!, '--scale', '1']);
+      expect(r.code, r.err).toBe(EXIT.ok);
+      expect(r.summary?.users).toMatchObject({ arrived: 30, joined: 30 });
+      const keepalives = (r.summary?.steps as { step: string; ok: number; failed: number }[]).find((s) => s.step === 'keepalive');
+      expect(keepalives?.ok).toBeGreaterThan(60);
+      expect(keepalives?.failed).toBe(0);
+    } finally {
+      await farm!.stop();
+    }
+  });
+});
+
+describe('errors in user files', () => {
+  const cases: [string, Record<string, string>, string, RegExp][] = [
+    ['a syntax error', { 'j.ts': 'export default defineJourney({ steps: { a: "admission" }, journey: async (vu) => { return "joined" ' }, 'j.ts', /j\.ts:1:\d+: .*(Expected|Unexpected)/],
+    ['a throw while loading', { 'j.ts': `import { defineJourney } from 'firstbell';\nconst rooms = undefined as unknown as string[];\nconst first = rooms[0];\nexport default defineJourney({ steps: { a: 'admission' }, journey: async () => (first ? 'joined' : 'failed') });\n` }, 'j.ts', /j\.ts:3: threw while loading: TypeError/],
+    ['an undeclared step', { 'j.ts': GOOD_JOURNEY.replace("vu.step('login'", "vu.step('logn'") }, 'j.ts', /j\.ts:6: step 'logn' is not declared; fix: declare it in steps .* or use a declared one: login/],
+    ['a missing default export', { 'j.ts': GOOD_JOURNEY.replace('export default', 'export const journey =') }, 'j.ts', /j\.ts: has no default export; it must export a journey; fix: end it with: export default defineJourney/],
+  ];
+  it.each(cases)('reports %s with file:line and exits 2 before any load is sent', async (_what, files, journey, message) => {
+    const before = app.seen.lessons + app.seen.logins;
+    const dir = userFiles(files);
+    const r = await run(['run', join(EX, 'form-login/steady.ts'), '--journey', join(dir, journey), '--target', app.url, '--scale', '0.1']);
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.err).toMatch(message);
+    expect(r.err).not.toMatch(/\n\s+at /);
+    expect(app.seen.lessons + app.seen.logins).toBe(before);
+  });
+
+  it('reports every bad value of a JSON scenario by its path', async () => {
+    const dir = userFiles({ 's.json': JSON.stringify({ name: 'Bad Name', phases: [{ startMs: 0, durationMs: -5, participants: 'ten', curve: { kind: 'zigzag' } }], client: { thinkTimeMs: 'x' }, extra: 1 }) });
+    const r = await run(['run', join(dir, 's.json'), '--target', app.url]);
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.err).toContain('s.json: phases[0].participants: "ten" is a string, not a number');
+    expect(r.err).toContain('s.json: phases[0].curve.kind: "zigzag" is not an arrival curve');
+    expect(r.err).toContain('s.json: client.thinkTimeMs: "x" is a string, not a number');
+    expect(r.err).toContain('s.json: extra: is not a field here');
+  });
+
+  it('reports a JSON syntax error with its line and column', async () => {
+    const dir = userFiles({ 's.json': '{\n  "name": "x",\n  "phases": [,]\n}\n' });
+    const r = await run(['run', join(dir, 's.json'), '--target', app.url]);
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.err).toMatch(/s\.json:3:14: is not JSON: a value is expected here/);
+  });
+
+  it('reports a scenario value out of range with its path in the file', async () => {
+    const dir = userFiles({ 's.ts': "import { defineScenario, load } from 'firstbell';\nexport default defineScenario({ name: 'ok-name', phases: load.constant({ perSec: 5, forMs: -1 }) });\n" });
+    const r = await run(['run', join(dir, 's.ts'), '--target', app.url, '--journey', join(EX, 'form-login/journey.ts')]);
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.err).toContain('s.ts: phases[0].durationMs: -1 is not a positive number');
+  });
+});
+
+describe('a journey that throws', () => {
+  it('records script errors as samples with their message, in the summary and the report, and the run goes on', async () => {
+    const dir = userFiles({
+      'j.ts': `import { defineJourney } from 'firstbell';
+export default defineJourney({
+  steps: { login: 'admission', lesson: 'broker' },
+  holds: false,
+  async journey(vu) {
+    const r = await vu.step('login', async (signal) => {
+      const res = await vu.http.request('POST', '/api/login', { json: { user: 'x', password: 'x' }, signal });
+      return JSON.parse(res.body).missing.field as string;
+    });
+    if (!r.ok) throw new RangeError('no lesson without a login');
+    return 'joined';
+  },
+});
+`,
+    });
+    const out = tempDir();
+    const d = captureIo();
+    const code = await main(['run', join(EX, 'form-login/steady.ts'), '--journey', join(dir, 'j.ts'), '--target', app.url, '--scale', '1', '--out', out, '--no-progress'], d.io);
+    expect(code).toBe(EXIT.objectivesFailed);
+    expect(d.out()).toMatch(/script\s+100 × admission\.login: TypeError: Cannot read properties of undefined \(reading 'field'\)/);
+    expect(d.out()).toMatch(/script\s+100 × admission\.login: RangeError: no lesson without a login/);
+    const reportPath = /report: (.*)/.exec(d.out())![1]!;
+    expect(readFileSync(join(process.cwd(), reportPath), 'utf8')).toContain('Errors in the journey script');
+    const outcomes = new Set<string>();
+    for await (const s of readSamples(join(process.cwd(), reportPath, '..'))) outcomes.add(s.outcome);
+    expect([...outcomes]).toEqual(['script_error']);
+  });
+});
+
+describe('scenario files wherever a scenario name goes', () => {
+  it('plan prints a ramp written as a user file, and export k6 writes it for the built-in journey', async () => {
+    const d = captureIo();
+    expect(await main(['plan', join(EX, 'json-login/ramp.ts'), '--scale', '1'], d.io)).toBe(EXIT.ok);
+    expect(d.out()).toMatch(/plan: login-ramp at scale 1, seed 1: 1,200 participants \(ramp 0→60\/s 1,200 from 0 s over 40 s/);
+    expect(d.out()).toMatch(/peak (59|60|61|62|63|64|65) arrivals\/s/);
+    const out = tempDir();
+    const k = captureIo();
+    const dir = userFiles({ 'shape.ts': "import { defineScenario, load } from 'firstbell';\nexport default defineScenario({ name: 'shape', phases: load.constant({ perSec: 10, forMs: 2_000 }) });\n" });
+    expect(await main(['export', 'k6', join(dir, 'shape.ts'), '--target', 'http://127.0.0.1:8080', '--scale', '1', '--out', out], k.io)).toBe(EXIT.ok);
+    expect(readFileSync(join(out, 'script.ts'), 'utf8')).toContain('firstbell_scenario');
+  });
+
+  it('export k6 refuses a scenario whose journey is a user module, saying why', async () => {
+    const d = captureIo();
+    expect(await main(['export', 'k6', join(EX, 'json-login/ramp.ts'), '--target', 'http://127.0.0.1:8080', '--out', tempDir()], d.io)).toBe(EXIT.usage);
+    expect(d.err()).toMatch(/the scenario's journey module \(.*journey\.ts\) cannot be exported to k6 yet/);
+  });
+});

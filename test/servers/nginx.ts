@@ -1,0 +1,73 @@
+// nginx from Debian in front of a loopback upstream, with a request-rate limit on one path: a known truth for the tests.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface Nginx {
+  url: string;
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** nginx proxying everything (WebSockets too) to `upstream`, with `limit_req` of `ratePerSec` on POST `limitedPath`. */
+export async function startNginx(upstream: string, limitedPath: string, ratePerSec: number): Promise<Nginx> {
+  const dir = mkdtempSync(join(tmpdir(), 'firstbell-nginx-'));
+  const port = await freePort();
+  const up = new URL(upstream).host;
+  const proxy = 'proxy_pass http://app; proxy_http_version 1.1;';
+  writeFileSync(join(dir, 'nginx.conf'), `
+daemon off;
+master_process off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  # One key for every client (an empty key would not be counted): the limit is the path's, whoever asks.
+  map $request_method $everyone { default all; }
+  limit_req_zone $everyone zone=limited:1m rate=${ratePerSec}r/s;
+  limit_req_status 503;
+  upstream app { server ${up}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${port} backlog=4096;
+    location = ${limitedPath} { limit_req zone=limited burst=10 nodelay; ${proxy} proxy_set_header Connection ""; }
+    location /ws/ { ${proxy} proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade"; proxy_read_timeout 3600s; }
+    location / { ${proxy} proxy_set_header Connection ""; }
+  }
+}
+`);
+  const child: ChildProcess = spawn('/usr/sbin/nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}`;
+  for (let k = 0; ; k++) {
+    try {
+      await fetch(`${url}/nginx-is-up`);
+      break;
+    } catch {
+      if (k > 100 || child.exitCode !== null) throw new Error(`nginx did not start: ${readFileSync(join(dir, 'error.log'), 'utf8').slice(-500)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    url,
+    stop: async () => {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
