@@ -38,7 +38,13 @@ export class HttpSession implements HttpClient {
   constructor(readonly origin: string, private opts: { localAddress?: string } = {}) {}
 
   request(method: string, path: string, opts: HttpRequestOptions): Promise<HttpAnswer> {
-    const sent = this.once(method, this.pathOf(path), opts);
+    let sent: Promise<HttpAnswer>;
+    try {
+      sent = this.once(method, this.pathOf(path), opts);
+    } catch (e) {
+      // A bad path fails the request, as every other fault of it does: the promise rejects.
+      return Promise.reject(e);
+    }
     // The common case goes straight through: no extra turn of the event loop per request.
     return opts.redirect !== 'follow' && !opts.expect ? sent : this.settle(sent, method, path, opts);
   }

@@ -22,7 +22,7 @@ describe('bad input gives one line with the fix and a documented exit code', () 
   it('names an unknown scenario, suggests the closest one and exits 2', async () => {
     const c = captureIo();
     expect(await main(['run', 'monday-800', '--target', 'http://127.0.0.1:9'], c.io)).toBe(EXIT.usage);
-    expect(c.err()).toBe("error: unknown scenario 'monday-800'; did you mean 'monday-0800'? (built in: monday-0800, monday-0800-staggered, monday-0800-retry-storm, monday-0800-backoff, tuesday-farm-down; see 'firstbell list')\n");
+    expect(c.err()).toBe("error: unknown scenario 'monday-800'; did you mean 'monday-0800'? (built in: monday-0800, monday-0800-staggered, monday-0800-retry-storm, monday-0800-backoff, tuesday-farm-down; see 'firstbell list'; a scenario file's path ends in .ts, .js or .json)\n");
   });
 
   it('rejects a scale that is not a number and exits 2', async () => {
@@ -46,10 +46,10 @@ describe('bad input gives one line with the fix and a documented exit code', () 
     ]);
   });
 
-  it('asks for a ws:// address for a Janus target, and exits 2', async () => {
+  it('asks for a WebSocket or HTTP address for a Janus target, and exits 2', async () => {
     const c = captureIo();
-    expect(await main(['run', 'monday-0800', '--target-kind', 'janus', '--target', 'http://127.0.0.1:8188'], c.io)).toBe(EXIT.usage);
-    expect(c.err()).toBe("error: --target 'http://127.0.0.1:8188' must start with ws:// or wss:// for --target-kind janus\n");
+    expect(await main(['run', 'monday-0800', '--target-kind', 'janus', '--target', 'ftp://127.0.0.1:8188'], c.io)).toBe(EXIT.usage);
+    expect(c.err()).toBe("error: --target 'ftp://127.0.0.1:8188' must start with ws:// or wss:// or http:// or https:// for --target-kind janus\n");
   });
 
   it('refuses browser users without real media in the demo, and exits 2', async () => {

@@ -1,5 +1,5 @@
 // A platform firstbell has never seen, described by the user: scenario files, journey modules, data, and their errors.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -224,5 +224,34 @@ describe('scenario files wherever a scenario name goes', () => {
     const d = captureIo();
     expect(await main(['export', 'k6', join(EX, 'json-login/ramp.ts'), '--target', 'http://127.0.0.1:8080', '--out', tempDir()], d.io)).toBe(EXIT.usage);
     expect(d.err()).toMatch(/the scenario's journey module \(.*journey\.ts\) cannot be exported to k6 yet/);
+  });
+});
+
+describe('a journey that imports npm packages', () => {
+  it('is bundled with them and runs', async () => {
+    // Inside the project, as a user's journey is: its imports resolve from the project's node_modules.
+    const dir = mkdtempSync(join(new URL('.', import.meta.url).pathname, '.tmp-'));
+    try {
+      writeFileSync(join(dir, 'j.ts'), `import { parseSetCookie } from 'cookie';
+import { defineJourney, ProtocolError } from 'firstbell';
+export default defineJourney({
+  steps: { login: { layer: 'admission', goal: 'journey' } },
+  holds: false,
+  async journey(vu) {
+    const r = await vu.step('login', async (signal) => {
+      const res = await vu.http.request('POST', '/api/login', { json: { user: 'ida-1', password: '1-adi' }, expect: [200], signal });
+      const cookie = parseSetCookie(String(res.headers['set-cookie'] ?? ''));
+      if (cookie.name !== 'session' || !cookie.httpOnly) throw new ProtocolError('no HttpOnly session cookie');
+    });
+    return r.ok ? 'joined' : 'failed';
+  },
+});
+`);
+      const r = await run(['run', join(EX, 'form-login/steady.ts'), '--journey', join(dir, 'j.ts'), '--target', app.url, '--scale', '1']);
+      expect(r.code, r.err).toBe(EXIT.ok);
+      expect(r.summary?.users).toMatchObject({ arrived: 100, joined: 100 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
