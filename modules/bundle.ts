@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build, type BuildFailure, type Plugin } from 'esbuild';
+import type { BuildFailure, Plugin } from 'esbuild';
 import { PACKAGE_ROOT } from '../lib/version.js';
 import { ProblemsError, type Problem } from '../scenarios/model.js';
 
@@ -28,6 +28,8 @@ export function shown(file: string): string {
  */
 export async function bundle(file: string): Promise<string> {
   let code: string;
+  // Loaded only to bundle: processes that send load carry nothing of it.
+  const { build } = await import('esbuild');
   try {
     const out = await build({
       entryPoints: [file], bundle: true, platform: 'node', format: 'esm', target: 'node20', write: false, sourcemap: 'inline',
@@ -63,9 +65,12 @@ function placeOf(err: unknown, file: string): string {
   return shown(file);
 }
 
-/** Imports a user's module and returns its default export; a throw while loading, or no default export, is a problem. */
-export async function importDefault(file: string, what: string, hint: string): Promise<unknown> {
-  const bundled = await bundle(file);
+/**
+ * Imports a user's module and returns its default export and the bundle it came from; a throw while loading, or no
+ * default export, is a problem. With `bundled`, that bundle is imported as it is (a worker process loading it again).
+ */
+export async function importDefault(file: string, what: string, hint: string, bundled?: string): Promise<{ value: unknown; bundle: string }> {
+  bundled ??= await bundle(file);
   // Stack traces point into the user's own file, not the bundle.
   process.setSourceMapsEnabled(true);
   let mod: { default?: unknown };
@@ -75,5 +80,5 @@ export async function importDefault(file: string, what: string, hint: string): P
     throw new ProblemsError([{ where: placeOf(e, file), message: `threw while loading: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`, hint: 'fix the code that runs when the module loads' }]);
   }
   if (mod.default === undefined) throw new ProblemsError([{ where: shown(file), message: `has no default export; it must export ${what}`, hint }]);
-  return mod.default;
+  return { value: mod.default, bundle: bundled };
 }

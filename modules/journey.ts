@@ -1,6 +1,5 @@
 // A user's journey module: loaded, its default export checked, and every step name it uses checked against its steps.
 import { readFileSync } from 'node:fs';
-import ts from 'typescript';
 import type { JourneyDefinition } from '../api/journey.js';
 import { LAYERS, ProblemsError, type Problem } from '../scenarios/model.js';
 import { importDefault, shown } from './bundle.js';
@@ -13,10 +12,12 @@ interface StepUse {
 }
 
 /** The step names the source passes to `….step('name', …)` and `….hold(conn, 'name', …)` as literals. */
-export function stepUses(file: string, source: string): StepUse[] {
+export async function stepUses(file: string, source: string): Promise<StepUse[]> {
+  // The TypeScript parser is loaded only to check a journey: processes that send load carry nothing of it.
+  const ts = (await import('typescript')).default;
   const src = ts.createSourceFile(file, source, ts.ScriptTarget.ES2022, true);
   const uses: StepUse[] = [];
-  const visit = (n: ts.Node) => {
+  const visit = (n: TsNode) => {
     if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression)) {
       const method = n.expression.name.text;
       const arg = method === 'step' ? n.arguments[0] : method === 'hold' ? n.arguments[1] : undefined;
@@ -27,6 +28,8 @@ export function stepUses(file: string, source: string): StepUse[] {
   visit(src);
   return uses;
 }
+
+type TsNode = import('typescript').Node;
 
 function checkDefinition(file: string, def: unknown): Problem[] {
   const where = shown(file);
@@ -50,17 +53,19 @@ function checkDefinition(file: string, def: unknown): Problem[] {
 export interface LoadedJourney {
   def: JourneyDefinition;
   file: string;
+  /** The bundled module, for worker processes to import as it is. */
+  bundle: string;
   heldSteps: string[];
 }
 
 /** Loads a journey module (default export `defineJourney({...})`); every problem, each with file:line, before any load is sent. */
 export async function loadJourney(file: string): Promise<LoadedJourney> {
-  const def = await importDefault(file, 'a journey', "end it with: export default defineJourney({ steps: { … }, journey: async (vu) => … }) (import { defineJourney } from 'firstbell')");
+  const { value: def, bundle } = await importDefault(file, 'a journey', JOURNEY_HINT);
   const problems = checkDefinition(file, def);
   if (problems.length) throw new ProblemsError(problems);
   const steps = (def as JourneyDefinition).steps;
   const declared = Object.keys(steps);
-  const uses = stepUses(file, readFileSync(file, 'utf8'));
+  const uses = await stepUses(file, readFileSync(file, 'utf8'));
   for (const u of uses) {
     if (Object.hasOwn(steps, u.name)) continue;
     problems.push({ where: `${shown(file)}:${u.line}`, message: `step '${u.name}' is not declared`, hint: `declare it in steps (e.g. ${u.name}: 'admission') or use a declared one: ${declared.join(', ')}` });
@@ -68,5 +73,12 @@ export async function loadJourney(file: string): Promise<LoadedJourney> {
   if (problems.length) throw new ProblemsError(problems);
   const held = new Set(uses.filter((u) => u.held).map((u) => u.name));
   const heldSteps = [...held].filter((n) => !uses.some((u) => !u.held && u.name === n));
-  return { def: def as JourneyDefinition, file, heldSteps };
+  return { def: def as JourneyDefinition, file, bundle, heldSteps };
 }
+
+/** A journey module checked before, loaded again from its bundle (in a worker process). */
+export async function reloadJourney(file: string, bundle: string): Promise<JourneyDefinition> {
+  return (await importDefault(file, 'a journey', JOURNEY_HINT, bundle)).value as JourneyDefinition;
+}
+
+const JOURNEY_HINT = "end it with: export default defineJourney({ steps: { … }, journey: async (vu) => … }) (import { defineJourney } from 'firstbell')";

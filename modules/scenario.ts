@@ -44,7 +44,7 @@ export async function loadScenarioFile(file: string): Promise<Scenario> {
   if (!existsSync(abs)) throw new ProblemsError([{ where: file, message: 'no such file', hint: "give the path of a scenario file (.ts, .js or .json), or a built-in scenario's name (see 'firstbell list')" }]);
   const input = abs.endsWith('.json')
     ? readJson(abs)
-    : await importDefault(abs, 'a scenario', "end it with: export default defineScenario({ name, phases, … }) (import { defineScenario } from 'firstbell')");
+    : (await importDefault(abs, 'a scenario', "end it with: export default defineScenario({ name, phases, … }) (import { defineScenario } from 'firstbell')")).value;
   const at = (p: Problem): Problem => ({ ...p, where: `${shown(abs)}: ${p.where}` });
   const shape = checkScenarioInput(input);
   if (shape.length) throw new ProblemsError(shape.map(at));

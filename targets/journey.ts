@@ -4,8 +4,9 @@ import type { Steps, Target } from '../api/target.js';
 import { preflightAny } from './preflight.js';
 
 export interface JourneyTargetOptions {
-  /** The module the journey came from, for worker processes to load again; without it the run stays in one process. */
+  /** The module the journey came from, and its bundle, for worker processes to load again; without them the run stays in one process. */
   module?: string;
+  bundle?: string;
   /** Steps the journey only holds on (heartbeats), from reading its module; never the journey's goal by default. */
   heldSteps?: string[];
 }
@@ -19,7 +20,7 @@ export function journeyTarget<S extends Steps>(def: JourneyDefinition<S>, url: U
     preflight: (signal) => (def.preflight ? def.preflight(url, signal) : preflightAny(url, signal)),
     ...(def.holds !== undefined ? { holds: def.holds } : {}),
     ...(def.webClient ? { webClient: def.webClient } : {}),
-    ...(o.module ? { spec: { kind: 'module', url: url.href, module: o.module } } : {}),
+    ...(o.module && o.bundle ? { spec: { kind: 'module', url: url.href, module: o.module, bundle: o.bundle, heldSteps: (o.heldSteps ?? []).join('\n') } } : {}),
     journey: (vu) => def.journey(vu),
   };
 }

@@ -255,3 +255,16 @@ export default defineJourney({
     }
   });
 });
+
+describe('whatif with scenario files', () => {
+  it('runs a user scenario and a mitigation of it against the user\'s platform, and compares them', async () => {
+    const journey = join(EX, 'json-login/journey.ts');
+    const scenario = (name: string, perSec: number) => `import { defineScenario, load } from 'firstbell';\nexport default defineScenario({ name: '${name}', journey: ${JSON.stringify(journey)}, phases: load.constant({ perSec: ${perSec}, forMs: 2_000 }), observeMs: 1_000 });\n`;
+    const dir = userFiles({ 'burst.ts': scenario('burst', 20), 'calm.ts': scenario('calm', 10) });
+    const out = tempDir();
+    const d = captureIo();
+    const code = await main(['whatif', join(dir, 'burst.ts'), join(dir, 'calm.ts'), '--target', app.url, '--scale', '1', '--out', out, '--no-progress'], d.io);
+    expect(code, d.err()).toBe(EXIT.ok);
+    expect(d.out()).toMatch(/PASSED[\s\S]*PASSED[\s\S]*(NO REGRESSION|REGRESSION): [\s\S]*comparison: .*compare\.html/);
+  });
+});

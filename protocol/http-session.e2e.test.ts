@@ -1,0 +1,53 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HttpSession } from './http-session.js';
+
+let server: Server;
+let origin = '';
+const seen: string[] = [];
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d));
+    req.on('end', () => {
+      seen.push(`${req.method} ${req.url} ${req.headers['content-type'] ?? '-'} ${body}`);
+      if (req.url === '/old') return res.writeHead(302, { location: '/new' }).end();
+      if (req.url === '/away') return res.writeHead(302, { location: 'http://elsewhere.invalid/' }).end();
+      if (req.url === '/denied') return res.writeHead(401).end('who are you');
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(`${req.method} ok`);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+describe("a participant's HTTP session", () => {
+  const signal = new AbortController().signal;
+
+  it('sends any method with a raw body, and takes an absolute URL on its own origin', async () => {
+    const s = new HttpSession(origin);
+    expect((await s.request('PUT', '/doc', { body: 'raw text', headers: { 'content-type': 'text/plain' }, signal })).body).toBe('PUT ok');
+    expect((await s.request('DELETE', `${origin}/doc?x=1`, { signal })).body).toBe('DELETE ok');
+    expect(seen.slice(-2)).toEqual(['PUT /doc text/plain raw text', 'DELETE /doc?x=1 - ']);
+    s.close();
+  });
+
+  it('follows redirects on its origin when asked, and hands back one to another origin as it came', async () => {
+    const s = new HttpSession(origin);
+    expect((await s.request('GET', '/old', { signal })).status).toBe(302);
+    const followed = await s.request('GET', '/old', { signal, redirect: 'follow' });
+    expect([followed.status, followed.body]).toEqual([200, 'GET ok']);
+    expect((await s.request('GET', '/away', { signal, redirect: 'follow' })).status).toBe(302);
+    s.close();
+  });
+
+  it('fails a status it was not told to expect, and returns one it was', async () => {
+    const s = new HttpSession(origin);
+    expect((await s.request('GET', '/denied', { signal, expect: [401] })).body).toBe('who are you');
+    await expect(s.request('GET', '/denied', { signal, expect: [200] })).rejects.toMatchObject({ name: 'HttpStatusError', status: 401 });
+    expect((await s.request('GET', '/denied', { signal })).status).toBe(401);
+    s.close();
+  });
+});
