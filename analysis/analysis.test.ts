@@ -49,9 +49,65 @@ describe('break points', () => {
     expect(a.layers.find((l) => l.layer === 'broker')!.breakPoint).toMatchObject({ second: 15, recovered: false, brokenForSec: 5 });
   });
 
-  it('marks layers without attempts as not judged rather than passed on their merit', () => {
+  it('leaves out layers the journey does not have, and marks a layer with too few attempts as not judged, never met on its merit', () => {
     const a = analyse(runInfo(), series(() => 20, 99, 99), []);
-    expect(a.layers.find((l) => l.layer === 'media')).toMatchObject({ judged: false, met: true });
+    expect(a.layers.map((l) => l.layer)).toEqual(['broker']);
+    const few = analyse(runInfo(), series(() => 3, 99, 99), []);
+    expect(few.layers[0]).toMatchObject({ judged: false });
+    expect(few.verdict).toBe('not-judged');
+    expect(few.passed).toBe(false);
+    expect(few.headline).toContain('Nothing was judged');
+  });
+
+  it('fails a run in which no participant got through, however few attempts there were', () => {
+    const s = new Series([{ layer: 'broker', step: 'join', goal: 'journey' }]);
+    for (let k = 0; k < 14; k++) s.add({ user: k, layer: 'broker', step: 'join', intendedMs: k * 1000, startMs: k * 1000, endMs: k * 1000 + 5, outcome: 'http', status: 502 });
+    const a = analyse(runInfo(), s, []);
+    expect(a.verdict).toBe('failed');
+    expect(a.headline).toContain('No participant got through');
+    expect(a.headline).toContain('502 Bad Gateway');
+  });
+
+  it('claims a recovery only when enough later attempts met the objective over enough seconds', () => {
+    // Broken from 8 s; afterwards 2 attempts a second, all ok: 20 attempts over 10 s is a recovery…
+    const few = new Series([{ layer: 'broker', step: 'join' }]);
+    for (let sec = 0; sec < 20; sec++) {
+      const n = sec < 12 ? 20 : 2;
+      for (let k = 0; k < n; k++) {
+        const t = sec * 1000 + k;
+        const fail = sec >= 8 && sec < 12;
+        few.add({ user: sec * 100 + k, layer: 'broker', step: 'join', intendedMs: t, startMs: t, endMs: t + 5, outcome: fail ? 'http' : 'ok', status: fail ? 503 : 200 });
+      }
+    }
+    const b = analyse(runInfo(), few, []).layers[0]!.breakPoint!;
+    expect(b).toMatchObject({ second: 8, recovered: true, recoveredAtSecond: 12, brokenForSec: 4 });
+    // …but one failure in each later second keeps it broken to the end, however few attempts there were.
+    const failing = new Series([{ layer: 'broker', step: 'join' }]);
+    for (let sec = 0; sec < 20; sec++) {
+      const n = sec < 12 ? 20 : 2;
+      for (let k = 0; k < n; k++) {
+        const t = sec * 1000 + k;
+        const fail = sec >= 8 && (sec < 12 || k === 0);
+        failing.add({ user: sec * 100 + k, layer: 'broker', step: 'join', intendedMs: t, startMs: t, endMs: t + 5, outcome: fail ? 'http' : 'ok', status: fail ? 503 : 200 });
+      }
+    }
+    const f = analyse(runInfo(), failing, []);
+    expect(f.layers[0]!.breakPoint).toMatchObject({ second: 8, recovered: false });
+    expect(f.headline).toContain('not recovered by the end of the run');
+  });
+
+  it('says what users saw at the break second apart from the whole broken window', () => {
+    const s = new Series([{ layer: 'broker', step: 'join' }]);
+    for (let sec = 0; sec < 20; sec++) {
+      for (let k = 0; k < 20; k++) {
+        const t = sec * 1000 + k;
+        const status = sec < 8 ? 200 : sec === 8 ? 404 : 503;
+        s.add({ user: sec * 100 + k, layer: 'broker', step: 'join', intendedMs: t, startMs: t, endMs: t + 5, outcome: status === 200 ? 'ok' : 'http', status });
+      }
+    }
+    const b = analyse(runInfo(), s, []).layers[0]!.breakPoint!;
+    expect(b.symptomsAtBreak).toEqual([expect.objectContaining({ kind: 'http_404', share: 1 })]);
+    expect(b.symptoms[0]).toMatchObject({ kind: 'http_503' });
   });
 
   it('labels run seconds with wall-clock times around the first bell', () => {

@@ -3,9 +3,11 @@ import type { Layer } from '../scenarios/model.js';
 
 /**
  * How an attempt ended. `aborted` means the run stopped it, not the target; `script_error` that the journey's own
- * code failed (a TypeError, an undeclared step, …), not the platform.
+ * code failed (a TypeError, an undeclared step, …), not the platform. Two are events, not attempts: `held` (the
+ * participant began to hold a connection, with the held step's name) and `released` (the connection was lost
+ * while held); a hold the run ends needs no event.
  */
-export const OUTCOMES = ['ok', 'http', 'timeout', 'reset', 'refused', 'dns', 'tls', 'protocol', 'aborted', 'script_error', 'error'] as const;
+export const OUTCOMES = ['ok', 'http', 'timeout', 'reset', 'refused', 'dns', 'tls', 'protocol', 'aborted', 'script_error', 'error', 'held', 'released'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 export interface Sample {
@@ -26,6 +28,14 @@ export interface Sample {
   /** With script_error: what the journey's code threw (kept in the series, not in samples.csv). */
   error?: string;
 }
+
+/** True for the hold events, which are not attempts. */
+export function isHoldEvent(o: Outcome): boolean {
+  return o === 'held' || o === 'released';
+}
+
+/** Attempts that got no answer from the target at all: nothing listened, the connection broke, or nothing came back in time. */
+export const UNANSWERED: ReadonlySet<Outcome> = new Set<Outcome>(['refused', 'reset', 'timeout', 'dns', 'tls']);
 
 /** The failure kind shown to people: "http_503", "timeout", "reset", … */
 export function failureKind(outcome: Outcome, status: number): string {

@@ -28,6 +28,8 @@ export interface StepDecl {
   goal?: StepGoal;
   /** A browser user's step: shown beside the protocol steps, but no part of a layer's verdict or the participant counts. */
   browser?: true;
+  /** A step the journey only holds on (heartbeats on a held connection): shown apart from the steps that bring participants in. */
+  held?: true;
 }
 
 /**
@@ -37,7 +39,9 @@ export interface StepDecl {
 export function stepDecls(steps: Steps, held: ReadonlySet<string> = new Set()): StepDecl[] {
   const decls: StepDecl[] = Object.entries(steps).map(([step, spec]) => {
     const { layer, goal } = typeof spec === 'string' ? { layer: spec, goal: undefined } : spec;
-    return goal ? { layer, step, goal } : { layer, step };
+    const d: StepDecl = goal ? { layer, step, goal } : { layer, step };
+    if (held.has(step)) d.held = true;
+    return d;
   });
   if (!decls.some((d) => d.goal === 'journey')) {
     const last = [...decls].reverse().find((d) => !held.has(d.step));

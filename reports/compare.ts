@@ -46,7 +46,12 @@ function changeOf(layer: Layer, base: LayerResult, run: LayerResult, maxPct: num
 }
 
 export function compare(base: Analysis, run: Analysis, maxRegressionPct?: number): Comparison {
-  const layers = LAYERS.map((l) => changeOf(l, base.layers.find((x) => x.layer === l)!, run.layers.find((x) => x.layer === l)!, maxRegressionPct));
+  // Layers both journeys have; a layer only one of them has cannot be compared.
+  const layers = LAYERS.flatMap((l) => {
+    const b = base.layers.find((x) => x.layer === l);
+    const r = run.layers.find((x) => x.layer === l);
+    return b && r ? [changeOf(l, b, r, maxRegressionPct)] : [];
+  });
   const regressed = layers.filter((l) => l.regressed);
   const headline =
     `${run.run.scenario.name} (${run.verdict}) against ${base.run.scenario.name} (${base.verdict}): ` +
@@ -70,9 +75,9 @@ const PAGE = String.raw`
   d.layers.forEach(function (layer) {
     var el = document.getElementById('chart-' + layer);
     new Chart(el, { type: 'line', data: { datasets: [
-        { label: 'base: through the layer /s', data: series(d.base, layer, 'goodput'), borderColor: '#1565c0', pointRadius: 0, borderWidth: 2 },
+        { label: 'base: completed through the layer /s', data: series(d.base, layer, 'served'), borderColor: '#1565c0', pointRadius: 0, borderWidth: 2 },
         { label: 'base: failed /s', data: series(d.base, layer, 'failed'), borderColor: '#90caf9', borderDash: [5, 3], pointRadius: 0, borderWidth: 1.5 },
-        { label: 'run: through the layer /s', data: series(d.run, layer, 'goodput'), borderColor: '#c62828', pointRadius: 0, borderWidth: 2 },
+        { label: 'run: completed through the layer /s', data: series(d.run, layer, 'served'), borderColor: '#c62828', pointRadius: 0, borderWidth: 2 },
         { label: 'run: failed /s', data: series(d.run, layer, 'failed'), borderColor: '#ef9a9a', borderDash: [5, 3], pointRadius: 0, borderWidth: 1.5 }] },
       options: { responsive: true, maintainAspectRatio: false, parsing: false,
         plugins: { markers: [{ at: 0, label: 'first bell', colour: '#555', dash: [4, 4] }], title: { display: true, text: layer + ': both runs, seconds from the first bell' } },

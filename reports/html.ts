@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { clockAt, type Analysis, type LayerResult } from '../analysis/analysis.js';
+import { clockAt, type Analysis, type LayerResult, type Symptom } from '../analysis/analysis.js';
+import { downText } from '../analysis/headline.js';
 
 let chartSource: string | undefined;
 /** chart.js's UMD build, read once from the installed package and inlined, never fetched. */
@@ -19,26 +20,43 @@ export const esc = (s: string | number) =>
 const pct = (x: number) => `${(x * 100).toFixed(x > 0 && x < 0.1 ? 1 : 0)} %`;
 const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(x >= 10_000 ? 0 : 1)} s` : `${Math.round(x)} ms`);
 
+const LIMITED_BY = {
+  target: 'the layer was saturated there: more was offered than it completed',
+  generator: 'firstbell itself could not send more in those seconds (see generator health): the target was not the limit',
+  load: 'the scenario offered no more: the target was not the limit',
+} as const;
+
 function capacityLine(l: LayerResult): string {
-  const c = l.capacity ? `capacity <b>${l.capacity.lowerBound ? '≥ ' : ''}${l.capacity.perSec} ${esc(l.unit)}</b> held while meeting the objective` : 'no capacity measured (never two compliant seconds)';
-  const k = l.knee ? `; knee at ${esc(l.knee.clock)}: ${l.knee.goodputPerSec}/s served of ${l.knee.offeredPerSec}/s offered` : '';
-  return `<p class="cap">${c}${k}.</p>`;
+  const cap = l.capacity;
+  const c = cap
+    ? `capacity <b>${cap.lowerBound ? '≥ ' : ''}${cap.perSec} ${esc(l.unit)}</b> completed, held two seconds in a row; ${LIMITED_BY[cap.limitedBy]}`
+    : 'no capacity measured (no two seconds in a row with participants through)';
+  const k = l.knee ? `; knee at ${esc(l.knee.clock)}: ${l.knee.goodputPerSec}/s completed of ${l.knee.offeredPerSec}/s offered` : '';
+  const held = l.peakHeld ? ` At most ${l.peakHeld} participants held a connection on this layer.` : '';
+  return `<p class="cap">${c}${k}.${held}</p>`;
+}
+
+function symptomList(list: Symptom[]): string {
+  return list.slice(0, 4).map((s) => `<li><b>${esc(s.label)}</b> ${pct(s.share)} <span class="small">(${s.count})</span></li>`).join('') || '<li>slow answers, no errors</li>';
 }
 
 function layerCard(l: LayerResult): string {
   const o = l.objective;
   const objective = `objective: ≤ ${pct(o.maxErrorRate)} errors and p95 ≤ ${ms(o.p95Ms)} per second`;
-  if (!l.judged) return `<div class="card unjudged"><h3>${esc(l.layer)}</h3><p class="state">not judged</p><p>Too few attempts reached this layer to judge it.</p><p class="small">${esc(objective)}</p></div>`;
+  if (!l.judged) return `<div class="card unjudged"><h3>${esc(l.layer)}</h3><p class="state">not judged</p><p>No second had 5 or more ended attempts of one of its steps (${l.attempts} attempts, ${l.failed} failed): there is no evidence that it met its objective.</p><p class="small">${esc(objective)}</p></div>`;
   if (!l.breakPoint) {
     return `<div class="card ok"><h3>${esc(l.layer)}</h3><p class="state">met its objective</p>
 <p>Peak offered ${l.peakOfferedPerSec} ${esc(l.unit)}, peak served ${l.peakGoodputPerSec}/s; ${l.failed} of ${l.attempts} attempts failed.</p>${capacityLine(l)}<p class="small">${esc(objective)}</p></div>`;
   }
   const b = l.breakPoint;
-  const saw = b.symptoms.slice(0, 4).map((s) => `<li><b>${esc(s.label)}</b> ${pct(s.share)} <span class="small">(${s.count})</span></li>`).join('');
+  const limit = l.connectionLimit
+    ? `<p class="limit"><b>Connection limit: refuses new connections beyond ${l.connectionLimit.held} held.</b> The count of held participants stood still for ${l.connectionLimit.forSec} s while new connects failed, whatever arrived.</p>`
+    : '';
   return `<div class="card broken"><h3>${esc(l.layer)}</h3><p class="state">broke at ${esc(b.clock)}</p>
-<p>at <b>${b.offeredPerSec} ${esc(l.unit)}</b> offered; ${esc(b.step)} ${b.reason === 'error rate' ? `failed ${pct(b.errorRate)}` : `p95 ${ms(b.p95Ms)}`} in that second.</p>
-<p>What users saw:</p><ul>${saw || '<li>slow answers, no errors</li>'}</ul>
-<p>${b.failedAttempts} failed attempts; ${b.recovered ? `recovered after <b>${b.brokenForSec} s</b>` : `<b>still failing</b> when the load ended (${b.brokenForSec} s)`}, ${b.recoveryAfterBurstSec} s after the burst's arrivals ended.</p>
+<p>at <b>${b.offeredPerSec} ${esc(l.unit)}</b> offered with <b>${b.concurrency}</b> participants connected (${b.held} holding); ${esc(b.step)} ${b.reason === 'error rate' ? `failed ${pct(b.errorRate)}` : `p95 ${ms(b.p95Ms)}`} in that second.</p>
+${limit}<p>What users saw in the break second:</p><ul class="at-break">${symptomList(b.symptomsAtBreak)}</ul>
+<p>Over the ${b.brokenForSec} s it was broken:</p><ul class="window">${symptomList(b.symptoms)}</ul>
+<p>${b.failedAttempts} failed attempts; ${b.recovered ? `recovered after <b>${b.brokenForSec} s</b> (10 or more attempts over 3 s or more, every second meeting the objective)` : `<b>not recovered by the end of the run</b>`}${b.recovered ? `, ${b.recoveryAfterBurstSec} s after the burst's arrivals ended` : ''}.</p>
 ${capacityLine(l)}<p class="small">${esc(objective)}</p></div>`;
 }
 
@@ -48,7 +66,14 @@ function usersBlock(a: Analysis): string {
   const share = (n: number) => (u.arrived ? ` (${pct(n / u.arrived)})` : '');
   return `<p class="users"><b>Participants:</b> ${u.arrived} arrived, ${u.joined} got into their conference${share(u.joined)};
 <b>${u.neverJoined}</b> never joined${share(u.neverJoined)}, <b>${u.joinedLate}</b> joined later than ${ms(u.joinWithinMs)}${share(u.joinedLate)}${u.cutOff ? `; ${u.cutOff} were still on their way in when the run ended` : ''}.
-Time to join: p50 ${ms(u.timeToJoinP50Ms)}, p95 ${ms(u.timeToJoinP95Ms)}. Journeys per participant: <b>${u.attemptsPerUser}</b> (retry amplification); broker attempts per join: ${u.attemptsPerJoin ?? '—'}.</p>`;
+Time to join: p50 ${ms(u.timeToJoinP50Ms)}, p95 ${ms(u.timeToJoinP95Ms)}. Journeys per participant: <b>${u.attemptsPerUser}</b> (retry amplification)${a.layers.some((l) => l.layer === 'broker') ? `; broker attempts per join: ${u.attemptsPerJoin ?? '—'}` : ''}.</p>`;
+}
+
+function downCard(a: Analysis): string {
+  const d = a.targetDown;
+  if (!d) return '';
+  return `<div class="card down" id="target-down"><h3>The target went down</h3><p>${esc(downText(d, a.run))}</p>
+<p class="small">Down: attempts went on ending, and for ${2} seconds or more in a row not one got an answer from the target's address.</p></div>`;
 }
 
 function faultTable(a: Analysis): string {
@@ -62,7 +87,7 @@ function faultTable(a: Analysis): string {
     )
     .join('');
   return `<h2>Faults</h2><table id="faults"><thead><tr><th>fault</th><th>applied by</th><th>window</th><th>on / off (run time)</th><th>layers hit</th><th>time to detect</th><th>time to recover</th></tr></thead><tbody>${rows}</tbody></table>
-<p class="small">Time to detect: from the fault's start to the first second a layer violated its objective. Time to recover: from the fault's end until every layer met its objective again for two judged seconds.</p>`;
+<p class="small">Time to detect: from the fault's start to the first second a layer violated its objective. Time to recover: from the fault's end until every layer met its objective again, over 10 or more attempts and 3 or more seconds.</p>`;
 }
 
 function stepTable(a: Analysis): string {
@@ -156,36 +181,58 @@ const PAGE_SCRIPT = String.raw`
 (function () {
   var data = JSON.parse(document.getElementById('firstbell-data').textContent);
   var t = data.timeline;
-  var palette = { ok: '#2e7d32', offered: '#37474f', p50: '#1565c0', p95: '#ef6c00', p99: '#c62828' };
-  var failColours = ['#c62828', '#ad1457', '#6a1b9a', '#ef6c00', '#f9a825', '#4e342e', '#546e7a', '#d84315'];
+  // Okabe-Ito colours, readable with colour-vision deficiency; failure kinds also differ by pattern.
+  var palette = { ok: '#009E73', offered: '#000000', served: '#0072B2', p50: '#56B4E9', p95: '#E69F00', p99: '#D55E00' };
+  var failColours = ['#D55E00', '#CC79A7', '#E69F00', '#0072B2', '#56B4E9', '#F0E442', '#000000', '#999999'];
+  function hatch(colour, i) {
+    var c = document.createElement('canvas'); c.width = c.height = 8;
+    var x = c.getContext('2d'); x.fillStyle = colour; x.fillRect(0, 0, 8, 8);
+    x.strokeStyle = 'rgba(255,255,255,0.85)'; x.fillStyle = 'rgba(255,255,255,0.85)'; x.lineWidth = 1.5;
+    var k = i % 6;
+    if (k === 1) { x.beginPath(); x.moveTo(0, 8); x.lineTo(8, 0); x.stroke(); }
+    if (k === 2) { x.beginPath(); x.arc(4, 4, 1.6, 0, 7); x.fill(); }
+    if (k === 3) { x.beginPath(); x.moveTo(0, 4); x.lineTo(8, 4); x.moveTo(4, 0); x.lineTo(4, 8); x.stroke(); }
+    if (k === 4) { x.beginPath(); x.moveTo(0, 0); x.lineTo(8, 8); x.stroke(); }
+    if (k === 5) { x.beginPath(); x.moveTo(0, 2); x.lineTo(8, 2); x.moveTo(0, 6); x.lineTo(8, 6); x.stroke(); }
+    return x.createPattern(c, 'repeat');
+  }
   Chart.defaults.animation = false;
   Chart.defaults.font.size = 11;
   function markers(layer) {
     var m = [{ at: t.firstBellSecond, label: 'first bell ' + (data.firstBell || ''), colour: '#555', dash: [4, 4] }];
-    if (layer && layer.breakPoint) m.push({ at: layer.breakPoint.second, label: 'break: ' + layer.breakPoint.offeredPerSec + ' ' + layer.unit, colour: '#c62828', row: 1 });
+    if (layer && layer.breakPoint) m.push({ at: layer.breakPoint.second, label: 'break: ' + layer.breakPoint.offeredPerSec + ' ' + layer.unit, colour: '#D55E00', row: 1 });
     return m;
   }
   function draw(id, config) { var el = document.getElementById(id); if (el) new Chart(el, config); }
-  data.layers.forEach(function (layer) {
+  function opts(layer, title, scales) { return { responsive: true, maintainAspectRatio: false, plugins: { markers: markers(layer), shade: t.suspectSeconds, windows: t.faults, title: { display: true, text: title } }, scales: scales }; }
+  data.layers.forEach(function (layer, li) {
     var tl = t.layers[layer.layer];
-    var sets = [{ type: 'line', label: 'offered (' + layer.unit + ')', data: tl.offered, borderColor: palette.offered, borderDash: [5, 3], pointRadius: 0, borderWidth: 2, yAxisID: 'y', order: 0, stack: 'offered' },
-                { type: 'line', label: 'through the layer (/s)', data: tl.goodput, borderColor: '#00897b', pointRadius: 0, borderWidth: 2, yAxisID: 'y', order: 0, stack: 'goodput' },
-                { type: 'bar', label: 'succeeded', data: tl.ok, backgroundColor: palette.ok, stack: 's', order: 1 }];
-    if (layer.layer === 'admission') sets.push({ type: 'line', label: 'new participants /s (distinct)', data: t.newUsers, borderColor: '#f9a825', pointRadius: 0, borderWidth: 2, yAxisID: 'y', order: 0, stack: 'new' });
+    var sets = [{ type: 'line', label: 'offered (' + layer.unit + ')', data: tl.offered, borderColor: palette.offered, borderDash: [5, 3], pointRadius: 0, borderWidth: 2, yAxisID: 'y', order: 0 },
+                { type: 'line', label: 'completed through the layer (/s)', data: tl.served, borderColor: palette.served, pointRadius: 0, borderWidth: 2, yAxisID: 'y', order: 0 },
+                { type: 'line', label: 'succeeded attempts', data: tl.ok, borderColor: palette.ok, backgroundColor: 'rgba(0,158,115,0.25)', fill: 'origin', pointRadius: 0, borderWidth: 1, yAxisID: 'y', order: 2 }];
+    if (li === 0) sets.push({ type: 'line', label: 'new participants /s (distinct)', data: t.newUsers, borderColor: '#CC79A7', borderDash: [2, 2], pointRadius: 0, borderWidth: 2, yAxisID: 'y', order: 0 });
     Object.keys(tl.failures).forEach(function (k, i) {
-      sets.push({ type: 'bar', label: data.kindLabels[k] || k, data: tl.failures[k], backgroundColor: failColours[i % failColours.length], stack: 's', order: 1 });
+      var colour = failColours[i % failColours.length];
+      sets.push({ type: 'bar', label: 'failed: ' + (data.kindLabels[k] || k), data: tl.failures[k], backgroundColor: hatch(colour, i), borderColor: colour, borderWidth: 1, stack: 'f', yAxisID: 'yf', order: 1 });
     });
     draw('chart-' + layer.layer + '-load', { data: { labels: t.clocks, datasets: sets },
-      options: { responsive: true, maintainAspectRatio: false, plugins: { markers: markers(layer), shade: t.suspectSeconds, windows: t.faults, title: { display: true, text: layer.layer + ': attempts per second by outcome (all steps), offered participants' } },
-        scales: { x: { stacked: true, ticks: { maxTicksLimit: 16 } }, y: { stacked: true, beginAtZero: true, title: { display: true, text: 'per second' } } } } });
+      options: opts(layer, layer.layer + ': offered, completed and succeeded per second (left); failed attempts by kind (right, own scale)', {
+        x: { stacked: true, ticks: { maxTicksLimit: 16 } }, y: { beginAtZero: true, title: { display: true, text: 'per second' } },
+        yf: { position: 'right', stacked: true, beginAtZero: true, title: { display: true, text: 'failed per second' }, grid: { drawOnChartArea: false } } }) });
+    draw('chart-' + layer.layer + '-held', { data: { labels: t.clocks, datasets: [
+        { type: 'line', label: 'participants holding a connection', data: tl.held, borderColor: '#0072B2', pointRadius: 0, borderWidth: 2, yAxisID: 'y' },
+        { type: 'line', label: 'heartbeats answered /s', data: tl.beats, borderColor: palette.ok, borderDash: [4, 3], pointRadius: 0, borderWidth: 1.5, yAxisID: 'y2' },
+        { type: 'bar', label: 'heartbeats failed /s', data: tl.beatsFailed, backgroundColor: hatch('#D55E00', 1), borderColor: '#D55E00', borderWidth: 1, yAxisID: 'y2' }] },
+      options: opts(layer, layer.layer + ': held connections, and their heartbeats apart from the steps that bring participants in', {
+        x: { ticks: { maxTicksLimit: 16 } }, y: { beginAtZero: true, title: { display: true, text: 'participants' } },
+        y2: { position: 'right', beginAtZero: true, title: { display: true, text: 'heartbeats per second' }, grid: { drawOnChartArea: false } } }) });
     draw('chart-' + layer.layer + '-latency', { type: 'line', data: { labels: t.clocks, datasets: [
         { label: 'p50', data: tl.p50, borderColor: palette.p50, pointRadius: 0, borderWidth: 1.5 },
-        { label: 'p95', data: tl.p95, borderColor: palette.p95, pointRadius: 0, borderWidth: 1.5 },
-        { label: 'p99', data: tl.p99, borderColor: palette.p99, pointRadius: 0, borderWidth: 1.5 },
-        { label: 'service time p95', data: tl.serviceP95, borderColor: '#7e57c2', borderDash: [6, 3], pointRadius: 0, borderWidth: 1.2 },
+        { label: 'p95', data: tl.p95, borderColor: palette.p95, borderDash: [6, 2], pointRadius: 0, borderWidth: 1.5 },
+        { label: 'p99', data: tl.p99, borderColor: palette.p99, borderDash: [2, 2], pointRadius: 0, borderWidth: 1.5 },
+        { label: 'service time p95', data: tl.serviceP95, borderColor: '#CC79A7', borderDash: [8, 3, 2, 3], pointRadius: 0, borderWidth: 1.2 },
         { label: 'objective p95', data: t.clocks.map(function () { return layer.objective.p95Ms; }), borderColor: '#999', borderDash: [2, 3], pointRadius: 0, borderWidth: 1 }] },
-      options: { responsive: true, maintainAspectRatio: false, plugins: { markers: markers(layer), shade: t.suspectSeconds, windows: t.faults, title: { display: true, text: layer.layer + ': latency from intended start, and service time from actual start (ms)' } },
-        scales: { x: { ticks: { maxTicksLimit: 16 } }, y: { type: 'logarithmic', title: { display: true, text: 'ms' } } } } });
+      options: opts(layer, layer.layer + ': latency from intended start, and service time from actual start (ms)', { x: { ticks: { maxTicksLimit: 16 } }, y: { type: 'logarithmic', title: { display: true, text: 'ms' } } }) });
   });
   var b = data.browsers;
   if (b) {
@@ -198,7 +245,7 @@ const PAGE_SCRIPT = String.raw`
         { type: 'line', label: 'click to first remote frame (ms)', data: at(function (j) { return j.firstFrameMs; }), borderColor: '#ef6c00', backgroundColor: '#ef6c00', showLine: false, pointRadius: 4, pointStyle: 'rect', yAxisID: 'y' },
         { type: 'line', label: 'login (ms)', data: at(function (j) { return j.loginMs; }), borderColor: '#6a1b9a', backgroundColor: '#6a1b9a', showLine: false, pointRadius: 3, pointStyle: 'triangle', yAxisID: 'y' },
         { type: 'line', label: 'journey failed or dropped', data: failedAt, borderColor: '#c62828', backgroundColor: '#c62828', showLine: false, pointRadius: 6, pointStyle: 'crossRot', yAxisID: 'y' },
-        { type: 'line', label: 'offered arrivals /s', data: t.layers.admission.offered, borderColor: '#37474f', borderDash: [5, 3], pointRadius: 0, borderWidth: 1.5, yAxisID: 'y2' }] },
+        { type: 'line', label: 'offered arrivals /s', data: data.layers.length ? t.layers[data.layers[0].layer].offered : [], borderColor: '#37474f', borderDash: [5, 3], pointRadius: 0, borderWidth: 1.5, yAxisID: 'y2' }] },
       options: { responsive: true, maintainAspectRatio: false, plugins: { markers: markers(null), shade: t.suspectSeconds, windows: t.faults, title: { display: true, text: 'browser users: each journey at the second of its click, beside the load' } },
         scales: { x: { ticks: { maxTicksLimit: 16 } }, y: { beginAtZero: true, title: { display: true, text: 'ms' } }, y2: { position: 'right', beginAtZero: true, title: { display: true, text: 'arrivals /s' }, grid: { drawOnChartArea: false } } } } });
     var users = []; b.media.forEach(function (m) { if (users.indexOf(m.user) < 0) users.push(m.user); });
@@ -236,7 +283,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:32px 0 8px;border-bott
 .verdict.warn{background:#fff8e1;border-left:6px solid #f9a825;font-size:14px}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:12px}
 .card{background:#fff;border-radius:6px;padding:12px 16px;border-top:5px solid #999}.card.ok{border-color:#2e7d32}.card.broken{border-color:#c62828}.card.unjudged{border-color:#9e9e9e}
-.card .state{font-weight:600;font-size:15px;margin:0 0 6px}.card.ok .state{color:#2e7d32}.card.broken .state{color:#c62828}
+.card .state{font-weight:600;font-size:15px;margin:0 0 6px}.card.down{border-color:#000;background:#fff3e0}.card.ok .state{color:#2e7d32}.card.broken .state{color:#c62828}
 .card ul{margin:4px 0 8px 18px;padding:0}.card p{margin:4px 0}.users{background:#fff;border-radius:6px;padding:10px 16px}
 .chart{background:#fff;border-radius:6px;padding:8px;height:260px;margin:8px 0}
 table{border-collapse:collapse;background:#fff;width:100%;font-size:12.5px}th,td{padding:5px 8px;border-bottom:1px solid #e3e6ea;text-align:right;vertical-align:top}
@@ -258,9 +305,12 @@ export function renderReport(a: Analysis): string {
   const data = { timeline: a.timeline, layers: a.layers, health: a.health, firstBell: r.scenario.firstBell, kindLabels, browsers: a.browsers ?? null };
   const json = JSON.stringify(data).replace(/</g, '\\u003c');
   const genWarn = a.generator.suspectSeconds.length > 0;
-  const verdictWord = { passed: 'PASSED', failed: 'FAILED', 'generator-bound': 'GENERATOR-BOUND' }[a.verdict];
+  const verdictWord = { passed: 'PASSED', failed: 'FAILED', 'not-judged': 'NOT JUDGED', 'generator-bound': 'GENERATOR-BOUND' }[a.verdict];
   const layerSections = a.layers
-    .map((l) => `<h3>${esc(l.layer)}</h3><div class="chart"><canvas id="chart-${l.layer}-load"></canvas></div><div class="chart"><canvas id="chart-${l.layer}-latency"></canvas></div>`)
+    .map((l) => {
+      const held = a.timeline.layers[l.layer]!.held.some((h) => h > 0) || a.timeline.layers[l.layer]!.beats.some((b) => b > 0);
+      return `<h3>${esc(l.layer)}</h3><div class="chart"><canvas id="chart-${l.layer}-load"></canvas></div>${held ? `<div class="chart"><canvas id="chart-${l.layer}-held"></canvas></div>` : ''}<div class="chart"><canvas id="chart-${l.layer}-latency"></canvas></div>`;
+    })
     .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -273,9 +323,9 @@ ${genWarn ? `<div class="verdict warn" id="generator-warning"><b>Generator:</b> 
 <div class="verdict ${a.verdict === 'passed' ? 'pass' : a.verdict === 'failed' ? 'fail' : 'warn'}" id="verdict"><b>${verdictWord}</b> — ${esc(a.headline)}</div>
 ${usersBlock(a)}
 <h2>Verdict per layer</h2>
-<div class="cards">${a.layers.map(layerCard).join('')}</div>
+<div class="cards">${downCard(a)}${a.layers.map(layerCard).join('')}</div>
 <h2>Timeline</h2>
-<p class="small">Seconds are bucketed by each attempt's intended start. The dashed grey line is the first bell; the red line marks a layer's break point (first second of a violation sustained for at least two judged seconds).</p>
+<p class="small">Attempts are bucketed by each attempt's intended start; "completed" counts participants through the layer by the second they completed, which is what the layer served. Failed attempts have their own axis on the right, so a small share stays visible; kinds differ by pattern as well as colour. The dashed grey line is the first bell; the red line marks a layer's break point (first second of a violation sustained for at least two judged seconds).</p>
 ${layerSections}
 ${browserSectionHtml(a)}
 ${faultTable(a)}

@@ -13,10 +13,11 @@ export function summaryJson(a: Analysis): object {
     passed: a.passed,
     headline: a.headline,
     users: a.users,
+    targetDown: a.targetDown ?? null,
     layers: a.layers.map((l) => ({
       layer: l.layer, met: l.met, judged: l.judged, objective: l.objective, unit: l.unit, attempts: l.attempts, failed: l.failed,
-      peakOfferedPerSec: l.peakOfferedPerSec, peakGoodputPerSec: l.peakGoodputPerSec,
-      capacity: l.capacity ?? null, knee: l.knee ?? null, breakPoint: l.breakPoint ?? null,
+      peakOfferedPerSec: l.peakOfferedPerSec, peakGoodputPerSec: l.peakGoodputPerSec, peakHeld: l.peakHeld,
+      capacity: l.capacity ?? null, knee: l.knee ?? null, breakPoint: l.breakPoint ?? null, connectionLimit: l.connectionLimit ?? null,
     })),
     steps: a.steps,
     faults: a.faults,
@@ -30,12 +31,19 @@ export function terminalSummary(a: Analysis, reportPath: string): string {
   const lines = [`${a.verdict.toUpperCase()}: ${a.headline}`];
   for (const l of a.layers) {
     const b = l.breakPoint;
-    const state = !l.judged ? 'not judged (too few attempts)' : b ? `broke at ${b.clock}, ${b.offeredPerSec} ${l.unit} offered` : `met (peak ${l.peakOfferedPerSec} ${l.unit})`;
-    const cap = l.capacity ? `; capacity ${l.capacity.lowerBound ? '>= ' : ''}${l.capacity.perSec}/s` : '';
-    lines.push(`  ${l.layer.padEnd(9)} ${state}${cap}`);
+    const state = !l.judged
+      ? 'not judged (too few attempts per second)'
+      : b
+        ? `broke at ${b.clock}, ${b.offeredPerSec} ${l.unit} offered, ${b.concurrency} connected; ${b.recovered ? `recovered after ${b.brokenForSec} s` : 'not recovered by the end of the run'}`
+        : `met (peak ${l.peakOfferedPerSec} ${l.unit})`;
+    const c = l.capacity;
+    const cap = c ? `; capacity ${c.lowerBound ? '>= ' : ''}${c.perSec}/s completed${c.limitedBy === 'target' ? '' : c.limitedBy === 'generator' ? ' (the generator was the limit)' : ' (the load offered was the limit)'}` : '';
+    const limit = l.connectionLimit ? `; refuses new connections beyond ${l.connectionLimit.held} held` : '';
+    lines.push(`  ${l.layer.padEnd(9)} ${state}${cap}${limit}`);
   }
   const u = a.users;
-  if (u.arrived) lines.push(`  users     ${u.joined} of ${u.arrived} joined, ${u.neverJoined} never, ${u.joinedLate} later than ${u.joinWithinMs / 1000} s; ${u.attemptsPerUser} journeys per participant, ${u.attemptsPerJoin ?? '-'} broker attempts per join`);
+  const broker = a.layers.some((l) => l.layer === 'broker') ? `, ${u.attemptsPerJoin ?? '-'} broker attempts per join` : '';
+  if (u.arrived) lines.push(`  users     ${u.joined} of ${u.arrived} joined, ${u.neverJoined} never, ${u.joinedLate} later than ${u.joinWithinMs / 1000} s; ${u.attemptsPerUser} journeys per participant${broker}`);
   for (const f of a.faults) lines.push(`  fault     ${f.label}: ${f.layersHit.length ? `hit ${f.layersHit.join(', ')}, detected after ${f.detectSec} s, recovered ${f.recoverSec === null ? 'not before the end' : `${f.recoverSec} s after it ended`}` : 'no layer missed its objective'}`);
   const b = a.browsers;
   if (b) {
@@ -63,10 +71,20 @@ export function junitXml(a: Analysis): string {
         : '';
     return `  <testcase classname="firstbell.${x(a.run.scenario.name)}" name="${x(name)}">${body}</testcase>`;
   });
-  const failures = a.verdict === 'generator-bound' ? a.layers.length : a.layers.filter((l) => l.breakPoint).length;
+  // The run as a whole: the target stayed up, participants got through, something was judged.
+  const whole = (name: string, failure: string | undefined) =>
+    `  <testcase classname="firstbell.${x(a.run.scenario.name)}" name="${x(name)}">${failure ? `<failure message="${x(failure)}">${x(a.headline)}</failure>` : ''}</testcase>`;
+  const u = a.users;
+  cases.push(
+    whole('the target stayed up', a.targetDown ? 'the target went down' : undefined),
+    whole('participants got through', u.arrived > 0 && u.joined === 0 ? `none of ${u.arrived} participants joined` : undefined),
+    whole('evidence for a verdict', a.verdict === 'not-judged' ? 'no layer had enough attempts per second to judge' : undefined),
+  );
+  const failures = (a.verdict === 'generator-bound' ? a.layers.length : a.layers.filter((l) => l.breakPoint).length) +
+    (a.targetDown ? 1 : 0) + (u.arrived > 0 && u.joined === 0 ? 1 : 0) + (a.verdict === 'not-judged' ? 1 : 0);
   const skipped = a.layers.filter((l) => !l.judged).length;
   return `<?xml version="1.0" encoding="UTF-8"?>
-<testsuites><testsuite name="firstbell ${x(a.run.scenario.name)}" tests="${a.layers.length}" failures="${failures}" skipped="${skipped}">
+<testsuites><testsuite name="firstbell ${x(a.run.scenario.name)}" tests="${cases.length}" failures="${failures}" skipped="${skipped}">
 ${cases.join('\n')}
 </testsuite></testsuites>
 `;

@@ -20,7 +20,9 @@ export async function loadSeries(dir: string, run: RunInfo, opts: { fromSamples?
   const path = join(dir, FILES.series);
   if (!opts.fromSamples && existsSync(path)) {
     try {
-      return Series.fromJSON(JSON.parse(readFileSync(path, 'utf8')) as SeriesJson);
+      const j = JSON.parse(readFileSync(path, 'utf8')) as SeriesJson;
+      // A series from before the clock record is rebuilt from the samples, which hold everything it needs.
+      if (j.clock) return Series.fromJSON(j);
     } catch {
       // A damaged series file is rebuilt from the samples, which are the source of truth.
     }

@@ -59,6 +59,8 @@ export interface RunInfo {
   scenario: ResolvedScenario;
   seed: number;
   target: { kind: string; url: string };
+  /** Wall-clock instant of t = 0 (ms since the epoch): every time in the run folder counts from it; lines them up with the target's own logs. */
+  zeroEpochMs?: number;
   /** Offset of the first bell from the run start, ms. */
   firstBellAtMs: number;
   /** Planned end of measuring, ms from the run start. */

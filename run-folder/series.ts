@@ -1,7 +1,7 @@
 // Per-second series: mergeable HDR histograms and outcome counts per step per second.
 import * as hdr from 'hdr-histogram-js';
 import { LAYERS, type Layer } from '../scenarios/model.js';
-import { failureKind, type Sample } from '../api/sample.js';
+import { failureKind, isHoldEvent, UNANSWERED, type Sample } from '../api/sample.js';
 import type { StepDecl } from '../api/target.js';
 
 /** Latencies are recorded in microseconds with two significant digits (1 % resolution). */
@@ -108,6 +108,34 @@ export interface JourneyCounts {
   failedNotJoined: number;
 }
 
+/**
+ * What happened in one second of the run by the clock, not by intended start: attempts that ended in it (answered
+ * by the target or not), successes by the second they completed, attempts begun and ended (in flight), holds
+ * begun and lost. Mergeable by summing.
+ */
+export interface EndSecond {
+  /** Attempts ending in this second with an answer from the target (ok, any HTTP status, an unexpected answer). */
+  answered: number;
+  /** Attempts ending in this second without one, by kind: refused, reset, timeout, dns, tls. */
+  unanswered: Record<string, number>;
+  /** When the first of those ended, ms from the run start. */
+  firstUnansweredMs?: number;
+  /** Successful attempts by step key, counted in the second they completed. */
+  done: Record<string, number>;
+  /** Per layer: attempts begun minus attempts ended in this second (held steps' heartbeats apart). */
+  flight: Partial<Record<Layer, number>>;
+  /** Per layer: holds begun in this second. */
+  held: Partial<Record<Layer, number>>;
+  /** Per layer: holds lost in this second. */
+  released: Partial<Record<Layer, number>>;
+}
+
+const newEndSecond = (): EndSecond => ({ answered: 0, unanswered: {}, done: {}, flight: {}, held: {}, released: {} });
+
+function addTo<K extends string>(r: Partial<Record<K, number>>, k: K, n: number): void {
+  r[k] = (r[k] ?? 0) + n;
+}
+
 export interface SeriesJson {
   /** Declared steps in journey order. */
   steps: StepDecl[];
@@ -116,6 +144,8 @@ export interface SeriesJson {
   journeys?: JourneyCounts & { timeToJoin: string; newUsers?: Record<string, number> };
   /** What the journey's code threw (script_error samples), by message. */
   scriptErrors?: Record<string, number>;
+  /** Second index by the clock → what ended, completed, began and was held then. */
+  clock?: Record<string, EndSecond>;
 }
 
 /** Distinct script error messages kept; the rest count under one line. */
@@ -131,11 +161,14 @@ export class Series {
   readonly newUsers = new Map<number, number>();
   /** What the journey's code threw, by message: its script_error samples. */
   readonly scriptErrors = new Map<string, number>();
+  /** By the clock: per second, what ended, completed, began and was held then. */
+  readonly clock = new Map<number, EndSecond>();
   /** Participants not yet joined: arrival and whether their last attempt failed (ingest state, not serialised). */
   private pending = new Map<number, { arrival: number; failed: boolean }>();
   private joinedIds = new Set<number>();
   private goalKey?: string;
   private browserKeys = new Set<string>();
+  private heldKeys = new Set<string>();
   /** Keys of the declared steps, by layer and step: a sample finds its key without building a string. */
   private keys = new Map<string, Map<string, string>>();
 
@@ -163,6 +196,33 @@ export class Series {
     if (!byStep.has(s.step)) byStep.set(s.step, stepKey(s.layer, s.step));
     if (s.goal === 'journey') this.goalKey = stepKey(s.layer, s.step);
     if (s.browser) this.browserKeys.add(stepKey(s.layer, s.step));
+    if (s.held) this.heldKeys.add(stepKey(s.layer, s.step));
+  }
+
+  /** The clock second `sec`'s record. */
+  at(sec: number): EndSecond {
+    let e = this.clock.get(sec);
+    if (!e) this.clock.set(sec, (e = newEndSecond()));
+    return e;
+  }
+
+  /** Records a sample by the clock: when it began and ended, whether the target answered, a hold begun or lost. */
+  private onClock(s: Sample, key: string): void {
+    if (this.browserKeys.has(key)) return;
+    const end = this.at(Math.max(0, Math.floor(s.endMs / 1000)));
+    if (s.outcome === 'held' || s.outcome === 'released') {
+      addTo(s.outcome === 'held' ? end.held : end.released, s.layer, 1);
+      return;
+    }
+    if (s.outcome === 'aborted' || s.outcome === 'script_error') return;
+    if (s.outcome === 'ok') end.done[key] = (end.done[key] ?? 0) + 1;
+    if (UNANSWERED.has(s.outcome)) {
+      end.unanswered[s.outcome] = (end.unanswered[s.outcome] ?? 0) + 1;
+      end.firstUnansweredMs = Math.min(end.firstUnansweredMs ?? s.endMs, s.endMs);
+    } else if (s.outcome !== 'error') end.answered++;
+    if (this.heldKeys.has(key)) return;
+    addTo(end.flight, s.layer, -1);
+    addTo(this.at(Math.max(0, Math.floor(s.startMs / 1000))).flight, s.layer, 1);
   }
 
   /** Tracks whole journeys; samples of one participant arrive in journey order. */
@@ -208,6 +268,8 @@ export class Series {
   add(s: Sample): void {
     if (s.outcome === 'script_error') this.countScriptError(`${s.layer}.${s.step}: ${s.error ?? 'no message'}`);
     const key = this.keyOf(s.layer, s.step);
+    this.onClock(s, key);
+    if (isHoldEvent(s.outcome)) return;
     this.follow(s, key);
     this.bucket(Math.max(0, Math.floor(s.intendedMs / 1000)), key).add(s);
   }
@@ -219,6 +281,44 @@ export class Series {
     for (const [sec, n] of o.newUsers) this.newUsers.set(sec, (this.newUsers.get(sec) ?? 0) + n);
     for (const [m, n] of o.scriptErrors) this.countScriptError(m, n);
     for (const [sec, m] of o.seconds) for (const [k, b] of m) this.bucket(sec, k).merge(b);
+    for (const [sec, e] of o.clock) this.mergeClock(sec, e);
+  }
+
+  private mergeClock(sec: number, e: EndSecond): void {
+    const x = this.at(sec);
+    x.answered += e.answered;
+    for (const [k, n] of Object.entries(e.unanswered)) addTo(x.unanswered, k, n);
+    if (e.firstUnansweredMs !== undefined) x.firstUnansweredMs = Math.min(x.firstUnansweredMs ?? e.firstUnansweredMs, e.firstUnansweredMs);
+    for (const [k, n] of Object.entries(e.done)) addTo(x.done, k, n);
+    for (const [k, n] of Object.entries(e.flight) as [Layer, number][]) addTo(x.flight, k, n);
+    for (const [k, n] of Object.entries(e.held) as [Layer, number][]) addTo(x.held, k, n);
+    for (const [k, n] of Object.entries(e.released ?? {}) as [Layer, number][]) addTo(x.released, k, n);
+  }
+
+  /** Successes of a step completed in clock second `sec`. */
+  done(sec: number, d: StepDecl): number {
+    return this.clock.get(sec)?.done[stepKey(d.layer, d.step)] ?? 0;
+  }
+
+  /**
+   * Per second 0..last, at the second's end: participants holding a connection on `layer` (or on any layer), and
+   * attempts of its steps under way.
+   */
+  concurrency(last: number, layer?: Layer): { held: number[]; inFlight: number[] } {
+    const held: number[] = [];
+    const inFlight: number[] = [];
+    let h = 0;
+    let f = 0;
+    for (let sec = 0; sec <= last; sec++) {
+      const e = this.clock.get(sec);
+      for (const l of layer ? [layer] : LAYERS) {
+        h += (e?.held[l] ?? 0) - (e?.released[l] ?? 0);
+        f += e?.flight[l] ?? 0;
+      }
+      held.push(h);
+      inFlight.push(f);
+    }
+    return { held, inFlight };
   }
 
   /** Last second that holds any bucket, or -1. */
@@ -252,6 +352,7 @@ export class Series {
       seconds,
       journeys: { ...this.journeys, timeToJoin: hdr.encodeIntoCompressedBase64(this.timeToJoin), newUsers: Object.fromEntries(this.newUsers) },
       ...(this.scriptErrors.size ? { scriptErrors: Object.fromEntries(this.scriptErrors) } : {}),
+      clock: Object.fromEntries([...this.clock].sort((a, b) => a[0] - b[0])),
     };
   }
 
@@ -265,6 +366,7 @@ export class Series {
     }
     for (const [sec, m] of Object.entries(j.seconds)) for (const [k, b] of Object.entries(m)) s.bucket(Number(sec), k).merge(StepSecond.fromJSON(b));
     for (const [m, n] of Object.entries(j.scriptErrors ?? {})) s.countScriptError(m, n);
+    for (const [sec, e] of Object.entries(j.clock ?? {})) s.mergeClock(Number(sec), e);
     return s;
   }
 }

@@ -84,7 +84,7 @@ describe('a JSON login, a cookie, an API call and a held WebSocket (examples/jso
   });
 
   it('finds the knee of a login limited by nginx to 30 requests a second within 15 %, from a ramp written as a user file', async () => {
-    const nginx = await startNginx(app.url, '/api/login', 30);
+    const nginx = await startNginx(app.url, { rate: { path: '/api/login', perSec: 30 } });
     try {
       const r = await run(['run', join(EX, 'json-login/ramp.ts'), '--target', nginx.url, '--scale', '1']);
       expect(r.code, r.err).toBe(EXIT.objectivesFailed);

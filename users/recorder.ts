@@ -1,6 +1,6 @@
 // The one fan-out of a sample: into the run's series, its samples.csv line, and the live figures of the progress line.
 import * as hdr from 'hdr-histogram-js';
-import type { Sample } from '../api/sample.js';
+import { isHoldEvent, type Sample } from '../api/sample.js';
 import { sampleLine } from '../run-folder/run-folder.js';
 import type { Series } from '../run-folder/series.js';
 import { LAYERS, type Layer } from '../scenarios/model.js';
@@ -26,7 +26,7 @@ export class LiveLayers {
   >;
 
   add(s: Sample): void {
-    if (s.outcome === 'aborted') return;
+    if (s.outcome === 'aborted' || isHoldEvent(s.outcome)) return;
     const l = this.v[s.layer];
     l.ended++;
     if (s.outcome !== 'ok') l.failed++;

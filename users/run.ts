@@ -179,6 +179,8 @@ class Run {
     run = new Run(plan, o, { faults, browsers, gen, maxActive }, steps);
     // t = 0 is a wall-clock instant every sending process shares; with workers a moment ahead, so each has it before it comes.
     run.t0Epoch = epochNow() + (layout.workers > 1 ? 200 : 0);
+    run.info.zeroEpochMs = Math.round(run.t0Epoch);
+    run.writeInfo();
     return run;
   }
 

@@ -375,7 +375,9 @@ class Hold implements HeldListener {
 
   constructor(private vu: VirtualUser, private sock: HeldConnection, private layer: Layer, private name: string, private beat: Heartbeat, private emit: Emit) {
     // Spread heartbeats over the interval by participant (golden-ratio sequence), deterministically.
-    this.at = vu.now() + ((vu.id * 0.6180339887) % 1) * vu.client.heartbeatMs;
+    const now = vu.now();
+    this.at = now + ((vu.id * 0.6180339887) % 1) * vu.client.heartbeatMs;
+    emit({ user: vu.id, layer, step: name, intendedMs: now, startMs: now, endMs: now, outcome: 'held', status: 0 });
     sock.listener = this;
     this.timer = setTimeout(beatDue, Math.max(0, this.at - vu.now()), this);
   }
@@ -429,6 +431,8 @@ class Hold implements HeldListener {
     // A drop between heartbeats is noticed now: a heartbeat that failed now, not at its next turn.
     if (this.sentAt < 0) this.at = this.sentAt = this.vu.now();
     this.sample('reset');
+    const now = this.vu.now();
+    this.emit({ user: this.vu.id, layer: this.layer, step: this.name, intendedMs: now, startMs: now, endMs: now, outcome: 'released', status: 0 });
     this.finish('dropped');
   }
 

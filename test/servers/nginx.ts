@@ -1,4 +1,4 @@
-// nginx from Debian in front of a loopback upstream, with a request-rate limit on one path: a known truth for the tests.
+// nginx from Debian in front of a loopback upstream, with a request-rate or a connection limit on a path: a known truth for the tests.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
@@ -20,12 +20,21 @@ function freePort(): Promise<number> {
   });
 }
 
-/** nginx proxying everything (WebSockets too) to `upstream`, with `limit_req` of `ratePerSec` on POST `limitedPath`. */
-export async function startNginx(upstream: string, limitedPath: string, ratePerSec: number): Promise<Nginx> {
+export interface NginxLimits {
+  /** `limit_req` of `perSec` (burst 10, no delay) on the exact path. */
+  rate?: { path: string; perSec: number };
+  /** `limit_conn` of `max` open connections on WebSockets under /ws/. */
+  wsConns?: number;
+}
+
+/** nginx proxying everything (WebSockets under /ws/ too) to `upstream`, with the limits given; beyond them it answers 503. */
+export async function startNginx(upstream: string, limits: NginxLimits = {}): Promise<Nginx> {
   const dir = mkdtempSync(join(tmpdir(), 'firstbell-nginx-'));
   const port = await freePort();
   const up = new URL(upstream).host;
   const proxy = 'proxy_pass http://app; proxy_http_version 1.1;';
+  const rate = limits.rate ? `location = ${limits.rate.path} { limit_req zone=limited burst=10 nodelay; ${proxy} proxy_set_header Connection ""; }` : '';
+  const conns = limits.wsConns ? `limit_conn conns ${limits.wsConns};` : '';
   writeFileSync(join(dir, 'nginx.conf'), `
 daemon off;
 master_process off;
@@ -38,13 +47,15 @@ http {
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
   # One key for every client (an empty key would not be counted): the limit is the path's, whoever asks.
   map $request_method $everyone { default all; }
-  limit_req_zone $everyone zone=limited:1m rate=${ratePerSec}r/s;
+  limit_req_zone $everyone zone=limited:1m rate=${limits.rate?.perSec ?? 1}r/s;
   limit_req_status 503;
+  limit_conn_zone $everyone zone=conns:1m;
+  limit_conn_status 503;
   upstream app { server ${up}; keepalive 64; }
   server {
     listen 127.0.0.1:${port} backlog=4096;
-    location = ${limitedPath} { limit_req zone=limited burst=10 nodelay; ${proxy} proxy_set_header Connection ""; }
-    location /ws/ { ${proxy} proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade"; proxy_read_timeout 3600s; }
+    ${rate}
+    location /ws/ { ${conns} ${proxy} proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade"; proxy_read_timeout 3600s; }
     location / { ${proxy} proxy_set_header Connection ""; }
   }
 }

@@ -1,0 +1,130 @@
+// Findings that need no objective: the target going down and coming back, a limit on held connections, recovery.
+import type { Series } from '../run-folder/series.js';
+
+/** A target is down after this many seconds in a row in which attempts ended and none got an answer. */
+export const DOWN_SECONDS = 2;
+/** …with at least this many unanswered attempts among them. */
+export const DOWN_ATTEMPTS = 5;
+/** Recovery needs at least this many attempts after the break… */
+export const RECOVERY_ATTEMPTS = 10;
+/** …over at least this many seconds, every one of them meeting the objective. */
+export const RECOVERY_SECONDS = 3;
+/** A held count that moves by no more than this share (or RECOVERY_SECONDS participants) while new connects fail is a limit. */
+export const HELD_FLAT_SHARE = 0.01;
+
+/** The target stopped answering at its address: when, how, and when it answered again. */
+export interface TargetDown {
+  /** Run time of the first unanswered attempt of the outage, ms. */
+  atMs: number;
+  /** Its run second. */
+  second: number;
+  /** What the attempts met, most common first, e.g. ["connection reset", "connection refused"]. */
+  how: string[];
+  /** Run second of the first answer after it; null when it did not come back before the run ended. */
+  backSecond: number | null;
+  /** Participants holding a connection just before it went down. */
+  heldBefore: number;
+}
+
+const KIND_WORDS: Record<string, string> = { refused: 'connection refused', reset: 'connection reset', timeout: 'no answer in time', dns: 'name not found', tls: 'TLS failure' };
+
+/** The first outage of the target: DOWN_SECONDS seconds (by the clock) in which attempts ended and not one was answered. */
+export function targetDown(series: Series, last: number, held: number[]): TargetDown | undefined {
+  const dark = (sec: number) => {
+    const e = series.clock.get(sec);
+    const u = e ? Object.values(e.unanswered).reduce((a, b) => a + b, 0) : 0;
+    return e && e.answered === 0 && u > 0 ? u : e && e.answered > 0 ? -1 : 0;
+  };
+  for (let sec = 0; sec <= last; sec++) {
+    if (dark(sec) <= 0) continue;
+    // A streak of dark seconds; seconds in which nothing ended neither break it nor count.
+    let darkSeconds = 0;
+    let unanswered = 0;
+    let end = sec;
+    for (; end <= last; end++) {
+      const d = dark(end);
+      if (d < 0) break;
+      if (d > 0) darkSeconds++;
+      unanswered += Math.max(0, d);
+    }
+    if (darkSeconds < DOWN_SECONDS || unanswered < DOWN_ATTEMPTS) {
+      sec = end;
+      continue;
+    }
+    // It went down in the second before the streak when that second's last attempts already went unanswered.
+    const start = sec > 0 && Object.keys(series.clock.get(sec - 1)?.unanswered ?? {}).length ? sec - 1 : sec;
+    const kinds: Record<string, number> = {};
+    for (let s = start; s < end; s++) for (const [k, n] of Object.entries(series.clock.get(s)?.unanswered ?? {})) kinds[k] = (kinds[k] ?? 0) + n;
+    const first = series.clock.get(start)!;
+    return {
+      atMs: first.firstUnansweredMs ?? start * 1000,
+      second: start,
+      how: Object.entries(kinds).sort((a, b) => b[1] - a[1]).map(([k]) => KIND_WORDS[k] ?? k),
+      backSecond: end <= last ? end : null,
+      // Held at the end of the second before, and every hold begun in the second it went down.
+      heldBefore: (start > 0 ? (held[start - 1] ?? 0) : 0) + Object.values(first.held).reduce((a, b) => a + b, 0),
+    };
+  }
+  return undefined;
+}
+
+/** One second of a layer as recovery sees it: attempts that ended, and whether they met the objective. */
+export interface SecondCheck {
+  attempts: number;
+  met: boolean;
+}
+
+/**
+ * The first second from `from` at which a recovery begins: every second from it with attempts meets the objective
+ * until at least RECOVERY_ATTEMPTS attempts over at least RECOVERY_SECONDS seconds have; null when none does
+ * before `last`. Seconds in `skip` (the generator's own) break a recovery window.
+ */
+export function recoveryFrom(from: number, last: number, check: (sec: number) => SecondCheck, skip: ReadonlySet<number>): number | null {
+  for (let r = from; r <= last; r++) {
+    let attempts = 0;
+    for (let sec = r; sec <= last; sec++) {
+      const c = check(sec);
+      if (skip.has(sec) || !c.met) break;
+      attempts += c.attempts;
+      if (attempts >= RECOVERY_ATTEMPTS && sec - r + 1 >= RECOVERY_SECONDS) return check(r).attempts > 0 ? r : firstWithAttempts(r, sec, check);
+    }
+  }
+  return null;
+}
+
+function firstWithAttempts(from: number, to: number, check: (sec: number) => SecondCheck): number {
+  for (let s = from; s <= to; s++) if (check(s).attempts > 0) return s;
+  return from;
+}
+
+/** A limit on held connections: new connects fail while the count of held participants stays where it is. */
+export interface ConnectionLimit {
+  /** Participants holding when the layer refused new ones. */
+  held: number;
+  /** Run second from which it refused them. */
+  second: number;
+  /** Seconds over which the count stood still while connects failed. */
+  forSec: number;
+}
+
+/**
+ * A connection limit at a break: from the break second on, for at least `minSeconds` of the broken window, failures
+ * went on while the held count moved by no more than HELD_FLAT_SHARE of it (a rate limit lets some through, so
+ * the count grows; a connection limit lets none through until someone leaves).
+ */
+export function connectionLimitAt(held: number[], breakAt: number, brokenUntil: number, failedIn: (sec: number) => number, minSeconds: number): ConnectionLimit | undefined {
+  const h0 = held[breakAt] ?? 0;
+  if (h0 <= 0) return undefined;
+  const slack = Math.max(RECOVERY_SECONDS, HELD_FLAT_SHARE * h0);
+  let lo = h0;
+  let hi = h0;
+  let sec = breakAt;
+  for (; sec < brokenUntil && sec < held.length; sec++) {
+    lo = Math.min(lo, held[sec]!);
+    hi = Math.max(hi, held[sec]!);
+    if (hi - lo > slack) break;
+    if (failedIn(sec) === 0 && sec > breakAt) break;
+  }
+  const forSec = sec - breakAt;
+  return forSec >= minSeconds ? { held: hi, second: breakAt, forSec } : undefined;
+}

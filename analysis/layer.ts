@@ -1,0 +1,308 @@
+// One layer of a run: its seconds judged against its objective, its break point, capacity, knee and limits.
+import { describeKind } from '../api/sample.js';
+import type { StepDecl } from '../api/target.js';
+import type { RunInfo } from '../run-folder/run-folder.js';
+import { stepKey, type Series, type StepSecond } from '../run-folder/series.js';
+import type { Layer, LayerObjective } from '../scenarios/model.js';
+import { connectionLimitAt, recoveryFrom, type SecondCheck } from './findings.js';
+import {
+  CAPACITY_NEAR, CAPACITY_SECONDS, KNEE_SECONDS, KNEE_SHARE, LIMIT_SECONDS, MIN_ATTEMPTS_PER_SECOND, SATURATED_OFFERED, SUSTAIN_SECONDS,
+  type BreakPoint, type Capacity, type LayerResult, type LayerTimeline, type Symptom,
+} from './model.js';
+
+export const UNITS: Record<Layer, string> = { admission: 'arrivals/s', broker: 'joins/s', media: 'connects/s' };
+
+/** "HH:MM:SS" of a run second, given the first bell's clock time and offset. */
+export function clockAt(firstBell: string, firstBellAtMs: number, second: number): string {
+  const [h, m, s] = firstBell.split(':').map(Number) as [number, number, number];
+  let t = h * 3600 + m * 60 + s + Math.floor(second - firstBellAtMs / 1000);
+  t = ((t % 86400) + 86400) % 86400;
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${p(Math.floor(t / 3600))}:${p(Math.floor(t / 60) % 60)}:${p(t % 60)}`;
+}
+
+export function symptoms(failures: Record<string, number>): Symptom[] {
+  const total = Object.values(failures).reduce((a, b) => a + b, 0);
+  return Object.entries(failures)
+    .sort((a, b) => b[1] - a[1])
+    .map(([kind, count]) => ({ kind, label: describeKind(kind), count, share: total ? count / total : 0 }));
+}
+
+function violation(b: StepSecond, o: LayerObjective): { reason: BreakPoint['reason']; errorRate: number; p95Ms: number } | undefined {
+  if (b.attempts < MIN_ATTEMPTS_PER_SECOND) return undefined;
+  const errorRate = b.failed / b.attempts;
+  const p95Ms = b.latencyMs(95);
+  if (errorRate > o.maxErrorRate) return { reason: 'error rate', errorRate, p95Ms };
+  if (p95Ms > o.p95Ms) return { reason: 'p95 latency', errorRate, p95Ms };
+  return undefined;
+}
+
+/** The step whose success means a participant got through the layer; the last step that is not held when none is marked. */
+export function goalOf(series: Series, layer: Layer): StepDecl | undefined {
+  const steps = series.steps.filter((d) => d.layer === layer && !d.browser);
+  return steps.find((d) => d.goal !== undefined) ?? [...steps].reverse().find((d) => !d.held) ?? steps[steps.length - 1];
+}
+
+/** End of the burst's arrival window, in run seconds: the phase starting at the first bell, else the largest. */
+export function burstEndSecond(run: RunInfo): number {
+  const phases = run.scenario.phases;
+  const burst = phases.find((p) => p.startMs === 0) ?? [...phases].sort((a, b) => b.participants - a.participants)[0];
+  return burst ? (run.firstBellAtMs + burst.startMs + burst.durationMs) / 1000 : 0;
+}
+
+/** One layer's protocol steps in a series, and its per-second figures: load offered to it and goodput through it. */
+export class LayerView {
+  /** Browser users are witnesses, not load: the verdict rests on the protocol users' steps. */
+  readonly steps: StepDecl[];
+  readonly first: StepDecl | undefined;
+  readonly goal: StepDecl | undefined;
+
+  constructor(readonly layer: Layer, readonly series: Series, readonly objective: LayerObjective) {
+    this.steps = series.steps.filter((d) => d.layer === layer && !d.browser);
+    this.first = this.steps.find((d) => !d.held) ?? this.steps[0];
+    this.goal = goalOf(series, layer);
+  }
+
+  bucketOf(sec: number, d: StepDecl): StepSecond | undefined {
+    return this.series.seconds.get(sec)?.get(stepKey(d.layer, d.step));
+  }
+
+  /** Participants reaching the layer's first step in second `sec`. */
+  offered(sec: number): number {
+    const b = this.first ? this.bucketOf(sec, this.first) : undefined;
+    return b ? b.attempts + b.aborted : 0;
+  }
+
+  /** Participants through the layer's goal step, by intended start in second `sec`. */
+  goodput(sec: number): number {
+    return this.goal ? (this.bucketOf(sec, this.goal)?.ok ?? 0) : 0;
+  }
+
+  /** Participants through the layer's goal step, completed in second `sec`. */
+  served(sec: number): number {
+    return this.goal ? this.series.done(sec, this.goal) : 0;
+  }
+
+  /**
+   * Attempts of the steps that bring participants in (by intended second; heartbeats are no evidence that new
+   * participants get through), and whether every step with attempts, heartbeats too, met the objective.
+   */
+  check(sec: number): SecondCheck {
+    let attempts = 0;
+    let met = true;
+    for (const d of this.steps) {
+      const b = this.bucketOf(sec, d);
+      if (!b || b.attempts === 0) continue;
+      if (!d.held) attempts += b.attempts;
+      if (b.failed / b.attempts > this.objective.maxErrorRate || b.latencyMs(95) > this.objective.p95Ms) met = false;
+    }
+    return { attempts, met };
+  }
+
+  failed(sec: number): number {
+    return this.series.merged(sec, (d) => d.layer === this.layer && !d.browser).failed;
+  }
+}
+
+type Violation = { step: string } & NonNullable<ReturnType<typeof violation>>;
+export type Judged = { state: (boolean | undefined)[]; firstViolation: Violation[] };
+
+/** Per second: violating (true), compliant (false) or not judged (undefined); and the first violation of each violating second. */
+function judgeSeconds(v: LayerView, last: number, suspect: Set<number>): Judged {
+  const state: (boolean | undefined)[] = [];
+  const firstViolation: Violation[] = [];
+  for (let sec = 0; sec <= last; sec++) {
+    // Seconds in which the generator could not keep up say nothing about the target.
+    if (suspect.has(sec)) continue;
+    let judged = false;
+    for (const d of v.steps) {
+      const b = v.bucketOf(sec, d);
+      if (!b || b.attempts < MIN_ATTEMPTS_PER_SECOND) continue;
+      judged = true;
+      const x = violation(b, v.objective);
+      if (x && state[sec] !== true) {
+        state[sec] = true;
+        firstViolation[sec] = { step: d.step, ...x };
+      }
+    }
+    if (judged && state[sec] === undefined) state[sec] = false;
+  }
+  return { state, firstViolation };
+}
+
+/** The first second of the first violation sustained for SUSTAIN_SECONDS judged seconds; -1 when there is none. */
+function sustainedBreak(state: (boolean | undefined)[], last: number): number {
+  for (let sec = 0, streak = 0; sec <= last; sec++) {
+    if (state[sec] === true) {
+      streak++;
+      if (streak >= SUSTAIN_SECONDS) {
+        // Walk back to the first second of this run of violations (skipping unjudged seconds).
+        let s = sec;
+        for (let k = sec - 1; k >= 0 && state[k] !== false; k--) if (state[k] === true) s = k;
+        return s;
+      }
+    } else if (state[sec] === false) streak = 0;
+  }
+  return -1;
+}
+
+/**
+ * Capacity by completions: the highest rate of participants through the layer, counted by the second they
+ * completed, held in every second of CAPACITY_SECONDS. It is the target's when the layer was saturated near that
+ * rate (more offered than completed, or its objective broken); else a lower bound, held down by the generator
+ * (its seconds there were suspect) or by the load the scenario offered.
+ */
+function capacityOf(v: LayerView, state: (boolean | undefined)[], last: number, suspect: Set<number>): Capacity | undefined {
+  const windows: { second: number; perSec: number; saturated: boolean; generator: boolean }[] = [];
+  for (let sec = 0; sec + CAPACITY_SECONDS - 1 <= last; sec++) {
+    let low = Infinity;
+    let offered = 0;
+    let served = 0;
+    let broke = false;
+    let generator = false;
+    for (let k = sec; k < sec + CAPACITY_SECONDS; k++) {
+      const s = v.served(k);
+      low = Math.min(low, s);
+      served += s;
+      offered += v.offered(k);
+      broke ||= state[k] === true;
+      generator ||= suspect.has(k);
+    }
+    if (low > 0) windows.push({ second: sec, perSec: low, saturated: broke || offered > SATURATED_OFFERED * served, generator });
+  }
+  if (windows.length === 0) return undefined;
+  const best = windows.reduce((a, b) => (b.perSec > a.perSec ? b : a));
+  const near = windows.filter((w) => w.perSec >= CAPACITY_NEAR * best.perSec);
+  const saturated = near.some((w) => w.saturated);
+  const limitedBy = saturated ? 'target' : near.some((w) => w.generator) ? 'generator' : 'load';
+  return { perSec: best.perSec, lowerBound: !saturated, second: best.second, limitedBy };
+}
+
+/**
+ * Knee: offered keeps coming but the layer completes clearly less of it, for KNEE_SECONDS in a row. Seconds with
+ * little load are skipped: there a single participant crossing a second boundary looks like a shortfall.
+ */
+function kneeOf(v: LayerView, run: RunInfo, last: number, suspect: Set<number>, peakOffered: number): LayerResult['knee'] {
+  const kneeFloor = Math.max(MIN_ATTEMPTS_PER_SECOND, 0.1 * peakOffered);
+  for (let sec = 0, streak = 0; sec <= last; sec++) {
+    const o = v.offered(sec);
+    const short = !suspect.has(sec) && o >= kneeFloor && v.served(sec) < KNEE_SHARE * o;
+    streak = short ? streak + 1 : 0;
+    if (streak === KNEE_SECONDS) {
+      const at = sec - KNEE_SECONDS + 1;
+      return { second: at, clock: clockAt(run.scenario.firstBell, run.firstBellAtMs, at), offeredPerSec: v.offered(at), goodputPerSec: v.served(at) };
+    }
+  }
+  return undefined;
+}
+
+/** What users saw in `from..to` (inclusive): the layer's failures by kind, and their count. */
+function failuresIn(v: LayerView, from: number, to: number): { kinds: Record<string, number>; failed: number } {
+  const kinds: Record<string, number> = {};
+  let failed = 0;
+  for (let sec = from; sec <= to; sec++) {
+    const m = v.series.merged(sec, (d) => d.layer === v.layer && !d.browser);
+    failed += m.failed;
+    for (const [k, n] of Object.entries(m.failures)) kinds[k] = (kinds[k] ?? 0) + n;
+  }
+  return { kinds, failed };
+}
+
+/** The last second in which the layer had attempts. */
+function lastLoaded(v: LayerView, last: number): number {
+  for (let sec = last; sec >= 0; sec--) if (v.check(sec).attempts > 0) return sec;
+  return last;
+}
+
+/** The break point of a layer that broke at `breakAt`: what users saw then and while broken, how long it lasted, and whether it recovered. */
+function breakPointOf(v: LayerView, run: RunInfo, judged: Judged, breakAt: number, last: number, suspect: Set<number>, conc: Concurrency): BreakPoint {
+  const recoveredAt = recoveryFrom(breakAt + 1, last, (sec) => v.check(sec), suspect);
+  const brokenUntil = recoveredAt ?? lastLoaded(v, last) + 1;
+  const window = failuresIn(v, breakAt, brokenUntil - 1);
+  const fv = judged.firstViolation[breakAt]!;
+  return {
+    second: breakAt,
+    clock: clockAt(run.scenario.firstBell, run.firstBellAtMs, breakAt),
+    offeredPerSec: v.offered(breakAt),
+    step: fv.step, reason: fv.reason, errorRate: fv.errorRate, p95Ms: fv.p95Ms,
+    concurrency: (conc.held[breakAt] ?? 0) + (conc.inFlight[breakAt] ?? 0),
+    held: conc.held[breakAt] ?? 0,
+    symptomsAtBreak: symptoms(failuresIn(v, breakAt, breakAt).kinds),
+    symptoms: symptoms(window.kinds),
+    failedAttempts: window.failed,
+    brokenForSec: Math.max(1, brokenUntil - breakAt),
+    recovered: recoveredAt !== null,
+    ...(recoveredAt !== null ? { recoveredAtSecond: recoveredAt } : {}),
+    recoveryAfterBurstSec: Math.max(0, Math.round(brokenUntil - burstEndSecond(run))),
+  };
+}
+
+/** Participants holding a connection (any layer) and attempts under way (any layer), at each second's end. */
+export interface Concurrency {
+  held: number[];
+  inFlight: number[];
+}
+
+export type LayerAnalysis = LayerResult & { state: (boolean | undefined)[]; view: LayerView };
+
+export function analyseLayer(layer: Layer, series: Series, run: RunInfo, last: number, suspect: Set<number>, conc: Concurrency): LayerAnalysis {
+  const v = new LayerView(layer, series, run.scenario.objectives[layer]);
+  const total = series.total((d) => d.layer === layer && !d.browser);
+  const own = series.concurrency(last, layer);
+  let peakOffered = 0;
+  let peakGood = 0;
+  for (let sec = 0; sec <= last; sec++) {
+    peakOffered = Math.max(peakOffered, v.offered(sec));
+    peakGood = Math.max(peakGood, v.goodput(sec));
+  }
+  const judged = judgeSeconds(v, last, suspect);
+  const { state } = judged;
+  const breakAt = sustainedBreak(state, last);
+  const result: LayerAnalysis = {
+    state, view: v,
+    layer, objective: v.objective, unit: UNITS[layer], attempts: total.attempts, failed: total.failed, judged: state.some((x) => x !== undefined),
+    met: breakAt < 0, peakOfferedPerSec: peakOffered, peakGoodputPerSec: peakGood, peakHeld: Math.max(0, ...own.held),
+  };
+  const capacity = capacityOf(v, state, last, suspect);
+  if (capacity) result.capacity = capacity;
+  const knee = kneeOf(v, run, last, suspect, peakOffered);
+  if (knee) result.knee = knee;
+  if (breakAt >= 0) {
+    const b = breakPointOf(v, run, judged, breakAt, last, suspect, conc);
+    result.breakPoint = b;
+    // A limit on connections stands at a count of held participants, not at a moment: it does not lift while they stay.
+    const until = b.recoveredAtSecond ?? breakAt + b.brokenForSec;
+    const limit = connectionLimitAt(conc.held, breakAt, until, (sec) => v.failed(sec), LIMIT_SECONDS);
+    const liftedWhileHeld = b.recoveredAtSecond !== undefined && (conc.held[b.recoveredAtSecond] ?? 0) >= (limit?.held ?? 0);
+    if (limit && !liftedWhileHeld) result.connectionLimit = limit;
+  }
+  return result;
+}
+
+/** Per second of a layer: offered, goodput, served, outcomes of the steps that bring participants in, heartbeats apart, held and in flight. */
+export function timelineOf(layer: Layer, series: Series, last: number): LayerTimeline {
+  const first = series.steps.find((d) => d.layer === layer && !d.browser && !d.held);
+  const goal = goalOf(series, layer);
+  const own = series.concurrency(last, layer);
+  const t: LayerTimeline = { offered: [], goodput: [], served: [], ok: [], failed: [], failures: {}, beats: [], beatsFailed: [], held: own.held, inFlight: own.inFlight, p50: [], p95: [], p99: [], serviceP95: [] };
+  const r = (x: number) => Math.round(x * 10) / 10;
+  for (let sec = 0; sec <= last; sec++) {
+    const m = series.merged(sec, (d) => d.layer === layer && !d.browser && !d.held);
+    const beats = series.merged(sec, (d) => d.layer === layer && !d.browser && d.held === true);
+    const f = first ? series.seconds.get(sec)?.get(stepKey(first.layer, first.step)) : undefined;
+    t.offered.push(f ? f.attempts + f.aborted : 0);
+    t.goodput.push(goal ? (series.seconds.get(sec)?.get(stepKey(goal.layer, goal.step))?.ok ?? 0) : 0);
+    t.served.push(goal ? series.done(sec, goal) : 0);
+    t.ok.push(m.ok);
+    t.failed.push(m.failed);
+    t.beats.push(beats.ok);
+    t.beatsFailed.push(beats.failed);
+    for (const [k, v] of Object.entries(m.failures)) (t.failures[k] ??= new Array<number>(last + 1).fill(0))[sec] = v;
+    const all = series.merged(sec, (d) => d.layer === layer && !d.browser);
+    t.p50.push(r(all.latencyMs(50)));
+    t.p95.push(r(all.latencyMs(95)));
+    t.p99.push(r(all.latencyMs(99)));
+    t.serviceP95.push(r(all.serviceMs(95)));
+  }
+  return t;
+}

@@ -1,0 +1,253 @@
+// The result model of an analysis: every output (report, summary, junit, comparison) is built from these.
+import type { Layer, LayerObjective } from '../scenarios/model.js';
+import type { BrowserJourney, FaultRecord, MediaSecond } from '../run-folder/records.js';
+import type { HealthSecond, RunInfo } from '../run-folder/run-folder.js';
+import type { ConnectionLimit, TargetDown } from './findings.js';
+
+export type { ConnectionLimit, TargetDown } from './findings.js';
+
+/** A second counts towards a verdict only with at least this many ended attempts of a step. */
+export const MIN_ATTEMPTS_PER_SECOND = 5;
+/** A break point needs this many consecutive violating seconds. */
+export const SUSTAIN_SECONDS = 2;
+/** Capacity is the highest completion rate the layer held in every one of this many consecutive seconds. */
+export const CAPACITY_SECONDS = 2;
+/** A window is saturated when more than this multiple of what completed in it was offered (or the objective broke in it). */
+export const SATURATED_OFFERED = 1.1;
+/** Windows within this share of the best completion rate count as reaching it. */
+export const CAPACITY_NEAR = 0.85;
+/** A connection limit needs the held count to stand still while connects fail for this many seconds. */
+export const LIMIT_SECONDS = 3;
+/** The knee: the first of this many seconds in which the layer served less than KNEE_SHARE of what was offered. */
+export const KNEE_SECONDS = 2;
+export const KNEE_SHARE = 0.9;
+
+export interface Symptom {
+  /** Failure kind, e.g. "http_503". */
+  kind: string;
+  /** As a person reads it, e.g. "503 Service Unavailable". */
+  label: string;
+  count: number;
+  /** Share of all failed attempts of the layer while it was broken, 0..1. */
+  share: number;
+}
+
+export interface BreakPoint {
+  /** Second of the run at which the sustained violation began. */
+  second: number;
+  /** That second as a clock time, e.g. "08:00:02". */
+  clock: string;
+  /** Participants per second offered to the layer (attempts of its first step) in that second. */
+  offeredPerSec: number;
+  /** The step that violated first and how. */
+  step: string;
+  reason: 'error rate' | 'p95 latency';
+  errorRate: number;
+  p95Ms: number;
+  /** Participants connected when it broke (holding a connection, or with an attempt under way), at the break second's end. */
+  concurrency: number;
+  /** Of those, participants holding a connection. */
+  held: number;
+  /** What users saw in the break second itself, most common first. */
+  symptomsAtBreak: Symptom[];
+  /** What users saw over the whole broken window, most common first. */
+  symptoms: Symptom[];
+  /** Failed attempts while it was broken. */
+  failedAttempts: number;
+  /** Seconds from the break until its recovery began, or until the layer's load ended when it did not recover. */
+  brokenForSec: number;
+  /**
+   * True only when the layer met its objective again under load: at least RECOVERY_ATTEMPTS attempts over at least
+   * RECOVERY_SECONDS seconds, every second of them meeting it. False: not recovered by the end of the run.
+   */
+  recovered: boolean;
+  /** Run second at which the recovery began, when it did. */
+  recoveredAtSecond?: number;
+  /** Seconds from the end of the burst's arrival window until the broken window ended (0: before it). */
+  recoveryAfterBurstSec: number;
+}
+
+/** The layer's capacity: the highest rate of participants through it, by the second they completed, held for CAPACITY_SECONDS. */
+export interface Capacity {
+  perSec: number;
+  /** True when the layer was never saturated near this rate: its real capacity is at least this. */
+  lowerBound: boolean;
+  /** First second of the window in which it was held. */
+  second: number;
+  /**
+   * What held it there: the target (more was offered than it completed, or its objective broke), the generator
+   * (firstbell itself could not send more in those seconds), or the load (the scenario offered no more).
+   */
+  limitedBy: 'target' | 'generator' | 'load';
+}
+
+/** Where the layer stopped serving all that was offered. */
+export interface Knee {
+  second: number;
+  clock: string;
+  offeredPerSec: number;
+  goodputPerSec: number;
+}
+
+export interface LayerResult {
+  layer: Layer;
+  objective: LayerObjective;
+  /** Unit of offered load, e.g. "joins/s". */
+  unit: string;
+  attempts: number;
+  failed: number;
+  /** False when the layer saw too few attempts to judge. */
+  judged: boolean;
+  met: boolean;
+  peakOfferedPerSec: number;
+  /** Highest count of participants through the layer (its goal step ok) in one second. */
+  peakGoodputPerSec: number;
+  /** Most participants holding a connection on the layer at a second's end. */
+  peakHeld: number;
+  capacity?: Capacity;
+  knee?: Knee;
+  breakPoint?: BreakPoint;
+  /** New connections refused at a stable count of held participants: a connection limit, not a rate. */
+  connectionLimit?: ConnectionLimit;
+}
+
+/** Participants as whole journeys. */
+export interface Users {
+  arrived: number;
+  joined: number;
+  /** Not joined, with a failed last attempt. */
+  neverJoined: number;
+  /** Not joined yet when the run ended, without a failure: cut off, not turned away. */
+  cutOff: number;
+  joinedLate: number;
+  /** The scenario's join objective, ms. */
+  joinWithinMs: number;
+  timeToJoinP50Ms: number;
+  timeToJoinP95Ms: number;
+  /** Attempts at the broker's goal step per participant that joined (1.0 = no failed or repeated attempts); null when nobody joined. */
+  attemptsPerJoin: number | null;
+  /** Journeys started per distinct participant (1.0 = nobody retried): the amplification retries add. */
+  attemptsPerUser: number;
+}
+
+/** A scheduled fault and what it did. */
+export interface FaultResult extends FaultRecord {
+  /** Seconds from the fault's start until a layer first violated its objective; null when none did. */
+  detectSec: number | null;
+  /** Seconds from the fault's end until every layer met its objective again; 0 when nothing broke. null when it never recovered before the run ended. */
+  recoverSec: number | null;
+  /** Layers that violated their objective while the fault was on. */
+  layersHit: Layer[];
+}
+
+export interface StepRow {
+  layer: Layer;
+  step: string;
+  attempts: number;
+  ok: number;
+  failed: number;
+  aborted: number;
+  errorRate: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** Service time p95 (from the actual start), ms: differs from p95Ms when the generator ran late. */
+  serviceP95Ms: number;
+  failures: Symptom[];
+}
+
+export interface LayerTimeline {
+  offered: number[];
+  /** Participants through the layer per second (goal step ok), by intended start. */
+  goodput: number[];
+  /** Participants through the layer per second by the second they completed: what the layer served. */
+  served: number[];
+  /** Attempts of the steps that bring participants in (heartbeats apart), by outcome. */
+  ok: number[];
+  failed: number[];
+  /** Their failed attempts per second by kind. */
+  failures: Record<string, number[]>;
+  /** Heartbeats on held connections per second, answered and failed. */
+  beats: number[];
+  beatsFailed: number[];
+  /** Participants holding a connection on the layer, and its attempts under way, at each second's end. */
+  held: number[];
+  inFlight: number[];
+  p50: number[];
+  p95: number[];
+  p99: number[];
+  /** Service time p95 (from the actual start), beside the latency from the intended start. */
+  serviceP95: number[];
+}
+
+export interface GeneratorVerdict {
+  arrivalsPlanned: number;
+  arrivalsSent: number;
+  late: number;
+  dropped: number;
+  worstLoopLagMs: number;
+  worstCpuPct: number;
+  worstSendLagMs: number;
+  /** Seconds in which firstbell itself may have been the bottleneck. */
+  suspectSeconds: number[];
+  note: string;
+}
+
+export interface Analysis {
+  run: RunInfo;
+  /**
+   * passed: every judged layer met its objective, participants got through and the generator kept up; failed: a
+   * layer broke, the target went down, or no participant got through; not-judged: no layer of the journey saw
+   * enough attempts to judge; generator-bound: no layer broke in the seconds that count, but firstbell itself could
+   * not keep up in some.
+   */
+  verdict: 'passed' | 'failed' | 'not-judged' | 'generator-bound';
+  passed: boolean;
+  users: Users;
+  headline: string;
+  /** The layers the journey has (a layer without protocol steps is left out). */
+  layers: LayerResult[];
+  /** The target stopped answering at its address during the run. */
+  targetDown?: TargetDown;
+  steps: StepRow[];
+  timeline: {
+    seconds: number[]; clocks: string[]; firstBellSecond: number; layers: Record<Layer, LayerTimeline>; suspectSeconds: number[];
+    /** Distinct participants arriving per second (their first attempt), beside attempts offered. */
+    newUsers: number[];
+    /** Participants holding a connection on any layer, and attempts under way, at each second's end. */
+    held: number[];
+    inFlight: number[];
+    /** Fault windows in run seconds, for shading. */
+    faults: { from: number; to: number; label: string }[];
+  };
+  health: HealthSecond[];
+  generator: GeneratorVerdict;
+  faults: FaultResult[];
+  /** What the browser users saw, when there were any. */
+  browsers?: BrowserSection;
+  /** What the journey's own code threw (script_error samples), by step and message, most frequent first. */
+  scriptErrors: { message: string; count: number }[];
+}
+
+/** The browser users' experience: their journeys in time beside the load, and their media every second. */
+export interface BrowserSection {
+  count: number;
+  cycleMs: number;
+  /** Each journey with the run second of its click into the conference. */
+  journeys: (BrowserJourney & { clickSecond: number })[];
+  media: MediaSecond[];
+  /** Journeys that never got in, ones that lost the conference, and journeys right after a loss (reconnects). */
+  failed: number;
+  dropped: number;
+  reconnects: number;
+  /** Median click-to-joined and click-to-first-frame, ms, for journeys clicking before the first bell and in the burst (first bell to 10 s after its arrivals end). */
+  before: { joinMs: number | null; firstFrameMs: number | null; journeys: number };
+  burst: { joinMs: number | null; firstFrameMs: number | null; journeys: number };
+  /** Over every second in a conference: mean received fps, total freezes, total packets lost. */
+  meanFps: number | null;
+  freezes: number;
+  packetsLost: number;
+  /** The worst failure the browser users met, as they saw it. */
+  errors: { message: string; count: number }[];
+}

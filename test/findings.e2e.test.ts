@@ -1,0 +1,135 @@
+// Findings that hold on any stack: loopback servers with a known limit of each kind, and firstbell's finding against the truth.
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EXIT, main } from '../cli.js';
+import { captureIo, tempDir } from './helpers.js';
+import { startNginx } from './servers/nginx.js';
+import { startHoldServer, startOutageServer, startQueueServer } from './servers/truth.js';
+
+const JOURNEYS = new URL('./journeys/', import.meta.url).pathname;
+
+type Phase = { name: string; startMs: number; durationMs: number; participants: number; curve: { kind: 'uniform' } | { kind: 'ramp'; fromRate: number; toRate: number } };
+
+/** Runs a scenario (written as a user's JSON file) with a journey module against `target`; its summary and run.json. */
+async function run(journey: string, target: string, phases: Phase[], extra: Record<string, unknown> = {}) {
+  const dir = tempDir('firstbell-findings-');
+  const file = join(dir, 'scenario.json');
+  writeFileSync(file, JSON.stringify({ name: 'truth', description: 'a known limit', journey: join(JOURNEYS, journey), phases, observeMs: 3_000, ...extra }));
+  const out = tempDir();
+  const d = captureIo();
+  const code = await main(['run', file, '--target', target, '--scale', '1', '--out', out, '--no-progress', '--json'], d.io);
+  const summary = JSON.parse(d.out()) as Record<string, any>;
+  const folder = join(out, readdirSync(out)[0]!);
+  return { code, err: d.err(), summary, run: JSON.parse(readFileSync(join(folder, 'run.json'), 'utf8')) as { zeroEpochMs: number } };
+}
+
+const steady = (perSec: number, forMs: number): Phase[] => [{ name: 'steady', startMs: 0, durationMs: forMs, participants: Math.round((perSec * forMs) / 1000), curve: { kind: 'uniform' } }];
+const layer = (s: Record<string, any>, name: string) => (s.layers as Record<string, any>[]).find((l) => l.layer === name)!;
+function within(x: number, truth: number, share = 0.15): void {
+  expect(x, `${x} against ${truth} ± ${share * 100} %`).toBeGreaterThanOrEqual(truth * (1 - share));
+  expect(x, `${x} against ${truth} ± ${share * 100} %`).toBeLessThanOrEqual(truth * (1 + share));
+}
+
+describe('a server that queues at a fixed service rate', () => {
+  it('has the capacity it completes at saturation, not what it was offered', async () => {
+    const server = await startQueueServer(100);
+    try {
+      // Offered rises to twice the service rate; every request is answered in turn, however long it waits.
+      const r = await run('join.ts', server.url, [{ name: 'ramp', startMs: 0, durationMs: 16_000, participants: 1600, curve: { kind: 'ramp', fromRate: 0, toRate: 1 } }], {
+        client: { thinkTimeMs: 0, stepTimeoutMs: 30_000 }, observeMs: 12_000,
+      });
+      expect(r.code, r.err).toBe(EXIT.objectivesFailed);
+      const broker = layer(r.summary, 'broker');
+      expect(broker.capacity, JSON.stringify(broker)).toMatchObject({ lowerBound: false, limitedBy: 'target' });
+      within(broker.capacity.perSec, 100);
+      expect(broker.breakPoint.reason).toBe('p95 latency');
+    } finally {
+      await server.close();
+    }
+  }, 120_000);
+});
+
+describe('nginx with a connection limit in front of held WebSockets', () => {
+  it('finds the limit as a count of held participants, not as a rate', async () => {
+    const app = await startHoldServer();
+    const nginx = await startNginx(app.url, { wsConns: 100 });
+    try {
+      const r = await run('hold.ts', nginx.url, steady(30, 9_000), { client: { heartbeatMs: 1_000 } });
+      expect(r.code, r.err).toBe(EXIT.objectivesFailed);
+      const media = layer(r.summary, 'media');
+      expect(media.connectionLimit, JSON.stringify(media)).not.toBeNull();
+      within(media.connectionLimit.held, 100);
+      within(media.breakPoint.concurrency, 100);
+      expect(r.summary.headline).toMatch(/refuses new connections beyond \d+ held/);
+      expect(r.summary.targetDown).toBeNull();
+    } finally {
+      await nginx.stop();
+      await app.close();
+    }
+  }, 120_000);
+});
+
+describe('a server that dies at a set number of connections', () => {
+  it('says it went down, when (within a second), and that it did not come back', async () => {
+    const server = await startHoldServer({ dieAt: 150 });
+    try {
+      const r = await run('hold.ts', server.url, steady(40, 8_000), { client: { heartbeatMs: 1_000 } });
+      expect(r.code, r.err).toBe(EXIT.objectivesFailed);
+      const down = r.summary.targetDown;
+      expect(down, r.summary.headline).not.toBeNull();
+      const truthMs = server.log.diedAtEpochMs! - r.run.zeroEpochMs;
+      expect(Math.abs(down.atMs - truthMs), `reported ${down.atMs} ms, died at ${truthMs} ms`).toBeLessThanOrEqual(1_000);
+      expect(down.backSecond).toBeNull();
+      within(down.heldBefore, 150, 0.1);
+      expect(down.how).toContain('connection refused');
+      expect(r.summary.headline).toMatch(/^The target went down at \d\d:\d\d:\d\d with \d+ participants holding: .*did not come back/);
+    } finally {
+      await server.close();
+    }
+  }, 120_000);
+});
+
+describe('an outage of a known length', () => {
+  it('recovers after the outage, within 15 %', async () => {
+    const server = await startOutageServer(150, 10_000);
+    try {
+      const r = await run('join.ts', server.url, steady(30, 24_000));
+      expect(r.code, r.err).toBe(EXIT.objectivesFailed);
+      const b = layer(r.summary, 'broker').breakPoint;
+      expect(b, r.summary.headline).toMatchObject({ recovered: true, reason: 'error rate' });
+      within(b.brokenForSec, 10);
+      expect(b.symptomsAtBreak[0].label).toBe('503 Service Unavailable');
+    } finally {
+      await server.close();
+    }
+  }, 120_000);
+
+  it('claims no recovery where none happened', async () => {
+    const server = await startOutageServer(150, Number.POSITIVE_INFINITY);
+    try {
+      const r = await run('join.ts', server.url, steady(30, 12_000));
+      expect(r.code, r.err).toBe(EXIT.objectivesFailed);
+      expect(layer(r.summary, 'broker').breakPoint).toMatchObject({ recovered: false });
+      expect(r.summary.headline).toContain('not recovered by the end of the run');
+    } finally {
+      await server.close();
+    }
+  }, 120_000);
+});
+
+describe('a platform that answers nothing but 502', () => {
+  it('is not passed: a run with nothing through exits 99, however few attempts there were', async () => {
+    // nginx in front of an upstream that is not there answers 502 Bad Gateway to everything.
+    const nginx = await startNginx('http://127.0.0.1:9');
+    try {
+      const r = await run('join.ts', nginx.url, steady(2, 7_000));
+      expect(r.code, r.err).toBe(EXIT.objectivesFailed);
+      expect(r.summary).toMatchObject({ passed: false, verdict: 'failed', users: { arrived: 14, joined: 0 } });
+      expect(r.summary.headline).toContain('No participant got through');
+      expect(r.summary.headline).toContain('502 Bad Gateway');
+    } finally {
+      await nginx.stop();
+    }
+  }, 60_000);
+});
