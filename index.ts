@@ -4,7 +4,7 @@
 export { defineJourney, type JourneyDefinition } from './api/journey.js';
 export { defineTarget, layerOf, stepDecls, targetSteps } from './api/target.js';
 export type {
-  HeldConnection, HeldListener, Heartbeat, JanusEvent, JanusSession, JourneyEnd, NativeFaults, StepDecl, StepGoal, StepName, StepResult, Steps, StepSpec,
+  HeldConnection, HeldListener, Heartbeat, JanusEvent, JanusSession, JourneyEnd, NativeFaults, StepDecl, StepGoal, StepName, StepResult, Steps, StepSpec, TargetLimits,
   Target, TargetSpec, Vu, WsConnection, WsMessage,
 } from './api/target.js';
 export { extract } from './api/extract.js';
@@ -43,7 +43,7 @@ export type { Layout } from './plan/limits.js';
 export { runScenario, type Progress, type RunOptions, type RunResult, type RunSettings } from './users/run.js';
 export { readRunFolder, type RunFolder } from './run-folder/read.js';
 export { RunFailedError, RunFolderError, type HealthSecond, type RunInfo } from './run-folder/run-folder.js';
-export { analyse, type Analysis, type LayerResult } from './analysis/analysis.js';
+export { analyse, type Analysis, type BreakPoint, type Capacity, type ConnectionLimit, type LayerResult, type Symptom, type TargetDown } from './analysis/analysis.js';
 export { buildReport, type BuiltReport } from './reports/build-report.js';
 export { compare, renderComparison, type Comparison } from './reports/compare.js';
 

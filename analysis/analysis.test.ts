@@ -153,3 +153,61 @@ describe('browser users', () => {
     expect(analyse(runInfo(), series(() => 10, 99, 99), []).browsers).toBeUndefined();
   });
 });
+
+describe('findings without an objective', () => {
+  const held = (user: number, atMs: number, outcome: 'held' | 'released') =>
+    ({ user, layer: 'media', step: 'heartbeat', intendedMs: atMs, startMs: atMs, endMs: atMs, outcome, status: 0 }) as const;
+  const steps = [{ layer: 'media' as const, step: 'connect', goal: 'journey' as const }, { layer: 'media' as const, step: 'heartbeat', held: true as const }];
+
+  it('finds a connection limit where new connects fail at a standing count of held participants', () => {
+    const s = new Series(steps);
+    let user = 0;
+    for (let sec = 0; sec < 20; sec++) {
+      for (let k = 0; k < 20; k++) {
+        const t = sec * 1000 + k * 50;
+        const ok = user < 100;
+        s.add({ user, layer: 'media', step: 'connect', intendedMs: t, startMs: t, endMs: t + 5, outcome: ok ? 'ok' : 'http', status: ok ? 101 : 503 });
+        if (ok) s.add(held(user, t + 5, 'held'));
+        user++;
+      }
+    }
+    const a = analyse(runInfo(), s, []);
+    expect(a.layers[0]!.connectionLimit).toMatchObject({ held: 100, second: 5 });
+    expect(a.layers[0]!.breakPoint).toMatchObject({ second: 5, held: 100, recovered: false });
+    expect(a.headline).toContain('refuses new connections beyond 100 held');
+  });
+
+  it('finds no connection limit where some get through all the time (a rate limit)', () => {
+    const s = new Series(steps);
+    let user = 0;
+    for (let sec = 0; sec < 20; sec++) {
+      for (let k = 0; k < 20; k++) {
+        const t = sec * 1000 + k * 50;
+        const ok = sec < 5 || k < 5;
+        s.add({ user, layer: 'media', step: 'connect', intendedMs: t, startMs: t, endMs: t + 5, outcome: ok ? 'ok' : 'http', status: ok ? 101 : 503 });
+        if (ok) s.add(held(user, t + 5, 'held'));
+        user++;
+      }
+    }
+    const a = analyse(runInfo(), s, []);
+    expect(a.layers[0]!.breakPoint).toBeDefined();
+    expect(a.layers[0]!.connectionLimit).toBeUndefined();
+  });
+
+  it('says when the target went down and when it answered again, by the clock', () => {
+    const s = new Series(steps);
+    let user = 0;
+    for (let sec = 0; sec < 20; sec++) {
+      for (let k = 0; k < 10; k++) {
+        const t = sec * 1000 + k * 100;
+        const dead = t >= 6_250 && t < 12_000;
+        s.add({ user, layer: 'media', step: 'connect', intendedMs: t, startMs: t, endMs: t + 5, outcome: dead ? (t < 6_500 ? 'reset' : 'refused') : 'ok', status: dead ? 0 : 101 });
+        user++;
+      }
+    }
+    const a = analyse(runInfo(), s, []);
+    expect(a.targetDown).toMatchObject({ second: 6, atMs: 6_305, backSecond: 12, how: ['connection reset', 'connection refused'] });
+    expect(a.verdict).toBe('failed');
+    expect(a.headline).toMatch(/^The target went down at 08:00:01: connection reset, then connection refused; it answered again at 08:00:07, 6 s later\./);
+  });
+});

@@ -18,7 +18,7 @@ export interface TargetDown {
   atMs: number;
   /** Its run second. */
   second: number;
-  /** What the attempts met, most common first, e.g. ["connection reset", "connection refused"]. */
+  /** What the attempts met, in the order it began, e.g. ["connection reset", "connection refused"]. */
   how: string[];
   /** Run second of the first answer after it; null when it did not come back before the run ended. */
   backSecond: number | null;
@@ -53,13 +53,17 @@ export function targetDown(series: Series, last: number, held: number[]): Target
     }
     // It went down in the second before the streak when that second's last attempts already went unanswered.
     const start = sec > 0 && Object.keys(series.clock.get(sec - 1)?.unanswered ?? {}).length ? sec - 1 : sec;
-    const kinds: Record<string, number> = {};
-    for (let s = start; s < end; s++) for (const [k, n] of Object.entries(series.clock.get(s)?.unanswered ?? {})) kinds[k] = (kinds[k] ?? 0) + n;
+    // What the attempts met, in the order it began: within a second, the most common first.
+    const kinds: string[] = [];
+    for (let s = start; s < end; s++) {
+      const here = Object.entries(series.clock.get(s)?.unanswered ?? {}).sort((a, b) => b[1] - a[1]);
+      for (const [k] of here) if (!kinds.includes(k)) kinds.push(k);
+    }
     const first = series.clock.get(start)!;
     return {
       atMs: first.firstUnansweredMs ?? start * 1000,
       second: start,
-      how: Object.entries(kinds).sort((a, b) => b[1] - a[1]).map(([k]) => KIND_WORDS[k] ?? k),
+      how: kinds.map((k) => KIND_WORDS[k] ?? k),
       backSecond: end <= last ? end : null,
       // Held at the end of the second before, and every hold begun in the second it went down.
       heldBefore: (start > 0 ? (held[start - 1] ?? 0) : 0) + Object.values(first.held).reduce((a, b) => a + b, 0),

@@ -1,5 +1,5 @@
 // Journeys as users write them: the steps of their own platform, each in a layer, and what one participant does.
-import type { JourneyEnd, Steps, Vu } from './target.js';
+import type { JourneyEnd, Steps, TargetLimits, Vu } from './target.js';
 import type { WebClient } from './web-client.js';
 
 /** One platform's journey, without the platform's address: `--target` (or the scenario) gives that. */
@@ -14,6 +14,8 @@ export interface JourneyDefinition<S extends Steps = Steps> {
   preflight?(target: URL, signal: AbortSignal): Promise<void>;
   /** False when a journey ends without holding a connection. Default: true. */
   holds?: boolean;
+  /** What the platform is known or configured to take (held connections, a rate per layer): `plan` sets the load beside it. */
+  limits?: TargetLimits;
   /** How browser users get into a conference through the platform's own pages. */
   webClient?: WebClient;
   /** One participant's journey: its steps, then `return vu.hold(…)` to stay, or `'joined'`; a thrown error is a script error. */

@@ -196,6 +196,17 @@ export interface TargetSpec {
   [option: string]: string | number | undefined;
 }
 
+/**
+ * What a platform is known or configured to take, where its owner knows: `plan` sets the scenario's load beside
+ * it before anything is sent.
+ */
+export interface TargetLimits {
+  /** Participants it can hold connected at once (a connection limit, file descriptors, a licence). */
+  heldConnections?: number;
+  /** Per layer, the rate it is configured to take: participants a second through that layer. */
+  perSec?: Partial<Record<Layer, number>>;
+}
+
 /** How one platform is talked to, step by step, for one participant. */
 export interface Target<S extends Steps = Steps> {
   /** Target kind, e.g. "reference". */
@@ -216,6 +227,8 @@ export interface Target<S extends Steps = Steps> {
   webClient?: WebClient;
   /** False when a journey ends without holding a connection (plain HTTP, LMS logins): its sockets are then few at a time. Default true. */
   holds?: boolean;
+  /** What the platform is known to take, when its owner says so. */
+  limits?: TargetLimits;
   /** How to build this target again in a worker process; absent for a target made by hand (it then runs in one process). */
   spec?: TargetSpec;
   /**

@@ -1,12 +1,13 @@
 // The plan as a person reads it, built once per run from the scenario, the seed, the target and the layout flags.
 import { availableParallelism, networkInterfaces } from 'node:os';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import type { Target } from '../api/target.js';
 import { buildPlan, type Plan } from '../plan/plan.js';
 import { layoutLoad, LocalAddressError, parseLocalAddresses, type LoadLayout } from '../plan/limits.js';
 import { describeFault } from '../scenarios/fault-label.js';
 import { BUILT_IN_SCENARIOS } from '../scenarios/index.js';
 import type { ResolvedScenario } from '../scenarios/model.js';
-import { EXIT, fmt, localAddressOption, scaleOption, scenarioByName, seedOption, UsageError, workersOption, type Io, type SetAction } from './shared.js';
+import { EXIT, fmt, localAddressOption, parseNumber, scaleOption, scenarioByName, seedOption, targetFlags, targetOfFlags, UsageError, workersOption, type Io, type SetAction, type TargetKindFlags } from './shared.js';
 
 /** This machine's interface addresses, for checking --local-address. */
 function machineAddresses(): Set<string> {
@@ -38,7 +39,42 @@ export function planRun(s: ResolvedScenario, seed: number, targetHost: string, f
   return { ...plan, layout: layout! };
 }
 
-export function describePlan(p: Plan & { layout: LoadLayout }, target: string | undefined, browsers = 0): string {
+/** How many participants hold a connection at instants of the run, if every one of them joins and stays to the end. */
+export function heldOverTime(offsetsMs: Float64Array, endMs: number, points = 8): { atMs: number; held: number }[] {
+  const out: { atMs: number; held: number }[] = [];
+  let i = 0;
+  for (let k = 1; k <= points; k++) {
+    const at = Math.round((endMs * k) / points);
+    while (i < offsetsMs.length && offsetsMs[i]! <= at) i++;
+    out.push({ atMs: at, held: i });
+  }
+  return out;
+}
+
+/** The plan's held participants over time and its peak rate, beside what the target declares it takes. */
+function targetLines(p: Plan, t: Pick<Target, 'holds' | 'limits'>): string[] {
+  const lines: string[] = [];
+  const peakHeld = p.schedule.offsetsMs.length;
+  if (t.holds === false) lines.push('      held: none; each participant ends its journey without holding a connection');
+  else {
+    const bell = p.schedule.firstBellAtMs;
+    const points = heldOverTime(p.schedule.offsetsMs, p.schedule.endMs).map((x) => `${Math.round((x.atMs - bell) / 1000)} s ${fmt(x.held)}`);
+    lines.push(`      held: participants holding a connection if every one joins and stays (t from the first bell): ${points.join(' · ')}`);
+  }
+  const lim = t.limits;
+  if (lim?.heldConnections !== undefined) {
+    const over = t.holds !== false && peakHeld > lim.heldConnections;
+    const crossAt = over ? Math.round((p.schedule.offsetsMs[lim.heldConnections]! - p.schedule.firstBellAtMs) / 1000) : 0;
+    lines.push(`      limit: the target takes ${fmt(lim.heldConnections)} held connections; the plan holds up to ${fmt(t.holds === false ? 0 : peakHeld)}${over ? `, crossing it at ${crossAt} s: beyond it, expect new connections to be refused` : ''}`);
+  }
+  for (const [layer, perSec] of Object.entries(lim?.perSec ?? {})) {
+    const over = p.summary.peakArrivalsPerSec > perSec;
+    lines.push(`      limit: the ${layer} layer takes ${fmt(perSec)}/s; the plan offers up to ${fmt(p.summary.peakArrivalsPerSec)} arrivals/s${over ? ': beyond it, expect the layer to break' : ''}`);
+  }
+  return lines;
+}
+
+export function describePlan(p: Plan & { layout: LoadLayout }, target: string | undefined, browsers = 0, t?: Pick<Target, 'holds' | 'limits'>): string {
   const { scenario: s, seed, schedule, summary: plan, layout } = p;
   const phases = plan.phases.map((p) => `${p.name} ${fmt(p.participants)} from ${p.startMs / 1000} s over ${p.durationMs / 1000} s`).join(', ');
   const lines = [
@@ -50,6 +86,7 @@ export function describePlan(p: Plan & { layout: LoadLayout }, target: string | 
     lines.push(`      retries: ${retry.kind === 'reload' ? `reload every ${retry.everyMs / 1000} s` : `back off ${retry.baseMs / 1000} s doubling to ${retry.maxMs / 1000} s with full jitter`}, up to ${retry.maxTries} journeys`);
   }
   for (const f of s.faults ?? []) lines.push(`      fault: ${describeFault(f)} from ${f.atMs / 1000} s for ${f.forMs / 1000} s`);
+  if (t) lines.push(...targetLines(p, t));
   const files = layout.filesPerProcess === undefined ? '' : `, ${fmt(layout.filesPerProcess)} files each`;
   const addrs = layout.localAddresses;
   lines.push(
@@ -64,30 +101,28 @@ export function describePlan(p: Plan & { layout: LoadLayout }, target: string | 
 
 /** plan and list: what would be sent, and what can be. */
 export function addPlanCommands(program: Command, io: Io, setAction: SetAction): void {
-  program
+  const plan = program
     .command('plan')
-    .description('print the resolved plan of a scenario, and how this machine will send it, without sending anything')
-    .argument('<scenario>', 'built-in scenario name')
+    .description('print the resolved plan of a scenario, the participants it holds over time, and how this machine will send it, without sending anything')
+    .argument('<scenario>', "built-in scenario name, or a scenario file (.ts, .js or .json)")
     .addOption(scaleOption().default(1))
     .addOption(seedOption())
     .option('--target <url>', 'where the load would go (default: the reference platform on 127.0.0.1)')
+    .option('--objective <layer.metric=value>', 'override an objective, as with run (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .addOption(new Option('--browsers <n>', 'browser users the run would have beside the protocol users').argParser(parseNumber('--browsers', 0, 50, true)).default(0))
     .addOption(workersOption())
-    .addOption(localAddressOption())
-    .action((name: string, o: { scale: number; seed: number; target?: string; workers: number | 'auto'; localAddress: string[] }) =>
+    .addOption(localAddressOption());
+  targetFlags(plan).action(
+    (name: string, o: TargetKindFlags & { scale: number; seed: number; target?: string; objective: string[]; browsers: number; workers: number | 'auto'; localAddress: string[] }, cmd: Command) =>
       setAction(async () => {
-        const s = await scenarioByName(name, o.scale);
-        let host = '127.0.0.1';
-        if (o.target !== undefined) {
-          try {
-            host = new URL(o.target).hostname;
-          } catch {
-            throw new UsageError(`--target '${o.target}' is not a URL; give one like http://127.0.0.1:8080`);
-          }
-        }
-        io.stdout.write(describePlan(planRun(s, o.seed, host, o), o.target) + '\n');
+        const s = await scenarioByName(name, o.scale, o.objective, o.data);
+        // Nothing is sent: the target is built only to know whether it holds and what it declares it takes.
+        const target = await targetOfFlags(o, o.target ?? 'http://127.0.0.1/', s, cmd);
+        const p = planRun(s, o.seed, target.url.hostname, o, target.holds !== false);
+        io.stdout.write(describePlan(p, o.target ? `${target.kind} ${target.url.origin}` : undefined, o.browsers, target) + '\n');
         return EXIT.ok;
       }),
-    );
+  );
 
   program
     .command('list')

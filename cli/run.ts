@@ -9,14 +9,14 @@ import { compare } from '../reports/compare.js';
 import { summaryJson, terminalSummary } from '../reports/summary.js';
 import { RunFailedError } from '../run-folder/run-folder.js';
 import type { ResolvedScenario } from '../scenarios/model.js';
-import { targetFromSpec, TARGET_KINDS, type TargetKind } from '../targets/index.js';
+import { targetFromSpec } from '../targets/index.js';
 import { runScenario, type Progress } from '../users/run.js';
 import { fixtureArgs, fixtureFlags, type FixtureFlags } from './fixture.js';
 import { describePlan, planRun } from './plan.js';
 import { writeComparison } from './report.js';
 import {
-  allowTargetOption, EXIT, fmt, localAddressOption, parseNumber, scaleOption, journeyTargetFor, scenarioByName, seedOption, targetFor, UsageError, workersOption,
-  type Io, type SetAction, type TargetFlags,
+  allowTargetOption, EXIT, fmt, localAddressOption, parseNumber, scaleOption, journeyTargetFor, scenarioByName, seedOption, targetFlags, targetFor, targetOfFlags, UsageError, workersOption,
+  type Io, type SetAction, type TargetKindFlags,
 } from './shared.js';
 
 function progressLine(p: Progress, s: ResolvedScenario): string {
@@ -127,28 +127,18 @@ const runFlags = (cmd: Command) =>
 
 /** run, demo and whatif. */
 export function addRunCommands(program: Command, io: Io, setAction: SetAction): void {
-  runFlags(
+  const run = runFlags(
     program
       .command('run')
       .description('run a scenario against a target and write the run folder and report')
       .argument('<scenario>', "built-in scenario name (see 'firstbell list'), or a scenario file (.ts, .js or .json)")
       .requiredOption('--target <url>', 'base URL of the platform, e.g. http://127.0.0.1:8080')
-      .option('--journey <file>', "the platform's journey: a module that default-exports defineJourney({...}) (default: the scenario's journey, else --target-kind)")
-      .option('--data <csv>', 'rows for the participants (credentials, rooms): participant n gets row n')
-      .addOption(new Option('--target-kind <kind>', 'how to talk to the target: reference (the reference platform, or one built like it), janus (ws://host:8188), bbb (https://host/bigbluebutton/), moodle (https://host/) or http (GETs of the --target URL)').choices([...TARGET_KINDS]).default('reference'))
-      .addOption(new Option('--http-requests <n>', 'http: GETs each participant sends on its keep-alive connection').argParser(parseNumber('--http-requests', 1, 1_000_000, true)).default(1))
-      .option('--bbb-secret <secret>', 'BigBlueButton shared secret (default: FIRSTBELL_BBB_SECRET)')
-      .addOption(new Option('--bbb-checksum <algorithm>', 'BigBlueButton checksum algorithm, as configured on the server').choices(['sha1', 'sha256', 'sha384', 'sha512']).default('sha1'))
-      .option('--moodle-join <path>', "Moodle: where a pupil joins the lesson, e.g. '/mod/bigbluebuttonbn/bbb_view.php?action=join&id=7'")
-      .addOption(allowTargetOption())
       .addOption(scaleOption().default(0.01)),
-  ).action((name: string, o: RunFlags & TargetFlags & { target: string; scale: number; targetKind: TargetKind; journey?: string; data?: string }, cmd: Command) =>
+  );
+  targetFlags(run).action((name: string, o: RunFlags & TargetKindFlags & { target: string; scale: number }, cmd: Command) =>
     setAction(async () => {
       const scenario = await scenarioByName(name, o.scale, o.objective, o.data);
-      const journey = o.journey ?? scenario.journey;
-      if (journey && cmd.getOptionValueSource('targetKind') === 'cli') throw new UsageError(`--target-kind ${o.targetKind} and a journey module (${journey}) both say how to talk to the target; give one of them`);
-      const target = journey ? await journeyTargetFor(journey, o.target, o.allowTarget) : targetFor(o.target, o.allowTarget, o.targetKind, o);
-      return runAndReport(io, scenario, target, o, false);
+      return runAndReport(io, scenario, await targetOfFlags(o, o.target, scenario, cmd), o, false);
     }),
   );
 

@@ -1,5 +1,5 @@
 // What every command shares: exit codes, the I/O it writes to, flag parsers, and scenario and target lookup.
-import { InvalidArgumentError, Option } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Target } from '../api/target.js';
 import { resolve } from 'node:path';
 import { loadScenarioFile, isScenarioFile } from '../modules/scenario.js';
@@ -9,7 +9,7 @@ import { BUILT_IN_SCENARIOS, closestName, findScenario } from '../scenarios/inde
 import { ProblemsError, resolveScenario, validateScenario, type ResolvedScenario } from '../scenarios/model.js';
 import { applyObjectiveFlags } from '../scenarios/objective-flag.js';
 import type { BbbChecksum } from '../targets/bbb.js';
-import { targetFromSpec, type TargetKind } from '../targets/index.js';
+import { targetFromSpec, TARGET_KINDS, type TargetKind } from '../targets/index.js';
 
 /** Exit codes, as documented in the README. */
 export const EXIT = { ok: 0, internal: 1, usage: 2, unreachable: 3, objectivesFailed: 99, interrupted: 130 } as const;
@@ -108,3 +108,25 @@ export function targetFor(url: string, allowed: string[], kind: TargetKind = 're
   return targetFromSpec({ kind, url: u.href, bbbSecret, bbbChecksum: flags.bbbChecksum, moodleJoin: flags.moodleJoin, httpRequests: flags.httpRequests });
 }
 
+
+/** The flags that say how to talk to a target, shared by run and plan. */
+export function targetFlags(cmd: Command): Command {
+  return cmd
+    .option('--journey <file>', "the platform's journey: a module that default-exports defineJourney({...}) (default: the scenario's journey, else --target-kind)")
+    .option('--data <csv>', 'rows for the participants (credentials, rooms): participant n gets row n')
+    .addOption(new Option('--target-kind <kind>', 'how to talk to the target: reference (the reference platform, or one built like it), janus (ws://host:8188), bbb (https://host/bigbluebutton/), moodle (https://host/) or http (GETs of the --target URL)').choices([...TARGET_KINDS]).default('reference'))
+    .addOption(new Option('--http-requests <n>', 'http: GETs each participant sends on its keep-alive connection').argParser(parseNumber('--http-requests', 1, 1_000_000, true)).default(1))
+    .option('--bbb-secret <secret>', 'BigBlueButton shared secret (default: FIRSTBELL_BBB_SECRET)')
+    .addOption(new Option('--bbb-checksum <algorithm>', 'BigBlueButton checksum algorithm, as configured on the server').choices(['sha1', 'sha256', 'sha384', 'sha512']).default('sha1'))
+    .option('--moodle-join <path>', "Moodle: where a pupil joins the lesson, e.g. '/mod/bigbluebuttonbn/bbb_view.php?action=join&id=7'")
+    .addOption(allowTargetOption());
+}
+
+export type TargetKindFlags = TargetFlags & { targetKind: TargetKind; journey?: string; data?: string; allowTarget: string[] };
+
+/** The target the flags and the scenario describe: a journey module (the flag's, else the scenario's), or a built-in kind. */
+export async function targetOfFlags(o: TargetKindFlags, url: string, scenario: ResolvedScenario, cmd: Command): Promise<Target> {
+  const journey = o.journey ?? scenario.journey;
+  if (journey && cmd.getOptionValueSource('targetKind') === 'cli') throw new UsageError(`--target-kind ${o.targetKind} and a journey module (${journey}) both say how to talk to the target; give one of them`);
+  return journey ? journeyTargetFor(journey, url, o.allowTarget) : targetFor(url, o.allowTarget, o.targetKind, o);
+}
