@@ -53,15 +53,13 @@ export function targetDown(series: Series, last: number, held: number[]): Target
     }
     // It went down in the second before the streak when that second's last attempts already went unanswered.
     const start = sec > 0 && Object.keys(series.clock.get(sec - 1)?.unanswered ?? {}).length ? sec - 1 : sec;
-    // What the attempts met, in the order it began: within a second, the most common first.
-    const kinds: string[] = [];
-    for (let s = start; s < end; s++) {
-      const here = Object.entries(series.clock.get(s)?.unanswered ?? {}).sort((a, b) => b[1] - a[1]);
-      for (const [k] of here) if (!kinds.includes(k)) kinds.push(k);
-    }
+    // What the attempts met, in the order it began.
+    const firstOf: Record<string, number> = {};
+    for (let s = start; s < end; s++) for (const [k, ms] of Object.entries(series.clock.get(s)?.firstMs ?? {})) firstOf[k] = Math.min(firstOf[k] ?? ms, ms);
+    const kinds = Object.keys(firstOf).sort((a, b) => firstOf[a]! - firstOf[b]!);
     const first = series.clock.get(start)!;
     return {
-      atMs: first.firstUnansweredMs ?? start * 1000,
+      atMs: Math.min(...Object.values(first.firstMs)),
       second: start,
       how: kinds.map((k) => KIND_WORDS[k] ?? k),
       backSecond: end <= last ? end : null,

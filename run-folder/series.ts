@@ -118,8 +118,8 @@ export interface EndSecond {
   answered: number;
   /** Attempts ending in this second without one, by kind: refused, reset, timeout, dns, tls. */
   unanswered: Record<string, number>;
-  /** When the first of those ended, ms from the run start. */
-  firstUnansweredMs?: number;
+  /** When the first of each kind ended, ms from the run start. */
+  firstMs: Record<string, number>;
   /** Successful attempts by step key, counted in the second they completed. */
   done: Record<string, number>;
   /** Per layer: attempts begun minus attempts ended in this second (held steps' heartbeats apart). */
@@ -130,7 +130,7 @@ export interface EndSecond {
   released: Partial<Record<Layer, number>>;
 }
 
-const newEndSecond = (): EndSecond => ({ answered: 0, unanswered: {}, done: {}, flight: {}, held: {}, released: {} });
+const newEndSecond = (): EndSecond => ({ answered: 0, unanswered: {}, firstMs: {}, done: {}, flight: {}, held: {}, released: {} });
 
 function addTo<K extends string>(r: Partial<Record<K, number>>, k: K, n: number): void {
   r[k] = (r[k] ?? 0) + n;
@@ -218,7 +218,7 @@ export class Series {
     if (s.outcome === 'ok') end.done[key] = (end.done[key] ?? 0) + 1;
     if (UNANSWERED.has(s.outcome)) {
       end.unanswered[s.outcome] = (end.unanswered[s.outcome] ?? 0) + 1;
-      end.firstUnansweredMs = Math.min(end.firstUnansweredMs ?? s.endMs, s.endMs);
+      end.firstMs[s.outcome] = Math.min(end.firstMs[s.outcome] ?? s.endMs, s.endMs);
     } else if (s.outcome !== 'error') end.answered++;
     if (this.heldKeys.has(key)) return;
     addTo(end.flight, s.layer, -1);
@@ -288,7 +288,7 @@ export class Series {
     const x = this.at(sec);
     x.answered += e.answered;
     for (const [k, n] of Object.entries(e.unanswered)) addTo(x.unanswered, k, n);
-    if (e.firstUnansweredMs !== undefined) x.firstUnansweredMs = Math.min(x.firstUnansweredMs ?? e.firstUnansweredMs, e.firstUnansweredMs);
+    for (const [k, ms] of Object.entries(e.firstMs ?? {})) x.firstMs[k] = Math.min(x.firstMs[k] ?? ms, ms);
     for (const [k, n] of Object.entries(e.done)) addTo(x.done, k, n);
     for (const [k, n] of Object.entries(e.flight) as [Layer, number][]) addTo(x.flight, k, n);
     for (const [k, n] of Object.entries(e.held) as [Layer, number][]) addTo(x.held, k, n);
