@@ -4,7 +4,7 @@ import type { BrowserJourney, MediaSecond } from '../run-folder/records.js';
 import type { HealthSecond, RunInfo } from '../run-folder/run-folder.js';
 import type { StepDecl } from '../api/target.js';
 import type { Series, StepSecond } from '../run-folder/series.js';
-import { recoveryFrom, targetDown } from './findings.js';
+import { processExited, recoveryFrom, targetDown } from './findings.js';
 import { headlineOf } from './headline.js';
 import { analyseLayer, burstEndSecond, clockAt, goalOf, symptoms, timelineOf, type LayerAnalysis } from './layer.js';
 import type { Analysis, BrowserSection, FaultResult, GeneratorVerdict, LayerTimeline, StepRow, Users } from './model.js';
@@ -159,7 +159,8 @@ export function analyse(run: RunInfo, series: Series, health: HealthSecond[], br
   const steps = series.steps.map((d) => stepRow(d, series.total((x) => x.layer === d.layer && x.step === d.step)));
   const seconds = Array.from({ length: last + 1 }, (_, i) => i);
   const users = usersOf(run, series);
-  const down = targetDown(series, last, conc.held);
+  const exitedAt = run.targetProcess?.exitedAtMs;
+  const down = exitedAt !== undefined ? processExited(series, last, conc.held, exitedAt) : targetDown(series, last, conc.held);
   const verdict: Analysis['verdict'] =
     layers.some((l) => !l.met) || down || (users.arrived > 0 && users.joined === 0) ? 'failed'
       : !layers.some((l) => l.judged) ? 'not-judged'

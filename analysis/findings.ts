@@ -28,6 +28,15 @@ export interface TargetDown {
 
 const KIND_WORDS: Record<string, string> = { refused: 'connection refused', reset: 'connection reset', timeout: 'no answer in time', dns: 'name not found', tls: 'TLS failure' };
 
+/** The target's watched process exited at `atMs`: down from then, back at the first answer after it. */
+export function processExited(series: Series, last: number, held: number[], atMs: number): TargetDown {
+  const second = Math.max(0, Math.floor(atMs / 1000));
+  let back: number | null = null;
+  for (let sec = second + 1; sec <= last && back === null; sec++) if ((series.clock.get(sec)?.answered ?? 0) > 0) back = sec;
+  const begun = Object.values(series.clock.get(second)?.held ?? {}).reduce((a, b) => a + b, 0);
+  return { atMs, second, how: ['its process exited'], backSecond: back, heldBefore: (second > 0 ? (held[second - 1] ?? 0) : 0) + begun };
+}
+
 /** The first outage of the target: DOWN_SECONDS seconds (by the clock) in which attempts ended and not one was answered. */
 export function targetDown(series: Series, last: number, held: number[]): TargetDown | undefined {
   const dark = (sec: number) => {

@@ -216,7 +216,10 @@ function lastLoaded(v: LayerView, last: number): number {
 
 /** The break point of a layer that broke at `breakAt`: what users saw then and while broken, how long it lasted, and whether it recovered. */
 function breakPointOf(v: LayerView, run: RunInfo, judged: Judged, breakAt: number, last: number, suspect: Set<number>, conc: Concurrency): BreakPoint {
-  const recoveredAt = recoveryFrom(breakAt + 1, last, (sec) => v.check(sec), suspect);
+  // It recovered for good: after its last violating second, not at a lull between two waves (reloads every 30 s).
+  let lastBad = breakAt;
+  for (let sec = breakAt; sec <= last; sec++) if (judged.state[sec] === true) lastBad = sec;
+  const recoveredAt = recoveryFrom(lastBad + 1, last, (sec) => v.check(sec), suspect);
   const brokenUntil = recoveredAt ?? lastLoaded(v, last) + 1;
   const window = failuresIn(v, breakAt, brokenUntil - 1);
   const fv = judged.firstViolation[breakAt]!;

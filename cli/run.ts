@@ -1,6 +1,6 @@
 // run, demo and whatif: a scenario sent against a target, its report built and its verdict printed.
 import { join, relative, resolve } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Target } from '../api/target.js';
 import { clockAt } from '../analysis/analysis.js';
 import { spawnReferencePlatform } from '../fixtures/spawn.js';
@@ -10,7 +10,7 @@ import { summaryJson, terminalSummary } from '../reports/summary.js';
 import { RunFailedError } from '../run-folder/run-folder.js';
 import type { ResolvedScenario } from '../scenarios/model.js';
 import { targetFromSpec } from '../targets/index.js';
-import { runScenario, type Progress } from '../users/run.js';
+import { processAlive, runScenario, type Progress } from '../users/run.js';
 import { fixtureArgs, fixtureFlags, type FixtureFlags } from './fixture.js';
 import { describePlan, planRun } from './plan.js';
 import { writeComparison } from './report.js';
@@ -62,6 +62,7 @@ export interface RunFlags {
   browserEndpoint?: string;
   workers: number | 'auto';
   localAddress: string[];
+  targetPid?: number;
 }
 
 /** Runs one scenario, builds its report and prints the verdict; returns the run folder and analysis. */
@@ -71,7 +72,7 @@ export async function runOnce(io: Io, scenario: ResolvedScenario, target: Target
   const progress = progressPrinter(io, scenario, flags.progress);
   const result = await runScenario({
     plan, target, outDir: resolve(io.cwd ?? process.cwd(), flags.out), maxActive: flags.maxActive,
-    signal: io.signal, onProgress: progress.onProgress, faultsVia: flags.faultsVia,
+    signal: io.signal, onProgress: progress.onProgress, faultsVia: flags.faultsVia, targetPid: flags.targetPid,
     browsers: flags.browsers > 0 ? { count: flags.browsers, cycleMs: flags.browserCycle * 1000, chromium: flags.chromium, endpoint: flags.browserEndpoint } : undefined,
   })
     .catch(async (err: unknown) => {
@@ -96,13 +97,14 @@ async function runAndReport(io: Io, scenario: ResolvedScenario, target: Target, 
 }
 
 /** Runs a target given by --target, or the reference platform started for the purpose. */
-export async function withTarget<T>(io: Io, url: string | undefined, allowed: string[], fixtureArgs: string[], fn: (t: Target) => Promise<T>, given?: Target): Promise<T> {
+export async function withTarget<T>(io: Io, url: string | undefined, allowed: string[], fixtureArgs: string[], fn: (t: Target, pid?: number) => Promise<T>, given?: Target): Promise<T> {
   if (given) return fn(given);
   if (url !== undefined) return fn(targetFor(url, allowed));
   const platform = await spawnReferencePlatform(fixtureArgs);
   io.stderr.write(`reference platform at ${platform.url}\n`);
   try {
-    return await fn(targetFromSpec({ kind: 'reference', url: platform.url }));
+    // The platform firstbell started is watched: if it dies, the report says so.
+    return await fn(targetFromSpec({ kind: 'reference', url: platform.url }), platform.child.pid);
   } finally {
     await platform.stop();
   }
@@ -122,8 +124,15 @@ const runFlags = (cmd: Command) =>
     .addOption(new Option('--browser-cycle <s>', 'seconds each browser user stays in its conference before it leaves and joins again').argParser(parseNumber('--browser-cycle', 2, 3600)).default(15))
     .option('--chromium <path>', 'Chromium for browser users (default: FIRSTBELL_CHROMIUM or /usr/bin/chromium)')
     .option('--browser-endpoint <url>', 'attach browser users to a running Chromium (ws://… from /json/version, or http://host:port) instead of launching one')
+    .addOption(new Option('--target-pid <pid>', "the target's server process on this machine: its exit during the run is reported as the target going down").argParser(pidArg))
     .addOption(workersOption())
     .addOption(localAddressOption());
+
+function pidArg(v: string): number {
+  const pid = parseNumber('--target-pid', 1, 2 ** 31 - 1, true)(v);
+  if (!processAlive(pid)) throw new InvalidArgumentError(`no process ${pid} is running on this machine; give the pid of the target's server here (e.g. from pgrep), or leave the flag out`);
+  return pid;
+}
 
 /** run, demo and whatif. */
 export function addRunCommands(program: Command, io: Io, setAction: SetAction): void {
@@ -156,7 +165,7 @@ export function addRunCommands(program: Command, io: Io, setAction: SetAction): 
       // Two browser users by default, where the media is real.
       const browsers = media === 'janus' && cmd.getOptionValueSource('browsers') === 'default' ? 2 : o.browsers;
       if (browsers > 0 && media !== 'janus') throw new UsageError('--browsers: browser users need real media; drop --media stand-in or pass --browsers 0');
-      return withTarget(io, undefined, [], fixtureArgs({ ...o, media }), (t) => runAndReport(io, scenario, t, { ...o, browsers, allowTarget: [] }, true));
+      return withTarget(io, undefined, [], fixtureArgs({ ...o, media }), (t, pid) => runAndReport(io, scenario, t, { ...o, browsers, allowTarget: [], targetPid: o.targetPid ?? pid }, true));
     }),
   );
 
@@ -179,10 +188,11 @@ export function addRunCommands(program: Command, io: Io, setAction: SetAction): 
       const journey = o.journey ?? base.journey;
       if (journey && o.target === undefined) throw new UsageError(`a journey module (${journey}) needs --target: the reference platform firstbell starts has its own journey`);
       const own = journey && o.target !== undefined ? await journeyTargetFor(journey, o.target, o.allowTarget) : undefined;
-      return withTarget(io, o.target, o.allowTarget, fixtureArgs(o), async (t) => {
-        const a = await runOnce(io, base, t, o);
+      return withTarget(io, o.target, o.allowTarget, fixtureArgs(o), async (t, pid) => {
+        const flags = { ...o, targetPid: o.targetPid ?? pid };
+        const a = await runOnce(io, base, t, flags);
         if (a.interrupted) return EXIT.interrupted;
-        const b = await runOnce(io, variant, t, o);
+        const b = await runOnce(io, variant, t, flags);
         if (b.interrupted) return EXIT.interrupted;
         writeComparison(io, compare(a.analysis, b.analysis), join(b.dir, 'compare.html'), o.json);
         return EXIT.ok;

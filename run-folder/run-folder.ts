@@ -68,6 +68,8 @@ export interface RunInfo {
   /** Steps in journey order. */
   steps: StepDecl[];
   plan: { participants: number; peakArrivalsPerSec: number; phases: { name: string; participants: number; startMs: number; durationMs: number }[] };
+  /** The target's local process, when one was watched (--target-pid), and when it exited (ms from t = 0). */
+  targetProcess?: { pid: number; exitedAtMs?: number };
   /** Scheduled faults, as planned and as applied. */
   faults?: FaultRecord[];
   /** Where the samples came from when firstbell did not send the load itself: k6 result files. */

@@ -1,4 +1,5 @@
 // Findings that hold on any stack: loopback servers with a known limit of each kind, and firstbell's finding against the truth.
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,13 +13,13 @@ const JOURNEYS = new URL('./journeys/', import.meta.url).pathname;
 type Phase = { name: string; startMs: number; durationMs: number; participants: number; curve: { kind: 'uniform' } | { kind: 'ramp'; fromRate: number; toRate: number } };
 
 /** Runs a scenario (written as a user's JSON file) with a journey module against `target`; its summary and run.json. */
-async function run(journey: string, target: string, phases: Phase[], extra: Record<string, unknown> = {}) {
+async function run(journey: string, target: string, phases: Phase[], extra: Record<string, unknown> = {}, args: string[] = []) {
   const dir = tempDir('firstbell-findings-');
   const file = join(dir, 'scenario.json');
   writeFileSync(file, JSON.stringify({ name: 'truth', description: 'a known limit', journey: join(JOURNEYS, journey), phases, observeMs: 3_000, ...extra }));
   const out = tempDir();
   const d = captureIo();
-  const code = await main(['run', file, '--target', target, '--scale', '1', '--out', out, '--no-progress', '--json'], d.io);
+  const code = await main(['run', file, '--target', target, '--scale', '1', '--out', out, '--no-progress', '--json', ...args], d.io);
   const summary = JSON.parse(d.out()) as Record<string, any>;
   const folder = join(out, readdirSync(out)[0]!);
   return { code, err: d.err(), summary, run: JSON.parse(readFileSync(join(folder, 'run.json'), 'utf8')) as { zeroEpochMs: number } };
@@ -88,6 +89,31 @@ describe('a server that dies at a set number of connections', () => {
       await server.close();
     }
   }, 120_000);
+});
+
+describe('a server process that exits', () => {
+  it('says it went down when its watched process exited', async () => {
+    // A server in a process of its own that answers 200 and exits after its 120th request.
+    const code = `const s = require('node:http').createServer((q, r) => { r.end('{}'); if (++n === 120) process.exit(0); }); let n = 0;
+      s.listen(0, '127.0.0.1', () => console.log('http://127.0.0.1:' + s.address().port));`;
+    const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const url = await new Promise<string>((r) => child.stdout!.once('data', (d: Buffer) => r(String(d).trim())));
+    let exitedAt = 0;
+    child.once('exit', () => (exitedAt = Date.now()));
+    const r = await run('join.ts', url, steady(30, 8_000), {}, ['--target-pid', String(child.pid)]);
+    expect(r.code, r.err).toBe(EXIT.objectivesFailed);
+    const down = r.summary.targetDown;
+    expect(down, r.summary.headline).toMatchObject({ how: ['its process exited'], backSecond: null });
+    expect(Math.abs(down.atMs - (exitedAt - r.run.zeroEpochMs))).toBeLessThanOrEqual(1_000);
+    expect(r.summary.headline).toMatch(/^The target went down at \d\d:\d\d:\d\d: its process exited; it did not come back/);
+  }, 60_000);
+
+  it('refuses a pid that is not running, before anything is sent', async () => {
+    const d = captureIo();
+    const code = await main(['run', 'monday-0800', '--target', 'http://127.0.0.1:9', '--target-pid', '2147483646'], d.io);
+    expect(code).toBe(EXIT.usage);
+    expect(d.err()).toContain('no process 2147483646 is running on this machine');
+  });
 });
 
 describe('an outage of a known length', () => {

@@ -89,7 +89,12 @@ describe('a JSON login, a cookie, an API call and a held WebSocket (examples/jso
       const r = await run(['run', join(EX, 'json-login/ramp.ts'), '--target', nginx.url, '--scale', '1']);
       expect(r.code, r.err).toBe(EXIT.objectivesFailed);
       type Knee = { offeredPerSec: number; goodputPerSec: number };
-      const admission = (r.summary?.layers as { layer: string; knee: Knee | null }[]).find((l) => l.layer === 'admission')!;
+      type Capacity = { perSec: number; lowerBound: boolean; limitedBy: string };
+      const admission = (r.summary?.layers as { layer: string; knee: Knee | null; capacity: Capacity | null }[]).find((l) => l.layer === 'admission')!;
+      // Its capacity is the limit, counted by completions: the target's, not a lower bound.
+      expect(admission.capacity).toMatchObject({ lowerBound: false, limitedBy: 'target' });
+      expect(admission.capacity!.perSec).toBeGreaterThanOrEqual(30 * 0.85);
+      expect(admission.capacity!.perSec).toBeLessThanOrEqual(30 * 1.15);
       expect(admission.knee, JSON.stringify(admission)).not.toBeNull();
       // The knee is where the login served 30 a second and no more, however many more came.
       expect(admission.knee!.goodputPerSec).toBeGreaterThanOrEqual(30 * 0.85);

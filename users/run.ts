@@ -45,6 +45,18 @@ export interface RunSettings {
   faultsVia?: 'auto' | 'proxy';
   /** Browser users beside the protocol users (a few canaries in real Chromium). */
   browsers?: Omit<BrowserUsersOptions, 'stepTimeoutMs'>;
+  /** A local process of the target, watched during the run: its exit is the target going down. */
+  targetPid?: number;
+}
+
+/** Whether a local process is there (one we may not signal is there too). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** A run of a plan built beforehand (`buildPlan`), or of a scenario and seed with the layout given here (default: one process). */
@@ -254,6 +266,7 @@ class Run {
     // The run's clock starts at t0; until then it waits.
     await new Promise((r) => setTimeout(r, Math.max(0, -this.clock())));
     this.arm();
+    const watch = this.watchTarget();
     faults.start(this.clock);
     browsers?.start(this.browserContext());
     const endTimer = setTimeout(() => this.stop.abort(new Error('planned end')), this.plan.schedule.endMs - this.clock());
@@ -270,11 +283,26 @@ class Run {
     } finally {
       clearTimeout(this.ticker);
       clearTimeout(endTimer);
+      clearInterval(watch);
       await faults.stop();
       this.o.signal?.removeEventListener('abort', onExternalStop);
       await this.close(finished);
     }
     return { dir: this.dir, info: this.info, series: this.finalSeries(finished) };
+  }
+
+  /** Watches the target's local process, when one was named, and notes when it exited. */
+  private watchTarget(): NodeJS.Timeout | undefined {
+    const pid = this.o.targetPid;
+    if (pid === undefined) return undefined;
+    this.info.targetProcess = { pid };
+    const timer = setInterval(() => {
+      if (processAlive(pid)) return;
+      this.info.targetProcess = { pid, exitedAtMs: Math.round(this.clock()) };
+      clearInterval(timer);
+    }, 50);
+    timer.unref();
+    return timer;
   }
 
   private browserContext() {
