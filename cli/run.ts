@@ -1,14 +1,14 @@
 // run, demo and whatif: a scenario sent against a target, its report built and its verdict printed.
 import { join, relative, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { Target } from '../api/target.js';
+import { targetSteps, type Target } from '../api/target.js';
+import { LAYERS, type Layer, type ResolvedScenario } from '../scenarios/model.js';
 import { clockAt } from '../analysis/analysis.js';
 import { spawnReferencePlatform } from '../fixtures/spawn.js';
 import { buildReport } from '../reports/build-report.js';
 import { compare } from '../reports/compare.js';
 import { summaryJson, terminalSummary } from '../reports/summary.js';
 import { RunFailedError } from '../run-folder/run-folder.js';
-import type { ResolvedScenario } from '../scenarios/model.js';
 import { targetFromSpec } from '../targets/index.js';
 import { processAlive, runScenario, type Progress } from '../users/run.js';
 import { fixtureArgs, fixtureFlags, type FixtureFlags } from './fixture.js';
@@ -19,8 +19,8 @@ import {
   type Io, type SetAction, type TargetKindFlags,
 } from './shared.js';
 
-function progressLine(p: Progress, s: ResolvedScenario): string {
-  const layers = (['admission', 'broker', 'media'] as const)
+function progressLine(p: Progress, s: ResolvedScenario, journeyLayers: readonly Layer[]): string {
+  const layers = journeyLayers
     .map((l) => {
       const v = p.layers[l];
       return `${l} ${v.ended ? `${Math.round((v.failed / v.ended) * 100)}% err p95 ${v.p95Ms}ms` : '—'}`;
@@ -29,13 +29,13 @@ function progressLine(p: Progress, s: ResolvedScenario): string {
   return `[${String(p.t).padStart(3)}s ${clockAt(s.firstBell, p.firstBellAtMs, p.t)}] sent ${fmt(p.sent)}/${fmt(p.planned)} late ${p.late} dropped ${p.dropped} active ${fmt(p.active)} | ${layers} | cpu ${p.health.cpuPct}% lag ${p.health.loopLagP99Ms}ms`;
 }
 
-function progressPrinter(io: Io, scenario: ResolvedScenario, enabled: boolean): { onProgress?: (p: Progress) => void; done: () => void } {
+function progressPrinter(io: Io, scenario: ResolvedScenario, enabled: boolean, layers: readonly Layer[]): { onProgress?: (p: Progress) => void; done: () => void } {
   if (!enabled) return { done: () => undefined };
   const tty = io.stderr.isTTY === true;
   let last = 0;
   return {
     onProgress: (p) => {
-      const line = progressLine(p, scenario);
+      const line = progressLine(p, scenario, layers);
       if (tty) io.stderr.write(`\r\x1b[2K${line.slice(0, 200)}`);
       else if (p.t - last >= 5 || p.t === 0) {
         last = p.t;
@@ -69,7 +69,9 @@ export interface RunFlags {
 export async function runOnce(io: Io, scenario: ResolvedScenario, target: Target, flags: RunFlags) {
   const plan = planRun(scenario, flags.seed, target.url.hostname, flags, target.holds !== false);
   io.stderr.write(describePlan(plan, `${target.kind} ${target.url.origin}`, flags.browsers) + '\n');
-  const progress = progressPrinter(io, scenario, flags.progress);
+  // The progress line shows the layers the journey has.
+  const steps = targetSteps(target);
+  const progress = progressPrinter(io, scenario, flags.progress, LAYERS.filter((l) => steps.some((d) => d.layer === l)));
   const result = await runScenario({
     plan, target, outDir: resolve(io.cwd ?? process.cwd(), flags.out), maxActive: flags.maxActive,
     signal: io.signal, onProgress: progress.onProgress, faultsVia: flags.faultsVia, targetPid: flags.targetPid,
