@@ -5,6 +5,7 @@ import type { HealthSecond, RunInfo } from '../run-folder/run-folder.js';
 import type { StepDecl } from '../api/target.js';
 import type { Series, StepSecond } from '../run-folder/series.js';
 import { processExited, recoveryFrom, targetDown } from './findings.js';
+import { bellResults } from './bells.js';
 import { headlineOf } from './headline.js';
 import { analyseLayer, burstEndSecond, clockAt, goalOf, symptoms, timelineOf, type LayerAnalysis } from './layer.js';
 import type { Analysis, BrowserSection, FaultResult, GeneratorVerdict, LayerTimeline, StepRow, Users } from './model.js';
@@ -159,6 +160,7 @@ export function analyse(run: RunInfo, series: Series, health: HealthSecond[], br
   const steps = series.steps.map((d) => stepRow(d, series.total((x) => x.layer === d.layer && x.step === d.step)));
   const seconds = Array.from({ length: last + 1 }, (_, i) => i);
   const users = usersOf(run, series);
+  const bells = bellResults(run, analysed, last);
   const exitedAt = run.targetProcess?.exitedAtMs;
   const down = exitedAt !== undefined ? processExited(series, last, conc.held, exitedAt) : targetDown(series, last, conc.held);
   const verdict: Analysis['verdict'] =
@@ -172,10 +174,11 @@ export function analyse(run: RunInfo, series: Series, health: HealthSecond[], br
     users,
     layers,
     ...(down ? { targetDown: down } : {}),
+    ...(bells ? { bells } : {}),
     steps,
     timeline: {
       seconds,
-      clocks: seconds.map((s) => clockAt(run.scenario.firstBell, run.firstBellAtMs, s)),
+      clocks: seconds.map((s) => clockAt(run.scenario, run.firstBellAtMs, s)),
       firstBellSecond: run.firstBellAtMs / 1000,
       layers: Object.fromEntries(journeyLayers(series).map((l) => [l, timelineOf(l, series, last)])) as Record<Layer, LayerTimeline>,
       suspectSeconds: generator.suspectSeconds,

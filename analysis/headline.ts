@@ -1,14 +1,14 @@
 // The verdict in words: what went wrong first, then each layer's break, limit and recovery, as an operator reads them.
 import type { RunInfo } from '../run-folder/run-folder.js';
 import { clockAt } from './layer.js';
-import { MIN_ATTEMPTS_PER_SECOND, type Analysis, type GeneratorVerdict, type LayerResult, type Symptom, type TargetDown, type Users } from './model.js';
+import { MIN_ATTEMPTS_PER_SECOND, type Analysis, type BellResult, type GeneratorVerdict, type LayerResult, type Symptom, type TargetDown, type Users } from './model.js';
 
 const n = (x: number) => x.toLocaleString('en-US');
 const pct = (s: Symptom) => `${Math.round(s.share * 100)} %`;
 
 /** "went down at 08:00:05 (connection reset, then connection refused) with 4,100 participants holding; answered again at …" */
 export function downText(d: TargetDown, run: RunInfo): string {
-  const at = (sec: number) => clockAt(run.scenario.firstBell, run.firstBellAtMs, sec);
+  const at = (sec: number) => clockAt(run.scenario, run.firstBellAtMs, sec);
   const held = d.heldBefore ? ` with ${n(d.heldBefore)} participants holding` : '';
   const back = d.backSecond === null ? 'it did not come back before the run ended' : `it answered again at ${at(d.backSecond)}, ${d.backSecond - d.second} s later`;
   return `The target went down at ${at(d.second)}${held}: ${d.how.join(', then ')}; ${back}.`;
@@ -33,6 +33,14 @@ function nobodyText(u: Users, a: Pick<Analysis, 'steps'>): string {
   return `No participant got through: ${n(u.arrived)} arrived and none joined${top ? `; attempts ended in ${top.label} (${top.count} ×)` : ''}.`;
 }
 
+/** "Bells: 08:00 broke the broker (08:00:41); 08:45 met." */
+function bellsText(bells: BellResult[]): string {
+  const each = bells.map((b) =>
+    b.verdict === 'broke' ? `${b.clock} broke the ${b.broken.map((x) => `${x.layer} (${x.clock})`).join(' and the ')}` : `${b.clock} ${b.verdict === 'met' ? 'met the objectives' : 'was not judged'}`,
+  );
+  return `Bells: ${each.join('; ')}.`;
+}
+
 /** The headline: the target's death first, then nobody through, then each break in time order, else what was met. */
 export function headlineOf(a: Omit<Analysis, 'headline'>, generator: GeneratorVerdict): string {
   const { run, layers, users } = a;
@@ -41,6 +49,7 @@ export function headlineOf(a: Omit<Analysis, 'headline'>, generator: GeneratorVe
   if (a.targetDown) text += downText(a.targetDown, run) + ' ';
   if (users.arrived > 0 && users.joined === 0) text += nobodyText(users, a) + ' ';
   const broken = layers.filter((l) => l.breakPoint).sort((x, y) => x.breakPoint!.second - y.breakPoint!.second);
+  if (a.bells?.length) text += bellsText(a.bells) + ' ';
   if (broken.length) return text + broken.map(layerText).join(' ');
   if (a.verdict === 'not-judged') {
     return `${text}Nothing was judged: no second of any layer had ${MIN_ATTEMPTS_PER_SECOND} or more ended attempts of a step (${n(users.arrived)} participants arrived, ${n(users.joined)} joined). Raise the load or lengthen the run.`;

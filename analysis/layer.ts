@@ -6,16 +6,23 @@ import { stepKey, type Series, type StepSecond } from '../run-folder/series.js';
 import type { Layer, LayerObjective } from '../scenarios/model.js';
 import { connectionLimitAt, recoveryFrom, type SecondCheck } from './findings.js';
 import {
-  CAPACITY_NEAR, CAPACITY_SECONDS, KNEE_SECONDS, KNEE_SHARE, LIMIT_SECONDS, MIN_ATTEMPTS_PER_SECOND, SATURATED_OFFERED, SUSTAIN_SECONDS,
+  CAPACITY_NEAR, CAPACITY_PINNED, CAPACITY_SECONDS, KNEE_SECONDS, KNEE_SHARE, LIMIT_SECONDS, MIN_ATTEMPTS_PER_SECOND, SATURATED_OFFERED, SUSTAIN_SECONDS,
   type BreakPoint, type Capacity, type LayerResult, type LayerTimeline, type Symptom,
 } from './model.js';
 
 export const UNITS: Record<Layer, string> = { admission: 'arrivals/s', broker: 'joins/s', media: 'connects/s' };
 
-/** "HH:MM:SS" of a run second, given the first bell's clock time and offset. */
-export function clockAt(firstBell: string, firstBellAtMs: number, second: number): string {
+/** What a clock needs of a scenario: the first bell's time of day, and where run time is not the day's. */
+export type ClockOf = string | { firstBell: string; clockAnchors?: { atMs: number; wallMs: number }[] };
+
+/** "HH:MM:SS" of a run second, given the first bell's clock time and offset (and a timetable's cut quiet stretches). */
+export function clockAt(scenario: ClockOf, firstBellAtMs: number, second: number): string {
+  const { firstBell, clockAnchors } = typeof scenario === 'string' ? { firstBell: scenario, clockAnchors: undefined } : scenario;
   const [h, m, s] = firstBell.split(':').map(Number) as [number, number, number];
-  let t = h * 3600 + m * 60 + s + Math.floor(second - firstBellAtMs / 1000);
+  let runMs = second * 1000 - firstBellAtMs;
+  const anchor = clockAnchors?.filter((a) => a.atMs <= runMs).at(-1);
+  if (anchor) runMs = anchor.wallMs + (runMs - anchor.atMs);
+  let t = h * 3600 + m * 60 + s + Math.floor(runMs / 1000);
   t = ((t % 86400) + 86400) % 86400;
   const p = (n: number) => String(n).padStart(2, '0');
   return `${p(Math.floor(t / 3600))}:${p(Math.floor(t / 60) % 60)}:${p(t % 60)}`;
@@ -152,7 +159,7 @@ function sustainedBreak(state: (boolean | undefined)[], last: number): number {
  * rate (more offered than completed, or its objective broken); else a lower bound, held down by the generator
  * (its seconds there were suspect) or by the load the scenario offered.
  */
-function capacityOf(v: LayerView, state: (boolean | undefined)[], last: number, suspect: Set<number>): Capacity | undefined {
+function capacityOf(v: LayerView, state: (boolean | undefined)[], last: number, suspect: Set<number>, breakAt: number): Capacity | undefined {
   const windows: { second: number; perSec: number; saturated: boolean; generator: boolean }[] = [];
   for (let sec = 0; sec + CAPACITY_SECONDS - 1 <= last; sec++) {
     let low = Infinity;
@@ -173,7 +180,8 @@ function capacityOf(v: LayerView, state: (boolean | undefined)[], last: number, 
   if (windows.length === 0) return undefined;
   const best = windows.reduce((a, b) => (b.perSec > a.perSec ? b : a));
   const near = windows.filter((w) => w.perSec >= CAPACITY_NEAR * best.perSec);
-  const saturated = near.some((w) => w.saturated);
+  // Saturated near its best rate; or broken at a load not far above it (a collapse: past the edge, completions fall).
+  const saturated = near.some((w) => w.saturated) || (breakAt >= 0 && v.offered(breakAt) <= CAPACITY_PINNED * best.perSec);
   const limitedBy = saturated ? 'target' : near.some((w) => w.generator) ? 'generator' : 'load';
   return { perSec: best.perSec, lowerBound: !saturated, second: best.second, limitedBy };
 }
@@ -190,7 +198,7 @@ function kneeOf(v: LayerView, run: RunInfo, last: number, suspect: Set<number>, 
     streak = short ? streak + 1 : 0;
     if (streak === KNEE_SECONDS) {
       const at = sec - KNEE_SECONDS + 1;
-      return { second: at, clock: clockAt(run.scenario.firstBell, run.firstBellAtMs, at), offeredPerSec: v.offered(at), goodputPerSec: v.served(at) };
+      return { second: at, clock: clockAt(run.scenario, run.firstBellAtMs, at), offeredPerSec: v.offered(at), goodputPerSec: v.served(at) };
     }
   }
   return undefined;
@@ -225,7 +233,7 @@ function breakPointOf(v: LayerView, run: RunInfo, judged: Judged, breakAt: numbe
   const fv = judged.firstViolation[breakAt]!;
   return {
     second: breakAt,
-    clock: clockAt(run.scenario.firstBell, run.firstBellAtMs, breakAt),
+    clock: clockAt(run.scenario, run.firstBellAtMs, breakAt),
     offeredPerSec: v.offered(breakAt),
     step: fv.step, reason: fv.reason, errorRate: fv.errorRate, p95Ms: fv.p95Ms,
     concurrency: (conc.held[breakAt] ?? 0) + (conc.inFlight[breakAt] ?? 0),
@@ -266,7 +274,7 @@ export function analyseLayer(layer: Layer, series: Series, run: RunInfo, last: n
     layer, objective: v.objective, unit: UNITS[layer], attempts: total.attempts, failed: total.failed, judged: state.some((x) => x !== undefined),
     met: breakAt < 0, peakOfferedPerSec: peakOffered, peakGoodputPerSec: peakGood, peakHeld: Math.max(0, ...own.held),
   };
-  const capacity = capacityOf(v, state, last, suspect);
+  const capacity = capacityOf(v, state, last, suspect, breakAt);
   if (capacity) result.capacity = capacity;
   const knee = kneeOf(v, run, last, suspect, peakOffered);
   if (knee) result.knee = knee;
@@ -308,4 +316,19 @@ export function timelineOf(layer: Layer, series: Series, last: number): LayerTim
     t.serviceP95.push(r(all.serviceMs(95)));
   }
   return t;
+}
+
+/** Every second at which a violation sustained for SUSTAIN_SECONDS judged seconds begins. */
+export function violationStarts(state: readonly (boolean | undefined)[], last: number): number[] {
+  const starts: number[] = [];
+  let runStart = -1;
+  let streak = 0;
+  for (let sec = 0; sec <= last; sec++) {
+    if (state[sec] === true) {
+      if (streak === 0) runStart = sec;
+      streak++;
+      if (streak === SUSTAIN_SECONDS) starts.push(runStart);
+    } else if (state[sec] === false) streak = 0;
+  }
+  return starts;
 }

@@ -14,6 +14,8 @@ export const SUSTAIN_SECONDS = 2;
 export const CAPACITY_SECONDS = 2;
 /** A window is saturated when more than this multiple of what completed in it was offered (or the objective broke in it). */
 export const SATURATED_OFFERED = 1.1;
+/** A layer that broke at no more than this multiple of its best completion rate was saturated there (a collapse). */
+export const CAPACITY_PINNED = 1.25;
 /** Windows within this share of the best completion rate count as reaching it. */
 export const CAPACITY_NEAR = 0.85;
 /** A connection limit needs the held count to stand still while connects fail for this many seconds. */
@@ -130,6 +132,21 @@ export interface Users {
   attemptsPerUser: number;
 }
 
+/** One bell of a timetable, judged on its own: from its ring to the next bell's. */
+export interface BellResult {
+  /** Its time of day, "HH:MM". */
+  clock: string;
+  /** Run second it rings at (the earliest school's clock). */
+  second: number;
+  /** Pupils due at it in this run, and their classes. */
+  participants: number;
+  classes: number;
+  /** broke: a layer's objective was violated for two judged seconds in a row from this bell until the next; not-judged: no layer had a judged second then. */
+  verdict: 'met' | 'broke' | 'not-judged';
+  /** The layers that broke at this bell, with when and at what offered load. */
+  broken: { layer: Layer; clock: string; offeredPerSec: number }[];
+}
+
 /** A scheduled fault and what it did. */
 export interface FaultResult extends FaultRecord {
   /** Seconds from the fault's start until a layer first violated its objective; null when none did. */
@@ -210,6 +227,8 @@ export interface Analysis {
   layers: LayerResult[];
   /** The target stopped answering at its address during the run. */
   targetDown?: TargetDown;
+  /** A timetable's bells, each judged on its own. */
+  bells?: BellResult[];
   steps: StepRow[];
   timeline: {
     seconds: number[]; clocks: string[]; firstBellSecond: number; layers: Record<Layer, LayerTimeline>; suspectSeconds: number[];

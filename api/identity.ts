@@ -1,12 +1,12 @@
 // Who a participant is: its place in the scenario's population, the same for every target and process.
-import type { Population } from '../scenarios/model.js';
+import type { Phase, Population } from '../scenarios/model.js';
 
 export interface Identity {
   /** Participant index from the schedule (browser users count from 9,000,000). */
   participant: number;
-  /** School, from 0: conferences are dealt to the schools in turn. */
+  /** School, from 0: conferences are dealt to the schools in turn (a timetable's classes keep their school). */
   school: number;
-  /** Conference (class), from 0: participantsPerConference consecutive participants share one. */
+  /** Conference (class), from 0: participantsPerConference consecutive participants share one, or a timetable's class. */
   conference: number;
   /** Place in the conference, from 0. */
   place: number;
@@ -14,13 +14,71 @@ export interface Identity {
   user: string;
   /** Test account password of the participant: pw-<participant>. */
   password: string;
+  /** From a timetable: the school's and the class's names. */
+  schoolName?: string;
+  className?: string;
 }
 
+/** The identity of a participant of a scenario without a timetable (and of browser users): by index alone. */
 export function identityOf(participant: number, population: Pick<Population, 'schools' | 'participantsPerConference'>): Identity {
   const size = Math.max(1, population.participantsPerConference);
   const conference = Math.floor(participant / size);
   return {
     participant, conference, place: participant % size, school: conference % Math.max(1, population.schools),
     user: `pupil-${participant}`, password: `pw-${participant}`,
+  };
+}
+
+/** A phase's seats: its classes' pupils in turn (the first pupil of each class, then the second, …), so classes interleave in time. */
+function seatsOf(classes: NonNullable<Phase['classes']>): { conference: Uint32Array; place: Uint32Array } {
+  const total = classes.reduce((a, c) => a + c.pupils, 0);
+  const conference = new Uint32Array(total);
+  const place = new Uint32Array(total);
+  const most = Math.max(0, ...classes.map((c) => c.pupils));
+  let k = 0;
+  for (let j = 0; j < most; j++) {
+    for (const c of classes) {
+      if (j >= c.pupils) continue;
+      conference[k] = c.conference;
+      place[k++] = j;
+    }
+  }
+  return { conference, place };
+}
+
+/**
+ * Who each participant of a scenario is. Participant ids count up phase by phase; in a phase with classes (a
+ * timetable's bell), participant k of n takes seat k·pupils/n, so at any scale every class gets its share.
+ */
+export function identities(s: { population: Population; phases: readonly Phase[] }): (participant: number) => Identity {
+  if (!s.phases.some((p) => p.classes?.length)) return (id) => identityOf(id, s.population);
+  const starts: number[] = [];
+  let n = 0;
+  for (const p of s.phases) {
+    starts.push(n);
+    n += p.participants;
+  }
+  const seats = new Map<number, ReturnType<typeof seatsOf>>();
+  const names = s.population.classes;
+  return (id) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= id) lo = mid;
+      else hi = mid - 1;
+    }
+    const phase = s.phases[lo];
+    if (!phase?.classes?.length || id >= n) return identityOf(id, s.population);
+    let seat = seats.get(lo);
+    if (!seat) seats.set(lo, (seat = seatsOf(phase.classes)));
+    const k = Math.min(seat.conference.length - 1, Math.floor(((id - starts[lo]!) * seat.conference.length) / Math.max(1, phase.participants)));
+    const conference = seat.conference[k]!;
+    const cls = names?.[conference];
+    const school = cls?.school ?? conference % Math.max(1, s.population.schools);
+    return {
+      participant: id, conference, place: seat.place[k]!, school, user: `pupil-${id}`, password: `pw-${id}`,
+      ...(cls ? { className: cls.name, schoolName: s.population.schoolNames?.[school] ?? String(school) } : {}),
+    };
   };
 }

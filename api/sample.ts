@@ -4,10 +4,10 @@ import type { Layer } from '../scenarios/model.js';
 /**
  * How an attempt ended. `aborted` means the run stopped it, not the target; `script_error` that the journey's own
  * code failed (a TypeError, an undeclared step, …), not the platform. Two are events, not attempts: `held` (the
- * participant began to hold a connection, with the held step's name) and `released` (the connection was lost
- * while held); a hold the run ends needs no event.
+ * participant began to hold a connection, with the held step's name), `released` (the connection was lost
+ * while held) and `left` (the participant left as planned, its lesson over); a hold the run ends needs no event.
  */
-export const OUTCOMES = ['ok', 'http', 'timeout', 'reset', 'refused', 'dns', 'tls', 'protocol', 'aborted', 'script_error', 'error', 'held', 'released'] as const;
+export const OUTCOMES = ['ok', 'http', 'timeout', 'reset', 'refused', 'dns', 'tls', 'protocol', 'aborted', 'script_error', 'error', 'held', 'released', 'left'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 export interface Sample {
@@ -31,7 +31,7 @@ export interface Sample {
 
 /** True for the hold events, which are not attempts. */
 export function isHoldEvent(o: Outcome): boolean {
-  return o === 'held' || o === 'released';
+  return o === 'held' || o === 'released' || o === 'left';
 }
 
 /** Attempts that got no answer from the target at all: nothing listened, the connection broke, or nothing came back in time. */

@@ -7,6 +7,7 @@ import { layoutLoad, LocalAddressError, parseLocalAddresses, type LoadLayout } f
 import { describeFault } from '../scenarios/fault-label.js';
 import { BUILT_IN_SCENARIOS } from '../scenarios/index.js';
 import type { ResolvedScenario } from '../scenarios/model.js';
+import { scenarioOfTimetable, timetableFlags, type TimetableFlags } from './timetable.js';
 import { EXIT, fmt, localAddressOption, parseNumber, scaleOption, scenarioByName, seedOption, targetFlags, targetOfFlags, UsageError, workersOption, type Io, type SetAction, type TargetKindFlags } from './shared.js';
 
 /** This machine's interface addresses, for checking --local-address. */
@@ -51,6 +52,32 @@ export function heldOverTime(offsetsMs: Float64Array, endMs: number, points = 8)
   return out;
 }
 
+/** A timetable's bells: the pupils due at each (at the plan's scale), its classes, and the spike it makes. */
+export function bellSpikes(p: Plan): { clock: string; atMs: number; participants: number; classes: number; peakPerSec: number }[] {
+  const s = p.scenario;
+  if (!s.bells?.length) return [];
+  const starts: number[] = [];
+  s.phases.reduce((n, ph) => (starts.push(n), n + ph.participants), 0);
+  return s.bells.map((b) => {
+    const mine = s.phases.map((ph, i) => ({ ph, i })).filter(({ ph }) => ph.bell === b.clock);
+    const perSec = new Map<number, number>();
+    const ids = new Set(mine.map(({ i }) => i));
+    p.schedule.phaseOf.forEach((ph, k) => {
+      if (!ids.has(ph)) return;
+      const sec = Math.floor(p.schedule.offsetsMs[k]! / 1000);
+      perSec.set(sec, (perSec.get(sec) ?? 0) + 1);
+    });
+    return {
+      clock: b.clock, atMs: b.atMs, participants: mine.reduce((a, { ph }) => a + ph.participants, 0),
+      classes: new Set(mine.flatMap(({ ph }) => (ph.classes ?? []).map((c) => c.conference))).size, peakPerSec: Math.max(0, ...perSec.values()),
+    };
+  });
+}
+
+function bellLines(p: Plan): string[] {
+  return bellSpikes(p).map((b) => `      bell ${b.clock}: ${fmt(b.participants)} pupils in ${fmt(b.classes)} classes, peak ${fmt(b.peakPerSec)} arrivals/s, from ${Math.round(b.atMs / 1000)} s`);
+}
+
 /** The plan's held participants over time and its peak rate, beside what the target declares it takes. */
 function targetLines(p: Plan, t: Pick<Target, 'holds' | 'limits'>): string[] {
   const lines: string[] = [];
@@ -76,7 +103,9 @@ function targetLines(p: Plan, t: Pick<Target, 'holds' | 'limits'>): string[] {
 
 export function describePlan(p: Plan & { layout: LoadLayout }, target: string | undefined, browsers = 0, t?: Pick<Target, 'holds' | 'limits'>): string {
   const { scenario: s, seed, schedule, summary: plan, layout } = p;
-  const phases = plan.phases.map((p) => `${p.name} ${fmt(p.participants)} from ${p.startMs / 1000} s over ${p.durationMs / 1000} s`).join(', ');
+  const phases = s.bells?.length
+    ? `${s.phases.length} phases at ${s.bells.length} bells`
+    : plan.phases.map((p) => `${p.name} ${fmt(p.participants)} from ${p.startMs / 1000} s over ${p.durationMs / 1000} s`).join(', ');
   const lines = [
     `plan: ${s.name} at scale ${s.scale}, seed ${seed}: ${fmt(plan.participants)} participants (${phases}; t = 0 s is ${s.firstBell})`,
     `      peak ${fmt(plan.peakArrivalsPerSec)} arrivals/s; measuring ends ${(schedule.endMs / 1000).toFixed(0)} s after the start; ${browsers ? `${browsers} browser user${browsers === 1 ? '' : 's'} beside the protocol users` : 'protocol users only'}${target ? `; target ${target}` : ''}`,
@@ -86,6 +115,7 @@ export function describePlan(p: Plan & { layout: LoadLayout }, target: string | 
     lines.push(`      retries: ${retry.kind === 'reload' ? `reload every ${retry.everyMs / 1000} s` : `back off ${retry.baseMs / 1000} s doubling to ${retry.maxMs / 1000} s with full jitter`}, up to ${retry.maxTries} journeys`);
   }
   for (const f of s.faults ?? []) lines.push(`      fault: ${describeFault(f)} from ${f.atMs / 1000} s for ${f.forMs / 1000} s`);
+  lines.push(...bellLines(p));
   if (t) lines.push(...targetLines(p, t));
   const files = layout.filesPerProcess === undefined ? '' : `, ${fmt(layout.filesPerProcess)} files each`;
   const addrs = layout.localAddresses;
@@ -104,7 +134,7 @@ export function addPlanCommands(program: Command, io: Io, setAction: SetAction):
   const plan = program
     .command('plan')
     .description('print the resolved plan of a scenario, the participants it holds over time, and how this machine will send it, without sending anything')
-    .argument('<scenario>', "built-in scenario name, or a scenario file (.ts, .js or .json)")
+    .argument('<scenario>', 'built-in scenario name, a scenario file (.ts, .js or .json), or a timetable (.csv, .txt)')
     .addOption(scaleOption().default(1))
     .addOption(seedOption())
     .option('--target <url>', 'where the load would go (default: the reference platform on 127.0.0.1)')
@@ -112,10 +142,10 @@ export function addPlanCommands(program: Command, io: Io, setAction: SetAction):
     .addOption(new Option('--browsers <n>', 'browser users the run would have beside the protocol users').argParser(parseNumber('--browsers', 0, 50, true)).default(0))
     .addOption(workersOption())
     .addOption(localAddressOption());
-  targetFlags(plan).action(
-    (name: string, o: TargetKindFlags & { scale: number; seed: number; target?: string; objective: string[]; browsers: number; workers: number | 'auto'; localAddress: string[] }, cmd: Command) =>
+  timetableFlags(targetFlags(plan)).action(
+    (name: string, o: TargetKindFlags & TimetableFlags & { scale: number; target?: string; objective: string[]; browsers: number; workers: number | 'auto'; localAddress: string[] }, cmd: Command) =>
       setAction(async () => {
-        const s = await scenarioByName(name, o.scale, o.objective, o.data);
+        const s = await scenarioByName(name, o.scale, o.objective, o.data, (f) => scenarioOfTimetable(f, o, io.cwd));
         // Nothing is sent: the target is built only to know whether it holds and what it declares it takes.
         const target = await targetOfFlags(o, o.target ?? 'http://127.0.0.1/', s, cmd);
         const p = planRun(s, o.seed, target.url.hostname, o, target.holds !== false);

@@ -14,6 +14,7 @@ import { addK6Commands } from './k6.js';
 import { addPlanCommands } from './plan.js';
 import { addReportCommands } from './report.js';
 import { addRunCommands } from './run.js';
+import { addTimetableCommand } from './timetable.js';
 import { EXIT, UsageError, type Action, type Io, type SetAction } from './shared.js';
 
 export { EXIT } from './shared.js';
@@ -35,6 +36,7 @@ Exit codes: 0 objectives met, 1 internal error, 2 usage or config error, 3 targe
   addReportCommands(program, io, setAction);
   addK6Commands(program, io, setAction);
   addPlanCommands(program, io, setAction);
+  addTimetableCommand(program, io, setAction);
   addFixtureCommand(program, io, setAction);
   return program;
 }

@@ -14,6 +14,7 @@ import { processAlive, runScenario, type Progress } from '../users/run.js';
 import { fixtureArgs, fixtureFlags, type FixtureFlags } from './fixture.js';
 import { describePlan, planRun } from './plan.js';
 import { writeComparison } from './report.js';
+import { scenarioOfTimetable, timetableFlags, type TimetableFlags } from './timetable.js';
 import {
   allowTargetOption, EXIT, fmt, localAddressOption, parseNumber, scaleOption, journeyTargetFor, scenarioByName, seedOption, targetFlags, targetFor, targetOfFlags, UsageError, workersOption,
   type Io, type SetAction, type TargetKindFlags,
@@ -26,7 +27,7 @@ function progressLine(p: Progress, s: ResolvedScenario, journeyLayers: readonly 
       return `${l} ${v.ended ? `${Math.round((v.failed / v.ended) * 100)}% err p95 ${v.p95Ms}ms` : '—'}`;
     })
     .join(' | ');
-  return `[${String(p.t).padStart(3)}s ${clockAt(s.firstBell, p.firstBellAtMs, p.t)}] sent ${fmt(p.sent)}/${fmt(p.planned)} late ${p.late} dropped ${p.dropped} active ${fmt(p.active)} | ${layers} | cpu ${p.health.cpuPct}% lag ${p.health.loopLagP99Ms}ms`;
+  return `[${String(p.t).padStart(3)}s ${clockAt(s, p.firstBellAtMs, p.t)}] sent ${fmt(p.sent)}/${fmt(p.planned)} late ${p.late} dropped ${p.dropped} active ${fmt(p.active)} | ${layers} | cpu ${p.health.cpuPct}% lag ${p.health.loopLagP99Ms}ms`;
 }
 
 function progressPrinter(io: Io, scenario: ResolvedScenario, enabled: boolean, layers: readonly Layer[]): { onProgress?: (p: Progress) => void; done: () => void } {
@@ -142,13 +143,13 @@ export function addRunCommands(program: Command, io: Io, setAction: SetAction): 
     program
       .command('run')
       .description('run a scenario against a target and write the run folder and report')
-      .argument('<scenario>', "built-in scenario name (see 'firstbell list'), or a scenario file (.ts, .js or .json)")
+      .argument('<scenario>', "built-in scenario name (see 'firstbell list'), a scenario file (.ts, .js or .json), or a timetable (.csv, .txt; see 'firstbell timetable')")
       .requiredOption('--target <url>', 'base URL of the platform, e.g. http://127.0.0.1:8080')
       .addOption(scaleOption().default(0.01)),
   );
-  targetFlags(run).action((name: string, o: RunFlags & TargetKindFlags & { target: string; scale: number }, cmd: Command) =>
+  timetableFlags(targetFlags(run)).action((name: string, o: RunFlags & TargetKindFlags & TimetableFlags & { target: string; scale: number }, cmd: Command) =>
     setAction(async () => {
-      const scenario = await scenarioByName(name, o.scale, o.objective, o.data);
+      const scenario = await scenarioByName(name, o.scale, o.objective, o.data, (f) => scenarioOfTimetable(f, o, io.cwd));
       return runAndReport(io, scenario, await targetOfFlags(o, o.target, scenario, cmd), o, false);
     }),
   );

@@ -6,7 +6,7 @@ import { loadScenarioFile, isScenarioFile } from '../modules/scenario.js';
 import { journeyModuleTarget } from '../modules/target.js';
 import { isLoopback } from '../plan/limits.js';
 import { BUILT_IN_SCENARIOS, closestName, findScenario } from '../scenarios/index.js';
-import { ProblemsError, resolveScenario, validateScenario, type ResolvedScenario } from '../scenarios/model.js';
+import { ProblemsError, resolveScenario, validateScenario, type ResolvedScenario, type Scenario } from '../scenarios/model.js';
 import { applyObjectiveFlags } from '../scenarios/objective-flag.js';
 import type { BbbChecksum } from '../targets/bbb.js';
 import { targetFromSpec, TARGET_KINDS, type TargetKind } from '../targets/index.js';
@@ -56,13 +56,17 @@ export const localAddressOption = () =>
     .default([] as string[]);
 export const seedOption = () => new Option('--seed <n>', 'seed of the schedule; the same seed gives the same arrivals').argParser(parseNumber('the seed', 0, 2 ** 31 - 1, true)).default(1);
 
-/** A built-in scenario by name, or a scenario file (.ts, .js, .json); with --objective flags and --data applied. */
-export async function scenarioByName(name: string, scale: number, objectiveFlags: string[] = [], dataFile?: string): Promise<ResolvedScenario> {
-  const s = isScenarioFile(name) ? await loadScenarioFile(name) : findScenario(name);
+/**
+ * A built-in scenario by name, a scenario file (.ts, .js, .json), or a timetable (.csv, .txt) when `timetable`
+ * makes one into a scenario; with --objective flags and --data applied.
+ */
+export async function scenarioByName(name: string, scale: number, objectiveFlags: string[] = [], dataFile?: string, timetable?: (file: string) => Scenario): Promise<ResolvedScenario> {
+  const isTimetable = timetable !== undefined && /\.(csv|txt)$/i.test(name);
+  const s = isTimetable ? timetable(name) : isScenarioFile(name) ? await loadScenarioFile(name) : findScenario(name);
   if (!s) {
     const near = closestName(name, BUILT_IN_SCENARIOS.map((x) => x.name));
     throw new UsageError(
-      `unknown scenario '${name}'${near ? `; did you mean '${near}'?` : ''} (built in: ${BUILT_IN_SCENARIOS.map((x) => x.name).join(', ')}; see 'firstbell list'; a scenario file's path ends in .ts, .js or .json)`,
+      `unknown scenario '${name}'${near ? `; did you mean '${near}'?` : ''} (built in: ${BUILT_IN_SCENARIOS.map((x) => x.name).join(', ')}; see 'firstbell list'; a scenario file's path ends in .ts, .js or .json, a timetable's in .csv or .txt)`,
     );
   }
   const problems = validateScenario(s).map((p) => ({ ...p, where: `scenario ${name}: ${p.where}` }));

@@ -69,6 +69,16 @@ function usersBlock(a: Analysis): string {
 Time to join: p50 ${ms(u.timeToJoinP50Ms)}, p95 ${ms(u.timeToJoinP95Ms)}. Journeys per participant: <b>${u.attemptsPerUser}</b> (retry amplification)${a.layers.some((l) => l.layer === 'broker') ? `; broker attempts per join: ${u.attemptsPerJoin ?? '—'}` : ''}.</p>`;
 }
 
+/** A timetable's bells, each judged from its ring to the next bell's. */
+function bellTable(a: Analysis): string {
+  if (!a.bells?.length) return '';
+  const rows = a.bells
+    .map((b) => `<tr class="${b.verdict}"><td>${esc(b.clock)}</td><td>${b.participants}</td><td>${b.classes}</td><td>${b.verdict === 'broke' ? `<b>broke</b>: ${b.broken.map((x) => `${esc(x.layer)} at ${esc(x.clock)}, ${x.offeredPerSec}/s offered`).join('; ')}` : b.verdict === 'met' ? 'met the objectives' : 'not judged (too few attempts)'}</td></tr>`)
+    .join('');
+  return `<h2>Bells</h2><table id="bells"><thead><tr><th>bell</th><th>pupils</th><th>classes</th><th>from this bell to the next</th></tr></thead><tbody>${rows}</tbody></table>
+<p class="small">Each lesson start of the timetable is a bell; a bell broke a layer when its objective was violated for two judged seconds in a row between that bell and the next.</p>`;
+}
+
 function downCard(a: Analysis): string {
   const d = a.targetDown;
   if (!d) return '';
@@ -78,7 +88,7 @@ function downCard(a: Analysis): string {
 
 function faultTable(a: Analysis): string {
   if (a.faults.length === 0) return '';
-  const clock = (ms: number) => clockAt(a.run.scenario.firstBell, a.run.firstBellAtMs, Math.floor(ms / 1000));
+  const clock = (ms: number) => clockAt(a.run.scenario, a.run.firstBellAtMs, Math.floor(ms / 1000));
   const rows = a.faults
     .map(
       (f) => `<tr><td>${esc(f.label)}</td><td>${esc(f.via)}</td><td>${esc(clock(f.startMs))} – ${esc(clock(f.endMs))}</td>
@@ -199,7 +209,8 @@ const PAGE_SCRIPT = String.raw`
   Chart.defaults.animation = false;
   Chart.defaults.font.size = 11;
   function markers(layer) {
-    var m = [{ at: t.firstBellSecond, label: 'first bell ' + (data.firstBell || ''), colour: '#555', dash: [4, 4] }];
+    var m = data.bells ? data.bells.map(function (b, i) { return { at: b.second, label: 'bell ' + b.clock, colour: '#555', dash: [4, 4], row: i % 2 ? 2 : 0 }; })
+      : [{ at: t.firstBellSecond, label: 'first bell ' + (data.firstBell || ''), colour: '#555', dash: [4, 4] }];
     if (layer && layer.breakPoint) m.push({ at: layer.breakPoint.second, label: 'break: ' + layer.breakPoint.offeredPerSec + ' ' + layer.unit, colour: '#D55E00', row: 1 });
     return m;
   }
@@ -302,7 +313,7 @@ export function renderReport(a: Analysis): string {
   const r = a.run;
   const kindLabels: Record<string, string> = {};
   for (const s of a.steps) for (const f of s.failures) kindLabels[f.kind] = f.label;
-  const data = { timeline: a.timeline, layers: a.layers, health: a.health, firstBell: r.scenario.firstBell, kindLabels, browsers: a.browsers ?? null };
+  const data = { timeline: a.timeline, layers: a.layers, health: a.health, firstBell: r.scenario.firstBell, kindLabels, browsers: a.browsers ?? null, bells: a.bells ?? null };
   const json = JSON.stringify(data).replace(/</g, '\\u003c');
   const genWarn = a.generator.suspectSeconds.length > 0;
   const verdictWord = { passed: 'PASSED', failed: 'FAILED', 'not-judged': 'NOT JUDGED', 'generator-bound': 'GENERATOR-BOUND' }[a.verdict];
@@ -322,6 +333,7 @@ export function renderReport(a: Analysis): string {
 ${genWarn ? `<div class="verdict warn" id="generator-warning"><b>Generator:</b> ${esc(a.generator.note)} Shaded seconds on the timeline are left out of the verdict.</div>` : ''}
 <div class="verdict ${a.verdict === 'passed' ? 'pass' : a.verdict === 'failed' ? 'fail' : 'warn'}" id="verdict"><b>${verdictWord}</b> — ${esc(a.headline)}</div>
 ${usersBlock(a)}
+${bellTable(a)}
 <h2>Verdict per layer</h2>
 <div class="cards">${downCard(a)}${a.layers.map(layerCard).join('')}</div>
 <h2>Timeline</h2>

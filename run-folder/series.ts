@@ -126,7 +126,7 @@ export interface EndSecond {
   flight: Partial<Record<Layer, number>>;
   /** Per layer: holds begun in this second. */
   held: Partial<Record<Layer, number>>;
-  /** Per layer: holds lost in this second. */
+  /** Per layer: holds that ended in this second, lost or left as planned. */
   released: Partial<Record<Layer, number>>;
 }
 
@@ -210,7 +210,7 @@ export class Series {
   private onClock(s: Sample, key: string): void {
     if (this.browserKeys.has(key)) return;
     const end = this.at(Math.max(0, Math.floor(s.endMs / 1000)));
-    if (s.outcome === 'held' || s.outcome === 'released') {
+    if (isHoldEvent(s.outcome)) {
       addTo(s.outcome === 'held' ? end.held : end.released, s.layer, 1);
       return;
     }

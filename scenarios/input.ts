@@ -1,7 +1,7 @@
 // Scenarios as people write them (a file's default export, or JSON): defaults filled in, every problem named by its path.
 import {
   DEFAULT_CLIENT, DEFAULT_OBJECTIVES, FAULT_KINDS, LAYERS,
-  type ClientBehaviour, type DataSource, type Fault, type Layer, type LayerObjective, type Phase, type Population, type Problem, type Scenario,
+  type Bell, type ClientBehaviour, type DataSource, type Fault, type Layer, type LayerObjective, type Phase, type Population, type Problem, type Scenario,
 } from './model.js';
 
 /** A scenario with everything that has a sensible default left out. */
@@ -29,6 +29,9 @@ export interface ScenarioInput {
   journey?: string;
   /** Rows for the participants, e.g. `csv('pupils.csv')`, relative to the scenario file. */
   data?: DataSource;
+  /** From a timetable (`firstbell timetable` writes them): its bells, and where its quiet stretches were cut. */
+  bells?: Bell[];
+  clockAnchors?: { atMs: number; wallMs: number }[];
 }
 
 /** The scenario an input describes, its defaults filled in; check it with `validateScenario`. */
@@ -47,6 +50,8 @@ export function scenarioFromInput(s: ScenarioInput): Scenario {
     ...(s.faults ? { faults: s.faults } : {}),
     ...(s.journey !== undefined ? { journey: s.journey } : {}),
     ...(s.data !== undefined ? { data: s.data } : {}),
+    ...(s.bells !== undefined ? { bells: s.bells } : {}),
+    ...(s.clockAnchors !== undefined ? { clockAnchors: s.clockAnchors } : {}),
   };
 }
 
@@ -85,14 +90,14 @@ class ShapeCheck {
   }
 }
 
-const PHASE: Record<string, Kind> = { name: 'string', startMs: 'number', durationMs: 'number', participants: 'number', curve: 'object' };
+const PHASE: Record<string, Kind> = { name: 'string', startMs: 'number', durationMs: 'number', participants: 'number', curve: 'object', classes: 'array', leaveAtMs: 'number', bell: 'string' };
 const CURVES: Record<string, Record<string, Kind>> = {
   uniform: { kind: 'string' },
   ramp: { kind: 'string', fromRate: 'number', toRate: 'number' },
   'first-bell': { kind: 'string', riseMs: 'number', halfLifeMs: 'number' },
 };
 const FAULT_FIELDS = ['atMs', 'forMs', 'pathPrefix', 'kind', 'addMs', 'status', 'ratio', 'bytesPerSec', 'farm', 'threshold'];
-const TOP = ['name', 'description', 'firstBell', 'population', 'phases', 'observeMs', 'client', 'objectives', 'joinWithinMs', 'faults', 'journey', 'data'];
+const TOP = ['name', 'description', 'firstBell', 'population', 'phases', 'observeMs', 'client', 'objectives', 'joinWithinMs', 'faults', 'journey', 'data', 'bells', 'clockAnchors'];
 
 function checkPhases(c: ShapeCheck, phases: unknown): void {
   const list = Array.isArray(phases) ? phases.flat() : [phases];
@@ -104,7 +109,21 @@ function checkPhases(c: ShapeCheck, phases: unknown): void {
     const spec = CURVES[String(curve.kind)];
     if (!spec) c.problems.push({ where: `${at}.curve.kind`, message: `${JSON.stringify(curve.kind)} is not an arrival curve`, hint: `use one of ${Object.keys(CURVES).join(', ')}` });
     else c.fields(`${at}.curve`, curve, spec, Object.keys(spec));
+    if (Array.isArray(p.classes)) p.classes.forEach((x, k) => c.fields(`${at}.classes[${k}]`, x, { conference: 'number', pupils: 'number' }, ['conference', 'pupils']));
   });
+}
+
+/** A timetable's parts of a scenario: its classes and schools by name, its bells, where its time is cut. */
+function checkTimetable(c: ShapeCheck, s: Record<string, unknown>): void {
+  const pop = s.population as Record<string, unknown> | undefined;
+  if (pop && kindOf(pop) === 'object') {
+    if (c.is('population.schoolNames', pop.schoolNames, 'array', false)) (pop.schoolNames as unknown[]).forEach((x, i) => c.is(`population.schoolNames[${i}]`, x, 'string', true));
+    if (c.is('population.classes', pop.classes, 'array', false)) (pop.classes as unknown[]).forEach((x, i) => c.fields(`population.classes[${i}]`, x, { name: 'string', school: 'number' }, ['name', 'school']));
+  }
+  if (c.is('bells', s.bells, 'array', false)) {
+    (s.bells as unknown[]).forEach((x, i) => c.fields(`bells[${i}]`, x, { atMs: 'number', clock: 'string', participants: 'number', classes: 'number' }, ['atMs', 'clock', 'participants', 'classes']));
+  }
+  if (c.is('clockAnchors', s.clockAnchors, 'array', false)) (s.clockAnchors as unknown[]).forEach((x, i) => c.fields(`clockAnchors[${i}]`, x, { atMs: 'number', wallMs: 'number' }, ['atMs', 'wallMs']));
 }
 
 /** Every problem with the shape of a scenario input: missing fields, wrong kinds, unknown keys; each named by its path. */
@@ -116,7 +135,8 @@ export function checkScenarioInput(v: unknown): Problem[] {
   c.is('name', s.name, 'string', true);
   for (const k of ['description', 'firstBell', 'journey'] as const) c.is(k, s[k], 'string', false);
   for (const k of ['observeMs', 'joinWithinMs'] as const) c.is(k, s[k], 'number', false);
-  c.fields('population', s.population, { schools: 'number', conferences: 'number', participantsPerConference: 'number' });
+  c.fields('population', s.population, { schools: 'number', conferences: 'number', participantsPerConference: 'number', schoolNames: 'array', classes: 'array' });
+  checkTimetable(c, s);
   if (s.phases === undefined) c.is('phases', undefined, 'array', true);
   else checkPhases(c, s.phases);
   if (c.fields('client', s.client, { thinkTimeMs: 'number', stepTimeoutMs: 'number', heartbeatMs: 'number', retry: 'object' })) {

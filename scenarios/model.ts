@@ -36,6 +36,26 @@ export interface Phase {
   participants: number;
   /** Shape of the arrival rate inside the window. */
   curve: ArrivalCurve;
+  /**
+   * A timetable's bell: the classes (conferences, by index) whose pupils arrive in this phase. Participants are
+   * dealt to them in proportion to their pupils, and carry that class and school as their identity.
+   */
+  classes?: { conference: number; pupils: number }[];
+  /** When the participants of this phase leave (their lesson ends), ms from the first bell; default: they stay until the run ends. */
+  leaveAtMs?: number;
+  /** The timetable's bell ("HH:MM") this phase's pupils come at. */
+  bell?: string;
+}
+
+/** A timetable's bell: the lessons that begin at it. */
+export interface Bell {
+  /** When it rings, ms from the first bell. */
+  atMs: number;
+  /** Its time of day, "HH:MM". */
+  clock: string;
+  /** Pupils due at it, at scale 1.0, and the classes they are in. */
+  participants: number;
+  classes: number;
 }
 
 /** What a participant does after its journey failed (a failed step, or a dropped conference). */
@@ -96,6 +116,10 @@ export interface Population {
   conferences: number;
   /** Participants per conference (class size). */
   participantsPerConference: number;
+  /** From a timetable: the schools' names, by school index. */
+  schoolNames?: string[];
+  /** From a timetable: each conference's class name and school index, by conference index. */
+  classes?: { name: string; school: number }[];
 }
 
 export interface Scenario {
@@ -117,6 +141,13 @@ export interface Scenario {
   joinWithinMs: number;
   /** Scheduled faults. Default none. */
   faults?: Fault[];
+  /** From a timetable: its bells, each judged on its own in the report. */
+  bells?: Bell[];
+  /**
+   * Where the run's time is not the day's (a timetable with the quiet between bells cut): run time from the first
+   * bell (atMs) and the time of day it stands for (wallMs from the first bell), at the start of each uncut stretch.
+   */
+  clockAnchors?: { atMs: number; wallMs: number }[];
   /** The journey module the scenario's participants run (an absolute path once loaded); default: the target kind's built-in journey. */
   journey?: string;
   /** Rows of data for the participants (credentials, rooms): participant n gets row n. */
@@ -184,6 +215,12 @@ export function validateScenario(s: Scenario): Problem[] {
       positive(`${at}.curve.riseMs`, p.curve.riseMs, true);
       positive(`${at}.curve.halfLifeMs`, p.curve.halfLifeMs);
     }
+    if (p.leaveAtMs !== undefined && !(p.leaveAtMs > p.startMs)) bad(`${at}.leaveAtMs`, `${JSON.stringify(p.leaveAtMs)} is not after the phase's start (${p.startMs})`, 'give the time its participants leave, in ms from the first bell, after they arrive');
+    const conferences = s.population.classes?.length ?? s.population.conferences;
+    (p.classes ?? []).forEach((c, k) => {
+      if (!Number.isInteger(c.conference) || c.conference < 0 || (s.population.classes && c.conference >= conferences)) bad(`${at}.classes[${k}].conference`, `${JSON.stringify(c.conference)} is not a class of population.classes`, `give an index from 0 to ${conferences - 1}`);
+      positive(`${at}.classes[${k}].pupils`, c.pupils, true);
+    });
   });
   positive('observeMs', s.observeMs, true);
   positive('joinWithinMs', s.joinWithinMs);

@@ -2,6 +2,7 @@
 import { createServer, type AddressInfo } from 'node:net';
 import type { Sample } from '../api/sample.js';
 import { targetSteps, type JourneyEnd, type Target } from '../api/target.js';
+import { identities, type Identity } from '../api/identity.js';
 import { tuneHeapForLoad } from '../plan/limits.js';
 import type { Schedule } from '../plan/schedule.js';
 import { rowOf, type Row } from '../modules/data.js';
@@ -155,8 +156,12 @@ export class Engine {
   /** Participants with a journey or a hold under way. */
   private users = new Set<VirtualUser>();
   private drained?: () => void;
+  private readonly identify: (participant: number) => Identity;
+  /** Participants who leave as planned (their lesson ends), by the run time they leave at: one timer per time. */
+  private leaving = new Map<number, { users: VirtualUser[]; timer: NodeJS.Timeout }>();
 
   constructor(private o: EngineOptions) {
+    this.identify = identities(o.scenario);
     this.target = o.target;
     this.retry = o.scenario.client.retry;
     this.seed = o.seed;
@@ -183,10 +188,12 @@ export class Engine {
           o.monitor.dispatched(lag);
           const id = o.schedule.participantIds[i]!;
           const vu = new VirtualUser({
-            id, arrivalMs: o.schedule.offsetsMs[i]!, origin: o.origin, target: o.target.url, client: o.scenario.client, steps: o.target.steps, population: o.scenario.population, clock: o.clock, emit: o.emit,
+            id, arrivalMs: o.schedule.offsetsMs[i]!, origin: o.origin, target: o.target.url, client: o.scenario.client, steps: o.target.steps, identify: this.identify, clock: o.clock, emit: o.emit,
             localAddress: addrs?.[id % addrs.length], localAddressFor: o.localAddressesFor, data: rowOf(o.rows, id, o.reuseRows),
           });
           this.users.add(vu);
+          const leaveAt = o.scenario.phases[o.schedule.phaseOf[i]!]?.leaveAtMs;
+          if (leaveAt !== undefined) this.leaveAt(o.schedule.firstBellAtMs + leaveAt, vu);
           new Participant(this, vu).go();
         },
         onDropped: () => o.monitor.droppedOne(),
@@ -194,6 +201,20 @@ export class Engine {
       signal,
       this.stats,
     );
+  }
+
+  /** Has `vu` leave at run time `atMs`, whatever it is doing then. */
+  private leaveAt(atMs: number, vu: VirtualUser): void {
+    let group = this.leaving.get(atMs);
+    if (!group) {
+      const timer = setTimeout(() => {
+        this.leaving.delete(atMs);
+        for (const u of group!.users) if (this.users.has(u)) u.leave();
+      }, Math.max(0, atMs - this.o.clock()));
+      timer.unref();
+      this.leaving.set(atMs, (group = { users: [], timer }));
+    }
+    group.users.push(vu);
   }
 
   /** A participant is over: its journeys ended, and its hold if it had one. */
@@ -204,6 +225,8 @@ export class Engine {
 
   /** Stops every participant; their steps under way end as aborted. */
   stopAll(reason: unknown): void {
+    for (const g of this.leaving.values()) clearTimeout(g.timer);
+    this.leaving.clear();
     for (const vu of this.users) vu.stop(reason);
   }
 

@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
 import { join } from 'node:path';
-import { identityOf } from '../api/identity.js';
+import { identities } from '../api/identity.js';
 import { targetSteps, type StepDecl, type Target } from '../api/target.js';
 import { armFaults, type ArmedFaults } from '../faults/faults.js';
 import { VERSION } from '../lib/version.js';
@@ -310,7 +310,7 @@ class Run {
     const { journeys, media } = this.sinks;
     return {
       origin: this.p.faults.origin, client: this.o.target.webClient!, clock: this.clock, emit: this.recorder.add,
-      identity: (user: number) => identityOf(user, scenario.population),
+      identity: identities(scenario),
       journey: (j: unknown) => journeys!.write(JSON.stringify(j)),
       media: (m: Parameters<typeof mediaLine>[0]) => media!.write(mediaLine(m)),
     };

@@ -1,8 +1,8 @@
 // A protocol-level virtual user: runs steps on time, measures them from their intended start, and emits samples.
 import WebSocket from 'ws';
-import type { ClientBehaviour, Layer, Population } from '../scenarios/model.js';
+import type { ClientBehaviour, Layer } from '../scenarios/model.js';
 import { HttpStatusError } from '../api/errors.js';
-import { identityOf, type Identity } from '../api/identity.js';
+import type { Identity } from '../api/identity.js';
 import { classifyError, type Outcome, type Sample } from '../api/sample.js';
 import { layerOf, type Heartbeat, type HeldConnection, type HeldListener, type JanusSession, type StepResult, type Steps, type Vu, type WsConnection } from '../api/target.js';
 import { HttpSession } from '../protocol/http-session.js';
@@ -22,8 +22,8 @@ export interface VirtualUserOptions {
   client: ClientBehaviour;
   /** The target's declared steps: a step's layer comes from here. */
   steps: Steps;
-  /** The scenario's population, for the participant's identity. */
-  population: Population;
+  /** Who each participant is (from the scenario's population, or its timetable). */
+  identify: (participant: number) => Identity;
   /** The participant's row of the scenario's data. */
   data?: Readonly<Record<string, string>>;
   /** ms from the run start, monotonic. */
@@ -89,7 +89,7 @@ export class VirtualUser implements Vu {
 
   /** Computed when asked, not kept: tens of thousands of held participants carry nothing for it. */
   get identity(): Identity {
-    return identityOf(this.id, this.o.population);
+    return this.o.identify(this.id);
   }
 
   get target(): URL {
@@ -113,6 +113,15 @@ export class VirtualUser implements Vu {
 
   get stopped(): boolean {
     return this.halted;
+  }
+
+  /** Set when the participant leaves as planned (its lesson ended), not because the run stopped. */
+  leaving = false;
+
+  /** The participant leaves as planned: like a stop, but a hold it is in ends as 'left'. */
+  leave(): void {
+    this.leaving = true;
+    this.stop(new Error('left'));
   }
 
   /** Stops the participant: the step under way ends as aborted, a pause or a hold ends at once. */
@@ -436,9 +445,13 @@ class Hold implements HeldListener {
     this.finish('dropped');
   }
 
-  /** The run ends the hold: an outstanding heartbeat ends as aborted. */
+  /** The run ends the hold (an outstanding heartbeat ends as aborted), or the participant leaves it as planned. */
   stop(): void {
     if (this.sentAt >= 0) this.sample('aborted');
+    if (this.vu.leaving) {
+      const now = this.vu.now();
+      this.emit({ user: this.vu.id, layer: this.layer, step: this.name, intendedMs: now, startMs: now, endMs: now, outcome: 'left', status: 0 });
+    }
     this.finish('stopped');
   }
 }
