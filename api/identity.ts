@@ -29,26 +29,24 @@ export function identityOf(participant: number, population: Pick<Population, 'sc
   };
 }
 
-/** A phase's seats: its classes' pupils in turn (the first pupil of each class, then the second, …), so classes interleave in time. */
-function seatsOf(classes: NonNullable<Phase['classes']>): { conference: Uint32Array; place: Uint32Array } {
-  const total = classes.reduce((a, c) => a + c.pupils, 0);
-  const conference = new Uint32Array(total);
-  const place = new Uint32Array(total);
-  const most = Math.max(0, ...classes.map((c) => c.pupils));
-  let k = 0;
-  for (let j = 0; j < most; j++) {
-    for (const c of classes) {
-      if (j >= c.pupils) continue;
-      conference[k] = c.conference;
-      place[k++] = j;
-    }
-  }
-  return { conference, place };
+/**
+ * The seats of a phase's `n` participants: each class gets its share of them (largest remainder), and the classes
+ * interleave in time (the j-th of a class's q sits at (j + ½) / q of the way through the phase).
+ */
+function seatsOf(classes: NonNullable<Phase['classes']>, n: number): { conference: Uint32Array; place: Uint32Array } {
+  const total = classes.reduce((a, c) => a + c.pupils, 0) || 1;
+  const exact = classes.map((c) => (c.pupils * n) / total);
+  const quota = exact.map(Math.floor);
+  const byRemainder = exact.map((x, i) => ({ i, r: x - Math.floor(x) })).sort((a, b) => b.r - a.r || a.i - b.i);
+  for (let k = 0, left = n - quota.reduce((a, b) => a + b, 0); k < left; k++) quota[byRemainder[k % byRemainder.length]!.i]!++;
+  const seats = classes.flatMap((c, i) => Array.from({ length: quota[i]! }, (_, j) => ({ key: (j + 0.5) / quota[i]!, conference: c.conference, place: j })));
+  seats.sort((a, b) => a.key - b.key || a.conference - b.conference);
+  return { conference: Uint32Array.from(seats, (s) => s.conference), place: Uint32Array.from(seats, (s) => s.place) };
 }
 
 /**
  * Who each participant of a scenario is. Participant ids count up phase by phase; in a phase with classes (a
- * timetable's bell), participant k of n takes seat k·pupils/n, so at any scale every class gets its share.
+ * timetable's bell), participant k takes seat k, so at any scale every class gets its share.
  */
 export function identities(s: { population: Population; phases: readonly Phase[] }): (participant: number) => Identity {
   if (!s.phases.some((p) => p.classes?.length)) return (id) => identityOf(id, s.population);
@@ -71,8 +69,8 @@ export function identities(s: { population: Population; phases: readonly Phase[]
     const phase = s.phases[lo];
     if (!phase?.classes?.length || id >= n) return identityOf(id, s.population);
     let seat = seats.get(lo);
-    if (!seat) seats.set(lo, (seat = seatsOf(phase.classes)));
-    const k = Math.min(seat.conference.length - 1, Math.floor(((id - starts[lo]!) * seat.conference.length) / Math.max(1, phase.participants)));
+    if (!seat) seats.set(lo, (seat = seatsOf(phase.classes, phase.participants)));
+    const k = Math.min(seat.conference.length - 1, id - starts[lo]!);
     const conference = seat.conference[k]!;
     const cls = names?.[conference];
     const school = cls?.school ?? conference % Math.max(1, s.population.schools);

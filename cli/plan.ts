@@ -40,14 +40,19 @@ export function planRun(s: ResolvedScenario, seed: number, targetHost: string, f
   return { ...plan, layout: layout! };
 }
 
-/** How many participants hold a connection at instants of the run, if every one of them joins and stays to the end. */
-export function heldOverTime(offsetsMs: Float64Array, endMs: number, points = 8): { atMs: number; held: number }[] {
+/**
+ * How many participants hold a connection at instants of the run, if every one of them joins and stays until it
+ * leaves (a timetable's lesson end) or the run ends.
+ */
+export function heldOverTime(p: Pick<Plan, 'schedule' | 'scenario'>, points = 8): { atMs: number; held: number }[] {
+  const { offsetsMs, phaseOf, endMs, firstBellAtMs } = p.schedule;
+  const leaves = p.scenario.phases.map((ph) => (ph.leaveAtMs === undefined ? Infinity : firstBellAtMs + ph.leaveAtMs));
   const out: { atMs: number; held: number }[] = [];
-  let i = 0;
   for (let k = 1; k <= points; k++) {
     const at = Math.round((endMs * k) / points);
-    while (i < offsetsMs.length && offsetsMs[i]! <= at) i++;
-    out.push({ atMs: at, held: i });
+    let held = 0;
+    for (let i = 0; i < offsetsMs.length && offsetsMs[i]! <= at; i++) if (leaves[phaseOf[i]!]! > at) held++;
+    out.push({ atMs: at, held });
   }
   return out;
 }
@@ -75,7 +80,7 @@ export function bellSpikes(p: Plan): { clock: string; atMs: number; participants
 }
 
 function bellLines(p: Plan): string[] {
-  return bellSpikes(p).map((b) => `      bell ${b.clock}: ${fmt(b.participants)} pupils in ${fmt(b.classes)} classes, peak ${fmt(b.peakPerSec)} arrivals/s, from ${Math.round(b.atMs / 1000)} s`);
+  return bellSpikes(p).map((b) => `      bell ${b.clock}: ${fmt(b.participants)} pupils in ${fmt(b.classes)} classes, peak ${fmt(b.peakPerSec)} arrivals/s, from t = ${Math.round(b.atMs / 1000)} s`);
 }
 
 /** The plan's held participants over time and its peak rate, beside what the target declares it takes. */
@@ -85,8 +90,8 @@ function targetLines(p: Plan, t: Pick<Target, 'holds' | 'limits'>): string[] {
   if (t.holds === false) lines.push('      held: none; each participant ends its journey without holding a connection');
   else {
     const bell = p.schedule.firstBellAtMs;
-    const points = heldOverTime(p.schedule.offsetsMs, p.schedule.endMs).map((x) => `${Math.round((x.atMs - bell) / 1000)} s ${fmt(x.held)}`);
-    lines.push(`      held: participants holding a connection if every one joins and stays (t from the first bell): ${points.join(' · ')}`);
+    const points = heldOverTime(p).map((x) => `${Math.round((x.atMs - bell) / 1000)} s ${fmt(x.held)}`);
+    lines.push(`      held: participants holding a connection if every one joins and stays${p.scenario.bells ? ' until its lesson ends' : ''} (t from the first bell): ${points.join(' · ')}`);
   }
   const lim = t.limits;
   if (lim?.heldConnections !== undefined) {

@@ -93,7 +93,7 @@ export function scenarioOfTimetable(file: string, o: TimetableFlags, cwd = proce
 
 /** The bells of a timetable's scenario, a line each. */
 export function describeBells(s: Scenario): string {
-  return (s.bells ?? []).map((b) => `  ${b.clock}  ${fmt(b.participants).padStart(7)} pupils in ${fmt(b.classes)} classes, at ${(b.atMs / 1000).toFixed(0)} s of the run`).join('\n');
+  return (s.bells ?? []).map((b) => `  ${b.clock}  ${fmt(b.participants).padStart(7)} pupils in ${fmt(b.classes)} classes, from t = ${(b.atMs / 1000).toFixed(0)} s`).join('\n');
 }
 
 export function addTimetableCommand(program: Command, io: Io, setAction: SetAction): void {

@@ -220,11 +220,14 @@ function untisLessons(f: TimetableFiles, rows: Row[], problems: Problem[]): Less
   }
   // A double period of one lesson is one lesson: its pupils stay in their conference across the bell.
   const sorted = [...byKey.values()].sort((a, b) => a.className.localeCompare(b.className) || a.day - b.day || a.startMin - b.startMin);
-  const out: Lesson[] = [];
+  const out: (Lesson & { lesson: string; period: number })[] = [];
   for (const l of sorted) {
-    const prev = out.at(-1) as (Lesson & { lesson: string }) | undefined;
-    if (prev && prev.className === l.className && prev.day === l.day && prev.lesson === l.lesson && prev.endMin === l.startMin) prev.endMin = l.endMin;
-    else out.push({ ...l });
+    const prev = out.at(-1) as (Lesson & { lesson: string; period: number }) | undefined;
+    // Consecutive periods (across a break too) of one lesson number: the pupils stay in their conference.
+    if (prev && prev.className === l.className && prev.day === l.day && prev.lesson === l.lesson && prev.period + 1 === l.period) {
+      prev.endMin = l.endMin;
+      prev.period = l.period;
+    } else out.push({ ...l });
   }
   return out.map(({ school: s, className: c, day, startMin, endMin, pupils, where }) => ({ school: s, className: c, day, startMin, endMin, pupils, where }));
 }

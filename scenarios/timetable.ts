@@ -162,7 +162,8 @@ export function timetableScenario(lessons: Lesson[], o: TimetableOptions = {}): 
     firstBell: `${clockOfMinutes(firstBellWall / MIN)}:00`,
     population: { schools: schoolNames.length, conferences: classes.length, participantsPerConference: Math.max(1, sizes), schoolNames, classes },
     phases,
-    observeMs: 30_000,
+    // After the last bell: long enough to see it settle; shorter when the morning is cut to minutes.
+    observeMs: o.compressToMs !== undefined ? 15_000 : 30_000,
     client: { ...DEFAULT_CLIENT },
     objectives: DEFAULT_OBJECTIVES,
     joinWithinMs: 10_000,
