@@ -165,8 +165,8 @@ export function analyse(run: RunInfo, series: Series, health: HealthSecond[], br
   const down = exitedAt !== undefined ? processExited(series, last, conc.held, exitedAt) : targetDown(series, last, conc.held);
   const verdict: Analysis['verdict'] =
     layers.some((l) => !l.met) || down || (users.arrived > 0 && users.joined === 0) ? 'failed'
-      : !layers.some((l) => l.judged) ? 'not-judged'
-        : suspect.size > 0 ? 'generator-bound' : 'passed';
+      : suspect.size > 0 ? 'generator-bound'
+        : !layers.some((l) => l.judged) ? 'not-judged' : 'passed';
   const a: Omit<Analysis, 'headline'> = {
     run,
     verdict,

@@ -215,9 +215,9 @@ export interface Analysis {
   run: RunInfo;
   /**
    * passed: every judged layer met its objective, participants got through and the generator kept up; failed: a
-   * layer broke, the target went down, or no participant got through; not-judged: no layer of the journey saw
-   * enough attempts to judge; generator-bound: no layer broke in the seconds that count, but firstbell itself could
-   * not keep up in some.
+   * layer broke, the target went down, or no participant got through; generator-bound: no layer broke in the
+   * seconds that count, but firstbell itself could not keep up in some; not-judged: no layer of the journey saw
+   * enough attempts to judge.
    */
   verdict: 'passed' | 'failed' | 'not-judged' | 'generator-bound';
   passed: boolean;

@@ -14,6 +14,7 @@ export function summaryJson(a: Analysis): object {
     headline: a.headline,
     users: a.users,
     targetDown: a.targetDown ?? null,
+    bells: a.bells ?? null,
     layers: a.layers.map((l) => ({
       layer: l.layer, met: l.met, judged: l.judged, objective: l.objective, unit: l.unit, attempts: l.attempts, failed: l.failed,
       peakOfferedPerSec: l.peakOfferedPerSec, peakGoodputPerSec: l.peakGoodputPerSec, peakHeld: l.peakHeld,
@@ -40,6 +41,10 @@ export function terminalSummary(a: Analysis, reportPath: string): string {
     const cap = c ? `; capacity ${c.lowerBound ? '>= ' : ''}${c.perSec}/s completed${c.limitedBy === 'target' ? '' : c.limitedBy === 'generator' ? ' (the generator was the limit)' : ' (the load offered was the limit)'}` : '';
     const limit = l.connectionLimit ? `; refuses new connections beyond ${l.connectionLimit.held} held` : '';
     lines.push(`  ${l.layer.padEnd(9)} ${state}${cap}${limit}`);
+  }
+  for (const b of a.bells ?? []) {
+    const what = b.verdict === 'broke' ? `broke the ${b.broken.map((x) => `${x.layer} at ${x.clock} (${x.offeredPerSec}/s offered)`).join(', the ')}` : b.verdict === 'met' ? 'met the objectives' : 'not judged';
+    lines.push(`  bell      ${b.clock}: ${b.participants} pupils in ${b.classes} classes; ${what}`);
   }
   const u = a.users;
   const broker = a.layers.some((l) => l.layer === 'broker') ? `, ${u.attemptsPerJoin ?? '-'} broker attempts per join` : '';

@@ -92,7 +92,7 @@ function compressor(starts: number[], windowMs: number, toMs: number | undefined
   if (toMs === undefined || starts.length === 0) return { at: (w) => w, anchors: [] };
   const keep: [number, number][] = [];
   for (const s of [...starts].sort((a, b) => a - b)) {
-    const iv: [number, number] = [s - 10_000, s + windowMs + 10_000];
+    const iv: [number, number] = [s - 5_000, s + windowMs + 5_000];
     const last = keep.at(-1);
     if (last && iv[0] <= last[1] + toMs) last[1] = Math.max(last[1], iv[1]);
     else keep.push(iv);

@@ -52,6 +52,7 @@ describe('the HTML report', () => {
     expect(v.verdict).toMatch(/^FAILED — (The generator was the bottleneck in \d+ s; those seconds are left out of the verdict\. )?The broker layer broke at 08:00:\d\d at \d+ joins\/s offered/);
     expect(v.brokerMarkers).toEqual(['first bell 08:00:00', expect.stringMatching(/^break: \d+ joins\/s$/)]);
     expect(v.admissionMarkers).toEqual(['first bell 08:00:00']);
-    expect(v.canvases).toBe(7);
+    // Three layers with a load and a latency chart each, the media layer's held connections apart, and the generator.
+    expect(v.canvases).toBe(8);
   });
 });

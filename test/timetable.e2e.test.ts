@@ -1,0 +1,89 @@
+// A district's morning from its timetables, against the reference platform sized to break at the biggest bell.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EXIT, main } from '../cli.js';
+import { poolFor } from '../fixtures/reference-platform.js';
+import { captureIo, tempDir, useReferencePlatform } from './helpers.js';
+
+const EX = new URL('../examples/timetable/', import.meta.url).pathname;
+const platform = useReferencePlatform(['--media', 'stand-in']);
+
+/** The sample district's first two bells, 20 schools, its quiet cut to seconds. */
+const MORNING = ['--day', 'mon', '--from', '07:55', '--to', '09:40', '--schools', '20', '--clock-spread', '5', '--arrive-within', '20', '--compress', '5', '--scale', '1'];
+
+async function cli(args: string[]) {
+  const d = captureIo();
+  const code = await main(args, d.io);
+  return { code, out: d.out(), err: d.err() };
+}
+
+/** The bells of `plan`'s output: pupils and peak arrivals per second of each. */
+function bellsOf(out: string): Record<string, { pupils: number; peak: number }> {
+  const bells: Record<string, { pupils: number; peak: number }> = {};
+  for (const m of out.matchAll(/bell (\d\d:\d\d): ([\d,]+) pupils in [\d,]+ classes, peak ([\d,]+) arrivals\/s/g)) {
+    bells[m[1]!] = { pupils: Number(m[2]!.replace(/,/g, '')), peak: Number(m[3]!.replace(/,/g, '')) };
+  }
+  return bells;
+}
+
+/** Pupils at each lesson start on Monday in district.csv, counted by hand. */
+function districtByHand(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of readFileSync(join(EX, 'district.csv'), 'utf8').trim().split('\n').slice(1)) {
+    const [, , day, start, , pupils] = line.split(';');
+    if (day === 'Mon') out[start!] = (out[start!] ?? 0) + Number(pupils);
+  }
+  return out;
+}
+
+describe("a district's morning from its timetables", () => {
+  it('plans a spike at each lesson start with the pupils of its classes', async () => {
+    const r = await cli(['plan', join(EX, 'district.csv'), '--day', 'mon', '--schools', '20']);
+    expect(r.code, r.err).toBe(EXIT.ok);
+    const bells = bellsOf(r.out);
+    // district.csv has two schools; twenty schools are ten of each.
+    const byHand = districtByHand();
+    expect(Object.keys(bells)).toEqual(Object.keys(byHand).sort());
+    for (const [clock, pupils] of Object.entries(byHand)) expect(bells[clock]!.pupils, clock).toBe(10 * pupils);
+    expect(r.out).toContain('held: participants holding a connection if every one joins and stays until its lesson ends');
+  });
+
+  /** The broker sized between the 08:00 bell's spike and every smaller one (the 08:45 bell's, and the staggered 08:00's). */
+  async function sizeTheBroker(): Promise<void> {
+    const plan = bellsOf((await cli(['plan', join(EX, 'district.csv'), ...MORNING])).out);
+    const staggeredPlan = bellsOf((await cli(['plan', join(EX, 'district.csv'), ...MORNING, '--stagger', '5', '--stagger-slots', '3'])).out);
+    const others = Math.max(plan['08:45']!.peak, ...Object.values(staggeredPlan).map((b) => b.peak));
+    // Twice what the smaller spikes need, and less than the 08:00 bell brings.
+    const joins = 2 * others;
+    expect(joins, JSON.stringify({ plan, staggeredPlan })).toBeLessThan(plan['08:00']!.peak / 1.3);
+    await platform().configure({ admission: poolFor(1000), broker: poolFor(joins), faults: { brokerDefect: 0 } });
+  }
+  const bellVerdicts = (s: Record<string, any>) => Object.fromEntries((s.bells as { clock: string; verdict: string }[]).map((b) => [b.clock, b.verdict]));
+
+  it('breaks at the 08:00 bell and not at the smaller 08:45 one, with the bells marked in the report', async () => {
+    await sizeTheBroker();
+    const out = tempDir();
+    const r = await cli(['run', join(EX, 'district.csv'), ...MORNING, '--target', platform().url, '--out', out, '--no-progress', '--json']);
+    expect(r.code, r.err).toBe(EXIT.objectivesFailed);
+    const s = JSON.parse(r.out) as Record<string, any>;
+    expect(bellVerdicts(s), s.headline).toEqual({ '08:00': 'broke', '08:45': 'met' });
+    expect(s.headline).toMatch(/Bells: 08:00 broke the broker \(08:0\d:\d\d\); 08:45 met the objectives\./);
+    const report = readFileSync(join(out, readdirSync(out)[0]!, 'report.html'), 'utf8');
+    expect(report).toContain('<table id="bells">');
+  }, 300_000);
+
+  it('passes the same first bell staggered by school (whatif of two timetable scenario files)', async () => {
+    await sizeTheBroker();
+    const dir = tempDir();
+    const first = [...MORNING.slice(0, -2).filter((_, i, a) => a[i - 1] !== '--to' && a[i] !== '--to'), '--to', '08:30'];
+    expect((await cli(['timetable', join(EX, 'district.csv'), ...first, '--out', join(dir, 'base.json')])).code).toBe(EXIT.ok);
+    expect((await cli(['timetable', join(EX, 'district.csv'), ...first, '--stagger', '5', '--stagger-slots', '3', '--out', join(dir, 'staggered.ts')])).code).toBe(EXIT.ok);
+    const r = await cli(['whatif', join(dir, 'base.json'), join(dir, 'staggered.ts'), '--target', platform().url, '--scale', '1', '--out', tempDir(), '--no-progress', '--json']);
+    expect(r.code, r.err).toBe(EXIT.ok);
+    const [base, staggered] = r.out.trim().split(/\n(?=\{)/).map((j) => JSON.parse(j) as Record<string, any>);
+    expect(bellVerdicts(base!), base!.headline).toEqual({ '08:00': 'broke' });
+    expect(staggered!.verdict, staggered!.headline).toBe('passed');
+    expect(bellVerdicts(staggered!)).toEqual({ '08:00': 'met', '08:05': 'met', '08:10': 'met' });
+  }, 300_000);
+});
