@@ -26,6 +26,9 @@ export function addK6Commands(program: Command, io: Io, setAction: SetAction): v
     .action((name: string, o: { target: string; targetKind: 'reference' | 'janus'; allowTarget: string[]; scale: number; seed: number; parallelism: number; out?: string }) =>
       setAction(async () => {
         const scenario = await scenarioByName(name, o.scale);
+        if (scenario.phases.some((p) => p.classes?.length || p.leaveAtMs !== undefined)) {
+          throw new UsageError(`export k6 does not carry a timetable's classes and lesson ends into the script yet; run the timetable with firstbell (firstbell run ${name} --target …)`);
+        }
         if (scenario.journey) throw new UsageError(`export k6 writes the built-in reference and Janus journeys; the scenario's journey module (${scenario.journey}) cannot be exported to k6 yet`);
         const target = targetFor(o.target, o.allowTarget, o.targetKind);
         if (o.targetKind === 'janus' && !/^wss?:$/.test(target.url.protocol)) throw new UsageError(`export k6 plays Janus over its WebSocket API; give --target ws://… (${o.target} is its HTTP API)`);

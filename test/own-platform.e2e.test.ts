@@ -225,6 +225,20 @@ describe('scenario files wherever a scenario name goes', () => {
     expect(readFileSync(join(out, 'script.ts'), 'utf8')).toContain('firstbell_scenario');
   });
 
+  it('plan takes the target flags: the participants held over time, and the limits a journey declares beside them', async () => {
+    const dir = userFiles({
+      'limited.ts': "import { defineJourney } from 'firstbell';\nexport default defineJourney({ steps: { connect: 'media' }, limits: { heldConnections: 500, perSec: { media: 100 } }, async journey() { return 'joined'; } });\n",
+    });
+    const d = captureIo();
+    expect(await main(['plan', join(EX, 'json-login/ramp.ts'), '--scale', '1', '--journey', join(dir, 'limited.ts'), '--target', 'http://127.0.0.1:8080'], d.io), d.err()).toBe(EXIT.ok);
+    expect(d.out()).toMatch(/held: participants holding a connection if every one joins and stays \(t from the first bell\): 5 s \d+ · .* · 43 s 1,200/);
+    expect(d.out()).toMatch(/limit: the target takes 500 held connections; the plan holds up to 1,200, crossing it at 2\d s: beyond it, expect new connections to be refused/);
+    expect(d.out()).toContain('limit: the media layer takes 100/s; the plan offers up to');
+    const http = captureIo();
+    expect(await main(['plan', 'monday-0800', '--target-kind', 'http', '--target', 'http://127.0.0.1:8080'], http.io), http.err()).toBe(EXIT.ok);
+    expect(http.out()).toContain('held: none; each participant ends its journey without holding a connection');
+  });
+
   it('export k6 refuses a scenario whose journey is a user module, saying why', async () => {
     const d = captureIo();
     expect(await main(['export', 'k6', join(EX, 'json-login/ramp.ts'), '--target', 'http://127.0.0.1:8080', '--out', tempDir()], d.io)).toBe(EXIT.usage);

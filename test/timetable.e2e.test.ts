@@ -49,6 +49,17 @@ describe("a district's morning from its timetables", () => {
     expect(r.out).toContain('held: participants holding a connection if every one joins and stays until its lesson ends');
   });
 
+  it('runs the Untis example: each pupil joins the conference of its class', async () => {
+    await platform().configure({ admission: poolFor(1000), broker: poolFor(1000), faults: { brokerDefect: 0 } });
+    const untis = ['--periods', join(EX, 'periods.csv'), '--class-sizes', join(EX, 'classes.csv')];
+    const r = await cli(['run', join(EX, 'school-1.txt'), ...untis, '--day', 'mon', '--from', '07:55', '--to', '08:30', '--arrive-within', '20', '--compress', '5', '--scale', '1', '--target', platform().url, '--out', tempDir(), '--no-progress', '--json']);
+    expect(r.code, r.err).toBe(EXIT.ok);
+    const s = JSON.parse(r.out) as Record<string, any>;
+    // The 08:00 bell of school-1: its eight classes, 212 pupils.
+    expect(s.users).toMatchObject({ arrived: 212, joined: 212 });
+    expect(s.bells).toEqual([expect.objectContaining({ clock: '08:00', participants: 212, classes: 8, verdict: 'met' })]);
+  }, 120_000);
+
   /** The broker sized between the 08:00 bell's spike and every smaller one (the 08:45 bell's, and the staggered 08:00's). */
   async function sizeTheBroker(): Promise<void> {
     const plan = bellsOf((await cli(['plan', join(EX, 'district.csv'), ...MORNING])).out);
