@@ -6,7 +6,7 @@ import { stepKey, type Series, type StepSecond } from '../run-folder/series.js';
 import type { Layer, LayerObjective } from '../scenarios/model.js';
 import { connectionLimitAt, recoveryFrom, type SecondCheck } from './findings.js';
 import {
-  CAPACITY_NEAR, CAPACITY_PINNED, CAPACITY_SECONDS, KNEE_SECONDS, KNEE_SHARE, LIMIT_SECONDS, MIN_ATTEMPTS_PER_SECOND, SATURATED_OFFERED, SUSTAIN_SECONDS,
+  CAPACITY_NEAR, CAPACITY_PINNED, CAPACITY_SECONDS, KNEE_LAG_SECONDS, KNEE_SECONDS, KNEE_SHARE, LIMIT_SECONDS, MIN_ATTEMPTS_PER_SECOND, SATURATED_OFFERED, SUSTAIN_SECONDS,
   type BreakPoint, type Capacity, type LayerResult, type LayerTimeline, type Symptom,
 } from './model.js';
 
@@ -187,18 +187,20 @@ function capacityOf(v: LayerView, state: (boolean | undefined)[], last: number, 
 }
 
 /**
- * Knee: offered keeps coming but the layer completes clearly less of it, for KNEE_SECONDS in a row. Seconds with
- * little load are skipped: there a single participant crossing a second boundary looks like a shortfall.
+ * Knee: offered keeps coming but the layer completes clearly less of it, for KNEE_SECONDS in a row. What is offered
+ * in a second completes a little later (a layer of several steps takes a moment), so it is set against what
+ * completed KNEE_LAG_SECONDS later. Seconds with little load are skipped: there a single participant crossing a
+ * second boundary looks like a shortfall.
  */
 function kneeOf(v: LayerView, run: RunInfo, last: number, suspect: Set<number>, peakOffered: number): LayerResult['knee'] {
   const kneeFloor = Math.max(MIN_ATTEMPTS_PER_SECOND, 0.1 * peakOffered);
   for (let sec = 0, streak = 0; sec <= last; sec++) {
     const o = v.offered(sec);
-    const short = !suspect.has(sec) && o >= kneeFloor && v.served(sec) < KNEE_SHARE * o;
+    const short = !suspect.has(sec) && o >= kneeFloor && v.served(sec + KNEE_LAG_SECONDS) < KNEE_SHARE * o;
     streak = short ? streak + 1 : 0;
     if (streak === KNEE_SECONDS) {
       const at = sec - KNEE_SECONDS + 1;
-      return { second: at, clock: clockAt(run.scenario, run.firstBellAtMs, at), offeredPerSec: v.offered(at), goodputPerSec: v.served(at) };
+      return { second: at, clock: clockAt(run.scenario, run.firstBellAtMs, at), offeredPerSec: v.offered(at), goodputPerSec: v.served(at + KNEE_LAG_SECONDS) };
     }
   }
   return undefined;

@@ -22,6 +22,8 @@ export const CAPACITY_NEAR = 0.85;
 export const LIMIT_SECONDS = 3;
 /** The knee: the first of this many seconds in which the layer served less than KNEE_SHARE of what was offered. */
 export const KNEE_SECONDS = 2;
+/** What is offered in a second is set against what completed this many seconds later. */
+export const KNEE_LAG_SECONDS = 1;
 export const KNEE_SHARE = 0.9;
 
 export interface Symptom {

@@ -199,6 +199,12 @@ export class Series {
     if (s.held) this.heldKeys.add(stepKey(s.layer, s.step));
   }
 
+  private markHeld(layer: Layer, step: string, key: string): void {
+    this.heldKeys.add(key);
+    const d = this.steps.find((x) => x.layer === layer && x.step === step);
+    if (d && !d.browser) d.held = true;
+  }
+
   /** The clock second `sec`'s record. */
   at(sec: number): EndSecond {
     let e = this.clock.get(sec);
@@ -212,6 +218,8 @@ export class Series {
     const end = this.at(Math.max(0, Math.floor(s.endMs / 1000)));
     if (isHoldEvent(s.outcome)) {
       addTo(s.outcome === 'held' ? end.held : end.released, s.layer, 1);
+      // A step held on is a heartbeat step, whether or not the target declared it so.
+      if (s.outcome === 'held' && !this.heldKeys.has(key)) this.markHeld(s.layer, s.step, key);
       return;
     }
     if (s.outcome === 'aborted' || s.outcome === 'script_error') return;
@@ -275,7 +283,10 @@ export class Series {
   }
 
   merge(o: Series): void {
-    for (const d of o.steps) this.declare(d);
+    for (const d of o.steps) {
+      this.declare(d);
+      if (d.held) this.markHeld(d.layer, d.step, stepKey(d.layer, d.step));
+    }
     for (const k of Object.keys(this.journeys) as (keyof JourneyCounts)[]) this.journeys[k] += o.journeys[k];
     this.timeToJoin.add(o.timeToJoin);
     for (const [sec, n] of o.newUsers) this.newUsers.set(sec, (this.newUsers.get(sec) ?? 0) + n);

@@ -55,6 +55,7 @@ export function janusTarget(url: URL, opts: { roomBase?: number } = {}): Target<
     kind: 'janus',
     url,
     steps: JANUS_STEPS,
+    heldSteps: ['heartbeat'],
     preflight: (signal) => preflightJanus(url, signal),
     async journey(vu): Promise<JourneyEnd> {
       const joined = await vu.step('connect', (signal) => joinVideoRoom(vu, url.href, roomBase + vu.identity.conference, vu.identity.user, signal, true));

@@ -119,6 +119,7 @@ export function referenceTarget(url: URL): Target<typeof REFERENCE_STEPS> {
     farmOf: referenceFarmOf,
     webClient: referenceWebClient(url.origin),
     steps: REFERENCE_STEPS,
+    heldSteps: ['heartbeat'],
     preflight: (signal) => preflightHttp(url, '/login', signal),
     async journey(vu): Promise<JourneyEnd> {
       const grant = await admit(vu);

@@ -27,6 +27,9 @@ async function run(journey: string, target: string, phases: Phase[], extra: Reco
 
 const steady = (perSec: number, forMs: number): Phase[] => [{ name: 'steady', startMs: 0, durationMs: forMs, participants: Math.round((perSec * forMs) / 1000), curve: { kind: 'uniform' } }];
 const layer = (s: Record<string, any>, name: string) => (s.layers as Record<string, any>[]).find((l) => l.layer === name)!;
+/** Prints a finding beside its truth, for the CI log. */
+const measured = (what: string, found: number, truth: number, unit = '') => console.info(`measured: ${what} ${found}${unit} against the truth ${truth}${unit} (${(((found - truth) / truth) * 100).toFixed(1)} %)`);
+
 function within(x: number, truth: number, share = 0.15): void {
   expect(x, `${x} against ${truth} ± ${share * 100} %`).toBeGreaterThanOrEqual(truth * (1 - share));
   expect(x, `${x} against ${truth} ± ${share * 100} %`).toBeLessThanOrEqual(truth * (1 + share));
@@ -43,6 +46,7 @@ describe('a server that queues at a fixed service rate', () => {
       expect(r.code, r.err).toBe(EXIT.objectivesFailed);
       const broker = layer(r.summary, 'broker');
       expect(broker.capacity, JSON.stringify(broker)).toMatchObject({ lowerBound: false, limitedBy: 'target' });
+      measured('queueing server capacity', broker.capacity.perSec, 100, '/s');
       within(broker.capacity.perSec, 100);
       expect(broker.breakPoint.reason).toBe('p95 latency');
     } finally {
@@ -60,6 +64,7 @@ describe('nginx with a connection limit in front of held WebSockets', () => {
       expect(r.code, r.err).toBe(EXIT.objectivesFailed);
       const media = layer(r.summary, 'media');
       expect(media.connectionLimit, JSON.stringify(media)).not.toBeNull();
+      measured('nginx limit_conn', media.connectionLimit.held, 100, ' held');
       within(media.connectionLimit.held, 100);
       within(media.breakPoint.concurrency, 100);
       expect(r.summary.headline).toMatch(/refuses new connections beyond \d+ held/);
@@ -80,6 +85,7 @@ describe('a server that dies at a set number of connections', () => {
       const down = r.summary.targetDown;
       expect(down, r.summary.headline).not.toBeNull();
       const truthMs = server.log.diedAtEpochMs! - r.run.zeroEpochMs;
+      measured('server death at', down.atMs, Math.round(truthMs), ' ms');
       expect(Math.abs(down.atMs - truthMs), `reported ${down.atMs} ms, died at ${truthMs} ms`).toBeLessThanOrEqual(1_000);
       expect(down.backSecond).toBeNull();
       within(down.heldBefore, 150, 0.1);
@@ -124,6 +130,7 @@ describe('an outage of a known length', () => {
       expect(r.code, r.err).toBe(EXIT.objectivesFailed);
       const b = layer(r.summary, 'broker').breakPoint;
       expect(b, r.summary.headline).toMatchObject({ recovered: true, reason: 'error rate' });
+      measured('outage length', b.brokenForSec, 10, ' s');
       within(b.brokenForSec, 10);
       expect(b.symptomsAtBreak[0].label).toBe('503 Service Unavailable');
     } finally {

@@ -93,6 +93,7 @@ describe('a JSON login, a cookie, an API call and a held WebSocket (examples/jso
       const admission = (r.summary?.layers as { layer: string; knee: Knee | null; capacity: Capacity | null }[]).find((l) => l.layer === 'admission')!;
       // Its capacity is the limit, counted by completions: the target's, not a lower bound.
       expect(admission.capacity).toMatchObject({ lowerBound: false, limitedBy: 'target' });
+      console.info(`measured: nginx limit_req capacity ${admission.capacity!.perSec}/s against the truth 30/s; knee ${admission.knee!.goodputPerSec}/s of ${admission.knee!.offeredPerSec}/s offered`);
       expect(admission.capacity!.perSec).toBeGreaterThanOrEqual(30 * 0.85);
       expect(admission.capacity!.perSec).toBeLessThanOrEqual(30 * 1.15);
       expect(admission.knee, JSON.stringify(admission)).not.toBeNull();
