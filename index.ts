@@ -9,7 +9,7 @@ export type {
 } from './api/target.js';
 export { extract } from './api/extract.js';
 export type { HttpAnswer, HttpClient, HttpRequestOptions } from './api/http.js';
-export { identityOf, type Identity } from './api/identity.js';
+export { identities, identityOf, type Identity } from './api/identity.js';
 export type { WebClient } from './api/web-client.js';
 export { HttpStatusError, ProtocolError, TargetUnreachableError } from './api/errors.js';
 export { classifyError, OUTCOMES, type Outcome, type Sample } from './api/sample.js';
@@ -20,10 +20,12 @@ export type { ScenarioInput } from './scenarios/input.js';
 // Scenarios.
 export {
   DEFAULT_CLIENT, DEFAULT_OBJECTIVES, FAULT_KINDS, LAYERS, ProblemsError, resolveScenario, validateScenario,
-  type ArrivalCurve, type ClientBehaviour, type DataSource, type Fault, type Layer, type LayerObjective, type Phase, type Population, type Problem,
+  type ArrivalCurve, type Bell, type ClientBehaviour, type DataSource, type Fault, type Layer, type LayerObjective, type Phase, type Population, type Problem,
   type ResolvedScenario, type RetryPolicy, type Scenario,
 } from './scenarios/model.js';
 export { BUILT_IN_SCENARIOS, findScenario } from './scenarios/index.js';
+export { readTimetable, type Lesson, type TimetableFiles } from './scenarios/timetable-files.js';
+export { timetableScenario, type TimetableOptions } from './scenarios/timetable.js';
 
 // The built-in targets.
 export { referenceTarget, PING_PONG } from './targets/reference.js';
