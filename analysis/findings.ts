@@ -34,7 +34,7 @@ export function processExited(series: Series, last: number, held: number[], atMs
   let back: number | null = null;
   for (let sec = second + 1; sec <= last && back === null; sec++) if ((series.clock.get(sec)?.answered ?? 0) > 0) back = sec;
   const begun = Object.values(series.clock.get(second)?.held ?? {}).reduce((a, b) => a + b, 0);
-  return { atMs, second, how: ['its process exited'], backSecond: back, heldBefore: (second > 0 ? (held[second - 1] ?? 0) : 0) + begun };
+  return { atMs: Math.round(atMs), second, how: ['its process exited'], backSecond: back, heldBefore: (second > 0 ? (held[second - 1] ?? 0) : 0) + begun };
 }
 
 /** The first outage of the target: DOWN_SECONDS seconds (by the clock) in which attempts ended and not one was answered. */
@@ -68,7 +68,7 @@ export function targetDown(series: Series, last: number, held: number[]): Target
     const kinds = Object.keys(firstOf).sort((a, b) => firstOf[a]! - firstOf[b]!);
     const first = series.clock.get(start)!;
     return {
-      atMs: Math.min(...Object.values(first.firstMs)),
+      atMs: Math.round(Math.min(...Object.values(first.firstMs))),
       second: start,
       how: kinds.map((k) => KIND_WORDS[k] ?? k),
       backSecond: end <= last ? end : null,
