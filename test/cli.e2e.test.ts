@@ -22,7 +22,7 @@ describe('bad input gives one line with the fix and a documented exit code', () 
   it('names an unknown scenario, suggests the closest one and exits 2', async () => {
     const c = captureIo();
     expect(await main(['run', 'monday-800', '--target', 'http://127.0.0.1:9'], c.io)).toBe(EXIT.usage);
-    expect(c.err()).toBe("error: unknown scenario 'monday-800'; did you mean 'monday-0800'? (built in: monday-0800, monday-0800-staggered, monday-0800-retry-storm, monday-0800-backoff, tuesday-farm-down; see 'firstbell list'; a scenario file's path ends in .ts, .js or .json)\n");
+    expect(c.err()).toBe("error: unknown scenario 'monday-800'; did you mean 'monday-0800'? (built in: monday-0800, monday-0800-staggered, monday-0800-retry-storm, monday-0800-backoff, tuesday-farm-down; see 'firstbell list'; a scenario file's path ends in .ts, .js or .json, a timetable's in .csv or .txt)\n");
   });
 
   it('rejects a scale that is not a number and exits 2', async () => {

@@ -59,7 +59,7 @@ describe('the engine', () => {
     const t0 = performance.now();
     const monitor = new HealthMonitor(100);
     const engine = new Engine({
-      scenario: { client: { ...DEFAULT_CLIENT, thinkTimeMs: 0, heartbeatMs: 100, retry: { kind: 'reload', everyMs: 50, maxTries: 3 } } } as ResolvedScenario,
+      scenario: { population: { schools: 1, conferences: 2, participantsPerConference: 10 }, phases: [], client: { ...DEFAULT_CLIENT, thinkTimeMs: 0, heartbeatMs: 100, retry: { kind: 'reload', everyMs: 50, maxTries: 3 } } } as unknown as ResolvedScenario,
       seed: 1, target, schedule: schedule(20), origin: 'http://127.0.0.1:1', clock: () => performance.now() - t0,
       maxActive: 100, lateThresholdMs: 100, monitor, emit: (s) => samples.push(s),
     });
