@@ -163,10 +163,12 @@ export function analyse(run: RunInfo, series: Series, health: HealthSecond[], br
   const bells = bellResults(run, analysed, last);
   const exitedAt = run.targetProcess?.exitedAtMs;
   const down = exitedAt !== undefined ? processExited(series, last, conc.held, exitedAt) : targetDown(series, last, conc.held);
+  // A run that did not run to its planned end (interrupted, failed part-way, killed) has no evidence for the rest.
+  const whole = run.status === 'completed';
   const verdict: Analysis['verdict'] =
     layers.some((l) => !l.met) || down || (users.arrived > 0 && users.joined === 0) ? 'failed'
       : suspect.size > 0 ? 'generator-bound'
-        : !layers.some((l) => l.judged) ? 'not-judged' : 'passed';
+        : !layers.some((l) => l.judged) || !whole ? 'not-judged' : 'passed';
   const a: Omit<Analysis, 'headline'> = {
     run,
     verdict,

@@ -44,13 +44,16 @@ function bellsText(bells: BellResult[]): string {
 /** The headline: the target's death first, then nobody through, then each break in time order, else what was met. */
 export function headlineOf(a: Omit<Analysis, 'headline'>, generator: GeneratorVerdict): string {
   const { run, layers, users } = a;
-  let text = run.status === 'interrupted' ? 'Interrupted run. ' : run.status === 'failed' ? 'The run failed part-way. ' : '';
+  let text = run.status === 'interrupted' ? 'Interrupted run. ' : run.status === 'failed' ? 'The run failed part-way. ' : run.status === 'running' ? 'The run did not close (it was killed). ' : '';
   if (generator.suspectSeconds.length > 0) text += `The generator was the bottleneck in ${generator.suspectSeconds.length} s; those seconds are left out of the verdict. `;
   if (a.targetDown) text += downText(a.targetDown, run) + ' ';
   if (users.arrived > 0 && users.joined === 0) text += nobodyText(users, a) + ' ';
   const broken = layers.filter((l) => l.breakPoint).sort((x, y) => x.breakPoint!.second - y.breakPoint!.second);
   if (a.bells?.length) text += bellsText(a.bells) + ' ';
   if (broken.length) return text + broken.map(layerText).join(' ');
+  if (a.verdict === 'not-judged' && run.status !== 'completed' && layers.some((l) => l.judged)) {
+    return `${text}Not judged: what ran until then met the objectives, but the run did not reach its planned end, so nothing is shown to hold for the rest.`;
+  }
   if (a.verdict === 'not-judged') {
     return `${text}Nothing was judged: no second of any layer had ${MIN_ATTEMPTS_PER_SECOND} or more ended attempts of a step (${n(users.arrived)} participants arrived, ${n(users.joined)} joined). Raise the load or lengthen the run.`;
   }

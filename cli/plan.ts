@@ -1,4 +1,5 @@
 // The plan as a person reads it, built once per run from the scenario, the seed, the target and the layout flags.
+import { isIP } from 'node:net';
 import { availableParallelism, networkInterfaces } from 'node:os';
 import { Option, type Command } from 'commander';
 import type { Target } from '../api/target.js';
@@ -30,6 +31,11 @@ export function planRun(s: ResolvedScenario, seed: number, targetHost: string, f
     if (e instanceof LocalAddressError) throw new UsageError(e.message);
     throw e;
   }
+  // A connection goes from an address of the target's family: an IPv6 source cannot reach an IPv4 target, nor the reverse.
+  const host = targetHost.replace(/^\[|\]$/g, '');
+  const family = isIP(host);
+  const other = family ? given?.find((a) => isIP(a) !== family) : undefined;
+  if (other) throw new UsageError(`--local-address ${other} is IPv${isIP(other)} and the target ${host} is IPv${family}: no connection can go from one to the other; give local addresses of the target's family`);
   let layout: LoadLayout | undefined;
   const plan = buildPlan(s, seed, (summary) =>
     (layout = layoutLoad({

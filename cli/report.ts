@@ -6,7 +6,15 @@ import { compare, renderComparison } from '../reports/compare.js';
 import { openReport } from '../reports/screenshot.js';
 import { summaryJson, terminalSummary } from '../reports/summary.js';
 import { writeFileAtomic } from '../run-folder/run-folder.js';
-import { EXIT, parseNumber, type Io, type SetAction } from './shared.js';
+import { analyse } from '../analysis/analysis.js';
+import { readRunFolder } from '../run-folder/read.js';
+import { EXIT, parseNumber, UsageError, type Io, type SetAction } from './shared.js';
+
+/** A run folder analysed, nothing written. */
+async function analysisOf(dir: string) {
+  const f = await readRunFolder(dir);
+  return analyse(f.run, f.series, f.health, { journeys: f.journeys, media: f.media });
+}
 
 /** Writes compare.html and prints the verdict; exit 99 on a regression. */
 export function writeComparison(io: Io, c: ReturnType<typeof compare>, path: string, json: boolean | undefined): number {
@@ -46,12 +54,16 @@ export function addReportCommands(program: Command, io: Io, setAction: SetAction
     .addOption(new Option('--max-regression <pct>', 'exit 99 when a layer lost more than this much capacity, in %').argParser(parseNumber('--max-regression', 0, 100)))
     .option('--out <file>', 'where to write the comparison report (default: compare.html in the run folder)')
     .option('--json', 'print only the comparison as JSON on stdout')
-    .action((baseDir: string, runDir: string, o: { maxRegression?: number; out?: string; json?: boolean }) =>
+    .option('--force', 'compare runs of different scenarios, scales or seeds all the same')
+    .action((baseDir: string, runDir: string, o: { maxRegression?: number; out?: string; json?: boolean; force?: boolean }) =>
       setAction(async () => {
         const cwd = io.cwd ?? process.cwd();
-        const base = await buildReport(resolve(cwd, baseDir));
-        const run = await buildReport(resolve(cwd, runDir));
-        return writeComparison(io, compare(base.analysis, run.analysis, o.maxRegression), resolve(cwd, o.out ?? `${resolve(cwd, runDir)}/compare.html`), o.json);
+        // Both runs are read and analysed, not rewritten: the base run's folder stays as it is.
+        const [base, run] = await Promise.all([analysisOf(resolve(cwd, baseDir)), analysisOf(resolve(cwd, runDir))]);
+        const differ = (['name', 'scale'] as const).filter((k) => base.run.scenario[k] !== run.run.scenario[k]).map((k) => `${k === 'name' ? 'scenario' : k} ${base.run.scenario[k]} against ${run.run.scenario[k]}`);
+        if (base.run.seed !== run.run.seed) differ.push(`seed ${base.run.seed} against ${run.run.seed}`);
+        if (differ.length && !o.force) throw new UsageError(`${baseDir} and ${runDir} are not the same test (${differ.join(', ')}): a capacity change between them says nothing about a regression; run both with the same scenario, scale and seed, or give --force`);
+        return writeComparison(io, compare(base, run, o.maxRegression), resolve(cwd, o.out ?? `${resolve(cwd, runDir)}/compare.html`), o.json);
       }),
     );
 }

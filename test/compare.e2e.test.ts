@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT, main } from '../cli.js';
@@ -17,9 +17,15 @@ describe('what-if and compare on the reference platform', () => {
     const [plain, staggered] = readdirSync(out).sort((a, b) => (a.includes('staggered') ? 1 : 0) - (b.includes('staggered') ? 1 : 0));
     expect(existsSync(join(out, staggered!, 'compare.html'))).toBe(true);
 
+    // Two different scenarios are not a regression test: compare says so unless told --force, and writes nothing into either run.
+    const before = statSync(join(out, plain!, 'report.html')).mtimeMs;
+    const r = captureIo();
+    expect(await main(['compare', join(out, plain!), join(out, staggered!)], r.io)).toBe(EXIT.usage);
+    expect(r.err()).toContain('are not the same test (scenario monday-0800 against monday-0800-staggered)');
     // Without --max-regression compare only reports; the staggered run never offered the load the plain one broke at.
     const g = captureIo();
-    expect(await main(['compare', join(out, plain!), join(out, staggered!), '--out', join(out, 'again.html')], g.io)).toBe(EXIT.ok);
+    expect(await main(['compare', join(out, plain!), join(out, staggered!), '--force', '--out', join(out, 'again.html')], g.io)).toBe(EXIT.ok);
     expect(existsSync(join(out, 'again.html'))).toBe(true);
+    expect(statSync(join(out, plain!, 'report.html')).mtimeMs).toBe(before);
   });
 });
