@@ -9,8 +9,9 @@ export const DOWN_ATTEMPTS = 5;
 export const RECOVERY_ATTEMPTS = 10;
 /** …over at least this many seconds, every one of them meeting the objective. */
 export const RECOVERY_SECONDS = 3;
-/** A held count that moves by no more than this share (or RECOVERY_SECONDS participants) while new connects fail is a limit. */
+/** A held count that moves by no more than this share, or HELD_FLAT_MIN participants, while new connects fail is a limit. */
 export const HELD_FLAT_SHARE = 0.01;
+export const HELD_FLAT_MIN = 3;
 
 /** The target stopped answering at its address: when, how, and when it answered again. */
 export interface TargetDown {
@@ -28,13 +29,17 @@ export interface TargetDown {
 
 const KIND_WORDS: Record<string, string> = { refused: 'connection refused', reset: 'connection reset', timeout: 'no answer in time', dns: 'name not found', tls: 'TLS failure' };
 
+/** Participants holding just before second `sec` ended: held at the end of the second before, and every hold begun in it. */
+function heldBefore(series: Series, held: number[], sec: number): number {
+  return (sec > 0 ? (held[sec - 1] ?? 0) : 0) + Object.values(series.clock.get(sec)?.held ?? {}).reduce((a, b) => a + b, 0);
+}
+
 /** The target's watched process exited at `atMs`: down from then, back at the first answer after it. */
 export function processExited(series: Series, last: number, held: number[], atMs: number): TargetDown {
   const second = Math.max(0, Math.floor(atMs / 1000));
   let back: number | null = null;
   for (let sec = second + 1; sec <= last && back === null; sec++) if ((series.clock.get(sec)?.answered ?? 0) > 0) back = sec;
-  const begun = Object.values(series.clock.get(second)?.held ?? {}).reduce((a, b) => a + b, 0);
-  return { atMs: Math.round(atMs), second, how: ['its process exited'], backSecond: back, heldBefore: (second > 0 ? (held[second - 1] ?? 0) : 0) + begun };
+  return { atMs: Math.round(atMs), second, how: ['its process exited'], backSecond: back, heldBefore: heldBefore(series, held, second) };
 }
 
 /** The first outage of the target: DOWN_SECONDS seconds (by the clock) in which attempts ended and not one was answered. */
@@ -72,8 +77,7 @@ export function targetDown(series: Series, last: number, held: number[]): Target
       second: start,
       how: kinds.map((k) => KIND_WORDS[k] ?? k),
       backSecond: end <= last ? end : null,
-      // Held at the end of the second before, and every hold begun in the second it went down.
-      heldBefore: (start > 0 ? (held[start - 1] ?? 0) : 0) + Object.values(first.held).reduce((a, b) => a + b, 0),
+      heldBefore: heldBefore(series, held, start),
     };
   }
   return undefined;
@@ -126,7 +130,7 @@ export interface ConnectionLimit {
 export function connectionLimitAt(held: number[], breakAt: number, brokenUntil: number, failedIn: (sec: number) => number, minSeconds: number): ConnectionLimit | undefined {
   const h0 = held[breakAt] ?? 0;
   if (h0 <= 0) return undefined;
-  const slack = Math.max(RECOVERY_SECONDS, HELD_FLAT_SHARE * h0);
+  const slack = Math.max(HELD_FLAT_MIN, HELD_FLAT_SHARE * h0);
   let lo = h0;
   let hi = h0;
   let sec = breakAt;

@@ -137,22 +137,6 @@ function judgeSeconds(v: LayerView, last: number, suspect: Set<number>): Judged 
   return { state, firstViolation };
 }
 
-/** The first second of the first violation sustained for SUSTAIN_SECONDS judged seconds; -1 when there is none. */
-function sustainedBreak(state: (boolean | undefined)[], last: number): number {
-  for (let sec = 0, streak = 0; sec <= last; sec++) {
-    if (state[sec] === true) {
-      streak++;
-      if (streak >= SUSTAIN_SECONDS) {
-        // Walk back to the first second of this run of violations (skipping unjudged seconds).
-        let s = sec;
-        for (let k = sec - 1; k >= 0 && state[k] !== false; k--) if (state[k] === true) s = k;
-        return s;
-      }
-    } else if (state[sec] === false) streak = 0;
-  }
-  return -1;
-}
-
 /**
  * Capacity by completions: the highest rate of participants through the layer, counted by the second they
  * completed, held in every second of CAPACITY_SECONDS. It is the target's when the layer was saturated near that
@@ -270,7 +254,7 @@ export function analyseLayer(layer: Layer, series: Series, run: RunInfo, last: n
   }
   const judged = judgeSeconds(v, last, suspect);
   const { state } = judged;
-  const breakAt = sustainedBreak(state, last);
+  const breakAt = violationStarts(state, last)[0] ?? -1;
   const result: LayerAnalysis = {
     state, view: v,
     layer, objective: v.objective, unit: UNITS[layer], attempts: total.attempts, failed: total.failed, judged: state.some((x) => x !== undefined),
@@ -320,7 +304,7 @@ export function timelineOf(layer: Layer, series: Series, last: number): LayerTim
   return t;
 }
 
-/** Every second at which a violation sustained for SUSTAIN_SECONDS judged seconds begins. */
+/** Every second at which a violation sustained for SUSTAIN_SECONDS judged seconds begins (unjudged seconds neither break nor count). */
 export function violationStarts(state: readonly (boolean | undefined)[], last: number): number[] {
   const starts: number[] = [];
   let runStart = -1;
