@@ -3,9 +3,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# chromium: browser users and the report check; janus: the media layer (SFU);
-# nginx and wrk: the benchmark sink and a peer tool; iproute2: loopback-only veth for media.
-APT_PACKAGES=(chromium janus nginx wrk iproute2 fonts-dejavu-core)
+# chromium: browser users and the report check; janus: the media layer (SFU); libjs-janus-gateway and
+# libjs-webrtc-adapter: janus.js for the classroom page example; nginx and wrk: the benchmark sink and a peer
+# tool; iproute2: loopback-only veth for media; openssl: certificates for the HTTPS tests.
+APT_PACKAGES=(chromium janus libjs-janus-gateway libjs-webrtc-adapter nginx wrk iproute2 openssl fonts-dejavu-core)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

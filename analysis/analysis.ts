@@ -1,6 +1,6 @@
 // Analysis: per-layer verdicts, break points, capacity, limits and the target's outages from a run's series.
 import { LAYERS, type Layer } from '../scenarios/model.js';
-import type { BrowserJourney, MediaSecond } from '../run-folder/records.js';
+import type { BrowserJourney, BrowserSecond, MediaSecond } from '../run-folder/records.js';
 import type { HealthSecond, RunInfo } from '../run-folder/run-folder.js';
 import type { StepDecl } from '../api/target.js';
 import type { Series, StepSecond } from '../run-folder/series.js';
@@ -20,12 +20,40 @@ const median = (xs: number[]): number | null => {
   return Math.round(s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2);
 };
 
-function browserSection(run: RunInfo, journeys: BrowserJourney[], media: MediaSecond[]): BrowserSection | undefined {
+/** A journey's own steps; run folders from before web clients had steps name the login and the broker's answer. */
+function stepsOf(j: BrowserJourney): { name: string; ms: number }[] {
+  if (j.steps) return j.steps;
+  return [...(j.loginMs !== undefined ? [{ name: 'login', ms: j.loginMs }] : []), ...(j.assignMs !== undefined ? [{ name: 'assign', ms: j.assignMs }] : [])];
+}
+
+/** A second in which the machine's CPU was this busy (in % of all cores) left nothing to spare: browser figures in it say more about the machine. */
+export const MACHINE_BUSY_PCT = 90;
+
+/** The browser's use of the machine, and whether the machine, not the platform, limited the browser users. */
+function browserResources(run: RunInfo, health: BrowserSecond[]): BrowserSection['resources'] {
+  if (!health.length) return undefined;
+  const cores = Math.max(1, run.host.cpus);
+  const busy = health.filter((h) => h.machineCpuPct >= MACHINE_BUSY_PCT);
+  // The browser's share of the machine in its busy seconds: with at least a quarter of it, the browsers were part of the limit.
+  const share = busy.length ? busy.reduce((a, h) => a + h.cpuPct / cores, 0) / busy.reduce((a, h) => a + Math.max(1, h.machineCpuPct), 0) : 0;
+  return {
+    meanCpuPct: Math.round(health.reduce((a, h) => a + h.cpuPct, 0) / health.length),
+    peakCpuPct: Math.max(...health.map((h) => h.cpuPct)),
+    peakRssMb: Math.max(...health.map((h) => h.rssMb)),
+    peakProcesses: Math.max(...health.map((h) => h.processes)),
+    busySeconds: busy.length,
+    browserShareOfBusy: Math.round(share * 100) / 100,
+    machineLimited: busy.length >= 3 && share >= 0.25,
+    seconds: health,
+  };
+}
+
+function browserSection(run: RunInfo, journeys: BrowserJourney[], media: MediaSecond[], health: BrowserSecond[] = []): BrowserSection | undefined {
   if (!run.browsers) return undefined;
   const bell = run.firstBellAtMs;
   const burstEnd = burstEndSecond(run) * 1000 + 10_000;
   const js = journeys
-    .map((j) => ({ ...j, clickSecond: Math.floor((j.startMs + (j.pageMs ?? 0) + (j.loginMs ?? 0)) / 1000) }))
+    .map((j) => ({ ...j, steps: stepsOf(j), clickSecond: Math.floor((j.clickAtMs ?? j.startMs + (j.pageMs ?? 0) + (j.loginMs ?? 0)) / 1000) }))
     .sort((a, b) => a.startMs - b.startMs);
   const span = (from: number, to: number) => {
     const inIt = js.filter((j) => j.clickSecond * 1000 >= from && j.clickSecond * 1000 < to && j.end !== 'stopped');
@@ -58,6 +86,7 @@ function browserSection(run: RunInfo, journeys: BrowserJourney[], media: MediaSe
     freezes: media.reduce((a, m) => a + m.freezes, 0),
     packetsLost: media.reduce((a, m) => a + m.packetsLost, 0),
     errors: [...errors].map(([message, count]) => ({ message, count })).sort((a, b) => b.count - a.count),
+    resources: browserResources(run, health),
   };
 }
 
@@ -150,7 +179,7 @@ function journeyLayers(series: Series): Layer[] {
   return LAYERS.filter((l) => series.steps.some((d) => d.layer === l && !d.browser));
 }
 
-export function analyse(run: RunInfo, series: Series, health: HealthSecond[], browsers: { journeys: BrowserJourney[]; media: MediaSecond[] } = { journeys: [], media: [] }): Analysis {
+export function analyse(run: RunInfo, series: Series, health: HealthSecond[], browsers: { journeys: BrowserJourney[]; media: MediaSecond[]; health?: BrowserSecond[] } = { journeys: [], media: [] }): Analysis {
   const last = Math.max(series.lastSecond, Math.ceil(run.plannedEndMs / 1000) - 1, 0);
   const generator = generatorVerdict(run, health);
   const suspect = new Set(generator.suspectSeconds);
@@ -192,7 +221,7 @@ export function analyse(run: RunInfo, series: Series, health: HealthSecond[], br
     health,
     generator,
     faults: faultResults(run, analysed, last, suspect),
-    browsers: browserSection(run, browsers.journeys, browsers.media),
+    browsers: browserSection(run, browsers.journeys, browsers.media, browsers.health),
     scriptErrors: [...series.scriptErrors].map(([message, count]) => ({ message, count })).sort((x, y) => y.count - x.count),
   };
   return { ...a, headline: headlineOf(a, generator) };

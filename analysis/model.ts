@@ -1,6 +1,6 @@
 // The result model of an analysis: every output (report, summary, junit, comparison) is built from these.
 import type { Layer, LayerObjective } from '../scenarios/model.js';
-import type { BrowserJourney, FaultRecord, MediaSecond } from '../run-folder/records.js';
+import type { BrowserJourney, BrowserSecond, FaultRecord, MediaSecond } from '../run-folder/records.js';
 import type { HealthSecond, RunInfo } from '../run-folder/run-folder.js';
 import type { ConnectionLimit, TargetDown } from './findings.js';
 
@@ -271,4 +271,19 @@ export interface BrowserSection {
   packetsLost: number;
   /** The worst failure the browser users met, as they saw it. */
   errors: { message: string; count: number }[];
+  /**
+   * The browser's processes on this machine (when firstbell started the browser): CPU in % of one core, memory,
+   * the seconds in which the whole machine was busy, and whether it was the limit of the browser users' figures.
+   */
+  resources?: {
+    meanCpuPct: number;
+    peakCpuPct: number;
+    peakRssMb: number;
+    peakProcesses: number;
+    busySeconds: number;
+    /** The browser's share of the machine's CPU in its busy seconds, 0..1. */
+    browserShareOfBusy: number;
+    machineLimited: boolean;
+    seconds: BrowserSecond[];
+  };
 }

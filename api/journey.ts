@@ -1,5 +1,5 @@
 // Journeys as users write them: the steps of their own platform, each in a layer, and what one participant does.
-import type { JourneyEnd, Steps, TargetLimits, Vu } from './target.js';
+import type { JourneyEnd, NativeFaults, Steps, TargetLimits, Vu } from './target.js';
 import type { WebClient } from './web-client.js';
 
 /** One platform's journey, without the platform's address: `--target` (or the scenario) gives that. */
@@ -18,6 +18,11 @@ export interface JourneyDefinition<S extends Steps = Steps> {
   limits?: TargetLimits;
   /** How browser users get into a conference through the platform's own pages. */
   webClient?: WebClient;
+  /**
+   * How the platform applies faults itself (an admin API that slows its logins, a maintenance switch): firstbell
+   * applies the faults it `supports` through it, and the rest through its fault proxy.
+   */
+  faults?(target: URL): NativeFaults;
   /** One participant's journey: its steps, then `return vu.hold(…)` to stay, or `'joined'`; a thrown error is a script error. */
   journey(vu: Vu<S>): Promise<JourneyEnd>;
 }

@@ -9,7 +9,7 @@ import { describeFault } from '../scenarios/fault-label.js';
 import { BUILT_IN_SCENARIOS } from '../scenarios/index.js';
 import type { ResolvedScenario } from '../scenarios/model.js';
 import { scenarioOfTimetable, timetableFlags, type TimetableFlags } from './timetable.js';
-import { EXIT, fmt, localAddressOption, parseNumber, scaleOption, scenarioByName, seedOption, targetFlags, targetOfFlags, UsageError, workersOption, type Io, type SetAction, type TargetKindFlags } from './shared.js';
+import { EXIT, faultFlags, fmt, type FaultFlags, localAddressOption, parseNumber, scaleOption, scenarioByName, seedOption, targetFlags, targetOfFlags, UsageError, workersOption, type Io, type SetAction, type TargetKindFlags } from './shared.js';
 
 /** This machine's interface addresses, for checking --local-address. */
 function machineAddresses(): Set<string> {
@@ -153,10 +153,10 @@ export function addPlanCommands(program: Command, io: Io, setAction: SetAction):
     .addOption(new Option('--browsers <n>', 'browser users the run would have beside the protocol users').argParser(parseNumber('--browsers', 0, 50, true)).default(0))
     .addOption(workersOption())
     .addOption(localAddressOption());
-  timetableFlags(targetFlags(plan)).action(
-    (name: string, o: TargetKindFlags & TimetableFlags & { scale: number; target?: string; objective: string[]; browsers: number; workers: number | 'auto'; localAddress: string[] }, cmd: Command) =>
+  faultFlags(timetableFlags(targetFlags(plan))).action(
+    (name: string, o: TargetKindFlags & TimetableFlags & FaultFlags & { scale: number; target?: string; objective: string[]; browsers: number; workers: number | 'auto'; localAddress: string[] }, cmd: Command) =>
       setAction(async () => {
-        const s = await scenarioByName(name, o.scale, o.objective, o.data, (f) => scenarioOfTimetable(f, o, io.cwd));
+        const s = await scenarioByName(name, o.scale, o.objective, o.data, (f) => scenarioOfTimetable(f, o, io.cwd), o);
         // Nothing is sent: the target is built only to know whether it holds and what it declares it takes.
         const target = await targetOfFlags(o, o.target ?? 'http://127.0.0.1/', s, cmd);
         const p = planRun(s, o.seed, target.url.hostname, o, target.holds !== false);

@@ -13,7 +13,7 @@ import { EXIT, parseNumber, UsageError, type Io, type SetAction } from './shared
 /** A run folder analysed, nothing written. */
 async function analysisOf(dir: string) {
   const f = await readRunFolder(dir);
-  return analyse(f.run, f.series, f.health, { journeys: f.journeys, media: f.media });
+  return analyse(f.run, f.series, f.health, { journeys: f.journeys, media: f.media, health: f.browserHealth });
 }
 
 /** Writes compare.html and prints the verdict; exit 99 on a regression. */

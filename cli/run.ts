@@ -10,13 +10,14 @@ import { compare } from '../reports/compare.js';
 import { summaryJson, terminalSummary } from '../reports/summary.js';
 import { RunFailedError } from '../run-folder/run-folder.js';
 import { targetFromSpec } from '../targets/index.js';
-import { processAlive, runScenario, type Progress } from '../users/run.js';
+import { NO_WEB_CLIENT_HINT, processAlive, runScenario, type Progress } from '../users/run.js';
 import { fixtureArgs, fixtureFlags, type FixtureFlags } from './fixture.js';
 import { describePlan, planRun } from './plan.js';
 import { writeComparison } from './report.js';
+import { webClientFlags, webClientOfFlags, type WebClientFlags } from './web-client.js';
 import { scenarioOfTimetable, timetableFlags, type TimetableFlags } from './timetable.js';
 import {
-  allowTargetOption, EXIT, fmt, localAddressOption, parseNumber, scaleOption, journeyTargetFor, scenarioByName, seedOption, targetFlags, targetFor, targetOfFlags, UsageError, workersOption,
+  allowTargetOption, EXIT, faultFlags, fmt, type FaultFlags, localAddressOption, parseNumber, scaleOption, journeyTargetFor, scenarioByName, seedOption, targetFlags, targetFor, targetOfFlags, UsageError, workersOption,
   type Io, type SetAction, type TargetKindFlags,
 } from './shared.js';
 
@@ -47,7 +48,7 @@ function progressPrinter(io: Io, scenario: ResolvedScenario, enabled: boolean, l
   };
 }
 
-export interface RunFlags {
+export interface RunFlags extends WebClientFlags, FaultFlags {
   objective: string[];
   faultsVia: 'auto' | 'proxy';
   scale?: number;
@@ -68,6 +69,9 @@ export interface RunFlags {
 
 /** Runs one scenario, builds its report and prints the verdict; returns the run folder and analysis. */
 export async function runOnce(io: Io, scenario: ResolvedScenario, target: Target, flags: RunFlags) {
+  const webClient = await webClientOfFlags(flags, io.cwd);
+  if (webClient && flags.browsers === 0) throw new UsageError(`${flags.webClient !== undefined ? '--web-client' : '--page'} says how browser users get in, but there are none; add --browsers N (e.g. --browsers 2)`);
+  if (flags.browsers > 0 && !webClient && !target.webClient) throw new UsageError(`--browsers: the ${target.kind} target has no web client for browser users; ${NO_WEB_CLIENT_HINT}`);
   const plan = planRun(scenario, flags.seed, target.url.hostname, flags, target.holds !== false);
   io.stderr.write(describePlan(plan, `${target.kind} ${target.url.origin}`, flags.browsers) + '\n');
   // The progress line shows the layers the journey has.
@@ -75,7 +79,7 @@ export async function runOnce(io: Io, scenario: ResolvedScenario, target: Target
   const progress = progressPrinter(io, scenario, flags.progress, LAYERS.filter((l) => steps.some((d) => d.layer === l)));
   const result = await runScenario({
     plan, target, outDir: resolve(io.cwd ?? process.cwd(), flags.out), maxActive: flags.maxActive,
-    signal: io.signal, onProgress: progress.onProgress, faultsVia: flags.faultsVia, targetPid: flags.targetPid,
+    signal: io.signal, onProgress: progress.onProgress, faultsVia: flags.faultsVia, targetPid: flags.targetPid, webClient,
     browsers: flags.browsers > 0 ? { count: flags.browsers, cycleMs: flags.browserCycle * 1000, chromium: flags.chromium, endpoint: flags.browserEndpoint } : undefined,
   })
     .catch(async (err: unknown) => {
@@ -115,7 +119,7 @@ export async function withTarget<T>(io: Io, url: string | undefined, allowed: st
 
 /** The flags every command that sends load takes. */
 const runFlags = (cmd: Command) =>
-  cmd
+  faultFlags(webClientFlags(cmd))
     .addOption(seedOption())
     .option('--out <dir>', 'folder that receives the run folder', 'runs')
     .addOption(new Option('--max-active <n>', "most participants under way at once; beyond it arrivals are dropped and counted (default: the plan's participants, at least 50,000)").argParser(parseNumber('--max-active', 1, 10_000_000, true)))
@@ -149,7 +153,7 @@ export function addRunCommands(program: Command, io: Io, setAction: SetAction): 
   );
   timetableFlags(targetFlags(run)).action((name: string, o: RunFlags & TargetKindFlags & TimetableFlags & { target: string; scale: number }, cmd: Command) =>
     setAction(async () => {
-      const scenario = await scenarioByName(name, o.scale, o.objective, o.data, (f) => scenarioOfTimetable(f, o, io.cwd));
+      const scenario = await scenarioByName(name, o.scale, o.objective, o.data, (f) => scenarioOfTimetable(f, o, io.cwd), o);
       return runAndReport(io, scenario, await targetOfFlags(o, o.target, scenario, cmd), o, false);
     }),
   );
@@ -163,7 +167,7 @@ export function addRunCommands(program: Command, io: Io, setAction: SetAction): 
     ),
   ).action((o: RunFlags & FixtureFlags & { scale: number }, cmd: Command) =>
     setAction(async () => {
-      const scenario = await scenarioByName('monday-0800', o.scale, o.objective);
+      const scenario = await scenarioByName('monday-0800', o.scale, o.objective, undefined, undefined, o);
       const media = o.media ?? 'janus';
       // Two browser users by default, where the media is real.
       const browsers = media === 'janus' && cmd.getOptionValueSource('browsers') === 'default' ? 2 : o.browsers;
@@ -186,8 +190,8 @@ export function addRunCommands(program: Command, io: Io, setAction: SetAction): 
     ),
   ).action((baseName: string, variantName: string, o: RunFlags & { scale: number; target?: string; journey?: string; loginCapacity?: number; joinCapacity?: number }) =>
     setAction(async () => {
-      const base = await scenarioByName(baseName, o.scale, o.objective);
-      const variant = await scenarioByName(variantName, o.scale, o.objective);
+      const base = await scenarioByName(baseName, o.scale, o.objective, undefined, undefined, o);
+      const variant = await scenarioByName(variantName, o.scale, o.objective, undefined, undefined, o);
       const journey = o.journey ?? base.journey;
       if (journey && o.target === undefined) throw new UsageError(`a journey module (${journey}) needs --target: the reference platform firstbell starts has its own journey`);
       const own = journey && o.target !== undefined ? await journeyTargetFor(journey, o.target, o.allowTarget) : undefined;

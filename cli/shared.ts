@@ -8,6 +8,7 @@ import { isLoopback } from '../plan/limits.js';
 import { BUILT_IN_SCENARIOS, closestName, findScenario } from '../scenarios/index.js';
 import { ProblemsError, resolveScenario, validateScenario, type ResolvedScenario, type Scenario } from '../scenarios/model.js';
 import { applyObjectiveFlags } from '../scenarios/objective-flag.js';
+import { FAULT_FLAG_FORM, parseFaultFlags } from '../scenarios/fault-flag.js';
 import type { BbbChecksum } from '../targets/bbb.js';
 import { targetFromSpec, TARGET_KINDS, type TargetKind } from '../targets/index.js';
 
@@ -56,11 +57,22 @@ export const localAddressOption = () =>
     .default([] as string[]);
 export const seedOption = () => new Option('--seed <n>', 'seed of the schedule; the same seed gives the same arrivals').argParser(parseNumber('the seed', 0, 2 ** 31 - 1, true)).default(1);
 
+/** --fault and --no-faults: faults added on the command line, and whether the scenario's own stay. */
+export interface FaultFlags {
+  fault?: string[];
+  faults?: boolean;
+}
+
+export const faultFlags = (cmd: Command) =>
+  cmd
+    .addOption(new Option('--fault <spec>', `a fault to schedule, applied by the fault proxy in front of any target: ${FAULT_FLAG_FORM} (repeatable)`).argParser((v: string, acc: string[] = []) => [...acc, v]).default([] as string[]))
+    .option('--no-faults', "run the scenario without its own faults (those given with --fault still apply)");
+
 /**
  * A built-in scenario by name, a scenario file (.ts, .js, .json), or a timetable (.csv, .txt) when `timetable`
  * makes one into a scenario; with --objective flags and --data applied.
  */
-export async function scenarioByName(name: string, scale: number, objectiveFlags: string[] = [], dataFile?: string, timetable?: (file: string) => Scenario): Promise<ResolvedScenario> {
+export async function scenarioByName(name: string, scale: number, objectiveFlags: string[] = [], dataFile?: string, timetable?: (file: string) => Scenario, faultFlags: FaultFlags = {}): Promise<ResolvedScenario> {
   const isTimetable = timetable !== undefined && /\.(csv|txt)$/i.test(name);
   const s = isTimetable ? timetable(name) : isScenarioFile(name) ? await loadScenarioFile(name) : findScenario(name);
   if (!s) {
@@ -71,9 +83,13 @@ export async function scenarioByName(name: string, scale: number, objectiveFlags
   }
   const problems = validateScenario(s).map((p) => ({ ...p, where: `scenario ${name}: ${p.where}` }));
   const { objectives, problems: flagProblems } = applyObjectiveFlags(s.objectives, objectiveFlags);
-  if (problems.length || flagProblems.length) throw new ProblemsError([...problems, ...flagProblems]);
+  const added = parseFaultFlags(faultFlags.fault ?? []);
+  if (problems.length || flagProblems.length || added.problems.length) throw new ProblemsError([...problems, ...flagProblems, ...added.problems]);
   const data = dataFile !== undefined ? { ...s.data, csv: resolve(dataFile) } : s.data;
-  return resolveScenario({ ...s, objectives, ...(data ? { data } : {}) }, scale);
+  // --no-faults drops the scenario's own faults; --fault adds to what is left.
+  const faults = [...(faultFlags.faults === false ? [] : (s.faults ?? [])), ...added.faults];
+  const { faults: _own, ...rest } = s;
+  return resolveScenario({ ...rest, objectives, ...(data ? { data } : {}), ...(faults.length ? { faults } : {}) }, scale);
 }
 
 /** Settings of the BigBlueButton, Moodle and plain HTTP targets. */

@@ -1,5 +1,7 @@
 // The fault proxy: an HTTP and WebSocket proxy on loopback that firstbell puts in front of any target to inject faults.
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { Fault } from '../scenarios/model.js';
@@ -50,9 +52,30 @@ class Proxy {
   readonly held = new Set<Socket>();
   readonly tunnels = new Set<{ path: string; client: Socket; server: Socket }>();
   private readonly upstream: { host: string; port: number };
+  /** The upstream speaks TLS (https:, wss:): the proxy answers in plain HTTP on loopback and speaks TLS onwards. */
+  private readonly tls: boolean;
+  /** The Host the upstream expects: its own, not the proxy's. */
+  private readonly hostHeader: string;
+  /** Where the proxy listens, for redirects that name the upstream. */
+  origin = '';
 
-  constructor(upstream: URL, private farmOf: FarmOf) {
-    this.upstream = { host: upstream.hostname, port: Number(upstream.port || 80) };
+  constructor(private readonly upstreamUrl: URL, private farmOf: FarmOf, private readonly tlsOptions: UpstreamTls = {}) {
+    this.tls = upstreamUrl.protocol === 'https:' || upstreamUrl.protocol === 'wss:';
+    const host = upstreamUrl.hostname.replace(/^\[|\]$/g, '');
+    this.upstream = { host, port: Number(upstreamUrl.port || (this.tls ? 443 : 80)) };
+    this.hostHeader = upstreamUrl.host;
+  }
+
+  /** Options for a connection to the upstream: its name for TLS (SNI and the certificate check), and the user's CAs. */
+  private tlsFor() {
+    return { servername: /^[\d.:]+$/.test(this.upstream.host) ? undefined : this.upstream.host, ...this.tlsOptions };
+  }
+
+  /** A redirect to the upstream's own origin goes through the proxy instead, so no request passes the faults by. */
+  private relocate(location: string | undefined): string | undefined {
+    if (!location || !this.origin) return location;
+    const up = this.upstreamUrl.origin.replace(/^ws/, 'http');
+    return location.startsWith(up) ? this.origin + location.slice(up.length) : location;
   }
 
   onFarm(path: string, farm: number): boolean {
@@ -107,12 +130,15 @@ class Proxy {
     });
     if (!fate) return;
     const forward = () => {
-      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !HOP_BY_HOP.has(k)));
-      const up = httpRequest({ ...this.upstream, method: req.method, path, headers }, (ures) => {
+      const headers = { ...Object.fromEntries(Object.entries(req.headers).filter(([k]) => !HOP_BY_HOP.has(k))), host: this.hostHeader };
+      const opts = { ...this.upstream, method: req.method, path, headers };
+      const onAnswer = (ures: IncomingMessage) => {
         const h = Object.fromEntries(Object.entries(ures.headers).filter(([k]) => !HOP_BY_HOP.has(k)));
+        if (typeof h.location === 'string') h.location = this.relocate(h.location);
         res.writeHead(ures.statusCode ?? 502, h);
         (fate.bytesPerSec ? ures.pipe(new Throttle(fate.bytesPerSec)) : ures).pipe(res);
-      });
+      };
+      const up = this.tls ? httpsRequest({ ...opts, ...this.tlsFor() }, onAnswer) : httpRequest(opts, onAnswer);
       up.on('error', () => {
         if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/html' });
         res.end('<h1>502 Bad Gateway</h1>');
@@ -128,14 +154,18 @@ class Proxy {
     const fate = this.judge(path, client, (status) => client.end(`HTTP/1.1 ${status} Injected\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`));
     if (!fate) return;
     const open = () => {
-      const serverSide = connect(this.upstream, () => {
+      const onOpen = () => {
         const lines = [`${req.method} ${path} HTTP/1.1`];
-        for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+        for (let i = 0; i < req.rawHeaders.length; i += 2) {
+          const name = req.rawHeaders[i]!;
+          lines.push(`${name}: ${name.toLowerCase() === 'host' ? this.hostHeader : req.rawHeaders[i + 1]}`);
+        }
         serverSide.write(lines.join('\r\n') + '\r\n\r\n');
         if (head.length) serverSide.write(head);
         serverSide.pipe(client);
         client.pipe(serverSide);
-      });
+      };
+      const serverSide: Socket = this.tls ? tlsConnect({ ...this.upstream, ...this.tlsFor() }, onOpen) : connect(this.upstream, onOpen);
       const t = { path, client, server: serverSide };
       this.tunnels.add(t);
       const end = () => {
@@ -151,13 +181,22 @@ class Proxy {
   };
 }
 
-/** Starts the proxy in front of `upstream` on loopback; farm-down needs `farmOf`, the target's word on which request is on which farm. */
-export async function startFaultProxy(upstream: URL, opts: { farmOf?: FarmOf } = {}): Promise<FaultProxy> {
-  const proxy = new Proxy(upstream, opts.farmOf ?? (() => undefined));
+/** How the proxy checks an HTTPS upstream: Node's trusted CAs (and NODE_EXTRA_CA_CERTS) unless told others. */
+export interface UpstreamTls {
+  ca?: string | Buffer;
+}
+
+/**
+ * Starts the proxy in front of `upstream` (http, https, ws or wss) on loopback; farm-down needs `farmOf`, the
+ * target's word on which request is on which farm.
+ */
+export async function startFaultProxy(upstream: URL, opts: { farmOf?: FarmOf; tls?: UpstreamTls } = {}): Promise<FaultProxy> {
+  const proxy = new Proxy(upstream, opts.farmOf ?? (() => undefined), opts.tls);
   const server = createServer(proxy.onRequest);
   server.on('upgrade', proxy.onUpgrade);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
+  proxy.origin = `http://127.0.0.1:${port}`;
   return {
     url: `http://127.0.0.1:${port}`,
     apply(f) {

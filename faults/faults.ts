@@ -23,8 +23,10 @@ export async function armFaults(target: Target, faults: Fault[], firstBellAtMs: 
   const plan = faults.map((f, i) => {
     const byProxy = PROXY_FAULTS.has(f.kind) && (f.kind !== 'farm-down' || target.farmOf !== undefined);
     const via: FaultRecord['via'] | undefined = native?.supports(f) ? 'target' : byProxy ? 'proxy' : undefined;
-    if (!via && f.kind === 'farm-down') problems.push({ where: `faults[${i}]`, message: `farm-down needs to know which requests go to which farm, and the ${target.kind} target does not say (it declares no farmOf)`, hint: 'run it against a target that declares its farms (the reference platform does), or use a fault the proxy can inject on a path (errors, reset, blackhole with pathPrefix)' });
-    else if (!via) problems.push({ where: `faults[${i}]`, message: `${f.kind} needs the target's own control surface, which ${target.url.origin} does not offer`, hint: 'run it against the reference platform, or use a fault the proxy can inject (latency, errors, reset, blackhole, bandwidth, farm-down)' });
+    const named = `${f.kind} (${describeFault(f)}, at ${f.atMs / 1000} s)`;
+    const wayOut = "run without the scenario's own faults (--no-faults), or schedule one the fault proxy injects in front of any target: --fault 'errors 502 at 10s for 20s on /api/join' or in the scenario's faults (latency, errors, reset, blackhole, bandwidth, with pathPrefix)";
+    if (!via && f.kind === 'farm-down') problems.push({ where: `faults[${i}]`, message: `${named} needs to know which requests go to which farm, and the ${target.kind} target does not say (it declares no farmOf)`, hint: wayOut });
+    else if (!via) problems.push({ where: `faults[${i}]`, message: `${named} needs the platform's own control surface, which the ${target.kind} target at ${target.url.origin} does not offer`, hint: wayOut });
     return { f, via: via ?? 'proxy' };
   });
   if (problems.length) throw new ProblemsError(problems);

@@ -1,5 +1,6 @@
 // Launching Debian's Chromium through puppeteer-core, closed to every host but loopback.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { processTree } from './process-tree.js';
 import { setPriority } from 'node:os';
 import type { Browser } from 'puppeteer-core';
 
@@ -67,22 +68,7 @@ export async function launchChromium(opts: { executablePath?: string; args?: str
  */
 export function deprioritise(rootPid: number | undefined, nice = 10): void {
   if (rootPid === undefined) return;
-  const parents = new Map<number, number>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      parents.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // The process ended meanwhile.
-    }
-  }
-  const tree = new Set([rootPid]);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const [pid, ppid] of parents) if (tree.has(ppid) && !tree.has(pid)) (tree.add(pid), (grew = true));
-  }
-  for (const pid of tree) {
+  for (const { pid } of processTree(rootPid)) {
     try {
       setPriority(pid, nice);
     } catch {

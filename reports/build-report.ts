@@ -14,7 +14,7 @@ export interface BuiltReport {
 /** Reads the run folder once, analyses it, and writes report.html, summary.json and junit.xml into it. */
 export async function buildReport(dir: string, opts: { fromSamples?: boolean } = {}): Promise<BuiltReport> {
   const f = await readRunFolder(dir, opts);
-  const analysis = analyse(f.run, f.series, f.health, { journeys: f.journeys, media: f.media });
+  const analysis = analyse(f.run, f.series, f.health, { journeys: f.journeys, media: f.media, health: f.browserHealth });
   const reportPath = join(dir, FILES.report);
   writeFileAtomic(reportPath, renderReport(analysis));
   writeFileAtomic(join(dir, FILES.summary), JSON.stringify(summaryJson(analysis), null, 2));

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { clockAt, type Analysis, type LayerResult, type Symptom } from '../analysis/analysis.js';
+import { clockAt, MACHINE_BUSY_PCT, type Analysis, type LayerResult, type Symptom } from '../analysis/analysis.js';
 import { downText } from '../analysis/headline.js';
 
 let chartSource: string | undefined;
@@ -169,21 +169,35 @@ function browserSectionHtml(a: Analysis): string {
   const b = a.browsers;
   if (!b) return '';
   const clock = (sec: number) => a.timeline.clocks[sec] ?? `${sec} s`;
+  const names = [...new Set(b.journeys.flatMap((j) => (j.steps ?? []).map((s) => s.name)))];
   const rows = b.journeys
-    .map(
-      (j) => `<tr><td>pupil-${j.user}</td><td>${j.n}</td><td>${esc(clock(j.clickSecond))}</td><td>${msOrDash(j.pageMs)}</td><td>${msOrDash(j.loginMs)}</td><td>${msOrDash(j.assignMs)}</td><td>${msOrDash(j.joinMs)}</td><td>${msOrDash(j.firstFrameMs)}</td><td>${esc(j.end)}${j.error ? `: ${esc(j.failedAt ?? '')} — ${esc(j.error)}` : ''}</td></tr>`,
-    )
+    .map((j) => {
+      const took = new Map((j.steps ?? []).map((s) => [s.name, s.ms]));
+      const steps = names.map((n) => `<td>${msOrDash(took.get(n))}</td>`).join('');
+      return `<tr><td>pupil-${j.user}</td><td>${j.n}</td><td>${esc(clock(j.clickSecond))}</td><td>${msOrDash(j.pageMs)}</td>${steps}<td>${msOrDash(j.joinMs)}</td><td>${msOrDash(j.firstFrameMs)}</td><td>${esc(j.end)}${j.error ? `: ${esc(j.failedAt ?? '')} — ${esc(j.error)}` : ''}</td></tr>`;
+    })
     .join('');
+  const res = b.resources;
+  const machine = res
+    ? `<p id="browser-resources">Chromium on this machine: ${res.peakProcesses} processes, CPU ${res.meanCpuPct} % of one core on average (peak ${res.peakCpuPct} %), memory up to ${res.peakRssMb} MB.${
+        res.machineLimited
+          ? ` <strong>The machine was the limit in ${res.busySeconds} s</strong>: its CPU was ${MACHINE_BUSY_PCT} % busy or more, ${Math.round(res.browserShareOfBusy * 100)} % of it Chromium's. The browser users' figures in those seconds say more about this machine than about the platform; give the browsers a machine of their own (--browser-endpoint) or fewer of them.`
+          : res.busySeconds
+            ? ` The machine's CPU was ${MACHINE_BUSY_PCT} % busy or more in ${res.busySeconds} s, little of it Chromium's.`
+            : ' The machine had CPU to spare throughout.'
+      }</p>`
+    : '';
   const errs = b.errors.length ? `<p>What they met: ${b.errors.slice(0, 5).map((e) => `${esc(e.message)} (${e.count}×)`).join('; ')}.</p>` : '';
   return `<h2 id="media-section">Media: what browser users saw</h2>
 <p>${b.count} browser user${b.count === 1 ? '' : 's'} (Chromium, fake camera and microphone, real WebRTC) joined through the platform's web client beside the protocol users, staying ${Math.round(b.cycleMs / 1000)} s in the conference before leaving and joining again.
 Click to joined, median: ${msOrDash(b.before.joinMs)} before the first bell (${b.before.journeys} journeys), ${msOrDash(b.burst.joinMs)} in the burst (${b.burst.journeys}).
 First remote frame after the click, median: ${msOrDash(b.before.firstFrameMs)} before, ${msOrDash(b.burst.firstFrameMs)} in the burst.
 ${b.failed} journeys never got in, ${b.dropped} lost the conference, ${b.reconnects} reconnect${b.reconnects === 1 ? '' : 's'} after a loss. In the conference: ${b.meanFps ?? '—'} frames/s received on average, ${b.freezes} freezes, ${b.packetsLost} packets lost.</p>
+${machine}
 ${errs}
 <div class="chart"><canvas id="chart-browser-journeys"></canvas></div>
 <div class="chart"><canvas id="chart-browser-media"></canvas></div>
-<table id="browser-journeys"><thead><tr><th>user</th><th>journey</th><th>clicked at</th><th>page</th><th>login</th><th>assigned</th><th>joined</th><th>first frame</th><th>end</th></tr></thead><tbody>${rows}</tbody></table>`;
+<table id="browser-journeys"><thead><tr><th>user</th><th>journey</th><th>clicked at</th><th>page</th>${names.map((n) => `<th>${esc(n)}</th>`).join('')}<th>joined</th><th>first frame</th><th>end</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 /** The script that draws the charts from the embedded data; runs offline. */
@@ -254,7 +268,7 @@ const PAGE_SCRIPT = String.raw`
     draw('chart-browser-journeys', { data: { labels: t.clocks, datasets: [
         { type: 'line', label: 'click to joined (ms)', data: at(function (j) { return j.joinMs; }), borderColor: '#1565c0', backgroundColor: '#1565c0', showLine: false, pointRadius: 4, yAxisID: 'y' },
         { type: 'line', label: 'click to first remote frame (ms)', data: at(function (j) { return j.firstFrameMs; }), borderColor: '#ef6c00', backgroundColor: '#ef6c00', showLine: false, pointRadius: 4, pointStyle: 'rect', yAxisID: 'y' },
-        { type: 'line', label: 'login (ms)', data: at(function (j) { return j.loginMs; }), borderColor: '#6a1b9a', backgroundColor: '#6a1b9a', showLine: false, pointRadius: 3, pointStyle: 'triangle', yAxisID: 'y' },
+        { type: 'line', label: (b.journeys.find(function (j) { return j.steps && j.steps.length; }) || { steps: [{ name: 'page' }] }).steps[0].name + ' (ms)', data: at(function (j) { return j.steps && j.steps.length ? j.steps[0].ms : j.pageMs; }), borderColor: '#6a1b9a', backgroundColor: '#6a1b9a', showLine: false, pointRadius: 3, pointStyle: 'triangle', yAxisID: 'y' },
         { type: 'line', label: 'journey failed or dropped', data: failedAt, borderColor: '#c62828', backgroundColor: '#c62828', showLine: false, pointRadius: 6, pointStyle: 'crossRot', yAxisID: 'y' },
         { type: 'line', label: 'offered arrivals /s', data: data.layers.length ? t.layers[data.layers[0].layer].offered : [], borderColor: '#37474f', borderDash: [5, 3], pointRadius: 0, borderWidth: 1.5, yAxisID: 'y2' }] },
       options: { responsive: true, maintainAspectRatio: false, plugins: { markers: markers(null), shade: t.suspectSeconds, windows: t.faults, title: { display: true, text: 'browser users: each journey at the second of its click, beside the load' } },

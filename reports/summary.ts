@@ -23,7 +23,7 @@ export function summaryJson(a: Analysis): object {
     steps: a.steps,
     faults: a.faults,
     generator: a.generator,
-    browsers: a.browsers ? (({ journeys: _j, media: _m, ...rest }) => rest)(a.browsers) : null,
+    browsers: a.browsers ? (({ journeys: _j, media: _m, resources, ...rest }) => ({ ...rest, resources: resources ? (({ seconds: _s, ...r }) => r)(resources) : null }))(a.browsers) : null,
   };
 }
 
@@ -54,6 +54,14 @@ export function terminalSummary(a: Analysis, reportPath: string): string {
   if (b) {
     const sec = (v: number | null) => (v === null ? '-' : `${(v / 1000).toFixed(1)} s`);
     lines.push(`  browsers  ${b.count} users, ${b.journeys.length} journeys: joined in ${sec(b.before.joinMs)} before the bell, ${sec(b.burst.joinMs)} in the burst; first frame ${sec(b.before.firstFrameMs)} / ${sec(b.burst.firstFrameMs)}; ${b.failed} failed, ${b.dropped} dropped, ${b.reconnects} reconnects; ${b.meanFps ?? '-'} fps`);
+    const res = b.resources;
+    if (res) {
+      lines.push(
+        `  chromium  ${res.peakProcesses} processes, CPU ${res.meanCpuPct} % of a core on average (peak ${res.peakCpuPct} %), up to ${res.peakRssMb} MB${
+          res.machineLimited ? `; the machine was the limit in ${res.busySeconds} s (CPU busy, ${Math.round(res.browserShareOfBusy * 100)} % of it Chromium's): browser figures there say more about this machine` : ''
+        }`,
+      );
+    }
   }
   if (a.generator.suspectSeconds.length) lines.push(`  generator ${a.generator.note}`);
   for (const e of a.scriptErrors.slice(0, 5)) lines.push(`  script    ${e.count} × ${e.message}`);

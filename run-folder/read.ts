@@ -1,8 +1,8 @@
 // Reading a whole run folder once: what ran, its series (series.json, or rebuilt from the raw samples), health and browser users.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BrowserJourney, MediaSecond } from './records.js';
-import { FILES, readBrowserJourneys, readHealth, readMedia, readRunInfo, readSamples, RunFolderError, type HealthSecond, type RunInfo } from './run-folder.js';
+import type { BrowserJourney, BrowserSecond, MediaSecond } from './records.js';
+import { FILES, readBrowserHealth, readBrowserJourneys, readHealth, readMedia, readRunInfo, readSamples, RunFolderError, type HealthSecond, type RunInfo } from './run-folder.js';
 import { Series, type SeriesJson } from './series.js';
 
 /** Everything an analysis reads of a run. */
@@ -13,6 +13,8 @@ export interface RunFolder {
   health: HealthSecond[];
   journeys: BrowserJourney[];
   media: MediaSecond[];
+  /** The browser's CPU and memory, and the machine's CPU, every second (browser users in a Chromium firstbell started). */
+  browserHealth: BrowserSecond[];
 }
 
 /** The series of a run: series.json when the run closed cleanly, else rebuilt from the raw samples (never written back). */
@@ -37,5 +39,5 @@ export async function readRunFolder(dir: string, opts: { fromSamples?: boolean }
   if (!existsSync(join(dir, FILES.run))) throw new RunFolderError(`${dir}: no ${FILES.run} here; give the folder of a run (it holds run.json and samples.csv)`);
   const run = readRunInfo(dir);
   const series = await loadSeries(dir, run, opts);
-  return { dir, run, series, health: await readHealth(dir), journeys: readBrowserJourneys(dir), media: readMedia(dir) };
+  return { dir, run, series, health: await readHealth(dir), journeys: readBrowserJourneys(dir), media: readMedia(dir), browserHealth: await readBrowserHealth(dir) };
 }

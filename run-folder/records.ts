@@ -28,10 +28,14 @@ export interface BrowserJourney {
   error?: string;
   /** Durations, ms; absent when the step was not reached. */
   pageMs?: number;
+  /** The web client's own steps after the page (log in, click the class), in order, with their durations in ms. */
+  steps?: { name: string; ms: number }[];
+  /** When the click into the conference began (the start of the client's last step), ms from the run start. */
+  clickAtMs?: number;
+  /** Run folders written before web clients had steps of their own: the login and the broker's answer. */
   loginMs?: number;
-  /** From the click on the conference to the broker's answer. */
   assignMs?: number;
-  /** From the click to media flowing out (the user is in). */
+  /** From the click to the page showing the pupil in the conference. */
   joinMs?: number;
   /** From the click to the first decoded video frame of another participant. */
   firstFrameMs?: number;
@@ -60,3 +64,21 @@ export const MEDIA_HEADER = 't_ms,user,journey,state,fps,frames_decoded,kbps_in,
 export function mediaLine(m: MediaSecond): string {
   return [m.tMs.toFixed(0), m.user, m.journey, m.state, m.fps.toFixed(1), m.framesDecoded, m.kbpsIn.toFixed(0), m.kbpsOut.toFixed(0), m.packetsLost, m.jitterMs.toFixed(1), m.freezes].join(',');
 }
+
+/** One second of the browser's use of the machine, as written to browser-health.csv. */
+export interface BrowserSecond {
+  /** Second index from the run start. */
+  t: number;
+  /** Chromium processes alive (browser, renderers, helpers). */
+  processes: number;
+  /** CPU of all of them in this second, in % of one core. */
+  cpuPct: number;
+  /** Their memory together, MB: proportional set size (shared pages split among the processes sharing them). */
+  rssMb: number;
+  /** The whole machine's CPU in this second, in % of all its cores. */
+  machineCpuPct: number;
+}
+
+export const BROWSER_HEALTH_HEADER = 'second,processes,cpu_pct,rss_mb,machine_cpu_pct';
+export const browserHealthLine = (b: BrowserSecond) => [b.t, b.processes, b.cpuPct, b.rssMb, b.machineCpuPct].join(',');
+

@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { LAYERS, type Layer, type ResolvedScenario } from '../scenarios/model.js';
 import { OUTCOMES, type Outcome, type Sample } from '../api/sample.js';
 import type { StepDecl } from '../api/target.js';
-import type { BrowserJourney, FaultRecord, MediaSecond } from './records.js';
+import type { BrowserJourney, BrowserSecond, FaultRecord, MediaSecond } from './records.js';
 
 export const FILES = {
   run: 'run.json',
@@ -19,6 +19,8 @@ export const FILES = {
   browsers: 'browsers.jsonl',
   /** Browser users: their media every second. */
   media: 'media.csv',
+  /** Browser users: CPU and memory of the browser's processes and of the machine, every second. */
+  browserHealth: 'browser-health.csv',
 } as const;
 
 /** Generator health in one second of the run. */
@@ -216,6 +218,20 @@ export async function readHealth(dir: string): Promise<HealthSecond[]> {
     if (v.length !== 11 || v.some((x) => !Number.isFinite(x))) continue; // a torn last line after a crash
     const [t, a, b, c, d, e, f, g, h, i, j] = v as [number, number, number, number, number, number, number, number, number, number, number];
     out.push({ t, loopLagP99Ms: a, loopLagMaxMs: b, cpuPct: c, sendLagP99Ms: d, sendLagMaxMs: e, arrivals: f, late: g, dropped: h, active: i, rssMb: j });
+  }
+  return out;
+}
+
+/** The browser's CPU and memory every second; a torn last line is skipped. */
+export async function readBrowserHealth(dir: string): Promise<BrowserSecond[]> {
+  const path = join(dir, FILES.browserHealth);
+  const out: BrowserSecond[] = [];
+  if (!existsSync(path)) return out;
+  for await (const { line } of lines(path)) {
+    const v = line.split(',').map(Number);
+    if (v.length !== 5 || v.some((x) => !Number.isFinite(x))) continue;
+    const [t, processes, cpuPct, rssMb, machineCpuPct] = v as [number, number, number, number, number];
+    out.push({ t, processes, cpuPct, rssMb, machineCpuPct });
   }
   return out;
 }

@@ -190,6 +190,25 @@ export const DEFAULT_OBJECTIVES: Record<Layer, LayerObjective> = {
 
 const CLOCK = /^([01]\d|2[0-3]):[0-5]\d:[0-5]\d$/;
 
+/** What is wrong with one fault; `at` names it, e.g. "faults[0]". */
+export function faultProblems(f: Fault, at: string): Problem[] {
+  const problems: Problem[] = [];
+  const bad = (where: string, message: string, hint: string) => problems.push({ where, message, hint });
+  const positive = (where: string, v: number) => {
+    if (!Number.isFinite(v) || v <= 0) bad(where, `${JSON.stringify(v)} is not a positive number`, `set ${where} to a number > 0`);
+  };
+  if (!(FAULT_KINDS as readonly string[]).includes(f.kind)) bad(`${at}.kind`, `"${f.kind}" is not a fault kind`, `use one of ${FAULT_KINDS.join(', ')}`);
+  if (!Number.isFinite(f.atMs)) bad(`${at}.atMs`, `${JSON.stringify(f.atMs)} is not a number`, 'give the start in ms relative to the first bell');
+  positive(`${at}.forMs`, f.forMs);
+  if ((f.kind === 'errors' || f.kind === 'reset') && !(f.ratio > 0 && f.ratio <= 1)) bad(`${at}.ratio`, `${f.ratio} is outside (0, 1]`, 'give the share of affected requests, e.g. 0.5');
+  if (f.kind === 'errors' && ![502, 503, 504].includes(f.status)) bad(`${at}.status`, `${f.status} is not 502, 503 or 504`, 'use a gateway error status');
+  if (f.kind === 'latency' || f.kind === 'slow-login') positive(`${at}.addMs`, f.addMs);
+  if (f.kind === 'bandwidth') positive(`${at}.bytesPerSec`, f.bytesPerSec);
+  if (f.kind === 'farm-down' && !(Number.isInteger(f.farm) && f.farm >= 0)) bad(`${at}.farm`, `${f.farm} is not a farm index`, 'farms count from 0');
+  if (f.kind === 'broker-defect') positive(`${at}.threshold`, f.threshold);
+  return problems;
+}
+
 /** Every problem in a scenario, not just the first. */
 export function validateScenario(s: Scenario): Problem[] {
   const problems: Problem[] = [];
@@ -236,18 +255,7 @@ export function validateScenario(s: Scenario): Problem[] {
       positive('client.retry.maxMs', retry.maxMs);
     }
   }
-  (s.faults ?? []).forEach((f, i) => {
-    const at = `faults[${i}]`;
-    if (!(FAULT_KINDS as readonly string[]).includes(f.kind)) bad(`${at}.kind`, `"${f.kind}" is not a fault kind`, `use one of ${FAULT_KINDS.join(', ')}`);
-    if (!Number.isFinite(f.atMs)) bad(`${at}.atMs`, `${JSON.stringify(f.atMs)} is not a number`, 'give the start in ms relative to the first bell');
-    positive(`${at}.forMs`, f.forMs);
-    if ((f.kind === 'errors' || f.kind === 'reset') && !(f.ratio > 0 && f.ratio <= 1)) bad(`${at}.ratio`, `${f.ratio} is outside (0, 1]`, 'give the share of affected requests, e.g. 0.5');
-    if (f.kind === 'errors' && ![502, 503, 504].includes(f.status)) bad(`${at}.status`, `${f.status} is not 502, 503 or 504`, 'use a gateway error status');
-    if (f.kind === 'latency' || f.kind === 'slow-login') positive(`${at}.addMs`, f.addMs);
-    if (f.kind === 'bandwidth') positive(`${at}.bytesPerSec`, f.bytesPerSec);
-    if (f.kind === 'farm-down' && !(Number.isInteger(f.farm) && f.farm >= 0)) bad(`${at}.farm`, `${f.farm} is not a farm index`, 'farms count from 0');
-    if (f.kind === 'broker-defect') positive(`${at}.threshold`, f.threshold);
-  });
+  (s.faults ?? []).forEach((f, i) => problems.push(...faultProblems(f, `faults[${i}]`)));
   for (const layer of Object.keys(s.objectives) as Layer[]) {
     const o = s.objectives[layer];
     if (!(o.maxErrorRate >= 0 && o.maxErrorRate <= 1)) bad(`objectives.${layer}.maxErrorRate`, `${o.maxErrorRate} is outside 0..1`, 'give a share, e.g. 0.01 for 1 %');

@@ -20,6 +20,7 @@ export function journeyTarget<S extends Steps>(def: JourneyDefinition<S>, url: U
     preflight: (signal) => (def.preflight ? def.preflight(url, signal) : preflightAny(url, signal)),
     ...(def.holds !== undefined ? { holds: def.holds } : {}),
     ...(def.webClient ? { webClient: def.webClient } : {}),
+    ...(def.faults ? { faults: def.faults(url) } : {}),
     ...(def.limits ? { limits: def.limits } : {}),
     ...(o.module && o.bundle ? { spec: { kind: 'module', url: url.href, module: o.module, bundle: o.bundle, heldSteps: (o.heldSteps ?? []).join('\n') } } : {}),
     journey: (vu) => def.journey(vu),

@@ -117,7 +117,7 @@ export function referenceTarget(url: URL): Target<typeof REFERENCE_STEPS> {
     url,
     faults: controlSurfaceFaults(url),
     farmOf: referenceFarmOf,
-    webClient: referenceWebClient(url.origin),
+    webClient: referenceWebClient,
     steps: REFERENCE_STEPS,
     heldSteps: ['heartbeat'],
     preflight: (signal) => preflightHttp(url, '/login', signal),

@@ -58,6 +58,48 @@ describe('bad input gives one line with the fix and a documented exit code', () 
     expect(c.err()).toBe('error: --browsers: browser users need real media; drop --media stand-in or pass --browsers 0\n');
   });
 
+  it('refuses browser users against a target without a web client, naming the flags that give one, and exits 2', async () => {
+    const port = await closedPort();
+    const c = captureIo();
+    const out = tempDir();
+    expect(await main(['run', 'monday-0800', '--target-kind', 'janus', '--target', `ws://127.0.0.1:${port}`, '--browsers', '2', '--out', out], c.io)).toBe(EXIT.usage);
+    const err = c.err().split('\n').filter((l) => l.startsWith('error:'));
+    expect(err).toHaveLength(1);
+    expect(err[0]).toContain('--browsers: the janus target has no web client for browser users');
+    expect(err[0]).toContain("--page '");
+    expect(err[0]).toContain('--joined');
+    expect(err[0]).toContain('--web-client');
+    expect(readdirSync(out)).toEqual([]);
+  });
+
+  it('checks the browser journey and fault flags before anything is sent, and exits 2', async () => {
+    const cases: [string[], string][] = [
+      [['--browsers', '1', '--page', 'http://127.0.0.1:1/room?c={conference}'], "error: --page needs --joined: what the page shows once a pupil is in, e.g. '#status[data-state=joined]'"],
+      [['--browsers', '1', '--page', '/room?c={klass}', '--joined', '#in'], 'error: --page: has {klass}, which is not a field of the participant; use {participant}, {user}, {password}, {conference}, {school}, {place}, {class} or {schoolName}'],
+      [['--page', '/room', '--joined', '#in'], 'error: --page says how browser users get in, but there are none; add --browsers N (e.g. --browsers 2)'],
+      [['--fault', 'errors 502 at 10s'], "--fault 'errors 502 at 10s': has no length; fix: add 'for DURATION', e.g. 'for 20s'"],
+      [['--fault', 'errors 500 at 1s for 2s'], "--fault 'errors 500 at 1s for 2s': 500 is not 502, 503 or 504; fix: use a gateway error status"],
+    ];
+    for (const [flags, want] of cases) {
+      const c = captureIo();
+      expect(await main(['run', 'monday-0800', '--target', 'http://127.0.0.1:1', '--out', tempDir(), ...flags], c.io), flags.join(' ')).toBe(EXIT.usage);
+      expect(c.err(), flags.join(' ')).toContain(want);
+    }
+  });
+
+  it('names a platform-only fault against another target and the way out, and exits 2', async () => {
+    const app = await startReferencePlatform();
+    try {
+      const c = captureIo();
+      expect(await main(['run', 'monday-0800-retry-storm', '--target-kind', 'http', '--target', app.url, '--out', tempDir()], c.io)).toBe(EXIT.usage);
+      expect(c.err()).toContain('broker-defect (broker defect past 100 joins/s, at -30 s) needs the platform');
+      expect(c.err()).toContain('--no-faults');
+      expect(c.err()).toContain("--fault 'errors 502 at 10s for 20s on /api/join'");
+    } finally {
+      await app.close();
+    }
+  });
+
   it('names a missing Chromium for browser users before anything is sent, and exits 2', async () => {
     const platform = await startReferencePlatform();
     const out = tempDir();

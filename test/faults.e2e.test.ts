@@ -1,4 +1,12 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import { describe, expect, it } from 'vitest';
+import WebSocket, { WebSocketServer } from 'ws';
+import { startFaultProxy } from '../faults/fault-proxy.js';
 import type { Fault } from '../scenarios/model.js';
 import { readSamples, type RunInfo } from '../run-folder/run-folder.js';
 import { runScenario } from '../users/run.js';
@@ -111,5 +119,71 @@ describe('faults take effect and end on schedule (edges ±300 ms at the client)'
     expect(inside.length).toBeGreaterThan(30);
     for (const s of inside) expect(s.endMs - s.startMs).toBeGreaterThanOrEqual(700);
     for (const s of outside) expect(s.endMs - s.startMs).toBeLessThan(400);
+  });
+});
+
+describe('the fault proxy in front of an HTTPS and WSS upstream', () => {
+  it('speaks TLS onwards with the upstream name, keeps the upstream Host, brings redirects back through itself, and injects its faults', async () => {
+    const dir = tempDir('firstbell-tls-');
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    const cert = readFileSync(join(dir, 'cert.pem'));
+    const seen: { host?: string; servername?: string }[] = [];
+    const server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (req, res) => {
+      seen.push({ host: req.headers.host, servername: (req.socket as TLSSocket).servername || undefined });
+      if (req.url === '/go') {
+        res.writeHead(302, { location: `https://localhost:${port}/there` });
+        return res.end();
+      }
+      res.end(`hello ${req.url}`);
+    });
+    const wss = new WebSocketServer({ server });
+    wss.on('connection', (ws) => ws.on('message', (m) => ws.send(`echo ${String(m)}`)));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    // The name is localhost, resolved to loopback: the certificate is checked against it.
+    const proxy = await startFaultProxy(new URL(`https://localhost:${port}`), { tls: { ca: cert } });
+    try {
+      const plain = await fetch(`${proxy.url}/lesson`);
+      expect(plain.status).toBe(200);
+      expect(await plain.text()).toBe('hello /lesson');
+      expect(seen.at(-1)).toEqual({ host: `localhost:${port}`, servername: 'localhost' });
+      const moved = await fetch(`${proxy.url}/go`, { redirect: 'manual' });
+      expect(moved.headers.get('location')).toBe(`${proxy.url}/there`);
+      const ws = new WebSocket(`${proxy.url.replace('http:', 'ws:')}/ws`);
+      const echoed = await new Promise<string>((resolve, reject) => {
+        ws.once('open', () => ws.send('hi'));
+        ws.once('message', (m) => resolve(String(m)));
+        ws.once('error', reject);
+      });
+      expect(echoed).toBe('echo hi');
+      ws.close();
+      const fault: Fault = { kind: 'errors', status: 502, ratio: 1, atMs: 0, forMs: 1_000, pathPrefix: '/lesson' };
+      proxy.apply(fault);
+      expect((await fetch(`${proxy.url}/lesson`)).status).toBe(502);
+      expect((await fetch(`${proxy.url}/other`)).status).toBe(200);
+      proxy.clear(fault);
+      expect((await fetch(`${proxy.url}/lesson`)).status).toBe(200);
+    } finally {
+      await proxy.close();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('refuses an upstream whose certificate it cannot trust: the answer is a 502, not a silent plain connection', async () => {
+    const dir = tempDir('firstbell-tls-');
+    spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
+    const server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_req, res) => res.end('secret'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const proxy = await startFaultProxy(new URL(`https://localhost:${(server.address() as AddressInfo).port}`));
+    try {
+      expect((await fetch(`${proxy.url}/`)).status).toBe(502);
+    } finally {
+      await proxy.close();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 });

@@ -1,5 +1,5 @@
 // A platform firstbell has never seen, described by the user: scenario files, journey modules, data, and their errors.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -107,6 +107,67 @@ describe('a JSON login, a cookie, an API call and a held WebSocket (examples/jso
       await nginx.stop();
     }
   }, 120_000);
+});
+
+describe('an outage through the fault proxy, reload against backoff (examples/json-login/outage-*.ts)', () => {
+  it('shows the 502 window on the lesson path to the second, and the recovery after it, for both retry behaviours', async () => {
+    const out = tempDir();
+    const d = captureIo();
+    const code = await main(['whatif', join(EX, 'json-login/outage-reload.ts'), join(EX, 'json-login/outage-backoff.ts'), '--target', app.url, '--scale', '1', '--out', out, '--no-progress', '--json'], d.io);
+    expect(code, d.err()).toBe(EXIT.ok);
+    const [reload, backoff] = d.out().trim().split(/\n(?=\{)/).map((j) => JSON.parse(j) as Record<string, any>);
+    const lessons: Record<string, number> = {};
+    for (const [name, s] of [['reload', reload!], ['backoff', backoff!]] as const) {
+      // The proxy in front of the platform applied the window when the scenario said, to within 100 ms.
+      const f = (s.faults as Record<string, any>[])[0]!;
+      expect(f).toMatchObject({ kind: 'errors', via: 'proxy', label: 'errors 502 × 100 % on /api/lesson' });
+      expect(Math.abs(f.appliedMs - f.startMs)).toBeLessThan(100);
+      expect(Math.abs(f.clearedMs - f.endMs)).toBeLessThan(100);
+      expect(f.layersHit).toContain('broker');
+      // The broker layer broke in the window's first second, with the 502s pupils saw, and came back after it.
+      const broker = (s.layers as Record<string, any>[]).find((l) => l.layer === 'broker')!;
+      const bp = broker.breakPoint;
+      expect(bp.clock, name).toBe('08:00:05');
+      expect(bp.symptoms[0].label).toContain('502');
+      expect(bp.recovered, name).toBe(true);
+      console.info(`measured (${name}): 502 window 08:00:05 to 08:00:25; broker broke at ${bp.clock}, broken for ${bp.brokenForSec} s, recovered ${f.recoverSec} s after the window`);
+      expect(bp.brokenForSec).toBeGreaterThanOrEqual(20);
+      expect(bp.brokenForSec).toBeLessThanOrEqual(23);
+      lessons[name] = (s.steps as { step: string; ok: number; failed: number }[]).find((x) => x.step === 'lesson')!.failed;
+    }
+    // Reloading every 2 s sends the failing service more than backing off does (whose first waits are shorter, later ones longer).
+    console.info(`measured: failed lesson requests, reload ${lessons.reload} against backoff ${lessons.backoff}`);
+    expect(lessons.reload!).toBeGreaterThan(lessons.backoff!);
+    const html = readFileSync(join(out, readdirSync(out).find((n) => n.endsWith('lesson-outage-reload'))!, 'report.html'), 'utf8');
+    expect(html).toContain('errors 502 × 100 % on /api/lesson');
+  }, 200_000);
+});
+
+describe("faults the platform applies itself, declared by the user's journey", () => {
+  it('slows logins through the platform\'s admin API inside the window only, and the proxy takes the rest', async () => {
+    const journey = new URL('./journeys/school-native-faults.ts', import.meta.url).pathname;
+    const dir = userFiles({
+      'slow.json': JSON.stringify({
+        name: 'slow-logins', journey, phases: [{ name: 'steady', startMs: 0, durationMs: 4_000, participants: 40, curve: { kind: 'uniform' } }], observeMs: 1_000,
+        faults: [{ kind: 'slow-login', addMs: 600, atMs: 1_000, forMs: 2_000 }, { kind: 'errors', status: 503, ratio: 1, atMs: 0, forMs: 500, pathPrefix: '/nothing' }],
+      }),
+    });
+    const out = tempDir();
+    const d = captureIo();
+    expect(await main(['run', join(dir, 'slow.json'), '--target', app.url, '--scale', '1', '--out', out, '--no-progress'], d.io), d.err()).toBe(EXIT.ok);
+    const run = join(out, readdirSync(out)[0]!);
+    const info = JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')) as { faults: { kind: string; via: string; startMs: number; endMs: number }[] };
+    expect(info.faults.map((f) => [f.kind, f.via])).toEqual([['slow-login', 'target'], ['errors', 'proxy']]);
+    const [slow] = info.faults;
+    const logins: { startMs: number; ms: number }[] = [];
+    for await (const x of readSamples(run)) if (x.step === 'login' && x.outcome === 'ok') logins.push({ startMs: x.startMs, ms: x.endMs - x.startMs });
+    const inside = logins.filter((l) => l.startMs > slow!.startMs + 100 && l.startMs + l.ms < slow!.endMs - 100);
+    const outside = logins.filter((l) => l.startMs + l.ms < slow!.startMs - 100 || l.startMs > slow!.endMs + 100);
+    expect(inside.length).toBeGreaterThan(5);
+    expect(outside.length).toBeGreaterThan(5);
+    expect(Math.min(...inside.map((l) => l.ms))).toBeGreaterThanOrEqual(600);
+    expect(Math.max(...outside.map((l) => l.ms))).toBeLessThan(300);
+  });
 });
 
 describe('a login form with a CSRF token (examples/form-login)', () => {

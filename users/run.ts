@@ -9,14 +9,16 @@ import { VERSION } from '../lib/version.js';
 import { loadRows, type Row } from '../modules/data.js';
 import { SINGLE_PROCESS, buildPlan, type Plan } from '../plan/plan.js';
 import type { Layout } from '../plan/limits.js';
-import { MEDIA_HEADER, mediaLine } from '../run-folder/records.js';
+import { BROWSER_HEALTH_HEADER, browserHealthLine, MEDIA_HEADER, mediaLine } from '../run-folder/records.js';
 import {
   FILES, HEALTH_HEADER, healthLine, LineSink, readSamples, RunFailedError, SAMPLE_HEADER, writeFileAtomic,
   type HealthSecond, type RunInfo, type RunStatus,
 } from '../run-folder/run-folder.js';
 import { Series } from '../run-folder/series.js';
-import type { Layer, ResolvedScenario } from '../scenarios/model.js';
-import { BROWSER_STEPS, BrowserUsers, type BrowserUsersOptions } from './browser/canaries.js';
+import { ProblemsError, type Layer, type ResolvedScenario } from '../scenarios/model.js';
+import type { WebClient } from '../api/web-client.js';
+import { browserSteps, BrowserUsers, type BrowserUsersOptions } from './browser/canaries.js';
+import { ProcessTreeMeter } from './browser/processes.js';
 import { prepareForLoad } from './engine.js';
 import { InProcessGenerator, type Finished, type Generator } from './generator.js';
 import { HealthMonitor } from './health.js';
@@ -45,9 +47,15 @@ export interface RunSettings {
   faultsVia?: 'auto' | 'proxy';
   /** Browser users beside the protocol users (a few canaries in real Chromium). */
   browsers?: Omit<BrowserUsersOptions, 'stepTimeoutMs'>;
+  /** How the browser users get in: default the target's own web client (`webClient` of the target or journey). */
+  webClient?: WebClient;
   /** A local process of the target, watched during the run: its exit is the target going down. */
   targetPid?: number;
 }
+
+/** How to give browser users a way in, for a target without a web client. */
+export const NO_WEB_CLIENT_HINT =
+  "give the page and when a pupil is in, e.g. --page 'http://127.0.0.1:8080/room?class={conference}&name={user}' --joined '#status[data-state=joined]', or a module with --web-client (defineWebClient), or a webClient in the journey; or pass --browsers 0";
 
 /** Whether a local process is there (one we may not signal is there too). */
 export function processAlive(pid: number): boolean {
@@ -127,6 +135,7 @@ interface Sinks {
   health: LineSink;
   media?: LineSink;
   journeys?: LineSink;
+  browserHealth?: LineSink;
 }
 
 class Run {
@@ -135,6 +144,7 @@ class Run {
   private readonly stop = new AbortController();
   private readonly recorder: Recorder;
   private readonly sinks: Sinks;
+  private browserMeter?: ProcessTreeMeter;
   private readonly dir: string;
   private readonly info: RunInfo;
   private status: RunStatus = 'completed';
@@ -159,6 +169,7 @@ class Run {
       samples: new LineSink(join(dir, FILES.samples), SAMPLE_HEADER),
       health: new LineSink(join(dir, FILES.health), HEALTH_HEADER),
       ...(browsers ? { media: new LineSink(join(dir, FILES.media), MEDIA_HEADER), journeys: new LineSink(join(dir, FILES.browsers), '') } : {}),
+      ...(p.browsers?.pid() ? { browserHealth: new LineSink(join(dir, FILES.browserHealth), BROWSER_HEALTH_HEADER) } : {}),
     };
     this.recorder = new Recorder(new Series(steps, plan.scenario.joinWithinMs), (line) => this.sinks.samples.write(line));
   }
@@ -172,8 +183,9 @@ class Run {
     const maxActive = o.maxActive ?? Math.max(DEFAULT_MAX_ACTIVE, schedule.offsetsMs.length);
     const faults = await armFaults(o.target, scenario.faults ?? [], schedule.firstBellAtMs, o.faultsVia);
     const wantBrowsers = o.browsers !== undefined && o.browsers.count > 0;
-    if (wantBrowsers && !o.target.webClient) throw new Error(`the ${o.target.kind} target has no web client for browser users`);
-    const steps = [...targetSteps(o.target), ...(wantBrowsers ? BROWSER_STEPS : [])];
+    const client = o.webClient ?? o.target.webClient;
+    if (wantBrowsers && !client) throw new ProblemsError([{ where: '--browsers', message: `the ${o.target.kind} target has no web client for browser users`, hint: NO_WEB_CLIENT_HINT }]);
+    const steps = [...targetSteps(o.target), ...(wantBrowsers && client ? browserSteps(client) : [])];
     if (layout.workers > 1 && !o.target.spec) throw new Error(`the ${o.target.kind} target was made by hand and cannot be rebuilt in worker processes; run it with one worker`);
     // The browser is up before the clock starts, so its launch is not part of anything measured.
     const browsers = wantBrowsers ? new BrowserUsers({ ...o.browsers!, stepTimeoutMs: scenario.client.stepTimeoutMs }) : undefined;
@@ -181,7 +193,7 @@ class Run {
     const clock = () => run?.clock() ?? 0;
     let run: Run | undefined;
     try {
-      await browsers?.open(faults.origin);
+      await browsers?.open();
       gen = await startGenerator(plan, o, { origin: faults.origin, maxActive, clock, rows });
     } catch (e) {
       await browsers?.stop();
@@ -231,6 +243,7 @@ class Run {
     const h = this.monitor.take(t, this.p.gen.active);
     this.p.gen.collect(t, h, this.recorder.live, (lines) => samples.write(lines), this.clock());
     health.write(healthLine(h));
+    if (this.browserMeter) this.sinks.browserHealth?.write(browserHealthLine(this.browserMeter.take(t)));
     const layers = this.recorder.live.take();
     const { schedule } = this.plan;
     try {
@@ -269,6 +282,8 @@ class Run {
     const watch = this.watchTarget();
     faults.start(this.clock);
     browsers?.start(this.browserContext());
+    const browserPid = browsers?.pid();
+    if (browserPid) this.browserMeter = new ProcessTreeMeter(browserPid);
     const endTimer = setTimeout(() => this.stop.abort(new Error('planned end')), this.plan.schedule.endMs - this.clock());
     let finished: Finished | undefined;
     try {
@@ -309,7 +324,7 @@ class Run {
     const { scenario } = this.plan;
     const { journeys, media } = this.sinks;
     return {
-      origin: this.p.faults.origin, client: this.o.target.webClient!, clock: this.clock, emit: this.recorder.add,
+      origin: this.p.faults.origin, client: (this.o.webClient ?? this.o.target.webClient)!, clock: this.clock, emit: this.recorder.add,
       identity: identities(scenario),
       journey: (j: unknown) => journeys!.write(JSON.stringify(j)),
       media: (m: Parameters<typeof mediaLine>[0]) => media!.write(mediaLine(m)),

@@ -34,6 +34,7 @@ function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
  */
 export async function startSchoolApp(): Promise<SchoolApp> {
   const seen = { logins: 0, refused: 0, lessons: 0, open: 0, peakOpen: 0, users: [] as string[] };
+  let loginDelayMs = 0;
   const userOf = (req: IncomingMessage) => {
     const m = /(?:^|;\s*)session=([^;.]+)\.([^;]+)/.exec(req.headers.cookie ?? '');
     return m && sign(m[1]!) === m[2] ? Buffer.from(m[1]!, 'base64url').toString() : undefined;
@@ -43,7 +44,13 @@ export async function startSchoolApp(): Promise<SchoolApp> {
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(JSON.stringify(body));
     };
+    // The platform's own control surface: its logins can be made slower (a native fault for a journey that declares it).
+    if (req.method === 'POST' && req.url?.startsWith('/admin/slow-login')) {
+      loginDelayMs = Number(new URL(req.url, 'http://x').searchParams.get('ms') ?? 0);
+      return json(200, { loginDelayMs });
+    }
     if (req.method === 'POST' && req.url === '/api/login') {
+      if (loginDelayMs) await new Promise((r) => setTimeout(r, loginDelayMs));
       const { user, password } = await readJson(req);
       if (typeof user !== 'string' || password !== [...user].reverse().join('')) {
         seen.refused++;

@@ -7,8 +7,10 @@ import type { Sample, Outcome } from '../../api/sample.js';
 import { classifyError } from '../../api/sample.js';
 import type { StepDecl } from '../../api/target.js';
 import type { Identity } from '../../api/identity.js';
-import type { WebClient } from '../../api/web-client.js';
-import { MEDIA_HEADER, mediaLine, type BrowserJourney, type MediaSecond } from '../../run-folder/records.js';
+import { HttpStatusError } from '../../api/errors.js';
+import { pageUrl, webSteps, type MediaReading, type PageCondition, type WebClient } from '../../api/web-client.js';
+import { firstFrameAt, installCollector, readCollector } from './collector.js';
+import type { BrowserJourney, MediaSecond } from '../../run-folder/records.js';
 import { connectChromium, deprioritise, launchChromium, MEDIA_ARGS } from '../../lib/chromium.js';
 
 /** How the browser users run: how many, how long each stays in its conference before it leaves and joins again. */
@@ -24,21 +26,13 @@ export interface BrowserUsersOptions {
   stepTimeoutMs: number;
 }
 
-
-
-
-/** The browser users' steps, each with its layer; they join the run's steps, without objectives of their own. */
-export const BROWSER_STEPS: StepDecl[] = [
-  { layer: 'admission', step: 'browser_page', browser: true },
-  { layer: 'admission', step: 'browser_login', browser: true },
-  { layer: 'broker', step: 'browser_assign', browser: true },
-  { layer: 'media', step: 'browser_join', browser: true },
-  { layer: 'media', step: 'browser_first_frame', browser: true },
-];
+/** The browser users' steps for a web client, each with its layer; they join the run's steps, without objectives of their own. */
+export function browserSteps(client: WebClient): StepDecl[] {
+  return webSteps(client).map(({ step, layer }) => ({ layer, step, browser: true }));
+}
 
 /** Browser users take participant ids from here: one class of their own, far beyond any population. */
 export const BROWSER_USER_BASE = 9_000_000;
-
 
 export interface BrowserUsersContext {
   origin: string;
@@ -51,33 +45,31 @@ export interface BrowserUsersContext {
   media: (m: MediaSecond) => void;
 }
 
-interface PageEvent {
-  type: 'mark' | 'error' | 'dropped' | 'warning';
-  name?: string;
-  stage?: string;
-  message?: string;
-  at: number;
-}
-
 interface UserWindow {
   context: BrowserContext;
   page: Page;
-  /** What the page reported in the current journey. */
-  events: PageEvent[];
-  notify: () => void;
 }
-
-/** The page's marks after the click into the conference, each with the step it ends and where its duration goes. */
-const CONFERENCE_MARKS: [string, Layer, string, 'assignMs' | 'joinMs' | 'firstFrameMs'][] = [
-  ['assigned', 'broker', 'browser_assign', 'assignMs'],
-  ['joined', 'media', 'browser_join', 'joinMs'],
-  ['first_frame', 'media', 'browser_first_frame', 'firstFrameMs'],
-];
 
 class Failed extends Error {
   constructor(readonly stage: string, message: string, readonly outcome: Outcome = 'protocol', readonly status = 0) {
     super(message);
   }
+}
+
+/** A failure as the samples and the journey record it: an HTTP status error keeps its status. */
+function failureOf(stage: string, e: unknown, stopped: boolean): Failed {
+  if (e instanceof Failed) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  if (stopped) return new Failed(stage, message, 'aborted');
+  if (e instanceof HttpStatusError) return new Failed(stage, message, 'http', e.status);
+  if (/timeout|timed out|aborted/i.test(message)) return new Failed(stage, message, 'timeout');
+  return new Failed(stage, message, classifyError(e));
+}
+
+/** A page's words for why the pupil is not in: a status code in them (e.g. "502 Bad Gateway") is the answer it saw. */
+function pageSays(stage: string, text: string): Failed {
+  const status = Number(/\b([45]\d\d)\b/.exec(text)?.[1] ?? 0);
+  return new Failed(stage, text.trim().slice(0, 200) || 'the page says the pupil could not get in', status ? 'http' : 'protocol', status);
 }
 
 /** Runs the browser users until stop(); each in a window of its own (background tabs do not paint). */
@@ -88,8 +80,9 @@ export class BrowserUsers {
   private wake = new Set<() => void>();
   private owned = false;
   private windows = new Map<number, UserWindow>();
-  private origin = '';
   private ctx!: BrowserUsersContext;
+  /** Aborted when the run stops: every wait on a page ends with it. */
+  private readonly halt = new AbortController();
 
   constructor(private o: BrowserUsersOptions) {}
 
@@ -97,8 +90,7 @@ export class BrowserUsers {
    * Launches or attaches to the browser and opens every user's window, before the clock starts:
    * starting renderers is heavy, and not part of what is measured. Rejects with a clear message when it cannot.
    */
-  async open(origin: string): Promise<void> {
-    this.origin = origin;
+  async open(): Promise<void> {
     if (this.o.endpoint) {
       this.browser = await connectChromium(this.o.endpoint);
     } else {
@@ -109,6 +101,11 @@ export class BrowserUsers {
     for (let k = 0; k < this.o.count; k++) await this.windowOf(BROWSER_USER_BASE + k);
   }
 
+  /** The browser's own process, when firstbell started it: its CPU and memory are watched with its children's. */
+  pid(): number | undefined {
+    return this.owned ? this.browser?.process()?.pid : undefined;
+  }
+
   start(ctx: BrowserUsersContext): void {
     this.ctx = ctx;
     for (let k = 0; k < this.o.count; k++) this.loops.push(this.loop(BROWSER_USER_BASE + k, k * 400));
@@ -116,6 +113,7 @@ export class BrowserUsers {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.halt.abort(new Error('the run ended'));
     for (const w of this.wake) w();
     await Promise.race([Promise.allSettled(this.loops), new Promise((r) => setTimeout(r, 5000).unref())]);
     // A lent browser is given back as it was found: without this run's windows.
@@ -158,14 +156,10 @@ export class BrowserUsers {
     const have = this.windows.get(user);
     if (have && !have.page.isClosed()) return have;
     const context = await this.browser!.createBrowserContext();
-    await context.overridePermissions(this.origin, ['camera', 'microphone']);
     const page = await context.newPage();
     page.setDefaultTimeout(this.o.stepTimeoutMs);
-    const w: UserWindow = { context, page, events: [], notify: () => undefined };
-    await page.exposeFunction('firstbellReport', (ev: PageEvent) => {
-      w.events.push(ev);
-      w.notify();
-    });
+    await page.evaluateOnNewDocument(installCollector);
+    const w: UserWindow = { context, page };
     this.windows.set(user, w);
     return w;
   }
@@ -186,79 +180,108 @@ export class BrowserUsers {
     }
   }
 
-  /** Runs one browser step timed from now, records its sample and its duration under `key`; a failure ends the journey. */
-  private async timed<T>(j: BrowserJourney, layer: Layer, step: string, key: 'pageMs' | 'loginMs', stage: string, fn: () => Promise<T>): Promise<T> {
+  /** A signal for one wait: aborted at the run's end or after `ms`. */
+  private within(ms: number): AbortSignal {
+    return AbortSignal.any([this.halt.signal, AbortSignal.timeout(Math.max(1, Math.round(ms)))]);
+  }
+
+  /** Runs one browser step timed from now and records its sample; a failure ends the journey. Resolves with its duration. */
+  private async timed(j: BrowserJourney, layer: Layer, step: string, stage: string, fn: (signal: AbortSignal) => Promise<number | void>): Promise<number> {
     const { clock } = this.ctx;
     const t = clock();
     try {
-      const v = await fn();
+      const status = await fn(this.within(this.o.stepTimeoutMs));
+      if (typeof status === 'number' && status >= 400) throw new Failed(stage, `the platform answered ${status}`, 'http', status);
       this.step(j.user, layer, step, t, clock(), 'ok');
-      j[key] = clock() - t;
-      return v;
+      return clock() - t;
     } catch (e) {
-      const f = e instanceof Failed ? e : new Failed(stage, e instanceof Error ? e.message : String(e), this.stopped ? 'aborted' : /timeout/i.test(String(e)) ? 'timeout' : classifyError(e));
+      const f = failureOf(stage, e, this.stopped);
       this.step(j.user, layer, step, t, clock(), f.outcome, f.status);
       throw f;
     }
   }
 
-  /** Waits for the page's mark `name`, or fails on an error, a drop, the run's end or the time limit. */
-  private waitForMark(win: UserWindow, name: string, limitMs: number): Promise<PageEvent> {
-    return new Promise<PageEvent>((resolve, reject) => {
-      const check = () => {
-        const hit = win.events.find((e) => (e.type === 'mark' && e.name === name) || e.type === 'error' || e.type === 'dropped');
-        if (hit?.type === 'mark') return done(() => resolve(hit));
-        if (hit) return done(() => reject(new Failed(hit.stage ?? 'media', hit.message ?? 'the conference was lost', hit.type === 'dropped' ? 'reset' : hit.stage === 'broker' ? 'http' : 'protocol', Number(/answered (\d{3})/.exec(hit.message ?? '')?.[1] ?? 0))));
-        if (this.stopped) return done(() => reject(new Failed('stopped', 'the run ended', 'aborted')));
-      };
-      const timer = setTimeout(() => done(() => reject(new Failed(name, `no ${name.replace('_', ' ')} within ${limitMs} ms`, 'timeout'))), limitMs);
-      const done = (f: () => void) => {
-        clearTimeout(timer);
-        this.wake.delete(check);
-        win.notify = () => undefined;
-        f();
-      };
-      win.notify = check;
-      this.wake.add(check);
-      check();
+  /** Resolves when the condition is met; rejects when the page shows the client's `failed` selector, or at the signal. */
+  private async until(page: Page, stage: string, cond: PageCondition, signal: AbortSignal): Promise<void> {
+    const watch = new AbortController();
+    const both = AbortSignal.any([signal, watch.signal]);
+    const met = typeof cond === 'string' ? page.waitForSelector(cond, { signal: both, timeout: 0 }).then(() => undefined) : cond(page, both).then(() => undefined);
+    const failedSel = this.ctx.client.failed;
+    const failed = failedSel
+      ? page.waitForSelector(failedSel, { signal: both, timeout: 0 }).then(async (el) => {
+          throw pageSays(stage, (await el?.evaluate((e) => (e as HTMLElement).innerText ?? e.textContent ?? '').catch(() => '')) ?? '');
+        })
+      : new Promise<never>(() => undefined);
+    const aborted = new Promise<never>((_, reject) => {
+      const fail = () => reject(signal.reason instanceof Error ? signal.reason : new Error(`timed out`));
+      if (signal.aborted) fail();
+      else signal.addEventListener('abort', fail, { once: true });
     });
+    try {
+      await Promise.race([met, failed, aborted]);
+    } finally {
+      watch.abort();
+      met.catch(() => undefined);
+      failed.catch(() => undefined);
+    }
   }
 
-  /** From the click into the conference: assigned, joined, first frame, each timed from the click as the page marks it. */
-  private async intoConference(win: UserWindow, j: BrowserJourney, click: number): Promise<void> {
-    const { clock } = this.ctx;
-    const runMs = (epochMs: number) => clock() - (Date.now() - epochMs);
-    for (const [mark, layer, step, key] of CONFERENCE_MARKS) {
+  /** Joined, then the first frame, each timed from the click (the start of the client's last step). */
+  private async intoConference(page: Page, j: BrowserJourney, click: number): Promise<void> {
+    const { clock, client } = this.ctx;
+    const left = () => this.within(this.o.stepTimeoutMs - (clock() - click));
+    const conferenceStep = async (step: string, stage: string, fn: (signal: AbortSignal) => Promise<number>, key: 'joinMs' | 'firstFrameMs') => {
       try {
-        const ev = await this.waitForMark(win, mark, this.o.stepTimeoutMs - (clock() - click));
-        const at = Math.max(click, runMs(ev.at));
-        this.step(j.user, layer, step, click, at, 'ok');
+        const at = await fn(left());
+        this.step(j.user, 'media', step, click, at, 'ok');
         j[key] = at - click;
       } catch (e) {
-        const f = e instanceof Failed ? e : new Failed(mark, String(e));
-        this.step(j.user, layer, step, click, clock(), f.outcome, f.status);
+        const f = failureOf(stage, /timed out|timeout/i.test(String(e)) && !this.stopped ? new Failed(stage, `not ${stage} within ${this.o.stepTimeoutMs} ms of the click`, 'timeout') : e, this.stopped);
+        this.step(j.user, 'media', step, click, clock(), f.outcome, f.status);
         throw f;
       }
-    }
+    };
+    await conferenceStep('browser_join', 'joined', async (signal) => {
+      await this.until(page, 'joined', client.joined, signal);
+      return clock();
+    }, 'joinMs');
+    const ff = client.firstFrame ?? 'video';
+    if (ff === false) return;
+    await conferenceStep('browser_first_frame', 'first frame', async (signal) => {
+      if (ff !== 'video') {
+        await this.until(page, 'first frame', ff, signal);
+        return clock();
+      }
+      // The collector notes the frame's own time in the page; it is taken over to the run's clock.
+      const handle = await page.waitForFunction(firstFrameAt, { signal, timeout: 0, polling: 50 });
+      const epochMs = Number(await handle.jsonValue());
+      return Math.max(click, Math.min(clock(), clock() - (Date.now() - epochMs)));
+    }, 'firstFrameMs');
   }
 
   private async journey(user: number, n: number): Promise<BrowserJourney['end']> {
     const { clock, client } = this.ctx;
     const j: BrowserJourney = { user, n, startMs: clock(), endMs: 0, end: 'failed' };
-    const httpOk = (stage: string) => (status: number) => {
-      if (status >= 400) throw new Failed(stage, `the platform answered ${status}`, 'http', status);
-    };
     let w: UserWindow | undefined;
     try {
       w = await this.windowOf(user);
-      w.events = [];
       const page = w.page;
-      await this.timed(j, 'admission', 'browser_page', 'pageMs', 'login page', async () => httpOk('login page')(await client.open(page, AbortSignal.timeout(this.o.stepTimeoutMs))));
-      await this.timed(j, 'admission', 'browser_login', 'loginMs', 'login', async () => httpOk('login')(await client.login(page, this.ctx.identity(user))));
-      const click = clock();
-      await client.enter(page);
-      await this.intoConference(w, j, click);
-      j.end = await this.hold(page, j, click + this.o.cycleMs, w.events);
+      const who = this.ctx.identity(user);
+      const url = pageUrl(client, who, this.ctx.origin);
+      await w.context.overridePermissions(new URL(url).origin, ['camera', 'microphone']).catch(() => undefined);
+      j.pageMs = await this.timed(j, client.pageLayer ?? 'admission', 'browser_page', 'page', async () => {
+        const res = await page.goto(url, { waitUntil: 'load', timeout: this.o.stepTimeoutMs });
+        return res?.status() ?? 0;
+      });
+      let click = clock();
+      for (const [name, step] of Object.entries(client.steps ?? {})) {
+        click = clock();
+        const ms = await this.timed(j, step.layer, `browser_${name}`, name, (signal) => step.run(page, who, signal));
+        (j.steps ??= []).push({ name, ms });
+      }
+      j.clickAtMs = click;
+      await this.intoConference(page, j, click);
+      j.end = await this.hold(page, j, click + this.o.cycleMs);
     } catch (e) {
       j.end = this.stopped ? 'stopped' : 'failed';
       if (e instanceof Failed) {
@@ -274,19 +297,30 @@ export class BrowserUsers {
     return j.end;
   }
 
+  /** Reads the page's media counters, and whether it still has its conference. */
+  private async read(page: Page): Promise<{ r: MediaReading; dropped: boolean }> {
+    const { client } = this.ctx;
+    const collected = await page.evaluate(readCollector);
+    const r = typeof client.media === 'function' ? await client.media(page) : collected;
+    let dropped: boolean;
+    if (typeof client.dropped === 'string') dropped = (await page.$(client.dropped)) !== null;
+    else if (typeof client.dropped === 'function') dropped = await client.dropped(page);
+    else dropped = collected.everConnected && collected.connected === 0;
+    return { r, dropped };
+  }
+
   /** Reads the page's media counters every second until the cycle ends, the run stops or the conference is lost. */
-  private async hold(page: Page, j: BrowserJourney, untilMs: number, events: PageEvent[]): Promise<BrowserJourney['end']> {
-    type Reading = { state: string; framesDecoded: number; fps: number; packetsLost: number; jitterMs: number; bytesIn: number; bytesOut: number; freezes: number; pairs: string[] };
+  private async hold(page: Page, j: BrowserJourney, untilMs: number): Promise<BrowserJourney['end']> {
     const { user, n } = j;
-    let prev: (Reading & { t: number }) | undefined;
+    let prev: (MediaReading & { t: number }) | undefined;
     while (!this.stopped) {
       const now = this.ctx.clock();
       if (now >= untilMs) return 'left';
-      const r = (await page.evaluate(() => (window as unknown as { firstbell: { stats(): Promise<unknown> } }).firstbell.stats())) as Reading;
+      const { r, dropped } = await this.read(page);
       if (prev) {
         const dt = (now - prev.t) / 1000;
         this.ctx.media({
-          tMs: now, user, journey: n, state: r.state, fps: r.fps,
+          tMs: now, user, journey: n, state: dropped ? 'dropped' : 'joined', fps: r.fps,
           framesDecoded: r.framesDecoded - prev.framesDecoded,
           kbpsIn: ((r.bytesIn - prev.bytesIn) * 8) / 1000 / dt,
           kbpsOut: ((r.bytesOut - prev.bytesOut) * 8) / 1000 / dt,
@@ -296,8 +330,8 @@ export class BrowserUsers {
         });
       }
       prev = { ...r, t: now };
-      if (r.pairs.length > (j.pairs?.length ?? 0)) j.pairs = r.pairs;
-      if (events.some((e) => e.type === 'dropped') || r.state === 'dropped') throw new Failed('in conference', 'the conference was lost', 'reset');
+      if ((r.pairs?.length ?? 0) > (j.pairs?.length ?? 0)) j.pairs = r.pairs;
+      if (dropped) throw new Failed('in conference', 'the conference was lost', 'reset');
       await this.sleep(1000 - (this.ctx.clock() - now));
     }
     return 'stopped';
