@@ -1,8 +1,8 @@
 // The media layer for real: Janus farms behind the reference platform, browser users in Chromium beside protocol users.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReport } from '../reports/build-report.js';
 import { findScenario } from '../scenarios/index.js';
 import { resolveScenario } from '../scenarios/model.js';
@@ -11,10 +11,10 @@ import { FILES, readBrowserJourneys, readMedia } from '../run-folder/run-folder.
 import { runScenario } from '../users/run.js';
 import { referenceTarget } from '../targets/reference.js';
 import { janusTarget } from '../targets/janus.js';
-import { startJanusFarms } from '../fixtures/janus.js';
+import { startJanusFarms, type JanusFarm } from '../fixtures/janus.js';
 import { CHROMIUM_ARGS, chromiumPath, MEDIA_ARGS } from '../lib/chromium.js';
 import { captureIo, steadyScenario, tempDir, useReferencePlatform } from './helpers.js';
-import { startClassroomNginx } from './servers/nginx.js';
+import { startClassroomNginx, type Nginx } from './servers/nginx.js';
 import { EXIT, main } from '../cli.js';
 
 const LOOPBACK = /^127\.\d+\.\d+\.\d+:\d+$/;
@@ -149,11 +149,20 @@ describe('media layer with Janus and browser users', () => {
 });
 
 describe('browser users in a classroom page firstbell did not write (examples/janus-classroom)', () => {
+  const ex = new URL('../examples/janus-classroom/', import.meta.url).pathname;
+  let farm: JanusFarm;
+  let site: Nginx;
+  beforeAll(async () => {
+    [farm] = (await startJanusFarms(1)) as [JanusFarm];
+    site = await startClassroomNginx(ex, farm.wsUrl);
+  });
+  afterAll(async () => {
+    await site?.stop();
+    await farm?.stop();
+  });
+
   it('join a janus.js page behind nginx through a user-written web client, and report first frames, fps and the browser on the machine', async () => {
-    const ex = new URL('../examples/janus-classroom/', import.meta.url).pathname;
-    const [farm] = await startJanusFarms(1);
-    const site = await startClassroomNginx(ex, farm!.wsUrl);
-    try {
+    {
       const out = tempDir();
       const c = captureIo();
       const code = await main(['run', join(ex, 'steady.ts'), '--target-kind', 'janus', '--target', `${site.url.replace('http:', 'ws:')}/janus`, '--scale', '1', '--browsers', '2', '--browser-cycle', '10', '--web-client', join(ex, 'web-client.ts'), '--out', out, '--no-progress'], c.io);
@@ -187,10 +196,21 @@ describe('browser users in a classroom page firstbell did not write (examples/ja
       expect(b.resources!.peakProcesses).toBeGreaterThanOrEqual(3);
       expect(b.resources!.peakRssMb).toBeGreaterThan(50);
       expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('id="browser-resources"');
-    } finally {
-      await site.stop();
-      await farm!.stop();
     }
+  });
+
+  it('join the same page from the command line alone: --page, --click and --joined', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'few.json'), JSON.stringify({ name: 'few', phases: [{ name: 'few', startMs: 0, durationMs: 1_000, participants: 5, curve: { kind: 'uniform' } }], observeMs: 9_000 }));
+    const out = tempDir();
+    const c = captureIo();
+    const code = await main(['run', join(dir, 'few.json'), '--target-kind', 'janus', '--target', `${site.url.replace('http:', 'ws:')}/janus`, '--scale', '1', '--browsers', '2', '--browser-cycle', '30',
+      '--page', '/classroom.html?room={conference}&name={user}', '--click', '#join', '--joined', '#status[data-state=joined]', '--failed-selector', '#status[data-state=failed]', '--out', out, '--no-progress'], c.io);
+    expect([EXIT.ok, EXIT.objectivesFailed], c.err() + c.out()).toContain(code);
+    const journeys = readBrowserJourneys(join(out, readdirSync(out)[0]!));
+    const inClass = journeys.filter((j) => j.joinMs !== undefined && j.firstFrameMs !== undefined);
+    expect(new Set(inClass.map((j) => j.user)).size, JSON.stringify(journeys)).toBe(2);
+    expect(inClass[0]!.steps!.map((s) => s.name)).toEqual(['click']);
   });
 });
 
