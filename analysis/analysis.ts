@@ -223,6 +223,7 @@ export function analyse(run: RunInfo, series: Series, health: HealthSecond[], br
     faults: faultResults(run, analysed, last, suspect),
     browsers: browserSection(run, browsers.journeys, browsers.media, browsers.health),
     scriptErrors: [...series.scriptErrors].map(([message, count]) => ({ message, count })).sort((x, y) => y.count - x.count),
+    notAllowed: [...series.notAllowed].map(([message, count]) => ({ message, count })).sort((x, y) => y.count - x.count),
   };
   return { ...a, headline: headlineOf(a, generator) };
 }

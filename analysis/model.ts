@@ -249,6 +249,8 @@ export interface Analysis {
   browsers?: BrowserSection;
   /** What the journey's own code threw (script_error samples), by step and message, most frequent first. */
   scriptErrors: { message: string; count: number }[];
+  /** Connections firstbell refused because their address is outside the allow-list (not_allowed samples), by step and address. */
+  notAllowed: { message: string; count: number }[];
 }
 
 /** The browser users' experience: their journeys in time beside the load, and their media every second. */

@@ -6,8 +6,11 @@ import type { Layer } from '../scenarios/model.js';
  * code failed (a TypeError, an undeclared step, …), not the platform. Two are events, not attempts: `held` (the
  * participant began to hold a connection, with the held step's name), `released` (the connection was lost
  * while held) and `left` (the participant left as planned, its lesson over); a hold the run ends needs no event.
+ * `not_allowed`: firstbell refused to connect to an address outside its allow-list (nothing was sent there).
+ * `too_large`: an answer (an HTTP body, a WebSocket message) over the limit (`--max-answer`); `ws_protocol`: a
+ * WebSocket peer broke the protocol (a bad or masked frame).
  */
-export const OUTCOMES = ['ok', 'http', 'timeout', 'reset', 'refused', 'dns', 'tls', 'protocol', 'aborted', 'script_error', 'error', 'held', 'released', 'left'] as const;
+export const OUTCOMES = ['ok', 'http', 'timeout', 'reset', 'refused', 'dns', 'tls', 'protocol', 'aborted', 'script_error', 'error', 'held', 'released', 'left', 'not_allowed', 'too_large', 'ws_protocol'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 export interface Sample {
@@ -55,6 +58,8 @@ export function describeKind(kind: string): string {
     {
       timeout: 'no answer in time (timeout)', reset: 'connection reset', refused: 'connection refused', dns: 'name not found (DNS)',
       tls: 'TLS failure', protocol: 'unexpected answer', aborted: 'stopped by the run', script_error: 'error in the journey script', error: 'other error',
+      not_allowed: 'address not allowed (refused by firstbell, nothing sent)',
+      too_large: 'answer too large (over --max-answer)', ws_protocol: 'WebSocket protocol violation',
     }[kind] ?? kind
   );
 }
@@ -81,6 +86,9 @@ export function classifyError(err: unknown): Outcome {
   // A TypeError with no error code under it (fetch's has one in its cause) is the journey's own.
   if (err instanceof Error && SCRIPT_ERRORS.has(err.name) && !systemCode && !(err as { cause?: unknown }).cause) return 'script_error';
   for (const c of codes) {
+    if (c === 'FIRSTBELL_NOT_ALLOWED') return 'not_allowed';
+    if (c === 'FIRSTBELL_TOO_LARGE' || c === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return 'too_large';
+    if (c === 'FIRSTBELL_WS_PROTOCOL' || c.startsWith('WS_ERR_')) return 'ws_protocol';
     if (c === 'ECONNREFUSED') return 'refused';
     if (c === 'ENOTFOUND' || c === 'EAI_AGAIN' || c === 'EAI_NONAME') return 'dns';
     if (c.startsWith('ERR_TLS') || c.startsWith('ERR_SSL') || c.includes('CERT') || c === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE') return 'tls';

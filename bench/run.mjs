@@ -442,6 +442,14 @@ if (opt('report-only')) {
   process.exit(0);
 }
 need();
+{
+  // How long this will take: from the last recorded run on this machine, where there is one.
+  const earlier = existsSync(join(here, 'results')) ? readdirSync(join(here, 'results')).filter((f) => f.endsWith('.json')).sort() : [];
+  const last = earlier.length ? JSON.parse(readFileSync(join(here, 'results', earlier.at(-1)), 'utf8')).meta : undefined;
+  const perRound = last?.roundSeconds ? `about ${Math.round((last.roundSeconds * ROUNDS) / 60)} minutes (the last run here took ${Math.round(last.roundSeconds / 60)} minutes a round)` : 'about 10 minutes a round (no earlier timing on this machine)';
+  process.stderr.write(`bench: ${ROUNDS} round(s) of ${[...ONLY].join(', ')}: ${perRound}\n`);
+}
+const benchStarted = Date.now();
 rmSync(WORK, { recursive: true, force: true });
 mkdirSync(WORK, { recursive: true });
 const sink = await startSink({ port: PORT, wsPort: WS_PORT, wsProcesses: 8 });
@@ -476,7 +484,7 @@ if (opt('merge')) {
     for (const [k, v] of Object.entries(earlier.rounds[i] ?? {})) if (!(k in r)) r[k] = v;
   });
 }
-const meta = { date: new Date().toISOString().slice(0, 10), cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? '?', memGb: Math.round(totalmem() / 1e9), node: process.version };
+const meta = { date: new Date().toISOString().slice(0, 10), roundSeconds: Math.round((Date.now() - benchStarted) / 1000 / Math.max(1, ROUNDS)), cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? '?', memGb: Math.round(totalmem() / 1e9), node: process.version };
 mkdirSync(join(here, 'results'), { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 writeFileSync(join(here, 'results', `${stamp}.json`), JSON.stringify({ meta, rounds }, null, 2));

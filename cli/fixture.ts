@@ -65,7 +65,6 @@ export function addFixtureCommand(program: Command, io: Io, setAction: SetAction
       await new Promise<void>((res) => {
         if (io.signal?.aborted) return res();
         io.signal?.addEventListener('abort', () => res(), { once: true });
-        process.once('SIGTERM', () => res());
       });
       await platform.close();
       await Promise.all(farms.map((f) => f.stop()));

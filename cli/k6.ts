@@ -7,7 +7,7 @@ import { importK6 } from '../k6/import.js';
 import { buildReport } from '../reports/build-report.js';
 import { summaryJson, terminalSummary } from '../reports/summary.js';
 import { writeFileAtomic } from '../run-folder/run-folder.js';
-import { allowTargetOption, EXIT, fmt, parseNumber, scaleOption, scenarioByName, seedOption, targetFor, UsageError, type Io, type SetAction } from './shared.js';
+import { allowTargetOption, EXIT, fmt, requireTarget, writableFolder, parseNumber, scaleOption, scenarioByName, seedOption, targetFor, UsageError, type Io, type SetAction } from './shared.js';
 
 /** export k6 and import k6. */
 export function addK6Commands(program: Command, io: Io, setAction: SetAction): void {
@@ -16,7 +16,7 @@ export function addK6Commands(program: Command, io: Io, setAction: SetAction): v
     .command('k6')
     .description('write a k6 TypeScript script (typed with @types/k6) and a k6-operator TestRun manifest for a scenario')
     .argument('<scenario>', 'built-in scenario name')
-    .requiredOption('--target <url>', 'base URL of the platform the k6 runners will load')
+    .option('--target <url>', 'base URL of the platform the k6 runners will load (required)')
     .addOption(new Option('--target-kind <kind>', 'how the runners talk to the target (the script plays the reference and Janus journeys)').choices(['reference', 'janus']).default('reference'))
     .addOption(allowTargetOption())
     .addOption(scaleOption().default(0.01))
@@ -25,6 +25,7 @@ export function addK6Commands(program: Command, io: Io, setAction: SetAction): v
     .option('--out <dir>', 'folder to write script.ts and testrun.yaml into (default: k6/<name>)')
     .action((name: string, o: { target: string; targetKind: 'reference' | 'janus'; allowTarget: string[]; scale: number; seed: number; parallelism: number; out?: string }) =>
       setAction(async () => {
+        requireTarget(o.target);
         const scenario = await scenarioByName(name, o.scale);
         if (scenario.phases.some((p) => p.classes?.length || p.leaveAtMs !== undefined)) {
           throw new UsageError(`export k6 does not carry a timetable's classes and lesson ends into the script yet; run the timetable with firstbell (firstbell run ${name} --target …)`);
@@ -33,7 +34,7 @@ export function addK6Commands(program: Command, io: Io, setAction: SetAction): v
         const target = targetFor(o.target, o.allowTarget, o.targetKind);
         if (o.targetKind === 'janus' && !/^wss?:$/.test(target.url.protocol)) throw new UsageError(`export k6 plays Janus over its WebSocket API; give --target ws://… (${o.target} is its HTTP API)`);
         const e = exportK6({ scenario, seed: o.seed, target: target.url, targetKind: o.targetKind, parallelism: o.parallelism });
-        const dir = resolve(io.cwd ?? process.cwd(), o.out ?? join('k6', e.name));
+        const dir = writableFolder('--out', o.out ?? join('k6', e.name), io.cwd);
         mkdirSync(dir, { recursive: true });
         writeFileAtomic(join(dir, 'script.ts'), e.script);
         writeFileAtomic(join(dir, 'testrun.yaml'), e.manifest);
@@ -53,7 +54,7 @@ export function addK6Commands(program: Command, io: Io, setAction: SetAction): v
     .action((files: string[], o: { out: string; json?: boolean }) =>
       setAction(async () => {
         const cwd = io.cwd ?? process.cwd();
-        const r = await importK6(files.map((f) => resolve(cwd, f)), resolve(cwd, o.out));
+        const r = await importK6(files.map((f) => resolve(cwd, f)), writableFolder('--out', o.out, cwd), undefined, io.signal);
         const { analysis, reportPath } = await buildReport(r.dir);
         if (o.json) io.stdout.write(JSON.stringify(summaryJson(analysis), null, 2) + '\n');
         else {

@@ -6,7 +6,7 @@ import { ConfigError } from '../fixtures/reference-platform.js';
 import { K6ImportError } from '../k6/import.js';
 import { BrowserSetupError } from '../lib/chromium.js';
 import { VERSION } from '../lib/version.js';
-import { RunFolderError } from '../run-folder/run-folder.js';
+import { RunFolderError, WriteError } from '../run-folder/run-folder.js';
 import { ProblemsError } from '../scenarios/model.js';
 import { WorkerError } from '../users/workers.js';
 import { addFixtureCommand } from './fixture.js';
@@ -55,7 +55,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
       if (err.code === 'commander.executeSubCommandAsync') return EXIT.internal;
       return EXIT.usage; // commander has already printed its one-line error
     }
-    if (err instanceof UsageError || err instanceof RunFolderError || err instanceof ConfigError || err instanceof JanusSetupError || err instanceof BrowserSetupError || err instanceof K6ImportError || err instanceof WorkerError) {
+    // Work stopped by a signal (a long report or import) ends as interrupted, whatever it was doing.
+    if (io.signal?.aborted) {
+      io.stderr.write(`interrupted: ${err instanceof Error ? err.message : String(err)}\n`);
+      return EXIT.interrupted;
+    }
+    if (err instanceof UsageError || err instanceof WriteError || err instanceof RunFolderError || err instanceof ConfigError || err instanceof JanusSetupError || err instanceof BrowserSetupError || err instanceof K6ImportError || err instanceof WorkerError) {
       io.stderr.write(`error: ${err.message}\n`);
       return EXIT.usage;
     }

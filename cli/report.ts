@@ -1,26 +1,19 @@
 // report and compare: outputs rebuilt from run folders alone.
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { buildReport } from '../reports/build-report.js';
+import { analyseFolder, buildReport } from '../reports/build-report.js';
 import { compare, renderComparison } from '../reports/compare.js';
 import { openReport } from '../reports/screenshot.js';
 import { summaryJson, terminalSummary } from '../reports/summary.js';
 import { writeFileAtomic } from '../run-folder/run-folder.js';
-import { analyse } from '../analysis/analysis.js';
-import { readRunFolder } from '../run-folder/read.js';
 import { EXIT, parseNumber, UsageError, type Io, type SetAction } from './shared.js';
 
-/** A run folder analysed, nothing written. */
-async function analysisOf(dir: string) {
-  const f = await readRunFolder(dir);
-  return analyse(f.run, f.series, f.health, { journeys: f.journeys, media: f.media, health: f.browserHealth });
-}
 
 /** Writes compare.html and prints the verdict; exit 99 on a regression. */
 export function writeComparison(io: Io, c: ReturnType<typeof compare>, path: string, json: boolean | undefined): number {
   writeFileAtomic(path, renderComparison(c));
-  if (json) io.stdout.write(JSON.stringify({ passed: c.passed, headline: c.headline, maxRegressionPct: c.maxRegressionPct ?? null, layers: c.layers.map((l) => ({ layer: l.layer, capacityChangePct: l.capacityChangePct, regressed: l.regressed, note: l.note })) }, null, 2) + '\n');
-  else io.stdout.write(`${c.passed ? 'NO REGRESSION' : 'REGRESSION'}: ${c.headline}\ncomparison: ${path}\n`);
+  if (json) io.stdout.write(JSON.stringify({ verdict: c.verdict, passed: c.passed, headline: c.headline, maxRegressionPct: c.maxRegressionPct ?? null, layers: c.layers.map((l) => ({ layer: l.layer, capacityChangePct: l.capacityChangePct, regressed: l.regressed, note: l.note })) }, null, 2) + '\n');
+  else io.stdout.write(`${c.verdict.toUpperCase().replace('-', ' ')}: ${c.headline}\ncomparison: ${path}\n`);
   return c.passed ? EXIT.ok : EXIT.objectivesFailed;
 }
 
@@ -36,7 +29,7 @@ export function addReportCommands(program: Command, io: Io, setAction: SetAction
     .option('--chromium <path>', 'Chromium to use for --screenshot (default: FIRSTBELL_CHROMIUM or /usr/bin/chromium)')
     .action((dir: string, o: { fromSamples?: boolean; json?: boolean; screenshot?: string; chromium?: string }) =>
       setAction(async () => {
-        const { analysis, reportPath } = await buildReport(resolve(io.cwd ?? process.cwd(), dir), { fromSamples: o.fromSamples });
+        const { analysis, reportPath } = await buildReport(resolve(io.cwd ?? process.cwd(), dir), { fromSamples: o.fromSamples, signal: io.signal });
         if (o.screenshot) {
           const check = await openReport(reportPath, { screenshot: resolve(io.cwd ?? process.cwd(), o.screenshot), chromium: o.chromium });
           if (check.consoleErrors.length || !check.rendered) throw new Error(`the report did not render cleanly: ${check.consoleErrors.join('; ') || 'charts never finished'}`);
@@ -59,7 +52,7 @@ export function addReportCommands(program: Command, io: Io, setAction: SetAction
       setAction(async () => {
         const cwd = io.cwd ?? process.cwd();
         // Both runs are read and analysed, not rewritten: the base run's folder stays as it is.
-        const [base, run] = await Promise.all([analysisOf(resolve(cwd, baseDir)), analysisOf(resolve(cwd, runDir))]);
+        const [base, run] = await Promise.all([analyseFolder(resolve(cwd, baseDir), { signal: io.signal }), analyseFolder(resolve(cwd, runDir), { signal: io.signal })]);
         const differ = (['name', 'scale'] as const).filter((k) => base.run.scenario[k] !== run.run.scenario[k]).map((k) => `${k === 'name' ? 'scenario' : k} ${base.run.scenario[k]} against ${run.run.scenario[k]}`);
         if (base.run.seed !== run.run.seed) differ.push(`seed ${base.run.seed} against ${run.run.seed}`);
         if (differ.length && !o.force) throw new UsageError(`${baseDir} and ${runDir} are not the same test (${differ.join(', ')}): a capacity change between them says nothing about a regression; run both with the same scenario, scale and seed, or give --force`);

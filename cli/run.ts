@@ -8,16 +8,17 @@ import { spawnReferencePlatform } from '../fixtures/spawn.js';
 import { buildReport } from '../reports/build-report.js';
 import { compare } from '../reports/compare.js';
 import { summaryJson, terminalSummary } from '../reports/summary.js';
-import { RunFailedError } from '../run-folder/run-folder.js';
+import { RunFailedError, WriteError } from '../run-folder/run-folder.js';
 import { targetFromSpec } from '../targets/index.js';
 import { NO_WEB_CLIENT_HINT, processAlive, runScenario, type Progress } from '../users/run.js';
 import { fixtureArgs, fixtureFlags, type FixtureFlags } from './fixture.js';
 import { describePlan, planRun } from './plan.js';
 import { writeComparison } from './report.js';
+import { DEFAULT_MAX_ANSWER_BYTES } from '../protocol/answer-limits.js';
 import { webClientFlags, webClientOfFlags, type WebClientFlags } from './web-client.js';
 import { scenarioOfTimetable, timetableFlags, type TimetableFlags } from './timetable.js';
 import {
-  allowTargetOption, EXIT, faultFlags, fmt, type FaultFlags, localAddressOption, parseNumber, scaleOption, journeyTargetFor, scenarioByName, seedOption, targetFlags, targetFor, targetOfFlags, UsageError, workersOption,
+  allowTargetOption, EXIT, parseSize, requireTarget, writableFolder, faultFlags, fmt, type FaultFlags, localAddressOption, parseNumber, scaleOption, journeyTargetFor, scenarioByName, seedOption, targetFlags, targetFor, targetOfFlags, UsageError, workersOption,
   type Io, type SetAction, type TargetKindFlags,
 } from './shared.js';
 
@@ -65,10 +66,12 @@ export interface RunFlags extends WebClientFlags, FaultFlags {
   workers: number | 'auto';
   localAddress: string[];
   targetPid?: number;
+  maxAnswer: number;
 }
 
 /** Runs one scenario, builds its report and prints the verdict; returns the run folder and analysis. */
 export async function runOnce(io: Io, scenario: ResolvedScenario, target: Target, flags: RunFlags) {
+  const outDir = writableFolder('--out', flags.out, io.cwd);
   const webClient = await webClientOfFlags(flags, io.cwd);
   if (webClient && flags.browsers === 0) throw new UsageError(`${flags.webClient !== undefined ? '--web-client' : '--page'} says how browser users get in, but there are none; add --browsers N (e.g. --browsers 2)`);
   if (flags.browsers > 0 && !webClient && !target.webClient) throw new UsageError(`--browsers: the ${target.kind} target has no web client for browser users; ${NO_WEB_CLIENT_HINT}`);
@@ -78,18 +81,24 @@ export async function runOnce(io: Io, scenario: ResolvedScenario, target: Target
   const steps = targetSteps(target);
   const progress = progressPrinter(io, scenario, flags.progress, LAYERS.filter((l) => steps.some((d) => d.layer === l)));
   const result = await runScenario({
-    plan, target, outDir: resolve(io.cwd ?? process.cwd(), flags.out), maxActive: flags.maxActive,
-    signal: io.signal, onProgress: progress.onProgress, faultsVia: flags.faultsVia, targetPid: flags.targetPid, webClient,
+    plan, target, outDir, maxActive: flags.maxActive,
+    signal: io.signal, onProgress: progress.onProgress, faultsVia: flags.faultsVia, targetPid: flags.targetPid, webClient, allowHosts: flags.allowTarget, maxAnswerBytes: flags.maxAnswer,
     browsers: flags.browsers > 0 ? { count: flags.browsers, cycleMs: flags.browserCycle * 1000, chromium: flags.chromium, endpoint: flags.browserEndpoint } : undefined,
   })
     .catch(async (err: unknown) => {
       if (!(err instanceof RunFailedError)) throw err;
-      // A run that failed part-way still gets a report of what ran.
-      const built = await buildReport(err.dir).catch(() => undefined);
-      throw new Error(`the run failed part-way: ${err.message}${built ? `; report of what ran: ${built.reportPath}` : `; its samples are in ${err.dir}`}`);
+      // A run that failed part-way still gets a report of what ran, where it can be written.
+      const built = await buildReport(err.dir).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+      const where = built instanceof Error ? `; the report could not be written (${built.message}); what ran is in ${err.dir}` : `; report of what ran: ${built.reportPath}`;
+      // A folder that cannot be written (a full disk, a read-only file system) is the user's to fix.
+      if (err.cause instanceof WriteError) throw new UsageError(`the run stopped: ${err.message}${where}; free some space or give another --out`);
+      throw new Error(`the run failed part-way: ${err.message}${where}`);
     })
     .finally(progress.done);
-  const { analysis, reportPath } = await buildReport(result.dir);
+  const { analysis, reportPath } = await buildReport(result.dir).catch((e: unknown) => {
+    if (!(e instanceof WriteError)) throw e;
+    throw new UsageError(`the run ended, but its report could not be written: ${e.message}; what ran is in ${result.dir}: free some space and run 'firstbell report ${result.dir}'`);
+  });
   const shown = relative(io.cwd ?? process.cwd(), reportPath) || reportPath;
   if (flags.json) io.stdout.write(JSON.stringify(summaryJson(analysis), null, 2) + '\n');
   else io.stdout.write(terminalSummary(analysis, shown) + '\n');
@@ -132,6 +141,7 @@ const runFlags = (cmd: Command) =>
     .option('--chromium <path>', 'Chromium for browser users (default: FIRSTBELL_CHROMIUM or /usr/bin/chromium)')
     .option('--browser-endpoint <url>', 'attach browser users to a running Chromium (ws://… from /json/version, or http://host:port) instead of launching one')
     .addOption(new Option('--target-pid <pid>', "the target's server process on this machine: its exit during the run is reported as the target going down").argParser(pidArg))
+    .addOption(new Option('--max-answer <size>', "most bytes of one answer a participant reads (an HTTP body, a WebSocket message), e.g. 8MB or 512kB; beyond it the step fails as too_large").argParser(parseSize('--max-answer')).default(DEFAULT_MAX_ANSWER_BYTES, '8MB'))
     .addOption(workersOption())
     .addOption(localAddressOption());
 
@@ -148,11 +158,12 @@ export function addRunCommands(program: Command, io: Io, setAction: SetAction): 
       .command('run')
       .description('run a scenario against a target and write the run folder and report')
       .argument('<scenario>', "built-in scenario name (see 'firstbell list'), a scenario file (.ts, .js or .json), or a timetable (.csv, .txt; see 'firstbell timetable')")
-      .requiredOption('--target <url>', 'base URL of the platform, e.g. http://127.0.0.1:8080')
+      .option('--target <url>', 'base URL of the platform, e.g. http://127.0.0.1:8080 (required)')
       .addOption(scaleOption().default(0.01)),
   );
   timetableFlags(targetFlags(run)).action((name: string, o: RunFlags & TargetKindFlags & TimetableFlags & { target: string; scale: number }, cmd: Command) =>
     setAction(async () => {
+      requireTarget(o.target);
       const scenario = await scenarioByName(name, o.scale, o.objective, o.data, (f) => scenarioOfTimetable(f, o, io.cwd), o);
       return runAndReport(io, scenario, await targetOfFlags(o, o.target, scenario, cmd), o, false);
     }),

@@ -1,7 +1,9 @@
 // What every command shares: exit codes, the I/O it writes to, flag parsers, and scenario and target lookup.
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Target } from '../api/target.js';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fsErrorText } from '../run-folder/run-folder.js';
 import { loadScenarioFile, isScenarioFile } from '../modules/scenario.js';
 import { journeyModuleTarget } from '../modules/target.js';
 import { isLoopback } from '../plan/limits.js';
@@ -55,6 +57,47 @@ export const localAddressOption = () =>
   new Option('--local-address <addresses>', 'spread connections over these local addresses: 127.0.1.1-127.0.1.20, a list, or a network like 127.0.2.0/28 (repeatable; default: as many 127.0.1.x as a loopback target needs)')
     .argParser((v: string, acc: string[] = []) => [...acc, v])
     .default([] as string[]);
+/**
+ * A folder the run folders go into, made if needed and tried with a small file before anything is sent: a file in
+ * the way, a read-only or full file system, or a place like /proc is a usage error naming the folder and the fix.
+ */
+export function writableFolder(flag: string, dir: string, cwd = process.cwd()): string {
+  const abs = resolve(cwd, dir);
+  if (/^\/(proc|sys|dev)(\/|$)/.test(abs)) throw new UsageError(`${flag} ${dir} is inside /${abs.split('/')[1]}, which holds no files; give a folder on a disk`);
+  try {
+    if (existsSync(abs) && !statSync(abs).isDirectory()) throw new UsageError(`${flag} ${dir} is a file; give a folder for the run folders`);
+    mkdirSync(abs, { recursive: true });
+    const probe = join(abs, `.firstbell-write-test-${process.pid}`);
+    try {
+      writeFileSync(probe, 'firstbell');
+    } finally {
+      rmSync(probe, { force: true });
+    }
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`${flag} ${dir}: cannot write there: ${fsErrorText(e)}; give a folder you may write to`);
+  }
+  return abs;
+}
+
+/**
+ * --target is required, and checked here rather than by commander: commander would name a missing --target before
+ * a misspelt flag (--targt), which is the mistake to point at.
+ */
+export function requireTarget(target: string | undefined): asserts target is string {
+  if (target === undefined) throw new UsageError("required option '--target <url>' not specified; give the platform's base URL, e.g. --target http://127.0.0.1:8080");
+}
+
+/** A size in bytes: "8MB", "512kB", "65536" (B, kB, MB, GB; powers of 1024). */
+export function parseSize(flag: string, min = 1024) {
+  return (v: string): number => {
+    const m = /^(\d+(?:\.\d+)?)\s*(B|kB|KB|MB|GB)?$/.exec(v.trim());
+    const n = m ? Math.round(Number(m[1]) * ({ B: 1, kB: 1024, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }[m[2] ?? 'B'] ?? 1)) : NaN;
+    if (!(n >= min)) throw new InvalidArgumentError(`${flag} '${v}' is not a size of at least ${min} bytes; give one like 8MB or 512kB`);
+    return n;
+  };
+}
+
 export const seedOption = () => new Option('--seed <n>', 'seed of the schedule; the same seed gives the same arrivals').argParser(parseNumber('the seed', 0, 2 ** 31 - 1, true)).default(1);
 
 /** --fault and --no-faults: faults added on the command line, and whether the scenario's own stay. */

@@ -36,6 +36,9 @@ class Throttle extends Transform {
   }
 }
 
+/** Forwarded headers a client sent: replaced by the proxy's own. */
+const FORWARDED = new Set(['x-forwarded-host', 'x-forwarded-proto', 'forwarded']);
+
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
 
 /** Which server farm a request path belongs to, as the target declares it; undefined: none. */
@@ -69,6 +72,15 @@ class Proxy {
   /** Options for a connection to the upstream: its name for TLS (SNI and the certificate check), and the user's CAs. */
   private tlsFor() {
     return { servername: /^[\d.:]+$/.test(this.upstream.host) ? undefined : this.upstream.host, ...this.tlsOptions };
+  }
+
+  /**
+   * The upstream gets its own Host (its virtual host); where the client came from goes in the forwarded headers,
+   * so a platform that builds addresses for its clients (a media server's URL) sends them through the proxy too.
+   */
+  private forwarded(req: IncomingMessage): Record<string, string> {
+    const host = req.headers.host ?? this.origin.replace(/^http:\/\//, '');
+    return { 'x-forwarded-host': host, 'x-forwarded-proto': 'http', forwarded: `host="${host}";proto=http` };
   }
 
   /** A redirect to the upstream's own origin goes through the proxy instead, so no request passes the faults by. */
@@ -130,7 +142,7 @@ class Proxy {
     });
     if (!fate) return;
     const forward = () => {
-      const headers = { ...Object.fromEntries(Object.entries(req.headers).filter(([k]) => !HOP_BY_HOP.has(k))), host: this.hostHeader };
+      const headers = { ...Object.fromEntries(Object.entries(req.headers).filter(([k]) => !HOP_BY_HOP.has(k))), ...this.forwarded(req), host: this.hostHeader };
       const opts = { ...this.upstream, method: req.method, path, headers };
       const onAnswer = (ures: IncomingMessage) => {
         const h = Object.fromEntries(Object.entries(ures.headers).filter(([k]) => !HOP_BY_HOP.has(k)));
@@ -158,8 +170,10 @@ class Proxy {
         const lines = [`${req.method} ${path} HTTP/1.1`];
         for (let i = 0; i < req.rawHeaders.length; i += 2) {
           const name = req.rawHeaders[i]!;
+          if (FORWARDED.has(name.toLowerCase())) continue;
           lines.push(`${name}: ${name.toLowerCase() === 'host' ? this.hostHeader : req.rawHeaders[i + 1]}`);
         }
+        for (const [name, value] of Object.entries(this.forwarded(req))) lines.push(`${name}: ${value}`);
         serverSide.write(lines.join('\r\n') + '\r\n\r\n');
         if (head.length) serverSide.write(head);
         serverSide.pipe(client);

@@ -1,5 +1,5 @@
 // Reads k6 results back (CSV or JSON lines, from one runner or many), merges them and makes a run folder of them.
-import { createReadStream, existsSync, mkdirSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse } from 'csv-parse';
@@ -51,7 +51,8 @@ function csvTime(v: string): number {
 }
 
 async function* readCsv(path: string): AsyncGenerator<Point> {
-  const parser = createReadStream(path).pipe(parse({ relax_column_count: false, skip_empty_lines: true }));
+  // One k6 line is a few hundred bytes: a far longer one is not k6's, and is not read whole.
+  const parser = createReadStream(path).pipe(parse({ relax_column_count: false, skip_empty_lines: true, max_record_size: 64 * 1024 }));
   let header: string[] | undefined;
   let line = 0;
   for await (const row of parser as AsyncIterable<string[]>) {
@@ -92,9 +93,23 @@ async function* readJson(path: string): AsyncGenerator<Point> {
   }
 }
 
-/** CSV or JSON lines, told apart by the first character. */
-async function* readK6(path: string): AsyncGenerator<Point> {
+/** CSV or JSON lines, told apart by the first character; whatever goes wrong names the file. */
+async function* readK6(path: string, signal?: AbortSignal): AsyncGenerator<Point> {
   if (!existsSync(path)) throw new K6ImportError(`${path}: no such file`);
+  if (statSync(path).isDirectory()) throw new K6ImportError(`${path}: is a folder; give the k6 results files in it (k6 run --out csv=FILE)`);
+  let n = 0;
+  try {
+    for await (const p of readK6File(path)) {
+      if (++n % 10_000 === 0 && signal?.aborted) throw new K6ImportError(`${path}: import stopped at point ${n} (interrupted)`);
+      yield p;
+    }
+  } catch (e) {
+    if (e instanceof K6ImportError) throw e;
+    throw new K6ImportError(`${path}: not k6 results (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); write them with 'k6 run --out csv=FILE' or '--out json=FILE'`);
+  }
+}
+
+async function* readK6File(path: string): AsyncGenerator<Point> {
   const first = await new Promise<string>((resolve, reject) => {
     const s = createReadStream(path, { start: 0, end: 0, encoding: 'utf8' });
     let c = '';
@@ -140,35 +155,53 @@ export interface K6Import {
 }
 
 /** Every firstbell sample of the results files, in time order, with k6's dropped iterations and the run's tags. */
-async function readAll(files: string[]): Promise<{ samples: Sample[]; runTags: Record<string, string>; dropped: number; firstTimeMs: number }> {
+async function readAll(files: string[], signal?: AbortSignal): Promise<{ samples: Sample[]; runTags: Record<string, string>; plan: Plan; dropped: number; firstTimeMs: number }> {
   const samples: Sample[] = [];
   let runTags: Record<string, string> | undefined;
+  let plan: Plan | undefined;
+  let spanMs = Infinity;
   let dropped = 0;
   let firstTimeMs = Infinity;
   for (const file of files) {
     let n = 0;
-    for await (const p of readK6(file)) {
+    for await (const p of readK6(file, signal)) {
       n++;
       if (p.metric === 'dropped_iterations') dropped += p.value;
-      const s = toSample(p, `${file}:${n + 1}`);
+      const where = `${file}:${n + 1}`;
+      const s = toSample(p, where);
       if (!s) continue;
-      runTags ??= p.tags;
+      if (!runTags) {
+        runTags = p.tags;
+        plan = planFromTags(runTags, where);
+        spanMs = plan.schedule.endMs + plan.scenario.client.stepTimeoutMs + 60_000;
+      }
+      // A time outside the run is a damaged file: it would stretch the report over years.
+      if (s.intendedMs < -1 || s.intendedMs > spanMs || s.endMs > spanMs || s.endMs < s.intendedMs) {
+        throw new K6ImportError(`${where}: ${K6_META.at} ${s.intendedMs} and duration ${s.endMs - s.intendedMs} ms are not inside the run (0 to ${spanMs} ms); the file is damaged`);
+      }
       firstTimeMs = Math.min(firstTimeMs, p.timeMs);
       samples.push(s);
     }
   }
-  if (!runTags) throw new K6ImportError(`${files.join(', ')}: no ${K6_STEP_METRIC} samples; run a script written by 'firstbell export k6'`);
+  if (!runTags || !plan) throw new K6ImportError(`${files.join(', ')}: no ${K6_STEP_METRIC} samples; run a script written by 'firstbell export k6'`);
   samples.sort((a, b) => a.intendedMs - b.intendedMs);
-  return { samples, runTags, dropped, firstTimeMs };
+  return { samples, runTags, plan, dropped, firstTimeMs };
 }
 
-/** The plan the results were sent from, rebuilt from the scenario, scale and seed the run's tags name. */
-function planFromTags(runTags: Record<string, string>): Plan {
+/** The plan the results were sent from, rebuilt from the scenario, scale and seed the run's tags name; each checked. */
+function planFromTags(runTags: Record<string, string>, where: string): Plan {
   const name = runTags[K6_RUN_TAGS.scenario] ?? '';
   const found = findScenario(name);
-  if (!found) throw new K6ImportError(`the results name scenario '${name}', which is not built in; export and run a built-in scenario`);
-  const scale = Number(runTags[K6_RUN_TAGS.scale]);
-  const seed = Number(runTags[K6_RUN_TAGS.seed] ?? 1);
+  if (!found) throw new K6ImportError(`${where}: the results name scenario '${name}', which is not built in; export and run a built-in scenario`);
+  const scaleTag = runTags[K6_RUN_TAGS.scale];
+  const scale = Number(scaleTag);
+  // Scale 10 is 1.28 million participants: more than one import can hold, and more than any export is meant for.
+  if (!(scale > 0 && scale <= 10)) throw new K6ImportError(`${where}: tag ${K6_RUN_TAGS.scale} '${scaleTag ?? ''}' is not a scale between 0 and 10; the results were not written by 'firstbell export k6', or were changed`);
+  const seedTag = runTags[K6_RUN_TAGS.seed] ?? '1';
+  const seed = Number(seedTag);
+  if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 31) throw new K6ImportError(`${where}: tag ${K6_RUN_TAGS.seed} '${seedTag}' is not a seed (a whole number from 0); the results were changed`);
+  const target = runTags[K6_RUN_TAGS.target];
+  if (target !== undefined && !URL.canParse(target)) throw new K6ImportError(`${where}: tag ${K6_RUN_TAGS.target} '${target}' is not a URL; the results were changed`);
   return buildPlan(resolveScenario(found, scale), seed);
 }
 
@@ -176,10 +209,9 @@ function planFromTags(runTags: Record<string, string>): Plan {
  * Merges the results of one or many k6 runners into a run folder under outDir: run.json (the scenario
  * named by the results' tags), samples.csv in time order, an empty health.csv (k6 keeps its own).
  */
-export async function importK6(files: string[], outDir: string, runId?: string): Promise<K6Import> {
+export async function importK6(files: string[], outDir: string, runId?: string, signal?: AbortSignal): Promise<K6Import> {
   if (!files.length) throw new K6ImportError('no results files given');
-  const { samples, runTags, dropped, firstTimeMs } = await readAll(files);
-  const plan = planFromTags(runTags);
+  const { samples, runTags, plan, dropped, firstTimeMs } = await readAll(files, signal);
   const { scenario, schedule } = plan;
   const url = new URL(runTags[K6_RUN_TAGS.target] ?? 'http://unknown.invalid/');
   const target = runTags[K6_RUN_TAGS.kind] === 'janus' ? janusTarget(url) : referenceTarget(url);

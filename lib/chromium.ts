@@ -1,5 +1,6 @@
 // Launching Debian's Chromium through puppeteer-core, closed to every host but loopback.
 import { existsSync } from 'node:fs';
+import { adoptPid, releaseChild } from './children.js';
 import { processTree } from './process-tree.js';
 import { setPriority } from 'node:os';
 import type { Browser } from 'puppeteer-core';
@@ -30,7 +31,7 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
   '--disable-default-apps',
   '--disable-extensions',
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost',
+  resolverRules(),
 ];
 
 /** For browser users: fake camera and microphone granted without asking, and no throttling of pages nobody looks at. */
@@ -52,10 +53,21 @@ export async function connectChromium(endpoint: string): Promise<Browser> {
   }
 }
 
-export async function launchChromium(opts: { executablePath?: string; args?: string[] } = {}): Promise<Browser> {
+/** Name look-ups Chromium may make: loopback's and the allowed hosts'; every other name is not found. */
+export function resolverRules(allowHosts: readonly string[] = []): string {
+  return `--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost${allowHosts.map((h) => `, EXCLUDE ${h}`).join('')}`;
+}
+
+export async function launchChromium(opts: { executablePath?: string; args?: string[]; allowHosts?: string[] } = {}): Promise<Browser> {
   const executablePath = chromiumPath(opts.executablePath);
   try {
-    return await (await puppeteer()).launch({ executablePath, headless: true, args: [...CHROMIUM_ARGS, ...(opts.args ?? [])] });
+    // firstbell has one shutdown path for signals; the browser library's own handlers would exit the process
+    // before the report is written.
+    const browser = await (await puppeteer()).launch({ executablePath, headless: true, args: [...CHROMIUM_ARGS.filter((a) => !a.startsWith('--host-resolver-rules')), resolverRules(opts.allowHosts), ...(opts.args ?? [])], handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false });
+    const pid = browser.process()?.pid;
+    adoptPid('chromium', pid);
+    browser.once('disconnected', () => releaseChild(pid));
+    return browser;
   } catch (e) {
     throw new BrowserSetupError(`Chromium at ${executablePath} did not start: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
   }

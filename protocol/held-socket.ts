@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import WebSocket, * as wsModule from 'ws';
 import { Http1Connection, headerLines, takeOver, type SocketOwner } from './http1.js';
 import { HttpStatusError, ProtocolError } from '../api/errors.js';
+import { answerLimits, TooLargeError, WsProtocolError } from './answer-limits.js';
 import type { HeldConnection, HeldListener } from '../api/target.js';
 
 
@@ -35,7 +36,10 @@ class BareWebSocket implements HeldConnection, SocketOwner {
   listener?: HeldListener;
   private rest?: Buffer;
   private parts?: Buffer[];
+  private partBytes = 0;
   private ended = false;
+  /** Why this side ended the connection: the peer broke the protocol, or sent too much. */
+  failure?: Error;
 
   constructor(private s: Socket, head: Buffer) {
     takeOver(s, this);
@@ -86,7 +90,8 @@ class BareWebSocket implements HeldConnection, SocketOwner {
       const opcode = b[0]! & 0x0f;
       let len = b[1]! & 0x7f;
       let at = 2;
-      if (b[1]! & 0x80) return this.fail('the server masked a frame');
+      if (b[1]! & 0x80) return this.fail(new WsProtocolError('the server masked a frame'));
+      if (len > answerLimits.maxAnswerBytes) return this.fail(new TooLargeError(`a WebSocket frame of ${len} bytes, over ${answerLimits.maxAnswerBytes} (--max-answer)`));
       if (len === 126) {
         if (b.length < 4) break;
         len = b.readUInt16BE(2);
@@ -94,7 +99,7 @@ class BareWebSocket implements HeldConnection, SocketOwner {
       } else if (len === 127) {
         if (b.length < 10) break;
         const big = b.readBigUInt64BE(2);
-        if (big > 16n * 1024n * 1024n) return this.fail('a frame over 16 MB');
+        if (big > BigInt(answerLimits.maxAnswerBytes)) return this.fail(new TooLargeError(`a WebSocket frame of ${big} bytes, over ${answerLimits.maxAnswerBytes} (--max-answer)`));
         len = Number(big);
         at = 10;
       }
@@ -108,11 +113,15 @@ class BareWebSocket implements HeldConnection, SocketOwner {
       }
       if (opcode === 0x9) this.frame(0xa, Buffer.from(payload));
       else if (opcode === 0x1 || opcode === 0x2 || opcode === 0x0) {
+        if (opcode === 0x0 && !this.parts) return this.fail(new WsProtocolError('a continuation frame with no message to continue'));
         if (!fin || this.parts) {
           (this.parts ??= []).push(Buffer.from(payload));
+          this.partBytes += payload.length;
+          if (this.partBytes > answerLimits.maxAnswerBytes) return this.fail(new TooLargeError(`a WebSocket message over ${answerLimits.maxAnswerBytes} bytes in fragments (--max-answer)`));
           if (!fin) continue;
           const whole = Buffer.concat(this.parts);
           this.parts = undefined;
+          this.partBytes = 0;
           this.listener?.message(whole.toString());
         } else this.listener?.message(payload.toString());
       }
@@ -120,8 +129,9 @@ class BareWebSocket implements HeldConnection, SocketOwner {
     if (b.length) this.rest = Buffer.from(b);
   }
 
-  private fail(why: string): void {
-    this.s.destroy(Object.assign(new ProtocolError(why), { code: 'ECONNRESET' }));
+  private fail(why: Error): void {
+    this.failure = why;
+    this.s.destroy(why);
   }
 }
 
@@ -163,7 +173,7 @@ export function openBareSocket(url: string, signal: AbortSignal, o: { localAddre
           ws.listener = undefined;
           resolve({ sock: ws, first });
         },
-        closed: () => fail(Object.assign(new Error('closed before the first message'), { code: 'ECONNRESET' })),
+        closed: () => fail(ws.failure ?? Object.assign(new Error('closed before the first message'), { code: 'ECONNRESET' })),
       };
     }, fail);
   });

@@ -7,6 +7,8 @@
 // and hands its socket over when the server switches protocols (a WebSocket's upgrade).
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { addressPolicy } from './address-guard.js';
+import { answerLimits, TooLargeError } from './answer-limits.js';
 
 /** An answer as it came: status, header names and values in order (as received), body bytes. */
 export interface Http1Answer {
@@ -37,6 +39,8 @@ export class ResponseReader {
   private head?: Buffer;
   private line = '';
   private left = 0;
+  /** Body bytes of the answer so far. */
+  private got = 0;
   private noBody = false;
   private upgrade = false;
   status = 0;
@@ -58,6 +62,7 @@ export class ResponseReader {
     this.status = 0;
     this.raw = NOTHING;
     this.body = [];
+    this.got = 0;
   }
 
   /** An answer is under way or expected. */
@@ -125,6 +130,7 @@ export class ResponseReader {
           if (this.left === 0) this.mode = Mode.ChunkEnd;
           break;
         case Mode.UntilClose:
+          this.count(d.length - i);
           this.body.push(i ? d.subarray(i) : d);
           return;
         case Mode.Switched:
@@ -136,9 +142,16 @@ export class ResponseReader {
   /** Takes up to `left` body bytes of `d` from `i`; returns where reading goes on. */
   private take(d: Buffer, i: number): number {
     const n = Math.min(this.left, d.length - i);
+    this.count(n);
     this.body.push(d.subarray(i, i + n));
     this.left -= n;
     return i + n;
+  }
+
+  /** Counts body bytes; past the limit the answer is not read on. */
+  private count(n: number): void {
+    this.got += n;
+    if (this.got > answerLimits.maxAnswerBytes) throw new TooLargeError(`the answer's body is over ${answerLimits.maxAnswerBytes} bytes (--max-answer)`);
   }
 
   private readLine(line: string): void {
@@ -202,6 +215,7 @@ export class ResponseReader {
     this.keepAlive = keepAlive;
     if (this.noBody || status === 204 || status === 304) this.finish();
     else if (chunked) this.mode = Mode.ChunkLine;
+    else if (length > answerLimits.maxAnswerBytes) throw new TooLargeError(`the answer says its body is ${length} bytes, over ${answerLimits.maxAnswerBytes} (--max-answer)`);
     else if (length > 0) [this.mode, this.left] = [Mode.Length, length];
     else if (length === 0) this.finish();
     else [this.mode, this.keepAlive] = [Mode.UntilClose, false];
@@ -318,7 +332,14 @@ export class Http1Connection implements SocketOwner {
   request(method: string, path: string, headers: string, body: string | undefined, upgrade = false): Promise<Http1Answer> {
     return new Promise((resolve, reject) => {
       if (this.pending) return reject(new Error('a request is already under way on this connection'));
-      this.socket ?? this.open();
+      if (!this.socket) {
+        try {
+          addressPolicy.assert(this.host);
+        } catch (e) {
+          return reject(e);
+        }
+        this.open();
+      }
       this.pending = { resolve, reject };
       this.reader.expect(method === 'HEAD', upgrade);
       const head = method + ' ' + path + this.hostLine + headers;
@@ -359,7 +380,7 @@ export class Http1Connection implements SocketOwner {
   }
 
   private open(): Socket {
-    const o = { host: this.host, port: this.port, noDelay: true, ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}) };
+    const o = { host: this.host, port: this.port, noDelay: true, lookup: addressPolicy.lookup, ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}) };
     const s = (this.tls ? tlsConnect({ ...o, servername: isIP(this.host) ? undefined : this.host, ALPNProtocols: ['http/1.1'] }) : netConnect(o)) as Owned;
     this.socket = s;
     s[OWNER] = this;

@@ -1,6 +1,7 @@
 // A WebSocket as a journey uses it: open, send, and wait for the message that matches, whatever comes in between.
 import WebSocket from 'ws';
 import { ProtocolError } from '../api/errors.js';
+import { answerLimits, TooLargeError, WsProtocolError } from './answer-limits.js';
 import type { WsConnection, WsMessage } from '../api/target.js';
 
 /** Messages kept for a later waitFor at most; older ones are dropped first. */
@@ -10,6 +11,9 @@ export class UserSocket implements WsConnection {
   private inbox: WsMessage[] = [];
   private waiter?: () => void;
   private closedWith?: Error;
+  private inboxBytes = 0;
+  /** What ws said went wrong before the close: a protocol violation or a message over the limit. */
+  private broken?: Error;
 
   private readonly onMessage: (data: WebSocket.RawData, isBinary: boolean) => void;
 
@@ -24,13 +28,23 @@ export class UserSocket implements WsConnection {
           json = undefined;
         }
       }
+      const size = isBinary ? (data as Buffer).length : (text?.length ?? 0);
       this.inbox.push({ text: text ?? '', json, binary: isBinary ? (data as Buffer) : undefined });
-      if (this.inbox.length > KEPT) this.inbox.shift();
+      this.inboxBytes += size;
+      // Kept for a later waitFor: at most KEPT messages and one answer's worth of bytes, oldest dropped first.
+      while (this.inbox.length > 1 && (this.inbox.length > KEPT || this.inboxBytes > answerLimits.maxAnswerBytes)) {
+        const old = this.inbox.shift()!;
+        this.inboxBytes -= old.binary ? old.binary.length : old.text.length;
+      }
       this.waiter?.();
     };
     ws.on('message', this.onMessage);
+    ws.on('error', (e: Error & { code?: string }) => {
+      if (e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.broken = new TooLargeError(`a WebSocket message over ${answerLimits.maxAnswerBytes} bytes (--max-answer)`);
+      else if (e.code?.startsWith('WS_ERR_')) this.broken = new WsProtocolError(`the WebSocket peer broke the protocol: ${e.message}`);
+    });
     ws.once('close', (code) => {
-      this.closedWith = Object.assign(new Error(`the WebSocket closed (${code})`), { code: 'ECONNRESET' });
+      this.closedWith = this.broken ?? Object.assign(new Error(`the WebSocket closed (${code})`), { code: 'ECONNRESET' });
       this.waiter?.();
     });
   }

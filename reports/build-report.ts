@@ -11,10 +11,15 @@ export interface BuiltReport {
   reportPath: string;
 }
 
-/** Reads the run folder once, analyses it, and writes report.html, summary.json and junit.xml into it. */
-export async function buildReport(dir: string, opts: { fromSamples?: boolean } = {}): Promise<BuiltReport> {
+/** Reads a run folder once and analyses it; nothing is written. `signal` stops a long read. */
+export async function analyseFolder(dir: string, opts: { fromSamples?: boolean; signal?: AbortSignal } = {}): Promise<Analysis> {
   const f = await readRunFolder(dir, opts);
-  const analysis = analyse(f.run, f.series, f.health, { journeys: f.journeys, media: f.media, health: f.browserHealth });
+  return analyse(f.run, f.series, f.health, { journeys: f.journeys, media: f.media, health: f.browserHealth });
+}
+
+/** Reads the run folder once, analyses it, and writes report.html, summary.json and junit.xml into it. */
+export async function buildReport(dir: string, opts: { fromSamples?: boolean; signal?: AbortSignal } = {}): Promise<BuiltReport> {
+  const analysis = await analyseFolder(dir, opts);
   const reportPath = join(dir, FILES.report);
   writeFileAtomic(reportPath, renderReport(analysis));
   writeFileAtomic(join(dir, FILES.summary), JSON.stringify(summaryJson(analysis), null, 2));

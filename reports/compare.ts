@@ -19,7 +19,8 @@ export interface Comparison {
   run: Analysis;
   maxRegressionPct?: number;
   layers: LayerChange[];
-  /** False when a layer regressed beyond maxRegressionPct. */
+  /** no-regression only with evidence: both runs completed and judged, and with a gate every compared layer judged in both. */
+  verdict: 'no-regression' | 'regression' | 'not-judged';
   passed: boolean;
   headline: string;
 }
@@ -53,11 +54,17 @@ export function compare(base: Analysis, run: Analysis, maxRegressionPct?: number
     return b && r ? [changeOf(l, b, r, maxRegressionPct)] : [];
   });
   const regressed = layers.filter((l) => l.regressed);
+  // A verdict needs evidence: runs that judged nothing, or (with a gate) a layer one of them did not judge, say nothing either way.
+  const unjudged = [base, run].filter((a) => !a.layers.some((l) => l.judged) || a.run.status !== 'completed').map((a) => `${a.run.id} (${a.run.status !== 'completed' ? a.run.status : 'nothing judged'})`);
+  const ungated = maxRegressionPct === undefined ? [] : layers.filter((l) => !l.base.judged || !l.run.judged).map((l) => l.layer);
+  const notJudged = !layers.length || unjudged.length > 0 || ungated.length > 0;
   const headline =
     `${run.run.scenario.name} (${run.verdict}) against ${base.run.scenario.name} (${base.verdict}): ` +
     layers.map((l) => `${l.layer} ${l.note}`).join('; ') +
     (maxRegressionPct === undefined ? '.' : regressed.length ? `. Regression beyond ${maxRegressionPct} % in ${regressed.map((l) => l.layer).join(', ')}.` : `. No layer regressed beyond ${maxRegressionPct} %.`);
-  return { base, run, maxRegressionPct, layers, passed: regressed.length === 0, headline };
+  const why = !layers.length ? 'the runs have no layer in common' : unjudged.length ? `no evidence in ${unjudged.join(' and ')}` : `${ungated.join(', ')} not judged in both runs`;
+  const verdict = regressed.length ? 'regression' : notJudged ? 'not-judged' : 'no-regression';
+  return { base, run, maxRegressionPct, layers, verdict, passed: verdict === 'no-regression', headline: verdict === 'not-judged' ? `${headline} Not judged: ${why}.` : headline };
 }
 
 /** Seconds relative to the first bell, so two runs line up at 8:00. */
@@ -100,7 +107,7 @@ export function renderComparison(c: Comparison): string {
 <style>${CSS} tr.bad td{background:#ffebee}</style></head>
 <body><main>
 <h1>Comparison: ${esc(c.run.run.scenario.name)} against ${esc(c.base.run.scenario.name)}</h1>
-<div class="verdict ${c.passed ? 'pass' : 'fail'}" id="verdict"><b>${c.passed ? 'NO REGRESSION' : 'REGRESSION'}</b> — ${esc(c.headline)}</div>
+<div class="verdict ${c.passed ? 'pass' : 'fail'}" id="verdict"><b>${c.verdict.toUpperCase().replace('-', ' ')}</b> — ${esc(c.headline)}</div>
 <p><b>Base</b> ${who(c.base)}</p>
 <p><b>Run</b> ${who(c.run)}</p>
 <h2>Per layer</h2>

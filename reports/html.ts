@@ -315,7 +315,13 @@ table{border-collapse:collapse;background:#fff;width:100%;font-size:12.5px}th,td
 th:first-child,td:first-child,th:nth-child(2),td:nth-child(2),td:last-child{text-align:left}table.meta th{text-align:left;width:160px}table.meta td{text-align:left}
 `;
 
-/** The whole report as one HTML string; a pure function of the analysis. */
+/** Connections firstbell refused: addresses outside the allow-list that an answer of the target named. */
+function notAllowedTable(a: Analysis): string {
+  if (a.notAllowed.length === 0) return '';
+  const rows = a.notAllowed.map((e) => `<tr><td>${e.count}</td><td><code>${esc(e.message)}</code></td></tr>`).join('');
+  return `<h2>Addresses refused</h2><p class="small">The target's answers (a join answer, a redirect, a media server's URL) named addresses outside loopback, the target and --allow-target. firstbell connected to none of them (outcome not_allowed); these count as failed steps. If you may load those hosts, add --allow-target for each.</p><table id="not-allowed"><thead><tr><th>times</th><th>step: address</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
 /** Errors of the journey's own code: the user's to fix, shown apart from what the platform did. */
 function scriptErrorTable(a: Analysis): string {
   if (a.scriptErrors.length === 0) return '';
@@ -355,7 +361,7 @@ ${bellTable(a)}
 ${layerSections}
 ${browserSectionHtml(a)}
 ${faultTable(a)}
-${scriptErrorTable(a)}
+${scriptErrorTable(a)}${notAllowedTable(a)}
 <h2>Steps</h2>
 ${stepTable(a)}
 <h2>Generator health</h2>

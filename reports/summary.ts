@@ -21,6 +21,7 @@ export function summaryJson(a: Analysis): object {
       capacity: l.capacity ?? null, knee: l.knee ?? null, breakPoint: l.breakPoint ?? null, connectionLimit: l.connectionLimit ?? null,
     })),
     steps: a.steps,
+    notAllowed: a.notAllowed,
     faults: a.faults,
     generator: a.generator,
     browsers: a.browsers ? (({ journeys: _j, media: _m, resources, ...rest }) => ({ ...rest, resources: resources ? (({ seconds: _s, ...r }) => r)(resources) : null }))(a.browsers) : null,
@@ -65,6 +66,7 @@ export function terminalSummary(a: Analysis, reportPath: string): string {
   }
   if (a.generator.suspectSeconds.length) lines.push(`  generator ${a.generator.note}`);
   for (const e of a.scriptErrors.slice(0, 5)) lines.push(`  script    ${e.count} × ${e.message}`);
+  for (const e of a.notAllowed.slice(0, 5)) lines.push(`  refused   ${e.count} × ${e.message}`);
   lines.push(`report: ${reportPath}`);
   return lines.join('\n');
 }

@@ -1,5 +1,5 @@
 // The run folder: its file names, the records in it, and the writers and readers of its files.
-import { closeSync, createReadStream, existsSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, renameSync, writeFileSync, writeSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { LAYERS, type Layer, type ResolvedScenario } from '../scenarios/model.js';
@@ -90,14 +90,82 @@ export interface RunInfo {
   };
 }
 
+/** run.json, checked for what the analysis relies on; a damaged one is a RunFolderError naming the file and the fix. */
 export function readRunInfo(dir: string): RunInfo {
-  return JSON.parse(readFileSync(join(dir, FILES.run), 'utf8')) as RunInfo;
+  const path = join(dir, FILES.run);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new RunFolderError(`${path}: cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)}); give the folder of a run you may read`);
+  }
+  let run: RunInfo;
+  try {
+    run = JSON.parse(text) as RunInfo;
+  } catch (e) {
+    throw new RunFolderError(`${path}: is not JSON (${e instanceof Error ? e.message : String(e)}); the file is damaged, run again or restore it`);
+  }
+  const bad = (what: string) => new RunFolderError(`${path}: ${what}; the file is damaged, run again or restore it`);
+  if (!run || typeof run !== 'object') throw bad('is not a run record');
+  const span = Number(run.plannedEndMs);
+  if (!Number.isFinite(span) || span < 0 || span > 7 * 24 * 3_600_000) throw bad(`plannedEndMs ${JSON.stringify(run.plannedEndMs)} is not a run's length in ms`);
+  if (!Number.isFinite(Number(run.firstBellAtMs)) || run.firstBellAtMs < 0 || run.firstBellAtMs > span) throw bad(`firstBellAtMs ${JSON.stringify(run.firstBellAtMs)} is not inside the run`);
+  if (!run.scenario || typeof run.scenario !== 'object' || !Array.isArray(run.scenario.phases) || !run.scenario.objectives) throw bad('has no scenario');
+  if (!Array.isArray(run.steps)) throw bad('has no steps');
+  return run;
 }
 
-/** Writes a file whole or not at all, so a crash never leaves half a JSON file. */
+/** A file system error in words: "no space left on device (ENOSPC)". */
+export function fsErrorText(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const words: Record<string, string> = {
+    ENOSPC: 'no space left on device', EROFS: 'read-only file system', EACCES: 'permission denied', EPERM: 'not permitted', ENOTDIR: 'a file is in the way of a folder',
+    EISDIR: 'is a folder, not a file', ENOENT: 'no such file or folder', EDQUOT: 'disk quota exceeded', EIO: 'input/output error', EMFILE: 'too many open files',
+  };
+  return code ? `${words[code] ?? (e as Error).message} (${code})` : e instanceof Error ? e.message : String(e);
+}
+
+/** A file of the run folder that could not be written: names the file and why; the user's to fix (exit 2). */
+export class WriteError extends Error {
+  constructor(readonly path: string, cause: unknown) {
+    super(`cannot write ${path}: ${fsErrorText(cause)}`, { cause });
+  }
+}
+
+/** Writes a file whole or not at all, so a crash never leaves half a JSON file, and a failed write leaves no temporary file. */
 export function writeFileAtomic(path: string, data: string): void {
-  writeFileSync(`${path}.tmp`, data);
-  renameSync(`${path}.tmp`, path);
+  try {
+    writeFileSync(`${path}.tmp`, data);
+    renameSync(`${path}.tmp`, path);
+  } catch (e) {
+    rmSync(`${path}.tmp`, { force: true });
+    throw new WriteError(path, e);
+  }
+}
+
+/**
+ * Writes a small record that is rewritten during a run (run.json) with room to spare: padded with spaces (which JSON
+ * allows) to twice its size, at least 16 KB. When the disk fills up, the last rewrite goes into that room in place,
+ * so the record can still say why the run stopped.
+ */
+export function writeFileReserved(path: string, data: string): void {
+  const len = Buffer.byteLength(data);
+  const have = existsSync(path) ? statSync(path).size : 0;
+  const pad = (size: number) => data + ' '.repeat(Math.max(0, size - len));
+  try {
+    writeFileAtomic(path, pad(Math.max(have, 16 * 1024, 2 * len)));
+  } catch (e) {
+    if (have < len) throw e;
+    let fd: number | undefined;
+    try {
+      fd = openSync(path, 'r+');
+      writeSync(fd, pad(have), 0);
+    } catch {
+      throw e;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
 }
 
 /**
@@ -112,7 +180,11 @@ export class LineSink {
   error?: Error;
 
   constructor(readonly path: string, header: string, flushMs = 200) {
-    this.fd = openSync(path, 'w');
+    try {
+      this.fd = openSync(path, 'w');
+    } catch (e) {
+      throw new WriteError(path, e);
+    }
     if (header) this.buf.push(header);
     this.flush();
     this.timer = setInterval(() => this.flush(), flushMs);
@@ -131,7 +203,7 @@ export class LineSink {
     try {
       writeSync(this.fd, this.buf.join('\n') + '\n');
     } catch (e) {
-      this.error = e instanceof Error ? e : new Error(String(e));
+      this.error = new WriteError(this.path, e);
     }
     this.buf = [];
     this.bytes = 0;
@@ -182,40 +254,63 @@ export class RunFolderError extends Error {}
 const OUTCOME_SET = new Set<string>(OUTCOMES);
 const LAYER_SET = new Set<string>(LAYERS);
 
-/** Streams samples back; a torn last line (a crash mid-write) is skipped, any other bad line is an error. */
-export async function* readSamples(dir: string): AsyncGenerator<Sample> {
+/**
+ * The latest time a sample of a run can have, ms from its start: its planned end, the longest step after it, and a
+ * minute for the stop. A time beyond it is a damaged file, not a measurement.
+ */
+export function runSpanMs(run: Pick<RunInfo, 'plannedEndMs' | 'scenario'>): number {
+  return run.plannedEndMs + (run.scenario.client?.stepTimeoutMs ?? 30_000) + 60_000;
+}
+
+/**
+ * Streams samples back; a torn last line (a crash mid-write) is skipped, any other bad line is an error naming the
+ * file and line. With `spanMs`, a time outside 0..spanMs is one too. `signal` stops a long read (Ctrl-C).
+ */
+export async function* readSamples(dir: string, opts: { spanMs?: number; signal?: AbortSignal } = {}): AsyncGenerator<Sample> {
   const path = join(dir, FILES.samples);
   if (!existsSync(path)) throw new RunFolderError(`${path}: no samples file; is this a firstbell run folder?`);
   let pending: { line: string; n: number } | undefined;
   for await (const l of lines(path)) {
-    if (pending) yield parseSample(pending.line, `${path}:${pending.n}`);
+    if (pending) yield parseSample(pending.line, `${path}:${pending.n}`, opts.spanMs);
     pending = l;
+    if (l.n % 10_000 === 0 && opts.signal?.aborted) throw new RunFolderError(`${path}: reading stopped at line ${l.n} (interrupted)`);
   }
   if (pending) {
     try {
-      yield parseSample(pending.line, `${path}:${pending.n}`);
+      yield parseSample(pending.line, `${path}:${pending.n}`, opts.spanMs);
     } catch {
       // The final line may have been cut by a crash; everything before it stands.
     }
   }
 }
 
-function parseSample(line: string, where: string): Sample {
+const DAMAGED = 'the file is damaged; fix or remove the line, or run again';
+
+function parseSample(line: string, where: string, spanMs = Infinity): Sample {
   const f = line.split(',');
   const [intended, start, end, user, layer, step, outcome, status] = f;
   if (f.length !== 8 || !LAYER_SET.has(layer!) || !OUTCOME_SET.has(outcome!)) {
     throw new RunFolderError(`${where}: not a sample line ("${line.slice(0, 80)}"); expected ${SAMPLE_HEADER}`);
   }
-  return { intendedMs: Number(intended), startMs: Number(start), endMs: Number(end), user: Number(user), layer: layer as Layer, step: step!, outcome: outcome as Outcome, status: Number(status) };
+  const s: Sample = { intendedMs: Number(intended), startMs: Number(start), endMs: Number(end), user: Number(user), layer: layer as Layer, step: step!, outcome: outcome as Outcome, status: Number(status) };
+  for (const k of ['intendedMs', 'startMs', 'endMs'] as const) {
+    const v = s[k];
+    if (!Number.isFinite(v) || v < -1 || v > spanMs) throw new RunFolderError(`${where}: ${k} "${f[['intendedMs', 'startMs', 'endMs'].indexOf(k)]}" is not a time inside the run (0 to ${Math.round(spanMs)} ms); ${DAMAGED}`);
+  }
+  if (!Number.isInteger(s.user) || s.user < 0) throw new RunFolderError(`${where}: user "${user}" is not a participant id; ${DAMAGED}`);
+  if (!Number.isInteger(s.status) || s.status < 0 || s.status > 999) throw new RunFolderError(`${where}: status "${status}" is not an HTTP status or 0; ${DAMAGED}`);
+  return s;
 }
 
-export async function readHealth(dir: string): Promise<HealthSecond[]> {
+/** Generator health; a torn line is skipped, a second outside the run (with `spanMs`) is an error naming file and line. */
+export async function readHealth(dir: string, spanMs = Infinity): Promise<HealthSecond[]> {
   const path = join(dir, FILES.health);
   const out: HealthSecond[] = [];
   if (!existsSync(path)) return out;
-  for await (const { line } of lines(path)) {
+  for await (const { line, n } of lines(path)) {
     const v = line.split(',').map(Number);
     if (v.length !== 11 || v.some((x) => !Number.isFinite(x))) continue; // a torn last line after a crash
+    if (!Number.isInteger(v[0]) || v[0]! < 0 || v[0]! * 1000 > spanMs) throw new RunFolderError(`${path}:${n}: second "${v[0]}" is not inside the run; ${DAMAGED}`);
     const [t, a, b, c, d, e, f, g, h, i, j] = v as [number, number, number, number, number, number, number, number, number, number, number];
     out.push({ t, loopLagP99Ms: a, loopLagMaxMs: b, cpuPct: c, sendLagP99Ms: d, sendLagMaxMs: e, arrivals: f, late: g, dropped: h, active: i, rssMb: j });
   }
@@ -253,13 +348,14 @@ export function readBrowserJourneys(dir: string): BrowserJourney[] {
 }
 
 /** The browser users' media seconds; a torn last line is skipped. */
-export function readMedia(dir: string): MediaSecond[] {
+export function readMedia(dir: string, spanMs = Infinity): MediaSecond[] {
   const path = join(dir, FILES.media);
   if (!existsSync(path)) return [];
   const out: MediaSecond[] = [];
-  for (const line of readFileSync(path, 'utf8').split('\n').slice(1)) {
+  for (const [k, line] of readFileSync(path, 'utf8').split('\n').entries()) {
     const f = line.split(',');
-    if (f.length !== 11) continue;
+    if (k === 0 || f.length !== 11) continue;
+    if (!(Number(f[0]) >= 0 && Number(f[0]) <= spanMs)) throw new RunFolderError(`${path}:${k + 1}: time "${f[0]}" is not inside the run; ${DAMAGED}`);
     const [t, user, journey, state, fps, frames, kin, kout, lost, jitter, freezes] = f as [string, string, string, string, string, string, string, string, string, string, string];
     out.push({ tMs: Number(t), user: Number(user), journey: Number(journey), state, fps: Number(fps), framesDecoded: Number(frames), kbpsIn: Number(kin), kbpsOut: Number(kout), packetsLost: Number(lost), jitterMs: Number(jitter), freezes: Number(freezes) });
   }

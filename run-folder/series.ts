@@ -144,12 +144,20 @@ export interface SeriesJson {
   journeys?: JourneyCounts & { timeToJoin: string; newUsers?: Record<string, number> };
   /** What the journey's code threw (script_error samples), by message. */
   scriptErrors?: Record<string, number>;
+  /** Connections firstbell refused (not_allowed samples): to which address, by message. */
+  notAllowed?: Record<string, number>;
   /** Second index by the clock → what ended, completed, began and was held then. */
   clock?: Record<string, EndSecond>;
 }
 
 /** Distinct script error messages kept; the rest count under one line. */
 const SCRIPT_ERROR_KINDS = 20;
+
+/** Counts a message, up to SCRIPT_ERROR_KINDS distinct ones; the rest under one line. */
+function countMessage(m: Map<string, number>, message: string, n = 1): void {
+  const key = m.has(message) || m.size < SCRIPT_ERROR_KINDS ? message : '(other messages)';
+  m.set(key, (m.get(key) ?? 0) + n);
+}
 
 export class Series {
   readonly steps: StepDecl[] = [];
@@ -161,6 +169,8 @@ export class Series {
   readonly newUsers = new Map<number, number>();
   /** What the journey's code threw, by message: its script_error samples. */
   readonly scriptErrors = new Map<string, number>();
+  /** Connections refused by the allow-list, by message: its not_allowed samples. */
+  readonly notAllowed = new Map<string, number>();
   /** By the clock: per second, what ended, completed, began and was held then. */
   readonly clock = new Map<number, EndSecond>();
   /** Participants not yet joined: arrival and whether their last attempt failed (ingest state, not serialised). */
@@ -222,7 +232,7 @@ export class Series {
       if (s.outcome === 'held' && !this.heldKeys.has(key)) this.markHeld(s.layer, s.step, key);
       return;
     }
-    if (s.outcome === 'aborted' || s.outcome === 'script_error') return;
+    if (s.outcome === 'aborted' || s.outcome === 'script_error' || s.outcome === 'not_allowed') return;
     if (s.outcome === 'ok') end.done[key] = (end.done[key] ?? 0) + 1;
     if (UNANSWERED.has(s.outcome)) {
       end.unanswered[s.outcome] = (end.unanswered[s.outcome] ?? 0) + 1;
@@ -269,12 +279,12 @@ export class Series {
   }
 
   private countScriptError(message: string, n = 1): void {
-    const key = this.scriptErrors.has(message) || this.scriptErrors.size < SCRIPT_ERROR_KINDS ? message : '(other messages)';
-    this.scriptErrors.set(key, (this.scriptErrors.get(key) ?? 0) + n);
+    countMessage(this.scriptErrors, message, n);
   }
 
   add(s: Sample): void {
     if (s.outcome === 'script_error') this.countScriptError(`${s.layer}.${s.step}: ${s.error ?? 'no message'}`);
+    else if (s.outcome === 'not_allowed') countMessage(this.notAllowed, `${s.layer}.${s.step}: ${s.error ?? 'an address outside the allow-list'}`);
     const key = this.keyOf(s.layer, s.step);
     this.onClock(s, key);
     if (isHoldEvent(s.outcome)) return;
@@ -291,6 +301,7 @@ export class Series {
     this.timeToJoin.add(o.timeToJoin);
     for (const [sec, n] of o.newUsers) this.newUsers.set(sec, (this.newUsers.get(sec) ?? 0) + n);
     for (const [m, n] of o.scriptErrors) this.countScriptError(m, n);
+    for (const [m, n] of o.notAllowed) countMessage(this.notAllowed, m, n);
     for (const [sec, m] of o.seconds) for (const [k, b] of m) this.bucket(sec, k).merge(b);
     for (const [sec, e] of o.clock) this.mergeClock(sec, e);
   }
@@ -363,6 +374,7 @@ export class Series {
       seconds,
       journeys: { ...this.journeys, timeToJoin: hdr.encodeIntoCompressedBase64(this.timeToJoin), newUsers: Object.fromEntries(this.newUsers) },
       ...(this.scriptErrors.size ? { scriptErrors: Object.fromEntries(this.scriptErrors) } : {}),
+      ...(this.notAllowed.size ? { notAllowed: Object.fromEntries(this.notAllowed) } : {}),
       clock: Object.fromEntries([...this.clock].sort((a, b) => a[0] - b[0])),
     };
   }
@@ -377,6 +389,7 @@ export class Series {
     }
     for (const [sec, m] of Object.entries(j.seconds)) for (const [k, b] of Object.entries(m)) s.bucket(Number(sec), k).merge(StepSecond.fromJSON(b));
     for (const [m, n] of Object.entries(j.scriptErrors ?? {})) s.countScriptError(m, n);
+    for (const [m, n] of Object.entries(j.notAllowed ?? {})) countMessage(s.notAllowed, m, n);
     for (const [sec, e] of Object.entries(j.clock ?? {})) s.mergeClock(Number(sec), e);
     return s;
   }

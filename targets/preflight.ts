@@ -1,13 +1,35 @@
 // The built-in targets' preflight: does the platform answer at all before the start?
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { TargetUnreachableError } from '../api/errors.js';
 import { classifyError, describeKind } from '../api/sample.js';
 
-/** Answers a GET of `path` at all, or says why not. */
+/**
+ * Answers a GET of `path` at all, or says why not. It goes out on Node's own HTTP client, not fetch, whose rules are
+ * not firstbell's: any port answers (fetch refuses some, such as 10080 and 6000), and credentials in the URL are sent
+ * as Basic authorization.
+ */
 export async function preflightHttp(url: URL, path: string, signal: AbortSignal): Promise<void> {
+  const u = new URL(path, url);
   try {
-    const res = await fetch(new URL(path, url), { signal, redirect: 'manual' });
-    await res.body?.cancel();
+    await new Promise<void>((resolve, reject) => {
+      const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
+      const req = send(
+        {
+          host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port || undefined, path: u.pathname + u.search, method: 'GET', signal, agent: false,
+          headers: { 'user-agent': 'firstbell' },
+          ...(url.username ? { auth: `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` } : {}),
+        },
+        // Any answer will do: the head is enough, and the body is not read.
+        (res) => {
+          res.destroy();
+          resolve();
+        },
+      );
+      req.once('error', reject);
+      req.end();
+    });
   } catch (err) {
     const kind = signal.aborted ? 'timeout' : classifyError(err);
     throw new TargetUnreachableError(`target ${url.origin} did not answer before the start: ${describeKind(kind)}`);

@@ -8,6 +8,8 @@ import { spawnReferencePlatform, type SpawnedPlatform } from '../fixtures/spawn.
 import { startReferencePlatform } from '../fixtures/reference-platform.js';
 import { PACKAGE_ROOT } from '../lib/version.js';
 import { captureIo, tempDir } from './helpers.js';
+import { processTree } from '../lib/process-tree.js';
+import { processAlive } from '../users/run.js';
 
 /** A loopback port with nothing listening on it. */
 async function closedPort(): Promise<number> {
@@ -175,7 +177,7 @@ describe('an interrupted run', () => {
     child.kill('SIGINT');
     const code = await new Promise<number | null>((r) => child.once('exit', r));
     expect(code, stderr).toBe(EXIT.interrupted);
-    expect(stderr).toContain('interrupted: stopping the run and writing the report');
+    expect(stderr).toContain('interrupted (SIGINT): stopping the run and writing the report');
 
     const [id] = readdirSync(out);
     const dir = join(out, id!);
@@ -198,3 +200,65 @@ describe('an interrupted run', () => {
     expect(c.out()).not.toMatch(/^PASSED/);
   });
 });
+
+describe('signals end everything firstbell started and still leave the report', () => {
+  /** Starts `firstbell demo` (reference platform, two Janus farms, Chromium) and resolves once its run is under way. */
+  async function demo(out: string) {
+    const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'dist', 'cli.js'), 'demo', '--scale', '0.004', '--browsers', '1', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const seen = new Set<number>();
+    const look = () => {
+      for (const p of processTree(child.pid!)) if (p.pid !== child.pid) seen.add(p.pid);
+    };
+    // The first progress line comes once the clock runs: by then the platform, Janus and Chromium are all up.
+    for (let k = 0; k < 600 && !/\[\s*\d+s /.test(stderr); k++) {
+      if (child.exitCode !== null) throw new Error(`demo ended early: ${stderr}`);
+      look();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    look();
+    return { child, seen, stderr: () => stderr, exited: new Promise<number | null>((r) => child.once('exit', r)) };
+  }
+
+  /** Waits until none of the pids is running, up to `ms`; the ones still running. */
+  async function gone(pids: Set<number>, ms: number): Promise<number[]> {
+    const until = Date.now() + ms;
+    let left = [...pids];
+    while (left.length && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 100));
+      left = left.filter((pid) => processAlive(pid));
+    }
+    return left;
+  }
+
+  it('SIGTERM during the demo: exit 143, the run closed as interrupted with its report, no process left, no browser journey blamed on the platform', async () => {
+    const out = tempDir();
+    const d = await demo(out);
+    // The platform, two Janus processes and Chromium with its helpers.
+    expect(d.seen.size).toBeGreaterThanOrEqual(4);
+    d.child.kill('SIGTERM');
+    const code = await d.exited;
+    expect(code, d.stderr()).toBe(143);
+    expect(d.stderr()).toContain('interrupted (SIGTERM): stopping the run and writing the report');
+    expect(await gone(d.seen, 10_000)).toEqual([]);
+    const dir = join(out, readdirSync(out)[0]!);
+    const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { status: string };
+    expect(run.status).toBe('interrupted');
+    expect(existsSync(join(dir, 'report.html'))).toBe(true);
+    const journeys = readFileSync(join(dir, 'browsers.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { end: string; error?: string });
+    expect(journeys.filter((j) => j.end === 'failed' && /closed/i.test(j.error ?? ''))).toEqual([]);
+  });
+
+  it('a second Ctrl-C quits at once, still ending every process it started', async () => {
+    const out = tempDir();
+    const d = await demo(out);
+    d.child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 50));
+    d.child.kill('SIGINT');
+    const code = await d.exited;
+    expect(code, d.stderr()).toBe(130);
+    expect(await gone(d.seen, 10_000)).toEqual([]);
+  });
+});
+

@@ -36,6 +36,15 @@ function longFunctions(file: string, text: string): string[] {
 }
 
 describe('the house', () => {
+  it('installs the benchmark\'s peer tools without downloading a browser (npm run bench on a fresh clone)', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.bench).toBe('node bench/install.mjs && node bench/run.mjs');
+    const dry = spawnSync(process.execPath, [join(root, 'bench', 'install.mjs'), '--dry-run'], { encoding: 'utf8' });
+    expect(dry.status).toBe(0);
+    expect(dry.stdout).toContain('npm ci --prefix');
+    expect(dry.stdout).toContain('PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1');
+  });
+
   it('has no import circle in product code, and no folder imports from a folder downstream of it', () => {
     const r = spawnSync(process.execPath, [`${root}node_modules/dependency-cruiser/bin/dependency-cruise.mjs`, '--config', '.dependency-cruiser.cjs', '--output-type', 'err', ...PRODUCT], { cwd: root, encoding: 'utf8' });
     expect(r.status, r.stdout + r.stderr).toBe(0);

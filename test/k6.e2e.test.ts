@@ -154,4 +154,40 @@ describe('firstbell import k6', () => {
     expect(await main(['import', 'k6', plain], c2.io)).toBe(EXIT.usage);
     expect(c2.err()).toBe(`error: ${plain}: no ${K6_STEP_METRIC} samples; run a script written by 'firstbell export k6'\n`);
   });
+
+  it('checks the run tags and times of the results, names the file and line, and exits 2 (never PASSED, never a hang)', async () => {
+    const dir = tempDir();
+    const sample: Sample = { user: 0, layer: 'admission', step: 'login', intendedMs: 1000, startMs: 1000, endMs: 1010, outcome: 'ok', status: 200 };
+    const tags = (o: Record<string, string>) => ({ [K6_RUN_TAGS.scenario]: 'monday-0800', [K6_RUN_TAGS.scale]: '0.003', [K6_RUN_TAGS.seed]: '1', [K6_RUN_TAGS.target]: 'http://127.0.0.1:8080/', [K6_RUN_TAGS.kind]: 'reference', ...o });
+    const cases: [string, string, string][] = [
+      ['scale-abc.csv', csvRow(sample, 1.7e12, tags({ [K6_RUN_TAGS.scale]: 'abc' })), `tag ${K6_RUN_TAGS.scale} 'abc' is not a scale between 0 and 10`],
+      ['scale-0.csv', csvRow(sample, 1.7e12, tags({ [K6_RUN_TAGS.scale]: '0' })), `tag ${K6_RUN_TAGS.scale} '0' is not a scale`],
+      ['scale-neg.csv', csvRow(sample, 1.7e12, tags({ [K6_RUN_TAGS.scale]: '-1' })), `tag ${K6_RUN_TAGS.scale} '-1' is not a scale`],
+      ['scale-huge.csv', csvRow(sample, 1.7e12, tags({ [K6_RUN_TAGS.scale]: '1e9' })), `tag ${K6_RUN_TAGS.scale} '1e9' is not a scale`],
+      ['target.csv', csvRow(sample, 1.7e12, tags({ [K6_RUN_TAGS.target]: 'not a url' })), `tag ${K6_RUN_TAGS.target} 'not a url' is not a URL`],
+      ['time.csv', csvRow({ ...sample, intendedMs: 1e13, startMs: 1e13, endMs: 1e13 + 5 }, 1.7e12, tags({})), 'are not inside the run'],
+    ];
+    for (const [name, row, want] of cases) {
+      const f = join(dir, name);
+      writeFileSync(f, `${K6_CSV_HEADER}\n${row}\n`);
+      const c = captureIo();
+      const started = Date.now();
+      expect(await main(['import', 'k6', f, '--out', tempDir()], c.io), name).toBe(EXIT.usage);
+      expect(Date.now() - started, name).toBeLessThan(10_000);
+      expect(c.err(), name).toContain(`${f}:2: `);
+      expect(c.err(), name).toContain(want);
+    }
+    const binary = join(dir, 'binary.csv');
+    writeFileSync(binary, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)));
+    const folder = join(dir, 'a-folder');
+    (await import('node:fs')).mkdirSync(folder);
+    const long = join(dir, 'one-line.csv');
+    writeFileSync(long, 'x'.repeat(2_000_000));
+    for (const [f, want] of [[binary, `${binary}:`], [folder, `${folder}: is a folder`], [long, `${long}: not k6 results`]] as const) {
+      const c = captureIo();
+      expect(await main(['import', 'k6', f, '--out', tempDir()], c.io), f).toBe(EXIT.usage);
+      expect(c.err(), f).toContain(want);
+      expect(c.err(), f).not.toContain('internal error');
+    }
+  });
 });

@@ -143,6 +143,42 @@ describe('an outage through the fault proxy, reload against backoff (examples/js
   }, 200_000);
 });
 
+describe('every address a journey connects to passes the allow-list', () => {
+  it('refuses a WebSocket and a Janus server that an answer names outside loopback: not_allowed samples, a line in the report, no connection', async () => {
+    const dir = userFiles({
+      'far.ts': `import { defineJourney } from 'firstbell';
+export default defineJourney({
+  steps: { login: 'admission', classroom: 'media', janus: 'media' },
+  holds: false,
+  async journey(vu) {
+    const user = vu.identity.user;
+    await vu.step('login', (signal) => vu.http.request('POST', '/api/login', { json: { user, password: [...user].reverse().join('') }, expect: [200], signal }));
+    // As a join answer would: a media server somewhere else.
+    await vu.step('classroom', (signal) => vu.ws('ws://192.0.2.1:9/classroom', signal));
+    await vu.step('janus', (signal) => vu.janus('http://192.0.2.1:8088/janus', signal));
+    return 'joined';
+  },
+});
+`,
+      'far.json': JSON.stringify({ name: 'far', journey: './far.ts', phases: [{ name: 'few', startMs: 0, durationMs: 1_000, participants: 10, curve: { kind: 'uniform' } }], observeMs: 500 }),
+    });
+    const r = await run(['run', join(dir, 'far.json'), '--target', app.url, '--scale', '1']);
+    const steps = r.summary!.steps as { step: string; attempts: number; failed: number; p95Ms: number; failures: { kind: string }[] }[];
+    for (const name of ['classroom', 'janus']) {
+      const st = steps.find((x) => x.step === name)!;
+      expect(st.failed, name).toBe(10);
+      expect(st.failures.map((f) => f.kind)).toEqual(['not_allowed']);
+      // Refused before any packet: no connect timeout, no wait.
+      expect(st.p95Ms, name).toBeLessThan(500);
+    }
+    expect(r.summary!.notAllowed).toEqual([
+      { message: expect.stringContaining('media.classroom: 192.0.2.1 is not an allowed address'), count: 10 },
+      { message: expect.stringContaining('media.janus: 192.0.2.1 is not an allowed address'), count: 10 },
+    ]);
+    expect(r.summary!.notAllowed[0].message).toContain('add --allow-target 192.0.2.1');
+  });
+});
+
 describe("faults the platform applies itself, declared by the user's journey", () => {
   it('slows logins through the platform\'s admin API inside the window only, and the proxy takes the rest', async () => {
     const journey = new URL('./journeys/school-native-faults.ts', import.meta.url).pathname;

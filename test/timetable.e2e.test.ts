@@ -84,17 +84,16 @@ describe("a district's morning from its timetables", () => {
     expect(report).toContain('<table id="bells">');
   }, 300_000);
 
-  it('passes the same first bell staggered by school (whatif of two timetable scenario files)', async () => {
+  it('passes the same first bell staggered by school (a timetable scenario file written by firstbell timetable)', async () => {
     await sizeTheBroker();
     const dir = tempDir();
+    // The 08:00 bell unstaggered breaks the broker (the test before this one); staggered over three slots it does not.
     const first = [...MORNING.slice(0, -2).filter((_, i, a) => a[i - 1] !== '--to' && a[i] !== '--to'), '--to', '08:30'];
-    expect((await cli(['timetable', join(EX, 'district.csv'), ...first, '--out', join(dir, 'base.json')])).code).toBe(EXIT.ok);
     expect((await cli(['timetable', join(EX, 'district.csv'), ...first, '--stagger', '5', '--stagger-slots', '3', '--out', join(dir, 'staggered.ts')])).code).toBe(EXIT.ok);
-    const r = await cli(['whatif', join(dir, 'base.json'), join(dir, 'staggered.ts'), '--target', platform().url, '--scale', '1', '--out', tempDir(), '--no-progress', '--json']);
+    const r = await cli(['run', join(dir, 'staggered.ts'), '--target', platform().url, '--scale', '1', '--out', tempDir(), '--no-progress', '--json']);
     expect(r.code, r.err).toBe(EXIT.ok);
-    const [base, staggered] = r.out.trim().split(/\n(?=\{)/).map((j) => JSON.parse(j) as Record<string, any>);
-    expect(bellVerdicts(base!), base!.headline).toEqual({ '08:00': 'broke' });
-    expect(staggered!.verdict, staggered!.headline).toBe('passed');
-    expect(bellVerdicts(staggered!)).toEqual({ '08:00': 'met', '08:05': 'met', '08:10': 'met' });
+    const staggered = JSON.parse(r.out) as Record<string, any>;
+    expect(staggered.verdict, staggered.headline).toBe('passed');
+    expect(bellVerdicts(staggered)).toEqual({ '08:00': 'met', '08:05': 'met', '08:10': 'met' });
   }, 300_000);
 });

@@ -3,6 +3,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
 import { join } from 'node:path';
 import { identities } from '../api/identity.js';
+import { addressPolicy } from '../protocol/address-guard.js';
+import { answerLimits, DEFAULT_MAX_ANSWER_BYTES } from '../protocol/answer-limits.js';
 import { targetSteps, type StepDecl, type Target } from '../api/target.js';
 import { armFaults, type ArmedFaults } from '../faults/faults.js';
 import { VERSION } from '../lib/version.js';
@@ -11,7 +13,7 @@ import { SINGLE_PROCESS, buildPlan, type Plan } from '../plan/plan.js';
 import type { Layout } from '../plan/limits.js';
 import { BROWSER_HEALTH_HEADER, browserHealthLine, MEDIA_HEADER, mediaLine } from '../run-folder/records.js';
 import {
-  FILES, HEALTH_HEADER, healthLine, LineSink, readSamples, RunFailedError, SAMPLE_HEADER, writeFileAtomic,
+  FILES, HEALTH_HEADER, healthLine, LineSink, readSamples, RunFailedError, SAMPLE_HEADER, writeFileAtomic, writeFileReserved, WriteError,
   type HealthSecond, type RunInfo, type RunStatus,
 } from '../run-folder/run-folder.js';
 import { Series } from '../run-folder/series.js';
@@ -49,6 +51,10 @@ export interface RunSettings {
   browsers?: Omit<BrowserUsersOptions, 'stepTimeoutMs'>;
   /** How the browser users get in: default the target's own web client (`webClient` of the target or journey). */
   webClient?: WebClient;
+  /** Hosts beyond loopback and the target that connections may go to (`--allow-target`); others are refused as `not_allowed`. */
+  allowHosts?: string[];
+  /** Most bytes of one answer (an HTTP body, a WebSocket message) a participant reads; beyond it the step fails as too_large. Default 8 MB. */
+  maxAnswerBytes?: number;
   /** A local process of the target, watched during the run: its exit is the target going down. */
   targetPid?: number;
 }
@@ -145,6 +151,8 @@ class Run {
   private readonly recorder: Recorder;
   private readonly sinks: Sinks;
   private browserMeter?: ProcessTreeMeter;
+  /** The first file of the run folder that could not be written. */
+  private writeFailure?: WriteError;
   private readonly dir: string;
   private readonly info: RunInfo;
   private status: RunStatus = 'completed';
@@ -179,6 +187,9 @@ class Run {
     const { scenario, schedule, layout } = plan;
     // A data file that does not fit is the user's to fix, before anything reaches the target.
     const rows = scenario.data ? loadRows(scenario.data, schedule.offsetsMs.length) : undefined;
+    // Every connection of this run goes to loopback, the target or a host the user allowed, whoever names it.
+    addressPolicy.set(allowedHosts(o));
+    answerLimits.maxAnswerBytes = o.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
     await o.target.preflight(AbortSignal.timeout(o.preflightTimeoutMs ?? 5_000));
     const maxActive = o.maxActive ?? Math.max(DEFAULT_MAX_ACTIVE, schedule.offsetsMs.length);
     const faults = await armFaults(o.target, scenario.faults ?? [], schedule.firstBellAtMs, o.faultsVia);
@@ -188,7 +199,7 @@ class Run {
     const steps = [...targetSteps(o.target), ...(wantBrowsers && client ? browserSteps(client) : [])];
     if (layout.workers > 1 && !o.target.spec) throw new Error(`the ${o.target.kind} target was made by hand and cannot be rebuilt in worker processes; run it with one worker`);
     // The browser is up before the clock starts, so its launch is not part of anything measured.
-    const browsers = wantBrowsers ? new BrowserUsers({ ...o.browsers!, stepTimeoutMs: scenario.client.stepTimeoutMs }) : undefined;
+    const browsers = wantBrowsers ? new BrowserUsers({ ...o.browsers!, stepTimeoutMs: scenario.client.stepTimeoutMs, allowHosts: allowedHosts(o) }) : undefined;
     let gen: Generator | undefined;
     const clock = () => run?.clock() ?? 0;
     let run: Run | undefined;
@@ -230,7 +241,7 @@ class Run {
   }
 
   private writeInfo(): void {
-    writeFileAtomic(join(this.dir, FILES.run), JSON.stringify(this.info, null, 2));
+    writeFileReserved(join(this.dir, FILES.run), JSON.stringify(this.info, null, 2));
   }
 
   /** Closes second `t`: its health record (all processes merged) and the progress line. */
@@ -238,7 +249,7 @@ class Run {
     const { samples, health } = this.sinks;
     // Samples that cannot be written make the run worthless: stop it, and say why.
     const sinkError = samples.error ?? health.error;
-    if (sinkError && !this.stop.signal.aborted) this.stop.abort(new Error(`cannot write the run folder: ${sinkError.message}`));
+    if (sinkError && !this.stop.signal.aborted) this.stop.abort(sinkError);
     if (this.p.gen.lost && !this.stop.signal.aborted) this.stop.abort(new Error(this.p.gen.lost));
     const h = this.monitor.take(t, this.p.gen.active);
     this.p.gen.collect(t, h, this.recorder.live, (lines) => samples.write(lines), this.clock());
@@ -368,14 +379,28 @@ class Run {
     return (this.series = merged ?? this.recorder.series);
   }
 
-  /** Closes the sinks and completes run.json; series.json only where the series is whole. */
+  /**
+   * Closes the sinks and completes run.json; series.json only where the series is whole. Never throws: a file that
+   * cannot be written (a full disk) is named in run.json's stop reason where that can still be written.
+   */
   private async close(finished: Finished | undefined): Promise<void> {
     this.monitor.stop();
-    for (const sink of Object.values(this.sinks)) sink?.close();
+    for (const sink of Object.values(this.sinks)) {
+      try {
+        sink?.close();
+      } catch (e) {
+        this.writeFailure ??= new WriteError(sink!.path, e);
+      }
+    }
     const fromSamples = (finished?.missing.length ?? 0) > 0;
     // With workers, a failed run has only part of the series here: the report rebuilds it from the samples instead.
     const whole = finished !== undefined || this.plan.layout.workers === 1;
-    if (whole && !fromSamples) writeFileAtomic(join(this.dir, FILES.series), JSON.stringify(this.finalSeries(finished).toJSON()));
+    try {
+      if (whole && !fromSamples) writeFileAtomic(join(this.dir, FILES.series), JSON.stringify(this.finalSeries(finished).toJSON()));
+    } catch (e) {
+      // The report rebuilds the series from the samples.
+      this.writeFailure ??= e as WriteError;
+    }
     let dispatched = finished?.stats ?? this.p.gen.stats();
     // Workers that did not hand back their counts reported them last while overloaded, seconds behind: every
     // participant with a sample was sent, so the samples give a truer floor for the arrivals sent.
@@ -383,7 +408,15 @@ class Run {
     const sentAtLeast = floor > dispatched.sent;
     if (sentAtLeast) dispatched = { ...dispatched, sent: floor };
     this.completeInfo(dispatched, sentAtLeast);
-    this.writeInfo();
+    if (this.writeFailure && this.status === 'completed') {
+      this.status = this.info.status = 'failed';
+      this.info.stopReason = this.writeFailure.message;
+    }
+    try {
+      this.writeInfo();
+    } catch (e) {
+      this.writeFailure ??= e as WriteError;
+    }
   }
 
   private completeInfo(dispatched: DispatchStats, sentAtLeast: boolean): void {
@@ -411,6 +444,11 @@ async function sentFromSamples(dir: string): Promise<number> {
   return seen.size;
 }
 
+/** Hosts beyond loopback that the run's connections may go to: the target's, and those the user allowed. */
+function allowedHosts(o: RunSettings): string[] {
+  return [o.target.url.hostname, ...(o.allowHosts ?? [])];
+}
+
 /** Readies the plan's sending processes: this one warmed up, or the workers each with their share. */
 async function startGenerator(plan: Plan, o: RunSettings, g: { origin: string; maxActive: number; clock: () => number; rows?: readonly Row[] }): Promise<Generator> {
   const { scenario, seed, schedule, layout } = plan;
@@ -426,6 +464,7 @@ async function startGenerator(plan: Plan, o: RunSettings, g: { origin: string; m
   const inits = Array.from({ length: layout.workers }, (_, index) => ({
     type: 'init' as const, scenario, seed, target: o.target.spec!, origin, index, count: layout.workers,
     maxActive: Math.ceil(maxActive / layout.workers), lateThresholdMs, localAddresses: layout.localAddresses, localAddressesFor: layout.localAddressesFor,
+    allowedHosts: allowedHosts(o), maxAnswerBytes: answerLimits.maxAnswerBytes,
   }));
   return WorkerGenerator.start(inits, clock);
 }

@@ -4,6 +4,8 @@ import type { ClientBehaviour, Layer } from '../scenarios/model.js';
 import { HttpStatusError } from '../api/errors.js';
 import type { Identity } from '../api/identity.js';
 import { classifyError, type Outcome, type Sample } from '../api/sample.js';
+import { addressPolicy } from '../protocol/address-guard.js';
+import { answerLimits } from '../protocol/answer-limits.js';
 import { layerOf, type Heartbeat, type HeldConnection, type HeldListener, type JanusSession, type StepResult, type Steps, type Vu, type WsConnection } from '../api/target.js';
 import { HttpSession } from '../protocol/http-session.js';
 import { heldWs, openBareSocket } from '../protocol/held-socket.js';
@@ -203,8 +205,10 @@ export class VirtualUser implements Vu {
       this.inStep = false;
     }
     const end = this.now();
-    if (outcome === 'script_error') this.o.emit({ user: this.id, layer, step: name, intendedMs: intended, startMs: start, endMs: end, outcome, status, error: messageOf(thrown) });
-    else this.o.emit({ user: this.id, layer, step: name, intendedMs: intended, startMs: start, endMs: end, outcome, status });
+    if (outcome === 'script_error' || outcome === 'not_allowed') {
+      const error = outcome === 'not_allowed' && thrown instanceof Error ? thrown.message : messageOf(thrown);
+      this.o.emit({ user: this.id, layer, step: name, intendedMs: intended, startMs: start, endMs: end, outcome, status, error });
+    } else this.o.emit({ user: this.id, layer, step: name, intendedMs: intended, startMs: start, endMs: end, outcome, status });
     this.nextAtMs = end + this.client.thinkTimeMs;
     return outcome === 'ok' ? { ok: true, value: value as T } : { ok: false };
   }
@@ -230,7 +234,12 @@ export class VirtualUser implements Vu {
     opts: { headers?: Record<string, string>; protocol?: string; speaksFirst?: boolean; made?: (ws: WebSocket) => void } = {},
   ): Promise<{ ws: WebSocket; first: string }> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, opts.protocol, { headers: opts.headers, handshakeTimeout: this.client.stepTimeoutMs, perMessageDeflate: false, localAddress: this.o.localAddress });
+      try {
+        addressPolicy.assert(new URL(url).hostname);
+      } catch (e) {
+        return reject(e);
+      }
+      const ws = new WebSocket(url, opts.protocol, { headers: opts.headers, handshakeTimeout: this.client.stepTimeoutMs, perMessageDeflate: false, localAddress: this.o.localAddress, lookup: addressPolicy.lookup, maxPayload: answerLimits.maxAnswerBytes });
       opts.made?.(ws);
       // Terminating a socket that is still connecting emits an error; it is already accounted for.
       ws.on('error', () => undefined);

@@ -1,5 +1,7 @@
 // A worker process: builds the schedule and the target, sends its share of the arrivals on the parent's clock,
 // and streams samples and per-second health back over IPC.
+import { addressPolicy } from '../protocol/address-guard.js';
+import { answerLimits } from '../protocol/answer-limits.js';
 import { targetSteps } from '../api/target.js';
 import { loadRows } from '../modules/data.js';
 import { buildTarget } from '../modules/target.js';
@@ -17,6 +19,8 @@ async function serve(init: WorkerInit): Promise<void> {
   const schedule = buildSchedule(init.scenario, init.seed);
   const data = init.scenario.data;
   const rows = data ? loadRows(data, schedule.offsetsMs.length) : undefined;
+  addressPolicy.set(init.allowedHosts);
+  answerLimits.maxAnswerBytes = init.maxAnswerBytes;
   const monitor = new HealthMonitor(init.lateThresholdMs);
   let lines: string[] = [];
   const flush = () => {

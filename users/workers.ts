@@ -3,6 +3,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { adoptChild } from '../lib/children.js';
 import type { ResolvedScenario } from '../scenarios/model.js';
 import type { Finished, Generator } from './generator.js';
 import type { EncodedLayers, LiveLayers } from './recorder.js';
@@ -28,6 +29,10 @@ export interface WorkerInit {
   lateThresholdMs: number;
   localAddresses?: string[];
   localAddressesFor?: 'all' | 'held';
+  /** Hosts beyond loopback that connections may go to: the target and --allow-target. */
+  allowedHosts: string[];
+  /** Most bytes of one answer a participant reads. */
+  maxAnswerBytes: number;
 }
 
 /** Parent to worker. */
@@ -84,6 +89,7 @@ export class WorkerPool {
     const entry = workerEntry();
     const ready = inits.map((init, k) => {
       const child = fork(entry, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+      adoptChild('worker', child);
       pool.children.push(child);
       pool.done.push(undefined);
       pool.exited.push(new Promise((r) => child.once('exit', () => r())));

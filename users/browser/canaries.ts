@@ -10,6 +10,7 @@ import type { Identity } from '../../api/identity.js';
 import { HttpStatusError } from '../../api/errors.js';
 import { pageUrl, webSteps, type MediaReading, type PageCondition, type WebClient } from '../../api/web-client.js';
 import { firstFrameAt, installCollector, readCollector } from './collector.js';
+import { addressPolicy, NotAllowedError } from '../../protocol/address-guard.js';
 import type { BrowserJourney, MediaSecond } from '../../run-folder/records.js';
 import { connectChromium, deprioritise, launchChromium, MEDIA_ARGS } from '../../lib/chromium.js';
 
@@ -24,6 +25,8 @@ export interface BrowserUsersOptions {
   endpoint?: string;
   /** Longest wait for any one step, ms. */
   stepTimeoutMs: number;
+  /** Hosts beyond loopback the pages may reach (the target's and --allow-target). */
+  allowHosts?: string[];
 }
 
 /** The browser users' steps for a web client, each with its layer; they join the run's steps, without objectives of their own. */
@@ -94,7 +97,7 @@ export class BrowserUsers {
     if (this.o.endpoint) {
       this.browser = await connectChromium(this.o.endpoint);
     } else {
-      this.browser = await launchChromium({ executablePath: this.o.chromium, args: MEDIA_ARGS });
+      this.browser = await launchChromium({ executablePath: this.o.chromium, args: MEDIA_ARGS, allowHosts: this.o.allowHosts });
       this.owned = true;
       if (process.platform === 'linux') deprioritise(this.browser.process()?.pid);
     }
@@ -159,6 +162,20 @@ export class BrowserUsers {
     const page = await context.newPage();
     page.setDefaultTimeout(this.o.stepTimeoutMs);
     await page.evaluateOnNewDocument(installCollector);
+    // Names outside the allow-list are not found (Chromium's resolver rules); an address literal is stopped here.
+    await page.setRequestInterception(true);
+    page.on('request', (req) => {
+      if (req.isInterceptResolutionHandled()) return;
+      try {
+        const u = new URL(req.url());
+        if (u.protocol === 'http:' || u.protocol === 'https:' || u.protocol === 'ws:' || u.protocol === 'wss:') addressPolicy.assert(u.hostname);
+        void req.continue();
+      } catch (e) {
+        const now = this.ctx?.clock() ?? 0;
+        if (e instanceof NotAllowedError) this.ctx?.emit({ user, layer: 'admission', step: 'browser_page', intendedMs: now, startMs: now, endMs: now, outcome: 'not_allowed', status: 0, error: `page request to ${e.host}` });
+        void req.abort('addressunreachable');
+      }
+    });
     const w: UserWindow = { context, page };
     this.windows.set(user, w);
     return w;

@@ -1,0 +1,76 @@
+// Which addresses firstbell may connect to: loopback, the target, and the hosts the user allowed. Every connection the
+// virtual users open passes here, whoever named its address (the target, a join answer, a redirect, a Janus URL).
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { isIP, type LookupFunction } from 'node:net';
+
+/** An address firstbell refused to connect to: nothing was sent there. Its outcome is `not_allowed`. */
+export class NotAllowedError extends Error {
+  override name = 'NotAllowedError';
+  readonly code = 'FIRSTBELL_NOT_ALLOWED';
+  constructor(readonly host: string, readonly address?: string) {
+    super(`${host}${address && address !== host ? ` (${address})` : ''} is not an allowed address: only loopback, the target and --allow-target hosts are loaded; add --allow-target ${host} if you may load it`);
+  }
+}
+
+const bare = (host: string) => host.replace(/^\[|\]$/g, '').toLowerCase();
+
+/** 127.0.0.0/8, ::1 and ::ffff:127.x.y.z. */
+export function isLoopbackAddress(address: string): boolean {
+  const a = bare(address);
+  return a === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a);
+}
+
+class AddressPolicy {
+  private hosts = new Set<string>();
+  /** Names resolved once per run: the address a name had at its first use is the one used and checked. */
+  private resolved = new Map<string, Promise<LookupAddress[]>>();
+
+  /** The hosts (names or addresses) allowed beyond loopback for this process's run; the target's among them. */
+  set(hosts: Iterable<string>): void {
+    this.hosts = new Set([...hosts].map(bare));
+    this.resolved.clear();
+  }
+
+  private allowedName(host: string): boolean {
+    return this.hosts.has(bare(host));
+  }
+
+  private allowedAddress(address: string): boolean {
+    return isLoopbackAddress(address) || this.hosts.has(bare(address));
+  }
+
+  /**
+   * Checks a host before connecting: an address literal now (a name is checked as its address by `lookup`).
+   * Throws NotAllowedError.
+   */
+  assert(host: string): void {
+    const h = bare(host);
+    if (h === 'localhost') return;
+    if (isIP(h) && !this.allowedAddress(h)) throw new NotAllowedError(host);
+  }
+
+  /** A dns lookup for net, tls, http and ws that resolves a name once and refuses an address that is not allowed. */
+  readonly lookup: LookupFunction = (hostname, options, callback) => {
+    const name = bare(hostname);
+    let all = this.resolved.get(name);
+    if (!all) {
+      all = new Promise<LookupAddress[]>((resolve, reject) => dnsLookup(name, { all: true }, (err, addrs) => (err ? reject(err) : resolve(addrs))));
+      this.resolved.set(name, all);
+      all.catch(() => this.resolved.delete(name));
+    }
+    all.then(
+      (addrs) => {
+        const family = typeof options === 'object' ? options.family : undefined;
+        const usable = addrs.filter((a) => !family || a.family === family);
+        const ok = this.allowedName(name) ? usable : usable.filter((a) => this.allowedAddress(a.address));
+        if (!ok.length) return callback(usable.length ? new NotAllowedError(hostname, usable[0]!.address) : Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), '', 4);
+        if (typeof options === 'object' && options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, ok);
+        callback(null, ok[0]!.address, ok[0]!.family);
+      },
+      (err: NodeJS.ErrnoException) => callback(err, '', 4),
+    );
+  };
+}
+
+/** This process's address policy; a run sets it before its first connection (in each worker process too). */
+export const addressPolicy = new AddressPolicy();

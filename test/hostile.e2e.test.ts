@@ -1,0 +1,72 @@
+// A target that answers too much, or breaks the WebSocket protocol: each participant reads a bounded amount, the
+// step fails with its own outcome, and firstbell's processes stay small.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { processTree } from '../lib/process-tree.js';
+import { PACKAGE_ROOT } from '../lib/version.js';
+import { startHostile, type Hostile } from './servers/hostile.js';
+import { tempDir } from './helpers.js';
+
+let hostile: Hostile;
+beforeAll(async () => {
+  hostile = await startHostile();
+});
+afterAll(async () => {
+  await hostile?.close();
+});
+
+const JOURNEY = `import { defineJourney } from 'firstbell';
+export default defineJourney({
+  steps: { big: 'admission', chunked: 'admission', frag: 'media', garbage: 'media', masked: 'media', held: 'media' },
+  holds: false,
+  async journey(vu) {
+    await vu.step('big', (signal) => vu.http.request('GET', '/big', { signal }));
+    await vu.step('chunked', (signal) => vu.http.request('GET', '/chunked', { signal }));
+    await vu.step('frag', async (signal) => {
+      const ws = await vu.ws('/frag', signal);
+      await ws.waitFor(() => true, { signal, timeoutMs: 20_000 });
+    });
+    await vu.step('garbage', async (signal) => {
+      const ws = await vu.ws('/garbage', signal);
+      await ws.waitFor(() => true, { signal, timeoutMs: 20_000 });
+    });
+    await vu.step('masked', async (signal) => {
+      const ws = await vu.ws('/masked', signal);
+      await ws.waitFor(() => true, { signal, timeoutMs: 20_000 });
+    });
+    // The small held WebSocket firstbell keeps for heartbeats reads frames itself.
+    await vu.step('held', (signal) => vu.openHeld(new URL('/frag', vu.origin.replace('http', 'ws')).href, signal));
+    return 'joined';
+  },
+});
+`;
+
+describe('answers that are too large, and WebSocket peers that break the protocol', () => {
+  it('fail their steps as too_large and ws_protocol at once, while the firstbell process tree stays under 500 MB', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'firstbell-hostile-'));
+    writeFileSync(join(dir, 'journey.ts'), JOURNEY);
+    writeFileSync(join(dir, 'hostile.json'), JSON.stringify({ name: 'hostile', journey: './journey.ts', phases: [{ name: 'few', startMs: 0, durationMs: 2_000, participants: 20, curve: { kind: 'uniform' } }], observeMs: 3_000, client: { stepTimeoutMs: 30_000 } }));
+    const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'dist', 'cli.js'), 'run', join(dir, 'hostile.json'), '--target', hostile.url, '--scale', '1', '--max-answer', '4MB', '--out', tempDir(), '--no-progress', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    let peakMb = 0;
+    const meter = setInterval(() => {
+      const mb = processTree(child.pid!).reduce((a, p) => a + p.rssPages * 4096, 0) / 1e6;
+      peakMb = Math.max(peakMb, mb);
+    }, 100);
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    clearInterval(meter);
+    expect([0, 99], err).toContain(code);
+    const summary = JSON.parse(out) as { steps: { step: string; attempts: number; failed: number; p95Ms: number; failures: { kind: string }[] }[] };
+    const kinds = Object.fromEntries(summary.steps.map((s) => [s.step, s.failures.map((f) => f.kind)]));
+    console.info(`measured: peak resident memory of the firstbell process tree ${Math.round(peakMb)} MB; outcomes ${JSON.stringify(kinds)}`);
+    expect(kinds).toEqual({ big: ['too_large'], chunked: ['too_large'], frag: ['too_large'], garbage: ['ws_protocol'], masked: ['ws_protocol'], held: ['too_large'] });
+    for (const s of summary.steps) expect(s.failed, s.step).toBe(20);
+    expect(peakMb).toBeLessThan(500);
+  }, 120_000);
+});
