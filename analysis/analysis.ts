@@ -8,7 +8,7 @@ import { processExited, recoveryFrom, targetDown } from './findings.js';
 import { bellResults } from './bells.js';
 import { headlineOf } from './headline.js';
 import { analyseLayer, burstEndSecond, clockAt, goalOf, symptoms, timelineOf, type LayerAnalysis } from './layer.js';
-import type { Analysis, BrowserSection, FaultResult, GeneratorVerdict, LayerTimeline, StepRow, Users } from './model.js';
+import { SHORTFALL_SHARE, type Analysis, type BrowserSection, type FaultResult, type GeneratorVerdict, type LayerTimeline, type StepRow, type Users } from './model.js';
 
 export * from './model.js';
 export { clockAt } from './layer.js';
@@ -125,6 +125,12 @@ function generatorVerdict(run: RunInfo, health: HealthSecond[]): GeneratorVerdic
     : suspect.length === 0
       ? `The generator kept up: every second below ${GENERATOR_LIMITS.loopLagMs} ms event-loop lag, ${GENERATOR_LIMITS.cpuPct} % CPU and ${GENERATOR_LIMITS.sendLagMs} ms send lag; ${v.late} late and ${v.dropped} dropped arrivals.`
       : `The generator may have been the bottleneck in ${suspect.length} second(s) (event-loop lag, CPU or send lag over the limit, or dropped arrivals); ${v.late} arrivals were late and ${v.dropped} dropped. Read those seconds with care.`;
+  if (run.source?.kind === 'k6' && v.arrivalsPlanned > 0) {
+    // k6 counts the arrivals it could not start (dropped_iterations); participants with no sample at all were not sent either.
+    const unsent = Math.max(v.dropped, v.arrivalsPlanned - v.arrivalsSent);
+    const share = unsent / v.arrivalsPlanned;
+    if (share > SHORTFALL_SHARE) v.shortfall = { planned: v.arrivalsPlanned, dropped: v.dropped, unsent, share };
+  }
   if (!run.source) {
     const unsent = v.arrivalsPlanned - v.arrivalsSent - v.dropped;
     if (g?.sentAtLeast) {
@@ -196,7 +202,7 @@ export function analyse(run: RunInfo, series: Series, health: HealthSecond[], br
   const whole = run.status === 'completed';
   const verdict: Analysis['verdict'] =
     layers.some((l) => !l.met) || down || (users.arrived > 0 && users.joined === 0) ? 'failed'
-      : suspect.size > 0 ? 'generator-bound'
+      : suspect.size > 0 || generator.shortfall ? 'generator-bound'
         : !layers.some((l) => l.judged) || !whole ? 'not-judged' : 'passed';
   const a: Omit<Analysis, 'headline'> = {
     run,

@@ -45,6 +45,8 @@ function bellsText(bells: BellResult[]): string {
 export function headlineOf(a: Omit<Analysis, 'headline'>, generator: GeneratorVerdict): string {
   const { run, layers, users } = a;
   let text = run.status === 'interrupted' ? 'Interrupted run. ' : run.status === 'failed' ? 'The run failed part-way. ' : run.status === 'running' ? 'The run did not close (it was killed). ' : '';
+  const sf = generator.shortfall;
+  if (sf) text += `Not confirmed: k6 left ${n(sf.unsent)} of ${n(sf.planned)} planned arrivals unsent (${Math.round(sf.share * 1000) / 10} %; ${n(sf.dropped)} dropped for want of a free VU), so the load was not the plan. `;
   if (generator.suspectSeconds.length > 0) text += `The generator was the bottleneck in ${generator.suspectSeconds.length} s; those seconds are left out of the verdict. `;
   if (a.targetDown) text += downText(a.targetDown, run) + ' ';
   if (users.arrived > 0 && users.joined === 0) text += nobodyText(users, a) + ' ';

@@ -210,8 +210,16 @@ export interface GeneratorVerdict {
   worstSendLagMs: number;
   /** Seconds in which firstbell itself may have been the bottleneck. */
   suspectSeconds: number[];
+  /**
+   * Set when another engine (k6) sent the load and left more than SHORTFALL_SHARE of the planned arrivals unsent:
+   * the load was not the plan, so the run confirms nothing.
+   */
+  shortfall?: { planned: number; dropped: number; unsent: number; share: number };
   note: string;
 }
+
+/** Of the planned arrivals, the share another engine may leave unsent before its run confirms nothing. */
+export const SHORTFALL_SHARE = 0.01;
 
 export interface Analysis {
   run: RunInfo;

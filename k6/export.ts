@@ -10,7 +10,10 @@ export const K6_STEP_METRIC = 'firstbell_step';
 export const K6_TAGS = { layer: 'fb_layer', step: 'fb_step', outcome: 'fb_outcome', status: 'fb_status' } as const;
 export const K6_META = { user: 'fb_user', at: 'fb_at' } as const;
 /** Test-wide tags that say which scenario a result file belongs to. */
-export const K6_RUN_TAGS = { scenario: 'firstbell_scenario', scale: 'firstbell_scale', seed: 'firstbell_seed', target: 'firstbell_target', kind: 'firstbell_kind' } as const;
+export const K6_RUN_TAGS = { scenario: 'firstbell_scenario', scale: 'firstbell_scale', seed: 'firstbell_seed', target: 'firstbell_target', kind: 'firstbell_kind', planned: 'firstbell_planned' } as const;
+
+/** VUs beyond the participants under way at once: k6 needs a little room while one iteration ends and the next starts. */
+export const K6_VU_MARGIN = { share: 0.05, plus: 10 };
 
 export interface K6Export {
   script: string;
@@ -275,6 +278,10 @@ export function exportK6(o: K6ExportOptions): K6Export {
   const schedule = buildSchedule(s, o.seed);
   const perSecond = arrivalsPerSecond(schedule);
   const peak = Math.max(1, ...perSecond);
+  // Every built-in journey holds its participant until the run's end: all of them are under way at once by the last
+  // arrival. k6 starts VUs beyond the pre-allocated ones too slowly for a spike, so every one is allocated up front.
+  const underWay = schedule.offsetsMs.length;
+  const vus = Math.ceil(underWay * (1 + K6_VU_MARGIN.share)) + K6_VU_MARGIN.plus;
   const name = `firstbell-${s.name}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 50);
   const options = {
     tags: {
@@ -283,15 +290,17 @@ export function exportK6(o: K6ExportOptions): K6Export {
       [K6_RUN_TAGS.seed]: String(o.seed),
       [K6_RUN_TAGS.target]: o.target.href,
       [K6_RUN_TAGS.kind]: o.targetKind,
+      // The planned arrivals, so that the import knows what k6 should have sent.
+      [K6_RUN_TAGS.planned]: String(schedule.offsetsMs.length),
     },
     scenarios: {
       arrivals: {
         executor: 'ramping-arrival-rate',
         startRate: 0,
         timeUnit: '1s',
-        // Each participant stays until the end: enough VUs for everyone who arrives.
-        preAllocatedVUs: Math.min(schedule.offsetsMs.length, Math.max(peak * 2, 50)),
-        maxVUs: schedule.offsetsMs.length + 10,
+        // Each participant stays until the end: a VU for everyone under way at once, allocated before the start.
+        preAllocatedVUs: vus,
+        maxVUs: vus,
         stages: k6Stages(perSecond.slice(0, Math.ceil(schedule.endMs / 1000))),
         gracefulStop: '5s',
         exec: 'journey',
@@ -302,6 +311,7 @@ export function exportK6(o: K6ExportOptions): K6Export {
   };
   const header = `// k6 script exported by firstbell ${VERSION}: scenario ${s.name} at scale ${s.scale}, seed ${o.seed}, ${o.targetKind} target ${o.target.href}.
 // ${schedule.offsetsMs.length} participants, peak ${peak} arrivals/s; the first bell is ${schedule.firstBellAtMs / 1000} s after the start.
+// ${vus} VUs allocated before the start: every participant holds its connection until the end, so all can be under way at once.
 // Run: k6 run --out csv=results.csv script.ts   (k6 >= 0.57); read back: firstbell import k6 results.csv
 import http from 'k6/http';
 import ws from 'k6/ws';

@@ -202,7 +202,12 @@ function planFromTags(runTags: Record<string, string>, where: string): Plan {
   if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 31) throw new K6ImportError(`${where}: tag ${K6_RUN_TAGS.seed} '${seedTag}' is not a seed (a whole number from 0); the results were changed`);
   const target = runTags[K6_RUN_TAGS.target];
   if (target !== undefined && !URL.canParse(target)) throw new K6ImportError(`${where}: tag ${K6_RUN_TAGS.target} '${target}' is not a URL; the results were changed`);
-  return buildPlan(resolveScenario(found, scale), seed);
+  const plan = buildPlan(resolveScenario(found, scale), seed);
+  const plannedTag = runTags[K6_RUN_TAGS.planned];
+  if (plannedTag !== undefined && Number(plannedTag) !== plan.schedule.offsetsMs.length) {
+    throw new K6ImportError(`${where}: the results planned ${plannedTag} arrivals, firstbell's plan of ${name} at scale ${scale}, seed ${seed} has ${plan.schedule.offsetsMs.length}; export and import with the same firstbell version`);
+  }
+  return plan;
 }
 
 /**

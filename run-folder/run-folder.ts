@@ -109,7 +109,8 @@ export function readRunInfo(dir: string): RunInfo {
   if (!run || typeof run !== 'object') throw bad('is not a run record');
   const span = Number(run.plannedEndMs);
   if (!Number.isFinite(span) || span < 0 || span > 7 * 24 * 3_600_000) throw bad(`plannedEndMs ${JSON.stringify(run.plannedEndMs)} is not a run's length in ms`);
-  if (!Number.isFinite(Number(run.firstBellAtMs)) || run.firstBellAtMs < 0 || run.firstBellAtMs > span) throw bad(`firstBellAtMs ${JSON.stringify(run.firstBellAtMs)} is not inside the run`);
+  // The first bell may lie before the run's start (a timetable whose first pupils come before it) or after it.
+  if (typeof run.firstBellAtMs !== 'number' || !Number.isFinite(run.firstBellAtMs) || Math.abs(run.firstBellAtMs) > span + 24 * 3_600_000) throw bad(`firstBellAtMs ${JSON.stringify(run.firstBellAtMs)} is not a time near the run`);
   if (!run.scenario || typeof run.scenario !== 'object' || !Array.isArray(run.scenario.phases) || !run.scenario.objectives) throw bad('has no scenario');
   if (!Array.isArray(run.steps)) throw bad('has no steps');
   return run;

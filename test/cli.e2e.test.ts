@@ -250,6 +250,18 @@ describe('signals end everything firstbell started and still leave the report', 
     expect(journeys.filter((j) => j.end === 'failed' && /closed/i.test(j.error ?? ''))).toEqual([]);
   });
 
+  it('Ctrl-C during the demo with its browser users: exit 130, the report written, no process left (the browser library does not exit first)', async () => {
+    const out = tempDir();
+    const d = await demo(out);
+    d.child.kill('SIGINT');
+    const code = await d.exited;
+    expect(code, d.stderr()).toBe(130);
+    expect(await gone(d.seen, 10_000)).toEqual([]);
+    const dir = join(out, readdirSync(out)[0]!);
+    expect((JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { status: string }).status).toBe('interrupted');
+    expect(existsSync(join(dir, 'report.html'))).toBe(true);
+  });
+
   it('a second Ctrl-C quits at once, still ending every process it started', async () => {
     const out = tempDir();
     const d = await demo(out);

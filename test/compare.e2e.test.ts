@@ -1,12 +1,20 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+// What-if and compare on the reference platform, and the same run as k6 runners would have sent it back.
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { Sample } from '../api/sample.js';
 import { EXIT, main } from '../cli.js';
+import { K6_RUN_TAGS, K6_STEP_METRIC } from '../k6/export.js';
+import { buildReport } from '../reports/build-report.js';
+import { readSamples } from '../run-folder/run-folder.js';
 import { captureIo, tempDir } from './helpers.js';
+import { csvRow, jsonLine, K6_CSV_HEADER } from './k6-results.js';
+
+/** The what-if's run folders, which the k6 import below reads as the native run (a monday-0800 costs 80 s to make). */
+const out = tempDir();
 
 describe('what-if and compare on the reference platform', () => {
   it('shows monday-0800-staggered meeting the objectives that monday-0800 breaks, and gates a regression', { timeout: 400_000 }, async () => {
-    const out = tempDir();
     const c = captureIo();
     const rc = await main(['whatif', 'monday-0800', 'monday-0800-staggered', '--scale', '0.015', '--out', out, '--no-progress'], c.io);
     expect(rc, c.err()).toBe(EXIT.ok);
@@ -28,4 +36,51 @@ describe('what-if and compare on the reference platform', () => {
     expect(existsSync(join(out, 'again.html'))).toBe(true);
     expect(statSync(join(out, plain!, 'report.html')).mtimeMs).toBe(before);
   });
+  it('merges two k6 runners, one CSV and one JSON, into a run with the same report as the native run', async () => {
+    // The what-if's monday-0800 run is the native one; two k6 runners would have sent the same participants.
+    const native = join(out, readdirSync(out).find((d) => d.endsWith('-monday-0800'))!);
+    const nativeReport = await buildReport(native);
+    const url = nativeReport.analysis.run.target.url;
+    const samples: Sample[] = [];
+    for await (const s of readSamples(native)) if (s.outcome !== 'aborted') samples.push(s);
+    // What two k6 runners would have written, each with its share of the participants.
+    const runTags = { [K6_RUN_TAGS.scenario]: 'monday-0800', [K6_RUN_TAGS.scale]: '0.015', [K6_RUN_TAGS.seed]: '1', [K6_RUN_TAGS.target]: url + '/', [K6_RUN_TAGS.kind]: 'reference' };
+    const t0 = Date.parse('2026-01-11T06:59:30Z');
+    const dir = tempDir();
+    const csv = join(dir, 'runner-0.csv');
+    const json = join(dir, 'runner-1.json');
+    writeFileSync(
+      csv,
+      [K6_CSV_HEADER, `http_req_duration,${t0 / 1000},12.5,,,,true,,GET,login_page,HTTP/1.1,arrivals,,200,,,${url}/login,firstbell_scenario=monday-0800,`,
+        ...samples.filter((s) => s.user % 2 === 0).map((s) => csvRow(s, t0, runTags)),
+        `dropped_iterations,${t0 / 1000 + 31},2.000000,,,,,,,,,arrivals,,,,,,,`].join('\n') + '\n',
+    );
+    writeFileSync(
+      json,
+      [JSON.stringify({ type: 'Metric', data: { name: K6_STEP_METRIC, type: 'trend', contains: 'time', thresholds: [], submetrics: null }, metric: K6_STEP_METRIC }),
+        ...samples.filter((s) => s.user % 2 === 1).map((s) => jsonLine(s, t0, runTags))].join('\n') + '\n',
+    );
+    const c = captureIo();
+    const into = tempDir();
+    const code = await main(['import', 'k6', csv, json, '--out', into], c.io);
+    expect(c.err()).toBe('');
+    expect(code).toBe(nativeReport.analysis.passed ? EXIT.ok : EXIT.objectivesFailed);
+    expect(c.out()).toContain(`imported ${samples.length.toLocaleString('en-US')} samples from 2 runners (2 iterations dropped by k6)`);
+    expect(c.out()).toMatch(/k6 thresholds on the merged data, broker +(pass|FAIL)/);
+    const imported = await buildReport(join(into, readdirSync(into)[0]!));
+    const a = imported.analysis;
+    const n = nativeReport.analysis;
+    // k6 keeps its generator health to itself: layers compare exactly where firstbell's own run left no second out.
+    if (n.generator.suspectSeconds.length === 0) {
+      expect(a.verdict).toBe(n.verdict);
+      expect(a.layers.map((l) => [l.layer, l.met, l.breakPoint?.second ?? null])).toEqual(n.layers.map((l) => [l.layer, l.met, l.breakPoint?.second ?? null]));
+    } else expect(a.verdict).toBe('failed');
+    expect(a.users.joined).toBe(n.users.joined);
+    expect(a.steps.map((s) => [s.step, s.attempts, s.failed])).toEqual(n.steps.map((s) => [s.step, s.attempts, s.failed]));
+    expect(a.run.source).toEqual({ kind: 'k6', files: ['runner-0.csv', 'runner-1.json'], runners: 2 });
+    expect(a.generator.dropped).toBe(2);
+    const html = readFileSync(imported.reportPath, 'utf8');
+    for (const id of ['id="verdict"', 'chart-admission-load', 'chart-broker-latency', 'chart-media-load', '<h2>Steps</h2>']) expect(html).toContain(id);
+  });
+
 });

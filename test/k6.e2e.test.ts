@@ -4,16 +4,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT, main } from '../cli.js';
-import { buildReport } from '../reports/build-report.js';
 import { BUILT_IN_SCENARIOS } from '../scenarios/index.js';
 import { resolveScenario } from '../scenarios/model.js';
-import { exportK6, K6_META, K6_RUN_TAGS, K6_STEP_METRIC, K6_TAGS, k6Stages } from '../k6/export.js';
-import { readSamples } from '../run-folder/run-folder.js';
-import { runScenario } from '../users/run.js';
+import { exportK6, K6_RUN_TAGS, K6_STEP_METRIC, k6Stages } from '../k6/export.js';
 import type { Sample } from '../api/sample.js';
-import { referenceTarget } from '../targets/reference.js';
 import { PACKAGE_ROOT } from '../lib/version.js';
-import { captureIo, tempDir, useReferencePlatform } from './helpers.js';
+import { captureIo, tempDir } from './helpers.js';
+import { csvRow, K6_CSV_HEADER } from './k6-results.js';
 
 function typeCheck(dir: string, script: string): { status: number | null; output: string } {
   writeFileSync(join(dir, 'script.ts'), script);
@@ -45,6 +42,19 @@ describe('firstbell export k6', () => {
     }
   });
 
+  it('allocates a VU before the start for every participant that can be under way at once, for every built-in scenario at scale 1', () => {
+    for (const b of BUILT_IN_SCENARIOS) {
+      const scenario = resolveScenario(b, 1);
+      const e = exportK6({ scenario, seed: 1, target: new URL('http://127.0.0.1:8080'), targetKind: 'reference', parallelism: 4 });
+      const options = JSON.parse(/export const options: Options = (\{[\s\S]*?\n\});/.exec(e.script)![1]!) as { tags: Record<string, string>; scenarios: { arrivals: { preAllocatedVUs: number; maxVUs: number } } };
+      // Every built-in journey holds until the end: all participants are under way at once by the last arrival.
+      const participants = scenario.phases.reduce((a, p) => a + p.participants, 0);
+      expect(options.scenarios.arrivals.preAllocatedVUs, b.name).toBeGreaterThanOrEqual(participants);
+      expect(options.scenarios.arrivals.maxVUs, b.name).toBeGreaterThanOrEqual(options.scenarios.arrivals.preAllocatedVUs);
+      expect(Number(options.tags[K6_RUN_TAGS.planned]), b.name).toBe(participants);
+    }
+  });
+
   it('is checked for real: a script with a type error fails the same check', () => {
     const e = exportK6({ scenario: resolveScenario(BUILT_IN_SCENARIOS[0]!, 0.01), seed: 1, target: new URL('http://127.0.0.1:8080'), targetKind: 'reference', parallelism: 1 });
     const r = typeCheck(tempDir('firstbell-k6-'), e.script.replace("exec.scenario.iterationInTest", "exec.scenario.iterationInTests"));
@@ -71,76 +81,7 @@ describe('firstbell export k6', () => {
   });
 });
 
-/** A sample as k6 writes it from the exported script, in its CSV columns. */
-function csvRow(s: Sample, t0: number, runTags: Record<string, string>): string {
-  const extra = { ...runTags, [K6_TAGS.layer]: s.layer, [K6_TAGS.step]: s.step, [K6_TAGS.outcome]: s.outcome, [K6_TAGS.status]: String(s.status) };
-  const metadata = { [K6_META.user]: String(s.user), [K6_META.at]: String(Math.round(s.startMs)) };
-  const kv = (o: Record<string, string>) => Object.entries(o).map(([k, v]) => `${k}=${v}`).join('&');
-  // metric_name,timestamp,metric_value,check,error,error_code,expected_response,group,method,name,proto,scenario,service,status,subproto,tls_version,url,extra_tags,metadata
-  return [K6_STEP_METRIC, Math.floor((t0 + s.endMs) / 1000), (s.endMs - s.startMs).toFixed(6), '', '', '', '', '', '', '', '', 'arrivals', '', '', '', '', '', kv(extra), kv(metadata)].join(',');
-}
-
-function jsonLine(s: Sample, t0: number, runTags: Record<string, string>): string {
-  return JSON.stringify({
-    metric: K6_STEP_METRIC,
-    type: 'Point',
-    data: {
-      time: new Date(t0 + s.endMs).toISOString(),
-      value: s.endMs - s.startMs,
-      tags: { ...runTags, scenario: 'arrivals', [K6_TAGS.layer]: s.layer, [K6_TAGS.step]: s.step, [K6_TAGS.outcome]: s.outcome, [K6_TAGS.status]: String(s.status) },
-      metadata: { [K6_META.user]: String(s.user), [K6_META.at]: String(Math.round(s.startMs)) },
-    },
-  });
-}
-
-const K6_CSV_HEADER = 'metric_name,timestamp,metric_value,check,error,error_code,expected_response,group,method,name,proto,scenario,service,status,subproto,tls_version,url,extra_tags,metadata';
-
 describe('firstbell import k6', () => {
-  const platform = useReferencePlatform(['--join-capacity', '60']);
-
-  it('merges two runners, one CSV and one JSON, into a run with the same report as the native run', async () => {
-    const scenario = resolveScenario(BUILT_IN_SCENARIOS.find((s) => s.name === 'monday-0800')!, 0.003);
-    const native = await runScenario({ scenario, seed: 1, target: referenceTarget(new URL(platform().url)), outDir: tempDir() });
-    const nativeReport = await buildReport(native.dir);
-    const samples: Sample[] = [];
-    for await (const s of readSamples(native.dir)) if (s.outcome !== 'aborted') samples.push(s);
-    // What two k6 runners would have written, each with its share of the participants.
-    const runTags = { [K6_RUN_TAGS.scenario]: 'monday-0800', [K6_RUN_TAGS.scale]: '0.003', [K6_RUN_TAGS.seed]: '1', [K6_RUN_TAGS.target]: platform().url + '/', [K6_RUN_TAGS.kind]: 'reference' };
-    const t0 = Date.parse('2026-01-11T06:59:30Z');
-    const dir = tempDir();
-    const csv = join(dir, 'runner-0.csv');
-    const json = join(dir, 'runner-1.json');
-    writeFileSync(
-      csv,
-      [K6_CSV_HEADER, `http_req_duration,${t0 / 1000},12.5,,,,true,,GET,login_page,HTTP/1.1,arrivals,,200,,,${platform().url}/login,firstbell_scenario=monday-0800,`,
-        ...samples.filter((s) => s.user % 2 === 0).map((s) => csvRow(s, t0, runTags)),
-        `dropped_iterations,${t0 / 1000 + 31},2.000000,,,,,,,,,arrivals,,,,,,,`].join('\n') + '\n',
-    );
-    writeFileSync(
-      json,
-      [JSON.stringify({ type: 'Metric', data: { name: K6_STEP_METRIC, type: 'trend', contains: 'time', thresholds: [], submetrics: null }, metric: K6_STEP_METRIC }),
-        ...samples.filter((s) => s.user % 2 === 1).map((s) => jsonLine(s, t0, runTags))].join('\n') + '\n',
-    );
-    const c = captureIo();
-    const out = tempDir();
-    const code = await main(['import', 'k6', csv, json, '--out', out], c.io);
-    expect(c.err()).toBe('');
-    expect(code).toBe(nativeReport.analysis.passed ? EXIT.ok : EXIT.objectivesFailed);
-    expect(c.out()).toContain(`imported ${samples.length.toLocaleString('en-US')} samples from 2 runners (2 iterations dropped by k6)`);
-    expect(c.out()).toMatch(/k6 thresholds on the merged data, broker +(pass|FAIL)/);
-    const imported = await buildReport(join(out, (await import('node:fs')).readdirSync(out)[0]!));
-    const a = imported.analysis;
-    const n = nativeReport.analysis;
-    expect(a.verdict).toBe(n.verdict);
-    expect(a.layers.map((l) => [l.layer, l.met, l.breakPoint?.second ?? null])).toEqual(n.layers.map((l) => [l.layer, l.met, l.breakPoint?.second ?? null]));
-    expect(a.users.joined).toBe(n.users.joined);
-    expect(a.steps.map((s) => [s.step, s.attempts, s.failed])).toEqual(n.steps.map((s) => [s.step, s.attempts, s.failed]));
-    expect(a.run.source).toEqual({ kind: 'k6', files: ['runner-0.csv', 'runner-1.json'], runners: 2 });
-    expect(a.generator.dropped).toBe(2);
-    const html = readFileSync(imported.reportPath, 'utf8');
-    for (const id of ['id="verdict"', 'chart-admission-load', 'chart-broker-latency', 'chart-media-load', '<h2>Steps</h2>']) expect(html).toContain(id);
-  });
-
   it('names the file and line of a result that is not k6 output, and exits 2', async () => {
     const dir = tempDir();
     const bad = join(dir, 'results.csv');
@@ -153,6 +94,20 @@ describe('firstbell import k6', () => {
     const c2 = captureIo();
     expect(await main(['import', 'k6', plain], c2.io)).toBe(EXIT.usage);
     expect(c2.err()).toBe(`error: ${plain}: no ${K6_STEP_METRIC} samples; run a script written by 'firstbell export k6'\n`);
+  });
+
+  it('does not confirm a run in which k6 left more than 1 % of the planned arrivals unsent: exit 99, the shortfall first in the headline', async () => {
+    const dir = tempDir();
+    const runTags = { [K6_RUN_TAGS.scenario]: 'monday-0800', [K6_RUN_TAGS.scale]: '0.003', [K6_RUN_TAGS.seed]: '1', [K6_RUN_TAGS.target]: 'http://127.0.0.1:8080/', [K6_RUN_TAGS.kind]: 'reference', [K6_RUN_TAGS.planned]: '384' };
+    // 300 of the 384 planned participants, each logged in at once; k6 dropped the other 84 for want of a free VU.
+    const rows = Array.from({ length: 300 }, (_, user) => csvRow({ user, layer: 'admission', step: 'login', intendedMs: 1000 + user * 100, startMs: 1000 + user * 100, endMs: 1020 + user * 100, outcome: 'ok', status: 200 }, 1.7e12, runTags));
+    const f = join(dir, 'results.csv');
+    writeFileSync(f, [K6_CSV_HEADER, ...rows, 'dropped_iterations,1700000031,84.000000,,,,,,,,,arrivals,,,,,,,'].join('\n') + '\n');
+    const c = captureIo();
+    expect(await main(['import', 'k6', f, '--out', tempDir(), '--json'], c.io), c.err()).toBe(EXIT.objectivesFailed);
+    const summary = JSON.parse(c.out().slice(c.out().indexOf('{'))) as { verdict: string; passed: boolean; headline: string };
+    expect(summary.passed).toBe(false);
+    expect(summary.headline).toMatch(/^Not confirmed: k6 left 84 of 384 planned arrivals unsent \(21\.9 %; 84 dropped for want of a free VU\)/);
   });
 
   it('checks the run tags and times of the results, names the file and line, and exits 2 (never PASSED, never a hang)', async () => {

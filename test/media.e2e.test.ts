@@ -201,7 +201,7 @@ describe('browser users in a classroom page firstbell did not write (examples/ja
 
   it('join the same page from the command line alone: --page, --click and --joined', async () => {
     const dir = tempDir();
-    writeFileSync(join(dir, 'few.json'), JSON.stringify({ name: 'few', phases: [{ name: 'few', startMs: 0, durationMs: 1_000, participants: 5, curve: { kind: 'uniform' } }], observeMs: 9_000 }));
+    writeFileSync(join(dir, 'few.json'), JSON.stringify({ name: 'few', phases: [{ name: 'few', startMs: 0, durationMs: 1_000, participants: 5, curve: { kind: 'uniform' } }], observeMs: 6_000 }));
     const out = tempDir();
     const c = captureIo();
     const code = await main(['run', join(dir, 'few.json'), '--target-kind', 'janus', '--target', `${site.url.replace('http:', 'ws:')}/janus`, '--scale', '1', '--browsers', '2', '--browser-cycle', '30',
