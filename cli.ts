@@ -21,7 +21,9 @@ if (invokedDirectly) {
       process.exit(128 + osConstants.signals[signal]);
     }
     signalled = signal;
-    process.stderr.write(`\ninterrupted (${signal}): stopping the run and writing the report (Ctrl-C again to quit at once)\n`);
+    // The reference platform started on its own (firstbell fixture) has no run to report on.
+    const what = process.argv[2] === 'fixture' ? 'stopping the reference platform' : 'stopping the run and writing the report';
+    process.stderr.write(`\ninterrupted (${signal}): ${what} (Ctrl-C again to quit at once)\n`);
     stop.abort(new Error(`interrupted by ${signal}`));
   };
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
