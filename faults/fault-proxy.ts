@@ -212,7 +212,7 @@ export async function startFaultProxy(upstream: URL, opts: { farmOf?: FarmOf; tl
   const port = (server.address() as AddressInfo).port;
   proxy.origin = `http://127.0.0.1:${port}`;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: proxy.origin,
     apply(f) {
       proxy.active.add(f);
       // A farm going dark drops the conferences it was carrying.

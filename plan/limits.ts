@@ -1,6 +1,7 @@
 // Limits of this machine that cap how many participants one process can hold.
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
+import { isLoopbackAddress } from '../lib/loopback.js';
 
 /** The soft limit on open file descriptors of this process, or undefined where it cannot be read. */
 export function openFileLimit(): number | undefined {
@@ -14,8 +15,7 @@ export function openFileLimit(): number | undefined {
 
 /** True for addresses in 127.0.0.0/8, ::1 and localhost. */
 export function isLoopback(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+  return hostname.toLowerCase() === 'localhost' || isLoopbackAddress(hostname);
 }
 
 /** The ephemeral port range the kernel picks client ports from, [low, high]; Linux's default where it cannot be read. */

@@ -2,6 +2,7 @@
 // virtual users open passes here, whoever named its address (the target, a join answer, a redirect, a Janus URL).
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
+import { isLoopbackAddress } from '../lib/loopback.js';
 
 /** An address firstbell refused to connect to: nothing was sent there. Its outcome is `not_allowed`. */
 export class NotAllowedError extends Error {
@@ -13,12 +14,6 @@ export class NotAllowedError extends Error {
 }
 
 const bare = (host: string) => host.replace(/^\[|\]$/g, '').toLowerCase();
-
-/** 127.0.0.0/8, ::1 and ::ffff:127.x.y.z. */
-export function isLoopbackAddress(address: string): boolean {
-  const a = bare(address);
-  return a === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a);
-}
 
 class AddressPolicy {
   private hosts = new Set<string>();

@@ -91,18 +91,16 @@ class BareWebSocket implements HeldConnection, SocketOwner {
       let len = b[1]! & 0x7f;
       let at = 2;
       if (b[1]! & 0x80) return this.fail(new WsProtocolError('the server masked a frame'));
-      if (len > answerLimits.maxAnswerBytes) return this.fail(new TooLargeError(`a WebSocket frame of ${len} bytes, over ${answerLimits.maxAnswerBytes} (--max-answer)`));
       if (len === 126) {
         if (b.length < 4) break;
         len = b.readUInt16BE(2);
         at = 4;
       } else if (len === 127) {
         if (b.length < 10) break;
-        const big = b.readBigUInt64BE(2);
-        if (big > BigInt(answerLimits.maxAnswerBytes)) return this.fail(new TooLargeError(`a WebSocket frame of ${big} bytes, over ${answerLimits.maxAnswerBytes} (--max-answer)`));
-        len = Number(big);
+        len = Number(b.readBigUInt64BE(2));
         at = 10;
       }
+      if (len > answerLimits.maxAnswerBytes) return this.fail(new TooLargeError(`a WebSocket frame of ${len} bytes, over ${answerLimits.maxAnswerBytes} (--max-answer)`));
       if (b.length < at + len) break;
       const payload = b.subarray(at, at + len);
       b = b.subarray(at + len);

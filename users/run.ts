@@ -187,17 +187,18 @@ class Run {
     const { scenario, schedule, layout } = plan;
     // A data file that does not fit is the user's to fix, before anything reaches the target.
     const rows = scenario.data ? loadRows(scenario.data, schedule.offsetsMs.length) : undefined;
+    // What cannot run is refused before anything is started (the fault proxy among it) or sent.
+    const wantBrowsers = o.browsers !== undefined && o.browsers.count > 0;
+    const client = o.webClient ?? o.target.webClient;
+    if (wantBrowsers && !client) throw new ProblemsError([{ where: '--browsers', message: `the ${o.target.kind} target has no web client for browser users`, hint: NO_WEB_CLIENT_HINT }]);
+    if (layout.workers > 1 && !o.target.spec) throw new Error(`the ${o.target.kind} target was made by hand and cannot be rebuilt in worker processes; run it with one worker`);
+    const steps = [...targetSteps(o.target), ...(wantBrowsers && client ? browserSteps(client) : [])];
     // Every connection of this run goes to loopback, the target or a host the user allowed, whoever names it.
     addressPolicy.set(allowedHosts(o));
     answerLimits.maxAnswerBytes = o.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
     await o.target.preflight(AbortSignal.timeout(o.preflightTimeoutMs ?? 5_000));
     const maxActive = o.maxActive ?? Math.max(DEFAULT_MAX_ACTIVE, schedule.offsetsMs.length);
     const faults = await armFaults(o.target, scenario.faults ?? [], schedule.firstBellAtMs, o.faultsVia);
-    const wantBrowsers = o.browsers !== undefined && o.browsers.count > 0;
-    const client = o.webClient ?? o.target.webClient;
-    if (wantBrowsers && !client) throw new ProblemsError([{ where: '--browsers', message: `the ${o.target.kind} target has no web client for browser users`, hint: NO_WEB_CLIENT_HINT }]);
-    const steps = [...targetSteps(o.target), ...(wantBrowsers && client ? browserSteps(client) : [])];
-    if (layout.workers > 1 && !o.target.spec) throw new Error(`the ${o.target.kind} target was made by hand and cannot be rebuilt in worker processes; run it with one worker`);
     // The browser is up before the clock starts, so its launch is not part of anything measured.
     const browsers = wantBrowsers ? new BrowserUsers({ ...o.browsers!, stepTimeoutMs: scenario.client.stepTimeoutMs, allowHosts: allowedHosts(o) }) : undefined;
     let gen: Generator | undefined;
