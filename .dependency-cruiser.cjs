@@ -13,6 +13,7 @@ const MAY_IMPORT = {
   modules: ['targets', 'api', 'scenarios', 'lib'],
   users: ['modules', 'targets', 'faults', 'protocol', 'plan', 'run-folder', 'api', 'scenarios', 'lib'],
   k6: ['targets', 'plan', 'run-folder', 'api', 'scenarios', 'lib'],
+  kubernetes: ['lib'],
   // Analysis and reports read a run folder: they import nothing from the generating side.
   analysis: ['run-folder', 'api', 'scenarios', 'lib'],
   reports: ['analysis', 'run-folder', 'api', 'scenarios', 'lib'],

@@ -131,12 +131,23 @@ function generatorVerdict(run: RunInfo, health: HealthSecond[]): GeneratorVerdic
     const share = unsent / v.arrivalsPlanned;
     if (share > SHORTFALL_SHARE) v.shortfall = { planned: v.arrivalsPlanned, dropped: v.dropped, unsent, share };
   }
+  const s = run.shards;
+  if (s) {
+    const bad = [
+      ...s.members.filter((m) => m.status !== 'completed').map((m) => `shard ${m.index} of ${s.count} ${m.status === 'running' ? 'was killed before its end' : m.status === 'interrupted' ? 'was interrupted' : 'failed'}`),
+      ...s.missing.map((m) => `shard ${m.index} of ${s.count} is missing`),
+    ];
+    const unsent = Math.max(0, v.arrivalsPlanned - v.arrivalsSent);
+    if (bad.length) v.shortfall = { planned: v.arrivalsPlanned, dropped: v.dropped, unsent, share: v.arrivalsPlanned ? unsent / v.arrivalsPlanned : 0, shards: bad.join(', ') };
+    const skews = s.members.map((m) => m.startSkewMs).filter((x): x is number => x !== undefined);
+    v.note += ` The load came from ${s.count} shard${s.count === 1 ? '' : 's'} started at ${s.startAt}${skews.length ? `, ${Math.round(Math.min(...skews) * 10) / 10} to ${Math.round(Math.max(...skews) * 10) / 10} ms late` : ''}; CPU and lags are the busiest shard's.`;
+  }
   if (!run.source) {
     const unsent = v.arrivalsPlanned - v.arrivalsSent - v.dropped;
     if (g?.sentAtLeast) {
       v.note += ` At least ${v.arrivalsSent} of ${v.arrivalsPlanned} planned arrivals were sent (counted from the samples: overloaded workers did not hand back their own counts)${unsent > 0 ? `; up to ${unsent} were never sent` : ''}.`;
     } else if (unsent > 0) v.note += ` ${unsent} of ${v.arrivalsPlanned} planned arrivals were never sent: the run ended first.`;
-    if ((g?.workers ?? 1) > 1) v.note += ` The load came from ${g!.workers} worker processes${g?.localAddresses ? ` over ${g.localAddresses} local addresses` : ''}; CPU is the busiest process's.`;
+    if ((g?.workers ?? 1) > 1 && !s) v.note += ` The load came from ${g!.workers} worker processes${g?.localAddresses ? ` over ${g.localAddresses} local addresses` : ''}; CPU is the busiest process's.`;
   }
   return v;
 }

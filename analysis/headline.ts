@@ -46,7 +46,8 @@ export function headlineOf(a: Omit<Analysis, 'headline'>, generator: GeneratorVe
   const { run, layers, users } = a;
   let text = run.status === 'interrupted' ? 'Interrupted run. ' : run.status === 'failed' ? 'The run failed part-way. ' : run.status === 'running' ? 'The run did not close (it was killed). ' : '';
   const sf = generator.shortfall;
-  if (sf) text += `Not confirmed: k6 left ${n(sf.unsent)} of ${n(sf.planned)} planned arrivals unsent (${Math.round(sf.share * 1000) / 10} %; ${n(sf.dropped)} dropped for want of a free VU), so the load was not the plan. `;
+  if (sf?.shards) text += `Not confirmed: ${sf.shards}, so ${n(sf.unsent)} of ${n(sf.planned)} planned arrivals were not sent and the load was not the plan. `;
+  else if (sf) text += `Not confirmed: k6 left ${n(sf.unsent)} of ${n(sf.planned)} planned arrivals unsent (${Math.round(sf.share * 1000) / 10} %; ${n(sf.dropped)} dropped for want of a free VU), so the load was not the plan. `;
   if (generator.suspectSeconds.length > 0) text += `The generator was the bottleneck in ${generator.suspectSeconds.length} s; those seconds are left out of the verdict. `;
   if (a.targetDown) text += downText(a.targetDown, run) + ' ';
   if (users.arrived > 0 && users.joined === 0) text += nobodyText(users, a) + ' ';
@@ -66,5 +67,7 @@ export function headlineOf(a: Omit<Analysis, 'headline'>, generator: GeneratorVe
   const peak = first ? ` (peak ${n(first.peakOfferedPerSec)} ${first.unit} offered to the ${first.layer} layer)` : '';
   const rest = notJudged.length ? ` The ${notJudged.join(' and ')} layer${notJudged.length > 1 ? 's were' : ' was'} not judged: too few attempts per second.` : '';
   const who = judged.length === layers.length ? 'layer' : 'judged layer';
-  return `${text}${generator.suspectSeconds.length ? `In the seconds that count, every ${who}` : `Every ${who}`} met its objective${peak}.${rest}`;
+  // Load short of the plan confirms nothing: only what was sent met the objectives.
+  const every = generator.shortfall ? `What was sent met the objective of every ${who}` : generator.suspectSeconds.length ? `In the seconds that count, every ${who} met its objective` : `Every ${who} met its objective`;
+  return `${text}${every}${peak}.${rest}`;
 }

@@ -211,10 +211,11 @@ export interface GeneratorVerdict {
   /** Seconds in which firstbell itself may have been the bottleneck. */
   suspectSeconds: number[];
   /**
-   * Set when another engine (k6) sent the load and left more than SHORTFALL_SHARE of the planned arrivals unsent:
-   * the load was not the plan, so the run confirms nothing.
+   * Set when the load was not the plan, so the run confirms nothing: another engine (k6) left more than
+   * SHORTFALL_SHARE of the planned arrivals unsent, or shards of a merged run are missing or did not finish (`shards`
+   * names them).
    */
-  shortfall?: { planned: number; dropped: number; unsent: number; share: number };
+  shortfall?: { planned: number; dropped: number; unsent: number; share: number; shards?: string };
   note: string;
 }
 

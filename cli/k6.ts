@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../run-folder/run-folder.js';
 import { allowTargetOption, EXIT, fmt, requireTarget, writableFolder, parseNumber, scaleOption, scenarioByName, seedOption, targetFor, UsageError, type Io, type SetAction } from './shared.js';
 
 /** export k6 and import k6. */
-export function addK6Commands(program: Command, io: Io, setAction: SetAction): void {
+export function addK6Commands(program: Command, io: Io, setAction: SetAction): Command {
   const exporter = program.command('export').description('hand a scenario to another engine (k6)');
   exporter
     .command('k6')
@@ -67,4 +67,5 @@ export function addK6Commands(program: Command, io: Io, setAction: SetAction): v
         return analysis.passed ? EXIT.ok : EXIT.objectivesFailed;
       }),
     );
+  return exporter;
 }

@@ -4,6 +4,7 @@ import { availableParallelism, networkInterfaces } from 'node:os';
 import { Option, type Command } from 'commander';
 import type { Target } from '../api/target.js';
 import { buildPlan, type Plan } from '../plan/plan.js';
+import type { Shard } from '../plan/shard.js';
 import { layoutLoad, LocalAddressError, parseLocalAddresses, type LoadLayout } from '../plan/limits.js';
 import { describeFault } from '../scenarios/fault-label.js';
 import { BUILT_IN_SCENARIOS } from '../scenarios/index.js';
@@ -20,6 +21,8 @@ function machineAddresses(): Set<string> {
 export interface LayoutFlags {
   workers?: number | 'auto';
   localAddress?: string[];
+  /** This run is one shard of the schedule (run --shard, --start-at). */
+  shardOf?: Shard;
 }
 
 /** The plan of a run: the schedule once, then worker processes and local addresses from its figures, the flags and this machine's limits. */
@@ -39,9 +42,11 @@ export function planRun(s: ResolvedScenario, seed: number, targetHost: string, f
   let layout: LoadLayout | undefined;
   const plan = buildPlan(s, seed, (summary) =>
     (layout = layoutLoad({
-      participants: summary.participants, peakArrivalsPerSec: summary.peakArrivalsPerSec, targetHost: targetHost.replace(/^\[|\]$/g, ''), cores: availableParallelism(),
+      // A shard's processes send its part of the load.
+      participants: Math.ceil(summary.participants / (flags.shardOf?.count ?? 1)), peakArrivalsPerSec: Math.ceil(summary.peakArrivalsPerSec / (flags.shardOf?.count ?? 1)), targetHost: targetHost.replace(/^\[|\]$/g, ''), cores: availableParallelism(),
       workers: flags.workers === 'auto' ? undefined : flags.workers, localAddresses: given, holds,
     })),
+    flags.shardOf,
   );
   return { ...plan, layout: layout! };
 }
@@ -112,6 +117,12 @@ function targetLines(p: Plan, t: Pick<Target, 'holds' | 'limits'>): string[] {
   return lines;
 }
 
+/** 1st, 2nd, 3rd, 4th, 11th, 21st. */
+function ordinal(n: number): string {
+  const teen = n % 100 >= 11 && n % 100 <= 13;
+  return `${n}${teen ? 'th' : ['th', 'st', 'nd', 'rd'][n % 10] ?? 'th'}`;
+}
+
 export function describePlan(p: Plan & { layout: LoadLayout }, target: string | undefined, browsers = 0, t?: Pick<Target, 'holds' | 'limits'>): string {
   const { scenario: s, seed, schedule, summary: plan, layout } = p;
   const phases = s.bells?.length
@@ -121,6 +132,10 @@ export function describePlan(p: Plan & { layout: LoadLayout }, target: string | 
     `plan: ${s.name} at scale ${s.scale}, seed ${seed}: ${fmt(plan.participants)} participants (${phases}; t = 0 s is ${s.firstBell})`,
     `      peak ${fmt(plan.peakArrivalsPerSec)} arrivals/s; measuring ends ${(schedule.endMs / 1000).toFixed(0)} s after the start; ${browsers ? `${browsers} browser user${browsers === 1 ? '' : 's'} beside the protocol users` : 'protocol users only'}${target ? `; target ${target}` : ''}`,
   ];
+  if (p.shard) {
+    const mine = Math.ceil((plan.participants - p.shard.index + 1) / p.shard.count);
+    lines.push(`      shard ${p.shard.index} of ${p.shard.count}: every ${p.shard.count === 1 ? '' : `${ordinal(p.shard.count)} `}arrival from the ${ordinal(p.shard.index)} on (${fmt(Math.max(0, mine))} participants), from ${new Date(p.shard.startAtEpochMs).toISOString()}`);
+  }
   const retry = s.client.retry;
   if (retry && retry.kind !== 'none') {
     lines.push(`      retries: ${retry.kind === 'reload' ? `reload every ${retry.everyMs / 1000} s` : `back off ${retry.baseMs / 1000} s doubling to ${retry.maxMs / 1000} s with full jitter`}, up to ${retry.maxTries} journeys`);

@@ -4,6 +4,7 @@ import { TargetUnreachableError } from '../api/errors.js';
 import { JanusSetupError } from '../fixtures/janus.js';
 import { ConfigError } from '../fixtures/reference-platform.js';
 import { K6ImportError } from '../k6/import.js';
+import { MergeError } from '../run-folder/merge.js';
 import { BrowserSetupError } from '../lib/chromium.js';
 import { VERSION } from '../lib/version.js';
 import { RunFolderError, WriteError } from '../run-folder/run-folder.js';
@@ -12,6 +13,7 @@ import { WorkerError } from '../users/workers.js';
 import { addFixtureCommand } from './fixture.js';
 import { addK6Commands } from './k6.js';
 import { addPlanCommands } from './plan.js';
+import { addShardCommands } from './shards.js';
 import { addReportCommands } from './report.js';
 import { addRunCommands } from './run.js';
 import { addTimetableCommand } from './timetable.js';
@@ -34,7 +36,7 @@ Exit codes: 0 objectives met, 1 internal error, 2 usage or config error, 3 targe
     );
   addRunCommands(program, io, setAction);
   addReportCommands(program, io, setAction);
-  addK6Commands(program, io, setAction);
+  addShardCommands(program, addK6Commands(program, io, setAction), io, setAction);
   addPlanCommands(program, io, setAction);
   addTimetableCommand(program, io, setAction);
   addFixtureCommand(program, io, setAction);
@@ -60,7 +62,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       io.stderr.write(`interrupted: ${err instanceof Error ? err.message : String(err)}\n`);
       return EXIT.interrupted;
     }
-    if (err instanceof UsageError || err instanceof WriteError || err instanceof RunFolderError || err instanceof ConfigError || err instanceof JanusSetupError || err instanceof BrowserSetupError || err instanceof K6ImportError || err instanceof WorkerError) {
+    if (err instanceof UsageError || err instanceof WriteError || err instanceof RunFolderError || err instanceof ConfigError || err instanceof JanusSetupError || err instanceof BrowserSetupError || err instanceof K6ImportError || err instanceof MergeError || err instanceof WorkerError) {
       io.stderr.write(`error: ${err.message}\n`);
       return EXIT.usage;
     }

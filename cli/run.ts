@@ -13,6 +13,7 @@ import { targetFromSpec } from '../targets/index.js';
 import { NO_WEB_CLIENT_HINT, processAlive, runScenario, type Progress } from '../users/run.js';
 import { fixtureArgs, fixtureFlags, type FixtureFlags } from './fixture.js';
 import { describePlan, planRun } from './plan.js';
+import { parseShard, parseStartAt, type Shard } from '../plan/shard.js';
 import { writeComparison } from './report.js';
 import { DEFAULT_MAX_ANSWER_BYTES } from '../protocol/answer-limits.js';
 import { webClientFlags, webClientOfFlags, type WebClientFlags } from './web-client.js';
@@ -67,6 +68,22 @@ export interface RunFlags extends WebClientFlags, FaultFlags {
   localAddress: string[];
   targetPid?: number;
   maxAnswer: number;
+  /** run only: this shard of the schedule (i/N), and the instant every shard starts at. */
+  shard?: string;
+  startAt?: string;
+}
+
+/** The shard a run sends (--shard, --start-at); undefined for a whole run that starts when it is ready. */
+export function shardOfFlags(flags: Pick<RunFlags, 'shard' | 'startAt'>, now = Date.now()): Shard | undefined {
+  if (flags.shard === undefined && flags.startAt === undefined) return undefined;
+  if (flags.startAt === undefined) throw new UsageError(`--shard ${flags.shard}: shards start together at one instant; add --start-at, e.g. --start-at ${new Date(Math.ceil(now / 60_000 + 2) * 60_000).toISOString().replace('.000', '')} on every shard`);
+  const part = flags.shard === undefined ? { index: 1, count: 1 } : parseShard(flags.shard);
+  if (typeof part === 'string') throw new UsageError(part);
+  const at = parseStartAt(flags.startAt);
+  if (typeof at === 'string') throw new UsageError(at);
+  if (at <= now) throw new UsageError(`--start-at ${flags.startAt} was ${((now - at) / 1000).toFixed(1)} s ago; give an instant far enough ahead for every shard to be ready (a few seconds on one machine, a minute for pods)`);
+  if (at - now > 7 * 24 * 3_600_000) throw new UsageError(`--start-at ${flags.startAt} is more than 7 days ahead; give the instant the shards start at`);
+  return { ...part, startAtEpochMs: at };
 }
 
 /** Runs one scenario, builds its report and prints the verdict; returns the run folder and analysis. */
@@ -75,8 +92,10 @@ export async function runOnce(io: Io, scenario: ResolvedScenario, target: Target
   const webClient = await webClientOfFlags(flags, io.cwd);
   if (webClient && flags.browsers === 0) throw new UsageError(`${flags.webClient !== undefined ? '--web-client' : '--page'} says how browser users get in, but there are none; add --browsers N (e.g. --browsers 2)`);
   if (flags.browsers > 0 && !webClient && !target.webClient) throw new UsageError(`--browsers: the ${target.kind} target has no web client for browser users; ${NO_WEB_CLIENT_HINT}`);
-  const plan = planRun(scenario, flags.seed, target.url.hostname, flags, target.holds !== false);
+  const shard = shardOfFlags(flags);
+  const plan = planRun(scenario, flags.seed, target.url.hostname, { ...flags, shardOf: shard }, target.holds !== false);
   io.stderr.write(describePlan(plan, `${target.kind} ${target.url.origin}`, flags.browsers) + '\n');
+  if (shard) io.stderr.write(`waiting for ${new Date(shard.startAtEpochMs).toISOString()} (in ${((shard.startAtEpochMs - Date.now()) / 1000).toFixed(1)} s) to start${shard.count > 1 ? ` shard ${shard.index} of ${shard.count}` : ''}\n`);
   // The progress line shows the layers the journey has.
   const steps = targetSteps(target);
   const progress = progressPrinter(io, scenario, flags.progress, LAYERS.filter((l) => steps.some((d) => d.layer === l)));
@@ -159,7 +178,9 @@ export function addRunCommands(program: Command, io: Io, setAction: SetAction): 
       .description('run a scenario against a target and write the run folder and report')
       .argument('<scenario>', "built-in scenario name (see 'firstbell list'), a scenario file (.ts, .js or .json), or a timetable (.csv, .txt; see 'firstbell timetable')")
       .option('--target <url>', 'base URL of the platform, e.g. http://127.0.0.1:8080 (required)')
-      .addOption(scaleOption().default(0.01)),
+      .addOption(scaleOption().default(0.01))
+      .option('--shard <i/N>', "send only shard i of N: every N-th arrival of the schedule from the i-th on (needs --start-at; merge the shards' run folders with 'firstbell merge')")
+      .option('--start-at <instant>', 'start t = 0 at this wall-clock instant, ISO 8601 with its zone (e.g. 2026-12-02T08:00:00Z); every shard of a run gets the same'),
   );
   timetableFlags(targetFlags(run)).action((name: string, o: RunFlags & TargetKindFlags & TimetableFlags & { target: string; scale: number }, cmd: Command) =>
     setAction(async () => {

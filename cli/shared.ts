@@ -144,7 +144,7 @@ export interface TargetFlags {
 }
 
 /** The --target URL, checked: its scheme for the kind, and a host that may be loaded. */
-function targetUrl(url: string, allowed: string[], kind: TargetKind | 'journey'): URL {
+export function targetUrl(url: string, allowed: string[], kind: TargetKind | 'journey'): URL {
   let u: URL;
   try {
     u = new URL(url);

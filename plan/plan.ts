@@ -2,6 +2,7 @@
 import type { RunInfo } from '../run-folder/run-folder.js';
 import type { ResolvedScenario } from '../scenarios/model.js';
 import type { Layout } from './limits.js';
+import type { Shard } from './shard.js';
 import { arrivalsPerSecond, buildSchedule, type Schedule } from './schedule.js';
 
 export interface Plan {
@@ -13,6 +14,8 @@ export interface Plan {
   summary: RunInfo['plan'];
   /** Worker processes and source addresses. */
   layout: Layout;
+  /** This run is one shard of the schedule, sent from a shared instant (--shard, --start-at). */
+  shard?: Shard;
 }
 
 /** The plan in numbers, before anything is sent. */
@@ -28,8 +31,8 @@ export function planOf(scenario: ResolvedScenario, schedule: Schedule): RunInfo[
 export const SINGLE_PROCESS: Layout = { workers: 1, localAddresses: [], localAddressesFor: 'all' };
 
 /** Builds the plan: the schedule once, then the layout from its figures (default: one process). */
-export function buildPlan(scenario: ResolvedScenario, seed: number, layoutFor: (summary: RunInfo['plan']) => Layout = () => SINGLE_PROCESS): Plan {
+export function buildPlan(scenario: ResolvedScenario, seed: number, layoutFor: (summary: RunInfo['plan']) => Layout = () => SINGLE_PROCESS, shard?: Shard): Plan {
   const schedule = buildSchedule(scenario, seed);
   const summary = planOf(scenario, schedule);
-  return { scenario, seed, schedule, summary, layout: layoutFor(summary) };
+  return { scenario, seed, schedule, summary, layout: layoutFor(summary), ...(shard ? { shard } : {}) };
 }

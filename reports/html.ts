@@ -112,6 +112,21 @@ function stepTable(a: Analysis): string {
 <p class="small">Latency is measured from each attempt's intended start, so a late generator cannot hide a slow target; service time is from the actual start. Attempts that the run itself stopped at its end are not counted (${a.steps.reduce((n, s) => n + s.aborted, 0)} in all).</p>`;
 }
 
+/** A merged run's shards: each one's start skew and health, and those missing. */
+function shardTable(a: Analysis): string {
+  const s = a.run.shards;
+  if (!s) return '';
+  const rows = [
+    ...s.members.map(
+      (m) => `<tr${m.status === 'completed' ? '' : ' class="bad"'}><td>${m.index} of ${s.count}</td><td>${esc(m.host)}</td><td>${esc(m.status === 'running' ? 'killed before its end' : m.status)}${m.stopReason ? ` — ${esc(m.stopReason)}` : ''}</td>
+<td>${m.startSkewMs === undefined ? '—' : `${m.startSkewMs} ms`}</td><td>${m.arrivalsSent} of ${m.arrivalsPlanned}</td><td>${m.late}</td><td>${m.dropped}</td><td>${m.worstCpuPct} %</td><td>${ms(m.worstLoopLagMs)}</td><td>${ms(m.worstSendLagMs)}</td><td>${esc(m.dir)}</td></tr>`,
+    ),
+    ...s.missing.map((m) => `<tr class="bad"><td>${m.index} of ${s.count}</td><td>—</td><td>missing — ${esc(m.why)}</td><td>—</td><td>0</td><td>—</td><td>—</td><td>—</td><td>—</td><td>—</td><td>—</td></tr>`),
+  ].join('');
+  return `<h2>Shards</h2><p class="small">Every shard sent every ${s.count === 1 ? '' : `${s.count}th `}arrival of one schedule from ${esc(s.startAt)}; start skew is how late each one's clock started against that instant, on its own machine's clock.</p>
+<table id="shards"><thead><tr><th>shard</th><th>host</th><th>status</th><th>start skew</th><th>arrivals sent</th><th>late</th><th>dropped</th><th>worst CPU</th><th>worst loop lag p99</th><th>worst send lag p99</th><th>run folder</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
 function metadata(a: Analysis): string {
   const r = a.run;
   const rows: [string, string][] = [
@@ -300,6 +315,7 @@ const PAGE_SCRIPT = String.raw`
 `;
 
 export const CSS = `
+tr.bad td{background:#ffebee}
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2329;background:#f6f7f9}
 main{max-width:1180px;margin:0 auto;padding:24px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:32px 0 8px;border-bottom:1px solid #d5d9de;padding-bottom:4px}h3{margin:0 0 4px;text-transform:capitalize}
@@ -367,6 +383,7 @@ ${stepTable(a)}
 <h2>Generator health</h2>
 <p>${esc(a.generator.note)} Arrivals sent: ${a.generator.arrivalsSent} of ${a.generator.arrivalsPlanned}. Worst second: event-loop lag p99 ${ms(a.generator.worstLoopLagMs)}, send lag p99 ${ms(a.generator.worstSendLagMs)}, CPU ${a.generator.worstCpuPct} %.</p>
 <div class="chart"><canvas id="chart-health"></canvas></div>
+${shardTable(a)}
 <h2>Run</h2>
 ${metadata(a)}
 <script type="application/json" id="firstbell-data">${json}</script>

@@ -24,6 +24,7 @@ export function summaryJson(a: Analysis): object {
     notAllowed: a.notAllowed,
     faults: a.faults,
     generator: a.generator,
+    shards: a.run.shards ?? null,
     browsers: a.browsers ? (({ journeys: _j, media: _m, resources, ...rest }) => ({ ...rest, resources: resources ? (({ seconds: _s, ...r }) => r)(resources) : null }))(a.browsers) : null,
   };
 }

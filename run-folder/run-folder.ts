@@ -45,7 +45,56 @@ export interface HealthSecond {
   rssMb: number;
 }
 
+/** Adds another sending process's second to `h`: CPU and lags are the busiest process's (each has one event loop); counts add up. */
+export function addProcessHealth(h: HealthSecond, w: HealthSecond): void {
+  h.cpuPct = Math.max(h.cpuPct, w.cpuPct);
+  h.loopLagP99Ms = Math.max(h.loopLagP99Ms, w.loopLagP99Ms);
+  h.loopLagMaxMs = Math.max(h.loopLagMaxMs, w.loopLagMaxMs);
+  h.sendLagP99Ms = Math.max(h.sendLagP99Ms, w.sendLagP99Ms);
+  h.sendLagMaxMs = Math.max(h.sendLagMaxMs, w.sendLagMaxMs);
+  h.arrivals += w.arrivals;
+  h.late += w.late;
+  h.dropped += w.dropped;
+}
+
 export type RunStatus = 'running' | 'completed' | 'interrupted' | 'failed';
+
+/** One shard's own record of itself. */
+export interface ShardInfo {
+  /** 1 to count. */
+  index: number;
+  count: number;
+  /** The shared instant of t = 0, ISO 8601. */
+  startAt: string;
+  /** How late this shard's clock started against startAt, ms (measured on its own machine's clock). */
+  startSkewMs?: number;
+}
+
+/** A shard as the merge found it. */
+export interface MergedShard {
+  index: number;
+  /** Its run folder, as given to the merge. */
+  dir: string;
+  status: RunStatus;
+  stopReason?: string;
+  host: string;
+  startSkewMs?: number;
+  arrivalsPlanned: number;
+  arrivalsSent: number;
+  late: number;
+  dropped: number;
+  worstCpuPct: number;
+  worstLoopLagMs: number;
+  worstSendLagMs: number;
+}
+
+export interface MergedShards {
+  count: number;
+  startAt: string;
+  members: MergedShard[];
+  /** Shards that sent no run folder, or whose folder could not be read: their arrivals are not in the merged run. */
+  missing: { index: number; why: string }[];
+}
 
 /** run.json: what ran, where, and how the generator fared. Written at the start and rewritten at the end. */
 export interface RunInfo {
@@ -78,6 +127,10 @@ export interface RunInfo {
   source?: { kind: 'k6'; files: string[]; runners: number };
   /** Browser users that ran beside the protocol users, when there were any. */
   browsers?: { count: number; cycleMs: number; endpoint?: string };
+  /** This run was shard `index` of `count` (every count-th arrival), started at the shared instant `startAt`. */
+  shard?: ShardInfo;
+  /** This run folder was merged from shard run folders (firstbell merge): each shard's start skew and health, and those missing. */
+  shards?: MergedShards;
   /** Filled at the end. */
   generator?: {
     arrivalsPlanned: number; arrivalsSent: number; late: number; dropped: number; lateThresholdMs: number; maxActive: number;

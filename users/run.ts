@@ -11,6 +11,7 @@ import { VERSION } from '../lib/version.js';
 import { loadRows, type Row } from '../modules/data.js';
 import { SINGLE_PROCESS, buildPlan, type Plan } from '../plan/plan.js';
 import type { Layout } from '../plan/limits.js';
+import { shareOf, shareSize } from '../plan/shard.js';
 import { BROWSER_HEALTH_HEADER, browserHealthLine, MEDIA_HEADER, mediaLine } from '../run-folder/records.js';
 import {
   FILES, HEALTH_HEADER, healthLine, LineSink, readSamples, RunFailedError, SAMPLE_HEADER, writeFileAtomic, writeFileReserved, WriteError,
@@ -101,10 +102,18 @@ export interface RunResult {
   series: Series;
 }
 
-function defaultRunId(scenario: string): string {
-  const d = new Date();
+/** The run folder's name: time stamp and scenario; a shard's is stamped with the shared start, so that its shards' folders sort together. */
+function defaultRunId(plan: Plan): string {
+  const { shard } = plan;
+  const d = new Date(shard ? shard.startAtEpochMs : Date.now());
   const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}-${scenario}`;
+  const stamp = `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+  return `${stamp}-${plan.scenario.name}${shard ? `-shard-${shard.index}-of-${shard.count}` : ''}`;
+}
+
+/** The arrivals this run sends of its schedule: all, or its shard's. */
+function plannedArrivals(plan: Plan): number {
+  return shareSize(plan.schedule.offsetsMs.length, shareOf(plan.shard, 0, 1));
 }
 
 function freshDir(outDir: string, id: string): { dir: string; id: string } {
@@ -168,7 +177,7 @@ class Run {
   private constructor(private plan: Plan, private o: RunSettings, private p: Prepared, private steps: StepDecl[]) {
     this.lateThresholdMs = o.lateThresholdMs ?? 100;
     this.monitor = new HealthMonitor(this.lateThresholdMs);
-    const { dir, id } = freshDir(o.outDir, o.runId ?? defaultRunId(plan.scenario.name));
+    const { dir, id } = freshDir(o.outDir, o.runId ?? defaultRunId(plan));
     this.dir = dir;
     this.info = this.runInfo(id);
     this.writeInfo();
@@ -213,8 +222,9 @@ class Run {
       throw e;
     }
     run = new Run(plan, o, { faults, browsers, gen, maxActive }, steps);
-    // t = 0 is a wall-clock instant every sending process shares; with workers a moment ahead, so each has it before it comes.
-    run.t0Epoch = epochNow() + (layout.workers > 1 ? 200 : 0);
+    // t = 0 is a wall-clock instant every sending process shares; with workers a moment ahead, so each has it before it
+    // comes; a shard's is the instant all shards share (--start-at).
+    run.t0Epoch = plan.shard?.startAtEpochMs ?? epochNow() + (layout.workers > 1 ? 200 : 0);
     run.info.zeroEpochMs = Math.round(run.t0Epoch);
     run.writeInfo();
     return run;
@@ -238,6 +248,7 @@ class Run {
       plan: summary,
       faults: this.p.faults.records,
       ...(b ? { browsers: { count: b.count, cycleMs: b.cycleMs, ...(b.endpoint ? { endpoint: b.endpoint } : {}) } } : {}),
+      ...(this.plan.shard ? { shard: { index: this.plan.shard.index, count: this.plan.shard.count, startAt: new Date(this.plan.shard.startAtEpochMs).toISOString() } } : {}),
     };
   }
 
@@ -259,7 +270,7 @@ class Run {
     const layers = this.recorder.live.take();
     const { schedule } = this.plan;
     try {
-      this.o.onProgress?.({ t, firstBellAtMs: schedule.firstBellAtMs, plannedEndMs: schedule.endMs, planned: schedule.offsetsMs.length, ...this.p.gen.stats(), active: h.active, layers, health: h });
+      this.o.onProgress?.({ t, firstBellAtMs: schedule.firstBellAtMs, plannedEndMs: schedule.endMs, planned: plannedArrivals(this.plan), ...this.p.gen.stats(), active: h.active, layers, health: h });
     } catch {
       // A broken progress display must not stop the measurement.
     }
@@ -290,6 +301,11 @@ class Run {
     const sendsFrom = gen.run(this.t0Epoch, this.stop.signal, { monitor: this.monitor, emit: this.recorder.add });
     // The run's clock starts at t0; until then it waits.
     await new Promise((r) => setTimeout(r, Math.max(0, -this.clock())));
+    if (this.info.shard) {
+      // How late this shard started against the instant all shards share.
+      this.info.shard.startSkewMs = Math.round(this.clock() * 10) / 10;
+      this.writeInfo();
+    }
     this.arm();
     const watch = this.watchTarget();
     faults.start(this.clock);
@@ -426,7 +442,7 @@ class Run {
     if (this.status === 'interrupted') this.info.stopReason = `interrupted at ${(this.clock() / 1000).toFixed(1)} s of ${(schedule.endMs / 1000).toFixed(1)} s`;
     this.info.endedAt = new Date().toISOString();
     this.info.generator = {
-      arrivalsPlanned: schedule.offsetsMs.length, arrivalsSent: dispatched.sent, late: dispatched.late, dropped: dispatched.dropped,
+      arrivalsPlanned: plannedArrivals(this.plan), arrivalsSent: dispatched.sent, late: dispatched.late, dropped: dispatched.dropped,
       lateThresholdMs: this.lateThresholdMs, maxActive: this.p.maxActive,
       workers: layout.workers, ...(layout.localAddresses.length ? { localAddresses: layout.localAddresses.length } : {}),
       ...(sentAtLeast ? { sentAtLeast: true } : {}),
@@ -456,14 +472,14 @@ async function startGenerator(plan: Plan, o: RunSettings, g: { origin: string; m
   const { origin, maxActive, clock } = g;
   const lateThresholdMs = o.lateThresholdMs ?? 100;
   if (layout.workers === 1) {
-    await prepareForLoad({ origin, target: o.target, scenario, arrivals: schedule.offsetsMs.length });
+    await prepareForLoad({ origin, target: o.target, scenario, arrivals: plannedArrivals(plan) });
     return new InProcessGenerator({
-      scenario, seed, target: o.target, schedule, origin, clock, maxActive, lateThresholdMs,
+      scenario, seed, target: o.target, schedule, share: shareOf(plan.shard, 0, 1), origin, clock, maxActive, lateThresholdMs,
       localAddresses: layout.localAddresses, localAddressesFor: layout.localAddressesFor, rows: g.rows, reuseRows: scenario.data?.reuse,
     });
   }
   const inits = Array.from({ length: layout.workers }, (_, index) => ({
-    type: 'init' as const, scenario, seed, target: o.target.spec!, origin, index, count: layout.workers,
+    type: 'init' as const, scenario, seed, target: o.target.spec!, origin, index, count: layout.workers, share: shareOf(plan.shard, index, layout.workers),
     maxActive: Math.ceil(maxActive / layout.workers), lateThresholdMs, localAddresses: layout.localAddresses, localAddressesFor: layout.localAddressesFor,
     allowedHosts: allowedHosts(o), maxAnswerBytes: answerLimits.maxAnswerBytes,
   }));

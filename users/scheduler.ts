@@ -7,11 +7,9 @@ export interface DispatchStats {
   dropped: number;
 }
 
-/** Every `count`-th arrival from `index` on: one process's part of a schedule split across processes. */
-export interface Share {
-  index: number;
-  count: number;
-}
+import type { Share } from '../plan/shard.js';
+
+export type { Share };
 
 export interface SchedulerOptions {
   /** ms from the run start, monotonic. */

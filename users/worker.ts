@@ -6,6 +6,7 @@ import { targetSteps } from '../api/target.js';
 import { loadRows } from '../modules/data.js';
 import { buildTarget } from '../modules/target.js';
 import { buildSchedule } from '../plan/schedule.js';
+import { shareSize } from '../plan/shard.js';
 import { Series } from '../run-folder/series.js';
 import { Engine, prepareForLoad } from './engine.js';
 import { HealthMonitor } from './health.js';
@@ -35,7 +36,7 @@ async function serve(init: WorkerInit): Promise<void> {
   let t0Epoch = 0;
   const clock = () => epochNow() - t0Epoch;
   const engine = new Engine({
-    scenario: init.scenario, seed: init.seed, target, schedule, share: { index: init.index, count: init.count }, origin: init.origin, clock,
+    scenario: init.scenario, seed: init.seed, target, schedule, share: init.share, origin: init.origin, clock,
     maxActive: init.maxActive, lateThresholdMs: init.lateThresholdMs, monitor, emit: recorder.add, localAddresses: init.localAddresses, localAddressesFor: init.localAddressesFor,
     rows, reuseRows: data?.reuse,
   });
@@ -73,7 +74,7 @@ async function serve(init: WorkerInit): Promise<void> {
       })();
     }
   });
-  await prepareForLoad({ origin: init.origin, target, scenario: init.scenario, arrivals: Math.ceil(schedule.offsetsMs.length / init.count) });
+  await prepareForLoad({ origin: init.origin, target, scenario: init.scenario, arrivals: shareSize(schedule.offsetsMs.length, init.share) });
   send({ type: 'ready' });
 }
 

@@ -7,8 +7,8 @@ import { adoptChild } from '../lib/children.js';
 import type { ResolvedScenario } from '../scenarios/model.js';
 import type { Finished, Generator } from './generator.js';
 import type { EncodedLayers, LiveLayers } from './recorder.js';
-import type { HealthSecond } from '../run-folder/run-folder.js';
-import type { DispatchStats } from './scheduler.js';
+import { addProcessHealth, type HealthSecond } from '../run-folder/run-folder.js';
+import type { DispatchStats, Share } from './scheduler.js';
 import { Series, type SeriesJson } from '../run-folder/series.js';
 import type { TargetSpec } from '../api/target.js';
 import { PACKAGE_ROOT } from '../lib/version.js';
@@ -25,6 +25,8 @@ export interface WorkerInit {
   origin: string;
   index: number;
   count: number;
+  /** The arrivals this worker sends: every share.count-th from share.index. */
+  share: Share;
   maxActive: number;
   lateThresholdMs: number;
   localAddresses?: string[];
@@ -227,7 +229,7 @@ export class WorkerGenerator implements Generator {
     }
     for (const w of got) {
       live.addEncoded(w.layers);
-      addWorkerHealth(h, w.health);
+      addProcessHealth(h, w.health);
     }
     for (let k = 0; k < this.pool.size; k++) {
       const w = this.latest[k];
@@ -257,16 +259,4 @@ export class WorkerGenerator implements Generator {
     this.pool.kill();
     this.flush(write);
   }
-}
-
-/** CPU and lags are the busiest process's (each has one event loop); counts add up. */
-function addWorkerHealth(h: HealthSecond, w: HealthSecond): void {
-  h.cpuPct = Math.max(h.cpuPct, w.cpuPct);
-  h.loopLagP99Ms = Math.max(h.loopLagP99Ms, w.loopLagP99Ms);
-  h.loopLagMaxMs = Math.max(h.loopLagMaxMs, w.loopLagMaxMs);
-  h.sendLagP99Ms = Math.max(h.sendLagP99Ms, w.sendLagP99Ms);
-  h.sendLagMaxMs = Math.max(h.sendLagMaxMs, w.sendLagMaxMs);
-  h.arrivals += w.arrivals;
-  h.late += w.late;
-  h.dropped += w.dropped;
 }

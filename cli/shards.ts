@@ -1,0 +1,107 @@
+// merge and export k8s: firstbell's own shards, merged into one run, and run as pods of a Kubernetes Indexed Job.
+import { copyFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { exportShardJobs } from '../kubernetes/jobs.js';
+import { VERSION } from '../lib/version.js';
+import { buildReport } from '../reports/build-report.js';
+import { summaryJson, terminalSummary } from '../reports/summary.js';
+import { mergeShards, shardState } from '../run-folder/merge.js';
+import { writeFileAtomic } from '../run-folder/run-folder.js';
+import { isScenarioFile } from '../modules/scenario.js';
+import { allowTargetOption, EXIT, parseNumber, requireTarget, scaleOption, scenarioByName, seedOption, targetUrl, UsageError, writableFolder, type Io, type SetAction } from './shared.js';
+
+/** What a ConfigMap may hold, with room for its own fields. */
+const CONFIGMAP_BYTES = 1_000_000;
+
+/** The files of a scenario's folder that go into the ConfigMap the pods mount; everything the scenario names must be among them. */
+function scenarioFiles(file: string, named: (string | undefined)[]): string[] {
+  const dir = dirname(file);
+  for (const f of named) {
+    if (f !== undefined && dirname(resolve(f)) !== dir) {
+      throw new UsageError(`${f}: the pods get the scenario's own folder (${dir}) only; put the journey and data files the scenario names beside it`);
+    }
+  }
+  const files = readdirSync(dir).map((n) => join(dir, n)).filter((p) => statSync(p).isFile());
+  const bytes = files.reduce((a, p) => a + statSync(p).size, 0);
+  if (bytes > CONFIGMAP_BYTES) throw new UsageError(`${dir}: its files come to ${Math.round(bytes / 1000)} kB, more than a ConfigMap holds (1 MB); give the scenario a folder of its own with only what it needs`);
+  return files;
+}
+
+/** merge, and export k8s (beside export k6). */
+export function addShardCommands(program: Command, exporter: Command, io: Io, setAction: SetAction): void {
+  program
+    .command('merge')
+    .description("merge the run folders of a run's shards (firstbell run --shard i/N --start-at T) into one run folder and report; a missing or failed shard is named and the verdict is not confirmed")
+    .argument('<run-dirs...>', "every shard's run folder")
+    .option('--out <dir>', 'folder that receives the merged run folder (default: the folder the first shard is in)')
+    .option('--json', 'print only summary.json on stdout')
+    .action((dirs: string[], o: { out?: string; json?: boolean }) =>
+      setAction(async () => {
+        const cwd = io.cwd ?? process.cwd();
+        const given = dirs.map((d) => resolve(cwd, d));
+        const out = writableFolder('--out', o.out ?? dirname(given[0]!), cwd);
+        const merged = await mergeShards(given, out, { signal: io.signal });
+        const { analysis, reportPath } = await buildReport(merged.dir, { signal: io.signal });
+        if (o.json) io.stdout.write(JSON.stringify(summaryJson(analysis), null, 2) + '\n');
+        else {
+          const s = merged.shards;
+          io.stdout.write(`merged ${s.members.length} of ${s.count} shards started at ${s.startAt}\n`);
+          for (const m of s.members) {
+            io.stdout.write(`  shard ${m.index}: ${shardState(m.status)}, start skew ${m.startSkewMs ?? '—'} ms, ${m.arrivalsSent} of ${m.arrivalsPlanned} arrivals sent, worst CPU ${m.worstCpuPct} %, ${relative(cwd, m.dir) || m.dir}\n`);
+          }
+          for (const m of s.missing) io.stdout.write(`  shard ${m.index}: MISSING (${m.why})\n`);
+          io.stdout.write(terminalSummary(analysis, relative(cwd, reportPath) || reportPath) + '\n');
+        }
+        return analysis.passed ? EXIT.ok : EXIT.objectivesFailed;
+      }),
+    );
+
+  exporter
+    .command('k8s')
+    .description("write a Kubernetes Indexed Job whose pod i runs shard i of a scenario from one shared instant, the merge Job, their volume, and start.sh")
+    .argument('<scenario>', 'built-in scenario name, or a scenario file (its folder is shipped to the pods in a ConfigMap)')
+    .option('--target <url>', 'base URL of the platform as the pods reach it (required)')
+    .addOption(allowTargetOption())
+    .addOption(scaleOption().default(0.01))
+    .addOption(seedOption())
+    .addOption(new Option('--shards <n>', 'pods, each sending every n-th arrival').argParser(parseNumber('--shards', 1, 1000, true)).default(4))
+    .option('--image <ref>', 'container image with firstbell on its PATH (see the Dockerfile)', `firstbell:${VERSION}`)
+    .addOption(new Option('--lead <s>', 'seconds from applying the Job to the shared start: time for the pods to be scheduled and pull the image').argParser(parseNumber('--lead', 10, 3600, true)).default(90))
+    .option('--cpu <cores>', "each shard pod's CPU request", '2')
+    .option('--memory <size>', "each shard pod's memory request and limit (firstbell holds a participant in about 17 kB)", '2Gi')
+    .option('--run-arg <flag>', "a further 'firstbell run' flag for every shard, e.g. --run-arg=--objective=broker.p95=2s (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--out <dir>', 'folder to write the files into (default: k8s/<name>)')
+    .action((name: string, o: { target: string; allowTarget: string[]; scale: number; seed: number; shards: number; image: string; lead: number; cpu: string; memory: string; runArg: string[]; out?: string }) =>
+      setAction(async () => {
+        requireTarget(o.target);
+        const cwd = io.cwd ?? process.cwd();
+        const file = isScenarioFile(name) ? resolve(cwd, name) : undefined;
+        // The scenario is loaded here so that a mistake in it shows now, not in every pod.
+        const scenario = await scenarioByName(file ?? name, o.scale);
+        targetUrl(o.target, o.allowTarget, 'journey');
+        if (!/^[0-9]+(\.[0-9]+)?m?$/.test(o.cpu)) throw new UsageError(`--cpu ${o.cpu}: give cores as Kubernetes writes them, e.g. 2 or 1500m`);
+        if (!/^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/.test(o.memory)) throw new UsageError(`--memory ${o.memory}: give a size as Kubernetes writes it, e.g. 2Gi or 512Mi`);
+        const files = file ? scenarioFiles(file, [scenario.journey, scenario.data?.csv]) : [];
+        const jobName = `firstbell-${scenario.name}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+$/, '').slice(0, 50);
+        const e = exportShardJobs({
+          name: jobName, scenario: file ? `/scenario/${basename(file)}` : name, shipsFiles: files.length > 0, target: o.target, allowTargets: o.allowTarget,
+          scale: o.scale, seed: o.seed, shards: o.shards, image: o.image, leadSeconds: o.lead, cpu: o.cpu, memory: o.memory, runArgs: o.runArg,
+        });
+        const dir = writableFolder('--out', o.out ?? join('k8s', jobName), cwd);
+        writeFileAtomic(join(dir, 'shards.yaml'), e.shards);
+        writeFileAtomic(join(dir, 'merge.yaml'), e.merge);
+        writeFileAtomic(join(dir, 'volume.yaml'), e.volume);
+        writeFileAtomic(join(dir, 'start.sh'), e.start);
+        const written = ['shards.yaml', 'merge.yaml', 'volume.yaml', 'start.sh'].map((f) => join(dir, f));
+        if (files.length) {
+          mkdirSync(join(dir, 'scenario'), { recursive: true });
+          for (const f of files) copyFileSync(f, join(dir, 'scenario', basename(f)));
+          written.push(join(dir, 'scenario') + '/');
+        }
+        io.stdout.write(written.join('\n') + '\n');
+        io.stderr.write(`start it: sh ${join(dir, 'start.sh')}   (kubectl with a cluster whose storage class offers ReadWriteMany volumes; image ${o.image})\n`);
+        return EXIT.ok;
+      }),
+    );
+}

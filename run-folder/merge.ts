@@ -1,0 +1,210 @@
+// Shard run folders merged into one: their samples, series, health and browser users, each shard's start skew
+// and health, and the shards that are missing or did not finish named.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadSeries } from './read.js';
+import {
+  addProcessHealth, FILES, HEALTH_HEADER, healthLine, LineSink, readHealth, readRunInfo, readSamples, RunFolderError, runSpanMs, SAMPLE_HEADER, sampleLine, writeFileAtomic,
+  type HealthSecond, type MergedShard, type MergedShards, type RunInfo, type ShardInfo,
+} from './run-folder.js';
+import { MEDIA_HEADER } from './records.js';
+import { Series } from './series.js';
+import type { StepDecl } from '../api/target.js';
+
+/** Shard folders that cannot be merged (not shards, or shards of different runs): the user's to fix (exit 2). */
+export class MergeError extends Error {}
+
+interface Member {
+  dir: string;
+  run: RunInfo;
+  shard: ShardInfo;
+}
+
+export interface MergeResult {
+  dir: string;
+  shards: MergedShards;
+}
+
+/** The run folders given, read and checked to be shards of one run. */
+function membersOf(dirs: string[]): Member[] {
+  if (!dirs.length) throw new MergeError("no shard run folders given; give the run folder of every shard, e.g. firstbell merge runs/20261202-080000-monday-0800-shard-*");
+  const members: Member[] = [];
+  for (const dir of dirs) {
+    if (!existsSync(join(dir, FILES.run))) throw new MergeError(`${dir}: no ${FILES.run} here; give the run folder each shard wrote (it holds run.json and samples.csv)`);
+    let run: RunInfo;
+    try {
+      run = readRunInfo(dir);
+    } catch (e) {
+      throw e instanceof RunFolderError ? new MergeError(e.message) : e;
+    }
+    if (!run.shard) throw new MergeError(`${dir}: not a shard's run folder (its run.json has no shard); merge the folders written by 'firstbell run … --shard i/N --start-at T'`);
+    members.push({ dir, run, shard: run.shard });
+  }
+  const first = members[0]!;
+  const same: [string, (m: Member) => unknown][] = [
+    ['number of shards', (m) => m.shard.count],
+    ['--start-at', (m) => m.shard.startAt],
+    ['scenario', (m) => m.run.scenario.name],
+    ['scale', (m) => m.run.scenario.scale],
+    ['seed', (m) => m.run.seed],
+    ['planned participants', (m) => m.run.plan.participants],
+    ['planned end', (m) => m.run.plannedEndMs],
+    ['target', (m) => m.run.target.url],
+  ];
+  const seen = new Map<number, string>();
+  for (const m of members) {
+    for (const [what, of] of same) {
+      if (of(m) !== of(first)) {
+        throw new MergeError(`${m.dir}: its ${what} (${String(of(m))}) is not ${first.dir}'s (${String(of(first))}); merge the shards of one run only: same scenario, scale, seed, target, --shard i/N and --start-at`);
+      }
+    }
+    const twice = seen.get(m.shard.index);
+    if (twice) throw new MergeError(`${m.dir} and ${twice} are both shard ${m.shard.index} of ${m.shard.count}; give each shard's folder once`);
+    seen.set(m.shard.index, m.dir);
+  }
+  return members.sort((a, b) => a.shard.index - b.shard.index);
+}
+
+/** A shard's run status in words: a run that never closed was killed. */
+export function shardState(status: MergedShard['status']): string {
+  return status === 'running' ? 'killed before its end (its run never closed)' : status;
+}
+
+/** Why a shard's run did not finish, in words. */
+function unfinished(m: Member): string | undefined {
+  const { status, stopReason } = m.run;
+  if (status === 'completed') return undefined;
+  if (status === 'running') return `shard ${m.shard.index} of ${m.shard.count} (${m.dir}) did not close its run: its process was killed`;
+  return `shard ${m.shard.index} of ${m.shard.count} (${m.dir}) ${status === 'interrupted' ? 'was interrupted' : 'failed'}${stopReason ? ` (${stopReason})` : ''}`;
+}
+
+/** The merged run folder's name: the shards' shared name, marked merged. */
+function mergedId(first: Member): string {
+  return `${first.run.id.replace(/-shard-\d+-of-\d+(-\d+)?$/, '')}-merged`;
+}
+
+function freshDir(outDir: string, id: string): string {
+  let dir = join(outDir, id);
+  for (let k = 2; existsSync(dir); k++) dir = join(outDir, `${id}-${k}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Appends a shard's lines of a per-line file (media, browser journeys) to a sink, without its header. */
+function appendLines(from: string, sink: LineSink, header: boolean): void {
+  if (!existsSync(from)) return;
+  const lines = readFileSync(from, 'utf8').split('\n');
+  for (const [k, line] of lines.entries()) if (line.trim() && !(header && k === 0)) sink.write(line);
+}
+
+/**
+ * Merges shard run folders into one run folder under `outDir`: every shard's samples, its series and its
+ * generator health second by second (the busiest process's CPU and lags, counts added), with each shard's start
+ * skew and health in run.json. Shards that are missing or did not finish are named; the merged run then has
+ * status failed and its report says first that the load was not the plan.
+ */
+export async function mergeShards(dirs: string[], outDir: string, o: { signal?: AbortSignal } = {}): Promise<MergeResult> {
+  const members = membersOf(dirs);
+  const first = members[0]!;
+  const count = first.shard.count;
+  const dir = freshDir(outDir, mergedId(first));
+  const samples = new LineSink(join(dir, FILES.samples), SAMPLE_HEADER);
+  const anyBrowsers = members.some((m) => existsSync(join(m.dir, FILES.media)) || existsSync(join(m.dir, FILES.browsers)));
+  const media = anyBrowsers ? new LineSink(join(dir, FILES.media), MEDIA_HEADER) : undefined;
+  const journeys = anyBrowsers ? new LineSink(join(dir, FILES.browsers), '') : undefined;
+  const steps: StepDecl[] = [];
+  const series = new Series(first.run.steps, first.run.scenario.joinWithinMs);
+  const health = new Map<number, HealthSecond>();
+  const records: MergedShard[] = [];
+  try {
+    for (const m of members) {
+      const span = runSpanMs(m.run);
+      for await (const s of readSamples(m.dir, { spanMs: span, signal: o.signal })) samples.write(sampleLine(s));
+      const own = await loadSeries(m.dir, m.run, { signal: o.signal });
+      series.merge(own);
+      for (const d of m.run.steps) {
+        if (!steps.some((x) => x.layer === d.layer && x.step === d.step)) steps.push(d);
+        series.declare(d);
+      }
+      const h = await readHealth(m.dir, span);
+      for (const sec of h) {
+        const have = health.get(sec.t);
+        if (!have) health.set(sec.t, { ...sec });
+        else {
+          addProcessHealth(have, sec);
+          have.active += sec.active;
+          have.rssMb += sec.rssMb;
+        }
+      }
+      if (media) appendLines(join(m.dir, FILES.media), media, true);
+      if (journeys) appendLines(join(m.dir, FILES.browsers), journeys, false);
+      const g = m.run.generator;
+      records.push({
+        index: m.shard.index, dir: m.dir, status: m.run.status, ...(m.run.stopReason ? { stopReason: m.run.stopReason } : {}),
+        host: m.run.host.hostname, ...(m.shard.startSkewMs !== undefined ? { startSkewMs: m.shard.startSkewMs } : {}),
+        arrivalsPlanned: g?.arrivalsPlanned ?? Math.ceil((m.run.plan.participants - m.shard.index + 1) / count),
+        // A killed shard wrote no totals: its participants with a sample were sent.
+        arrivalsSent: g?.arrivalsSent ?? (await participantsIn(m.dir, span)),
+        late: g?.late ?? h.reduce((a, x) => a + x.late, 0),
+        dropped: g?.dropped ?? h.reduce((a, x) => a + x.dropped, 0),
+        worstCpuPct: Math.max(0, ...h.map((x) => x.cpuPct)),
+        worstLoopLagMs: Math.max(0, ...h.map((x) => x.loopLagP99Ms)),
+        worstSendLagMs: Math.max(0, ...h.map((x) => x.sendLagP99Ms)),
+      });
+    }
+  } catch (e) {
+    throw e instanceof RunFolderError ? new MergeError(e.message) : e;
+  } finally {
+    for (const sink of [samples, media, journeys]) sink?.close();
+  }
+  const hs = new LineSink(join(dir, FILES.health), HEALTH_HEADER);
+  for (const t of [...health.keys()].sort((a, b) => a - b)) hs.write(healthLine(health.get(t)!));
+  hs.close();
+
+  const present = new Set(members.map((m) => m.shard.index));
+  const missing = Array.from({ length: count }, (_, k) => k + 1)
+    .filter((i) => !present.has(i))
+    .map((index) => ({ index, why: 'no run folder of it was given to the merge' }));
+  const shards: MergedShards = { count, startAt: first.shard.startAt, members: records, missing };
+  const info = mergedInfo(members, dir, steps, shards);
+  writeFileAtomic(join(dir, FILES.series), JSON.stringify(series.toJSON()));
+  writeFileAtomic(join(dir, FILES.run), JSON.stringify(info, null, 2));
+  return { dir, shards };
+}
+
+/** Participants with at least one sample in a shard's folder. */
+async function participantsIn(dir: string, spanMs: number): Promise<number> {
+  const seen = new Set<number>();
+  for await (const s of readSamples(dir, { spanMs })) seen.add(s.user);
+  return seen.size;
+}
+
+/** The merged run's run.json: the first shard's scenario and plan, every shard's counts added, and the shards as found. */
+function mergedInfo(members: Member[], dir: string, steps: StepDecl[], shards: MergedShards): RunInfo {
+  const first = members[0]!;
+  const { count, members: records, missing } = shards;
+  const problems = [...members.map(unfinished).filter((x): x is string => x !== undefined), ...missing.map((x) => `shard ${x.index} of ${count}: ${x.why}`)];
+  const sum = (f: (r: MergedShard) => number) => records.reduce((a, r) => a + f(r), 0);
+  const hosts = [...new Set(members.map((m) => m.run.host.hostname))];
+  const exited = members.find((m) => m.run.targetProcess?.exitedAtMs !== undefined)?.run.targetProcess;
+  const { shard: _own, targetProcess: _pid, stopReason: _why, source: _source, ...base } = first.run;
+  return {
+    ...base,
+    id: dir.split(/[\\/]/).pop()!,
+    // Shards that did not finish make the merged run one that did not; missing ones make it short of its plan, which the report says first.
+    status: members.some((m) => m.run.status === 'failed' || m.run.status === 'running') ? 'failed' : members.some((m) => m.run.status === 'interrupted') ? 'interrupted' : 'completed',
+    ...(problems.length ? { stopReason: problems.join('; ') } : {}),
+    startedAt: members.map((m) => m.run.startedAt).sort()[0]!,
+    endedAt: members.map((m) => m.run.endedAt ?? m.run.startedAt).sort().pop()!,
+    host: { hostname: `${count} shard${count === 1 ? '' : 's'} on ${hosts.join(', ')}`, cpus: members.reduce((a, m) => a + m.run.host.cpus, 0), platform: first.run.host.platform },
+    zeroEpochMs: Date.parse(first.shard.startAt),
+    steps,
+    ...(exited ? { targetProcess: exited } : {}),
+    generator: {
+      arrivalsPlanned: first.run.plan.participants, arrivalsSent: sum((r) => r.arrivalsSent), late: sum((r) => r.late), dropped: sum((r) => r.dropped),
+      lateThresholdMs: first.run.generator?.lateThresholdMs ?? 100, maxActive: members.reduce((a, m) => a + (m.run.generator?.maxActive ?? 0), 0),
+      workers: members.reduce((a, m) => a + (m.run.generator?.workers ?? 1), 0),
+    },
+    shards,
+  };
+}
