@@ -99,3 +99,17 @@ export function classifyError(err: unknown): Outcome {
   }
   return 'error';
 }
+
+/**
+ * The outcome of a step whose work threw `err`: an unexpected status (HttpStatusError, by name: a journey may bring
+ * its own copy of firstbell's error classes), stopped by the run, over the step timeout, a ProtocolError, or the
+ * error's kind.
+ */
+export function stepOutcome(err: unknown, stopped: boolean, timedOut: boolean): { outcome: Outcome; status: number } {
+  const e = err as { name?: unknown; status?: unknown } | undefined;
+  if (e?.name === 'HttpStatusError' && typeof e.status === 'number') return { outcome: 'http', status: e.status };
+  if (stopped) return { outcome: 'aborted', status: 0 };
+  if (timedOut) return { outcome: 'timeout', status: 0 };
+  if (e?.name === 'ProtocolError') return { outcome: 'protocol', status: 0 };
+  return { outcome: classifyError(err), status: 0 };
+}

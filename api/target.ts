@@ -57,7 +57,7 @@ export function targetSteps(t: Pick<Target, 'steps' | 'heldSteps'>): StepDecl[] 
 
 /** The layer of a declared step; undefined when `name` is not declared. */
 export function layerOf(steps: Steps, name: string): Layer | undefined {
-  const spec = Object.hasOwn(steps, name) ? steps[name] : undefined;
+  const spec = Object.prototype.hasOwnProperty.call(steps, name) ? steps[name] : undefined;
   return typeof spec === 'string' ? spec : spec?.layer;
 }
 
@@ -116,7 +116,7 @@ export interface JanusSession {
   /** Sends a plugin request; resolves with its answer (for an asynchronous request, the event that answers it). */
   message(handle: number, body: Record<string, unknown>, signal: AbortSignal, jsep?: Record<string, unknown>): Promise<JanusEvent>;
   /** For vu.hold: the session's connection and its keepalive. */
-  readonly connection: HeldConnection | WebSocket;
+  readonly connection: HeldConnection | WebSocket | WsConnection;
   readonly keepalive: Heartbeat;
 }
 

@@ -3,11 +3,27 @@ import { mkdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { exportK6 } from '../k6/export.js';
+import { exportJourneyK6, type JourneyK6Options } from '../k6/journey-export.js';
+import { isScenarioFile, loadScenarioFile } from '../modules/scenario.js';
 import { importK6 } from '../k6/import.js';
 import { buildReport } from '../reports/build-report.js';
 import { summaryJson, terminalSummary } from '../reports/summary.js';
 import { writeFileAtomic } from '../run-folder/run-folder.js';
-import { allowTargetOption, EXIT, fmt, requireTarget, writableFolder, parseNumber, scaleOption, scenarioByName, seedOption, targetFor, UsageError, type Io, type SetAction } from './shared.js';
+import { allowTargetOption, EXIT, fmt, requireTarget, writableFolder, parseNumber, scaleOption, scenarioByName, seedOption, targetFor, targetUrl, UsageError, type Io, type SetAction } from './shared.js';
+
+/** Writes the script of a user's journey (script.js, bundled) and its TestRun. */
+async function exportJourney(io: Io, o: JourneyK6Options, out: string | undefined, scenarioFile: string | undefined): Promise<number> {
+  const e = await exportJourneyK6(o);
+  const dir = writableFolder('--out', out ?? join('k6', e.name), io.cwd);
+  mkdirSync(dir, { recursive: true });
+  writeFileAtomic(join(dir, 'script.js'), e.script);
+  writeFileAtomic(join(dir, 'testrun.yaml'), e.manifest);
+  io.stdout.write(`${join(dir, 'script.js')}\n${join(dir, 'testrun.yaml')}\n`);
+  // A scenario that is not built in is read back from its file.
+  const scenarioFlag = scenarioFile !== undefined ? ` --scenario ${scenarioFile}` : '';
+  io.stderr.write(`run it: k6 run --out csv=results.csv ${join(dir, 'script.js')}   then: firstbell import k6 results.csv${scenarioFlag}\n${e.notes.map((n) => `note: ${n}\n`).join('')}`);
+  return EXIT.ok;
+}
 
 /** export k6 and import k6. */
 export function addK6Commands(program: Command, io: Io, setAction: SetAction): Command {
@@ -15,22 +31,25 @@ export function addK6Commands(program: Command, io: Io, setAction: SetAction): C
   exporter
     .command('k6')
     .description('write a k6 TypeScript script (typed with @types/k6) and a k6-operator TestRun manifest for a scenario')
-    .argument('<scenario>', 'built-in scenario name')
+    .argument('<scenario>', 'built-in scenario name, or a scenario file (its journey is bundled into the script)')
     .option('--target <url>', 'base URL of the platform the k6 runners will load (required)')
-    .addOption(new Option('--target-kind <kind>', 'how the runners talk to the target (the script plays the reference and Janus journeys)').choices(['reference', 'janus']).default('reference'))
+    .addOption(new Option('--target-kind <kind>', 'for a scenario without a journey: how the runners talk to the target (the reference or the Janus journey)').choices(['reference', 'janus']).default('reference'))
+    .option('--journey <file>', "the platform's journey module (defineJourney), bundled into the script with firstbell's k6 runtime (default: the scenario's)")
     .addOption(allowTargetOption())
     .addOption(scaleOption().default(0.01))
     .addOption(seedOption())
     .addOption(new Option('--parallelism <n>', 'k6 runner pods in the TestRun').argParser(parseNumber('--parallelism', 1, 1000, true)).default(4))
-    .option('--out <dir>', 'folder to write script.ts and testrun.yaml into (default: k6/<name>)')
-    .action((name: string, o: { target: string; targetKind: 'reference' | 'janus'; allowTarget: string[]; scale: number; seed: number; parallelism: number; out?: string }) =>
+    .option('--out <dir>', 'folder to write the script and testrun.yaml into (default: k6/<name>)')
+    .action((name: string, o: { target: string; targetKind: 'reference' | 'janus'; journey?: string; allowTarget: string[]; scale: number; seed: number; parallelism: number; out?: string }) =>
       setAction(async () => {
         requireTarget(o.target);
+        const cwd = io.cwd ?? process.cwd();
         const scenario = await scenarioByName(name, o.scale);
+        const journey = o.journey !== undefined ? resolve(cwd, o.journey) : scenario.journey;
+        if (journey) return exportJourney(io, { scenario, seed: o.seed, target: targetUrl(o.target, o.allowTarget, 'journey'), journey, parallelism: o.parallelism }, o.out, isScenarioFile(name) ? resolve(cwd, name) : undefined);
         if (scenario.phases.some((p) => p.classes?.length || p.leaveAtMs !== undefined)) {
-          throw new UsageError(`export k6 does not carry a timetable's classes and lesson ends into the script yet; run the timetable with firstbell (firstbell run ${name} --target …)`);
+          throw new UsageError(`export k6 does not carry a timetable's classes and lesson ends into the script; run the timetable with firstbell (firstbell run ${name} --target …)`);
         }
-        if (scenario.journey) throw new UsageError(`export k6 writes the built-in reference and Janus journeys; the scenario's journey module (${scenario.journey}) cannot be exported to k6 yet`);
         const target = targetFor(o.target, o.allowTarget, o.targetKind);
         if (o.targetKind === 'janus' && !/^wss?:$/.test(target.url.protocol)) throw new UsageError(`export k6 plays Janus over its WebSocket API; give --target ws://… (${o.target} is its HTTP API)`);
         const e = exportK6({ scenario, seed: o.seed, target: target.url, targetKind: o.targetKind, parallelism: o.parallelism });
@@ -50,11 +69,13 @@ export function addK6Commands(program: Command, io: Io, setAction: SetAction): C
     .description('merge k6 results (--out csv or --out json, one file per runner) into a run folder and build its report')
     .argument('<results...>', 'k6 result files (CSV or JSON lines)')
     .option('--out <dir>', 'folder that receives the run folder', 'runs')
+    .option('--scenario <file>', 'the scenario file the script was exported from (needed for a scenario that is not built in)')
     .option('--json', 'print only summary.json on stdout')
-    .action((files: string[], o: { out: string; json?: boolean }) =>
+    .action((files: string[], o: { out: string; scenario?: string; json?: boolean }) =>
       setAction(async () => {
         const cwd = io.cwd ?? process.cwd();
-        const r = await importK6(files.map((f) => resolve(cwd, f)), writableFolder('--out', o.out, cwd), undefined, io.signal);
+        const given = o.scenario !== undefined ? await loadScenarioFile(resolve(cwd, o.scenario)) : undefined;
+        const r = await importK6(files.map((f) => resolve(cwd, f)), writableFolder('--out', o.out, cwd), undefined, io.signal, given);
         const { analysis, reportPath } = await buildReport(r.dir);
         if (o.json) io.stdout.write(JSON.stringify(summaryJson(analysis), null, 2) + '\n');
         else {

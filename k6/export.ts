@@ -1,16 +1,12 @@
 // Hands a scenario to k6: a TypeScript script typed against @types/k6, and a k6-operator TestRun for Kubernetes.
 import type { Layer, ResolvedScenario } from '../scenarios/model.js';
 import { LAYERS } from '../scenarios/model.js';
-import { arrivalsPerSecond, buildSchedule } from '../plan/schedule.js';
+import { arrivalsPerSecond, buildSchedule, type Schedule } from '../plan/schedule.js';
 import { VERSION } from '../lib/version.js';
 
-/** The custom metric every step is recorded in; `firstbell import k6` reads it back. */
-export const K6_STEP_METRIC = 'firstbell_step';
-/** Tags (low cardinality, on every sample) and metadata (per participant, never indexed) of that metric. */
-export const K6_TAGS = { layer: 'fb_layer', step: 'fb_step', outcome: 'fb_outcome', status: 'fb_status' } as const;
-export const K6_META = { user: 'fb_user', at: 'fb_at' } as const;
-/** Test-wide tags that say which scenario a result file belongs to. */
-export const K6_RUN_TAGS = { scenario: 'firstbell_scenario', scale: 'firstbell_scale', seed: 'firstbell_seed', target: 'firstbell_target', kind: 'firstbell_kind', planned: 'firstbell_planned' } as const;
+import { K6_META, K6_RUN_TAGS, K6_STEP_METRIC, K6_TAGS } from './names.js';
+
+export { K6_META, K6_RUN_TAGS, K6_STEP_METRIC, K6_TAGS } from './names.js';
 
 /** VUs beyond the participants under way at once: k6 needs a little room while one iteration ends and the next starts. */
 export const K6_VU_MARGIN = { share: 0.05, plus: 10 };
@@ -272,26 +268,23 @@ export function journey(): void {
 }
 `;
 
-/** The k6 script and the TestRun manifest for one scenario, target and seed. */
-export function exportK6(o: K6ExportOptions): K6Export {
-  const s = o.scenario;
-  const schedule = buildSchedule(s, o.seed);
+/** k6's options for a scenario's arrivals: its stages, a VU for everyone under way at once, its objectives, and tags saying what ran. */
+export function arrivalOptions(s: ResolvedScenario, seed: number, target: URL, kind: string, schedule: Schedule, tags: Record<string, string> = {}) {
   const perSecond = arrivalsPerSecond(schedule);
-  const peak = Math.max(1, ...perSecond);
-  // Every built-in journey holds its participant until the run's end: all of them are under way at once by the last
+  // Every participant that holds stays until the run's end: all of them can be under way at once by the last
   // arrival. k6 starts VUs beyond the pre-allocated ones too slowly for a spike, so every one is allocated up front.
   const underWay = schedule.offsetsMs.length;
   const vus = Math.ceil(underWay * (1 + K6_VU_MARGIN.share)) + K6_VU_MARGIN.plus;
-  const name = `firstbell-${s.name}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 50);
   const options = {
     tags: {
       [K6_RUN_TAGS.scenario]: s.name,
       [K6_RUN_TAGS.scale]: String(s.scale),
-      [K6_RUN_TAGS.seed]: String(o.seed),
-      [K6_RUN_TAGS.target]: o.target.href,
-      [K6_RUN_TAGS.kind]: o.targetKind,
+      [K6_RUN_TAGS.seed]: String(seed),
+      [K6_RUN_TAGS.target]: target.href,
+      [K6_RUN_TAGS.kind]: kind,
       // The planned arrivals, so that the import knows what k6 should have sent.
       [K6_RUN_TAGS.planned]: String(schedule.offsetsMs.length),
+      ...tags,
     },
     scenarios: {
       arrivals: {
@@ -309,6 +302,20 @@ export function exportK6(o: K6ExportOptions): K6Export {
     thresholds: thresholds(s),
     summaryTrendStats: ['avg', 'p(50)', 'p(95)', 'p(99)', 'max'],
   };
+  return { options, vus, peak: Math.max(1, ...perSecond) };
+}
+
+/** The name of a scenario's TestRun, ConfigMap and files. */
+export function k6Name(s: ResolvedScenario): string {
+  return `firstbell-${s.name}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 50);
+}
+
+/** The k6 script and the TestRun manifest for one scenario, target and seed. */
+export function exportK6(o: K6ExportOptions): K6Export {
+  const s = o.scenario;
+  const schedule = buildSchedule(s, o.seed);
+  const { options, vus, peak } = arrivalOptions(s, o.seed, o.target, o.targetKind, schedule);
+  const name = k6Name(s);
   const header = `// k6 script exported by firstbell ${VERSION}: scenario ${s.name} at scale ${s.scale}, seed ${o.seed}, ${o.targetKind} target ${o.target.href}.
 // ${schedule.offsetsMs.length} participants, peak ${peak} arrivals/s; the first bell is ${schedule.firstBellAtMs / 1000} s after the start.
 // ${vus} VUs allocated before the start: every participant holds its connection until the end, so all can be under way at once.
@@ -333,13 +340,13 @@ const STEP_TIMEOUT = '${s.client.stepTimeoutMs}ms';
 export const options: Options = ${JSON.stringify(options, null, 2)};
 `;
   const script = header + SCRIPT_BODY + (o.targetKind === 'janus' ? JANUS_JOURNEY : REFERENCE_JOURNEY);
-  return { script, manifest: testRunManifest(name, o.parallelism), name };
+  return { script, manifest: testRunManifest(name, o.parallelism, 'script.ts'), name };
 }
 
 /** A k6-operator TestRun: the script from a ConfigMap, N runners, each writing its results to a shared volume. */
-export function testRunManifest(name: string, parallelism: number): string {
+export function testRunManifest(name: string, parallelism: number, file: string): string {
   return `# k6-operator TestRun for ${name}. First:
-#   kubectl create configmap ${name} --from-file=script.ts
+#   kubectl create configmap ${name} --from-file=${file}
 #   kubectl apply -f testrun.yaml        (needs the PersistentVolumeClaim ${name}-results, ReadWriteMany)
 # Then copy /results/*.csv off the volume and: firstbell import k6 results/*.csv
 apiVersion: k6.io/v1alpha1
@@ -351,7 +358,7 @@ spec:
   script:
     configMap:
       name: ${name}
-      file: script.ts
+      file: ${file}
   arguments: --out csv=/results/$(POD_NAME).csv --tag testid=${name}
   runner:
     env:

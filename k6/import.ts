@@ -4,16 +4,17 @@ import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse } from 'csv-parse';
 import { findScenario } from '../scenarios/index.js';
-import { LAYERS, resolveScenario, type Layer, type ResolvedScenario } from '../scenarios/model.js';
+import { LAYERS, resolveScenario, type Layer, type ResolvedScenario, type Scenario } from '../scenarios/model.js';
 import { FILES, HEALTH_HEADER, LineSink, SAMPLE_HEADER, sampleLine, writeFileAtomic, type RunInfo } from '../run-folder/run-folder.js';
 import { OUTCOMES, type Outcome, type Sample } from '../api/sample.js';
-import { targetSteps } from '../api/target.js';
+import { targetSteps, type StepDecl } from '../api/target.js';
 import { buildPlan, type Plan } from '../plan/plan.js';
 import { Series } from '../run-folder/series.js';
 import { janusTarget } from '../targets/janus.js';
 import { referenceTarget } from '../targets/reference.js';
 import { VERSION } from '../lib/version.js';
-import { K6_META, K6_RUN_TAGS, K6_STEP_METRIC, K6_TAGS } from './export.js';
+import { K6_META, K6_RUN_TAGS, K6_STEP_METRIC, K6_TAGS } from './names.js';
+import { stepsOfTag } from './journey-export.js';
 
 /** A results file that is not what `firstbell import k6` reads; the message names the file and line. */
 export class K6ImportError extends Error {}
@@ -155,7 +156,7 @@ export interface K6Import {
 }
 
 /** Every firstbell sample of the results files, in time order, with k6's dropped iterations and the run's tags. */
-async function readAll(files: string[], signal?: AbortSignal): Promise<{ samples: Sample[]; runTags: Record<string, string>; plan: Plan; dropped: number; firstTimeMs: number }> {
+async function readAll(files: string[], signal?: AbortSignal, given?: Scenario): Promise<{ samples: Sample[]; runTags: Record<string, string>; plan: Plan; dropped: number; firstTimeMs: number }> {
   const samples: Sample[] = [];
   let runTags: Record<string, string> | undefined;
   let plan: Plan | undefined;
@@ -172,7 +173,7 @@ async function readAll(files: string[], signal?: AbortSignal): Promise<{ samples
       if (!s) continue;
       if (!runTags) {
         runTags = p.tags;
-        plan = planFromTags(runTags, where);
+        plan = planFromTags(runTags, where, given);
         spanMs = plan.schedule.endMs + plan.scenario.client.stepTimeoutMs + 60_000;
       }
       // A time outside the run is a damaged file: it would stretch the report over years.
@@ -189,10 +190,11 @@ async function readAll(files: string[], signal?: AbortSignal): Promise<{ samples
 }
 
 /** The plan the results were sent from, rebuilt from the scenario, scale and seed the run's tags name; each checked. */
-function planFromTags(runTags: Record<string, string>, where: string): Plan {
+function planFromTags(runTags: Record<string, string>, where: string, given?: Scenario): Plan {
   const name = runTags[K6_RUN_TAGS.scenario] ?? '';
-  const found = findScenario(name);
-  if (!found) throw new K6ImportError(`${where}: the results name scenario '${name}', which is not built in; export and run a built-in scenario`);
+  if (given && given.name !== name) throw new K6ImportError(`${where}: the results are of scenario '${name}', the scenario file given with --scenario is '${given.name}'; give the file the script was exported from`);
+  const found = given ?? findScenario(name);
+  if (!found) throw new K6ImportError(`${where}: the results name scenario '${name}', which is not built in; give the scenario file the script was exported from with --scenario FILE`);
   const scaleTag = runTags[K6_RUN_TAGS.scale];
   const scale = Number(scaleTag);
   // Scale 10 is 1.28 million participants: more than one import can hold, and more than any export is meant for.
@@ -214,13 +216,12 @@ function planFromTags(runTags: Record<string, string>, where: string): Plan {
  * Merges the results of one or many k6 runners into a run folder under outDir: run.json (the scenario
  * named by the results' tags), samples.csv in time order, an empty health.csv (k6 keeps its own).
  */
-export async function importK6(files: string[], outDir: string, runId?: string, signal?: AbortSignal): Promise<K6Import> {
+export async function importK6(files: string[], outDir: string, runId?: string, signal?: AbortSignal, scenarioFile?: Scenario): Promise<K6Import> {
   if (!files.length) throw new K6ImportError('no results files given');
-  const { samples, runTags, plan, dropped, firstTimeMs } = await readAll(files, signal);
+  const { samples, runTags, plan, dropped, firstTimeMs } = await readAll(files, signal, scenarioFile);
   const { scenario, schedule } = plan;
   const url = new URL(runTags[K6_RUN_TAGS.target] ?? 'http://unknown.invalid/');
-  const target = runTags[K6_RUN_TAGS.kind] === 'janus' ? janusTarget(url) : referenceTarget(url);
-  const steps = targetSteps(target);
+  const { kind, steps } = stepsOf(runTags, url, files);
 
   const id = runId ?? `${new Date(firstTimeMs).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-${scenario.name}-k6`;
   let dir = join(outDir, id);
@@ -242,7 +243,7 @@ export async function importK6(files: string[], outDir: string, runId?: string, 
     host: { hostname: `k6, ${files.length} runner${files.length === 1 ? '' : 's'}`, cpus: 0, platform: 'k6' },
     scenario,
     seed: plan.seed,
-    target: { kind: target.kind, url: url.href.replace(/\/$/, '') },
+    target: { kind, url: url.href.replace(/\/$/, '') },
     firstBellAtMs: schedule.firstBellAtMs,
     plannedEndMs: schedule.endMs,
     steps,
@@ -253,6 +254,18 @@ export async function importK6(files: string[], outDir: string, runId?: string, 
   writeFileAtomic(join(dir, FILES.run), JSON.stringify(info, null, 2));
   writeFileAtomic(join(dir, FILES.series), JSON.stringify(series.toJSON()));
   return { dir, samples: samples.length, runners: files.length, dropped, thresholds: mergedThresholds(series, scenario) };
+}
+
+/** The steps the results were recorded under: the built-in target's, or a user journey's from its tag. */
+function stepsOf(runTags: Record<string, string>, url: URL, files: string[]): { kind: string; steps: StepDecl[] } {
+  const kind = runTags[K6_RUN_TAGS.kind];
+  if (kind === 'journey') {
+    const steps = stepsOfTag(runTags[K6_RUN_TAGS.steps] ?? '');
+    if (!steps) throw new K6ImportError(`${files.join(', ')}: tag ${K6_RUN_TAGS.steps} '${runTags[K6_RUN_TAGS.steps] ?? ''}' is not a journey's steps; the results were not written by 'firstbell export k6', or were changed`);
+    return { kind: 'journey', steps };
+  }
+  const target = kind === 'janus' ? janusTarget(url) : referenceTarget(url);
+  return { kind: target.kind, steps: targetSteps(target) };
 }
 
 /** Each layer's objective judged on the merged samples of all runners together. */

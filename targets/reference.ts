@@ -1,8 +1,7 @@
 // The reference platform's target: its journey step by step, for firstbell's own fixture or any platform built like it.
-import type WebSocket from 'ws';
 import { HttpStatusError, ProtocolError } from '../api/errors.js';
 import type { HttpAnswer } from '../api/http.js';
-import { defineTarget, type Heartbeat, type HeldConnection, type JourneyEnd, type NativeFaults, type Target, type Vu } from '../api/target.js';
+import { defineTarget, type Heartbeat, type JanusSession, type JourneyEnd, type NativeFaults, type Target, type Vu } from '../api/target.js';
 import type { Fault } from '../scenarios/model.js';
 import { joinVideoRoom } from './janus.js';
 import { preflightHttp } from './preflight.js';
@@ -127,7 +126,7 @@ export function referenceTarget(url: URL): Target<typeof REFERENCE_STEPS> {
       vu.http.close();
       if (!grant) return vu.stopped ? 'stopped' : 'failed';
       // With Janus, the participant holds a real Janus session in its class's room; else the stand-in media node.
-      const media = await vu.step('connect', async (signal): Promise<{ ws: WebSocket | HeldConnection; beat?: Heartbeat }> => {
+      const media = await vu.step('connect', async (signal): Promise<{ ws: JanusSession['connection']; beat?: Heartbeat }> => {
         if (grant.janus) {
           const session = await joinVideoRoom(vu, grant.janus.url, grant.janus.room, vu.identity.user, signal);
           return { ws: session.connection, beat: session.keepalive };

@@ -1,24 +1,33 @@
 // k6 both ways: exported scripts type-check against @types/k6; k6 results (CSV and JSON, several runners) come back as a run.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT, main } from '../cli.js';
 import { BUILT_IN_SCENARIOS } from '../scenarios/index.js';
 import { resolveScenario } from '../scenarios/model.js';
 import { exportK6, K6_RUN_TAGS, K6_STEP_METRIC, k6Stages } from '../k6/export.js';
+import { exportJourneyK6, K6_RUNTIME, stepsOfTag } from '../k6/journey-export.js';
 import type { Sample } from '../api/sample.js';
 import { PACKAGE_ROOT } from '../lib/version.js';
 import { captureIo, tempDir } from './helpers.js';
 import { csvRow, K6_CSV_HEADER } from './k6-results.js';
 
-function typeCheck(dir: string, script: string): { status: number | null; output: string } {
-  writeFileSync(join(dir, 'script.ts'), script);
+/**
+ * Type-checks scripts against @types/k6 in one program (each file a module of its own); `firstbell` is the k6
+ * runtime's, as esbuild bundles it.
+ */
+function typeCheck(scripts: Record<string, string>): { status: number | null; output: string } {
+  const dir = tempDir('firstbell-k6-');
+  for (const [name, text] of Object.entries(scripts)) writeFileSync(join(dir, name), text);
   writeFileSync(
     join(dir, 'tsconfig.json'),
     JSON.stringify({
-      compilerOptions: { strict: true, noEmit: true, target: 'es2020', module: 'esnext', moduleResolution: 'bundler', lib: ['es2020'], types: ['k6'], typeRoots: [join(PACKAGE_ROOT, 'node_modules/@types')] },
-      files: ['script.ts'],
+      compilerOptions: {
+        strict: true, noUncheckedIndexedAccess: true, noImplicitOverride: true, noEmit: true, skipLibCheck: true, target: 'es2020', module: 'esnext', moduleResolution: 'bundler', lib: ['es2020'],
+        allowImportingTsExtensions: true, types: ['k6'], typeRoots: [join(PACKAGE_ROOT, 'node_modules/@types')], paths: { firstbell: [join(K6_RUNTIME, 'firstbell.ts')] },
+      },
+      files: Object.keys(scripts),
     }),
   );
   const r = spawnSync(process.execPath, [join(PACKAGE_ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], { encoding: 'utf8' });
@@ -31,15 +40,17 @@ describe('firstbell export k6', () => {
       ...BUILT_IN_SCENARIOS.map((s) => ({ s, kind: 'reference' as const, url: 'http://127.0.0.1:8080' })),
       { s: BUILT_IN_SCENARIOS[0]!, kind: 'janus' as const, url: 'ws://127.0.0.1:8188' },
     ];
-    for (const c of cases) {
+    const scripts: Record<string, string> = {};
+    for (const [k, c] of cases.entries()) {
       const e = exportK6({ scenario: resolveScenario(c.s, 0.01), seed: 1, target: new URL(c.url), targetKind: c.kind, parallelism: 4 });
-      const r = typeCheck(tempDir('firstbell-k6-'), e.script);
-      expect(r.output, `${c.s.name} (${c.kind})`).toBe('');
-      expect(r.status).toBe(0);
+      scripts[`script-${k}.ts`] = e.script;
       expect(e.script).toContain("executor\": \"ramping-arrival-rate\"");
       expect(e.manifest).toContain('kind: TestRun');
       expect(e.manifest).toContain('parallelism: 4');
     }
+    const r = typeCheck(scripts);
+    expect(r.output).toBe('');
+    expect(r.status).toBe(0);
   });
 
   it('allocates a VU before the start for every participant that can be under way at once, for every built-in scenario at scale 1', () => {
@@ -57,7 +68,7 @@ describe('firstbell export k6', () => {
 
   it('is checked for real: a script with a type error fails the same check', () => {
     const e = exportK6({ scenario: resolveScenario(BUILT_IN_SCENARIOS[0]!, 0.01), seed: 1, target: new URL('http://127.0.0.1:8080'), targetKind: 'reference', parallelism: 1 });
-    const r = typeCheck(tempDir('firstbell-k6-'), e.script.replace("exec.scenario.iterationInTest", "exec.scenario.iterationInTests"));
+    const r = typeCheck({ 'script.ts': e.script.replace("exec.scenario.iterationInTest", "exec.scenario.iterationInTests") });
     expect(r.status).not.toBe(0);
     expect(r.output).toContain('iterationInTests');
   });
@@ -144,5 +155,78 @@ describe('firstbell import k6', () => {
       expect(c.err(), f).toContain(want);
       expect(c.err(), f).not.toContain('internal error');
     }
+  });
+});
+
+describe('firstbell export k6 of a user journey', () => {
+  const EXAMPLES = join(PACKAGE_ROOT, 'examples');
+  const journeys = readdirSync(EXAMPLES).map((d) => join(EXAMPLES, d, 'journey.ts')).filter((f) => existsSync(f));
+
+  it("bundles every journey in examples/ with firstbell's k6 runtime into one script whose entry and runtime type-check against @types/k6", async () => {
+    expect(journeys.length).toBeGreaterThanOrEqual(3);
+    const scenario = resolveScenario(BUILT_IN_SCENARIOS[0]!, 0.002);
+    const entries: Record<string, string> = {};
+    for (const [k, journey] of journeys.entries()) {
+      const e = await exportJourneyK6({ scenario, seed: 1, target: new URL('http://127.0.0.1:8080'), journey, parallelism: 2 });
+      entries[`entry-${k}.ts`] = e.entry;
+      // One script: k6's own modules are its only imports; nothing of Node.js.
+      const imports = [...e.script.matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1]!);
+      expect(imports.every((m) => m === 'k6' || m.startsWith('k6/')), `${journey}: ${imports.join(', ')}`).toBe(true);
+      expect(e.script).toContain(`"${K6_RUN_TAGS.kind}": "journey"`);
+      expect(e.manifest).toContain('file: script.js');
+    }
+    // The entries import the runtime, which is checked with them.
+    const r = typeCheck(entries);
+    expect(r.output).toBe('');
+    expect(r.status).toBe(0);
+    // A mistake in a use of k6 is caught by the same check.
+    const broken = typeCheck({ 'broken.ts': `import http from 'k6/http';\nhttp.asyncRequest('GET', 'http://127.0.0.1/', null, { redirects: 'none' });\n` });
+    expect(broken.status).not.toBe(0);
+  });
+
+  it('refuses at export what k6 cannot do, naming the file, the line and the way out (exit 2)', async () => {
+    const dir = tempDir('firstbell-k6-');
+    const journey = (body: string, head = "import { defineJourney } from 'firstbell';") =>
+      `${head}\nexport default defineJourney({\n  steps: { login: 'admission' },\n  async journey(vu) {\n${body}\n    return 'joined';\n  },\n});\n`;
+    const cases: [string, string, RegExp][] = [
+      ['node.ts', journey("    await vu.step('login', async () => createHash('sha1').update('x').digest('hex'));", "import { defineJourney } from 'firstbell';\nimport { createHash } from 'node:crypto';"), /node\.ts:2: imports node:crypto, which k6 does not have/],
+      ['url.ts', journey("    const u = new URL('/login', vu.origin);\n    await vu.step('login', (signal) => vu.http.request('GET', u.pathname, { signal }));"), /url\.ts:5: uses URL, which k6 does not have.*fix: use vu\.target and plain strings/],
+      ['run.ts', journey("    await vu.step('login', async () => runScenario);", "import { defineJourney, runScenario } from 'firstbell';"), /imports runScenario from 'firstbell', which a k6 script does not have/],
+    ];
+    for (const [name, source, want] of cases) {
+      writeFileSync(join(dir, name), source);
+      const c = captureIo();
+      expect(await main(['export', 'k6', 'monday-0800', '--journey', join(dir, name), '--target', 'http://127.0.0.1:8080', '--out', tempDir()], c.io), name).toBe(EXIT.usage);
+      expect(c.err(), name).toMatch(want);
+    }
+    const retry = captureIo();
+    expect(await main(['export', 'k6', join(EXAMPLES, 'json-login/outage-reload.ts'), '--target', 'http://127.0.0.1:8080', '--out', tempDir()], retry.io)).toBe(EXIT.usage);
+    expect(retry.err()).toMatch(/client\.retry: k6 runs each participant's journey once/);
+  });
+
+  it("reads the results of a user journey's script back with its steps and goals from the tags, and its scenario file", async () => {
+    const scenarioFile = join(EXAMPLES, 'json-login/steady.json');
+    const out = tempDir();
+    const c = captureIo();
+    expect(await main(['export', 'k6', scenarioFile, '--target', 'http://127.0.0.1:8080', '--scale', '1', '--out', out], c.io), c.err()).toBe(EXIT.ok);
+    const script = readFileSync(join(out, 'script.js'), 'utf8');
+    const options = JSON.parse(/export const options = (\{[\s\S]*?\n\});/.exec(script)?.[1] ?? /var options = (\{[\s\S]*?\n\});/.exec(script)![1]!) as { tags: Record<string, string> };
+    const runTags = options.tags;
+    expect(stepsOfTag(runTags[K6_RUN_TAGS.steps]!)).toEqual([
+      { step: 'login', layer: 'admission' }, { step: 'lesson', layer: 'broker' }, { step: 'classroom', layer: 'media', goal: 'journey' }, { step: 'heartbeat', layer: 'media', held: true },
+    ]);
+    const rows = Array.from({ length: 100 }, (_, user) => ['login', 'lesson', 'classroom'].map((step, k) =>
+      csvRow({ user, layer: (['admission', 'broker', 'media'] as const)[k]!, step, intendedMs: user * 50 + k * 20, startMs: user * 50 + k * 20, endMs: user * 50 + k * 20 + 10, outcome: 'ok', status: 0 }, 1.7e12, runTags),
+    )).flat();
+    const f = join(tempDir(), 'results.csv');
+    writeFileSync(f, [K6_CSV_HEADER, ...rows].join('\n') + '\n');
+    const without = captureIo();
+    expect(await main(['import', 'k6', f, '--out', tempDir()], without.io)).toBe(EXIT.usage);
+    expect(without.err()).toContain("scenario 'steady-pupils', which is not built in; give the scenario file the script was exported from with --scenario FILE");
+    const r = captureIo();
+    expect(await main(['import', 'k6', f, '--scenario', scenarioFile, '--out', tempDir(), '--json'], r.io), r.err()).toBe(EXIT.ok);
+    const summary = JSON.parse(r.out()) as { users: { arrived: number; joined: number }; target: { kind: string } };
+    expect(summary.users).toMatchObject({ arrived: 100, joined: 100 });
+    expect(summary.target.kind).toBe('journey');
   });
 });

@@ -337,10 +337,12 @@ describe('scenario files wherever a scenario name goes', () => {
     expect(http.out()).toContain('held: none; each participant ends its journey without holding a connection');
   });
 
-  it('export k6 refuses a scenario whose journey is a user module, saying why', async () => {
+  it('export k6 bundles a scenario file\'s journey into one script', async () => {
     const d = captureIo();
-    expect(await main(['export', 'k6', join(EX, 'json-login/ramp.ts'), '--target', 'http://127.0.0.1:8080', '--out', tempDir()], d.io)).toBe(EXIT.usage);
-    expect(d.err()).toMatch(/the scenario's journey module \(.*journey\.ts\) cannot be exported to k6 yet/);
+    const out = tempDir();
+    expect(await main(['export', 'k6', join(EX, 'json-login/ramp.ts'), '--target', 'http://127.0.0.1:8080', '--out', out], d.io), d.err()).toBe(EXIT.ok);
+    expect(readdirSync(out).sort()).toEqual(['script.js', 'testrun.yaml']);
+    expect(d.err()).toContain(`--scenario ${join(EX, 'json-login/ramp.ts')}`);
   });
 });
 

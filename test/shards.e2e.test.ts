@@ -109,21 +109,22 @@ describe('shards on one machine, as the Kubernetes Job runs them', () => {
     expect(info.shards?.members.map((s) => s.index)).toEqual([1, 2]);
     expect(info.generator).toMatchObject({ arrivalsPlanned: 100, arrivalsSent: 100 });
 
-    // The same scenario and seed from one process: the same participants, each intended at the same instant.
+    // Meanwhile: another pair, whose shard 2 is killed 3 s into the run, and the same scenario and seed from one process.
+    const otherRuns = tempDir('firstbell-runs-');
+    const at2 = new Date(Date.now() + 6_000).toISOString();
+    const pair = [0, 1].map((i) => pod(shardCmd, { JOB_COMPLETION_INDEX: String(i), START_AT: at2 }, { ...mounts, runs: otherRuns }));
+    setTimeout(pair[1]!.kill, Date.parse(at2) + 3_000 - Date.now());
     const single = tempDir('firstbell-single-');
     const d = captureIo();
     expect(await main(['run', STEADY, '--target', app.url, '--scale', '1', '--out', single, '--no-progress', '--json'], d.io), d.err()).toBe(EXIT.ok);
     const singleDir = join(single, readdirSync(single)[0]!);
+    // The same participants, each intended at the same instant.
     const a = await arrivals(mergedDir);
     const b = await arrivals(singleDir);
     expect(a.size).toBe(100);
     expect([...a.entries()].sort((x, y) => x[0] - y[0])).toEqual([...b.entries()].sort((x, y) => x[0] - y[0]));
 
-    // Another pair, whose shard 2 is killed 3 s into the run: the merge names it, and the verdict is not confirmed.
-    const otherRuns = tempDir('firstbell-runs-');
-    const at2 = new Date(Date.now() + 3_000).toISOString();
-    const pair = [0, 1].map((i) => pod(shardCmd, { JOB_COMPLETION_INDEX: String(i), START_AT: at2 }, { ...mounts, runs: otherRuns }));
-    setTimeout(pair[1]!.kill, Date.parse(at2) + 3_000 - Date.now());
+    // Shard 1 with the killed shard 2: the merge names it, and the verdict is not confirmed.
     const [kept, killed] = await Promise.all(pair.map((p) => p.done));
     expect(kept!.code, kept!.err).toBe(EXIT.ok);
     expect(killed!.signal).toBe('SIGKILL');

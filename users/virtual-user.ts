@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import type { ClientBehaviour, Layer } from '../scenarios/model.js';
 import { HttpStatusError } from '../api/errors.js';
 import type { Identity } from '../api/identity.js';
-import { classifyError, type Outcome, type Sample } from '../api/sample.js';
+import { stepOutcome, type Outcome, type Sample } from '../api/sample.js';
 import { addressPolicy } from '../protocol/address-guard.js';
 import { answerLimits } from '../protocol/answer-limits.js';
 import { layerOf, type Heartbeat, type HeldConnection, type HeldListener, type JanusSession, type StepResult, type Steps, type Vu, type WsConnection } from '../api/target.js';
@@ -194,13 +194,7 @@ export class VirtualUser implements Vu {
       value = await work(ctl.signal);
     } catch (err) {
       thrown = err;
-      // By name, not by class: a journey module may bring its own copy of firstbell's error classes.
-      const e = err as { name?: unknown; status?: unknown } | undefined;
-      if (e?.name === 'HttpStatusError' && typeof e.status === 'number') [outcome, status] = ['http', e.status];
-      else if (this.stopped) outcome = 'aborted';
-      else if (ctl.signal.reason instanceof StepTimeout) outcome = 'timeout';
-      else if (e?.name === 'ProtocolError') outcome = 'protocol';
-      else outcome = classifyError(err);
+      ({ outcome, status } = stepOutcome(err, this.stopped, ctl.signal.reason instanceof StepTimeout));
     } finally {
       this.inStep = false;
     }

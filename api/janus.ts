@@ -1,0 +1,128 @@
+// The Janus API for one participant over any transport a journey has: its HTTP API (REST, events by long poll) on
+// the participant's HTTP client, or its WebSocket API on a WsConnection; and its keepalive.
+import { ProtocolError } from './errors.js';
+import type { HttpClient } from './http.js';
+import type { Heartbeat, HeldConnection, HeldListener, JanusEvent, JanusSession, WsConnection } from './target.js';
+
+/** One message of the Janus API. */
+export interface JanusMessage {
+  janus: string;
+  transaction?: string;
+  data?: { id?: number };
+  error?: { code: number; reason: string };
+  plugindata?: { plugin?: string; data?: Record<string, unknown> };
+  jsep?: Record<string, unknown>;
+}
+
+export const transactionId = () => Math.random().toString(36).slice(2);
+
+export function parseJanus(text: string): JanusMessage {
+  try {
+    return JSON.parse(text) as JanusMessage;
+  } catch {
+    throw new ProtocolError('Janus answered with something that is not JSON');
+  }
+}
+
+export function failIfError(msg: JanusMessage): JanusMessage {
+  if (msg.janus === 'error') throw new ProtocolError(`Janus: ${msg.error?.reason ?? 'error'}`);
+  return msg;
+}
+
+/** A Janus session's keepalive, answered by an ack with the same transaction. */
+export function janusKeepalive(session: number): Heartbeat {
+  return {
+    message: (t) => JSON.stringify({ janus: 'keepalive', session_id: session, transaction: `k${t}` }),
+    isReply: (msg, t) => msg.janus === 'ack' && msg.transaction === `k${t}`,
+  };
+}
+
+export const eventOf = (m: JanusMessage): JanusEvent => ({ data: m.plugindata?.data ?? {}, ...(m.jsep ? { jsep: m.jsep } : {}) });
+
+/**
+ * A session over Janus's HTTP API: requests are POSTs to <base>/<session>[/<handle>]; a plugin's answer to an
+ * asynchronous request comes as an event, read with long-poll GETs of <base>/<session>.
+ */
+export async function janusOverHttp(http: HttpClient, base: string, signal: AbortSignal): Promise<JanusSession> {
+  const post = async (path: string, body: Record<string, unknown>, s: AbortSignal) => {
+    const res = await http.request('POST', path, { json: body, signal: s, expect: [200] });
+    return failIfError(parseJanus(res.body));
+  };
+  const id = (await post(base, { janus: 'create', transaction: transactionId() }, signal)).data?.id;
+  if (!id) throw new ProtocolError('Janus created no session');
+  const sessionPath = `${base}/${id}`;
+  /** Long-polls the session's events until the one for `transaction` comes. */
+  const eventFor = async (transaction: string, s: AbortSignal): Promise<JanusMessage> => {
+    for (;;) {
+      const res = await http.request('GET', `${sessionPath}?maxev=1&rid=${Date.now()}`, { signal: s, expect: [200] });
+      const got = parseJanus(res.body) as JanusMessage | JanusMessage[];
+      for (const m of Array.isArray(got) ? got : [got]) if (m.transaction === transaction) return failIfError(m);
+    }
+  };
+  return {
+    id,
+    async attach(plugin, s) {
+      const handle = (await post(sessionPath, { janus: 'attach', plugin, transaction: transactionId() }, s)).data?.id;
+      if (!handle) throw new ProtocolError(`Janus attached no handle for ${plugin}`);
+      return handle;
+    },
+    async message(handle, body, s, jsep) {
+      const transaction = transactionId();
+      const first = await post(`${sessionPath}/${handle}`, { janus: 'message', body, transaction, ...(jsep ? { jsep } : {}) }, s);
+      // A synchronous request is answered at once; an asynchronous one is acknowledged, its answer an event.
+      return eventOf(first.janus === 'ack' ? await eventFor(transaction, s) : first);
+    },
+    connection: new HttpHeld(http, sessionPath),
+    keepalive: janusKeepalive(id),
+  };
+}
+
+/** A held Janus session over HTTP: each heartbeat a POST, its answer the reply; a failed POST ends the hold. */
+class HttpHeld implements HeldConnection {
+  listener?: HeldListener;
+  private gone = false;
+
+  constructor(private http: HttpClient, private path: string) {}
+
+  send(text: string): void {
+    this.http.request('POST', this.path, { body: text, headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(30_000), expect: [200] }).then(
+      (res) => this.listener?.message(res.body),
+      () => this.terminate(),
+    );
+  }
+
+  terminate(): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.http.close();
+    this.listener?.closed();
+  }
+}
+
+/** A session over a journey's WebSocket (opened with the janus-protocol subprotocol): each request answered by its transaction. */
+export async function janusOverWsConnection(ws: WsConnection, signal: AbortSignal): Promise<JanusSession> {
+  const request = async (body: Record<string, unknown>, s: AbortSignal): Promise<JanusMessage> => {
+    const transaction = transactionId();
+    ws.send({ ...body, transaction });
+    const m = await ws.waitFor((x) => {
+      const j = x.json as JanusMessage | undefined;
+      return j?.transaction === transaction && j.janus !== 'ack';
+    }, { signal: s, what: `Janus's answer to ${String(body.janus)}` });
+    return failIfError(m.json as JanusMessage);
+  };
+  const id = (await request({ janus: 'create' }, signal)).data?.id;
+  if (!id) throw new ProtocolError('Janus created no session');
+  return {
+    id,
+    async attach(plugin, s) {
+      const handle = (await request({ janus: 'attach', session_id: id, plugin }, s)).data?.id;
+      if (!handle) throw new ProtocolError(`Janus attached no handle for ${plugin}`);
+      return handle;
+    },
+    async message(handle, body, s, jsep) {
+      return eventOf(await request({ janus: 'message', session_id: id, handle_id: handle, body, ...(jsep ? { jsep } : {}) }, s));
+    },
+    connection: ws,
+    keepalive: janusKeepalive(id),
+  };
+}

@@ -1,0 +1,14 @@
+// The 'firstbell' package as a journey bundled into a k6 script sees it: what a journey uses, without Node.js.
+export { defineJourney, type JourneyDefinition } from '../../api/journey.js';
+export { layerOf, stepDecls } from '../../api/target.js';
+export type {
+  HeldConnection, HeldListener, Heartbeat, JanusEvent, JanusSession, JourneyEnd, NativeFaults, StepDecl, StepGoal, StepName, StepResult, Steps, StepSpec, TargetLimits, Vu,
+  WsConnection, WsMessage,
+} from '../../api/target.js';
+export { extract } from '../../api/extract.js';
+export type { HttpAnswer, HttpClient, HttpRequestOptions } from '../../api/http.js';
+export { identities, identityOf, type Identity } from '../../api/identity.js';
+export { defineWebClient, pageUrl, WebClientError, type WebClient, type WebClientDefinition, type WebStep } from '../../api/web-client.js';
+export { HttpStatusError, ProtocolError, TargetUnreachableError } from '../../api/errors.js';
+export { classifyError, OUTCOMES, type Outcome, type Sample } from '../../api/sample.js';
+export type { ClientBehaviour, Layer } from '../../scenarios/model.js';

@@ -1,0 +1,322 @@
+// One participant of a user's journey inside k6: the vu API on k6/http's async requests, k6's WebSocket and timers.
+// Each k6 iteration is one participant (its number across every runner is the participant's id).
+import exec from 'k6/execution';
+import http from 'k6/http';
+import { Rate, Trend } from 'k6/metrics';
+import { clearInterval, clearTimeout, setInterval, setTimeout } from 'k6/timers';
+import { HttpStatusError, ProtocolError } from '../../api/errors.js';
+import type { HttpAnswer, HttpClient, HttpRequestOptions } from '../../api/http.js';
+import { identities, type Identity } from '../../api/identity.js';
+import { janusOverHttp, janusOverWsConnection } from '../../api/janus.js';
+import type { JourneyDefinition } from '../../api/journey.js';
+import { stepOutcome, type Outcome } from '../../api/sample.js';
+import { layerOf, type HeldConnection, type Heartbeat, type JanusSession, type JourneyEnd, type StepResult, type Steps, type Vu, type WsConnection } from '../../api/target.js';
+import type { ClientBehaviour, Layer, Phase, Population } from '../../scenarios/model.js';
+import { K6_META, K6_STEP_METRIC, K6_TAGS } from '../names.js';
+import { installAbort, newController } from './abort.js';
+import { K6Socket } from './socket.js';
+
+installAbort();
+
+/** What every participant of the exported run shares: the scenario's people and client, the target, the run's end. */
+export interface JourneyRun {
+  population: Population;
+  phases: readonly Phase[];
+  client: ClientBehaviour;
+  /** The target as given to the export. */
+  target: string;
+  /** ms after the start: every participant leaves then. */
+  endMs: number;
+  /** The scenario's data rows: participant n gets row n (with reuseRows, row n mod their number). */
+  rows?: readonly Record<string, string>[];
+  reuseRows?: boolean;
+}
+
+const step = new Trend(K6_STEP_METRIC, true);
+const stepFailed = new Rate(`${K6_STEP_METRIC}_failed`);
+
+/** Records one sample as `firstbell import k6` reads it: its duration from the intended start, who and when as metadata. */
+function record(user: number, layer: Layer, name: string, intendedMs: number, endMs: number, outcome: Outcome, status: number): void {
+  exec.vu.metrics.metadata[K6_META.user] = user;
+  exec.vu.metrics.metadata[K6_META.at] = Math.round(intendedMs * 10) / 10;
+  step.add(Math.max(0, endMs - intendedMs), { [K6_TAGS.layer]: layer, [K6_TAGS.step]: name, [K6_TAGS.outcome]: outcome, [K6_TAGS.status]: String(status) });
+  if (outcome !== 'held' && outcome !== 'released') stepFailed.add(outcome !== 'ok', { [K6_TAGS.layer]: layer, [K6_TAGS.step]: name });
+  delete exec.vu.metrics.metadata[K6_META.user];
+  delete exec.vu.metrics.metadata[K6_META.at];
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** A k6 request that got no answer, as an error firstbell classifies: by k6's error code and text. */
+function noAnswer(res: { error: string; error_code: number }, what: string): Error {
+  const text = String(res.error);
+  const code = res.error_code;
+  const c =
+    code === 1050 || /timeout/i.test(text) ? 'ETIMEDOUT'
+      : code >= 1100 && code < 1200 ? 'ENOTFOUND'
+        : code >= 1300 && code < 1400 ? 'ERR_TLS'
+          : /refused/i.test(text) ? 'ECONNREFUSED'
+            : /reset|EOF|broken pipe/i.test(text) ? 'ECONNRESET'
+              : 'K6_ERROR';
+  return Object.assign(new Error(`${what}: ${text}`), { code: c });
+}
+
+/** Resolves with `p`, or rejects when the signal aborts first (k6 cannot cancel a request; its answer is then dropped). */
+function unlessAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort);
+    p.then(
+      (v) => (signal.removeEventListener('abort', onAbort), resolve(v)),
+      (e: unknown) => (signal.removeEventListener('abort', onAbort), reject(e)),
+    );
+  });
+}
+
+/** The origin of an absolute URL ("http://host:port"), without URL, which k6 does not have. */
+export function originOf(url: string): string {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]*)/i.exec(url);
+  if (!m) throw new Error(`not an absolute URL: ${url}`);
+  return m[1]!.toLowerCase();
+}
+
+/** What a journey reads of vu.target: the parts of a URL, parsed without the URL class. */
+function urlParts(href: string): URL {
+  const m = /^([a-z][a-z0-9+.-]*:)\/\/([^/?#:]*|\[[^\]]*\])(?::(\d+))?([^?#]*)(\?[^#]*)?(#.*)?$/i.exec(href);
+  if (!m) throw new Error(`not an absolute URL: ${href}`);
+  const [, protocol, hostname, port = '', pathname, search = '', hash = ''] = m;
+  const host = port ? `${hostname}:${port}` : hostname!;
+  const parts = { href, protocol, hostname, port, host, pathname: pathname || '/', search, hash, origin: `${protocol}//${host}`, toString: () => href };
+  return parts as unknown as URL;
+}
+
+/** The participant's HTTP client: k6's async requests, its cookie jar (per VU, emptied for each iteration). */
+class K6Http implements HttpClient {
+  constructor(private origin: string, private timeoutMs: number) {}
+
+  private url(path: string): string {
+    return /^[a-z][a-z0-9+.-]*:\/\//i.test(path) ? path : this.origin + (path.startsWith('/') ? path : `/${path}`);
+  }
+
+  async request(method: string, path: string, opts: HttpRequestOptions): Promise<HttpAnswer> {
+    const headers: Record<string, string> = { ...opts.headers };
+    let body: string | Record<string, string> | null = null;
+    if (opts.form) body = opts.form;
+    else if (opts.json !== undefined) {
+      body = JSON.stringify(opts.json);
+      if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+    } else if (opts.body !== undefined) body = opts.body;
+    const res = await unlessAborted(
+      http.asyncRequest(method.toUpperCase(), this.url(path), body, { headers, redirects: opts.redirect === 'follow' ? 10 : 0, timeout: this.timeoutMs, responseType: 'text' }),
+      opts.signal,
+    );
+    if (res.status === 0) throw noAnswer(res, `${method} ${path}`);
+    if (opts.expect && !opts.expect.includes(res.status)) throw new HttpStatusError(res.status, `${method} ${path}`);
+    const lower: Record<string, string> = {};
+    for (const [k, v] of Object.entries(res.headers)) lower[k.toLowerCase()] = v;
+    return { status: res.status, headers: lower, body: typeof res.body === 'string' ? res.body : '' };
+  }
+
+  cookie(name: string): string | undefined {
+    return http.cookieJar().cookiesForURL(`${this.origin}/`)[name]?.[0];
+  }
+
+  cookieHeader(): string {
+    return Object.entries(http.cookieJar().cookiesForURL(`${this.origin}/`))
+      .map(([k, v]) => `${k}=${v[0] ?? ''}`)
+      .join('; ');
+  }
+
+  close(): void {
+    // k6 keeps its connections per VU; cookies stay until the iteration ends, as in a browser.
+  }
+}
+
+class StepTimeout extends Error {
+  override name = 'TimeoutError';
+}
+
+/** One participant as its journey sees it. */
+class K6Vu implements Vu {
+  readonly identity: Identity;
+  readonly client: ClientBehaviour;
+  readonly http: K6Http;
+  readonly target: URL;
+  readonly origin: string;
+  readonly data: Readonly<Record<string, string>> | undefined;
+  private nextAtMs: number;
+  private stepName = '';
+  private holdDone?: Promise<void>;
+
+  constructor(private steps: Steps, private run: JourneyRun, readonly id: number, identify: (id: number) => Identity) {
+    this.identity = identify(id);
+    this.client = run.client;
+    this.target = urlParts(run.target);
+    this.origin = originOf(run.target).replace(/^ws/, 'http');
+    this.http = new K6Http(this.origin, run.client.stepTimeoutMs);
+    const rows = run.rows;
+    this.data = rows?.length ? (run.reuseRows ? rows[id % rows.length] : rows[id]) : undefined;
+    this.nextAtMs = this.now();
+  }
+
+  get stopped(): boolean {
+    return this.now() >= this.run.endMs;
+  }
+
+  now(): number {
+    return Date.now() - exec.scenario.startTime;
+  }
+
+  think(ms: number): Promise<void> {
+    this.nextAtMs += Math.max(0, ms);
+    return Promise.resolve();
+  }
+
+  private layer(name: string): Layer {
+    return layerOf(this.steps, name) ?? 'admission';
+  }
+
+  async step<T>(name: string, work: (signal: AbortSignal) => Promise<T>): Promise<StepResult<T>> {
+    let intended = this.nextAtMs;
+    const wait = intended - this.now();
+    if (wait > 1 && !this.stopped) await sleep(wait);
+    if (this.stopped) return { ok: false };
+    intended = Math.min(intended, this.now());
+    this.stepName = name;
+    const ctl = newController();
+    const timer = setTimeout(() => ctl.abort(new StepTimeout(`${name} took longer than ${this.client.stepTimeoutMs} ms`)), this.client.stepTimeoutMs);
+    let outcome: Outcome = 'ok';
+    let status = 0;
+    let value: T | undefined;
+    try {
+      value = await work(ctl.signal);
+    } catch (err) {
+      ({ outcome, status } = stepOutcome(err, this.stopped, ctl.signal.reason instanceof StepTimeout));
+    } finally {
+      clearTimeout(timer);
+    }
+    const end = this.now();
+    record(this.id, this.layer(name), name, intended, end, outcome, status);
+    this.nextAtMs = end + this.client.thinkTimeMs;
+    return outcome === 'ok' ? { ok: true, value: value as T } : { ok: false };
+  }
+
+  /** An error the journey's own code threw outside a step: a script_error sample of the step it was at. */
+  scriptError(): void {
+    const name = this.stepName || Object.keys(this.steps)[0] || 'journey';
+    const now = this.now();
+    record(this.id, this.layer(name), name, now, now, 'script_error', 0);
+  }
+
+  private socketUrl(url: string): string {
+    return url.startsWith('/') ? this.origin.replace(/^http/, 'ws') + url : url;
+  }
+
+  private sameOrigin(url: string): boolean {
+    return url.startsWith('/') || originOf(url).replace(/^ws/, 'http') === this.origin;
+  }
+
+  private async socket(url: string, signal: AbortSignal, opts: { headers?: Record<string, string>; protocol?: string }, first: boolean): Promise<{ sock: K6Socket; first: string }> {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.protocol) headers['Sec-WebSocket-Protocol'] = opts.protocol;
+    const cookies = this.sameOrigin(url) ? this.http.cookieHeader() : '';
+    if (cookies && !Object.keys(headers).some((h) => h.toLowerCase() === 'cookie')) headers.Cookie = cookies;
+    const sock = await K6Socket.open(this.socketUrl(url), headers, signal);
+    if (!first) return { sock, first: '' };
+    const m = await sock.waitFor(() => true, { signal, what: 'the first message' });
+    return { sock, first: m.text };
+  }
+
+  async openSocket(url: string, signal: AbortSignal, opts: { headers?: Record<string, string>; protocol?: string; speaksFirst?: boolean } = {}) {
+    const { sock, first } = await this.socket(url, signal, opts, opts.speaksFirst !== false);
+    return { ws: sock as unknown as Awaited<ReturnType<Vu['openSocket']>>['ws'], first };
+  }
+
+  async ws(url: string, signal: AbortSignal, opts: { headers?: Record<string, string>; protocol?: string } = {}): Promise<WsConnection> {
+    return (await this.socket(url, signal, opts, false)).sock;
+  }
+
+  async openHeld(url: string, signal: AbortSignal, opts: { headers?: Record<string, string> } = {}): Promise<{ sock: HeldConnection; first: string }> {
+    return this.socket(url, signal, opts, true);
+  }
+
+  async janus(url: string, signal: AbortSignal): Promise<JanusSession> {
+    if (/^wss?:\/\//i.test(url)) return janusOverWsConnection(await this.ws(url, signal, { protocol: 'janus-protocol' }), signal);
+    return janusOverHttp(this.http, url, signal);
+  }
+
+  hold(conn: unknown, name: string, beat: Heartbeat): 'holding' {
+    const held = conn as HeldConnection;
+    if (typeof held?.send !== 'function' || typeof held.terminate !== 'function') {
+      throw new ProtocolError(`vu.hold: in k6, hold a connection from vu.ws, vu.openHeld, vu.openSocket or vu.janus`);
+    }
+    this.holdDone = holdOn(this, held, this.layer(name), name, beat, this.run);
+    return 'holding';
+  }
+
+  /** Resolves when the participant's hold, if any, has ended. */
+  held(): Promise<void> {
+    return this.holdDone ?? Promise.resolve();
+  }
+}
+
+/** Holds a connection until the run's end: a heartbeat every heartbeat interval, each one a sample; its loss is `released`. */
+function holdOn(vu: K6Vu, conn: HeldConnection, layer: Layer, name: string, beat: Heartbeat, run: JourneyRun): Promise<void> {
+  return new Promise((resolve) => {
+    const at = vu.now();
+    record(vu.id, layer, name, at, at, 'held', 0);
+    let pending: { t: number; at: number } | null = null;
+    let done = false;
+    const finish = (lost: boolean) => {
+      if (done) return;
+      done = true;
+      clearInterval(beats);
+      clearTimeout(end);
+      if (lost) {
+        if (pending) record(vu.id, layer, name, pending.at, vu.now(), 'reset', 0);
+        const now = vu.now();
+        record(vu.id, layer, name, now, now, 'released', 0);
+      }
+      conn.listener = undefined;
+      conn.terminate();
+      resolve();
+    };
+    conn.listener = {
+      message(text) {
+        if (!pending) return;
+        let msg: unknown;
+        try {
+          msg = JSON.parse(text);
+        } catch {
+          return;
+        }
+        if (msg && typeof msg === 'object' && beat.isReply(msg as Record<string, unknown>, pending.t)) {
+          record(vu.id, layer, name, pending.at, vu.now(), 'ok', 0);
+          pending = null;
+        }
+      },
+      closed: () => finish(true),
+    };
+    const beats = setInterval(() => {
+      if (pending) record(vu.id, layer, name, pending.at, vu.now(), 'timeout', 0);
+      const t = Date.now();
+      pending = { t, at: vu.now() };
+      conn.send(beat.message(t));
+    }, run.client.heartbeatMs);
+    const end = setTimeout(() => finish(false), Math.max(0, run.endMs - vu.now()));
+  });
+}
+
+/** Runs one participant's journey, and its hold until the run's end. */
+export async function participant(def: JourneyDefinition, run: JourneyRun, identify = identities(run)): Promise<void> {
+  const vu = new K6Vu(def.steps, run, exec.scenario.iterationInTest, identify);
+  let end: JourneyEnd;
+  try {
+    end = await def.journey(vu as unknown as Vu<typeof def.steps>);
+  } catch {
+    vu.scriptError();
+    return;
+  }
+  if (end === 'holding') await vu.held();
+}
