@@ -4,10 +4,10 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSeries } from './read.js';
 import {
-  addProcessHealth, FILES, HEALTH_HEADER, healthLine, LineSink, readHealth, readRunInfo, readSamples, RunFolderError, runSpanMs, SAMPLE_HEADER, sampleLine, writeFileAtomic,
+  addProcessHealth, FILES, HEALTH_HEADER, healthLine, LineSink, readBrowserHealth, readHealth, readRunInfo, readSamples, RunFolderError, runSpanMs, SAMPLE_HEADER, sampleLine, writeFileAtomic,
   type HealthSecond, type MergedShard, type MergedShards, type RunInfo, type ShardInfo,
 } from './run-folder.js';
-import { MEDIA_HEADER } from './records.js';
+import { BROWSER_HEALTH_HEADER, browserHealthLine, MEDIA_HEADER, type BrowserSecond } from './records.js';
 import { Series } from './series.js';
 import type { StepDecl } from '../api/target.js';
 
@@ -115,6 +115,7 @@ export async function mergeShards(dirs: string[], outDir: string, o: { signal?: 
   const steps: StepDecl[] = [];
   const series = new Series(first.run.steps, first.run.scenario.joinWithinMs);
   const health = new Map<number, HealthSecond>();
+  const browserHealth = new Map<number, BrowserSecond>();
   const records: MergedShard[] = [];
   try {
     for (const m of members) {
@@ -135,6 +136,12 @@ export async function mergeShards(dirs: string[], outDir: string, o: { signal?: 
           have.active += sec.active;
           have.rssMb += sec.rssMb;
         }
+      }
+      // Browsers on every shard's machine: their processes, CPU and memory add up; the machine is the busiest one's.
+      for (const b of await readBrowserHealth(m.dir)) {
+        const have = browserHealth.get(b.t);
+        if (!have) browserHealth.set(b.t, { ...b });
+        else Object.assign(have, { processes: have.processes + b.processes, cpuPct: have.cpuPct + b.cpuPct, rssMb: have.rssMb + b.rssMb, machineCpuPct: Math.max(have.machineCpuPct, b.machineCpuPct) });
       }
       if (media) appendLines(join(m.dir, FILES.media), media, true);
       if (journeys) appendLines(join(m.dir, FILES.browsers), journeys, false);
@@ -160,6 +167,11 @@ export async function mergeShards(dirs: string[], outDir: string, o: { signal?: 
   const hs = new LineSink(join(dir, FILES.health), HEALTH_HEADER);
   for (const t of [...health.keys()].sort((a, b) => a - b)) hs.write(healthLine(health.get(t)!));
   hs.close();
+  if (browserHealth.size) {
+    const bs = new LineSink(join(dir, FILES.browserHealth), BROWSER_HEALTH_HEADER);
+    for (const t of [...browserHealth.keys()].sort((a, b) => a - b)) bs.write(browserHealthLine(browserHealth.get(t)!));
+    bs.close();
+  }
 
   const present = new Set(members.map((m) => m.shard.index));
   const missing = Array.from({ length: count }, (_, k) => k + 1)
