@@ -7,11 +7,29 @@ import { EXIT, main } from '../cli.js';
 import { loadScenarioFile } from '../modules/scenario.js';
 import { buildSchedule } from '../plan/schedule.js';
 import { resolveScenario } from '../scenarios/model.js';
+import { startJanusFarms } from '../fixtures/janus.js';
 import { captureIo, tempDir } from './helpers.js';
 import { runScript } from './k6-shim.js';
 import { startSchoolApp, type SchoolApp } from './servers/school-app.js';
 
 const STEADY = new URL('../examples/json-login/steady.json', import.meta.url).pathname;
+const JANUS_CLASSES = new URL('../examples/janus-rest/classes.ts', import.meta.url).pathname;
+
+/** Exports a scenario file's journey, runs its script's participants on the scenario's arrivals, and imports the results. */
+async function exportRunImport(file: string, target: string, scale: number): Promise<{ code: number; out: string; err: string }> {
+  const out = tempDir('firstbell-k6-');
+  const c = captureIo();
+  expect(await main(['export', 'k6', file, '--target', target, '--scale', String(scale), '--out', out], c.io), c.err()).toBe(EXIT.ok);
+  const script = readFileSync(join(out, 'script.js'), 'utf8');
+  const runTags = (JSON.parse(/var options = (\{[\s\S]*?\n\});/.exec(script)![1]!) as { tags: Record<string, string> }).tags;
+  const schedule = buildSchedule(resolveScenario(await loadScenarioFile(file), scale), 1);
+  const lines = await runScript(script, out, schedule.offsetsMs, runTags);
+  const results = join(out, 'results.csv');
+  writeFileSync(results, lines.join('\n') + '\n');
+  const r = captureIo();
+  const code = await main(['import', 'k6', results, '--scenario', file, '--out', tempDir(), '--json'], r.io);
+  return { code, out: r.out(), err: r.err() };
+}
 
 describe("an exported journey's k6 runtime", () => {
   let app: SchoolApp;
@@ -21,22 +39,9 @@ describe("an exported journey's k6 runtime", () => {
   afterAll(() => app?.close());
 
   it('logs in with JSON and a cookie, joins the classroom WebSocket, holds it with heartbeats, and comes back as a run', async () => {
-    const out = tempDir('firstbell-k6-');
-    const c = captureIo();
-    expect(await main(['export', 'k6', STEADY, '--target', app.url, '--scale', '0.3', '--out', out], c.io), c.err()).toBe(EXIT.ok);
-    const script = readFileSync(join(out, 'script.js'), 'utf8');
-    const runTags = (JSON.parse(/var options = (\{[\s\S]*?\n\});/.exec(script)![1]!) as { tags: Record<string, string> }).tags;
-    const scenario = resolveScenario(await loadScenarioFile(STEADY), 0.3);
-    const schedule = buildSchedule(scenario, 1);
-    expect(schedule.offsetsMs.length).toBe(30);
-    const lines = await runScript(script, out, schedule.offsetsMs, runTags);
-    expect(lines.length, lines.slice(0, 3).join("\n")).toBeGreaterThan(100);
-    const results = join(out, 'results.csv');
-    writeFileSync(results, lines.join('\n') + '\n');
-
-    const r = captureIo();
-    expect(await main(['import', 'k6', results, '--scenario', STEADY, '--out', tempDir(), '--json'], r.io), r.err() + r.out()).toBe(EXIT.ok);
-    const summary = JSON.parse(r.out()) as { verdict: string; users: { arrived: number; joined: number }; steps: { step: string; attempts: number; ok: number }[] };
+    const r = await exportRunImport(STEADY, app.url, 0.3);
+    expect(r.code, r.err + r.out).toBe(EXIT.ok);
+    const summary = JSON.parse(r.out) as { verdict: string; users: { arrived: number; joined: number }; steps: { step: string; attempts: number; ok: number }[] };
     expect(summary.users).toMatchObject({ arrived: 30, joined: 30 });
     const byStep = Object.fromEntries(summary.steps.map((s) => [s.step, s]));
     for (const step of ['login', 'lesson', 'classroom']) expect(byStep[step], step).toMatchObject({ attempts: 30, ok: 30 });
@@ -45,5 +50,20 @@ describe("an exported journey's k6 runtime", () => {
     expect(byStep.heartbeat!.ok).toBe(byStep.heartbeat!.attempts);
     // The server saw each pupil's session cookie on the WebSocket, or it would not have let them in.
     expect(app.seen.peakOpen).toBe(30);
+  }, 60_000);
+
+  it('joins each pupil to its Janus room over the HTTP API with long-polled events, and keeps the sessions alive', async () => {
+    const [farm] = await startJanusFarms(1, { http: true });
+    try {
+      const r = await exportRunImport(JANUS_CLASSES, farm!.httpUrl!, 1);
+      expect(r.code, r.err + r.out).toBe(EXIT.ok);
+      const summary = JSON.parse(r.out) as { users: { arrived: number; joined: number }; steps: { step: string; ok: number; failed: number }[] };
+      expect(summary.users).toMatchObject({ arrived: 30, joined: 30 });
+      const keepalives = summary.steps.find((s) => s.step === 'keepalive')!;
+      expect(keepalives.ok).toBeGreaterThan(60);
+      expect(keepalives.failed).toBe(0);
+    } finally {
+      await farm!.stop();
+    }
   }, 60_000);
 });
