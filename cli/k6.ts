@@ -27,10 +27,10 @@ async function exportJourney(io: Io, o: JourneyK6Options, out: string | undefine
 
 /** export k6 and import k6. */
 export function addK6Commands(program: Command, io: Io, setAction: SetAction): Command {
-  const exporter = program.command('export').description('hand a scenario to another engine (k6)');
+  const exporter = program.command('export').description('hand a scenario to another engine (k6) or to Kubernetes (firstbell shards as an Indexed Job)');
   exporter
     .command('k6')
-    .description('write a k6 TypeScript script (typed with @types/k6) and a k6-operator TestRun manifest for a scenario')
+    .description('write a k6 script (TypeScript for the built-in journeys; one bundled script.js for your own journey) and a k6-operator TestRun manifest for a scenario')
     .argument('<scenario>', 'built-in scenario name, or a scenario file (its journey is bundled into the script)')
     .option('--target <url>', 'base URL of the platform the k6 runners will load (required)')
     .addOption(new Option('--target-kind <kind>', 'for a scenario without a journey: how the runners talk to the target (the reference or the Janus journey)').choices(['reference', 'janus']).default('reference'))
