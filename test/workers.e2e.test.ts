@@ -107,12 +107,16 @@ describe('worker processes', () => {
       },
       1,
     );
-    const killer = setTimeout(() => {
+    // Killed two seconds into the run, however long the workers took to start: some 200 participants are under way.
+    let killed = false;
+    const onProgress = (p: { t: number }) => {
+      if (killed || p.t < 2) return;
+      killed = true;
       const pids = execFileSync('pgrep', ['-P', String(process.pid), '-f', 'users/worker.js'], { encoding: 'utf8' }).trim().split('\n');
       process.kill(Number(pids[0]), 'SIGKILL');
-    }, 2_500);
-    const err = await runScenario({ scenario, seed: 1, target: targetFromSpec({ kind: 'http', url: `${httpUrl}/slow` }), outDir: tempDir(), workers: 2 }).catch((e: unknown) => e);
-    clearTimeout(killer);
+    };
+    const err = await runScenario({ scenario, seed: 1, target: targetFromSpec({ kind: 'http', url: `${httpUrl}/slow` }), outDir: tempDir(), workers: 2, onProgress }).catch((e: unknown) => e);
+    expect(killed).toBe(true);
     expect(err).toBeInstanceOf(RunFailedError);
     const dir = (err as RunFailedError).dir;
     expect((err as RunFailedError).message).toMatch(/worker \d of 2 ended \(SIGKILL\) before the run did/);
