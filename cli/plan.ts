@@ -4,7 +4,7 @@ import { availableParallelism, networkInterfaces } from 'node:os';
 import { Option, type Command } from 'commander';
 import type { Target } from '../api/target.js';
 import { buildPlan, type Plan } from '../plan/plan.js';
-import type { Shard } from '../plan/shard.js';
+import { shareOf, shareSize, type Shard } from '../plan/shard.js';
 import { layoutLoad, LocalAddressError, parseLocalAddresses, type LoadLayout } from '../plan/limits.js';
 import { describeFault } from '../scenarios/fault-label.js';
 import { BUILT_IN_SCENARIOS } from '../scenarios/index.js';
@@ -133,8 +133,8 @@ export function describePlan(p: Plan & { layout: LoadLayout }, target: string | 
     `      peak ${fmt(plan.peakArrivalsPerSec)} arrivals/s; measuring ends ${(schedule.endMs / 1000).toFixed(0)} s after the start; ${browsers ? `${browsers} browser user${browsers === 1 ? '' : 's'} beside the protocol users` : 'protocol users only'}${target ? `; target ${target}` : ''}`,
   ];
   if (p.shard) {
-    const mine = Math.ceil((plan.participants - p.shard.index + 1) / p.shard.count);
-    lines.push(`      shard ${p.shard.index} of ${p.shard.count}: every ${p.shard.count === 1 ? '' : `${ordinal(p.shard.count)} `}arrival from the ${ordinal(p.shard.index)} on (${fmt(Math.max(0, mine))} participants), from ${new Date(p.shard.startAtEpochMs).toISOString()}`);
+    const mine = shareSize(plan.participants, shareOf(p.shard, 0, 1));
+    lines.push(`      shard ${p.shard.index} of ${p.shard.count}: every ${p.shard.count === 1 ? '' : `${ordinal(p.shard.count)} `}arrival from the ${ordinal(p.shard.index)} on (${fmt(mine)} participants), from ${new Date(p.shard.startAtEpochMs).toISOString()}`);
   }
   const retry = s.client.retry;
   if (retry && retry.kind !== 'none') {

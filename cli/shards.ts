@@ -6,8 +6,8 @@ import { exportShardJobs } from '../kubernetes/jobs.js';
 import { VERSION } from '../lib/version.js';
 import { buildReport } from '../reports/build-report.js';
 import { summaryJson, terminalSummary } from '../reports/summary.js';
-import { mergeShards, shardState } from '../run-folder/merge.js';
-import { writeFileAtomic } from '../run-folder/run-folder.js';
+import { mergeShards } from '../run-folder/merge.js';
+import { shardState, writeFileAtomic } from '../run-folder/run-folder.js';
 import { isScenarioFile } from '../modules/scenario.js';
 import { allowTargetOption, EXIT, parseNumber, requireTarget, scaleOption, scenarioByName, seedOption, targetUrl, UsageError, writableFolder, type Io, type SetAction } from './shared.js';
 

@@ -1,11 +1,11 @@
 // Reads k6 results back (CSV or JSON lines, from one runner or many), merges them and makes a run folder of them.
-import { createReadStream, existsSync, mkdirSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse } from 'csv-parse';
 import { findScenario } from '../scenarios/index.js';
 import { LAYERS, resolveScenario, type Layer, type ResolvedScenario, type Scenario } from '../scenarios/model.js';
-import { FILES, HEALTH_HEADER, LineSink, SAMPLE_HEADER, sampleLine, writeFileAtomic, type RunInfo } from '../run-folder/run-folder.js';
+import { FILES, freshRunDir, HEALTH_HEADER, LineSink, SAMPLE_HEADER, sampleLine, writeFileAtomic, type RunInfo } from '../run-folder/run-folder.js';
 import { OUTCOMES, type Outcome, type Sample } from '../api/sample.js';
 import { targetSteps, type StepDecl } from '../api/target.js';
 import { buildPlan, type Plan } from '../plan/plan.js';
@@ -224,9 +224,7 @@ export async function importK6(files: string[], outDir: string, runId?: string, 
   const { kind, steps } = stepsOf(runTags, url, files);
 
   const id = runId ?? `${new Date(firstTimeMs).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-${scenario.name}-k6`;
-  let dir = join(outDir, id);
-  for (let k = 2; existsSync(dir); k++) dir = join(outDir, `${id}-${k}`);
-  mkdirSync(dir, { recursive: true });
+  const { dir } = freshRunDir(outDir, id);
   const sink = new LineSink(join(dir, FILES.samples), SAMPLE_HEADER);
   for (const s of samples) sink.write(sampleLine(s));
   sink.close();

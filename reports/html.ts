@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { clockAt, MACHINE_BUSY_PCT, type Analysis, type LayerResult, type Symptom } from '../analysis/analysis.js';
 import { downText } from '../analysis/headline.js';
+import { shardState } from '../run-folder/run-folder.js';
 
 let chartSource: string | undefined;
 /** chart.js's UMD build, read once from the installed package and inlined, never fetched. */
@@ -118,7 +119,7 @@ function shardTable(a: Analysis): string {
   if (!s) return '';
   const rows = [
     ...s.members.map(
-      (m) => `<tr${m.status === 'completed' ? '' : ' class="bad"'}><td>${m.index} of ${s.count}</td><td>${esc(m.host)}</td><td>${esc(m.status === 'running' ? 'killed before its end' : m.status)}${m.stopReason ? ` — ${esc(m.stopReason)}` : ''}</td>
+      (m) => `<tr${m.status === 'completed' ? '' : ' class="bad"'}><td>${m.index} of ${s.count}</td><td>${esc(m.host)}</td><td>${esc(shardState(m.status))}${m.stopReason ? ` — ${esc(m.stopReason)}` : ''}</td>
 <td>${m.startSkewMs === undefined ? '—' : `${m.startSkewMs} ms`}</td><td>${m.arrivalsSent} of ${m.arrivalsPlanned}</td><td>${m.late}</td><td>${m.dropped}</td><td>${m.worstCpuPct} %</td><td>${ms(m.worstLoopLagMs)}</td><td>${ms(m.worstSendLagMs)}</td><td>${esc(m.dir)}</td></tr>`,
     ),
     ...s.missing.map((m) => `<tr class="bad"><td>${m.index} of ${s.count}</td><td>—</td><td>missing — ${esc(m.why)}</td><td>—</td><td>0</td><td>—</td><td>—</td><td>—</td><td>—</td><td>—</td><td>—</td></tr>`),

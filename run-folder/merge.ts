@@ -1,10 +1,10 @@
 // Shard run folders merged into one: their samples, series, health and browser users, each shard's start skew
 // and health, and the shards that are missing or did not finish named.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSeries } from './read.js';
 import {
-  addProcessHealth, FILES, HEALTH_HEADER, healthLine, LineSink, readBrowserHealth, readHealth, readRunInfo, readSamples, RunFolderError, runSpanMs, SAMPLE_HEADER, sampleLine, writeFileAtomic,
+  addProcessHealth, FILES, freshRunDir, HEALTH_HEADER, healthLine, LineSink, readBrowserHealth, readHealth, participantsWithSamples, readRunInfo, readSamples, RunFolderError, runSpanMs, SAMPLE_HEADER, sampleLine, writeFileAtomic,
   type HealthSecond, type MergedShard, type MergedShards, type RunInfo, type ShardInfo,
 } from './run-folder.js';
 import { BROWSER_HEALTH_HEADER, browserHealthLine, MEDIA_HEADER, type BrowserSecond } from './records.js';
@@ -65,11 +65,6 @@ function membersOf(dirs: string[]): Member[] {
   return members.sort((a, b) => a.shard.index - b.shard.index);
 }
 
-/** A shard's run status in words: a run that never closed was killed. */
-export function shardState(status: MergedShard['status']): string {
-  return status === 'running' ? 'killed before its end (its run never closed)' : status;
-}
-
 /** Why a shard's run did not finish, in words. */
 function unfinished(m: Member): string | undefined {
   const { status, stopReason } = m.run;
@@ -81,13 +76,6 @@ function unfinished(m: Member): string | undefined {
 /** The merged run folder's name: the shards' shared name, marked merged. */
 function mergedId(first: Member): string {
   return `${first.run.id.replace(/-shard-\d+-of-\d+(-\d+)?$/, '')}-merged`;
-}
-
-function freshDir(outDir: string, id: string): string {
-  let dir = join(outDir, id);
-  for (let k = 2; existsSync(dir); k++) dir = join(outDir, `${id}-${k}`);
-  mkdirSync(dir, { recursive: true });
-  return dir;
 }
 
 /** Appends a shard's lines of a per-line file (media, browser journeys) to a sink, without its header. */
@@ -107,7 +95,7 @@ export async function mergeShards(dirs: string[], outDir: string, o: { signal?: 
   const members = membersOf(dirs);
   const first = members[0]!;
   const count = first.shard.count;
-  const dir = freshDir(outDir, mergedId(first));
+  const { dir } = freshRunDir(outDir, mergedId(first));
   const samples = new LineSink(join(dir, FILES.samples), SAMPLE_HEADER);
   const anyBrowsers = members.some((m) => existsSync(join(m.dir, FILES.media)) || existsSync(join(m.dir, FILES.browsers)));
   const media = anyBrowsers ? new LineSink(join(dir, FILES.media), MEDIA_HEADER) : undefined;
@@ -151,7 +139,7 @@ export async function mergeShards(dirs: string[], outDir: string, o: { signal?: 
         host: m.run.host.hostname, ...(m.shard.startSkewMs !== undefined ? { startSkewMs: m.shard.startSkewMs } : {}),
         arrivalsPlanned: g?.arrivalsPlanned ?? Math.ceil((m.run.plan.participants - m.shard.index + 1) / count),
         // A killed shard wrote no totals: its participants with a sample were sent.
-        arrivalsSent: g?.arrivalsSent ?? (await participantsIn(m.dir, span)),
+        arrivalsSent: g?.arrivalsSent ?? (await participantsWithSamples(m.dir, span)),
         late: g?.late ?? h.reduce((a, x) => a + x.late, 0),
         dropped: g?.dropped ?? h.reduce((a, x) => a + x.dropped, 0),
         worstCpuPct: Math.max(0, ...h.map((x) => x.cpuPct)),
@@ -182,13 +170,6 @@ export async function mergeShards(dirs: string[], outDir: string, o: { signal?: 
   writeFileAtomic(join(dir, FILES.series), JSON.stringify(series.toJSON()));
   writeFileAtomic(join(dir, FILES.run), JSON.stringify(info, null, 2));
   return { dir, shards };
-}
-
-/** Participants with at least one sample in a shard's folder. */
-async function participantsIn(dir: string, spanMs: number): Promise<number> {
-  const seen = new Set<number>();
-  for await (const s of readSamples(dir, { spanMs })) seen.add(s.user);
-  return seen.size;
 }
 
 /** The merged run's run.json: the first shard's scenario and plan, every shard's counts added, and the shards as found. */

@@ -1,5 +1,5 @@
 // The run folder: its file names, the records in it, and the writers and readers of its files.
-import { closeSync, createReadStream, existsSync, openSync, readFileSync, renameSync, writeFileSync, writeSync, rmSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { LAYERS, type Layer, type ResolvedScenario } from '../scenarios/model.js';
@@ -86,6 +86,11 @@ export interface MergedShard {
   worstCpuPct: number;
   worstLoopLagMs: number;
   worstSendLagMs: number;
+}
+
+/** A shard's run status in words: a run that never closed was killed. */
+export function shardState(status: RunStatus): string {
+  return status === 'running' ? 'killed before its end (its run never closed)' : status;
 }
 
 export interface MergedShards {
@@ -271,6 +276,15 @@ export class LineSink {
   }
 }
 
+/** A new run folder `id` under `outDir` (id-2, id-3, … when that one is taken), made; its path and name. */
+export function freshRunDir(outDir: string, id: string): { dir: string; id: string } {
+  let candidate = id;
+  for (let k = 2; existsSync(join(outDir, candidate)); k++) candidate = `${id}-${k}`;
+  const dir = join(outDir, candidate);
+  mkdirSync(dir, { recursive: true });
+  return { dir, id: candidate };
+}
+
 /** A run that failed part-way; its folder holds what ran until then. */
 export class RunFailedError extends Error {
   constructor(readonly dir: string, cause: unknown) {
@@ -354,6 +368,13 @@ function parseSample(line: string, where: string, spanMs = Infinity): Sample {
   if (!Number.isInteger(s.user) || s.user < 0) throw new RunFolderError(`${where}: user "${user}" is not a participant id; ${DAMAGED}`);
   if (!Number.isInteger(s.status) || s.status < 0 || s.status > 999) throw new RunFolderError(`${where}: status "${status}" is not an HTTP status or 0; ${DAMAGED}`);
   return s;
+}
+
+/** Participants with at least one sample in a run folder. */
+export async function participantsWithSamples(dir: string, spanMs?: number): Promise<number> {
+  const seen = new Set<number>();
+  for await (const s of readSamples(dir, { spanMs })) seen.add(s.user);
+  return seen.size;
 }
 
 /** Generator health; a torn line is skipped, a second outside the run (with `spanMs`) is an error naming file and line. */

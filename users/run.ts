@@ -1,5 +1,4 @@
 // One run: preflight, the plan sent by its generator, samples to disk as they happen, and a run folder that always closes.
-import { existsSync, mkdirSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
 import { join } from 'node:path';
 import { identities } from '../api/identity.js';
@@ -14,7 +13,7 @@ import type { Layout } from '../plan/limits.js';
 import { shareOf, shareSize } from '../plan/shard.js';
 import { BROWSER_HEALTH_HEADER, browserHealthLine, MEDIA_HEADER, mediaLine } from '../run-folder/records.js';
 import {
-  FILES, HEALTH_HEADER, healthLine, LineSink, readSamples, RunFailedError, SAMPLE_HEADER, writeFileAtomic, writeFileReserved, WriteError,
+  FILES, freshRunDir, HEALTH_HEADER, healthLine, LineSink, participantsWithSamples, RunFailedError, SAMPLE_HEADER, writeFileAtomic, writeFileReserved, WriteError,
   type HealthSecond, type RunInfo, type RunStatus,
 } from '../run-folder/run-folder.js';
 import { Series } from '../run-folder/series.js';
@@ -116,14 +115,6 @@ function plannedArrivals(plan: Plan): number {
   return shareSize(plan.schedule.offsetsMs.length, shareOf(plan.shard, 0, 1));
 }
 
-function freshDir(outDir: string, id: string): { dir: string; id: string } {
-  let candidate = id;
-  for (let k = 2; existsSync(join(outDir, candidate)); k++) candidate = `${id}-${k}`;
-  const dir = join(outDir, candidate);
-  mkdirSync(dir, { recursive: true });
-  return { dir, id: candidate };
-}
-
 function planFor(o: RunOptions): Plan {
   if ('plan' in o) return o.plan;
   return buildPlan(o.scenario, o.seed, () => ({
@@ -177,7 +168,7 @@ class Run {
   private constructor(private plan: Plan, private o: RunSettings, private p: Prepared, private steps: StepDecl[]) {
     this.lateThresholdMs = o.lateThresholdMs ?? 100;
     this.monitor = new HealthMonitor(this.lateThresholdMs);
-    const { dir, id } = freshDir(o.outDir, o.runId ?? defaultRunId(plan));
+    const { dir, id } = freshRunDir(o.outDir, o.runId ?? defaultRunId(plan));
     this.dir = dir;
     this.info = this.runInfo(id);
     this.writeInfo();
@@ -451,14 +442,8 @@ class Run {
 }
 
 /** Participants with at least one sample; 0 when the samples cannot be read (the report will say why). */
-async function sentFromSamples(dir: string): Promise<number> {
-  const seen = new Set<number>();
-  try {
-    for await (const x of readSamples(dir)) seen.add(x.user);
-  } catch {
-    return 0;
-  }
-  return seen.size;
+function sentFromSamples(dir: string): Promise<number> {
+  return participantsWithSamples(dir).catch(() => 0);
 }
 
 /** Hosts beyond loopback that the run's connections may go to: the target's, and those the user allowed. */
