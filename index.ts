@@ -11,7 +11,7 @@ export { extract } from './api/extract.js';
 export type { HttpAnswer, HttpClient, HttpRequestOptions } from './api/http.js';
 export { identities, identityOf, type Identity } from './api/identity.js';
 export { defineWebClient, pageUrl, WebClientError, type MediaReading, type PageCondition, type WebClient, type WebClientDefinition, type WebStep } from './api/web-client.js';
-export { HttpStatusError, ProtocolError, TargetUnreachableError } from './api/errors.js';
+export { HttpStatusError, ProtocolError, TargetUnreachableError, TimeoutError } from './api/errors.js';
 export { classifyError, OUTCOMES, type Outcome, type Sample } from './api/sample.js';
 export { csv, defineScenario } from './api/scenario.js';
 export { load } from './api/load.js';

@@ -4,7 +4,7 @@ import type { BrowserJourney, BrowserSecond, MediaSecond } from '../run-folder/r
 import type { HealthSecond, RunInfo } from '../run-folder/run-folder.js';
 import type { StepDecl } from '../api/target.js';
 import type { Series, StepSecond } from '../run-folder/series.js';
-import { processExited, recoveryFrom, targetDown } from './findings.js';
+import { DOWN_ATTEMPTS, DOWN_SECONDS, processExited, recoveryFrom, targetDown } from './findings.js';
 import { bellResults } from './bells.js';
 import { headlineOf } from './headline.js';
 import { analyseLayer, burstEndSecond, clockAt, goalOf, symptoms, timelineOf, type LayerAnalysis } from './layer.js';
@@ -103,12 +103,25 @@ function stepRow(d: StepDecl, b: StepSecond): StepRow {
 /** Loop lag, CPU or send lag beyond these in a second mean firstbell itself may have held the load back. */
 export const GENERATOR_LIMITS = { loopLagMs: 100, cpuPct: 95, sendLagMs: 100 };
 
-function generatorVerdict(run: RunInfo, health: HealthSecond[]): GeneratorVerdict {
+/** The generator's own failures in words, by step and error code, most frequent first. */
+const LOCAL_WORDS: Record<string, string> = {
+  EADDRNOTAVAIL: 'out of local ports', EADDRINUSE: 'a local port was in use', EMFILE: 'out of open files (ulimit -n)', ENFILE: "out of the system's open files",
+  ENOBUFS: 'out of socket buffers', ENOMEM: 'out of memory',
+};
+
+function generatorVerdict(run: RunInfo, health: HealthSecond[], series: Series): GeneratorVerdict {
   const g = run.generator;
   const sum = (f: (h: HealthSecond) => number) => health.reduce((a, h) => a + f(h), 0);
-  const suspect = health
+  const overloaded = health
     .filter((h) => h.loopLagP99Ms > GENERATOR_LIMITS.loopLagMs || h.cpuPct > GENERATOR_LIMITS.cpuPct || h.sendLagP99Ms > GENERATOR_LIMITS.sendLagMs || h.dropped > 0)
     .map((h) => h.t);
+  // A second in which the generator ran out of ports, files or buffers is its own, whatever its health said.
+  const ranOut = [...series.clock].filter(([, e]) => (e.generator ?? 0) > 0).map(([sec]) => sec);
+  const suspect = [...new Set([...overloaded, ...ranOut])].sort((a, b) => a - b);
+  const failures = [...series.generatorErrors].map(([message, count]) => {
+    const code = message.slice(message.lastIndexOf(': ') + 2);
+    return { message: LOCAL_WORDS[code] ? `${message} (${LOCAL_WORDS[code]})` : message, count };
+  }).sort((a, b) => b.count - a.count);
   const v: GeneratorVerdict = {
     arrivalsPlanned: g?.arrivalsPlanned ?? run.plan.participants,
     arrivalsSent: g?.arrivalsSent ?? sum((h) => h.arrivals),
@@ -118,13 +131,18 @@ function generatorVerdict(run: RunInfo, health: HealthSecond[]): GeneratorVerdic
     worstCpuPct: Math.max(0, ...health.map((h) => h.cpuPct)),
     worstSendLagMs: Math.max(0, ...health.map((h) => h.sendLagP99Ms)),
     suspectSeconds: suspect,
+    ownFailures: failures,
     note: '',
   };
   v.note = run.source?.kind === 'k6'
     ? `k6 ran the load (${run.source.runners} runner${run.source.runners === 1 ? '' : 's'}: ${run.source.files.join(', ')}); its generators' health is not in the results. ${v.arrivalsSent} of ${v.arrivalsPlanned} participants started; k6 dropped ${v.dropped} iterations for want of a free VU.`
     : suspect.length === 0
       ? `The generator kept up: every second below ${GENERATOR_LIMITS.loopLagMs} ms event-loop lag, ${GENERATOR_LIMITS.cpuPct} % CPU and ${GENERATOR_LIMITS.sendLagMs} ms send lag; ${v.late} late and ${v.dropped} dropped arrivals.`
-      : `The generator may have been the bottleneck in ${suspect.length} second(s) (event-loop lag, CPU or send lag over the limit, or dropped arrivals); ${v.late} arrivals were late and ${v.dropped} dropped. Read those seconds with care.`;
+      : `The generator was the bottleneck in ${suspect.length} second(s) (event-loop lag, CPU or send lag over the limit, dropped arrivals, or its own failures); ${v.late} arrivals were late and ${v.dropped} dropped. In those seconds only what the target answered counts; its timeouts and latency do not.`;
+  if (failures.length) {
+    const n = failures.reduce((a, f) => a + f.count, 0);
+    v.note += ` ${n} attempt${n === 1 ? '' : 's'} failed on this machine, not at the target: ${failures.slice(0, 3).map((f) => `${f.count} × ${f.message}`).join('; ')}.`;
+  }
   if (run.source?.kind === 'k6' && v.arrivalsPlanned > 0) {
     // k6 counts the arrivals it could not start (dropped_iterations); participants with no sample at all were not sent either.
     const unsent = Math.max(v.dropped, v.arrivalsPlanned - v.arrivalsSent);
@@ -154,7 +172,7 @@ function generatorVerdict(run: RunInfo, health: HealthSecond[]): GeneratorVerdic
 
 /** Time to detect and to recover for each fault: detected when a layer first violated its objective, recovered as a layer recovers. */
 function faultResults(run: RunInfo, layers: LayerAnalysis[], last: number, suspect: Set<number>): FaultResult[] {
-  const bad = (sec: number) => layers.filter((l) => l.state[sec] === true).map((l) => l.layer);
+  const bad = (sec: number) => layers.filter((l) => l.judgedSeconds[sec] === true).map((l) => l.layer);
   const check = (sec: number) => {
     const cs = layers.map((l) => l.view.check(sec));
     return { attempts: cs.reduce((a, c) => a + c.attempts, 0), met: cs.every((c) => c.met) };
@@ -187,8 +205,15 @@ function usersOf(run: RunInfo, series: Series): Users {
     arrived: j.arrived, joined: j.joined, neverJoined: j.failedNotJoined, cutOff: j.arrived - j.joined - j.failedNotJoined, joinedLate: j.joinedLate, joinWithinMs: run.scenario.joinWithinMs,
     timeToJoinP50Ms: pct(50), timeToJoinP95Ms: pct(95),
     attemptsPerJoin: j.joined ? Math.round((brokerAttempts / j.joined) * 100) / 100 : null,
-    attemptsPerUser: j.arrived ? Math.round((series.total((d) => d === series.steps[0]).attempts / j.arrived) * 100) / 100 : 0,
+    // Journeys begun, whichever step each began with (a retry may skip a login whose session still holds).
+    attemptsPerUser: j.arrived ? Math.round(((series.entries ? j.journeys : series.total((d) => d === series.steps[0]).attempts) / j.arrived) * 100) / 100 : 0,
   };
+}
+
+/** Whether the layer had attempts (of any step, by intended start) from second `from` on. */
+function hadAttemptsFrom(series: Series, layer: Layer, from: number, last: number): boolean {
+  for (let sec = from; sec <= last; sec++) if (series.merged(sec, (d) => d.layer === layer && !d.browser).attempts > 0) return true;
+  return false;
 }
 
 /** The layers the journey has: those with a protocol step. */
@@ -198,22 +223,34 @@ function journeyLayers(series: Series): Layer[] {
 
 export function analyse(run: RunInfo, series: Series, health: HealthSecond[], browsers: { journeys: BrowserJourney[]; media: MediaSecond[]; health?: BrowserSecond[] } = { journeys: [], media: [] }): Analysis {
   const last = Math.max(series.lastSecond, Math.ceil(run.plannedEndMs / 1000) - 1, 0);
-  const generator = generatorVerdict(run, health);
+  const generator = generatorVerdict(run, health, series);
   const suspect = new Set(generator.suspectSeconds);
   const conc = series.concurrency(last);
   const analysed = journeyLayers(series).map((l) => analyseLayer(l, series, run, last, suspect, conc));
-  const layers = analysed.map(({ state: _state, view: _view, ...l }) => l);
+  const layers = analysed.map(({ judgedSeconds: _seconds, view: _view, ...l }) => l);
   const steps = series.steps.map((d) => stepRow(d, series.total((x) => x.layer === d.layer && x.step === d.step)));
   const seconds = Array.from({ length: last + 1 }, (_, i) => i);
   const users = usersOf(run, series);
   const bells = bellResults(run, analysed, last);
   const exitedAt = run.targetProcess?.exitedAtMs;
-  const down = exitedAt !== undefined ? processExited(series, last, conc.held, exitedAt) : targetDown(series, last, conc.held);
+  const found = exitedAt !== undefined ? processExited(series, last, conc.held, exitedAt) : targetDown(series, last, conc.held);
+  // Silence that only the generator's clock measured is an outage only where requests sent while the generator kept
+  // up went unanswered too; otherwise it could not be told apart from the generator stalling.
+  const silentUntil = found ? (found.backSecond ?? last + 1) : 0;
+  const window = found ? Array.from({ length: Math.max(0, silentUntil - found.second) }, (_, k) => found.second + k) : [];
+  const boundThen = window.filter((sec) => suspect.has(sec));
+  const confirmed = window.filter((sec) => !suspect.has(sec) && series.merged(sec, (d) => !d.browser).clockOnly > 0);
+  const unanswered = confirmed.reduce((n, sec) => n + series.merged(sec, (d) => !d.browser).clockOnly, 0);
+  const down = found && (found.evidence === 'target' || boundThen.length === 0 || (confirmed.length >= DOWN_SECONDS && unanswered >= DOWN_ATTEMPTS)) ? found : undefined;
+  const silence = found && !down ? { ...found, generatorSeconds: [boundThen[0]!, boundThen[boundThen.length - 1]!] as [number, number] } : undefined;
+  // The target down: a layer that had attempts from then on and did not break before is down with it, never met.
+  if (down) for (const l of layers) if (l.state !== 'broke' && l.state !== 'not-judged' && hadAttemptsFrom(series, l.layer, down.second, last)) l.state = 'down';
+  for (const l of layers) l.met = l.state === 'met';
   // A run that did not run to its planned end (interrupted, failed part-way, killed) has no evidence for the rest.
   const whole = run.status === 'completed';
   const verdict: Analysis['verdict'] =
-    layers.some((l) => !l.met) || down || (users.arrived > 0 && users.joined === 0) ? 'failed'
-      : suspect.size > 0 || generator.shortfall ? 'generator-bound'
+    layers.some((l) => l.state === 'broke' || l.state === 'missed' || l.state === 'down') || down || (users.arrived > 0 && users.joined === 0) ? 'failed'
+      : suspect.size > 0 || generator.shortfall || silence ? 'generator-bound'
         : !layers.some((l) => l.judged) || !whole ? 'not-judged' : 'passed';
   const a: Omit<Analysis, 'headline'> = {
     run,
@@ -222,13 +259,14 @@ export function analyse(run: RunInfo, series: Series, health: HealthSecond[], br
     users,
     layers,
     ...(down ? { targetDown: down } : {}),
+    ...(silence ? { silence } : {}),
     ...(bells ? { bells } : {}),
     steps,
     timeline: {
       seconds,
       clocks: seconds.map((s) => clockAt(run.scenario, run.firstBellAtMs, s)),
       firstBellSecond: run.firstBellAtMs / 1000,
-      layers: Object.fromEntries(journeyLayers(series).map((l) => [l, timelineOf(l, series, last)])) as Record<Layer, LayerTimeline>,
+      layers: Object.fromEntries(analysed.map((l) => [l.layer, timelineOf(l.view, last)])) as Record<Layer, LayerTimeline>,
       suspectSeconds: generator.suspectSeconds,
       newUsers: seconds.map((s) => series.newUsers.get(s) ?? 0),
       held: conc.held,

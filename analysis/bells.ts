@@ -8,7 +8,7 @@ export function bellResults(run: RunInfo, layers: LayerAnalysis[], last: number)
   const bells = run.scenario.bells;
   if (!bells?.length) return undefined;
   const seconds = bells.map((b) => Math.max(0, Math.floor((run.firstBellAtMs + b.atMs) / 1000)));
-  const starts = layers.map((l) => ({ l, at: violationStarts(l.state, last) }));
+  const starts = layers.map((l) => ({ l, at: violationStarts(l.judgedSeconds, last) }));
   return bells.map((b, i) => {
     const from = seconds[i]!;
     const to = i + 1 < seconds.length ? seconds[i + 1]! : last + 1;
@@ -17,7 +17,7 @@ export function bellResults(run: RunInfo, layers: LayerAnalysis[], last: number)
       const s = at.find((x) => x >= from && x < to);
       return s === undefined ? [] : [{ layer: l.layer, clock: clockAt(run.scenario, run.firstBellAtMs, s), offeredPerSec: l.view.offered(s) }];
     });
-    const judged = layers.some((l) => l.state.slice(from, to).some((x) => x !== undefined));
+    const judged = layers.some((l) => l.judgedSeconds.slice(from, to).some((x) => x !== undefined));
     return {
       clock: b.clock, second: from, participants: mine.reduce((a, p) => a + p.participants, 0), classes: new Set(mine.flatMap((p) => (p.classes ?? []).map((c) => c.conference))).size,
       verdict: broken.length ? 'broke' : judged ? 'met' : 'not-judged',

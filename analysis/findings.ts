@@ -25,7 +25,15 @@ export interface TargetDown {
   backSecond: number | null;
   /** Participants holding a connection just before it went down. */
   heldBefore: number;
+  /**
+   * What says so: `target` when the target's side said it (connections refused or reset, its watched process
+   * exited), `clock` when only the generator's clock did (nothing came back in time).
+   */
+  evidence: 'target' | 'clock';
 }
+
+/** Kinds of unanswered attempts that the target's side said itself, as opposed to nothing coming back in time. */
+const SPOKEN = ['refused', 'reset', 'dns', 'tls'];
 
 const KIND_WORDS: Record<string, string> = { refused: 'connection refused', reset: 'connection reset', timeout: 'no answer in time', dns: 'name not found', tls: 'TLS failure' };
 
@@ -39,7 +47,7 @@ export function processExited(series: Series, last: number, held: number[], atMs
   const second = Math.max(0, Math.floor(atMs / 1000));
   let back: number | null = null;
   for (let sec = second + 1; sec <= last && back === null; sec++) if ((series.clock.get(sec)?.answered ?? 0) > 0) back = sec;
-  return { atMs: Math.round(atMs), second, how: ['its process exited'], backSecond: back, heldBefore: heldBefore(series, held, second) };
+  return { atMs: Math.round(atMs), second, how: ['its process exited'], backSecond: back, heldBefore: heldBefore(series, held, second), evidence: 'target' };
 }
 
 /** The first outage of the target: DOWN_SECONDS seconds (by the clock) in which attempts ended and not one was answered. */
@@ -66,18 +74,30 @@ export function targetDown(series: Series, last: number, held: number[]): Target
       continue;
     }
     // It went down in the second before the streak when that second's last attempts already went unanswered.
-    const start = sec > 0 && Object.keys(series.clock.get(sec - 1)?.unanswered ?? {}).length ? sec - 1 : sec;
+    const from = sec > 0 && Object.keys(series.clock.get(sec - 1)?.unanswered ?? {}).length ? sec - 1 : sec;
     // What the attempts met, in the order it began.
     const firstOf: Record<string, number> = {};
-    for (let s = start; s < end; s++) for (const [k, ms] of Object.entries(series.clock.get(s)?.firstMs ?? {})) firstOf[k] = Math.min(firstOf[k] ?? ms, ms);
+    let sentMs = Infinity;
+    for (let s = from; s < end; s++) {
+      const e = series.clock.get(s);
+      for (const [k, ms] of Object.entries(e?.firstMs ?? {})) firstOf[k] = Math.min(firstOf[k] ?? ms, ms);
+      if (e?.firstSentMs !== undefined) sentMs = Math.min(sentMs, e.firstSentMs);
+    }
     const kinds = Object.keys(firstOf).sort((a, b) => firstOf[a]! - firstOf[b]!);
-    const first = series.clock.get(start)!;
+    const spoken = kinds.filter((k) => SPOKEN.includes(k));
+    // The instant is the target's own first refusal or reset, not the timeouts that follow it; with only timeouts,
+    // when the first request it never answered was sent (not before the last second it answered in).
+    let lastAnswered = -1;
+    for (let s = from - 1; s >= 0 && lastAnswered < 0; s--) if ((series.clock.get(s)?.answered ?? 0) > 0) lastAnswered = s;
+    const atMs = spoken.length ? Math.min(...spoken.map((k) => firstOf[k]!)) : Math.max(Number.isFinite(sentMs) ? sentMs : firstOf.timeout!, lastAnswered * 1000);
+    const second = Math.max(0, Math.floor(atMs / 1000));
     return {
-      atMs: Math.round(Math.min(...Object.values(first.firstMs))),
-      second: start,
+      atMs: Math.round(atMs),
+      second,
       how: kinds.map((k) => KIND_WORDS[k] ?? k),
       backSecond: end <= last ? end : null,
-      heldBefore: heldBefore(series, held, start),
+      heldBefore: heldBefore(series, held, second),
+      evidence: spoken.length ? 'target' : 'clock',
     };
   }
   return undefined;
@@ -123,23 +143,39 @@ export interface ConnectionLimit {
 }
 
 /**
- * A connection limit at a break: from the break second on, for at least `minSeconds` of the broken window, failures
- * went on while the held count moved by no more than HELD_FLAT_SHARE of it (a rate limit lets some through, so
- * the count grows; a connection limit lets none through until someone leaves).
+ * A limit on held connections, whatever the arrival pattern (a steady stream, or the bursts of a held-participant
+ * ramp): the target refused new connects (its own answer: a status, a refusal, a reset, a close, never a timeout)
+ * while the count of held participants stood still (moving by no more than HELD_FLAT_SHARE of it, or HELD_FLAT_MIN)
+ * for at least `minSeconds`, with refusals in at least two seconds of that (or MIN_REFUSALS of them in one), at the
+ * most the layer held in the whole run (a ceiling: a rate limit lets some through, so the count goes on growing).
+ * `refused(sec)` is the target's refusals of new participants with their intended start in second `sec`.
  */
-export function connectionLimitAt(held: number[], breakAt: number, brokenUntil: number, failedIn: (sec: number) => number, minSeconds: number): ConnectionLimit | undefined {
-  const h0 = held[breakAt] ?? 0;
-  if (h0 <= 0) return undefined;
-  const slack = Math.max(HELD_FLAT_MIN, HELD_FLAT_SHARE * h0);
-  let lo = h0;
-  let hi = h0;
-  let sec = breakAt;
-  for (; sec < brokenUntil && sec < held.length; sec++) {
-    lo = Math.min(lo, held[sec]!);
-    hi = Math.max(hi, held[sec]!);
-    if (hi - lo > slack) break;
-    if (failedIn(sec) === 0 && sec > breakAt) break;
+export function connectionLimit(held: readonly number[], refused: (sec: number) => number, last: number, minSeconds: number): ConnectionLimit | undefined {
+  const peak = Math.max(0, ...held);
+  for (let a = 0; a <= last; a++) {
+    const h0 = held[a] ?? 0;
+    if (h0 <= 0 || refused(a) === 0) continue;
+    const slack = Math.max(HELD_FLAT_MIN, HELD_FLAT_SHARE * h0);
+    if (h0 < peak - slack) continue;
+    let lo = h0;
+    let hi = h0;
+    let failing = 0;
+    let refusals = 0;
+    let sec = a;
+    for (; sec <= last && sec < held.length; sec++) {
+      lo = Math.min(lo, held[sec]!);
+      hi = Math.max(hi, held[sec]!);
+      if (hi - lo > slack) break;
+      const r = refused(sec);
+      if (r > 0) {
+        failing++;
+        refusals += r;
+      }
+    }
+    if (sec - a >= minSeconds && (failing >= 2 || refusals >= MIN_REFUSALS)) return { held: hi, second: a, forSec: sec - a };
   }
-  const forSec = sec - breakAt;
-  return forSec >= minSeconds ? { held: hi, second: breakAt, forSec } : undefined;
+  return undefined;
 }
+
+/** Refusals in a single second that make a connection limit on their own. */
+const MIN_REFUSALS = 5;

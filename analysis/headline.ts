@@ -1,7 +1,7 @@
 // The verdict in words: what went wrong first, then each layer's break, limit and recovery, as an operator reads them.
 import type { RunInfo } from '../run-folder/run-folder.js';
 import { clockAt } from './layer.js';
-import { MIN_ATTEMPTS_PER_SECOND, type Analysis, type BellResult, type GeneratorVerdict, type LayerResult, type Symptom, type TargetDown, type Users } from './model.js';
+import { MIN_ATTEMPTS_PER_SECOND, SUSTAIN_SECONDS, type Analysis, type BellResult, type GeneratorVerdict, type LayerResult, type Symptom, type TargetDown, type Users } from './model.js';
 
 const n = (x: number) => x.toLocaleString('en-US');
 const pct = (s: Symptom) => `${Math.round(s.share * 100)} %`;
@@ -14,7 +14,50 @@ export function downText(d: TargetDown, run: RunInfo): string {
   return `The target went down at ${at(d.second)}${held}: ${d.how.join(', then ')}; ${back}.`;
 }
 
+const share = (x: number) => `${Math.round(x * 1000) / 10} %`;
+
+/** "refuses new connections beyond 500 held: the count stood still for 4 s while connects failed" */
+function limitText(l: LayerResult): string {
+  const c = l.connectionLimit!;
+  return `refuses new connections beyond ${n(c.held)} held: the count stood still for ${c.forSec} s while the target turned new ones away`;
+}
+
+/**
+ * A layer's state in a few words, the same on the terminal line and on the report's card: broke (when, at what load,
+ * recovered or not), missed, down with the target, unclear, not judged, or met.
+ */
+export function layerStateWords(l: LayerResult, a: Pick<Analysis, 'run' | 'targetDown'>): string {
+  const o = l.objective;
+  switch (l.state) {
+    case 'broke': {
+      const b = l.breakPoint!;
+      return `broke at ${b.clock}, ${n(b.offeredPerSec)} ${l.unit} offered, ${n(b.concurrency)} connected; ${b.recovered ? `recovered after ${b.brokenForSec} s` : 'not recovered by the end of the run'}`;
+    }
+    case 'missed':
+      return l.connectionLimit && l.failedShare <= o.maxErrorRate
+        ? `missed its objective: ${limitText(l)}`
+        : `missed its objective: ${share(l.failedShare)} of its attempts failed over the run (objective at most ${share(o.maxErrorRate)}), in seconds too far apart to make a break`;
+    case 'down':
+      return `stopped with the target, which went down at ${clockAt(a.run.scenario, a.run.firstBellAtMs, a.targetDown!.second)}`;
+    case 'unclear':
+      return `not shown either way: ${n(l.timeoutsWhileGeneratorBound)} of its attempts timed out in seconds in which the generator was the bottleneck`;
+    case 'not-judged':
+      return 'not judged (too few attempts per second)';
+    case 'met':
+      return `met (peak ${n(l.peakOfferedPerSec)} ${l.unit})`;
+  }
+}
+
 function layerText(l: LayerResult): string {
+  const limit = l.connectionLimit ? ` It ${limitText(l)}.` : '';
+  if (l.state === 'missed') {
+    return l.connectionLimit && l.failedShare <= l.objective.maxErrorRate
+      ? `The ${l.layer} layer ${limitText(l)}.`
+      : `The ${l.layer} layer missed its objective: ${share(l.failedShare)} of its attempts failed over the run (objective at most ${share(l.objective.maxErrorRate)}), though never for ${SUSTAIN_SECONDS} judged seconds in a row.${limit}`;
+  }
+  if (l.state === 'unclear') {
+    return `The ${l.layer} layer is not shown either way: ${n(l.timeoutsWhileGeneratorBound)} of its attempts timed out in seconds in which the generator was the bottleneck, which could not be told apart from the generator stalling.`;
+  }
   const b = l.breakPoint!;
   const conc = b.concurrency ? ` with ${n(b.concurrency)} participants connected` : '';
   const top = b.symptomsAtBreak[0];
@@ -23,8 +66,27 @@ function layerText(l: LayerResult): string {
   if (top) saw = `; at the break users saw ${top.label} (${pct(top)})`;
   if (over && (over.kind !== top?.kind || b.brokenForSec > 1)) saw += `${top ? ',' : '; users saw'} over the ${b.brokenForSec} s broken ${over.label} (${pct(over)})`;
   const rec = b.recovered ? `recovered after ${b.brokenForSec} s` : 'not recovered by the end of the run';
-  const limit = l.connectionLimit ? ` It refuses new connections beyond ${n(l.connectionLimit.held)} held: the count stood still for ${l.connectionLimit.forSec} s while connects failed.` : '';
   return `The ${l.layer} layer broke at ${b.clock} at ${n(b.offeredPerSec)} ${l.unit} offered${conc}${saw}; ${rec}.${limit}`;
+}
+
+/** Run seconds as clock ranges: "08:00:12–08:00:20, 08:00:31" (the first three ranges, then how many more). */
+export function secondsText(seconds: readonly number[], run: RunInfo): string {
+  const at = (sec: number) => clockAt(run.scenario, run.firstBellAtMs, sec);
+  const ranges: [number, number][] = [];
+  for (const sec of [...seconds].sort((x, y) => x - y)) {
+    const r = ranges[ranges.length - 1];
+    if (r && sec === r[1] + 1) r[1] = sec;
+    else ranges.push([sec, sec]);
+  }
+  const shown = ranges.slice(0, 3).map(([a, b]) => (a === b ? at(a) : `${at(a)}–${at(b)}`));
+  return ranges.length > 3 ? `${shown.join(', ')} and ${ranges.length - 3} more` : shown.join(', ');
+}
+
+/** "The target may have stopped answering at 08:00:13 …, but the generator was the bottleneck then …" */
+export function silenceText(s: NonNullable<Analysis['silence']>, run: RunInfo): string {
+  const at = (sec: number) => clockAt(run.scenario, run.firstBellAtMs, sec);
+  const [from, to] = s.generatorSeconds;
+  return `Nothing came back from the target from ${at(s.second)} (${s.how.join(', then ')}), but the generator was the bottleneck at ${at(from)}${to > from ? `–${at(to)}` : ''}: that could not be told apart from the generator stalling, so it is not reported as the target going down.`;
 }
 
 function nobodyText(u: Users, a: Pick<Analysis, 'steps'>): string {
@@ -48,12 +110,16 @@ export function headlineOf(a: Omit<Analysis, 'headline'>, generator: GeneratorVe
   const sf = generator.shortfall;
   if (sf?.shards) text += `Not confirmed: ${sf.shards}, so ${n(sf.unsent)} of ${n(sf.planned)} planned arrivals were not sent and the load was not the plan. `;
   else if (sf) text += `Not confirmed: k6 left ${n(sf.unsent)} of ${n(sf.planned)} planned arrivals unsent (${Math.round(sf.share * 1000) / 10} %; ${n(sf.dropped)} dropped for want of a free VU), so the load was not the plan. `;
-  if (generator.suspectSeconds.length > 0) text += `The generator was the bottleneck in ${generator.suspectSeconds.length} s; those seconds are left out of the verdict. `;
+  if (generator.suspectSeconds.length > 0) {
+    text += `The generator was the bottleneck in ${generator.suspectSeconds.length} s (${secondsText(generator.suspectSeconds, run)}); there only what the target answered counts, not its timeouts or latency. `;
+  }
   if (a.targetDown) text += downText(a.targetDown, run) + ' ';
+  if (a.silence) text += silenceText(a.silence, run) + ' ';
   if (users.arrived > 0 && users.joined === 0) text += nobodyText(users, a) + ' ';
-  const broken = layers.filter((l) => l.breakPoint).sort((x, y) => x.breakPoint!.second - y.breakPoint!.second);
+  const broken = layers.filter((l) => l.state === 'broke').sort((x, y) => x.breakPoint!.second - y.breakPoint!.second);
+  const other = layers.filter((l) => l.state === 'missed' || l.state === 'unclear');
   if (a.bells?.length) text += bellsText(a.bells) + ' ';
-  if (broken.length) return text + broken.map(layerText).join(' ');
+  if (broken.length || other.length) return text + [...broken, ...other].map(layerText).join(' ');
   if (a.verdict === 'not-judged' && run.status !== 'completed' && layers.some((l) => l.judged)) {
     return `${text}Not judged: what ran until then met the objectives, but the run did not reach its planned end, so nothing is shown to hold for the rest.`;
   }
@@ -61,13 +127,13 @@ export function headlineOf(a: Omit<Analysis, 'headline'>, generator: GeneratorVe
     return `${text}Nothing was judged: no second of any layer had ${MIN_ATTEMPTS_PER_SECOND} or more ended attempts of a step (${n(users.arrived)} participants arrived, ${n(users.joined)} joined). Raise the load or lengthen the run.`;
   }
   if (a.verdict === 'failed') return text.trim();
-  const judged = layers.filter((l) => l.judged);
-  const notJudged = layers.filter((l) => !l.judged).map((l) => l.layer);
+  const judged = layers.filter((l) => l.state === 'met');
+  const notJudged = layers.filter((l) => l.state === 'not-judged').map((l) => l.layer);
   const first = layers[0];
   const peak = first ? ` (peak ${n(first.peakOfferedPerSec)} ${first.unit} offered to the ${first.layer} layer)` : '';
   const rest = notJudged.length ? ` The ${notJudged.join(' and ')} layer${notJudged.length > 1 ? 's were' : ' was'} not judged: too few attempts per second.` : '';
   const who = judged.length === layers.length ? 'layer' : 'judged layer';
   // Load short of the plan confirms nothing: only what was sent met the objectives.
-  const every = generator.shortfall ? `What was sent met the objective of every ${who}` : generator.suspectSeconds.length ? `In the seconds that count, every ${who} met its objective` : `Every ${who} met its objective`;
+  const every = generator.shortfall ? `What was sent met the objective of every ${who}` : generator.suspectSeconds.length ? `Where the generator kept up, every ${who} met its objective` : `Every ${who} met its objective`;
   return `${text}${every}${peak}.${rest}`;
 }

@@ -4,10 +4,10 @@ import type { StepDecl } from '../api/target.js';
 import type { RunInfo } from '../run-folder/run-folder.js';
 import { stepKey, type Series, type StepSecond } from '../run-folder/series.js';
 import type { Layer, LayerObjective } from '../scenarios/model.js';
-import { connectionLimitAt, recoveryFrom, type SecondCheck } from './findings.js';
+import { connectionLimit, recoveryFrom, type SecondCheck } from './findings.js';
 import {
   CAPACITY_NEAR, CAPACITY_PINNED, CAPACITY_SECONDS, KNEE_LAG_SECONDS, KNEE_SECONDS, KNEE_SHARE, LIMIT_SECONDS, MIN_ATTEMPTS_PER_SECOND, SATURATED_OFFERED, SUSTAIN_SECONDS,
-  type BreakPoint, type Capacity, type LayerResult, type LayerTimeline, type Symptom,
+  type BreakPoint, type Capacity, type LayerResult, type LayerState, type LayerTimeline, type Symptom,
 } from './model.js';
 
 export const UNITS: Record<Layer, string> = { admission: 'arrivals/s', broker: 'joins/s', media: 'connects/s' };
@@ -35,13 +35,21 @@ export function symptoms(failures: Record<string, number>): Symptom[] {
     .map(([kind, count]) => ({ kind, label: describeKind(kind), count, share: total ? count / total : 0 }));
 }
 
-function violation(b: StepSecond, o: LayerObjective): { reason: BreakPoint['reason']; errorRate: number; p95Ms: number } | undefined {
-  if (b.attempts < MIN_ATTEMPTS_PER_SECOND) return undefined;
-  const errorRate = b.failed / b.attempts;
+/**
+ * How one step fared in one second against the objective: violated (with how), met, or not judged (undefined).
+ * In a second in which the generator was the bottleneck (`generatorBound`), only what the target said is evidence:
+ * its failures (a status, a close, a refusal, a reset) still count, but timeouts and latency, which only the
+ * generator's clock says, do not; such a second can show a violation, never that the objective was met.
+ */
+function judgeStep(b: StepSecond, o: LayerObjective, generatorBound: boolean): { reason: BreakPoint['reason']; errorRate: number; p95Ms: number } | 'met' | undefined {
+  const attempts = generatorBound ? b.attempts - b.clockOnly : b.attempts;
+  if (attempts < MIN_ATTEMPTS_PER_SECOND) return undefined;
+  const errorRate = (generatorBound ? b.failed - b.clockOnly : b.failed) / attempts;
   const p95Ms = b.latencyMs(95);
   if (errorRate > o.maxErrorRate) return { reason: 'error rate', errorRate, p95Ms };
+  if (generatorBound) return undefined;
   if (p95Ms > o.p95Ms) return { reason: 'p95 latency', errorRate, p95Ms };
-  return undefined;
+  return 'met';
 }
 
 /** The step whose success means a participant got through the layer; the last step that is not held when none is marked. */
@@ -74,10 +82,19 @@ export class LayerView {
     return this.series.seconds.get(sec)?.get(stepKey(d.layer, d.step));
   }
 
-  /** Participants reaching the layer's first step in second `sec`. */
+  /**
+   * Participants offered to the layer in second `sec`: those whose journey entered it then, whichever of its steps
+   * came first (a journey may skip a step, such as a login when its session still holds). Series from before entries
+   * were kept count the layer's first step.
+   */
   offered(sec: number): number {
+    if (this.series.entries) {
+      let n = 0;
+      for (const d of this.steps) n += this.bucketOf(sec, d)?.entries ?? 0;
+      return n;
+    }
     const b = this.first ? this.bucketOf(sec, this.first) : undefined;
-    return b ? b.attempts + b.aborted : 0;
+    return b ? b.attempts + b.aborted + b.generator : 0;
   }
 
   /** Participants through the layer's goal step, by intended start in second `sec`. */
@@ -109,32 +126,47 @@ export class LayerView {
   failed(sec: number): number {
     return this.series.merged(sec, (d) => d.layer === this.layer && !d.browser).failed;
   }
+
+  /** New participants the target itself turned away in second `sec` (by intended start): its failures of the steps that bring them in, timeouts apart. */
+  refused(sec: number): number {
+    let n = 0;
+    for (const d of this.steps) {
+      if (d.held) continue;
+      const b = this.bucketOf(sec, d);
+      if (b) n += b.failed - b.clockOnly;
+    }
+    return n;
+  }
 }
 
-type Violation = { step: string } & NonNullable<ReturnType<typeof violation>>;
-export type Judged = { state: (boolean | undefined)[]; firstViolation: Violation[] };
+type Violation = { step: string; reason: BreakPoint['reason']; errorRate: number; p95Ms: number };
+/**
+ * The layer's seconds judged: per second violating (true), compliant (false) or not judged (undefined), and the
+ * first violation of each violating second; and the same for each of its steps on its own.
+ */
+export type Judged = { state: (boolean | undefined)[]; firstViolation: Violation[]; byStep: (boolean | undefined)[][] };
 
 /** Per second: violating (true), compliant (false) or not judged (undefined); and the first violation of each violating second. */
 function judgeSeconds(v: LayerView, last: number, suspect: Set<number>): Judged {
   const state: (boolean | undefined)[] = [];
   const firstViolation: Violation[] = [];
+  const byStep: (boolean | undefined)[][] = v.steps.map(() => []);
   for (let sec = 0; sec <= last; sec++) {
-    // Seconds in which the generator could not keep up say nothing about the target.
-    if (suspect.has(sec)) continue;
-    let judged = false;
-    for (const d of v.steps) {
+    const bound = suspect.has(sec);
+    v.steps.forEach((d, k) => {
       const b = v.bucketOf(sec, d);
-      if (!b || b.attempts < MIN_ATTEMPTS_PER_SECOND) continue;
-      judged = true;
-      const x = violation(b, v.objective);
-      if (x && state[sec] !== true) {
+      const x = b ? judgeStep(b, v.objective, bound) : undefined;
+      if (x === undefined) return;
+      byStep[k]![sec] = x !== 'met';
+      if (x === 'met') {
+        state[sec] ??= false;
+      } else if (state[sec] !== true) {
         state[sec] = true;
         firstViolation[sec] = { step: d.step, ...x };
       }
-    }
-    if (judged && state[sec] === undefined) state[sec] = false;
+    });
   }
-  return { state, firstViolation };
+  return { state, firstViolation, byStep };
 }
 
 /**
@@ -165,7 +197,8 @@ function capacityOf(v: LayerView, state: (boolean | undefined)[], last: number, 
   const best = windows.reduce((a, b) => (b.perSec > a.perSec ? b : a));
   const near = windows.filter((w) => w.perSec >= CAPACITY_NEAR * best.perSec);
   // Saturated near its best rate; or broken at a load not far above it (a collapse: past the edge, completions fall).
-  const saturated = near.some((w) => w.saturated) || (breakAt >= 0 && v.offered(breakAt) <= CAPACITY_PINNED * best.perSec);
+  // Only where the generator kept up: a stalled generator sends less and reads late, which looks the same.
+  const saturated = near.some((w) => w.saturated && !w.generator) || (breakAt >= 0 && !suspect.has(breakAt) && v.offered(breakAt) <= CAPACITY_PINNED * best.perSec);
   const limitedBy = saturated ? 'target' : near.some((w) => w.generator) ? 'generator' : 'load';
   return { perSec: best.perSec, lowerBound: !saturated, second: best.second, limitedBy };
 }
@@ -240,7 +273,26 @@ export interface Concurrency {
   inFlight: number[];
 }
 
-export type LayerAnalysis = LayerResult & { state: (boolean | undefined)[]; view: LayerView };
+/** A layer's result with what the run's other findings need of it: its judged seconds and its view of the series. */
+export type LayerAnalysis = LayerResult & { judgedSeconds: (boolean | undefined)[]; view: LayerView };
+
+/** The layer's failed share over the run, the target's answers counted everywhere and timeouts only where the generator kept up. */
+function failedShares(v: LayerView, last: number, suspect: Set<number>): { share: number; withBound: number; clockBound: number } {
+  let attempts = 0;
+  let failed = 0;
+  let clockBound = 0;
+  for (let sec = 0; sec <= last; sec++) {
+    for (const d of v.steps) {
+      const b = v.bucketOf(sec, d);
+      if (!b) continue;
+      const bound = suspect.has(sec) ? b.clockOnly : 0;
+      attempts += b.attempts - bound;
+      failed += b.failed - bound;
+      clockBound += bound;
+    }
+  }
+  return { share: attempts ? failed / attempts : 0, withBound: attempts + clockBound ? (failed + clockBound) / (attempts + clockBound) : 0, clockBound };
+}
 
 export function analyseLayer(layer: Layer, series: Series, run: RunInfo, last: number, suspect: Set<number>, conc: Concurrency): LayerAnalysis {
   const v = new LayerView(layer, series, run.scenario.objectives[layer]);
@@ -253,41 +305,40 @@ export function analyseLayer(layer: Layer, series: Series, run: RunInfo, last: n
     peakGood = Math.max(peakGood, v.goodput(sec));
   }
   const judged = judgeSeconds(v, last, suspect);
-  const { state } = judged;
-  const breakAt = violationStarts(state, last)[0] ?? -1;
+  const breakAt = breakStart(judged, last);
+  const shares = failedShares(v, last, suspect);
+  const peakHeld = Math.max(0, ...own.held);
+  // A limit on connections stands at a count of held participants, whatever the arrivals did around it.
+  const limit = peakHeld > 0 ? connectionLimit(own.held, (sec) => v.refused(sec), last, LIMIT_SECONDS) : undefined;
+  const wasJudged = judged.state.some((x) => x !== undefined);
+  const over = shares.share > v.objective.maxErrorRate;
+  const state: LayerState = breakAt >= 0 ? 'broke' : !wasJudged ? 'not-judged' : over || limit ? 'missed' : shares.withBound > v.objective.maxErrorRate ? 'unclear' : 'met';
   const result: LayerAnalysis = {
-    state, view: v,
-    layer, objective: v.objective, unit: UNITS[layer], attempts: total.attempts, failed: total.failed, judged: state.some((x) => x !== undefined),
-    met: breakAt < 0, peakOfferedPerSec: peakOffered, peakGoodputPerSec: peakGood, peakHeld: Math.max(0, ...own.held),
+    judgedSeconds: judged.state, view: v,
+    layer, state, objective: v.objective, unit: UNITS[layer], attempts: total.attempts, failed: total.failed,
+    failedShare: Math.round(shares.share * 10_000) / 10_000, timeoutsWhileGeneratorBound: shares.clockBound, judged: wasJudged,
+    met: state === 'met', peakOfferedPerSec: peakOffered, peakGoodputPerSec: peakGood, peakHeld,
   };
-  const capacity = capacityOf(v, state, last, suspect, breakAt);
+  // A limit on held connections is the layer's limit; a rate completed under it is not its capacity.
+  const capacity = limit ? undefined : capacityOf(v, judged.state, last, suspect, breakAt);
   if (capacity) result.capacity = capacity;
   const knee = kneeOf(v, run, last, suspect, peakOffered);
   if (knee) result.knee = knee;
-  if (breakAt >= 0) {
-    const b = breakPointOf(v, run, judged, breakAt, last, suspect, conc);
-    result.breakPoint = b;
-    // A limit on connections stands at a count of held participants, not at a moment: it does not lift while they stay.
-    const until = b.recoveredAtSecond ?? breakAt + b.brokenForSec;
-    const limit = connectionLimitAt(conc.held, breakAt, until, (sec) => v.failed(sec), LIMIT_SECONDS);
-    const liftedWhileHeld = b.recoveredAtSecond !== undefined && (conc.held[b.recoveredAtSecond] ?? 0) >= (limit?.held ?? 0);
-    if (limit && !liftedWhileHeld) result.connectionLimit = limit;
-  }
+  if (breakAt >= 0) result.breakPoint = breakPointOf(v, run, judged, breakAt, last, suspect, conc);
+  if (limit) result.connectionLimit = limit;
   return result;
 }
 
 /** Per second of a layer: offered, goodput, served, outcomes of the steps that bring participants in, heartbeats apart, held and in flight. */
-export function timelineOf(layer: Layer, series: Series, last: number): LayerTimeline {
-  const first = series.steps.find((d) => d.layer === layer && !d.browser && !d.held);
-  const goal = goalOf(series, layer);
+export function timelineOf(v: LayerView, last: number): LayerTimeline {
+  const { layer, series, goal } = v;
   const own = series.concurrency(last, layer);
   const t: LayerTimeline = { offered: [], goodput: [], served: [], ok: [], failed: [], failures: {}, beats: [], beatsFailed: [], held: own.held, inFlight: own.inFlight, p50: [], p95: [], p99: [], serviceP95: [] };
   const r = (x: number) => Math.round(x * 10) / 10;
   for (let sec = 0; sec <= last; sec++) {
     const m = series.merged(sec, (d) => d.layer === layer && !d.browser && !d.held);
     const beats = series.merged(sec, (d) => d.layer === layer && !d.browser && d.held === true);
-    const f = first ? series.seconds.get(sec)?.get(stepKey(first.layer, first.step)) : undefined;
-    t.offered.push(f ? f.attempts + f.aborted : 0);
+    t.offered.push(v.offered(sec));
     t.goodput.push(goal ? (series.seconds.get(sec)?.get(stepKey(goal.layer, goal.step))?.ok ?? 0) : 0);
     t.served.push(goal ? series.done(sec, goal) : 0);
     t.ok.push(m.ok);
@@ -302,6 +353,17 @@ export function timelineOf(layer: Layer, series: Series, last: number): LayerTim
     t.serviceP95.push(r(all.serviceMs(95)));
   }
   return t;
+}
+
+/**
+ * Where the layer broke: the first second of a violation sustained for SUSTAIN_SECONDS judged seconds, of the layer
+ * as a whole or of one of its steps on its own. A step judged only now and then (the bursts of a held-participant
+ * ramp, with the heartbeats of those already in between) breaks on its own judged seconds: the others' seconds do
+ * not interrupt it.
+ */
+export function breakStart(j: Judged, last: number): number {
+  const starts = [violationStarts(j.state, last)[0], ...j.byStep.map((st) => violationStarts(st, last)[0])].filter((x): x is number => x !== undefined);
+  return starts.length ? Math.min(...starts) : -1;
 }
 
 /** Every second at which a violation sustained for SUSTAIN_SECONDS judged seconds begins (unjudged seconds neither break nor count). */

@@ -93,15 +93,37 @@ export interface Knee {
   goodputPerSec: number;
 }
 
+/**
+ * How a layer fared, in the one word every output (headline, card, terminal, summary.json, junit.xml) uses:
+ * - broke: its objective was violated for SUSTAIN_SECONDS judged seconds in a row (see `breakPoint`);
+ * - missed: it never broke so, but more of its attempts failed over the run than its objective allows, or it
+ *   refused new connections at a limit (`connectionLimit`);
+ * - down: the target went down while the layer had attempts, before it broke;
+ * - unclear: what failed beyond its objective failed only by the generator's clock (timeouts) in seconds in which
+ *   the generator was the bottleneck: it could not be told apart from the generator stalling;
+ * - not-judged: no second had enough attempts of one of its steps;
+ * - met: judged, and none of the above.
+ */
+export type LayerState = 'broke' | 'missed' | 'down' | 'unclear' | 'not-judged' | 'met';
+
 export interface LayerResult {
   layer: Layer;
+  state: LayerState;
   objective: LayerObjective;
   /** Unit of offered load, e.g. "joins/s". */
   unit: string;
   attempts: number;
   failed: number;
+  /**
+   * Share of its attempts that failed over the run, 0..1, counting what the target said (statuses, closes,
+   * refusals, resets) everywhere and timeouts only in seconds in which the generator kept up.
+   */
+  failedShare: number;
+  /** Its timeouts in seconds in which the generator was the bottleneck: no evidence either way. */
+  timeoutsWhileGeneratorBound: number;
   /** False when the layer saw too few attempts to judge. */
   judged: boolean;
+  /** True when `state` is 'met'. */
   met: boolean;
   peakOfferedPerSec: number;
   /** Highest count of participants through the layer (its goal step ok) in one second. */
@@ -208,8 +230,13 @@ export interface GeneratorVerdict {
   worstLoopLagMs: number;
   worstCpuPct: number;
   worstSendLagMs: number;
-  /** Seconds in which firstbell itself may have been the bottleneck. */
+  /**
+   * Seconds in which firstbell itself was the bottleneck (its health over a limit, a dropped arrival, or a failure of
+   * its own): there only what the target answered counts, never its timeouts or latency.
+   */
   suspectSeconds: number[];
+  /** Attempts that failed on the generator's machine (out of local ports, files, buffers), by step and error code: never the target's. */
+  ownFailures: { message: string; count: number }[];
   /**
    * Set when the load was not the plan, so the run confirms nothing: another engine (k6) left more than
    * SHORTFALL_SHARE of the planned arrivals unsent, or shards of a merged run are missing or did not finish (`shards`
@@ -238,6 +265,11 @@ export interface Analysis {
   layers: LayerResult[];
   /** The target stopped answering at its address during the run. */
   targetDown?: TargetDown;
+  /**
+   * Nothing came back from the target for a while, but only the generator's clock says so and the generator was the
+   * bottleneck then (`generatorSeconds`, first and last): it could not be told apart from the generator stalling.
+   */
+  silence?: TargetDown & { generatorSeconds: [number, number] };
   /** A timetable's bells, each judged on its own. */
   bells?: BellResult[];
   steps: StepRow[];

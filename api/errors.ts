@@ -14,6 +14,14 @@ export class ProtocolError extends Error {
   override name = 'ProtocolError';
 }
 
+/**
+ * Nothing came back in time: only the generator's clock says so, so a report weighs it against the generator's own
+ * health (a stalled generator reads answers late). Thrown by `waitFor` after its `timeoutMs`.
+ */
+export class TimeoutError extends Error {
+  override name = 'TimeoutError';
+}
+
 /** The target could not be reached before the start (exit code 3). */
 export class TargetUnreachableError extends Error {
   override name = 'TargetUnreachableError';

@@ -8,9 +8,10 @@ import type { Layer } from '../scenarios/model.js';
  * while held) and `left` (the participant left as planned, its lesson over); a hold the run ends needs no event.
  * `not_allowed`: firstbell refused to connect to an address outside its allow-list (nothing was sent there).
  * `too_large`: an answer (an HTTP body, a WebSocket message) over the limit (`--max-answer`); `ws_protocol`: a
- * WebSocket peer broke the protocol (a bad or masked frame).
+ * WebSocket peer broke the protocol (a bad or masked frame). `generator`: this machine ran out of something the
+ * attempt needed (local ports, open files, socket buffers, memory): the generator's failure, never the target's.
  */
-export const OUTCOMES = ['ok', 'http', 'timeout', 'reset', 'refused', 'dns', 'tls', 'protocol', 'aborted', 'script_error', 'error', 'held', 'released', 'left', 'not_allowed', 'too_large', 'ws_protocol'] as const;
+export const OUTCOMES = ['ok', 'http', 'timeout', 'reset', 'refused', 'dns', 'tls', 'protocol', 'aborted', 'script_error', 'error', 'held', 'released', 'left', 'not_allowed', 'too_large', 'ws_protocol', 'generator'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 export interface Sample {
@@ -28,8 +29,13 @@ export interface Sample {
   outcome: Outcome;
   /** HTTP status when there was an answer, else 0. */
   status: number;
-  /** With script_error: what the journey's code threw (kept in the series, not in samples.csv). */
+  /** With script_error: what the journey's code threw (kept in the series, not in samples.csv); with generator: the system's error code. */
   error?: string;
+  /**
+   * Where the attempt stands in its participant's journey: 1 for the first step of its layer in this journey (the
+   * participant is offered to the layer), 2 for the journey's first step (a new journey, and an entry into its layer).
+   */
+  entry?: 0 | 1 | 2;
 }
 
 /** True for the hold events, which are not attempts. */
@@ -39,6 +45,16 @@ export function isHoldEvent(o: Outcome): boolean {
 
 /** Attempts that got no answer from the target at all: nothing listened, the connection broke, or nothing came back in time. */
 export const UNANSWERED: ReadonlySet<Outcome> = new Set<Outcome>(['refused', 'reset', 'timeout', 'dns', 'tls']);
+
+/**
+ * Outcomes that only the generator's clock says: nothing came back in time. Every other failure is something the
+ * target (or the network in front of it) said: a status, a close, a refusal, a reset, an answer that made no sense.
+ * A busy generator can make the first kind (it read the answer too late), never the second.
+ */
+export const CLOCK_ONLY: ReadonlySet<string> = new Set(['timeout']);
+
+/** Outcomes that are not attempts against the target: the run stopped them, the journey's code or the generator failed, or firstbell refused the address. */
+export const NOT_THE_TARGETS: ReadonlySet<Outcome> = new Set<Outcome>(['aborted', 'script_error', 'not_allowed', 'generator']);
 
 /** The failure kind shown to people: "http_503", "timeout", "reset", … */
 export function failureKind(outcome: Outcome, status: number): string {
@@ -58,12 +74,14 @@ export function describeKind(kind: string): string {
     {
       timeout: 'no answer in time (timeout)', reset: 'connection reset', refused: 'connection refused', dns: 'name not found (DNS)',
       tls: 'TLS failure', protocol: 'unexpected answer', aborted: 'stopped by the run', script_error: 'error in the journey script', error: 'other error',
-      not_allowed: 'address not allowed (refused by firstbell, nothing sent)',
+      not_allowed: 'address not allowed (refused by firstbell, nothing sent)', generator: "the generator's own failure (out of local ports, files or buffers)",
       too_large: 'answer too large (over --max-answer)', ws_protocol: 'WebSocket protocol violation',
     }[kind] ?? kind
   );
 }
 
+/** The machine that sends the load ran out of something: ports, files, buffers, memory. Never the target's doing. */
+const LOCAL = new Set(['EADDRNOTAVAIL', 'EADDRINUSE', 'EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
 const RESET = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_CLOSED']);
 const TIMEOUT = new Set(['ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
@@ -89,6 +107,7 @@ export function classifyError(err: unknown): Outcome {
     if (c === 'FIRSTBELL_NOT_ALLOWED') return 'not_allowed';
     if (c === 'FIRSTBELL_TOO_LARGE' || c === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return 'too_large';
     if (c === 'FIRSTBELL_WS_PROTOCOL' || c.startsWith('WS_ERR_')) return 'ws_protocol';
+    if (LOCAL.has(c)) return 'generator';
     if (c === 'ECONNREFUSED') return 'refused';
     if (c === 'ENOTFOUND' || c === 'EAI_AGAIN' || c === 'EAI_NONAME') return 'dns';
     if (c.startsWith('ERR_TLS') || c.startsWith('ERR_SSL') || c.includes('CERT') || c === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE') return 'tls';

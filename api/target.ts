@@ -96,7 +96,7 @@ export interface WsConnection {
   send(data: string | object): void;
   /**
    * Resolves with the first message that `match` accepts, whether it came already or comes later; the messages
-   * before it are passed over. Fails on the signal, the close, or after `timeoutMs` (a ProtocolError naming `what`).
+   * before it are passed over. Fails on the signal, the close, or after `timeoutMs` (a TimeoutError naming `what`: a timeout, by the generator's clock).
    */
   waitFor(match: (m: WsMessage) => boolean, opts: { signal: AbortSignal; timeoutMs?: number; what?: string }): Promise<WsMessage>;
   close(): void;

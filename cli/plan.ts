@@ -44,7 +44,7 @@ export function planRun(s: ResolvedScenario, seed: number, targetHost: string, f
     (layout = layoutLoad({
       // A shard's processes send its part of the load.
       participants: Math.ceil(summary.participants / (flags.shardOf?.count ?? 1)), peakArrivalsPerSec: Math.ceil(summary.peakArrivalsPerSec / (flags.shardOf?.count ?? 1)), targetHost: targetHost.replace(/^\[|\]$/g, ''), cores: availableParallelism(),
-      workers: flags.workers === 'auto' ? undefined : flags.workers, localAddresses: given, holds,
+      workers: flags.workers === 'auto' ? undefined : flags.workers, localAddresses: given, holds, stepTimeoutMs: s.client.stepTimeoutMs,
     })),
     flags.shardOf,
   );
@@ -149,7 +149,7 @@ export function describePlan(p: Plan & { layout: LoadLayout }, target: string | 
     `      generator: ${layout.workers} process${layout.workers === 1 ? '' : 'es'} (${layout.workersWhy}${files}); ` +
       (addrs.length === 0
         ? `connections from the system's source address (${fmt(layout.portsPerAddress)} ports)`
-        : `${layout.localAddressesFor === 'held' ? 'held connections' : 'connections'} spread over ${addrs.length} local address${addrs.length === 1 ? '' : 'es'} ${addrs.length > 2 ? `${addrs[0]}…${addrs.at(-1)}` : addrs.join(', ')} (${layout.localAddressesWhy ?? 'as given'}; ${fmt(addrs.length * layout.portsPerAddress)} ports)`),
+        : `connections spread over ${addrs.length} local address${addrs.length === 1 ? '' : 'es'} ${addrs.length > 2 ? `${addrs[0]}…${addrs.at(-1)}` : addrs.join(', ')} (${layout.localAddressesWhy ?? 'as given'}; ${fmt(addrs.length * layout.portsPerAddress)} ports)`),
   );
   for (const w of layout.warnings) lines.push(`      warning: ${w}`);
   return lines.join('\n');

@@ -6,7 +6,7 @@ import { parse } from 'csv-parse';
 import { findScenario } from '../scenarios/index.js';
 import { LAYERS, resolveScenario, type Layer, type ResolvedScenario, type Scenario } from '../scenarios/model.js';
 import { FILES, freshRunDir, HEALTH_HEADER, LineSink, SAMPLE_HEADER, sampleLine, writeFileAtomic, type RunInfo } from '../run-folder/run-folder.js';
-import { OUTCOMES, type Outcome, type Sample } from '../api/sample.js';
+import { isHoldEvent, OUTCOMES, type Outcome, type Sample } from '../api/sample.js';
 import { targetSteps, type StepDecl } from '../api/target.js';
 import { buildPlan, type Plan } from '../plan/plan.js';
 import { Series } from '../run-folder/series.js';
@@ -137,6 +137,21 @@ function toSample(p: Point, where: string): Sample | undefined {
   return { user, layer: layer as Layer, step: p.tags[K6_TAGS.step]!, intendedMs: at, startMs: at, endMs: at + p.value, outcome: outcome as Outcome, status: Number(p.tags[K6_TAGS.status] ?? 0) };
 }
 
+/**
+ * Marks where each participant's journey entered a layer (samples in time order). A k6 iteration is one journey of
+ * one participant, so its first step begins the journey and the first step of each layer enters it.
+ */
+function markEntries(samples: Sample[]): void {
+  const seen = new Map<number, Set<Layer>>();
+  for (const s of samples) {
+    if (isHoldEvent(s.outcome)) continue;
+    let layers = seen.get(s.user);
+    if (!layers) seen.set(s.user, (layers = new Set()));
+    s.entry = layers.size === 0 ? 2 : layers.has(s.layer) ? 0 : 1;
+    layers.add(s.layer);
+  }
+}
+
 /** Per layer over the whole run: the exported script's thresholds, judged on every runner's samples together. */
 export interface MergedThreshold {
   layer: Layer;
@@ -186,6 +201,7 @@ async function readAll(files: string[], signal?: AbortSignal, given?: Scenario):
   }
   if (!runTags || !plan) throw new K6ImportError(`${files.join(', ')}: no ${K6_STEP_METRIC} samples; run a script written by 'firstbell export k6'`);
   samples.sort((a, b) => a.intendedMs - b.intendedMs);
+  markEntries(samples);
   return { samples, runTags, plan, dropped, firstTimeMs };
 }
 

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { isLoopbackAddress } from '../lib/loopback.js';
+import { ephemeralPortRange, MIN_OWN_PORTS, ownPortCount } from '../lib/ports.js';
 
 /** The soft limit on open file descriptors of this process, or undefined where it cannot be read. */
 export function openFileLimit(): number | undefined {
@@ -16,17 +17,6 @@ export function openFileLimit(): number | undefined {
 /** True for addresses in 127.0.0.0/8, ::1 and localhost. */
 export function isLoopback(hostname: string): boolean {
   return hostname.toLowerCase() === 'localhost' || isLoopbackAddress(hostname);
-}
-
-/** The ephemeral port range the kernel picks client ports from, [low, high]; Linux's default where it cannot be read. */
-export function ephemeralPortRange(): [number, number] {
-  try {
-    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (Number.isInteger(lo) && Number.isInteger(hi) && hi! >= lo!) return [lo!, hi!];
-  } catch {
-    // Not Linux: take Linux's default.
-  }
-  return [32768, 60999];
 }
 
 /** Files one process keeps for itself (stdio, IPC, the run folder, timers) beside its participants' sockets. */
@@ -88,10 +78,8 @@ export function loopbackPool(n: number): string[] {
 export interface Layout {
   /** Processes that share the schedule (every n-th arrival each); 1 sends from the run's own process. */
   workers: number;
-  /** Local addresses the participants' connections are spread over (participant id modulo their count); none: the system's choice. */
+  /** Local addresses every connection of the participants is bound to (participant id modulo their count); none: the system's choice. */
   localAddresses: string[];
-  /** Which connections are bound to them: all (given addresses), or only the held ones (a loopback pool chosen here). */
-  localAddressesFor: 'all' | 'held';
 }
 
 /** A layout with the reasons for it and the limits it will meet, for the plan a person reads. */
@@ -102,21 +90,30 @@ export interface LoadLayout extends Layout {
   filesPerProcess?: number;
   /** Set when the addresses were chosen here, not given. */
   localAddressesWhy?: string;
-  /** Ports the kernel hands out per local address. */
+  /** Ports per local address that the participants' connections may use: firstbell's own (outside the kernel's range), or the kernel's range. */
   portsPerAddress: number;
+  /** Client ports that may be busy at once at the peak: connections open, and closed ones the kernel still keeps. */
+  busyPorts: number;
   warnings: string[];
 }
 
 /**
  * How the load is laid out on this machine: worker processes (every core when the arrival rate asks for it,
- * and enough that no process needs more files than it may open) and local addresses (enough ports for every
- * connection held plus those in TIME_WAIT). Given values are kept and checked; the plan says where they fall short.
+ * and enough that no process needs more files than it may open) and local addresses. Every connection keeps its
+ * client port busy while it is open (up to a step timeout when the target is slow) and for about a minute after it
+ * closes (TIME_WAIT, or FIN-WAIT-2 when the target does not close its side). When many of one source address's
+ * ports are busy towards one destination, every connect costs the kernel a search for a free port, and a worker
+ * opening hundreds a second stalls in that search. So against a loopback target every connection is bound to a pool
+ * of loopback addresses that keeps each address at most PORT_LOAD busy. Given values are kept and checked; the plan
+ * says where they fall short.
  */
 export function layoutLoad(o: {
   participants: number; peakArrivalsPerSec: number; targetHost: string; cores: number;
   workers?: number; localAddresses?: string[];
   /** False when journeys end without holding a connection; then about OPEN_SECONDS of peak arrivals are open at once. */
   holds?: boolean;
+  /** Longest a step may wait for the target (the scenario's step timeout), ms; default 30 s. */
+  stepTimeoutMs?: number;
 }): LoadLayout {
   const files = openFileLimit();
   const perProcess = files === undefined ? Number.POSITIVE_INFINITY : Math.max(1, files - FILES_RESERVED);
@@ -137,50 +134,57 @@ export function layoutLoad(o: {
     warnings.push(`up to ${sockets.toLocaleString('en-US')} sockets ${o.holds === false ? 'open' : 'held'} at once, but ${workers} process${workers === 1 ? '' : 'es'} may open only ${(workers * perProcess).toLocaleString('en-US')} for participants (${files.toLocaleString('en-US')} files each); the rest will fail with EMFILE (use --workers ${needForFiles} or lower --scale)`);
   }
   if (workers > o.cores) warnings.push(`${workers} worker processes share ${o.cores} cores; the generator's health will show whether they kept up`);
-  const [lo, hi] = ephemeralPortRange();
-  const portsPerAddress = hi - lo + 1;
+  const range = ephemeralPortRange();
+  // Bound to given addresses, connections take ports firstbell picks outside the kernel's range: any share of them
+  // may be busy. Left to the kernel, a quarter of its range is where its search for a free port starts to cost.
+  const own = ownPortCount(range);
+  const picksOwn = own >= MIN_OWN_PORTS * workers;
+  const kernelPorts = range[1] - range[0] + 1;
   const loopbackV4 = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(o.targetHost);
+  // Ports busy at once: the held connections, and at the peak each arrival's connections from the moment they open
+  // until the kernel frees their ports (a slow target keeps them open up to the step timeout, then a minute's linger).
+  const lifeSeconds = Math.min(o.stepTimeoutMs ?? 30_000, 60_000) / 1000 + LINGER_SECONDS;
+  const churn = Math.ceil(o.peakArrivalsPerSec * CONNECTIONS_PER_JOURNEY * lifeSeconds);
+  const busyPorts = Math.min(o.participants * CONNECTIONS_PER_JOURNEY, churn) + (o.holds === false ? 0 : o.participants);
   let localAddresses = o.localAddresses ?? [];
-  let localAddressesFor: LoadLayout['localAddressesFor'] = 'all';
   let localAddressesWhy: string | undefined;
-  // Ports a source address must have. A connection bound to a given address holds its port through TIME_WAIT,
-  // so there every participant's closed HTTP connection counts beside the held ones. Left to the kernel, a
-  // loopback connection may reuse a port in TIME_WAIT (tcp_tw_reuse), so only the held ones count.
-  const heldPorts = o.holds === false ? sockets : o.participants;
-  // HTTP connections open at once, left to the kernel: about OPEN_SECONDS of peak arrivals.
-  const openHttp = Math.min(o.participants, Math.ceil(o.peakArrivalsPerSec * OPEN_SECONDS));
-  const usable = portsPerAddress * PORT_HEADROOM;
-  if (localAddresses.length === 0 && loopbackV4 && heldPorts > usable) {
-    if (o.holds !== false && openHttp > usable) {
-      // The journeys' HTTP connections alone would use up the system address's ports, and near that point each
-      // connect costs the kernel a search of the whole range (seconds of a worker's time in a burst): every
-      // connection is bound to the pool, whose ports then also hold the closed ones through TIME_WAIT.
-      localAddresses = loopbackPool(Math.min(250, Math.ceil((o.participants + sockets) / usable)));
-      localAddressesWhy = `${o.participants.toLocaleString('en-US')} participants at up to ${o.peakArrivalsPerSec.toLocaleString('en-US')} arrivals/s`;
-    } else {
-      // Only the held connections are bound to the pool: binding every short HTTP connection costs the kernel a port search each.
-      localAddresses = loopbackPool(Math.min(250, Math.ceil(heldPorts / usable)));
-      localAddressesFor = 'held';
-      localAddressesWhy = `${heldPorts.toLocaleString('en-US')} held connections`;
-    }
+  const bound = localAddresses.length > 0 || loopbackV4;
+  const portsPerAddress = bound && picksOwn ? own : kernelPorts;
+  const load = bound && picksOwn ? OWN_PORT_LOAD : PORT_LOAD;
+  if (localAddresses.length === 0 && loopbackV4) {
+    localAddresses = loopbackPool(Math.min(MAX_POOL, Math.max(1, Math.ceil(busyPorts / (portsPerAddress * load)))));
+    localAddressesWhy = `up to ${busyPorts.toLocaleString('en-US')} client ports busy at ${o.peakArrivalsPerSec.toLocaleString('en-US')} arrivals/s, at most ${load * 100} % of each address's`;
   }
-  const countsTimeWait = localAddressesFor === 'all' && (localAddresses.length > 0 || !loopbackV4);
-  const portsNeeded = countsTimeWait ? o.participants + sockets : heldPorts;
   const addrCount = Math.max(1, localAddresses.length);
-  if (portsNeeded > addrCount * portsPerAddress) {
+  if (busyPorts > addrCount * portsPerAddress) {
     warnings.push(
-      `up to ${portsNeeded.toLocaleString('en-US')} client ports needed (connections held${countsTimeWait ? ' and in TIME_WAIT' : ''}), but ${addrCount === 1 ? 'one source address has' : `${addrCount} source addresses have`} ${(addrCount * portsPerAddress).toLocaleString('en-US')}; connections will fail with EADDRNOTAVAIL (give more with --local-address${loopbackV4 ? '' : ', addresses of this machine that reach the target'})`,
+      `up to ${busyPorts.toLocaleString('en-US')} client ports busy at once (connections held, open and lingering after they close), but ${addrCount === 1 ? 'one source address has' : `${addrCount} source addresses have`} ${(addrCount * portsPerAddress).toLocaleString('en-US')}; connections will fail with EADDRNOTAVAIL, the generator's own failure (give more with --local-address${loopbackV4 ? '' : ', addresses of this machine that reach the target'})`,
+    );
+  } else if (busyPorts > addrCount * portsPerAddress * load) {
+    warnings.push(
+      load === PORT_LOAD
+        ? `up to ${busyPorts.toLocaleString('en-US')} client ports busy at once on ${addrCount === 1 ? 'one source address' : `${addrCount} source addresses`}: past ${PORT_LOAD * 100} % of an address's ports each connect costs the kernel a search for a free one, and the generator stalls in it (give more with --local-address${loopbackV4 ? '' : ', addresses of this machine that reach the target'})`
+        : `up to ${busyPorts.toLocaleString('en-US')} client ports busy at once on ${addrCount} source address${addrCount === 1 ? '' : 'es'}, near all ${(addrCount * portsPerAddress).toLocaleString('en-US')} of them (give more with --local-address)`,
     );
   }
-  return { workers, workersWhy, filesPerProcess: files, localAddresses, localAddressesFor, localAddressesWhy, portsPerAddress, warnings };
+  return { workers, workersWhy, filesPerProcess: files, localAddresses, localAddressesWhy, portsPerAddress, busyPorts, warnings };
 }
 
 /** Without held connections, a journey is assumed to keep its socket about this long: two seconds' worth of arrivals are open at once. */
 const OPEN_SECONDS = 2;
 /** From this peak arrival rate on, the load is spread over every core by default. */
 export const AUTO_WORKERS_FROM_RATE = 500;
-/** Share of an address's ports planned for use; the rest is headroom for the kernel's choice. */
-const PORT_HEADROOM = 0.8;
+/** Share of an address's ports in the kernel's range that may be busy: beyond it the kernel's search for a free port on each connect grows long. */
+const PORT_LOAD = 0.25;
+/** Share of firstbell's own ports of an address that may be busy: taking one costs the same however many are, but leave room. */
+const OWN_PORT_LOAD = 0.8;
+
+/** Connections a journey opens, as planned for (its HTTP connection and its WebSocket). */
+const CONNECTIONS_PER_JOURNEY = 2;
+/** How long the kernel keeps a closed connection's port (TIME_WAIT, or FIN-WAIT-2 when the peer does not close), s. */
+const LINGER_SECONDS = 60;
+/** Most loopback addresses firstbell picks by itself. */
+const MAX_POOL = 250;
 
 /** Old-generation growth allowed over the live heap before V8 collects it, in %, for processes that send load. */
 export const HEAP_GROWING_PERCENT = 30;

@@ -28,7 +28,7 @@ export function planOf(scenario: ResolvedScenario, schedule: Schedule): RunInfo[
 }
 
 /** One process, connections from the system's source address. */
-export const SINGLE_PROCESS: Layout = { workers: 1, localAddresses: [], localAddressesFor: 'all' };
+export const SINGLE_PROCESS: Layout = { workers: 1, localAddresses: [] };
 
 /** Builds the plan: the schedule once, then the layout from its figures (default: one process). */
 export function buildPlan(scenario: ResolvedScenario, seed: number, layoutFor: (summary: RunInfo['plan']) => Layout = () => SINGLE_PROCESS, shard?: Shard): Plan {

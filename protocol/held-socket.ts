@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import WebSocket, * as wsModule from 'ws';
 import { Http1Connection, headerLines, takeOver, type SocketOwner } from './http1.js';
+import type { SourcePort } from './source-ports.js';
 import { HttpStatusError, ProtocolError } from '../api/errors.js';
 import { answerLimits, TooLargeError, WsProtocolError } from './answer-limits.js';
 import type { HeldConnection, HeldListener } from '../api/target.js';
@@ -137,11 +138,11 @@ class BareWebSocket implements HeldConnection, SocketOwner {
  * Opens a WebSocket on a bare socket and resolves on the server's first message (which it returns with it).
  * Fails like the other steps: an HTTP status instead of the upgrade, a refused or reset connection, the signal.
  */
-export function openBareSocket(url: string, signal: AbortSignal, o: { localAddress?: string; headers?: Record<string, string> } = {}): Promise<{ sock: HeldConnection; first: string }> {
+export function openBareSocket(url: string, signal: AbortSignal, o: { localAddress?: string; source?: () => SourcePort; headers?: Record<string, string> } = {}): Promise<{ sock: HeldConnection; first: string }> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     if (u.protocol !== 'ws:' && u.protocol !== 'wss:') return reject(new ProtocolError(`not a WebSocket URL: ${url}`));
-    const conn = new Http1Connection(new URL(`${u.protocol === 'wss:' ? 'https' : 'http'}://${u.host}`), { localAddress: o.localAddress });
+    const conn = new Http1Connection(new URL(`${u.protocol === 'wss:' ? 'https' : 'http'}://${u.host}`), { localAddress: o.localAddress, source: o.source });
     const key = randomBytes(16).toString('base64');
     // A header with a line break throws here, which rejects.
     const head = 'connection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: ' + key + '\r\nuser-agent: firstbell\r\n' + headerLines(o.headers);

@@ -8,6 +8,7 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { addressPolicy } from './address-guard.js';
+import { watchPort, type SourcePort } from './source-ports.js';
 import { answerLimits, TooLargeError } from './answer-limits.js';
 
 /** An answer as it came: status, header names and values in order (as received), body bytes. */
@@ -315,7 +316,8 @@ export class Http1Connection implements SocketOwner {
   /** The Host header and the request line's tail, built once. */
   private readonly hostLine: string;
 
-  constructor(origin: URL, private opts: { localAddress?: string } = {}) {
+  /** `source` gives the local address and port of each socket it opens (else `localAddress`, else the kernel's choice). */
+  constructor(origin: URL, private opts: { localAddress?: string; source?: () => SourcePort } = {}) {
     if (origin.protocol !== 'http:' && origin.protocol !== 'https:') throw new Error(`not an http(s) origin: ${origin.href}`);
     this.tls = origin.protocol === 'https:';
     this.host = origin.hostname.startsWith('[') ? origin.hostname.slice(1, -1) : origin.hostname;
@@ -380,8 +382,11 @@ export class Http1Connection implements SocketOwner {
   }
 
   private open(): Socket {
-    const o = { host: this.host, port: this.port, noDelay: true, lookup: addressPolicy.lookup, ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}) };
+    const from = this.opts.source?.();
+    const local = from ? { localAddress: from.localAddress, localPort: from.localPort } : this.opts.localAddress ? { localAddress: this.opts.localAddress } : {};
+    const o = { host: this.host, port: this.port, noDelay: true, lookup: addressPolicy.lookup, ...local };
     const s = (this.tls ? tlsConnect({ ...o, servername: isIP(this.host) ? undefined : this.host, ALPNProtocols: ['http/1.1'] }) : netConnect(o)) as Owned;
+    if (from) watchPort(s, from);
     this.socket = s;
     s[OWNER] = this;
     s.on('data', socketData);

@@ -1,6 +1,6 @@
 // A WebSocket as a journey uses it: open, send, and wait for the message that matches, whatever comes in between.
 import WebSocket from 'ws';
-import { ProtocolError } from '../api/errors.js';
+import { TimeoutError } from '../api/errors.js';
 import { answerLimits, TooLargeError, WsProtocolError } from './answer-limits.js';
 import type { WsConnection, WsMessage } from '../api/target.js';
 
@@ -57,7 +57,14 @@ export class UserSocket implements WsConnection {
   waitFor(match: (m: WsMessage) => boolean, opts: { signal: AbortSignal; timeoutMs?: number; what?: string }): Promise<WsMessage> {
     return new Promise((resolve, reject) => {
       const what = opts.what ?? 'the expected message';
-      const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => done(() => reject(new ProtocolError(`no ${what} within ${opts.timeoutMs} ms`))), opts.timeoutMs);
+      // Timers run before the event loop reads the sockets: the wait times out only if the message is still missing
+      // once what came in has been read.
+      const late = () => {
+        if (this.waiter !== check) return;
+        check();
+        if (this.waiter === check) done(() => reject(new TimeoutError(`no ${what} within ${opts.timeoutMs} ms`)));
+      };
+      const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => setImmediate(late), opts.timeoutMs);
       const onAbort = () => done(() => reject(opts.signal.reason));
       const check = () => {
         const i = this.inbox.findIndex(match);

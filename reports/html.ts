@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { clockAt, MACHINE_BUSY_PCT, type Analysis, type LayerResult, type Symptom } from '../analysis/analysis.js';
-import { downText } from '../analysis/headline.js';
+import { downText, layerStateWords, silenceText } from '../analysis/headline.js';
 import { shardState } from '../run-folder/run-folder.js';
 
 let chartSource: string | undefined;
@@ -23,13 +23,15 @@ const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(x >= 10_000 ? 0 : 1
 
 const LIMITED_BY = {
   target: 'the layer was saturated there: more was offered than it completed',
-  generator: 'firstbell itself could not send more in those seconds (see generator health): the target was not the limit',
+  generator: 'firstbell itself was the bottleneck in the seconds near this rate (see generator health): what the target could do there could not be told apart from the generator',
   load: 'the scenario offered no more: the target was not the limit',
 } as const;
 
 function capacityLine(l: LayerResult): string {
   const cap = l.capacity;
-  const c = cap
+  const c = l.connectionLimit
+    ? `its limit is a count of held connections (${l.connectionLimit.held}), not a rate: how fast participants came in did not decide who got in`
+    : cap
     ? `capacity <b>${cap.lowerBound ? '≥ ' : ''}${cap.perSec} ${esc(l.unit)}</b> completed, held two seconds in a row; ${LIMITED_BY[cap.limitedBy]}`
     : 'no capacity measured (no two seconds in a row with participants through)';
   const k = l.knee ? `; knee at ${esc(l.knee.clock)}: ${l.knee.goodputPerSec}/s completed of ${l.knee.offeredPerSec}/s offered` : '';
@@ -41,18 +43,28 @@ function symptomList(list: Symptom[]): string {
   return list.slice(0, 4).map((s) => `<li><b>${esc(s.label)}</b> ${pct(s.share)} <span class="small">(${s.count})</span></li>`).join('') || '<li>slow answers, no errors</li>';
 }
 
-function layerCard(l: LayerResult): string {
+function layerCard(l: LayerResult, a: Analysis): string {
   const o = l.objective;
   const objective = `objective: ≤ ${pct(o.maxErrorRate)} errors and p95 ≤ ${ms(o.p95Ms)} per second`;
+  const counts = `${l.failed} of ${l.attempts} attempts failed`;
+  const limit = l.connectionLimit
+    ? `<p class="limit"><b>Connection limit: refuses new connections beyond ${l.connectionLimit.held} held.</b> The count of held participants stood still for ${l.connectionLimit.forSec} s while the target turned new connects away, whatever arrived.</p>`
+    : '';
+  if (l.state === 'missed' || l.state === 'down' || l.state === 'unclear') {
+    const words = esc(layerStateWords(l, a));
+    const cls = l.state === 'unclear' ? 'unjudged' : 'broken';
+    const title = l.state === 'missed' ? 'missed its objective' : l.state === 'down' ? 'down with the target' : 'not shown either way';
+    const why = l.state === 'unclear'
+      ? `<p>What failed beyond its objective timed out in seconds in which firstbell itself was the bottleneck (shaded on the timeline): a stalled generator reads answers late, so those timeouts are no evidence against the target, and none that it kept up.</p>`
+      : '';
+    return `<div class="card ${cls}"><h3>${esc(l.layer)}</h3><p class="state">${title}</p><p>${words}; ${counts}.</p>${why}${limit}${capacityLine(l)}<p class="small">${esc(objective)}</p></div>`;
+  }
   if (!l.judged) return `<div class="card unjudged"><h3>${esc(l.layer)}</h3><p class="state">not judged</p><p>No second had 5 or more ended attempts of one of its steps (${l.attempts} attempts, ${l.failed} failed): there is no evidence that it met its objective.</p><p class="small">${esc(objective)}</p></div>`;
   if (!l.breakPoint) {
     return `<div class="card ok"><h3>${esc(l.layer)}</h3><p class="state">met its objective</p>
 <p>Peak offered ${l.peakOfferedPerSec} ${esc(l.unit)}, peak served ${l.peakGoodputPerSec}/s; ${l.failed} of ${l.attempts} attempts failed.</p>${capacityLine(l)}<p class="small">${esc(objective)}</p></div>`;
   }
   const b = l.breakPoint;
-  const limit = l.connectionLimit
-    ? `<p class="limit"><b>Connection limit: refuses new connections beyond ${l.connectionLimit.held} held.</b> The count of held participants stood still for ${l.connectionLimit.forSec} s while new connects failed, whatever arrived.</p>`
-    : '';
   return `<div class="card broken"><h3>${esc(l.layer)}</h3><p class="state">broke at ${esc(b.clock)}</p>
 <p>at <b>${b.offeredPerSec} ${esc(l.unit)}</b> offered with <b>${b.concurrency}</b> participants connected (${b.held} holding); ${esc(b.step)} ${b.reason === 'error rate' ? `failed ${pct(b.errorRate)}` : `p95 ${ms(b.p95Ms)}`} in that second.</p>
 ${limit}<p>What users saw in the break second:</p><ul class="at-break">${symptomList(b.symptomsAtBreak)}</ul>
@@ -82,6 +94,9 @@ function bellTable(a: Analysis): string {
 
 function downCard(a: Analysis): string {
   const d = a.targetDown;
+  if (a.silence) {
+    return `<div class="card unjudged" id="target-silent"><h3>The target fell silent, or the generator stalled</h3><p>${esc(silenceText(a.silence, a.run))}</p></div>`;
+  }
   if (!d) return '';
   return `<div class="card down" id="target-down"><h3>The target went down</h3><p>${esc(downText(d, a.run))}</p>
 <p class="small">Down: attempts went on ending, and for ${2} seconds or more in a row not one got an answer from the target's address.</p></div>`;
@@ -306,7 +321,8 @@ const PAGE_SCRIPT = String.raw`
   draw('chart-health', { type: 'line', data: { labels: hl, datasets: [
       { label: 'event-loop lag p99 (ms)', data: h.map(function (r) { return r.loopLagP99Ms; }), borderColor: '#6a1b9a', pointRadius: 0, yAxisID: 'y' },
       { label: 'send lag p99 (ms)', data: h.map(function (r) { return r.sendLagP99Ms; }), borderColor: '#ef6c00', pointRadius: 0, yAxisID: 'y' },
-      { label: 'CPU (% of a core)', data: h.map(function (r) { return r.cpuPct; }), borderColor: '#1565c0', pointRadius: 0, yAxisID: 'y2' },
+      { label: 'CPU, busiest process (% of a core)', data: h.map(function (r) { return r.cpuPct; }), borderColor: '#1565c0', pointRadius: 0, yAxisID: 'y2' },
+      { label: 'CPU, all generator processes (% of a core)', data: h.map(function (r) { return r.cpuTotalPct === undefined ? null : r.cpuTotalPct; }), borderColor: '#1565c0', borderDash: [4, 3], pointRadius: 0, yAxisID: 'y2' },
       { label: 'participants under way', data: h.map(function (r) { return r.active; }), borderColor: '#2e7d32', pointRadius: 0, yAxisID: 'y3' }] },
     options: { responsive: true, maintainAspectRatio: false, plugins: { markers: markers(null), title: { display: true, text: 'generator health per second' } },
       scales: { x: { ticks: { maxTicksLimit: 16 } }, y: { beginAtZero: true, title: { display: true, text: 'ms' } }, y2: { position: 'right', beginAtZero: true, title: { display: true, text: '% CPU' }, grid: { drawOnChartArea: false } },
@@ -352,7 +368,7 @@ export function renderReport(a: Analysis): string {
   for (const s of a.steps) for (const f of s.failures) kindLabels[f.kind] = f.label;
   const data = { timeline: a.timeline, layers: a.layers, health: a.health, firstBell: r.scenario.firstBell, kindLabels, browsers: a.browsers ?? null, bells: a.bells ?? null };
   const json = JSON.stringify(data).replace(/</g, '\\u003c');
-  const genWarn = a.generator.suspectSeconds.length > 0;
+  const genWarn = a.generator.suspectSeconds.length > 0 || a.generator.ownFailures.length > 0;
   const verdictWord = { passed: 'PASSED', failed: 'FAILED', 'not-judged': 'NOT JUDGED', 'generator-bound': 'GENERATOR-BOUND' }[a.verdict];
   const layerSections = a.layers
     .map((l) => {
@@ -367,12 +383,12 @@ export function renderReport(a: Analysis): string {
 <body><main>
 <h1>Capacity report: ${esc(r.scenario.name)}</h1>
 <p class="sub">${esc(r.target.kind)} target at ${esc(r.target.url)} · scale ${r.scenario.scale} · seed ${r.seed} · ${esc(r.startedAt)} · run ${esc(r.status)}</p>
-${genWarn ? `<div class="verdict warn" id="generator-warning"><b>Generator:</b> ${esc(a.generator.note)} Shaded seconds on the timeline are left out of the verdict.</div>` : ''}
+${genWarn ? `<div class="verdict warn" id="generator-warning"><b>Generator:</b> ${esc(a.generator.note)} In the shaded seconds on the timeline only what the target answered counts.</div>` : ''}
 <div class="verdict ${a.verdict === 'passed' ? 'pass' : a.verdict === 'failed' ? 'fail' : 'warn'}" id="verdict"><b>${verdictWord}</b> — ${esc(a.headline)}</div>
 ${usersBlock(a)}
 ${bellTable(a)}
 <h2>Verdict per layer</h2>
-<div class="cards">${downCard(a)}${a.layers.map(layerCard).join('')}</div>
+<div class="cards">${downCard(a)}${a.layers.map((l) => layerCard(l, a)).join('')}</div>
 <h2>Timeline</h2>
 <p class="small">Attempts are bucketed by each attempt's intended start; "completed" counts participants through the layer by the second they completed, which is what the layer served. Failed attempts have their own axis on the right, so a small share stays visible; kinds differ by pattern as well as colour. The dashed grey line is the first bell; the red line marks a layer's break point (first second of a violation sustained for at least two judged seconds).</p>
 ${layerSections}

@@ -1,5 +1,6 @@
 // Small outputs of the result model: summary.json, the terminal verdict and junit.xml.
 import type { Analysis } from '../analysis/analysis.js';
+import { layerStateWords } from '../analysis/headline.js';
 
 /** summary.json: the verdict and the figures a pipeline reads. */
 export function summaryJson(a: Analysis): object {
@@ -14,9 +15,11 @@ export function summaryJson(a: Analysis): object {
     headline: a.headline,
     users: a.users,
     targetDown: a.targetDown ?? null,
+    silence: a.silence ?? null,
     bells: a.bells ?? null,
     layers: a.layers.map((l) => ({
-      layer: l.layer, met: l.met, judged: l.judged, objective: l.objective, unit: l.unit, attempts: l.attempts, failed: l.failed,
+      layer: l.layer, state: l.state, met: l.met, judged: l.judged, objective: l.objective, unit: l.unit, attempts: l.attempts, failed: l.failed,
+      failedShare: l.failedShare, timeoutsWhileGeneratorBound: l.timeoutsWhileGeneratorBound,
       peakOfferedPerSec: l.peakOfferedPerSec, peakGoodputPerSec: l.peakGoodputPerSec, peakHeld: l.peakHeld,
       capacity: l.capacity ?? null, knee: l.knee ?? null, breakPoint: l.breakPoint ?? null, connectionLimit: l.connectionLimit ?? null,
     })),
@@ -33,16 +36,10 @@ export function summaryJson(a: Analysis): object {
 export function terminalSummary(a: Analysis, reportPath: string): string {
   const lines = [`${a.verdict.toUpperCase()}: ${a.headline}`];
   for (const l of a.layers) {
-    const b = l.breakPoint;
-    const state = !l.judged
-      ? 'not judged (too few attempts per second)'
-      : b
-        ? `broke at ${b.clock}, ${b.offeredPerSec} ${l.unit} offered, ${b.concurrency} connected; ${b.recovered ? `recovered after ${b.brokenForSec} s` : 'not recovered by the end of the run'}`
-        : `met (peak ${l.peakOfferedPerSec} ${l.unit})`;
     const c = l.capacity;
-    const cap = c ? `; capacity ${c.lowerBound ? '>= ' : ''}${c.perSec}/s completed${c.limitedBy === 'target' ? '' : c.limitedBy === 'generator' ? ' (the generator was the limit)' : ' (the load offered was the limit)'}` : '';
-    const limit = l.connectionLimit ? `; refuses new connections beyond ${l.connectionLimit.held} held` : '';
-    lines.push(`  ${l.layer.padEnd(9)} ${state}${cap}${limit}`);
+    const cap = c ? `; capacity ${c.lowerBound ? '>= ' : ''}${c.perSec}/s completed${c.limitedBy === 'target' ? '' : c.limitedBy === 'generator' ? ' (could not be told apart from the generator)' : ' (the load offered was the limit)'}` : '';
+    const limit = l.connectionLimit && l.state !== 'missed' ? `; refuses new connections beyond ${l.connectionLimit.held} held` : '';
+    lines.push(`  ${l.layer.padEnd(9)} ${layerStateWords(l, a)}${cap}${limit}`);
   }
   for (const b of a.bells ?? []) {
     const what = b.verdict === 'broke' ? `broke the ${b.broken.map((x) => `${x.layer} at ${x.clock} (${x.offeredPerSec}/s offered)`).join(', the ')}` : b.verdict === 'met' ? 'met the objectives' : 'not judged';
@@ -65,7 +62,7 @@ export function terminalSummary(a: Analysis, reportPath: string): string {
       );
     }
   }
-  if (a.generator.suspectSeconds.length) lines.push(`  generator ${a.generator.note}`);
+  if (a.generator.suspectSeconds.length || a.generator.ownFailures.length) lines.push(`  generator ${a.generator.note}`);
   for (const e of a.scriptErrors.slice(0, 5)) lines.push(`  script    ${e.count} × ${e.message}`);
   for (const e of a.notAllowed.slice(0, 5)) lines.push(`  refused   ${e.count} × ${e.message}`);
   lines.push(`report: ${reportPath}`);
@@ -78,8 +75,8 @@ const x = (s: string) => s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;
 export function junitXml(a: Analysis): string {
   const cases = a.layers.map((l) => {
     const name = `${l.layer}: ≤ ${l.objective.maxErrorRate * 100} % errors and p95 ≤ ${l.objective.p95Ms} ms`;
-    const body = l.breakPoint
-      ? `<failure message="${x(`broke at ${l.breakPoint.clock} at ${l.breakPoint.offeredPerSec} ${l.unit}`)}">${x(a.headline)}</failure>`
+    const body = l.state === 'broke' || l.state === 'missed' || l.state === 'down'
+      ? `<failure message="${x(`${l.layer} ${layerStateWords(l, a)}`)}">${x(a.headline)}</failure>`
       : a.verdict === 'generator-bound'
         ? `<failure message="not confirmed: the generator was the bottleneck">${x(a.generator.note)}</failure>`
         : !l.judged
@@ -96,7 +93,7 @@ export function junitXml(a: Analysis): string {
     whole('participants got through', u.arrived > 0 && u.joined === 0 ? `none of ${u.arrived} participants joined` : undefined),
     whole('evidence for a verdict', a.verdict === 'not-judged' ? 'no layer had enough attempts per second to judge' : undefined),
   );
-  const failures = (a.verdict === 'generator-bound' ? a.layers.length : a.layers.filter((l) => l.breakPoint).length) +
+  const failures = (a.verdict === 'generator-bound' ? a.layers.length : a.layers.filter((l) => l.state === 'broke' || l.state === 'missed' || l.state === 'down').length) +
     (a.targetDown ? 1 : 0) + (u.arrived > 0 && u.joined === 0 ? 1 : 0) + (a.verdict === 'not-judged' ? 1 : 0);
   const skipped = a.layers.filter((l) => !l.judged).length;
   return `<?xml version="1.0" encoding="UTF-8"?>

@@ -41,7 +41,7 @@ describe('merging shard run folders', () => {
     expect(info.generator).toMatchObject({ arrivalsPlanned: 4, arrivalsSent: 4 });
     expect(info.shards?.members.map((m) => [m.index, m.startSkewMs, m.worstCpuPct])).toEqual([[1, 0.1, 10], [2, 0.2, 20]]);
     expect(info.zeroEpochMs).toBe(Date.parse('2026-12-02T08:00:00.000Z'));
-    expect(readFileSync(join(r.dir, FILES.health), 'utf8').split('\n')[1]).toBe('0,1,2,20,3,4,2,0,0,2,100');
+    expect(readFileSync(join(r.dir, FILES.health), 'utf8').split('\n')[1]).toBe('0,1,2,20,3,4,2,0,0,2,100,30');
     expect(readFileSync(join(r.dir, FILES.browserHealth), 'utf8').split('\n')[1]).toBe('0,9,70,500,70');
     expect(readFileSync(join(r.dir, FILES.samples), 'utf8').trim().split('\n')).toHaveLength(5);
   });

@@ -30,8 +30,14 @@ export interface HealthSecond {
   /** Event-loop delay p99 and max in this second, ms. */
   loopLagP99Ms: number;
   loopLagMaxMs: number;
-  /** CPU used in this second by the generator process, or with worker processes by the busiest of them, in % of one core. */
+  /**
+   * CPU used in this second by the generator process, or with worker processes by the busiest of them, in % of one
+   * core: user and system time of every thread, as the kernel counts it (a worker is measured from /proc by the run's
+   * process, so a worker too busy to report still shows its CPU).
+   */
   cpuPct: number;
+  /** CPU of every generator process together in this second, in % of one core (absent in run folders from before it was kept). */
+  cpuTotalPct?: number;
   /** How late arrivals were dispatched against the schedule in this second, p99 and max, ms. */
   sendLagP99Ms: number;
   sendLagMaxMs: number;
@@ -45,8 +51,9 @@ export interface HealthSecond {
   rssMb: number;
 }
 
-/** Adds another sending process's second to `h`: CPU and lags are the busiest process's (each has one event loop); counts add up. */
+/** Adds another sending process's second to `h`: CPU and lags are the busiest process's (each has one event loop); counts and the total CPU add up. */
 export function addProcessHealth(h: HealthSecond, w: HealthSecond): void {
+  h.cpuTotalPct = (h.cpuTotalPct ?? h.cpuPct) + (w.cpuTotalPct ?? w.cpuPct);
   h.cpuPct = Math.max(h.cpuPct, w.cpuPct);
   h.loopLagP99Ms = Math.max(h.loopLagP99Ms, w.loopLagP99Ms);
   h.loopLagMaxMs = Math.max(h.loopLagMaxMs, w.loopLagMaxMs);
@@ -292,18 +299,18 @@ export class RunFailedError extends Error {
   }
 }
 
-export const SAMPLE_HEADER = 'intended_ms,start_ms,end_ms,user,layer,step,outcome,status';
-export const HEALTH_HEADER = 'second,loop_lag_p99_ms,loop_lag_max_ms,cpu_pct,send_lag_p99_ms,send_lag_max_ms,arrivals,late,dropped,active,rss_mb';
+export const SAMPLE_HEADER = 'intended_ms,start_ms,end_ms,user,layer,step,outcome,status,entry';
+export const HEALTH_HEADER = 'second,loop_lag_p99_ms,loop_lag_max_ms,cpu_pct,send_lag_p99_ms,send_lag_max_ms,arrivals,late,dropped,active,rss_mb,cpu_total_pct';
 
 /** A time in ms to 0.1 ms ("1234.5", or "1234" when whole): cheaper than toFixed on the hot path. */
 const ms1 = (x: number) => Math.round(x * 10) / 10;
 
 export function sampleLine(s: Sample): string {
-  return `${ms1(s.intendedMs)},${ms1(s.startMs)},${ms1(s.endMs)},${s.user},${s.layer},${s.step},${s.outcome},${s.status}`;
+  return `${ms1(s.intendedMs)},${ms1(s.startMs)},${ms1(s.endMs)},${s.user},${s.layer},${s.step},${s.outcome},${s.status},${s.entry ?? 0}`;
 }
 
 export function healthLine(h: HealthSecond): string {
-  return [h.t, h.loopLagP99Ms, h.loopLagMaxMs, h.cpuPct, h.sendLagP99Ms, h.sendLagMaxMs, h.arrivals, h.late, h.dropped, h.active, h.rssMb].join(',');
+  return [h.t, h.loopLagP99Ms, h.loopLagMaxMs, h.cpuPct, h.sendLagP99Ms, h.sendLagMaxMs, h.arrivals, h.late, h.dropped, h.active, h.rssMb, h.cpuTotalPct ?? h.cpuPct].join(',');
 }
 
 async function* lines(path: string): AsyncGenerator<{ line: string; n: number }> {
@@ -356,11 +363,13 @@ const DAMAGED = 'the file is damaged; fix or remove the line, or run again';
 
 function parseSample(line: string, where: string, spanMs = Infinity): Sample {
   const f = line.split(',');
-  const [intended, start, end, user, layer, step, outcome, status] = f;
-  if (f.length !== 8 || !LAYER_SET.has(layer!) || !OUTCOME_SET.has(outcome!)) {
+  const [intended, start, end, user, layer, step, outcome, status, entry] = f;
+  // Eight columns in run folders from before the entry was kept.
+  if ((f.length !== 8 && f.length !== 9) || !LAYER_SET.has(layer!) || !OUTCOME_SET.has(outcome!) || (entry !== undefined && entry !== '0' && entry !== '1' && entry !== '2')) {
     throw new RunFolderError(`${where}: not a sample line ("${line.slice(0, 80)}"); expected ${SAMPLE_HEADER}`);
   }
   const s: Sample = { intendedMs: Number(intended), startMs: Number(start), endMs: Number(end), user: Number(user), layer: layer as Layer, step: step!, outcome: outcome as Outcome, status: Number(status) };
+  if (entry !== undefined) s.entry = Number(entry) as 0 | 1 | 2;
   for (const k of ['intendedMs', 'startMs', 'endMs'] as const) {
     const v = s[k];
     if (!Number.isFinite(v) || v < -1 || v > spanMs) throw new RunFolderError(`${where}: ${k} "${f[['intendedMs', 'startMs', 'endMs'].indexOf(k)]}" is not a time inside the run (0 to ${Math.round(spanMs)} ms); ${DAMAGED}`);
@@ -384,10 +393,11 @@ export async function readHealth(dir: string, spanMs = Infinity): Promise<Health
   if (!existsSync(path)) return out;
   for await (const { line, n } of lines(path)) {
     const v = line.split(',').map(Number);
-    if (v.length !== 11 || v.some((x) => !Number.isFinite(x))) continue; // a torn last line after a crash
+    // Eleven columns in run folders from before the total CPU was kept; a torn last line after a crash is skipped.
+    if ((v.length !== 11 && v.length !== 12) || v.some((x) => !Number.isFinite(x))) continue;
     if (!Number.isInteger(v[0]) || v[0]! < 0 || v[0]! * 1000 > spanMs) throw new RunFolderError(`${path}:${n}: second "${v[0]}" is not inside the run; ${DAMAGED}`);
-    const [t, a, b, c, d, e, f, g, h, i, j] = v as [number, number, number, number, number, number, number, number, number, number, number];
-    out.push({ t, loopLagP99Ms: a, loopLagMaxMs: b, cpuPct: c, sendLagP99Ms: d, sendLagMaxMs: e, arrivals: f, late: g, dropped: h, active: i, rssMb: j });
+    const [t, a, b, c, d, e, f, g, h, i, j, k] = v as [number, number, number, number, number, number, number, number, number, number, number, number | undefined];
+    out.push({ t, loopLagP99Ms: a, loopLagMaxMs: b, cpuPct: c, sendLagP99Ms: d, sendLagMaxMs: e, arrivals: f, late: g, dropped: h, active: i, rssMb: j, ...(k === undefined ? {} : { cpuTotalPct: k }) });
   }
   return out;
 }

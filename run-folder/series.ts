@@ -21,6 +21,10 @@ export class StepSecond {
   ok = 0;
   /** Attempts the run itself stopped (not the target's doing). */
   aborted = 0;
+  /** Attempts the generator could not make (out of ports, files, buffers): not the target's doing either. */
+  generator = 0;
+  /** Attempts that were their participant's entry into the layer in their journey (its first step of the layer): participants offered to it. */
+  entries = 0;
   /** Failed attempts by kind: "http_503", "timeout", … */
   failures: Record<string, number> = {};
   /** Latency from intended start, µs, over all ended attempts. */
@@ -29,8 +33,13 @@ export class StepSecond {
   service = newHistogram();
 
   add(s: Sample): void {
+    if (s.entry && s.outcome !== 'script_error' && s.outcome !== 'not_allowed') this.entries++;
     if (s.outcome === 'aborted') {
       this.aborted++;
+      return;
+    }
+    if (s.outcome === 'generator') {
+      this.generator++;
       return;
     }
     this.attempts++;
@@ -47,6 +56,8 @@ export class StepSecond {
     this.attempts += o.attempts;
     this.ok += o.ok;
     this.aborted += o.aborted;
+    this.generator += o.generator;
+    this.entries += o.entries;
     for (const [k, v] of Object.entries(o.failures)) this.failures[k] = (this.failures[k] ?? 0) + v;
     this.latency.add(o.latency);
     this.service.add(o.service);
@@ -54,6 +65,11 @@ export class StepSecond {
 
   get failed(): number {
     return this.attempts - this.ok;
+  }
+
+  /** Failed attempts that only the generator's clock says failed (timeouts), and those the target answered or refused. */
+  get clockOnly(): number {
+    return this.failures.timeout ?? 0;
   }
 
   /** Latency percentile from intended start, in ms. */
@@ -68,6 +84,7 @@ export class StepSecond {
   toJSON(): StepSecondJson {
     return {
       attempts: this.attempts, ok: this.ok, aborted: this.aborted, failures: this.failures,
+      ...(this.generator ? { generator: this.generator } : {}), ...(this.entries ? { entries: this.entries } : {}),
       latency: hdr.encodeIntoCompressedBase64(this.latency), service: hdr.encodeIntoCompressedBase64(this.service),
     };
   }
@@ -77,6 +94,8 @@ export class StepSecond {
     b.attempts = j.attempts;
     b.ok = j.ok;
     b.aborted = j.aborted;
+    b.generator = j.generator ?? 0;
+    b.entries = j.entries ?? 0;
     b.failures = { ...j.failures };
     b.latency.add(hdr.decodeFromCompressedBase64(j.latency, 32, false));
     b.service.add(hdr.decodeFromCompressedBase64(j.service, 32, false));
@@ -88,6 +107,8 @@ export interface StepSecondJson {
   attempts: number;
   ok: number;
   aborted: number;
+  generator?: number;
+  entries?: number;
   failures: Record<string, number>;
   /** HdrHistogram compressed base64 (V2), µs. */
   latency: string;
@@ -106,6 +127,8 @@ export interface JourneyCounts {
   goalAttempts: number;
   /** Not joined, and their last attempt failed: they never got in. The rest of those not joined were cut off by the run's end. */
   failedNotJoined: number;
+  /** Journeys begun, retries included (0 in series from before journeys were counted). */
+  journeys: number;
 }
 
 /**
@@ -120,6 +143,10 @@ export interface EndSecond {
   unanswered: Record<string, number>;
   /** When the first of each kind ended, ms from the run start. */
   firstMs: Record<string, number>;
+  /** For the timeouts among them: when the earliest of them was sent, ms from the run start (the target kept silent from then). */
+  firstSentMs?: number;
+  /** Attempts ending in this second that the generator could not make (out of ports, files, buffers). */
+  generator?: number;
   /** Successful attempts by step key, counted in the second they completed. */
   done: Record<string, number>;
   /** Per layer: attempts begun minus attempts ended in this second (held steps' heartbeats apart). */
@@ -146,6 +173,10 @@ export interface SeriesJson {
   scriptErrors?: Record<string, number>;
   /** Connections firstbell refused (not_allowed samples): to which address, by message. */
   notAllowed?: Record<string, number>;
+  /** The generator's own failures (generator samples), by step and system error code. */
+  generatorErrors?: Record<string, number>;
+  /** True when the samples said where each journey entered each layer (StepSecond.entries, journeys); absent in older series. */
+  entries?: boolean;
   /** Second index by the clock → what ended, completed, began and was held then. */
   clock?: Record<string, EndSecond>;
 }
@@ -162,7 +193,7 @@ function countMessage(m: Map<string, number>, message: string, n = 1): void {
 export class Series {
   readonly steps: StepDecl[] = [];
   readonly seconds = new Map<number, Map<string, StepSecond>>();
-  readonly journeys: JourneyCounts = { arrived: 0, joined: 0, joinedLate: 0, goalAttempts: 0, failedNotJoined: 0 };
+  readonly journeys: JourneyCounts = { arrived: 0, joined: 0, joinedLate: 0, goalAttempts: 0, failedNotJoined: 0, journeys: 0 };
   /** Time from arrival to joining, µs. */
   readonly timeToJoin = newHistogram();
   /** Participants seen for the first time, by second of their first intended start (distinct users, unlike attempts). */
@@ -171,6 +202,10 @@ export class Series {
   readonly scriptErrors = new Map<string, number>();
   /** Connections refused by the allow-list, by message: its not_allowed samples. */
   readonly notAllowed = new Map<string, number>();
+  /** The generator's own failures, by step and system error code: its generator samples. */
+  readonly generatorErrors = new Map<string, number>();
+  /** True once a sample said where its journey entered its layer: offered load and journeys come from those marks. */
+  entries = false;
   /** By the clock: per second, what ended, completed, began and was held then. */
   readonly clock = new Map<number, EndSecond>();
   /** Participants not yet joined: arrival and whether their last attempt failed (ingest state, not serialised). */
@@ -232,11 +267,13 @@ export class Series {
       if (s.outcome === 'held' && !this.heldKeys.has(key)) this.markHeld(s.layer, s.step, key);
       return;
     }
-    if (s.outcome === 'aborted' || s.outcome === 'script_error' || s.outcome === 'not_allowed') return;
+    if (s.outcome === 'generator') end.generator = (end.generator ?? 0) + 1;
+    if (s.outcome === 'aborted' || s.outcome === 'script_error' || s.outcome === 'not_allowed' || s.outcome === 'generator') return;
     if (s.outcome === 'ok') end.done[key] = (end.done[key] ?? 0) + 1;
     if (UNANSWERED.has(s.outcome)) {
       end.unanswered[s.outcome] = (end.unanswered[s.outcome] ?? 0) + 1;
       end.firstMs[s.outcome] = Math.min(end.firstMs[s.outcome] ?? s.endMs, s.endMs);
+      if (s.outcome === 'timeout') end.firstSentMs = Math.min(end.firstSentMs ?? s.startMs, s.startMs);
     } else if (s.outcome !== 'error') end.answered++;
     if (this.heldKeys.has(key)) return;
     addTo(end.flight, s.layer, -1);
@@ -246,6 +283,7 @@ export class Series {
   /** Tracks whole journeys; samples of one participant arrive in journey order. */
   private follow(s: Sample, key: string): void {
     if (this.browserKeys.has(key)) return;
+    if (s.entry === 2) this.journeys.journeys++;
     if (!this.goalKey || this.joinedIds.has(s.user)) {
       if (this.goalKey && key === this.goalKey && s.outcome !== 'aborted') this.journeys.goalAttempts++;
       return;
@@ -283,8 +321,10 @@ export class Series {
   }
 
   add(s: Sample): void {
+    if (s.entry !== undefined) this.entries = true;
     if (s.outcome === 'script_error') this.countScriptError(`${s.layer}.${s.step}: ${s.error ?? 'no message'}`);
     else if (s.outcome === 'not_allowed') countMessage(this.notAllowed, `${s.layer}.${s.step}: ${s.error ?? 'an address outside the allow-list'}`);
+    else if (s.outcome === 'generator') countMessage(this.generatorErrors, `${s.layer}.${s.step}: ${s.error ?? 'a local resource ran out'}`);
     const key = this.keyOf(s.layer, s.step);
     this.onClock(s, key);
     if (isHoldEvent(s.outcome)) return;
@@ -302,6 +342,8 @@ export class Series {
     for (const [sec, n] of o.newUsers) this.newUsers.set(sec, (this.newUsers.get(sec) ?? 0) + n);
     for (const [m, n] of o.scriptErrors) this.countScriptError(m, n);
     for (const [m, n] of o.notAllowed) countMessage(this.notAllowed, m, n);
+    for (const [m, n] of o.generatorErrors) countMessage(this.generatorErrors, m, n);
+    this.entries ||= o.entries;
     for (const [sec, m] of o.seconds) for (const [k, b] of m) this.bucket(sec, k).merge(b);
     for (const [sec, e] of o.clock) this.mergeClock(sec, e);
   }
@@ -311,6 +353,8 @@ export class Series {
     x.answered += e.answered;
     for (const [k, n] of Object.entries(e.unanswered)) addTo(x.unanswered, k, n);
     for (const [k, ms] of Object.entries(e.firstMs ?? {})) x.firstMs[k] = Math.min(x.firstMs[k] ?? ms, ms);
+    if (e.firstSentMs !== undefined) x.firstSentMs = Math.min(x.firstSentMs ?? e.firstSentMs, e.firstSentMs);
+    if (e.generator) x.generator = (x.generator ?? 0) + e.generator;
     for (const [k, n] of Object.entries(e.done)) addTo(x.done, k, n);
     for (const [k, n] of Object.entries(e.flight) as [Layer, number][]) addTo(x.flight, k, n);
     for (const [k, n] of Object.entries(e.held) as [Layer, number][]) addTo(x.held, k, n);
@@ -375,6 +419,8 @@ export class Series {
       journeys: { ...this.journeys, timeToJoin: hdr.encodeIntoCompressedBase64(this.timeToJoin), newUsers: Object.fromEntries(this.newUsers) },
       ...(this.scriptErrors.size ? { scriptErrors: Object.fromEntries(this.scriptErrors) } : {}),
       ...(this.notAllowed.size ? { notAllowed: Object.fromEntries(this.notAllowed) } : {}),
+      ...(this.generatorErrors.size ? { generatorErrors: Object.fromEntries(this.generatorErrors) } : {}),
+      ...(this.entries ? { entries: true } : {}),
       clock: Object.fromEntries([...this.clock].sort((a, b) => a[0] - b[0])),
     };
   }
@@ -384,12 +430,16 @@ export class Series {
     if (j.journeys) {
       const { timeToJoin, newUsers, ...counts } = j.journeys;
       Object.assign(s.journeys, counts);
+      // Series from before journeys were counted have none.
+      s.journeys.journeys = (counts as Partial<JourneyCounts>).journeys ?? 0;
       for (const [sec, n] of Object.entries(newUsers ?? {})) s.newUsers.set(Number(sec), n);
       s.timeToJoin.add(hdr.decodeFromCompressedBase64(timeToJoin, 32, false));
     }
     for (const [sec, m] of Object.entries(j.seconds)) for (const [k, b] of Object.entries(m)) s.bucket(Number(sec), k).merge(StepSecond.fromJSON(b));
     for (const [m, n] of Object.entries(j.scriptErrors ?? {})) s.countScriptError(m, n);
     for (const [m, n] of Object.entries(j.notAllowed ?? {})) countMessage(s.notAllowed, m, n);
+    for (const [m, n] of Object.entries(j.generatorErrors ?? {})) countMessage(s.generatorErrors, m, n);
+    s.entries = j.entries === true;
     for (const [sec, e] of Object.entries(j.clock ?? {})) s.mergeClock(Number(sec), e);
     return s;
   }

@@ -3,10 +3,12 @@ import { createServer, type AddressInfo } from 'node:net';
 import type { Sample } from '../api/sample.js';
 import { targetSteps, type JourneyEnd, type Target } from '../api/target.js';
 import { identities, type Identity } from '../api/identity.js';
+import { ephemeralPortRange, ownPorts } from '../lib/ports.js';
 import { tuneHeapForLoad } from '../plan/limits.js';
 import type { Schedule } from '../plan/schedule.js';
 import { rowOf, type Row } from '../modules/data.js';
 import { HttpSession } from '../protocol/http-session.js';
+import { SourcePorts } from '../protocol/source-ports.js';
 import { Series } from '../run-folder/series.js';
 import type { ResolvedScenario, RetryPolicy } from '../scenarios/model.js';
 import { HealthMonitor } from './health.js';
@@ -100,10 +102,11 @@ export interface EngineOptions {
   lateThresholdMs: number;
   monitor: HealthMonitor;
   emit: (s: Sample) => void;
-  /** Local addresses the participants' connections are spread over (participant id modulo their count); default the system's choice. */
+  /**
+   * Local addresses the participants' connections come from (participant id modulo their count), each connection from
+   * a port this process picks (see SourcePorts); default the kernel's choice of address and port.
+   */
   localAddresses?: string[];
-  /** all (default): every connection is bound to the participant's address; held: only its held connection. */
-  localAddressesFor?: 'all' | 'held';
   /** The scenario's data: participant n gets row n (with `reuseRows`, row n mod the rows). */
   rows?: readonly Row[];
   reuseRows?: boolean;
@@ -121,6 +124,7 @@ class Participant implements HoldWatcher {
   /** Starts the next journey. */
   go(): void {
     this.tries++;
+    this.vu.beginJourney();
     this.engine.target.journey(this.vu).then(
       (end) => this.ended(end),
       // A journey that throws has a fault of its own: a script error, and the journey failed.
@@ -160,8 +164,13 @@ export class Engine {
   /** Participants who leave as planned (their lesson ends), by the run time they leave at: one timer per time. */
   private leaving = new Map<number, { users: VirtualUser[]; timer: NodeJS.Timeout }>();
 
+  /** Where the participants' connections come from, when they are bound to local addresses. */
+  private readonly source?: SourcePorts;
+
   constructor(private o: EngineOptions) {
     this.identify = identities(o.scenario);
+    // Each sending process has ports of its own on the shared addresses: its share of the schedule is its share of the ports.
+    if (o.localAddresses?.length) this.source = new SourcePorts(o.localAddresses, ownPorts(ephemeralPortRange(), o.share ?? { index: 0, count: 1 }));
     this.target = o.target;
     this.retry = o.scenario.client.retry;
     this.seed = o.seed;
@@ -175,7 +184,6 @@ export class Engine {
   /** Dispatches this process's share of the schedule; resolves when the last arrival is sent or the signal stops it. */
   async run(signal: AbortSignal): Promise<void> {
     const o = this.o;
-    const addrs = o.localAddresses?.length ? o.localAddresses : undefined;
     await dispatch(
       o.schedule,
       {
@@ -189,7 +197,7 @@ export class Engine {
           const id = o.schedule.participantIds[i]!;
           const vu = new VirtualUser({
             id, arrivalMs: o.schedule.offsetsMs[i]!, origin: o.origin, target: o.target.url, client: o.scenario.client, steps: o.target.steps, identify: this.identify, clock: o.clock, emit: o.emit,
-            localAddress: addrs?.[id % addrs.length], localAddressFor: o.localAddressesFor, data: rowOf(o.rows, id, o.reuseRows),
+            source: this.source, data: rowOf(o.rows, id, o.reuseRows),
           });
           this.users.add(vu);
           const leaveAt = o.scenario.phases[o.schedule.phaseOf[i]!]?.leaveAtMs;

@@ -41,6 +41,7 @@ export class HealthMonitor {
       loopLagP99Ms: round1(this.loop.count ? Math.max(0, this.loop.percentile(99) / 1e6 - 10) : 0),
       loopLagMaxMs: round1(this.loop.count ? Math.max(0, this.loop.max / 1e6 - 10) : 0),
       cpuPct: Math.round(((cpu.user + cpu.system) / elapsedUs) * 100),
+      cpuTotalPct: Math.round(((cpu.user + cpu.system) / elapsedUs) * 100),
       sendLagP99Ms: round1(this.sendLag.totalCount ? this.sendLag.getValueAtPercentile(99) / 1000 : 0),
       sendLagMaxMs: round1(this.sendLag.totalCount ? this.sendLag.maxValue / 1000 : 0),
       arrivals: this.arrivals,

@@ -118,7 +118,7 @@ function plannedArrivals(plan: Plan): number {
 function planFor(o: RunOptions): Plan {
   if ('plan' in o) return o.plan;
   return buildPlan(o.scenario, o.seed, () => ({
-    workers: o.workers ?? SINGLE_PROCESS.workers, localAddresses: o.localAddresses ?? [], localAddressesFor: o.localAddressesFor ?? 'all',
+    workers: o.workers ?? SINGLE_PROCESS.workers, localAddresses: o.localAddresses ?? [],
   }));
 }
 
@@ -460,12 +460,12 @@ async function startGenerator(plan: Plan, o: RunSettings, g: { origin: string; m
     await prepareForLoad({ origin, target: o.target, scenario, arrivals: plannedArrivals(plan) });
     return new InProcessGenerator({
       scenario, seed, target: o.target, schedule, share: shareOf(plan.shard, 0, 1), origin, clock, maxActive, lateThresholdMs,
-      localAddresses: layout.localAddresses, localAddressesFor: layout.localAddressesFor, rows: g.rows, reuseRows: scenario.data?.reuse,
+      localAddresses: layout.localAddresses, rows: g.rows, reuseRows: scenario.data?.reuse,
     });
   }
   const inits = Array.from({ length: layout.workers }, (_, index) => ({
     type: 'init' as const, scenario, seed, target: o.target.spec!, origin, index, count: layout.workers, share: shareOf(plan.shard, index, layout.workers),
-    maxActive: Math.ceil(maxActive / layout.workers), lateThresholdMs, localAddresses: layout.localAddresses, localAddressesFor: layout.localAddressesFor,
+    maxActive: Math.ceil(maxActive / layout.workers), lateThresholdMs, localAddresses: layout.localAddresses,
     allowedHosts: allowedHosts(o), maxAnswerBytes: answerLimits.maxAnswerBytes,
   }));
   return WorkerGenerator.start(inits, clock);

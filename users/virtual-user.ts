@@ -10,6 +10,7 @@ import { layerOf, type Heartbeat, type HeldConnection, type HeldListener, type J
 import { HttpSession } from '../protocol/http-session.js';
 import { heldWs, openBareSocket } from '../protocol/held-socket.js';
 import { janusOverHttp, janusOverWs } from '../protocol/janus.js';
+import { connectFrom, type SourcePort, type SourcePorts } from '../protocol/source-ports.js';
 import { UserSocket } from '../protocol/user-socket.js';
 
 export type Emit = (s: Sample) => void;
@@ -31,15 +32,26 @@ export interface VirtualUserOptions {
   /** ms from the run start, monotonic. */
   clock: () => number;
   emit: Emit;
-  localAddress?: string;
-  /** all (default): HTTP and held connections come from localAddress; held: only the held connection does. */
-  localAddressFor?: 'all' | 'held';
+  /** Where the participant's connections come from (its local address and a port of this process's); default the kernel's choice. */
+  source?: SourcePorts;
 }
 
 /** An error's name and message, one line, for the report. */
 function messageOf(err: unknown): string {
   const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   return text.split('\n', 1)[0]!.slice(0, 200);
+}
+
+/** A bit per layer, for the layers a journey has entered. */
+const LAYER_BIT: Record<Layer, number> = { admission: 1, broker: 2, media: 4 };
+
+/** The system error code in an error or its causes (EADDRNOTAVAIL, EMFILE, …), for the generator's own failures. */
+function systemCode(err: unknown): string {
+  for (let e: unknown = err, depth = 0; e && depth < 4; depth++, e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return messageOf(err);
 }
 
 /** Thrown into a step whose time ran out. */
@@ -77,16 +89,26 @@ export class VirtualUser implements Vu {
   private stepTimer?: NodeJS.Timeout;
   private stepName = '';
   private inStep = false;
+  /** Counts steps, so a timeout that waited for the event loop's I/O turn knows whether its step is still under way. */
+  private stepSeq = 0;
+  /** Layers this journey has stepped into (a bit each), and whether its first step is still to come. */
+  private entered = 0;
+  private journeyStart = true;
 
   constructor(private o: VirtualUserOptions) {
     this.id = o.id;
     this.client = o.client;
     this.nextAtMs = o.arrivalMs;
+    const source = o.source;
+    if (source) this.port = () => source.take(this.id);
   }
+
+  /** A local address and port for one of the participant's connections, or undefined for the kernel's choice. */
+  private readonly port?: () => SourcePort;
 
   /** The participant's HTTP connection and cookies, made on first use; a participant that holds lets them go. */
   get http(): HttpSession {
-    return (this.session ??= new HttpSession(this.o.origin, { localAddress: this.o.localAddressFor === 'held' ? undefined : this.o.localAddress }));
+    return (this.session ??= new HttpSession(this.o.origin, { source: this.port }));
   }
 
   /** Computed when asked, not kept: tens of thousands of held participants carry nothing for it. */
@@ -144,8 +166,23 @@ export class VirtualUser implements Vu {
     return layer;
   }
 
+  /**
+   * The step's time ran out by the timer. Timers run before the event loop reads the sockets, so after a busy
+   * stretch an answer may be waiting unread: the step times out only if it is still under way once the loop has
+   * read what came in.
+   */
   private stepTimedOut(): void {
-    if (this.inStep) this.step$?.abort(new StepTimeout(`${this.stepName} timed out`));
+    if (!this.inStep) return;
+    const seq = this.stepSeq;
+    setImmediate(() => {
+      if (this.inStep && this.stepSeq === seq) this.step$?.abort(new StepTimeout(`${this.stepName} timed out`));
+    });
+  }
+
+  /** A new journey begins (the first, or a retry): its first step, and the first of each layer, are entries. */
+  beginJourney(): void {
+    this.entered = 0;
+    this.journeyStart = true;
   }
 
   /** The next step is intended `ms` from now (a retry after a failure). */
@@ -183,6 +220,11 @@ export class VirtualUser implements Vu {
     if (!ctl || ctl.signal.aborted) ctl = this.step$ = new AbortController();
     this.stepName = name;
     this.inStep = true;
+    this.stepSeq++;
+    const bit = LAYER_BIT[layer];
+    const entry: 0 | 1 | 2 = this.journeyStart ? 2 : this.entered & bit ? 0 : 1;
+    this.entered |= bit;
+    this.journeyStart = false;
     if (this.stepTimer) this.stepTimer.refresh();
     else this.stepTimer = setTimeout(() => this.stepTimedOut(), this.client.stepTimeoutMs);
     const start = this.now();
@@ -199,10 +241,10 @@ export class VirtualUser implements Vu {
       this.inStep = false;
     }
     const end = this.now();
-    if (outcome === 'script_error' || outcome === 'not_allowed') {
-      const error = outcome === 'not_allowed' && thrown instanceof Error ? thrown.message : messageOf(thrown);
-      this.o.emit({ user: this.id, layer, step: name, intendedMs: intended, startMs: start, endMs: end, outcome, status, error });
-    } else this.o.emit({ user: this.id, layer, step: name, intendedMs: intended, startMs: start, endMs: end, outcome, status });
+    if (outcome === 'script_error' || outcome === 'not_allowed' || outcome === 'generator') {
+      const error = outcome === 'not_allowed' && thrown instanceof Error ? thrown.message : outcome === 'generator' ? systemCode(thrown) : messageOf(thrown);
+      this.o.emit({ user: this.id, layer, step: name, intendedMs: intended, startMs: start, endMs: end, outcome, status, error, entry });
+    } else this.o.emit({ user: this.id, layer, step: name, intendedMs: intended, startMs: start, endMs: end, outcome, status, entry });
     this.nextAtMs = end + this.client.thinkTimeMs;
     return outcome === 'ok' ? { ok: true, value: value as T } : { ok: false };
   }
@@ -215,7 +257,10 @@ export class VirtualUser implements Vu {
     const name = this.stepName || Object.keys(this.o.steps)[0] || 'journey';
     const layer = layerOf(this.o.steps, name) ?? 'admission';
     const now = this.now();
-    this.o.emit({ user: this.id, layer, step: name, intendedMs: now, startMs: now, endMs: now, outcome: 'script_error', status: 0, error: messageOf(err) });
+    // A journey that failed before its first step still began.
+    const entry = this.journeyStart ? 2 : 0;
+    this.journeyStart = false;
+    this.o.emit({ user: this.id, layer, step: name, intendedMs: now, startMs: now, endMs: now, outcome: 'script_error', status: 0, error: messageOf(err), entry });
   }
 
   /**
@@ -233,7 +278,11 @@ export class VirtualUser implements Vu {
       } catch (e) {
         return reject(e);
       }
-      const ws = new WebSocket(url, opts.protocol, { headers: opts.headers, handshakeTimeout: this.client.stepTimeoutMs, perMessageDeflate: false, localAddress: this.o.localAddress, lookup: addressPolicy.lookup, maxPayload: answerLimits.maxAnswerBytes });
+      // The step's own timer ends a handshake that takes too long; ws's, a little later, only one made outside a step.
+      const ws = new WebSocket(url, opts.protocol, {
+        headers: opts.headers, handshakeTimeout: this.client.stepTimeoutMs + 1_000, perMessageDeflate: false, lookup: addressPolicy.lookup, maxPayload: answerLimits.maxAnswerBytes,
+        ...(this.port ? { createConnection: connectFrom(this.port, url.startsWith('wss:')) } : {}),
+      });
       opts.made?.(ws);
       // Terminating a socket that is still connecting emits an error; it is already accounted for.
       ws.on('error', () => undefined);
@@ -293,7 +342,7 @@ export class VirtualUser implements Vu {
       const { ws } = await this.openSocket(url, signal, { protocol: 'janus-protocol', speaksFirst: false });
       return janusOverWs(ws, signal);
     }
-    const http = new HttpSession(u.origin, { localAddress: this.o.localAddress });
+    const http = new HttpSession(u.origin, { source: this.port });
     (this.others ??= []).push(http);
     return janusOverHttp(http, u.pathname.replace(/\/+$/, ''), signal);
   }
@@ -303,7 +352,7 @@ export class VirtualUser implements Vu {
    * server's first message, which it returns.
    */
   async openHeld(url: string, signal: AbortSignal, opts: { headers?: Record<string, string> } = {}): Promise<{ sock: HeldConnection; first: string }> {
-    const r = await openBareSocket(url, signal, { localAddress: this.o.localAddress, headers: opts.headers });
+    const r = await openBareSocket(url, signal, { source: this.port, headers: opts.headers });
     this.held = r.sock;
     return r;
   }
@@ -419,9 +468,15 @@ class Hold implements HeldListener {
     this.timer = setTimeout(beatLate, this.vu.client.stepTimeoutMs, this);
   }
 
+  /** The heartbeat's answer is overdue by the timer; it is a timeout only if it is still missing once the event loop has read what came in. */
   late(): void {
-    this.sample('timeout');
-    this.next();
+    if (this.sentAt < 0) return;
+    const t = this.t;
+    setImmediate(() => {
+      if (this.sentAt < 0 || this.t !== t) return;
+      this.sample('timeout');
+      this.next();
+    });
   }
 
   message(text: string): void {

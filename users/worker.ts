@@ -37,7 +37,7 @@ async function serve(init: WorkerInit): Promise<void> {
   const clock = () => epochNow() - t0Epoch;
   const engine = new Engine({
     scenario: init.scenario, seed: init.seed, target, schedule, share: init.share, origin: init.origin, clock,
-    maxActive: init.maxActive, lateThresholdMs: init.lateThresholdMs, monitor, emit: recorder.add, localAddresses: init.localAddresses, localAddressesFor: init.localAddressesFor,
+    maxActive: init.maxActive, lateThresholdMs: init.lateThresholdMs, monitor, emit: recorder.add, localAddresses: init.localAddresses,
     rows, reuseRows: data?.reuse,
   });
   const stop = new AbortController();

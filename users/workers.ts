@@ -4,6 +4,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { adoptChild } from '../lib/children.js';
+import { CpuMeter } from '../lib/process-tree.js';
 import type { ResolvedScenario } from '../scenarios/model.js';
 import type { Finished, Generator } from './generator.js';
 import type { EncodedLayers, LiveLayers } from './recorder.js';
@@ -30,7 +31,6 @@ export interface WorkerInit {
   maxActive: number;
   lateThresholdMs: number;
   localAddresses?: string[];
-  localAddressesFor?: 'all' | 'held';
   /** Hosts beyond loopback that connections may go to: the target and --allow-target. */
   allowedHosts: string[];
   /** Most bytes of one answer a participant reads. */
@@ -133,6 +133,11 @@ export class WorkerPool {
     return this.children.length;
   }
 
+  /** The workers' process ids, in worker order. */
+  get pids(): (number | undefined)[] {
+    return this.children.map((c) => c.pid);
+  }
+
   /** Starts every worker's clock: t = 0 is `t0Epoch` (see epochNow). */
   go(t0Epoch: number): void {
     for (const c of this.children) c.send({ type: 'go', t0Epoch } satisfies ToWorker);
@@ -178,6 +183,8 @@ export class WorkerGenerator implements Generator {
   private samples: string[] = [];
   private dispatched: DispatchStats = { sent: 0, late: 0, dropped: 0 };
   private clock: () => number = () => 0;
+  /** The workers' CPU, measured from /proc by this process: a worker too busy to report is measured all the same. */
+  private cpu?: CpuMeter;
   lost: string | undefined;
   readonly active = 0;
 
@@ -207,6 +214,7 @@ export class WorkerGenerator implements Generator {
 
   async run(t0Epoch: number): Promise<void> {
     // The workers record their own samples and health and report them each second.
+    this.cpu = new CpuMeter(this.pool.pids);
     this.pool.go(t0Epoch);
   }
 
@@ -220,6 +228,8 @@ export class WorkerGenerator implements Generator {
 
   collect(t: number, h: HealthSecond, live: LiveLayers, write: (lines: string) => void, nowMs: number): void {
     this.flush(write);
+    const own = h.cpuPct;
+    const cpu = this.cpu?.take() ?? [];
     // A worker's record that came in after its second was written counts in this one: nothing is lost, it is late.
     const got: WorkerSecond[] = [];
     for (const [k, list] of this.fromWorkers) {
@@ -241,6 +251,9 @@ export class WorkerGenerator implements Generator {
       h.loopLagP99Ms = Math.max(h.loopLagP99Ms, silentMs);
       h.loopLagMaxMs = Math.max(h.loopLagMaxMs, silentMs);
     }
+    // CPU as the kernel counts it, whether or not the workers' own reports came in.
+    h.cpuPct = Math.max(own, ...cpu);
+    h.cpuTotalPct = cpu.reduce((a, b) => a + b, own);
     this.dispatched = this.latest.reduce((a, w) => ({ sent: a.sent + w.stats.sent, late: a.late + w.stats.late, dropped: a.dropped + w.stats.dropped }), { sent: 0, late: 0, dropped: 0 });
   }
 

@@ -1,7 +1,7 @@
 // A WebSocket of one participant in k6 (k6/websockets): what a journey sends and waits for, and what vu.hold holds on.
 import { clearTimeout, setTimeout } from 'k6/timers';
 import { WebSocket } from 'k6/websockets';
-import { ProtocolError } from '../../api/errors.js';
+import { TimeoutError } from '../../api/errors.js';
 import type { HeldConnection, HeldListener, WsConnection, WsMessage } from '../../api/target.js';
 
 /** Messages kept for a later waitFor; older ones are passed over, as a journey only waits for recent ones. */
@@ -96,7 +96,7 @@ export class K6Socket implements WsConnection, HeldConnection {
       const w: Waiter = { match, resolve: (m) => (done(), resolve(m)), reject: (e) => (done(), reject(e)) };
       const onAbort = () => w.reject(opts.signal.reason);
       opts.signal.addEventListener('abort', onAbort);
-      if (opts.timeoutMs !== undefined) timer = setTimeout(() => w.reject(new ProtocolError(`no ${opts.what ?? 'answer'} within ${opts.timeoutMs} ms`)), opts.timeoutMs);
+      if (opts.timeoutMs !== undefined) timer = setTimeout(() => w.reject(new TimeoutError(`no ${opts.what ?? 'answer'} within ${opts.timeoutMs} ms`)), opts.timeoutMs);
       this.waiters.push(w);
     });
   }

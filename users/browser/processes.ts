@@ -1,11 +1,9 @@
 // CPU and memory of the browser that firstbell started, with all its processes (renderers, GPU, network service),
 // and of the whole machine: when they ran out, the browser users' figures say more about this machine than the platform.
 import { readFileSync } from 'node:fs';
-import { processTree } from '../../lib/process-tree.js';
+import { CLOCK_TICKS as TICKS, processTree } from '../../lib/process-tree.js';
 import type { BrowserSecond } from '../../run-folder/records.js';
 
-/** Clock ticks per second of /proc's CPU times: 100 on every Linux build in use. */
-const TICKS = 100;
 const PAGE = 4096;
 
 /** Busy and total ticks of the whole machine, from /proc/stat. */

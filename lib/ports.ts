@@ -1,0 +1,55 @@
+// The ports of this machine's client connections: the range the kernel picks from, and the ones firstbell may pick itself.
+import { readFileSync } from 'node:fs';
+
+/** Ports outside the kernel's ephemeral range, from 1024: those firstbell may pick for its participants' connections itself. */
+export function ownPortCount(range: [number, number]): number {
+  return 65535 - 1024 + 1 - Math.max(0, Math.min(65535, range[1]) - Math.max(1024, range[0]) + 1);
+}
+
+/** The ephemeral port range the kernel picks client ports from, [low, high]; Linux's default where it cannot be read. */
+export function ephemeralPortRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(lo) && Number.isInteger(hi) && hi! >= lo!) return [lo!, hi!];
+  } catch {
+    // Not Linux: take Linux's default.
+  }
+  return [32768, 60999];
+}
+
+/** Ports that something on this machine listens on, from /proc/net/tcp and tcp6; none where they cannot be read. */
+export function listeningPorts(): Set<number> {
+  const out = new Set<number>();
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local_address is ADDR:PORT in hex; state 0A is LISTEN.
+      if (f[3] === '0A') out.add(parseInt(f[1]!.split(':')[1]!, 16));
+    }
+  }
+  return out;
+}
+
+/** Fewest ports a process's share must have for firstbell to pick them itself; with fewer, the kernel picks. */
+export const MIN_OWN_PORTS = 2_048;
+
+/**
+ * The ports process `part.index` of `part.count` may use: those the kernel never picks by itself (outside its ephemeral
+ * range [low, high], from 1024), less the ones something listens on, every part.count-th of them. Undefined when that
+ * leaves fewer than MIN_OWN_PORTS (an ephemeral range that spans nearly all ports).
+ */
+export function ownPorts(range: [number, number], part: { index: number; count: number }, listening = listeningPorts()): Uint16Array | undefined {
+  const ports: number[] = [];
+  for (let p = 1024, k = 0; p <= 65535; p++) {
+    if ((p >= range[0] && p <= range[1]) || listening.has(p)) continue;
+    if (k++ % part.count === part.index) ports.push(p);
+  }
+  return ports.length >= MIN_OWN_PORTS ? Uint16Array.from(ports) : undefined;
+}
+

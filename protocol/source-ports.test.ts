@@ -1,0 +1,61 @@
+import { createServer, type AddressInfo } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { ownPorts } from '../lib/ports.js';
+import { Http1Connection } from './http1.js';
+import { OutOfPortsError, PORT_REST_SECONDS, SourcePorts } from './source-ports.js';
+
+describe('source ports', () => {
+  it('are those the kernel never picks, less the listened ones, dealt out to the sending processes without overlap', () => {
+    const listening = new Set([8080, 5432]);
+    const a = ownPorts([32768, 60999], { index: 0, count: 2 }, listening)!;
+    const b = ownPorts([32768, 60999], { index: 1, count: 2 }, listening)!;
+    const all = [...a, ...b];
+    expect(all.length).toBe(65536 - 1024 - (60999 - 32768 + 1) - 2);
+    expect(new Set(all).size).toBe(all.length);
+    expect(all.some((p) => p >= 32768 && p <= 60999)).toBe(false);
+    expect(all).not.toContain(8080);
+    expect(Math.min(...all)).toBe(1024);
+    // An ephemeral range over nearly every port leaves too few: the kernel picks.
+    expect(ownPorts([1024, 65000], { index: 0, count: 1 }, listening)).toBeUndefined();
+  });
+
+  it("give each participant its own address's ports in turn, and rest a closed one before it is used again", () => {
+    const s = new SourcePorts(['127.0.1.1', '127.0.1.2'], Uint16Array.from([2000, 2001, 2002]));
+    const p = s.take(0);
+    expect(p).toMatchObject({ localAddress: '127.0.1.1', localPort: 2000 });
+    expect(s.take(1)).toMatchObject({ localAddress: '127.0.1.2', localPort: 2000 });
+    expect(s.take(2).localPort).toBe(2001);
+    p.release();
+    expect(s.take(4).localPort).toBe(2002);
+    // 2000 rests PORT_REST_SECONDS after its close, 2001 and 2002 are open: nothing is free on 127.0.1.1.
+    expect(PORT_REST_SECONDS).toBeGreaterThanOrEqual(60);
+    expect(() => s.take(6)).toThrow(OutOfPortsError);
+    expect(() => s.take(6)).toThrow(/no local port free on 127\.0\.1\.1/);
+  });
+
+  it('bind a real connection to the address and port they give, and take the port back when it closes', async () => {
+    const server = createServer((c) => c.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok'));
+    const from: { address?: string; port?: number } = {};
+    server.on('connection', (c) => Object.assign(from, { address: c.remoteAddress, port: c.remotePort }));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const ports = ownPorts([32768, 60999], { index: 0, count: 1 })!;
+    const source = new SourcePorts(['127.0.1.9'], ports);
+    let released = 0;
+    const conn = new Http1Connection(new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`), {
+      source: () => {
+        const p = source.take(0);
+        return { ...p, release: (bad) => (released++, p.release(bad)) };
+      },
+    });
+    try {
+      const a = await conn.request('GET', '/', '', undefined);
+      expect(a.status).toBe(200);
+      expect(from).toEqual({ address: '127.0.1.9', port: ports[0] });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(released).toBe(1);
+    } finally {
+      conn.close();
+      server.close();
+    }
+  });
+});

@@ -1,0 +1,117 @@
+// Where a participant's connections come from: a local address of its own and a port firstbell picks itself, so
+// that opening a connection costs the kernel no search for a free port, and the ports the kernel picks for everyone
+// else on this machine stay untouched.
+import { connect as netConnect, isIP, type createConnection, type NetConnectOpts, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+
+/**
+ * How long a closed connection's port rests before it is used again, s: the kernel keeps a closed connection about a
+ * minute (TIME_WAIT, or FIN-WAIT-2 while the peer has not closed its side), and a new connection from the same
+ * address and port to the same target fails until it is gone.
+ */
+export const PORT_REST_SECONDS = 61;
+const IN_USE = 0xffff_ffff;
+
+/** A local address and port taken for one connection; `release` once it has closed (`bad`: never use that port again). */
+export interface SourcePort {
+  localAddress: string;
+  localPort: number;
+  release(bad?: boolean): void;
+}
+
+/** The local ports this machine has run out of for a participant's address: the generator's failure, never the target's. */
+export class OutOfPortsError extends Error {
+  override name = 'OutOfPortsError';
+  readonly code = 'EADDRNOTAVAIL';
+}
+
+/** One address's ports: when each is free again (s since the start; IN_USE while its connection is open), and where the search goes on. */
+interface AddressPorts {
+  address: string;
+  freeAt: Uint32Array;
+  next: number;
+}
+
+/**
+ * The source ports of one sending process. Participant n's connections come from address n mod the addresses (a
+ * pupil is one client machine), each from a port of this process's own share, taken in turn: a port is used again
+ * only after its last connection closed and rested PORT_REST_SECONDS. Taking a port costs a step or two, whatever
+ * the load: the kernel binds the exact address and port it is given.
+ */
+export class SourcePorts {
+  private readonly byAddress: (AddressPorts | undefined)[];
+  private readonly t0 = performance.now();
+
+  /** With `ports` undefined, each connection is bound to its participant's address and the kernel picks the port. */
+  constructor(readonly addresses: readonly string[], private readonly ports: Uint16Array | undefined) {
+    if (!addresses.length) throw new Error('source ports need at least one address');
+    this.byAddress = addresses.map(() => undefined);
+  }
+
+  private now(): number {
+    return Math.floor((performance.now() - this.t0) / 1000);
+  }
+
+  /** A port on participant `participant`'s address; an OutOfPortsError when every one of them is open or resting. */
+  take(participant: number): SourcePort {
+    const k = participant % this.addresses.length;
+    if (!this.ports) return { localAddress: this.addresses[k]!, localPort: 0, release: () => undefined };
+    const a = (this.byAddress[k] ??= { address: this.addresses[k]!, freeAt: new Uint32Array(this.ports.length), next: 0 });
+    const n = this.ports.length;
+    const now = this.now();
+    for (let step = 0; step < n; step++) {
+      const i = (a.next + step) % n;
+      if (a.freeAt[i]! > now) continue;
+      a.freeAt[i] = IN_USE;
+      a.next = (i + 1) % n;
+      return new TakenPort(a, i, this.ports[i]!, this);
+    }
+    throw new OutOfPortsError(`no local port free on ${a.address}: all ${n} of this process's are open or resting after a close; give more addresses with --local-address`);
+  }
+
+  /** The port rests from now, or for good when `bad`. */
+  rest(a: AddressPorts, i: number, bad: boolean): void {
+    a.freeAt[i] = bad ? IN_USE : this.now() + PORT_REST_SECONDS;
+  }
+}
+
+class TakenPort implements SourcePort {
+  private released = false;
+  readonly localAddress: string;
+
+  constructor(private a: AddressPorts, private i: number, readonly localPort: number, private owner: SourcePorts) {
+    this.localAddress = a.address;
+  }
+
+  release(bad = false): void {
+    if (this.released) return;
+    this.released = true;
+    this.owner.rest(this.a, this.i, bad);
+  }
+}
+
+/**
+ * A `createConnection` for clients that take one (ws, http): the socket comes from the port `take` gives, which is
+ * released when the socket closes. Plain TCP, or TLS with the host as server name.
+ */
+export function connectFrom(take: () => SourcePort, secure: boolean): typeof createConnection {
+  // Clients call it with an options object only; the other forms of net.createConnection are never used.
+  return ((o: NetConnectOpts & ConnectionOptions) => {
+    const p = take();
+    const opts = { ...o, localAddress: p.localAddress, localPort: p.localPort };
+    let s: Socket;
+    if (secure) {
+      const host = (o as { host?: string }).host ?? '';
+      s = tlsConnect({ ...opts, path: undefined, servername: o.servername ?? (isIP(host) ? '' : host) } as ConnectionOptions);
+    } else s = netConnect(opts as NetConnectOpts);
+    watchPort(s, p);
+    return s;
+  }) as typeof createConnection;
+}
+
+/** Releases `p` when `s` closes; a port the kernel would not bind (something took it since the start) is never used again. */
+export function watchPort(s: Socket, p: SourcePort): void {
+  let bad = false;
+  s.once('error', (e: NodeJS.ErrnoException) => (bad = e.code === 'EADDRINUSE'));
+  s.once('close', () => p.release(bad));
+}
