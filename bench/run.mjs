@@ -3,7 +3,7 @@
 // Writes bench/results/<time>.json (every figure of every round) and bench/RESULTS.md (medians and ratios).
 //
 //   npm run bench                  (installs the peer tools under bench/, then runs all)
-//   node bench/run.mjs [--rounds 3] [--only keepalive,arrivals,hold,monday] [--merge bench/results/<earlier>.json]
+//   node bench/run.mjs [--rounds 3] [--only keepalive,arrivals,cycles,hold,monday] [--merge bench/results/<earlier>.json]
 //   (--merge keeps the other experiments' figures from an earlier run of the same rounds)
 //   node bench/run.mjs --report-only bench/results/<run>.json     (RESULTS.md again from recorded figures)
 //
@@ -26,7 +26,7 @@ const opt = (name, dflt) => {
   return i >= 0 ? args[i + 1] : dflt;
 };
 const ROUNDS = Number(opt('rounds', 3));
-const ONLY = new Set(opt('only', 'keepalive,arrivals,hold,monday').split(','));
+const ONLY = new Set(opt('only', 'keepalive,arrivals,cycles,hold,monday').split(','));
 const PORT = 18181;
 const WS_PORT = 18182;
 const URL_ = `http://127.0.0.1:${PORT}`;
@@ -170,7 +170,7 @@ function readRun(dir) {
   let firstIntended = Infinity;
   for (let i = 1; i < lines.length; i++) {
     const f = lines[i].split(',');
-    if (f.length !== 8) continue;
+    if (f.length !== 8 && f.length !== 9) continue;
     const [intended, start, end, user, , , outcome] = f;
     if (!firstLag.has(user)) firstLag.set(user, Number(start) - Number(intended));
     firstIntended = Math.min(firstIntended, Number(intended));
@@ -186,6 +186,7 @@ function readRun(dir) {
   return {
     run, ok, failed, participants: lags.length,
     onScheduleShare: lags.length ? lags.filter((x) => x <= 10).length / run.plan.participants : 0,
+    onScheduleShare100: lags.length ? lags.filter((x) => x <= 100).length / run.plan.participants : 0,
     lagP50Ms: p(0.5), lagP99Ms: p(0.99), lagMaxMs: lags.at(-1) ?? NaN,
     okSpanS: (lastOkEnd - firstIntended) / 1000,
     health,
@@ -256,6 +257,54 @@ async function arrivals(sink) {
     asked: 50_000, sent: rep.counters['vusers.created'] ?? 0, ok: rep.counters['http.codes.200'] ?? 0,
     failed: rep.counters['vusers.failed'] ?? 0, spanS: rep.spanS, createdPerSec: (rep.counters['vusers.created'] ?? 0) / Math.max(10, rep.spanS),
     okPerSec: (rep.counters['http.codes.200'] ?? 0) / Math.max(10, rep.spanS), cpuS: w?.cpuS, wallS: w?.wallS,
+    errors: Object.fromEntries(Object.entries(rep.counters).filter(([k]) => k.startsWith('errors.'))),
+  };
+  return out;
+}
+
+/**
+ * Join-and-leave cycles: 1,000 new WebSocket connections a second for 20 s, one message each way, then the
+ * participant leaves (through nginx to the WebSocket sink, whose request counter marks the load window).
+ */
+async function cycles(sink) {
+  const out = {};
+  const rate = 1_000;
+  const seconds = 20;
+  const dir = join(WORK, 'cycles');
+  mkdirSync(dir, { recursive: true });
+  const scenario = join(dir, 'cycles.json');
+  writeFileSync(scenario, JSON.stringify({
+    name: 'ws-cycles', journey: join(here, 'journeys', 'ws-cycle.ts'), observeMs: 2_000, client: { thinkTimeMs: 0, stepTimeoutMs: 10_000 },
+    phases: [{ name: 'cycles', startMs: 0, durationMs: seconds * 1000, participants: rate * seconds, curve: { kind: 'uniform' } }],
+  }));
+  const runs = join(dir, 'runs');
+  const fb = await runTool(sink, `firstbell cycles ${rate}/s`, 'node', [join(root, 'dist', 'cli.js'), 'run', scenario, '--target', URL_, '--scale', '1', '--out', runs, '--json', '--no-progress']);
+  const folder = existsSync(runs) ? readdirSync(runs)[0] : undefined;
+  if (!folder) return { error: fb.stderr.slice(-500) };
+  const r = readRun(join(runs, folder));
+  const w = loadWindow(fb.samples);
+  let summary = {};
+  try {
+    summary = JSON.parse(fb.stdout);
+  } catch {
+    // no summary: the folder says what ran
+  }
+  out.firstbell = {
+    asked: rate * seconds, sent: r.run.generator.arrivalsSent, late: r.run.generator.late, ok: r.ok, failed: r.failed,
+    onScheduleShare: r.onScheduleShare, onScheduleShare100: r.onScheduleShare100, lagP99Ms: r.lagP99Ms,
+    stalledSeconds: summary.generator?.suspectSeconds?.length, verdict: summary.verdict, cpuS: w?.cpuS, wallS: w?.wallS,
+    cpuSPer1000: w ? (w.cpuS * 1000) / Math.max(1, r.ok) : NaN, workers: r.run.generator.workers,
+  };
+  rmSync(runs, { recursive: true, force: true });
+  const yml = artilleryYaml('cycles.yml', `config:\n  target: ws://127.0.0.1:${PORT}/ws/cycle\n  phases:\n    - duration: ${seconds}\n      arrivalRate: ${rate}\nscenarios:\n  - engine: ws\n    flow:\n      - send:\n          payload: '{"type":"ping","t":1}'\n          match:\n            json: "$.type"\n            value: "pong"\n`);
+  const art = await runTool(sink, `artillery cycles ${rate}/s`, bin('artillery'), ['run', '-q', '-o', join(WORK, 'cycles.json'), yml]);
+  const rep = artilleryReport(join(WORK, 'cycles.json'));
+  const aw = loadWindow(art.samples);
+  const done = rep.counters['vusers.completed'] ?? 0;
+  out.artillery = {
+    asked: rate * seconds, sent: rep.counters['vusers.created'] ?? 0, ok: done, failed: rep.counters['vusers.failed'] ?? 0, spanS: rep.spanS,
+    createdPerSec: (rep.counters['vusers.created'] ?? 0) / Math.max(seconds, rep.spanS), cpuS: aw?.cpuS, wallS: aw?.wallS,
+    cpuSPer1000: aw ? (aw.cpuS * 1000) / Math.max(1, done) : NaN,
     errors: Object.fromEntries(Object.entries(rep.counters).filter(([k]) => k.startsWith('errors.'))),
   };
   return out;
@@ -375,6 +424,10 @@ function markdown(rounds, meta) {
     const okps = Math.max(med(rounds, 'arrivals.firstbell5000.okPerSec'), med(rounds, 'arrivals.firstbell10000.okPerSec'));
     G.push(`| ≥ 5,000 new-connection journeys/s on the two cores | ${f0(okps)} answered a second (with the sink on the same cores) | ${goal(okps >= 5000 && on >= 0.99)} |`);
   }
+  if (rounds[0].cycles) {
+    const on = med(rounds, 'cycles.firstbell.onScheduleShare100');
+    G.push(`| WebSocket join-and-leave at 1,000/s for 20 s: ≥ 99 % on schedule (≤ 100 ms), no stalled second | ${pct(on)} within 100 ms, ${f0(med(rounds, 'cycles.firstbell.stalledSeconds'))} generator-bound seconds; ${f2(med(rounds, 'cycles.firstbell.cpuSPer1000'))} CPU-s per 1,000 cycles against artillery's ${f2(med(rounds, 'cycles.artillery.cpuSPer1000'))} | ${goal(on >= 0.99 && med(rounds, 'cycles.firstbell.stalledSeconds') === 0)} |`);
+  }
   if (rounds[0].hold) {
     const kb = med(rounds, 'hold.firstbell.kbPerHeld');
     G.push(`| ≤ 8 KB of generator memory per held participant at 25,000 | ${f1(kb)} KB for each participant held beyond the first ${f0(med(rounds, 'hold.firstbell.halfHeld'))} (${f0(med(rounds, 'hold.firstbell.held'))} held; ${f1(med(rounds, 'hold.firstbell.kbPerHeldWhole'))} KB each counting all of the generator's memory) | ${goal(kb <= 8)} |`);
@@ -403,6 +456,15 @@ function markdown(rounds, meta) {
     for (const [i, r] of rounds.entries()) for (const [k, v] of Object.entries(r.arrivals ?? {})) if (v?.error) L.push(`Round ${i + 1}, ${k} failed: ${v.error.split('\n').filter(Boolean).slice(-3).join(' ')}`, '');
     const errs = rounds.map((r) => r.arrivals?.artillery5000?.errors);
     L.push(`artillery errors per round: ${errs.map((e) => JSON.stringify(e)).join('; ')}`, '');
+  }
+  if (rounds[0].cycles) {
+    const c = (t, key) => med(rounds, `cycles.${t}.${key}`);
+    L.push('## WebSocket join-and-leave cycles (1,000 a second for 20 s)', '');
+    L.push('Each cycle opens a new WebSocket (through the nginx sink to the WebSocket sink), sends one message, waits for the answer and closes: the Monday burst\'s wall of new connections, as media signalling.', '');
+    L.push('| tool | asked | started | completed | failed | on schedule (≤ 10 ms / ≤ 100 ms) | start lag p99 | CPU-s | CPU-s per 1,000 cycles |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    L.push(`| firstbell | ${f0(c('firstbell', 'asked'))} | ${f0(c('firstbell', 'sent'))} | ${f0(c('firstbell', 'ok'))} | ${f0(c('firstbell', 'failed'))} | ${pct(c('firstbell', 'onScheduleShare'))} / ${pct(c('firstbell', 'onScheduleShare100'))} | ${f1(c('firstbell', 'lagP99Ms'))} ms | ${f1(c('firstbell', 'cpuS'))} | ${f2(c('firstbell', 'cpuSPer1000'))} |`);
+    L.push(`| artillery | ${f0(c('artillery', 'asked'))} | ${f0(c('artillery', 'sent'))} in ${f1(c('artillery', 'spanS'))} s | ${f0(c('artillery', 'ok'))} | ${f0(c('artillery', 'failed'))} | not measured by the tool | — | ${f1(c('artillery', 'cpuS'))} | ${f2(c('artillery', 'cpuSPer1000'))} |`);
+    L.push('', `firstbell's verdicts per round: ${rounds.map((r) => `${r.cycles.firstbell?.verdict ?? r.cycles.error ?? '?'} (${r.cycles.firstbell?.workers ?? '?'} workers, ${r.cycles.firstbell?.stalledSeconds ?? '?'} generator-bound seconds)`).join('; ')}. artillery errors per round: ${rounds.map((r) => JSON.stringify(r.cycles.artillery?.errors)).join('; ')}.`, '');
   }
   if (rounds[0].hold) {
     const h = (t, key) => med(rounds, `hold.${t}.${key}`);
@@ -472,7 +534,7 @@ try {
         round[name] = { error: e instanceof Error ? e.message : String(e) };
       }
     };
-    for (const name of ['keepalive', 'arrivals', 'hold', 'monday']) if (ONLY.has(name)) await attempt(name, { keepalive, arrivals, hold, monday }[name]);
+    for (const name of ['keepalive', 'arrivals', 'cycles', 'hold', 'monday']) if (ONLY.has(name)) await attempt(name, { keepalive, arrivals, cycles, hold, monday }[name]);
     rounds.push(round);
   }
 } finally {

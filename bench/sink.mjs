@@ -34,6 +34,8 @@ http {
     }
     location = /dashboard { return 200 '<meta name="csrf-token" content="bench-token"><a data-conference="c1">class</a>'; }
     location /api/conferences/ { default_type application/json; return 200 '${signal}'; }
+    # Join-and-leave cycles go through nginx to the WebSocket sink, so that its counter sees each one.
+    location /ws/ { proxy_pass http://127.0.0.1:${wsPort}; proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade"; }
   }
 }`;
 }

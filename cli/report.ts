@@ -12,7 +12,7 @@ import { EXIT, parseNumber, UsageError, type Io, type SetAction } from './shared
 /** Writes compare.html and prints the verdict; exit 99 on a regression. */
 export function writeComparison(io: Io, c: ReturnType<typeof compare>, path: string, json: boolean | undefined): number {
   writeFileAtomic(path, renderComparison(c));
-  if (json) io.stdout.write(JSON.stringify({ verdict: c.verdict, passed: c.passed, headline: c.headline, maxRegressionPct: c.maxRegressionPct ?? null, layers: c.layers.map((l) => ({ layer: l.layer, capacityChangePct: l.capacityChangePct, regressed: l.regressed, note: l.note })) }, null, 2) + '\n');
+  if (json) io.stdout.write(JSON.stringify({ verdict: c.verdict, passed: c.passed, headline: c.headline, maxRegressionPct: c.maxRegressionPct ?? null, figures: c.figures, layers: c.layers.map((l) => ({ layer: l.layer, capacityChangePct: l.capacityChangePct, regressed: l.regressed, note: l.note })) }, null, 2) + '\n');
   else io.stdout.write(`${c.verdict.toUpperCase().replace('-', ' ')}: ${c.headline}\ncomparison: ${path}\n`);
   return c.passed ? EXIT.ok : EXIT.objectivesFailed;
 }

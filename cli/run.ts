@@ -1,5 +1,5 @@
 // run, demo and whatif: a scenario sent against a target, its report built and its verdict printed.
-import { join, relative, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { targetSteps, type Target } from '../api/target.js';
 import { LAYERS, type Layer, type ResolvedScenario } from '../scenarios/model.js';
@@ -233,7 +233,8 @@ export function addRunCommands(program: Command, io: Io, setAction: SetAction): 
         if (a.interrupted) return EXIT.interrupted;
         const b = await runOnce(io, variant, t, flags);
         if (b.interrupted) return EXIT.interrupted;
-        writeComparison(io, compare(a.analysis, b.analysis), join(b.dir, 'compare.html'), o.json);
+        // The runs go by the names they were given: a built-in scenario's, or the file's.
+        writeComparison(io, compare(a.analysis, b.analysis, undefined, { base: basename(baseName), run: basename(variantName) }), join(b.dir, 'compare.html'), o.json);
         return EXIT.ok;
       }, own);
     }),

@@ -17,9 +17,8 @@ export function ephemeralPortRange(): [number, number] {
   return [32768, 60999];
 }
 
-/** Ports that something on this machine listens on, from /proc/net/tcp and tcp6; none where they cannot be read. */
-export function listeningPorts(): Set<number> {
-  const out = new Set<number>();
+/** Each TCP socket of this machine: its local IPv4 address (dotted; undefined for IPv6), port and state (hex, 0A is LISTEN). */
+function* tcpSockets(): Generator<{ address?: string; port: number; state: string }> {
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text: string;
     try {
@@ -29,9 +28,34 @@ export function listeningPorts(): Set<number> {
     }
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
-      // local_address is ADDR:PORT in hex; state 0A is LISTEN.
-      if (f[3] === '0A') out.add(parseInt(f[1]!.split(':')[1]!, 16));
+      // local_address is ADDR:PORT in hex, an IPv4 address as a little-endian word.
+      const [addr, port] = (f[1] ?? '').split(':');
+      if (!addr || !port) continue;
+      const x = addr.length === 8 ? parseInt(addr, 16) : undefined;
+      yield { address: x === undefined ? undefined : [x & 255, (x >>> 8) & 255, (x >>> 16) & 255, x >>> 24].join('.'), port: parseInt(port, 16), state: f[3] ?? '' };
     }
+  }
+}
+
+/** Ports that something on this machine listens on, from /proc/net/tcp and tcp6; none where they cannot be read. */
+export function listeningPorts(): Set<number> {
+  const out = new Set<number>();
+  for (const s of tcpSockets()) if (s.state === '0A') out.add(s.port);
+  return out;
+}
+
+/**
+ * The ports on `addresses` that connections hold now, open or closing (an earlier run's, not yet gone): a connection
+ * from one of them to the same target would fail until the kernel lets it go.
+ */
+export function portsInUse(addresses: readonly string[]): Map<string, Set<number>> {
+  const mine = new Set(addresses);
+  const out = new Map<string, Set<number>>();
+  for (const s of tcpSockets()) {
+    if (!s.address || !mine.has(s.address)) continue;
+    let ports = out.get(s.address);
+    if (!ports) out.set(s.address, (ports = new Set()));
+    ports.add(s.port);
   }
   return out;
 }

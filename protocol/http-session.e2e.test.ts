@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +26,16 @@ afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
 describe("a participant's HTTP session", () => {
   const signal = new AbortController().signal;
+
+  it('keeps one abort listener on its signal however often its journey reloads (closes and opens again)', async () => {
+    const s = new HttpSession(origin);
+    const own = new AbortController().signal;
+    for (let k = 0; k < 15; k++) {
+      await s.request('GET', '/', { signal: own });
+      s.close();
+    }
+    expect(getEventListeners(own, 'abort')).toHaveLength(1);
+  });
 
   it('sends any method with a raw body, and takes an absolute URL on its own origin', async () => {
     const s = new HttpSession(origin);

@@ -124,11 +124,10 @@ export class HttpSession implements HttpClient {
     return stringifyCookie(this.cookies);
   }
 
-  /** Closes the connection; cookies stay, as in a browser. */
+  /** Closes the connection; cookies stay, as in a browser. The signal's listener stays too: it ends whichever connection is open. */
   close(): void {
     this.conn?.close();
     this.conn = undefined;
-    this.boundSignal = undefined;
   }
 }
 

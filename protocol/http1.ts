@@ -299,6 +299,9 @@ export function takeOver(s: Socket, owner: SocketOwner): void {
   s.resume();
 }
 
+/** Source ports a request tries after the kernel refused the one it had, before it fails as the generator's. */
+const SOURCE_RETRIES = 4;
+
 /**
  * A participant's connection to one origin. Opened on the first request, reopened after the server closed it,
  * one request at a time. `abort` ends the request under way and the connection with it.
@@ -310,6 +313,10 @@ export class Http1Connection implements SocketOwner {
   /** The request written at the next flush. */
   private out?: string;
   private outBody?: string;
+  /** The request written last, kept until its socket connects: it goes again on another source port if the kernel refused that one. */
+  private sent?: { out: string; body: string | undefined };
+  /** Source ports the kernel refused for this request (another process on this machine holds the same one). */
+  private refusedPorts = 0;
   private readonly tls: boolean;
   private readonly host: string;
   private readonly port: number;
@@ -357,6 +364,7 @@ export class Http1Connection implements SocketOwner {
     const out = this.out;
     this.out = undefined;
     if (!s || out === undefined || !this.pending) return;
+    if (this.opts.source && s.connecting) this.sent = { out, body: this.outBody };
     if (this.outBody === undefined) s.write(out, 'latin1');
     else {
       s.cork();
@@ -370,7 +378,8 @@ export class Http1Connection implements SocketOwner {
   /** Ends the request under way, if any, with `reason`, and the connection. */
   abort(reason: unknown): void {
     const p = this.pending;
-    this.pending = undefined;
+    this.pending = this.sent = undefined;
+    this.refusedPorts = 0;
     this.close();
     p?.reject(reason);
   }
@@ -405,6 +414,24 @@ export class Http1Connection implements SocketOwner {
   }
 
   error(s: Socket, e: Error): void {
+    const code = (e as NodeJS.ErrnoException).code;
+    // A source port that something else on this machine holds too (another run beside this one): another port, the same request.
+    if (this.socket === s && this.sent && (code === 'EADDRNOTAVAIL' || code === 'EADDRINUSE') && this.refusedPorts++ < SOURCE_RETRIES) {
+      const again = this.sent;
+      this.socket = undefined;
+      s.destroy();
+      try {
+        this.open();
+      } catch (err) {
+        // No port left: the request fails as the generator's.
+        const p = this.pending;
+        this.pending = this.sent = undefined;
+        return p?.reject(err);
+      }
+      this.out = again.out;
+      this.outBody = again.body;
+      return post(this);
+    }
     this.fail(s, e);
   }
 
@@ -415,6 +442,8 @@ export class Http1Connection implements SocketOwner {
   }
 
   private answered(): void {
+    this.sent = undefined;
+    this.refusedPorts = 0;
     const p = this.pending;
     const r = this.reader;
     const answer: Http1Answer = { status: r.status, raw: r.raw, body: r.body };
@@ -438,7 +467,8 @@ export class Http1Connection implements SocketOwner {
    */
   private fail(s: Socket, e?: unknown): void {
     if (this.socket !== s) return;
-    this.socket = undefined;
+    this.socket = this.sent = undefined;
+    this.refusedPorts = 0;
     s.destroy();
     const p = this.pending;
     this.pending = undefined;

@@ -42,8 +42,11 @@ export class SourcePorts {
   private readonly byAddress: (AddressPorts | undefined)[];
   private readonly t0 = performance.now();
 
-  /** With `ports` undefined, each connection is bound to its participant's address and the kernel picks the port. */
-  constructor(readonly addresses: readonly string[], private readonly ports: Uint16Array | undefined) {
+  /**
+   * With `ports` undefined, each connection is bound to its participant's address and the kernel picks the port.
+   * `inUse`: ports on the addresses that connections hold now (an earlier run's, closing): they rest first.
+   */
+  constructor(readonly addresses: readonly string[], private readonly ports: Uint16Array | undefined, private readonly inUse = new Map<string, Set<number>>()) {
     if (!addresses.length) throw new Error('source ports need at least one address');
     this.byAddress = addresses.map(() => undefined);
   }
@@ -56,7 +59,7 @@ export class SourcePorts {
   take(participant: number): SourcePort {
     const k = participant % this.addresses.length;
     if (!this.ports) return { localAddress: this.addresses[k]!, localPort: 0, release: () => undefined };
-    const a = (this.byAddress[k] ??= { address: this.addresses[k]!, freeAt: new Uint32Array(this.ports.length), next: 0 });
+    const a = (this.byAddress[k] ??= this.addressPorts(this.addresses[k]!, this.ports));
     const n = this.ports.length;
     const now = this.now();
     for (let step = 0; step < n; step++) {
@@ -69,10 +72,34 @@ export class SourcePorts {
     throw new OutOfPortsError(`no local port free on ${a.address}: all ${n} of this process's are open or resting after a close; give more addresses with --local-address`);
   }
 
+  /** An address's ports, those that connections hold already resting from now. */
+  private addressPorts(address: string, ports: Uint16Array): AddressPorts {
+    // From a place of its own: another firstbell on this machine (a run beside this one) starts elsewhere in the ports.
+    const a: AddressPorts = { address, freeAt: new Uint32Array(ports.length), next: Math.floor(Math.random() * ports.length) };
+    for (const p of this.inUse.get(address) ?? []) {
+      const i = indexOf(ports, p);
+      if (i >= 0) a.freeAt[i] = this.now() + PORT_REST_SECONDS;
+    }
+    return a;
+  }
+
   /** The port rests from now, or for good when `bad`. */
   rest(a: AddressPorts, i: number, bad: boolean): void {
     a.freeAt[i] = bad ? IN_USE : this.now() + PORT_REST_SECONDS;
   }
+}
+
+/** Where `p` is in the ascending `ports`, or -1. */
+function indexOf(ports: Uint16Array, p: number): number {
+  let lo = 0;
+  let hi = ports.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (ports[mid] === p) return mid;
+    if (ports[mid]! < p) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
 }
 
 class TakenPort implements SourcePort {

@@ -3,7 +3,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import type { Sample } from '../api/sample.js';
 import { targetSteps, type JourneyEnd, type Target } from '../api/target.js';
 import { identities, type Identity } from '../api/identity.js';
-import { ephemeralPortRange, ownPorts } from '../lib/ports.js';
+import { ephemeralPortRange, ownPorts, portsInUse } from '../lib/ports.js';
 import { tuneHeapForLoad } from '../plan/limits.js';
 import type { Schedule } from '../plan/schedule.js';
 import { rowOf, type Row } from '../modules/data.js';
@@ -87,6 +87,16 @@ async function warmJourneys(o: WarmUpOptions): Promise<void> {
   }
 }
 
+/**
+ * The source ports of one sending process, made before its clock starts (it reads the machine's sockets once):
+ * participant n's connections come from local address n mod their count, each from a port of the process's own
+ * share, its share of the schedule being its share of the ports. Undefined without local addresses.
+ */
+export function sourcePorts(localAddresses: readonly string[] | undefined, share: Share | undefined): SourcePorts | undefined {
+  if (!localAddresses?.length) return undefined;
+  return new SourcePorts(localAddresses, ownPorts(ephemeralPortRange(), share ?? { index: 0, count: 1 }), portsInUse(localAddresses));
+}
+
 export interface EngineOptions {
   scenario: ResolvedScenario;
   seed: number;
@@ -102,11 +112,8 @@ export interface EngineOptions {
   lateThresholdMs: number;
   monitor: HealthMonitor;
   emit: (s: Sample) => void;
-  /**
-   * Local addresses the participants' connections come from (participant id modulo their count), each connection from
-   * a port this process picks (see SourcePorts); default the kernel's choice of address and port.
-   */
-  localAddresses?: string[];
+  /** Where the participants' connections come from (see `sourcePorts`); default the kernel's choice of address and port. */
+  source?: SourcePorts;
   /** The scenario's data: participant n gets row n (with `reuseRows`, row n mod the rows). */
   rows?: readonly Row[];
   reuseRows?: boolean;
@@ -164,13 +171,8 @@ export class Engine {
   /** Participants who leave as planned (their lesson ends), by the run time they leave at: one timer per time. */
   private leaving = new Map<number, { users: VirtualUser[]; timer: NodeJS.Timeout }>();
 
-  /** Where the participants' connections come from, when they are bound to local addresses. */
-  private readonly source?: SourcePorts;
-
   constructor(private o: EngineOptions) {
     this.identify = identities(o.scenario);
-    // Each sending process has ports of its own on the shared addresses: its share of the schedule is its share of the ports.
-    if (o.localAddresses?.length) this.source = new SourcePorts(o.localAddresses, ownPorts(ephemeralPortRange(), o.share ?? { index: 0, count: 1 }));
     this.target = o.target;
     this.retry = o.scenario.client.retry;
     this.seed = o.seed;
@@ -197,7 +199,7 @@ export class Engine {
           const id = o.schedule.participantIds[i]!;
           const vu = new VirtualUser({
             id, arrivalMs: o.schedule.offsetsMs[i]!, origin: o.origin, target: o.target.url, client: o.scenario.client, steps: o.target.steps, identify: this.identify, clock: o.clock, emit: o.emit,
-            source: this.source, data: rowOf(o.rows, id, o.reuseRows),
+            source: o.source, data: rowOf(o.rows, id, o.reuseRows),
           });
           this.users.add(vu);
           const leaveAt = o.scenario.phases[o.schedule.phaseOf[i]!]?.leaveAtMs;

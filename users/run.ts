@@ -21,7 +21,7 @@ import { ProblemsError, type Layer, type ResolvedScenario } from '../scenarios/m
 import type { WebClient } from '../api/web-client.js';
 import { browserSteps, BrowserUsers, type BrowserUsersOptions } from './browser/canaries.js';
 import { ProcessTreeMeter } from './browser/processes.js';
-import { prepareForLoad } from './engine.js';
+import { prepareForLoad, sourcePorts } from './engine.js';
 import { InProcessGenerator, type Finished, type Generator } from './generator.js';
 import { HealthMonitor } from './health.js';
 import { Recorder } from './recorder.js';
@@ -460,7 +460,7 @@ async function startGenerator(plan: Plan, o: RunSettings, g: { origin: string; m
     await prepareForLoad({ origin, target: o.target, scenario, arrivals: plannedArrivals(plan) });
     return new InProcessGenerator({
       scenario, seed, target: o.target, schedule, share: shareOf(plan.shard, 0, 1), origin, clock, maxActive, lateThresholdMs,
-      localAddresses: layout.localAddresses, rows: g.rows, reuseRows: scenario.data?.reuse,
+      source: sourcePorts(layout.localAddresses, shareOf(plan.shard, 0, 1)), rows: g.rows, reuseRows: scenario.data?.reuse,
     });
   }
   const inits = Array.from({ length: layout.workers }, (_, index) => ({

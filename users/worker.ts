@@ -8,7 +8,7 @@ import { buildTarget } from '../modules/target.js';
 import { buildSchedule } from '../plan/schedule.js';
 import { shareSize } from '../plan/shard.js';
 import { Series } from '../run-folder/series.js';
-import { Engine, prepareForLoad } from './engine.js';
+import { Engine, prepareForLoad, sourcePorts } from './engine.js';
 import { HealthMonitor } from './health.js';
 import { Recorder } from './recorder.js';
 import { epochNow, type FromWorker, type ToWorker, type WorkerInit } from './workers.js';
@@ -37,7 +37,7 @@ async function serve(init: WorkerInit): Promise<void> {
   const clock = () => epochNow() - t0Epoch;
   const engine = new Engine({
     scenario: init.scenario, seed: init.seed, target, schedule, share: init.share, origin: init.origin, clock,
-    maxActive: init.maxActive, lateThresholdMs: init.lateThresholdMs, monitor, emit: recorder.add, localAddresses: init.localAddresses,
+    maxActive: init.maxActive, lateThresholdMs: init.lateThresholdMs, monitor, emit: recorder.add, source: sourcePorts(init.localAddresses, init.share),
     rows, reuseRows: data?.reuse,
   });
   const stop = new AbortController();
