@@ -10,6 +10,9 @@ const { WebSocketServer } = createRequire(new URL('../package.json', import.meta
 const port = Number(process.env.SINK_WS_PORT);
 const processes = Number(process.env.SINK_WS_PROCESSES ?? 2);
 
+// The kernel deals new connections to the processes (they share the listening socket): no hop through the primary.
+cluster.schedulingPolicy = cluster.SCHED_NONE;
+
 if (cluster.isPrimary) {
   let ready = 0;
   for (let k = 0; k < processes; k++) {
@@ -25,9 +28,10 @@ if (cluster.isPrimary) {
   process.on('SIGINT', stop);
 } else {
   const wss = new WebSocketServer({ host: '127.0.0.1', port, backlog: 65535, perMessageDeflate: false, clientTracking: false, skipUTF8Validation: true });
-  wss.on('connection', (ws) => {
+  wss.on('connection', (ws, req) => {
     ws.on('error', () => undefined);
-    ws.send('{"type":"joined"}');
+    // Held participants are greeted; a join-and-leave cycle (/ws/…) is one message each way, ping and pong.
+    if (!req.url?.startsWith('/ws/')) ws.send('{"type":"joined"}');
     ws.on('message', (data) => {
       const s = data.toString();
       if (s.startsWith('{"type":"ping"')) ws.send(s.replace('"ping"', '"pong"'));
