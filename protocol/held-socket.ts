@@ -19,6 +19,8 @@ interface FrameOptions { fin: boolean; opcode: number; mask: boolean; readOnly: 
 // ws exports its frame builder, though its type declarations leave it out.
 const Sender = (wsModule as unknown as { Sender: { frame(data: Buffer, o: FrameOptions): Buffer[] } }).Sender;
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+/** Messages a bare WebSocket keeps while nobody listens. */
+const EARLY_KEPT = 16;
 
 /** A ws WebSocket seen as a held socket (Janus sessions, which are built with ws's request/answer helpers). */
 export function heldWs(ws: WebSocket): HeldConnection {
@@ -32,9 +34,21 @@ export function heldWs(ws: WebSocket): HeldConnection {
   return h;
 }
 
-/** A client WebSocket on a bare socket: text frames out (masked), text, ping and close frames in. */
-class BareWebSocket implements HeldConnection, SocketOwner {
-  listener?: HeldListener;
+/** Who hears a bare WebSocket: its text messages, and its binary ones where it cares for them (else as text). */
+export interface BareListener extends HeldListener {
+  binary?(data: Buffer): void;
+}
+
+/** A client WebSocket on a bare socket: text frames out (masked), text, binary, ping and close frames in. */
+export class BareWebSocket implements HeldConnection, SocketOwner {
+  private heard?: BareListener;
+  /** What came before anyone listened (between the upgrade and its caller's next turn): handed over once someone does. */
+  private early?: { data: Buffer; binary: boolean }[];
+  private endedEarly = false;
+  /** The status code of the server's close frame, when it sent one. */
+  closeCode?: number;
+  /** Whether the message being put together from fragments is binary. */
+  private partsBinary = false;
   private rest?: Buffer;
   private parts?: Buffer[];
   private partBytes = 0;
@@ -59,7 +73,24 @@ class BareWebSocket implements HeldConnection, SocketOwner {
 
   closed(): void {
     this.ended = true;
-    this.listener?.closed();
+    if (this.heard) this.heard.closed();
+    else this.endedEarly = true;
+  }
+
+  get listener(): BareListener | undefined {
+    return this.heard;
+  }
+
+  set listener(l: BareListener | undefined) {
+    this.heard = l;
+    if (!l) return;
+    const early = this.early;
+    this.early = undefined;
+    for (const m of early ?? []) this.deliver(m.data, m.binary);
+    if (this.endedEarly) {
+      this.endedEarly = false;
+      l.closed();
+    }
   }
 
   /** Bytes that came with the upgrade, read once the caller has set its handlers (kept out of the listeners' scope). */
@@ -92,6 +123,10 @@ class BareWebSocket implements HeldConnection, SocketOwner {
       let len = b[1]! & 0x7f;
       let at = 2;
       if (b[1]! & 0x80) return this.fail(new WsProtocolError('the server masked a frame'));
+      // No extension was asked for, so no reserved bit may be set; opcodes 3–7 and 11–15 are reserved.
+      if (b[0]! & 0x70) return this.fail(new WsProtocolError('a frame with a reserved bit set'));
+      if ((opcode > 0x2 && opcode < 0x8) || opcode > 0xa) return this.fail(new WsProtocolError(`a frame with the reserved opcode ${opcode}`));
+      if (opcode >= 0x8 && (!fin || len > 125)) return this.fail(new WsProtocolError('a control frame that is fragmented or longer than 125 bytes'));
       if (len === 126) {
         if (b.length < 4) break;
         len = b.readUInt16BE(2);
@@ -106,6 +141,7 @@ class BareWebSocket implements HeldConnection, SocketOwner {
       const payload = b.subarray(at, at + len);
       b = b.subarray(at + len);
       if (opcode === 0x8) {
+        if (payload.length >= 2) this.closeCode = payload.readUInt16BE(0);
         this.frame(0x8, Buffer.alloc(0));
         this.s.end();
         return;
@@ -114,6 +150,7 @@ class BareWebSocket implements HeldConnection, SocketOwner {
       else if (opcode === 0x1 || opcode === 0x2 || opcode === 0x0) {
         if (opcode === 0x0 && !this.parts) return this.fail(new WsProtocolError('a continuation frame with no message to continue'));
         if (!fin || this.parts) {
+          if (!this.parts) this.partsBinary = opcode === 0x2;
           (this.parts ??= []).push(Buffer.from(payload));
           this.partBytes += payload.length;
           if (this.partBytes > answerLimits.maxAnswerBytes) return this.fail(new TooLargeError(`a WebSocket message over ${answerLimits.maxAnswerBytes} bytes in fragments (--max-answer)`));
@@ -121,11 +158,22 @@ class BareWebSocket implements HeldConnection, SocketOwner {
           const whole = Buffer.concat(this.parts);
           this.parts = undefined;
           this.partBytes = 0;
-          this.listener?.message(whole.toString());
-        } else this.listener?.message(payload.toString());
+          this.deliver(whole, this.partsBinary);
+        } else this.deliver(payload, opcode === 0x2);
       }
     }
     if (b.length) this.rest = Buffer.from(b);
+  }
+
+  private deliver(data: Buffer, binary: boolean): void {
+    const l = this.heard;
+    if (!l) {
+      // A few, for whoever listens next; a connection nobody listens to keeps no more.
+      if ((this.early ??= []).length < EARLY_KEPT) this.early.push({ data: Buffer.from(data), binary });
+      return;
+    }
+    if (binary && l.binary) l.binary(Buffer.from(data));
+    else l.message(data.toString());
   }
 
   private fail(why: Error): void {
@@ -135,28 +183,37 @@ class BareWebSocket implements HeldConnection, SocketOwner {
 }
 
 /**
- * Opens a WebSocket on a bare socket and resolves on the server's first message (which it returns with it).
- * Fails like the other steps: an HTTP status instead of the upgrade, a refused or reset connection, the signal.
+ * Opens a WebSocket on a bare socket: the participant's HTTP/1.1 connection asks for the upgrade (with `protocol` as
+ * its subprotocol, if any) and the socket it answers on becomes the WebSocket. Fails like the other steps: an HTTP
+ * status instead of the upgrade, a refused or reset connection, a wrong accept key, the signal.
  */
-export function openBareSocket(url: string, signal: AbortSignal, o: { localAddress?: string; source?: () => SourcePort; headers?: Record<string, string> } = {}): Promise<{ sock: HeldConnection; first: string }> {
+export function openWebSocket(
+  url: string, signal: AbortSignal, o: { localAddress?: string; source?: () => SourcePort; headers?: Record<string, string>; protocol?: string } = {},
+): Promise<BareWebSocket> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     if (u.protocol !== 'ws:' && u.protocol !== 'wss:') return reject(new ProtocolError(`not a WebSocket URL: ${url}`));
     const conn = new Http1Connection(new URL(`${u.protocol === 'wss:' ? 'https' : 'http'}://${u.host}`), { localAddress: o.localAddress, source: o.source });
     const key = randomBytes(16).toString('base64');
-    // A header with a line break throws here, which rejects.
-    const head = 'connection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: ' + key + '\r\nuser-agent: firstbell\r\n' + headerLines(o.headers);
-    let sock: BareWebSocket | undefined;
+    const head =
+      'connection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: ' + key + '\r\nuser-agent: firstbell\r\n' +
+      (o.protocol ? `sec-websocket-protocol: ${o.protocol}\r\n` : '');
     const fail = (err: unknown) => {
       signal.removeEventListener('abort', onAbort);
       conn.abort(err);
-      sock?.terminate();
       reject(err);
     };
     const onAbort = () => fail(signal.reason ?? new Error('aborted'));
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
-    conn.request('GET', u.pathname + u.search, head, undefined, true).then((a) => {
+    let headers: string;
+    try {
+      // A header with a line break throws here, which rejects.
+      headers = head + headerLines(o.headers);
+    } catch (e) {
+      return fail(e);
+    }
+    conn.request('GET', u.pathname + u.search, headers, undefined, true).then((a) => {
       if (!a.switched) return fail(new HttpStatusError(a.status, 'websocket handshake'));
       const accept = createHash('sha1').update(key + GUID).digest('base64');
       let got: string | undefined;
@@ -165,15 +222,32 @@ export function openBareSocket(url: string, signal: AbortSignal, o: { localAddre
         a.switched.socket.destroy();
         return fail(new ProtocolError('the server answered the upgrade with a wrong Sec-WebSocket-Accept'));
       }
-      const ws = (sock = new BareWebSocket(a.switched.socket, a.switched.rest));
-      ws.listener = {
-        message: (first) => {
-          signal.removeEventListener('abort', onAbort);
-          ws.listener = undefined;
-          resolve({ sock: ws, first });
-        },
-        closed: () => fail(ws.failure ?? Object.assign(new Error('closed before the first message'), { code: 'ECONNRESET' })),
-      };
+      signal.removeEventListener('abort', onAbort);
+      resolve(new BareWebSocket(a.switched.socket, a.switched.rest));
     }, fail);
+  });
+}
+
+/** Opens a WebSocket on a bare socket (see openWebSocket) and resolves on the server's first message, which it returns with it. */
+export async function openBareSocket(url: string, signal: AbortSignal, o: { localAddress?: string; source?: () => SourcePort; headers?: Record<string, string> } = {}): Promise<{ sock: HeldConnection; first: string }> {
+  const ws = await openWebSocket(url, signal, o);
+  return new Promise((resolve, reject) => {
+    const fail = (err: unknown) => {
+      signal.removeEventListener('abort', onAbort);
+      ws.listener = undefined;
+      ws.terminate();
+      reject(err);
+    };
+    const onAbort = () => fail(signal.reason ?? new Error('aborted'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    ws.listener = {
+      message: (first) => {
+        signal.removeEventListener('abort', onAbort);
+        ws.listener = undefined;
+        resolve({ sock: ws, first });
+      },
+      closed: () => fail(ws.failure ?? Object.assign(new Error('closed before the first message'), { code: 'ECONNRESET' })),
+    };
   });
 }

@@ -1,8 +1,10 @@
 // A WebSocket as a journey uses it: open, send, and wait for the message that matches, whatever comes in between.
-import WebSocket from 'ws';
+// It runs on a bare socket (see held-socket.ts): the participant's own HTTP/1.1 connection asks for the upgrade
+// and hands its socket over, so a join-and-leave cycle costs one connection and nothing more.
 import { TimeoutError } from '../api/errors.js';
-import { answerLimits, TooLargeError, WsProtocolError } from './answer-limits.js';
-import type { WsConnection, WsMessage } from '../api/target.js';
+import { answerLimits } from './answer-limits.js';
+import type { BareWebSocket } from './held-socket.js';
+import type { HeldConnection, WsConnection, WsMessage } from '../api/target.js';
 
 /** Messages kept for a later waitFor at most; older ones are dropped first. */
 const KEPT = 1_000;
@@ -12,41 +14,27 @@ export class UserSocket implements WsConnection {
   private waiter?: () => void;
   private closedWith?: Error;
   private inboxBytes = 0;
-  /** What ws said went wrong before the close: a protocol violation or a message over the limit. */
-  private broken?: Error;
 
-  private readonly onMessage: (data: WebSocket.RawData, isBinary: boolean) => void;
-
-  constructor(private readonly ws: WebSocket) {
-    this.onMessage = (data, isBinary) => {
-      const text = isBinary ? undefined : String(data);
-      let json: unknown;
-      if (text !== undefined && (text.startsWith('{') || text.startsWith('['))) {
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-      }
-      const size = isBinary ? (data as Buffer).length : (text?.length ?? 0);
-      this.inbox.push({ text: text ?? '', json, binary: isBinary ? (data as Buffer) : undefined });
-      this.inboxBytes += size;
-      // Kept for a later waitFor: at most KEPT messages and one answer's worth of bytes, oldest dropped first.
-      while (this.inbox.length > 1 && (this.inbox.length > KEPT || this.inboxBytes > answerLimits.maxAnswerBytes)) {
-        const old = this.inbox.shift()!;
-        this.inboxBytes -= old.binary ? old.binary.length : old.text.length;
-      }
-      this.waiter?.();
+  constructor(private readonly ws: BareWebSocket) {
+    ws.listener = {
+      message: (text) => this.keep({ text, json: jsonOf(text) }, text.length),
+      binary: (data) => this.keep({ text: '', json: undefined, binary: data }, data.length),
+      closed: () => {
+        this.closedWith = ws.failure ?? Object.assign(new Error(`the WebSocket closed${ws.closeCode ? ` (${ws.closeCode})` : ''}`), { code: 'ECONNRESET' });
+        this.waiter?.();
+      },
     };
-    ws.on('message', this.onMessage);
-    ws.on('error', (e: Error & { code?: string }) => {
-      if (e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.broken = new TooLargeError(`a WebSocket message over ${answerLimits.maxAnswerBytes} bytes (--max-answer)`);
-      else if (e.code?.startsWith('WS_ERR_')) this.broken = new WsProtocolError(`the WebSocket peer broke the protocol: ${e.message}`);
-    });
-    ws.once('close', (code) => {
-      this.closedWith = this.broken ?? Object.assign(new Error(`the WebSocket closed (${code})`), { code: 'ECONNRESET' });
-      this.waiter?.();
-    });
+  }
+
+  /** Keeps a message for a later waitFor: at most KEPT of them and one answer's worth of bytes, oldest dropped first. */
+  private keep(m: WsMessage, size: number): void {
+    this.inbox.push(m);
+    this.inboxBytes += size;
+    while (this.inbox.length > 1 && (this.inbox.length > KEPT || this.inboxBytes > answerLimits.maxAnswerBytes)) {
+      const old = this.inbox.shift()!;
+      this.inboxBytes -= old.binary ? old.binary.length : old.text.length;
+    }
+    this.waiter?.();
   }
 
   send(data: string | object): void {
@@ -91,9 +79,18 @@ export class UserSocket implements WsConnection {
   }
 
   /** Hands the WebSocket over (to a hold): this no longer keeps what comes in. */
-  detach(): WebSocket {
-    this.ws.off('message', this.onMessage);
+  detach(): HeldConnection {
+    this.ws.listener = undefined;
     this.inbox = [];
     return this.ws;
+  }
+}
+
+function jsonOf(text: string): unknown {
+  if (!text.startsWith('{') && !text.startsWith('[')) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }

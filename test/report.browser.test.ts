@@ -49,7 +49,7 @@ describe('the HTML report', () => {
     // The verdict comes first, after a generator warning when there is one, before the layer cards.
     expect(v.blocks.slice(0, v.blocks.indexOf('verdict') + 1)).toEqual(v.blocks[0] === 'generator-warning' ? ['generator-warning', 'verdict'] : ['verdict']);
     expect(v.blocks.indexOf('verdict')).toBeLessThan(v.blocks.indexOf('cards'));
-    expect(v.verdict).toMatch(/^FAILED — (The generator was the bottleneck in \d+ s; those seconds are left out of the verdict\. )?The broker layer broke at 08:00:\d\d at \d+ joins\/s offered/);
+    expect(v.verdict).toMatch(/^FAILED — (The generator was the bottleneck in \d+ s \([^)]*\); there only what the target answered counts, not its timeouts or latency\. )?The broker layer broke at 08:00:\d\d at \d+ joins\/s offered/);
     expect(v.brokerMarkers).toEqual(['first bell 08:00:00', expect.stringMatching(/^break: \d+ joins\/s$/)]);
     expect(v.admissionMarkers).toEqual(['first bell 08:00:00']);
     // Three layers with a load and a latency chart each, the media layer's held connections apart, and the generator.

@@ -8,8 +8,8 @@ import { addressPolicy } from '../protocol/address-guard.js';
 import { answerLimits } from '../protocol/answer-limits.js';
 import { layerOf, type Heartbeat, type HeldConnection, type HeldListener, type JanusSession, type StepResult, type Steps, type Vu, type WsConnection } from '../api/target.js';
 import { HttpSession } from '../protocol/http-session.js';
-import { heldWs, openBareSocket } from '../protocol/held-socket.js';
-import { janusOverHttp, janusOverWs } from '../protocol/janus.js';
+import { heldWs, openBareSocket, openWebSocket, type BareWebSocket } from '../protocol/held-socket.js';
+import { janusOverHttp, janusOverWsConnection } from '../api/janus.js';
 import { connectFrom, type SourcePort, type SourcePorts } from '../protocol/source-ports.js';
 import { UserSocket } from '../protocol/user-socket.js';
 
@@ -85,6 +85,8 @@ export class VirtualUser implements Vu {
   private others?: HttpSession[];
   private nextAtMs: number;
   private sockets?: Set<WebSocket>;
+  /** WebSockets of vu.ws, on bare sockets. */
+  private bare?: Set<BareWebSocket>;
   private held?: HeldConnection;
   private stepTimer?: NodeJS.Timeout;
   private stepName = '';
@@ -270,7 +272,7 @@ export class VirtualUser implements Vu {
   openSocket(
     url: string,
     signal: AbortSignal,
-    opts: { headers?: Record<string, string>; protocol?: string; speaksFirst?: boolean; made?: (ws: WebSocket) => void } = {},
+    opts: { headers?: Record<string, string>; protocol?: string; speaksFirst?: boolean } = {},
   ): Promise<{ ws: WebSocket; first: string }> {
     return new Promise((resolve, reject) => {
       try {
@@ -283,7 +285,6 @@ export class VirtualUser implements Vu {
         headers: opts.headers, handshakeTimeout: this.client.stepTimeoutMs + 1_000, perMessageDeflate: false, lookup: addressPolicy.lookup, maxPayload: answerLimits.maxAnswerBytes,
         ...(this.port ? { createConnection: connectFrom(this.port, url.startsWith('wss:')) } : {}),
       });
-      opts.made?.(ws);
       // Terminating a socket that is still connecting emits an error; it is already accounted for.
       ws.on('error', () => undefined);
       (this.sockets ??= new Set()).add(ws);
@@ -327,21 +328,18 @@ export class VirtualUser implements Vu {
     if (wait > 1 && !this.stopped) await this.pause(wait);
   }
 
+  /** A WebSocket on a bare socket: the participant's own connection asks for the upgrade, with its cookies for a path on the target. */
   async ws(url: string, signal: AbortSignal, opts: { headers?: Record<string, string>; protocol?: string } = {}): Promise<WsConnection> {
     const cookie = url.startsWith('/') ? this.session?.cookieHeader() : undefined;
     const headers = cookie ? { cookie, ...opts.headers } : opts.headers;
-    let socket: UserSocket | undefined;
-    // The wrapper listens from the first moment: a server may speak in the same packet as its handshake answer.
-    await this.openSocket(this.onOrigin(url, true), signal, { ...opts, headers, speaksFirst: false, made: (ws) => (socket = new UserSocket(ws)) });
-    return socket!;
+    const sock = await openWebSocket(this.onOrigin(url, true), signal, { source: this.port, headers, protocol: opts.protocol });
+    (this.bare ??= new Set()).add(sock);
+    return new UserSocket(sock);
   }
 
   async janus(url: string, signal: AbortSignal): Promise<JanusSession> {
     const u = new URL(this.onOrigin(url, false));
-    if (u.protocol === 'ws:' || u.protocol === 'wss:') {
-      const { ws } = await this.openSocket(url, signal, { protocol: 'janus-protocol', speaksFirst: false });
-      return janusOverWs(ws, signal);
-    }
+    if (u.protocol === 'ws:' || u.protocol === 'wss:') return janusOverWsConnection(await this.ws(url, signal, { protocol: 'janus-protocol' }), signal);
     const http = new HttpSession(u.origin, { source: this.port });
     (this.others ??= []).push(http);
     return janusOverHttp(http, u.pathname.replace(/\/+$/, ''), signal);
@@ -367,7 +365,9 @@ export class VirtualUser implements Vu {
    */
   hold(conn: HeldConnection | WebSocket | WsConnection, name: string, beat: Heartbeat): 'holding' {
     const layer = this.layerOf(name);
-    const sock = conn instanceof UserSocket ? heldWs(conn.detach()) : conn instanceof WebSocket ? heldWs(conn) : (conn as HeldConnection);
+    const sock = conn instanceof UserSocket ? conn.detach() : conn instanceof WebSocket ? heldWs(conn) : (conn as HeldConnection);
+    // The held connection is the participant's `held` now, ended with it.
+    if (this.bare?.delete(sock as BareWebSocket) && this.bare.size === 0) this.bare = undefined;
     this.held = sock;
     // A holding participant keeps its held connection and little else: no step timer or step signal (a later
     // step makes new ones), no HTTP session (a rejoin after a drop logs in afresh).
@@ -406,6 +406,8 @@ export class VirtualUser implements Vu {
     this.stepTimer = undefined;
     for (const ws of this.sockets ?? []) ws.terminate();
     this.sockets = undefined;
+    for (const ws of this.bare ?? []) ws.terminate();
+    this.bare = undefined;
     this.held?.terminate();
     this.held = undefined;
     this.session?.close();
