@@ -22,8 +22,10 @@ if (invokedDirectly) {
     }
     signalled = signal;
     // The reference platform started on its own (firstbell fixture) has no run to report on.
-    const what = process.argv[2] === 'fixture' ? 'stopping the reference platform' : 'stopping the run and writing the report';
-    process.stderr.write(`\ninterrupted (${signal}): ${what} (Ctrl-C again to quit at once)\n`);
+    const fixture = process.argv[2] === 'fixture';
+    const what = fixture ? 'stopping the reference platform' : 'stopping the run and writing the report';
+    // A reference platform that firstbell started itself (--quiet) is stopped by it, which is no news to the user.
+    if (!(fixture && process.argv.includes('--quiet'))) process.stderr.write(`\ninterrupted (${signal}): ${what} (Ctrl-C again to quit at once)\n`);
     stop.abort(new Error(`interrupted by ${signal}`));
   };
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);

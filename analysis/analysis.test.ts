@@ -5,6 +5,7 @@ import type { RunInfo } from '../run-folder/run-folder.js';
 import type { BrowserJourney, MediaSecond } from '../run-folder/records.js';
 import { Series } from '../run-folder/series.js';
 import { analyse, clockAt } from './analysis.js';
+import { layerStateWords } from './headline.js';
 
 function runInfo(): RunInfo {
   return {
@@ -254,6 +255,14 @@ describe('evidence that knows who spoke', () => {
     expect(a.layers[0]).toMatchObject({ state: 'broke', breakPoint: { second: 8 } });
     expect(a.verdict).toBe('failed');
     expect(a.headline).toMatch(/^The generator was the bottleneck in 8 s \(08:00:02–08:00:09\); there only what the target answered counts/);
+    // The generator's late sends may have made the burst: the finding says so.
+    expect(a.layers[0]).toMatchObject({ breakPoint: { generatorBehind: true }, failedWhileGeneratorBound: 60 });
+    expect(a.headline).toContain('The generator was behind in that second: its late sends reached the target together');
+    expect(layerStateWords(a.layers[0]!, a)).toContain('(the generator behind then: its late sends came bunched)');
+    // Where the generator kept up, the break is the target's alone.
+    const kept = analyse(runInfo(), failing('http'), health(() => false));
+    expect(kept.layers[0]).toMatchObject({ breakPoint: { generatorBehind: false }, failedWhileGeneratorBound: 0 });
+    expect(kept.headline).not.toContain('behind');
   });
 
   it('takes no timeout from those seconds as evidence, and calls the layer neither met nor broken', () => {

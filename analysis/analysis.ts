@@ -8,7 +8,7 @@ import { DOWN_ATTEMPTS, DOWN_SECONDS, processExited, recoveryFrom, targetDown } 
 import { bellResults } from './bells.js';
 import { headlineOf } from './headline.js';
 import { analyseLayer, burstEndSecond, clockAt, goalOf, symptoms, timelineOf, type LayerAnalysis } from './layer.js';
-import { SHORTFALL_SHARE, type Analysis, type BrowserSection, type FaultResult, type GeneratorVerdict, type LayerTimeline, type StepRow, type Users } from './model.js';
+import { SHORTFALL_SHARE, type Analysis, type TargetDown, type BrowserSection, type FaultResult, type GeneratorVerdict, type LayerTimeline, type StepRow, type Users } from './model.js';
 
 export * from './model.js';
 export { clockAt } from './layer.js';
@@ -210,6 +210,26 @@ function usersOf(run: RunInfo, series: Series): Users {
   };
 }
 
+/**
+ * The target going down, by who said so: its own refusals and resets, or its watched process's exit, are an outage
+ * whatever the generator did; silence that only the generator's clock measured is one only where requests sent while
+ * the generator kept up went unanswered too. Otherwise it could not be told apart from the generator stalling.
+ */
+function outageOf(run: RunInfo, series: Series, last: number, held: number[], suspect: Set<number>): { down?: TargetDown; silence?: Analysis['silence'] } {
+  const exitedAt = run.targetProcess?.exitedAtMs;
+  const found = exitedAt !== undefined ? processExited(series, last, held, exitedAt) : targetDown(series, last, held);
+  if (!found) return {};
+  if (found.evidence === 'target') return { down: found };
+  const until = found.backSecond ?? last + 1;
+  const window = Array.from({ length: Math.max(0, until - found.second) }, (_, k) => found.second + k);
+  const bound = window.filter((sec) => suspect.has(sec));
+  const unansweredIn = (sec: number) => series.merged(sec, (d) => !d.browser).clockOnly;
+  const kept = window.filter((sec) => !suspect.has(sec) && unansweredIn(sec) > 0);
+  const confirmed = kept.length >= DOWN_SECONDS && kept.reduce((n, sec) => n + unansweredIn(sec), 0) >= DOWN_ATTEMPTS;
+  if (bound.length === 0 || confirmed) return { down: found };
+  return { silence: { ...found, generatorSeconds: [bound[0]!, bound[bound.length - 1]!] } };
+}
+
 /** Whether the layer had attempts (of any step, by intended start) from second `from` on. */
 function hadAttemptsFrom(series: Series, layer: Layer, from: number, last: number): boolean {
   for (let sec = from; sec <= last; sec++) if (series.merged(sec, (d) => d.layer === layer && !d.browser).attempts > 0) return true;
@@ -232,17 +252,7 @@ export function analyse(run: RunInfo, series: Series, health: HealthSecond[], br
   const seconds = Array.from({ length: last + 1 }, (_, i) => i);
   const users = usersOf(run, series);
   const bells = bellResults(run, analysed, last);
-  const exitedAt = run.targetProcess?.exitedAtMs;
-  const found = exitedAt !== undefined ? processExited(series, last, conc.held, exitedAt) : targetDown(series, last, conc.held);
-  // Silence that only the generator's clock measured is an outage only where requests sent while the generator kept
-  // up went unanswered too; otherwise it could not be told apart from the generator stalling.
-  const silentUntil = found ? (found.backSecond ?? last + 1) : 0;
-  const window = found ? Array.from({ length: Math.max(0, silentUntil - found.second) }, (_, k) => found.second + k) : [];
-  const boundThen = window.filter((sec) => suspect.has(sec));
-  const confirmed = window.filter((sec) => !suspect.has(sec) && series.merged(sec, (d) => !d.browser).clockOnly > 0);
-  const unanswered = confirmed.reduce((n, sec) => n + series.merged(sec, (d) => !d.browser).clockOnly, 0);
-  const down = found && (found.evidence === 'target' || boundThen.length === 0 || (confirmed.length >= DOWN_SECONDS && unanswered >= DOWN_ATTEMPTS)) ? found : undefined;
-  const silence = found && !down ? { ...found, generatorSeconds: [boundThen[0]!, boundThen[boundThen.length - 1]!] as [number, number] } : undefined;
+  const { down, silence } = outageOf(run, series, last, conc.held, suspect);
   // The target down: a layer that had attempts from then on and did not break before is down with it, never met.
   if (down) for (const l of layers) if (l.state !== 'broke' && l.state !== 'not-judged' && hadAttemptsFrom(series, l.layer, down.second, last)) l.state = 'down';
   for (const l of layers) l.met = l.state === 'met';

@@ -31,12 +31,12 @@ export function layerStateWords(l: LayerResult, a: Pick<Analysis, 'run' | 'targe
   switch (l.state) {
     case 'broke': {
       const b = l.breakPoint!;
-      return `broke at ${b.clock}, ${n(b.offeredPerSec)} ${l.unit} offered, ${n(b.concurrency)} connected; ${b.recovered ? `recovered after ${b.brokenForSec} s` : 'not recovered by the end of the run'}`;
+      return `broke at ${b.clock}, ${n(b.offeredPerSec)} ${l.unit} offered, ${n(b.concurrency)} connected${b.generatorBehind ? ' (the generator behind then: its late sends came bunched)' : ''}; ${b.recovered ? `recovered after ${b.brokenForSec} s` : 'not recovered by the end of the run'}`;
     }
     case 'missed':
       return l.connectionLimit && l.failedShare <= o.maxErrorRate
         ? `missed its objective: ${limitText(l)}`
-        : `missed its objective: ${share(l.failedShare)} of its attempts failed over the run (objective at most ${share(o.maxErrorRate)}), in seconds too far apart to make a break`;
+        : `missed its objective: ${share(l.failedShare)} of its attempts failed over the run (objective at most ${share(o.maxErrorRate)}), in seconds too far apart to make a break${boundFailures(l, 'short')}`;
     case 'down':
       return `stopped with the target, which went down at ${clockAt(a.run.scenario, a.run.firstBellAtMs, a.targetDown!.second)}`;
     case 'unclear':
@@ -48,12 +48,22 @@ export function layerStateWords(l: LayerResult, a: Pick<Analysis, 'run' | 'targe
   }
 }
 
+/** " (12 of them while the generator was behind …)": the target's answers to load the generator may have bunched. */
+function boundFailures(l: LayerResult, form: 'short' | 'long'): string {
+  const k = l.failedWhileGeneratorBound;
+  if (!k) return '';
+  const all = k >= l.failed ? (k === 1 ? 'it came' : 'all of them came') : `${n(k)} of them came`;
+  return form === 'short'
+    ? ` (${all} while the generator was behind, its late sends bunched)`
+    : ` ${all[0]!.toUpperCase()}${all.slice(1)} in seconds in which the generator was behind, when its late sends reached the target bunched together: a burst the plan did not have.`;
+}
+
 function layerText(l: LayerResult): string {
   const limit = l.connectionLimit ? ` It ${limitText(l)}.` : '';
   if (l.state === 'missed') {
     return l.connectionLimit && l.failedShare <= l.objective.maxErrorRate
       ? `The ${l.layer} layer ${limitText(l)}.`
-      : `The ${l.layer} layer missed its objective: ${share(l.failedShare)} of its attempts failed over the run (objective at most ${share(l.objective.maxErrorRate)}), though never for ${SUSTAIN_SECONDS} judged seconds in a row.${limit}`;
+      : `The ${l.layer} layer missed its objective: ${share(l.failedShare)} of its attempts failed over the run (objective at most ${share(l.objective.maxErrorRate)}), though never for ${SUSTAIN_SECONDS} judged seconds in a row.${boundFailures(l, 'long')}${limit}`;
   }
   if (l.state === 'unclear') {
     return `The ${l.layer} layer is not shown either way: ${n(l.timeoutsWhileGeneratorBound)} of its attempts timed out in seconds in which the generator was the bottleneck, which could not be told apart from the generator stalling.`;
@@ -66,7 +76,8 @@ function layerText(l: LayerResult): string {
   if (top) saw = `; at the break users saw ${top.label} (${pct(top)})`;
   if (over && (over.kind !== top?.kind || b.brokenForSec > 1)) saw += `${top ? ',' : '; users saw'} over the ${b.brokenForSec} s broken ${over.label} (${pct(over)})`;
   const rec = b.recovered ? `recovered after ${b.brokenForSec} s` : 'not recovered by the end of the run';
-  return `The ${l.layer} layer broke at ${b.clock} at ${n(b.offeredPerSec)} ${l.unit} offered${conc}${saw}; ${rec}.${limit}`;
+  const behind = b.generatorBehind ? ' The generator was behind in that second: its late sends reached the target together, a burst the plan did not have, so the break may be its making as much as the target\'s.' : '';
+  return `The ${l.layer} layer broke at ${b.clock} at ${n(b.offeredPerSec)} ${l.unit} offered${conc}${saw}; ${rec}.${behind}${limit}`;
 }
 
 /** Run seconds as clock ranges: "08:00:12–08:00:20, 08:00:31" (the first three ranges, then how many more). */

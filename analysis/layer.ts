@@ -260,6 +260,7 @@ function breakPointOf(v: LayerView, run: RunInfo, judged: Judged, breakAt: numbe
     symptomsAtBreak: symptoms(failuresIn(v, breakAt, breakAt).kinds),
     symptoms: symptoms(window.kinds),
     failedAttempts: window.failed,
+    generatorBehind: suspect.has(breakAt),
     brokenForSec: Math.max(1, brokenUntil - breakAt),
     recovered: recoveredAt !== null,
     ...(recoveredAt !== null ? { recoveredAtSecond: recoveredAt } : {}),
@@ -277,10 +278,11 @@ export interface Concurrency {
 export type LayerAnalysis = LayerResult & { judgedSeconds: (boolean | undefined)[]; view: LayerView };
 
 /** The layer's failed share over the run, the target's answers counted everywhere and timeouts only where the generator kept up. */
-function failedShares(v: LayerView, last: number, suspect: Set<number>): { share: number; withBound: number; clockBound: number } {
+function failedShares(v: LayerView, last: number, suspect: Set<number>): { share: number; withBound: number; clockBound: number; spokenBound: number } {
   let attempts = 0;
   let failed = 0;
   let clockBound = 0;
+  let spokenBound = 0;
   for (let sec = 0; sec <= last; sec++) {
     for (const d of v.steps) {
       const b = v.bucketOf(sec, d);
@@ -289,9 +291,10 @@ function failedShares(v: LayerView, last: number, suspect: Set<number>): { share
       attempts += b.attempts - bound;
       failed += b.failed - bound;
       clockBound += bound;
+      if (suspect.has(sec)) spokenBound += b.failed - b.clockOnly;
     }
   }
-  return { share: attempts ? failed / attempts : 0, withBound: attempts + clockBound ? (failed + clockBound) / (attempts + clockBound) : 0, clockBound };
+  return { share: attempts ? failed / attempts : 0, withBound: attempts + clockBound ? (failed + clockBound) / (attempts + clockBound) : 0, clockBound, spokenBound };
 }
 
 export function analyseLayer(layer: Layer, series: Series, run: RunInfo, last: number, suspect: Set<number>, conc: Concurrency): LayerAnalysis {
@@ -316,7 +319,7 @@ export function analyseLayer(layer: Layer, series: Series, run: RunInfo, last: n
   const result: LayerAnalysis = {
     judgedSeconds: judged.state, view: v,
     layer, state, objective: v.objective, unit: UNITS[layer], attempts: total.attempts, failed: total.failed,
-    failedShare: Math.round(shares.share * 10_000) / 10_000, timeoutsWhileGeneratorBound: shares.clockBound, judged: wasJudged,
+    failedShare: Math.round(shares.share * 10_000) / 10_000, timeoutsWhileGeneratorBound: shares.clockBound, failedWhileGeneratorBound: shares.spokenBound, judged: wasJudged,
     met: state === 'met', peakOfferedPerSec: peakOffered, peakGoodputPerSec: peakGood, peakHeld,
   };
   // A limit on held connections is the layer's limit; a rate completed under it is not its capacity.

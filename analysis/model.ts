@@ -58,6 +58,11 @@ export interface BreakPoint {
   symptoms: Symptom[];
   /** Failed attempts while it was broken. */
   failedAttempts: number;
+  /**
+   * True when the generator was the bottleneck in the break second: its late sends reached the target together, a
+   * burst the plan did not have, so the break may be of the generator's making as much as the target's.
+   */
+  generatorBehind: boolean;
   /** Seconds from the break until its recovery began, or until the layer's load ended when it did not recover. */
   brokenForSec: number;
   /**
@@ -121,6 +126,11 @@ export interface LayerResult {
   failedShare: number;
   /** Its timeouts in seconds in which the generator was the bottleneck: no evidence either way. */
   timeoutsWhileGeneratorBound: number;
+  /**
+   * Its failures the target answered (statuses, closes, refusals, resets) in seconds in which the generator was the
+   * bottleneck: evidence, but of load the generator may have bunched together.
+   */
+  failedWhileGeneratorBound: number;
   /** False when the layer saw too few attempts to judge. */
   judged: boolean;
   /** True when `state` is 'met'. */

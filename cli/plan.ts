@@ -1,11 +1,17 @@
 // The plan as a person reads it, built once per run from the scenario, the seed, the target and the layout flags.
 import { isIP } from 'node:net';
+import { resolve } from 'node:path';
 import { availableParallelism, networkInterfaces } from 'node:os';
 import { Option, type Command } from 'commander';
 import type { Target } from '../api/target.js';
 import { buildPlan, type Plan } from '../plan/plan.js';
 import { shareOf, shareSize, type Shard } from '../plan/shard.js';
 import { layoutLoad, LocalAddressError, parseLocalAddresses, type LoadLayout } from '../plan/limits.js';
+import { costOfRun, CostError, sizeFor, USABLE_CORE_SHARE, type JourneyCost, type Sizing } from '../plan/sizing.js';
+import { spawnReferencePlatform } from '../fixtures/spawn.js';
+import { RunFolderError } from '../run-folder/run-folder.js';
+import { referenceTarget } from '../targets/reference.js';
+import { calibrate } from '../users/calibrate.js';
 import { describeFault } from '../scenarios/fault-label.js';
 import { BUILT_IN_SCENARIOS } from '../scenarios/index.js';
 import type { ResolvedScenario } from '../scenarios/model.js';
@@ -155,6 +161,36 @@ export function describePlan(p: Plan & { layout: LoadLayout }, target: string | 
   return lines.join('\n');
 }
 
+/** What the plan's peak second needs of generators, in a line a person reads. */
+export function sizingLine(z: Sizing, fitsHere: number): string {
+  const cores = `≈ ${fmt(z.cores)} generator core${z.cores === 1 ? '' : 's'} at ${USABLE_CORE_SHARE * 100} % each`;
+  const where = z.cores <= fitsHere ? `: this machine's ${fitsHere} cores are enough, if the target does not share them` : `: run it as ${fmt(z.shards)} shard${z.shards === 1 ? '' : 's'} of ${z.coresPerShard} core${z.coresPerShard === 1 ? '' : 's'} (--shard i/${z.shards}, or export k8s --shards ${z.shards})`;
+  return `      sizing: the peak second begins ${fmt(z.peakPerSec)} journeys; at ${z.cost.cpuMsPerJourney} CPU-ms each (${z.cost.source}) it needs ${cores}${where}`;
+}
+
+/**
+ * What one journey of the plan costs this machine: from an earlier run's folder (`--cost-from`), or, for the
+ * reference platform's own journey, from a short calibration against a reference platform started for it. Undefined
+ * (and the plan says how to get it) where neither can be had without sending load to the target.
+ */
+export async function journeyCost(io: Io, costFrom: string | undefined, referenceJourney: boolean, s: ResolvedScenario): Promise<JourneyCost | undefined> {
+  if (costFrom) {
+    try {
+      return await costOfRun(resolve(io.cwd ?? process.cwd(), costFrom));
+    } catch (e) {
+      if (e instanceof CostError || e instanceof RunFolderError) throw new UsageError(`--cost-from ${e.message}`);
+      throw e;
+    }
+  }
+  if (!referenceJourney) return undefined;
+  const platform = await spawnReferencePlatform(['--media', 'stand-in']);
+  try {
+    return await calibrate(referenceTarget(new URL(platform.url)), s, { what: 'a reference platform started for it' });
+  } finally {
+    await platform.stop();
+  }
+}
+
 /** plan and list: what would be sent, and what can be. */
 export function addPlanCommands(program: Command, io: Io, setAction: SetAction): void {
   const plan = program
@@ -167,15 +203,24 @@ export function addPlanCommands(program: Command, io: Io, setAction: SetAction):
     .option('--objective <layer.metric=value>', 'override an objective, as with run (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .addOption(new Option('--browsers <n>', 'browser users the run would have beside the protocol users').argParser(parseNumber('--browsers', 0, 50, true)).default(0))
     .addOption(workersOption())
-    .addOption(localAddressOption());
+    .addOption(localAddressOption())
+    .option('--cost-from <run-dir>', "what a journey costs this machine, from an earlier run of the same journey at any scale (default: measured against a reference platform started for it, for the reference journey)")
+    .addOption(new Option('--cores-per-shard <n>', 'cores each shard machine gives the generator, for the shards the peak needs').argParser(parseNumber('--cores-per-shard', 1, 1024, true)).default(2));
   faultFlags(timetableFlags(targetFlags(plan))).action(
-    (name: string, o: TargetKindFlags & TimetableFlags & FaultFlags & { scale: number; target?: string; objective: string[]; browsers: number; workers: number | 'auto'; localAddress: string[] }, cmd: Command) =>
+    (name: string, o: TargetKindFlags & TimetableFlags & FaultFlags & { scale: number; target?: string; objective: string[]; browsers: number; workers: number | 'auto'; localAddress: string[]; costFrom?: string; coresPerShard: number }, cmd: Command) =>
       setAction(async () => {
         const s = await scenarioByName(name, o.scale, o.objective, o.data, (f) => scenarioOfTimetable(f, o, io.cwd), o);
         // Nothing is sent: the target is built only to know whether it holds and what it declares it takes.
         const target = await targetOfFlags(o, o.target ?? 'http://127.0.0.1/', s, cmd);
         const p = planRun(s, o.seed, target.url.hostname, o, target.holds !== false);
         io.stdout.write(describePlan(p, o.target ? `${target.kind} ${target.url.origin}` : undefined, o.browsers, target) + '\n');
+        // The reference journey is measured against a platform started for it; another target is never sent to.
+        const cost = await journeyCost(io, o.costFrom, o.target === undefined && target.kind === 'reference', s);
+        io.stdout.write(
+          (cost
+            ? sizingLine(sizeFor(p.summary.peakArrivalsPerSec, cost, o.coresPerShard), availableParallelism())
+            : `      sizing: give --cost-from <run folder> (a run of this journey at any scale) to know the generator cores and shards the peak second needs`) + '\n',
+        );
         return EXIT.ok;
       }),
   );

@@ -9,6 +9,10 @@ import { summaryJson, terminalSummary } from '../reports/summary.js';
 import { mergeShards } from '../run-folder/merge.js';
 import { shardState, writeFileAtomic } from '../run-folder/run-folder.js';
 import { isScenarioFile } from '../modules/scenario.js';
+import { buildPlan } from '../plan/plan.js';
+import { sizeFor } from '../plan/sizing.js';
+import type { ResolvedScenario } from '../scenarios/model.js';
+import { journeyCost, sizingLine } from './plan.js';
 import { allowTargetOption, EXIT, parseNumber, requireTarget, scaleOption, scenarioByName, seedOption, targetUrl, UsageError, writableFolder, type Io, type SetAction } from './shared.js';
 
 /** What a ConfigMap may hold, with room for its own fields. */
@@ -65,14 +69,15 @@ export function addShardCommands(program: Command, exporter: Command, io: Io, se
     .addOption(allowTargetOption())
     .addOption(scaleOption().default(0.01))
     .addOption(seedOption())
-    .addOption(new Option('--shards <n>', 'pods, each sending every n-th arrival').argParser(parseNumber('--shards', 1, 1000, true)).default(4))
+    .addOption(new Option('--shards <n>', "pods, each sending every n-th arrival (default: what the peak second needs at --cost-from's cost per journey, else 4)").argParser(parseNumber('--shards', 1, 1000, true)))
+    .option('--cost-from <run-dir>', 'an earlier run of the same journey: what a journey costs, for the shards the peak second needs')
     .option('--image <ref>', 'container image with firstbell on its PATH (see the Dockerfile)', `firstbell:${VERSION}`)
     .addOption(new Option('--lead <s>', 'seconds from applying the Job to the shared start: time for the pods to be scheduled and pull the image').argParser(parseNumber('--lead', 10, 3600, true)).default(90))
     .option('--cpu <cores>', "each shard pod's CPU request", '2')
     .option('--memory <size>', "each shard pod's memory request and limit (firstbell holds a participant in about 17 kB)", '2Gi')
     .option('--run-arg <flag>', "a further 'firstbell run' flag for every shard, e.g. --run-arg=--objective=broker.p95=2s (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--out <dir>', 'folder to write the files into (default: k8s/<name>)')
-    .action((name: string, o: { target: string; allowTarget: string[]; scale: number; seed: number; shards: number; image: string; lead: number; cpu: string; memory: string; runArg: string[]; out?: string }) =>
+    .action((name: string, o: { target: string; allowTarget: string[]; scale: number; seed: number; shards?: number; costFrom?: string; image: string; lead: number; cpu: string; memory: string; runArg: string[]; out?: string }) =>
       setAction(async () => {
         requireTarget(o.target);
         const cwd = io.cwd ?? process.cwd();
@@ -83,10 +88,11 @@ export function addShardCommands(program: Command, exporter: Command, io: Io, se
         if (!/^[0-9]+(\.[0-9]+)?m?$/.test(o.cpu)) throw new UsageError(`--cpu ${o.cpu}: give cores as Kubernetes writes them, e.g. 2 or 1500m`);
         if (!/^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/.test(o.memory)) throw new UsageError(`--memory ${o.memory}: give a size as Kubernetes writes it, e.g. 2Gi or 512Mi`);
         const files = file ? scenarioFiles(file, [scenario.journey, scenario.data?.csv]) : [];
+        const shards = o.shards ?? (o.costFrom ? await shardsNeeded(io, o.costFrom, scenario, o.seed, o.cpu) : DEFAULT_SHARDS);
         const jobName = `firstbell-${scenario.name}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+$/, '').slice(0, 50);
         const e = exportShardJobs({
           name: jobName, scenario: file ? `/scenario/${basename(file)}` : name, shipsFiles: files.length > 0, target: o.target, allowTargets: o.allowTarget,
-          scale: o.scale, seed: o.seed, shards: o.shards, image: o.image, leadSeconds: o.lead, cpu: o.cpu, memory: o.memory, runArgs: o.runArg,
+          scale: o.scale, seed: o.seed, shards, image: o.image, leadSeconds: o.lead, cpu: o.cpu, memory: o.memory, runArgs: o.runArg,
         });
         const dir = writableFolder('--out', o.out ?? join('k8s', jobName), cwd);
         writeFileAtomic(join(dir, 'shards.yaml'), e.shards);
@@ -105,3 +111,16 @@ export function addShardCommands(program: Command, exporter: Command, io: Io, se
       }),
     );
 }
+
+/** Shards when neither --shards nor --cost-from says how many. */
+const DEFAULT_SHARDS = 4;
+
+/** The shards the scenario's peak second needs at the cost per journey of an earlier run, each pod giving `cpu` cores. */
+async function shardsNeeded(io: Io, costFrom: string, scenario: ResolvedScenario, seed: number, cpu: string): Promise<number> {
+  const cost = await journeyCost(io, costFrom, false, scenario);
+  const cores = cpu.endsWith('m') ? Number(cpu.slice(0, -1)) / 1000 : Number(cpu);
+  const z = sizeFor(buildPlan(scenario, seed).summary.peakArrivalsPerSec, cost!, Math.max(1, Math.floor(cores)));
+  io.stderr.write(`${sizingLine(z, 0).trim()}\n`);
+  return Math.min(1000, z.shards);
+}
+

@@ -1,5 +1,6 @@
 // The processes under one process, from /proc: Chromium's renderers and helpers under the browser firstbell started.
 import { readdirSync, readFileSync } from 'node:fs';
+import { CpuTrack, secondPct } from './cpu-track.js';
 
 /** Clock ticks per second of /proc's CPU times: 100 on every Linux build in use. */
 export const CLOCK_TICKS = 100;
@@ -51,28 +52,29 @@ export function processTree(root: number): ProcStat[] {
 
 /**
  * CPU of some processes as the kernel counts it (user and system time of every thread), measured from outside them:
- * a process too busy to say how it fares is measured all the same. Each `take` gives each process's CPU since the
- * last one, in % of one core (0 for a process that is gone or was never there).
+ * a process too busy to say how it fares is measured all the same. `take(t)` gives each process's CPU in second t of
+ * the clock, in % of one core (0 for a process that is gone or was never there); a second read late has the CPU of
+ * its own second, the time between two readings spread evenly over it.
  */
 export class CpuMeter {
-  private last: number[];
-  private wall = performance.now();
+  private tracks: CpuTrack[];
 
-  constructor(private readonly pids: readonly (number | undefined)[]) {
-    this.last = pids.map((pid) => (pid === undefined ? 0 : (readStat(pid)?.ticks ?? 0)));
+  constructor(private readonly pids: readonly (number | undefined)[], private readonly clock: () => number) {
+    this.tracks = pids.map(() => new CpuTrack());
+    this.mark();
   }
 
-  take(): number[] {
-    const now = performance.now();
-    // A short interval (a second closed late, then the next at once) is measured over at least a quarter second.
-    const seconds = Math.max(0.25, (now - this.wall) / 1000);
-    this.wall = now;
-    return this.pids.map((pid, k) => {
+  private mark(): number {
+    const now = this.clock();
+    this.pids.forEach((pid, k) => {
       const ticks = pid === undefined ? undefined : readStat(pid)?.ticks;
-      if (ticks === undefined) return 0;
-      const used = ticks - this.last[k]!;
-      this.last[k] = ticks;
-      return Math.round((used / CLOCK_TICKS / seconds) * 100);
+      if (ticks !== undefined) this.tracks[k]!.mark(now, (ticks / CLOCK_TICKS) * 1000);
     });
+    return now;
+  }
+
+  take(t: number): number[] {
+    const now = this.mark();
+    return this.tracks.map((track) => secondPct(track, t, now));
   }
 }

@@ -19,7 +19,7 @@ export function summaryJson(a: Analysis): object {
     bells: a.bells ?? null,
     layers: a.layers.map((l) => ({
       layer: l.layer, state: l.state, met: l.met, judged: l.judged, objective: l.objective, unit: l.unit, attempts: l.attempts, failed: l.failed,
-      failedShare: l.failedShare, timeoutsWhileGeneratorBound: l.timeoutsWhileGeneratorBound,
+      failedShare: l.failedShare, timeoutsWhileGeneratorBound: l.timeoutsWhileGeneratorBound, failedWhileGeneratorBound: l.failedWhileGeneratorBound,
       peakOfferedPerSec: l.peakOfferedPerSec, peakGoodputPerSec: l.peakGoodputPerSec, peakHeld: l.peakHeld,
       capacity: l.capacity ?? null, knee: l.knee ?? null, breakPoint: l.breakPoint ?? null, connectionLimit: l.connectionLimit ?? null,
     })),
@@ -47,7 +47,7 @@ export function terminalSummary(a: Analysis, reportPath: string): string {
   }
   const u = a.users;
   const broker = a.layers.some((l) => l.layer === 'broker') ? `, ${u.attemptsPerJoin ?? '-'} broker attempts per join` : '';
-  if (u.arrived) lines.push(`  users     ${u.joined} of ${u.arrived} joined, ${u.neverJoined} never, ${u.joinedLate} later than ${u.joinWithinMs / 1000} s; ${u.attemptsPerUser} journeys per participant${broker}`);
+  if (u.arrived) lines.push(`  users     ${u.joined} of ${u.arrived} joined, ${u.neverJoined} never, ${u.joinedLate} later than ${u.joinWithinMs / 1000} s; ${u.attemptsPerUser.toFixed(2)} journeys per participant${broker}`);
   for (const f of a.faults) lines.push(`  fault     ${f.label}: ${f.layersHit.length ? `hit ${f.layersHit.join(', ')}, detected after ${f.detectSec} s, recovered ${f.recoverSec === null ? 'not before the end' : `${f.recoverSec} s after it ended`}` : 'no layer missed its objective'}`);
   const b = a.browsers;
   if (b) {

@@ -2,6 +2,7 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import * as hdr from 'hdr-histogram-js';
 import type { HealthSecond } from '../run-folder/run-folder.js';
+import { CpuTrack, secondPct } from '../lib/cpu-track.js';
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
@@ -13,6 +14,9 @@ export class HealthMonitor {
   private arrivals = 0;
   private late = 0;
   private dropped = 0;
+  /** The run's clock, once it runs: each record's CPU is then that of its own second, however late it is taken. */
+  private clock?: () => number;
+  private track = new CpuTrack();
 
   constructor(private lateThresholdMs: number) {
     this.loop = monitorEventLoopDelay({ resolution: 10 });
@@ -30,18 +34,30 @@ export class HealthMonitor {
     this.dropped++;
   }
 
+  /** From now on, record t is second t of `clock` (ms from t = 0): a record taken late still has its own second's CPU. */
+  startClock(clock: () => number): void {
+    this.clock = clock;
+    this.track.mark(clock(), usedMs());
+  }
+
   /** Closes the current second and starts the next. */
   take(t: number, active: number): HealthSecond {
     const cpu = process.cpuUsage(this.cpu);
     const now = performance.now();
     // A last, short second (the run's end) is measured over at least a quarter second, so it cannot show a spike.
     const elapsedUs = Math.max(250_000, (now - this.wall) * 1000);
+    let cpuPct = Math.round(((cpu.user + cpu.system) / elapsedUs) * 100);
+    if (this.clock) {
+      const at = this.clock();
+      this.track.mark(at, usedMs());
+      cpuPct = secondPct(this.track, t, at);
+    }
     const rec: HealthSecond = {
       t,
       loopLagP99Ms: round1(this.loop.count ? Math.max(0, this.loop.percentile(99) / 1e6 - 10) : 0),
       loopLagMaxMs: round1(this.loop.count ? Math.max(0, this.loop.max / 1e6 - 10) : 0),
-      cpuPct: Math.round(((cpu.user + cpu.system) / elapsedUs) * 100),
-      cpuTotalPct: Math.round(((cpu.user + cpu.system) / elapsedUs) * 100),
+      cpuPct,
+      cpuTotalPct: cpuPct,
       sendLagP99Ms: round1(this.sendLag.totalCount ? this.sendLag.getValueAtPercentile(99) / 1000 : 0),
       sendLagMaxMs: round1(this.sendLag.totalCount ? this.sendLag.maxValue / 1000 : 0),
       arrivals: this.arrivals,
@@ -61,4 +77,10 @@ export class HealthMonitor {
   stop(): void {
     this.loop.disable();
   }
+}
+
+/** CPU this process has used since it started (user and system), ms. */
+function usedMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }

@@ -289,6 +289,7 @@ class Run {
     const onExternalStop = () => this.stop.abort(new Error('interrupted'));
     this.o.signal?.addEventListener('abort', onExternalStop, { once: true });
     if (this.o.signal?.aborted) onExternalStop();
+    this.monitor.startClock(this.clock);
     const sendsFrom = gen.run(this.t0Epoch, this.stop.signal, { monitor: this.monitor, emit: this.recorder.add });
     // The run's clock starts at t0; until then it waits.
     await new Promise((r) => setTimeout(r, Math.max(0, -this.clock())));

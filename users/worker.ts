@@ -50,6 +50,7 @@ async function serve(init: WorkerInit): Promise<void> {
   process.on('message', (m: ToWorker) => {
     if (m.type === 'go') {
       t0Epoch = m.t0Epoch;
+      monitor.startClock(clock);
       // Seconds close on the parent's second boundaries: second t closes at (t + 1) s.
       let nextT = 0;
       const arm = () => {

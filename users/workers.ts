@@ -214,7 +214,7 @@ export class WorkerGenerator implements Generator {
 
   async run(t0Epoch: number): Promise<void> {
     // The workers record their own samples and health and report them each second.
-    this.cpu = new CpuMeter(this.pool.pids);
+    this.cpu = new CpuMeter(this.pool.pids, this.clock);
     this.pool.go(t0Epoch);
   }
 
@@ -229,7 +229,7 @@ export class WorkerGenerator implements Generator {
   collect(t: number, h: HealthSecond, live: LiveLayers, write: (lines: string) => void, nowMs: number): void {
     this.flush(write);
     const own = h.cpuPct;
-    const cpu = this.cpu?.take() ?? [];
+    const cpu = this.cpu?.take(t) ?? [];
     // A worker's record that came in after its second was written counts in this one: nothing is lost, it is late.
     const got: WorkerSecond[] = [];
     for (const [k, list] of this.fromWorkers) {
