@@ -275,6 +275,28 @@ describe('evidence that knows who spoke', () => {
     expect(analyse(runInfo(), failing('timeout'), health(() => false)).layers[0]).toMatchObject({ state: 'broke', breakPoint: { second: 8 } });
   });
 
+  it("holds against the target only the time it took from each send, never the generator's lateness in sending", () => {
+    /** 20 joins a second; in seconds 8..13 each is `lateMs` after its intended start and takes `tookMs` from its send. */
+    const slow = (lateMs: number, tookMs: number) => {
+      const s = new Series(steps);
+      for (let sec = 0; sec < 20; sec++) {
+        for (let k = 0; k < 20; k++) {
+          const t = sec * 1000 + k;
+          const bad = sec >= 8 && sec < 14;
+          const start = t + (bad ? lateMs : 0);
+          s.add({ user: sec * 100 + k, layer: 'broker', step: 'join', intendedMs: t, startMs: start, endMs: start + (bad ? tookMs : 5), outcome: 'ok', status: 200, entry: 2 });
+        }
+      }
+      return s;
+    };
+    const objective = runInfo().scenario.objectives.broker.p95Ms;
+    // Sent 3 objectives late, answered in 5 ms: the target met its objective in every second the generator kept up.
+    const late = analyse(runInfo(), slow(objective * 3, 5), health(() => false));
+    expect(late.layers[0]).toMatchObject({ state: 'met' });
+    // Sent on time, answered after 3 objectives: the target's.
+    expect(analyse(runInfo(), slow(0, objective * 3), health(() => false)).layers[0]).toMatchObject({ state: 'broke', breakPoint: { second: 8, reason: 'p95 latency' } });
+  });
+
   it("treats the generator's own failures (out of local ports) as its own, never as the target's", () => {
     const s = new Series(steps);
     for (let sec = 0; sec < 20; sec++) {

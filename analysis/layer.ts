@@ -36,6 +36,16 @@ export function symptoms(failures: Record<string, number>): Symptom[] {
 }
 
 /**
+ * Whether the target took longer than the objective allows: the p95 of its attempts from when each was sent. Each
+ * participant has connections of its own, so a step that began after its intended start waited on the generator
+ * alone (a late dispatch, a timer that fired late); that wait is in the latency users are shown, never held against
+ * the target.
+ */
+function slowerThan(b: StepSecond, o: LayerObjective): boolean {
+  return b.latencyMs(95) > o.p95Ms && b.serviceMs(95) > o.p95Ms;
+}
+
+/**
  * How one step fared in one second against the objective: violated (with how), met, or not judged (undefined).
  * In a second in which the generator was the bottleneck (`generatorBound`), only what the target said is evidence:
  * its failures (a status, a close, a refusal, a reset) still count, but timeouts and latency, which only the
@@ -48,7 +58,7 @@ function judgeStep(b: StepSecond, o: LayerObjective, generatorBound: boolean): {
   const p95Ms = b.latencyMs(95);
   if (errorRate > o.maxErrorRate) return { reason: 'error rate', errorRate, p95Ms };
   if (generatorBound) return undefined;
-  if (p95Ms > o.p95Ms) return { reason: 'p95 latency', errorRate, p95Ms };
+  if (slowerThan(b, o)) return { reason: 'p95 latency', errorRate, p95Ms };
   return 'met';
 }
 
@@ -118,7 +128,7 @@ export class LayerView {
       const b = this.bucketOf(sec, d);
       if (!b || b.attempts === 0) continue;
       if (!d.held) attempts += b.attempts;
-      if (b.failed / b.attempts > this.objective.maxErrorRate || b.latencyMs(95) > this.objective.p95Ms) met = false;
+      if (b.failed / b.attempts > this.objective.maxErrorRate || slowerThan(b, this.objective)) met = false;
     }
     return { attempts, met };
   }

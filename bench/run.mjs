@@ -388,7 +388,7 @@ async function monday(sink) {
     late: run.generator?.late, dropped: run.generator?.dropped, workers: run.generator?.workers, localAddresses: run.generator?.localAddresses,
     burstSentInWindow: burstFirst.reduce((a, h) => a + h[6], 0), burstPlanned: burst.participants,
     joined: summary.users?.joined, arrived: summary.users?.arrived, suspectSeconds: summary.generator?.suspectSeconds?.length,
-    generatorNote: summary.generator?.note, peakHeld: Math.max(0, ...r.samples.map((s) => s.held)),
+    generatorNote: summary.generator?.note, headline: summary.headline, peakHeld: Math.max(0, ...r.samples.map((s) => s.held)),
     maxTreeRssMb: Math.max(0, ...r.samples.map((s) => s.rss)), cpuS: (r.samples.at(-1)?.cpu ?? 0) - (r.samples[0]?.cpu ?? 0), wallS: r.wallS,
     lagP99Ms: r2.lagP99Ms, onScheduleShare: r2.onScheduleShare,
   };
@@ -490,7 +490,7 @@ function markdown(rounds, meta) {
     L.push(`| worker processes / source addresses | ${f0(m('workers'))} / ${f0(m('localAddresses'))} |`);
     L.push(`| generator memory (all processes, peak) | ${f0(m('maxTreeRssMb'))} MB |`);
     L.push(`| generator CPU-s / wall-clock s | ${f0(m('cpuS'))} / ${f0(m('wallS'))} |`, '');
-    L.push(`Verdicts per round: ${rounds.map((r) => (r.monday.error ? `error: ${r.monday.error}` : `${r.monday.verdict} (exit ${r.monday.exit}, ${r.monday.status})`)).join(', ')}. The generator's own note, round 1: "${rounds[0].monday.generatorNote}"`, '');
+    L.push(`Verdicts per round: ${rounds.map((r) => (r.monday.error ? `error: ${r.monday.error}` : `${r.monday.verdict} (exit ${r.monday.exit}, ${r.monday.status})`)).join(', ')}. The headline, round 1: "${rounds[0].monday.headline ?? '—'}" The generator's own note, round 1: "${rounds[0].monday.generatorNote}"`, '');
   }
   return L.join('\n');
 }

@@ -2,7 +2,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ownPorts } from '../lib/ports.js';
 import { Http1Connection } from './http1.js';
-import { OutOfPortsError, PORT_REST_SECONDS, SourcePorts } from './source-ports.js';
+import { addressIndex, OutOfPortsError, PORT_REST_SECONDS, SourcePorts } from './source-ports.js';
 
 describe('source ports', () => {
   it('are those the kernel never picks, less the listened ones, dealt out to the sending processes without overlap', () => {
@@ -21,18 +21,29 @@ describe('source ports', () => {
 
   it("give each participant its own address's ports in turn, and rest a closed one before it is used again", () => {
     const s = new SourcePorts(['127.0.1.1', '127.0.1.2'], Uint16Array.from([2000, 2001, 2002]));
-    const p = s.take(0);
+    // Participants of one address, and of the other.
+    const [u, v, w] = Array.from({ length: 50 }, (_, i) => i).filter((i) => addressIndex(i, 2) === 0);
+    const other = Array.from({ length: 50 }, (_, i) => i).find((i) => addressIndex(i, 2) === 1)!;
+    const p = s.take(u!);
     expect(p.localAddress).toBe('127.0.1.1');
-    expect(s.take(1).localAddress).toBe('127.0.1.2');
-    // In turn, from wherever this process began.
-    const next = s.take(2).localPort;
-    expect(next).toBe(2000 + ((p.localPort - 2000 + 1) % 3));
+    expect(s.take(u!).localAddress).toBe('127.0.1.1');
+    expect(s.take(other).localAddress).toBe('127.0.1.2');
     p.release();
-    expect(s.take(4).localPort).toBe(2000 + ((next - 2000 + 1) % 3));
-    // 2000 rests PORT_REST_SECONDS after its close, 2001 and 2002 are open: nothing is free on 127.0.1.1.
+    // In turn, from wherever this process began: the third port, then the first only after its rest.
+    const third = s.take(v!).localPort;
+    expect(third).toBe(2000 + ((p.localPort - 2000 + 2) % 3));
+    // The first rests PORT_REST_SECONDS after its close, the other two are open: nothing is free on 127.0.1.1.
     expect(PORT_REST_SECONDS).toBeGreaterThanOrEqual(60);
-    expect(() => s.take(6)).toThrow(OutOfPortsError);
-    expect(() => s.take(6)).toThrow(/no local port free on 127\.0\.1\.1/);
+    expect(() => s.take(w!)).toThrow(OutOfPortsError);
+    expect(() => s.take(w!)).toThrow(/no local port free on 127\.0\.1\.1/);
+  });
+
+  it("spread each sending process's participants over every address, whichever n-th arrivals it sends", () => {
+    // 7 processes, 14 addresses: process 3 sends participants 3, 10, 17, …
+    const per = new Array<number>(14).fill(0);
+    for (let j = 0; j < 14_000; j++) per[addressIndex(3 + 7 * j, 14)]!++;
+    expect(Math.min(...per)).toBeGreaterThan(800);
+    expect(Math.max(...per)).toBeLessThan(1_200);
   });
 
   it("leave alone the ports an earlier run's connections still hold on the same address", () => {

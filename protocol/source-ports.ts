@@ -33,8 +33,8 @@ interface AddressPorts {
 }
 
 /**
- * The source ports of one sending process. Participant n's connections come from address n mod the addresses (a
- * pupil is one client machine), each from a port of this process's own share, taken in turn: a port is used again
+ * The source ports of one sending process. Participant n's connections all come from one address (a pupil is one
+ * client machine; see addressIndex), each from a port of this process's own share, taken in turn: a port is used again
  * only after its last connection closed and rested PORT_REST_SECONDS. Taking a port costs a step or two, whatever
  * the load: the kernel binds the exact address and port it is given.
  */
@@ -57,7 +57,7 @@ export class SourcePorts {
 
   /** A port on participant `participant`'s address; an OutOfPortsError when every one of them is open or resting. */
   take(participant: number): SourcePort {
-    const k = participant % this.addresses.length;
+    const k = addressIndex(participant, this.addresses.length);
     if (!this.ports) return { localAddress: this.addresses[k]!, localPort: 0, release: () => undefined };
     const a = (this.byAddress[k] ??= this.addressPorts(this.addresses[k]!, this.ports));
     const n = this.ports.length;
@@ -87,6 +87,22 @@ export class SourcePorts {
   rest(a: AddressPorts, i: number, bad: boolean): void {
     a.freeAt[i] = bad ? IN_USE : this.now() + PORT_REST_SECONDS;
   }
+}
+
+/**
+ * Which of `count` addresses participant `participant` comes from: the same one for all its connections, and the
+ * participants of any one process spread over all of them (a process sends every n-th arrival, so the id itself, mod
+ * the addresses, would give each process a few addresses only, and only their ports).
+ */
+export function addressIndex(participant: number, count: number): number {
+  // murmur3's finaliser: every bit of the id moves every bit of the result.
+  let h = participant >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85eb_ca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2_ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) % count;
 }
 
 /** Where `p` is in the ascending `ports`, or -1. */
