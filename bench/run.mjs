@@ -13,7 +13,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSink } from './sink.mjs';
 
@@ -408,7 +408,7 @@ function markdown(rounds, meta) {
   const L = [];
   const k = (tool, key) => med(rounds, `keepalive.${tool}.${key}`);
   L.push('# Benchmark results', '');
-  L.push(`Made by \`node bench/run.mjs\` on ${meta.date}: ${meta.cpus} × ${meta.cpuModel}, ${meta.memGb} GB, Node ${meta.node}, ${rounds.length} round(s); every figure is the median over the rounds.`);
+  L.push(`Made by \`node bench/run.mjs\` on ${meta.date}: ${meta.cpus} × ${meta.cpuModel}, ${meta.memGb} GB, Node ${meta.node}, ${rounds.length} round(s); every figure is the median over the rounds.${meta.merged ? ` Only ${meta.merged.only} ran in this run; the other experiments' figures are those of ${meta.merged.from}, made the same way.` : ''}`);
   L.push('All tools ran one after another against the same nginx sink (`return 200`, 2 workers) and the WebSocket sink, on the same machine: the sink takes its share of the same cores. CPU is the whole process tree of each tool while the sink counted its requests; memory is its resident set.', '');
   const goal = (ok) => (ok === undefined ? '—' : ok ? 'met' : 'not met');
   const G = [];
@@ -546,7 +546,7 @@ if (opt('merge')) {
     for (const [k, v] of Object.entries(earlier.rounds[i] ?? {})) if (!(k in r)) r[k] = v;
   });
 }
-const meta = { date: new Date().toISOString().slice(0, 10), roundSeconds: Math.round((Date.now() - benchStarted) / 1000 / Math.max(1, ROUNDS)), cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? '?', memGb: Math.round(totalmem() / 1e9), node: process.version };
+const meta = { ...(opt('merge') ? { merged: { only: [...ONLY].join(', '), from: basename(opt('merge')) } } : {}), date: new Date().toISOString().slice(0, 10), roundSeconds: ONLY.size < 5 ? undefined : Math.round((Date.now() - benchStarted) / 1000 / Math.max(1, ROUNDS)), cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? '?', memGb: Math.round(totalmem() / 1e9), node: process.version };
 mkdirSync(join(here, 'results'), { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 writeFileSync(join(here, 'results', `${stamp}.json`), JSON.stringify({ meta, rounds }, null, 2));
