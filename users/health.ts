@@ -9,18 +9,19 @@ const round1 = (x: number) => Math.round(x * 10) / 10;
 export class HealthMonitor {
   private loop: IntervalHistogram;
   private sendLag = hdr.build({ bitBucketSize: 32, numberOfSignificantValueDigits: 2 });
-  private cpu = process.cpuUsage();
-  private wall = performance.now();
   private arrivals = 0;
   private late = 0;
   private dropped = 0;
-  /** The run's clock, once it runs: each record's CPU is then that of its own second, however late it is taken. */
-  private clock?: () => number;
+  /** Record t is second t of this clock (ms from t = 0; until startClock, from this monitor's creation). */
+  private clock: () => number;
   private track = new CpuTrack();
 
   constructor(private lateThresholdMs: number) {
     this.loop = monitorEventLoopDelay({ resolution: 10 });
     this.loop.enable();
+    const created = performance.now();
+    this.clock = () => performance.now() - created;
+    this.track.mark(0, usedMs());
   }
 
   /** One arrival dispatched `lagMs` after its scheduled instant. */
@@ -37,21 +38,16 @@ export class HealthMonitor {
   /** From now on, record t is second t of `clock` (ms from t = 0): a record taken late still has its own second's CPU. */
   startClock(clock: () => number): void {
     this.clock = clock;
+    this.track = new CpuTrack();
     this.track.mark(clock(), usedMs());
   }
 
   /** Closes the current second and starts the next. */
   take(t: number, active: number): HealthSecond {
-    const cpu = process.cpuUsage(this.cpu);
-    const now = performance.now();
-    // A last, short second (the run's end) is measured over at least a quarter second, so it cannot show a spike.
-    const elapsedUs = Math.max(250_000, (now - this.wall) * 1000);
-    let cpuPct = Math.round(((cpu.user + cpu.system) / elapsedUs) * 100);
-    if (this.clock) {
-      const at = this.clock();
-      this.track.mark(at, usedMs());
-      cpuPct = secondPct(this.track, t, at);
-    }
+    // A record taken late still has its own second's CPU; a last, short second is measured over at least a quarter second.
+    const at = this.clock();
+    this.track.mark(at, usedMs());
+    const cpuPct = secondPct(this.track, t, at);
     const rec: HealthSecond = {
       t,
       loopLagP99Ms: round1(this.loop.count ? Math.max(0, this.loop.percentile(99) / 1e6 - 10) : 0),
@@ -68,8 +64,6 @@ export class HealthMonitor {
     };
     this.loop.reset();
     this.sendLag.reset();
-    this.cpu = process.cpuUsage();
-    this.wall = now;
     this.arrivals = this.late = this.dropped = 0;
     return rec;
   }
