@@ -2,7 +2,7 @@
 import { LAYERS, type Layer } from '../scenarios/model.js';
 import type { BrowserJourney, BrowserSecond, MediaSecond } from '../run-folder/records.js';
 import type { HealthSecond, RunInfo } from '../run-folder/run-folder.js';
-import type { StepDecl } from '../api/target.js';
+import type { StepDecl } from '../api/vu.js';
 import type { Series, StepSecond } from '../run-folder/series.js';
 import { DOWN_ATTEMPTS, DOWN_SECONDS, processExited, recoveryFrom, targetDown } from './findings.js';
 import { bellResults } from './bells.js';

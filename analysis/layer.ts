@@ -1,6 +1,6 @@
 // One layer of a run: its seconds judged against its objective, its break point, capacity, knee and limits.
 import { describeKind } from '../api/sample.js';
-import type { StepDecl } from '../api/target.js';
+import type { StepDecl } from '../api/vu.js';
 import type { RunInfo } from '../run-folder/run-folder.js';
 import { stepKey, type Series, type StepSecond } from '../run-folder/series.js';
 import type { Layer, LayerObjective } from '../scenarios/model.js';

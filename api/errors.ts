@@ -1,5 +1,6 @@
 // The errors a journey throws inside a step: each is classified into the step's outcome, by its name (a journey
 // module may bring its own copy of these classes).
+import { EXIT, FirstbellError } from '../lib/errors.js';
 
 /** An answer that the journey did not expect; carries the status so the sample records it. */
 export class HttpStatusError extends Error {
@@ -23,6 +24,6 @@ export class TimeoutError extends Error {
 }
 
 /** The target could not be reached before the start (exit code 3). */
-export class TargetUnreachableError extends Error {
-  override name = 'TargetUnreachableError';
+export class TargetUnreachableError extends FirstbellError {
+  override readonly exitCode: number = EXIT.unreachable;
 }

@@ -2,7 +2,7 @@
 // the participant's HTTP client, or its WebSocket API on a WsConnection; and its keepalive.
 import { ProtocolError } from './errors.js';
 import type { HttpClient } from './http.js';
-import type { Heartbeat, HeldConnection, HeldListener, JanusEvent, JanusSession, WsConnection } from './target.js';
+import type { Heartbeat, HeldConnection, HeldListener, JanusEvent, JanusSession, VideoRoomSeat, Vu, WsConnection } from './vu.js';
 
 /** One message of the Janus API. */
 export interface JanusMessage {
@@ -34,6 +34,8 @@ export function janusKeepalive(session: number): Heartbeat {
   return {
     message: (t) => JSON.stringify({ janus: 'keepalive', session_id: session, transaction: `k${t}` }),
     isReply: (msg, t) => msg.janus === 'ack' && msg.transaction === `k${t}`,
+    // A participant that leaves destroys its session: its handles leave their rooms at once.
+    farewell: JSON.stringify({ janus: 'destroy', session_id: session, transaction: 'leave' }),
   };
 }
 
@@ -51,6 +53,7 @@ export async function janusOverHttp(http: HttpClient, base: string, signal: Abor
   const id = (await post(base, { janus: 'create', transaction: transactionId() }, signal)).data?.id;
   if (!id) throw new ProtocolError('Janus created no session');
   const sessionPath = `${base}/${id}`;
+  const connection = new HttpHeld(http, sessionPath);
   /** Long-polls the session's events until the one for `transaction` comes. */
   const eventFor = async (transaction: string, s: AbortSignal): Promise<JanusMessage> => {
     for (;;) {
@@ -72,7 +75,17 @@ export async function janusOverHttp(http: HttpClient, base: string, signal: Abor
       // A synchronous request is answered at once; an asynchronous one is acknowledged, its answer an event.
       return eventOf(first.janus === 'ack' ? await eventFor(transaction, s) : first);
     },
-    connection: new HttpHeld(http, sessionPath),
+    async detach(handle, s) {
+      await post(`${sessionPath}/${handle}`, { janus: 'detach', transaction: transactionId() }, s);
+    },
+    async destroy(s) {
+      try {
+        await post(sessionPath, { janus: 'destroy', transaction: transactionId() }, s);
+      } finally {
+        connection.terminate();
+      }
+    },
+    connection,
     keepalive: janusKeepalive(id),
   };
 }
@@ -96,6 +109,12 @@ class HttpHeld implements HeldConnection {
     this.gone = true;
     this.http.close();
     this.listener?.closed();
+  }
+
+  async leave(farewell: string): Promise<void> {
+    const signal = AbortSignal.timeout(2_000);
+    await this.http.request('POST', this.path, { body: farewell, headers: { 'content-type': 'application/json' }, signal }).catch(() => undefined);
+    this.terminate();
   }
 }
 
@@ -122,7 +141,44 @@ export async function janusOverWsConnection(ws: WsConnection, signal: AbortSigna
     async message(handle, body, s, jsep) {
       return eventOf(await request({ janus: 'message', session_id: id, handle_id: handle, body, ...(jsep ? { jsep } : {}) }, s));
     },
+    async detach(handle, s) {
+      await request({ janus: 'detach', session_id: id, handle_id: handle }, s);
+    },
+    async destroy(s) {
+      try {
+        await request({ janus: 'destroy', session_id: id }, s);
+      } finally {
+        ws.close();
+      }
+    },
     connection: ws,
     keepalive: janusKeepalive(id),
+  };
+}
+
+/**
+ * Creates a Janus session (over WebSocket or HTTP, as the URL says), attaches the VideoRoom plugin and joins `room`
+ * as a participant that publishes nothing (as a pupil whose camera is off). With `create`, makes the room first if
+ * it is missing. `leave` on the answer leaves the room and destroys the session.
+ */
+export async function joinVideoRoom(vu: Pick<Vu, 'janus'>, url: string, room: number, display: string, signal: AbortSignal, create = false): Promise<VideoRoomSeat> {
+  const session = await vu.janus(url, signal);
+  const handle = await session.attach('janus.plugin.videoroom', signal);
+  if (create) {
+    const made = (await session.message(handle, { request: 'create', room, publishers: 50, permanent: false }, signal)).data;
+    if (made.error_code && made.error_code !== 427) throw new ProtocolError(`Janus could not create room ${room}: ${String(made.error)}`);
+  }
+  const joined = (await session.message(handle, { request: 'join', ptype: 'publisher', room, display }, signal)).data;
+  if (joined.videoroom !== 'joined') throw new ProtocolError(`Janus did not let ${display} into room ${room}: ${String(joined.error ?? 'no joined event')}`);
+  return {
+    session,
+    handle,
+    async leave(s) {
+      try {
+        await session.message(handle, { request: 'leave' }, s);
+      } finally {
+        await session.destroy(s);
+      }
+    },
   };
 }

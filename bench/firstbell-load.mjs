@@ -1,7 +1,7 @@
 // Runs firstbell's engine on one benchmark scenario given as JSON in argv[2]; prints the run folder.
 // The same code path as `firstbell run`, without the report build that follows it.
 import { availableParallelism } from 'node:os';
-import { buildPlan, DEFAULT_CLIENT, DEFAULT_OBJECTIVES, resolveScenario, runScenario, targetFromSpec } from '../dist/index.js';
+import { BUILT_IN_JOURNEYS, buildPlan, DEFAULT_CLIENT, DEFAULT_OBJECTIVES, resolveScenario, runScenario } from '../dist/index.js';
 import { layoutLoad } from '../dist/plan/limits.js';
 
 const spec = JSON.parse(process.argv[2]);
@@ -19,13 +19,12 @@ const scenario = resolveScenario(
   },
   1,
 );
-const target = targetFromSpec(spec.target);
 const plan = buildPlan(scenario, 1, (summary) => {
   const layout = layoutLoad({
-    participants: summary.participants, peakArrivalsPerSec: summary.peakArrivalsPerSec, targetHost: new URL(spec.target.url).hostname, cores: availableParallelism(),
-    workers: spec.workers, localAddresses: spec.localAddresses, holds: target.holds !== false,
+    participants: summary.participants, peakArrivalsPerSec: summary.peakArrivalsPerSec, targetHost: new URL(spec.platform.target).hostname, cores: availableParallelism(),
+    workers: spec.workers, localAddresses: spec.localAddresses, holds: BUILT_IN_JOURNEYS[spec.platform.journey].holds !== false,
   });
   return spec.systemAddress ? { ...layout, localAddresses: [] } : layout;
 });
-const r = await runScenario({ plan, target, outDir: spec.out, runId: spec.name, lateThresholdMs: spec.lateThresholdMs ?? 100 });
+const r = await runScenario({ plan, platform: spec.platform, outDir: spec.out, runId: spec.name, lateThresholdMs: spec.lateThresholdMs ?? 100 });
 process.stdout.write(JSON.stringify({ dir: r.dir, workers: plan.layout.workers, localAddresses: plan.layout.localAddresses.length }) + '\n');

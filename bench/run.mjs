@@ -217,7 +217,7 @@ async function keepalive(sink) {
   const [cmd, argv] = firstbellLoad('keepalive', {
     workers: 1, observeMs: 20_000,
     phases: [{ name: 'connections', startMs: 0, durationMs: 100, participants: 64, curve: { kind: 'uniform' } }],
-    target: { kind: 'http', url: `${URL_}/`, httpRequests: 2_500 },
+    platform: { journey: 'http', target: `${URL_}/`, options: { requests: 2_500 } },
   });
   const fb = await runTool(sink, 'firstbell', cmd, argv);
   out.firstbell = { ...loadWindow(fb.samples) };
@@ -232,7 +232,7 @@ async function arrivals(sink) {
     const [cmd, argv] = firstbellLoad(name, {
       observeMs: 3_000, lateThresholdMs: 10,
       phases: [{ name: 'arrivals', startMs: 0, durationMs: 10_000, participants: rate * 10, curve: { kind: 'uniform' } }],
-      target: { kind: 'http', url: `${URL_}/`, httpRequests: 1 },
+      platform: { journey: 'http', target: `${URL_}/`, options: { requests: 1 } },
     });
     const fb = await runTool(sink, `firstbell ${rate}/s`, cmd, argv);
     if (fb.code !== 0) {
@@ -347,7 +347,7 @@ async function hold(sink) {
     const [cmd, argv] = firstbellLoad(`hold-${k}`, {
       observeMs: 25_000, heartbeatMs: 5_000, thinkTimeMs: 200, workers: 2,
       phases: [{ name: 'arrive', startMs: 0, durationMs: k / 0.5, participants: k, curve: { kind: 'uniform' } }],
-      target: { kind: 'reference', url: `${URL_}/` },
+      platform: { journey: 'reference', target: `${URL_}/` },
     });
     const r = await runTool(sink, `firstbell hold ${k.toLocaleString('en')}`, cmd, argv, { countHeld: true });
     const info = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}');

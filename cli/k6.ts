@@ -2,16 +2,16 @@
 import { mkdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { exportK6 } from '../k6/export.js';
 import { exportJourneyK6, type JourneyK6Options } from '../k6/journey-export.js';
 import { isScenarioFile, loadScenarioFile } from '../modules/scenario.js';
 import { importK6 } from '../k6/import.js';
 import { buildReport } from '../reports/build-report.js';
 import { summaryJson, terminalSummary } from '../reports/summary.js';
 import { writeFileAtomic } from '../run-folder/run-folder.js';
-import { allowTargetOption, EXIT, fmt, requireTarget, writableFolder, parseNumber, scaleOption, scenarioByName, seedOption, targetFor, targetUrl, UsageError, type Io, type SetAction } from './shared.js';
+import { builtInJourney } from '../targets/index.js';
+import { allowTargetOption, EXIT, fmt, journeyFlags, journeyOfFlags, requireTarget, writableFolder, parseNumber, scaleOption, scenarioByName, seedOption, targetUrl, type Io, type SetAction, type TargetKindFlags } from './shared.js';
 
-/** Writes the script of a user's journey (script.js, bundled) and its TestRun. */
+/** Writes the script of a journey (script.js, bundled) and its TestRun. */
 async function exportJourney(io: Io, o: JourneyK6Options, out: string | undefined, scenarioFile: string | undefined): Promise<number> {
   const e = await exportJourneyK6(o);
   const dir = writableFolder('--out', out ?? join('k6', e.name), io.cwd);
@@ -28,40 +28,27 @@ async function exportJourney(io: Io, o: JourneyK6Options, out: string | undefine
 /** export k6 and import k6. */
 export function addK6Commands(program: Command, io: Io, setAction: SetAction): Command {
   const exporter = program.command('export').description('hand a scenario to another engine (k6) or to Kubernetes (firstbell shards as an Indexed Job)');
-  exporter
+  const k6 = exporter
     .command('k6')
-    .description('write a k6 script (TypeScript for the built-in journeys; one bundled script.js for your own journey) and a k6-operator TestRun manifest for a scenario')
+    .description("write a k6 script (the journey, a built-in kind's or your own, bundled with firstbell's k6 runtime into one script.js) and a k6-operator TestRun manifest for a scenario")
     .argument('<scenario>', 'built-in scenario name, or a scenario file (its journey is bundled into the script)')
     .option('--target <url>', 'base URL of the platform the k6 runners will load (required)')
-    .addOption(new Option('--target-kind <kind>', 'for a scenario without a journey: how the runners talk to the target (the reference or the Janus journey)').choices(['reference', 'janus']).default('reference'))
-    .option('--journey <file>', "the platform's journey module (defineJourney), bundled into the script with firstbell's k6 runtime (default: the scenario's)")
     .addOption(allowTargetOption())
     .addOption(scaleOption().default(0.01))
     .addOption(seedOption())
     .addOption(new Option('--parallelism <n>', 'k6 runner pods in the TestRun').argParser(parseNumber('--parallelism', 1, 1000, true)).default(4))
-    .option('--out <dir>', 'folder to write the script and testrun.yaml into (default: k6/<name>)')
-    .action((name: string, o: { target: string; targetKind: 'reference' | 'janus'; journey?: string; allowTarget: string[]; scale: number; seed: number; parallelism: number; out?: string }) =>
-      setAction(async () => {
-        requireTarget(o.target);
-        const cwd = io.cwd ?? process.cwd();
-        const scenario = await scenarioByName(name, o.scale);
-        const journey = o.journey !== undefined ? resolve(cwd, o.journey) : scenario.journey;
-        if (journey) return exportJourney(io, { scenario, seed: o.seed, target: targetUrl(o.target, o.allowTarget, 'journey'), journey, parallelism: o.parallelism }, o.out, isScenarioFile(name) ? resolve(cwd, name) : undefined);
-        if (scenario.phases.some((p) => p.classes?.length || p.leaveAtMs !== undefined)) {
-          throw new UsageError(`export k6 does not carry a timetable's classes and lesson ends into the script; run the timetable with firstbell (firstbell run ${name} --target …)`);
-        }
-        const target = targetFor(o.target, o.allowTarget, o.targetKind);
-        if (o.targetKind === 'janus' && !/^wss?:$/.test(target.url.protocol)) throw new UsageError(`export k6 plays Janus over its WebSocket API; give --target ws://… (${o.target} is its HTTP API)`);
-        const e = exportK6({ scenario, seed: o.seed, target: target.url, targetKind: o.targetKind, parallelism: o.parallelism });
-        const dir = writableFolder('--out', o.out ?? join('k6', e.name), io.cwd);
-        mkdirSync(dir, { recursive: true });
-        writeFileAtomic(join(dir, 'script.ts'), e.script);
-        writeFileAtomic(join(dir, 'testrun.yaml'), e.manifest);
-        io.stdout.write(`${join(dir, 'script.ts')}\n${join(dir, 'testrun.yaml')}\n`);
-        io.stderr.write(`run it: k6 run --out csv=results.csv ${join(dir, 'script.ts')}   then: firstbell import k6 results.csv\n` + (scenario.faults?.length ? `note: the scenario's faults are not in the script; k6 only sends the load\n` : ''));
-        return EXIT.ok;
-      }),
-    );
+    .option('--out <dir>', 'folder to write the script and testrun.yaml into (default: k6/<name>)');
+  journeyFlags(k6).action((name: string, o: TargetKindFlags & { target: string; scale: number; seed: number; parallelism: number; out?: string }, cmd: Command) =>
+    setAction(async () => {
+      requireTarget(o.target);
+      const cwd = io.cwd ?? process.cwd();
+      const scenario = await scenarioByName(name, o.scale, [], undefined, undefined, o);
+      const { journey, given } = journeyOfFlags(o, scenario, cmd, cwd);
+      const schemes = 'kind' in journey ? builtInJourney(journey.kind).schemes : undefined;
+      const target = targetUrl(o.target, o.allowTarget, schemes, 'kind' in journey ? `--target-kind ${journey.kind}` : 'the journey');
+      return exportJourney(io, { scenario, seed: o.seed, target, journey, options: given, typecheck: o.typecheck !== false, parallelism: o.parallelism }, o.out, isScenarioFile(name) ? resolve(cwd, name) : undefined);
+    }),
+  );
 
   const importer = program.command('import').description('read results of another engine (k6) into a run folder and report');
   importer

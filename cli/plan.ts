@@ -3,20 +3,19 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { availableParallelism, networkInterfaces } from 'node:os';
 import { Option, type Command } from 'commander';
-import type { Target } from '../api/target.js';
+import type { Platform } from '../targets/platform.js';
 import { buildPlan, type Plan } from '../plan/plan.js';
 import { shareOf, shareSize, type Shard } from '../plan/shard.js';
 import { layoutLoad, LocalAddressError, parseLocalAddresses, type LoadLayout } from '../plan/limits.js';
 import { costOfRun, CostError, sizeFor, USABLE_CORE_SHARE, type JourneyCost, type Sizing } from '../plan/sizing.js';
 import { spawnReferencePlatform } from '../fixtures/spawn.js';
 import { RunFolderError } from '../run-folder/run-folder.js';
-import { referenceTarget } from '../targets/reference.js';
 import { calibrate } from '../users/calibrate.js';
 import { describeFault } from '../scenarios/fault-label.js';
 import { BUILT_IN_SCENARIOS } from '../scenarios/index.js';
 import type { ResolvedScenario } from '../scenarios/model.js';
 import { scenarioOfTimetable, timetableFlags, type TimetableFlags } from './timetable.js';
-import { EXIT, faultFlags, fmt, type FaultFlags, localAddressOption, parseNumber, scaleOption, scenarioByName, seedOption, targetFlags, targetOfFlags, UsageError, workersOption, type Io, type SetAction, type TargetKindFlags } from './shared.js';
+import { builtInPlatform, EXIT, faultFlags, fmt, type FaultFlags, localAddressOption, parseNumber, scaleOption, scenarioByName, seedOption, targetFlags, targetOfFlags, UsageError, workersOption, type Io, type SetAction, type TargetKindFlags } from './shared.js';
 
 /** This machine's interface addresses, for checking --local-address. */
 function machineAddresses(): Set<string> {
@@ -101,7 +100,7 @@ function bellLines(p: Plan): string[] {
 }
 
 /** The plan's held participants over time and its peak rate, beside what the target declares it takes. */
-function targetLines(p: Plan, t: Pick<Target, 'holds' | 'limits'>): string[] {
+function targetLines(p: Plan, t: Pick<Platform, 'holds' | 'limits'>): string[] {
   const lines: string[] = [];
   const peakHeld = p.schedule.offsetsMs.length;
   if (t.holds === false) lines.push('      held: none; each participant ends its journey without holding a connection');
@@ -129,7 +128,7 @@ function ordinal(n: number): string {
   return `${n}${teen ? 'th' : ['th', 'st', 'nd', 'rd'][n % 10] ?? 'th'}`;
 }
 
-export function describePlan(p: Plan & { layout: LoadLayout }, target: string | undefined, browsers = 0, t?: Pick<Target, 'holds' | 'limits'>): string {
+export function describePlan(p: Plan & { layout: LoadLayout }, target: string | undefined, browsers = 0, t?: Pick<Platform, 'holds' | 'limits'>): string {
   const { scenario: s, seed, schedule, summary: plan, layout } = p;
   const phases = s.bells?.length
     ? `${s.phases.length} phases at ${s.bells.length} bells`
@@ -185,7 +184,7 @@ export async function journeyCost(io: Io, costFrom: string | undefined, referenc
   if (!referenceJourney) return undefined;
   const platform = await spawnReferencePlatform(['--media', 'stand-in']);
   try {
-    return await calibrate(referenceTarget(new URL(platform.url)), s, { what: 'a reference platform started for it' });
+    return await calibrate(builtInPlatform(platform.url, []), s, { what: 'a reference platform started for it' });
   } finally {
     await platform.stop();
   }

@@ -1,15 +1,9 @@
 // The command line as a program: every command family registered, and main(argv, io), which returns an exit code.
 import { Command, CommanderError } from 'commander';
 import { TargetUnreachableError } from '../api/errors.js';
-import { JanusSetupError } from '../fixtures/janus.js';
-import { ConfigError } from '../fixtures/reference-platform.js';
-import { K6ImportError } from '../k6/import.js';
-import { MergeError } from '../run-folder/merge.js';
-import { BrowserSetupError } from '../lib/chromium.js';
+import { FirstbellError } from '../lib/errors.js';
 import { VERSION } from '../lib/version.js';
-import { RunFolderError, WriteError } from '../run-folder/run-folder.js';
 import { ProblemsError } from '../scenarios/model.js';
-import { WorkerError } from '../users/workers.js';
 import { addFixtureCommand } from './fixture.js';
 import { addK6Commands } from './k6.js';
 import { addPlanCommands } from './plan.js';
@@ -17,7 +11,7 @@ import { addShardCommands } from './shards.js';
 import { addReportCommands } from './report.js';
 import { addRunCommands } from './run.js';
 import { addTimetableCommand } from './timetable.js';
-import { EXIT, UsageError, type Action, type Io, type SetAction } from './shared.js';
+import { EXIT, type Action, type Io, type SetAction } from './shared.js';
 
 export { EXIT } from './shared.js';
 
@@ -62,17 +56,18 @@ export async function main(argv: string[], io: Io): Promise<number> {
       io.stderr.write(`interrupted: ${err instanceof Error ? err.message : String(err)}\n`);
       return EXIT.interrupted;
     }
-    if (err instanceof UsageError || err instanceof WriteError || err instanceof RunFolderError || err instanceof ConfigError || err instanceof JanusSetupError || err instanceof BrowserSetupError || err instanceof K6ImportError || err instanceof MergeError || err instanceof WorkerError) {
-      io.stderr.write(`error: ${err.message}\n`);
-      return EXIT.usage;
-    }
     if (err instanceof ProblemsError) {
       io.stderr.write(`error: ${err.problems.length} problem(s):\n${err.problems.map((p) => `  ${p.where}: ${p.message}; fix: ${p.hint}`).join('\n')}\n`);
-      return EXIT.usage;
+      return err.exitCode;
     }
     if (err instanceof TargetUnreachableError) {
       io.stderr.write(`error: ${err.message}; start the platform or fix --target ('firstbell fixture' starts the reference platform)\n`);
-      return EXIT.unreachable;
+      return err.exitCode;
+    }
+    // Every error of firstbell's own names what is wrong and the fix, and its exit code.
+    if (err instanceof FirstbellError) {
+      io.stderr.write(`error: ${err.message}\n`);
+      return err.exitCode;
     }
     io.stderr.write(`error: internal error: ${err instanceof Error ? err.message : String(err)}${process.env.FIRSTBELL_DEBUG ? `\n${(err as Error).stack}` : ' (set FIRSTBELL_DEBUG=1 for the stack)'}\n`);
     return EXIT.internal;

@@ -1,7 +1,7 @@
 // run, demo and whatif: a scenario sent against a target, its report built and its verdict printed.
 import { basename, join, relative, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { targetSteps, type Target } from '../api/target.js';
+import type { Platform } from '../targets/platform.js';
 import { LAYERS, type Layer, type ResolvedScenario } from '../scenarios/model.js';
 import { clockAt } from '../analysis/analysis.js';
 import { spawnReferencePlatform } from '../fixtures/spawn.js';
@@ -9,8 +9,7 @@ import { buildReport } from '../reports/build-report.js';
 import { compare } from '../reports/compare.js';
 import { summaryJson, terminalSummary } from '../reports/summary.js';
 import { RunFailedError, WriteError } from '../run-folder/run-folder.js';
-import { targetFromSpec } from '../targets/index.js';
-import { NO_WEB_CLIENT_HINT, processAlive, runScenario, type Progress } from '../users/run.js';
+import { NO_WEB_CLIENT_HINT, processAlive, runOn, type Progress } from '../users/run.js';
 import { fixtureArgs, fixtureFlags, type FixtureFlags } from './fixture.js';
 import { describePlan, planRun } from './plan.js';
 import { parseShard, parseStartAt, type Shard } from '../plan/shard.js';
@@ -19,7 +18,7 @@ import { DEFAULT_MAX_ANSWER_BYTES } from '../protocol/answer-limits.js';
 import { webClientFlags, webClientOfFlags, type WebClientFlags } from './web-client.js';
 import { scenarioOfTimetable, timetableFlags, type TimetableFlags } from './timetable.js';
 import {
-  allowTargetOption, EXIT, parseSize, requireTarget, writableFolder, faultFlags, fmt, type FaultFlags, localAddressOption, parseNumber, scaleOption, journeyTargetFor, scenarioByName, seedOption, targetFlags, targetFor, targetOfFlags, UsageError, workersOption,
+  allowTargetOption, EXIT, parseSize, requireTarget, writableFolder, faultFlags, fmt, type FaultFlags, localAddressOption, parseNumber, scaleOption, journeyPlatformFor, scenarioByName, seedOption, targetFlags, builtInPlatform, targetOfFlags, UsageError, workersOption,
   type Io, type SetAction, type TargetKindFlags,
 } from './shared.js';
 
@@ -87,7 +86,7 @@ export function shardOfFlags(flags: Pick<RunFlags, 'shard' | 'startAt'>, now = D
 }
 
 /** Runs one scenario, builds its report and prints the verdict; returns the run folder and analysis. */
-export async function runOnce(io: Io, scenario: ResolvedScenario, target: Target, flags: RunFlags) {
+export async function runOnce(io: Io, scenario: ResolvedScenario, target: Platform, flags: RunFlags) {
   const outDir = writableFolder('--out', flags.out, io.cwd);
   const webClient = await webClientOfFlags(flags, io.cwd);
   if (webClient && flags.browsers === 0) throw new UsageError(`${flags.webClient !== undefined ? '--web-client' : '--page'} says how browser users get in, but there are none; add --browsers N (e.g. --browsers 2)`);
@@ -97,10 +96,10 @@ export async function runOnce(io: Io, scenario: ResolvedScenario, target: Target
   io.stderr.write(describePlan(plan, `${target.kind} ${target.url.origin}`, flags.browsers) + '\n');
   if (shard) io.stderr.write(`waiting for ${new Date(shard.startAtEpochMs).toISOString()} (in ${((shard.startAtEpochMs - Date.now()) / 1000).toFixed(1)} s) to start${shard.count > 1 ? ` shard ${shard.index} of ${shard.count}` : ''}\n`);
   // The progress line shows the layers the journey has.
-  const steps = targetSteps(target);
+  const steps = target.decls;
   const progress = progressPrinter(io, scenario, flags.progress, LAYERS.filter((l) => steps.some((d) => d.layer === l)));
-  const result = await runScenario({
-    plan, target, outDir, maxActive: flags.maxActive,
+  const result = await runOn(target, {
+    plan, outDir, maxActive: flags.maxActive,
     signal: io.signal, onProgress: progress.onProgress, faultsVia: flags.faultsVia, targetPid: flags.targetPid, webClient, allowHosts: flags.allowTarget, maxAnswerBytes: flags.maxAnswer,
     browsers: flags.browsers > 0 ? { count: flags.browsers, cycleMs: flags.browserCycle * 1000, chromium: flags.chromium, endpoint: flags.browserEndpoint } : undefined,
   })
@@ -124,7 +123,7 @@ export async function runOnce(io: Io, scenario: ResolvedScenario, target: Target
   return { dir: result.dir, analysis, interrupted: result.info.status === 'interrupted' };
 }
 
-async function runAndReport(io: Io, scenario: ResolvedScenario, target: Target, flags: RunFlags, demo: boolean): Promise<number> {
+async function runAndReport(io: Io, scenario: ResolvedScenario, target: Platform, flags: RunFlags, demo: boolean): Promise<number> {
   const r = await runOnce(io, scenario, target, flags);
   if (r.interrupted) return EXIT.interrupted;
   if (demo) return EXIT.ok;
@@ -132,14 +131,14 @@ async function runAndReport(io: Io, scenario: ResolvedScenario, target: Target, 
 }
 
 /** Runs a target given by --target, or the reference platform started for the purpose. */
-export async function withTarget<T>(io: Io, url: string | undefined, allowed: string[], fixtureArgs: string[], fn: (t: Target, pid?: number) => Promise<T>, given?: Target): Promise<T> {
+export async function withTarget<T>(io: Io, url: string | undefined, allowed: string[], fixtureArgs: string[], fn: (t: Platform, pid?: number) => Promise<T>, given?: Platform): Promise<T> {
   if (given) return fn(given);
-  if (url !== undefined) return fn(targetFor(url, allowed));
+  if (url !== undefined) return fn(builtInPlatform(url, allowed));
   const platform = await spawnReferencePlatform(fixtureArgs);
   io.stderr.write(`reference platform at ${platform.url}\n`);
   try {
     // The platform firstbell started is watched: if it dies, the report says so.
-    return await fn(targetFromSpec({ kind: 'reference', url: platform.url }), platform.child.pid);
+    return await fn(builtInPlatform(platform.url, []), platform.child.pid);
   } finally {
     await platform.stop();
   }
@@ -217,16 +216,17 @@ export function addRunCommands(program: Command, io: Io, setAction: SetAction): 
         .argument('<variant>', 'the what-if scenario')
         .option('--target <url>', 'base URL of the platform; without it the reference platform is started')
         .option('--journey <file>', "the platform's journey module (needs --target)")
+        .option('--no-typecheck', "load journey and scenario files without type-checking them against firstbell's types first")
         .addOption(allowTargetOption())
         .addOption(scaleOption().default(0.015)),
     ),
-  ).action((baseName: string, variantName: string, o: RunFlags & { scale: number; target?: string; journey?: string; loginCapacity?: number; joinCapacity?: number }) =>
+  ).action((baseName: string, variantName: string, o: RunFlags & { scale: number; target?: string; journey?: string; loginCapacity?: number; joinCapacity?: number; typecheck?: boolean }) =>
     setAction(async () => {
       const base = await scenarioByName(baseName, o.scale, o.objective, undefined, undefined, o);
       const variant = await scenarioByName(variantName, o.scale, o.objective, undefined, undefined, o);
       const journey = o.journey ?? base.journey;
       if (journey && o.target === undefined) throw new UsageError(`a journey module (${journey}) needs --target: the reference platform firstbell starts has its own journey`);
-      const own = journey && o.target !== undefined ? await journeyTargetFor(journey, o.target, o.allowTarget) : undefined;
+      const own = journey && o.target !== undefined ? await journeyPlatformFor(journey, o.target, o.allowTarget, {}, o.typecheck !== false) : undefined;
       return withTarget(io, o.target, o.allowTarget, fixtureArgs(o), async (t, pid) => {
         const flags = { ...o, targetPid: o.targetPid ?? pid };
         const a = await runOnce(io, base, t, flags);

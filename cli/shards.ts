@@ -84,7 +84,7 @@ export function addShardCommands(program: Command, exporter: Command, io: Io, se
         const file = isScenarioFile(name) ? resolve(cwd, name) : undefined;
         // The scenario is loaded here so that a mistake in it shows now, not in every pod.
         const scenario = await scenarioByName(file ?? name, o.scale);
-        targetUrl(o.target, o.allowTarget, 'journey');
+        targetUrl(o.target, o.allowTarget);
         if (!/^[0-9]+(\.[0-9]+)?m?$/.test(o.cpu)) throw new UsageError(`--cpu ${o.cpu}: give cores as Kubernetes writes them, e.g. 2 or 1500m`);
         if (!/^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/.test(o.memory)) throw new UsageError(`--memory ${o.memory}: give a size as Kubernetes writes it, e.g. 2Gi or 512Mi`);
         const files = file ? scenarioFiles(file, [scenario.journey, scenario.data?.csv]) : [];

@@ -1,21 +1,21 @@
 // What every command shares: exit codes, the I/O it writes to, flag parsers, and scenario and target lookup.
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { Target } from '../api/target.js';
+import type { JourneyDefinition, JourneyOption, TargetScheme } from '../api/journey.js';
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fsErrorText } from '../run-folder/run-folder.js';
 import { loadScenarioFile, isScenarioFile } from '../modules/scenario.js';
-import { journeyModuleTarget } from '../modules/target.js';
+import { loadJourney } from '../modules/journey.js';
 import { isLoopback } from '../plan/limits.js';
 import { BUILT_IN_SCENARIOS, closestName, findScenario } from '../scenarios/index.js';
 import { ProblemsError, resolveScenario, validateScenario, type ResolvedScenario, type Scenario } from '../scenarios/model.js';
 import { applyObjectiveFlags } from '../scenarios/objective-flag.js';
 import { FAULT_FLAG_FORM, parseFaultFlags } from '../scenarios/fault-flag.js';
-import type { BbbChecksum } from '../targets/bbb.js';
-import { targetFromSpec, TARGET_KINDS, type TargetKind } from '../targets/index.js';
+import { builtInJourney, TARGET_KINDS, type TargetKind } from '../targets/index.js';
+import { platformOf, resolveOptions, type JourneySource, type Platform } from '../targets/platform.js';
+import { EXIT, FirstbellError } from '../lib/errors.js';
 
-/** Exit codes, as documented in the README. */
-export const EXIT = { ok: 0, internal: 1, usage: 2, unreachable: 3, objectivesFailed: 99, interrupted: 130 } as const;
+export { EXIT } from '../lib/errors.js';
 
 export interface Io {
   stdout: { write(s: string): unknown };
@@ -26,7 +26,7 @@ export interface Io {
 }
 
 /** Bad flags or arguments: exit 2 with the message. */
-export class UsageError extends Error {}
+export class UsageError extends FirstbellError {}
 
 /** A command's result: its exit code. */
 export type Action = () => Promise<number>;
@@ -115,9 +115,9 @@ export const faultFlags = (cmd: Command) =>
  * A built-in scenario by name, a scenario file (.ts, .js, .json), or a timetable (.csv, .txt) when `timetable`
  * makes one into a scenario; with --objective flags and --data applied.
  */
-export async function scenarioByName(name: string, scale: number, objectiveFlags: string[] = [], dataFile?: string, timetable?: (file: string) => Scenario, faultFlags: FaultFlags = {}): Promise<ResolvedScenario> {
+export async function scenarioByName(name: string, scale: number, objectiveFlags: string[] = [], dataFile?: string, timetable?: (file: string) => Scenario, faultFlags: FaultFlags & { typecheck?: boolean } = {}): Promise<ResolvedScenario> {
   const isTimetable = timetable !== undefined && /\.(csv|txt)$/i.test(name);
-  const s = isTimetable ? timetable(name) : isScenarioFile(name) ? await loadScenarioFile(name) : findScenario(name);
+  const s = isTimetable ? timetable(name) : isScenarioFile(name) ? await loadScenarioFile(name, faultFlags.typecheck !== false) : findScenario(name);
   if (!s) {
     const near = closestName(name, BUILT_IN_SCENARIOS.map((x) => x.name));
     throw new UsageError(
@@ -135,61 +135,118 @@ export async function scenarioByName(name: string, scale: number, objectiveFlags
   return resolveScenario({ ...rest, objectives, ...(data ? { data } : {}), ...(faults.length ? { faults } : {}) }, scale);
 }
 
-/** Settings of the BigBlueButton, Moodle and plain HTTP targets. */
-export interface TargetFlags {
-  bbbSecret?: string;
-  bbbChecksum?: BbbChecksum;
-  moodleJoin?: string;
-  httpRequests?: number;
-}
+const ALL_SCHEMES: readonly TargetScheme[] = ['http', 'https', 'ws', 'wss'];
 
-/** The --target URL, checked: its scheme for the kind, and a host that may be loaded. */
-export function targetUrl(url: string, allowed: string[], kind: TargetKind | 'journey'): URL {
+/** The --target URL, checked: a URL, with a scheme the journey takes, and a host that may be loaded. */
+export function targetUrl(url: string, allowed: string[], schemes: readonly TargetScheme[] = ALL_SCHEMES, what = 'the journey'): URL {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    throw new UsageError(`--target '${url}' is not a URL; give one like ${kind === 'janus' ? 'ws://127.0.0.1:8188' : 'http://127.0.0.1:8080'}`);
+    throw new UsageError(`--target '${url}' is not a URL; give one like ${schemes[0] === 'ws' ? 'ws://127.0.0.1:8188' : 'http://127.0.0.1:8080'}`);
   }
-  const schemes = kind === 'janus' || kind === 'journey' ? ['ws:', 'wss:', 'http:', 'https:'] : ['http:', 'https:'];
-  if (!schemes.includes(u.protocol)) throw new UsageError(`--target '${url}' must start with ${schemes.map((x) => `${x}//`).join(' or ')} for --target-kind ${kind}`);
+  if (!schemes.includes(u.protocol.slice(0, -1) as TargetScheme)) throw new UsageError(`--target '${url}' must start with ${schemes.map((x) => `${x}://`).join(' or ')} for ${what}`);
   if (!isLoopback(u.hostname) && !allowed.includes(u.hostname)) {
     throw new UsageError(`refusing to load ${u.hostname}: only loopback targets are allowed by default; add --allow-target ${u.hostname} if you may load it`);
   }
   return u;
 }
 
-/** A user's journey module aimed at --target. */
-export async function journeyTargetFor(file: string, url: string, allowed: string[]): Promise<Target> {
-  return journeyModuleTarget(resolve(file), targetUrl(url, allowed, 'journey'));
+/** --option name=value, repeated: a journey's options by name. */
+function optionPairs(pairs: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of pairs) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--option '${p}' is not name=value; give one like --option room=7`);
+    out[p.slice(0, eq)] = p.slice(eq + 1);
+  }
+  return out;
 }
 
-export function targetFor(url: string, allowed: string[], kind: TargetKind = 'reference', flags: TargetFlags = {}): Target {
-  const u = targetUrl(url, allowed, kind);
-  const bbbSecret = kind === 'bbb' ? flags.bbbSecret ?? process.env.FIRSTBELL_BBB_SECRET : undefined;
-  if (kind === 'bbb' && !bbbSecret) throw new UsageError("--target-kind bbb needs the server's shared secret: --bbb-secret or FIRSTBELL_BBB_SECRET (on the server: bbb-conf --secret)");
-  return targetFromSpec({ kind, url: u.href, bbbSecret, bbbChecksum: flags.bbbChecksum, moodleJoin: flags.moodleJoin, httpRequests: flags.httpRequests });
+/** The commander attribute of a flag: --bbb-secret → bbbSecret. */
+const attributeOf = (flag: string) => flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** Each built-in kind's option that has a flag of its own: the kind, the option's name and schema, the flag. */
+function kindFlags(): { kind: TargetKind; name: string; option: JourneyOption; flag: string }[] {
+  return TARGET_KINDS.flatMap((kind) =>
+    Object.entries(builtInJourney(kind).options ?? {}).flatMap(([name, option]) => (option.flag ? [{ kind, name, option, flag: option.flag }] : [])),
+  );
 }
 
+/** The option values a built-in kind was given by its own flags; a flag of another kind is a usage error. */
+function builtInFlagValues(kind: TargetKind, o: Record<string, unknown>): Record<string, string | number> {
+  const given: Record<string, string | number> = {};
+  for (const f of kindFlags()) {
+    const v = o[attributeOf(f.flag)];
+    if (v === undefined) continue;
+    if (f.kind !== kind) throw new UsageError(`${f.flag} is for --target-kind ${f.kind}, and this run talks to the target as ${kind}; leave it out or give --target-kind ${f.kind}`);
+    given[f.name] = v as string | number;
+  }
+  return given;
+}
+
+/** A journey aimed at a URL with its options from the flags, --option and the environment; every problem at once. */
+function platformFrom(def: JourneyDefinition, url: string, allowed: string[], given: Record<string, string | number>, kind: string, source: JourneySource | undefined, what: string): Platform {
+  const u = targetUrl(url, allowed, def.schemes ?? ALL_SCHEMES, what);
+  const { values, problems } = resolveOptions(def, given, process.env, what);
+  if (problems.length) throw new ProblemsError(problems);
+  return platformOf(def, u, values, kind, source);
+}
+
+/** A built-in kind aimed at --target. */
+export function builtInPlatform(url: string, allowed: string[], kind: TargetKind = 'reference', given: Record<string, string | number> = {}): Platform {
+  return platformFrom(builtInJourney(kind), url, allowed, given, kind, { builtIn: kind }, `--target-kind ${kind}`);
+}
+
+/** A user's journey module aimed at --target, with its options. */
+export async function journeyPlatformFor(file: string, url: string, allowed: string[], given: Record<string, string | number> = {}, typecheck = true): Promise<Platform> {
+  const j = await loadJourney(resolve(file), typecheck);
+  return platformFrom(j.def, url, allowed, given, 'journey', { module: j.file, bundle: j.bundle }, `the journey ${file}`);
+}
+
+/** The flags of the built-in kinds' options, from their option schemas. */
+function builtInOptionFlags(): Option[] {
+  return kindFlags().map(({ kind, option: o, flag }) => {
+    const extra = [o.env ? `default: ${o.env}` : '', o.default !== undefined ? `default: ${String(o.default)}` : ''].filter(Boolean).join('; ');
+    const opt = new Option(`${flag} <${o.type === 'number' ? 'n' : 'value'}>`, `${kind}: ${o.description}${extra ? ` (${extra})` : ''}`);
+    return o.choices ? opt.choices([...o.choices]) : opt;
+  });
+}
 
 /** The flags that say how to talk to a target, shared by run and plan. */
 export function targetFlags(cmd: Command): Command {
-  return cmd
-    .option('--journey <file>', "the platform's journey: a module that default-exports defineJourney({...}) (default: the scenario's journey, else --target-kind)")
+  return journeyFlags(cmd)
     .option('--data <csv>', 'rows for the participants (credentials, rooms): participant n gets row n')
-    .addOption(new Option('--target-kind <kind>', 'how to talk to the target: reference (the reference platform, or one built like it), janus (ws://host:8188), bbb (https://host/bigbluebutton/), moodle (https://host/) or http (GETs of the --target URL)').choices([...TARGET_KINDS]).default('reference'))
-    .addOption(new Option('--http-requests <n>', 'http: GETs each participant sends on its keep-alive connection').argParser(parseNumber('--http-requests', 1, 1_000_000, true)).default(1))
-    .option('--bbb-secret <secret>', 'BigBlueButton shared secret (default: FIRSTBELL_BBB_SECRET)')
-    .addOption(new Option('--bbb-checksum <algorithm>', 'BigBlueButton checksum algorithm, as configured on the server').choices(['sha1', 'sha256', 'sha384', 'sha512']).default('sha1'))
-    .option('--moodle-join <path>', "Moodle: where a pupil joins the lesson, e.g. '/mod/bigbluebuttonbn/bbb_view.php?action=join&id=7'")
     .addOption(allowTargetOption());
 }
 
-export type TargetKindFlags = TargetFlags & { targetKind: TargetKind; journey?: string; data?: string; allowTarget: string[] };
+/** The flags that choose the journey and give its options: --journey, --target-kind, --option and each built-in kind's own. */
+export function journeyFlags(cmd: Command): Command {
+  const kinds = TARGET_KINDS.map((k) => `${k} (${builtInJourney(k).description ?? k})`).join(', ');
+  cmd
+    .option('--journey <file>', "the platform's journey: a module that default-exports defineJourney({...}) (default: the scenario's journey, else --target-kind)")
+    .addOption(new Option('--target-kind <kind>', `how to talk to the target, with a built-in journey: ${kinds}`).choices([...TARGET_KINDS]).default('reference'))
+    .option('--no-typecheck', "load journey and scenario files without type-checking them against firstbell's types first (faster; a type error then shows as a script error during the run)")
+    .addOption(new Option('--option <name=value>', "one of the journey's options (repeatable); a built-in kind's also have flags of their own").argParser((v: string, acc: string[] = []) => [...acc, v]).default([] as string[]));
+  for (const o of builtInOptionFlags()) cmd.addOption(o);
+  return cmd;
+}
 
-/** The target the flags and the scenario describe: a journey module (the flag's, else the scenario's), or a built-in kind. */
-export async function targetOfFlags(o: TargetKindFlags, url: string, scenario: ResolvedScenario, cmd: Command): Promise<Target> {
-  const journey = o.journey ?? scenario.journey;
+export type TargetKindFlags = { targetKind: TargetKind; journey?: string; data?: string; allowTarget: string[]; option: string[]; typecheck?: boolean } & Record<string, unknown>;
+
+/** The journey the flags and the scenario name (the flag's module, else the scenario's, else a built-in kind), and the options given for it. */
+export function journeyOfFlags(o: TargetKindFlags, scenario: ResolvedScenario, cmd: Command, cwd = process.cwd()): { journey: { module: string } | { kind: TargetKind }; given: Record<string, string | number> } {
+  const journey = o.journey !== undefined ? resolve(cwd, o.journey) : scenario.journey;
   if (journey && cmd.getOptionValueSource('targetKind') === 'cli') throw new UsageError(`--target-kind ${o.targetKind} and a journey module (${journey}) both say how to talk to the target; give one of them`);
-  return journey ? journeyTargetFor(journey, url, o.allowTarget) : targetFor(url, o.allowTarget, o.targetKind, o);
+  const pairs = optionPairs(o.option);
+  if (!journey) return { journey: { kind: o.targetKind }, given: { ...builtInFlagValues(o.targetKind, o), ...pairs } };
+  const kindFlag = kindFlags().find((f) => o[attributeOf(f.flag)] !== undefined);
+  if (kindFlag) throw new UsageError(`${kindFlag.flag} is for --target-kind ${kindFlag.kind}; a journey module takes its options as --option name=value`);
+  return { journey: { module: journey }, given: pairs };
+}
+
+/** The platform the flags and the scenario describe: a journey module (the flag's, else the scenario's), or a built-in kind. */
+export async function targetOfFlags(o: TargetKindFlags, url: string, scenario: ResolvedScenario, cmd: Command): Promise<Platform> {
+  const { journey, given } = journeyOfFlags(o, scenario, cmd);
+  return 'kind' in journey ? builtInPlatform(url, o.allowTarget, journey.kind, given) : journeyPlatformFor(journey.module, url, o.allowTarget, given, o.typecheck !== false);
 }

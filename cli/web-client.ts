@@ -4,6 +4,7 @@ import { Option, type Command } from 'commander';
 import { defineWebClient, pageUrl, WebClientError, type WebClient } from '../api/web-client.js';
 import { identityOf } from '../api/identity.js';
 import { importDefault } from '../modules/bundle.js';
+import { checkTypes } from '../modules/typecheck.js';
 import { ProblemsError } from '../scenarios/model.js';
 import { UsageError } from './shared.js';
 
@@ -13,6 +14,8 @@ export interface WebClientFlags {
   click?: string;
   failedSelector?: string;
   webClient?: string;
+  /** False: --no-typecheck. */
+  typecheck?: boolean;
 }
 
 /** The flags that say how browser users get in, for targets without a web client of their own or to replace it. */
@@ -37,10 +40,11 @@ export async function webClientOfFlags(o: WebClientFlags, cwd = process.cwd()): 
   if (o.webClient !== undefined && short) throw new UsageError('--web-client and --page/--joined/--click both say how browser users get in; give one of them');
   if (o.webClient !== undefined) {
     const file = resolve(cwd, o.webClient);
-    const { value } = await importDefault(file, 'a web client', "end it with: export default defineWebClient({ url, joined, … }) (import { defineWebClient } from 'firstbell')");
+    const { value, bundle } = await importDefault(file, 'a web client', "end it with: export default defineWebClient({ url, joined, … }) (import { defineWebClient } from 'firstbell')");
     if (!value || (value as WebClient).kind !== 'web-client') {
       throw new ProblemsError([{ where: o.webClient, message: 'its default export is not a web client', hint: "export default defineWebClient({ url, joined, … }) (import { defineWebClient } from 'firstbell')" }]);
     }
+    if (o.typecheck !== false) await checkTypes(file, bundle);
     return value as WebClient;
   }
   if (!short) return undefined;

@@ -1,9 +1,18 @@
 // Scheduled faults: who applies each one (the target natively, or the fault proxy) and when it starts and ends.
-import type { Target } from '../api/target.js';
+import type { NativeFaults } from '../api/vu.js';
+
 import type { FaultRecord } from '../run-folder/records.js';
 import { describeFault } from '../scenarios/fault-label.js';
 import { ProblemsError, type Fault, type Problem } from '../scenarios/model.js';
 import { PROXY_FAULTS, startFaultProxy, type FaultProxy } from './fault-proxy.js';
+
+/** What the fault plan needs of a platform: its name and address, the faults it switches itself, and its farms. */
+export interface FaultablePlatform {
+  kind: string;
+  url: URL;
+  faults?: NativeFaults;
+  farmOf?(path: string): number | undefined;
+}
 
 export interface ArmedFaults {
   /** Where the virtual users should send their requests (the proxy when one is needed). */
@@ -16,7 +25,7 @@ export interface ArmedFaults {
 }
 
 /** Decides how each fault is applied and starts the proxy if one is needed; a fault nobody can apply is a problem. */
-export async function armFaults(target: Target, faults: Fault[], firstBellAtMs: number, via: 'auto' | 'proxy' = 'auto'): Promise<ArmedFaults> {
+export async function armFaults(target: FaultablePlatform, faults: Fault[], firstBellAtMs: number, via: 'auto' | 'proxy' = 'auto'): Promise<ArmedFaults> {
   const native =
     via === 'auto' && target.faults && faults.length > 0 && (await target.faults.available(AbortSignal.timeout(5_000)).catch(() => false)) ? target.faults : undefined;
   const problems: Problem[] = [];

@@ -7,17 +7,17 @@ import { findScenario } from '../scenarios/index.js';
 import { LAYERS, resolveScenario, type Layer, type ResolvedScenario, type Scenario } from '../scenarios/model.js';
 import { FILES, freshRunDir, HEALTH_HEADER, LineSink, SAMPLE_HEADER, sampleLine, writeFileAtomic, type RunInfo } from '../run-folder/run-folder.js';
 import { isHoldEvent, OUTCOMES, type Outcome, type Sample } from '../api/sample.js';
-import { targetSteps, type StepDecl } from '../api/target.js';
+import { stepDecls, type StepDecl } from '../api/vu.js';
 import { buildPlan, type Plan } from '../plan/plan.js';
 import { Series } from '../run-folder/series.js';
-import { janusTarget } from '../targets/janus.js';
-import { referenceTarget } from '../targets/reference.js';
+import { builtInJourney, isTargetKind } from '../targets/index.js';
 import { VERSION } from '../lib/version.js';
 import { K6_META, K6_RUN_TAGS, K6_STEP_METRIC, K6_TAGS } from './names.js';
 import { stepsOfTag } from './journey-export.js';
+import { FirstbellError } from '../lib/errors.js';
 
 /** A results file that is not what `firstbell import k6` reads; the message names the file and line. */
-export class K6ImportError extends Error {}
+export class K6ImportError extends FirstbellError {}
 
 /** The columns k6's CSV output starts with and ends with (tag columns in between depend on its settings). */
 const CSV_FIRST = ['metric_name', 'timestamp', 'metric_value'];
@@ -237,7 +237,7 @@ export async function importK6(files: string[], outDir: string, runId?: string, 
   const { samples, runTags, plan, dropped, firstTimeMs } = await readAll(files, signal, scenarioFile);
   const { scenario, schedule } = plan;
   const url = new URL(runTags[K6_RUN_TAGS.target] ?? 'http://unknown.invalid/');
-  const { kind, steps } = stepsOf(runTags, url, files);
+  const { kind, steps } = stepsOf(runTags, files);
 
   const id = runId ?? `${new Date(firstTimeMs).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-${scenario.name}-k6`;
   const { dir } = freshRunDir(outDir, id);
@@ -270,16 +270,14 @@ export async function importK6(files: string[], outDir: string, runId?: string, 
   return { dir, samples: samples.length, runners: files.length, dropped, thresholds: mergedThresholds(series, scenario) };
 }
 
-/** The steps the results were recorded under: the built-in target's, or a user journey's from its tag. */
-function stepsOf(runTags: Record<string, string>, url: URL, files: string[]): { kind: string; steps: StepDecl[] } {
-  const kind = runTags[K6_RUN_TAGS.kind];
-  if (kind === 'journey') {
-    const steps = stepsOfTag(runTags[K6_RUN_TAGS.steps] ?? '');
-    if (!steps) throw new K6ImportError(`${files.join(', ')}: tag ${K6_RUN_TAGS.steps} '${runTags[K6_RUN_TAGS.steps] ?? ''}' is not a journey's steps; the results were not written by 'firstbell export k6', or were changed`);
-    return { kind: 'journey', steps };
-  }
-  const target = kind === 'janus' ? janusTarget(url) : referenceTarget(url);
-  return { kind: target.kind, steps: targetSteps(target) };
+/** The steps the results were recorded under, from the script's steps tag (scripts of a built-in kind written before the tag: the kind's). */
+function stepsOf(runTags: Record<string, string>, files: string[]): { kind: string; steps: StepDecl[] } {
+  const kind = runTags[K6_RUN_TAGS.kind] ?? 'journey';
+  const tag = runTags[K6_RUN_TAGS.steps];
+  if (tag === undefined && isTargetKind(kind)) return { kind, steps: stepDecls(builtInJourney(kind).steps) };
+  const steps = stepsOfTag(tag ?? '');
+  if (!steps) throw new K6ImportError(`${files.join(', ')}: tag ${K6_RUN_TAGS.steps} '${tag ?? ''}' is not a journey's steps; the results were not written by 'firstbell export k6', or were changed`);
+  return { kind, steps };
 }
 
 /** Each layer's objective judged on the merged samples of all runners together. */

@@ -1,23 +1,26 @@
-// A user's journey handed to k6: bundled with firstbell's k6 runtime (the vu API on k6/http, k6/websockets and
+// A journey handed to k6, a built-in kind's as a user's: bundled with firstbell's k6 runtime (the vu API on k6/http, k6/websockets and
 // k6/timers) into one script, with the scenario's arrivals as k6 options; what k6 cannot do is refused at export.
 import { readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import type { BuildFailure, Metafile } from 'esbuild';
+import type { BuildFailure, Metafile, Plugin } from 'esbuild';
 import type { JourneyDefinition } from '../api/journey.js';
-import { stepDecls, type StepDecl } from '../api/target.js';
+import { stepDecls, type StepDecl } from '../api/vu.js';
 import { PACKAGE_ROOT, VERSION } from '../lib/version.js';
 import { loadRows } from '../modules/data.js';
 import { loadJourney } from '../modules/journey.js';
+import { builtInJourney, builtInSource, type TargetKind } from '../targets/index.js';
+import { optionHow, resolveOptions, shownOptions } from '../targets/platform.js';
 import { buildSchedule } from '../plan/schedule.js';
 import { ProblemsError, type Problem, type ResolvedScenario } from '../scenarios/model.js';
 import { arrivalOptions, k6Name, testRunManifest, type K6Export } from './export.js';
 import { K6_RUN_TAGS } from './names.js';
 
-/** The name the script's entry has while it is bundled. */
-const ENTRY_NAME = 'firstbell-k6-entry.ts';
 
 /** firstbell's k6 runtime: the vu API inside k6, typed against @types/k6. */
 export const K6_RUNTIME = join(PACKAGE_ROOT, 'k6', 'runtime');
+
+/** The entry of every script: the runtime's, bound to the journey and the run. */
+const K6_ENTRY = join(K6_RUNTIME, 'entry.ts');
 
 /** Globals a Node.js journey may use that k6 does not have, and what to use instead. */
 const NOT_IN_K6: Record<string, string> = {
@@ -35,14 +38,26 @@ export interface JourneyK6Options {
   scenario: ResolvedScenario;
   seed: number;
   target: URL;
-  /** The journey module (defineJourney), absolute. */
-  journey: string;
+  /** The journey: a module (defineJourney), absolute, or a built-in kind. */
+  journey: { module: string } | { kind: TargetKind };
+  /** False: the journey module is not type-checked against firstbell's types first. */
+  typecheck?: boolean;
+  /** The journey's options as the user gave them; the rest from the environment and the defaults. */
+  options?: Readonly<Record<string, string | number>>;
   parallelism: number;
 }
 
+/** What the script's entry binds as 'firstbell-run': the k6 options and everything a participant needs. */
+export interface K6RunConfig {
+  options: Record<string, unknown>;
+  run: Record<string, unknown>;
+}
+
 export interface JourneyK6Export extends K6Export {
-  /** The script's entry before bundling: what `npm test` type-checks against @types/k6, with `firstbell` as the runtime's. */
-  entry: string;
+  /** The journey module bundled, absolute. */
+  journey: string;
+  /** The run bound into the script. */
+  config: K6RunConfig;
   /** Things of the journey or scenario that the script leaves out (browser users, faults), for the user to know. */
   notes: string[];
 }
@@ -112,27 +127,6 @@ function relativeShown(file: string): string {
   return r && !r.startsWith('..') ? r : file;
 }
 
-/** The entry of the script: the journey, the runtime, the scenario's arrivals and everything a participant needs. */
-function entrySource(journey: string, options: object, run: object, steps: readonly StepDecl[]): string {
-  const rt = (f: string) => JSON.stringify(join(K6_RUNTIME, f));
-  return `// The k6 entry of firstbell's export: the journey ${JSON.stringify(journey)} on firstbell's k6 runtime.
-import journeyModule from ${JSON.stringify(journey)};
-import { participant, type JourneyRun } from ${rt('participant.ts')};
-import { identities } from ${rt('firstbell.ts')};
-import type { Options } from 'k6/options';
-
-export const options: Options = ${JSON.stringify(options, null, 2)};
-
-/** ${steps.length} steps: ${steps.map((d) => `${d.step} (${d.layer})`).join(', ')}. */
-const RUN: JourneyRun = ${JSON.stringify(run)};
-const identify = identities(RUN);
-
-export function journey(): Promise<void> {
-  return participant(journeyModule, RUN, identify);
-}
-`;
-}
-
 /** A bundling failure as problems naming the file, the line and what k6 would need instead. */
 function bundleProblems(failure: BuildFailure, journey: string): Problem[] {
   return failure.errors.map((m): Problem => {
@@ -148,51 +142,90 @@ function bundleProblems(failure: BuildFailure, journey: string): Problem[] {
 /** The journey's own files among a bundle's inputs: neither its npm packages nor firstbell's. */
 function ownFiles(meta: Metafile, cwd: string): string[] {
   return Object.keys(meta.inputs)
+    .filter((f) => !f.startsWith('firstbell-run:'))
     .map((f) => (f.startsWith('/') ? f : join(cwd, f)))
-    .filter((f) => !f.includes('/node_modules/') && !f.startsWith(K6_RUNTIME) && !f.startsWith(join(PACKAGE_ROOT, 'api')) && !f.startsWith(join(PACKAGE_ROOT, 'k6')) && !f.endsWith(ENTRY_NAME));
+    .filter((f) => !f.includes('/node_modules/') && !f.startsWith(K6_RUNTIME) && !f.startsWith(join(PACKAGE_ROOT, 'api')) && !f.startsWith(join(PACKAGE_ROOT, 'k6')) && !f.startsWith(join(PACKAGE_ROOT, 'targets')));
 }
 
-/** Bundles a user's journey into one k6 script, with the scenario's arrivals; problems are refused before anything is written. */
+/** The journey's definition and its source file: a built-in kind's from the registry, a module's loaded and checked. */
+async function journeyOf(j: JourneyK6Options['journey'], typecheck = true): Promise<{ def: JourneyDefinition; file: string; shown: string }> {
+  if ('kind' in j) {
+    const lacks = NOT_FOR_K6[j.kind];
+    if (lacks) throw new ProblemsError([{ where: `--target-kind ${j.kind}`, message: `the built-in ${j.kind} journey ${lacks}`, hint: 'run it with firstbell (firstbell run …), with --shard for more machines' }]);
+    return { def: builtInJourney(j.kind), file: builtInSource(j.kind), shown: `the built-in ${j.kind} journey` };
+  }
+  return { def: (await loadJourney(j.module, typecheck)).def, file: j.module, shown: `the journey ${relativeShown(j.module)}` };
+}
+
+/** The built-in kinds whose journeys need what k6 lacks (the URL class, node:crypto), with what to do instead. */
+const NOT_FOR_K6: Partial<Record<TargetKind, string>> = {
+  bbb: 'signs its API calls with node:crypto and reads URLs with the URL class, which k6 does not have',
+  moodle: 'follows its redirects with the URL class, which k6 does not have',
+};
+
+/** Bundles a journey into one k6 script, with the scenario's arrivals; problems are refused before anything is written. */
 export async function exportJourneyK6(o: JourneyK6Options): Promise<JourneyK6Export> {
   const s = o.scenario;
-  const loaded = await loadJourney(o.journey);
-  const def: JourneyDefinition = loaded.def;
-  const problems = scenarioProblems(s);
+  const { def, file, shown } = await journeyOf(o.journey, o.typecheck);
+  const { values, problems } = resolveOptions(def, o.options ?? {}, process.env, shown);
+  problems.push(...scenarioProblems(s));
   if (problems.length) throw new ProblemsError(problems);
-  const decls = stepDecls(def.steps, new Set(loaded.heldSteps));
+  const decls = stepDecls(def.steps, values);
   const schedule = buildSchedule(s, o.seed);
-  const { options, vus, peak } = arrivalOptions(s, o.seed, o.target, 'journey', schedule, { [K6_RUN_TAGS.steps]: stepsTag(decls) });
+  const kind = 'kind' in o.journey ? o.journey.kind : 'journey';
+  const { options, vus, peak } = arrivalOptions(s, o.seed, o.target, kind, schedule, { [K6_RUN_TAGS.steps]: stepsTag(decls) });
   const rows = s.data ? loadRows(s.data, schedule.offsetsMs.length) : undefined;
-  const run = { population: s.population, phases: s.phases, client: s.client, target: o.target.href, endMs: schedule.endMs, ...(rows ? { rows, reuseRows: s.data?.reuse ?? false } : {}) };
-  const entry = entrySource(o.journey, options, run, decls);
-  const { build } = await import('esbuild');
-  const cwd = dirname(o.journey);
-  let code: string;
-  let meta: Metafile;
-  try {
-    const out = await build({
-      stdin: { contents: entry, resolveDir: cwd, sourcefile: ENTRY_NAME, loader: 'ts' },
-      bundle: true, format: 'esm', platform: 'neutral', target: 'es2017', write: false, metafile: true, logLevel: 'silent', absWorkingDir: cwd,
-      mainFields: ['module', 'main'], external: ['k6', 'k6/*'], alias: { firstbell: join(K6_RUNTIME, 'firstbell.ts') },
-    });
-    code = out.outputFiles[0]!.text;
-    meta = out.metafile;
-  } catch (e) {
-    const failure = e as BuildFailure;
-    if (!Array.isArray(failure.errors)) throw e;
-    throw new ProblemsError(bundleProblems(failure, o.journey));
-  }
+  const secret = Object.entries(def.options ?? {}).filter(([, x]) => x.secret);
+  const secretEnv = Object.fromEntries(secret.map(([name, x]) => [name, x.env ?? `FIRSTBELL_${name.toUpperCase()}`]));
+  const run = {
+    population: s.population, phases: s.phases, client: s.client, target: o.target.href, endMs: schedule.endMs, options: shownOptions(def, values),
+    ...(secret.length ? { secretEnv } : {}), ...(rows ? { rows, reuseRows: s.data?.reuse ?? false } : {}),
+  };
+  const config: K6RunConfig = { options, run };
+  const cwd = dirname(file);
+  const { code, meta } = await bundle(config, cwd, file);
   const lacks = (await Promise.all(ownFiles(meta, cwd).map(globalsK6Lacks))).flat();
   if (lacks.length) throw new ProblemsError(lacks);
   const notes = [
     ...(def.webClient ? ['the journey\'s web client is not in the script: k6 sends protocol users only (browser users run with firstbell --browsers)'] : []),
     ...(s.faults?.length ? ["the scenario's faults are not in the script: k6 sends the load only"] : []),
+    ...secret.map(([name, x]) => `the option '${name}' (${optionHow(name, x)}) is secret and not in the script: give it to k6 as -e ${secretEnv[name]}=…`),
   ];
   const name = k6Name(s);
-  const header = `// k6 script exported by firstbell ${VERSION}: scenario ${s.name} at scale ${s.scale}, seed ${o.seed}, the journey ${relativeShown(o.journey)} against ${o.target.href}.
+  const header = `// k6 script exported by firstbell ${VERSION}: scenario ${s.name} at scale ${s.scale}, seed ${o.seed}, ${shown} against ${o.target.href}.
 // ${schedule.offsetsMs.length} participants, peak ${peak} arrivals/s; ${vus} VUs allocated before the start. The journey is bundled with
 // firstbell's k6 runtime (the vu API on k6/http, k6/websockets and k6/timers). Run: k6 run --out csv=results.csv script.js
-// (k6 >= 1.0); read back: firstbell import k6 results.csv --scenario <the scenario file>
+// (k6 >= 1.0); read back: firstbell import k6 results.csv${kind === 'journey' ? ' --scenario <the scenario file>' : ''}
 `;
-  return { script: header + code, manifest: testRunManifest(name, o.parallelism, 'script.js'), name, entry, notes };
+  return { script: header + code, manifest: testRunManifest(name, o.parallelism, 'script.js'), name, journey: file, config, notes };
+}
+
+/** The runtime's entry bound to the journey and the run: the two modules it imports by name. */
+function binding(config: K6RunConfig, journey: string): Plugin {
+  return {
+    name: 'firstbell-k6-binding',
+    setup(b) {
+      b.onResolve({ filter: /^firstbell-journey$/ }, () => ({ path: journey }));
+      b.onResolve({ filter: /^firstbell-run$/ }, () => ({ path: 'firstbell-run', namespace: 'firstbell-run' }));
+      // As data, laid out for a person reading the script: its options first.
+      b.onLoad({ filter: /.*/, namespace: 'firstbell-run' }, () => ({ contents: `export default ${JSON.stringify(config, null, 2)};`, loader: 'js' }));
+    },
+  };
+}
+
+/** The runtime's entry bundled into one ES module for k6: the runtime, the journey and its imports; k6's own modules stay imports. */
+async function bundle(config: K6RunConfig, cwd: string, file: string): Promise<{ code: string; meta: Metafile }> {
+  const { build } = await import('esbuild');
+  try {
+    const out = await build({
+      entryPoints: [K6_ENTRY],
+      bundle: true, format: 'esm', platform: 'neutral', target: 'es2017', write: false, metafile: true, logLevel: 'silent', absWorkingDir: cwd,
+      mainFields: ['module', 'main'], external: ['k6', 'k6/*'], alias: { firstbell: join(K6_RUNTIME, 'firstbell.ts') }, plugins: [binding(config, file)],
+    });
+    return { code: out.outputFiles[0]!.text, meta: out.metafile };
+  } catch (e) {
+    const failure = e as BuildFailure;
+    if (!Array.isArray(failure.errors)) throw e;
+    throw new ProblemsError(bundleProblems(failure, file));
+  }
 }

@@ -4,12 +4,13 @@ import { adoptPid, releaseChild } from './children.js';
 import { processTree } from './process-tree.js';
 import { setPriority } from 'node:os';
 import type { Browser } from 'puppeteer-core';
+import { FirstbellError } from './errors.js';
 
 /** puppeteer-core is loaded when a browser is first needed: most runs start none, and it costs a second of CPU to load. */
 const puppeteer = async () => (await import('puppeteer-core')).default;
 
 /** Chromium cannot be found, started or reached: a setup problem the message says how to fix (exit code 2). */
-export class BrowserSetupError extends Error {}
+export class BrowserSetupError extends FirstbellError {}
 
 /** Chromium to use: --chromium flag, then FIRSTBELL_CHROMIUM, then Debian's /usr/bin/chromium. */
 export function chromiumPath(explicit?: string): string {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { JourneyDefinition } from '../api/journey.js';
 import { LAYERS, ProblemsError, type Problem } from '../scenarios/model.js';
 import { importDefault, shown } from './bundle.js';
+import { checkTypes } from './typecheck.js';
 
 /** A step name as the module spells it, with where. */
 interface StepUse {
@@ -49,31 +50,40 @@ function checkDefinition(file: string, def: unknown): Problem[] {
   return problems;
 }
 
-/** A journey module loaded and checked; `heldSteps` are the steps it only holds on. */
+/** A journey module loaded and checked. */
 export interface LoadedJourney {
   def: JourneyDefinition;
   file: string;
   /** The bundled module, for worker processes to import as it is. */
   bundle: string;
-  heldSteps: string[];
 }
 
-/** Loads a journey module (default export `defineJourney({...})`); every problem, each with file:line, before any load is sent. */
-export async function loadJourney(file: string): Promise<LoadedJourney> {
+/** A step's spec as declared, if it is. */
+const specOf = (steps: JourneyDefinition['steps'], name: string) => (Object.hasOwn(steps, name) ? steps[name] : undefined);
+
+/**
+ * Loads a journey module (default export `defineJourney({...})`); every problem, each with file:line, before any
+ * load is sent: a type error against firstbell's types (unless `typecheck` is false), a step used but not declared,
+ * and a step held on (`vu.hold`) that is not declared `held: true`.
+ */
+export async function loadJourney(file: string, typecheck = true): Promise<LoadedJourney> {
   const { value: def, bundle } = await importDefault(file, 'a journey', JOURNEY_HINT);
   const problems = checkDefinition(file, def);
   if (problems.length) throw new ProblemsError(problems);
   const steps = (def as JourneyDefinition).steps;
   const declared = Object.keys(steps);
-  const uses = await stepUses(file, readFileSync(file, 'utf8'));
-  for (const u of uses) {
-    if (Object.hasOwn(steps, u.name)) continue;
-    problems.push({ where: `${shown(file)}:${u.line}`, message: `step '${u.name}' is not declared`, hint: `declare it in steps (e.g. ${u.name}: 'admission') or use a declared one: ${declared.join(', ')}` });
+  for (const u of await stepUses(file, readFileSync(file, 'utf8'))) {
+    const spec = specOf(steps, u.name);
+    if (spec === undefined) {
+      problems.push({ where: `${shown(file)}:${u.line}`, message: `step '${u.name}' is not declared`, hint: `declare it in steps (e.g. ${u.name}: 'admission') or use a declared one: ${declared.join(', ')}` });
+    } else if (u.held && (typeof spec === 'string' || spec.held !== true)) {
+      const layer = typeof spec === 'string' ? spec : spec.layer;
+      problems.push({ where: `${shown(file)}:${u.line}`, message: `step '${u.name}' is held on (vu.hold) but not declared as held`, hint: `declare it ${u.name}: { layer: '${layer}', held: true }, so that it is shown apart and never counted as the journey's goal` });
+    }
   }
   if (problems.length) throw new ProblemsError(problems);
-  const held = new Set(uses.filter((u) => u.held).map((u) => u.name));
-  const heldSteps = [...held].filter((n) => !uses.some((u) => !u.held && u.name === n));
-  return { def: def as JourneyDefinition, file, bundle, heldSteps };
+  if (typecheck) await checkTypes(file, bundle);
+  return { def: def as JourneyDefinition, file, bundle };
 }
 
 /** A journey module checked before, loaded again from its bundle (in a worker process). */

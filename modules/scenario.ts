@@ -5,6 +5,7 @@ import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc
 import { checkScenarioInput, scenarioFromInput, type ScenarioInput } from '../scenarios/input.js';
 import { ProblemsError, validateScenario, type Problem, type Scenario } from '../scenarios/model.js';
 import { importDefault, shown } from './bundle.js';
+import { checkTypes } from './typecheck.js';
 
 const MODULE = /\.(ts|mts|cts|js|mjs|cjs)$/;
 
@@ -39,12 +40,13 @@ function readJson(file: string): unknown {
 }
 
 /** Loads a scenario file; paths in it (journey, data) become absolute, relative to the file. Every problem is named. */
-export async function loadScenarioFile(file: string): Promise<Scenario> {
+export async function loadScenarioFile(file: string, typecheck = true): Promise<Scenario> {
   const abs = resolve(file);
   if (!existsSync(abs)) throw new ProblemsError([{ where: file, message: 'no such file', hint: "give the path of a scenario file (.ts, .js or .json), or a built-in scenario's name (see 'firstbell list')" }]);
-  const input = abs.endsWith('.json')
-    ? readJson(abs)
-    : (await importDefault(abs, 'a scenario', "end it with: export default defineScenario({ name, phases, … }) (import { defineScenario } from 'firstbell')")).value;
+  const loaded = abs.endsWith('.json')
+    ? { value: readJson(abs), bundle: undefined }
+    : await importDefault(abs, 'a scenario', "end it with: export default defineScenario({ name, phases, … }) (import { defineScenario } from 'firstbell')");
+  const input = loaded.value;
   const at = (p: Problem): Problem => ({ ...p, where: `${shown(abs)}: ${p.where}` });
   const shape = checkScenarioInput(input);
   if (shape.length) throw new ProblemsError(shape.map(at));
@@ -55,5 +57,7 @@ export async function loadScenarioFile(file: string): Promise<Scenario> {
   const problems = validateScenario(s).map(at);
   if (s.journey !== undefined && !existsSync(s.journey)) problems.push(at({ where: 'journey', message: `${shown(s.journey)} does not exist`, hint: 'give the journey module relative to the scenario file' }));
   if (problems.length) throw new ProblemsError(problems);
+  // Its values are judged first, by their paths; then its types.
+  if (typecheck && loaded.bundle) await checkTypes(abs, loaded.bundle);
   return s;
 }

@@ -3,6 +3,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
 import { isLoopbackAddress } from '../lib/loopback.js';
+import { DEFAULT_MAX_ANSWER_BYTES } from './answer-limits.js';
 
 /** An address firstbell refused to connect to: nothing was sent there. Its outcome is `not_allowed`. */
 export class NotAllowedError extends Error {
@@ -15,15 +16,17 @@ export class NotAllowedError extends Error {
 
 const bare = (host: string) => host.replace(/^\[|\]$/g, '').toLowerCase();
 
-class AddressPolicy {
-  private hosts = new Set<string>();
+/**
+ * One run's rules for the network: the hosts (names or addresses) allowed beyond loopback, the target's among them,
+ * and the most bytes of one answer a participant reads. Each run has its own: two runs in one process keep theirs.
+ */
+export class NetPolicy {
+  private readonly hosts: Set<string>;
   /** Names resolved once per run: the address a name had at its first use is the one used and checked. */
-  private resolved = new Map<string, Promise<LookupAddress[]>>();
+  private readonly resolved = new Map<string, Promise<LookupAddress[]>>();
 
-  /** The hosts (names or addresses) allowed beyond loopback for this process's run; the target's among them. */
-  set(hosts: Iterable<string>): void {
+  constructor(hosts: Iterable<string> = [], readonly maxAnswerBytes = DEFAULT_MAX_ANSWER_BYTES) {
     this.hosts = new Set([...hosts].map(bare));
-    this.resolved.clear();
   }
 
   private allowedName(host: string): boolean {
@@ -67,5 +70,5 @@ class AddressPolicy {
   };
 }
 
-/** This process's address policy; a run sets it before its first connection (in each worker process too). */
-export const addressPolicy = new AddressPolicy();
+/** Loopback only, answers up to the default size: for connections made outside a run (tests, tools). */
+export const LOOPBACK_ONLY = new NetPolicy();

@@ -16,5 +16,3 @@ export class WsProtocolError extends Error {
 /** Default most bytes of one answer (an HTTP body, a WebSocket message): 8 MB. */
 export const DEFAULT_MAX_ANSWER_BYTES = 8 * 1024 * 1024;
 
-/** This process's limit; a run sets it before its first connection (in each worker process too). */
-export const answerLimits = { maxAnswerBytes: DEFAULT_MAX_ANSWER_BYTES };

@@ -7,12 +7,11 @@
 // are read here.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
-import WebSocket, * as wsModule from 'ws';
-import { Http1Connection, headerLines, takeOver, type SocketOwner } from './http1.js';
-import type { SourcePort } from './source-ports.js';
+import * as wsModule from 'ws';
+import { Http1Connection, headerLines, takeOver, type ConnectionOptions, type SocketOwner } from './http1.js';
 import { HttpStatusError, ProtocolError } from '../api/errors.js';
-import { answerLimits, TooLargeError, WsProtocolError } from './answer-limits.js';
-import type { HeldConnection, HeldListener } from '../api/target.js';
+import { TooLargeError, WsProtocolError } from './answer-limits.js';
+import type { HeldConnection, HeldListener } from '../api/vu.js';
 
 
 interface FrameOptions { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean }
@@ -21,18 +20,6 @@ const Sender = (wsModule as unknown as { Sender: { frame(data: Buffer, o: FrameO
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 /** Messages a bare WebSocket keeps while nobody listens. */
 const EARLY_KEPT = 16;
-
-/** A ws WebSocket seen as a held socket (Janus sessions, which are built with ws's request/answer helpers). */
-export function heldWs(ws: WebSocket): HeldConnection {
-  const h: HeldConnection = {
-    send: (text) => ws.send(text),
-    terminate: () => ws.terminate(),
-  };
-  ws.on('message', (data) => h.listener?.message(String(data)));
-  ws.once('close', () => h.listener?.closed());
-  ws.on('error', () => undefined);
-  return h;
-}
 
 /** Who hears a bare WebSocket: its text messages, and its binary ones where it cares for them (else as text). */
 export interface BareListener extends HeldListener {
@@ -56,7 +43,8 @@ export class BareWebSocket implements HeldConnection, SocketOwner {
   /** Why this side ended the connection: the peer broke the protocol, or sent too much. */
   failure?: Error;
 
-  constructor(private s: Socket, head: Buffer) {
+  /** `maxBytes`: the most bytes of one message, its fragments together; past it the connection fails as too_large. */
+  constructor(private s: Socket, head: Buffer, readonly maxBytes: number) {
     takeOver(s, this);
     if (head.length) this.feedSoon(head);
     // A socket that closed before it was taken over told its old owner; the hold hears it all the same.
@@ -114,6 +102,21 @@ export class BareWebSocket implements HeldConnection, SocketOwner {
     this.s.destroy();
   }
 
+  leave(farewell: string): Promise<void> {
+    this.send(farewell);
+    // A closing handshake (code 1000), then the socket ends; one that lingers is cut 2 s later.
+    const code = Buffer.alloc(2);
+    code.writeUInt16BE(1000);
+    this.frame(0x8, code);
+    this.ended = true;
+    this.s.end();
+    const cut = setTimeout(() => this.s.destroy(), 2_000);
+    return new Promise((resolve) => this.s.once('close', () => {
+      clearTimeout(cut);
+      resolve();
+    }));
+  }
+
   feed(chunk: Buffer): void {
     let b = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
     this.rest = undefined;
@@ -136,7 +139,7 @@ export class BareWebSocket implements HeldConnection, SocketOwner {
         len = Number(b.readBigUInt64BE(2));
         at = 10;
       }
-      if (len > answerLimits.maxAnswerBytes) return this.fail(new TooLargeError(`a WebSocket frame of ${len} bytes, over ${answerLimits.maxAnswerBytes} (--max-answer)`));
+      if (len > this.maxBytes) return this.fail(new TooLargeError(`a WebSocket frame of ${len} bytes, over ${this.maxBytes} (--max-answer)`));
       if (b.length < at + len) break;
       const payload = b.subarray(at, at + len);
       b = b.subarray(at + len);
@@ -153,7 +156,7 @@ export class BareWebSocket implements HeldConnection, SocketOwner {
           if (!this.parts) this.partsBinary = opcode === 0x2;
           (this.parts ??= []).push(Buffer.from(payload));
           this.partBytes += payload.length;
-          if (this.partBytes > answerLimits.maxAnswerBytes) return this.fail(new TooLargeError(`a WebSocket message over ${answerLimits.maxAnswerBytes} bytes in fragments (--max-answer)`));
+          if (this.partBytes > this.maxBytes) return this.fail(new TooLargeError(`a WebSocket message over ${this.maxBytes} bytes in fragments (--max-answer)`));
           if (!fin) continue;
           const whole = Buffer.concat(this.parts);
           this.parts = undefined;
@@ -188,12 +191,12 @@ export class BareWebSocket implements HeldConnection, SocketOwner {
  * status instead of the upgrade, a refused or reset connection, a wrong accept key, the signal.
  */
 export function openWebSocket(
-  url: string, signal: AbortSignal, o: { localAddress?: string; source?: () => SourcePort; headers?: Record<string, string>; protocol?: string } = {},
+  url: string, signal: AbortSignal, o: ConnectionOptions & { headers?: Record<string, string>; protocol?: string } = {},
 ): Promise<BareWebSocket> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     if (u.protocol !== 'ws:' && u.protocol !== 'wss:') return reject(new ProtocolError(`not a WebSocket URL: ${url}`));
-    const conn = new Http1Connection(new URL(`${u.protocol === 'wss:' ? 'https' : 'http'}://${u.host}`), { localAddress: o.localAddress, source: o.source });
+    const conn = new Http1Connection(new URL(`${u.protocol === 'wss:' ? 'https' : 'http'}://${u.host}`), { localAddress: o.localAddress, source: o.source, net: o.net });
     const key = randomBytes(16).toString('base64');
     const head =
       'connection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: ' + key + '\r\nuser-agent: firstbell\r\n' +
@@ -223,13 +226,13 @@ export function openWebSocket(
         return fail(new ProtocolError('the server answered the upgrade with a wrong Sec-WebSocket-Accept'));
       }
       signal.removeEventListener('abort', onAbort);
-      resolve(new BareWebSocket(a.switched.socket, a.switched.rest));
+      resolve(new BareWebSocket(a.switched.socket, a.switched.rest, conn.net.maxAnswerBytes));
     }, fail);
   });
 }
 
 /** Opens a WebSocket on a bare socket (see openWebSocket) and resolves on the server's first message, which it returns with it. */
-export async function openBareSocket(url: string, signal: AbortSignal, o: { localAddress?: string; source?: () => SourcePort; headers?: Record<string, string> } = {}): Promise<{ sock: HeldConnection; first: string }> {
+export async function openBareSocket(url: string, signal: AbortSignal, o: ConnectionOptions & { headers?: Record<string, string> } = {}): Promise<{ sock: HeldConnection; first: string }> {
   const ws = await openWebSocket(url, signal, o);
   return new Promise((resolve, reject) => {
     const fail = (err: unknown) => {

@@ -2,8 +2,7 @@
 import { parseSetCookie, stringifyCookie } from 'cookie';
 import type { HttpAnswer, HttpClient, HttpRequestOptions } from '../api/http.js';
 import { HttpStatusError } from '../api/errors.js';
-import { Http1Connection, headerLines } from './http1.js';
-import type { SourcePort } from './source-ports.js';
+import { Http1Connection, headerLines, type ConnectionOptions } from './http1.js';
 
 /** Redirects followed at most, with redirect: 'follow'. */
 const MAX_REDIRECTS = 10;
@@ -36,7 +35,7 @@ export class HttpSession implements HttpClient {
   private boundSignal?: AbortSignal;
 
   /** One connection per participant: 100,000 pupils are 100,000 clients, not one shared pool. Reopened after close(), as a reload would. */
-  constructor(readonly origin: string, private opts: { localAddress?: string; source?: () => SourcePort } = {}) {}
+  constructor(readonly origin: string, private opts: ConnectionOptions = {}) {}
 
   request(method: string, path: string, opts: HttpRequestOptions): Promise<HttpAnswer> {
     let sent: Promise<HttpAnswer>;

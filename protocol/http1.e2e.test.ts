@@ -184,11 +184,11 @@ describe('an HTTP/1.1 connection', () => {
     const r: ResponseReader = new ResponseReader(() => {
       answers.push(`${r.status} ${text(r.body)} ${r.raw.join('|')}`);
       if (answers.length === 1) r.expect(false);
-    });
+    }, 1024);
     r.expect(false);
     for (let i = 0; i < bytes.length; i++) r.feed(bytes.subarray(i, i + 1));
     expect(answers).toEqual(['200 Wikipedia Transfer-Encoding|chunked|X-A|1', '404 nop content-length|3']);
-    const bad = new ResponseReader(() => undefined);
+    const bad = new ResponseReader(() => undefined, 1024);
     bad.expect(false);
     expect(() => bad.feed(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\n'))).toThrow(HttpParseError);
     bad.expect(false);

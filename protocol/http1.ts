@@ -7,9 +7,9 @@
 // and hands its socket over when the server switches protocols (a WebSocket's upgrade).
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { addressPolicy } from './address-guard.js';
+import { LOOPBACK_ONLY, type NetPolicy } from './address-guard.js';
 import { watchPort, type SourcePort } from './source-ports.js';
-import { answerLimits, TooLargeError } from './answer-limits.js';
+import { TooLargeError } from './answer-limits.js';
 
 /** An answer as it came: status, header names and values in order (as received), body bytes. */
 export interface Http1Answer {
@@ -51,7 +51,8 @@ export class ResponseReader {
   /** After 101 Switching Protocols: the bytes that came after the head, which belong to the new protocol. */
   rest?: Buffer;
 
-  constructor(private onAnswer: () => void) {}
+  /** `maxBytes`: the most body bytes of one answer; past it the step fails as too_large. */
+  constructor(private onAnswer: () => void, private readonly maxBytes: number) {}
 
   /** Expects the answer to a request; `noBody` for HEAD, `upgrade` when the request asks to switch protocols. */
   expect(noBody: boolean, upgrade = false): void {
@@ -152,7 +153,7 @@ export class ResponseReader {
   /** Counts body bytes; past the limit the answer is not read on. */
   private count(n: number): void {
     this.got += n;
-    if (this.got > answerLimits.maxAnswerBytes) throw new TooLargeError(`the answer's body is over ${answerLimits.maxAnswerBytes} bytes (--max-answer)`);
+    if (this.got > this.maxBytes) throw new TooLargeError(`the answer's body is over ${this.maxBytes} bytes (--max-answer)`);
   }
 
   private readLine(line: string): void {
@@ -216,7 +217,7 @@ export class ResponseReader {
     this.keepAlive = keepAlive;
     if (this.noBody || status === 204 || status === 304) this.finish();
     else if (chunked) this.mode = Mode.ChunkLine;
-    else if (length > answerLimits.maxAnswerBytes) throw new TooLargeError(`the answer says its body is ${length} bytes, over ${answerLimits.maxAnswerBytes} (--max-answer)`);
+    else if (length > this.maxBytes) throw new TooLargeError(`the answer says its body is ${length} bytes, over ${this.maxBytes} (--max-answer)`);
     else if (length > 0) [this.mode, this.left] = [Mode.Length, length];
     else if (length === 0) this.finish();
     else [this.mode, this.keepAlive] = [Mode.UntilClose, false];
@@ -302,6 +303,13 @@ export function takeOver(s: Socket, owner: SocketOwner): void {
 /** Source ports a request tries after the kernel refused the one it had, before it fails as the generator's. */
 const SOURCE_RETRIES = 4;
 
+/** How a connection is made: its source address and port, and the run's network policy. */
+export interface ConnectionOptions {
+  localAddress?: string;
+  source?: () => SourcePort;
+  net?: NetPolicy;
+}
+
 /**
  * A participant's connection to one origin. Opened on the first request, reopened after the server closed it,
  * one request at a time. `abort` ends the request under way and the connection with it.
@@ -323,14 +331,22 @@ export class Http1Connection implements SocketOwner {
   /** The Host header and the request line's tail, built once. */
   private readonly hostLine: string;
 
-  /** `source` gives the local address and port of each socket it opens (else `localAddress`, else the kernel's choice). */
-  constructor(origin: URL, private opts: { localAddress?: string; source?: () => SourcePort } = {}) {
+  /** The run's network policy. */
+  get net(): NetPolicy {
+    return this.opts.net ?? LOOPBACK_ONLY;
+  }
+
+  /**
+   * `source` gives the local address and port of each socket it opens (else `localAddress`, else the kernel's
+   * choice); `net` is the run's policy (the addresses it may connect to, the size of an answer).
+   */
+  constructor(origin: URL, private opts: ConnectionOptions = {}) {
     if (origin.protocol !== 'http:' && origin.protocol !== 'https:') throw new Error(`not an http(s) origin: ${origin.href}`);
     this.tls = origin.protocol === 'https:';
     this.host = origin.hostname.startsWith('[') ? origin.hostname.slice(1, -1) : origin.hostname;
     this.port = Number(origin.port) || (this.tls ? 443 : 80);
     this.hostLine = ` HTTP/1.1\r\nhost: ${origin.host}\r\n`;
-    this.reader = new ResponseReader(() => this.answered());
+    this.reader = new ResponseReader(() => this.answered(), this.net.maxAnswerBytes);
   }
 
   /**
@@ -343,7 +359,7 @@ export class Http1Connection implements SocketOwner {
       if (this.pending) return reject(new Error('a request is already under way on this connection'));
       if (!this.socket) {
         try {
-          addressPolicy.assert(this.host);
+          this.net.assert(this.host);
         } catch (e) {
           return reject(e);
         }
@@ -393,7 +409,7 @@ export class Http1Connection implements SocketOwner {
   private open(): Socket {
     const from = this.opts.source?.();
     const local = from ? { localAddress: from.localAddress, localPort: from.localPort } : this.opts.localAddress ? { localAddress: this.opts.localAddress } : {};
-    const o = { host: this.host, port: this.port, noDelay: true, lookup: addressPolicy.lookup, ...local };
+    const o = { host: this.host, port: this.port, noDelay: true, lookup: this.net.lookup, ...local };
     const s = (this.tls ? tlsConnect({ ...o, servername: isIP(this.host) ? undefined : this.host, ALPNProtocols: ['http/1.1'] }) : netConnect(o)) as Owned;
     if (from) watchPort(s, from);
     this.socket = s;

@@ -1,8 +1,7 @@
 // Where a participant's connections come from: a local address of its own and a port firstbell picks itself, so
 // that opening a connection costs the kernel no search for a free port, and the ports the kernel picks for everyone
 // else on this machine stay untouched.
-import { connect as netConnect, isIP, type createConnection, type NetConnectOpts, type Socket } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import type { Socket } from 'node:net';
 
 /**
  * How long a closed connection's port rests before it is used again, s: the kernel keeps a closed connection about a
@@ -131,25 +130,6 @@ class TakenPort implements SourcePort {
     this.released = true;
     this.owner.rest(this.a, this.i, bad);
   }
-}
-
-/**
- * A `createConnection` for clients that take one (ws, http): the socket comes from the port `take` gives, which is
- * released when the socket closes. Plain TCP, or TLS with the host as server name.
- */
-export function connectFrom(take: () => SourcePort, secure: boolean): typeof createConnection {
-  // Clients call it with an options object only; the other forms of net.createConnection are never used.
-  return ((o: NetConnectOpts & ConnectionOptions) => {
-    const p = take();
-    const opts = { ...o, localAddress: p.localAddress, localPort: p.localPort };
-    let s: Socket;
-    if (secure) {
-      const host = (o as { host?: string }).host ?? '';
-      s = tlsConnect({ ...opts, path: undefined, servername: o.servername ?? (isIP(host) ? '' : host) } as ConnectionOptions);
-    } else s = netConnect(opts as NetConnectOpts);
-    watchPort(s, p);
-    return s;
-  }) as typeof createConnection;
 }
 
 /** Releases `p` when `s` closes; a port the kernel would not bind (something took it since the start) is never used again. */

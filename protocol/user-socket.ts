@@ -2,9 +2,8 @@
 // It runs on a bare socket (see held-socket.ts): the participant's own HTTP/1.1 connection asks for the upgrade
 // and hands its socket over, so a join-and-leave cycle costs one connection and nothing more.
 import { TimeoutError } from '../api/errors.js';
-import { answerLimits } from './answer-limits.js';
 import type { BareWebSocket } from './held-socket.js';
-import type { HeldConnection, WsConnection, WsMessage } from '../api/target.js';
+import type { HeldConnection, WsConnection, WsMessage } from '../api/vu.js';
 
 /** Messages kept for a later waitFor at most; older ones are dropped first. */
 const KEPT = 1_000;
@@ -30,7 +29,7 @@ export class UserSocket implements WsConnection {
   private keep(m: WsMessage, size: number): void {
     this.inbox.push(m);
     this.inboxBytes += size;
-    while (this.inbox.length > 1 && (this.inbox.length > KEPT || this.inboxBytes > answerLimits.maxAnswerBytes)) {
+    while (this.inbox.length > 1 && (this.inbox.length > KEPT || this.inboxBytes > this.ws.maxBytes)) {
       const old = this.inbox.shift()!;
       this.inboxBytes -= old.binary ? old.binary.length : old.text.length;
     }

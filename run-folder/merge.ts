@@ -9,10 +9,11 @@ import {
 } from './run-folder.js';
 import { BROWSER_HEALTH_HEADER, browserHealthLine, MEDIA_HEADER, type BrowserSecond } from './records.js';
 import { Series } from './series.js';
-import type { StepDecl } from '../api/target.js';
+import type { StepDecl } from '../api/vu.js';
+import { FirstbellError } from '../lib/errors.js';
 
 /** Shard folders that cannot be merged (not shards, or shards of different runs): the user's to fix (exit 2). */
-export class MergeError extends Error {}
+export class MergeError extends FirstbellError {}
 
 interface Member {
   dir: string;

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { LAYERS, type Layer, type ResolvedScenario } from '../scenarios/model.js';
 import { OUTCOMES, type Outcome, type Sample } from '../api/sample.js';
-import type { StepDecl } from '../api/target.js';
+import type { StepDecl } from '../api/vu.js';
 import type { BrowserJourney, BrowserSecond, FaultRecord, MediaSecond } from './records.js';
+import { FirstbellError } from '../lib/errors.js';
 
 export const FILES = {
   run: 'run.json',
@@ -121,7 +122,8 @@ export interface RunInfo {
   host: { hostname: string; cpus: number; platform: string };
   scenario: ResolvedScenario;
   seed: number;
-  target: { kind: string; url: string };
+  /** The platform: its journey's kind ('journey' for a user's), its URL, and the journey's options but the secret ones. */
+  target: { kind: string; url: string; options?: Record<string, string | number> };
   /** Wall-clock instant of t = 0 (ms since the epoch): every time in the run folder counts from it; lines them up with the target's own logs. */
   zeroEpochMs?: number;
   /** Offset of the first bell from the run start, ms. */
@@ -192,7 +194,7 @@ export function fsErrorText(e: unknown): string {
 }
 
 /** A file of the run folder that could not be written: names the file and why; the user's to fix (exit 2). */
-export class WriteError extends Error {
+export class WriteError extends FirstbellError {
   constructor(readonly path: string, cause: unknown) {
     super(`cannot write ${path}: ${fsErrorText(cause)}`, { cause });
   }
@@ -324,7 +326,7 @@ async function* lines(path: string): AsyncGenerator<{ line: string; n: number }>
 }
 
 /** Thrown when a run folder's file cannot be read; names the file and line. */
-export class RunFolderError extends Error {}
+export class RunFolderError extends FirstbellError {}
 
 const OUTCOME_SET = new Set<string>(OUTCOMES);
 const LAYER_SET = new Set<string>(LAYERS);

@@ -2,7 +2,7 @@
 import * as hdr from 'hdr-histogram-js';
 import { LAYERS, type Layer } from '../scenarios/model.js';
 import { failureKind, isHoldEvent, UNANSWERED, type Sample } from '../api/sample.js';
-import type { StepDecl } from '../api/target.js';
+import type { StepDecl } from '../api/vu.js';
 
 /** Latencies are recorded in microseconds with two significant digits (1 % resolution). */
 const US_PER_MS = 1000;

@@ -1,4 +1,5 @@
 // The scenario model: a traffic pattern in time as plain typed data, and its validation.
+import { FirstbellError } from '../lib/errors.js';
 
 /** The three layers a platform is judged on, in the order a participant meets them. */
 export const LAYERS = ['admission', 'broker', 'media'] as const;
@@ -276,7 +277,7 @@ export function resolveScenario(s: Scenario, scale: number): ResolvedScenario {
 }
 
 /** A scenario, CSV or flag set with problems; carries every problem found, not just the first. */
-export class ProblemsError extends Error {
+export class ProblemsError extends FirstbellError {
   constructor(readonly problems: Problem[]) {
     super(problems.map((p) => `${p.where}: ${p.message} (${p.hint})`).join('\n'));
   }

@@ -1,8 +1,8 @@
-// BigBlueButton as the target: its API (create, join) with the shared-secret checksum, then the client it hands out.
+// BigBlueButton's journey: its API (create, join) with the shared-secret checksum, then the client it hands out.
 import { createHash } from 'node:crypto';
 import { HttpStatusError, ProtocolError } from '../api/errors.js';
-import { defineTarget, type JourneyEnd, type Target } from '../api/target.js';
-import { preflightHttp } from './preflight.js';
+import { defineJourney } from '../api/journey.js';
+import type { JourneyEnd } from '../api/vu.js';
 
 export type BbbChecksum = 'sha1' | 'sha256' | 'sha384' | 'sha512';
 
@@ -35,61 +35,58 @@ function expectSuccess(status: number, body: string, what: string): string {
   return body;
 }
 
-export interface BbbOptions {
-  secret: string;
-  checksum?: BbbChecksum;
-}
-
-const BBB_STEPS = { create: 'broker', join: { layer: 'broker', goal: 'layer' }, enter: { layer: 'media', goal: 'journey' } } as const;
+const CHECKSUMS = ['sha1', 'sha256', 'sha384', 'sha512'] as const;
 
 /**
  * A BigBlueButton server: each participant asks for its class's meeting (create is idempotent, so every
  * pupil may ask), joins it as a viewer through the API, then opens the client URL the server hands out.
  * What the client does in the conference afterwards is not played at protocol level; browser users see it.
  */
-export function bbbTarget(url: URL, opts: BbbOptions): Target<typeof BBB_STEPS> {
-  const api = (call: string, params: Record<string, string>) => bbbCall(url, call, params, opts.secret, opts.checksum);
-  return defineTarget({
-    kind: 'bbb',
-    holds: false,
-    url,
-    steps: BBB_STEPS,
-    preflight: (signal) => preflightHttp(url, bbbApiBase(url).pathname, signal),
-    async journey(vu): Promise<JourneyEnd> {
-      const meetingID = `class-${vu.identity.conference}`;
-      const failed = (): JourneyEnd => (vu.stopped ? 'stopped' : 'failed');
-      const created = await vu.step('create', async (signal) => {
-        const res = await vu.http.request('GET', api('create', { name: `Class ${meetingID}`, meetingID, attendeePW: 'ap', moderatorPW: 'mp' }), { signal });
-        expectSuccess(res.status, res.body, 'create');
-      });
-      if (!created.ok) return failed();
-      const joined = await vu.step('join', async (signal) => {
-        const res = await vu.http.request('GET', api('join', { fullName: vu.identity.user, meetingID, role: 'VIEWER', password: 'ap', redirect: 'false' }), { signal });
-        const client = xmlField(expectSuccess(res.status, res.body, 'join'), 'url');
-        if (!client) throw new ProtocolError('join answered without the client url');
-        const u = new URL(client.replace(/&amp;/g, '&'), url);
-        if (u.origin !== url.origin) throw new ProtocolError(`the client is on another host (${u.origin}); load it as a target of its own`);
-        return u.pathname + u.search;
-      });
-      if (!joined.ok) return failed();
-      const entered = await vu.step('enter', async (signal) => {
-        let path = joined.value;
-        // The client URL redirects (to the HTML5 client with a session token); follow it on this host.
-        for (let hops = 0; hops < 5; hops++) {
-          const res = await vu.http.request('GET', path, { signal });
-          const location = res.headers.location;
-          if (res.status >= 300 && res.status < 400 && typeof location === 'string') {
-            const next = new URL(location, url);
-            if (next.origin !== url.origin) return;
-            path = next.pathname + next.search;
-            continue;
-          }
-          if (res.status !== 200) throw new HttpStatusError(res.status, 'client');
-          return;
+export default defineJourney({
+  description: 'a BigBlueButton server (https://host/bigbluebutton/)',
+  schemes: ['http', 'https'],
+  holds: false,
+  options: {
+    secret: { description: "the server's shared secret (on the server: bbb-conf --secret)", required: true, secret: true, env: 'FIRSTBELL_BBB_SECRET', flag: '--bbb-secret' },
+    checksum: { description: 'the checksum algorithm, as configured on the server', choices: CHECKSUMS, default: 'sha1', flag: '--bbb-checksum' },
+  },
+  steps: { create: 'broker', join: { layer: 'broker', goal: 'layer' }, enter: { layer: 'media', goal: 'journey' } },
+  preflight: { path: 'api/' },
+  async journey(vu): Promise<JourneyEnd> {
+    const url = vu.target;
+    const api = (call: string, params: Record<string, string>) => bbbCall(url, call, params, vu.options.secret, vu.options.checksum as BbbChecksum);
+    const meetingID = `class-${vu.identity.conference}`;
+    const created = await vu.step('create', async (signal) => {
+      const res = await vu.http.request('GET', api('create', { name: `Class ${meetingID}`, meetingID, attendeePW: 'ap', moderatorPW: 'mp' }), { signal });
+      expectSuccess(res.status, res.body, 'create');
+    });
+    if (!created.ok) return 'failed';
+    const joined = await vu.step('join', async (signal) => {
+      const res = await vu.http.request('GET', api('join', { fullName: vu.identity.user, meetingID, role: 'VIEWER', password: 'ap', redirect: 'false' }), { signal });
+      const client = xmlField(expectSuccess(res.status, res.body, 'join'), 'url');
+      if (!client) throw new ProtocolError('join answered without the client url');
+      const u = new URL(client.replace(/&amp;/g, '&'), url);
+      if (u.origin !== url.origin) throw new ProtocolError(`the client is on another host (${u.origin}); load it as a target of its own`);
+      return u.pathname + u.search;
+    });
+    if (!joined.ok) return 'failed';
+    const entered = await vu.step('enter', async (signal) => {
+      let path = joined.value;
+      // The client URL redirects (to the HTML5 client with a session token); follow it on this host.
+      for (let hops = 0; hops < 5; hops++) {
+        const res = await vu.http.request('GET', path, { signal });
+        const location = res.headers.location;
+        if (res.status >= 300 && res.status < 400 && typeof location === 'string') {
+          const next = new URL(location, url);
+          if (next.origin !== url.origin) return;
+          path = next.pathname + next.search;
+          continue;
         }
-        throw new ProtocolError('the client URL redirects more than 5 times');
-      });
-      return entered.ok ? 'joined' : failed();
-    },
-  });
-}
+        if (res.status !== 200) throw new HttpStatusError(res.status, 'client');
+        return;
+      }
+      throw new ProtocolError('the client URL redirects more than 5 times');
+    });
+    return entered.ok ? 'joined' : 'failed';
+  },
+});

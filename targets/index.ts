@@ -1,39 +1,30 @@
-// The built-in targets by kind, built from a plain description that can be handed to a worker process.
-import type { Target, TargetSpec } from '../api/target.js';
-import { bbbTarget, type BbbChecksum } from './bbb.js';
-import { httpTarget } from './http.js';
-import { janusTarget } from './janus.js';
-import { moodleTarget } from './moodle.js';
-import { referenceTarget } from './reference.js';
+// The built-in kinds: each a journey module like a user's own, found here by name. A new kind is one file here, and
+// its name in the two lists below.
+import type { AnyJourney, JourneyDefinition } from '../api/journey.js';
+import { PACKAGE_ROOT } from '../lib/version.js';
+import bbb from './bbb.js';
+import http from './http.js';
+import janus from './janus.js';
+import moodle from './moodle.js';
+import reference from './reference.js';
 
+/** The built-in kinds by name. */
 export const TARGET_KINDS = ['reference', 'janus', 'bbb', 'moodle', 'http'] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
 
-/** Everything needed to build a built-in target, as plain data. */
-export interface BuiltInSpec extends TargetSpec {
-  kind: TargetKind;
-  bbbSecret?: string;
-  bbbChecksum?: BbbChecksum;
-  moodleJoin?: string;
-  httpRequests?: number;
+/** Each kind's journey: a `defineJourney` module of this folder. */
+export const BUILT_IN_JOURNEYS: Readonly<Record<TargetKind, AnyJourney>> = { reference, janus, bbb, moodle, http };
+
+export function isTargetKind(kind: string): kind is TargetKind {
+  return Object.hasOwn(BUILT_IN_JOURNEYS, kind);
 }
 
-function isBuiltIn(spec: TargetSpec): spec is BuiltInSpec {
-  return (TARGET_KINDS as readonly string[]).includes(spec.kind);
+/** A built-in kind's journey, as a definition. */
+export function builtInJourney(kind: TargetKind): JourneyDefinition {
+  return BUILT_IN_JOURNEYS[kind];
 }
 
-/** Builds the target a spec describes; the spec must already be checked (URL, scheme, secrets). */
-export function targetFromSpec(spec: TargetSpec): Target {
-  if (!isBuiltIn(spec)) throw new Error(`no built-in target of kind '${spec.kind}' (built in: ${TARGET_KINDS.join(', ')})`);
-  const u = new URL(spec.url);
-  const t = ((): Target => {
-    switch (spec.kind) {
-      case 'janus': return janusTarget(u);
-      case 'bbb': return bbbTarget(u, { secret: spec.bbbSecret ?? '', checksum: spec.bbbChecksum });
-      case 'moodle': return moodleTarget(u, { joinPath: spec.moodleJoin });
-      case 'http': return httpTarget(u, { requests: spec.httpRequests });
-      case 'reference': return referenceTarget(u);
-    }
-  })();
-  return { ...t, spec };
+/** A built-in kind's source file, for a bundle (a k6 script) that carries the journey as a user's module would be. */
+export function builtInSource(kind: TargetKind): string {
+  return `${PACKAGE_ROOT}/targets/${kind}.ts`;
 }

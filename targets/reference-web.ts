@@ -13,7 +13,7 @@ interface ConferencePage {
 async function pageMark(page: import('puppeteer-core').Page, mark: string, signal: AbortSignal): Promise<void> {
   const handle = await page.waitForFunction(
     (name: string) => {
-      const fb = (window as unknown as { firstbell?: ConferencePage }).firstbell;
+      const fb = (globalThis as { firstbell?: ConferencePage }).firstbell;
       if (!fb) return false;
       if (fb.error) return { error: fb.error.message };
       return fb.marks[name] !== undefined ? { ok: true } : false;
@@ -51,5 +51,5 @@ export const referenceWebClient: WebClient = defineWebClient({
     },
   },
   joined: (page, signal) => pageMark(page, 'joined', signal),
-  dropped: (page) => page.evaluate(() => (window as unknown as { firstbell?: ConferencePage }).firstbell?.state === 'dropped'),
+  dropped: (page) => page.evaluate(() => (globalThis as { firstbell?: ConferencePage }).firstbell?.state === 'dropped'),
 });

@@ -1,10 +1,10 @@
-// The reference platform's target: its journey step by step, for firstbell's own fixture or any platform built like it.
+// The reference platform's journey, step by step, for firstbell's own fixture or any platform built like it.
 import { HttpStatusError, ProtocolError } from '../api/errors.js';
 import type { HttpAnswer } from '../api/http.js';
-import { defineTarget, type Heartbeat, type JanusSession, type JourneyEnd, type NativeFaults, type Target, type Vu } from '../api/target.js';
+import { joinVideoRoom } from '../api/janus.js';
+import { defineJourney } from '../api/journey.js';
+import type { Heartbeat, JanusSession, JourneyEnd, NativeFaults, Vu } from '../api/vu.js';
 import type { Fault } from '../scenarios/model.js';
-import { joinVideoRoom } from './janus.js';
-import { preflightHttp } from './preflight.js';
 import { referenceWebClient } from './reference-web.js';
 
 function expectStatus(res: HttpAnswer, what: string, ...ok: number[]): HttpAnswer {
@@ -50,7 +50,7 @@ const REFERENCE_STEPS = {
   dashboard: { layer: 'admission', goal: 'layer' },
   join: { layer: 'broker', goal: 'layer' },
   connect: { layer: 'media', goal: 'journey' },
-  heartbeat: 'media',
+  heartbeat: { layer: 'media', held: true },
 } as const;
 type ReferenceVu = Vu<typeof REFERENCE_STEPS>;
 
@@ -110,33 +110,32 @@ async function admit(vu: ReferenceVu): Promise<Grant | undefined> {
   return join.ok ? join.value : undefined;
 }
 
-export function referenceTarget(url: URL): Target<typeof REFERENCE_STEPS> {
-  return defineTarget({
-    kind: 'reference',
-    url,
-    faults: controlSurfaceFaults(url),
-    farmOf: referenceFarmOf,
-    webClient: referenceWebClient,
-    steps: REFERENCE_STEPS,
-    heldSteps: ['heartbeat'],
-    preflight: (signal) => preflightHttp(url, '/login', signal),
-    async journey(vu): Promise<JourneyEnd> {
-      const grant = await admit(vu);
-      // The media connection is the only one a joined participant keeps.
-      vu.http.close();
-      if (!grant) return vu.stopped ? 'stopped' : 'failed';
-      // With Janus, the participant holds a real Janus session in its class's room; else the stand-in media node.
-      const media = await vu.step('connect', async (signal): Promise<{ ws: JanusSession['connection']; beat?: Heartbeat }> => {
-        if (grant.janus) {
-          const session = await joinVideoRoom(vu, grant.janus.url, grant.janus.room, vu.identity.user, signal);
-          return { ws: session.connection, beat: session.keepalive };
-        }
-        const { sock, first } = await vu.openHeld(grant.signalUrl!, signal);
-        if (!first.includes('"joined"')) throw new ProtocolError('the media node did not confirm the join');
-        return { ws: sock };
-      });
-      if (!media.ok) return vu.stopped ? 'stopped' : 'failed';
-      return vu.hold(media.value.ws, 'heartbeat', media.value.beat ?? PING_PONG);
-    },
-  });
-}
+/** The reference platform, or one built like it: login page, login, dashboard, join, then a held media connection. */
+export default defineJourney({
+  description: 'the reference platform, or one built like it (http://host:8080)',
+  schemes: ['http', 'https'],
+  faults: controlSurfaceFaults,
+  farmOf: referenceFarmOf,
+  webClient: referenceWebClient,
+  steps: REFERENCE_STEPS,
+  preflight: { path: '/login' },
+  async journey(vu): Promise<JourneyEnd> {
+    const grant = await admit(vu);
+    // The media connection is the only one a joined participant keeps.
+    vu.http.close();
+    if (!grant) return 'failed';
+    // With Janus, the participant holds a real Janus session in its class's room; else the stand-in media node.
+    const media = await vu.step('connect', async (signal): Promise<{ ws: JanusSession['connection']; beat?: Heartbeat }> => {
+      if (grant.janus) {
+        const seat = await joinVideoRoom(vu, grant.janus.url, grant.janus.room, vu.identity.user, signal);
+        return { ws: seat.session.connection, beat: seat.session.keepalive };
+      }
+      const ws = await vu.ws(grant.signalUrl!, signal);
+      const first = await ws.waitFor(() => true, { signal, what: "the media node's first message" });
+      if (!first.text.includes('"joined"')) throw new ProtocolError('the media node did not confirm the join');
+      return { ws };
+    });
+    if (!media.ok) return 'failed';
+    return vu.hold(media.value.ws, 'heartbeat', media.value.beat ?? PING_PONG);
+  },
+});

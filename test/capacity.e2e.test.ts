@@ -3,7 +3,6 @@ import { poolFor, type PlatformConfigPatch } from '../fixtures/reference-platfor
 import { analyse, type LayerResult } from '../analysis/analysis.js';
 import { readHealth } from '../run-folder/run-folder.js';
 import { runScenario } from '../users/run.js';
-import { referenceTarget } from '../targets/reference.js';
 import { join } from 'node:path';
 import { EXIT, main } from '../cli.js';
 import { captureIo, rampScenario, tempDir, useReferencePlatform } from './helpers.js';
@@ -20,7 +19,7 @@ const platform = useReferencePlatform();
  */
 async function rampAgainst(patch: PlatformConfigPatch, peakPerSec: number, durationMs = 20_000) {
   await platform().configure({ admission: poolFor(1000), broker: poolFor(1000), faults: { brokerDefect: 0 }, ...patch });
-  const r = await runScenario({ scenario: rampScenario(peakPerSec, durationMs), seed: 3, target: referenceTarget(new URL(platform().url)), outDir: tempDir() });
+  const r = await runScenario({ scenario: rampScenario(peakPerSec, durationMs), seed: 3, platform: { journey: 'reference', target: platform().url }, outDir: tempDir() });
   const a = analyse(r.info, r.series, await readHealth(r.dir));
   const layer = (name: string) => a.layers.find((l) => l.layer === name)!;
   return { a, dir: r.dir, admission: layer('admission'), broker: layer('broker') };

@@ -11,7 +11,6 @@ import type { Fault } from '../scenarios/model.js';
 import { readSamples, type RunInfo } from '../run-folder/run-folder.js';
 import { runScenario } from '../users/run.js';
 import type { Sample } from '../api/sample.js';
-import { referenceTarget } from '../targets/reference.js';
 import { steadyScenario, tempDir, useReferencePlatform } from './helpers.js';
 
 /** Every fault here is on from 2 s to 4 s of a 6 s stream of 30 arrivals/s. */
@@ -27,7 +26,7 @@ async function runWith(fault: Fault, stepTimeoutMs = 1_500, faultsVia: 'auto' | 
     faultsVia,
     scenario: steadyScenario(30, 6_000, [fault], { stepTimeoutMs }),
     seed: 4,
-    target: referenceTarget(new URL(platform().url)),
+    platform: { journey: 'reference', target: platform().url },
     outDir: tempDir(),
   });
   const samples: Sample[] = [];

@@ -7,7 +7,6 @@ import { readHealth } from '../run-folder/run-folder.js';
 import { describe, expect, it } from 'vitest';
 import { buildReport } from '../reports/build-report.js';
 import { runScenario } from '../users/run.js';
-import { referenceTarget } from '../targets/reference.js';
 import { captureIo, rampScenario, tempDir, useReferencePlatform } from './helpers.js';
 
 const platform = useReferencePlatform();
@@ -21,7 +20,7 @@ describe('generator health', () => {
     }, 300);
     let dir: string;
     try {
-      const r = await runScenario({ scenario: rampScenario(60, 8_000, 2_000), seed: 2, target: referenceTarget(new URL(platform().url)), outDir: tempDir() });
+      const r = await runScenario({ scenario: rampScenario(60, 8_000, 2_000), seed: 2, platform: { journey: 'reference', target: platform().url }, outDir: tempDir() });
       dir = r.dir;
     } finally {
       clearInterval(hog);

@@ -1,6 +1,8 @@
 // A target that answers too much, or breaks the WebSocket protocol: each participant reads a bounded amount, the
 // step fails with its own outcome, and firstbell's processes stay small.
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processTree } from '../lib/process-tree.js';
 import { PACKAGE_ROOT } from '../lib/version.js';
 import { startHostile, type Hostile } from './servers/hostile.js';
-import { tempDir } from './helpers.js';
+import { runScenario } from '../users/run.js';
+import { steadyScenario, tempDir } from './helpers.js';
 
 let hostile: Hostile;
 beforeAll(async () => {
@@ -38,7 +41,10 @@ export default defineJourney({
       await ws.waitFor(() => true, { signal, timeoutMs: 20_000 });
     });
     // The small held WebSocket firstbell keeps for heartbeats reads frames itself.
-    await vu.step('held', (signal) => vu.openHeld(new URL('/frag', vu.origin.replace('http', 'ws')).href, signal));
+    await vu.step('held', async (signal) => {
+      const ws = await vu.ws(new URL('/frag', vu.origin.replace('http', 'ws')).href, signal);
+      await ws.waitFor(() => true, { signal, timeoutMs: 20_000 });
+    });
     return 'joined';
   },
 });
@@ -69,4 +75,24 @@ describe('answers that are too large, and WebSocket peers that break the protoco
     for (const s of summary.steps) expect(s.failed, s.step).toBe(20);
     expect(peakMb).toBeLessThan(500);
   }, 120_000);
+});
+
+describe("each run's network policy is its own", () => {
+  it('keeps two runs in one process apart: the one with a 1 kB answer limit fails a 4 kB answer as too_large while the other, at the same time, reads it', async () => {
+    const server = createServer((_req, res) => res.end('x'.repeat(4_096)));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    try {
+      const scenario = steadyScenario(10, 1_000, []);
+      const [small, large] = await Promise.all([
+        runScenario({ scenario, seed: 1, platform: { journey: 'http', target: url }, outDir: tempDir(), maxAnswerBytes: 1_024 }),
+        runScenario({ scenario, seed: 1, platform: { journey: 'http', target: url }, outDir: tempDir() }),
+      ]);
+      const requests = (r: typeof small) => r.series.total((d) => d.step === 'request');
+      expect(requests(small)).toMatchObject({ attempts: 10, failed: 10, failures: { too_large: 10 } });
+      expect(requests(large)).toMatchObject({ attempts: 10, failed: 0 });
+    } finally {
+      server.close();
+    }
+  });
 });

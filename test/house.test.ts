@@ -79,6 +79,31 @@ describe('the house', () => {
     expect(long).toEqual([]);
   });
 
+  it('has one platform contract: every built-in kind a defineJourney module in the registry, no target contract beside it', async () => {
+    const beside = productFiles().filter((f) => /\b(defineTarget|TargetSpec|BuiltInSpec|targetFromSpec|heldSteps)\b/.test(readFileSync(`${root}${f}`, 'utf8')));
+    expect(beside).toEqual([]);
+    const { BUILT_IN_JOURNEYS } = await import('../targets/index.js');
+    for (const [kind, journey] of Object.entries(BUILT_IN_JOURNEYS)) {
+      expect(readFileSync(`${root}targets/${kind}.ts`, 'utf8'), kind).toMatch(/^export default defineJourney\(\{$/m);
+      expect(((await import(/* @vite-ignore */ `${root}targets/${kind}.ts`)) as { default: unknown }).default, kind).toBe(journey);
+    }
+  });
+
+  it('has no program text in strings under k6/: every script is the runtime\'s entry bundled with the journey', () => {
+    const programs: string[] = [];
+    for (const f of productFiles().filter((x) => x.startsWith('k6/'))) {
+      const src = ts.createSourceFile(f, readFileSync(`${root}${f}`, 'utf8'), ts.ScriptTarget.ES2022, true);
+      const visit = (n: ts.Node) => {
+        if ((ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n) || ts.isTemplateExpression(n)) && /^\s*(import|export)\s|\bfunction\s+\w+\s*\(|=>\s*\{/m.test(n.getText(src))) {
+          programs.push(`${f}:${src.getLineAndCharacterOfPosition(n.getStart(src)).line + 1}`);
+        }
+        ts.forEachChild(n, visit);
+      };
+      visit(src);
+    }
+    expect(programs).toEqual([]);
+  });
+
   it('counts a long function as one', () => {
     const body = Array.from({ length: MAX_FUNCTION_LINES }, (_, i) => `  const x${i} = ${i};`).join('\n');
     expect(longFunctions('long.ts', `export function long(): void {\n${body}\n}\n`)).toEqual([`long.ts:1 long has ${MAX_FUNCTION_LINES + 2} lines`]);

@@ -21,7 +21,7 @@ async function exportRunImport(file: string, target: string, scale: number): Pro
   const c = captureIo();
   expect(await main(['export', 'k6', file, '--target', target, '--scale', String(scale), '--out', out], c.io), c.err()).toBe(EXIT.ok);
   const script = readFileSync(join(out, 'script.js'), 'utf8');
-  const runTags = (JSON.parse(/var options = (\{[\s\S]*?\n\});/.exec(script)![1]!) as { tags: Record<string, string> }).tags;
+  const runTags = JSON.parse(/"tags": (\{[^}]*\})/.exec(script)![1]!) as Record<string, string>;
   const schedule = buildSchedule(resolveScenario(await loadScenarioFile(file), scale), 1);
   const lines = await runScript(script, out, schedule.offsetsMs, runTags);
   const results = join(out, 'results.csv');

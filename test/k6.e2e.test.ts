@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { EXIT, main } from '../cli.js';
 import { BUILT_IN_SCENARIOS } from '../scenarios/index.js';
 import { resolveScenario } from '../scenarios/model.js';
-import { exportK6, K6_RUN_TAGS, K6_STEP_METRIC, k6Stages } from '../k6/export.js';
+import { K6_RUN_TAGS, K6_STEP_METRIC, k6Stages } from '../k6/export.js';
 import { exportJourneyK6, K6_RUNTIME, stepsOfTag } from '../k6/journey-export.js';
 import type { Sample } from '../api/sample.js';
 import { PACKAGE_ROOT } from '../lib/version.js';
@@ -34,30 +34,52 @@ function typeCheck(scripts: Record<string, string>): { status: number | null; ou
   return { status: r.status, output: r.stdout + r.stderr };
 }
 
+/** A file that hands `journey` to the k6 runtime's participant, as the script's entry does: the journey checked with the runtime. */
+function journeyCheck(journey: string): string {
+  return `import journeyModule from ${JSON.stringify(journey)};
+import { participant, type JourneyRun } from ${JSON.stringify(join(K6_RUNTIME, 'participant.ts'))};
+declare const run: JourneyRun;
+export function journey(): Promise<void> {
+  return participant(journeyModule, run);
+}
+`;
+}
+
 describe('firstbell export k6', () => {
-  it('writes a script that type-checks against @types/k6 for every built-in scenario, and for a Janus target', () => {
+  it('bundles every built-in kind k6 can run, for every built-in scenario, on the one road: its entry type-checks against @types/k6', async () => {
     const cases = [
-      ...BUILT_IN_SCENARIOS.map((s) => ({ s, kind: 'reference' as const, url: 'http://127.0.0.1:8080' })),
+      ...BUILT_IN_SCENARIOS.filter((x) => !x.client.retry || x.client.retry.kind === 'none').map((s) => ({ s, kind: 'reference' as const, url: 'http://127.0.0.1:8080' })),
       { s: BUILT_IN_SCENARIOS[0]!, kind: 'janus' as const, url: 'ws://127.0.0.1:8188' },
+      { s: BUILT_IN_SCENARIOS[0]!, kind: 'http' as const, url: 'http://127.0.0.1:8080/' },
     ];
-    const scripts: Record<string, string> = {};
+    const entries: Record<string, string> = {};
     for (const [k, c] of cases.entries()) {
-      const e = exportK6({ scenario: resolveScenario(c.s, 0.01), seed: 1, target: new URL(c.url), targetKind: c.kind, parallelism: 4 });
-      scripts[`script-${k}.ts`] = e.script;
-      expect(e.script).toContain("executor\": \"ramping-arrival-rate\"");
+      const e = await exportJourneyK6({ scenario: resolveScenario(c.s, 0.01), seed: 1, target: new URL(c.url), journey: { kind: c.kind }, parallelism: 4 });
+      entries[`entry-${k}.ts`] = journeyCheck(e.journey);
+      expect(e.script).toContain('executor": "ramping-arrival-rate"');
+      expect(e.script).toContain(`"${K6_RUN_TAGS.kind}": "${c.kind}"`);
+      const imports = [...e.script.matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1]!);
+      expect(imports.every((m) => m === 'k6' || m.startsWith('k6/')), `${c.kind}: ${imports.join(', ')}`).toBe(true);
       expect(e.manifest).toContain('kind: TestRun');
       expect(e.manifest).toContain('parallelism: 4');
     }
-    const r = typeCheck(scripts);
+    const r = typeCheck(entries);
     expect(r.output).toBe('');
     expect(r.status).toBe(0);
   });
 
-  it('allocates a VU before the start for every participant that can be under way at once, for every built-in scenario at scale 1', () => {
-    for (const b of BUILT_IN_SCENARIOS) {
+  it('refuses a built-in kind whose journey needs what k6 lacks, naming it', async () => {
+    const c = captureIo();
+    expect(await main(['export', 'k6', 'monday-0800', '--target', 'http://127.0.0.1:8080/bigbluebutton/', '--target-kind', 'bbb', '--bbb-secret', 's', '--out', tempDir()], c.io)).toBe(EXIT.usage);
+    expect(c.err()).toContain('the built-in bbb journey signs its API calls with node:crypto');
+  });
+
+  it('allocates a VU before the start for every participant that can be under way at once, for every built-in scenario at scale 1', async () => {
+    // (A scenario with a retry policy is refused: k6 runs each participant's journey once.)
+    for (const b of BUILT_IN_SCENARIOS.filter((x) => !x.client.retry || x.client.retry.kind === 'none')) {
       const scenario = resolveScenario(b, 1);
-      const e = exportK6({ scenario, seed: 1, target: new URL('http://127.0.0.1:8080'), targetKind: 'reference', parallelism: 4 });
-      const options = JSON.parse(/export const options: Options = (\{[\s\S]*?\n\});/.exec(e.script)![1]!) as { tags: Record<string, string>; scenarios: { arrivals: { preAllocatedVUs: number; maxVUs: number } } };
+      const e = await exportJourneyK6({ scenario, seed: 1, target: new URL('http://127.0.0.1:8080'), journey: { kind: 'reference' }, parallelism: 4 });
+      const options = e.config.options as { tags: Record<string, string>; scenarios: { arrivals: { preAllocatedVUs: number; maxVUs: number } } };
       // Every built-in journey holds until the end: all participants are under way at once by the last arrival.
       const participants = scenario.phases.reduce((a, p) => a + p.participants, 0);
       expect(options.scenarios.arrivals.preAllocatedVUs, b.name).toBeGreaterThanOrEqual(participants);
@@ -66,11 +88,11 @@ describe('firstbell export k6', () => {
     }
   });
 
-  it('is checked for real: a script with a type error fails the same check', () => {
-    const e = exportK6({ scenario: resolveScenario(BUILT_IN_SCENARIOS[0]!, 0.01), seed: 1, target: new URL('http://127.0.0.1:8080'), targetKind: 'reference', parallelism: 1 });
-    const r = typeCheck({ 'script.ts': e.script.replace("exec.scenario.iterationInTest", "exec.scenario.iterationInTests") });
+  it('is checked for real: an entry with a type error fails the same check', async () => {
+    const e = await exportJourneyK6({ scenario: resolveScenario(BUILT_IN_SCENARIOS[0]!, 0.01), seed: 1, target: new URL('http://127.0.0.1:8080'), journey: { kind: 'reference' }, parallelism: 1 });
+    const r = typeCheck({ 'entry.ts': journeyCheck(e.journey).replace('participant(journeyModule, run)', 'participant(journeyModule, run, undefined, 1)') });
     expect(r.status).not.toBe(0);
-    expect(r.output).toContain('iterationInTests');
+    expect(r.output).toContain('Expected');
   });
 
   it('turns arrivals per second into arrival-rate stages, each jump a stage of duration 0', () => {
@@ -83,11 +105,11 @@ describe('firstbell export k6', () => {
     ]);
   });
 
-  it('writes script.ts and testrun.yaml from the command line', async () => {
+  it('writes script.js and testrun.yaml from the command line', async () => {
     const out = tempDir();
     const c = captureIo();
     expect(await main(['export', 'k6', 'monday-0800', '--target', 'http://127.0.0.1:8080', '--scale', '0.02', '--parallelism', '8', '--out', out], c.io)).toBe(EXIT.ok);
-    expect(readFileSync(join(out, 'script.ts'), 'utf8')).toContain('"firstbell_scale": "0.02"');
+    expect(readFileSync(join(out, 'script.js'), 'utf8')).toContain('"firstbell_scale": "0.02"');
     expect(readFileSync(join(out, 'testrun.yaml'), 'utf8')).toContain('parallelism: 8');
   });
 });
@@ -167,8 +189,8 @@ describe('firstbell export k6 of a user journey', () => {
     const scenario = resolveScenario(BUILT_IN_SCENARIOS[0]!, 0.002);
     const entries: Record<string, string> = {};
     for (const [k, journey] of journeys.entries()) {
-      const e = await exportJourneyK6({ scenario, seed: 1, target: new URL('http://127.0.0.1:8080'), journey, parallelism: 2 });
-      entries[`entry-${k}.ts`] = e.entry;
+      const e = await exportJourneyK6({ scenario, seed: 1, target: new URL('http://127.0.0.1:8080'), journey: { module: journey }, parallelism: 2 });
+      entries[`entry-${k}.ts`] = journeyCheck(e.journey);
       // One script: k6's own modules are its only imports; nothing of Node.js.
       const imports = [...e.script.matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1]!);
       expect(imports.every((m) => m === 'k6' || m.startsWith('k6/')), `${journey}: ${imports.join(', ')}`).toBe(true);
@@ -210,8 +232,7 @@ describe('firstbell export k6 of a user journey', () => {
     const c = captureIo();
     expect(await main(['export', 'k6', scenarioFile, '--target', 'http://127.0.0.1:8080', '--scale', '1', '--out', out], c.io), c.err()).toBe(EXIT.ok);
     const script = readFileSync(join(out, 'script.js'), 'utf8');
-    const options = JSON.parse(/export const options = (\{[\s\S]*?\n\});/.exec(script)?.[1] ?? /var options = (\{[\s\S]*?\n\});/.exec(script)![1]!) as { tags: Record<string, string> };
-    const runTags = options.tags;
+    const runTags = JSON.parse(/"tags": (\{[^}]*\})/.exec(script)![1]!) as Record<string, string>;
     expect(stepsOfTag(runTags[K6_RUN_TAGS.steps]!)).toEqual([
       { step: 'login', layer: 'admission' }, { step: 'lesson', layer: 'broker' }, { step: 'classroom', layer: 'media', goal: 'journey' }, { step: 'heartbeat', layer: 'media', held: true },
     ]);

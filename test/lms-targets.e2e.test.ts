@@ -1,8 +1,10 @@
 // The BigBlueButton and Moodle targets against servers on loopback that behave as their documentation says.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runScenario } from '../users/run.js';
-import { bbbCall, bbbChecksum, bbbTarget } from '../targets/bbb.js';
-import { moodleLoginToken, moodleTarget } from '../targets/moodle.js';
+import { bbbCall, bbbChecksum } from '../targets/bbb.js';
+import { moodleLoginToken } from '../targets/moodle.js';
 import { steadyScenario, tempDir } from './helpers.js';
 import { fakeBbb, fakeMoodle } from './servers/lms.js';
 
@@ -28,14 +30,17 @@ describe('BigBlueButton target', () => {
   it('creates each class once, joins every pupil as a viewer and enters the client, with SHA-256 where configured', async () => {
     const secret = 'a-shared-secret';
     const bbb = tracked(await fakeBbb(secret, 'sha256'));
-    const r = await runScenario({ scenario: steadyScenario(20, 3_000, []), seed: 1, target: bbbTarget(new URL(`${bbb.url}/bigbluebutton/`), { secret, checksum: 'sha256' }), outDir: tempDir() });
+    const r = await runScenario({ scenario: steadyScenario(20, 3_000, []), seed: 1, platform: { journey: 'bbb', target: `${bbb.url}/bigbluebutton/`, options: { secret, checksum: 'sha256' } }, outDir: tempDir() });
     expect(r.series.journeys.joined).toBe(60);
     expect(bbb.seen).toMatchObject({ creates: 60, duplicates: 54, joins: 60, entered: 60, badChecksums: 0 });
+    // run.json names the journey's options, but never its secret.
+    expect(r.info.target).toEqual({ kind: 'bbb', url: bbb.url, options: { checksum: 'sha256' } });
+    expect(readFileSync(join(r.dir, 'run.json'), 'utf8')).not.toContain(secret);
   });
 
   it('records a wrong secret as the server\'s checksumError', async () => {
     const bbb = tracked(await fakeBbb('the-right-secret', 'sha1'));
-    const r = await runScenario({ scenario: steadyScenario(10, 1_000, []), seed: 1, target: bbbTarget(new URL(`${bbb.url}/bigbluebutton/`), { secret: 'a-wrong-secret' }), outDir: tempDir() });
+    const r = await runScenario({ scenario: steadyScenario(10, 1_000, []), seed: 1, platform: { journey: 'bbb', target: `${bbb.url}/bigbluebutton/`, options: { secret: 'a-wrong-secret' } }, outDir: tempDir() });
     const create = r.series.total((d) => d.step === 'create');
     expect(create.failed).toBe(10);
     expect(create.failures).toEqual({ protocol: 10 });
@@ -52,8 +57,8 @@ describe('Moodle target', () => {
 
   it('logs every pupil in with a fresh single-use logintoken, reaches the dashboard and joins the lesson', async () => {
     const moodle = tracked(await fakeMoodle());
-    const target = moodleTarget(new URL(moodle.url), { joinPath: '/mod/bigbluebuttonbn/bbb_view.php?action=join&id={n}' });
-    const r = await runScenario({ scenario: steadyScenario(20, 3_000, []), seed: 1, target, outDir: tempDir() });
+    const platform = { journey: 'moodle', target: moodle.url, options: { join: '/mod/bigbluebuttonbn/bbb_view.php?action=join&id={n}' } };
+    const r = await runScenario({ scenario: steadyScenario(20, 3_000, []), seed: 1, platform, outDir: tempDir() });
     expect(r.series.journeys.joined).toBe(60);
     // One more token: the preflight's look at the login page before the start.
     expect(moodle.seen).toMatchObject({ tokensIssued: 61, tokenReused: 0, logins: 60, joins: 60 });
@@ -61,8 +66,11 @@ describe('Moodle target', () => {
 
   it('records a refused login as a failure at the login step', async () => {
     const moodle = tracked(await fakeMoodle());
-    const target = moodleTarget(new URL(moodle.url), { credentials: (who) => ({ username: who.user, password: 'wrong' }) });
-    const r = await runScenario({ scenario: steadyScenario(10, 1_000, []), seed: 1, target, outDir: tempDir() });
+    // The accounts come from the scenario's data: here each with a wrong password.
+    const csv = join(tempDir(), 'pupils.csv');
+    writeFileSync(csv, ['username,password', ...Array.from({ length: 10 }, (_, i) => `pupil-${i},wrong`)].join('\n'));
+    const scenario = { ...steadyScenario(10, 1_000, []), data: { csv } };
+    const r = await runScenario({ scenario, seed: 1, platform: { journey: 'moodle', target: moodle.url }, outDir: tempDir() });
     const login = r.series.total((d) => d.step === 'login');
     expect(login.failed).toBe(10);
     expect(login.failures).toEqual({ protocol: 10 });

@@ -9,8 +9,6 @@ import { resolveScenario } from '../scenarios/model.js';
 import { BROWSER_USER_BASE } from '../users/browser/canaries.js';
 import { FILES, readBrowserJourneys, readMedia } from '../run-folder/run-folder.js';
 import { runScenario } from '../users/run.js';
-import { referenceTarget } from '../targets/reference.js';
-import { janusTarget } from '../targets/janus.js';
 import { startJanusFarms, type JanusFarm } from '../fixtures/janus.js';
 import { CHROMIUM_ARGS, chromiumPath, MEDIA_ARGS } from '../lib/chromium.js';
 import { captureIo, steadyScenario, tempDir, useReferencePlatform } from './helpers.js';
@@ -23,7 +21,7 @@ describe('Janus as the target', () => {
   it('holds protocol users as Janus sessions in the VideoRoom of their class, with keepalives as heartbeats', async () => {
     const [farm] = await startJanusFarms(1);
     try {
-      const r = await runScenario({ scenario: steadyScenario(40, 5_000, [], { heartbeatMs: 1_000 }, 3_000), seed: 1, target: janusTarget(new URL(farm!.wsUrl)), outDir: tempDir() });
+      const r = await runScenario({ scenario: steadyScenario(40, 5_000, [], { heartbeatMs: 1_000 }, 3_000), seed: 1, platform: { journey: 'janus', target: farm!.wsUrl }, outDir: tempDir() });
       const connect = r.series.total((d) => d.step === 'connect');
       const heartbeat = r.series.total((d) => d.step === 'heartbeat');
       expect(connect.ok).toBe(200);
@@ -45,7 +43,7 @@ describe('media layer with Janus and browser users', () => {
     const r = await runScenario({
       scenario: steadyScenario(5, 12_000, [], {}, 3_000),
       seed: 1,
-      target: referenceTarget(new URL(platform().url)),
+      platform: { journey: 'reference', target: platform().url },
       outDir: out,
       browsers: { count: 2, cycleMs: 60_000 },
     });
@@ -84,7 +82,7 @@ describe('media layer with Janus and browser users', () => {
       const r = await runScenario({
         scenario: steadyScenario(5, 8_000, [], {}, 3_000),
         seed: 1,
-        target: referenceTarget(new URL(platform().url)),
+        platform: { journey: 'reference', target: platform().url },
         outDir: tempDir(),
         browsers: { count: 2, cycleMs: 60_000, endpoint },
       });
@@ -102,7 +100,7 @@ describe('media layer with Janus and browser users', () => {
     const out = tempDir();
     // Peak 251 arrivals/s against logins at 100/s and joins at 60/s: the burst overloads admission and broker.
     const scenario = resolveScenario(findScenario('monday-0800')!, 0.01);
-    const r = await runScenario({ scenario, seed: 1, target: referenceTarget(new URL(platform().url)), outDir: out, browsers: { count: 2, cycleMs: 4_000 } });
+    const r = await runScenario({ scenario, seed: 1, platform: { journey: 'reference', target: platform().url }, outDir: out, browsers: { count: 2, cycleMs: 4_000 } });
     const { analysis, reportPath } = await buildReport(r.dir);
     const b = analysis.browsers!;
     expect(b.before.journeys).toBeGreaterThanOrEqual(2);
@@ -131,7 +129,7 @@ describe('media layer with Janus and browser users', () => {
     const out = tempDir();
     // The browser users' class (conference 900000) sits on farm 0.
     const scenario = steadyScenario(8, 30_000, [{ kind: 'farm-down', atMs: 10_000, forMs: 12_000, farm: 0 }], { retry: { kind: 'reload', everyMs: 2_000, maxTries: 20 } }, 3_000);
-    const r = await runScenario({ scenario, seed: 1, target: referenceTarget(new URL(platform().url)), outDir: out, browsers: { count: 2, cycleMs: 60_000 } });
+    const r = await runScenario({ scenario, seed: 1, platform: { journey: 'reference', target: platform().url }, outDir: out, browsers: { count: 2, cycleMs: 60_000 } });
     const { analysis } = await buildReport(r.dir);
     const b = analysis.browsers!;
     expect(b.dropped, JSON.stringify(b.journeys)).toBeGreaterThanOrEqual(1);

@@ -5,7 +5,6 @@ import { DEFAULT_CLIENT, DEFAULT_OBJECTIVES, resolveScenario } from '../scenario
 import { readSamples } from '../run-folder/run-folder.js';
 import { runScenario } from '../users/run.js';
 import { buildSchedule } from '../plan/schedule.js';
-import { referenceTarget } from '../targets/reference.js';
 import { tempDir } from './helpers.js';
 
 /** A target that answers the preflight and then never answers again: it accepts and stalls. */
@@ -40,7 +39,7 @@ const scenario = resolveScenario(
 
 describe('the open model', () => {
   it('keeps arrivals on schedule while the target stalls, and counts latency from the intended start', async () => {
-    const r = await runScenario({ scenario, seed: 9, target: referenceTarget(new URL(url)), outDir: tempDir() });
+    const r = await runScenario({ scenario, seed: 9, platform: { journey: 'reference', target: url }, outDir: tempDir() });
     expect(r.info.generator).toMatchObject({ arrivalsPlanned: 300, arrivalsSent: 300, dropped: 0 });
     // Tolerance: an arrival more than 100 ms late counts as late; none may be.
     expect(r.info.generator!.late).toBe(0);

@@ -53,6 +53,76 @@ export default defineJourney({
 });
 `;
 
+const HELD_UNDECLARED = `import { defineJourney, type Heartbeat } from 'firstbell';
+const beat: Heartbeat = { message: (t) => String(t), isReply: () => true };
+export default defineJourney({
+  steps: { connect: { layer: 'media', goal: 'journey' }, beat: 'media' },
+  async journey(vu) {
+    const c = await vu.step('connect', (signal) => vu.ws('/ws', signal));
+    if (!c.ok) return 'failed';
+    return vu.hold(c.value, 'beat', beat);
+  },
+});
+`;
+
+/** A journey whose account comes from its options: a required user, and a password made from it unless given. */
+const OPTIONS_JOURNEY = `import { defineJourney } from 'firstbell';
+export default defineJourney({
+  options: {
+    user: { description: 'the account every pupil logs in with', required: true, env: 'FB_TEST_USER' },
+    tries: { description: 'logins per pupil', type: 'number', default: 1 },
+  },
+  steps: { login: { layer: 'admission', goal: 'journey' } },
+  holds: false,
+  async journey(vu) {
+    for (let k = 0; k < vu.options.tries; k++) {
+      const r = await vu.step('login', (signal) =>
+        vu.http.request('POST', '/api/login', { json: { user: vu.options.user, password: [...vu.options.user].reverse().join('') }, expect: [200], signal }));
+      if (!r.ok) return 'failed';
+    }
+    return 'joined';
+  },
+});
+`;
+
+describe("a journey's options", () => {
+  it('reach vu.options from --option, typed and with their defaults; a required one missing, an unknown one or a wrong number is refused before anything is sent', async () => {
+    const dir = userFiles({ 'j.ts': OPTIONS_JOURNEY });
+    const journey = ['--journey', join(dir, 'j.ts'), '--target', app.url];
+    const before = app.seen.logins;
+    const ok = await run(['run', join(EX, 'form-login/steady.ts'), ...journey, '--scale', '0.1', '--option', 'user=optuser', '--option', 'tries=2']);
+    expect(ok.code, ok.err).toBe(EXIT.ok);
+    const logins = app.seen.logins - before;
+    expect(logins).toBeGreaterThan(0);
+    expect(logins % 2).toBe(0);
+    expect(app.seen.users.slice(-logins).every((u) => u === 'optuser')).toBe(true);
+
+    const after = app.seen.logins + app.seen.refused;
+    const missing = await run(['run', join(EX, 'form-login/steady.ts'), ...journey, '--scale', '0.1']);
+    expect(missing.code).toBe(EXIT.usage);
+    expect(missing.err).toContain("the option 'user' is required: the account every pupil logs in with; fix: give it with --option user=… or FB_TEST_USER");
+    const unknown = await run(['run', join(EX, 'form-login/steady.ts'), ...journey, '--scale', '0.1', '--option', 'user=a', '--option', 'room=7']);
+    expect(unknown.code).toBe(EXIT.usage);
+    expect(unknown.err).toContain("the journey has no option 'room'; fix: its options: user, tries");
+    const nan = await run(['run', join(EX, 'form-login/steady.ts'), ...journey, '--scale', '0.1', '--option', 'user=a', '--option', 'tries=two']);
+    expect(nan.code).toBe(EXIT.usage);
+    expect(nan.err).toContain("the option 'tries' must be a number, not 'two'");
+    const kindFlag = await run(['run', join(EX, 'form-login/steady.ts'), ...journey, '--scale', '0.1', '--bbb-secret', 's']);
+    expect(kindFlag.code).toBe(EXIT.usage);
+    expect(kindFlag.err).toContain('--bbb-secret is for --target-kind bbb; a journey module takes its options as --option name=value');
+    expect(app.seen.logins + app.seen.refused).toBe(after);
+  });
+
+  it("give a built-in kind's flags from its options, and refuse one of another kind", async () => {
+    const other = await run(['run', 'monday-0800', '--target', app.url, '--target-kind', 'http', '--bbb-secret', 's', '--scale', '0.001']);
+    expect(other.code).toBe(EXIT.usage);
+    expect(other.err).toContain('--bbb-secret is for --target-kind bbb, and this run talks to the target as http');
+    const secret = await run(['run', 'monday-0800', '--target', `${app.url}/bigbluebutton/`, '--target-kind', 'bbb', '--scale', '0.001']);
+    expect(secret.code).toBe(EXIT.usage);
+    expect(secret.err).toContain("the option 'secret' is required: the server's shared secret (on the server: bbb-conf --secret); fix: give it with --bbb-secret or FIRSTBELL_BBB_SECRET");
+  });
+});
+
 describe('a JSON login, a cookie, an API call and a held WebSocket (examples/json-login)', () => {
   it('runs the JSON scenario with its journey module, giving each participant its own row of pupils.csv', async () => {
     const before = app.seen.logins;
@@ -233,8 +303,22 @@ describe('a login form with a CSRF token (examples/form-login)', () => {
   });
 });
 
+/** How many participants Janus has in these VideoRooms, asked over its HTTP API with a session of its own. */
+async function roomParticipants(janusUrl: string, rooms: number[]): Promise<number> {
+  const post = async (path: string, body: Record<string, unknown>) => {
+    const res = await fetch(`${janusUrl}${path}`, { method: 'POST', body: JSON.stringify({ ...body, transaction: `t${Math.random()}` }) });
+    return (await res.json()) as { data?: { id: number }; plugindata?: { data?: { participants?: unknown[] } } };
+  };
+  const session = (await post('', { janus: 'create' })).data!.id;
+  const handle = (await post(`/${session}`, { janus: 'attach', plugin: 'janus.plugin.videoroom' })).data!.id;
+  let n = 0;
+  for (const room of rooms) n += (await post(`/${session}/${handle}`, { janus: 'message', body: { request: 'listparticipants', room } })).plugindata?.data?.participants?.length ?? 0;
+  await post(`/${session}`, { janus: 'destroy' });
+  return n;
+}
+
 describe('Janus alone over its HTTP API (examples/janus-rest)', () => {
-  it('joins each pupil to its class room with long-polled events and keeps the sessions alive', async () => {
+  it('joins each pupil to its class room with long-polled events, keeps the sessions alive, and leaves them cleanly at the end', async () => {
     const [farm] = await startJanusFarms(1, { http: true });
     try {
       const r = await run(['run', join(EX, 'janus-rest/classes.ts'), '--target', farm!.httpUrl!, '--scale', '1']);
@@ -243,6 +327,9 @@ describe('Janus alone over its HTTP API (examples/janus-rest)', () => {
       const keepalives = (r.summary?.steps as { step: string; ok: number; failed: number }[]).find((s) => s.step === 'keepalive');
       expect(keepalives?.ok).toBeGreaterThan(60);
       expect(keepalives?.failed).toBe(0);
+      // Every pupil left at the end: its session destroyed (the keepalive's farewell), so the rooms are empty at once, not after Janus's session timeout.
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(await roomParticipants(farm!.httpUrl!, [2000, 2001, 2002])).toBe(0);
     } finally {
       await farm!.stop();
     }
@@ -255,6 +342,9 @@ describe('errors in user files', () => {
     ['a throw while loading', { 'j.ts': `import { defineJourney } from 'firstbell';\nconst rooms = undefined as unknown as string[];\nconst first = rooms[0];\nexport default defineJourney({ steps: { a: 'admission' }, journey: async () => (first ? 'joined' : 'failed') });\n` }, 'j.ts', /j\.ts:3: threw while loading: TypeError/],
     ['an undeclared step', { 'j.ts': GOOD_JOURNEY.replace("vu.step('login'", "vu.step('logn'") }, 'j.ts', /j\.ts:6: step 'logn' is not declared; fix: declare it in steps .* or use a declared one: login/],
     ['a missing default export', { 'j.ts': GOOD_JOURNEY.replace('export default', 'export const journey =') }, 'j.ts', /j\.ts: has no default export; it must export a journey; fix: end it with: export default defineJourney/],
+    ['a held step not declared held', { 'j.ts': HELD_UNDECLARED }, 'j.ts', /j\.ts:8: step 'beat' is held on \(vu\.hold\) but not declared as held; fix: declare it beat: \{ layer: 'media', held: true \}/],
+    ['a request without its signal', { 'j.ts': GOOD_JOURNEY.replace("'/api/lesson', { signal }", "'/api/lesson', {}") }, 'j.ts', /j\.ts:6:\d+: type error: .*Property 'signal' is missing/],
+    ['a misspelt request option', { 'j.ts': GOOD_JOURNEY.replace("{ signal }", "{ expct: [200], signal }") }, 'j.ts', /j\.ts:6:\d+: type error: Object literal may only specify known properties, but 'expct' does not exist in type 'HttpRequestOptions'\. Did you mean to write 'expect'\?/],
   ];
   it.each(cases)('reports %s with file:line and exits 2 before any load is sent', async (_what, files, journey, message) => {
     const before = app.seen.lessons + app.seen.logins;
@@ -333,7 +423,7 @@ describe('scenario files wherever a scenario name goes', () => {
     const k = captureIo();
     const dir = userFiles({ 'shape.ts': "import { defineScenario, load } from 'firstbell';\nexport default defineScenario({ name: 'shape', phases: load.constant({ perSec: 10, forMs: 2_000 }) });\n" });
     expect(await main(['export', 'k6', join(dir, 'shape.ts'), '--target', 'http://127.0.0.1:8080', '--scale', '1', '--out', out], k.io)).toBe(EXIT.ok);
-    expect(readFileSync(join(out, 'script.ts'), 'utf8')).toContain('firstbell_scenario');
+    expect(readFileSync(join(out, 'script.js'), 'utf8')).toContain('firstbell_scenario');
   });
 
   it('plan takes the target flags: the participants held over time, and the limits a journey declares beside them', async () => {

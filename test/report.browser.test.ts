@@ -4,14 +4,13 @@ import { spawnReferencePlatform, type SpawnedPlatform } from '../fixtures/spawn.
 import { buildReport } from '../reports/build-report.js';
 import { openReport } from '../reports/screenshot.js';
 import { runScenario } from '../users/run.js';
-import { referenceTarget } from '../targets/reference.js';
 import { rampScenario, tempDir } from './helpers.js';
 
 let platform: SpawnedPlatform;
 let reportPath: string;
 beforeAll(async () => {
   platform = await spawnReferencePlatform(['--join-capacity', '40']);
-  const r = await runScenario({ scenario: rampScenario(120, 8_000, 2_000), seed: 5, target: referenceTarget(new URL(platform.url)), outDir: tempDir() });
+  const r = await runScenario({ scenario: rampScenario(120, 8_000, 2_000), seed: 5, platform: { journey: 'reference', target: platform.url }, outDir: tempDir() });
   reportPath = (await buildReport(r.dir)).reportPath;
 });
 afterAll(async () => {

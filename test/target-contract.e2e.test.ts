@@ -2,14 +2,16 @@
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stepDecls, type Target } from '../api/target.js';
+import { stepDecls } from '../api/vu.js';
 import type { Sample } from '../api/sample.js';
 import { EXIT, main } from '../cli.js';
 import { startJanusFarms } from '../fixtures/janus.js';
 import { startReferencePlatform } from '../fixtures/reference-platform.js';
 import { buildSchedule } from '../plan/schedule.js';
 import { readSamples } from '../run-folder/run-folder.js';
-import { targetFromSpec, type BuiltInSpec, type TargetKind } from '../targets/index.js';
+import { platformOfInput, type PlatformInput } from '../modules/platform.js';
+import { TARGET_KINDS, type TargetKind } from '../targets/index.js';
+import type { Platform } from '../targets/platform.js';
 import { Engine } from '../users/engine.js';
 import { HealthMonitor } from '../users/health.js';
 import { runScenario } from '../users/run.js';
@@ -20,7 +22,7 @@ interface Case {
   kind: TargetKind;
   /** A server that speaks the target's protocol, and the spec of the target aimed at `url`. */
   start(): Promise<{ url: string; close(): Promise<void> }>;
-  spec(url: string): BuiltInSpec;
+  spec(url: string): PlatformInput;
   /** The target's URL scheme, for the silent and the dead addresses. */
   scheme: 'http' | 'ws';
   /** Extra flags `run` needs for this kind. */
@@ -35,7 +37,7 @@ const CASES: Case[] = [
       const p = await startReferencePlatform();
       return { url: p.url, close: () => p.close() };
     },
-    spec: (url) => ({ kind: 'reference', url }),
+    spec: (url) => ({ journey: 'reference', target: url }),
   },
   {
     kind: 'janus', scheme: 'ws',
@@ -43,22 +45,22 @@ const CASES: Case[] = [
       const [farm] = await startJanusFarms(1);
       return { url: farm!.wsUrl, close: () => farm!.stop() };
     },
-    spec: (url) => ({ kind: 'janus', url }),
+    spec: (url) => ({ journey: 'janus', target: url }),
   },
   {
     kind: 'bbb', scheme: 'http', flags: ['--bbb-secret', BBB_SECRET],
     start: () => fakeBbb(BBB_SECRET, 'sha1'),
-    spec: (url) => ({ kind: 'bbb', url: `${url}/bigbluebutton/`, bbbSecret: BBB_SECRET }),
+    spec: (url) => ({ journey: 'bbb', target: `${url}/bigbluebutton/`, options: { secret: BBB_SECRET } }),
   },
   {
     kind: 'moodle', scheme: 'http',
     start: () => fakeMoodle(),
-    spec: (url) => ({ kind: 'moodle', url, moodleJoin: '/mod/bigbluebuttonbn/bbb_view.php?action=join&id={n}' }),
+    spec: (url) => ({ journey: 'moodle', target: url, options: { join: '/mod/bigbluebuttonbn/bbb_view.php?action=join&id={n}' } }),
   },
   {
     kind: 'http', scheme: 'http',
     start: () => listen((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok')),
-    spec: (url) => ({ kind: 'http', url: `${url}/` }),
+    spec: (url) => ({ journey: 'http', target: `${url}/` }),
   },
 ];
 
@@ -89,7 +91,7 @@ async function deadPort(): Promise<number> {
 }
 
 /** The first step of a journey against `target`, stopped by the run after 300 ms. */
-async function stoppedMidStep(target: Target): Promise<Sample[]> {
+async function stoppedMidStep(target: Platform): Promise<Sample[]> {
   const scenario = steadyScenario(1, 1_000, []);
   const samples: Sample[] = [];
   const t0 = performance.now();
@@ -107,7 +109,11 @@ async function stoppedMidStep(target: Target): Promise<Sample[]> {
   return samples;
 }
 
-describe.each(CASES)('the $kind target keeps the target contract', (c) => {
+it('covers every built-in kind', () => {
+  expect(CASES.map((c) => c.kind).sort()).toEqual([...TARGET_KINDS].sort());
+});
+
+describe.each(CASES)('the $kind journey keeps the journey contract', (c) => {
   let server: { url: string; close(): Promise<void> };
   beforeAll(async () => {
     server = await c.start();
@@ -117,9 +123,9 @@ describe.each(CASES)('the $kind target keeps the target contract', (c) => {
   });
 
   it('runs journeys that end, each participant through its goal step, with only declared steps in their declared layers', async () => {
-    const target = targetFromSpec(c.spec(server.url));
-    const declared = new Map(stepDecls(target.steps).map((d) => [d.step, d]));
-    const r = await runScenario({ scenario: steadyScenario(10, 1_000, [], { heartbeatMs: 1_000 }, 1_500), seed: 1, target, outDir: tempDir() });
+    const platform = c.spec(server.url);
+    const declared = new Map((await platformOfInput(platform)).decls.map((d) => [d.step, d]));
+    const r = await runScenario({ scenario: steadyScenario(10, 1_000, [], { heartbeatMs: 1_000 }, 1_500), seed: 1, platform, outDir: tempDir() });
     expect(r.info.status).toBe('completed');
     expect(r.info.generator).toMatchObject({ arrivalsPlanned: 10, arrivalsSent: 10 });
     const goal = [...declared.values()].find((d) => d.goal === 'journey')!;
@@ -133,15 +139,15 @@ describe.each(CASES)('the $kind target keeps the target contract', (c) => {
   });
 
   it('ends a step under way as aborted when the run stops it, and ends the participant', async () => {
-    const target = targetFromSpec(c.spec(`${c.scheme}://127.0.0.1:${silentPort}`));
+    const target = await platformOfInput(c.spec(`${c.scheme}://127.0.0.1:${silentPort}`));
     const samples = await stoppedMidStep(target);
-    const first = stepDecls(target.steps)[0]!;
+    const first = target.decls[0]!;
     expect(samples).toEqual([expect.objectContaining({ user: 0, layer: first.layer, step: first.step, outcome: 'aborted' })]);
   });
 
   it('exits 3 when the target does not answer before the start', async () => {
     const d = captureIo();
-    const url = c.spec(`${c.scheme}://127.0.0.1:${await deadPort()}`).url;
+    const url = String(c.spec(`${c.scheme}://127.0.0.1:${await deadPort()}`).target);
     expect(await main(['run', 'monday-0800', '--target', url, '--target-kind', c.kind, '--scale', '0.001', '--out', tempDir(), '--no-progress', ...(c.flags ?? [])], d.io)).toBe(EXIT.unreachable);
     expect(d.err()).toMatch(/did not answer before the start: connection refused/);
   });

@@ -10,7 +10,6 @@ import { DEFAULT_CLIENT, DEFAULT_OBJECTIVES, resolveScenario } from '../scenario
 import { findScenario } from '../scenarios/index.js';
 import { readHealth, readRunInfo, readSamples, RunFailedError } from '../run-folder/run-folder.js';
 import { runScenario } from '../users/run.js';
-import { targetFromSpec } from '../targets/index.js';
 import { tempDir, useReferencePlatform } from './helpers.js';
 
 const platform = useReferencePlatform(['--media', 'stand-in', '--login-capacity', '2000', '--join-capacity', '2000']);
@@ -58,9 +57,9 @@ async function perSecond(dir: string, step: string): Promise<Map<number, number>
 describe('worker processes', () => {
   it('split the schedule and give a run identical in shape to a single-process one', async () => {
     const out = tempDir();
-    const target = targetFromSpec({ kind: 'reference', url: platform().url });
-    const one = await runScenario({ scenario: monday(), seed: 7, target, outDir: out, runId: 'one', workers: 1 });
-    const two = await runScenario({ scenario: monday(), seed: 7, target, outDir: out, runId: 'two', workers: 2 });
+    const reference = { journey: 'reference', target: platform().url };
+    const one = await runScenario({ scenario: monday(), seed: 7, platform: reference, outDir: out, runId: 'one', workers: 1 });
+    const two = await runScenario({ scenario: monday(), seed: 7, platform: reference, outDir: out, runId: 'two', workers: 2 });
     expect(two.info.generator).toMatchObject({ workers: 2, arrivalsPlanned: 512, arrivalsSent: 512, dropped: 0 });
     expect(one.info.generator?.arrivalsSent).toBe(512);
     // The same arrivals, second by second, and every participant joined in both.
@@ -88,7 +87,7 @@ describe('worker processes', () => {
       1,
     );
     const r = await runScenario({
-      scenario, seed: 1, target: targetFromSpec({ kind: 'http', url: `${httpUrl}/` }), outDir: tempDir(), workers: 2,
+      scenario, seed: 1, platform: { journey: 'http', target: `${httpUrl}/` }, outDir: tempDir(), workers: 2,
       localAddresses: ['127.0.1.1', '127.0.1.2', '127.0.1.3'], preflightTimeoutMs: 2_000,
     });
     expect(r.series.journeys.joined).toBe(60);
@@ -119,7 +118,7 @@ describe('worker processes', () => {
       const pids = execFileSync('pgrep', ['-P', String(process.pid), '-f', 'users/worker.js'], { encoding: 'utf8' }).trim().split('\n');
       process.kill(Number(pids[0]), 'SIGKILL');
     };
-    const err = await runScenario({ scenario, seed: 1, target: targetFromSpec({ kind: 'http', url: `${httpUrl}/slow` }), outDir: tempDir(), workers: 2, onProgress }).catch((e: unknown) => e);
+    const err = await runScenario({ scenario, seed: 1, platform: { journey: 'http', target: `${httpUrl}/slow` }, outDir: tempDir(), workers: 2, onProgress }).catch((e: unknown) => e);
     expect(killed).toBe(true);
     expect(err).toBeInstanceOf(RunFailedError);
     const dir = (err as RunFailedError).dir;

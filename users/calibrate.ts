@@ -1,11 +1,10 @@
 // What one journey costs this machine's generator: a short run of it in this process against a platform of
 // firstbell's own, timed by the CPU this process used.
-import type { Target } from '../api/target.js';
+import type { Platform } from '../targets/platform.js';
 import type { JourneyCost } from '../plan/sizing.js';
 import type { Schedule } from '../plan/schedule.js';
 import { Series } from '../run-folder/series.js';
 import type { ResolvedScenario } from '../scenarios/model.js';
-import { targetSteps } from '../api/target.js';
 import { Engine, prepareForLoad } from './engine.js';
 import { HealthMonitor } from './health.js';
 import { Recorder } from './recorder.js';
@@ -14,7 +13,7 @@ import { Recorder } from './recorder.js';
  * Runs `journeys` of the target's journey at `perSec` from this process (warmed up first, the same work per sample
  * as a run), stops them, and divides the CPU this process used (user and system) by the journeys begun.
  */
-export async function calibrate(target: Target, scenario: ResolvedScenario, o: { journeys?: number; perSec?: number; what: string }): Promise<JourneyCost> {
+export async function calibrate(target: Platform, scenario: ResolvedScenario, o: { journeys?: number; perSec?: number; what: string }): Promise<JourneyCost> {
   const n = o.journeys ?? 1_000;
   const perSec = o.perSec ?? 250;
   const origin = target.url.origin;
@@ -28,7 +27,7 @@ export async function calibrate(target: Target, scenario: ResolvedScenario, o: {
     firstBellAtMs: 0, arrivalsEndMs: spanMs, endMs: spanMs, seed: 1,
   };
   let begun = 0;
-  const recorder = new Recorder(new Series(targetSteps(target), scenario.joinWithinMs), () => undefined);
+  const recorder = new Recorder(new Series(target.decls, scenario.joinWithinMs), () => undefined);
   const monitor = new HealthMonitor(100);
   const t0 = performance.now();
   const engine = new Engine({

@@ -7,7 +7,8 @@ import { Engine } from './engine.js';
 import { HealthMonitor } from './health.js';
 import type { Sample } from '../api/sample.js';
 import type { Schedule } from '../plan/schedule.js';
-import { defineTarget } from '../api/target.js';
+import { defineJourney } from '../api/journey.js';
+import { platformOf } from '../targets/platform.js';
 import { PING_PONG } from '../targets/reference.js';
 
 /** A media node that confirms each join, answers heartbeats, and drops each participant's first connection after 300 ms. */
@@ -44,17 +45,15 @@ function schedule(n: number): Schedule {
 
 describe('the engine', () => {
   it('lets held participants go on without their journeys; a dropped one rejoins as its retry policy says, and the run ends them all', async () => {
-    const target = defineTarget({
-      kind: 'media-only',
-      url: new URL(url),
-      steps: { connect: { layer: 'media', goal: 'journey' }, heartbeat: 'media' },
+    const target = platformOf(defineJourney({
+      steps: { connect: { layer: 'media', goal: 'journey' }, heartbeat: { layer: 'media', held: true } },
       preflight: async () => undefined,
       async journey(vu) {
-        const c = await vu.step('connect', (signal) => vu.openHeld(`${url}?p=${vu.id}`, signal));
-        if (!c.ok) return vu.stopped ? 'stopped' : 'failed';
-        return vu.hold(c.value.sock, 'heartbeat', PING_PONG);
+        const c = await vu.step('connect', (signal) => vu.ws(`${url}?p=${vu.id}`, signal));
+        if (!c.ok) return 'failed';
+        return vu.hold(c.value, 'heartbeat', PING_PONG);
       },
-    });
+    }), new URL(url), {}, 'journey');
     const samples: Sample[] = [];
     const t0 = performance.now();
     const monitor = new HealthMonitor(100);

@@ -1,7 +1,8 @@
 // The load of one process: its share of the schedule dispatched on time, one virtual user per arrival, samples out.
 import { createServer, type AddressInfo } from 'node:net';
 import type { Sample } from '../api/sample.js';
-import { targetSteps, type JourneyEnd, type Target } from '../api/target.js';
+import type { JourneyEnd } from '../api/vu.js';
+import type { Platform } from '../targets/platform.js';
 import { identities, type Identity } from '../api/identity.js';
 import { ephemeralPortRange, ownPorts, portsInUse } from '../lib/ports.js';
 import { tuneHeapForLoad } from '../plan/limits.js';
@@ -16,6 +17,7 @@ import { Recorder } from './recorder.js';
 import { retryDelayMs } from './retry.js';
 import { dispatch, type DispatchStats, type Share } from './scheduler.js';
 import { VirtualUser, type HoldWatcher } from './virtual-user.js';
+import type { NetPolicy } from '../protocol/address-guard.js';
 
 const WARM_ANSWER = 'HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nset-cookie: warm=1; Path=/\r\ncontent-length: 2\r\n\r\nok';
 
@@ -27,10 +29,12 @@ export async function prepareForLoad(o: WarmUpOptions): Promise<void> {
 
 interface WarmUpOptions {
   origin: string;
-  target: Target;
+  target: Platform;
   scenario: ResolvedScenario;
   /** How many arrivals the process will send: the warm-up sends no more. */
   arrivals: number;
+  /** The run's network policy, for the one request to the target's origin. */
+  net?: NetPolicy;
 }
 
 /**
@@ -44,7 +48,7 @@ async function warmUp(o: WarmUpOptions): Promise<void> {
   if (!/^https?:/.test(o.origin)) return;
   // A user's journey may name addresses of its own: only firstbell's own journeys run against the warm-up server.
   if (o.target.kind !== 'journey') await warmJourneys(o);
-  const http = new HttpSession(o.origin);
+  const http = new HttpSession(o.origin, { net: o.net });
   await http.request('GET', '/', { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
   http.close();
 }
@@ -67,7 +71,7 @@ async function warmJourneys(o: WarmUpOptions): Promise<void> {
     firstBellAtMs: 0, arrivalsEndMs: spanMs, endMs: spanMs, seed: 1,
   };
   // The same work per sample as a run does, into scratch figures.
-  const recorder = new Recorder(new Series(targetSteps(o.target), o.scenario.joinWithinMs), () => undefined);
+  const recorder = new Recorder(new Series(o.target.decls, o.scenario.joinWithinMs), () => undefined);
   const monitor = new HealthMonitor(100);
   const t0 = performance.now();
   const engine = new Engine({
@@ -100,7 +104,7 @@ export function sourcePorts(localAddresses: readonly string[] | undefined, share
 export interface EngineOptions {
   scenario: ResolvedScenario;
   seed: number;
-  target: Target;
+  target: Platform;
   schedule: Schedule;
   /** Which arrivals this process sends; default all. */
   share?: Share;
@@ -114,6 +118,8 @@ export interface EngineOptions {
   emit: (s: Sample) => void;
   /** Where the participants' connections come from (see `sourcePorts`); default the kernel's choice of address and port. */
   source?: SourcePorts;
+  /** The run's network policy (allowed hosts, answer size); default loopback only. */
+  net?: NetPolicy;
   /** The scenario's data: participant n gets row n (with `reuseRows`, row n mod the rows). */
   rows?: readonly Row[];
   reuseRows?: boolean;
@@ -136,7 +142,7 @@ class Participant implements HoldWatcher {
       (end) => this.ended(end),
       // A journey that throws has a fault of its own: a script error, and the journey failed.
       (err: unknown) => {
-        if (this.vu.stopped) return this.ended('stopped');
+        if (this.vu.stopped) return this.ended('failed');
         this.vu.scriptError(err);
         this.ended('failed');
       },
@@ -151,7 +157,7 @@ class Participant implements HoldWatcher {
     const vu = this.vu;
     if (end === 'holding') return vu.whenHoldEnds(this);
     vu.close();
-    if (end === 'joined' || end === 'stopped' || vu.stopped) return this.engine.done(vu);
+    if (end === 'joined' || vu.stopped) return this.engine.done(vu);
     const delay = retryDelayMs(this.engine.retry, this.tries, vu.id, this.engine.seed);
     if (delay === undefined) return this.engine.done(vu);
     vu.waitBeforeNext(delay);
@@ -161,7 +167,7 @@ class Participant implements HoldWatcher {
 
 export class Engine {
   readonly stats: DispatchStats = { sent: 0, late: 0, dropped: 0 };
-  readonly target: Target;
+  readonly target: Platform;
   readonly retry: RetryPolicy | undefined;
   readonly seed: number;
   /** Participants with a journey or a hold under way. */
@@ -198,7 +204,7 @@ export class Engine {
           o.monitor.dispatched(lag);
           const id = o.schedule.participantIds[i]!;
           const vu = new VirtualUser({
-            id, arrivalMs: o.schedule.offsetsMs[i]!, origin: o.origin, target: o.target.url, client: o.scenario.client, steps: o.target.steps, identify: this.identify, clock: o.clock, emit: o.emit,
+            id, arrivalMs: o.schedule.offsetsMs[i]!, origin: o.origin, target: o.target.url, client: o.scenario.client, steps: o.target.steps, options: o.target.options, net: o.net, identify: this.identify, clock: o.clock, emit: o.emit,
             source: o.source, data: rowOf(o.rows, id, o.reuseRows),
           });
           this.users.add(vu);

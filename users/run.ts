@@ -2,9 +2,11 @@
 import { cpus, hostname } from 'node:os';
 import { join } from 'node:path';
 import { identities } from '../api/identity.js';
-import { addressPolicy } from '../protocol/address-guard.js';
-import { answerLimits, DEFAULT_MAX_ANSWER_BYTES } from '../protocol/answer-limits.js';
-import { targetSteps, type StepDecl, type Target } from '../api/target.js';
+import { NetPolicy } from '../protocol/address-guard.js';
+import { DEFAULT_MAX_ANSWER_BYTES } from '../protocol/answer-limits.js';
+import type { StepDecl } from '../api/vu.js';
+import type { Platform } from '../targets/platform.js';
+import { platformOfInput, type PlatformInput } from '../modules/platform.js';
 import { armFaults, type ArmedFaults } from '../faults/faults.js';
 import { VERSION } from '../lib/version.js';
 import { loadRows, type Row } from '../modules/data.js';
@@ -30,7 +32,6 @@ import { epochNow, WorkerGenerator } from './workers.js';
 
 /** How a run goes, whatever its plan. */
 export interface RunSettings {
-  target: Target;
   /** Folder under which the run folder is made. */
   outDir: string;
   /** Name of the run folder; default: time stamp and scenario name. */
@@ -48,7 +49,7 @@ export interface RunSettings {
   /** 'auto': faults the target can switch itself go to it, the rest to the fault proxy; 'proxy': all to the proxy. */
   faultsVia?: 'auto' | 'proxy';
   /** Browser users beside the protocol users (a few canaries in real Chromium). */
-  browsers?: Omit<BrowserUsersOptions, 'stepTimeoutMs'>;
+  browsers?: Omit<BrowserUsersOptions, 'stepTimeoutMs' | 'allowHosts' | 'net'>;
   /** How the browser users get in: default the target's own web client (`webClient` of the target or journey). */
   webClient?: WebClient;
   /** Hosts beyond loopback and the target that connections may go to (`--allow-target`); others are refused as `not_allowed`. */
@@ -74,7 +75,13 @@ export function processAlive(pid: number): boolean {
 }
 
 /** A run of a plan built beforehand (`buildPlan`), or of a scenario and seed with the layout given here (default: one process). */
-export type RunOptions = RunSettings & ({ plan: Plan } | ({ scenario: ResolvedScenario; seed: number } & Partial<Layout>));
+export type RunOptions = RunSettings & { platform: PlatformInput } & PlanOrScenario;
+
+/** A plan built beforehand, or a scenario and seed with the layout given here. */
+export type PlanOrScenario = { plan: Plan } | ({ scenario: ResolvedScenario; seed: number } & Partial<Layout>);
+
+/** What the run's own parts see: the settings and the platform built. */
+type Settings = RunSettings & { target: Platform };
 
 export const DEFAULT_MAX_ACTIVE = 50_000;
 
@@ -115,7 +122,7 @@ function plannedArrivals(plan: Plan): number {
   return shareSize(plan.schedule.offsetsMs.length, shareOf(plan.shard, 0, 1));
 }
 
-function planFor(o: RunOptions): Plan {
+function planFor(o: PlanOrScenario): Plan {
   if ('plan' in o) return o.plan;
   return buildPlan(o.scenario, o.seed, () => ({
     workers: o.workers ?? SINGLE_PROCESS.workers, localAddresses: o.localAddresses ?? [],
@@ -123,7 +130,12 @@ function planFor(o: RunOptions): Plan {
 }
 
 export async function runScenario(o: RunOptions): Promise<RunResult> {
-  const run = await Run.prepare(planFor(o), o);
+  return runOn(await platformOfInput(o.platform), o);
+}
+
+/** Runs on a platform built beforehand (the command line builds it from its flags). */
+export async function runOn(target: Platform, o: RunSettings & PlanOrScenario): Promise<RunResult> {
+  const run = await Run.prepare(planFor(o), { ...o, target });
   return run.measure();
 }
 
@@ -165,7 +177,7 @@ class Run {
   private t0Epoch = epochNow();
   private series?: Series;
 
-  private constructor(private plan: Plan, private o: RunSettings, private p: Prepared, private steps: StepDecl[]) {
+  private constructor(private plan: Plan, private o: Settings, private p: Prepared, private steps: StepDecl[]) {
     this.lateThresholdMs = o.lateThresholdMs ?? 100;
     this.monitor = new HealthMonitor(this.lateThresholdMs);
     const { dir, id } = freshRunDir(o.outDir, o.runId ?? defaultRunId(plan));
@@ -183,7 +195,7 @@ class Run {
   }
 
   /** Everything that must be up before the clock starts; nothing is left running when it fails. */
-  static async prepare(plan: Plan, o: RunSettings): Promise<Run> {
+  static async prepare(plan: Plan, o: Settings): Promise<Run> {
     const { scenario, schedule, layout } = plan;
     // A data file that does not fit is the user's to fix, before anything reaches the target.
     const rows = scenario.data ? loadRows(scenario.data, schedule.offsetsMs.length) : undefined;
@@ -191,22 +203,21 @@ class Run {
     const wantBrowsers = o.browsers !== undefined && o.browsers.count > 0;
     const client = o.webClient ?? o.target.webClient;
     if (wantBrowsers && !client) throw new ProblemsError([{ where: '--browsers', message: `the ${o.target.kind} target has no web client for browser users`, hint: NO_WEB_CLIENT_HINT }]);
-    if (layout.workers > 1 && !o.target.spec) throw new Error(`the ${o.target.kind} target was made by hand and cannot be rebuilt in worker processes; run it with one worker`);
-    const steps = [...targetSteps(o.target), ...(wantBrowsers && client ? browserSteps(client) : [])];
-    // Every connection of this run goes to loopback, the target or a host the user allowed, whoever names it.
-    addressPolicy.set(allowedHosts(o));
-    answerLimits.maxAnswerBytes = o.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
+    if (layout.workers > 1 && !o.target.spec) throw new Error(`a journey handed over as a definition cannot be built again in worker processes; give its module's path (or a built-in kind's name) as the journey, or run it with one worker`);
+    const steps = [...o.target.decls, ...(wantBrowsers && client ? browserSteps(client) : [])];
+    // Every connection of this run goes to loopback, the target or a host the user allowed, whoever names it; its own policy, not the process's.
+    const net = new NetPolicy(allowedHosts(o), o.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES);
     await o.target.preflight(AbortSignal.timeout(o.preflightTimeoutMs ?? 5_000));
     const maxActive = o.maxActive ?? Math.max(DEFAULT_MAX_ACTIVE, schedule.offsetsMs.length);
     const faults = await armFaults(o.target, scenario.faults ?? [], schedule.firstBellAtMs, o.faultsVia);
     // The browser is up before the clock starts, so its launch is not part of anything measured.
-    const browsers = wantBrowsers ? new BrowserUsers({ ...o.browsers!, stepTimeoutMs: scenario.client.stepTimeoutMs, allowHosts: allowedHosts(o) }) : undefined;
+    const browsers = wantBrowsers ? new BrowserUsers({ ...o.browsers!, stepTimeoutMs: scenario.client.stepTimeoutMs, allowHosts: allowedHosts(o), net }) : undefined;
     let gen: Generator | undefined;
     const clock = () => run?.clock() ?? 0;
     let run: Run | undefined;
     try {
       await browsers?.open();
-      gen = await startGenerator(plan, o, { origin: faults.origin, maxActive, clock, rows });
+      gen = await startGenerator(plan, o, { origin: faults.origin, maxActive, clock, rows, net });
     } catch (e) {
       await browsers?.stop();
       await faults.stop();
@@ -232,7 +243,7 @@ class Run {
       host: { hostname: hostname(), cpus: cpus().length, platform: `${process.platform}-${process.arch}` },
       scenario,
       seed,
-      target: { kind: this.o.target.kind, url: this.o.target.url.origin },
+      target: { kind: this.o.target.kind, url: this.o.target.url.origin, ...(Object.keys(this.o.target.shownOptions).length ? { options: definedOptions(this.o.target.shownOptions) } : {}) },
       firstBellAtMs: schedule.firstBellAtMs,
       plannedEndMs: schedule.endMs,
       steps: this.steps,
@@ -448,26 +459,31 @@ function sentFromSamples(dir: string): Promise<number> {
 }
 
 /** Hosts beyond loopback that the run's connections may go to: the target's, and those the user allowed. */
-function allowedHosts(o: RunSettings): string[] {
+function allowedHosts(o: Settings): string[] {
   return [o.target.url.hostname, ...(o.allowHosts ?? [])];
 }
 
 /** Readies the plan's sending processes: this one warmed up, or the workers each with their share. */
-async function startGenerator(plan: Plan, o: RunSettings, g: { origin: string; maxActive: number; clock: () => number; rows?: readonly Row[] }): Promise<Generator> {
+async function startGenerator(plan: Plan, o: Settings, g: { origin: string; maxActive: number; clock: () => number; rows?: readonly Row[]; net: NetPolicy }): Promise<Generator> {
   const { scenario, seed, schedule, layout } = plan;
   const { origin, maxActive, clock } = g;
   const lateThresholdMs = o.lateThresholdMs ?? 100;
   if (layout.workers === 1) {
-    await prepareForLoad({ origin, target: o.target, scenario, arrivals: plannedArrivals(plan) });
+    await prepareForLoad({ origin, target: o.target, scenario, arrivals: plannedArrivals(plan), net: g.net });
     return new InProcessGenerator({
-      scenario, seed, target: o.target, schedule, share: shareOf(plan.shard, 0, 1), origin, clock, maxActive, lateThresholdMs,
+      scenario, seed, target: o.target, net: g.net, schedule, share: shareOf(plan.shard, 0, 1), origin, clock, maxActive, lateThresholdMs,
       source: sourcePorts(layout.localAddresses, shareOf(plan.shard, 0, 1)), rows: g.rows, reuseRows: scenario.data?.reuse,
     });
   }
   const inits = Array.from({ length: layout.workers }, (_, index) => ({
     type: 'init' as const, scenario, seed, target: o.target.spec!, origin, index, count: layout.workers, share: shareOf(plan.shard, index, layout.workers),
     maxActive: Math.ceil(maxActive / layout.workers), lateThresholdMs, localAddresses: layout.localAddresses,
-    allowedHosts: allowedHosts(o), maxAnswerBytes: answerLimits.maxAnswerBytes,
+    allowedHosts: allowedHosts(o), maxAnswerBytes: g.net.maxAnswerBytes,
   }));
   return WorkerGenerator.start(inits, clock);
+}
+
+/** Option values without the unset ones, as run.json keeps them. */
+function definedOptions(o: Readonly<Record<string, string | number | undefined>>): Record<string, string | number> {
+  return Object.fromEntries(Object.entries(o).filter((e): e is [string, string | number] => e[1] !== undefined));
 }

@@ -1,16 +1,13 @@
 // A protocol-level virtual user: runs steps on time, measures them from their intended start, and emits samples.
-import WebSocket from 'ws';
 import type { ClientBehaviour, Layer } from '../scenarios/model.js';
-import { HttpStatusError } from '../api/errors.js';
 import type { Identity } from '../api/identity.js';
 import { stepOutcome, type Outcome, type Sample } from '../api/sample.js';
-import { addressPolicy } from '../protocol/address-guard.js';
-import { answerLimits } from '../protocol/answer-limits.js';
-import { layerOf, type Heartbeat, type HeldConnection, type HeldListener, type JanusSession, type StepResult, type Steps, type Vu, type WsConnection } from '../api/target.js';
+import { layerOf, type Heartbeat, type HeldConnection, type HeldListener, type JanusSession, type OptionValues, type StepResult, type Steps, type Vu, type WsConnection } from '../api/vu.js';
 import { HttpSession } from '../protocol/http-session.js';
-import { heldWs, openBareSocket, openWebSocket, type BareWebSocket } from '../protocol/held-socket.js';
+import { openWebSocket, type BareWebSocket } from '../protocol/held-socket.js';
 import { janusOverHttp, janusOverWsConnection } from '../api/janus.js';
-import { connectFrom, type SourcePort, type SourcePorts } from '../protocol/source-ports.js';
+import type { SourcePort, SourcePorts } from '../protocol/source-ports.js';
+import type { NetPolicy } from '../protocol/address-guard.js';
 import { UserSocket } from '../protocol/user-socket.js';
 
 export type Emit = (s: Sample) => void;
@@ -25,6 +22,10 @@ export interface VirtualUserOptions {
   client: ClientBehaviour;
   /** The target's declared steps: a step's layer comes from here. */
   steps: Steps;
+  /** The journey's option values, one object for the whole run. */
+  options: OptionValues;
+  /** The run's network policy: where connections may go, how large an answer may be. */
+  net?: NetPolicy;
   /** Who each participant is (from the scenario's population, or its timetable). */
   identify: (participant: number) => Identity;
   /** The participant's row of the scenario's data. */
@@ -84,10 +85,11 @@ export class VirtualUser implements Vu {
   /** HTTP connections to other origins (Janus over HTTP), closed with the participant. */
   private others?: HttpSession[];
   private nextAtMs: number;
-  private sockets?: Set<WebSocket>;
   /** WebSockets of vu.ws, on bare sockets. */
   private bare?: Set<BareWebSocket>;
   private held?: HeldConnection;
+  /** Saying goodbye on its held connection: its HTTP connections close once that is done. */
+  private departing = false;
   private stepTimer?: NodeJS.Timeout;
   private stepName = '';
   private inStep = false;
@@ -110,7 +112,7 @@ export class VirtualUser implements Vu {
 
   /** The participant's HTTP connection and cookies, made on first use; a participant that holds lets them go. */
   get http(): HttpSession {
-    return (this.session ??= new HttpSession(this.o.origin, { source: this.port }));
+    return (this.session ??= new HttpSession(this.o.origin, { source: this.port, net: this.o.net }));
   }
 
   /** Computed when asked, not kept: tens of thousands of held participants carry nothing for it. */
@@ -135,6 +137,10 @@ export class VirtualUser implements Vu {
 
   get data(): Readonly<Record<string, string>> | undefined {
     return this.o.data;
+  }
+
+  get options(): OptionValues {
+    return this.o.options;
   }
 
   get stopped(): boolean {
@@ -265,63 +271,6 @@ export class VirtualUser implements Vu {
     this.o.emit({ user: this.id, layer, step: name, intendedMs: now, startMs: now, endMs: now, outcome: 'script_error', status: 0, error: messageOf(err), entry });
   }
 
-  /**
-   * Opens a WebSocket and resolves on its first message, which it returns; with `speaksFirst: false`
-   * (a protocol where the client talks first) it resolves once open, with `first` empty.
-   */
-  openSocket(
-    url: string,
-    signal: AbortSignal,
-    opts: { headers?: Record<string, string>; protocol?: string; speaksFirst?: boolean } = {},
-  ): Promise<{ ws: WebSocket; first: string }> {
-    return new Promise((resolve, reject) => {
-      try {
-        addressPolicy.assert(new URL(url).hostname);
-      } catch (e) {
-        return reject(e);
-      }
-      // The step's own timer ends a handshake that takes too long; ws's, a little later, only one made outside a step.
-      const ws = new WebSocket(url, opts.protocol, {
-        headers: opts.headers, handshakeTimeout: this.client.stepTimeoutMs + 1_000, perMessageDeflate: false, lookup: addressPolicy.lookup, maxPayload: answerLimits.maxAnswerBytes,
-        ...(this.port ? { createConnection: connectFrom(this.port, url.startsWith('wss:')) } : {}),
-      });
-      // Terminating a socket that is still connecting emits an error; it is already accounted for.
-      ws.on('error', () => undefined);
-      (this.sockets ??= new Set()).add(ws);
-      const fail = (err: unknown) => {
-        cleanup();
-        ws.terminate();
-        this.sockets?.delete(ws);
-        reject(err);
-      };
-      const onAbort = () => fail(signal.reason ?? new Error('aborted'));
-      const onUnexpected = (_req: unknown, res: { statusCode?: number }) => fail(new HttpStatusError(res.statusCode ?? 0, 'websocket handshake'));
-      const onMessage = (data: WebSocket.RawData) => {
-        cleanup();
-        resolve({ ws, first: String(data) });
-      };
-      const onOpen = () => {
-        cleanup();
-        resolve({ ws, first: '' });
-      };
-      const onClose = () => fail(Object.assign(new Error('closed before the first message'), { code: 'ECONNRESET' }));
-      const cleanup = () => {
-        signal.removeEventListener('abort', onAbort);
-        ws.off('unexpected-response', onUnexpected);
-        ws.off('message', onMessage);
-        ws.off('open', onOpen);
-        ws.off('error', fail);
-        ws.off('close', onClose);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      ws.on('unexpected-response', onUnexpected);
-      if (opts.speaksFirst === false) ws.once('open', onOpen);
-      else ws.once('message', onMessage);
-      ws.once('error', fail);
-      ws.once('close', onClose);
-    });
-  }
-
   async think(ms: number): Promise<void> {
     this.nextAtMs = Math.max(this.nextAtMs, this.now()) + ms;
     const wait = this.nextAtMs - this.now();
@@ -332,7 +281,7 @@ export class VirtualUser implements Vu {
   async ws(url: string, signal: AbortSignal, opts: { headers?: Record<string, string>; protocol?: string } = {}): Promise<WsConnection> {
     const cookie = url.startsWith('/') ? this.session?.cookieHeader() : undefined;
     const headers = cookie ? { cookie, ...opts.headers } : opts.headers;
-    const sock = await openWebSocket(this.onOrigin(url, true), signal, { source: this.port, headers, protocol: opts.protocol });
+    const sock = await openWebSocket(this.onOrigin(url, true), signal, { source: this.port, headers, protocol: opts.protocol, net: this.o.net });
     (this.bare ??= new Set()).add(sock);
     return new UserSocket(sock);
   }
@@ -340,19 +289,9 @@ export class VirtualUser implements Vu {
   async janus(url: string, signal: AbortSignal): Promise<JanusSession> {
     const u = new URL(this.onOrigin(url, false));
     if (u.protocol === 'ws:' || u.protocol === 'wss:') return janusOverWsConnection(await this.ws(url, signal, { protocol: 'janus-protocol' }), signal);
-    const http = new HttpSession(u.origin, { source: this.port });
+    const http = new HttpSession(u.origin, { source: this.port, net: this.o.net });
     (this.others ??= []).push(http);
     return janusOverHttp(http, u.pathname.replace(/\/+$/, ''), signal);
-  }
-
-  /**
-   * Opens a WebSocket for holding, on a bare socket (a fraction of a ws WebSocket's memory), and resolves on the
-   * server's first message, which it returns.
-   */
-  async openHeld(url: string, signal: AbortSignal, opts: { headers?: Record<string, string> } = {}): Promise<{ sock: HeldConnection; first: string }> {
-    const r = await openBareSocket(url, signal, { source: this.port, headers: opts.headers });
-    this.held = r.sock;
-    return r;
   }
 
   /**
@@ -363,9 +302,9 @@ export class VirtualUser implements Vu {
    * while they do. The hold tells whoever `whenHoldEnds` named how it ended: 'stopped' when the run ended it,
    * 'dropped' when the connection died first.
    */
-  hold(conn: HeldConnection | WebSocket | WsConnection, name: string, beat: Heartbeat): 'holding' {
+  hold(conn: HeldConnection | WsConnection, name: string, beat: Heartbeat): 'holding' {
     const layer = this.layerOf(name);
-    const sock = conn instanceof UserSocket ? conn.detach() : conn instanceof WebSocket ? heldWs(conn) : (conn as HeldConnection);
+    const sock = conn instanceof UserSocket ? conn.detach() : (conn as HeldConnection);
     // The held connection is the participant's `held` now, ended with it.
     if (this.bare?.delete(sock as BareWebSocket) && this.bare.size === 0) this.bare = undefined;
     this.held = sock;
@@ -380,6 +319,19 @@ export class VirtualUser implements Vu {
     this.holding = h;
     if (this.halted) h.finish('stopped');
     return 'holding';
+  }
+
+  /** Leaves the held connection cleanly with `farewell` (it closes itself), or closes it where it cannot. */
+  leaveHeld(sock: HeldConnection, farewell: string): void {
+    if (this.held !== sock) return;
+    this.held = undefined;
+    if (!sock.leave) return sock.terminate();
+    // The farewell may go over the participant's HTTP connections (Janus over HTTP): they close once it is said.
+    this.departing = true;
+    void sock.leave(farewell).finally(() => {
+      this.departing = false;
+      this.closeHttp();
+    });
   }
 
   /** Names who hears how the hold ends; told at once when it has ended already. */
@@ -404,12 +356,14 @@ export class VirtualUser implements Vu {
   close(): void {
     clearTimeout(this.stepTimer);
     this.stepTimer = undefined;
-    for (const ws of this.sockets ?? []) ws.terminate();
-    this.sockets = undefined;
     for (const ws of this.bare ?? []) ws.terminate();
     this.bare = undefined;
     this.held?.terminate();
     this.held = undefined;
+    if (!this.departing) this.closeHttp();
+  }
+
+  private closeHttp(): void {
     this.session?.close();
     for (const h of this.others ?? []) h.close();
     this.others = undefined;
@@ -453,6 +407,8 @@ class Hold implements HeldListener {
   finish(how: 'stopped' | 'dropped'): void {
     clearTimeout(this.timer);
     this.sock.listener = undefined;
+    // A participant the run or its lesson lets go says goodbye where its heartbeat has a farewell; a drop has no one to tell.
+    if (how === 'stopped' && this.beat.farewell !== undefined) this.vu.leaveHeld(this.sock, this.beat.farewell);
     this.vu.unhold(this, how);
   }
 

@@ -1,10 +1,8 @@
 // A worker process: builds the schedule and the target, sends its share of the arrivals on the parent's clock,
 // and streams samples and per-second health back over IPC.
-import { addressPolicy } from '../protocol/address-guard.js';
-import { answerLimits } from '../protocol/answer-limits.js';
-import { targetSteps } from '../api/target.js';
+import { NetPolicy } from '../protocol/address-guard.js';
 import { loadRows } from '../modules/data.js';
-import { buildTarget } from '../modules/target.js';
+import { buildPlatform } from '../modules/platform.js';
 import { buildSchedule } from '../plan/schedule.js';
 import { shareSize } from '../plan/shard.js';
 import { Series } from '../run-folder/series.js';
@@ -16,12 +14,11 @@ import { epochNow, type FromWorker, type ToWorker, type WorkerInit } from './wor
 const send = (m: FromWorker, cb?: () => void) => process.send!(m, undefined, undefined, cb);
 
 async function serve(init: WorkerInit): Promise<void> {
-  const target = await buildTarget(init.target);
+  const target = await buildPlatform(init.target);
   const schedule = buildSchedule(init.scenario, init.seed);
   const data = init.scenario.data;
   const rows = data ? loadRows(data, schedule.offsetsMs.length) : undefined;
-  addressPolicy.set(init.allowedHosts);
-  answerLimits.maxAnswerBytes = init.maxAnswerBytes;
+  const net = new NetPolicy(init.allowedHosts, init.maxAnswerBytes);
   const monitor = new HealthMonitor(init.lateThresholdMs);
   let lines: string[] = [];
   const flush = () => {
@@ -29,7 +26,7 @@ async function serve(init: WorkerInit): Promise<void> {
     send({ type: 'samples', lines: lines.join('\n') });
     lines = [];
   };
-  const recorder = new Recorder(new Series(targetSteps(target), init.scenario.joinWithinMs), (line) => {
+  const recorder = new Recorder(new Series(target.decls, init.scenario.joinWithinMs), (line) => {
     lines.push(line);
     if (lines.length >= 2_000) flush();
   });
@@ -38,7 +35,7 @@ async function serve(init: WorkerInit): Promise<void> {
   const engine = new Engine({
     scenario: init.scenario, seed: init.seed, target, schedule, share: init.share, origin: init.origin, clock,
     maxActive: init.maxActive, lateThresholdMs: init.lateThresholdMs, monitor, emit: recorder.add, source: sourcePorts(init.localAddresses, init.share),
-    rows, reuseRows: data?.reuse,
+    rows, reuseRows: data?.reuse, net,
   });
   const stop = new AbortController();
   const flusher = setInterval(flush, 200);
@@ -75,7 +72,7 @@ async function serve(init: WorkerInit): Promise<void> {
       })();
     }
   });
-  await prepareForLoad({ origin: init.origin, target, scenario: init.scenario, arrivals: shareSize(schedule.offsetsMs.length, init.share) });
+  await prepareForLoad({ origin: init.origin, target, scenario: init.scenario, arrivals: shareSize(schedule.offsetsMs.length, init.share), net });
   send({ type: 'ready' });
 }
 

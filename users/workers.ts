@@ -11,8 +11,9 @@ import type { EncodedLayers, LiveLayers } from './recorder.js';
 import { addProcessHealth, type HealthSecond } from '../run-folder/run-folder.js';
 import type { DispatchStats, Share } from './scheduler.js';
 import { Series, type SeriesJson } from '../run-folder/series.js';
-import type { TargetSpec } from '../api/target.js';
+import type { PlatformSpec } from '../targets/platform.js';
 import { PACKAGE_ROOT } from '../lib/version.js';
+import { FirstbellError } from '../lib/errors.js';
 
 /** Wall-clock milliseconds with sub-ms resolution, comparable across processes of one machine. */
 const ORIGIN = performance.timeOrigin;
@@ -22,7 +23,7 @@ export interface WorkerInit {
   type: 'init';
   scenario: ResolvedScenario;
   seed: number;
-  target: TargetSpec;
+  target: PlatformSpec;
   origin: string;
   index: number;
   count: number;
@@ -59,7 +60,7 @@ export type FromWorker =
   | { type: 'error'; message: string };
 
 /** A worker that could not start or died mid-run; the run folder keeps what arrived until then. */
-export class WorkerError extends Error {}
+export class WorkerError extends FirstbellError {}
 
 export interface WorkerHandlers {
   onSecond(index: number, s: WorkerSecond): void;

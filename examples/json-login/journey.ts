@@ -12,20 +12,20 @@ export default defineJourney({
     login: 'admission',
     lesson: 'broker',
     classroom: { layer: 'media', goal: 'journey' },
-    heartbeat: 'media',
+    heartbeat: { layer: 'media', held: true },
   },
   async journey(vu) {
     // A row of pupils.csv when the scenario has one, else the test account of the participant.
     const user = vu.data?.user ?? vu.identity.user;
     const password = vu.data?.password ?? [...user].reverse().join('');
     const login = await vu.step('login', (signal) => vu.http.request('POST', '/api/login', { json: { user, password }, expect: [200], signal }));
-    if (!login.ok) return vu.stopped ? 'stopped' : 'failed';
+    if (!login.ok) return 'failed';
 
     const lesson = await vu.step('lesson', async (signal) => {
       const res = await vu.http.request('GET', '/api/lesson', { expect: [200], signal });
       return { room: String(extract.json(res.body, 'room')), token: String(extract.json(res.body, 'token')) };
     });
-    if (!lesson.ok) return vu.stopped ? 'stopped' : 'failed';
+    if (!lesson.ok) return 'failed';
 
     // The session cookie goes with the WebSocket handshake, as a browser's would.
     const classroom = await vu.step('classroom', async (signal) => {
@@ -33,7 +33,7 @@ export default defineJourney({
       await ws.waitFor((m) => (m.json as { type?: string } | undefined)?.type === 'welcome', { signal, timeoutMs: 5_000, what: 'welcome' });
       return ws;
     });
-    if (!classroom.ok) return vu.stopped ? 'stopped' : 'failed';
+    if (!classroom.ok) return 'failed';
     return vu.hold(classroom.value, 'heartbeat', ping);
   },
 });

@@ -1,11 +1,12 @@
 // The 'firstbell' package as a journey bundled into a k6 script sees it: what a journey uses, without Node.js.
-export { defineJourney, type JourneyDefinition } from '../../api/journey.js';
-export { layerOf, stepDecls } from '../../api/target.js';
+export { defineJourney, type AnyJourney, type JourneyDefinition, type JourneyOption, type JourneyOptions } from '../../api/journey.js';
+export { layerOf, stepDecls } from '../../api/vu.js';
 export type {
-  HeldConnection, HeldListener, Heartbeat, JanusEvent, JanusSession, JourneyEnd, NativeFaults, StepDecl, StepGoal, StepName, StepResult, Steps, StepSpec, TargetLimits, Vu,
+  HeldConnection, HeldListener, HeldStepName, Heartbeat, JanusEvent, JanusSession, JourneyEnd, NativeFaults, StepDecl, StepGoal, StepName, StepResult, Steps, StepSpec, TargetLimits, VideoRoomSeat, Vu, OptionValues,
   WsConnection, WsMessage,
-} from '../../api/target.js';
+} from '../../api/vu.js';
 export { extract } from '../../api/extract.js';
+export { joinVideoRoom } from '../../api/janus.js';
 export type { HttpAnswer, HttpClient, HttpRequestOptions } from '../../api/http.js';
 export { identities, identityOf, type Identity } from '../../api/identity.js';
 export { defineWebClient, pageUrl, WebClientError, type WebClient, type WebClientDefinition, type WebStep } from '../../api/web-client.js';

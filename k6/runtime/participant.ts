@@ -8,9 +8,9 @@ import { HttpStatusError, ProtocolError } from '../../api/errors.js';
 import type { HttpAnswer, HttpClient, HttpRequestOptions } from '../../api/http.js';
 import { identities, type Identity } from '../../api/identity.js';
 import { janusOverHttp, janusOverWsConnection } from '../../api/janus.js';
-import type { JourneyDefinition } from '../../api/journey.js';
+import type { AnyJourney } from '../../api/journey.js';
 import { stepOutcome, type Outcome } from '../../api/sample.js';
-import { layerOf, type HeldConnection, type Heartbeat, type JanusSession, type JourneyEnd, type StepResult, type Steps, type Vu, type WsConnection } from '../../api/target.js';
+import { layerOf, type HeldConnection, type Heartbeat, type JanusSession, type JourneyEnd, type OptionValues, type StepResult, type Steps, type Vu, type WsConnection } from '../../api/vu.js';
 import type { ClientBehaviour, Layer, Phase, Population } from '../../scenarios/model.js';
 import { K6_META, K6_STEP_METRIC, K6_TAGS } from '../names.js';
 import { installAbort, newController } from './abort.js';
@@ -30,6 +30,17 @@ export interface JourneyRun {
   /** The scenario's data rows: participant n gets row n (with reuseRows, row n mod their number). */
   rows?: readonly Record<string, string>[];
   reuseRows?: boolean;
+  /** The journey's option values, without its secret ones. */
+  options: OptionValues;
+  /** The secret options, each read at run time from its environment variable (k6 run -e NAME=value). */
+  secretEnv?: Readonly<Record<string, string>>;
+}
+
+/** The option values of the run: the script's, and each secret one from k6's environment. */
+function optionsOf(run: JourneyRun): OptionValues {
+  const out: Record<string, string | number | undefined> = { ...run.options };
+  for (const [name, env] of Object.entries(run.secretEnv ?? {})) out[name] = __ENV[env];
+  return out;
 }
 
 const step = new Trend(K6_STEP_METRIC, true);
@@ -145,6 +156,7 @@ class K6Vu implements Vu {
   readonly target: URL;
   readonly origin: string;
   readonly data: Readonly<Record<string, string>> | undefined;
+  readonly options: OptionValues;
   private nextAtMs: number;
   private stepName = '';
   private holdDone?: Promise<void>;
@@ -157,6 +169,7 @@ class K6Vu implements Vu {
     this.http = new K6Http(this.origin, run.client.stepTimeoutMs);
     const rows = run.rows;
     this.data = rows?.length ? (run.reuseRows ? rows[id % rows.length] : rows[id]) : undefined;
+    this.options = optionsOf(run);
     this.nextAtMs = this.now();
   }
 
@@ -217,28 +230,16 @@ class K6Vu implements Vu {
     return url.startsWith('/') || originOf(url).replace(/^ws/, 'http') === this.origin;
   }
 
-  private async socket(url: string, signal: AbortSignal, opts: { headers?: Record<string, string>; protocol?: string }, first: boolean): Promise<{ sock: K6Socket; first: string }> {
+  private async socket(url: string, signal: AbortSignal, opts: { headers?: Record<string, string>; protocol?: string }): Promise<K6Socket> {
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.protocol) headers['Sec-WebSocket-Protocol'] = opts.protocol;
     const cookies = this.sameOrigin(url) ? this.http.cookieHeader() : '';
     if (cookies && !Object.keys(headers).some((h) => h.toLowerCase() === 'cookie')) headers.Cookie = cookies;
-    const sock = await K6Socket.open(this.socketUrl(url), headers, signal);
-    if (!first) return { sock, first: '' };
-    const m = await sock.waitFor(() => true, { signal, what: 'the first message' });
-    return { sock, first: m.text };
-  }
-
-  async openSocket(url: string, signal: AbortSignal, opts: { headers?: Record<string, string>; protocol?: string; speaksFirst?: boolean } = {}) {
-    const { sock, first } = await this.socket(url, signal, opts, opts.speaksFirst !== false);
-    return { ws: sock as unknown as Awaited<ReturnType<Vu['openSocket']>>['ws'], first };
+    return K6Socket.open(this.socketUrl(url), headers, signal);
   }
 
   async ws(url: string, signal: AbortSignal, opts: { headers?: Record<string, string>; protocol?: string } = {}): Promise<WsConnection> {
-    return (await this.socket(url, signal, opts, false)).sock;
-  }
-
-  async openHeld(url: string, signal: AbortSignal, opts: { headers?: Record<string, string> } = {}): Promise<{ sock: HeldConnection; first: string }> {
-    return this.socket(url, signal, opts, true);
+    return this.socket(url, signal, opts);
   }
 
   async janus(url: string, signal: AbortSignal): Promise<JanusSession> {
@@ -249,7 +250,7 @@ class K6Vu implements Vu {
   hold(conn: unknown, name: string, beat: Heartbeat): 'holding' {
     const held = conn as HeldConnection;
     if (typeof held?.send !== 'function' || typeof held.terminate !== 'function') {
-      throw new ProtocolError(`vu.hold: in k6, hold a connection from vu.ws, vu.openHeld, vu.openSocket or vu.janus`);
+      throw new ProtocolError(`vu.hold: in k6, hold a connection from vu.ws or vu.janus`);
     }
     this.holdDone = holdOn(this, held, this.layer(name), name, beat, this.run);
     return 'holding';
@@ -309,7 +310,7 @@ function holdOn(vu: K6Vu, conn: HeldConnection, layer: Layer, name: string, beat
 }
 
 /** Runs one participant's journey, and its hold until the run's end. */
-export async function participant(def: JourneyDefinition, run: JourneyRun, identify = identities(run)): Promise<void> {
+export async function participant(def: AnyJourney, run: JourneyRun, identify = identities(run)): Promise<void> {
   const vu = new K6Vu(def.steps, run, exec.scenario.iterationInTest, identify);
   let end: JourneyEnd;
   try {

@@ -2,7 +2,7 @@
 import { clearTimeout, setTimeout } from 'k6/timers';
 import { WebSocket } from 'k6/websockets';
 import { TimeoutError } from '../../api/errors.js';
-import type { HeldConnection, HeldListener, WsConnection, WsMessage } from '../../api/target.js';
+import type { HeldConnection, HeldListener, WsConnection, WsMessage } from '../../api/vu.js';
 
 /** Messages kept for a later waitFor; older ones are passed over, as a journey only waits for recent ones. */
 const INBOX = 256;

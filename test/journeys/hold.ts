@@ -7,14 +7,14 @@ const ping: Heartbeat = {
 };
 
 export default defineJourney({
-  steps: { connect: { layer: 'media', goal: 'journey' }, heartbeat: 'media' },
+  steps: { connect: { layer: 'media', goal: 'journey' }, heartbeat: { layer: 'media', held: true } },
   async journey(vu) {
     const c = await vu.step('connect', async (signal) => {
       const ws = await vu.ws('/ws/room', signal);
       await ws.waitFor((m) => (m.json as { type?: string } | undefined)?.type === 'welcome', { signal, timeoutMs: 5_000, what: 'welcome' });
       return ws;
     });
-    if (!c.ok) return vu.stopped ? 'stopped' : 'failed';
+    if (!c.ok) return 'failed';
     return vu.hold(c.value, 'heartbeat', ping);
   },
 });

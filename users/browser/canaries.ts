@@ -5,12 +5,12 @@ import type { Browser, BrowserContext, Page } from 'puppeteer-core';
 import type { Layer } from '../../scenarios/model.js';
 import type { Sample, Outcome } from '../../api/sample.js';
 import { classifyError } from '../../api/sample.js';
-import type { StepDecl } from '../../api/target.js';
+import type { StepDecl } from '../../api/vu.js';
 import type { Identity } from '../../api/identity.js';
 import { HttpStatusError } from '../../api/errors.js';
 import { pageUrl, webSteps, type MediaReading, type PageCondition, type WebClient } from '../../api/web-client.js';
 import { firstFrameAt, installCollector, readCollector } from './collector.js';
-import { addressPolicy, NotAllowedError } from '../../protocol/address-guard.js';
+import { NotAllowedError, type NetPolicy } from '../../protocol/address-guard.js';
 import type { BrowserJourney, MediaSecond } from '../../run-folder/records.js';
 import { connectChromium, deprioritise, launchChromium, MEDIA_ARGS } from '../../lib/chromium.js';
 
@@ -27,6 +27,8 @@ export interface BrowserUsersOptions {
   stepTimeoutMs: number;
   /** Hosts beyond loopback the pages may reach (the target's and --allow-target). */
   allowHosts?: string[];
+  /** The run's network policy: every request of the pages is checked against it. */
+  net: NetPolicy;
 }
 
 /** The browser users' steps for a web client, each with its layer; they join the run's steps, without objectives of their own. */
@@ -168,7 +170,7 @@ export class BrowserUsers {
       if (req.isInterceptResolutionHandled()) return;
       try {
         const u = new URL(req.url());
-        if (u.protocol === 'http:' || u.protocol === 'https:' || u.protocol === 'ws:' || u.protocol === 'wss:') addressPolicy.assert(u.hostname);
+        if (u.protocol === 'http:' || u.protocol === 'https:' || u.protocol === 'ws:' || u.protocol === 'wss:') this.o.net.assert(u.hostname);
         void req.continue();
       } catch (e) {
         const now = this.ctx?.clock() ?? 0;

@@ -1,5 +1,4 @@
-// The target contract: the steps of a platform's journey with their layers, and what a journey may do with one participant.
-import type WebSocket from 'ws';
+// What a journey works with: its steps with their layers, and what it may do with one participant.
 import type { ClientBehaviour, Fault, Layer } from '../scenarios/model.js';
 import type { HttpClient } from './http.js';
 import type { Identity } from './identity.js';
@@ -11,14 +10,21 @@ import type { WebClient } from './web-client.js';
  */
 export type StepGoal = 'layer' | 'journey';
 
-/** A declared step: its layer alone, or its layer and what its success means. */
-export type StepSpec = Layer | { layer: Layer; goal?: StepGoal };
+/**
+ * A declared step: its layer alone, or its layer with what its success means (`goal`) and whether the journey only
+ * holds on it (`held`: the heartbeats of a held connection, shown apart and never the journey's goal); `onlyWith`
+ * names an option without which the journey leaves the step out.
+ */
+export type StepSpec = Layer | { layer: Layer; goal?: StepGoal; held?: boolean; onlyWith?: string };
 
-/** The steps of a journey, in the order a participant meets them, each with its layer; declared once per target. */
+/** The steps of a journey, in the order a participant meets them, each with its layer; declared once per journey. */
 export type Steps = Readonly<Record<string, StepSpec>>;
 
 /** The name of a declared step: a journey that names any other does not type-check. */
 export type StepName<S extends Steps> = Extract<keyof S, string>;
+
+/** The name of a step declared `held: true`: the only steps `vu.hold` takes. */
+export type HeldStepName<S extends Steps> = string extends keyof S ? string : { [K in StepName<S>]: S[K] extends { held: true } ? K : never }[StepName<S>];
 
 /** One step as recorded in the run folder. */
 export interface StepDecl {
@@ -33,26 +39,22 @@ export interface StepDecl {
 }
 
 /**
- * The declared steps as run-folder records, in declaration order. Where no step is the journey's goal, the last
- * step that is not held (`held`: steps used only for heartbeats) is.
+ * The declared steps as run-folder records, in declaration order, without those whose option is not given. Where no
+ * step is the journey's goal, the last step that is not held is.
  */
-export function stepDecls(steps: Steps, held: ReadonlySet<string> = new Set()): StepDecl[] {
-  const decls: StepDecl[] = Object.entries(steps).map(([step, spec]) => {
-    const { layer, goal } = typeof spec === 'string' ? { layer: spec, goal: undefined } : spec;
+export function stepDecls(steps: Steps, options: OptionValues = {}): StepDecl[] {
+  const given = ([, spec]: [string, StepSpec]) => typeof spec === 'string' || spec.onlyWith === undefined || options[spec.onlyWith] !== undefined;
+  const decls: StepDecl[] = Object.entries(steps).filter(given).map(([step, spec]) => {
+    const { layer, goal, held } = typeof spec === 'string' ? { layer: spec, goal: undefined, held: false } : spec;
     const d: StepDecl = goal ? { layer, step, goal } : { layer, step };
-    if (held.has(step)) d.held = true;
+    if (held === true) d.held = true;
     return d;
   });
   if (!decls.some((d) => d.goal === 'journey')) {
-    const last = [...decls].reverse().find((d) => !held.has(d.step));
+    const last = [...decls].reverse().find((d) => !d.held);
     if (last) last.goal = 'journey';
   }
   return decls;
-}
-
-/** A target's steps as run-folder records. */
-export function targetSteps(t: Pick<Target, 'steps' | 'heldSteps'>): StepDecl[] {
-  return stepDecls(t.steps, new Set(t.heldSteps));
 }
 
 /** The layer of a declared step; undefined when `name` is not declared. */
@@ -65,6 +67,12 @@ export function layerOf(steps: Steps, name: string): Layer | undefined {
 export interface Heartbeat {
   message(t: number): string;
   isReply(msg: Record<string, unknown>, t: number): boolean;
+  /**
+   * A last message when the participant leaves (the run ends, or its lesson does), sent before the connection
+   * closes cleanly: Janus's keepalive destroys the session, so its rooms let the pupil go at once. Without it the
+   * connection is just closed.
+   */
+  farewell?: string;
 }
 
 /** Who hears a held connection: its text messages and its close. An object, not two closures per connection. */
@@ -79,6 +87,8 @@ export interface HeldConnection {
   listener?: HeldListener;
   /** Closes at once, without a closing handshake. */
   terminate(): void;
+  /** Sends `farewell`, then closes cleanly (a closing handshake, or the last request answered), at most 2 s later; resolves once closed. */
+  leave?(farewell: string): Promise<void>;
 }
 
 /** A message that came in on a WebSocket. */
@@ -115,9 +125,21 @@ export interface JanusSession {
   attach(plugin: string, signal: AbortSignal): Promise<number>;
   /** Sends a plugin request; resolves with its answer (for an asynchronous request, the event that answers it). */
   message(handle: number, body: Record<string, unknown>, signal: AbortSignal, jsep?: Record<string, unknown>): Promise<JanusEvent>;
+  /** Detaches a plugin handle. */
+  detach(handle: number, signal: AbortSignal): Promise<void>;
+  /** Destroys the session on Janus and closes its connection: a participant that leaves cleanly. */
+  destroy(signal: AbortSignal): Promise<void>;
   /** For vu.hold: the session's connection and its keepalive. */
-  readonly connection: HeldConnection | WebSocket | WsConnection;
+  readonly connection: HeldConnection | WsConnection;
   readonly keepalive: Heartbeat;
+}
+
+/** A participant in a Janus VideoRoom: its session, its handle on the plugin, and how it leaves. */
+export interface VideoRoomSeat {
+  session: JanusSession;
+  handle: number;
+  /** Leaves the room and destroys the session. */
+  leave(signal: AbortSignal): Promise<void>;
 }
 
 /** What a step's work resolved to; a thrown error is classified into the step's outcome. */
@@ -125,20 +147,26 @@ export type StepResult<T> = { ok: true; value: T } | { ok: false };
 
 /**
  * How one journey ended: joined (and nothing held); holding a connection, whose end the hold tells; failed at a
- * step; dropped from the conference after joining; or stopped by the run before it ended.
+ * step (the engine knows when the run stopped it, and records that instead); or dropped from the conference
+ * after joining.
  */
-export type JourneyEnd = 'joined' | 'holding' | 'failed' | 'dropped' | 'stopped';
+export type JourneyEnd = 'joined' | 'holding' | 'failed' | 'dropped';
+
+/** A journey's option values by name, as `--target-kind`'s flags, `--option name=value`, the environment or defaults gave them. */
+export type OptionValues = Readonly<Record<string, string | number | undefined>>;
 
 /** One participant as a journey sees it. */
-export interface Vu<S extends Steps = Steps> {
+export interface Vu<S extends Steps = Steps, O extends OptionValues = OptionValues> {
   /** Participant index from the schedule. */
   readonly id: number;
   /** School, conference and place from the scenario's population, and the test account. */
   readonly identity: Identity;
   /** Think time, step timeout and heartbeat interval of the scenario. */
   readonly client: ClientBehaviour;
-  /** True once the run has stopped this participant: the journey should end with 'stopped'. */
+  /** True once the run has stopped this participant: its steps fail at once, and the journey may end with 'failed'. */
   readonly stopped: boolean;
+  /** The journey's options, as the run was given them (see `options` in defineJourney). */
+  readonly options: O;
   /** The participant's HTTP connection and cookies, made on first use. */
   readonly http: HttpClient;
   /** The target as given (--target): its path, say, for a journey that needs it. */
@@ -157,11 +185,6 @@ export interface Vu<S extends Steps = Steps> {
    */
   step<T>(name: StepName<S>, work: (signal: AbortSignal) => Promise<T>): Promise<StepResult<T>>;
   /**
-   * Opens a WebSocket and resolves on its first message, which it returns; with `speaksFirst: false` (a protocol
-   * where the client talks first) it resolves once open, with `first` empty.
-   */
-  openSocket(url: string, signal: AbortSignal, opts?: { headers?: Record<string, string>; protocol?: string; speaksFirst?: boolean }): Promise<{ ws: WebSocket; first: string }>;
-  /**
    * Opens a WebSocket to send, wait for messages, and hold on. A path ('/ws?room=1') is on the participant's
    * origin, with its cookies, as a browser would send them.
    */
@@ -171,13 +194,11 @@ export interface Vu<S extends Steps = Steps> {
    * (e.g. http://host:8088/janus); a path ('/janus') is on the participant's origin, over HTTP.
    */
   janus(url: string, signal: AbortSignal): Promise<JanusSession>;
-  /** Opens a WebSocket for holding on a bare socket (a fraction of a WebSocket's memory); resolves on the server's first message. */
-  openHeld(url: string, signal: AbortSignal, opts?: { headers?: Record<string, string> }): Promise<{ sock: HeldConnection; first: string }>;
   /**
-   * Holds the participant on a connection from openHeld, openSocket, ws or a Janus session until the run ends: a heartbeat (`beat`) every
+   * Holds the participant on a connection from ws or a Janus session until the run ends: a heartbeat (`beat`) every
    * heartbeat interval, each one a sample of `step`. Returns 'holding' at once, for the journey to end with.
    */
-  hold(conn: HeldConnection | WebSocket | WsConnection, step: StepName<S>, beat: Heartbeat): 'holding';
+  hold(conn: HeldConnection | WsConnection, step: HeldStepName<S>, beat: Heartbeat): 'holding';
 }
 
 /** A target that can switch faults on and off itself (e.g. the reference platform's control surface). */
@@ -189,13 +210,6 @@ export interface NativeFaults {
   clear(f: Fault): Promise<void>;
 }
 
-/** Everything needed to build a target again in another process, as plain data. */
-export interface TargetSpec {
-  kind: string;
-  url: string;
-  [option: string]: string | number | undefined;
-}
-
 /**
  * What a platform is known or configured to take, where its owner knows: `plan` sets the scenario's load beside
  * it before anything is sent.
@@ -205,41 +219,4 @@ export interface TargetLimits {
   heldConnections?: number;
   /** Per layer, the rate it is configured to take: participants a second through that layer. */
   perSec?: Partial<Record<Layer, number>>;
-}
-
-/** How one platform is talked to, step by step, for one participant. */
-export interface Target<S extends Steps = Steps> {
-  /** Target kind, e.g. "reference". */
-  kind: string;
-  /** Base URL of the platform. */
-  url: URL;
-  /** The steps of the journey in order, each with its layer. */
-  steps: S;
-  /** Steps the journey only holds on (heartbeats): never its goal by default. */
-  heldSteps?: readonly string[];
-  /** Resolves when the platform answers at all; rejects with TargetUnreachableError otherwise. */
-  preflight(signal: AbortSignal): Promise<void>;
-  /** Faults the target can switch itself; absent when it cannot. */
-  faults?: NativeFaults;
-  /** Which server farm a request path on the target's origin belongs to, for the fault proxy's farm-down; absent when it has none. */
-  farmOf?(path: string): number | undefined;
-  /** How browser users get into a conference through the platform's own web pages; absent when the target has none. */
-  webClient?: WebClient;
-  /** False when a journey ends without holding a connection (plain HTTP, LMS logins): its sockets are then few at a time. Default true. */
-  holds?: boolean;
-  /** What the platform is known to take, when its owner says so. */
-  limits?: TargetLimits;
-  /** How to build this target again in a worker process; absent for a target made by hand (it then runs in one process). */
-  spec?: TargetSpec;
-  /**
-   * Runs one participant's whole journey once; never throws (failures are samples). A journey that goes on to
-   * hold a connection ends with `return vu.hold(…)`: the hold goes on without it. The engine closes whatever the
-   * participant has open once the journey, or its hold, is over.
-   */
-  journey(vu: Vu<S>): Promise<JourneyEnd>;
-}
-
-/** Declares a target with its steps typed: a journey that names an undeclared step does not compile. */
-export function defineTarget<const S extends Steps>(target: Target<S>): Target<S> {
-  return target;
 }

@@ -1,0 +1,96 @@
+// A platform as a run talks to it: a journey aimed at a URL with its options, and the plain data that loads it again.
+import type { AnyJourney, JourneyDefinition, JourneyOption } from '../api/journey.js';
+import { stepDecls, type NativeFaults, type OptionValues, type StepDecl, type Steps, type TargetLimits, type Vu, type JourneyEnd } from '../api/vu.js';
+import type { WebClient } from '../api/web-client.js';
+import type { Problem } from '../scenarios/model.js';
+import { preflightAny, preflightSpec } from './preflight.js';
+
+/** Where a journey comes from: a built-in kind by name, or a user's module with its bundle. */
+export type JourneySource = { builtIn: string } | { module: string; bundle: string };
+
+/** A platform as plain data: what a worker process or a shard builds again. Secret options travel only between processes of one run. */
+export interface PlatformSpec {
+  source: JourneySource;
+  url: string;
+  options: OptionValues;
+}
+
+/** A journey aimed at a platform, ready to run. */
+export interface Platform {
+  /** The built-in kind's name, or 'journey' for a user's module or definition. */
+  kind: string;
+  url: URL;
+  steps: Steps;
+  /** The steps as the run folder records them (those whose option is not given left out). */
+  decls: StepDecl[];
+  options: OptionValues;
+  /** The options a run folder or a report may show: the secret ones left out. */
+  shownOptions: OptionValues;
+  /** How to build it again in another process; absent for a definition handed over in memory (it then runs in one process). */
+  spec?: PlatformSpec;
+  holds: boolean;
+  limits?: TargetLimits;
+  webClient?: WebClient;
+  faults?: NativeFaults;
+  farmOf?(path: string): number | undefined;
+  preflight(signal: AbortSignal): Promise<void>;
+  journey(vu: Vu): Promise<JourneyEnd>;
+}
+
+/** A journey aimed at `url` with its option values resolved. */
+export function platformOf(def: AnyJourney, url: URL, options: OptionValues, kind: string, source?: JourneySource): Platform {
+  const d = def as JourneyDefinition<Steps, Record<string, JourneyOption>>;
+  const pre = d.preflight;
+  return {
+    kind,
+    url,
+    steps: d.steps,
+    decls: stepDecls(d.steps, options),
+    options,
+    shownOptions: shownOptions(d, options),
+    ...(source ? { spec: { source, url: url.href, options } } : {}),
+    holds: d.holds !== false,
+    ...(d.limits ? { limits: d.limits } : {}),
+    ...(d.webClient ? { webClient: d.webClient } : {}),
+    ...(d.faults ? { faults: d.faults(url, options as never) } : {}),
+    ...(d.farmOf ? { farmOf: d.farmOf.bind(d) } : {}),
+    preflight: (signal) => (typeof pre === 'function' ? pre(url, signal, options) : pre ? preflightSpec(url, pre, signal) : preflightAny(url, signal)),
+    journey: (vu) => d.journey(vu as never),
+  };
+}
+
+/** How the command line gives an option: a built-in kind's own flag, else `--option name=…`. */
+export function optionHow(name: string, o: JourneyOption): string {
+  return o.flag ?? `--option ${name}=…`;
+}
+
+/**
+ * A journey's option values from what the user gave (by name), the environment and the defaults; a value of the
+ * wrong type, not among the choices, or a required one missing is a problem naming the flag and the variable.
+ */
+export function resolveOptions(def: Pick<JourneyDefinition, 'options'>, given: Readonly<Record<string, string | number | undefined>>, env: NodeJS.ProcessEnv, where: string): { values: OptionValues; problems: Problem[] } {
+  const values: Record<string, string | number | undefined> = {};
+  const problems: Problem[] = [];
+  const schema = def.options ?? {};
+  for (const name of Object.keys(given)) {
+    if (!Object.hasOwn(schema, name)) problems.push({ where, message: `the journey has no option '${name}'`, hint: Object.keys(schema).length ? `its options: ${Object.keys(schema).join(', ')}` : 'it takes no options' });
+  }
+  for (const [name, o] of Object.entries(schema)) {
+    const raw = given[name] ?? (o.env !== undefined ? env[o.env] : undefined) ?? o.default;
+    const how = `${optionHow(name, o)}${o.env ? ` or ${o.env}` : ''}`;
+    if (raw === undefined || raw === '') {
+      if (o.required) problems.push({ where, message: `the option '${name}' is required: ${o.description}`, hint: `give it with ${how}` });
+      continue;
+    }
+    const value = o.type === 'number' ? Number(raw) : String(raw);
+    if (typeof value === 'number' && !Number.isFinite(value)) problems.push({ where, message: `the option '${name}' must be a number, not '${String(raw)}'`, hint: `give a number with ${how}` });
+    else if (o.choices && !o.choices.includes(String(value))) problems.push({ where, message: `the option '${name}' is '${String(raw)}'`, hint: `give one of ${o.choices.join(', ')} with ${how}` });
+    else values[name] = value;
+  }
+  return { values, problems };
+}
+
+/** Option values with the secret ones left out: what a run folder, a report or a script may show. */
+export function shownOptions(def: Pick<JourneyDefinition, 'options'>, values: OptionValues): OptionValues {
+  return Object.fromEntries(Object.entries(values).filter(([name]) => !def.options?.[name]?.secret));
+}
