@@ -87,3 +87,11 @@ export function defineJourney<const S extends Steps, const O extends JourneyOpti
 /** Any journey, whatever its steps and options: what a run, a registry or an export takes. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyJourney = JourneyDefinition<any, any>;
+
+/** The platform a run loads: a journey (a definition, a module's path, or a built-in kind's name) aimed at a URL, with its options. */
+export interface PlatformInput {
+  journey: AnyJourney | string;
+  target: string | URL;
+  /** The journey's options by name; those not given come from their environment variables, then their defaults. */
+  options?: Readonly<Record<string, string | number>>;
+}

@@ -97,7 +97,7 @@ export interface WsMessage {
   text: string;
   /** The text parsed as JSON, when it is an object or array; else undefined. */
   json: unknown;
-  binary?: Buffer;
+  binary?: Uint8Array;
 }
 
 /** A WebSocket as a journey uses it; hold on it with vu.hold. */

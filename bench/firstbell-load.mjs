@@ -1,7 +1,10 @@
 // Runs firstbell's engine on one benchmark scenario given as JSON in argv[2]; prints the run folder.
 // The same code path as `firstbell run`, without the report build that follows it.
 import { availableParallelism } from 'node:os';
-import { BUILT_IN_JOURNEYS, buildPlan, DEFAULT_CLIENT, DEFAULT_OBJECTIVES, resolveScenario, runScenario } from '../dist/index.js';
+import { BUILT_IN_JOURNEYS } from '../dist/index.js';
+import { buildPlan } from '../dist/plan/plan.js';
+import { DEFAULT_CLIENT, DEFAULT_OBJECTIVES, resolveScenario } from '../dist/scenarios/model.js';
+import { runScenario } from '../dist/users/run.js';
 import { layoutLoad } from '../dist/plan/limits.js';
 
 const spec = JSON.parse(process.argv[2]);

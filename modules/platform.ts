@@ -1,5 +1,5 @@
 // Platforms from plain data, whichever journey they run: a built-in kind, or a user's module loaded again (in a worker process).
-import type { AnyJourney, JourneyDefinition } from '../api/journey.js';
+import type { JourneyDefinition, PlatformInput } from '../api/journey.js';
 import { ProblemsError } from '../scenarios/model.js';
 import { builtInJourney, isTargetKind } from '../targets/index.js';
 import { platformOf, resolveOptions, type JourneySource, type Platform, type PlatformSpec } from '../targets/platform.js';
@@ -14,14 +14,6 @@ export async function buildPlatform(spec: PlatformSpec): Promise<Platform> {
     return platformOf(builtInJourney(src.builtIn), url, spec.options, src.builtIn, src);
   }
   return platformOf(await reloadJourney(src.module, src.bundle), url, spec.options, 'journey', src);
-}
-
-/** The platform a run loads: a journey (a definition, a module's path, or a built-in kind's name) aimed at a URL, with its options. */
-export interface PlatformInput {
-  journey: AnyJourney | string;
-  target: string | URL;
-  /** The journey's options by name; those not given come from their environment variables, then their defaults. */
-  options?: Readonly<Record<string, string | number>>;
 }
 
 /**

@@ -109,6 +109,23 @@ describe('the house', () => {
     expect(longFunctions('long.ts', `export function long(): void {\n${body}\n}\n`)).toEqual([`long.ts:1 long has ${MAX_FUNCTION_LINES + 2} lines`]);
   });
 
+  it('publishes a narrow API: at most 70 names, at most 1,000 lines of declarations reachable from the entry, no class of the engine or the run folder, no types from devDependencies', () => {
+    const entry = `${root}dist/index.d.ts`;
+    const program = ts.createProgram([entry], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, noEmit: true, types: [] });
+    const own = program.getSourceFiles().filter((f) => f.fileName.startsWith(`${root}dist/`));
+    const lines = own.reduce((n, f) => n + f.text.split('\n').length, 0);
+    const checker = program.getTypeChecker();
+    const names = checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(entry)!)!).map((x) => x.name);
+    expect(names.length, names.join(', ')).toBeLessThanOrEqual(70);
+    expect(lines, own.map((f) => f.fileName.slice(root.length)).join(', ')).toBeLessThanOrEqual(1_000);
+    const classes = own.filter((f) => /^dist\/(users|run-folder)\//.test(f.fileName.slice(root.length)) && /\bclass\b/.test(f.text)).map((f) => f.fileName);
+    expect(classes).toEqual([]);
+    const dev = Object.keys((JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { devDependencies: Record<string, string> }).devDependencies);
+    const imports = (f: ts.SourceFile, d: string) => [`from '${d}'`, `from "${d}"`, `import("${d}")`].some((x) => f.text.includes(x));
+    const fromDev = own.filter((f) => dev.some((d) => imports(f, d.replace(/^@types\//, ''))) || /\b(Buffer|NodeJS)\b/.test(f.text)).map((f) => f.fileName);
+    expect(fromDev).toEqual([]);
+  });
+
   it('publishes typed entry points: a user file and the README\'s examples compile against the built package, and an undeclared step does not', () => {
     const readme = readFileSync(`${root}README.md`, 'utf8');
     const examples = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);

@@ -6,7 +6,8 @@ import { NetPolicy } from '../protocol/address-guard.js';
 import { DEFAULT_MAX_ANSWER_BYTES } from '../protocol/answer-limits.js';
 import type { StepDecl } from '../api/vu.js';
 import type { Platform } from '../targets/platform.js';
-import { platformOfInput, type PlatformInput } from '../modules/platform.js';
+import type { PlatformInput } from '../api/journey.js';
+import { platformOfInput } from '../modules/platform.js';
 import { armFaults, type ArmedFaults } from '../faults/faults.js';
 import { VERSION } from '../lib/version.js';
 import { loadRows, type Row } from '../modules/data.js';
@@ -19,7 +20,7 @@ import {
   type HealthSecond, type RunInfo, type RunStatus,
 } from '../run-folder/run-folder.js';
 import { Series } from '../run-folder/series.js';
-import { ProblemsError, type Layer, type ResolvedScenario } from '../scenarios/model.js';
+import { ProblemsError, type ResolvedScenario } from '../scenarios/model.js';
 import type { WebClient } from '../api/web-client.js';
 import { browserSteps, BrowserUsers, type BrowserUsersOptions } from './browser/canaries.js';
 import { ProcessTreeMeter } from './browser/processes.js';
@@ -29,6 +30,7 @@ import { HealthMonitor } from './health.js';
 import { Recorder } from './recorder.js';
 import type { DispatchStats } from './scheduler.js';
 import { epochNow, WorkerGenerator } from './workers.js';
+import type { RunProgress } from './progress.js';
 
 /** How a run goes, whatever its plan. */
 export interface RunSettings {
@@ -86,19 +88,11 @@ type Settings = RunSettings & { target: Platform };
 export const DEFAULT_MAX_ACTIVE = 50_000;
 
 /** The live state once a second. */
-export interface Progress {
-  /** Seconds since the run start. */
-  t: number;
+/** One second of a run, with what the command line's progress line shows besides. */
+export interface Progress extends RunProgress {
   /** ms from the run start of the first bell. */
   firstBellAtMs: number;
   plannedEndMs: number;
-  planned: number;
-  sent: number;
-  late: number;
-  dropped: number;
-  active: number;
-  /** Per layer in the last second: ended attempts, failed ones, and p95 latency in ms. */
-  layers: Record<Layer, { ended: number; failed: number; p95Ms: number }>;
   health: HealthSecond;
 }
 

@@ -1,5 +1,5 @@
 // A user's own journey and run, written against the published package: it must compile as it stands.
-import { buildPlan, DEFAULT_CLIENT, DEFAULT_OBJECTIVES, defineJourney, defineScenario, HttpStatusError, joinVideoRoom, resolveScenario, runScenario, type Heartbeat } from 'firstbell';
+import { buildReport, defineJourney, defineScenario, HttpStatusError, joinVideoRoom, load, runScenario, type Heartbeat, type RunResult } from 'firstbell';
 
 const steps = { login: { layer: 'admission', goal: 'layer' }, join: 'broker', connect: { layer: 'media', goal: 'journey' }, heartbeat: { layer: 'media', held: true } } as const;
 
@@ -42,15 +42,11 @@ export const janus = defineJourney({
   },
 });
 
-const scenario = defineScenario({
-  name: 'morning', description: 'a ramp', firstBell: '08:00:00', population: { schools: 1, conferences: 10, participantsPerConference: 24 },
-  phases: [{ name: 'ramp', startMs: 0, durationMs: 60_000, participants: 1_800, curve: { kind: 'ramp', fromRate: 0, toRate: 60 } }],
-  observeMs: 5_000, client: DEFAULT_CLIENT, objectives: DEFAULT_OBJECTIVES, joinWithinMs: 10_000,
-});
+const scenario = defineScenario({ name: 'morning', population: { schools: 1, conferences: 10, participantsPerConference: 24 }, phases: load.ramp({ fromPerSec: 0, toPerSec: 60, overMs: 60_000 }) });
 
 export async function run(): Promise<string> {
-  const plan = buildPlan(resolveScenario(scenario, 1), 1);
-  const r = await runScenario({ plan, platform: { journey, target: 'http://127.0.0.1:8080', options: { secret: 's' } }, outDir: 'runs' });
-  const builtIn = await runScenario({ plan, platform: { journey: 'janus', target: 'ws://127.0.0.1:8188', options: { rooms: 2000 } }, outDir: 'runs' });
-  return r.dir + builtIn.dir;
+  const r: RunResult = await runScenario({ scenario, platform: { journey, target: 'http://127.0.0.1:8080', options: { secret: 's' } }, outDir: 'runs' });
+  const builtIn = await runScenario({ scenario: 'monday-0800', scale: 0.01, platform: { journey: 'janus', target: 'ws://127.0.0.1:8188', options: { rooms: 2000 } }, outDir: 'runs', workers: 2 });
+  const report = await buildReport(r.dir);
+  return `${report.verdict} ${report.headline} ${builtIn.sent}`;
 }
