@@ -46,13 +46,6 @@ export function isHoldEvent(o: Outcome): boolean {
 /** Attempts that got no answer from the target at all: nothing listened, the connection broke, or nothing came back in time. */
 export const UNANSWERED: ReadonlySet<Outcome> = new Set<Outcome>(['refused', 'reset', 'timeout', 'dns', 'tls']);
 
-/**
- * Outcomes that only the generator's clock says: nothing came back in time. Every other failure is something the
- * target (or the network in front of it) said: a status, a close, a refusal, a reset, an answer that made no sense.
- * A busy generator can make the first kind (it read the answer too late), never the second.
- */
-export const CLOCK_ONLY: ReadonlySet<string> = new Set(['timeout']);
-
 /** Outcomes that are not attempts against the target: the run stopped them, the journey's code or the generator failed, or firstbell refused the address. */
 export const NOT_THE_TARGETS: ReadonlySet<Outcome> = new Set<Outcome>(['aborted', 'script_error', 'not_allowed', 'generator']);
 

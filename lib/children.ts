@@ -31,11 +31,6 @@ export function releaseChild(pid: number | undefined): void {
   if (pid !== undefined) alive.delete(pid);
 }
 
-/** The processes still running that firstbell started, by name. */
-export function childrenAlive(): { pid: number; name: string }[] {
-  return [...alive].map(([pid, c]) => ({ pid, name: c.name }));
-}
-
 /**
  * Ends every started process now, for a process about to exit at once (a second Ctrl-C): SIGTERM, so that a
  * reference platform still stops the Janus farms it started, and SIGKILL to a browser, which holds nothing.
