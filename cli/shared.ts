@@ -12,7 +12,7 @@ import { ProblemsError, resolveScenario, validateScenario, type ResolvedScenario
 import { applyObjectiveFlags } from '../scenarios/objective-flag.js';
 import { FAULT_FLAG_FORM, parseFaultFlags } from '../scenarios/fault-flag.js';
 import { builtInJourney, TARGET_KINDS, type TargetKind } from '../targets/index.js';
-import { platformOf, resolveOptions, type JourneySource, type Platform } from '../targets/platform.js';
+import { platformWithOptions, type JourneySource, type Platform } from '../targets/platform.js';
 import { EXIT, FirstbellError } from '../lib/errors.js';
 
 export { EXIT } from '../lib/errors.js';
@@ -187,10 +187,7 @@ function builtInFlagValues(kind: TargetKind, o: Record<string, unknown>): Record
 
 /** A journey aimed at a URL with its options from the flags, --option and the environment; every problem at once. */
 function platformFrom(def: JourneyDefinition, url: string, allowed: string[], given: Record<string, string | number>, kind: string, source: JourneySource | undefined, what: string): Platform {
-  const u = targetUrl(url, allowed, def.schemes ?? ALL_SCHEMES, what);
-  const { values, problems } = resolveOptions(def, given, process.env, what);
-  if (problems.length) throw new ProblemsError(problems);
-  return platformOf(def, u, values, kind, source);
+  return platformWithOptions(def, targetUrl(url, allowed, def.schemes ?? ALL_SCHEMES, what), given, kind, source, what);
 }
 
 /** A built-in kind aimed at --target. */

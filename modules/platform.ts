@@ -1,8 +1,7 @@
 // Platforms from plain data, whichever journey they run: a built-in kind, or a user's module loaded again (in a worker process).
 import type { JourneyDefinition, PlatformInput } from '../api/journey.js';
-import { ProblemsError } from '../scenarios/model.js';
 import { builtInJourney, isTargetKind } from '../targets/index.js';
-import { platformOf, resolveOptions, type JourneySource, type Platform, type PlatformSpec } from '../targets/platform.js';
+import { platformOf, platformWithOptions, type JourneySource, type Platform, type PlatformSpec } from '../targets/platform.js';
 import { loadJourney, reloadJourney } from './journey.js';
 
 /** Builds the platform a spec describes (checked where the run started: here it is only loaded again). */
@@ -35,7 +34,5 @@ export async function platformOfInput(p: PlatformInput): Promise<Platform> {
     def = j.def;
     source = { module: j.file, bundle: j.bundle };
   }
-  const { values, problems } = resolveOptions(def, p.options ?? {}, process.env, typeof p.journey === 'string' ? `journey ${p.journey}` : 'the journey');
-  if (problems.length) throw new ProblemsError(problems);
-  return platformOf(def, url, values, kind, source);
+  return platformWithOptions(def, url, p.options ?? {}, kind, source, typeof p.journey === 'string' ? `journey ${p.journey}` : 'the journey');
 }

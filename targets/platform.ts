@@ -2,7 +2,7 @@
 import type { AnyJourney, JourneyDefinition, JourneyOption } from '../api/journey.js';
 import { stepDecls, type NativeFaults, type OptionValues, type StepDecl, type Steps, type TargetLimits, type Vu, type JourneyEnd } from '../api/vu.js';
 import type { WebClient } from '../api/web-client.js';
-import type { Problem } from '../scenarios/model.js';
+import { ProblemsError, type Problem } from '../scenarios/model.js';
 import { preflightAny, preflightSpec } from './preflight.js';
 
 /** Where a journey comes from: a built-in kind by name, or a user's module with its bundle. */
@@ -25,7 +25,7 @@ export interface Platform {
   decls: StepDecl[];
   options: OptionValues;
   /** The options a run folder or a report may show: the secret ones left out. */
-  shownOptions: OptionValues;
+  shownOptions: Readonly<Record<string, string | number>>;
   /** How to build it again in another process; absent for a definition handed over in memory (it then runs in one process). */
   spec?: PlatformSpec;
   holds: boolean;
@@ -91,6 +91,13 @@ export function resolveOptions(def: Pick<JourneyDefinition, 'options'>, given: R
 }
 
 /** Option values with the secret ones left out: what a run folder, a report or a script may show. */
-export function shownOptions(def: Pick<JourneyDefinition, 'options'>, values: OptionValues): OptionValues {
-  return Object.fromEntries(Object.entries(values).filter(([name]) => !def.options?.[name]?.secret));
+export function shownOptions(def: Pick<JourneyDefinition, 'options'>, values: OptionValues): Readonly<Record<string, string | number>> {
+  return Object.fromEntries(Object.entries(values).filter((e): e is [string, string | number] => e[1] !== undefined && !def.options?.[e[0]]?.secret));
+}
+
+/** A journey aimed at `url` with its options resolved from what was given, the environment and the defaults; every problem at once. */
+export function platformWithOptions(def: AnyJourney, url: URL, given: Readonly<Record<string, string | number>>, kind: string, source: JourneySource | undefined, where: string): Platform {
+  const { values, problems } = resolveOptions(def, given, process.env, where);
+  if (problems.length) throw new ProblemsError(problems);
+  return platformOf(def, url, values, kind, source);
 }

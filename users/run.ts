@@ -237,7 +237,7 @@ class Run {
       host: { hostname: hostname(), cpus: cpus().length, platform: `${process.platform}-${process.arch}` },
       scenario,
       seed,
-      target: { kind: this.o.target.kind, url: this.o.target.url.origin, ...(Object.keys(this.o.target.shownOptions).length ? { options: definedOptions(this.o.target.shownOptions) } : {}) },
+      target: { kind: this.o.target.kind, url: this.o.target.url.origin, ...(Object.keys(this.o.target.shownOptions).length ? { options: { ...this.o.target.shownOptions } } : {}) },
       firstBellAtMs: schedule.firstBellAtMs,
       plannedEndMs: schedule.endMs,
       steps: this.steps,
@@ -475,9 +475,4 @@ async function startGenerator(plan: Plan, o: Settings, g: { origin: string; maxA
     allowedHosts: allowedHosts(o), maxAnswerBytes: g.net.maxAnswerBytes,
   }));
   return WorkerGenerator.start(inits, clock);
-}
-
-/** Option values without the unset ones, as run.json keeps them. */
-function definedOptions(o: Readonly<Record<string, string | number | undefined>>): Record<string, string | number> {
-  return Object.fromEntries(Object.entries(o).filter((e): e is [string, string | number] => e[1] !== undefined));
 }
