@@ -8,7 +8,7 @@ export type {
 } from './api/vu.js';
 export { joinVideoRoom } from './api/janus.js';
 export { extract } from './api/extract.js';
-export type { HttpAnswer, HttpClient, HttpRequestOptions } from './api/http.js';
+export { pathOnOrigin, type HttpAnswer, type HttpClient, type HttpRequestOptions } from './api/http.js';
 export type { Identity } from './api/identity.js';
 export { defineWebClient, pageUrl, WebClientError, type MediaReading, type PageCondition, type WebClient, type WebClientDefinition, type WebStep } from './api/web-client.js';
 export { HttpStatusError, ProtocolError, TargetUnreachableError, TimeoutError } from './api/errors.js';

@@ -37,3 +37,18 @@ export interface HttpClient {
   /** Closes the connection; cookies stay, as in a browser. */
   close(): void;
 }
+
+/** A link (absolute, or relative to the path `from`) as a request path on `origin`; undefined on another. Without the URL class, for k6. */
+export function pathOnOrigin(link: string, origin: string, from = '/'): string | undefined {
+  const abs = /^(?:([a-z][a-z0-9+.-]*:))?\/\/[^/?#]*/i.exec(link);
+  let path = link;
+  if (abs) {
+    const at = abs[1] ? abs[0] : origin.slice(0, origin.indexOf(':') + 1) + abs[0];
+    if (at.toLowerCase() !== origin.toLowerCase()) return undefined;
+    path = link.slice(abs[0].length) || '/';
+  } else if (!link.startsWith('/')) {
+    const dir = from.replace(/[?#].*$/, '');
+    path = link.startsWith('?') ? dir + link : dir.replace(/[^/]*$/, '') + link;
+  }
+  return path.replace(/#.*$/, '');
+}

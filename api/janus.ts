@@ -50,7 +50,7 @@ export async function janusOverHttp(http: HttpClient, base: string, signal: Abor
     const res = await http.request('POST', path, { json: body, signal: s, expect: [200] });
     return failIfError(parseJanus(res.body));
   };
-  const id = (await post(base, { janus: 'create', transaction: transactionId() }, signal)).data?.id;
+  const id = (await post(base || '/', { janus: 'create', transaction: transactionId() }, signal)).data?.id;
   if (!id) throw new ProtocolError('Janus created no session');
   const sessionPath = `${base}/${id}`;
   const connection = new HttpHeld(http, sessionPath);

@@ -96,20 +96,48 @@ function scenarioProblems(s: ResolvedScenario): Problem[] {
   return problems;
 }
 
-/** Where a journey's source uses a global k6 does not have, by the TypeScript parser. */
-async function globalsK6Lacks(file: string): Promise<Problem[]> {
+/**
+ * Where the code a k6 script runs uses a global k6 does not have, by the TypeScript parser: of the journey's own file,
+ * its `journey` and what that uses of the file (its faults and preflight run in firstbell, not in k6); of every other
+ * file of the bundle, all of it.
+ */
+async function globalsK6Lacks(file: string, journeyFile: string): Promise<Problem[]> {
   const ts = (await import('typescript')).default;
   const src = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
   const problems: Problem[] = [];
+  // The file's top-level functions and constants by name, each visited once, when something that runs uses it.
+  const top = new Map<string, import('typescript').Node>();
+  for (const st of src.statements) {
+    if (ts.isFunctionDeclaration(st) && st.name) top.set(st.name.text, st);
+    if (ts.isVariableStatement(st)) for (const d of st.declarationList.declarations) if (ts.isIdentifier(d.name)) top.set(d.name.text, d);
+  }
+  const seen = new Set<import('typescript').Node>();
   const visit = (n: import('typescript').Node) => {
     if (ts.isIdentifier(n) && Object.hasOwn(NOT_IN_K6, n.text) && usedAsGlobal(ts, n)) {
       const line = src.getLineAndCharacterOfPosition(n.getStart(src)).line + 1;
       problems.push({ where: `${relativeShown(file)}:${line}`, message: `uses ${n.text}, which k6 does not have (k6 runs JavaScript, not Node.js)`, hint: `use ${NOT_IN_K6[n.text]}` });
     }
+    const used = ts.isIdentifier(n) ? top.get(n.text) : undefined;
+    if (used && !seen.has(used)) {
+      seen.add(used);
+      visit(used);
+    }
     ts.forEachChild(n, visit);
   };
-  visit(src);
+  const runs = file === journeyFile ? journeyPart(ts, src) : undefined;
+  visit(runs ?? src);
   return problems;
+}
+
+/** The `journey` of a file's defineJourney: what a k6 script runs of it; undefined when there is none to be found. */
+function journeyPart(ts: typeof import('typescript'), src: import('typescript').SourceFile): import('typescript').Node | undefined {
+  let found: import('typescript').Node | undefined;
+  const find = (n: import('typescript').Node) => {
+    if (!found && (ts.isPropertyAssignment(n) || ts.isMethodDeclaration(n) || ts.isShorthandPropertyAssignment(n)) && n.name.getText(src) === 'journey') found = n;
+    if (!found) ts.forEachChild(n, find);
+  };
+  find(src);
+  return found;
 }
 
 /** An identifier that names a global value: not a property, a declaration, an import or a type. */
@@ -133,7 +161,9 @@ function bundleProblems(failure: BuildFailure, journey: string): Problem[] {
     const where = m.location ? `${relativeShown(m.location.file.startsWith('/') ? m.location.file : join(dirname(journey), m.location.file))}:${m.location.line}` : relativeShown(journey);
     const node = /Could not resolve "((node:)?[a-z_]+)"/.exec(m.text);
     const missing = /No matching export in ".*firstbell\.ts" for import "([^"]+)"/.exec(m.text);
+    const crypto = /No matching export in ".*crypto\.ts" for import "([^"]+)"/.exec(m.text);
     if (node) return { where, message: `imports ${node[1]}, which k6 does not have (k6 runs JavaScript, not Node.js)`, hint: 'do it with the vu API (vu.http, vu.ws) or without that module' };
+    if (crypto) return { where, message: `imports ${crypto[1]} from node:crypto, which a k6 script does not have`, hint: 'in k6, node:crypto has createHash and createHmac (on k6/crypto)' };
     if (missing) return { where, message: `imports ${missing[1]} from 'firstbell', which a k6 script does not have`, hint: 'a journey exported to k6 may use defineJourney, extract, the errors, identities and the types of the vu API' };
     return { where, message: m.text, hint: m.location?.lineText ? `fix this line: ${m.location.lineText.trim().slice(0, 120)}` : 'fix the module so that it compiles' };
   });
@@ -144,24 +174,16 @@ function ownFiles(meta: Metafile, cwd: string): string[] {
   return Object.keys(meta.inputs)
     .filter((f) => !f.startsWith('firstbell-run:'))
     .map((f) => (f.startsWith('/') ? f : join(cwd, f)))
-    .filter((f) => !f.includes('/node_modules/') && !f.startsWith(K6_RUNTIME) && !f.startsWith(join(PACKAGE_ROOT, 'api')) && !f.startsWith(join(PACKAGE_ROOT, 'k6')) && !f.startsWith(join(PACKAGE_ROOT, 'targets')));
+    .filter((f) => !f.includes('/node_modules/') && !f.startsWith(K6_RUNTIME) && !f.startsWith(join(PACKAGE_ROOT, 'api')) && !f.startsWith(join(PACKAGE_ROOT, 'k6')));
 }
 
 /** The journey's definition and its source file: a built-in kind's from the registry, a module's loaded and checked. */
 async function journeyOf(j: JourneyK6Options['journey'], typecheck = true): Promise<{ def: JourneyDefinition; file: string; shown: string }> {
   if ('kind' in j) {
-    const lacks = NOT_FOR_K6[j.kind];
-    if (lacks) throw new ProblemsError([{ where: `--target-kind ${j.kind}`, message: `the built-in ${j.kind} journey ${lacks}`, hint: 'run it with firstbell (firstbell run …), with --shard for more machines' }]);
     return { def: builtInJourney(j.kind), file: builtInSource(j.kind), shown: `the built-in ${j.kind} journey` };
   }
   return { def: (await loadJourney(j.module, typecheck)).def, file: j.module, shown: `the journey ${relativeShown(j.module)}` };
 }
-
-/** The built-in kinds whose journeys need what k6 lacks (the URL class, node:crypto), with what to do instead. */
-const NOT_FOR_K6: Partial<Record<TargetKind, string>> = {
-  bbb: 'signs its API calls with node:crypto and reads URLs with the URL class, which k6 does not have',
-  moodle: 'follows its redirects with the URL class, which k6 does not have',
-};
 
 /** Bundles a journey into one k6 script, with the scenario's arrivals; problems are refused before anything is written. */
 export async function exportJourneyK6(o: JourneyK6Options): Promise<JourneyK6Export> {
@@ -184,7 +206,7 @@ export async function exportJourneyK6(o: JourneyK6Options): Promise<JourneyK6Exp
   const config: K6RunConfig = { options, run };
   const cwd = dirname(file);
   const { code, meta } = await bundle(config, cwd, file);
-  const lacks = (await Promise.all(ownFiles(meta, cwd).map(globalsK6Lacks))).flat();
+  const lacks = (await Promise.all(ownFiles(meta, cwd).map((f) => globalsK6Lacks(f, file)))).flat();
   if (lacks.length) throw new ProblemsError(lacks);
   const notes = [
     ...(def.webClient ? ['the journey\'s web client is not in the script: k6 sends protocol users only (browser users run with firstbell --browsers)'] : []),
@@ -207,6 +229,8 @@ function binding(config: K6RunConfig, journey: string): Plugin {
     setup(b) {
       b.onResolve({ filter: /^firstbell-journey$/ }, () => ({ path: journey }));
       b.onResolve({ filter: /^firstbell-run$/ }, () => ({ path: 'firstbell-run', namespace: 'firstbell-run' }));
+      // node:crypto's hashes are k6/crypto's in a script.
+      b.onResolve({ filter: /^(node:)?crypto$/ }, () => ({ path: join(K6_RUNTIME, 'crypto.ts') }));
       // As data, laid out for a person reading the script: its options first.
       b.onLoad({ filter: /.*/, namespace: 'firstbell-run' }, () => ({ contents: `export default ${JSON.stringify(config, null, 2)};`, loader: 'js' }));
     },

@@ -1,6 +1,8 @@
 // BigBlueButton's journey: its API (create, join) with the shared-secret checksum, then the client it hands out.
+// The hash is node:crypto's in Node.js and k6/crypto's in an exported k6 script; URLs are read without the URL class, which k6 lacks.
 import { createHash } from 'node:crypto';
 import { HttpStatusError, ProtocolError } from '../api/errors.js';
+import { pathOnOrigin } from '../api/http.js';
 import { defineJourney } from '../api/journey.js';
 import type { JourneyEnd } from '../api/vu.js';
 
@@ -11,17 +13,22 @@ export function bbbChecksum(call: string, query: string, secret: string, algorit
   return createHash(algorithm).update(call + query + secret).digest('hex');
 }
 
-/** The API's base, `…/bigbluebutton/api/`, from either `…/bigbluebutton/` or `…/bigbluebutton/api`. */
-export function bbbApiBase(url: URL): URL {
-  const path = url.pathname.replace(/\/+$/, '');
-  return new URL(`${/\/api$/.test(path) ? path : `${path}/api`}/`, url);
+/** The API's path, `…/bigbluebutton/api/`, from the path of either `…/bigbluebutton/` or `…/bigbluebutton/api`. */
+function apiPath(pathname: string): string {
+  const path = pathname.replace(/\/+$/, '');
+  return `${/\/api$/.test(path) ? path : `${path}/api`}/`;
 }
 
-/** A signed API call: path and query, the checksum last. Spaces become '+', as in the API documentation's example. */
-export function bbbCall(url: URL, call: string, params: Record<string, string>, secret: string, algorithm: BbbChecksum = 'sha1'): string {
-  const query = new URLSearchParams(params).toString();
-  const base = bbbApiBase(url);
-  return `${base.pathname}${call}?${query}${query ? '&' : ''}checksum=${bbbChecksum(call, query, secret, algorithm)}`;
+/** A query string as a form encodes it: spaces become '+', as in the API documentation's example. */
+function formQuery(params: Record<string, string>): string {
+  const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
+  return Object.entries(params).map(([k, v]) => `${enc(k)}=${enc(v)}`).join('&');
+}
+
+/** A signed API call on the server at `pathname`: path and query, the checksum last. */
+export function bbbCall(pathname: string, call: string, params: Record<string, string>, secret: string, algorithm: BbbChecksum = 'sha1'): string {
+  const query = formQuery(params);
+  return `${apiPath(pathname)}${call}?${query}${query ? '&' : ''}checksum=${bbbChecksum(call, query, secret, algorithm)}`;
 }
 
 function xmlField(xml: string, name: string): string | undefined {
@@ -53,8 +60,8 @@ export default defineJourney({
   steps: { create: 'broker', join: { layer: 'broker', goal: 'layer' }, enter: { layer: 'media', goal: 'journey' } },
   preflight: { path: 'api/' },
   async journey(vu): Promise<JourneyEnd> {
-    const url = vu.target;
-    const api = (call: string, params: Record<string, string>) => bbbCall(url, call, params, vu.options.secret, vu.options.checksum as BbbChecksum);
+    const { origin, pathname } = vu.target;
+    const api = (call: string, params: Record<string, string>) => bbbCall(pathname, call, params, vu.options.secret, vu.options.checksum as BbbChecksum);
     const meetingID = `class-${vu.identity.conference}`;
     const created = await vu.step('create', async (signal) => {
       const res = await vu.http.request('GET', api('create', { name: `Class ${meetingID}`, meetingID, attendeePW: 'ap', moderatorPW: 'mp' }), { signal });
@@ -65,9 +72,9 @@ export default defineJourney({
       const res = await vu.http.request('GET', api('join', { fullName: vu.identity.user, meetingID, role: 'VIEWER', password: 'ap', redirect: 'false' }), { signal });
       const client = xmlField(expectSuccess(res.status, res.body, 'join'), 'url');
       if (!client) throw new ProtocolError('join answered without the client url');
-      const u = new URL(client.replace(/&amp;/g, '&'), url);
-      if (u.origin !== url.origin) throw new ProtocolError(`the client is on another host (${u.origin}); load it as a target of its own`);
-      return u.pathname + u.search;
+      const path = pathOnOrigin(client.replace(/&amp;/g, '&'), origin, pathname);
+      if (path === undefined) throw new ProtocolError(`the client is on another host (${client}); load it as a target of its own`);
+      return path;
     });
     if (!joined.ok) return 'failed';
     const entered = await vu.step('enter', async (signal) => {
@@ -77,9 +84,9 @@ export default defineJourney({
         const res = await vu.http.request('GET', path, { signal });
         const location = res.headers.location;
         if (res.status >= 300 && res.status < 400 && typeof location === 'string') {
-          const next = new URL(location, url);
-          if (next.origin !== url.origin) return;
-          path = next.pathname + next.search;
+          const next = pathOnOrigin(location, origin, path);
+          if (next === undefined) return;
+          path = next;
           continue;
         }
         if (res.status !== 200) throw new HttpStatusError(res.status, 'client');

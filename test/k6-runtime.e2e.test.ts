@@ -7,13 +7,11 @@ import { EXIT, main } from '../cli.js';
 import { loadScenarioFile } from '../modules/scenario.js';
 import { buildSchedule } from '../plan/schedule.js';
 import { resolveScenario } from '../scenarios/model.js';
-import { startJanusFarms } from '../fixtures/janus.js';
 import { captureIo, tempDir } from './helpers.js';
 import { runScript } from './k6-shim.js';
 import { startSchoolApp, type SchoolApp } from './servers/school-app.js';
 
 const STEADY = new URL('../examples/json-login/steady.json', import.meta.url).pathname;
-const JANUS_CLASSES = new URL('../examples/janus-rest/classes.ts', import.meta.url).pathname;
 
 /** Exports a scenario file's journey, runs its script's participants on the scenario's arrivals, and imports the results. */
 async function exportRunImport(file: string, target: string, scale: number): Promise<{ code: number; out: string; err: string }> {
@@ -23,7 +21,7 @@ async function exportRunImport(file: string, target: string, scale: number): Pro
   const script = readFileSync(join(out, 'script.js'), 'utf8');
   const runTags = JSON.parse(/"tags": (\{[^}]*\})/.exec(script)![1]!) as Record<string, string>;
   const schedule = buildSchedule(resolveScenario(await loadScenarioFile(file), scale), 1);
-  const lines = await runScript(script, out, schedule.offsetsMs, runTags);
+  const { csv: lines } = await runScript(script, out, schedule.offsetsMs, runTags);
   const results = join(out, 'results.csv');
   writeFileSync(results, lines.join('\n') + '\n');
   const r = captureIo();
@@ -50,20 +48,5 @@ describe("an exported journey's k6 runtime", () => {
     expect(byStep.heartbeat!.ok).toBe(byStep.heartbeat!.attempts);
     // The server saw each pupil's session cookie on the WebSocket, or it would not have let them in.
     expect(app.seen.peakOpen).toBe(30);
-  }, 60_000);
-
-  it('joins each pupil to its Janus room over the HTTP API with long-polled events, and keeps the sessions alive', async () => {
-    const [farm] = await startJanusFarms(1, { http: true });
-    try {
-      const r = await exportRunImport(JANUS_CLASSES, farm!.httpUrl!, 1);
-      expect(r.code, r.err + r.out).toBe(EXIT.ok);
-      const summary = JSON.parse(r.out) as { users: { arrived: number; joined: number }; steps: { step: string; ok: number; failed: number }[] };
-      expect(summary.users).toMatchObject({ arrived: 30, joined: 30 });
-      const keepalives = summary.steps.find((s) => s.step === 'keepalive')!;
-      expect(keepalives.ok).toBeGreaterThan(60);
-      expect(keepalives.failed).toBe(0);
-    } finally {
-      await farm!.stop();
-    }
   }, 60_000);
 });

@@ -1,6 +1,7 @@
 // k6's modules as an exported script uses them, stood in by Node.js equivalents, so that the k6 runtime's logic can
 // be run against a real server here, where there is no k6 binary. It shows the vu API works; not that k6 runs it.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -24,7 +25,12 @@ interface Answer {
   error_code: number;
 }
 
-/** The stand-ins of k6/execution, k6/http, k6/metrics, k6/timers and k6/websockets for one test run. */
+/** k6's Hasher on Node's Hash: update, then digest. */
+function hasher(h: Hash | Hmac) {
+  return { update: (d: string) => void h.update(d), digest: (e: 'hex' | 'base64') => h.digest(e) };
+}
+
+/** The stand-ins of k6/crypto, k6/execution, k6/http, k6/metrics, k6/timers and k6/websockets for one test run. */
 function modules(points: K6Point[], runTags: Record<string, string>, startTime: number) {
   const jars = new AsyncLocalStorage<Map<string, string>>();
   const exec = { scenario: { iterationInTest: 0, startTime }, vu: { metrics: { metadata: {} as Record<string, unknown> } } };
@@ -69,7 +75,9 @@ function modules(points: K6Point[], runTags: Record<string, string>, startTime: 
     onerror?: (e: { error: string }) => void;
     private ws: WebSocket;
     constructor(url: string, _protocols: null, params?: { headers?: Record<string, string> }) {
-      this.ws = new WebSocket(url, { headers: params?.headers });
+      // k6 sends a subprotocol as a header; the ws package wants it named as a protocol to accept the answer.
+      const { 'Sec-WebSocket-Protocol': protocol, ...headers } = params?.headers ?? {};
+      this.ws = new WebSocket(url, protocol ? [protocol] : [], { headers });
       this.ws.on('open', () => this.onopen?.());
       this.ws.on('message', (d) => this.onmessage?.({ data: String(d) }));
       this.ws.on('close', () => this.onclose?.());
@@ -85,6 +93,7 @@ function modules(points: K6Point[], runTags: Record<string, string>, startTime: 
   return {
     registry: {
       'k6/execution': { default: exec },
+      'k6/crypto': { createHash: (a: string) => hasher(createHash(a)), createHMAC: (a: string, key: string) => hasher(createHmac(a, key)) },
       'k6/http': { default: http },
       'k6/metrics': { Trend: Metric, Rate: Metric },
       'k6/timers': { setTimeout, clearTimeout, setInterval, clearInterval },
@@ -108,8 +117,9 @@ function bindImports(script: string): string {
  * Runs an exported script's participants on the scenario's arrivals (ms from the start), and returns what they
  * recorded as k6 CSV lines carrying the script's run tags.
  */
-export async function runScript(script: string, dir: string, arrivalsMs: ArrayLike<number>, runTags: Record<string, string>): Promise<string[]> {
+export async function runScript(script: string, dir: string, arrivalsMs: ArrayLike<number>, runTags: Record<string, string>, env: Record<string, string> = {}): Promise<{ csv: string[]; points: K6Point[] }> {
   const points: K6Point[] = [];
+  (globalThis as Record<string, unknown>).__ENV = env;
   const startTime = Date.now();
   const m = modules(points, runTags, startTime);
   (globalThis as Record<string, unknown>).__k6 = m.registry;
@@ -118,5 +128,5 @@ export async function runScript(script: string, dir: string, arrivalsMs: ArrayLi
   const mod = (await import(pathToFileURL(file).href)) as { journey(): Promise<void> };
   await Promise.all(Array.from(arrivalsMs, (at, i) => new Promise<void>((resolve, reject) => setTimeout(() => m.iteration(i, () => mod.journey()).then(resolve, reject), Math.max(0, startTime + at - Date.now())))));
   const kv = (o: Record<string, unknown>) => Object.entries(o).map(([k, v]) => `${k}=${String(v)}`).join('&');
-  return [K6_CSV_HEADER, ...points.map((p) => [p.metric, Math.floor(p.timeMs / 1000), p.value.toFixed(6), '', '', '', '', '', '', '', '', 'arrivals', '', '', '', '', '', kv(p.tags), kv(p.metadata)].join(','))];
+  return { points, csv: [K6_CSV_HEADER, ...points.map((p) => [p.metric, Math.floor(p.timeMs / 1000), p.value.toFixed(6), '', '', '', '', '', '', '', '', 'arrivals', '', '', '', '', '', kv(p.tags), kv(p.metadata)].join(','))] };
 }

@@ -10,6 +10,7 @@ import { K6_RUN_TAGS, K6_STEP_METRIC, k6Stages } from '../k6/export.js';
 import { exportJourneyK6, K6_RUNTIME, stepsOfTag } from '../k6/journey-export.js';
 import type { Sample } from '../api/sample.js';
 import { PACKAGE_ROOT } from '../lib/version.js';
+import { TARGET_KINDS, type TargetKind } from '../targets/index.js';
 import { captureIo, tempDir } from './helpers.js';
 import { csvRow, K6_CSV_HEADER } from './k6-results.js';
 
@@ -25,7 +26,7 @@ function typeCheck(scripts: Record<string, string>): { status: number | null; ou
     JSON.stringify({
       compilerOptions: {
         strict: true, noUncheckedIndexedAccess: true, noImplicitOverride: true, noEmit: true, skipLibCheck: true, target: 'es2020', module: 'esnext', moduleResolution: 'bundler', lib: ['es2020'],
-        allowImportingTsExtensions: true, types: ['k6'], typeRoots: [join(PACKAGE_ROOT, 'node_modules/@types')], paths: { firstbell: [join(K6_RUNTIME, 'firstbell.ts')] },
+        allowImportingTsExtensions: true, types: ['k6'], typeRoots: [join(PACKAGE_ROOT, 'node_modules/@types')], paths: { firstbell: [join(K6_RUNTIME, 'firstbell.ts')], 'node:crypto': [join(K6_RUNTIME, 'crypto.ts')] },
       },
       files: Object.keys(scripts),
     }),
@@ -46,15 +47,19 @@ export function journey(): Promise<void> {
 }
 
 describe('firstbell export k6', () => {
-  it('bundles every built-in kind k6 can run, for every built-in scenario, on the one road: its entry type-checks against @types/k6', async () => {
+  it('bundles every built-in kind, and the reference journey for every built-in scenario, on the one road: its entry type-checks against @types/k6', async () => {
+    const other: Record<Exclude<TargetKind, 'reference'>, { url: string; options?: Record<string, string> }> = {
+      janus: { url: 'ws://127.0.0.1:8188' }, http: { url: 'http://127.0.0.1:8080/' },
+      bbb: { url: 'http://127.0.0.1:8080/bigbluebutton/', options: { secret: 's' } }, moodle: { url: 'http://127.0.0.1:8080/', options: { join: '/mod/bigbluebuttonbn/bbb_view.php?action=join&id={n}' } },
+    };
     const cases = [
-      ...BUILT_IN_SCENARIOS.filter((x) => !x.client.retry || x.client.retry.kind === 'none').map((s) => ({ s, kind: 'reference' as const, url: 'http://127.0.0.1:8080' })),
-      { s: BUILT_IN_SCENARIOS[0]!, kind: 'janus' as const, url: 'ws://127.0.0.1:8188' },
-      { s: BUILT_IN_SCENARIOS[0]!, kind: 'http' as const, url: 'http://127.0.0.1:8080/' },
+      ...BUILT_IN_SCENARIOS.filter((x) => !x.client.retry || x.client.retry.kind === 'none').map((s) => ({ s, kind: 'reference' as TargetKind, url: 'http://127.0.0.1:8080', options: undefined })),
+      ...Object.entries(other).map(([kind, o]) => ({ s: BUILT_IN_SCENARIOS[0]!, kind: kind as TargetKind, ...o })),
     ];
+    expect(new Set(cases.map((c) => c.kind))).toEqual(new Set(TARGET_KINDS));
     const entries: Record<string, string> = {};
     for (const [k, c] of cases.entries()) {
-      const e = await exportJourneyK6({ scenario: resolveScenario(c.s, 0.01), seed: 1, target: new URL(c.url), journey: { kind: c.kind }, parallelism: 4 });
+      const e = await exportJourneyK6({ scenario: resolveScenario(c.s, 0.01), seed: 1, target: new URL(c.url), journey: { kind: c.kind }, options: c.options, parallelism: 4 });
       entries[`entry-${k}.ts`] = journeyCheck(e.journey);
       expect(e.script).toContain('executor": "ramping-arrival-rate"');
       expect(e.script).toContain(`"${K6_RUN_TAGS.kind}": "${c.kind}"`);
@@ -66,12 +71,6 @@ describe('firstbell export k6', () => {
     const r = typeCheck(entries);
     expect(r.output).toBe('');
     expect(r.status).toBe(0);
-  });
-
-  it('refuses a built-in kind whose journey needs what k6 lacks, naming it', async () => {
-    const c = captureIo();
-    expect(await main(['export', 'k6', 'monday-0800', '--target', 'http://127.0.0.1:8080/bigbluebutton/', '--target-kind', 'bbb', '--bbb-secret', 's', '--out', tempDir()], c.io)).toBe(EXIT.usage);
-    expect(c.err()).toContain('the built-in bbb journey signs its API calls with node:crypto');
   });
 
   it('allocates a VU before the start for every participant that can be under way at once, for every built-in scenario at scale 1', async () => {
@@ -211,7 +210,8 @@ describe('firstbell export k6 of a user journey', () => {
     const journey = (body: string, head = "import { defineJourney } from 'firstbell';") =>
       `${head}\nexport default defineJourney({\n  steps: { login: 'admission' },\n  async journey(vu) {\n${body}\n    return 'joined';\n  },\n});\n`;
     const cases: [string, string, RegExp][] = [
-      ['node.ts', journey("    await vu.step('login', async () => createHash('sha1').update('x').digest('hex'));", "import { defineJourney } from 'firstbell';\nimport { createHash } from 'node:crypto';"), /node\.ts:2: imports node:crypto, which k6 does not have/],
+      ['node.ts', journey("    await vu.step('login', async () => readFileSync('x'));", "import { defineJourney } from 'firstbell';\nimport { readFileSync } from 'node:fs';"), /node\.ts:2: imports node:fs, which k6 does not have/],
+      ['crypto.ts', journey("    await vu.step('login', async () => randomBytes(8));", "import { defineJourney } from 'firstbell';\nimport { randomBytes } from 'node:crypto';"), /crypto\.ts:2: imports randomBytes from node:crypto, which a k6 script does not have.*createHash and createHmac/],
       ['url.ts', journey("    const u = new URL('/login', vu.origin);\n    await vu.step('login', (signal) => vu.http.request('GET', u.pathname, { signal }));"), /url\.ts:5: uses URL, which k6 does not have.*fix: use vu\.target and plain strings/],
       ['run.ts', journey("    await vu.step('login', async () => runScenario);", "import { defineJourney, runScenario } from 'firstbell';"), /imports runScenario from 'firstbell', which a k6 script does not have/],
     ];

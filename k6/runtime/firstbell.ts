@@ -7,7 +7,7 @@ export type {
 } from '../../api/vu.js';
 export { extract } from '../../api/extract.js';
 export { joinVideoRoom } from '../../api/janus.js';
-export type { HttpAnswer, HttpClient, HttpRequestOptions } from '../../api/http.js';
+export { pathOnOrigin, type HttpAnswer, type HttpClient, type HttpRequestOptions } from '../../api/http.js';
 export { identities, identityOf, type Identity } from '../../api/identity.js';
 export { defineWebClient, pageUrl, WebClientError, type WebClient, type WebClientDefinition, type WebStep } from '../../api/web-client.js';
 export { HttpStatusError, ProtocolError, TargetUnreachableError } from '../../api/errors.js';
