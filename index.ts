@@ -15,14 +15,14 @@ export { HttpStatusError, ProtocolError, TargetUnreachableError, TimeoutError } 
 export { BUILT_IN_JOURNEYS, TARGET_KINDS, type TargetKind } from './targets/index.js';
 
 // Scenarios.
-export { csv, defineScenario } from './api/scenario.js';
+export { csv, defineScenario } from './api/load.js';
 export { load } from './api/load.js';
 export type { ScenarioInput } from './scenarios/input.js';
 export { ProblemsError, type ClientBehaviour, type Fault, type Layer, type Problem, type Scenario } from './scenarios/model.js';
 export { BUILT_IN_SCENARIOS, findScenario } from './scenarios/index.js';
 
 // Runs and reports.
-export { runScenario, type RunOptions, type RunResult } from './users/api.js';
-export type { RunProgress } from './users/progress.js';
+export { runScenario, type RunOptions, type RunResult } from './run/api.js';
+export type { RunProgress } from './run/progress.js';
 export { buildReport, type Report } from './reports/api.js';
 export { EXIT, FirstbellError } from './lib/errors.js';

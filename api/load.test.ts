@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildSchedule } from '../plan/schedule.js';
 import { resolveScenario } from '../scenarios/model.js';
-import { load } from './load.js';
-import { defineScenario } from './scenario.js';
+import { defineScenario, load } from './load.js';
 
 describe('load shapes', () => {
   it('make a ramp whose arrivals rise linearly from one rate to the other', () => {

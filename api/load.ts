@@ -1,5 +1,17 @@
-// Load shapes: the common arrival patterns as phases, composable end to end. Rates and counts are at scale 1.
-import type { Phase } from '../scenarios/model.js';
+// Scenarios as users write them: defineScenario (the model's types with defaults, checked as they are written), data
+// rows, and load shapes, the common arrival patterns as phases, composable end to end. Rates and counts are at scale 1.
+import { scenarioFromInput, type ScenarioInput } from '../scenarios/input.js';
+import type { DataSource, Phase, Scenario } from '../scenarios/model.js';
+
+/** Declares a scenario: the same model as the built-ins; fields with a default may be left out. */
+export function defineScenario(scenario: ScenarioInput): Scenario {
+  return scenarioFromInput(scenario);
+}
+
+/** Rows of data for the participants from a CSV file (relative to the scenario file); participant n gets row n. */
+export function csv(path: string, opts: Omit<DataSource, 'csv'> = {}): DataSource {
+  return { csv: path, ...opts };
+}
 
 interface Placed {
   /** Start relative to the first bell, ms. Default 0 (or, inside `load.sequence`, where the part before ended). */

@@ -2,7 +2,6 @@
 import type { ClientBehaviour, Fault, Layer } from '../scenarios/model.js';
 import type { HttpClient } from './http.js';
 import type { Identity } from './identity.js';
-import type { WebClient } from './web-client.js';
 
 /**
  * What success of a step means: "layer" = a participant got through its layer (its goodput is the layer's);

@@ -2,14 +2,15 @@
 import { mkdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { exportJourneyK6, type JourneyK6Options } from '../k6/journey-export.js';
+import { exportJourneyK6, type JourneyK6Options } from '../k6/export.js';
 import { isScenarioFile, loadScenarioFile } from '../modules/scenario.js';
 import { importK6 } from '../k6/import.js';
-import { buildReport } from '../reports/build-report.js';
+import { writeReport } from '../reports/build-report.js';
 import { summaryJson, terminalSummary } from '../reports/summary.js';
-import { writeFileAtomic } from '../run-folder/run-folder.js';
+import { writeFileAtomic } from '../run-folder/writer.js';
 import { builtInJourney } from '../targets/index.js';
-import { allowTargetOption, EXIT, fmt, journeyFlags, journeyOfFlags, requireTarget, writableFolder, parseNumber, scaleOption, scenarioByName, seedOption, targetUrl, type Io, type SetAction, type TargetKindFlags } from './shared.js';
+import { targetUrl } from '../targets/platform.js';
+import { allowTargetOption, EXIT, fmt, journeyFlags, journeyOfFlags, requireTarget, writableFolder, parseNumber, scaleOption, scenarioByName, seedOption, type Io, type SetAction, type TargetKindFlags } from './shared.js';
 
 /** Writes the script of a journey (script.js, bundled) and its TestRun. */
 async function exportJourney(io: Io, o: JourneyK6Options, out: string | undefined, scenarioFile: string | undefined): Promise<number> {
@@ -63,7 +64,7 @@ export function addK6Commands(program: Command, io: Io, setAction: SetAction): C
         const cwd = io.cwd ?? process.cwd();
         const given = o.scenario !== undefined ? await loadScenarioFile(resolve(cwd, o.scenario)) : undefined;
         const r = await importK6(files.map((f) => resolve(cwd, f)), writableFolder('--out', o.out, cwd), undefined, io.signal, given);
-        const { analysis, reportPath } = await buildReport(r.dir);
+        const { analysis, reportPath } = await writeReport(r.dir);
         if (o.json) io.stdout.write(JSON.stringify(summaryJson(analysis), null, 2) + '\n');
         else {
           io.stdout.write(`imported ${fmt(r.samples)} samples from ${r.runners} runner${r.runners === 1 ? '' : 's'} (${fmt(r.dropped)} iterations dropped by k6)\n`);

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { availableParallelism, networkInterfaces } from 'node:os';
 import { Option, type Command } from 'commander';
 import type { Platform } from '../targets/platform.js';
+import { platformOfInput } from '../modules/platform.js';
 import { buildPlan, type Plan } from '../plan/plan.js';
 import { shareOf, shareSize, type Shard } from '../plan/shard.js';
 import { layoutLoad, LocalAddressError, parseLocalAddresses, type LoadLayout } from '../plan/limits.js';
@@ -11,11 +12,11 @@ import { costOfRun, CostError, sizeFor, USABLE_CORE_SHARE, type JourneyCost, typ
 import { spawnReferencePlatform } from '../fixtures/spawn.js';
 import { RunFolderError } from '../run-folder/run-folder.js';
 import { calibrate } from '../users/calibrate.js';
-import { describeFault } from '../scenarios/fault-label.js';
+import { describeFault } from '../scenarios/fault-flag.js';
 import { BUILT_IN_SCENARIOS } from '../scenarios/index.js';
 import type { ResolvedScenario } from '../scenarios/model.js';
 import { scenarioOfTimetable, timetableFlags, type TimetableFlags } from './timetable.js';
-import { builtInPlatform, EXIT, faultFlags, fmt, type FaultFlags, localAddressOption, parseNumber, scaleOption, scenarioByName, seedOption, targetFlags, targetOfFlags, UsageError, workersOption, type Io, type SetAction, type TargetKindFlags } from './shared.js';
+import { EXIT, faultFlags, fmt, type FaultFlags, localAddressOption, parseNumber, scaleOption, scenarioByName, seedOption, targetFlags, targetOfFlags, UsageError, workersOption, type Io, type SetAction, type TargetKindFlags } from './shared.js';
 
 /** This machine's interface addresses, for checking --local-address. */
 function machineAddresses(): Set<string> {
@@ -184,7 +185,7 @@ export async function journeyCost(io: Io, costFrom: string | undefined, referenc
   if (!referenceJourney) return undefined;
   const platform = await spawnReferencePlatform(['--media', 'stand-in']);
   try {
-    return await calibrate(builtInPlatform(platform.url, []), s, { what: 'a reference platform started for it' });
+    return await calibrate(await platformOfInput({ journey: 'reference', target: platform.url }), s, { what: 'a reference platform started for it' });
   } finally {
     await platform.stop();
   }

@@ -1,11 +1,11 @@
 // report and compare: outputs rebuilt from run folders alone.
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { analyseFolder, buildReport } from '../reports/build-report.js';
+import { analyseFolder, writeReport } from '../reports/build-report.js';
 import { compare, renderComparison } from '../reports/compare.js';
 import { openReport } from '../reports/screenshot.js';
 import { summaryJson, terminalSummary } from '../reports/summary.js';
-import { writeFileAtomic } from '../run-folder/run-folder.js';
+import { writeFileAtomic } from '../run-folder/writer.js';
 import { EXIT, parseNumber, UsageError, type Io, type SetAction } from './shared.js';
 
 
@@ -29,7 +29,7 @@ export function addReportCommands(program: Command, io: Io, setAction: SetAction
     .option('--chromium <path>', 'Chromium to use for --screenshot (default: FIRSTBELL_CHROMIUM or /usr/bin/chromium)')
     .action((dir: string, o: { fromSamples?: boolean; json?: boolean; screenshot?: string; chromium?: string }) =>
       setAction(async () => {
-        const { analysis, reportPath } = await buildReport(resolve(io.cwd ?? process.cwd(), dir), { fromSamples: o.fromSamples, signal: io.signal });
+        const { analysis, reportPath } = await writeReport(resolve(io.cwd ?? process.cwd(), dir), { fromSamples: o.fromSamples, signal: io.signal });
         if (o.screenshot) {
           const check = await openReport(reportPath, { screenshot: resolve(io.cwd ?? process.cwd(), o.screenshot), chromium: o.chromium });
           if (check.consoleErrors.length || !check.rendered) throw new Error(`the report did not render cleanly: ${check.consoleErrors.join('; ') || 'charts never finished'}`);

@@ -1,24 +1,26 @@
 // run, demo and whatif: a scenario sent against a target, its report built and its verdict printed.
-import { basename, join, relative, resolve } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Platform } from '../targets/platform.js';
+import { platformOfInput } from '../modules/platform.js';
 import { LAYERS, type Layer, type ResolvedScenario } from '../scenarios/model.js';
 import { clockAt } from '../analysis/analysis.js';
 import { spawnReferencePlatform } from '../fixtures/spawn.js';
-import { buildReport } from '../reports/build-report.js';
+import { writeReport } from '../reports/build-report.js';
 import { compare } from '../reports/compare.js';
 import { summaryJson, terminalSummary } from '../reports/summary.js';
-import { RunFailedError, WriteError } from '../run-folder/run-folder.js';
-import { NO_WEB_CLIENT_HINT, processAlive, runOn, type Progress } from '../users/run.js';
+import { RunFailedError } from '../run-folder/run-folder.js';
+import { WriteError } from '../run-folder/writer.js';
+import { NO_WEB_CLIENT_HINT, processAlive, runOn, type Progress } from '../run/conductor.js';
 import { fixtureArgs, fixtureFlags, type FixtureFlags } from './fixture.js';
 import { describePlan, planRun } from './plan.js';
 import { parseShard, parseStartAt, type Shard } from '../plan/shard.js';
 import { writeComparison } from './report.js';
-import { DEFAULT_MAX_ANSWER_BYTES } from '../protocol/answer-limits.js';
+import { DEFAULT_MAX_ANSWER_BYTES } from '../protocol/address-guard.js';
 import { webClientFlags, webClientOfFlags, type WebClientFlags } from './web-client.js';
 import { scenarioOfTimetable, timetableFlags, type TimetableFlags } from './timetable.js';
 import {
-  allowTargetOption, EXIT, parseSize, requireTarget, writableFolder, faultFlags, fmt, type FaultFlags, localAddressOption, parseNumber, scaleOption, journeyPlatformFor, scenarioByName, seedOption, targetFlags, builtInPlatform, targetOfFlags, UsageError, workersOption,
+  allowTargetOption, EXIT, parseSize, requireTarget, writableFolder, faultFlags, fmt, type FaultFlags, localAddressOption, parseNumber, scaleOption, scenarioByName, seedOption, targetFlags, targetOfFlags, UsageError, workersOption,
   type Io, type SetAction, type TargetKindFlags,
 } from './shared.js';
 
@@ -106,14 +108,14 @@ export async function runOnce(io: Io, scenario: ResolvedScenario, target: Platfo
     .catch(async (err: unknown) => {
       if (!(err instanceof RunFailedError)) throw err;
       // A run that failed part-way still gets a report of what ran, where it can be written.
-      const built = await buildReport(err.dir).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+      const built = await writeReport(err.dir).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
       const where = built instanceof Error ? `; the report could not be written (${built.message}); what ran is in ${err.dir}` : `; report of what ran: ${built.reportPath}`;
       // A folder that cannot be written (a full disk, a read-only file system) is the user's to fix.
       if (err.cause instanceof WriteError) throw new UsageError(`the run stopped: ${err.message}${where}; free some space or give another --out`);
       throw new Error(`the run failed part-way: ${err.message}${where}`);
     })
     .finally(progress.done);
-  const { analysis, reportPath } = await buildReport(result.dir).catch((e: unknown) => {
+  const { analysis, reportPath } = await writeReport(result.dir).catch((e: unknown) => {
     if (!(e instanceof WriteError)) throw e;
     throw new UsageError(`the run ended, but its report could not be written: ${e.message}; what ran is in ${result.dir}: free some space and run 'firstbell report ${result.dir}'`);
   });
@@ -133,12 +135,12 @@ async function runAndReport(io: Io, scenario: ResolvedScenario, target: Platform
 /** Runs a target given by --target, or the reference platform started for the purpose. */
 export async function withTarget<T>(io: Io, url: string | undefined, allowed: string[], fixtureArgs: string[], fn: (t: Platform, pid?: number) => Promise<T>, given?: Platform): Promise<T> {
   if (given) return fn(given);
-  if (url !== undefined) return fn(builtInPlatform(url, allowed));
+  if (url !== undefined) return fn(await platformOfInput({ journey: 'reference', target: url }, { allowHosts: allowed }));
   const platform = await spawnReferencePlatform(fixtureArgs);
   io.stderr.write(`reference platform at ${platform.url}\n`);
   try {
     // The platform firstbell started is watched: if it dies, the report says so.
-    return await fn(builtInPlatform(platform.url, []), platform.child.pid);
+    return await fn(await platformOfInput({ journey: 'reference', target: platform.url }), platform.child.pid);
   } finally {
     await platform.stop();
   }
@@ -226,7 +228,7 @@ export function addRunCommands(program: Command, io: Io, setAction: SetAction): 
       const variant = await scenarioByName(variantName, o.scale, o.objective, undefined, undefined, o);
       const journey = o.journey ?? base.journey;
       if (journey && o.target === undefined) throw new UsageError(`a journey module (${journey}) needs --target: the reference platform firstbell starts has its own journey`);
-      const own = journey && o.target !== undefined ? await journeyPlatformFor(journey, o.target, o.allowTarget, {}, o.typecheck !== false) : undefined;
+      const own = journey && o.target !== undefined ? await platformOfInput({ journey, target: o.target }, { allowHosts: o.allowTarget, typecheck: o.typecheck !== false }) : undefined;
       return withTarget(io, o.target, o.allowTarget, fixtureArgs(o), async (t, pid) => {
         const flags = { ...o, targetPid: o.targetPid ?? pid };
         const a = await runOnce(io, base, t, flags);

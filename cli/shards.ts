@@ -4,16 +4,18 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { exportShardJobs } from '../kubernetes/jobs.js';
 import { VERSION } from '../lib/version.js';
-import { buildReport } from '../reports/build-report.js';
+import { writeReport } from '../reports/build-report.js';
 import { summaryJson, terminalSummary } from '../reports/summary.js';
 import { mergeShards } from '../run-folder/merge.js';
-import { shardState, writeFileAtomic } from '../run-folder/run-folder.js';
+import { shardState } from '../run-folder/run-folder.js';
+import { writeFileAtomic } from '../run-folder/writer.js';
 import { isScenarioFile } from '../modules/scenario.js';
 import { buildPlan } from '../plan/plan.js';
 import { sizeFor } from '../plan/sizing.js';
 import type { ResolvedScenario } from '../scenarios/model.js';
 import { journeyCost, sizingLine } from './plan.js';
-import { allowTargetOption, EXIT, parseNumber, requireTarget, scaleOption, scenarioByName, seedOption, targetUrl, UsageError, writableFolder, type Io, type SetAction } from './shared.js';
+import { targetUrl } from '../targets/platform.js';
+import { allowTargetOption, EXIT, parseNumber, requireTarget, scaleOption, scenarioByName, seedOption, UsageError, writableFolder, type Io, type SetAction } from './shared.js';
 
 /** What a ConfigMap may hold, with room for its own fields. */
 const CONFIGMAP_BYTES = 1_000_000;
@@ -46,7 +48,7 @@ export function addShardCommands(program: Command, exporter: Command, io: Io, se
         const given = dirs.map((d) => resolve(cwd, d));
         const out = writableFolder('--out', o.out ?? dirname(given[0]!), cwd);
         const merged = await mergeShards(given, out, { signal: io.signal });
-        const { analysis, reportPath } = await buildReport(merged.dir, { signal: io.signal });
+        const { analysis, reportPath } = await writeReport(merged.dir, { signal: io.signal });
         if (o.json) io.stdout.write(JSON.stringify(summaryJson(analysis), null, 2) + '\n');
         else {
           const s = merged.shards;

@@ -1,19 +1,18 @@
 // What every command shares: exit codes, the I/O it writes to, flag parsers, and scenario and target lookup.
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { JourneyDefinition, JourneyOption, TargetScheme } from '../api/journey.js';
+import type { JourneyOption } from '../api/journey.js';
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fsErrorText } from '../run-folder/run-folder.js';
+import { fsErrorText } from '../run-folder/writer.js';
 import { loadScenarioFile, isScenarioFile } from '../modules/scenario.js';
-import { loadJourney } from '../modules/journey.js';
-import { isLoopback } from '../plan/limits.js';
+import { platformOfInput } from '../modules/platform.js';
 import { BUILT_IN_SCENARIOS, closestName, findScenario } from '../scenarios/index.js';
 import { ProblemsError, resolveScenario, validateScenario, type ResolvedScenario, type Scenario } from '../scenarios/model.js';
 import { applyObjectiveFlags } from '../scenarios/objective-flag.js';
 import { FAULT_FLAG_FORM, parseFaultFlags } from '../scenarios/fault-flag.js';
 import { builtInJourney, TARGET_KINDS, type TargetKind } from '../targets/index.js';
-import { platformWithOptions, type JourneySource, type Platform } from '../targets/platform.js';
-import { EXIT, FirstbellError } from '../lib/errors.js';
+import type { Platform } from '../targets/platform.js';
+import { FirstbellError } from '../lib/errors.js';
 
 export { EXIT } from '../lib/errors.js';
 
@@ -135,23 +134,6 @@ export async function scenarioByName(name: string, scale: number, objectiveFlags
   return resolveScenario({ ...rest, objectives, ...(data ? { data } : {}), ...(faults.length ? { faults } : {}) }, scale);
 }
 
-const ALL_SCHEMES: readonly TargetScheme[] = ['http', 'https', 'ws', 'wss'];
-
-/** The --target URL, checked: a URL, with a scheme the journey takes, and a host that may be loaded. */
-export function targetUrl(url: string, allowed: string[], schemes: readonly TargetScheme[] = ALL_SCHEMES, what = 'the journey'): URL {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new UsageError(`--target '${url}' is not a URL; give one like ${schemes[0] === 'ws' ? 'ws://127.0.0.1:8188' : 'http://127.0.0.1:8080'}`);
-  }
-  if (!schemes.includes(u.protocol.slice(0, -1) as TargetScheme)) throw new UsageError(`--target '${url}' must start with ${schemes.map((x) => `${x}://`).join(' or ')} for ${what}`);
-  if (!isLoopback(u.hostname) && !allowed.includes(u.hostname)) {
-    throw new UsageError(`refusing to load ${u.hostname}: only loopback targets are allowed by default; add --allow-target ${u.hostname} if you may load it`);
-  }
-  return u;
-}
-
 /** --option name=value, repeated: a journey's options by name. */
 function optionPairs(pairs: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -183,22 +165,6 @@ function builtInFlagValues(kind: TargetKind, o: Record<string, unknown>): Record
     given[f.name] = v as string | number;
   }
   return given;
-}
-
-/** A journey aimed at a URL with its options from the flags, --option and the environment; every problem at once. */
-function platformFrom(def: JourneyDefinition, url: string, allowed: string[], given: Record<string, string | number>, kind: string, source: JourneySource | undefined, what: string): Platform {
-  return platformWithOptions(def, targetUrl(url, allowed, def.schemes ?? ALL_SCHEMES, what), given, kind, source, what);
-}
-
-/** A built-in kind aimed at --target. */
-export function builtInPlatform(url: string, allowed: string[], kind: TargetKind = 'reference', given: Record<string, string | number> = {}): Platform {
-  return platformFrom(builtInJourney(kind), url, allowed, given, kind, { builtIn: kind }, `--target-kind ${kind}`);
-}
-
-/** A user's journey module aimed at --target, with its options. */
-export async function journeyPlatformFor(file: string, url: string, allowed: string[], given: Record<string, string | number> = {}, typecheck = true): Promise<Platform> {
-  const j = await loadJourney(resolve(file), typecheck);
-  return platformFrom(j.def, url, allowed, given, 'journey', { module: j.file, bundle: j.bundle }, `the journey ${file}`);
 }
 
 /** The flags of the built-in kinds' options, from their option schemas. */
@@ -245,5 +211,5 @@ export function journeyOfFlags(o: TargetKindFlags, scenario: ResolvedScenario, c
 /** The platform the flags and the scenario describe: a journey module (the flag's, else the scenario's), or a built-in kind. */
 export async function targetOfFlags(o: TargetKindFlags, url: string, scenario: ResolvedScenario, cmd: Command): Promise<Platform> {
   const { journey, given } = journeyOfFlags(o, scenario, cmd);
-  return 'kind' in journey ? builtInPlatform(url, o.allowTarget, journey.kind, given) : journeyPlatformFor(journey.module, url, o.allowTarget, given, o.typecheck !== false);
+  return platformOfInput({ journey: 'kind' in journey ? journey.kind : journey.module, target: url, options: given }, { allowHosts: o.allowTarget, typecheck: o.typecheck !== false });
 }

@@ -27,8 +27,6 @@ export interface TimetableFlags {
   seed: number;
 }
 
-/** A timetable is a .csv or .txt file (Untis exports GPU001.TXT). */
-export const isTimetableFile = (name: string) => ['.csv', '.txt'].includes(extname(name).toLowerCase());
 
 const time = (flag: string) => (v: string) => {
   const m = minutesOf(v);

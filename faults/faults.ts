@@ -2,7 +2,7 @@
 import type { NativeFaults } from '../api/vu.js';
 
 import type { FaultRecord } from '../run-folder/records.js';
-import { describeFault } from '../scenarios/fault-label.js';
+import { describeFault } from '../scenarios/fault-flag.js';
 import { ProblemsError, type Fault, type Problem } from '../scenarios/model.js';
 import { PROXY_FAULTS, startFaultProxy, type FaultProxy } from './fault-proxy.js';
 

@@ -1,39 +1,254 @@
-// What every k6 script of firstbell's shares: the scenario's arrivals as k6 options, its name, and a k6-operator TestRun.
-import type { Layer, ResolvedScenario } from '../scenarios/model.js';
-import { LAYERS } from '../scenarios/model.js';
-import { arrivalsPerSecond, type Schedule } from '../plan/schedule.js';
+// A journey handed to k6, a built-in kind's as a user's: bundled with firstbell's k6 runtime (the vu API on k6/http, k6/websockets and
+// k6/timers) into one script, with the scenario's arrivals as k6 options and a k6-operator TestRun; what k6 cannot do is refused at export.
+import { readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import type { BuildFailure, Metafile, Plugin } from 'esbuild';
+import type { JourneyDefinition } from '../api/journey.js';
+import { stepDecls } from '../api/vu.js';
+import { PACKAGE_ROOT, VERSION } from '../lib/version.js';
+import { loadRows } from '../modules/data.js';
+import { loadJourney } from '../modules/journey.js';
+import { builtInJourney, builtInSource, type TargetKind } from '../targets/index.js';
+import { optionHow, resolveOptions, shownOptions } from '../targets/platform.js';
+import { arrivalsPerSecond, buildSchedule, type Schedule } from '../plan/schedule.js';
+import { LAYERS, ProblemsError, type Layer, type Problem, type ResolvedScenario } from '../scenarios/model.js';
+import { K6_RUN_TAGS, K6_STEP_METRIC, K6_TAGS, stepsTag } from './names.js';
 
-import { K6_META, K6_RUN_TAGS, K6_STEP_METRIC, K6_TAGS } from './names.js';
+/** firstbell's k6 runtime: the vu API inside k6, typed against @types/k6. */
+export const K6_RUNTIME = join(PACKAGE_ROOT, 'k6', 'runtime');
 
-export { K6_META, K6_RUN_TAGS, K6_STEP_METRIC, K6_TAGS } from './names.js';
+/** The entry of every script: the runtime's, bound to the journey and the run. */
+const K6_ENTRY = join(K6_RUNTIME, 'entry.ts');
 
-/** VUs beyond the participants under way at once: k6 needs a little room while one iteration ends and the next starts. */
-export const K6_VU_MARGIN = { share: 0.05, plus: 10 };
+/** Globals a Node.js journey may use that k6 does not have, and what to use instead. */
+const NOT_IN_K6: Record<string, string> = {
+  URL: 'vu.target and plain strings (k6 has no URL class)',
+  URLSearchParams: 'a query string built by hand, with encodeURIComponent',
+  fetch: 'vu.http.request',
+  Buffer: 'strings, or ArrayBuffer',
+  process: 'values in the scenario or the journey',
+  require: 'import',
+  setImmediate: 'setTimeout(f, 0)',
+  structuredClone: 'JSON.parse(JSON.stringify(x))',
+};
 
-export interface K6Export {
+export interface JourneyK6Options {
+  scenario: ResolvedScenario;
+  seed: number;
+  target: URL;
+  /** The journey: a module (defineJourney), absolute, or a built-in kind. */
+  journey: { module: string } | { kind: TargetKind };
+  /** False: the journey module is not type-checked against firstbell's types first. */
+  typecheck?: boolean;
+  /** The journey's options as the user gave them; the rest from the environment and the defaults. */
+  options?: Readonly<Record<string, string | number>>;
+  parallelism: number;
+}
+
+/** What the script's entry binds as 'firstbell-run': the k6 options and everything a participant needs. */
+export interface K6RunConfig {
+  options: Record<string, unknown>;
+  run: Record<string, unknown>;
+}
+
+export interface JourneyK6Export {
   script: string;
   manifest: string;
   /** Name used for the TestRun, ConfigMap and files, e.g. firstbell-monday-0800. */
   name: string;
+  /** The journey module bundled, absolute. */
+  journey: string;
+  /** The run bound into the script. */
+  config: K6RunConfig;
+  /** Things of the journey or scenario that the script leaves out (browser users, faults), for the user to know. */
+  notes: string[];
 }
 
-/** k6 stages for the schedule: a step function, one level per second, each jump a stage of duration 0. */
+/** What a scenario asks of the load that the script cannot carry; each a problem naming the way out. */
+function scenarioProblems(s: ResolvedScenario): Problem[] {
+  const problems: Problem[] = [];
+  const retry = s.client.retry;
+  if (retry && retry.kind !== 'none') {
+    problems.push({ where: `scenario ${s.name}: client.retry`, message: `k6 runs each participant's journey once; the ${retry.kind} retry policy is not in the script`, hint: "run the scenario with firstbell (firstbell run …), or export it without the retry policy" });
+  }
+  if (s.phases.some((p) => p.classes?.length || p.leaveAtMs !== undefined)) {
+    problems.push({ where: `scenario ${s.name}: phases`, message: "a timetable's classes and lesson ends are not in the script", hint: 'run the timetable with firstbell (firstbell run …)' });
+  }
+  return problems;
+}
+
+/**
+ * Where the code a k6 script runs uses a global k6 does not have, by the TypeScript parser: of the journey's own file,
+ * its `journey` and what that uses of the file (its faults and preflight run in firstbell, not in k6); of every other
+ * file of the bundle, all of it.
+ */
+async function globalsK6Lacks(file: string, journeyFile: string): Promise<Problem[]> {
+  const ts = (await import('typescript')).default;
+  const src = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
+  const problems: Problem[] = [];
+  // The file's top-level functions and constants by name, each visited once, when something that runs uses it.
+  const top = new Map<string, import('typescript').Node>();
+  for (const st of src.statements) {
+    if (ts.isFunctionDeclaration(st) && st.name) top.set(st.name.text, st);
+    if (ts.isVariableStatement(st)) for (const d of st.declarationList.declarations) if (ts.isIdentifier(d.name)) top.set(d.name.text, d);
+  }
+  const seen = new Set<import('typescript').Node>();
+  const visit = (n: import('typescript').Node) => {
+    if (ts.isIdentifier(n) && Object.hasOwn(NOT_IN_K6, n.text) && usedAsGlobal(ts, n)) {
+      const line = src.getLineAndCharacterOfPosition(n.getStart(src)).line + 1;
+      problems.push({ where: `${relativeShown(file)}:${line}`, message: `uses ${n.text}, which k6 does not have (k6 runs JavaScript, not Node.js)`, hint: `use ${NOT_IN_K6[n.text]}` });
+    }
+    const used = ts.isIdentifier(n) ? top.get(n.text) : undefined;
+    if (used && !seen.has(used)) {
+      seen.add(used);
+      visit(used);
+    }
+    ts.forEachChild(n, visit);
+  };
+  const runs = file === journeyFile ? journeyPart(ts, src) : undefined;
+  visit(runs ?? src);
+  return problems;
+}
+
+/** The `journey` of a file's defineJourney: what a k6 script runs of it; undefined when there is none to be found. */
+function journeyPart(ts: typeof import('typescript'), src: import('typescript').SourceFile): import('typescript').Node | undefined {
+  let found: import('typescript').Node | undefined;
+  const find = (n: import('typescript').Node) => {
+    if (!found && (ts.isPropertyAssignment(n) || ts.isMethodDeclaration(n) || ts.isShorthandPropertyAssignment(n)) && n.name.getText(src) === 'journey') found = n;
+    if (!found) ts.forEachChild(n, find);
+  };
+  find(src);
+  return found;
+}
+
+/** An identifier that names a global value: not a property, a declaration, an import or a type. */
+function usedAsGlobal(ts: typeof import('typescript'), n: import('typescript').Identifier): boolean {
+  const p = n.parent;
+  if ((ts.isPropertyAccessExpression(p) && p.name === n) || (ts.isPropertyAssignment(p) && p.name === n) || (ts.isMethodDeclaration(p) && p.name === n)) return false;
+  if ((ts.isVariableDeclaration(p) || ts.isParameter(p) || ts.isFunctionDeclaration(p) || ts.isClassDeclaration(p) || ts.isPropertyDeclaration(p)) && p.name === n) return false;
+  if (ts.isImportSpecifier(p) || ts.isImportClause(p) || ts.isNamespaceImport(p) || ts.isTypeReferenceNode(p) || ts.isQualifiedName(p) || ts.isTypeQueryNode(p)) return false;
+  if (ts.isPropertySignature(p) || ts.isMethodSignature(p) || ts.isBindingElement(p)) return false;
+  return true;
+}
+
+function relativeShown(file: string): string {
+  const r = relative(process.cwd(), file);
+  return r && !r.startsWith('..') ? r : file;
+}
+
+/** A bundling failure as problems naming the file, the line and what k6 would need instead. */
+function bundleProblems(failure: BuildFailure, journey: string): Problem[] {
+  return failure.errors.map((m): Problem => {
+    const where = m.location ? `${relativeShown(m.location.file.startsWith('/') ? m.location.file : join(dirname(journey), m.location.file))}:${m.location.line}` : relativeShown(journey);
+    const node = /Could not resolve "((node:)?[a-z_]+)"/.exec(m.text);
+    const missing = /No matching export in ".*firstbell\.ts" for import "([^"]+)"/.exec(m.text);
+    const crypto = /No matching export in ".*crypto\.ts" for import "([^"]+)"/.exec(m.text);
+    if (node) return { where, message: `imports ${node[1]}, which k6 does not have (k6 runs JavaScript, not Node.js)`, hint: 'do it with the vu API (vu.http, vu.ws) or without that module' };
+    if (crypto) return { where, message: `imports ${crypto[1]} from node:crypto, which a k6 script does not have`, hint: 'in k6, node:crypto has createHash and createHmac (on k6/crypto)' };
+    if (missing) return { where, message: `imports ${missing[1]} from 'firstbell', which a k6 script does not have`, hint: 'a journey exported to k6 may use defineJourney, extract, the errors, identities and the types of the vu API' };
+    return { where, message: m.text, hint: m.location?.lineText ? `fix this line: ${m.location.lineText.trim().slice(0, 120)}` : 'fix the module so that it compiles' };
+  });
+}
+
+/** The journey's own files among a bundle's inputs: neither its npm packages nor firstbell's. */
+function ownFiles(meta: Metafile, cwd: string): string[] {
+  return Object.keys(meta.inputs)
+    .filter((f) => !f.startsWith('firstbell-run:'))
+    .map((f) => (f.startsWith('/') ? f : join(cwd, f)))
+    .filter((f) => !f.includes('/node_modules/') && !f.startsWith(K6_RUNTIME) && !f.startsWith(join(PACKAGE_ROOT, 'api')) && !f.startsWith(join(PACKAGE_ROOT, 'k6')));
+}
+
+/** The journey's definition and its source file: a built-in kind's from the registry, a module's loaded and checked. */
+async function journeyOf(j: JourneyK6Options['journey'], typecheck = true): Promise<{ def: JourneyDefinition; file: string; shown: string }> {
+  if ('kind' in j) {
+    return { def: builtInJourney(j.kind), file: builtInSource(j.kind), shown: `the built-in ${j.kind} journey` };
+  }
+  return { def: (await loadJourney(j.module, typecheck)).def, file: j.module, shown: `the journey ${relativeShown(j.module)}` };
+}
+
+/** Bundles a journey into one k6 script, with the scenario's arrivals; problems are refused before anything is written. */
+export async function exportJourneyK6(o: JourneyK6Options): Promise<JourneyK6Export> {
+  const s = o.scenario;
+  const { def, file, shown } = await journeyOf(o.journey, o.typecheck);
+  const { values, problems } = resolveOptions(def, o.options ?? {}, process.env, shown);
+  problems.push(...scenarioProblems(s));
+  if (problems.length) throw new ProblemsError(problems);
+  const decls = stepDecls(def.steps, values);
+  const schedule = buildSchedule(s, o.seed);
+  const kind = 'kind' in o.journey ? o.journey.kind : 'journey';
+  const { options, vus, peak } = arrivalOptions(s, o.seed, o.target, kind, schedule, { [K6_RUN_TAGS.steps]: stepsTag(decls) });
+  const rows = s.data ? loadRows(s.data, schedule.offsetsMs.length) : undefined;
+  const secret = Object.entries(def.options ?? {}).filter(([, x]) => x.secret);
+  const secretEnv = Object.fromEntries(secret.map(([name, x]) => [name, x.env ?? `FIRSTBELL_${name.toUpperCase()}`]));
+  const run = {
+    population: s.population, phases: s.phases, client: s.client, target: o.target.href, endMs: schedule.endMs, options: shownOptions(def, values),
+    ...(secret.length ? { secretEnv } : {}), ...(rows ? { rows, reuseRows: s.data?.reuse ?? false } : {}),
+  };
+  const config: K6RunConfig = { options, run };
+  const cwd = dirname(file);
+  const { code, meta } = await bundle(config, cwd, file);
+  const lacks = (await Promise.all(ownFiles(meta, cwd).map((f) => globalsK6Lacks(f, file)))).flat();
+  if (lacks.length) throw new ProblemsError(lacks);
+  const notes = [
+    ...(def.webClient ? ['the journey\'s web client is not in the script: k6 sends protocol users only (browser users run with firstbell --browsers)'] : []),
+    ...(s.faults?.length ? ["the scenario's faults are not in the script: k6 sends the load only"] : []),
+    ...secret.map(([name, x]) => `the option '${name}' (${optionHow(name, x)}) is secret and not in the script: give it to k6 as -e ${secretEnv[name]}=…`),
+  ];
+  const name = k6Name(s);
+  const header = `// k6 script exported by firstbell ${VERSION}: scenario ${s.name} at scale ${s.scale}, seed ${o.seed}, ${shown} against ${o.target.href}.
+// ${schedule.offsetsMs.length} participants, peak ${peak} arrivals/s; ${vus} VUs allocated before the start. The journey is bundled with
+// firstbell's k6 runtime (the vu API on k6/http, k6/websockets and k6/timers). Run: k6 run --out csv=results.csv script.js
+// (k6 >= 1.0); read back: firstbell import k6 results.csv${kind === 'journey' ? ' --scenario <the scenario file>' : ''}
+`;
+  return { script: header + code, manifest: testRunManifest(name, o.parallelism, 'script.js'), name, journey: file, config, notes };
+}
+
+/** The runtime's entry bound to the journey and the run: the two modules it imports by name. */
+function binding(config: K6RunConfig, journey: string): Plugin {
+  return {
+    name: 'firstbell-k6-binding',
+    setup(b) {
+      b.onResolve({ filter: /^firstbell-journey$/ }, () => ({ path: journey }));
+      b.onResolve({ filter: /^firstbell-run$/ }, () => ({ path: 'firstbell-run', namespace: 'firstbell-run' }));
+      // node:crypto's hashes are k6/crypto's in a script.
+      b.onResolve({ filter: /^(node:)?crypto$/ }, () => ({ path: join(K6_RUNTIME, 'crypto.ts') }));
+      // As data, laid out for a person reading the script: its options first.
+      b.onLoad({ filter: /.*/, namespace: 'firstbell-run' }, () => ({ contents: `export default ${JSON.stringify(config, null, 2)};`, loader: 'js' }));
+    },
+  };
+}
+
+/** The runtime's entry bundled into one ES module for k6: the runtime, the journey and its imports; k6's own modules stay imports. */
+async function bundle(config: K6RunConfig, cwd: string, file: string): Promise<{ code: string; meta: Metafile }> {
+  const { build } = await import('esbuild');
+  try {
+    const out = await build({
+      entryPoints: [K6_ENTRY],
+      bundle: true, format: 'esm', platform: 'neutral', target: 'es2017', write: false, metafile: true, logLevel: 'silent', absWorkingDir: cwd,
+      mainFields: ['module', 'main'], external: ['k6', 'k6/*'], alias: { firstbell: join(K6_RUNTIME, 'firstbell.ts') }, plugins: [binding(config, file)],
+    });
+    return { code: out.outputFiles[0]!.text, meta: out.metafile };
+  } catch (e) {
+    const failure = e as BuildFailure;
+    if (!Array.isArray(failure.errors)) throw e;
+    throw new ProblemsError(bundleProblems(failure, file));
+  }
+}
+
+/** VUs beyond the participants under way at once: k6 needs a little room while one iteration ends and the next starts. */
+export const K6_VU_MARGIN = { share: 0.05, plus: 10 };
+
+/** k6 stages for the schedule: a step function, one level per second, each jump a stage of duration 0, equal seconds one stage. */
 export function k6Stages(perSecond: number[]): { duration: string; target: number }[] {
   const stages: { duration: string; target: number }[] = [];
   let level = 0;
   for (const n of perSecond) {
-    if (n !== level) stages.push({ duration: '0s', target: n });
-    stages.push({ duration: '1s', target: n });
+    const last = stages[stages.length - 1];
+    if (n === level && last && last.duration !== '0s') last.duration = `${parseInt(last.duration, 10) + 1}s`;
+    else stages.push(...(n !== level ? [{ duration: '0s', target: n }] : []), { duration: '1s', target: n });
     level = n;
   }
-  // Merge runs of equal seconds into one stage.
-  const merged: typeof stages = [];
-  for (const s of stages) {
-    const last = merged[merged.length - 1];
-    if (last && s.duration !== '0s' && last.duration !== '0s' && last.target === s.target) last.duration = `${Number(last.duration.slice(0, -1)) + 1}s`;
-    else merged.push({ ...s });
-  }
-  return merged;
+  return stages;
 }
 
 function thresholds(s: ResolvedScenario): Record<string, string[]> {

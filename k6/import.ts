@@ -1,19 +1,17 @@
 // Reads k6 results back (CSV or JSON lines, from one runner or many), merges them and makes a run folder of them.
 import { createReadStream, existsSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse } from 'csv-parse';
 import { findScenario } from '../scenarios/index.js';
 import { LAYERS, resolveScenario, type Layer, type ResolvedScenario, type Scenario } from '../scenarios/model.js';
-import { FILES, freshRunDir, HEALTH_HEADER, LineSink, SAMPLE_HEADER, sampleLine, writeFileAtomic, type RunInfo } from '../run-folder/run-folder.js';
+import { sampleLine } from '../run-folder/run-folder.js';
+import { RunFolderWriter, runInfoOf } from '../run-folder/writer.js';
 import { isHoldEvent, OUTCOMES, type Outcome, type Sample } from '../api/sample.js';
-import { stepDecls, type StepDecl } from '../api/vu.js';
+import type { StepDecl } from '../api/vu.js';
 import { buildPlan, type Plan } from '../plan/plan.js';
 import { Series } from '../run-folder/series.js';
-import { builtInJourney, isTargetKind } from '../targets/index.js';
-import { VERSION } from '../lib/version.js';
-import { K6_META, K6_RUN_TAGS, K6_STEP_METRIC, K6_TAGS } from './names.js';
-import { stepsOfTag } from './journey-export.js';
+import { K6_META, K6_RUN_TAGS, K6_STEP_METRIC, K6_TAGS, stepsOfTag } from './names.js';
 import { FirstbellError } from '../lib/errors.js';
 
 /** A results file that is not what `firstbell import k6` reads; the message names the file and line. */
@@ -240,41 +238,28 @@ export async function importK6(files: string[], outDir: string, runId?: string, 
   const { kind, steps } = stepsOf(runTags, files);
 
   const id = runId ?? `${new Date(firstTimeMs).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-${scenario.name}-k6`;
-  const { dir } = freshRunDir(outDir, id);
-  const sink = new LineSink(join(dir, FILES.samples), SAMPLE_HEADER);
-  for (const s of samples) sink.write(sampleLine(s));
-  sink.close();
-  new LineSink(join(dir, FILES.health), HEALTH_HEADER).close();
+  const folder = new RunFolderWriter(outDir, id);
+  const { dir } = folder;
+  for (const s of samples) folder.samples.write(sampleLine(s));
+  folder.close();
+  if (folder.failure) throw folder.failure;
   const series = new Series(steps, scenario.joinWithinMs);
   for (const s of samples) series.add(s);
-  const users = new Set(samples.map((s) => s.user)).size;
-  const info: RunInfo = {
-    tool: { name: 'firstbell', version: VERSION, node: process.version },
-    id: basename(dir),
-    status: 'completed',
-    startedAt: new Date(firstTimeMs).toISOString(),
+  const host = { hostname: `k6, ${files.length} runner${files.length === 1 ? '' : 's'}`, cpus: 0, platform: 'k6' };
+  folder.info({
+    ...runInfoOf(folder.id, plan, { target: { kind, url: url.href.replace(/\/$/, '') }, steps, status: 'completed', startedAt: new Date(firstTimeMs).toISOString(), host }),
     endedAt: new Date(firstTimeMs + (samples[samples.length - 1]?.endMs ?? 0)).toISOString(),
-    host: { hostname: `k6, ${files.length} runner${files.length === 1 ? '' : 's'}`, cpus: 0, platform: 'k6' },
-    scenario,
-    seed: plan.seed,
-    target: { kind, url: url.href.replace(/\/$/, '') },
-    firstBellAtMs: schedule.firstBellAtMs,
-    plannedEndMs: schedule.endMs,
-    steps,
-    plan: plan.summary,
-    generator: { arrivalsPlanned: schedule.offsetsMs.length, arrivalsSent: users, late: 0, dropped, lateThresholdMs: 0, maxActive: 0 },
+    generator: { arrivalsPlanned: schedule.offsetsMs.length, arrivalsSent: new Set(samples.map((s) => s.user)).size, late: 0, dropped, lateThresholdMs: 0, maxActive: 0 },
     source: { kind: 'k6', files: files.map((f) => basename(f)), runners: files.length },
-  };
-  writeFileAtomic(join(dir, FILES.run), JSON.stringify(info, null, 2));
-  writeFileAtomic(join(dir, FILES.series), JSON.stringify(series.toJSON()));
+  });
+  folder.series(series);
   return { dir, samples: samples.length, runners: files.length, dropped, thresholds: mergedThresholds(series, scenario) };
 }
 
-/** The steps the results were recorded under, from the script's steps tag (scripts of a built-in kind written before the tag: the kind's). */
+/** The steps the results were recorded under, from the script's steps tag. */
 function stepsOf(runTags: Record<string, string>, files: string[]): { kind: string; steps: StepDecl[] } {
   const kind = runTags[K6_RUN_TAGS.kind] ?? 'journey';
   const tag = runTags[K6_RUN_TAGS.steps];
-  if (tag === undefined && isTargetKind(kind)) return { kind, steps: stepDecls(builtInJourney(kind).steps) };
   const steps = stepsOfTag(tag ?? '');
   if (!steps) throw new K6ImportError(`${files.join(', ')}: tag ${K6_RUN_TAGS.steps} '${tag ?? ''}' is not a journey's steps; the results were not written by 'firstbell export k6', or were changed`);
   return { kind, steps };

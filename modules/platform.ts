@@ -1,7 +1,8 @@
 // Platforms from plain data, whichever journey they run: a built-in kind, or a user's module loaded again (in a worker process).
-import type { JourneyDefinition, PlatformInput } from '../api/journey.js';
+import { resolve } from 'node:path';
+import type { PlatformInput } from '../api/journey.js';
 import { builtInJourney, isTargetKind } from '../targets/index.js';
-import { platformOf, platformWithOptions, type JourneySource, type Platform, type PlatformSpec } from '../targets/platform.js';
+import { platformOf, platformWithOptions, type Platform, type PlatformSpec } from '../targets/platform.js';
 import { loadJourney, reloadJourney } from './journey.js';
 
 /** Builds the platform a spec describes (checked where the run started: here it is only loaded again). */
@@ -16,23 +17,14 @@ export async function buildPlatform(spec: PlatformSpec): Promise<Platform> {
 }
 
 /**
- * Builds the platform of a PlatformInput. A definition handed over in memory runs in one process; a module's path
- * or a built-in kind can be built again in worker processes.
+ * Builds the platform of a PlatformInput, its target checked against the hosts allowed beside loopback. A definition
+ * handed over in memory runs in one process; a module's path or a built-in kind can be built again in worker processes.
  */
-export async function platformOfInput(p: PlatformInput): Promise<Platform> {
-  const url = new URL(p.target);
-  let def: JourneyDefinition;
-  let kind = 'journey';
-  let source: JourneySource | undefined;
-  if (typeof p.journey !== 'string') def = p.journey;
-  else if (isTargetKind(p.journey)) {
-    def = builtInJourney(p.journey);
-    kind = p.journey;
-    source = { builtIn: p.journey };
-  } else {
-    const j = await loadJourney(p.journey);
-    def = j.def;
-    source = { module: j.file, bundle: j.bundle };
-  }
-  return platformWithOptions(def, url, p.options ?? {}, kind, source, typeof p.journey === 'string' ? `journey ${p.journey}` : 'the journey');
+export async function platformOfInput(p: PlatformInput, o: { allowHosts?: readonly string[]; typecheck?: boolean } = {}): Promise<Platform> {
+  const target = String(p.target);
+  const allowed = o.allowHosts ?? [];
+  if (typeof p.journey !== 'string') return platformWithOptions(p.journey, target, allowed, p.options ?? {}, 'journey', undefined, 'the journey');
+  if (isTargetKind(p.journey)) return platformWithOptions(builtInJourney(p.journey), target, allowed, p.options ?? {}, p.journey, { builtIn: p.journey }, `--target-kind ${p.journey}`);
+  const j = await loadJourney(resolve(p.journey), o.typecheck);
+  return platformWithOptions(j.def, target, allowed, p.options ?? {}, 'journey', { module: j.file, bundle: j.bundle }, `the journey ${p.journey}`);
 }

@@ -1,7 +1,6 @@
 // Limits of this machine that cap how many participants one process can hold.
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
-import { isLoopbackAddress } from '../lib/loopback.js';
 import { ephemeralPortRange, MIN_OWN_PORTS, ownPortCount } from '../lib/ports.js';
 
 /** The soft limit on open file descriptors of this process, or undefined where it cannot be read. */
@@ -12,11 +11,6 @@ export function openFileLimit(): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** True for addresses in 127.0.0.0/8, ::1 and localhost. */
-export function isLoopback(hostname: string): boolean {
-  return hostname.toLowerCase() === 'localhost' || isLoopbackAddress(hostname);
 }
 
 /** Files one process keeps for itself (stdio, IPC, the run folder, timers) beside its participants' sockets. */

@@ -1,9 +1,25 @@
-// Which addresses firstbell may connect to: loopback, the target, and the hosts the user allowed. Every connection the
-// virtual users open passes here, whoever named its address (the target, a join answer, a redirect, a Janus URL).
+// A run's network policy. Which addresses firstbell may connect to: loopback, the target, and the hosts the user
+// allowed; every connection the virtual users open passes here, whoever named its address (the target, a join
+// answer, a redirect, a Janus URL). And how much of a target's answer it reads (a body, a WebSocket message with all
+// its fragments): a hostile or broken target cannot make a participant hold more; beyond it the step fails as `too_large`.
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
 import { isLoopbackAddress } from '../lib/loopback.js';
-import { DEFAULT_MAX_ANSWER_BYTES } from './answer-limits.js';
+
+/** An answer over the limit: the step fails as `too_large`, the connection closes. */
+export class TooLargeError extends Error {
+  override name = 'TooLargeError';
+  readonly code = 'FIRSTBELL_TOO_LARGE';
+}
+
+/** A WebSocket peer that broke the protocol (a bad frame, a masked server frame, a bad opcode): outcome `ws_protocol`. */
+export class WsProtocolError extends Error {
+  override name = 'WsProtocolError';
+  readonly code = 'FIRSTBELL_WS_PROTOCOL';
+}
+
+/** Default most bytes of one answer (an HTTP body, a WebSocket message): 8 MB. */
+export const DEFAULT_MAX_ANSWER_BYTES = 8 * 1024 * 1024;
 
 /** An address firstbell refused to connect to: nothing was sent there. Its outcome is `not_allowed`. */
 export class NotAllowedError extends Error {

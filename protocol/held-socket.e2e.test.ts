@@ -3,7 +3,9 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { HttpStatusError } from '../api/errors.js';
-import { openBareSocket } from './held-socket.js';
+import { openWebSocket } from './held-socket.js';
+import type { ConnectionOptions } from './http1.js';
+import type { HeldConnection } from '../api/vu.js';
 
 let http: Server;
 let wss: WebSocketServer;
@@ -30,6 +32,30 @@ afterAll(async () => {
   http.closeAllConnections();
   await new Promise((r) => http.close(r));
 });
+
+/** Opens a WebSocket on a bare socket (see openWebSocket) and resolves on the server's first message, which it returns with it. */
+async function openBareSocket(url: string, signal: AbortSignal, o: ConnectionOptions & { headers?: Record<string, string> } = {}): Promise<{ sock: HeldConnection; first: string }> {
+  const ws = await openWebSocket(url, signal, o);
+  return new Promise((resolve, reject) => {
+    const fail = (err: unknown) => {
+      signal.removeEventListener('abort', onAbort);
+      ws.listener = undefined;
+      ws.terminate();
+      reject(err);
+    };
+    const onAbort = () => fail(signal.reason ?? new Error('aborted'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    ws.listener = {
+      message: (first) => {
+        signal.removeEventListener('abort', onAbort);
+        ws.listener = undefined;
+        resolve({ sock: ws, first });
+      },
+      closed: () => fail(ws.failure ?? Object.assign(new Error('closed before the first message'), { code: 'ECONNRESET' })),
+    };
+  });
+}
 
 describe('held sockets', () => {
   it('joins, exchanges text frames of every length class, answers pings, and hears the close', async () => {

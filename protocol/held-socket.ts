@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import * as wsModule from 'ws';
 import { Http1Connection, headerLines, takeOver, type ConnectionOptions, type SocketOwner } from './http1.js';
 import { HttpStatusError, ProtocolError } from '../api/errors.js';
-import { TooLargeError, WsProtocolError } from './answer-limits.js';
+import { TooLargeError, WsProtocolError } from './address-guard.js';
 import type { HeldConnection, HeldListener } from '../api/vu.js';
 
 
@@ -228,29 +228,5 @@ export function openWebSocket(
       signal.removeEventListener('abort', onAbort);
       resolve(new BareWebSocket(a.switched.socket, a.switched.rest, conn.net.maxAnswerBytes));
     }, fail);
-  });
-}
-
-/** Opens a WebSocket on a bare socket (see openWebSocket) and resolves on the server's first message, which it returns with it. */
-export async function openBareSocket(url: string, signal: AbortSignal, o: ConnectionOptions & { headers?: Record<string, string> } = {}): Promise<{ sock: HeldConnection; first: string }> {
-  const ws = await openWebSocket(url, signal, o);
-  return new Promise((resolve, reject) => {
-    const fail = (err: unknown) => {
-      signal.removeEventListener('abort', onAbort);
-      ws.listener = undefined;
-      ws.terminate();
-      reject(err);
-    };
-    const onAbort = () => fail(signal.reason ?? new Error('aborted'));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    ws.listener = {
-      message: (first) => {
-        signal.removeEventListener('abort', onAbort);
-        ws.listener = undefined;
-        resolve({ sock: ws, first });
-      },
-      closed: () => fail(ws.failure ?? Object.assign(new Error('closed before the first message'), { code: 'ECONNRESET' })),
-    };
   });
 }

@@ -7,9 +7,8 @@
 // and hands its socket over when the server switches protocols (a WebSocket's upgrade).
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { LOOPBACK_ONLY, type NetPolicy } from './address-guard.js';
+import { LOOPBACK_ONLY, TooLargeError, type NetPolicy } from './address-guard.js';
 import { watchPort, type SourcePort } from './source-ports.js';
-import { TooLargeError } from './answer-limits.js';
 
 /** An answer as it came: status, header names and values in order (as received), body bytes. */
 export interface Http1Answer {

@@ -1,7 +1,7 @@
 // Reports as the package's API gives them: a run folder judged, its report and summary written, the verdict out.
 import { join } from 'node:path';
 import { FILES } from '../run-folder/run-folder.js';
-import { buildReport as build } from './build-report.js';
+import { writeReport } from './build-report.js';
 
 /** A run folder's report: where it and summary.json are, and the verdict all of them give. */
 export interface Report {
@@ -15,6 +15,6 @@ export interface Report {
 
 /** Judges a run folder and writes its report.html, summary.json and junit.xml into it. */
 export async function buildReport(dir: string, opts: { signal?: AbortSignal } = {}): Promise<Report> {
-  const { analysis, reportPath } = await build(dir, opts);
+  const { analysis, reportPath } = await writeReport(dir, opts);
   return { reportPath, summaryPath: join(dir, FILES.summary), verdict: analysis.verdict, passed: analysis.passed, headline: analysis.headline };
 }

@@ -2,7 +2,8 @@
 import { join } from 'node:path';
 import { analyse, type Analysis } from '../analysis/analysis.js';
 import { readRunFolder } from '../run-folder/read.js';
-import { FILES, writeFileAtomic } from '../run-folder/run-folder.js';
+import { FILES } from '../run-folder/run-folder.js';
+import { writeFileAtomic } from '../run-folder/writer.js';
 import { renderReport } from './html.js';
 import { junitXml, summaryJson } from './summary.js';
 
@@ -18,7 +19,7 @@ export async function analyseFolder(dir: string, opts: { fromSamples?: boolean; 
 }
 
 /** Reads the run folder once, analyses it, and writes report.html, summary.json and junit.xml into it. */
-export async function buildReport(dir: string, opts: { fromSamples?: boolean; signal?: AbortSignal } = {}): Promise<BuiltReport> {
+export async function writeReport(dir: string, opts: { fromSamples?: boolean; signal?: AbortSignal } = {}): Promise<BuiltReport> {
   const analysis = await analyseFolder(dir, opts);
   const reportPath = join(dir, FILES.report);
   writeFileAtomic(reportPath, renderReport(analysis));

@@ -4,10 +4,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSeries } from './read.js';
 import {
-  addProcessHealth, FILES, freshRunDir, HEALTH_HEADER, healthLine, LineSink, readBrowserHealth, readHealth, participantsWithSamples, readRunInfo, readSamples, RunFolderError, runSpanMs, SAMPLE_HEADER, sampleLine, writeFileAtomic,
+  addProcessHealth, FILES, healthLine, readBrowserHealth, readHealth, participantsWithSamples, readRunInfo, readSamples, RunFolderError, runSpanMs, sampleLine,
   type HealthSecond, type MergedShard, type MergedShards, type RunInfo, type ShardInfo,
 } from './run-folder.js';
-import { BROWSER_HEALTH_HEADER, browserHealthLine, MEDIA_HEADER, type BrowserSecond } from './records.js';
+import { browserHealthLine, type BrowserSecond } from './records.js';
+import { RunFolderWriter, type LineSink } from './writer.js';
 import { Series } from './series.js';
 import type { StepDecl } from '../api/vu.js';
 import { FirstbellError } from '../lib/errors.js';
@@ -96,11 +97,9 @@ export async function mergeShards(dirs: string[], outDir: string, o: { signal?: 
   const members = membersOf(dirs);
   const first = members[0]!;
   const count = first.shard.count;
-  const { dir } = freshRunDir(outDir, mergedId(first));
-  const samples = new LineSink(join(dir, FILES.samples), SAMPLE_HEADER);
-  const anyBrowsers = members.some((m) => existsSync(join(m.dir, FILES.media)) || existsSync(join(m.dir, FILES.browsers)));
-  const media = anyBrowsers ? new LineSink(join(dir, FILES.media), MEDIA_HEADER) : undefined;
-  const journeys = anyBrowsers ? new LineSink(join(dir, FILES.browsers), '') : undefined;
+  const has = (file: string) => members.some((m) => existsSync(join(m.dir, file)));
+  const folder = new RunFolderWriter(outDir, mergedId(first), { browsers: has(FILES.media) || has(FILES.browsers), browserHealth: has(FILES.browserHealth) });
+  const { dir, samples, media, journeys } = folder;
   const steps: StepDecl[] = [];
   const series = new Series(first.run.steps, first.run.scenario.joinWithinMs);
   const health = new Map<number, HealthSecond>();
@@ -148,19 +147,14 @@ export async function mergeShards(dirs: string[], outDir: string, o: { signal?: 
         worstSendLagMs: Math.max(0, ...h.map((x) => x.sendLagP99Ms)),
       });
     }
+    for (const t of [...health.keys()].sort((a, b) => a - b)) folder.health.write(healthLine(health.get(t)!));
+    for (const t of [...browserHealth.keys()].sort((a, b) => a - b)) folder.browserHealth?.write(browserHealthLine(browserHealth.get(t)!));
   } catch (e) {
     throw e instanceof RunFolderError ? new MergeError(e.message) : e;
   } finally {
-    for (const sink of [samples, media, journeys]) sink?.close();
+    folder.close();
   }
-  const hs = new LineSink(join(dir, FILES.health), HEALTH_HEADER);
-  for (const t of [...health.keys()].sort((a, b) => a - b)) hs.write(healthLine(health.get(t)!));
-  hs.close();
-  if (browserHealth.size) {
-    const bs = new LineSink(join(dir, FILES.browserHealth), BROWSER_HEALTH_HEADER);
-    for (const t of [...browserHealth.keys()].sort((a, b) => a - b)) bs.write(browserHealthLine(browserHealth.get(t)!));
-    bs.close();
-  }
+  if (folder.failure) throw folder.failure;
 
   const present = new Set(members.map((m) => m.shard.index));
   const missing = Array.from({ length: count }, (_, k) => k + 1)
@@ -168,8 +162,8 @@ export async function mergeShards(dirs: string[], outDir: string, o: { signal?: 
     .map((index) => ({ index, why: 'no run folder of it was given to the merge' }));
   const shards: MergedShards = { count, startAt: first.shard.startAt, members: records, missing };
   const info = mergedInfo(members, dir, steps, shards);
-  writeFileAtomic(join(dir, FILES.series), JSON.stringify(series.toJSON()));
-  writeFileAtomic(join(dir, FILES.run), JSON.stringify(info, null, 2));
+  folder.series(series);
+  folder.info(info);
   return { dir, shards };
 }
 

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { LineSink } from './run-folder.js';
+import { LineSink } from './writer.js';
 
 describe('the line sink of a run folder', () => {
   it.runIf(existsSync('/dev/full'))('keeps a failed write (disk full) as its error instead of throwing from a timer', () => {

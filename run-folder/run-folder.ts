@@ -1,5 +1,5 @@
 // The run folder: its file names, the records in it, and the writers and readers of its files.
-import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { LAYERS, type Layer, type ResolvedScenario } from '../scenarios/model.js';
@@ -181,117 +181,6 @@ export function readRunInfo(dir: string): RunInfo {
   if (!run.scenario || typeof run.scenario !== 'object' || !Array.isArray(run.scenario.phases) || !run.scenario.objectives) throw bad('has no scenario');
   if (!Array.isArray(run.steps)) throw bad('has no steps');
   return run;
-}
-
-/** A file system error in words: "no space left on device (ENOSPC)". */
-export function fsErrorText(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException)?.code;
-  const words: Record<string, string> = {
-    ENOSPC: 'no space left on device', EROFS: 'read-only file system', EACCES: 'permission denied', EPERM: 'not permitted', ENOTDIR: 'a file is in the way of a folder',
-    EISDIR: 'is a folder, not a file', ENOENT: 'no such file or folder', EDQUOT: 'disk quota exceeded', EIO: 'input/output error', EMFILE: 'too many open files',
-  };
-  return code ? `${words[code] ?? (e as Error).message} (${code})` : e instanceof Error ? e.message : String(e);
-}
-
-/** A file of the run folder that could not be written: names the file and why; the user's to fix (exit 2). */
-export class WriteError extends FirstbellError {
-  constructor(readonly path: string, cause: unknown) {
-    super(`cannot write ${path}: ${fsErrorText(cause)}`, { cause });
-  }
-}
-
-/** Writes a file whole or not at all, so a crash never leaves half a JSON file, and a failed write leaves no temporary file. */
-export function writeFileAtomic(path: string, data: string): void {
-  try {
-    writeFileSync(`${path}.tmp`, data);
-    renameSync(`${path}.tmp`, path);
-  } catch (e) {
-    rmSync(`${path}.tmp`, { force: true });
-    throw new WriteError(path, e);
-  }
-}
-
-/**
- * Writes a small record that is rewritten during a run (run.json) with room to spare: padded with spaces (which JSON
- * allows) to twice its size, at least 16 KB. When the disk fills up, the last rewrite goes into that room in place,
- * so the record can still say why the run stopped.
- */
-export function writeFileReserved(path: string, data: string): void {
-  const len = Buffer.byteLength(data);
-  const have = existsSync(path) ? statSync(path).size : 0;
-  const pad = (size: number) => data + ' '.repeat(Math.max(0, size - len));
-  try {
-    writeFileAtomic(path, pad(Math.max(have, 16 * 1024, 2 * len)));
-  } catch (e) {
-    if (have < len) throw e;
-    let fd: number | undefined;
-    try {
-      fd = openSync(path, 'r+');
-      writeSync(fd, pad(have), 0);
-    } catch {
-      throw e;
-    } finally {
-      if (fd !== undefined) closeSync(fd);
-    }
-  }
-}
-
-/**
- * Appends lines to a file in batches with synchronous writes, so a crash loses at most one batch interval.
- * A failed write (disk full, file gone) is kept in `error` for the run to act on, never thrown from a timer.
- */
-export class LineSink {
-  private fd: number;
-  private buf: string[] = [];
-  private bytes = 0;
-  private timer: NodeJS.Timeout;
-  error?: Error;
-
-  constructor(readonly path: string, header: string, flushMs = 200) {
-    try {
-      this.fd = openSync(path, 'w');
-    } catch (e) {
-      throw new WriteError(path, e);
-    }
-    if (header) this.buf.push(header);
-    this.flush();
-    this.timer = setInterval(() => this.flush(), flushMs);
-    this.timer.unref();
-  }
-
-  write(line: string): void {
-    if (this.error) return;
-    this.buf.push(line);
-    this.bytes += line.length;
-    if (this.bytes > 256 * 1024) this.flush();
-  }
-
-  flush(): void {
-    if (this.buf.length === 0 || this.fd < 0 || this.error) return;
-    try {
-      writeSync(this.fd, this.buf.join('\n') + '\n');
-    } catch (e) {
-      this.error = new WriteError(this.path, e);
-    }
-    this.buf = [];
-    this.bytes = 0;
-  }
-
-  close(): void {
-    clearInterval(this.timer);
-    this.flush();
-    if (this.fd >= 0) closeSync(this.fd);
-    this.fd = -1;
-  }
-}
-
-/** A new run folder `id` under `outDir` (id-2, id-3, … when that one is taken), made; its path and name. */
-export function freshRunDir(outDir: string, id: string): { dir: string; id: string } {
-  let candidate = id;
-  for (let k = 2; existsSync(join(outDir, candidate)); k++) candidate = `${id}-${k}`;
-  const dir = join(outDir, candidate);
-  mkdirSync(dir, { recursive: true });
-  return { dir, id: candidate };
 }
 
 /** A run that failed part-way; its folder holds what ran until then. */

@@ -1,7 +1,7 @@
 // Per-second series: mergeable HDR histograms and outcome counts per step per second.
 import * as hdr from 'hdr-histogram-js';
 import { LAYERS, type Layer } from '../scenarios/model.js';
-import { failureKind, isHoldEvent, UNANSWERED, type Sample } from '../api/sample.js';
+import { failureKind, isHoldEvent, NOT_THE_TARGETS, UNANSWERED, type Sample } from '../api/sample.js';
 import type { StepDecl } from '../api/vu.js';
 
 /** Latencies are recorded in microseconds with two significant digits (1 % resolution). */
@@ -268,7 +268,7 @@ export class Series {
       return;
     }
     if (s.outcome === 'generator') end.generator = (end.generator ?? 0) + 1;
-    if (s.outcome === 'aborted' || s.outcome === 'script_error' || s.outcome === 'not_allowed' || s.outcome === 'generator') return;
+    if (NOT_THE_TARGETS.has(s.outcome)) return;
     if (s.outcome === 'ok') end.done[key] = (end.done[key] ?? 0) + 1;
     if (UNANSWERED.has(s.outcome)) {
       end.unanswered[s.outcome] = (end.unanswered[s.outcome] ?? 0) + 1;

@@ -1,4 +1,5 @@
-// Faults given on the command line: --fault 'errors 502 at 10s for 20s on /api/join'.
+// Faults in words: given on the command line (--fault 'errors 502 at 10s for 20s on /api/join'), and how a scheduled
+// fault reads in the plan, the report and the run folder.
 import { FAULT_KINDS, faultProblems, type Fault, type Problem } from './model.js';
 
 export const FAULT_FLAG_FORM = "KIND [VALUE] at TIME for DURATION [on PATH], e.g. 'errors 502 at 10s for 20s on /api/join', 'latency 300ms at 0s for 1m', 'reset 50% at -10s for 5s'";
@@ -99,4 +100,19 @@ export function parseFaultFlags(texts: string[]): { faults: Fault[]; problems: P
     else problems.push(r);
   }
   return { faults, problems };
+}
+
+/** E.g. "errors 503 × 50 % on /api/". */
+export function describeFault(f: Fault): string {
+  const where = f.pathPrefix ? ` on ${f.pathPrefix}` : '';
+  switch (f.kind) {
+    case 'latency': return `latency +${f.addMs} ms${where}`;
+    case 'errors': return `errors ${f.status} × ${Math.round(f.ratio * 100)} %${where}`;
+    case 'reset': return `resets × ${Math.round(f.ratio * 100)} %${where}`;
+    case 'blackhole': return `blackhole${where}`;
+    case 'bandwidth': return `bandwidth ${f.bytesPerSec} B/s${where}`;
+    case 'farm-down': return `farm ${f.farm} down`;
+    case 'broker-defect': return `broker defect past ${f.threshold} joins/s`;
+    case 'slow-login': return `slow logins +${f.addMs} ms`;
+  }
 }

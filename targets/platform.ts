@@ -1,7 +1,9 @@
 // A platform as a run talks to it: a journey aimed at a URL with its options, and the plain data that loads it again.
-import type { AnyJourney, JourneyDefinition, JourneyOption } from '../api/journey.js';
+import type { AnyJourney, JourneyDefinition, JourneyOption, TargetScheme } from '../api/journey.js';
 import { stepDecls, type NativeFaults, type OptionValues, type StepDecl, type Steps, type TargetLimits, type Vu, type JourneyEnd } from '../api/vu.js';
 import type { WebClient } from '../api/web-client.js';
+import { FirstbellError } from '../lib/errors.js';
+import { isLoopback } from '../lib/loopback.js';
 import { ProblemsError, type Problem } from '../scenarios/model.js';
 import { preflightAny, preflightSpec } from './preflight.js';
 
@@ -95,9 +97,30 @@ export function shownOptions(def: Pick<JourneyDefinition, 'options'>, values: Op
   return Object.fromEntries(Object.entries(values).filter((e): e is [string, string | number] => e[1] !== undefined && !def.options?.[e[0]]?.secret));
 }
 
-/** A journey aimed at `url` with its options resolved from what was given, the environment and the defaults; every problem at once. */
-export function platformWithOptions(def: AnyJourney, url: URL, given: Readonly<Record<string, string | number>>, kind: string, source: JourneySource | undefined, where: string): Platform {
+/**
+ * A journey aimed at `target` (checked: a scheme the journey takes, a host that may be loaded) with its options
+ * resolved from what was given, the environment and the defaults; every problem at once.
+ */
+export function platformWithOptions(def: AnyJourney, target: string, allowed: readonly string[], given: Readonly<Record<string, string | number>>, kind: string, source: JourneySource | undefined, where: string): Platform {
+  const url = targetUrl(target, allowed, def.schemes ?? ALL_SCHEMES, where);
   const { values, problems } = resolveOptions(def, given, process.env, where);
   if (problems.length) throw new ProblemsError(problems);
   return platformOf(def, url, values, kind, source);
+}
+
+const ALL_SCHEMES: readonly TargetScheme[] = ['http', 'https', 'ws', 'wss'];
+
+/** The --target URL, checked: a URL, with a scheme the journey takes, and a host that may be loaded (loopback, or allowed). */
+export function targetUrl(url: string, allowed: readonly string[], schemes: readonly TargetScheme[] = ALL_SCHEMES, what = 'the journey'): URL {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new FirstbellError(`--target '${url}' is not a URL; give one like ${schemes[0] === 'ws' ? 'ws://127.0.0.1:8188' : 'http://127.0.0.1:8080'}`);
+  }
+  if (!schemes.includes(u.protocol.slice(0, -1) as TargetScheme)) throw new FirstbellError(`--target '${url}' must start with ${schemes.map((x) => `${x}://`).join(' or ')} for ${what}`);
+  if (!isLoopback(u.hostname) && !allowed.includes(u.hostname)) {
+    throw new FirstbellError(`refusing to load ${u.hostname}: only loopback targets are allowed by default; add --allow-target ${u.hostname} if you may load it`);
+  }
+  return u;
 }

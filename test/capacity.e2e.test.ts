@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { poolFor, type PlatformConfigPatch } from '../fixtures/reference-platform.js';
 import { analyse, type LayerResult } from '../analysis/analysis.js';
 import { readHealth } from '../run-folder/run-folder.js';
-import { runScenario } from '../users/run.js';
+import { runScenario } from '../run/conductor.js';
 import { join } from 'node:path';
 import { EXIT, main } from '../cli.js';
 import { captureIo, rampScenario, tempDir, useReferencePlatform } from './helpers.js';

@@ -9,7 +9,7 @@ import { startReferencePlatform } from '../fixtures/reference-platform.js';
 import { PACKAGE_ROOT } from '../lib/version.js';
 import { captureIo, tempDir } from './helpers.js';
 import { processTree } from '../lib/process-tree.js';
-import { processAlive } from '../users/run.js';
+import { processAlive } from '../run/conductor.js';
 
 /** A loopback port with nothing listening on it. */
 async function closedPort(): Promise<number> {

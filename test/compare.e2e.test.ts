@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Sample } from '../api/sample.js';
 import { EXIT, main } from '../cli.js';
-import { K6_RUN_TAGS, K6_STEP_METRIC } from '../k6/export.js';
-import { buildReport } from '../reports/build-report.js';
+import { K6_RUN_TAGS, K6_STEP_METRIC } from '../k6/names.js';
+import { writeReport } from '../reports/build-report.js';
 import { readSamples } from '../run-folder/run-folder.js';
 import { captureIo, tempDir } from './helpers.js';
-import { csvRow, jsonLine, K6_CSV_HEADER } from './k6-results.js';
+import { csvRow, jsonLine, K6_CSV_HEADER, REFERENCE_STEPS } from './k6-results.js';
 
 /** The what-if's run folders, which the k6 import below reads as the native run (a monday-0800 costs 80 s to make). */
 const out = tempDir();
@@ -40,12 +40,12 @@ describe('what-if and compare on the reference platform', () => {
   it('merges two k6 runners, one CSV and one JSON, into a run with the same report as the native run', async () => {
     // The what-if's monday-0800 run is the native one; two k6 runners would have sent the same participants.
     const native = join(out, readdirSync(out).find((d) => d.endsWith('-monday-0800'))!);
-    const nativeReport = await buildReport(native);
+    const nativeReport = await writeReport(native);
     const url = nativeReport.analysis.run.target.url;
     const samples: Sample[] = [];
     for await (const s of readSamples(native)) if (s.outcome !== 'aborted') samples.push(s);
     // What two k6 runners would have written, each with its share of the participants.
-    const runTags = { [K6_RUN_TAGS.scenario]: 'monday-0800', [K6_RUN_TAGS.scale]: '0.015', [K6_RUN_TAGS.seed]: '1', [K6_RUN_TAGS.target]: url + '/', [K6_RUN_TAGS.kind]: 'reference' };
+    const runTags = { [K6_RUN_TAGS.scenario]: 'monday-0800', [K6_RUN_TAGS.scale]: '0.015', [K6_RUN_TAGS.seed]: '1', [K6_RUN_TAGS.target]: url + '/', [K6_RUN_TAGS.kind]: 'reference', ...REFERENCE_STEPS };
     const t0 = Date.parse('2026-01-11T06:59:30Z');
     const dir = tempDir();
     const csv = join(dir, 'runner-0.csv');
@@ -68,7 +68,7 @@ describe('what-if and compare on the reference platform', () => {
     expect(code).toBe(nativeReport.analysis.passed ? EXIT.ok : EXIT.objectivesFailed);
     expect(c.out()).toContain(`imported ${samples.length.toLocaleString('en-US')} samples from 2 runners (2 iterations dropped by k6)`);
     expect(c.out()).toMatch(/k6 thresholds on the merged data, broker +(pass|FAIL)/);
-    const imported = await buildReport(join(into, readdirSync(into)[0]!));
+    const imported = await writeReport(join(into, readdirSync(into)[0]!));
     const a = imported.analysis;
     const n = nativeReport.analysis;
     // k6 keeps its generator health to itself: layers compare exactly where firstbell's own run left no second out.

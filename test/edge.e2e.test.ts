@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { load } from '../api/load.js';
 import { EXIT, main } from '../cli.js';
-import { buildReport } from '../reports/build-report.js';
+import { writeReport } from '../reports/build-report.js';
 import { readRunInfo } from '../run-folder/run-folder.js';
 import { captureIo, tempDir } from './helpers.js';
 import { startNginx } from './servers/nginx.js';
@@ -153,7 +153,7 @@ describe('a journey whose login is skipped while its session holds', () => {
         name: 'conditional', journey: 'conditional-login.ts', phases: [{ name: 'steady', startMs: 0, durationMs: 10_000, participants: 300, curve: { kind: 'uniform' } }],
         client: { thinkTimeMs: 20, retry: { kind: 'reload', everyMs: 1_000, maxTries: 5 } },
       }, url);
-      const { analysis } = await buildReport(r.folder);
+      const { analysis } = await writeReport(r.folder);
       const offered = (name: 'admission' | 'broker') => analysis.timeline.layers[name].offered.reduce((a, b) => a + b, 0);
       const admission = offered('admission');
       const broker = offered('broker');

@@ -9,7 +9,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { startFaultProxy } from '../faults/fault-proxy.js';
 import type { Fault } from '../scenarios/model.js';
 import { readSamples, type RunInfo } from '../run-folder/run-folder.js';
-import { runScenario } from '../users/run.js';
+import { runScenario } from '../run/conductor.js';
 import type { Sample } from '../api/sample.js';
 import { steadyScenario, tempDir, useReferencePlatform } from './helpers.js';
 

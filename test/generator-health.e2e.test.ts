@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { EXIT, main } from '../cli.js';
 import { readHealth } from '../run-folder/run-folder.js';
 import { describe, expect, it } from 'vitest';
-import { buildReport } from '../reports/build-report.js';
-import { runScenario } from '../users/run.js';
+import { writeReport } from '../reports/build-report.js';
+import { runScenario } from '../run/conductor.js';
 import { captureIo, rampScenario, tempDir, useReferencePlatform } from './helpers.js';
 
 const platform = useReferencePlatform();
@@ -25,7 +25,7 @@ describe('generator health', () => {
     } finally {
       clearInterval(hog);
     }
-    const { analysis: a, reportPath } = await buildReport(dir);
+    const { analysis: a, reportPath } = await writeReport(dir);
     expect(a.passed).toBe(false);
     expect(a.headline).toMatch(/^The generator was the bottleneck in \d+ s \([\d:–, ]+(and \d+ more)?\); there only what the target answered counts, not its timeouts or latency\./);
     expect(a.generator.suspectSeconds.length).toBeGreaterThanOrEqual(5);

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 const root = new URL('..', import.meta.url).pathname;
 /** The folders of the flow, upstream first; the rules of what each may import are in .dependency-cruiser.cjs. */
-const PRODUCT = ['cli.ts', 'index.ts', 'cli', 'lib', 'scenarios', 'api', 'run-folder', 'plan', 'protocol', 'faults', 'targets', 'modules', 'users', 'k6', 'kubernetes', 'analysis', 'reports', 'fixtures'];
+const PRODUCT = ['cli.ts', 'index.ts', 'cli', 'lib', 'scenarios', 'api', 'run-folder', 'plan', 'protocol', 'faults', 'targets', 'modules', 'users', 'run', 'k6', 'kubernetes', 'analysis', 'reports', 'fixtures'];
 const MAX_FUNCTION_LINES = 80;
 /** Marks a parser state machine, the one kind of function allowed to be longer; it goes on the line before it. */
 const STATE_MACHINE = 'parser state machine';

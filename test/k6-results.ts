@@ -1,6 +1,11 @@
 // Results as k6 writes them from an exported script, made from a run's samples: what k6 runners would have sent back.
 import type { Sample } from '../api/sample.js';
-import { K6_META, K6_STEP_METRIC, K6_TAGS } from '../k6/export.js';
+import { stepDecls } from '../api/vu.js';
+import { K6_META, K6_RUN_TAGS, K6_STEP_METRIC, K6_TAGS, stepsTag } from '../k6/names.js';
+import { builtInJourney } from '../targets/index.js';
+
+/** The reference journey's steps, as an exported script tags its results with them. */
+export const REFERENCE_STEPS = { [K6_RUN_TAGS.steps]: stepsTag(stepDecls(builtInJourney('reference').steps)) };
 
 /** A sample as k6 writes it from the exported script, in its CSV columns. */
 export function csvRow(s: Sample, t0: number, runTags: Record<string, string>): string {

@@ -6,13 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { EXIT, main } from '../cli.js';
 import { BUILT_IN_SCENARIOS } from '../scenarios/index.js';
 import { resolveScenario } from '../scenarios/model.js';
-import { K6_RUN_TAGS, K6_STEP_METRIC, k6Stages } from '../k6/export.js';
-import { exportJourneyK6, K6_RUNTIME, stepsOfTag } from '../k6/journey-export.js';
+import { exportJourneyK6, k6Stages, K6_RUNTIME } from '../k6/export.js';
+import { K6_RUN_TAGS, K6_STEP_METRIC, stepsOfTag } from '../k6/names.js';
 import type { Sample } from '../api/sample.js';
 import { PACKAGE_ROOT } from '../lib/version.js';
 import { TARGET_KINDS, type TargetKind } from '../targets/index.js';
 import { captureIo, tempDir } from './helpers.js';
-import { csvRow, K6_CSV_HEADER } from './k6-results.js';
+import { csvRow, K6_CSV_HEADER, REFERENCE_STEPS } from './k6-results.js';
 
 /**
  * Type-checks scripts against @types/k6 in one program (each file a module of its own); `firstbell` is the k6
@@ -130,7 +130,7 @@ describe('firstbell import k6', () => {
 
   it('does not confirm a run in which k6 left more than 1 % of the planned arrivals unsent: exit 99, the shortfall first in the headline', async () => {
     const dir = tempDir();
-    const runTags = { [K6_RUN_TAGS.scenario]: 'monday-0800', [K6_RUN_TAGS.scale]: '0.003', [K6_RUN_TAGS.seed]: '1', [K6_RUN_TAGS.target]: 'http://127.0.0.1:8080/', [K6_RUN_TAGS.kind]: 'reference', [K6_RUN_TAGS.planned]: '384' };
+    const runTags = { [K6_RUN_TAGS.scenario]: 'monday-0800', [K6_RUN_TAGS.scale]: '0.003', [K6_RUN_TAGS.seed]: '1', [K6_RUN_TAGS.target]: 'http://127.0.0.1:8080/', [K6_RUN_TAGS.kind]: 'reference', ...REFERENCE_STEPS, [K6_RUN_TAGS.planned]: '384' };
     // 300 of the 384 planned participants, each logged in at once; k6 dropped the other 84 for want of a free VU.
     const rows = Array.from({ length: 300 }, (_, user) => csvRow({ user, layer: 'admission', step: 'login', intendedMs: 1000 + user * 100, startMs: 1000 + user * 100, endMs: 1020 + user * 100, outcome: 'ok', status: 200 }, 1.7e12, runTags));
     const f = join(dir, 'results.csv');
@@ -145,7 +145,7 @@ describe('firstbell import k6', () => {
   it('checks the run tags and times of the results, names the file and line, and exits 2 (never PASSED, never a hang)', async () => {
     const dir = tempDir();
     const sample: Sample = { user: 0, layer: 'admission', step: 'login', intendedMs: 1000, startMs: 1000, endMs: 1010, outcome: 'ok', status: 200 };
-    const tags = (o: Record<string, string>) => ({ [K6_RUN_TAGS.scenario]: 'monday-0800', [K6_RUN_TAGS.scale]: '0.003', [K6_RUN_TAGS.seed]: '1', [K6_RUN_TAGS.target]: 'http://127.0.0.1:8080/', [K6_RUN_TAGS.kind]: 'reference', ...o });
+    const tags = (o: Record<string, string>) => ({ [K6_RUN_TAGS.scenario]: 'monday-0800', [K6_RUN_TAGS.scale]: '0.003', [K6_RUN_TAGS.seed]: '1', [K6_RUN_TAGS.target]: 'http://127.0.0.1:8080/', [K6_RUN_TAGS.kind]: 'reference', ...REFERENCE_STEPS, ...o });
     const cases: [string, string, string][] = [
       ['scale-abc.csv', csvRow(sample, 1.7e12, tags({ [K6_RUN_TAGS.scale]: 'abc' })), `tag ${K6_RUN_TAGS.scale} 'abc' is not a scale between 0 and 10`],
       ['scale-0.csv', csvRow(sample, 1.7e12, tags({ [K6_RUN_TAGS.scale]: '0' })), `tag ${K6_RUN_TAGS.scale} '0' is not a scale`],

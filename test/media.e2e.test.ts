@@ -3,12 +3,12 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildReport } from '../reports/build-report.js';
+import { writeReport } from '../reports/build-report.js';
 import { findScenario } from '../scenarios/index.js';
 import { resolveScenario } from '../scenarios/model.js';
 import { BROWSER_USER_BASE } from '../users/browser/canaries.js';
 import { FILES, readBrowserJourneys, readMedia } from '../run-folder/run-folder.js';
-import { runScenario } from '../users/run.js';
+import { runScenario } from '../run/conductor.js';
 import { startJanusFarms, type JanusFarm } from '../fixtures/janus.js';
 import { CHROMIUM_ARGS, chromiumPath, MEDIA_ARGS } from '../lib/chromium.js';
 import { captureIo, steadyScenario, tempDir, useReferencePlatform } from './helpers.js';
@@ -101,7 +101,7 @@ describe('media layer with Janus and browser users', () => {
     // Peak 251 arrivals/s against logins at 100/s and joins at 60/s: the burst overloads admission and broker.
     const scenario = resolveScenario(findScenario('monday-0800')!, 0.01);
     const r = await runScenario({ scenario, seed: 1, platform: { journey: 'reference', target: platform().url }, outDir: out, browsers: { count: 2, cycleMs: 4_000 } });
-    const { analysis, reportPath } = await buildReport(r.dir);
+    const { analysis, reportPath } = await writeReport(r.dir);
     const b = analysis.browsers!;
     expect(b.before.journeys).toBeGreaterThanOrEqual(2);
     expect(b.burst.journeys).toBeGreaterThanOrEqual(1);
@@ -130,7 +130,7 @@ describe('media layer with Janus and browser users', () => {
     // The browser users' class (conference 900000) sits on farm 0.
     const scenario = steadyScenario(8, 30_000, [{ kind: 'farm-down', atMs: 10_000, forMs: 12_000, farm: 0 }], { retry: { kind: 'reload', everyMs: 2_000, maxTries: 20 } }, 3_000);
     const r = await runScenario({ scenario, seed: 1, platform: { journey: 'reference', target: platform().url }, outDir: out, browsers: { count: 2, cycleMs: 60_000 } });
-    const { analysis } = await buildReport(r.dir);
+    const { analysis } = await writeReport(r.dir);
     const b = analysis.browsers!;
     expect(b.dropped, JSON.stringify(b.journeys)).toBeGreaterThanOrEqual(1);
     expect(b.reconnects).toBeGreaterThanOrEqual(1);
@@ -179,7 +179,7 @@ describe('browser users in a classroom page firstbell did not write (examples/ja
         expect(j.firstFrameMs!).toBeLessThan(10_000);
         for (const pair of j.pairs ?? []) for (const end of pair.split('-')) expect(end).toMatch(LOOPBACK);
       }
-      const { analysis } = await buildReport(dir);
+      const { analysis } = await writeReport(dir);
       expect(['passed', 'generator-bound'], analysis.headline).toContain(analysis.verdict);
       expect(analysis.layers.find((l) => l.layer === 'media')!.breakPoint).toBeFalsy();
       const b = analysis.browsers!;

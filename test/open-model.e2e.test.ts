@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CLIENT, DEFAULT_OBJECTIVES, resolveScenario } from '../scenarios/model.js';
 import { readSamples } from '../run-folder/run-folder.js';
-import { runScenario } from '../users/run.js';
+import { runScenario } from '../run/conductor.js';
 import { buildSchedule } from '../plan/schedule.js';
 import { tempDir } from './helpers.js';
 

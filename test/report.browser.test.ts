@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnReferencePlatform, type SpawnedPlatform } from '../fixtures/spawn.js';
-import { buildReport } from '../reports/build-report.js';
+import { writeReport } from '../reports/build-report.js';
 import { openReport } from '../reports/screenshot.js';
-import { runScenario } from '../users/run.js';
+import { runScenario } from '../run/conductor.js';
 import { rampScenario, tempDir } from './helpers.js';
 
 let platform: SpawnedPlatform;
@@ -11,7 +11,7 @@ let reportPath: string;
 beforeAll(async () => {
   platform = await spawnReferencePlatform(['--join-capacity', '40']);
   const r = await runScenario({ scenario: rampScenario(120, 8_000, 2_000), seed: 5, platform: { journey: 'reference', target: platform.url }, outDir: tempDir() });
-  reportPath = (await buildReport(r.dir)).reportPath;
+  reportPath = (await writeReport(r.dir)).reportPath;
 });
 afterAll(async () => {
   await platform?.stop();

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT, main } from '../cli.js';
-import { buildReport } from '../reports/build-report.js';
+import { writeReport } from '../reports/build-report.js';
 import { captureIo, tempDir } from './helpers.js';
 
 describe('the 2021 broker defect and how clients retry', () => {
@@ -11,8 +11,8 @@ describe('the 2021 broker defect and how clients retry', () => {
     const c = captureIo();
     expect(await main(['whatif', 'monday-0800-retry-storm', 'monday-0800-backoff', '--scale', '0.015', '--out', out, '--no-progress'], c.io), c.err()).toBe(EXIT.ok);
     const dirs = readdirSync(out);
-    const storm = await buildReport(join(out, dirs.find((d) => d.endsWith('retry-storm'))!));
-    const backoff = await buildReport(join(out, dirs.find((d) => d.endsWith('backoff'))!));
+    const storm = await writeReport(join(out, dirs.find((d) => d.endsWith('retry-storm'))!));
+    const backoff = await writeReport(join(out, dirs.find((d) => d.endsWith('backoff'))!));
 
     for (const { analysis: a } of [storm, backoff]) {
       const broker = a.layers.find((l) => l.layer === 'broker')!;

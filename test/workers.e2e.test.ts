@@ -5,11 +5,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { addressIndex } from '../protocol/source-ports.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildReport } from '../reports/build-report.js';
+import { writeReport } from '../reports/build-report.js';
 import { DEFAULT_CLIENT, DEFAULT_OBJECTIVES, resolveScenario } from '../scenarios/model.js';
 import { findScenario } from '../scenarios/index.js';
 import { readHealth, readRunInfo, readSamples, RunFailedError } from '../run-folder/run-folder.js';
-import { runScenario } from '../users/run.js';
+import { runScenario } from '../run/conductor.js';
 import { tempDir, useReferencePlatform } from './helpers.js';
 
 const platform = useReferencePlatform(['--media', 'stand-in', '--login-capacity', '2000', '--join-capacity', '2000']);
@@ -71,7 +71,7 @@ describe('worker processes', () => {
     const health = await readHealth(two.dir);
     expect(health.reduce((a, h) => a + h.arrivals, 0)).toBe(512);
     expect(new Set(health.map((h) => h.t)).size).toBe(health.length);
-    const { analysis } = await buildReport(two.dir);
+    const { analysis } = await writeReport(two.dir);
     expect(analysis.users.joined).toBe(512);
     expect(analysis.layers.find((l) => l.layer === 'media')?.attempts).toBeGreaterThan(512);
   });
@@ -127,7 +127,7 @@ describe('worker processes', () => {
     let n = 0;
     for await (const _ of readSamples(dir)) n++;
     expect(n).toBeGreaterThan(100);
-    const { analysis } = await buildReport(dir);
+    const { analysis } = await writeReport(dir);
     expect(analysis.users.arrived).toBeGreaterThan(100);
   });
 });

@@ -1,5 +1,7 @@
 // The load of one process: its share of the schedule dispatched on time, one virtual user per arrival, samples out.
 import { createServer, type AddressInfo } from 'node:net';
+import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
+import { mersenne } from 'pure-rand/generator/mersenne';
 import type { Sample } from '../api/sample.js';
 import type { JourneyEnd } from '../api/vu.js';
 import type { Platform } from '../targets/platform.js';
@@ -14,7 +16,6 @@ import { Series } from '../run-folder/series.js';
 import type { ResolvedScenario, RetryPolicy } from '../scenarios/model.js';
 import { HealthMonitor } from './health.js';
 import { Recorder } from './recorder.js';
-import { retryDelayMs } from './retry.js';
 import { dispatch, type DispatchStats, type Share } from './scheduler.js';
 import { VirtualUser, type HoldWatcher } from './virtual-user.js';
 import type { NetPolicy } from '../protocol/address-guard.js';
@@ -258,4 +259,17 @@ export class Engine {
     });
     this.drained = undefined;
   }
+}
+
+/**
+ * Delay before journey number `tryNo + 1`, in ms, or undefined when the participant gives up.
+ * Jitter is seeded by participant and try, so a run repeats exactly.
+ */
+export function retryDelayMs(policy: RetryPolicy | undefined, tryNo: number, participant: number, seed: number): number | undefined {
+  if (!policy || policy.kind === 'none' || tryNo >= policy.maxTries) return undefined;
+  if (policy.kind === 'reload') return policy.everyMs;
+  const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** (tryNo - 1));
+  // Mersenne Twister's seeding mixes neighbouring seeds well; the first draw is used.
+  const rng = mersenne((seed * 1_000_003 + participant * 131 + tryNo) | 0);
+  return uniformFloat64(rng) * ceiling;
 }

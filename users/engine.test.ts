@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { retryDelayMs } from './retry.js';
+import { retryDelayMs } from './engine.js';
 
 describe('retry behaviour', () => {
   it('gives up at once without a policy', () => {

@@ -1,36 +1,33 @@
-// One run: preflight, the plan sent by its generator, samples to disk as they happen, and a run folder that always closes.
-import { cpus, hostname } from 'node:os';
-import { join } from 'node:path';
+// One run, conducted in stages: prepare (everything up before the clock starts), start (t = 0: the sends, the faults,
+// the browsers), each second (its health record and the progress line), stop (the last second, then the load
+// stopped) and close (the run folder completed, whatever happened). Samples go to disk as they happen, through the
+// run folder's one writer.
 import { identities } from '../api/identity.js';
-import { NetPolicy } from '../protocol/address-guard.js';
-import { DEFAULT_MAX_ANSWER_BYTES } from '../protocol/answer-limits.js';
+import { DEFAULT_MAX_ANSWER_BYTES, NetPolicy } from '../protocol/address-guard.js';
 import type { StepDecl } from '../api/vu.js';
 import type { Platform } from '../targets/platform.js';
 import type { PlatformInput } from '../api/journey.js';
 import { platformOfInput } from '../modules/platform.js';
 import { armFaults, type ArmedFaults } from '../faults/faults.js';
-import { VERSION } from '../lib/version.js';
 import { loadRows, type Row } from '../modules/data.js';
 import { SINGLE_PROCESS, buildPlan, type Plan } from '../plan/plan.js';
 import type { Layout } from '../plan/limits.js';
 import { shareOf, shareSize } from '../plan/shard.js';
-import { BROWSER_HEALTH_HEADER, browserHealthLine, MEDIA_HEADER, mediaLine } from '../run-folder/records.js';
-import {
-  FILES, freshRunDir, HEALTH_HEADER, healthLine, LineSink, participantsWithSamples, RunFailedError, SAMPLE_HEADER, writeFileAtomic, writeFileReserved, WriteError,
-  type HealthSecond, type RunInfo, type RunStatus,
-} from '../run-folder/run-folder.js';
+import { browserHealthLine, mediaLine } from '../run-folder/records.js';
+import { healthLine, participantsWithSamples, RunFailedError, type HealthSecond, type RunInfo, type RunStatus } from '../run-folder/run-folder.js';
+import { RunFolderWriter, runInfoOf } from '../run-folder/writer.js';
 import { Series } from '../run-folder/series.js';
 import { ProblemsError, type ResolvedScenario } from '../scenarios/model.js';
 import type { WebClient } from '../api/web-client.js';
-import { browserSteps, BrowserUsers, type BrowserUsersOptions } from './browser/canaries.js';
-import { ProcessTreeMeter } from './browser/processes.js';
-import { prepareForLoad, sourcePorts } from './engine.js';
-import { InProcessGenerator, type Finished, type Generator } from './generator.js';
-import { HealthMonitor } from './health.js';
-import { Recorder } from './recorder.js';
-import type { DispatchStats } from './scheduler.js';
-import { epochNow, WorkerGenerator } from './workers.js';
 import type { RunProgress } from './progress.js';
+import { browserSteps, BrowserUsers, type BrowserUsersOptions } from '../users/browser/canaries.js';
+import { ProcessTreeMeter } from '../users/browser/processes.js';
+import { prepareForLoad, sourcePorts } from '../users/engine.js';
+import { InProcessGenerator, type Finished, type Generator } from '../users/generator.js';
+import { HealthMonitor } from '../users/health.js';
+import { Recorder } from '../users/recorder.js';
+import type { DispatchStats } from '../users/scheduler.js';
+import { epochNow, WorkerGenerator } from '../users/workers.js';
 
 /** How a run goes, whatever its plan. */
 export interface RunSettings {
@@ -85,9 +82,9 @@ export type PlanOrScenario = { plan: Plan } | ({ scenario: ResolvedScenario; see
 /** What the run's own parts see: the settings and the platform built. */
 type Settings = RunSettings & { target: Platform };
 
-export const DEFAULT_MAX_ACTIVE = 50_000;
+const DEFAULT_MAX_ACTIVE = 50_000;
+const DEFAULT_LATE_MS = 100;
 
-/** The live state once a second. */
 /** One second of a run, with what the command line's progress line shows besides. */
 export interface Progress extends RunProgress {
   /** ms from the run start of the first bell. */
@@ -124,76 +121,59 @@ function planFor(o: PlanOrScenario): Plan {
 }
 
 export async function runScenario(o: RunOptions): Promise<RunResult> {
-  return runOn(await platformOfInput(o.platform), o);
+  return runOn(await platformOfInput(o.platform, { allowHosts: o.allowHosts }), o);
 }
 
 /** Runs on a platform built beforehand (the command line builds it from its flags). */
 export async function runOn(target: Platform, o: RunSettings & PlanOrScenario): Promise<RunResult> {
   const run = await Run.prepare(planFor(o), { ...o, target });
-  return run.measure();
+  return run.conduct();
 }
 
-/** What is up before the clock starts: the fault plan, the browsers and the generator. */
+/** What is up before the clock starts: the fault plan, the browsers, the generator, and the steps recorded. */
 interface Prepared {
   faults: ArmedFaults;
   browsers?: BrowserUsers;
   gen: Generator;
   maxActive: number;
-}
-
-/** The sinks of a run folder that the run writes as it goes. */
-interface Sinks {
-  samples: LineSink;
-  health: LineSink;
-  media?: LineSink;
-  journeys?: LineSink;
-  browserHealth?: LineSink;
+  steps: StepDecl[];
 }
 
 class Run {
   private readonly lateThresholdMs: number;
   private readonly monitor: HealthMonitor;
-  private readonly stop = new AbortController();
+  /** Aborted at the planned end, on a stop from outside, or when the run cannot go on; its reason says which. */
+  private readonly ending = new AbortController();
   private readonly recorder: Recorder;
-  private readonly sinks: Sinks;
-  private browserMeter?: ProcessTreeMeter;
-  /** The first file of the run folder that could not be written. */
-  private writeFailure?: WriteError;
-  private readonly dir: string;
+  private readonly folder: RunFolderWriter;
   private readonly info: RunInfo;
   private status: RunStatus = 'completed';
+  /** The generator's sends, from start to their end. */
+  private sends?: Promise<void>;
+  /** The timer of the next second; the others (the planned end, the watch of the target) in `timers`. */
   private ticker?: NodeJS.Timeout;
+  private readonly timers: NodeJS.Timeout[] = [];
   /** The second the next health record closes. */
   private nextT = 0;
-
-  private readonly clock = () => epochNow() - this.t0Epoch;
-  /** The wall-clock instant of t = 0, shared by every sending process. */
-  private t0Epoch = epochNow();
+  private browserMeter?: ProcessTreeMeter;
   private series?: Series;
+  readonly clock = () => epochNow() - this.t0Epoch;
 
-  private constructor(private plan: Plan, private o: Settings, private p: Prepared, private steps: StepDecl[]) {
-    this.lateThresholdMs = o.lateThresholdMs ?? 100;
+  /** `t0Epoch`: the wall-clock instant of t = 0, shared by every sending process. */
+  private constructor(private plan: Plan, private o: Settings, private p: Prepared, private t0Epoch: number) {
+    this.lateThresholdMs = o.lateThresholdMs ?? DEFAULT_LATE_MS;
     this.monitor = new HealthMonitor(this.lateThresholdMs);
-    const { dir, id } = freshRunDir(o.outDir, o.runId ?? defaultRunId(plan));
-    this.dir = dir;
-    this.info = this.runInfo(id);
-    this.writeInfo();
-    const browsers = p.browsers !== undefined;
-    this.sinks = {
-      samples: new LineSink(join(dir, FILES.samples), SAMPLE_HEADER),
-      health: new LineSink(join(dir, FILES.health), HEALTH_HEADER),
-      ...(browsers ? { media: new LineSink(join(dir, FILES.media), MEDIA_HEADER), journeys: new LineSink(join(dir, FILES.browsers), '') } : {}),
-      ...(p.browsers?.pid() ? { browserHealth: new LineSink(join(dir, FILES.browserHealth), BROWSER_HEALTH_HEADER) } : {}),
-    };
-    this.recorder = new Recorder(new Series(steps, plan.scenario.joinWithinMs), (line) => this.sinks.samples.write(line));
+    this.folder = new RunFolderWriter(o.outDir, o.runId ?? defaultRunId(plan), { browsers: p.browsers !== undefined, browserHealth: p.browsers?.pid() !== undefined });
+    this.info = this.runInfo();
+    this.folder.info(this.info);
+    this.recorder = new Recorder(new Series(p.steps, plan.scenario.joinWithinMs), (line) => this.folder.samples.write(line));
   }
 
-  /** Everything that must be up before the clock starts; nothing is left running when it fails. */
+  /** Stage 1: everything that must be up before the clock starts; what cannot run is refused first, and nothing is left running when it fails. */
   static async prepare(plan: Plan, o: Settings): Promise<Run> {
     const { scenario, schedule, layout } = plan;
     // A data file that does not fit is the user's to fix, before anything reaches the target.
     const rows = scenario.data ? loadRows(scenario.data, schedule.offsetsMs.length) : undefined;
-    // What cannot run is refused before anything is started (the fault proxy among it) or sent.
     const wantBrowsers = o.browsers !== undefined && o.browsers.count > 0;
     const client = o.webClient ?? o.target.webClient;
     if (wantBrowsers && !client) throw new ProblemsError([{ where: '--browsers', message: `the ${o.target.kind} target has no web client for browser users`, hint: NO_WEB_CLIENT_HINT }]);
@@ -206,67 +186,100 @@ class Run {
     const faults = await armFaults(o.target, scenario.faults ?? [], schedule.firstBellAtMs, o.faultsVia);
     // The browser is up before the clock starts, so its launch is not part of anything measured.
     const browsers = wantBrowsers ? new BrowserUsers({ ...o.browsers!, stepTimeoutMs: scenario.client.stepTimeoutMs, allowHosts: allowedHosts(o), net }) : undefined;
-    let gen: Generator | undefined;
-    const clock = () => run?.clock() ?? 0;
     let run: Run | undefined;
     try {
       await browsers?.open();
-      gen = await startGenerator(plan, o, { origin: faults.origin, maxActive, clock, rows, net });
+      const gen = await startGenerator(plan, o, { origin: faults.origin, maxActive, clock: () => run?.clock() ?? 0, rows, net });
+      // t = 0 is a wall-clock instant every sending process shares; with workers a moment ahead, so each has it before it
+      // comes; a shard's is the instant all shards share (--start-at).
+      const t0Epoch = plan.shard?.startAtEpochMs ?? epochNow() + (layout.workers > 1 ? 200 : 0);
+      return (run = new Run(plan, o, { faults, browsers, gen, maxActive, steps }, t0Epoch));
     } catch (e) {
       await browsers?.stop();
       await faults.stop();
       throw e;
     }
-    run = new Run(plan, o, { faults, browsers, gen, maxActive }, steps);
-    // t = 0 is a wall-clock instant every sending process shares; with workers a moment ahead, so each has it before it
-    // comes; a shard's is the instant all shards share (--start-at).
-    run.t0Epoch = plan.shard?.startAtEpochMs ?? epochNow() + (layout.workers > 1 ? 200 : 0);
-    run.info.zeroEpochMs = Math.round(run.t0Epoch);
-    run.writeInfo();
-    return run;
   }
 
-  private runInfo(id: string): RunInfo {
-    const { scenario, seed, schedule, summary } = this.plan;
-    const b = this.p.browsers ? this.o.browsers! : undefined;
+  private runInfo(): RunInfo {
+    const { target, browsers } = this.o;
+    const { shard } = this.plan;
+    const options = Object.keys(target.shownOptions).length ? { options: { ...target.shownOptions } } : {};
     return {
-      tool: { name: 'firstbell', version: VERSION, node: process.version },
-      id,
-      status: 'running',
-      startedAt: new Date().toISOString(),
-      host: { hostname: hostname(), cpus: cpus().length, platform: `${process.platform}-${process.arch}` },
-      scenario,
-      seed,
-      target: { kind: this.o.target.kind, url: this.o.target.url.origin, ...(Object.keys(this.o.target.shownOptions).length ? { options: { ...this.o.target.shownOptions } } : {}) },
-      firstBellAtMs: schedule.firstBellAtMs,
-      plannedEndMs: schedule.endMs,
-      steps: this.steps,
-      plan: summary,
+      ...runInfoOf(this.folder.id, this.plan, { target: { kind: target.kind, url: target.url.origin, ...options }, steps: this.p.steps, status: 'running' }),
+      zeroEpochMs: Math.round(this.t0Epoch),
       faults: this.p.faults.records,
-      ...(b ? { browsers: { count: b.count, cycleMs: b.cycleMs, ...(b.endpoint ? { endpoint: b.endpoint } : {}) } } : {}),
-      ...(this.plan.shard ? { shard: { index: this.plan.shard.index, count: this.plan.shard.count, startAt: new Date(this.plan.shard.startAtEpochMs).toISOString() } } : {}),
+      ...(this.p.browsers ? { browsers: { count: browsers!.count, cycleMs: browsers!.cycleMs, ...(browsers!.endpoint ? { endpoint: browsers!.endpoint } : {}) } } : {}),
+      ...(shard ? { shard: { index: shard.index, count: shard.count, startAt: new Date(shard.startAtEpochMs).toISOString() } } : {}),
     };
   }
 
-  private writeInfo(): void {
-    writeFileReserved(join(this.dir, FILES.run), JSON.stringify(this.info, null, 2));
+  /** The stages after prepare: start, each second until the end or a stop, stop, and close whatever happened. */
+  async conduct(): Promise<RunResult> {
+    const onExternalStop = () => this.ending.abort(new Error('interrupted'));
+    this.o.signal?.addEventListener('abort', onExternalStop, { once: true });
+    if (this.o.signal?.aborted) onExternalStop();
+    let finished: Finished | undefined;
+    try {
+      await this.start();
+      await this.untilEnd();
+      finished = await this.stop();
+    } catch (err) {
+      await this.fail(err);
+    } finally {
+      for (const t of [this.ticker, ...this.timers]) clearTimeout(t);
+      await this.p.faults.stop();
+      this.o.signal?.removeEventListener('abort', onExternalStop);
+      await this.close(finished);
+    }
+    return { dir: this.folder.dir, info: this.info, series: this.finalSeries(finished) };
   }
 
-  /** Closes second `t`: its health record (all processes merged) and the progress line. */
+  /** Stage 2, t = 0: the sends from the shared instant, then the seconds, the watch of the target, the faults and the browsers. */
+  private async start(): Promise<void> {
+    const { gen, faults, browsers } = this.p;
+    this.monitor.startClock(this.clock);
+    this.sends = gen.run(this.t0Epoch, this.ending.signal, { monitor: this.monitor, emit: this.recorder.add });
+    // The run's clock starts at t0; until then it waits.
+    await new Promise((r) => setTimeout(r, Math.max(0, -this.clock())));
+    if (this.info.shard) {
+      // How late this shard started against the instant all shards share.
+      this.info.shard.startSkewMs = Math.round(this.clock() * 10) / 10;
+      this.folder.info(this.info);
+    }
+    this.arm();
+    this.watchTarget();
+    faults.start(this.clock);
+    browsers?.start(this.browserContext());
+    const browserPid = browsers?.pid();
+    if (browserPid) this.browserMeter = new ProcessTreeMeter(browserPid);
+    this.timers.push(setTimeout(() => this.ending.abort(new Error('planned end')), this.plan.schedule.endMs - this.clock()));
+  }
+
+  /** Until the planned end or a stop; a run folder that cannot be written, or a worker lost, fails the run. */
+  private async untilEnd(): Promise<void> {
+    await this.sends;
+    if (!this.ending.signal.aborted) await new Promise((r) => this.ending.signal.addEventListener('abort', r, { once: true }));
+    if (this.o.signal?.aborted) this.status = 'interrupted';
+    if (this.folder.sinkError) throw this.ending.signal.reason;
+    if (this.p.gen.lost) throw new Error(this.p.gen.lost);
+  }
+
+  /** Stage 3, each second `t`: its health record (all processes merged) and the progress line. */
   private second(t: number): void {
-    const { samples, health } = this.sinks;
+    const { gen } = this.p;
     // Samples that cannot be written make the run worthless: stop it, and say why.
-    const sinkError = samples.error ?? health.error;
-    if (sinkError && !this.stop.signal.aborted) this.stop.abort(sinkError);
-    if (this.p.gen.lost && !this.stop.signal.aborted) this.stop.abort(new Error(this.p.gen.lost));
-    const h = this.monitor.take(t, this.p.gen.active);
-    this.p.gen.collect(t, h, this.recorder.live, (lines) => samples.write(lines), this.clock());
-    health.write(healthLine(h));
-    if (this.browserMeter) this.sinks.browserHealth?.write(browserHealthLine(this.browserMeter.take(t)));
+    const sinkError = this.folder.sinkError;
+    if (sinkError && !this.ending.signal.aborted) this.ending.abort(sinkError);
+    if (gen.lost && !this.ending.signal.aborted) this.ending.abort(new Error(gen.lost));
+    const h = this.monitor.take(t, gen.active);
+    gen.collect(t, h, this.recorder.live, (lines) => this.folder.samples.write(lines), this.clock());
+    this.folder.health.write(healthLine(h));
+    if (this.browserMeter) this.folder.browserHealth?.write(browserHealthLine(this.browserMeter.take(t)));
     const layers = this.recorder.live.take();
     const { schedule } = this.plan;
     try {
-      this.o.onProgress?.({ t, firstBellAtMs: schedule.firstBellAtMs, plannedEndMs: schedule.endMs, planned: plannedArrivals(this.plan), ...this.p.gen.stats(), active: h.active, layers, health: h });
+      this.o.onProgress?.({ t, firstBellAtMs: schedule.firstBellAtMs, plannedEndMs: schedule.endMs, planned: plannedArrivals(this.plan), ...gen.stats(), active: h.active, layers, health: h });
     } catch {
       // A broken progress display must not stop the measurement.
     }
@@ -288,53 +301,10 @@ class Run {
     this.ticker = setTimeout(tick, Math.max(1, due - this.clock()));
   }
 
-  /** Runs the plan from t = 0 to its end (or a stop), then closes the run folder whatever happened. */
-  async measure(): Promise<RunResult> {
-    const { gen, faults, browsers } = this.p;
-    const onExternalStop = () => this.stop.abort(new Error('interrupted'));
-    this.o.signal?.addEventListener('abort', onExternalStop, { once: true });
-    if (this.o.signal?.aborted) onExternalStop();
-    this.monitor.startClock(this.clock);
-    const sendsFrom = gen.run(this.t0Epoch, this.stop.signal, { monitor: this.monitor, emit: this.recorder.add });
-    // The run's clock starts at t0; until then it waits.
-    await new Promise((r) => setTimeout(r, Math.max(0, -this.clock())));
-    if (this.info.shard) {
-      // How late this shard started against the instant all shards share.
-      this.info.shard.startSkewMs = Math.round(this.clock() * 10) / 10;
-      this.writeInfo();
-    }
-    this.arm();
-    const watch = this.watchTarget();
-    faults.start(this.clock);
-    browsers?.start(this.browserContext());
-    const browserPid = browsers?.pid();
-    if (browserPid) this.browserMeter = new ProcessTreeMeter(browserPid);
-    const endTimer = setTimeout(() => this.stop.abort(new Error('planned end')), this.plan.schedule.endMs - this.clock());
-    let finished: Finished | undefined;
-    try {
-      await sendsFrom;
-      if (!this.stop.signal.aborted) await new Promise((r) => this.stop.signal.addEventListener('abort', r, { once: true }));
-      if (this.o.signal?.aborted) this.status = 'interrupted';
-      if (this.sinks.samples.error ?? this.sinks.health.error) throw this.stop.signal.reason;
-      if (gen.lost) throw new Error(gen.lost);
-      finished = await this.finish();
-    } catch (err) {
-      await this.fail(err);
-    } finally {
-      clearTimeout(this.ticker);
-      clearTimeout(endTimer);
-      clearInterval(watch);
-      await faults.stop();
-      this.o.signal?.removeEventListener('abort', onExternalStop);
-      await this.close(finished);
-    }
-    return { dir: this.dir, info: this.info, series: this.finalSeries(finished) };
-  }
-
   /** Watches the target's local process, when one was named, and notes when it exited. */
-  private watchTarget(): NodeJS.Timeout | undefined {
+  private watchTarget(): void {
     const pid = this.o.targetPid;
-    if (pid === undefined) return undefined;
+    if (pid === undefined) return;
     this.info.targetProcess = { pid };
     const timer = setInterval(() => {
       if (processAlive(pid)) return;
@@ -342,12 +312,12 @@ class Run {
       clearInterval(timer);
     }, 50);
     timer.unref();
-    return timer;
+    this.timers.push(timer);
   }
 
   private browserContext() {
     const { scenario } = this.plan;
-    const { journeys, media } = this.sinks;
+    const { journeys, media } = this.folder;
     return {
       origin: this.p.faults.origin, client: (this.o.webClient ?? this.o.target.webClient)!, clock: this.clock, emit: this.recorder.add,
       identity: identities(scenario),
@@ -356,15 +326,14 @@ class Run {
     };
   }
 
-  /** Stops the load after the last health record, which closes the measured time: the teardown is not the generator under load. */
-  private async finish(): Promise<Finished> {
+  /** Stage 4: the last health record closes the measured time, then the load stops: the teardown is not the generator under load. */
+  private async stop(): Promise<Finished> {
     clearTimeout(this.ticker);
     let browsersDone: Promise<void> | undefined;
-    const write = (lines: string) => this.sinks.samples.write(lines);
-    const finished = await this.p.gen.finish(this.stop.signal.reason, this.nextT, () => {
+    const finished = await this.p.gen.finish(this.ending.signal.reason, this.nextT, () => {
       this.second(this.nextT);
       browsersDone = this.p.browsers?.stop();
-    }, write);
+    }, (lines) => this.folder.samples.write(lines));
     await browsersDone;
     if (finished.missing.length) {
       const n = finished.missing.length;
@@ -376,10 +345,10 @@ class Run {
   private async fail(err: unknown): Promise<never> {
     this.status = 'failed';
     this.info.stopReason = err instanceof Error ? err.message : String(err);
-    this.stop.abort(err);
-    this.p.gen.abort(err, (lines) => this.sinks.samples.write(lines));
+    this.ending.abort(err);
+    this.p.gen.abort(err, (lines) => this.folder.samples.write(lines));
     await this.p.browsers?.stop();
-    throw new RunFailedError(this.dir, err);
+    throw new RunFailedError(this.folder.dir, err);
   }
 
   /** The series of every process: the workers' merged with this process's own (its browser users), or this process's alone. */
@@ -388,49 +357,34 @@ class Run {
     const merged = finished?.series;
     if (merged) {
       merged.merge(this.recorder.series);
-      for (const d of this.steps) merged.declare(d);
+      for (const d of this.p.steps) merged.declare(d);
     }
     return (this.series = merged ?? this.recorder.series);
   }
 
   /**
-   * Closes the sinks and completes run.json; series.json only where the series is whole. Never throws: a file that
-   * cannot be written (a full disk) is named in run.json's stop reason where that can still be written.
+   * Stage 5: closes the files and completes run.json; series.json only where the series is whole. Never throws: a
+   * file that cannot be written (a full disk) is named in run.json's stop reason where that can still be written.
    */
   private async close(finished: Finished | undefined): Promise<void> {
     this.monitor.stop();
-    for (const sink of Object.values(this.sinks)) {
-      try {
-        sink?.close();
-      } catch (e) {
-        this.writeFailure ??= new WriteError(sink!.path, e);
-      }
-    }
+    this.folder.close();
     const fromSamples = (finished?.missing.length ?? 0) > 0;
     // With workers, a failed run has only part of the series here: the report rebuilds it from the samples instead.
     const whole = finished !== undefined || this.plan.layout.workers === 1;
-    try {
-      if (whole && !fromSamples) writeFileAtomic(join(this.dir, FILES.series), JSON.stringify(this.finalSeries(finished).toJSON()));
-    } catch (e) {
-      // The report rebuilds the series from the samples.
-      this.writeFailure ??= e as WriteError;
-    }
+    if (whole && !fromSamples) this.folder.keep(() => this.folder.series(this.finalSeries(finished)));
     let dispatched = finished?.stats ?? this.p.gen.stats();
     // Workers that did not hand back their counts reported them last while overloaded, seconds behind: every
     // participant with a sample was sent, so the samples give a truer floor for the arrivals sent.
-    const floor = fromSamples ? await sentFromSamples(this.dir) : 0;
+    const floor = fromSamples ? await sentFromSamples(this.folder.dir) : 0;
     const sentAtLeast = floor > dispatched.sent;
     if (sentAtLeast) dispatched = { ...dispatched, sent: floor };
     this.completeInfo(dispatched, sentAtLeast);
-    if (this.writeFailure && this.status === 'completed') {
+    if (this.folder.failure && this.status === 'completed') {
       this.status = this.info.status = 'failed';
-      this.info.stopReason = this.writeFailure.message;
+      this.info.stopReason = this.folder.failure.message;
     }
-    try {
-      this.writeInfo();
-    } catch (e) {
-      this.writeFailure ??= e as WriteError;
-    }
+    this.folder.keep(() => this.folder.info(this.info));
   }
 
   private completeInfo(dispatched: DispatchStats, sentAtLeast: boolean): void {
@@ -461,7 +415,7 @@ function allowedHosts(o: Settings): string[] {
 async function startGenerator(plan: Plan, o: Settings, g: { origin: string; maxActive: number; clock: () => number; rows?: readonly Row[]; net: NetPolicy }): Promise<Generator> {
   const { scenario, seed, schedule, layout } = plan;
   const { origin, maxActive, clock } = g;
-  const lateThresholdMs = o.lateThresholdMs ?? 100;
+  const lateThresholdMs = o.lateThresholdMs ?? DEFAULT_LATE_MS;
   if (layout.workers === 1) {
     await prepareForLoad({ origin, target: o.target, scenario, arrivals: plannedArrivals(plan), net: g.net });
     return new InProcessGenerator({

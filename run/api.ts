@@ -6,7 +6,7 @@ import { platformOfInput } from '../modules/platform.js';
 import { findScenario } from '../scenarios/index.js';
 import { ProblemsError, resolveScenario, type Scenario } from '../scenarios/model.js';
 import type { RunProgress } from './progress.js';
-import { runOn } from './run.js';
+import { runOn } from './conductor.js';
 
 
 /** One run, as `firstbell run`'s flags have it: `scale` and `seed` 1 and `runId` the time and scenario by default. */
@@ -55,7 +55,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   const s = typeof o.scenario === 'string' ? findScenario(o.scenario) : o.scenario;
   if (!s) throw new ProblemsError([{ where: 'scenario', message: `no built-in scenario '${String(o.scenario)}'`, hint: 'give a scenario (defineScenario) or the name of a built-in one' }]);
   const { platform, scenario: _, scale, seed, onProgress, workers, localAddresses, ...settings } = o;
-  const r = await runOn(await platformOfInput(platform), {
+  const r = await runOn(await platformOfInput(platform, { allowHosts: o.allowHosts }), {
     ...settings,
     scenario: resolveScenario(s, scale ?? 1),
     seed: seed ?? 1,

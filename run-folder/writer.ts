@@ -1,0 +1,207 @@
+// The one writer of a run folder, for a run, a k6 import and a merge alike: a fresh folder, its line files as
+// they are written, run.json and series.json, and files written whole or not at all.
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { cpus, hostname } from 'node:os';
+import { join } from 'node:path';
+import type { ResolvedScenario } from '../scenarios/model.js';
+import type { StepDecl } from '../api/vu.js';
+import { FirstbellError } from '../lib/errors.js';
+import { VERSION } from '../lib/version.js';
+import { BROWSER_HEALTH_HEADER, MEDIA_HEADER } from './records.js';
+import { FILES, HEALTH_HEADER, SAMPLE_HEADER, type RunInfo, type RunStatus } from './run-folder.js';
+
+/** A file system error in words: "no space left on device (ENOSPC)". */
+export function fsErrorText(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const words: Record<string, string> = {
+    ENOSPC: 'no space left on device', EROFS: 'read-only file system', EACCES: 'permission denied', EPERM: 'not permitted', ENOTDIR: 'a file is in the way of a folder',
+    EISDIR: 'is a folder, not a file', ENOENT: 'no such file or folder', EDQUOT: 'disk quota exceeded', EIO: 'input/output error', EMFILE: 'too many open files',
+  };
+  return code ? `${words[code] ?? (e as Error).message} (${code})` : e instanceof Error ? e.message : String(e);
+}
+
+/** A file of the run folder that could not be written: names the file and why; the user's to fix (exit 2). */
+export class WriteError extends FirstbellError {
+  constructor(readonly path: string, cause: unknown) {
+    super(`cannot write ${path}: ${fsErrorText(cause)}`, { cause });
+  }
+}
+
+/** Writes a file whole or not at all, so a crash never leaves half a JSON file, and a failed write leaves no temporary file. */
+export function writeFileAtomic(path: string, data: string): void {
+  try {
+    writeFileSync(`${path}.tmp`, data);
+    renameSync(`${path}.tmp`, path);
+  } catch (e) {
+    rmSync(`${path}.tmp`, { force: true });
+    throw new WriteError(path, e);
+  }
+}
+
+/**
+ * Writes a small record that is rewritten during a run (run.json) with room to spare: padded with spaces (which JSON
+ * allows) to twice its size, at least 16 KB. When the disk fills up, the last rewrite goes into that room in place,
+ * so the record can still say why the run stopped.
+ */
+export function writeFileReserved(path: string, data: string): void {
+  const len = Buffer.byteLength(data);
+  const have = existsSync(path) ? statSync(path).size : 0;
+  const pad = (size: number) => data + ' '.repeat(Math.max(0, size - len));
+  try {
+    writeFileAtomic(path, pad(Math.max(have, 16 * 1024, 2 * len)));
+  } catch (e) {
+    if (have < len) throw e;
+    let fd: number | undefined;
+    try {
+      fd = openSync(path, 'r+');
+      writeSync(fd, pad(have), 0);
+    } catch {
+      throw e;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+}
+
+/**
+ * Appends lines to a file in batches with synchronous writes, so a crash loses at most one batch interval.
+ * A failed write (disk full, file gone) is kept in `error` for the run to act on, never thrown from a timer.
+ */
+export class LineSink {
+  private fd: number;
+  private buf: string[] = [];
+  private bytes = 0;
+  private timer: NodeJS.Timeout;
+  error?: Error;
+
+  constructor(readonly path: string, header: string, flushMs = 200) {
+    try {
+      this.fd = openSync(path, 'w');
+    } catch (e) {
+      throw new WriteError(path, e);
+    }
+    if (header) this.buf.push(header);
+    this.flush();
+    this.timer = setInterval(() => this.flush(), flushMs);
+    this.timer.unref();
+  }
+
+  write(line: string): void {
+    if (this.error) return;
+    this.buf.push(line);
+    this.bytes += line.length;
+    if (this.bytes > 256 * 1024) this.flush();
+  }
+
+  flush(): void {
+    if (this.buf.length === 0 || this.fd < 0 || this.error) return;
+    try {
+      writeSync(this.fd, this.buf.join('\n') + '\n');
+    } catch (e) {
+      this.error = new WriteError(this.path, e);
+    }
+    this.buf = [];
+    this.bytes = 0;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.flush();
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+/** A new run folder `id` under `outDir` (id-2, id-3, … when that one is taken), made; its path and name. */
+export function freshRunDir(outDir: string, id: string): { dir: string; id: string } {
+  let candidate = id;
+  for (let k = 2; existsSync(join(outDir, candidate)); k++) candidate = `${id}-${k}`;
+  const dir = join(outDir, candidate);
+  mkdirSync(dir, { recursive: true });
+  return { dir, id: candidate };
+}
+
+/** What a plan says of its run, as run.json keeps it. */
+export interface PlannedRun {
+  scenario: ResolvedScenario;
+  seed: number;
+  schedule: { firstBellAtMs: number; endMs: number };
+  summary: RunInfo['plan'];
+}
+
+/** run.json's start, the same for a run, an import and a merge: the tool, the plan, the platform and its steps; the rest is each one's own. */
+export function runInfoOf(id: string, plan: PlannedRun, o: { target: RunInfo['target']; steps: StepDecl[]; status: RunStatus; startedAt?: string; host?: RunInfo['host'] }): RunInfo {
+  return {
+    tool: { name: 'firstbell', version: VERSION, node: process.version },
+    id,
+    status: o.status,
+    startedAt: o.startedAt ?? new Date().toISOString(),
+    host: o.host ?? { hostname: hostname(), cpus: cpus().length, platform: `${process.platform}-${process.arch}` },
+    scenario: plan.scenario,
+    seed: plan.seed,
+    target: o.target,
+    firstBellAtMs: plan.schedule.firstBellAtMs,
+    plannedEndMs: plan.schedule.endMs,
+    steps: o.steps,
+    plan: plan.summary,
+  };
+}
+
+/**
+ * A new run folder and its files: samples and health always, the browser users' media and journeys and the
+ * browser's processes when asked. The first file that cannot be written is kept in `failure`, never thrown from a
+ * close, so that run.json can still say why.
+ */
+export class RunFolderWriter {
+  readonly dir: string;
+  readonly id: string;
+  readonly samples: LineSink;
+  readonly health: LineSink;
+  readonly media?: LineSink;
+  readonly journeys?: LineSink;
+  readonly browserHealth?: LineSink;
+  failure?: WriteError;
+
+  constructor(outDir: string, id: string, files: { browsers?: boolean; browserHealth?: boolean } = {}) {
+    ({ dir: this.dir, id: this.id } = freshRunDir(outDir, id));
+    this.samples = new LineSink(join(this.dir, FILES.samples), SAMPLE_HEADER);
+    this.health = new LineSink(join(this.dir, FILES.health), HEALTH_HEADER);
+    if (files.browsers) {
+      this.media = new LineSink(join(this.dir, FILES.media), MEDIA_HEADER);
+      this.journeys = new LineSink(join(this.dir, FILES.browsers), '');
+    }
+    if (files.browserHealth) this.browserHealth = new LineSink(join(this.dir, FILES.browserHealth), BROWSER_HEALTH_HEADER);
+  }
+
+  /** run.json, with room to spare for its last rewrite on a full disk. */
+  info(info: RunInfo): void {
+    writeFileReserved(join(this.dir, FILES.run), JSON.stringify(info, null, 2));
+  }
+
+  /** series.json, whole or not at all. */
+  series(series: { toJSON(): unknown }): void {
+    writeFileAtomic(join(this.dir, FILES.series), JSON.stringify(series.toJSON()));
+  }
+
+  /** The first line file of the run's own (samples, health) that could not be written. */
+  get sinkError(): Error | undefined {
+    return this.samples.error ?? this.health.error;
+  }
+
+  /** Does a write, keeping its failure in `failure` instead of throwing it. */
+  keep(write: () => void): void {
+    try {
+      write();
+    } catch (e) {
+      this.failure ??= e instanceof WriteError ? e : new WriteError(this.dir, e);
+    }
+  }
+
+  /** Closes every line file. */
+  close(): void {
+    for (const sink of [this.samples, this.health, this.media, this.journeys, this.browserHealth]) {
+      if (sink) this.keep(() => sink.close());
+    }
+    this.failure ??= this.sinkError as WriteError | undefined;
+  }
+}
