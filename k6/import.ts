@@ -1,5 +1,5 @@
 // Reads k6 results back (CSV or JSON lines, from one runner or many), merges them and makes a run folder of them.
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse } from 'csv-parse';
@@ -109,14 +109,11 @@ async function* readK6(path: string, signal?: AbortSignal): AsyncGenerator<Point
 }
 
 async function* readK6File(path: string): AsyncGenerator<Point> {
-  const first = await new Promise<string>((resolve, reject) => {
-    const s = createReadStream(path, { start: 0, end: 0, encoding: 'utf8' });
-    let c = '';
-    s.on('data', (d) => (c += d));
-    s.on('end', () => resolve(c));
-    s.on('error', reject);
-  });
-  yield* first === '{' ? readJson(path) : readCsv(path);
+  const first = Buffer.alloc(1);
+  const fd = openSync(path, 'r');
+  readSync(fd, first, 0, 1, 0);
+  closeSync(fd);
+  yield* first.toString() === '{' ? readJson(path) : readCsv(path);
 }
 
 const OUTCOME_SET = new Set<string>(OUTCOMES);

@@ -8,37 +8,6 @@ import { TargetUnreachableError } from '../api/errors.js';
 import { classifyError, describeKind } from '../api/sample.js';
 
 /**
- * Answers a GET of `path` at all, or says why not. It goes out on Node's own HTTP client, not fetch, whose rules are
- * not firstbell's: any port answers (fetch refuses some, such as 10080 and 6000), and credentials in the URL are sent
- * as Basic authorization.
- */
-export async function preflightHttp(url: URL, path: string, signal: AbortSignal): Promise<void> {
-  const u = new URL(path, url);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
-      const req = send(
-        {
-          host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port || undefined, path: u.pathname + u.search, method: 'GET', signal, agent: false,
-          headers: { 'user-agent': 'firstbell' },
-          ...(url.username ? { auth: `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` } : {}),
-        },
-        // Any answer will do: the head is enough, and the body is not read.
-        (res) => {
-          res.destroy();
-          resolve();
-        },
-      );
-      req.once('error', reject);
-      req.end();
-    });
-  } catch (err) {
-    const kind = signal.aborted ? 'timeout' : classifyError(err);
-    throw new TargetUnreachableError(`target ${url.origin} did not answer before the start: ${describeKind(kind)}`);
-  }
-}
-
-/**
  * Resolves once a connection that `open` makes answers at all (it calls `answered`); an error or the signal first
  * (it calls `failed`) is the target not answering, named by `where`. `close` ends the connection either way.
  */
@@ -55,6 +24,28 @@ function answersAtAll(where: string, signal: AbortSignal, open: (answered: () =>
         reject(new TargetUnreachableError(`target ${where} did not answer before the start: ${describeKind(kind)}`));
       },
     );
+  });
+}
+
+/**
+ * Answers a GET of `path` at all, or says why not. It goes out on Node's own HTTP client, not fetch, whose rules are
+ * not firstbell's: any port answers (fetch refuses some, such as 10080 and 6000), and credentials in the URL are sent
+ * as Basic authorization. Any answer will do: the head is enough, and the body is not read.
+ */
+export function preflightHttp(url: URL, path: string, signal: AbortSignal): Promise<void> {
+  const u = new URL(path, url);
+  return answersAtAll(url.origin, signal, (answered, failed) => {
+    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(
+      {
+        host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port || undefined, path: u.pathname + u.search, method: 'GET', signal, agent: false,
+        headers: { 'user-agent': 'firstbell' },
+        ...(url.username ? { auth: `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` } : {}),
+      },
+      (res) => (res.destroy(), answered()),
+    );
+    req.once('error', failed);
+    req.end();
+    return { close: () => req.destroy() };
   });
 }
 

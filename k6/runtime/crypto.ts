@@ -8,13 +8,7 @@ export interface Hash {
 }
 
 function chained(h: Hasher): Hash {
-  const self: Hash = {
-    update: (data) => {
-      h.update(data);
-      return self;
-    },
-    digest: (encoding) => h.digest(encoding),
-  };
+  const self: Hash = { update: (data) => (h.update(data), self), digest: (encoding) => h.digest(encoding) };
   return self;
 }
 
