@@ -7,8 +7,7 @@ export type {
   HeldConnection, HeldStepName, Heartbeat, JanusSession, JourneyEnd, NativeFaults, StepName, StepResult, Steps, StepSpec, TargetLimits, Vu, WsConnection, WsMessage,
 } from './api/vu.js';
 export { joinVideoRoom } from './api/janus.js';
-export { extract } from './api/extract.js';
-export { pathOnOrigin, type HttpAnswer, type HttpClient, type HttpRequestOptions } from './api/http.js';
+export { extract, pathOnOrigin, type HttpAnswer, type HttpClient, type HttpRequestOptions } from './api/http.js';
 export type { Identity } from './api/identity.js';
 export { defineWebClient, pageUrl, WebClientError, type MediaReading, type PageCondition, type WebClient, type WebClientDefinition, type WebStep } from './api/web-client.js';
 export { HttpStatusError, ProtocolError, TargetUnreachableError, TimeoutError } from './api/errors.js';

@@ -5,10 +5,9 @@ import type { HealthSecond, RunInfo } from '../run-folder/run-folder.js';
 import type { StepDecl } from '../api/vu.js';
 import type { Series, StepSecond } from '../run-folder/series.js';
 import { DOWN_ATTEMPTS, DOWN_SECONDS, processExited, recoveryFrom, targetDown } from './findings.js';
-import { bellResults } from './bells.js';
 import { headlineOf } from './headline.js';
-import { analyseLayer, burstEndSecond, clockAt, goalOf, symptoms, timelineOf, type LayerAnalysis } from './layer.js';
-import { SHORTFALL_SHARE, type Analysis, type TargetDown, type BrowserSection, type FaultResult, type GeneratorVerdict, type LayerTimeline, type StepRow, type Users } from './model.js';
+import { analyseLayer, burstEndSecond, clockAt, goalOf, symptoms, timelineOf, violationStarts, type LayerAnalysis } from './layer.js';
+import { SHORTFALL_SHARE, type Analysis, type BellResult, type TargetDown, type BrowserSection, type FaultResult, type GeneratorVerdict, type LayerTimeline, type StepRow, type Users } from './model.js';
 
 export * from './model.js';
 export { clockAt } from './layer.js';
@@ -89,7 +88,6 @@ function browserSection(run: RunInfo, journeys: BrowserJourney[], media: MediaSe
     resources: browserResources(run, health),
   };
 }
-
 
 function stepRow(d: StepDecl, b: StepSecond): StepRow {
   return {
@@ -291,4 +289,27 @@ export function analyse(run: RunInfo, series: Series, health: HealthSecond[], br
     notAllowed: [...series.notAllowed].map(([message, count]) => ({ message, count })).sort((x, y) => y.count - x.count),
   };
   return { ...a, headline: headlineOf(a, generator) };
+}
+
+/** A timetable's bells judged one by one, each from its ring to the next bell's (the last to the end of the run), on every layer's judged seconds. */
+function bellResults(run: RunInfo, layers: LayerAnalysis[], last: number): BellResult[] | undefined {
+  const bells = run.scenario.bells;
+  if (!bells?.length) return undefined;
+  const seconds = bells.map((b) => Math.max(0, Math.floor((run.firstBellAtMs + b.atMs) / 1000)));
+  const starts = layers.map((l) => ({ l, at: violationStarts(l.judgedSeconds, last) }));
+  return bells.map((b, i) => {
+    const from = seconds[i]!;
+    const to = i + 1 < seconds.length ? seconds[i + 1]! : last + 1;
+    const mine = run.scenario.phases.filter((p) => p.bell === b.clock);
+    const broken = starts.flatMap(({ l, at }) => {
+      const s = at.find((x) => x >= from && x < to);
+      return s === undefined ? [] : [{ layer: l.layer, clock: clockAt(run.scenario, run.firstBellAtMs, s), offeredPerSec: l.view.offered(s) }];
+    });
+    const judged = layers.some((l) => l.judgedSeconds.slice(from, to).some((x) => x !== undefined));
+    return {
+      clock: b.clock, second: from, participants: mine.reduce((a, p) => a + p.participants, 0), classes: new Set(mine.flatMap((p) => (p.classes ?? []).map((c) => c.conference))).size,
+      verdict: broken.length ? 'broke' : judged ? 'met' : 'not-judged',
+      broken,
+    };
+  });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { extract } from './extract.js';
+import { extract } from './http.js';
 
 describe('extraction helpers', () => {
   it('take a capture group, a JSON path, a form field and a meta tag, attributes in any order', () => {

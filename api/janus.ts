@@ -41,6 +41,32 @@ export function janusKeepalive(session: number): Heartbeat {
 
 export const eventOf = (m: JanusMessage): JanusEvent => ({ data: m.plugindata?.data ?? {}, ...(m.jsep ? { jsep: m.jsep } : {}) });
 
+/** A request of a session (or of one of its handles) on some transport, resolved with its answer: for an asynchronous one, its event. */
+type JanusCall = (body: Record<string, unknown>, handle: number | undefined, signal: AbortSignal) => Promise<JanusMessage>;
+
+/** A session's API, whichever transport carries its requests; `end` closes the transport once the session is destroyed. */
+function sessionOf(id: number, call: JanusCall, connection: JanusSession['connection'], end: () => void): JanusSession {
+  return {
+    id,
+    async attach(plugin, s) {
+      const handle = (await call({ janus: 'attach', plugin }, undefined, s)).data?.id;
+      if (!handle) throw new ProtocolError(`Janus attached no handle for ${plugin}`);
+      return handle;
+    },
+    message: async (handle, body, s, jsep) => eventOf(await call({ janus: 'message', body, ...(jsep ? { jsep } : {}) }, handle, s)),
+    detach: async (handle, s) => void (await call({ janus: 'detach' }, handle, s)),
+    async destroy(s) {
+      try {
+        await call({ janus: 'destroy' }, undefined, s);
+      } finally {
+        end();
+      }
+    },
+    connection,
+    keepalive: janusKeepalive(id),
+  };
+}
+
 /**
  * A session over Janus's HTTP API: requests are POSTs to <base>/<session>[/<handle>]; a plugin's answer to an
  * asynchronous request comes as an event, read with long-poll GETs of <base>/<session>.
@@ -62,32 +88,12 @@ export async function janusOverHttp(http: HttpClient, base: string, signal: Abor
       for (const m of Array.isArray(got) ? got : [got]) if (m.transaction === transaction) return failIfError(m);
     }
   };
-  return {
-    id,
-    async attach(plugin, s) {
-      const handle = (await post(sessionPath, { janus: 'attach', plugin, transaction: transactionId() }, s)).data?.id;
-      if (!handle) throw new ProtocolError(`Janus attached no handle for ${plugin}`);
-      return handle;
-    },
-    async message(handle, body, s, jsep) {
-      const transaction = transactionId();
-      const first = await post(`${sessionPath}/${handle}`, { janus: 'message', body, transaction, ...(jsep ? { jsep } : {}) }, s);
-      // A synchronous request is answered at once; an asynchronous one is acknowledged, its answer an event.
-      return eventOf(first.janus === 'ack' ? await eventFor(transaction, s) : first);
-    },
-    async detach(handle, s) {
-      await post(`${sessionPath}/${handle}`, { janus: 'detach', transaction: transactionId() }, s);
-    },
-    async destroy(s) {
-      try {
-        await post(sessionPath, { janus: 'destroy', transaction: transactionId() }, s);
-      } finally {
-        connection.terminate();
-      }
-    },
-    connection,
-    keepalive: janusKeepalive(id),
-  };
+  return sessionOf(id, async (body, handle, s) => {
+    const transaction = transactionId();
+    const first = await post(handle ? `${sessionPath}/${handle}` : sessionPath, { ...body, transaction }, s);
+    // A synchronous request is answered at once; an asynchronous one is acknowledged, its answer an event.
+    return first.janus === 'ack' ? eventFor(transaction, s) : first;
+  }, connection, () => connection.terminate());
 }
 
 /** A held Janus session over HTTP: each heartbeat a POST, its answer the reply; a failed POST ends the hold. */
@@ -131,29 +137,7 @@ export async function janusOverWsConnection(ws: WsConnection, signal: AbortSigna
   };
   const id = (await request({ janus: 'create' }, signal)).data?.id;
   if (!id) throw new ProtocolError('Janus created no session');
-  return {
-    id,
-    async attach(plugin, s) {
-      const handle = (await request({ janus: 'attach', session_id: id, plugin }, s)).data?.id;
-      if (!handle) throw new ProtocolError(`Janus attached no handle for ${plugin}`);
-      return handle;
-    },
-    async message(handle, body, s, jsep) {
-      return eventOf(await request({ janus: 'message', session_id: id, handle_id: handle, body, ...(jsep ? { jsep } : {}) }, s));
-    },
-    async detach(handle, s) {
-      await request({ janus: 'detach', session_id: id, handle_id: handle }, s);
-    },
-    async destroy(s) {
-      try {
-        await request({ janus: 'destroy', session_id: id }, s);
-      } finally {
-        ws.close();
-      }
-    },
-    connection: ws,
-    keepalive: janusKeepalive(id),
-  };
+  return sessionOf(id, (body, handle, s) => request({ ...body, session_id: id, ...(handle ? { handle_id: handle } : {}) }, s), ws, () => ws.close());
 }
 
 /**

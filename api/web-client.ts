@@ -1,6 +1,6 @@
 // How a browser user gets into a conference through a platform's own pages, as the user of firstbell describes it.
 import type { Page } from 'puppeteer-core';
-import type { Layer } from '../scenarios/model.js';
+import { LAYERS, type Layer } from '../scenarios/model.js';
 import type { Identity } from './identity.js';
 
 /**
@@ -73,7 +73,6 @@ export interface WebClient extends WebClientDefinition {
   readonly kind: 'web-client';
 }
 
-const LAYERS: readonly string[] = ['admission', 'broker', 'media'];
 /** Step names firstbell uses itself: browser_page, browser_join, browser_first_frame. */
 const RESERVED = ['page', 'join', 'first_frame'];
 
@@ -90,12 +89,12 @@ export function defineWebClient(def: WebClientDefinition): WebClient {
   if (!def || typeof def !== 'object') bad('definition', 'is not an object; pass defineWebClient({ url, joined, … })');
   if (typeof def.url !== 'string' && typeof def.url !== 'function') bad('url', 'is missing; give the first page, e.g. "/classroom?room={conference}"');
   if (typeof def.joined !== 'string' && typeof def.joined !== 'function') bad('joined', 'is missing; give a selector the page shows once the pupil is in, e.g. "#status[data-state=joined]", or a function');
-  if (def.pageLayer !== undefined && !LAYERS.includes(def.pageLayer)) bad('pageLayer', `"${String(def.pageLayer)}" is not a layer; use admission, broker or media`);
+  if (def.pageLayer !== undefined && !(LAYERS as readonly string[]).includes(def.pageLayer)) bad('pageLayer', `"${String(def.pageLayer)}" is not a layer; use admission, broker or media`);
   for (const [name, step] of Object.entries(def.steps ?? {})) {
     if (!/^[a-z][a-z0-9_]*$/.test(name)) bad(`steps.${name}`, 'is not a step name; use lower-case letters, digits and _');
     if (RESERVED.includes(name)) bad(`steps.${name}`, `is a name firstbell gives its own step (${RESERVED.join(', ')}); call it e.g. "enter" or "click"`);
     if (!step || typeof step.run !== 'function') bad(`steps.${name}.run`, 'is missing; give an async function (page, who, signal) that does the step');
-    if (!LAYERS.includes(step.layer)) bad(`steps.${name}.layer`, `"${String(step.layer)}" is not a layer; use admission, broker or media`);
+    if (!(LAYERS as readonly string[]).includes(step.layer)) bad(`steps.${name}.layer`, `"${String(step.layer)}" is not a layer; use admission, broker or media`);
   }
   if (def.firstFrame !== undefined && def.firstFrame !== false && def.firstFrame !== 'video' && typeof def.firstFrame !== 'string' && typeof def.firstFrame !== 'function') bad('firstFrame', "is not 'video', false, a selector or a function");
   if (def.media !== undefined && def.media !== 'peer-connections' && typeof def.media !== 'function') bad('media', "is not 'peer-connections' or a function");

@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { startJanusFarms } from '../fixtures/janus.js';
 import { poolCapacityPerSec, poolFor, startReferencePlatform, type PlatformConfigPatch } from '../fixtures/reference-platform.js';
-import { isLoopback } from '../lib/loopback.js';
+import { isLoopback } from '../lib/ports.js';
 import { EXIT, parseNumber, UsageError, type Io, type SetAction } from './shared.js';
 
 export type FixtureFlags = { loginCapacity?: number; joinCapacity?: number; mediaNodes?: number; upstreamTimeout?: number; media?: 'janus' | 'stand-in' };

@@ -1,30 +1,15 @@
 // export k6 and import k6: the same scenario handed to k6, and its results read back into a run folder.
 import { mkdirSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { exportJourneyK6, type JourneyK6Options } from '../k6/export.js';
+import { exportJourneyK6 } from '../k6/export.js';
 import { isScenarioFile, loadScenarioFile } from '../modules/scenario.js';
 import { importK6 } from '../k6/import.js';
 import { writeReport } from '../reports/build-report.js';
-import { summaryJson, terminalSummary } from '../reports/summary.js';
 import { writeFileAtomic } from '../run-folder/writer.js';
 import { builtInJourney } from '../targets/index.js';
 import { targetUrl } from '../targets/platform.js';
-import { allowTargetOption, EXIT, fmt, journeyFlags, journeyOfFlags, requireTarget, writableFolder, parseNumber, scaleOption, scenarioByName, seedOption, type Io, type SetAction, type TargetKindFlags } from './shared.js';
-
-/** Writes the script of a journey (script.js, bundled) and its TestRun. */
-async function exportJourney(io: Io, o: JourneyK6Options, out: string | undefined, scenarioFile: string | undefined): Promise<number> {
-  const e = await exportJourneyK6(o);
-  const dir = writableFolder('--out', out ?? join('k6', e.name), io.cwd);
-  mkdirSync(dir, { recursive: true });
-  writeFileAtomic(join(dir, 'script.js'), e.script);
-  writeFileAtomic(join(dir, 'testrun.yaml'), e.manifest);
-  io.stdout.write(`${join(dir, 'script.js')}\n${join(dir, 'testrun.yaml')}\n`);
-  // A scenario that is not built in is read back from its file.
-  const scenarioFlag = scenarioFile !== undefined ? ` --scenario ${scenarioFile}` : '';
-  io.stderr.write(`run it: k6 run --out csv=results.csv ${join(dir, 'script.js')}   then: firstbell import k6 results.csv${scenarioFlag}\n${e.notes.map((n) => `note: ${n}\n`).join('')}`);
-  return EXIT.ok;
-}
+import { allowTargetOption, EXIT, fmt, journeyFlags, journeyOfFlags, requireTarget, writableFolder, parseNumber, scaleOption, scenarioByName, seedOption, printVerdict, shownPath, type Io, type SetAction, type TargetKindFlags } from './shared.js';
 
 /** export k6 and import k6. */
 export function addK6Commands(program: Command, io: Io, setAction: SetAction): Command {
@@ -47,7 +32,16 @@ export function addK6Commands(program: Command, io: Io, setAction: SetAction): C
       const { journey, given } = journeyOfFlags(o, scenario, cmd, cwd);
       const schemes = 'kind' in journey ? builtInJourney(journey.kind).schemes : undefined;
       const target = targetUrl(o.target, o.allowTarget, schemes, 'kind' in journey ? `--target-kind ${journey.kind}` : 'the journey');
-      return exportJourney(io, { scenario, seed: o.seed, target, journey, options: given, typecheck: o.typecheck !== false, parallelism: o.parallelism }, o.out, isScenarioFile(name) ? resolve(cwd, name) : undefined);
+      const e = await exportJourneyK6({ scenario, seed: o.seed, target, journey, options: given, typecheck: o.typecheck !== false, parallelism: o.parallelism });
+      const dir = writableFolder('--out', o.out ?? join('k6', e.name), io.cwd);
+      mkdirSync(dir, { recursive: true });
+      writeFileAtomic(join(dir, 'script.js'), e.script);
+      writeFileAtomic(join(dir, 'testrun.yaml'), e.manifest);
+      io.stdout.write(`${join(dir, 'script.js')}\n${join(dir, 'testrun.yaml')}\n`);
+      // A scenario that is not built in is read back from its file.
+      const scenarioFlag = isScenarioFile(name) ? ` --scenario ${resolve(cwd, name)}` : '';
+      io.stderr.write(`run it: k6 run --out csv=results.csv ${join(dir, 'script.js')}   then: firstbell import k6 results.csv${scenarioFlag}\n${e.notes.map((n) => `note: ${n}\n`).join('')}`);
+      return EXIT.ok;
     }),
   );
 
@@ -65,15 +59,10 @@ export function addK6Commands(program: Command, io: Io, setAction: SetAction): C
         const given = o.scenario !== undefined ? await loadScenarioFile(resolve(cwd, o.scenario)) : undefined;
         const r = await importK6(files.map((f) => resolve(cwd, f)), writableFolder('--out', o.out, cwd), undefined, io.signal, given);
         const { analysis, reportPath } = await writeReport(r.dir);
-        if (o.json) io.stdout.write(JSON.stringify(summaryJson(analysis), null, 2) + '\n');
-        else {
-          io.stdout.write(`imported ${fmt(r.samples)} samples from ${r.runners} runner${r.runners === 1 ? '' : 's'} (${fmt(r.dropped)} iterations dropped by k6)\n`);
-          for (const t of r.thresholds) {
-            io.stdout.write(`  k6 thresholds on the merged data, ${t.layer.padEnd(9)} ${t.passed ? 'pass' : 'FAIL'}: p95 ${Math.round(t.p95Ms)} ms (< ${t.p95Limit}), errors ${(t.errorRate * 100).toFixed(2)} % (< ${(t.errorLimit * 100).toFixed(2)} %)\n`);
-          }
-          io.stdout.write(terminalSummary(analysis, relative(cwd, reportPath) || reportPath) + '\n');
-        }
-        return analysis.passed ? EXIT.ok : EXIT.objectivesFailed;
+        return printVerdict(io, analysis, shownPath(io, reportPath), o.json, [
+          `imported ${fmt(r.samples)} samples from ${r.runners} runner${r.runners === 1 ? '' : 's'} (${fmt(r.dropped)} iterations dropped by k6)`,
+          ...r.thresholds.map((t) => `  k6 thresholds on the merged data, ${t.layer.padEnd(9)} ${t.passed ? 'pass' : 'FAIL'}: p95 ${Math.round(t.p95Ms)} ms (< ${t.p95Limit}), errors ${(t.errorRate * 100).toFixed(2)} % (< ${(t.errorLimit * 100).toFixed(2)} %)`),
+        ]);
       }),
     );
   return exporter;

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { availableParallelism, networkInterfaces } from 'node:os';
 import { Option, type Command } from 'commander';
 import type { Platform } from '../targets/platform.js';
-import { platformOfInput } from '../modules/platform.js';
+import { platformOfInput } from '../modules/journey.js';
 import { buildPlan, type Plan } from '../plan/plan.js';
 import { shareOf, shareSize, type Shard } from '../plan/shard.js';
 import { layoutLoad, LocalAddressError, parseLocalAddresses, type LoadLayout } from '../plan/limits.js';
@@ -12,16 +12,11 @@ import { costOfRun, CostError, sizeFor, USABLE_CORE_SHARE, type JourneyCost, typ
 import { spawnReferencePlatform } from '../fixtures/spawn.js';
 import { RunFolderError } from '../run-folder/run-folder.js';
 import { calibrate } from '../users/calibrate.js';
-import { describeFault } from '../scenarios/fault-flag.js';
+import { describeFault } from '../scenarios/flags.js';
 import { BUILT_IN_SCENARIOS } from '../scenarios/index.js';
 import type { ResolvedScenario } from '../scenarios/model.js';
 import { scenarioOfTimetable, timetableFlags, type TimetableFlags } from './timetable.js';
 import { EXIT, faultFlags, fmt, type FaultFlags, localAddressOption, parseNumber, scaleOption, scenarioByName, seedOption, targetFlags, targetOfFlags, UsageError, workersOption, type Io, type SetAction, type TargetKindFlags } from './shared.js';
-
-/** This machine's interface addresses, for checking --local-address. */
-function machineAddresses(): Set<string> {
-  return new Set(Object.values(networkInterfaces()).flatMap((l) => (l ?? []).map((a) => a.address)));
-}
 
 /** The layout flags of run, demo, whatif and plan. */
 export interface LayoutFlags {
@@ -35,7 +30,7 @@ export interface LayoutFlags {
 export function planRun(s: ResolvedScenario, seed: number, targetHost: string, flags: LayoutFlags, holds = true): Plan & { layout: LoadLayout } {
   let given: string[] | undefined;
   try {
-    given = flags.localAddress?.length ? parseLocalAddresses(flags.localAddress, machineAddresses()) : undefined;
+    given = flags.localAddress?.length ? parseLocalAddresses(flags.localAddress, new Set(Object.values(networkInterfaces()).flatMap((l) => (l ?? []).map((x) => x.address)))) : undefined;
   } catch (e) {
     if (e instanceof LocalAddressError) throw new UsageError(e.message);
     throw e;
@@ -96,10 +91,6 @@ export function bellSpikes(p: Plan): { clock: string; atMs: number; participants
   });
 }
 
-function bellLines(p: Plan): string[] {
-  return bellSpikes(p).map((b) => `      bell ${b.clock}: ${fmt(b.participants)} pupils in ${fmt(b.classes)} classes, peak ${fmt(b.peakPerSec)} arrivals/s, from t = ${Math.round(b.atMs / 1000)} s`);
-}
-
 /** The plan's held participants over time and its peak rate, beside what the target declares it takes. */
 function targetLines(p: Plan, t: Pick<Platform, 'holds' | 'limits'>): string[] {
   const lines: string[] = [];
@@ -147,7 +138,7 @@ export function describePlan(p: Plan & { layout: LoadLayout }, target: string | 
     lines.push(`      retries: ${retry.kind === 'reload' ? `reload every ${retry.everyMs / 1000} s` : `back off ${retry.baseMs / 1000} s doubling to ${retry.maxMs / 1000} s with full jitter`}, up to ${retry.maxTries} journeys`);
   }
   for (const f of s.faults ?? []) lines.push(`      fault: ${describeFault(f)} from ${f.atMs / 1000} s for ${f.forMs / 1000} s`);
-  lines.push(...bellLines(p));
+  for (const b of bellSpikes(p)) lines.push(`      bell ${b.clock}: ${fmt(b.participants)} pupils in ${fmt(b.classes)} classes, peak ${fmt(b.peakPerSec)} arrivals/s, from t = ${Math.round(b.atMs / 1000)} s`);
   if (t) lines.push(...targetLines(p, t));
   const files = layout.filesPerProcess === undefined ? '' : `, ${fmt(layout.filesPerProcess)} files each`;
   const addrs = layout.localAddresses;

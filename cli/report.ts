@@ -4,10 +4,8 @@ import { Command, Option } from 'commander';
 import { analyseFolder, writeReport } from '../reports/build-report.js';
 import { compare, renderComparison } from '../reports/compare.js';
 import { openReport } from '../reports/screenshot.js';
-import { summaryJson, terminalSummary } from '../reports/summary.js';
 import { writeFileAtomic } from '../run-folder/writer.js';
-import { EXIT, parseNumber, UsageError, type Io, type SetAction } from './shared.js';
-
+import { EXIT, parseNumber, printVerdict, UsageError, type Io, type SetAction } from './shared.js';
 
 /** Writes compare.html and prints the verdict; exit 99 on a regression. */
 export function writeComparison(io: Io, c: ReturnType<typeof compare>, path: string, json: boolean | undefined): number {
@@ -34,8 +32,7 @@ export function addReportCommands(program: Command, io: Io, setAction: SetAction
           const check = await openReport(reportPath, { screenshot: resolve(io.cwd ?? process.cwd(), o.screenshot), chromium: o.chromium });
           if (check.consoleErrors.length || !check.rendered) throw new Error(`the report did not render cleanly: ${check.consoleErrors.join('; ') || 'charts never finished'}`);
         }
-        io.stdout.write(o.json ? JSON.stringify(summaryJson(analysis), null, 2) + '\n' : terminalSummary(analysis, reportPath) + '\n');
-        return analysis.passed ? EXIT.ok : EXIT.objectivesFailed;
+        return printVerdict(io, analysis, reportPath, o.json);
       }),
     );
 

@@ -1,11 +1,10 @@
 // merge and export k8s: firstbell's own shards, merged into one run, and run as pods of a Kubernetes Indexed Job.
 import { copyFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { exportShardJobs } from '../kubernetes/jobs.js';
 import { VERSION } from '../lib/version.js';
 import { writeReport } from '../reports/build-report.js';
-import { summaryJson, terminalSummary } from '../reports/summary.js';
 import { mergeShards } from '../run-folder/merge.js';
 import { shardState } from '../run-folder/run-folder.js';
 import { writeFileAtomic } from '../run-folder/writer.js';
@@ -15,7 +14,7 @@ import { sizeFor } from '../plan/sizing.js';
 import type { ResolvedScenario } from '../scenarios/model.js';
 import { journeyCost, sizingLine } from './plan.js';
 import { targetUrl } from '../targets/platform.js';
-import { allowTargetOption, EXIT, parseNumber, requireTarget, scaleOption, scenarioByName, seedOption, UsageError, writableFolder, type Io, type SetAction } from './shared.js';
+import { allowTargetOption, EXIT, parseNumber, requireTarget, scaleOption, scenarioByName, seedOption, printVerdict, shownPath, UsageError, writableFolder, type Io, type SetAction } from './shared.js';
 
 /** What a ConfigMap may hold, with room for its own fields. */
 const CONFIGMAP_BYTES = 1_000_000;
@@ -49,17 +48,12 @@ export function addShardCommands(program: Command, exporter: Command, io: Io, se
         const out = writableFolder('--out', o.out ?? dirname(given[0]!), cwd);
         const merged = await mergeShards(given, out, { signal: io.signal });
         const { analysis, reportPath } = await writeReport(merged.dir, { signal: io.signal });
-        if (o.json) io.stdout.write(JSON.stringify(summaryJson(analysis), null, 2) + '\n');
-        else {
-          const s = merged.shards;
-          io.stdout.write(`merged ${s.members.length} of ${s.count} shards started at ${s.startAt}\n`);
-          for (const m of s.members) {
-            io.stdout.write(`  shard ${m.index}: ${shardState(m.status)}, start skew ${m.startSkewMs ?? '—'} ms, ${m.arrivalsSent} of ${m.arrivalsPlanned} arrivals sent, worst CPU ${m.worstCpuPct} %, ${relative(cwd, m.dir) || m.dir}\n`);
-          }
-          for (const m of s.missing) io.stdout.write(`  shard ${m.index}: MISSING (${m.why})\n`);
-          io.stdout.write(terminalSummary(analysis, relative(cwd, reportPath) || reportPath) + '\n');
-        }
-        return analysis.passed ? EXIT.ok : EXIT.objectivesFailed;
+        const s = merged.shards;
+        return printVerdict(io, analysis, shownPath(io, reportPath), o.json, [
+          `merged ${s.members.length} of ${s.count} shards started at ${s.startAt}`,
+          ...s.members.map((m) => `  shard ${m.index}: ${shardState(m.status)}, start skew ${m.startSkewMs ?? '—'} ms, ${m.arrivalsSent} of ${m.arrivalsPlanned} arrivals sent, worst CPU ${m.worstCpuPct} %, ${shownPath(io, m.dir)}`),
+          ...s.missing.map((m) => `  shard ${m.index}: MISSING (${m.why})`),
+        ]);
       }),
     );
 
@@ -97,11 +91,7 @@ export function addShardCommands(program: Command, exporter: Command, io: Io, se
           scale: o.scale, seed: o.seed, shards, image: o.image, leadSeconds: o.lead, cpu: o.cpu, memory: o.memory, runArgs: o.runArg,
         });
         const dir = writableFolder('--out', o.out ?? join('k8s', jobName), cwd);
-        writeFileAtomic(join(dir, 'shards.yaml'), e.shards);
-        writeFileAtomic(join(dir, 'merge.yaml'), e.merge);
-        writeFileAtomic(join(dir, 'volume.yaml'), e.volume);
-        writeFileAtomic(join(dir, 'start.sh'), e.start);
-        const written = ['shards.yaml', 'merge.yaml', 'volume.yaml', 'start.sh'].map((f) => join(dir, f));
+        const written = Object.entries({ 'shards.yaml': e.shards, 'merge.yaml': e.merge, 'volume.yaml': e.volume, 'start.sh': e.start }).map(([f, text]) => (writeFileAtomic(join(dir, f), text), join(dir, f)));
         if (files.length) {
           mkdirSync(join(dir, 'scenario'), { recursive: true });
           for (const f of files) copyFileSync(f, join(dir, 'scenario', basename(f)));

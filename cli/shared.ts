@@ -2,17 +2,18 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { JourneyOption } from '../api/journey.js';
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fsErrorText } from '../run-folder/writer.js';
 import { loadScenarioFile, isScenarioFile } from '../modules/scenario.js';
-import { platformOfInput } from '../modules/platform.js';
+import { platformOfInput } from '../modules/journey.js';
 import { BUILT_IN_SCENARIOS, closestName, findScenario } from '../scenarios/index.js';
 import { ProblemsError, resolveScenario, validateScenario, type ResolvedScenario, type Scenario } from '../scenarios/model.js';
-import { applyObjectiveFlags } from '../scenarios/objective-flag.js';
-import { FAULT_FLAG_FORM, parseFaultFlags } from '../scenarios/fault-flag.js';
+import { applyObjectiveFlags, FAULT_FLAG_FORM, parseFaultFlags } from '../scenarios/flags.js';
 import { builtInJourney, TARGET_KINDS, type TargetKind } from '../targets/index.js';
 import type { Platform } from '../targets/platform.js';
-import { FirstbellError } from '../lib/errors.js';
+import { EXIT, FirstbellError } from '../lib/errors.js';
+import type { Analysis } from '../analysis/model.js';
+import { summaryJson, terminalSummary } from '../reports/summary.js';
 
 export { EXIT } from '../lib/errors.js';
 
@@ -189,7 +190,7 @@ export function journeyFlags(cmd: Command): Command {
   cmd
     .option('--journey <file>', "the platform's journey: a module that default-exports defineJourney({...}) (default: the scenario's journey, else --target-kind)")
     .addOption(new Option('--target-kind <kind>', `how to talk to the target, with a built-in journey: ${kinds}`).choices([...TARGET_KINDS]).default('reference'))
-    .option('--no-typecheck', "load journey and scenario files without type-checking them against firstbell's types first (faster; a type error then shows as a script error during the run)")
+    .option('--no-typecheck', "load journey and scenario files without checking their types and step names first (faster: TypeScript is not loaded; a mistake then shows as a script error during the run)")
     .addOption(new Option('--option <name=value>', "one of the journey's options (repeatable); a built-in kind's also have flags of their own").argParser((v: string, acc: string[] = []) => [...acc, v]).default([] as string[]));
   for (const o of builtInOptionFlags()) cmd.addOption(o);
   return cmd;
@@ -212,4 +213,15 @@ export function journeyOfFlags(o: TargetKindFlags, scenario: ResolvedScenario, c
 export async function targetOfFlags(o: TargetKindFlags, url: string, scenario: ResolvedScenario, cmd: Command): Promise<Platform> {
   const { journey, given } = journeyOfFlags(o, scenario, cmd);
   return platformOfInput({ journey: 'kind' in journey ? journey.kind : journey.module, target: url, options: given }, { allowHosts: o.allowTarget, typecheck: o.typecheck !== false });
+}
+
+/** A path as the terminal shows it: relative to the working folder, where it is below it. */
+export function shownPath(io: Io, path: string): string {
+  return relative(io.cwd ?? process.cwd(), path) || path;
+}
+
+/** The verdict on stdout (summary.json with --json, else `lines` and the terminal summary), and the exit code it gives. */
+export function printVerdict(io: Io, analysis: Analysis, reportPath: string, json: boolean | undefined, lines: string[] = []): number {
+  io.stdout.write(json ? `${JSON.stringify(summaryJson(analysis), null, 2)}\n` : [...lines, terminalSummary(analysis, reportPath), ''].join('\n'));
+  return analysis.passed ? EXIT.ok : EXIT.objectivesFailed;
 }

@@ -27,7 +27,6 @@ export interface TimetableFlags {
   seed: number;
 }
 
-
 const time = (flag: string) => (v: string) => {
   const m = minutesOf(v);
   if (m === undefined) throw new InvalidArgumentError(`${flag} must be a time of day such as 07:45.`);
@@ -89,11 +88,6 @@ export function scenarioOfTimetable(file: string, o: TimetableFlags, cwd = proce
   return s;
 }
 
-/** The bells of a timetable's scenario, a line each. */
-export function describeBells(s: Scenario): string {
-  return (s.bells ?? []).map((b) => `  ${b.clock}  ${fmt(b.participants).padStart(7)} pupils in ${fmt(b.classes)} classes, from t = ${(b.atMs / 1000).toFixed(0)} s`).join('\n');
-}
-
 export function addTimetableCommand(program: Command, io: Io, setAction: SetAction): void {
   timetableFlags(
     program
@@ -112,7 +106,8 @@ export function addTimetableCommand(program: Command, io: Io, setAction: SetActi
         const out = resolve(io.cwd ?? process.cwd(), o.out);
         const ts = extname(out) === '.ts';
         writeFileSync(out, ts ? `// ${s.description}\nimport { defineScenario } from 'firstbell';\n\nexport default defineScenario(${json});\n` : json + '\n');
-        io.stderr.write(`${s.description}\n${describeBells(s)}\nwritten: ${o.out} (run it: firstbell run ${o.out} --target <url>)\n`);
+        const bells = (s.bells ?? []).map((b) => `  ${b.clock}  ${fmt(b.participants).padStart(7)} pupils in ${fmt(b.classes)} classes, from t = ${(b.atMs / 1000).toFixed(0)} s`);
+        io.stderr.write(`${s.description}\n${bells.join('\n')}\nwritten: ${o.out} (run it: firstbell run ${o.out} --target <url>)\n`);
       }
       return EXIT.ok;
     }),

@@ -1,8 +1,7 @@
 // Scheduled faults: who applies each one (the target natively, or the fault proxy) and when it starts and ends.
 import type { NativeFaults } from '../api/vu.js';
-
 import type { FaultRecord } from '../run-folder/records.js';
-import { describeFault } from '../scenarios/fault-flag.js';
+import { describeFault } from '../scenarios/flags.js';
 import { ProblemsError, type Fault, type Problem } from '../scenarios/model.js';
 import { PROXY_FAULTS, startFaultProxy, type FaultProxy } from './fault-proxy.js';
 
@@ -47,13 +46,9 @@ export async function armFaults(target: FaultablePlatform, faults: Fault[], firs
     const { f, via } = plan[i]!;
     if (via === 'proxy') active ? proxy!.apply(f) : proxy!.clear(f);
     else await (active ? native!.apply(f) : native!.clear(f)).catch(() => undefined);
-    if (active) {
-      on.add(i);
-      records[i]!.appliedMs = Math.round(clock());
-    } else {
-      on.delete(i);
-      records[i]!.clearedMs = Math.round(clock());
-    }
+    if (active) on.add(i);
+    else on.delete(i);
+    records[i]![active ? 'appliedMs' : 'clearedMs'] = Math.round(clock());
   };
   let clock: (() => number) | undefined;
   return {

@@ -1,12 +1,13 @@
 // A journey handed to k6, a built-in kind's as a user's: bundled with firstbell's k6 runtime (the vu API on k6/http, k6/websockets and
 // k6/timers) into one script, with the scenario's arrivals as k6 options and a k6-operator TestRun; what k6 cannot do is refused at export.
 import { readFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { BuildFailure, Metafile, Plugin } from 'esbuild';
 import type { JourneyDefinition } from '../api/journey.js';
 import { stepDecls } from '../api/vu.js';
 import { PACKAGE_ROOT, VERSION } from '../lib/version.js';
 import { loadRows } from '../modules/data.js';
+import { shown as shownPath } from '../modules/bundle.js';
 import { loadJourney } from '../modules/journey.js';
 import { builtInJourney, builtInSource, type TargetKind } from '../targets/index.js';
 import { optionHow, resolveOptions, shownOptions } from '../targets/platform.js';
@@ -96,7 +97,7 @@ async function globalsK6Lacks(file: string, journeyFile: string): Promise<Proble
   const visit = (n: import('typescript').Node) => {
     if (ts.isIdentifier(n) && Object.hasOwn(NOT_IN_K6, n.text) && usedAsGlobal(ts, n)) {
       const line = src.getLineAndCharacterOfPosition(n.getStart(src)).line + 1;
-      problems.push({ where: `${relativeShown(file)}:${line}`, message: `uses ${n.text}, which k6 does not have (k6 runs JavaScript, not Node.js)`, hint: `use ${NOT_IN_K6[n.text]}` });
+      problems.push({ where: `${shownPath(file)}:${line}`, message: `uses ${n.text}, which k6 does not have (k6 runs JavaScript, not Node.js)`, hint: `use ${NOT_IN_K6[n.text]}` });
     }
     const used = ts.isIdentifier(n) ? top.get(n.text) : undefined;
     if (used && !seen.has(used)) {
@@ -131,15 +132,10 @@ function usedAsGlobal(ts: typeof import('typescript'), n: import('typescript').I
   return true;
 }
 
-function relativeShown(file: string): string {
-  const r = relative(process.cwd(), file);
-  return r && !r.startsWith('..') ? r : file;
-}
-
 /** A bundling failure as problems naming the file, the line and what k6 would need instead. */
 function bundleProblems(failure: BuildFailure, journey: string): Problem[] {
   return failure.errors.map((m): Problem => {
-    const where = m.location ? `${relativeShown(m.location.file.startsWith('/') ? m.location.file : join(dirname(journey), m.location.file))}:${m.location.line}` : relativeShown(journey);
+    const where = m.location ? `${shownPath(m.location.file.startsWith('/') ? m.location.file : join(dirname(journey), m.location.file))}:${m.location.line}` : shownPath(journey);
     const node = /Could not resolve "((node:)?[a-z_]+)"/.exec(m.text);
     const missing = /No matching export in ".*firstbell\.ts" for import "([^"]+)"/.exec(m.text);
     const crypto = /No matching export in ".*crypto\.ts" for import "([^"]+)"/.exec(m.text);
@@ -163,7 +159,7 @@ async function journeyOf(j: JourneyK6Options['journey'], typecheck = true): Prom
   if ('kind' in j) {
     return { def: builtInJourney(j.kind), file: builtInSource(j.kind), shown: `the built-in ${j.kind} journey` };
   }
-  return { def: (await loadJourney(j.module, typecheck)).def, file: j.module, shown: `the journey ${relativeShown(j.module)}` };
+  return { def: (await loadJourney(j.module, typecheck)).def, file: j.module, shown: `the journey ${shownPath(j.module)}` };
 }
 
 /** Bundles a journey into one k6 script, with the scenario's arrivals; problems are refused before anything is written. */
@@ -194,7 +190,8 @@ export async function exportJourneyK6(o: JourneyK6Options): Promise<JourneyK6Exp
     ...(s.faults?.length ? ["the scenario's faults are not in the script: k6 sends the load only"] : []),
     ...secret.map(([name, x]) => `the option '${name}' (${optionHow(name, x)}) is secret and not in the script: give it to k6 as -e ${secretEnv[name]}=…`),
   ];
-  const name = k6Name(s);
+  // The TestRun's, ConfigMap's and files' name.
+  const name = `firstbell-${s.name}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 50);
   const header = `// k6 script exported by firstbell ${VERSION}: scenario ${s.name} at scale ${s.scale}, seed ${o.seed}, ${shown} against ${o.target.href}.
 // ${schedule.offsetsMs.length} participants, peak ${peak} arrivals/s; ${vus} VUs allocated before the start. The journey is bundled with
 // firstbell's k6 runtime (the vu API on k6/http, k6/websockets and k6/timers). Run: k6 run --out csv=results.csv script.js
@@ -296,11 +293,6 @@ export function arrivalOptions(s: ResolvedScenario, seed: number, target: URL, k
     summaryTrendStats: ['avg', 'p(50)', 'p(95)', 'p(99)', 'max'],
   };
   return { options, vus, peak: Math.max(1, ...perSecond) };
-}
-
-/** The name of a scenario's TestRun, ConfigMap and files. */
-export function k6Name(s: ResolvedScenario): string {
-  return `firstbell-${s.name}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 50);
 }
 
 /** A k6-operator TestRun: the script from a ConfigMap, N runners, each writing its results to a shared volume. */

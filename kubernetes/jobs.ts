@@ -50,11 +50,6 @@ export function shardCommand(o: ShardJobOptions): string {
   return `exec firstbell ${args.join(' ')} --shard "$((JOB_COMPLETION_INDEX + 1))/${o.shards}" --start-at "$START_AT" --out "/runs/${o.name}/$START_AT" --no-progress --no-typecheck${o.runArgs.length ? ' ' + o.runArgs.map(shQuote).join(' ') : ''}`;
 }
 
-/** The shell line of the merge: every shard folder of this start, merged beside them. */
-export function mergeCommand(o: Pick<ShardJobOptions, 'name'>): string {
-  return `exec firstbell merge "/runs/${o.name}/$START_AT"/*-shard-* --out "/runs/${o.name}/$START_AT"`;
-}
-
 function podSpec(o: ShardJobOptions, container: string, command: string, resources: boolean): string {
   // The image runs as its user node (uid and gid 1000): the volume is made writable for that group.
   return `      restartPolicy: Never
@@ -115,7 +110,7 @@ spec:
   backoffLimit: 0
   template:
     spec:
-${podSpec(o, 'merge', mergeCommand(o), false)}`;
+${podSpec(o, 'merge', `exec firstbell merge "/runs/${o.name}/$START_AT"/*-shard-* --out "/runs/${o.name}/$START_AT"`, false)}`;
   const volume = `# The volume every shard writes its run folder to, and the merge reads them from: ReadWriteMany (NFS, CephFS, EFS,
 # Azure Files, Filestore …); set storageClassName to such a class of your cluster.
 apiVersion: v1

@@ -1,4 +1,5 @@
-// The ports of this machine's client connections: the range the kernel picks from, and the ones firstbell may pick itself.
+// The addresses and ports of this machine's client connections: loopback (the only addresses firstbell loads unless
+// told otherwise), the port range the kernel picks from, and the ports firstbell may pick itself.
 import { readFileSync } from 'node:fs';
 
 /** Ports outside the kernel's ephemeral range, from 1024: those firstbell may pick for its participants' connections itself. */
@@ -77,3 +78,13 @@ export function ownPorts(range: [number, number], part: { index: number; count: 
   return ports.length >= MIN_OWN_PORTS ? Uint16Array.from(ports) : undefined;
 }
 
+/** 127.0.0.0/8, ::1 and ::ffff:127.x.y.z (brackets and case aside). */
+export function isLoopbackAddress(address: string): boolean {
+  const a = address.replace(/^\[|\]$/g, '').toLowerCase();
+  return a === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a);
+}
+
+/** True for addresses in 127.0.0.0/8, ::1 and localhost. */
+export function isLoopback(hostname: string): boolean {
+  return hostname.toLowerCase() === 'localhost' || isLoopbackAddress(hostname);
+}

@@ -1,6 +1,10 @@
-// A user's journey module: loaded, its default export checked, and every step name it uses checked against its steps.
+// A user's journey module: loaded, its default export checked, and every step name it uses checked against its steps;
+// and platforms built from plain data, whichever journey they run (a built-in kind, or a user's module loaded again).
 import { readFileSync } from 'node:fs';
-import type { JourneyDefinition } from '../api/journey.js';
+import { resolve } from 'node:path';
+import type { JourneyDefinition, PlatformInput } from '../api/journey.js';
+import { builtInJourney, isTargetKind } from '../targets/index.js';
+import { platformOf, platformWithOptions, type Platform, type PlatformSpec } from '../targets/platform.js';
 import { LAYERS, ProblemsError, type Problem } from '../scenarios/model.js';
 import { importDefault, shown } from './bundle.js';
 import { checkTypes } from './typecheck.js';
@@ -63,8 +67,8 @@ const specOf = (steps: JourneyDefinition['steps'], name: string) => (Object.hasO
 
 /**
  * Loads a journey module (default export `defineJourney({...})`); every problem, each with file:line, before any
- * load is sent: a type error against firstbell's types (unless `typecheck` is false), a step used but not declared,
- * and a step held on (`vu.hold`) that is not declared `held: true`.
+ * load is sent: a step used but not declared, a step held on (`vu.hold`) that is not declared `held: true`, and a type
+ * error against firstbell's types; with `typecheck` false, none of these (a mistake shows as a script error in the run).
  */
 export async function loadJourney(file: string, typecheck = true): Promise<LoadedJourney> {
   const { value: def, bundle } = await importDefault(file, 'a journey', JOURNEY_HINT);
@@ -72,7 +76,8 @@ export async function loadJourney(file: string, typecheck = true): Promise<Loade
   if (problems.length) throw new ProblemsError(problems);
   const steps = (def as JourneyDefinition).steps;
   const declared = Object.keys(steps);
-  for (const u of await stepUses(file, readFileSync(file, 'utf8'))) {
+  // Without the type check, nothing loads TypeScript: files checked before (a shard's pods) start at once.
+  for (const u of typecheck ? await stepUses(file, readFileSync(file, 'utf8')) : []) {
     const spec = specOf(steps, u.name);
     if (spec === undefined) {
       problems.push({ where: `${shown(file)}:${u.line}`, message: `step '${u.name}' is not declared`, hint: `declare it in steps (e.g. ${u.name}: 'admission') or use a declared one: ${declared.join(', ')}` });
@@ -86,9 +91,30 @@ export async function loadJourney(file: string, typecheck = true): Promise<Loade
   return { def: def as JourneyDefinition, file, bundle };
 }
 
-/** A journey module checked before, loaded again from its bundle (in a worker process). */
-export async function reloadJourney(file: string, bundle: string): Promise<JourneyDefinition> {
-  return (await importDefault(file, 'a journey', JOURNEY_HINT, bundle)).value as JourneyDefinition;
+const JOURNEY_HINT = "end it with: export default defineJourney({ steps: { … }, journey: async (vu) => … }) (import { defineJourney } from 'firstbell')";
+
+/** Builds the platform a spec describes (checked where the run started: here it is only loaded again). */
+export async function buildPlatform(spec: PlatformSpec): Promise<Platform> {
+  const url = new URL(spec.url);
+  const src = spec.source;
+  if ('builtIn' in src) {
+    if (!isTargetKind(src.builtIn)) throw new Error(`no built-in journey '${src.builtIn}'`);
+    return platformOf(builtInJourney(src.builtIn), url, spec.options, src.builtIn, src);
+  }
+  // A module checked where the run started is loaded again from its bundle.
+  const def = (await importDefault(src.module, 'a journey', JOURNEY_HINT, src.bundle)).value as JourneyDefinition;
+  return platformOf(def, url, spec.options, 'journey', src);
 }
 
-const JOURNEY_HINT = "end it with: export default defineJourney({ steps: { … }, journey: async (vu) => … }) (import { defineJourney } from 'firstbell')";
+/**
+ * Builds the platform of a PlatformInput, its target checked against the hosts allowed beside loopback. A definition
+ * handed over in memory runs in one process; a module's path or a built-in kind can be built again in worker processes.
+ */
+export async function platformOfInput(p: PlatformInput, o: { allowHosts?: readonly string[]; typecheck?: boolean } = {}): Promise<Platform> {
+  const target = String(p.target);
+  const allowed = o.allowHosts ?? [];
+  if (typeof p.journey !== 'string') return platformWithOptions(p.journey, target, allowed, p.options ?? {}, 'journey', undefined, 'the journey');
+  if (isTargetKind(p.journey)) return platformWithOptions(builtInJourney(p.journey), target, allowed, p.options ?? {}, p.journey, { builtIn: p.journey }, `--target-kind ${p.journey}`);
+  const j = await loadJourney(resolve(p.journey), o.typecheck);
+  return platformWithOptions(j.def, target, allowed, p.options ?? {}, 'journey', { module: j.file, bundle: j.bundle }, `the journey ${p.journey}`);
+}

@@ -94,3 +94,9 @@ export function arrivalsPerSecond(schedule: Schedule): number[] {
   for (const t of schedule.offsetsMs) perSec[Math.floor(t / 1000)]!++;
   return perSec;
 }
+
+/** `n` arrivals evenly over `spanMs` from t = 0, one phase: the schedule of a warm-up or a calibration. */
+export function evenSchedule(n: number, spanMs: number): Schedule {
+  const offsetsMs = Float64Array.from({ length: n }, (_, i) => (i * spanMs) / n);
+  return { offsetsMs, participantIds: Uint32Array.from({ length: n }, (_, i) => i), phaseOf: new Uint16Array(n), firstBellAtMs: 0, arrivalsEndMs: spanMs, endMs: spanMs, seed: 1 };
+}

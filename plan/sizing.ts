@@ -1,5 +1,5 @@
 // How many generator cores and shards a scenario's peak second needs, from what one journey costs this machine.
-import { readRunFolder } from '../run-folder/read.js';
+import { readRunFolder } from '../run-folder/run-folder.js';
 
 /** Share of a core one sending process can use and still keep its schedule: the rest is its event loop's slack. */
 export const USABLE_CORE_SHARE = 0.7;

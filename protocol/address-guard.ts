@@ -4,7 +4,7 @@
 // its fragments): a hostile or broken target cannot make a participant hold more; beyond it the step fails as `too_large`.
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
-import { isLoopbackAddress } from '../lib/loopback.js';
+import { isLoopbackAddress } from '../lib/ports.js';
 
 /** An answer over the limit: the step fails as `too_large`, the connection closes. */
 export class TooLargeError extends Error {

@@ -13,7 +13,6 @@ import { HttpStatusError, ProtocolError } from '../api/errors.js';
 import { TooLargeError, WsProtocolError } from './address-guard.js';
 import type { HeldConnection, HeldListener } from '../api/vu.js';
 
-
 interface FrameOptions { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean }
 // ws exports its frame builder, though its type declarations leave it out.
 const Sender = (wsModule as unknown as { Sender: { frame(data: Buffer, o: FrameOptions): Buffer[] } }).Sender;

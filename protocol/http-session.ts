@@ -7,7 +7,6 @@ import { Http1Connection, headerLines, type ConnectionOptions } from './http1.js
 /** Redirects followed at most, with redirect: 'follow'. */
 const MAX_REDIRECTS = 10;
 
-
 /** An answer with its headers as they came; parsed into `headers` only when a journey reads them. */
 class RawAnswer implements HttpAnswer {
   private parsed?: HttpAnswer['headers'];

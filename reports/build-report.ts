@@ -1,8 +1,7 @@
 // Rebuilds every output of a run from its run folder alone.
 import { join } from 'node:path';
 import { analyse, type Analysis } from '../analysis/analysis.js';
-import { readRunFolder } from '../run-folder/read.js';
-import { FILES } from '../run-folder/run-folder.js';
+import { FILES, readRunFolder } from '../run-folder/run-folder.js';
 import { writeFileAtomic } from '../run-folder/writer.js';
 import { renderReport } from './html.js';
 import { junitXml, summaryJson } from './summary.js';

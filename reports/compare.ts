@@ -1,7 +1,7 @@
 // Comparing two runs: per-layer capacity change, a regression gate, and one report with both on one timeline.
 import { LAYERS, type Layer } from '../scenarios/model.js';
 import type { Analysis, LayerResult } from '../analysis/analysis.js';
-import { chartJs, CSS, esc, MARKERS_PLUGIN } from './html.js';
+import { esc, htmlPage } from './html.js';
 
 export interface LayerChange {
   layer: Layer;
@@ -144,19 +144,13 @@ export function renderComparison(c: Comparison): string {
   // Only the layers both runs have get a chart: every chart laid out is drawn.
   const shown = c.layers.map((l) => l.layer);
   const data = { base: aligned(c.base, c.figures.base.label), run: aligned(c.run, c.figures.run.label), layers: shown };
-  const json = JSON.stringify(data).replace(/</g, '\\u003c');
   const state = (l: LayerResult) => (l.breakPoint ? `broke at ${esc(l.breakPoint.clock)}` : esc(l.state));
   const row = (l: LayerChange) =>
     `<tr class="${l.regressed ? 'bad' : ''}"><td>${esc(l.layer)}</td><td>${state(l.base)}</td><td>${capText(l.base)}</td>
 <td>${state(l.run)}</td><td>${capText(l.run)}</td><td>${l.capacityChangePct === null ? '—' : `${l.capacityChangePct > 0 ? '+' : ''}${l.capacityChangePct} %`}</td><td>${esc(l.note)}</td></tr>`;
   const who = (a: Analysis, label: string) => `${esc(label)} (${esc(a.run.scenario.name)} · scale ${a.run.scenario.scale} · seed ${a.run.seed} · ${esc(a.run.id)}): <b>${esc(a.verdict)}</b> — ${esc(a.headline)}`;
   const fig = (f: RunFigures) => `<tr><td>${esc(f.label)}</td><td>${esc(f.verdict)}</td><td>${f.journeysPerParticipant}</td><td>${f.attemptsPerJoin ?? '—'}</td><td>${esc(brokenText(f))}</td><td>${f.joined} of ${f.arrived}</td></tr>`;
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>firstbell comparison — ${esc(c.run.run.scenario.name)} vs ${esc(c.base.run.scenario.name)}</title>
-<style>${CSS} tr.bad td{background:#ffebee}</style></head>
-<body><main>
-<h1>Comparison: ${esc(c.run.run.scenario.name)} against ${esc(c.base.run.scenario.name)}</h1>
+  return htmlPage(`firstbell comparison — ${c.run.run.scenario.name} vs ${c.base.run.scenario.name}`, data, PAGE, ' tr.bad td{background:#ffebee}', `<h1>Comparison: ${esc(c.run.run.scenario.name)} against ${esc(c.base.run.scenario.name)}</h1>
 <div class="verdict ${c.verdict === 'compared' ? 'warn' : c.passed ? 'pass' : 'fail'}" id="verdict"><b>${c.verdict.toUpperCase().replace('-', ' ')}</b> — ${esc(c.headline)}</div>
 <p><b>Base</b> ${who(c.base, c.figures.base.label)}</p>
 <p><b>Run</b> ${who(c.run, c.figures.run.label)}</p>
@@ -167,11 +161,5 @@ export function renderComparison(c: Comparison): string {
 <table><thead><tr><th>layer</th><th>base</th><th>base capacity</th><th>run</th><th>run capacity</th><th>change</th><th>note</th></tr></thead><tbody>${c.layers.map(row).join('')}</tbody></table>
 <p class="small">Capacity: the highest goodput per second held for ${2} consecutive seconds while meeting the layer's objective; "≥" when the layer never broke, so only a lower bound is known.</p>
 <h2>Timeline</h2>
-${shown.map((l) => `<div class="chart"><canvas id="chart-${l}"></canvas></div>`).join('')}
-<script type="application/json" id="firstbell-data">${json}</script>
-<script>${chartJs()}</script>
-<script>${MARKERS_PLUGIN}</script>
-<script>${PAGE}</script>
-</main></body></html>
-`;
+${shown.map((l) => `<div class="chart"><canvas id="chart-${l}"></canvas></div>`).join('')}`);
 }

@@ -367,7 +367,6 @@ export function renderReport(a: Analysis): string {
   const kindLabels: Record<string, string> = {};
   for (const s of a.steps) for (const f of s.failures) kindLabels[f.kind] = f.label;
   const data = { timeline: a.timeline, layers: a.layers, health: a.health, firstBell: r.scenario.firstBell, kindLabels, browsers: a.browsers ?? null, bells: a.bells ?? null };
-  const json = JSON.stringify(data).replace(/</g, '\\u003c');
   const genWarn = a.generator.suspectSeconds.length > 0 || a.generator.ownFailures.length > 0;
   const verdictWord = { passed: 'PASSED', failed: 'FAILED', 'not-judged': 'NOT JUDGED', 'generator-bound': 'GENERATOR-BOUND' }[a.verdict];
   const layerSections = a.layers
@@ -376,12 +375,7 @@ export function renderReport(a: Analysis): string {
       return `<h3>${esc(l.layer)}</h3><div class="chart"><canvas id="chart-${l.layer}-load"></canvas></div>${held ? `<div class="chart"><canvas id="chart-${l.layer}-held"></canvas></div>` : ''}<div class="chart"><canvas id="chart-${l.layer}-latency"></canvas></div>`;
     })
     .join('');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>firstbell report — ${esc(r.scenario.name)} — ${esc(verdictWord)}</title>
-<style>${CSS}</style></head>
-<body><main>
-<h1>Capacity report: ${esc(r.scenario.name)}</h1>
+  return htmlPage(`firstbell report — ${r.scenario.name} — ${verdictWord}`, data, PAGE_SCRIPT, '', `<h1>Capacity report: ${esc(r.scenario.name)}</h1>
 <p class="sub">${esc(r.target.kind)} target at ${esc(r.target.url)} · scale ${r.scenario.scale} · seed ${r.seed} · ${esc(r.startedAt)} · run ${esc(r.status)}</p>
 ${genWarn ? `<div class="verdict warn" id="generator-warning"><b>Generator:</b> ${esc(a.generator.note)} In the shaded seconds on the timeline only what the target answered counts.</div>` : ''}
 <div class="verdict ${a.verdict === 'passed' ? 'pass' : a.verdict === 'failed' ? 'fail' : 'warn'}" id="verdict"><b>${verdictWord}</b> — ${esc(a.headline)}</div>
@@ -402,11 +396,21 @@ ${stepTable(a)}
 <div class="chart"><canvas id="chart-health"></canvas></div>
 ${shardTable(a)}
 <h2>Run</h2>
-${metadata(a)}
-<script type="application/json" id="firstbell-data">${json}</script>
+${metadata(a)}`);
+}
+
+/** A whole page, self-contained: its data as JSON, Chart.js inlined, the markers plugin and the page's own script. */
+export function htmlPage(title: string, data: unknown, script: string, css: string, body: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${esc(title)}</title>
+<style>${CSS}${css}</style></head>
+<body><main>
+${body}
+<script type="application/json" id="firstbell-data">${JSON.stringify(data).replace(/</g, '\\u003c')}</script>
 <script>${chartJs()}</script>
 <script>${MARKERS_PLUGIN}</script>
-<script>${PAGE_SCRIPT}</script>
+<script>${script}</script>
 </main></body></html>
 `;
 }

@@ -2,9 +2,8 @@
 // and health, and the shards that are missing or did not finish named.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSeries } from './read.js';
 import {
-  addProcessHealth, FILES, healthLine, readBrowserHealth, readHealth, participantsWithSamples, readRunInfo, readSamples, RunFolderError, runSpanMs, sampleLine,
+  addProcessHealth, FILES, healthLine, loadSeries, readBrowserHealth, readHealth, participantsWithSamples, readRunInfo, readSamples, RunFolderError, runSpanMs, sampleLine,
   type HealthSecond, type MergedShard, type MergedShards, type RunInfo, type ShardInfo,
 } from './run-folder.js';
 import { browserHealthLine, type BrowserSecond } from './records.js';
@@ -75,11 +74,6 @@ function unfinished(m: Member): string | undefined {
   return `shard ${m.shard.index} of ${m.shard.count} (${m.dir}) ${status === 'interrupted' ? 'was interrupted' : 'failed'}${stopReason ? ` (${stopReason})` : ''}`;
 }
 
-/** The merged run folder's name: the shards' shared name, marked merged. */
-function mergedId(first: Member): string {
-  return `${first.run.id.replace(/-shard-\d+-of-\d+(-\d+)?$/, '')}-merged`;
-}
-
 /** Appends a shard's lines of a per-line file (media, browser journeys) to a sink, without its header. */
 function appendLines(from: string, sink: LineSink, header: boolean): void {
   if (!existsSync(from)) return;
@@ -98,7 +92,7 @@ export async function mergeShards(dirs: string[], outDir: string, o: { signal?: 
   const first = members[0]!;
   const count = first.shard.count;
   const has = (file: string) => members.some((m) => existsSync(join(m.dir, file)));
-  const folder = new RunFolderWriter(outDir, mergedId(first), { browsers: has(FILES.media) || has(FILES.browsers), browserHealth: has(FILES.browserHealth) });
+  const folder = new RunFolderWriter(outDir, `${first.run.id.replace(/-shard-\d+-of-\d+(-\d+)?$/, '')}-merged`, { browsers: has(FILES.media) || has(FILES.browsers), browserHealth: has(FILES.browserHealth) });
   const { dir, samples, media, journeys } = folder;
   const steps: StepDecl[] = [];
   const series = new Series(first.run.steps, first.run.scenario.joinWithinMs);

@@ -2,12 +2,11 @@
 // plan and the run folder's own types stay inside.
 import type { WebClient } from '../api/web-client.js';
 import type { PlatformInput } from '../api/journey.js';
-import { platformOfInput } from '../modules/platform.js';
+import { platformOfInput } from '../modules/journey.js';
 import { findScenario } from '../scenarios/index.js';
 import { ProblemsError, resolveScenario, type Scenario } from '../scenarios/model.js';
 import type { RunProgress } from './progress.js';
 import { runOn } from './conductor.js';
-
 
 /** One run, as `firstbell run`'s flags have it: `scale` and `seed` 1 and `runId` the time and scenario by default. */
 export interface RunOptions {

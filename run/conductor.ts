@@ -6,8 +6,6 @@ import { identities } from '../api/identity.js';
 import { DEFAULT_MAX_ANSWER_BYTES, NetPolicy } from '../protocol/address-guard.js';
 import type { StepDecl } from '../api/vu.js';
 import type { Platform } from '../targets/platform.js';
-import type { PlatformInput } from '../api/journey.js';
-import { platformOfInput } from '../modules/platform.js';
 import { armFaults, type ArmedFaults } from '../faults/faults.js';
 import { loadRows, type Row } from '../modules/data.js';
 import { SINGLE_PROCESS, buildPlan, type Plan } from '../plan/plan.js';
@@ -22,8 +20,7 @@ import type { WebClient } from '../api/web-client.js';
 import type { RunProgress } from './progress.js';
 import { browserSteps, BrowserUsers, type BrowserUsersOptions } from '../users/browser/canaries.js';
 import { ProcessTreeMeter } from '../users/browser/processes.js';
-import { prepareForLoad, sourcePorts } from '../users/engine.js';
-import { InProcessGenerator, type Finished, type Generator } from '../users/generator.js';
+import { InProcessGenerator, prepareForLoad, sourcePorts, type Finished, type Generator } from '../users/engine.js';
 import { HealthMonitor } from '../users/health.js';
 import { Recorder } from '../users/recorder.js';
 import type { DispatchStats } from '../users/scheduler.js';
@@ -73,9 +70,6 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-/** A run of a plan built beforehand (`buildPlan`), or of a scenario and seed with the layout given here (default: one process). */
-export type RunOptions = RunSettings & { platform: PlatformInput } & PlanOrScenario;
-
 /** A plan built beforehand, or a scenario and seed with the layout given here. */
 export type PlanOrScenario = { plan: Plan } | ({ scenario: ResolvedScenario; seed: number } & Partial<Layout>);
 
@@ -118,10 +112,6 @@ function planFor(o: PlanOrScenario): Plan {
   return buildPlan(o.scenario, o.seed, () => ({
     workers: o.workers ?? SINGLE_PROCESS.workers, localAddresses: o.localAddresses ?? [],
   }));
-}
-
-export async function runScenario(o: RunOptions): Promise<RunResult> {
-  return runOn(await platformOfInput(o.platform, { allowHosts: o.allowHosts }), o);
 }
 
 /** Runs on a platform built beforehand (the command line builds it from its flags). */
@@ -376,7 +366,7 @@ class Run {
     let dispatched = finished?.stats ?? this.p.gen.stats();
     // Workers that did not hand back their counts reported them last while overloaded, seconds behind: every
     // participant with a sample was sent, so the samples give a truer floor for the arrivals sent.
-    const floor = fromSamples ? await sentFromSamples(this.folder.dir) : 0;
+    const floor = fromSamples ? await participantsWithSamples(this.folder.dir).catch(() => 0) : 0;
     const sentAtLeast = floor > dispatched.sent;
     if (sentAtLeast) dispatched = { ...dispatched, sent: floor };
     this.completeInfo(dispatched, sentAtLeast);
@@ -399,11 +389,6 @@ class Run {
       ...(sentAtLeast ? { sentAtLeast: true } : {}),
     };
   }
-}
-
-/** Participants with at least one sample; 0 when the samples cannot be read (the report will say why). */
-function sentFromSamples(dir: string): Promise<number> {
-  return participantsWithSamples(dir).catch(() => 0);
 }
 
 /** Hosts beyond loopback that the run's connections may go to: the target's, and those the user allowed. */

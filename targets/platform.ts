@@ -3,7 +3,7 @@ import type { AnyJourney, JourneyDefinition, JourneyOption, TargetScheme } from 
 import { stepDecls, type NativeFaults, type OptionValues, type StepDecl, type Steps, type TargetLimits, type Vu, type JourneyEnd } from '../api/vu.js';
 import type { WebClient } from '../api/web-client.js';
 import { FirstbellError } from '../lib/errors.js';
-import { isLoopback } from '../lib/loopback.js';
+import { isLoopback } from '../lib/ports.js';
 import { ProblemsError, type Problem } from '../scenarios/model.js';
 import { preflightAny, preflightSpec } from './preflight.js';
 

@@ -74,15 +74,10 @@ function preflightWs(url: URL, protocol: string, signal: AbortSignal): Promise<v
   });
 }
 
-/** A path of a preflight: on the origin when it begins with '/', else after the target's own path. */
-export function preflightPath(url: URL, path: string): string {
-  return path.startsWith('/') ? path : `${url.pathname.replace(/\/+$/, '')}/${path}`;
-}
-
-/** A declared preflight carried out: GET its path over http(s), a WebSocket with its protocol over ws(s), else any answer. */
+/** A declared preflight carried out: GET its path (on the origin when it begins with '/', else after the target's own path) over http(s), a WebSocket with its protocol over ws(s), else any answer. */
 export function preflightSpec(url: URL, spec: PreflightSpec, signal: AbortSignal): Promise<void> {
   const ws = url.protocol === 'ws:' || url.protocol === 'wss:';
   if (ws && spec.protocol !== undefined) return preflightWs(url, spec.protocol, signal);
-  if (!ws && spec.path !== undefined) return preflightHttp(url, preflightPath(url, spec.path), signal);
+  if (!ws && spec.path !== undefined) return preflightHttp(url, spec.path.startsWith('/') ? spec.path : `${url.pathname.replace(/\/+$/, '')}/${spec.path}`, signal);
   return preflightAny(url, signal);
 }

@@ -2,10 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { poolFor, type PlatformConfigPatch } from '../fixtures/reference-platform.js';
 import { analyse, type LayerResult } from '../analysis/analysis.js';
 import { readHealth } from '../run-folder/run-folder.js';
-import { runScenario } from '../run/conductor.js';
 import { join } from 'node:path';
 import { EXIT, main } from '../cli.js';
-import { captureIo, rampScenario, tempDir, useReferencePlatform } from './helpers.js';
+import { captureIo, rampScenario, runScenario, tempDir, useReferencePlatform } from './helpers.js';
 
 /** Acceptance tolerances against the configured truth: break points ±20 %, capacities ±15 %. */
 const BREAK_TOLERANCE = 0.2;

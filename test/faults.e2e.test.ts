@@ -9,9 +9,8 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { startFaultProxy } from '../faults/fault-proxy.js';
 import type { Fault } from '../scenarios/model.js';
 import { readSamples, type RunInfo } from '../run-folder/run-folder.js';
-import { runScenario } from '../run/conductor.js';
 import type { Sample } from '../api/sample.js';
-import { steadyScenario, tempDir, useReferencePlatform } from './helpers.js';
+import { runScenario, steadyScenario, tempDir, useReferencePlatform } from './helpers.js';
 
 /** Every fault here is on from 2 s to 4 s of a 6 s stream of 30 arrivals/s. */
 const ON_MS = 2_000;

@@ -6,8 +6,7 @@ import { EXIT, main } from '../cli.js';
 import { readHealth } from '../run-folder/run-folder.js';
 import { describe, expect, it } from 'vitest';
 import { writeReport } from '../reports/build-report.js';
-import { runScenario } from '../run/conductor.js';
-import { captureIo, rampScenario, tempDir, useReferencePlatform } from './helpers.js';
+import { captureIo, rampScenario, runScenario, tempDir, useReferencePlatform } from './helpers.js';
 
 const platform = useReferencePlatform();
 

@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import type { Io } from '../cli.js';
 import { spawnReferencePlatform, type SpawnedPlatform } from '../fixtures/spawn.js';
+import type { PlatformInput } from '../api/journey.js';
+import { platformOfInput } from '../modules/journey.js';
+import { runOn, type PlanOrScenario, type RunResult, type RunSettings } from '../run/conductor.js';
 import { DEFAULT_CLIENT, DEFAULT_OBJECTIVES, resolveScenario, type ClientBehaviour, type Fault, type ResolvedScenario } from '../scenarios/model.js';
 
 export function captureIo(signal?: AbortSignal): { io: Io; out: () => string; err: () => string } {
@@ -71,4 +74,9 @@ export function useReferencePlatform(args: string[] = []): () => SpawnedPlatform
     if (!platform) throw new Error('the reference platform has not started');
     return platform;
   };
+}
+
+/** A run with everything the run's own result has (its series and run.json), on a platform given as the package takes it. */
+export async function runScenario(o: RunSettings & { platform: PlatformInput } & PlanOrScenario): Promise<RunResult> {
+  return runOn(await platformOfInput(o.platform, { allowHosts: o.allowHosts }), o);
 }

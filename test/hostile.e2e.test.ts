@@ -10,8 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processTree } from '../lib/process-tree.js';
 import { PACKAGE_ROOT } from '../lib/version.js';
 import { startHostile, type Hostile } from './servers/hostile.js';
-import { runScenario } from '../run/conductor.js';
-import { steadyScenario, tempDir } from './helpers.js';
+import { runScenario, steadyScenario, tempDir } from './helpers.js';
 
 let hostile: Hostile;
 beforeAll(async () => {

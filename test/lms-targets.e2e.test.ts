@@ -2,10 +2,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runScenario } from '../run/conductor.js';
 import { bbbCall, bbbChecksum } from '../targets/bbb.js';
 import { moodleLoginToken } from '../targets/moodle.js';
-import { steadyScenario, tempDir } from './helpers.js';
+import { runScenario, steadyScenario, tempDir } from './helpers.js';
 import { fakeBbb, fakeMoodle } from './servers/lms.js';
 
 const closers: (() => Promise<void>)[] = [];

@@ -8,10 +8,9 @@ import { findScenario } from '../scenarios/index.js';
 import { resolveScenario } from '../scenarios/model.js';
 import { BROWSER_USER_BASE } from '../users/browser/canaries.js';
 import { FILES, readBrowserJourneys, readMedia } from '../run-folder/run-folder.js';
-import { runScenario } from '../run/conductor.js';
 import { startJanusFarms, type JanusFarm } from '../fixtures/janus.js';
 import { CHROMIUM_ARGS, chromiumPath, MEDIA_ARGS } from '../lib/chromium.js';
-import { captureIo, steadyScenario, tempDir, useReferencePlatform } from './helpers.js';
+import { captureIo, runScenario, steadyScenario, tempDir, useReferencePlatform } from './helpers.js';
 import { startClassroomNginx, type Nginx } from './servers/nginx.js';
 import { EXIT, main } from '../cli.js';
 

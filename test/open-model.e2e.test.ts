@@ -3,9 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CLIENT, DEFAULT_OBJECTIVES, resolveScenario } from '../scenarios/model.js';
 import { readSamples } from '../run-folder/run-folder.js';
-import { runScenario } from '../run/conductor.js';
 import { buildSchedule } from '../plan/schedule.js';
-import { tempDir } from './helpers.js';
+import { runScenario, tempDir } from './helpers.js';
 
 /** A target that answers the preflight and then never answers again: it accepts and stalls. */
 let stalling: Server;

@@ -3,8 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnReferencePlatform, type SpawnedPlatform } from '../fixtures/spawn.js';
 import { writeReport } from '../reports/build-report.js';
 import { openReport } from '../reports/screenshot.js';
-import { runScenario } from '../run/conductor.js';
-import { rampScenario, tempDir } from './helpers.js';
+import { rampScenario, runScenario, tempDir } from './helpers.js';
 
 let platform: SpawnedPlatform;
 let reportPath: string;

@@ -9,8 +9,7 @@ import { writeReport } from '../reports/build-report.js';
 import { DEFAULT_CLIENT, DEFAULT_OBJECTIVES, resolveScenario } from '../scenarios/model.js';
 import { findScenario } from '../scenarios/index.js';
 import { readHealth, readRunInfo, readSamples, RunFailedError } from '../run-folder/run-folder.js';
-import { runScenario } from '../run/conductor.js';
-import { tempDir, useReferencePlatform } from './helpers.js';
+import { runScenario, tempDir, useReferencePlatform } from './helpers.js';
 
 const platform = useReferencePlatform(['--media', 'stand-in', '--login-capacity', '2000', '--join-capacity', '2000']);
 

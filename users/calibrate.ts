@@ -2,7 +2,7 @@
 // firstbell's own, timed by the CPU this process used.
 import type { Platform } from '../targets/platform.js';
 import type { JourneyCost } from '../plan/sizing.js';
-import type { Schedule } from '../plan/schedule.js';
+import { evenSchedule } from '../plan/schedule.js';
 import { Series } from '../run-folder/series.js';
 import type { ResolvedScenario } from '../scenarios/model.js';
 import { Engine, prepareForLoad } from './engine.js';
@@ -20,12 +20,7 @@ export async function calibrate(target: Platform, scenario: ResolvedScenario, o:
   const client = { ...scenario.client, retry: undefined };
   await prepareForLoad({ origin, target, scenario, arrivals: n });
   const spanMs = (n / perSec) * 1000;
-  const schedule: Schedule = {
-    offsetsMs: Float64Array.from({ length: n }, (_, i) => (i * spanMs) / n),
-    participantIds: Uint32Array.from({ length: n }, (_, i) => i),
-    phaseOf: new Uint16Array(n),
-    firstBellAtMs: 0, arrivalsEndMs: spanMs, endMs: spanMs, seed: 1,
-  };
+  const schedule = evenSchedule(n, spanMs);
   let begun = 0;
   const recorder = new Recorder(new Series(target.decls, scenario.joinWithinMs), () => undefined);
   const monitor = new HealthMonitor(100);

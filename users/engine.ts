@@ -1,4 +1,6 @@
-// The load of one process: its share of the schedule dispatched on time, one virtual user per arrival, samples out.
+// The load of one process: its share of the schedule dispatched on time, one virtual user per arrival, samples out;
+// and the generator of a run as the run sees it, whichever processes send its load: this one (InProcessGenerator) or
+// workers (WorkerGenerator, in workers.ts).
 import { createServer, type AddressInfo } from 'node:net';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { mersenne } from 'pure-rand/generator/mersenne';
@@ -8,25 +10,20 @@ import type { Platform } from '../targets/platform.js';
 import { identities, type Identity } from '../api/identity.js';
 import { ephemeralPortRange, ownPorts, portsInUse } from '../lib/ports.js';
 import { tuneHeapForLoad } from '../plan/limits.js';
-import type { Schedule } from '../plan/schedule.js';
+import { evenSchedule, type Schedule } from '../plan/schedule.js';
 import { rowOf, type Row } from '../modules/data.js';
 import { HttpSession } from '../protocol/http-session.js';
 import { SourcePorts } from '../protocol/source-ports.js';
+import type { HealthSecond } from '../run-folder/run-folder.js';
 import { Series } from '../run-folder/series.js';
 import type { ResolvedScenario, RetryPolicy } from '../scenarios/model.js';
 import { HealthMonitor } from './health.js';
-import { Recorder } from './recorder.js';
+import { Recorder, type LiveLayers } from './recorder.js';
 import { dispatch, type DispatchStats, type Share } from './scheduler.js';
 import { VirtualUser, type HoldWatcher } from './virtual-user.js';
 import type { NetPolicy } from '../protocol/address-guard.js';
 
 const WARM_ANSWER = 'HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nset-cookie: warm=1; Path=/\r\ncontent-length: 2\r\n\r\nok';
-
-/** Readies a process that is about to send load: its heap tuned for holding many participants, its code warmed up. */
-export async function prepareForLoad(o: WarmUpOptions): Promise<void> {
-  tuneHeapForLoad();
-  await warmUp(o);
-}
 
 interface WarmUpOptions {
   origin: string;
@@ -39,13 +36,15 @@ interface WarmUpOptions {
 }
 
 /**
+ * Readies a process that is about to send load: its heap tuned for holding many participants, its code warmed up.
  * Before the clock starts, the engine runs the target's journey for up to 4,000 arrivals (no more than the process
  * will send) in 0.8 s against a server of this process's own on loopback, which answers every request with a
  * small 200; then the HTTP client sends one request to the target's origin. Code runs slowly until V8 has
  * compiled it, and at 5,000 arrivals a second that would make the first second's arrivals late. Nothing here is
  * measured, and only the one request reaches the target.
  */
-async function warmUp(o: WarmUpOptions): Promise<void> {
+export async function prepareForLoad(o: WarmUpOptions): Promise<void> {
+  tuneHeapForLoad();
   if (!/^https?:/.test(o.origin)) return;
   // A user's journey may name addresses of its own: only firstbell's own journeys run against the warm-up server.
   if (o.target.kind !== 'journey') await warmJourneys(o);
@@ -65,12 +64,7 @@ async function warmJourneys(o: WarmUpOptions): Promise<void> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const n = Math.max(1, Math.min(4_000, o.arrivals));
   const spanMs = (800 * n) / 4_000;
-  const schedule: Schedule = {
-    offsetsMs: Float64Array.from({ length: n }, (_, i) => (i * spanMs) / n),
-    participantIds: Uint32Array.from({ length: n }, (_, i) => i),
-    phaseOf: new Uint16Array(n),
-    firstBellAtMs: 0, arrivalsEndMs: spanMs, endMs: spanMs, seed: 1,
-  };
+  const schedule = evenSchedule(n, spanMs);
   // The same work per sample as a run does, into scratch figures.
   const recorder = new Recorder(new Series(o.target.decls, o.scenario.joinWithinMs), () => undefined);
   const monitor = new HealthMonitor(100);
@@ -94,7 +88,7 @@ async function warmJourneys(o: WarmUpOptions): Promise<void> {
 
 /**
  * The source ports of one sending process, made before its clock starts (it reads the machine's sockets once):
- * participant n's connections come from local address n mod their count, each from a port of the process's own
+ * each participant's connections come from one of the local addresses (a hash of it picks which), each from a port of the process's own
  * share, its share of the schedule being its share of the ports. Undefined without local addresses.
  */
 export function sourcePorts(localAddresses: readonly string[] | undefined, share: Share | undefined): SourcePorts | undefined {
@@ -272,4 +266,84 @@ export function retryDelayMs(policy: RetryPolicy | undefined, tryNo: number, par
   // Mersenne Twister's seeding mixes neighbouring seeds well; the first draw is used.
   const rng = mersenne((seed * 1_000_003 + participant * 131 + tryNo) | 0);
   return uniformFloat64(rng) * ceiling;
+}
+
+/** What a generator hands back when the load has stopped. */
+export interface Finished {
+  /** The series of every process merged; undefined when the run's own recorder holds it all (one process). */
+  series?: Series;
+  /** Arrivals sent, late and dropped, over all processes. */
+  stats: DispatchStats;
+  /** Processes that did not hand back their series in time (counted from 0). */
+  missing: number[];
+}
+
+/** The processes that send a run's load, seen from the run: one interface for one process or many. */
+export interface Generator {
+  /** Participants under way in this process. */
+  readonly active: number;
+  /** Why a sending process was lost mid-run, once one was. */
+  readonly lost: string | undefined;
+  /** Arrivals sent, late and dropped so far, as last reported. */
+  stats(): DispatchStats;
+  /**
+   * Sends the load from the shared instant t = 0 (epoch ms); resolves once this process has sent its share. This
+   * process's samples go to `io.emit`, its dispatch figures to `io.monitor`.
+   */
+  run(t0Epoch: number, signal: AbortSignal, io: { monitor: HealthMonitor; emit: (s: Sample) => void }): Promise<void>;
+  /** True once every sending process has reported second `t`. */
+  complete(t: number): boolean;
+  /**
+   * Adds the other processes' figures up to second `t` to this process's health record and live figures, and
+   * hands over the sample lines they sent; `nowMs` is the run clock, for processes that have gone silent.
+   */
+  collect(t: number, h: HealthSecond, live: LiveLayers, write: (lines: string) => void, nowMs: number): void;
+  /**
+   * Stops the load after the run's last second: `closeLast` closes that second once every process had the
+   * chance to report it; resolves when the processes have stopped their participants and handed back their results.
+   */
+  finish(reason: unknown, lastSecond: number, closeLast: () => void, write: (lines: string) => void): Promise<Finished>;
+  /** Ends the load at once after a failure; hands over what sample lines came in. */
+  abort(reason: unknown, write: (lines: string) => void): void;
+}
+
+/** The load sent from the run's own process. */
+export class InProcessGenerator implements Generator {
+  private engine?: Engine;
+  readonly lost = undefined;
+
+  constructor(private o: Omit<EngineOptions, 'monitor' | 'emit'>) {}
+
+  get active(): number {
+    return this.engine?.active ?? 0;
+  }
+
+  stats(): DispatchStats {
+    return this.engine?.stats ?? { sent: 0, late: 0, dropped: 0 };
+  }
+
+  run(_t0Epoch: number, signal: AbortSignal, io: { monitor: HealthMonitor; emit: (s: Sample) => void }): Promise<void> {
+    this.engine = new Engine({ ...this.o, ...io });
+    return this.engine.run(signal);
+  }
+
+  complete(): boolean {
+    return true;
+  }
+
+  collect(): void {
+    // Every sample of this process went through the run's recorder already.
+  }
+
+  async finish(reason: unknown, _lastSecond: number, closeLast: () => void): Promise<Finished> {
+    closeLast();
+    this.engine?.stopAll(reason);
+    // Journeys see the abort and end; give stragglers a moment, then move on regardless.
+    await this.engine?.settle(3_000);
+    return { stats: this.stats(), missing: [] };
+  }
+
+  abort(reason: unknown): void {
+    this.engine?.stopAll(reason);
+  }
 }

@@ -2,7 +2,7 @@
 // and streams samples and per-second health back over IPC.
 import { NetPolicy } from '../protocol/address-guard.js';
 import { loadRows } from '../modules/data.js';
-import { buildPlatform } from '../modules/platform.js';
+import { buildPlatform } from '../modules/journey.js';
 import { buildSchedule } from '../plan/schedule.js';
 import { shareSize } from '../plan/shard.js';
 import { Series } from '../run-folder/series.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { adoptChild } from '../lib/children.js';
 import { CpuMeter } from '../lib/process-tree.js';
 import type { ResolvedScenario } from '../scenarios/model.js';
-import type { Finished, Generator } from './generator.js';
+import type { Finished, Generator } from './engine.js';
 import type { EncodedLayers, LiveLayers } from './recorder.js';
 import { addProcessHealth, type HealthSecond } from '../run-folder/run-folder.js';
 import type { DispatchStats, Share } from './scheduler.js';

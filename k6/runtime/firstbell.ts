@@ -5,9 +5,8 @@ export type {
   HeldConnection, HeldListener, HeldStepName, Heartbeat, JanusEvent, JanusSession, JourneyEnd, NativeFaults, StepDecl, StepGoal, StepName, StepResult, Steps, StepSpec, TargetLimits, VideoRoomSeat, Vu, OptionValues,
   WsConnection, WsMessage,
 } from '../../api/vu.js';
-export { extract } from '../../api/extract.js';
 export { joinVideoRoom } from '../../api/janus.js';
-export { pathOnOrigin, type HttpAnswer, type HttpClient, type HttpRequestOptions } from '../../api/http.js';
+export { extract, pathOnOrigin, type HttpAnswer, type HttpClient, type HttpRequestOptions } from '../../api/http.js';
 export { identities, identityOf, type Identity } from '../../api/identity.js';
 export { defineWebClient, pageUrl, WebClientError, type WebClient, type WebClientDefinition, type WebStep } from '../../api/web-client.js';
 export { HttpStatusError, ProtocolError, TargetUnreachableError } from '../../api/errors.js';

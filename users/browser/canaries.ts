@@ -1,13 +1,12 @@
 // Browser users: a few real Chromium participants (fake camera and microphone, real WebRTC) that join
 // through the platform's web client again and again while the protocol users load it, and say what a
 // pupil saw: page load, login, click to joined, first remote frame, then the video every second.
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Browser, BrowserContext, Page } from 'puppeteer-core';
 import type { Layer } from '../../scenarios/model.js';
-import type { Sample, Outcome } from '../../api/sample.js';
-import { classifyError } from '../../api/sample.js';
+import { stepOutcome, type Outcome, type Sample } from '../../api/sample.js';
 import type { StepDecl } from '../../api/vu.js';
 import type { Identity } from '../../api/identity.js';
-import { HttpStatusError } from '../../api/errors.js';
 import { pageUrl, webSteps, type MediaReading, type PageCondition, type WebClient } from '../../api/web-client.js';
 import { firstFrameAt, installCollector, readCollector } from './collector.js';
 import { NotAllowedError, type NetPolicy } from '../../protocol/address-guard.js';
@@ -66,9 +65,9 @@ function failureOf(stage: string, e: unknown, stopped: boolean): Failed {
   if (e instanceof Failed) return e;
   const message = e instanceof Error ? e.message : String(e);
   if (stopped) return new Failed(stage, message, 'aborted');
-  if (e instanceof HttpStatusError) return new Failed(stage, message, 'http', e.status);
-  if (/timeout|timed out|aborted/i.test(message)) return new Failed(stage, message, 'timeout');
-  return new Failed(stage, message, classifyError(e));
+  // The steps' own rules, with puppeteer's timeouts known by their words.
+  const { outcome, status } = stepOutcome(e, false, /timeout|timed out|aborted/i.test(message));
+  return new Failed(stage, message, outcome, status);
 }
 
 /** A page's words for why the pupil is not in: a status code in them (e.g. "502 Bad Gateway") is the answer it saw. */
@@ -82,7 +81,6 @@ export class BrowserUsers {
   private browser?: Browser;
   private stopped = false;
   private loops: Promise<void>[] = [];
-  private wake = new Set<() => void>();
   private owned = false;
   private windows = new Map<number, UserWindow>();
   private ctx!: BrowserUsersContext;
@@ -119,7 +117,6 @@ export class BrowserUsers {
   async stop(): Promise<void> {
     this.stopped = true;
     this.halt.abort(new Error('the run ended'));
-    for (const w of this.wake) w();
     await Promise.race([Promise.allSettled(this.loops), new Promise((r) => setTimeout(r, 5000).unref())]);
     // A lent browser is given back as it was found: without this run's windows.
     if (!this.owned) await Promise.all([...this.windows.values()].map((w) => w.context.close().catch(() => undefined)));
@@ -128,16 +125,9 @@ export class BrowserUsers {
     else await this.browser?.disconnect().catch(() => undefined);
   }
 
+  /** Waits, or less when the run stops. */
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(t);
-        this.wake.delete(done);
-        resolve();
-      };
-      const t = setTimeout(done, ms);
-      this.wake.add(done);
-    });
+    return delay(Math.max(0, ms), undefined, { signal: this.halt.signal }).catch(() => undefined);
   }
 
   private async loop(user: number, delayMs: number): Promise<void> {
