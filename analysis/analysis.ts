@@ -152,6 +152,7 @@ function generatorVerdict(run: RunInfo, health: HealthSecond[], series: Series):
     const bad = [
       ...s.members.filter((m) => m.status !== 'completed').map((m) => `shard ${m.index} of ${s.count} ${m.status === 'running' ? 'was killed before its end' : m.status === 'interrupted' ? 'was interrupted' : 'failed'}`),
       ...s.missing.map((m) => `shard ${m.index} of ${s.count} is missing`),
+      ...s.members.filter((m) => m.samplesMissing).map((m) => `shard ${m.index} of ${s.count} lost the samples of ${m.samplesMissing} of the ${m.arrivalsSent} participants it sent (its samples file was cut short)`),
     ];
     const unsent = Math.max(0, v.arrivalsPlanned - v.arrivalsSent);
     if (bad.length) v.shortfall = { planned: v.arrivalsPlanned, dropped: v.dropped, unsent, share: v.arrivalsPlanned ? unsent / v.arrivalsPlanned : 0, shards: bad.join(', ') };

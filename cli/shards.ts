@@ -1,5 +1,5 @@
 // merge and export k8s: firstbell's own shards, merged into one run, and run as pods of a Kubernetes Indexed Job.
-import { copyFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, lstatSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { exportShardJobs } from '../kubernetes/jobs.js';
@@ -27,7 +27,11 @@ function scenarioFiles(file: string, named: (string | undefined)[]): string[] {
       throw new UsageError(`${f}: the pods get the scenario's own folder (${dir}) only; put the journey and data files the scenario names beside it`);
     }
   }
-  const files = readdirSync(dir).map((n) => join(dir, n)).filter((p) => statSync(p).isFile());
+  const entries = readdirSync(dir).map((n) => join(dir, n));
+  // A link could ship a file from elsewhere on this machine (a password file, a key) to the cluster.
+  const link = entries.find((p) => lstatSync(p).isSymbolicLink());
+  if (link) throw new UsageError(`${link}: a symbolic link in the scenario's folder, whose files are shipped to the pods as they are; replace it with a copy of the file it points to, or give the scenario a folder of its own`);
+  const files = entries.filter((p) => statSync(p).isFile());
   const bytes = files.reduce((a, p) => a + statSync(p).size, 0);
   if (bytes > CONFIGMAP_BYTES) throw new UsageError(`${dir}: its files come to ${Math.round(bytes / 1000)} kB, more than a ConfigMap holds (1 MB); give the scenario a folder of its own with only what it needs`);
   return files;

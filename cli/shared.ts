@@ -1,8 +1,8 @@
 // What every command shares: exit codes, the I/O it writes to, flag parsers, and scenario and target lookup.
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { JourneyOption } from '../api/journey.js';
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { existsSync, mkdirSync, realpathSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fsErrorText } from '../run-folder/writer.js';
 import { loadScenarioFile, isScenarioFile } from '../modules/scenario.js';
 import { platformOfInput } from '../modules/journey.js';
@@ -57,13 +57,22 @@ export const localAddressOption = () =>
   new Option('--local-address <addresses>', 'spread connections over these local addresses: 127.0.1.1-127.0.1.20, a list, or a network like 127.0.2.0/28 (repeatable; default: as many 127.0.1.x as a loopback target needs)')
     .argParser((v: string, acc: string[] = []) => [...acc, v])
     .default([] as string[]);
+
+/** File systems that hold no files of their own, by their magic numbers (statfs). */
+const PSEUDO_FS: Record<number, string> = { 0x9fa0: 'proc', 0x62656572: 'sys', 0x27e0eb: 'cgroup', 0x63677270: 'cgroup2', 0x64626720: 'debugfs', 0x74726163: 'tracefs', 0x73636673: 'securityfs' };
+
 /**
  * A folder the run folders go into, made if needed and tried with a small file before anything is sent: a file in
  * the way, a read-only or full file system, or a place like /proc is a usage error naming the folder and the fix.
  */
 export function writableFolder(flag: string, dir: string, cwd = process.cwd()): string {
   const abs = resolve(cwd, dir);
-  if (/^\/(proc|sys|dev)(\/|$)/.test(abs)) throw new UsageError(`${flag} ${dir} is inside /${abs.split('/')[1]}, which holds no files; give a folder on a disk`);
+  // Where it really is, through links and second mounts: a file system that holds no files of its own is refused.
+  let real = abs;
+  while (!existsSync(real)) real = dirname(real);
+  real = realpathSync(real);
+  const pseudo = /^\/(proc|sys|dev)(\/|$)/.exec(real)?.[1] ?? PSEUDO_FS[statfsSync(real).type];
+  if (pseudo) throw new UsageError(`${flag} ${dir} is inside ${real === abs || real.startsWith(`/${pseudo}`) ? `/${pseudo}` : `${real} (${pseudo})`}, which holds no files; give a folder on a disk`);
   try {
     if (existsSync(abs) && !statSync(abs).isDirectory()) throw new UsageError(`${flag} ${dir} is a file; give a folder for the run folders`);
     mkdirSync(abs, { recursive: true });

@@ -50,7 +50,9 @@ export async function connectChromium(endpoint: string): Promise<Browser> {
   try {
     return /^https?:/.test(endpoint) ? await (await puppeteer()).connect({ browserURL: endpoint }) : await (await puppeteer()).connect({ browserWSEndpoint: endpoint });
   } catch (e) {
-    throw new BrowserSetupError(`cannot attach to the browser at ${endpoint}: ${e instanceof Error ? e.message : String(e)}; start it with --remote-debugging-port and pass its ws:// address (from /json/version) or http://host:port`);
+    // A WebSocket that fails to open rejects with its error event, not an Error: its message is the reason.
+    const why = (e as { message?: unknown } | undefined)?.message;
+    throw new BrowserSetupError(`cannot attach to the browser at ${endpoint}: ${typeof why === 'string' ? why : String(e)}; start it with --remote-debugging-port and pass its ws:// address (from /json/version) or http://host:port`);
   }
 }
 

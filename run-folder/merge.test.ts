@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { writeReport } from '../reports/build-report.js';
 import { DEFAULT_CLIENT, DEFAULT_OBJECTIVES, resolveScenario } from '../scenarios/model.js';
 import { MergeError, mergeShards } from './merge.js';
 import { BROWSER_HEALTH_HEADER } from './records.js';
@@ -13,18 +14,19 @@ const scenario = resolveScenario({
 }, 1);
 
 /** A shard's run folder as `run --shard` leaves it: run.json, samples, health and the browser's health. */
-function shard(root: string, index: number, o: { status?: RunInfo['status']; startAt?: string; browsers?: string[] } = {}): string {
+function shard(root: string, index: number, o: { status?: RunInfo['status']; startAt?: string; browsers?: string[]; count?: number; cut?: boolean } = {}): string {
   const dir = join(root, `20261202-080000-two-shards-shard-${index}-of-2`);
   mkdirSync(dir, { recursive: true });
   const info: RunInfo = {
     tool: { name: 'firstbell', version: '0', node: 'v20' }, id: dir.split('/').pop()!, status: o.status ?? 'completed', startedAt: '2026-12-02T07:59:50.000Z',
     host: { hostname: `host-${index}`, cpus: 2, platform: 'linux-x64' }, scenario, seed: 1, target: { kind: 'journey', url: 'http://127.0.0.1:8080' },
     firstBellAtMs: 0, plannedEndMs: 3000, steps: [{ layer: 'admission', step: 'login', goal: 'journey' }],
-    plan: { participants: 4, peakArrivalsPerSec: 2, phases: [] }, shard: { index, count: 2, startAt: o.startAt ?? '2026-12-02T08:00:00.000Z', startSkewMs: index / 10 },
+    plan: { participants: 4, peakArrivalsPerSec: 2, phases: [] }, shard: { index, count: o.count ?? 2, startAt: o.startAt ?? '2026-12-02T08:00:00.000Z', startSkewMs: index / 10 },
     ...(o.status === 'running' ? {} : { generator: { arrivalsPlanned: 2, arrivalsSent: 2, late: 0, dropped: 0, lateThresholdMs: 100, maxActive: 10, workers: 1 } }),
   };
   writeFileSync(join(dir, FILES.run), JSON.stringify(info));
-  const users = [index - 1, index + 1];
+  // A samples file cut short keeps the first participant's line only.
+  const users = o.cut ? [index - 1] : [index - 1, index + 1];
   writeFileSync(join(dir, FILES.samples), [SAMPLE_HEADER, ...users.map((u) => `${u * 500},${u * 500},${u * 500 + 20},${u},admission,login,ok,200`)].join('\n') + '\n');
   writeFileSync(join(dir, FILES.health), [HEALTH_HEADER, `0,1,2,${10 * index},3,4,1,0,0,1,50`, `1,1,2,5,3,4,1,0,0,2,50`].join('\n') + '\n');
   if (o.browsers) writeFileSync(join(dir, FILES.browserHealth), [BROWSER_HEALTH_HEADER, ...o.browsers].join('\n') + '\n');
@@ -56,5 +58,16 @@ describe('merging shard run folders', () => {
     const other = mkdtempSync(join(tmpdir(), 'firstbell-merge-'));
     await expect(mergeShards([one, shard(other, 2, { startAt: '2026-12-02T09:00:00.000Z' })], root)).rejects.toThrow(MergeError);
     await expect(mergeShards([one, one], root)).rejects.toThrow(/are both shard 1 of 2/);
+  });
+
+  it('refuses a shard number no run has, and does not confirm a shard whose samples file was cut short', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'firstbell-merge-'));
+    await expect(mergeShards([shard(root, 1), shard(root, 5)], root)).rejects.toThrow(/says shard 5 of 2, which no run has/);
+    const other = mkdtempSync(join(tmpdir(), 'firstbell-merge-'));
+    const r = await mergeShards([shard(other, 1), shard(other, 2, { cut: true })], other);
+    expect(r.shards.members.map((m) => m.samplesMissing)).toEqual([undefined, 1]);
+    const { analysis } = await writeReport(r.dir);
+    expect(analysis.passed).toBe(false);
+    expect(analysis.headline).toContain('Not confirmed: shard 2 of 2 lost the samples of 1 of the 2 participants it sent (its samples file was cut short)');
   });
 });

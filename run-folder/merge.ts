@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  addProcessHealth, FILES, healthLine, loadSeries, readBrowserHealth, readHealth, participantsWithSamples, readRunInfo, readSamples, RunFolderError, runSpanMs, sampleLine,
+  addProcessHealth, FILES, healthLine, loadSeries, readBrowserHealth, readHealth, readRunInfo, readSamples, RunFolderError, runSpanMs, sampleLine,
   type HealthSecond, type MergedShard, type MergedShards, type RunInfo, type ShardInfo,
 } from './run-folder.js';
 import { browserHealthLine, type BrowserSecond } from './records.js';
@@ -39,6 +39,10 @@ function membersOf(dirs: string[]): Member[] {
       throw e instanceof RunFolderError ? new MergeError(e.message) : e;
     }
     if (!run.shard) throw new MergeError(`${dir}: not a shard's run folder (its run.json has no shard); merge the folders written by 'firstbell run … --shard i/N --start-at T'`);
+    const { index, count } = run.shard;
+    if (!Number.isInteger(count) || count < 1 || !Number.isInteger(index) || index < 1 || index > count) {
+      throw new MergeError(`${dir}: its run.json says shard ${index} of ${count}, which no run has; the file was changed, so merge the folders as the shards wrote them`);
+    }
     members.push({ dir, run, shard: run.shard });
   }
   const first = members[0]!;
@@ -102,7 +106,11 @@ export async function mergeShards(dirs: string[], outDir: string, o: { signal?: 
   try {
     for (const m of members) {
       const span = runSpanMs(m.run);
-      for await (const s of readSamples(m.dir, { spanMs: span, signal: o.signal })) samples.write(sampleLine(s));
+      const users = new Set<number>();
+      for await (const s of readSamples(m.dir, { spanMs: span, signal: o.signal })) {
+        samples.write(sampleLine(s));
+        users.add(s.user);
+      }
       const own = await loadSeries(m.dir, m.run, { signal: o.signal });
       series.merge(own);
       for (const d of m.run.steps) {
@@ -133,12 +141,14 @@ export async function mergeShards(dirs: string[], outDir: string, o: { signal?: 
         host: m.run.host.hostname, ...(m.shard.startSkewMs !== undefined ? { startSkewMs: m.shard.startSkewMs } : {}),
         arrivalsPlanned: g?.arrivalsPlanned ?? Math.ceil((m.run.plan.participants - m.shard.index + 1) / count),
         // A killed shard wrote no totals: its participants with a sample were sent.
-        arrivalsSent: g?.arrivalsSent ?? (await participantsWithSamples(m.dir, span)),
+        arrivalsSent: g?.arrivalsSent ?? users.size,
         late: g?.late ?? h.reduce((a, x) => a + x.late, 0),
         dropped: g?.dropped ?? h.reduce((a, x) => a + x.dropped, 0),
         worstCpuPct: Math.max(0, ...h.map((x) => x.cpuPct)),
         worstLoopLagMs: Math.max(0, ...h.map((x) => x.loopLagP99Ms)),
         worstSendLagMs: Math.max(0, ...h.map((x) => x.sendLagP99Ms)),
+        // Every participant sent has a sample (one stopped mid-step too): fewer is a samples file cut short.
+        ...(g && users.size < g.arrivalsSent ? { samplesMissing: g.arrivalsSent - users.size } : {}),
       });
     }
     for (const t of [...health.keys()].sort((a, b) => a - b)) folder.health.write(healthLine(health.get(t)!));

@@ -96,6 +96,8 @@ export interface MergedShard {
   worstCpuPct: number;
   worstLoopLagMs: number;
   worstSendLagMs: number;
+  /** Participants it sent whose samples are not in its folder: its samples file was cut short. */
+  samplesMissing?: number;
 }
 
 /** A shard's run status in words: a run that never closed was killed. */

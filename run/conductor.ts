@@ -2,6 +2,7 @@
 // the browsers), each second (its health record and the progress line), stop (the last second, then the load
 // stopped) and close (the run folder completed, whatever happened). Samples go to disk as they happen, through the
 // run folder's one writer.
+import { TimeoutError } from '../api/errors.js';
 import { identities } from '../api/identity.js';
 import { DEFAULT_MAX_ANSWER_BYTES, NetPolicy } from '../protocol/address-guard.js';
 import type { StepDecl } from '../api/vu.js';
@@ -171,7 +172,10 @@ class Run {
     const steps = [...o.target.decls, ...(wantBrowsers && client ? browserSteps(client) : [])];
     // Every connection of this run goes to loopback, the target or a host the user allowed, whoever names it; its own policy, not the process's.
     const net = new NetPolicy(allowedHosts(o), o.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES);
-    await o.target.preflight(AbortSignal.timeout(o.preflightTimeoutMs ?? 5_000));
+    // A timer that keeps the process alive (AbortSignal.timeout's does not): a preflight that never settles still ends.
+    const preflight = new AbortController();
+    const limit = setTimeout(() => preflight.abort(new TimeoutError(`no answer within ${o.preflightTimeoutMs ?? 5_000} ms`)), o.preflightTimeoutMs ?? 5_000);
+    await o.target.preflight(preflight.signal).finally(() => clearTimeout(limit));
     const maxActive = o.maxActive ?? Math.max(DEFAULT_MAX_ACTIVE, schedule.offsetsMs.length);
     const faults = await armFaults(o.target, scenario.faults ?? [], schedule.firstBellAtMs, o.faultsVia);
     // The browser is up before the clock starts, so its launch is not part of anything measured.

@@ -2,6 +2,7 @@
 import type { AnyJourney, JourneyDefinition, JourneyOption, TargetScheme } from '../api/journey.js';
 import { stepDecls, type NativeFaults, type OptionValues, type StepDecl, type Steps, type TargetLimits, type Vu, type JourneyEnd } from '../api/vu.js';
 import type { WebClient } from '../api/web-client.js';
+import { TargetUnreachableError } from '../api/errors.js';
 import { FirstbellError } from '../lib/errors.js';
 import { isLoopback } from '../lib/ports.js';
 import { ProblemsError, type Problem } from '../scenarios/model.js';
@@ -56,7 +57,7 @@ export function platformOf(def: AnyJourney, url: URL, options: OptionValues, kin
     ...(d.webClient ? { webClient: d.webClient } : {}),
     ...(d.faults ? { faults: d.faults(url, options as never) } : {}),
     ...(d.farmOf ? { farmOf: d.farmOf.bind(d) } : {}),
-    preflight: (signal) => (typeof pre === 'function' ? pre(url, signal, options) : pre ? preflightSpec(url, pre, signal) : preflightAny(url, signal)),
+    preflight: (signal) => (typeof pre === 'function' ? ownPreflight(() => pre(url, signal, options), url, signal) : pre ? preflightSpec(url, pre, signal) : preflightAny(url, signal)),
     journey: (vu) => d.journey(vu as never),
   };
 }
@@ -123,4 +124,19 @@ export function targetUrl(url: string, allowed: readonly string[], schemes: read
     throw new FirstbellError(`refusing to load ${u.hostname}: only loopback targets are allowed by default; add --allow-target ${u.hostname} if you may load it`);
   }
   return u;
+}
+
+/** A journey's own preflight, held to the run's time and words: one that hangs ends with the signal, one that throws says why. */
+async function ownPreflight(run: () => Promise<void>, url: URL, signal: AbortSignal): Promise<void> {
+  let onAbort = () => undefined as void;
+  const aborted = new Promise<never>((_, reject) => signal.addEventListener('abort', (onAbort = () => reject(signal.reason)), { once: true }));
+  try {
+    signal.throwIfAborted();
+    await Promise.race([run(), aborted]);
+  } catch (e) {
+    if (e instanceof FirstbellError) throw e;
+    throw new TargetUnreachableError(`target ${url.origin} did not pass the journey's preflight before the start: ${e instanceof Error ? e.message : String(e)}`);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
 }

@@ -1,7 +1,7 @@
 // What can go wrong around a run folder: a full disk, a read-only one, a file in the way, and damaged files read
 // back. Each is named with the file and the fix, exits 2, and never turns into PASSED or a hang.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,6 +100,14 @@ describe('where the run folder goes', () => {
       [file, `--out ${file} is a file; give a folder for the run folders`],
       ['/proc/firstbell-runs', '--out /proc/firstbell-runs is inside /proc, which holds no files; give a folder on a disk'],
     ];
+    // Through a link, /proc is still /proc.
+    const link = join(tempDir(), 'runs');
+    symlinkSync('/proc/self', link);
+    cases.push([join(link, 'x'), `--out ${join(link, 'x')} is inside /proc, which holds no files; give a folder on a disk`]);
+    // A second mount of the proc file system, by its type (where this machine lets the test mount one).
+    const procMount = tempDir('firstbell-proc-');
+    const mounted = spawnSync('mount', ['-t', 'proc', 'proc', procMount]).status === 0;
+    if (mounted) cases.push([join(procMount, 'runs'), `--out ${join(procMount, 'runs')} is inside ${procMount} (proc), which holds no files; give a folder on a disk`]);
     const fs = tmpfs(256);
     if (fs) {
       fs.ro();
@@ -112,6 +120,7 @@ describe('where the run folder goes', () => {
         expect(c.err(), out).toBe(`error: ${want}\n`);
       }
     } finally {
+      if (mounted) spawnSync('umount', ['-l', procMount]);
       fs?.umount();
     }
     expect(app.seen.logins).toBe(before);

@@ -95,3 +95,35 @@ describe("each run's network policy is its own", () => {
     }
   });
 });
+
+describe("a journey's own preflight", () => {
+  const journey = (preflight: string) => `import { defineJourney } from 'firstbell';
+export default defineJourney({
+  steps: { login: 'admission' },
+  holds: false,
+  preflight: ${preflight},
+  async journey(vu) {
+    await vu.step('login', (signal) => vu.http.request('GET', '/', { signal }));
+    return 'joined';
+  },
+});
+`;
+
+  it('that never settles ends the run before the start as a target that did not answer (exit 3, not exit 0)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'firstbell-preflight-'));
+    writeFileSync(join(dir, 'j.ts'), journey('() => new Promise<void>(() => undefined)'));
+    const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'dist', 'cli.js'), 'run', 'monday-0800', '--journey', join(dir, 'j.ts'), '--target', 'http://127.0.0.1:9/', '--scale', '0.001', '--out', tempDir(), '--no-progress', '--no-typecheck'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d));
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    expect(code, err).toBe(3);
+    expect(err).toContain("did not pass the journey's preflight before the start: no answer within 5000 ms");
+  }, 30_000);
+
+  it('that throws says why, as a target that did not answer', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'firstbell-preflight-'));
+    writeFileSync(join(dir, 'j.ts'), journey("async () => { throw new Error('the login page is down for maintenance'); }"));
+    await expect(runScenario({ scenario: steadyScenario(1, 1_000, []), seed: 1, platform: { journey: join(dir, 'j.ts'), target: 'http://127.0.0.1:9/' }, outDir: tempDir() }))
+      .rejects.toThrow("target http://127.0.0.1:9 did not pass the journey's preflight before the start: the login page is down for maintenance");
+  }, 30_000);
+});

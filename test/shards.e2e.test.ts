@@ -1,7 +1,7 @@
 // firstbell's own shards: the pods' commands of `export k8s` run here as processes, merged into one run, against a
 // single-process run of the same seed; a shard killed mid-run is named by the merge.
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT, main } from '../cli.js';
@@ -69,6 +69,14 @@ describe('shards on one machine, as the Kubernetes Job runs them', () => {
     expect(readFileSync(join(k8s, 'volume.yaml'), 'utf8')).toContain('ReadWriteMany');
     expect(readFileSync(join(k8s, 'start.sh'), 'utf8')).toContain('kubectl create configmap');
     expect(readdirSync(join(k8s, 'scenario')).sort()).toEqual(['journey.ts', 'outage-backoff.ts', 'outage-reload.ts', 'pupils.csv', 'ramp.ts', 'steady.json']);
+
+    // A link in the scenario's folder is not followed into the ConfigMap.
+    const linked = tempDir('firstbell-linked-');
+    for (const f of ['steady.json', 'journey.ts', 'pupils.csv']) writeFileSync(join(linked, f), readFileSync(join(ROOT, 'examples/json-login', f)));
+    symlinkSync('/etc/passwd', join(linked, 'passwd'));
+    const link = captureIo();
+    expect(await main(['export', 'k8s', join(linked, 'steady.json'), '--target', app.url, '--out', tempDir()], link.io)).toBe(EXIT.usage);
+    expect(link.err()).toContain(`${join(linked, 'passwd')}: a symbolic link in the scenario's folder`);
 
     // A scenario that names a file outside its folder cannot be shipped in its ConfigMap.
     const bad = captureIo();
