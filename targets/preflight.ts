@@ -67,6 +67,8 @@ function preflightWs(url: URL, protocol: string, signal: AbortSignal): Promise<v
   return answersAtAll(url.href, signal, (answered, failed) => {
     const ws = new WebSocket(url, protocol);
     ws.on('error', failed);
+    // Any answer to the handshake will do, a 101 whose subprotocol or frames are wrong among them: the run says what was wrong.
+    ws.on('upgrade', answered);
     ws.on('unexpected-response', answered);
     ws.on('open', answered);
     signal.addEventListener('abort', () => failed(signal.reason), { once: true });

@@ -76,6 +76,18 @@ describe('answers that are too large, and WebSocket peers that break the protoco
   }, 120_000);
 });
 
+describe('the janus kind against the same WebSocket peers', () => {
+  it('names a reserved opcode and a masked server frame ws_protocol, and endless fragments too_large, as the reference kind does', async () => {
+    const kinds: Record<string, unknown> = {};
+    for (const path of ['/garbage', '/masked', '/frag']) {
+      const platform = { journey: 'janus', target: `${hostile.url.replace(/^http/, 'ws')}${path}` };
+      const r = await runScenario({ scenario: steadyScenario(2, 1_000, []), seed: 1, platform, outDir: tempDir(), maxAnswerBytes: 1_000_000 });
+      kinds[path] = r.series.total((d) => d.step === 'connect').failures;
+    }
+    expect(kinds).toEqual({ '/garbage': { ws_protocol: 2 }, '/masked': { ws_protocol: 2 }, '/frag': { too_large: 2 } });
+  }, 60_000);
+});
+
 describe("each run's network policy is its own", () => {
   it('keeps two runs in one process apart: the one with a 1 kB answer limit fails a 4 kB answer as too_large while the other, at the same time, reads it', async () => {
     const server = createServer((_req, res) => res.end('x'.repeat(4_096)));
