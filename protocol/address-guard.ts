@@ -63,9 +63,11 @@ export class NetPolicy {
     if (isIP(h) && !this.allowedAddress(h)) throw new NotAllowedError(host);
   }
 
-  /** A dns lookup for net, tls, http and ws that resolves a name once and refuses an address that is not allowed. */
+  /** A dns lookup for net, tls, http and ws that resolves an allowed name once (and localhost) and refuses every other name and address. */
   readonly lookup: LookupFunction = (hostname, options, callback) => {
     const name = bare(hostname);
+    // A name that is not allowed is refused as it is: nothing asks the system's resolver about it.
+    if (name !== 'localhost' && !this.allowedName(name)) return callback(new NotAllowedError(hostname), '', 4);
     let all = this.resolved.get(name);
     if (!all) {
       all = new Promise<LookupAddress[]>((resolve, reject) => dnsLookup(name, { all: true }, (err, addrs) => (err ? reject(err) : resolve(addrs))));
