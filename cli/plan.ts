@@ -124,7 +124,7 @@ export function describePlan(p: Plan & { layout: LoadLayout }, target: string | 
   const { scenario: s, seed, schedule, summary: plan, layout } = p;
   const phases = s.bells?.length
     ? `${s.phases.length} phases at ${s.bells.length} bells`
-    : plan.phases.map((p) => `${p.name} ${fmt(p.participants)} from ${p.startMs / 1000} s over ${p.durationMs / 1000} s`).join(', ');
+    : plan.phases.slice(0, 6).map((p) => `${p.name} ${fmt(p.participants)} from ${p.startMs / 1000} s over ${p.durationMs / 1000} s`).join(', ') + (plan.phases.length > 6 ? `, and ${fmt(plan.phases.length - 6)} phases more` : '');
   const lines = [
     `plan: ${s.name} at scale ${s.scale}, seed ${seed}: ${fmt(plan.participants)} participants (${phases}; t = 0 s is ${s.firstBell})`,
     `      peak ${fmt(plan.peakArrivalsPerSec)} arrivals/s; measuring ends ${(schedule.endMs / 1000).toFixed(0)} s after the start; ${browsers ? `${browsers} browser user${browsers === 1 ? '' : 's'} beside the protocol users` : 'protocol users only'}${target ? `; target ${target}` : ''}`,

@@ -60,7 +60,8 @@ export function arrivalOffsets(curve: ArrivalCurve, durationMs: number, n: numbe
 export function buildSchedule(scenario: ResolvedScenario, seed: number): Schedule {
   const rng = xoroshiro128plus(seed);
   const next = () => uniformFloat64(rng);
-  const runStart = Math.min(...scenario.phases.map((p) => p.startMs));
+  // (reduce, not a spread: a timetable's phases can be more than the call stack takes)
+  const runStart = scenario.phases.reduce((a, p) => Math.min(a, p.startMs), Infinity);
   const total = scenario.phases.reduce((a, p) => a + p.participants, 0);
   const offsets = new Float64Array(total);
   const ids = new Uint32Array(total);
@@ -76,7 +77,7 @@ export function buildSchedule(scenario: ResolvedScenario, seed: number): Schedul
   });
   // Phases may overlap: order all arrivals by time, keeping ids attached.
   const order = Array.from({ length: total }, (_, i) => i).sort((a, b) => offsets[a]! - offsets[b]! || a - b);
-  const arrivalsEndMs = Math.max(...scenario.phases.map((p) => p.startMs + p.durationMs)) - runStart;
+  const arrivalsEndMs = scenario.phases.reduce((a, p) => Math.max(a, p.startMs + p.durationMs), -Infinity) - runStart;
   return {
     offsetsMs: Float64Array.from(order, (i) => offsets[i]!),
     participantIds: Uint32Array.from(order, (i) => ids[i]!),

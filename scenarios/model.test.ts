@@ -37,4 +37,14 @@ describe('the scenario model', () => {
     const s = resolveScenario(monday0800, 0.0001);
     expect(s.phases.every((p) => p.participants >= 1)).toBe(true);
   });
+
+  it('refuses what does not fit one run before anything is built for it', () => {
+    const one = monday0800.phases[0]!;
+    const where = (s: Scenario) => validateScenario(s).map((p) => `${p.where}: ${p.message}`);
+    expect(where({ ...monday0800, observeMs: 1e12 })).toEqual(['observeMs: 1000000000000 ms is more than a run spans (7 days)']);
+    expect(where({ ...monday0800, phases: [{ ...one, participants: 1e308 }] })).toEqual(['phases: 1e+308 participants in all are more than one run plans (10,000,000)']);
+    expect(where({ ...monday0800, phases: [{ ...one, participants: 1e9 }] })).toEqual(['phases: 1000000000 participants in all are more than one run plans (10,000,000)']);
+    expect(where({ ...monday0800, phases: [{ ...one, durationMs: 1e12 }] })).toEqual(['phases[0].durationMs: 1000000000000 ms is more than a run spans (7 days)']);
+    expect(where({ ...monday0800, phases: Array.from({ length: 1_000_001 }, () => ({ ...one, participants: 0 })) })).toEqual(['phases: 1000001 phases are more than one run takes (1000000)']);
+  });
 });

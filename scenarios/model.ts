@@ -211,9 +211,24 @@ export function faultProblems(f: Fault, at: string): Problem[] {
 }
 
 /** Every problem in a scenario, not just the first. */
+/** The most one run plans: participants over all phases, phases, and ms any time of a scenario lies from its first bell. */
+export const SCENARIO_LIMITS = { participants: 10_000_000, phases: 1_000_000, spanMs: 7 * 24 * 3_600_000 } as const;
+
 export function validateScenario(s: Scenario): Problem[] {
   const problems: Problem[] = [];
   const bad = (where: string, message: string, hint: string) => problems.push({ where, message, hint });
+  const { participants: maxParticipants, phases: maxPhases, spanMs } = SCENARIO_LIMITS;
+  // What does not fit one run is refused before anything is built for it: no schedule of a billion arrivals.
+  const inSpan = (where: string, v: number | undefined) => {
+    if (v !== undefined && Math.abs(v) > spanMs) bad(where, `${v} ms is more than a run spans (7 days)`, `give ${where} in ms, at most ${spanMs}`);
+  };
+  if (s.phases.length > maxPhases) {
+    bad('phases', `${s.phases.length} phases are more than one run takes (${maxPhases})`, 'merge phases of the same shape, or split the day into several scenarios');
+    return problems;
+  }
+  const total = s.phases.reduce((a, p) => a + (Number.isFinite(p.participants) ? p.participants : 0), 0);
+  if (total > maxParticipants) bad('phases', `${total} participants in all are more than one run plans (${maxParticipants.toLocaleString('en-US')})`, 'lower the counts, or split the population into scenarios run on several machines');
+  inSpan('observeMs', s.observeMs);
   const positive = (where: string, v: number, allowZero = false) => {
     if (!Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
       bad(where, `${JSON.stringify(v)} is not a ${allowZero ? 'non-negative' : 'positive'} number`, `set ${where} to a number ${allowZero ? '>= 0' : '> 0'}`);
@@ -225,6 +240,9 @@ export function validateScenario(s: Scenario): Problem[] {
   s.phases.forEach((p, i) => {
     const at = `phases[${i}]`;
     if (!Number.isFinite(p.startMs)) bad(`${at}.startMs`, `${JSON.stringify(p.startMs)} is not a number`, 'give the start in ms relative to the first bell');
+    inSpan(`${at}.startMs`, p.startMs);
+    inSpan(`${at}.durationMs`, p.durationMs);
+    inSpan(`${at}.leaveAtMs`, p.leaveAtMs);
     positive(`${at}.durationMs`, p.durationMs);
     positive(`${at}.participants`, p.participants, true);
     if (p.curve.kind === 'ramp') {

@@ -118,7 +118,7 @@ function compressor(starts: number[], windowMs: number, toMs: number | undefined
 
 /** The scenario of a district's day from its lessons; every lesson start a first bell of its classes. */
 export function timetableScenario(lessons: Lesson[], o: TimetableOptions = {}): Scenario {
-  const day = o.day ?? Math.min(...lessons.map((l) => l.day));
+  const day = o.day ?? lessons.reduce((a, l) => Math.min(a, l.day), Infinity);
   const arrival = o.arrival ?? { withinMs: 120_000, riseMs: 2_000, halfLifeMs: 15_000 };
   const { schoolNames, classes, placed } = district(lessons, day, o);
   const from = (o.fromMin ?? 0) * MIN;
@@ -126,7 +126,7 @@ export function timetableScenario(lessons: Lesson[], o: TimetableOptions = {}): 
   const starting = placed.filter((p) => p.bellMin * MIN >= from && p.bellMin * MIN < to);
   const already = placed.filter((p) => p.bellMin * MIN < from && p.endMs > from);
   if (starting.length === 0) throw new Error(`no lesson begins on ${DAY_NAMES[day]} between ${clockOfMinutes(from / MIN)} and ${clockOfMinutes(to / MIN)}`);
-  const firstBellWall = Math.min(...starting.map((p) => p.bellMin)) * MIN;
+  const firstBellWall = starting.reduce((a, p) => Math.min(a, p.bellMin), Infinity) * MIN;
   const c = compressor(starting.map((p) => p.startMs - firstBellWall), arrival.withinMs, o.compressToMs);
   const rel = (wallOfDay: number) => Math.round(c.at(wallOfDay - firstBellWall));
   // One phase per school, start and end: its classes come together and leave together.
@@ -153,7 +153,7 @@ export function timetableScenario(lessons: Lesson[], o: TimetableOptions = {}): 
     });
   }
   // Already-there lessons leave at their end too.
-  if (already.length) phases[0]!.leaveAtMs = Math.max(0, rel(Math.min(...already.map((p) => p.endMs))));
+  if (already.length) phases[0]!.leaveAtMs = Math.max(0, rel(already.reduce((a, p) => Math.min(a, p.endMs), Infinity)));
   const bells = bellsOf(starting, rel);
   const sizes = classes.length ? Math.round(starting.reduce((a, p) => a + p.pupils, 0) / starting.length) : 24;
   return {
@@ -179,7 +179,7 @@ function bellsOf(starting: Placed[], rel: (w: number) => number): Bell[] {
   return [...byBell.entries()]
     .sort((a, b) => a[0] - b[0])
     .map(([min, ps]) => ({
-      atMs: rel(Math.min(...ps.map((p) => p.startMs))), clock: clockOfMinutes(min),
+      atMs: rel(ps.reduce((a, p) => Math.min(a, p.startMs), Infinity)), clock: clockOfMinutes(min),
       participants: ps.reduce((a, p) => a + p.pupils, 0), classes: new Set(ps.map((p) => p.conference)).size,
     }));
 }
