@@ -212,7 +212,7 @@ export function faultProblems(f: Fault, at: string): Problem[] {
 
 /** Every problem in a scenario, not just the first. */
 /** The most one run plans: participants over all phases, phases, and ms any time of a scenario lies from its first bell. */
-export const SCENARIO_LIMITS = { participants: 10_000_000, phases: 1_000_000, spanMs: 7 * 24 * 3_600_000 } as const;
+const SCENARIO_LIMITS = { participants: 10_000_000, phases: 1_000_000, spanMs: 7 * 24 * 3_600_000 } as const;
 
 export function validateScenario(s: Scenario): Problem[] {
   const problems: Problem[] = [];
