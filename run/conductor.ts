@@ -174,7 +174,8 @@ class Run {
     const net = new NetPolicy(allowedHosts(o), o.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES);
     // A timer that keeps the process alive (AbortSignal.timeout's does not): a preflight that never settles still ends.
     const preflight = new AbortController();
-    const limit = setTimeout(() => preflight.abort(new TimeoutError(`no answer within ${o.preflightTimeoutMs ?? 5_000} ms`)), o.preflightTimeoutMs ?? 5_000);
+    const limitMs = o.preflightTimeoutMs ?? 5_000;
+    const limit = setTimeout(() => preflight.abort(new TimeoutError(`no answer within ${limitMs} ms`)), limitMs);
     await o.target.preflight(preflight.signal).finally(() => clearTimeout(limit));
     const maxActive = o.maxActive ?? Math.max(DEFAULT_MAX_ACTIVE, schedule.offsetsMs.length);
     const faults = await armFaults(o.target, scenario.faults ?? [], schedule.firstBellAtMs, o.faultsVia);

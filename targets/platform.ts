@@ -128,8 +128,11 @@ export function targetUrl(url: string, allowed: readonly string[], schemes: read
 
 /** A journey's own preflight, held to the run's time and words: one that hangs ends with the signal, one that throws says why. */
 async function ownPreflight(run: () => Promise<void>, url: URL, signal: AbortSignal): Promise<void> {
-  let onAbort = () => undefined as void;
-  const aborted = new Promise<never>((_, reject) => signal.addEventListener('abort', (onAbort = () => reject(signal.reason)), { once: true }));
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
   try {
     signal.throwIfAborted();
     await Promise.race([run(), aborted]);
