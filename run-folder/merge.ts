@@ -165,14 +165,14 @@ export async function mergeShards(dirs: string[], outDir: string, o: { signal?: 
     .filter((i) => !present.has(i))
     .map((index) => ({ index, why: 'no run folder of it was given to the merge' }));
   const shards: MergedShards = { count, startAt: first.shard.startAt, members: records, missing };
-  const info = mergedInfo(members, dir, steps, shards);
+  const info = mergedInfo(members, folder.id, steps, shards);
   folder.series(series);
   folder.info(info);
   return { dir, shards };
 }
 
 /** The merged run's run.json: the first shard's scenario and plan, every shard's counts added, and the shards as found. */
-function mergedInfo(members: Member[], dir: string, steps: StepDecl[], shards: MergedShards): RunInfo {
+function mergedInfo(members: Member[], id: string, steps: StepDecl[], shards: MergedShards): RunInfo {
   const first = members[0]!;
   const { count, members: records, missing } = shards;
   const problems = [...members.map(unfinished).filter((x): x is string => x !== undefined), ...missing.map((x) => `shard ${x.index} of ${count}: ${x.why}`)];
@@ -182,7 +182,7 @@ function mergedInfo(members: Member[], dir: string, steps: StepDecl[], shards: M
   const { shard: _own, targetProcess: _pid, stopReason: _why, source: _source, ...base } = first.run;
   return {
     ...base,
-    id: dir.split(/[\\/]/).pop()!,
+    id,
     // Shards that did not finish make the merged run one that did not; missing ones make it short of its plan, which the report says first.
     status: members.some((m) => m.run.status === 'failed' || m.run.status === 'running') ? 'failed' : members.some((m) => m.run.status === 'interrupted') ? 'interrupted' : 'completed',
     ...(problems.length ? { stopReason: problems.join('; ') } : {}),
