@@ -5,7 +5,7 @@ import type { HealthSecond, RunInfo } from '../run-folder/run-folder.js';
 import type { StepDecl } from '../api/vu.js';
 import type { Series, StepSecond } from '../run-folder/series.js';
 import { DOWN_ATTEMPTS, DOWN_SECONDS, processExited, recoveryFrom, targetDown } from './findings.js';
-import { headlineOf } from './headline.js';
+import { headlineOf, OUTSIDE_STEPS } from './headline.js';
 import { analyseLayer, burstEndSecond, clockAt, goalOf, symptoms, timelineOf, violationStarts, type LayerAnalysis } from './layer.js';
 import { SHORTFALL_SHARE, type Analysis, type BellResult, type TargetDown, type BrowserSection, type FaultResult, type GeneratorVerdict, type LayerTimeline, type StepRow, type Users } from './model.js';
 
@@ -257,10 +257,12 @@ export function analyse(run: RunInfo, series: Series, health: HealthSecond[], br
   for (const l of layers) l.met = l.state === 'met';
   // A run that did not run to its planned end (interrupted, failed part-way, killed) has no evidence for the rest.
   const whole = run.status === 'completed';
+  // Code of the journey's that threw outside its steps may have kept participants from doing what the journey says.
+  const uncaught = (run.uncaught ?? []).reduce((n, e) => n + e.count, 0);
   const verdict: Analysis['verdict'] =
     layers.some((l) => l.state === 'broke' || l.state === 'missed' || l.state === 'down') || down || (users.arrived > 0 && users.joined === 0) ? 'failed'
       : suspect.size > 0 || generator.shortfall || silence ? 'generator-bound'
-        : !layers.some((l) => l.judged) || !whole ? 'not-judged' : 'passed';
+        : !layers.some((l) => l.judged) || !whole || uncaught > 0 ? 'not-judged' : 'passed';
   const a: Omit<Analysis, 'headline'> = {
     run,
     verdict,
@@ -286,7 +288,8 @@ export function analyse(run: RunInfo, series: Series, health: HealthSecond[], br
     generator,
     faults: faultResults(run, analysed, last, suspect),
     browsers: browserSection(run, browsers.journeys, browsers.media, browsers.health),
-    scriptErrors: [...series.scriptErrors].map(([message, count]) => ({ message, count })).sort((x, y) => y.count - x.count),
+    scriptErrors: [...[...series.scriptErrors].map(([message, count]) => ({ message, count })), ...(run.uncaught ?? []).map((e) => ({ message: `${OUTSIDE_STEPS}: ${e.message}`, count: e.count }))]
+      .sort((x, y) => y.count - x.count),
     notAllowed: [...series.notAllowed].map(([message, count]) => ({ message, count })).sort((x, y) => y.count - x.count),
   };
   return { ...a, headline: headlineOf(a, generator) };

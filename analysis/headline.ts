@@ -114,6 +114,15 @@ function bellsText(bells: BellResult[]): string {
   return `Bells: ${each.join('; ')}.`;
 }
 
+/** How the report names what the journey's code threw outside its steps. */
+export const OUTSIDE_STEPS = 'outside any step';
+
+/** "The journey's own code threw 3 times outside any step (…)": errors no step caught, from a timer or a promise nobody awaited. */
+function uncaughtText(errors: NonNullable<RunInfo['uncaught']>): string {
+  const count = errors.reduce((k, e) => k + e.count, 0);
+  return `The journey's own code threw ${n(count)} time${count === 1 ? '' : 's'} ${OUTSIDE_STEPS} (${errors[0]!.message}${errors.length > 1 ? `, and ${errors.length - 1} other error${errors.length > 2 ? 's' : ''}` : ''}): fix the journey and run again.`;
+}
+
 /** The headline: the target's death first, then nobody through, then each break in time order, else what was met. */
 export function headlineOf(a: Omit<Analysis, 'headline'>, generator: GeneratorVerdict): string {
   const { run, layers, users } = a;
@@ -124,6 +133,7 @@ export function headlineOf(a: Omit<Analysis, 'headline'>, generator: GeneratorVe
   if (generator.suspectSeconds.length > 0) {
     text += `The generator was the bottleneck in ${generator.suspectSeconds.length} s (${secondsText(generator.suspectSeconds, run)}); there only what the target answered counts, not its timeouts or latency. `;
   }
+  if (run.uncaught?.length) text += uncaughtText(run.uncaught) + ' ';
   if (a.targetDown) text += downText(a.targetDown, run) + ' ';
   if (a.silence) text += silenceText(a.silence, run) + ' ';
   if (users.arrived > 0 && users.joined === 0) text += nobodyText(users, a) + ' ';
@@ -133,6 +143,9 @@ export function headlineOf(a: Omit<Analysis, 'headline'>, generator: GeneratorVe
   if (broken.length || other.length) return text + [...broken, ...other].map(layerText).join(' ');
   if (a.verdict === 'not-judged' && run.status !== 'completed' && layers.some((l) => l.judged)) {
     return `${text}Not judged: what ran until then met the objectives, but the run did not reach its planned end, so nothing is shown to hold for the rest.`;
+  }
+  if (a.verdict === 'not-judged' && run.uncaught?.length && layers.some((l) => l.judged)) {
+    return `${text}Not judged: participants whose code threw there may not have done what the journey says.`;
   }
   if (a.verdict === 'not-judged') {
     return `${text}Nothing was judged: no second of any layer had ${MIN_ATTEMPTS_PER_SECOND} or more ended attempts of a step (${n(users.arrived)} participants arrived, ${n(users.joined)} joined). Raise the load or lengthen the run.`;

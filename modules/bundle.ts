@@ -33,6 +33,8 @@ export async function bundle(file: string): Promise<string> {
   try {
     const out = await build({
       entryPoints: [file], bundle: true, platform: 'node', format: 'esm', target: 'node20', write: false, sourcemap: 'inline',
+      // Stack traces name the user's own files where they are, not beside the bundle.
+      sourceRoot: `${pathToFileURL(dirname(file)).href}/`,
       logLevel: 'silent', plugins: [SELF], absWorkingDir: dirname(file),
       // Bundled CommonJS packages may call require() for Node's own modules.
       banner: { js: "import { createRequire as __firstbellRequire } from 'node:module'; const require = __firstbellRequire(import.meta.url);" },

@@ -24,6 +24,7 @@ export function summaryJson(a: Analysis): object {
       capacity: l.capacity ?? null, knee: l.knee ?? null, breakPoint: l.breakPoint ?? null, connectionLimit: l.connectionLimit ?? null,
     })),
     steps: a.steps,
+    scriptErrors: a.scriptErrors,
     notAllowed: a.notAllowed,
     faults: a.faults,
     generator: a.generator,

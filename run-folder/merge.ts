@@ -179,7 +179,9 @@ function mergedInfo(members: Member[], id: string, steps: StepDecl[], shards: Me
   const sum = (f: (r: MergedShard) => number) => records.reduce((a, r) => a + f(r), 0);
   const hosts = [...new Set(members.map((m) => m.run.host.hostname))];
   const exited = members.find((m) => m.run.targetProcess?.exitedAtMs !== undefined)?.run.targetProcess;
-  const { shard: _own, targetProcess: _pid, stopReason: _why, source: _source, ...base } = first.run;
+  const { shard: _own, targetProcess: _pid, stopReason: _why, source: _source, uncaught: _uncaught, ...base } = first.run;
+  const uncaught = new Map<string, number>();
+  for (const e of members.flatMap((m) => m.run.uncaught ?? [])) uncaught.set(e.message, (uncaught.get(e.message) ?? 0) + e.count);
   return {
     ...base,
     id,
@@ -192,6 +194,7 @@ function mergedInfo(members: Member[], id: string, steps: StepDecl[], shards: Me
     zeroEpochMs: Date.parse(first.shard.startAt),
     steps,
     ...(exited ? { targetProcess: exited } : {}),
+    ...(uncaught.size ? { uncaught: [...uncaught].map(([message, count]) => ({ message, count })).sort((x, y) => y.count - x.count) } : {}),
     generator: {
       arrivalsPlanned: first.run.plan.participants, arrivalsSent: sum((r) => r.arrivalsSent), late: sum((r) => r.late), dropped: sum((r) => r.dropped),
       lateThresholdMs: first.run.generator?.lateThresholdMs ?? 100, maxActive: members.reduce((a, m) => a + (m.run.generator?.maxActive ?? 0), 0),

@@ -52,6 +52,8 @@ export interface HealthSecond {
   active: number;
   /** Resident memory of the generator, MB (with worker processes: all of them together). */
   rssMb: number;
+  /** What the journey's code threw in this second outside any step (from a timer, or a promise nobody awaited), by message; absent when nothing. */
+  uncaught?: { message: string; count: number }[];
 }
 
 /** Adds another sending process's second to `h`: CPU and lags are the busiest process's (each has one event loop); counts and the total CPU add up. */
@@ -65,6 +67,7 @@ export function addProcessHealth(h: HealthSecond, w: HealthSecond): void {
   h.arrivals += w.arrivals;
   h.late += w.late;
   h.dropped += w.dropped;
+  if (w.uncaught) h.uncaught = [...(h.uncaught ?? []), ...w.uncaught];
 }
 
 export type RunStatus = 'running' | 'completed' | 'interrupted' | 'failed';
@@ -149,6 +152,8 @@ export interface RunInfo {
   shard?: ShardInfo;
   /** This run folder was merged from shard run folders (firstbell merge): each shard's start skew and health, and those missing. */
   shards?: MergedShards;
+  /** What the journey's code threw outside any step (from a timer, or a promise nobody awaited), by message and where. */
+  uncaught?: { message: string; count: number }[];
   /** Filled at the end. */
   generator?: {
     arrivalsPlanned: number; arrivalsSent: number; late: number; dropped: number; lateThresholdMs: number; maxActive: number;

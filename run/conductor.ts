@@ -22,7 +22,7 @@ import type { RunProgress } from './progress.js';
 import { browserSteps, BrowserUsers, type BrowserUsersOptions } from '../users/browser/canaries.js';
 import { ProcessTreeMeter } from '../users/browser/processes.js';
 import { InProcessGenerator, prepareForLoad, sourcePorts, type Finished, type Generator } from '../users/engine.js';
-import { HealthMonitor } from '../users/health.js';
+import { catchJourneyErrors, HealthMonitor } from '../users/health.js';
 import { Recorder } from '../users/recorder.js';
 import type { DispatchStats } from '../users/scheduler.js';
 import { epochNow, WorkerGenerator } from '../users/workers.js';
@@ -133,6 +133,8 @@ interface Prepared {
 class Run {
   private readonly lateThresholdMs: number;
   private readonly monitor: HealthMonitor;
+  /** Stops counting what the journey's code throws outside its steps (set from the start until the folder is closed). */
+  private uncatch?: () => void;
   /** Aborted at the planned end, on a stop from outside, or when the run cannot go on; its reason says which. */
   private readonly ending = new AbortController();
   private readonly recorder: Recorder;
@@ -234,6 +236,7 @@ class Run {
   private async start(): Promise<void> {
     const { gen, faults, browsers } = this.p;
     this.monitor.startClock(this.clock);
+    this.uncatch = catchJourneyErrors(this.monitor);
     this.sends = gen.run(this.t0Epoch, this.ending.signal, { monitor: this.monitor, emit: this.recorder.add });
     // The run's clock starts at t0; until then it waits.
     await new Promise((r) => setTimeout(r, Math.max(0, -this.clock())));
@@ -269,6 +272,7 @@ class Run {
     if (gen.lost && !this.ending.signal.aborted) this.ending.abort(new Error(gen.lost));
     const h = this.monitor.take(t, gen.active);
     gen.collect(t, h, this.recorder.live, (lines) => this.folder.samples.write(lines), this.clock());
+    if (h.uncaught) this.keepUncaught(h.uncaught);
     this.folder.health.write(healthLine(h));
     if (this.browserMeter) this.folder.browserHealth?.write(browserHealthLine(this.browserMeter.take(t)));
     const layers = this.recorder.live.take();
@@ -294,6 +298,14 @@ class Run {
       } else this.ticker = setTimeout(tick, Math.max(1, Math.min(50, due + 2_000 - now)));
     };
     this.ticker = setTimeout(tick, Math.max(1, due - this.clock()));
+  }
+
+  /** What the journey's code threw outside its steps, added to run.json as it happens: a run killed later still has it. */
+  private keepUncaught(errors: { message: string; count: number }[]): void {
+    const all = new Map((this.info.uncaught ?? []).map((e) => [e.message, e.count]));
+    for (const e of errors) all.set(e.message, (all.get(e.message) ?? 0) + e.count);
+    this.info.uncaught = [...all].map(([message, count]) => ({ message, count })).sort((x, y) => y.count - x.count);
+    this.folder.keep(() => this.folder.info(this.info));
   }
 
   /** Watches the target's local process, when one was named, and notes when it exited. */
@@ -380,6 +392,7 @@ class Run {
       this.info.stopReason = this.folder.failure.message;
     }
     this.folder.keep(() => this.folder.info(this.info));
+    this.uncatch?.();
   }
 
   private completeInfo(dispatched: DispatchStats, sentAtLeast: boolean): void {

@@ -241,11 +241,14 @@ export class Engine {
     for (const vu of this.users) vu.stop(reason);
   }
 
-  /** Waits for the stopped participants to end, at most `ms`. */
+  /**
+   * Waits for the stopped participants to end, at most `ms`. The timer keeps the process alive: a journey stuck on a
+   * promise that never settles must not let the process exit before the run is written.
+   */
   async settle(ms: number): Promise<void> {
     if (this.users.size === 0) return;
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms).unref();
+      const t = setTimeout(resolve, ms);
       this.drained = () => {
         clearTimeout(t);
         resolve();

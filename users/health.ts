@@ -3,6 +3,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import * as hdr from 'hdr-histogram-js';
 import type { HealthSecond } from '../run-folder/run-folder.js';
 import { CpuTrack, secondPct } from '../lib/cpu-track.js';
+import { messageOf } from './virtual-user.js';
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
@@ -15,6 +16,8 @@ export class HealthMonitor {
   /** Record t is second t of this clock (ms from t = 0; until startClock, from this monitor's creation). */
   private clock: () => number;
   private track = new CpuTrack();
+  /** What the journey's code threw outside any step in this second, by message (at most UNCAUGHT_KINDS kinds). */
+  private uncaught?: Map<string, number>;
 
   constructor(private lateThresholdMs: number) {
     this.loop = monitorEventLoopDelay({ resolution: 10 });
@@ -33,6 +36,15 @@ export class HealthMonitor {
 
   droppedOne(): void {
     this.dropped++;
+  }
+
+  /** Something the journey's code threw outside any step: kept by message and where it was thrown. */
+  uncaughtError(err: unknown): void {
+    const m = (this.uncaught ??= new Map());
+    const frame = err instanceof Error ? /\n\s+at (?:.*\()?(\S+?:\d+:\d+)\)?/.exec(err.stack ?? '')?.[1] : undefined;
+    const key = frame ? `${messageOf(err)} (at ${frame})` : messageOf(err);
+    if (m.has(key) || m.size < UNCAUGHT_KINDS) m.set(key, (m.get(key) ?? 0) + 1);
+    else m.set(OTHER_UNCAUGHT, (m.get(OTHER_UNCAUGHT) ?? 0) + 1);
   }
 
   /** From now on, record t is second t of `clock` (ms from t = 0): a record taken late still has its own second's CPU. */
@@ -61,7 +73,9 @@ export class HealthMonitor {
       dropped: this.dropped,
       active,
       rssMb: Math.round(process.memoryUsage.rss() / 1e6),
+      ...(this.uncaught ? { uncaught: [...this.uncaught].map(([message, count]) => ({ message, count })) } : {}),
     };
+    this.uncaught = undefined;
     this.loop.reset();
     this.sendLag.reset();
     this.arrivals = this.late = this.dropped = 0;
@@ -71,6 +85,23 @@ export class HealthMonitor {
   stop(): void {
     this.loop.disable();
   }
+}
+
+const UNCAUGHT_KINDS = 5;
+const OTHER_UNCAUGHT = 'other errors';
+
+/**
+ * Keeps what the journey's code throws outside any step (an exception from a timer, a rejected promise nobody awaited)
+ * from ending the process, counting it in `monitor`'s seconds instead; returns the function that stops doing so.
+ */
+export function catchJourneyErrors(monitor: HealthMonitor): () => void {
+  const caught = (err: unknown) => monitor.uncaughtError(err);
+  process.on('uncaughtException', caught);
+  process.on('unhandledRejection', caught);
+  return () => {
+    process.off('uncaughtException', caught);
+    process.off('unhandledRejection', caught);
+  };
 }
 
 /** CPU this process has used since it started (user and system), ms. */

@@ -38,7 +38,7 @@ export interface VirtualUserOptions {
 }
 
 /** An error's name and message, one line, for the report. */
-function messageOf(err: unknown): string {
+export function messageOf(err: unknown): string {
   const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   return text.split('\n', 1)[0]!.slice(0, 200);
 }
@@ -93,6 +93,8 @@ export class VirtualUser implements Vu {
   private stepTimer?: NodeJS.Timeout;
   private stepName = '';
   private inStep = false;
+  /** Ends the step under way with `reason` whether or not its work listens to its signal. */
+  private cutStep?: (reason: unknown) => void;
   /** Counts steps, so a timeout that waited for the event loop's I/O turn knows whether its step is still under way. */
   private stepSeq = 0;
   /** Layers this journey has stepped into (a bit each), and whether its first step is still to come. */
@@ -160,6 +162,7 @@ export class VirtualUser implements Vu {
   stop(reason: unknown): void {
     this.halted = true;
     this.step$?.abort(reason);
+    this.cutStep?.(reason);
     this.wake?.();
     this.holding?.stop();
   }
@@ -183,7 +186,10 @@ export class VirtualUser implements Vu {
     if (!this.inStep) return;
     const seq = this.stepSeq;
     setImmediate(() => {
-      if (this.inStep && this.stepSeq === seq) this.step$?.abort(new StepTimeout(`${this.stepName} timed out`));
+      if (!this.inStep || this.stepSeq !== seq) return;
+      const reason = new StepTimeout(`${this.stepName} timed out`);
+      this.step$?.abort(reason);
+      this.cutStep?.(reason);
     });
   }
 
@@ -241,12 +247,17 @@ export class VirtualUser implements Vu {
     let value: T | undefined;
     let thrown: unknown;
     try {
-      value = await work(ctl.signal);
+      // The step ends at its timeout or the run's stop even if its work never looks at the signal.
+      value = await new Promise<T>((resolve, reject) => {
+        this.cutStep = reject;
+        Promise.resolve(work(ctl.signal)).then(resolve, reject);
+      });
     } catch (err) {
       thrown = err;
       ({ outcome, status } = stepOutcome(err, this.stopped, ctl.signal.reason instanceof StepTimeout));
     } finally {
       this.inStep = false;
+      this.cutStep = undefined;
     }
     const end = this.now();
     if (outcome === 'script_error' || outcome === 'not_allowed' || outcome === 'generator') {

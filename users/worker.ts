@@ -7,7 +7,7 @@ import { buildSchedule } from '../plan/schedule.js';
 import { shareSize } from '../plan/shard.js';
 import { Series } from '../run-folder/series.js';
 import { Engine, prepareForLoad, sourcePorts } from './engine.js';
-import { HealthMonitor } from './health.js';
+import { catchJourneyErrors, HealthMonitor } from './health.js';
 import { Recorder } from './recorder.js';
 import { epochNow, type FromWorker, type ToWorker, type WorkerInit } from './workers.js';
 
@@ -20,6 +20,8 @@ async function serve(init: WorkerInit): Promise<void> {
   const rows = data ? loadRows(data, schedule.offsetsMs.length) : undefined;
   const net = new NetPolicy(init.allowedHosts, init.maxAnswerBytes);
   const monitor = new HealthMonitor(init.lateThresholdMs);
+  // One participant's code throwing outside its steps must not end this process's share of the run.
+  catchJourneyErrors(monitor);
   let lines: string[] = [];
   const flush = () => {
     if (lines.length === 0) return;

@@ -1,0 +1,115 @@
+// A journey whose own code misbehaves (a step that never looks at its signal, an exception from a timer, a promise
+// nobody awaited) cannot stop the run or lose its report. Runs are child processes of the built command line: an
+// error that escapes the journey would end this test's own process otherwise.
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PACKAGE_ROOT } from '../lib/version.js';
+import { readRunInfo, readSamples } from '../run-folder/run-folder.js';
+import { tempDir } from './helpers.js';
+
+let server: Server;
+let target: string;
+beforeAll(async () => {
+  server = createServer((_req, res) => res.end('ok'));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  target = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => {
+  server?.close();
+});
+
+/** A scenario of 40 participants over 2 s with `journey` as its journey module; its folder. */
+function scenario(journey: string): string {
+  const dir = tempDir('firstbell-unruly-');
+  writeFileSync(join(dir, 'journey.ts'), journey);
+  writeFileSync(join(dir, 'scenario.json'), JSON.stringify({
+    name: 'unruly', description: 'a journey whose code misbehaves', journey: './journey.ts',
+    phases: [{ name: 'steady', startMs: 0, durationMs: 2_000, participants: 40, curve: { kind: 'uniform' } }],
+    client: { thinkTimeMs: 0, stepTimeoutMs: 1_000 }, observeMs: 2_000,
+  }));
+  return join(dir, 'scenario.json');
+}
+
+/** `firstbell run` of `file` as a process; its exit code, summary.json on stdout and run folder. */
+async function run(file: string, workers: number) {
+  const out = tempDir();
+  const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'dist', 'cli.js'), 'run', file, '--target', target, '--scale', '1', '--workers', String(workers), '--out', out, '--no-progress', '--json', '--no-typecheck'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d));
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  const code = await new Promise<number | null>((r) => child.on('close', r));
+  const folders = existsSync(out) ? readdirSync(out) : [];
+  expect(folders, stderr).toHaveLength(1);
+  return { code, stderr, summary: JSON.parse(stdout || '{}') as Record<string, any>, folder: join(out, folders[0]!) };
+}
+
+describe('a journey whose own code misbehaves', () => {
+  const hanging = `import { defineJourney } from 'firstbell';
+export default defineJourney({
+  steps: { login: 'admission', stall: 'admission' },
+  holds: false,
+  async journey(vu) {
+    await vu.step('login', (signal) => vu.http.request('GET', '/', { signal }));
+    // Every other participant's step never ends and never looks at its signal.
+    await vu.step('stall', async () => {
+      if (vu.identity.participant % 2 === 1) await new Promise(() => undefined);
+    });
+    return 'joined';
+  },
+});
+`;
+
+  for (const workers of [1, 2]) {
+    it(`a step that ignores its signal times out at the step timeout, and the run ends with its report (${workers} process${workers > 1 ? 'es' : ''}; probe 1)`, async () => {
+      const r = await run(scenario(hanging), workers);
+      // Half the participants stalled: the run is completed, judged, and not passed.
+      expect(r.code, r.stderr).toBe(99);
+      expect(readRunInfo(r.folder).status).toBe('completed');
+      expect(existsSync(join(r.folder, 'report.html'))).toBe(true);
+      expect(r.summary.verdict).not.toBe('passed');
+      expect(r.summary.users).toMatchObject({ arrived: 40, joined: 20 });
+      const stalls: string[] = [];
+      for await (const s of readSamples(r.folder)) if (s.step === 'stall') stalls.push(s.outcome);
+      expect(stalls.filter((o) => o === 'timeout')).toHaveLength(20);
+      expect(stalls.filter((o) => o === 'ok')).toHaveLength(20);
+    }, 60_000);
+  }
+
+  const throwing = `import { defineJourney } from 'firstbell';
+export default defineJourney({
+  steps: { login: 'admission' },
+  holds: false,
+  async journey(vu) {
+    await vu.step('login', (signal) => vu.http.request('GET', '/', { signal }));
+    if (vu.identity.participant === 3) setTimeout(() => { throw new Error('boom from a timer'); }, 10);
+    if (vu.identity.participant === 5) void Promise.reject(new Error('nobody awaited me'));
+    return 'joined';
+  },
+});
+`;
+
+  for (const workers of [1, 2]) {
+    it(`an exception from a timer and a promise nobody awaited are named in the report, which is not judged (${workers} process${workers > 1 ? 'es' : ''}; probe 3)`, async () => {
+      const file = scenario(throwing);
+      const r = await run(file, workers);
+      expect(r.code, r.stderr).toBe(99);
+      expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+      expect(readRunInfo(r.folder).status).toBe('completed');
+      expect(existsSync(join(r.folder, 'report.html'))).toBe(true);
+      expect(r.summary.verdict).toBe('not-judged');
+      expect(r.summary.users).toMatchObject({ arrived: 40, joined: 40 });
+      expect(r.summary.headline).toContain("The journey's own code threw 2 times outside any step");
+      // Each named where the user's own file threw it.
+      const journey = join(file, '..', 'journey.ts');
+      expect(r.summary.scriptErrors).toEqual(expect.arrayContaining([
+        { message: `outside any step: Error: boom from a timer (at ${journey}:7:65)`, count: 1 },
+        { message: `outside any step: Error: nobody awaited me (at ${journey}:8:60)`, count: 1 },
+      ]));
+    }, 60_000);
+  }
+});
