@@ -7,7 +7,7 @@ import type { Series, StepSecond } from '../run-folder/series.js';
 import { DOWN_ATTEMPTS, DOWN_SECONDS, processExited, recoveryFrom, targetDown } from './findings.js';
 import { headlineOf, OUTSIDE_STEPS } from './headline.js';
 import { analyseLayer, burstEndSecond, clockAt, goalOf, symptoms, timelineOf, violationStarts, type LayerAnalysis } from './layer.js';
-import { SHORTFALL_SHARE, type Analysis, type BellResult, type TargetDown, type BrowserSection, type FaultResult, type GeneratorVerdict, type LayerTimeline, type StepRow, type Users } from './model.js';
+import { SHORTFALL_SHARE, type K6Threshold, type Analysis, type BellResult, type TargetDown, type BrowserSection, type FaultResult, type GeneratorVerdict, type LayerTimeline, type StepRow, type Users } from './model.js';
 
 export * from './model.js';
 export { clockAt } from './layer.js';
@@ -133,7 +133,9 @@ function generatorVerdict(run: RunInfo, health: HealthSecond[], series: Series):
     note: '',
   };
   v.note = run.source?.kind === 'k6'
-    ? `k6 ran the load (${run.source.runners} runner${run.source.runners === 1 ? '' : 's'}: ${run.source.files.join(', ')}); its generators' health is not in the results. ${v.arrivalsSent} of ${v.arrivalsPlanned} participants started; k6 dropped ${v.dropped} iterations for want of a free VU.`
+    ? `k6 ran the load (${run.source.runners} runner${run.source.runners === 1 ? '' : 's'}: ${run.source.files.join(', ')}); its runners' CPU and event-loop lag are not in its results, its starts are: ${v.arrivalsSent} of ${v.arrivalsPlanned} participants started, ${
+      g?.lateThresholdMs ? `${v.late} of them more than ${g.lateThresholdMs} ms after their place in the plan` : 'how late was not measured'
+    }; k6 dropped ${v.dropped} iterations for want of a free VU.${run.source.cut ? ` ${run.source.cut.join('; ')}.` : ''}${suspect.length ? ` k6 started participants late in ${suspect.length} second(s): there its starts came bunched, so only what the target answered counts, not its timeouts or latency.` : ''}`
     : suspect.length === 0
       ? `The generator kept up: every second below ${GENERATOR_LIMITS.loopLagMs} ms event-loop lag, ${GENERATOR_LIMITS.cpuPct} % CPU and ${GENERATOR_LIMITS.sendLagMs} ms send lag; ${v.late} late and ${v.dropped} dropped arrivals.`
       : `The generator was the bottleneck in ${suspect.length} second(s) (event-loop lag, CPU or send lag over the limit, dropped arrivals, or its own failures); ${v.late} arrivals were late and ${v.dropped} dropped. In those seconds only what the target answered counts; its timeouts and latency do not.`;
@@ -229,6 +231,21 @@ function outageOf(run: RunInfo, series: Series, last: number, held: number[], su
   return { silence: { ...found, generatorSeconds: [bound[0]!, bound[bound.length - 1]!] } };
 }
 
+/**
+ * The thresholds of an exported k6 script (each layer's p95 and error rate over the whole run, as its objectives
+ * say), judged on every runner's samples together, for the layers that had attempts.
+ */
+function k6ThresholdsOf(run: RunInfo, series: Series): K6Threshold[] {
+  return journeyLayers(series).flatMap((layer): K6Threshold[] => {
+    const t = series.total((d) => d.layer === layer && !d.browser);
+    if (!t.attempts) return [];
+    const o = run.scenario.objectives[layer];
+    const p95Ms = t.latencyMs(95);
+    const errorRate = t.failed / t.attempts;
+    return [{ layer, p95Ms, p95Limit: o.p95Ms, errorRate, errorLimit: o.maxErrorRate, passed: p95Ms < o.p95Ms && errorRate < o.maxErrorRate }];
+  });
+}
+
 /** Whether the layer had attempts (of any step, by intended start) from second `from` on. */
 function hadAttemptsFrom(series: Series, layer: Layer, from: number, last: number): boolean {
   for (let sec = from; sec <= last; sec++) if (series.merged(sec, (d) => d.layer === layer && !d.browser).attempts > 0) return true;
@@ -259,8 +276,10 @@ export function analyse(run: RunInfo, series: Series, health: HealthSecond[], br
   const whole = run.status === 'completed';
   // Code of the journey's that threw outside its steps may have kept participants from doing what the journey says.
   const uncaught = (run.uncaught ?? []).reduce((n, e) => n + e.count, 0);
+  // k6's thresholds fail its own run: they fail the import too.
+  const k6Thresholds = run.source?.kind === 'k6' ? k6ThresholdsOf(run, series) : undefined;
   const verdict: Analysis['verdict'] =
-    layers.some((l) => l.state === 'broke' || l.state === 'missed' || l.state === 'down') || down || (users.arrived > 0 && users.joined === 0) ? 'failed'
+    layers.some((l) => l.state === 'broke' || l.state === 'missed' || l.state === 'down') || down || (users.arrived > 0 && users.joined === 0) || k6Thresholds?.some((t) => !t.passed) ? 'failed'
       : suspect.size > 0 || generator.shortfall || silence ? 'generator-bound'
         : !layers.some((l) => l.judged) || !whole || uncaught > 0 ? 'not-judged' : 'passed';
   const a: Omit<Analysis, 'headline'> = {
@@ -269,6 +288,7 @@ export function analyse(run: RunInfo, series: Series, health: HealthSecond[], br
     passed: verdict === 'passed',
     users,
     layers,
+    ...(k6Thresholds ? { k6Thresholds } : {}),
     ...(down ? { targetDown: down } : {}),
     ...(silence ? { silence } : {}),
     ...(bells ? { bells } : {}),

@@ -1,7 +1,7 @@
 // The verdict in words: what went wrong first, then each layer's break, limit and recovery, as an operator reads them.
 import type { RunInfo } from '../run-folder/run-folder.js';
 import { clockAt } from './layer.js';
-import { MIN_ATTEMPTS_PER_SECOND, SUSTAIN_SECONDS, type Analysis, type BellResult, type GeneratorVerdict, type LayerResult, type Symptom, type TargetDown, type Users } from './model.js';
+import { MIN_ATTEMPTS_PER_SECOND, SUSTAIN_SECONDS, type K6Threshold, type Analysis, type BellResult, type GeneratorVerdict, type LayerResult, type Symptom, type TargetDown, type Users } from './model.js';
 
 const n = (x: number) => x.toLocaleString('en-US');
 const pct = (s: Symptom) => `${Math.round(s.share * 100)} %`;
@@ -123,6 +123,11 @@ function uncaughtText(errors: NonNullable<RunInfo['uncaught']>): string {
   return `The journey's own code threw ${n(count)} time${count === 1 ? '' : 's'} ${OUTSIDE_STEPS} (${errors[0]!.message}${errors.length > 1 ? `, and ${errors.length - 1} other error${errors.length > 2 ? 's' : ''}` : ''}): fix the journey and run again.`;
 }
 
+/** "p95 812 ms (limit 500 ms), errors 3.20 % (limit 1.00 %)": a k6 threshold's figures. */
+export function thresholdText(t: K6Threshold): string {
+  return `p95 ${Math.round(t.p95Ms)} ms (limit ${t.p95Limit} ms), errors ${(t.errorRate * 100).toFixed(2)} % (limit ${(t.errorLimit * 100).toFixed(2)} %)`;
+}
+
 /** The headline: the target's death first, then nobody through, then each break in time order, else what was met. */
 export function headlineOf(a: Omit<Analysis, 'headline'>, generator: GeneratorVerdict): string {
   const { run, layers, users } = a;
@@ -131,12 +136,15 @@ export function headlineOf(a: Omit<Analysis, 'headline'>, generator: GeneratorVe
   if (sf?.shards) text += `Not confirmed: ${sf.shards}, so ${n(sf.unsent)} of ${n(sf.planned)} planned arrivals were not sent and the load was not the plan. `;
   else if (sf) text += `Not confirmed: k6 left ${n(sf.unsent)} of ${n(sf.planned)} planned arrivals unsent (${Math.round(sf.share * 1000) / 10} %; ${n(sf.dropped)} dropped for want of a free VU), so the load was not the plan. `;
   if (generator.suspectSeconds.length > 0) {
-    text += `The generator was the bottleneck in ${generator.suspectSeconds.length} s (${secondsText(generator.suspectSeconds, run)}); there only what the target answered counts, not its timeouts or latency. `;
+    const who = run.source?.kind === 'k6' ? 'k6 started participants late (behind the plan)' : 'The generator was the bottleneck';
+    text += `${who} in ${generator.suspectSeconds.length} s (${secondsText(generator.suspectSeconds, run)}); there only what the target answered counts, not its timeouts or latency. `;
   }
   if (run.uncaught?.length) text += uncaughtText(run.uncaught) + ' ';
   if (a.targetDown) text += downText(a.targetDown, run) + ' ';
   if (a.silence) text += silenceText(a.silence, run) + ' ';
   if (users.arrived > 0 && users.joined === 0) text += nobodyText(users, a) + ' ';
+  const failedThresholds = (a.k6Thresholds ?? []).filter((t) => !t.passed);
+  if (failedThresholds.length) text += `k6's thresholds failed over the whole run, on every runner's samples together: ${failedThresholds.map((t) => `the ${t.layer} layer's ${thresholdText(t)}`).join('; ')}. `;
   const broken = layers.filter((l) => l.state === 'broke').sort((x, y) => x.breakPoint!.second - y.breakPoint!.second);
   const other = layers.filter((l) => l.state === 'missed' || l.state === 'unclear');
   if (a.bells?.length) text += bellsText(a.bells) + ' ';

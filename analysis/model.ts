@@ -256,6 +256,16 @@ export interface GeneratorVerdict {
   note: string;
 }
 
+/** One layer's threshold of an exported k6 script (p95 and error rate over the whole run), judged on every runner's samples together. */
+export interface K6Threshold {
+  layer: Layer;
+  p95Ms: number;
+  p95Limit: number;
+  errorRate: number;
+  errorLimit: number;
+  passed: boolean;
+}
+
 /** Of the planned arrivals, the share another engine may leave unsent before its run confirms nothing. */
 export const SHORTFALL_SHARE = 0.01;
 
@@ -263,7 +273,8 @@ export interface Analysis {
   run: RunInfo;
   /**
    * passed: every judged layer met its objective, participants got through and the generator kept up; failed: a
-   * layer broke, the target went down, or no participant got through; generator-bound: no layer broke in the
+   * layer broke, the target went down, no participant got through, or (results of k6) a threshold of the script
+   * failed; generator-bound: no layer broke in the
    * seconds that count, but firstbell itself could not keep up in some; not-judged: no layer of the journey saw
    * enough attempts to judge.
    */
@@ -271,6 +282,8 @@ export interface Analysis {
   passed: boolean;
   users: Users;
   headline: string;
+  /** Results of k6: the script's thresholds on the layers that had attempts, judged on every runner's samples together. */
+  k6Thresholds?: K6Threshold[];
   /** The layers the journey has (a layer without protocol steps is left out). */
   layers: LayerResult[];
   /** The target stopped answering at its address during the run. */

@@ -61,7 +61,7 @@ export function addK6Commands(program: Command, io: Io, setAction: SetAction): C
         const { analysis, reportPath } = await writeReport(r.dir);
         return printVerdict(io, analysis, shownPath(io, reportPath), o.json, [
           `imported ${fmt(r.samples)} samples from ${r.runners} runner${r.runners === 1 ? '' : 's'} (${fmt(r.dropped)} iterations dropped by k6)`,
-          ...r.thresholds.map((t) => `  k6 thresholds on the merged data, ${t.layer.padEnd(9)} ${t.passed ? 'pass' : 'FAIL'}: p95 ${Math.round(t.p95Ms)} ms (< ${t.p95Limit}), errors ${(t.errorRate * 100).toFixed(2)} % (< ${(t.errorLimit * 100).toFixed(2)} %)`),
+          ...r.torn.map((t) => `  note      ${t}`),
         ]);
       }),
     );

@@ -195,7 +195,7 @@ export async function exportJourneyK6(o: JourneyK6Options): Promise<JourneyK6Exp
   const header = `// k6 script exported by firstbell ${VERSION}: scenario ${s.name} at scale ${s.scale}, seed ${o.seed}, ${shown} against ${o.target.href}.
 // ${schedule.offsetsMs.length} participants, peak ${peak} arrivals/s; ${vus} VUs allocated before the start. The journey is bundled with
 // firstbell's k6 runtime (the vu API on k6/http, k6/websockets and k6/timers). Run: k6 run --out csv=results.csv script.js
-// (k6 >= 1.0); read back: firstbell import k6 results.csv${kind === 'journey' ? ' --scenario <the scenario file>' : ''}
+// (k6 >= 1.2: older k6 hands a journey's catch the wrong value, and failed steps lose their kind); read back: firstbell import k6 results.csv${kind === 'journey' ? ' --scenario <the scenario file>' : ''}
 `;
   return { script: header + code, manifest: testRunManifest(name, o.parallelism, 'script.js'), name, journey: file, config, notes };
 }
@@ -313,6 +313,8 @@ spec:
       file: ${file}
   arguments: --out csv=/results/$(POD_NAME).csv --tag testid=${name}
   runner:
+    # k6 1.2.0 or later: in older k6 a journey's failed steps lose their kind.
+    image: grafana/k6:1.2.0
     env:
       - name: POD_NAME
         valueFrom:

@@ -4,8 +4,9 @@ import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse } from 'csv-parse';
 import { findScenario } from '../scenarios/index.js';
-import { LAYERS, resolveScenario, type Layer, type ResolvedScenario, type Scenario } from '../scenarios/model.js';
-import { sampleLine } from '../run-folder/run-folder.js';
+import { LAYERS, resolveScenario, type Layer, type Scenario } from '../scenarios/model.js';
+import { healthLine, sampleLine, type HealthSecond } from '../run-folder/run-folder.js';
+import { arrivalsPerSecond, type Schedule } from '../plan/schedule.js';
 import { RunFolderWriter, runInfoOf } from '../run-folder/writer.js';
 import { isHoldEvent, OUTCOMES, type Outcome, type Sample } from '../api/sample.js';
 import type { StepDecl } from '../api/vu.js';
@@ -49,9 +50,33 @@ function csvTime(v: string): number {
   return Date.parse(v);
 }
 
-async function* readCsv(path: string): AsyncGenerator<Point> {
-  // One k6 line is a few hundred bytes: a far longer one is not k6's, and is not read whole.
-  const parser = createReadStream(path).pipe(parse({ relax_column_count: false, skip_empty_lines: true, max_record_size: 64 * 1024 }));
+/** Where a file's whole lines end: its size, or just past its last newline when its last line was cut short. */
+interface Extent {
+  end: number;
+  /** The last line, without its newline: k6 ends every line with one, so a runner was stopped while writing it. */
+  torn?: string;
+}
+
+/** One k6 line is a few hundred bytes: a far longer one is not k6's, and is not read whole. */
+const MAX_LINE = 64 * 1024;
+
+function extentOf(path: string): Extent {
+  const size = statSync(path).size;
+  const tail = Buffer.alloc(Math.min(size, MAX_LINE));
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, tail, 0, tail.length, size - tail.length);
+  } finally {
+    closeSync(fd);
+  }
+  if (tail.length === 0 || tail[tail.length - 1] === 0x0a) return { end: size };
+  const nl = tail.lastIndexOf(0x0a);
+  if (nl < 0 && tail.length < size) return { end: size };
+  return { end: size - tail.length + nl + 1, torn: tail.subarray(nl + 1).toString('utf8') };
+}
+
+async function* readCsv(path: string, end: number): AsyncGenerator<Point> {
+  const parser = createReadStream(path, { end: end - 1 }).pipe(parse({ relax_column_count: false, skip_empty_lines: true, max_record_size: MAX_LINE }));
   let header: string[] | undefined;
   let line = 0;
   for await (const row of parser as AsyncIterable<string[]>) {
@@ -72,8 +97,8 @@ async function* readCsv(path: string): AsyncGenerator<Point> {
   }
 }
 
-async function* readJson(path: string): AsyncGenerator<Point> {
-  const rl = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+async function* readJson(path: string, end: number): AsyncGenerator<Point> {
+  const rl = createInterface({ input: createReadStream(path, { end: end - 1 }), crlfDelay: Infinity });
   let line = 0;
   for await (const text of rl) {
     line++;
@@ -92,28 +117,39 @@ async function* readJson(path: string): AsyncGenerator<Point> {
   }
 }
 
-/** CSV or JSON lines, told apart by the first character; whatever goes wrong names the file. */
-async function* readK6(path: string, signal?: AbortSignal): AsyncGenerator<Point> {
+/**
+ * CSV or JSON lines, told apart by the first character, up to the file's last whole line (`torn` is told of one cut
+ * short); whatever goes wrong names the file. A file that changes while it is read is refused: k6 is still writing it.
+ */
+async function* readK6(path: string, torn: (file: string, line: string) => void, signal?: AbortSignal): AsyncGenerator<Point> {
   if (!existsSync(path)) throw new K6ImportError(`${path}: no such file`);
-  if (statSync(path).isDirectory()) throw new K6ImportError(`${path}: is a folder; give the k6 results files in it (k6 run --out csv=FILE)`);
+  const before = statSync(path);
+  if (before.isDirectory()) throw new K6ImportError(`${path}: is a folder; give the k6 results files in it (k6 run --out csv=FILE)`);
   let n = 0;
   try {
-    for await (const p of readK6File(path)) {
+    const extent = extentOf(path);
+    for await (const p of readK6File(path, extent.end)) {
       if (++n % 10_000 === 0 && signal?.aborted) throw new K6ImportError(`${path}: import stopped at point ${n} (interrupted)`);
       yield p;
     }
+    if (extent.torn !== undefined) torn(path, extent.torn);
   } catch (e) {
     if (e instanceof K6ImportError) throw e;
     throw new K6ImportError(`${path}: not k6 results (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); write them with 'k6 run --out csv=FILE' or '--out json=FILE'`);
   }
+  const after = statSync(path);
+  if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
+    throw new K6ImportError(`${path}: changed while it was read (${before.size} bytes, then ${after.size}): k6 is still writing it; import the results once k6 has finished`);
+  }
 }
 
-async function* readK6File(path: string): AsyncGenerator<Point> {
+async function* readK6File(path: string, end: number): AsyncGenerator<Point> {
+  if (end === 0) return;
   const first = Buffer.alloc(1);
   const fd = openSync(path, 'r');
   readSync(fd, first, 0, 1, 0);
   closeSync(fd);
-  yield* first.toString() === '{' ? readJson(path) : readCsv(path);
+  yield* first.toString() === '{' ? readJson(path, end) : readCsv(path, end);
 }
 
 const OUTCOME_SET = new Set<string>(OUTCOMES);
@@ -147,35 +183,28 @@ function markEntries(samples: Sample[]): void {
   }
 }
 
-/** Per layer over the whole run: the exported script's thresholds, judged on every runner's samples together. */
-export interface MergedThreshold {
-  layer: Layer;
-  p95Ms: number;
-  p95Limit: number;
-  errorRate: number;
-  errorLimit: number;
-  passed: boolean;
-}
-
 export interface K6Import {
   dir: string;
   samples: number;
   runners: number;
   dropped: number;
-  thresholds: MergedThreshold[];
+  /** Result files whose last line was cut short, each named with its line: left out. */
+  torn: string[];
 }
 
 /** Every firstbell sample of the results files, in time order, with k6's dropped iterations and the run's tags. */
-async function readAll(files: string[], signal?: AbortSignal, given?: Scenario): Promise<{ samples: Sample[]; runTags: Record<string, string>; plan: Plan; dropped: number; firstTimeMs: number }> {
+async function readAll(files: string[], signal?: AbortSignal, given?: Scenario): Promise<{ samples: Sample[]; runTags: Record<string, string>; plan: Plan; dropped: number; firstTimeMs: number; torn: string[] }> {
   const samples: Sample[] = [];
   let runTags: Record<string, string> | undefined;
   let plan: Plan | undefined;
   let spanMs = Infinity;
   let dropped = 0;
   let firstTimeMs = Infinity;
+  const torn: string[] = [];
   for (const file of files) {
     let n = 0;
-    for await (const p of readK6(file, signal)) {
+    const cut = (f: string, line: string) => torn.push(`${basename(f)}: its last line was cut short (${line.length} bytes without the newline k6 ends each line with: a runner stopped while writing it) and is left out`);
+    for await (const p of readK6(file, cut, signal)) {
       n++;
       if (p.metric === 'dropped_iterations') dropped += p.value;
       const where = `${file}:${n + 1}`;
@@ -197,7 +226,7 @@ async function readAll(files: string[], signal?: AbortSignal, given?: Scenario):
   if (!runTags || !plan) throw new K6ImportError(`${files.join(', ')}: no ${K6_STEP_METRIC} samples; run a script written by 'firstbell export k6'`);
   samples.sort((a, b) => a.intendedMs - b.intendedMs);
   markEntries(samples);
-  return { samples, runTags, plan, dropped, firstTimeMs };
+  return { samples, runTags, plan, dropped, firstTimeMs, torn };
 }
 
 /** The plan the results were sent from, rebuilt from the scenario, scale and seed the run's tags name; each checked. */
@@ -229,7 +258,7 @@ function planFromTags(runTags: Record<string, string>, where: string, given?: Sc
  */
 export async function importK6(files: string[], outDir: string, runId?: string, signal?: AbortSignal, scenarioFile?: Scenario): Promise<K6Import> {
   if (!files.length) throw new K6ImportError('no results files given');
-  const { samples, runTags, plan, dropped, firstTimeMs } = await readAll(files, signal, scenarioFile);
+  const { samples, runTags, plan, dropped, firstTimeMs, torn } = await readAll(files, signal, scenarioFile);
   const { scenario, schedule } = plan;
   const url = new URL(runTags[K6_RUN_TAGS.target] ?? 'http://unknown.invalid/');
   const { kind, steps } = stepsOf(runTags, files);
@@ -238,6 +267,8 @@ export async function importK6(files: string[], outDir: string, runId?: string, 
   const folder = new RunFolderWriter(outDir, id);
   const { dir } = folder;
   for (const s of samples) folder.samples.write(sampleLine(s));
+  const starts = startHealth(samples, schedule);
+  for (const h of starts) folder.health.write(healthLine(h));
   folder.close();
   if (folder.failure) throw folder.failure;
   const series = new Series(steps, scenario.joinWithinMs);
@@ -246,11 +277,51 @@ export async function importK6(files: string[], outDir: string, runId?: string, 
   folder.info({
     ...runInfoOf(folder.id, plan, { target: { kind, url: url.href.replace(/\/$/, '') }, steps, status: 'completed', startedAt: new Date(firstTimeMs).toISOString(), host }),
     endedAt: new Date(firstTimeMs + (samples[samples.length - 1]?.endMs ?? 0)).toISOString(),
-    generator: { arrivalsPlanned: schedule.offsetsMs.length, arrivalsSent: new Set(samples.map((s) => s.user)).size, late: 0, dropped, lateThresholdMs: 0, maxActive: 0 },
-    source: { kind: 'k6', files: files.map((f) => basename(f)), runners: files.length },
+    generator: {
+      arrivalsPlanned: schedule.offsetsMs.length, arrivalsSent: new Set(samples.map((s) => s.user)).size, late: starts.reduce((n, h) => n + h.late, 0), dropped,
+      lateThresholdMs: K6_LATE_MS, maxActive: 0,
+    },
+    source: { kind: 'k6', files: files.map((f) => basename(f)), runners: files.length, ...(torn.length ? { cut: torn } : {}) },
   });
   folder.series(series);
-  return { dir, samples: samples.length, runners: files.length, dropped, thresholds: mergedThresholds(series, scenario) };
+  return { dir, samples: samples.length, runners: files.length, dropped, torn };
+}
+
+/** A participant k6 started this much after its place in the plan started late, as firstbell's own dispatch counts it. */
+const K6_LATE_MS = 100;
+
+/**
+ * k6's starts against the plan, as firstbell records its own dispatch each second: the arrivals planned in that second,
+ * how many of them k6 started more than K6_LATE_MS late, and how late (send lag p99 and max). k6 numbers its
+ * iterations in the order it starts them, across runners: participant n (its first step's start) is the plan's n-th
+ * arrival, due at the latest by the end of its share of its second (k6 spreads a second's arrivals over it). CPU and
+ * event-loop lag are not in k6's results and stay 0.
+ */
+function startHealth(samples: readonly Sample[], schedule: Schedule): HealthSecond[] {
+  const first = new Map<number, number>();
+  for (const s of samples) if (!first.has(s.user)) first.set(s.user, s.intendedMs);
+  const perSecond = arrivalsPerSecond(schedule);
+  // The second of the plan's n-th arrival, and its latest start.
+  const secondOf = new Uint32Array(schedule.offsetsMs.length);
+  const dueBy = new Float64Array(schedule.offsetsMs.length);
+  for (let sec = 0, k = 0; sec < perSecond.length; sec++) {
+    const n = perSecond[sec]!;
+    for (let j = 0; j < n; j++, k++) {
+      secondOf[k] = sec;
+      dueBy[k] = sec * 1000 + ((j + 1) * 1000) / n;
+    }
+  }
+  const lags: number[][] = perSecond.map(() => []);
+  for (const [user, startMs] of first) if (user < dueBy.length) lags[secondOf[user]!]!.push(Math.max(0, startMs - dueBy[user]!));
+  const at = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)] ?? 0;
+  return lags.map((xs, t) => {
+    xs.sort((a, b) => a - b);
+    const round1 = (x: number) => Math.round(x * 10) / 10;
+    return {
+      t, loopLagP99Ms: 0, loopLagMaxMs: 0, cpuPct: 0, sendLagP99Ms: round1(at(xs, 99)), sendLagMaxMs: round1(xs[xs.length - 1] ?? 0),
+      arrivals: xs.length, late: xs.filter((x) => x > K6_LATE_MS).length, dropped: 0, active: 0, rssMb: 0,
+    };
+  });
 }
 
 /** The steps the results were recorded under, from the script's steps tag. */
@@ -262,13 +333,3 @@ function stepsOf(runTags: Record<string, string>, files: string[]): { kind: stri
   return { kind, steps };
 }
 
-/** Each layer's objective judged on the merged samples of all runners together. */
-function mergedThresholds(series: Series, scenario: ResolvedScenario): MergedThreshold[] {
-  return LAYERS.map((layer): MergedThreshold => {
-    const t = series.total((d) => d.layer === layer);
-    const o = scenario.objectives[layer];
-    const p95Ms = t.latencyMs(95);
-    const errorRate = t.attempts ? t.failed / t.attempts : 0;
-    return { layer, p95Ms, p95Limit: o.p95Ms, errorRate, errorLimit: o.maxErrorRate, passed: p95Ms < o.p95Ms && errorRate < o.maxErrorRate };
-  });
-}

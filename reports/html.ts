@@ -318,12 +318,15 @@ const PAGE_SCRIPT = String.raw`
   }
   var h = data.health;
   var hl = h.map(function (r) { return t.clocks[r.t] || String(r.t); });
-  draw('chart-health', { type: 'line', data: { labels: hl, datasets: [
+  // Results of another engine (k6) have its starts against the plan, not its CPU or event loop.
+  var healthSets = data.measured ? [
       { label: 'event-loop lag p99 (ms)', data: h.map(function (r) { return r.loopLagP99Ms; }), borderColor: '#6a1b9a', pointRadius: 0, yAxisID: 'y' },
       { label: 'send lag p99 (ms)', data: h.map(function (r) { return r.sendLagP99Ms; }), borderColor: '#ef6c00', pointRadius: 0, yAxisID: 'y' },
       { label: 'CPU, busiest process (% of a core)', data: h.map(function (r) { return r.cpuPct; }), borderColor: '#1565c0', pointRadius: 0, yAxisID: 'y2' },
       { label: 'CPU, all generator processes (% of a core)', data: h.map(function (r) { return r.cpuTotalPct === undefined ? null : r.cpuTotalPct; }), borderColor: '#1565c0', borderDash: [4, 3], pointRadius: 0, yAxisID: 'y2' },
-      { label: 'participants under way', data: h.map(function (r) { return r.active; }), borderColor: '#2e7d32', pointRadius: 0, yAxisID: 'y3' }] },
+      { label: 'participants under way', data: h.map(function (r) { return r.active; }), borderColor: '#2e7d32', pointRadius: 0, yAxisID: 'y3' }]
+    : [{ label: 'start lag p99 (ms)', data: h.map(function (r) { return r.sendLagP99Ms; }), borderColor: '#ef6c00', pointRadius: 0, yAxisID: 'y' }];
+  draw('chart-health', { type: 'line', data: { labels: hl, datasets: healthSets },
     options: { responsive: true, maintainAspectRatio: false, plugins: { markers: markers(null), title: { display: true, text: 'generator health per second' } },
       scales: { x: { ticks: { maxTicksLimit: 16 } }, y: { beginAtZero: true, title: { display: true, text: 'ms' } }, y2: { position: 'right', beginAtZero: true, title: { display: true, text: '% CPU' }, grid: { drawOnChartArea: false } },
         y3: { position: 'right', beginAtZero: true, title: { display: true, text: 'participants' }, grid: { drawOnChartArea: false } } } } });
@@ -366,7 +369,7 @@ export function renderReport(a: Analysis): string {
   const r = a.run;
   const kindLabels: Record<string, string> = {};
   for (const s of a.steps) for (const f of s.failures) kindLabels[f.kind] = f.label;
-  const data = { timeline: a.timeline, layers: a.layers, health: a.health, firstBell: r.scenario.firstBell, kindLabels, browsers: a.browsers ?? null, bells: a.bells ?? null };
+  const data = { timeline: a.timeline, layers: a.layers, health: a.health, measured: !r.source, firstBell: r.scenario.firstBell, kindLabels, browsers: a.browsers ?? null, bells: a.bells ?? null };
   const genWarn = a.generator.suspectSeconds.length > 0 || a.generator.ownFailures.length > 0;
   const verdictWord = { passed: 'PASSED', failed: 'FAILED', 'not-judged': 'NOT JUDGED', 'generator-bound': 'GENERATOR-BOUND' }[a.verdict];
   const layerSections = a.layers
@@ -392,7 +395,7 @@ ${scriptErrorTable(a)}${notAllowedTable(a)}
 <h2>Steps</h2>
 ${stepTable(a)}
 <h2>Generator health</h2>
-<p>${esc(a.generator.note)} Arrivals sent: ${a.generator.arrivalsSent} of ${a.generator.arrivalsPlanned}. Worst second: event-loop lag p99 ${ms(a.generator.worstLoopLagMs)}, send lag p99 ${ms(a.generator.worstSendLagMs)}, CPU ${a.generator.worstCpuPct} %.</p>
+<p>${esc(a.generator.note)} Arrivals sent: ${a.generator.arrivalsSent} of ${a.generator.arrivalsPlanned}. Worst second: ${r.source ? `start lag p99 ${ms(a.generator.worstSendLagMs)} (k6's start of a participant after its place in the plan)` : `event-loop lag p99 ${ms(a.generator.worstLoopLagMs)}, send lag p99 ${ms(a.generator.worstSendLagMs)}, CPU ${a.generator.worstCpuPct} %`}.</p>
 <div class="chart"><canvas id="chart-health"></canvas></div>
 ${shardTable(a)}
 <h2>Run</h2>

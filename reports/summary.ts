@@ -1,6 +1,6 @@
 // Small outputs of the result model: summary.json, the terminal verdict and junit.xml.
 import type { Analysis } from '../analysis/analysis.js';
-import { layerStateWords } from '../analysis/headline.js';
+import { layerStateWords, thresholdText } from '../analysis/headline.js';
 
 /** summary.json: the verdict and the figures a pipeline reads. */
 export function summaryJson(a: Analysis): object {
@@ -24,6 +24,7 @@ export function summaryJson(a: Analysis): object {
       capacity: l.capacity ?? null, knee: l.knee ?? null, breakPoint: l.breakPoint ?? null, connectionLimit: l.connectionLimit ?? null,
     })),
     steps: a.steps,
+    k6Thresholds: a.k6Thresholds ?? null,
     scriptErrors: a.scriptErrors,
     notAllowed: a.notAllowed,
     faults: a.faults,
@@ -64,6 +65,7 @@ export function terminalSummary(a: Analysis, reportPath: string): string {
     }
   }
   if (a.generator.suspectSeconds.length || a.generator.ownFailures.length) lines.push(`  generator ${a.generator.note}`);
+  for (const t of a.k6Thresholds ?? []) lines.push(`  k6        ${t.layer} threshold ${t.passed ? 'passed' : 'FAILED'} on every runner's samples together: ${thresholdText(t)}`);
   for (const e of a.scriptErrors.slice(0, 5)) lines.push(`  script    ${e.count} × ${e.message}`);
   for (const e of a.notAllowed.slice(0, 5)) lines.push(`  refused   ${e.count} × ${e.message}`);
   lines.push(`report: ${reportPath}`);

@@ -145,7 +145,11 @@ export interface RunInfo {
   /** Scheduled faults, as planned and as applied. */
   faults?: FaultRecord[];
   /** Where the samples came from when firstbell did not send the load itself: k6 result files. */
-  source?: { kind: 'k6'; files: string[]; runners: number };
+  source?: {
+    kind: 'k6'; files: string[]; runners: number;
+    /** Result files whose last line was cut short (a runner stopped while writing it), each named with its line: left out. */
+    cut?: string[];
+  };
   /** Browser users that ran beside the protocol users, when there were any. */
   browsers?: { count: number; cycleMs: number; endpoint?: string };
   /** This run was shard `index` of `count` (every count-th arrival), started at the shared instant `startAt`. */

@@ -251,3 +251,92 @@ describe('firstbell export k6 of a user journey', () => {
     expect(summary.target.kind).toBe('journey');
   });
 });
+
+describe('firstbell import k6 judges k6 as firstbell judges itself', () => {
+  const scenarioFile = join(PACKAGE_ROOT, 'examples/json-login/steady.json');
+  let runTags: Record<string, string>;
+  let offsets: Float64Array;
+  const STEPS = [['login', 'admission'], ['lesson', 'broker'], ['classroom', 'media']] as const;
+
+  /** The results k6 would write for each participant of steady-pupils at scale 1 (its step `k` ending as `end(user, k)` says), starting when `start` says. */
+  function results(start: (user: number, planned: number) => number, end: (user: number, k: number) => Partial<Sample> = () => ({})): string[] {
+    return Array.from(offsets, (planned, user) => STEPS.map(([step, layer], k) => {
+      const at = start(user, planned) + k * 20;
+      return csvRow({ user, layer, step, intendedMs: at, startMs: at, endMs: at + 10, outcome: 'ok', status: 200, ...end(user, k) }, 1.7e12, runTags);
+    })).flat();
+  }
+
+  async function importRows(rows: string[], tail = '\n'): Promise<{ code: number; out: string; err: string; summary?: Record<string, any> }> {
+    const f = join(tempDir(), 'results.csv');
+    writeFileSync(f, [K6_CSV_HEADER, ...rows].join('\n') + tail);
+    const text = captureIo();
+    const code = await main(['import', 'k6', f, '--scenario', scenarioFile, '--out', tempDir()], text.io);
+    const json = captureIo();
+    await main(['import', 'k6', f, '--scenario', scenarioFile, '--out', tempDir(), '--json'], json.io);
+    return { code, out: text.out(), err: text.err(), summary: code === EXIT.usage ? undefined : (JSON.parse(json.out()) as Record<string, any>) };
+  }
+
+  it('sets up the script of steady-pupils', async () => {
+    const out = tempDir();
+    const c = captureIo();
+    expect(await main(['export', 'k6', scenarioFile, '--target', 'http://127.0.0.1:8080', '--scale', '1', '--out', out], c.io), c.err()).toBe(EXIT.ok);
+    runTags = JSON.parse(/"tags": (\{[^}]*\})/.exec(readFileSync(join(out, 'script.js'), 'utf8'))![1]!) as Record<string, string>;
+    const { buildPlan } = await import('../plan/plan.js');
+    const { loadScenarioFile } = await import('../modules/scenario.js');
+    offsets = buildPlan(resolveScenario(await loadScenarioFile(scenarioFile), 1), 1).schedule.offsetsMs;
+    expect(offsets.length).toBe(100);
+  });
+
+  it('marks the seconds in which k6 started participants late as generator-bound (starts shifted 500 ms in one second), never the target', async () => {
+    const onTime = await importRows(results((_, planned) => planned));
+    expect(onTime.code, onTime.out + onTime.err).toBe(EXIT.ok);
+    expect(onTime.summary!.generator).toMatchObject({ late: 0, suspectSeconds: [] });
+
+    // The 20 participants the plan has in its third second start 500 ms late, bunched with the next second's.
+    const late = await importRows(results((_, planned) => (Math.floor(planned / 1000) === 2 ? planned + 500 : planned)));
+    expect(late.code).toBe(EXIT.objectivesFailed);
+    expect(late.summary!.verdict).toBe('generator-bound');
+    expect(late.summary!.generator).toMatchObject({ late: 20, suspectSeconds: [2] });
+    expect(late.summary!.generator.worstSendLagMs).toBeGreaterThanOrEqual(450);
+    expect(late.summary!.headline).toMatch(/^k6 started participants late \(behind the plan\) in 1 s \(08:00:02\)/);
+    expect(late.summary!.generator.note).toContain('20 of them more than 100 ms after their place in the plan');
+  });
+
+  it("counts the script's thresholds in the verdict and the exit code, in one voice: a failed threshold is never PASSED", async () => {
+    // Three classroom joins of 100 fail, one in each of three seconds apart: no second breaks the media layer for
+    // long, but over the whole run 3 % of its attempts failed, where the script's threshold allows under 1 %.
+    const r = await importRows(results((_, planned) => planned, (user, k) => (k === 2 && user % 40 === 5 ? { outcome: 'http', status: 500 } : {})));
+    expect(r.code).toBe(EXIT.objectivesFailed);
+    expect(r.summary!.verdict).toBe('failed');
+    expect(r.summary!.k6Thresholds).toEqual(expect.arrayContaining([expect.objectContaining({ layer: 'media', passed: false, errorRate: 0.03 }), expect.objectContaining({ layer: 'admission', passed: true })]));
+    expect(r.summary!.headline).toContain("k6's thresholds failed over the whole run, on every runner's samples together: the media layer's p95 10 ms (limit 1000 ms), errors 3.00 % (limit 1.00 %)");
+    expect(r.out).toMatch(/^FAILED: /m);
+    expect(r.out).toMatch(/^ {2}k6 {8}media threshold FAILED on every runner's samples together: p95 10 ms \(limit 1000 ms\), errors 3\.00 % \(limit 1\.00 %\)$/m);
+  });
+
+  it('counts what a results file has when its last line is cut short, and names it; refuses a file k6 is still writing', async () => {
+    const rows = results((_, planned) => planned);
+    const cut = rows[rows.length - 1]!.slice(0, 80);
+    const r = await importRows([...rows.slice(0, -1), cut], '');
+    expect(r.code, r.out + r.err).toBe(EXIT.ok);
+    expect(r.out).toContain(`imported ${rows.length - 1} samples from 1 runner`);
+    expect(r.out).toContain("note      results.csv: its last line was cut short (80 bytes without the newline k6 ends each line with: a runner stopped while writing it) and is left out");
+    expect(r.summary!.generator.note).toContain('results.csv: its last line was cut short');
+    // All 100 participants started: one missing sample does not make the run short of its plan.
+    expect(r.summary!.users).toMatchObject({ arrived: 100 });
+
+    // A file that grows while it is read.
+    const f = join(tempDir(), 'growing.csv');
+    const many = Array.from({ length: 40 }, () => rows).flat();
+    writeFileSync(f, [K6_CSV_HEADER, ...many].join('\n') + '\n');
+    const { appendFileSync } = await import('node:fs');
+    const writer = setInterval(() => appendFileSync(f, `${rows[0]}\n`), 5);
+    try {
+      const c = captureIo();
+      expect(await main(['import', 'k6', f, '--scenario', scenarioFile, '--out', tempDir()], c.io)).toBe(EXIT.usage);
+      expect(c.err()).toMatch(new RegExp(`${f}: changed while it was read \\(\\d+ bytes, then \\d+\\): k6 is still writing it; import the results once k6 has finished`));
+    } finally {
+      clearInterval(writer);
+    }
+  });
+});

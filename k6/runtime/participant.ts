@@ -18,6 +18,22 @@ import { K6Socket } from './socket.js';
 
 installAbort();
 
+/**
+ * Whether a `catch` receives what was thrown in a function that also has an arrow function using `this`: before
+ * k6 v1.2.0 it received `this`, so every failed step of a journey lost its kind (a 401 recorded as an error with status 0).
+ */
+export function catchReceivesTheError(this: unknown): boolean {
+  const self = () => this;
+  try {
+    throw new Error('probe');
+  } catch (e) {
+    return e instanceof Error && e !== self();
+  }
+}
+if (!catchReceivesTheError.call({})) {
+  throw new Error("this script needs k6 v1.2.0 or later: this k6 hands a catch the wrong value, so a journey's failed steps would lose their kind; run it with a newer k6");
+}
+
 /** What every participant of the exported run shares: the scenario's people and client, the target, the run's end. */
 export interface JourneyRun {
   population: Population;
