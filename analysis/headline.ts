@@ -132,6 +132,8 @@ export function thresholdText(t: K6Threshold): string {
 export function headlineOf(a: Omit<Analysis, 'headline'>, generator: GeneratorVerdict): string {
   const { run, layers, users } = a;
   let text = run.status === 'interrupted' ? 'Interrupted run. ' : run.status === 'failed' ? 'The run failed part-way. ' : run.status === 'running' ? 'The run did not close (it was killed). ' : '';
+  // A run that reached its end with a worker ended on the way says so first.
+  if (run.status === 'completed' && run.stopReason) text += `${run.stopReason[0]!.toUpperCase()}${run.stopReason.slice(1)}. `;
   const sf = generator.shortfall;
   if (sf?.shards) text += `Not confirmed: ${sf.shards}, so ${n(sf.unsent)} of ${n(sf.planned)} planned arrivals were not sent and the load was not the plan. `;
   else if (sf) text += `Not confirmed: k6 left ${n(sf.unsent)} of ${n(sf.planned)} planned arrivals unsent (${Math.round(sf.share * 1000) / 10} %; ${n(sf.dropped)} dropped for want of a free VU), so the load was not the plan. `;

@@ -15,6 +15,7 @@ import { calibrate } from '../users/calibrate.js';
 import { describeFault } from '../scenarios/flags.js';
 import { BUILT_IN_SCENARIOS } from '../scenarios/index.js';
 import type { ResolvedScenario } from '../scenarios/model.js';
+import { runsApart } from '../run/conductor.js';
 import { scenarioOfTimetable, timetableFlags, type TimetableFlags } from './timetable.js';
 import { EXIT, faultFlags, fmt, type FaultFlags, localAddressOption, parseNumber, scaleOption, scenarioByName, seedOption, targetFlags, targetOfFlags, UsageError, workersOption, type Io, type SetAction, type TargetKindFlags } from './shared.js';
 
@@ -27,7 +28,7 @@ export interface LayoutFlags {
 }
 
 /** The plan of a run: the schedule once, then worker processes and local addresses from its figures, the flags and this machine's limits. */
-export function planRun(s: ResolvedScenario, seed: number, targetHost: string, flags: LayoutFlags, holds = true): Plan & { layout: LoadLayout } {
+export function planRun(s: ResolvedScenario, seed: number, targetHost: string, flags: LayoutFlags, holds = true, apart = false): Plan & { layout: LoadLayout } {
   let given: string[] | undefined;
   try {
     given = flags.localAddress?.length ? parseLocalAddresses(flags.localAddress, new Set(Object.values(networkInterfaces()).flatMap((l) => (l ?? []).map((x) => x.address)))) : undefined;
@@ -49,7 +50,7 @@ export function planRun(s: ResolvedScenario, seed: number, targetHost: string, f
     })),
     flags.shardOf,
   );
-  return { ...plan, layout: layout! };
+  return { ...plan, layout: { ...layout!, ...(apart ? { apart } : {}) } };
 }
 
 /**
@@ -143,7 +144,7 @@ export function describePlan(p: Plan & { layout: LoadLayout }, target: string | 
   const files = layout.filesPerProcess === undefined ? '' : `, ${fmt(layout.filesPerProcess)} files each`;
   const addrs = layout.localAddresses;
   lines.push(
-    `      generator: ${layout.workers} process${layout.workers === 1 ? '' : 'es'} (${layout.workersWhy}${files}); ` +
+    `      generator: ${layout.workers} ${layout.apart ? 'worker ' : ''}process${layout.workers === 1 ? '' : 'es'} (${layout.workersWhy}${files}${layout.apart ? "; your journey runs apart from the run's own process, with a heap cap" : ''}); ` +
       (addrs.length === 0
         ? `connections from the system's source address (${fmt(layout.portsPerAddress)} ports)`
         : `connections spread over ${addrs.length} local address${addrs.length === 1 ? '' : 'es'} ${addrs.length > 2 ? `${addrs[0]}…${addrs.at(-1)}` : addrs.join(', ')} (${layout.localAddressesWhy ?? 'as given'}; ${fmt(addrs.length * layout.portsPerAddress)} ports)`),
@@ -203,7 +204,7 @@ export function addPlanCommands(program: Command, io: Io, setAction: SetAction):
         const s = await scenarioByName(name, o.scale, o.objective, o.data, (f) => scenarioOfTimetable(f, o, io.cwd), o);
         // Nothing is sent: the target is built only to know whether it holds and what it declares it takes.
         const target = await targetOfFlags(o, o.target ?? 'http://127.0.0.1/', s, cmd);
-        const p = planRun(s, o.seed, target.url.hostname, o, target.holds !== false);
+        const p = planRun(s, o.seed, target.url.hostname, o, target.holds !== false, runsApart(target));
         io.stdout.write(describePlan(p, o.target ? `${target.kind} ${target.url.origin}` : undefined, o.browsers, target) + '\n');
         // The reference journey is measured against a platform started for it; another target is never sent to.
         const cost = await journeyCost(io, o.costFrom, o.target === undefined && target.kind === 'reference', s);

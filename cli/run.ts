@@ -15,7 +15,8 @@ import { writeReport } from '../reports/build-report.js';
 import { compare } from '../reports/compare.js';
 import { RunFailedError } from '../run-folder/run-folder.js';
 import { WriteError } from '../run-folder/writer.js';
-import { NO_WEB_CLIENT_HINT, processAlive, runOn, type Progress } from '../run/conductor.js';
+import { NO_WEB_CLIENT_HINT, processAlive, runOn, runsApart, type Progress } from '../run/conductor.js';
+import { JourneyMemoryError } from '../users/workers.js';
 import { fixtureArgs, fixtureFlags, type FixtureFlags } from './fixture.js';
 import { describePlan, planRun } from './plan.js';
 import { parseShard, parseStartAt, type Shard } from '../plan/shard.js';
@@ -72,6 +73,7 @@ export interface RunFlags extends WebClientFlags, FaultFlags {
   localAddress: string[];
   targetPid?: number;
   maxAnswer: number;
+  journeyHeap?: number;
   /** run only: this shard of the schedule (i/N), and the instant every shard starts at. */
   shard?: string;
   startAt?: string;
@@ -97,7 +99,7 @@ export async function runOnce(io: Io, scenario: ResolvedScenario, target: Platfo
   if (webClient && flags.browsers === 0) throw new UsageError(`${flags.webClient !== undefined ? '--web-client' : '--page'} says how browser users get in, but there are none; add --browsers N (e.g. --browsers 2)`);
   if (flags.browsers > 0 && !webClient && !target.webClient) throw new UsageError(`--browsers: the ${target.kind} target has no web client for browser users; ${NO_WEB_CLIENT_HINT}`);
   const shard = shardOfFlags(flags);
-  const plan = planRun(scenario, flags.seed, target.url.hostname, { ...flags, shardOf: shard }, target.holds !== false);
+  const plan = planRun(scenario, flags.seed, target.url.hostname, { ...flags, shardOf: shard }, target.holds !== false, runsApart(target));
   io.stderr.write(describePlan(plan, `${target.kind} ${target.url.origin}`, flags.browsers) + '\n');
   if (shard) io.stderr.write(`waiting for ${new Date(shard.startAtEpochMs).toISOString()} (in ${((shard.startAtEpochMs - Date.now()) / 1000).toFixed(1)} s) to start${shard.count > 1 ? ` shard ${shard.index} of ${shard.count}` : ''}\n`);
   // The progress line shows the layers the journey has.
@@ -106,6 +108,7 @@ export async function runOnce(io: Io, scenario: ResolvedScenario, target: Platfo
   const result = await runOn(target, {
     plan, outDir, maxActive: flags.maxActive,
     signal: io.signal, onProgress: progress.onProgress, faultsVia: flags.faultsVia, targetPid: flags.targetPid, webClient, allowHosts: flags.allowTarget, maxAnswerBytes: flags.maxAnswer,
+    journeyHeapMb: flags.journeyHeap,
     browsers: flags.browsers > 0 ? { count: flags.browsers, cycleMs: flags.browserCycle * 1000, chromium: flags.chromium, endpoint: flags.browserEndpoint } : undefined,
   })
     .catch(async (err: unknown) => {
@@ -115,6 +118,8 @@ export async function runOnce(io: Io, scenario: ResolvedScenario, target: Platfo
       const where = built instanceof Error ? `; the report could not be written (${built.message}); what ran is in ${err.dir}` : `; report of what ran: ${built.reportPath}`;
       // A folder that cannot be written (a full disk, a read-only file system) is the user's to fix.
       if (err.cause instanceof WriteError) throw new UsageError(`the run stopped: ${err.message}${where}; free some space or give another --out`);
+      // A journey that held more memory than its cap is the user's to fix.
+      if (err.cause instanceof JourneyMemoryError) throw new UsageError(`the run stopped: ${err.message}${where}`);
       throw new Error(`the run failed part-way: ${err.message}${where}`);
     })
     .finally(progress.done);
@@ -225,6 +230,7 @@ const runFlags = (cmd: Command) =>
     .option('--browser-endpoint <url>', 'attach browser users to a running Chromium (ws://… from /json/version, or http://host:port) instead of launching one')
     .addOption(new Option('--target-pid <pid>', "the target's server process on this machine: its exit during the run is reported as the target going down").argParser(pidArg))
     .addOption(new Option('--max-answer <size>', "most bytes of one answer a participant reads (an HTTP body, a WebSocket message), e.g. 8MB or 512kB; beyond it the step fails as too_large").argParser(parseSize('--max-answer')).default(DEFAULT_MAX_ANSWER_BYTES, '8MB'))
+    .addOption(new Option('--journey-heap <MB>', "heap of each process that runs a journey of your own; past it that process ends and the run fails, naming it (default: 3/4 of the machine's memory shared among them, 512 to 4096)").argParser(parseNumber('--journey-heap', 64, 1_048_576, true)))
     .addOption(workersOption())
     .addOption(localAddressOption());
 

@@ -80,6 +80,8 @@ export interface Layout {
 export interface LoadLayout extends Layout {
   /** Why that many. */
   workersWhy: string;
+  /** The journey is the user's own code: even one process that sends is a worker apart from the run's. */
+  apart?: boolean;
   /** Files each process may open, or undefined where unknown. */
   filesPerProcess?: number;
   /** Set when the addresses were chosen here, not given. */

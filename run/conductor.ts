@@ -55,6 +55,11 @@ export interface RunSettings {
   maxAnswerBytes?: number;
   /** A local process of the target, watched during the run: its exit is the target going down. */
   targetPid?: number;
+  /**
+   * Heap of each process that runs a journey of the user's own, MB: past it that process ends and the run fails
+   * naming it, with its report. Default: three quarters of the machine's memory shared among them, 512 to 4,096.
+   */
+  journeyHeapMb?: number;
 }
 
 /** How to give browser users a way in, for a target without a web client. */
@@ -189,7 +194,7 @@ class Run {
       const gen = await startGenerator(plan, o, { origin: faults.origin, maxActive, clock: () => run?.clock() ?? 0, rows, net });
       // t = 0 is a wall-clock instant every sending process shares; with workers a moment ahead, so each has it before it
       // comes; a shard's is the instant all shards share (--start-at).
-      const t0Epoch = plan.shard?.startAtEpochMs ?? epochNow() + (layout.workers > 1 ? 200 : 0);
+      const t0Epoch = plan.shard?.startAtEpochMs ?? epochNow() + (gen instanceof InProcessGenerator ? 0 : 200);
       return (run = new Run(plan, o, { faults, browsers, gen, maxActive, steps }, t0Epoch));
     } catch (e) {
       await browsers?.stop();
@@ -260,7 +265,7 @@ class Run {
     if (!this.ending.signal.aborted) await new Promise((r) => this.ending.signal.addEventListener('abort', r, { once: true }));
     if (this.o.signal?.aborted) this.status = 'interrupted';
     if (this.folder.sinkError) throw this.ending.signal.reason;
-    if (this.p.gen.lost) throw new Error(this.p.gen.lost);
+    if (this.p.gen.lost) throw this.p.gen.lost;
   }
 
   /** Stage 3, each second `t`: its health record (all processes merged) and the progress line. */
@@ -269,7 +274,7 @@ class Run {
     // Samples that cannot be written make the run worthless: stop it, and say why.
     const sinkError = this.folder.sinkError;
     if (sinkError && !this.ending.signal.aborted) this.ending.abort(sinkError);
-    if (gen.lost && !this.ending.signal.aborted) this.ending.abort(new Error(gen.lost));
+    if (gen.lost && !this.ending.signal.aborted) this.ending.abort(gen.lost);
     const h = this.monitor.take(t, gen.active);
     gen.collect(t, h, this.recorder.live, (lines) => this.folder.samples.write(lines), this.clock());
     if (h.uncaught) this.keepUncaught(h.uncaught);
@@ -343,8 +348,7 @@ class Run {
     }, (lines) => this.folder.samples.write(lines));
     await browsersDone;
     if (finished.missing.length) {
-      const n = finished.missing.length;
-      this.info.stopReason = `worker${n === 1 ? '' : 's'} ${finished.missing.map((k) => k + 1).join(', ')} of ${this.plan.layout.workers} did not hand back ${n === 1 ? 'its' : 'their'} series within 30 s of the end (overloaded); the report is built from the samples, of which their last 200 ms may be missing`;
+      this.info.stopReason = `${finished.missingWhy ?? `${finished.missing.length} worker(s) did not hand back their series`}; the report is built from the samples, of which their last moments may be missing`;
     }
     return finished;
   }
@@ -378,7 +382,7 @@ class Run {
     this.folder.close();
     const fromSamples = (finished?.missing.length ?? 0) > 0;
     // With workers, a failed run has only part of the series here: the report rebuilds it from the samples instead.
-    const whole = finished !== undefined || this.plan.layout.workers === 1;
+    const whole = finished !== undefined || this.p.gen instanceof InProcessGenerator;
     if (whole && !fromSamples) this.folder.keep(() => this.folder.series(this.finalSeries(finished)));
     let dispatched = finished?.stats ?? this.p.gen.stats();
     // Workers that did not hand back their counts reported them last while overloaded, seconds behind: every
@@ -419,7 +423,9 @@ async function startGenerator(plan: Plan, o: Settings, g: { origin: string; maxA
   const { scenario, seed, schedule, layout } = plan;
   const { origin, maxActive, clock } = g;
   const lateThresholdMs = o.lateThresholdMs ?? DEFAULT_LATE_MS;
-  if (layout.workers === 1) {
+  // A journey of the user's own runs apart from this process, with a heap cap: its endless loop or its memory
+  // cannot keep this process from ending the run and writing the report.
+  if (layout.workers === 1 && !runsApart(o.target)) {
     await prepareForLoad({ origin, target: o.target, scenario, arrivals: plannedArrivals(plan), net: g.net });
     return new InProcessGenerator({
       scenario, seed, target: o.target, net: g.net, schedule, share: shareOf(plan.shard, 0, 1), origin, clock, maxActive, lateThresholdMs,
@@ -431,5 +437,10 @@ async function startGenerator(plan: Plan, o: Settings, g: { origin: string; maxA
     maxActive: Math.ceil(maxActive / layout.workers), lateThresholdMs, localAddresses: layout.localAddresses,
     allowedHosts: allowedHosts(o), maxAnswerBytes: g.net.maxAnswerBytes,
   }));
-  return WorkerGenerator.start(inits, clock);
+  return WorkerGenerator.start(inits, clock, o.journeyHeapMb);
+}
+
+/** Whether the platform's journey is the user's own code that worker processes can build again from its module. */
+export function runsApart(target: Platform): boolean {
+  return target.kind === 'journey' && target.spec !== undefined;
 }

@@ -34,18 +34,24 @@ function scenario(journey: string): string {
   return join(dir, 'scenario.json');
 }
 
-/** `firstbell run` of `file` as a process; its exit code, summary.json on stdout and run folder. */
-async function run(file: string, workers: number) {
+/** `firstbell run` of `file` as a process; its exit code, summary.json on stdout, run folder and how long it took. */
+async function run(file: string, workers: number, args: string[] = [], signalAfterMs?: number) {
   const out = tempDir();
-  const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'dist', 'cli.js'), 'run', file, '--target', target, '--scale', '1', '--workers', String(workers), '--out', out, '--no-progress', '--json', '--no-typecheck'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const started = Date.now();
+  const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'dist', 'cli.js'), 'run', file, '--target', target, '--scale', '1', '--workers', String(workers), '--out', out, '--no-progress', '--json', '--no-typecheck', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d));
   child.stderr.on('data', (d: Buffer) => (stderr += d));
+  if (signalAfterMs !== undefined) {
+    // Once the run has started (its plan printed), Ctrl-C after the given time.
+    const wait = () => (stderr.includes('plan:') ? setTimeout(() => child.kill('SIGINT'), signalAfterMs) : setTimeout(wait, 50));
+    wait();
+  }
   const code = await new Promise<number | null>((r) => child.on('close', r));
   const folders = existsSync(out) ? readdirSync(out) : [];
   expect(folders, stderr).toHaveLength(1);
-  return { code, stderr, summary: JSON.parse(stdout || '{}') as Record<string, any>, folder: join(out, folders[0]!) };
+  return { code, stderr, tookMs: Date.now() - started, summary: JSON.parse(stdout || '{}') as Record<string, any>, folder: join(out, folders[0]!) };
 }
 
 describe('a journey whose own code misbehaves', () => {
@@ -112,4 +118,59 @@ export default defineJourney({
       ]));
     }, 60_000);
   }
+
+  const looping = `import { defineJourney } from 'firstbell';
+export default defineJourney({
+  steps: { login: 'admission' },
+  holds: false,
+  async journey(vu) {
+    await vu.step('login', (signal) => vu.http.request('GET', '/', { signal }));
+    if (vu.identity.participant === 7) for (;;) {}
+    return 'joined';
+  },
+});
+`;
+
+  it('an endless loop runs in a worker apart from the run: the run ends soon after its planned end, names the stuck worker and never blames the target (probe 4)', async () => {
+    const r = await run(scenario(looping), 1);
+    expect(r.code, r.stderr).toBe(99);
+    expect(r.stderr).toContain('generator: 1 worker process (as given, ');
+    expect(r.stderr).toContain("your journey runs apart from the run's own process, with a heap cap");
+    // 4 s of run, a 5 s grace for the stuck worker, and the start: far from hanging for good.
+    expect(r.tookMs).toBeLessThan(25_000);
+    expect(r.summary.verdict).toBe('generator-bound');
+    expect(r.summary.headline).toMatch(/^Worker 1 of 1 stopped answering (\d+ s before the end|before its first second) and was ended \(its event loop blocked: an endless loop in the journey's code, or a machine that starved it\)/);
+    expect(existsSync(join(r.folder, 'report.html'))).toBe(true);
+    expect(readRunInfo(r.folder).status).toBe('completed');
+  }, 60_000);
+
+  it('an endless loop does not keep Ctrl-C from ending the run with its report (exit 130; probe 4)', async () => {
+    const r = await run(scenario(looping), 1, [], 1_500);
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.tookMs).toBeLessThan(25_000);
+    expect(readRunInfo(r.folder).status).toBe('interrupted');
+    expect(existsSync(join(r.folder, 'report.html'))).toBe(true);
+  }, 60_000);
+
+  it('a journey that holds more and more memory ends its own worker at the heap cap; the run says so and keeps its report (exit 2; probe 5)', async () => {
+    const growing = `import { defineJourney } from 'firstbell';
+const kept: number[][] = [];
+export default defineJourney({
+  steps: { login: 'admission' },
+  holds: false,
+  async journey(vu) {
+    await vu.step('login', (signal) => vu.http.request('GET', '/', { signal }));
+    if (vu.identity.participant === 3) for (;;) { kept.push(new Array(1e6).fill(1)); await vu.think(1); }
+    return 'joined';
+  },
+});
+`;
+    const r = await run(scenario(growing), 1, ['--journey-heap', '128']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain("error: the run stopped: worker 1 of 1 ran out of memory: its heap reached its cap of 128 MB (the journey's code held more and more), and it ended before the run did; fix the journey, or raise --journey-heap; report of what ran: ");
+    // V8's own report of the full heap is not passed on.
+    expect(r.stderr).not.toMatch(/FATAL ERROR|Last few GCs/);
+    expect(existsSync(join(r.folder, 'report.html'))).toBe(true);
+    expect(readRunInfo(r.folder).status).toBe('failed');
+  }, 60_000);
 });

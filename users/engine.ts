@@ -279,6 +279,8 @@ export interface Finished {
   stats: DispatchStats;
   /** Processes that did not hand back their series in time (counted from 0). */
   missing: number[];
+  /** Why, in words, when some did not. */
+  missingWhy?: string;
 }
 
 /** The processes that send a run's load, seen from the run: one interface for one process or many. */
@@ -286,7 +288,7 @@ export interface Generator {
   /** Participants under way in this process. */
   readonly active: number;
   /** Why a sending process was lost mid-run, once one was. */
-  readonly lost: string | undefined;
+  readonly lost: Error | undefined;
   /** Arrivals sent, late and dropped so far, as last reported. */
   stats(): DispatchStats;
   /**

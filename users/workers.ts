@@ -2,6 +2,7 @@
 // streams its samples to the parent, and hands back its series (HDR histograms) to be merged.
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { adoptChild } from '../lib/children.js';
 import { CpuMeter } from '../lib/process-tree.js';
@@ -62,12 +63,26 @@ export type FromWorker =
 /** A worker that could not start or died mid-run; the run folder keeps what arrived until then. */
 export class WorkerError extends FirstbellError {}
 
+/** A worker whose journey held more memory than its heap cap: the journey's code to fix (or --journey-heap to raise). */
+export class JourneyMemoryError extends FirstbellError {}
+
 export interface WorkerHandlers {
   onSecond(index: number, s: WorkerSecond): void;
   onSamples(lines: string): void;
   /** A worker ended without handing back its results. */
-  onLost(index: number, why: string): void;
+  onLost(index: number, why: Error): void;
 }
+
+/**
+ * The heap cap of each worker process, MB: three quarters of the machine's memory shared among them, at most
+ * 4,096 and at least 512. A journey that holds more and more ends its own process there, never the run's.
+ */
+export function defaultHeapMb(workers: number): number {
+  return Math.max(512, Math.min(4_096, Math.floor((totalmem() / 2 ** 20) * 0.75 / Math.max(1, workers))));
+}
+
+/** What V8 writes before it ends a process whose heap is full. */
+const OUT_OF_MEMORY = /heap out of memory|Reached heap limit/;
 
 /** The worker entry point, from the built package. */
 function workerEntry(): string {
@@ -83,32 +98,43 @@ export class WorkerPool {
   private exited: Promise<void>[] = [];
   private lost = new Set<number>();
   private stopping = false;
+  /** When each worker last sent anything (performance.now()). */
+  private heard: number[] = [];
 
   private constructor(private h: WorkerHandlers) {}
 
-  /** Starts `inits.length` workers and resolves once each has built its schedule and target. */
-  static async start(inits: WorkerInit[], h: WorkerHandlers, timeoutMs = 30_000): Promise<WorkerPool> {
+  /** Starts `inits.length` workers, each with a heap of at most `heapMb`, and resolves once each has built its schedule and target. */
+  static async start(inits: WorkerInit[], h: WorkerHandlers, heapMb = defaultHeapMb(inits.length), timeoutMs = 30_000): Promise<WorkerPool> {
     const pool = new WorkerPool(h);
     const entry = workerEntry();
     const ready = inits.map((init, k) => {
-      const child = fork(entry, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+      const child = fork(entry, [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], serialization: 'json', execArgv: [...process.execArgv, `--max-old-space-size=${heapMb}`] });
       adoptChild('worker', child);
+      // What the worker writes to stderr (a journey's console.error) goes on to the run's, but for V8's report of a full heap.
+      let outOfMemory = false;
+      child.stderr!.on('data', (d: Buffer) => {
+        if (!outOfMemory && OUT_OF_MEMORY.test(d.toString('latin1'))) outOfMemory = true;
+        if (!outOfMemory) process.stderr.write(d);
+      });
       pool.children.push(child);
       pool.done.push(undefined);
       pool.exited.push(new Promise((r) => child.once('exit', () => r())));
       return new Promise<void>((resolve, reject) => {
         child.on('message', (m: FromWorker) => {
+          pool.heard[k] = performance.now();
           switch (m.type) {
             case 'ready': return resolve();
             case 'second': return h.onSecond(k, m);
             case 'samples': return h.onSamples(m.lines);
             case 'done': pool.done[k] = { series: m.series, stats: m.stats }; return;
-            case 'error': reject(new WorkerError(`worker ${k + 1}: ${m.message}`)); return pool.loseWorker(k, m.message);
+            case 'error': reject(new WorkerError(`worker ${k + 1}: ${m.message}`)); return pool.loseWorker(k, new WorkerError(m.message));
           }
         });
         child.once('exit', (code, signal) => {
-          const why = `worker ${k + 1} of ${inits.length} ended (${signal ?? `exit code ${code}`}) before the run did`;
-          reject(new WorkerError(why));
+          const why = outOfMemory
+            ? new JourneyMemoryError(`worker ${k + 1} of ${inits.length} ran out of memory: its heap reached its cap of ${heapMb} MB (the journey's code held more and more), and it ended before the run did; fix the journey, or raise --journey-heap`)
+            : new WorkerError(`worker ${k + 1} of ${inits.length} ended (${signal ?? `exit code ${code}`}) before the run did`);
+          reject(why);
           if (!pool.done[k]) pool.loseWorker(k, why);
         });
         child.send(init satisfies ToWorker);
@@ -124,7 +150,7 @@ export class WorkerPool {
     return pool;
   }
 
-  private loseWorker(k: number, why: string): void {
+  private loseWorker(k: number, why: Error): void {
     if (this.lost.has(k) || this.stopping) return;
     this.lost.add(k);
     this.h.onLost(k, why);
@@ -149,10 +175,20 @@ export class WorkerPool {
    * the series merged and the dispatch figures summed; workers that did not answer within `timeoutMs` are killed
    * and named in `missing`.
    */
-  async stop(reason: string, lastSecond: number, timeoutMs = 15_000): Promise<{ series: Series; stats: DispatchStats; missing: number[] }> {
+  async stop(reason: string, lastSecond: number, timeoutMs = 15_000): Promise<{ series: Series; stats: DispatchStats; missing: number[]; stuck: number[] }> {
     this.stopping = true;
+    const sent = performance.now();
     for (const c of this.children) if (c.connected) c.send({ type: 'stop', reason, t: lastSecond } satisfies ToWorker);
-    await Promise.race([Promise.all(this.exited), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    // A worker answers a stop at once with its last second. One that says nothing at all is stuck (its event loop
+    // blocked: an endless loop in the journey) and is ended after a moment, not after the full wait.
+    const stuck: number[] = [];
+    const ended = this.children.map((_, k) => Promise.race([this.exited[k]!, new Promise((r) => setTimeout(r, STUCK_GRACE_MS))]).then(() => {
+      if ((this.heard[k] ?? 0) >= sent || this.children[k]!.exitCode !== null || this.children[k]!.signalCode !== null) return this.exited[k];
+      stuck.push(k);
+      this.killOne(k);
+      return this.exited[k];
+    }));
+    await Promise.race([Promise.all(ended), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     this.kill();
     const series = new Series();
     const stats: DispatchStats = { sent: 0, late: 0, dropped: 0 };
@@ -164,13 +200,21 @@ export class WorkerPool {
       stats.late += d.stats.late;
       stats.dropped += d.stats.dropped;
     });
-    return { series, stats, missing };
+    return { series, stats, missing, stuck };
   }
 
   kill(): void {
-    for (const c of this.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    for (let k = 0; k < this.children.length; k++) this.killOne(k);
+  }
+
+  private killOne(k: number): void {
+    const c = this.children[k]!;
+    if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   }
 }
+
+/** A worker that has said nothing this long after it was told to stop is stuck (it answers a stop at once when it can). */
+const STUCK_GRACE_MS = 5_000;
 
 /** The load sent from worker processes: their seconds merged into the run's, their samples into its file. */
 export class WorkerGenerator implements Generator {
@@ -186,13 +230,13 @@ export class WorkerGenerator implements Generator {
   private clock: () => number = () => 0;
   /** The workers' CPU, measured from /proc by this process: a worker too busy to report is measured all the same. */
   private cpu?: CpuMeter;
-  lost: string | undefined;
+  lost: Error | undefined;
   readonly active = 0;
 
   private constructor() {}
 
-  /** Starts the workers, each with its share of the plan; resolves once all are ready. */
-  static async start(inits: WorkerInit[], clock: () => number): Promise<WorkerGenerator> {
+  /** Starts the workers, each with its share of the plan and a heap of at most `heapMb`; resolves once all are ready. */
+  static async start(inits: WorkerInit[], clock: () => number, heapMb?: number): Promise<WorkerGenerator> {
     const g = new WorkerGenerator();
     g.clock = clock;
     g.pool = await WorkerPool.start(inits, {
@@ -205,7 +249,7 @@ export class WorkerGenerator implements Generator {
       },
       onSamples: (lines) => g.samples.push(lines),
       onLost: (_k, why) => (g.lost ??= why),
-    });
+    }, heapMb);
     return g;
   }
 
@@ -259,14 +303,19 @@ export class WorkerGenerator implements Generator {
   }
 
   async finish(reason: unknown, lastSecond: number, closeLast: () => void, write: (lines: string) => void): Promise<Finished> {
+    const now = this.clock();
     // Each worker sends its last second before stopping; give those a moment to come in.
     const stopping = this.pool.stop(String((reason as Error | undefined)?.message ?? 'stopped'), lastSecond, 30_000);
     await new Promise((r) => setTimeout(r, 300));
     closeLast();
     const merged = await stopping;
     this.flush(write);
+    const n = this.pool.size;
+    const why = merged.missing.map((k) => merged.stuck.includes(k)
+      ? `worker ${k + 1} of ${n} stopped answering ${this.lastSeen[k] === undefined ? 'before its first second' : `${Math.max(0, Math.round((now - this.lastSeen[k]) / 1000))} s before the end`} and was ended (its event loop blocked: an endless loop in the journey's code, or a machine that starved it)`
+      : `worker ${k + 1} of ${n} did not hand back its series within 30 s of the end (overloaded)`);
     // Workers that did not hand back their series keep their last reported counts.
-    return { series: merged.series, stats: merged.missing.length ? this.dispatched : merged.stats, missing: merged.missing };
+    return { series: merged.series, stats: merged.missing.length ? this.dispatched : merged.stats, missing: merged.missing, ...(why.length ? { missingWhy: why.join('; ') } : {}) };
   }
 
   abort(_reason: unknown, write: (lines: string) => void): void {
