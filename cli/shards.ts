@@ -9,6 +9,7 @@ import { mergeShards } from '../run-folder/merge.js';
 import { shardState } from '../run-folder/run-folder.js';
 import { writeFileAtomic } from '../run-folder/writer.js';
 import { isScenarioFile } from '../modules/scenario.js';
+import { moduleFiles } from '../modules/bundle.js';
 import { buildPlan } from '../plan/plan.js';
 import { sizeFor } from '../plan/sizing.js';
 import type { ResolvedScenario } from '../scenarios/model.js';
@@ -35,6 +36,18 @@ function scenarioFiles(file: string, named: (string | undefined)[]): string[] {
   const bytes = files.reduce((a, p) => a + statSync(p).size, 0);
   if (bytes > CONFIGMAP_BYTES) throw new UsageError(`${dir}: its files come to ${Math.round(bytes / 1000)} kB, more than a ConfigMap holds (1 MB); give the scenario a folder of its own with only what it needs`);
   return files;
+}
+
+/** Refuses a journey that imports a file the pods do not get: one outside the scenario's folder, in a folder of it, or an npm package's. */
+async function journeyShipped(journey: string, files: readonly string[]): Promise<void> {
+  const shipped = new Set(files);
+  for (const f of await moduleFiles(journey)) {
+    if (shipped.has(f)) continue;
+    const pkg = /\/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(f)?.[1];
+    throw new UsageError(pkg
+      ? `${journey}: imports the package '${pkg}', which the pods do not have (they get the scenario's folder and the image's firstbell); copy what the journey needs of it into a file beside the journey`
+      : `${journey}: imports ${f}, which the pods do not get: a ConfigMap carries only the files beside the scenario, no folders; put it beside ${basename(journey)}`);
+  }
 }
 
 /** merge, and export k8s (beside export k6). */
@@ -88,6 +101,7 @@ export function addShardCommands(program: Command, exporter: Command, io: Io, se
         if (!/^[0-9]+(\.[0-9]+)?m?$/.test(o.cpu)) throw new UsageError(`--cpu ${o.cpu}: give cores as Kubernetes writes them, e.g. 2 or 1500m`);
         if (!/^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/.test(o.memory)) throw new UsageError(`--memory ${o.memory}: give a size as Kubernetes writes it, e.g. 2Gi or 512Mi`);
         const files = file ? scenarioFiles(file, [scenario.journey, scenario.data?.csv]) : [];
+        if (file && scenario.journey) await journeyShipped(resolve(scenario.journey), files);
         const shards = o.shards ?? (o.costFrom ? await shardsNeeded(io, o.costFrom, scenario, o.seed, o.cpu) : DEFAULT_SHARDS);
         const jobName = `firstbell-${scenario.name}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+$/, '').slice(0, 50);
         const e = exportShardJobs({

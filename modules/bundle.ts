@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BuildFailure, Plugin } from 'esbuild';
 import { PACKAGE_ROOT } from '../lib/version.js';
@@ -27,19 +27,32 @@ export function shown(file: string): string {
  * folder and returns its path; syntax and import errors are problems with file:line:column.
  */
 export async function bundle(file: string): Promise<string> {
-  let code: string;
+  const { code } = await bundled(file);
+  const dir = join(tmpdir(), 'firstbell-modules');
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${createHash('sha256').update(file).update(code).digest('hex').slice(0, 16)}.mjs`);
+  writeFileSync(path, code);
+  return path;
+}
+
+/** The files `file` is made of as it is bundled: itself and what it imports, npm packages' files among them (absolute paths). */
+export async function moduleFiles(file: string): Promise<string[]> {
+  return (await bundled(file)).inputs;
+}
+
+async function bundled(file: string): Promise<{ code: string; inputs: string[] }> {
   // Loaded only to bundle: processes that send load carry nothing of it.
   const { build } = await import('esbuild');
   try {
     const out = await build({
-      entryPoints: [file], bundle: true, platform: 'node', format: 'esm', target: 'node20', write: false, sourcemap: 'inline',
+      entryPoints: [file], bundle: true, platform: 'node', format: 'esm', target: 'node20', write: false, sourcemap: 'inline', metafile: true,
       // Stack traces name the user's own files where they are, not beside the bundle.
       sourceRoot: `${pathToFileURL(dirname(file)).href}/`,
       logLevel: 'silent', plugins: [SELF], absWorkingDir: dirname(file),
       // Bundled CommonJS packages may call require() for Node's own modules.
       banner: { js: "import { createRequire as __firstbellRequire } from 'node:module'; const require = __firstbellRequire(import.meta.url);" },
     });
-    code = out.outputFiles[0]!.text;
+    return { code: out.outputFiles[0]!.text, inputs: Object.keys(out.metafile.inputs).filter((f) => !f.includes(':')).map((f) => resolve(dirname(file), f)) };
   } catch (e) {
     const failure = e as BuildFailure;
     if (!Array.isArray(failure.errors)) throw e;
@@ -49,11 +62,6 @@ export async function bundle(file: string): Promise<string> {
       hint: m.location?.lineText ? `fix this line: ${m.location.lineText.trim().slice(0, 120)}` : 'fix the module so that it compiles',
     })));
   }
-  const dir = join(tmpdir(), 'firstbell-modules');
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, `${createHash('sha256').update(file).update(code).digest('hex').slice(0, 16)}.mjs`);
-  writeFileSync(path, code);
-  return path;
 }
 
 /** Where in `file` an error thrown while loading it came from, from its stack (source-mapped): file:line, or the file. */

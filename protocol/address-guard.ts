@@ -3,7 +3,7 @@
 // answer, a redirect, a Janus URL). And how much of a target's answer it reads (a body, a WebSocket message with all
 // its fragments): a hostile or broken target cannot make a participant hold more; beyond it the step fails as `too_large`.
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { isIP, type LookupFunction } from 'node:net';
+import { isIP, Socket, type LookupFunction } from 'node:net';
 import { isLoopbackAddress } from '../lib/ports.js';
 
 /** An answer over the limit: the step fails as `too_large`, the connection closes. */
@@ -86,6 +86,39 @@ export class NetPolicy {
       (err: NodeJS.ErrnoException) => callback(err, '', 4),
     );
   };
+}
+
+/**
+ * Holds every TCP connection this process opens to `policy`, not only the vu API's: `fetch`, `node:net`, `node:http`
+ * and packages on them all connect through net.Socket's connect, which refuses an address or name the policy does
+ * not allow (the socket fails with NotAllowedError, nothing is sent) and resolves names by the policy's lookup. For
+ * a process that runs a user's journey and nothing else: a worker of the run.
+ */
+export function guardConnections(policy: NetPolicy): void {
+  const connect = Socket.prototype.connect as (this: Socket, ...args: unknown[]) => Socket;
+  Socket.prototype.connect = function guarded(this: Socket, ...args: unknown[]): Socket {
+    // net.connect hands over its arguments normalised ([options, callback]); a caller may give options, or a port and host.
+    const given = Array.isArray(args[0]) ? (args[0] as unknown[])[0] : args[0];
+    let opts: { host?: string; path?: string; lookup?: LookupFunction };
+    if (typeof given === 'object' && given !== null) opts = given as typeof opts;
+    else if (typeof given === 'string' && !/^\d+$/.test(given)) return connect.apply(this, args);
+    else {
+      opts = { host: typeof args[1] === 'string' ? args[1] : undefined };
+      args = [{ port: Number(given), ...opts }, ...args.filter((a) => typeof a === 'function')];
+      opts = args[0] as typeof opts;
+    }
+    // A local socket file stays on this machine.
+    if (opts.path !== undefined) return connect.apply(this, args);
+    try {
+      policy.assert(opts.host ?? 'localhost');
+    } catch (e) {
+      process.nextTick(() => this.destroy(e as Error));
+      return this;
+    }
+    // Names are resolved by the policy, which refuses those not allowed and addresses outside it.
+    opts.lookup = policy.lookup;
+    return connect.apply(this, args);
+  } as typeof Socket.prototype.connect;
 }
 
 /** Loopback only, answers up to the default size: for connections made outside a run (tests, tools). */

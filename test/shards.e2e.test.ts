@@ -1,7 +1,7 @@
 // firstbell's own shards: the pods' commands of `export k8s` run here as processes, merged into one run, against a
 // single-process run of the same seed; a shard killed mid-run is named by the merge.
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT, main } from '../cli.js';
@@ -77,6 +77,17 @@ describe('shards on one machine, as the Kubernetes Job runs them', () => {
     const link = captureIo();
     expect(await main(['export', 'k8s', join(linked, 'steady.json'), '--target', app.url, '--out', tempDir()], link.io)).toBe(EXIT.usage);
     expect(link.err()).toContain(`${join(linked, 'passwd')}: a symbolic link in the scenario's folder`);
+
+    // A journey that imports code from outside its folder cannot run in the pods, which get that folder only.
+    const parent = tempDir('firstbell-imports-');
+    const inner = join(parent, 'scenario');
+    mkdirSync(inner);
+    writeFileSync(join(parent, 'shared.ts'), 'export const room = (n: number): string => `room-${n}`;\n');
+    for (const f of ['steady.json', 'pupils.csv']) writeFileSync(join(inner, f), readFileSync(join(ROOT, 'examples/json-login', f)));
+    writeFileSync(join(inner, 'journey.ts'), `import { room } from '../shared.ts';\n${readFileSync(join(ROOT, 'examples/json-login/journey.ts'), 'utf8')}\nexport const r = room(1);\n`);
+    const outside = captureIo();
+    expect(await main(['export', 'k8s', join(inner, 'steady.json'), '--target', app.url, '--out', tempDir()], outside.io)).toBe(EXIT.usage);
+    expect(outside.err()).toContain(`${join(inner, 'journey.ts')}: imports ${join(parent, 'shared.ts')}, which the pods do not get: a ConfigMap carries only the files beside the scenario, no folders; put it beside journey.ts`);
 
     // A scenario that names a file outside its folder cannot be shipped in its ConfigMap.
     const bad = captureIo();

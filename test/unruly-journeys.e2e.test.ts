@@ -13,8 +13,13 @@ import { tempDir } from './helpers.js';
 
 let server: Server;
 let target: string;
+/** Paths the server was asked for. */
+const asked: string[] = [];
 beforeAll(async () => {
-  server = createServer((_req, res) => res.end('ok'));
+  server = createServer((req, res) => {
+    asked.push(req.url ?? '');
+    res.end('ok');
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   target = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -70,8 +75,9 @@ export default defineJourney({
 });
 `;
 
+  // One worker process (a journey of the user's own runs apart from the run) and two.
   for (const workers of [1, 2]) {
-    it(`a step that ignores its signal times out at the step timeout, and the run ends with its report (${workers} process${workers > 1 ? 'es' : ''}; probe 1)`, async () => {
+    it(`a step that ignores its signal times out at the step timeout, and the run ends with its report (${workers} worker process${workers > 1 ? 'es' : ''}; probe 1)`, async () => {
       const r = await run(scenario(hanging), workers);
       // Half the participants stalled: the run is completed, judged, and not passed.
       expect(r.code, r.stderr).toBe(99);
@@ -99,25 +105,23 @@ export default defineJourney({
 });
 `;
 
-  for (const workers of [1, 2]) {
-    it(`an exception from a timer and a promise nobody awaited are named in the report, which is not judged (${workers} process${workers > 1 ? 'es' : ''}; probe 3)`, async () => {
-      const file = scenario(throwing);
-      const r = await run(file, workers);
-      expect(r.code, r.stderr).toBe(99);
-      expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
-      expect(readRunInfo(r.folder).status).toBe('completed');
-      expect(existsSync(join(r.folder, 'report.html'))).toBe(true);
-      expect(r.summary.verdict).toBe('not-judged');
-      expect(r.summary.users).toMatchObject({ arrived: 40, joined: 40 });
-      expect(r.summary.headline).toContain("The journey's own code threw 2 times outside any step");
-      // Each named where the user's own file threw it.
-      const journey = join(file, '..', 'journey.ts');
-      expect(r.summary.scriptErrors).toEqual(expect.arrayContaining([
-        { message: `outside any step: Error: boom from a timer (at ${journey}:7:65)`, count: 1 },
-        { message: `outside any step: Error: nobody awaited me (at ${journey}:8:60)`, count: 1 },
-      ]));
-    }, 60_000);
-  }
+  it('an exception from a timer and a promise nobody awaited are named in the report, which is not judged (probe 3)', async () => {
+    const file = scenario(throwing);
+    const r = await run(file, 1);
+    expect(r.code, r.stderr).toBe(99);
+    expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+    expect(readRunInfo(r.folder).status).toBe('completed');
+    expect(existsSync(join(r.folder, 'report.html'))).toBe(true);
+    expect(r.summary.verdict).toBe('not-judged');
+    expect(r.summary.users).toMatchObject({ arrived: 40, joined: 40 });
+    expect(r.summary.headline).toContain("The journey's own code threw 2 times outside any step");
+    // Each named where the user's own file threw it.
+    const journey = join(file, '..', 'journey.ts');
+    expect(r.summary.scriptErrors).toEqual(expect.arrayContaining([
+      { message: `outside any step: Error: boom from a timer (at ${journey}:7:65)`, count: 1 },
+      { message: `outside any step: Error: nobody awaited me (at ${journey}:8:60)`, count: 1 },
+    ]));
+  }, 60_000);
 
   const looping = `import { defineJourney } from 'firstbell';
 export default defineJourney({
@@ -172,5 +176,34 @@ export default defineJourney({
     expect(r.stderr).not.toMatch(/FATAL ERROR|Last few GCs/);
     expect(existsSync(join(r.folder, 'report.html'))).toBe(true);
     expect(readRunInfo(r.folder).status).toBe('failed');
+  }, 60_000);
+
+  it("fetch and node:net in a journey's code go by the run's allow-list like vu.http: refused as not_allowed, nothing sent (probe 6)", async () => {
+    // 0.0.0.0 reaches this machine's own server, but it is not loopback, the target or an allowed host.
+    const port = new URL(target).port;
+    const bypassing = `import { defineJourney } from 'firstbell';
+import { connect } from 'node:net';
+export default defineJourney({
+  steps: { login: 'admission', fetch: 'admission', raw: 'admission' },
+  holds: false,
+  async journey(vu) {
+    await vu.step('login', (signal) => vu.http.request('GET', '/', { signal }));
+    await vu.step('fetch', (signal) => fetch('http://0.0.0.0:${port}/by-fetch', { signal }));
+    await vu.step('raw', () => new Promise<void>((resolve, reject) => {
+      const sock = connect(${port}, '0.0.0.0', () => { sock.end('GET /by-net HTTP/1.1\\r\\nhost: x\\r\\n\\r\\n'); resolve(); });
+      sock.on('error', reject);
+    }));
+    return 'joined';
+  },
+});
+`;
+    const r = await run(scenario(bypassing), 1);
+    const outcomes: Record<string, string[]> = {};
+    for await (const x of readSamples(r.folder)) (outcomes[x.step] ??= []).push(x.outcome);
+    expect(outcomes.login!.every((o) => o === 'ok')).toBe(true);
+    expect(outcomes.fetch).toEqual(Array(40).fill('not_allowed'));
+    expect(outcomes.raw).toEqual(Array(40).fill('not_allowed'));
+    expect(asked.filter((p) => p.startsWith('/by-'))).toEqual([]);
+    expect(r.summary.notAllowed).toEqual(expect.arrayContaining([expect.objectContaining({ count: 40 })]));
   }, 60_000);
 });

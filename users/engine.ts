@@ -169,6 +169,8 @@ export class Engine {
   private users = new Set<VirtualUser>();
   private drained?: () => void;
   private readonly identify: (participant: number) => Identity;
+  /** Farewells under way: a stopped participant saying goodbye on its held connection. */
+  private departures = new Set<Promise<unknown>>();
   /** Participants who leave as planned (their lesson ends), by the run time they leave at: one timer per time. */
   private leaving = new Map<number, { users: VirtualUser[]; timer: NodeJS.Timeout }>();
 
@@ -200,7 +202,7 @@ export class Engine {
           const id = o.schedule.participantIds[i]!;
           const vu = new VirtualUser({
             id, arrivalMs: o.schedule.offsetsMs[i]!, origin: o.origin, target: o.target.url, client: o.scenario.client, steps: o.target.steps, options: o.target.options, net: o.net, identify: this.identify, clock: o.clock, emit: o.emit,
-            source: o.source, data: rowOf(o.rows, id, o.reuseRows),
+            source: o.source, data: rowOf(o.rows, id, o.reuseRows), departures: this.departures,
           });
           this.users.add(vu);
           const leaveAt = o.scenario.phases[o.schedule.phaseOf[i]!]?.leaveAtMs;
@@ -246,15 +248,22 @@ export class Engine {
    * promise that never settles must not let the process exit before the run is written.
    */
   async settle(ms: number): Promise<void> {
-    if (this.users.size === 0) return;
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms);
-      this.drained = () => {
-        clearTimeout(t);
-        resolve();
-      };
-    });
-    this.drained = undefined;
+    const until = performance.now() + ms;
+    if (this.users.size > 0) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, ms);
+        this.drained = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.drained = undefined;
+    }
+    // Their goodbyes too: a process that ends next would cut them off.
+    if (this.departures.size === 0) return;
+    let t: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.departures]), new Promise((r) => (t = setTimeout(r, Math.max(0, until - performance.now()))))]);
+    clearTimeout(t);
   }
 }
 

@@ -35,6 +35,8 @@ export interface VirtualUserOptions {
   emit: Emit;
   /** Where the participant's connections come from (its local address and a port of this process's); default the kernel's choice. */
   source?: SourcePorts;
+  /** Farewells under way (a participant leaving its held connection cleanly), for the process to let them finish before it ends. */
+  departures?: Set<Promise<unknown>>;
 }
 
 /** An error's name and message, one line, for the report. */
@@ -339,10 +341,12 @@ export class VirtualUser implements Vu {
     if (!sock.leave) return sock.terminate();
     // The farewell may go over the participant's HTTP connections (Janus over HTTP): they close once it is said.
     this.departing = true;
-    void sock.leave(farewell).finally(() => {
+    const said: Promise<unknown> = sock.leave(farewell).finally(() => {
       this.departing = false;
       this.closeHttp();
+      this.o.departures?.delete(said);
     });
+    this.o.departures?.add(said);
   }
 
   /** Names who hears how the hold ends; told at once when it has ended already. */

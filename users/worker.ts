@@ -1,6 +1,6 @@
 // A worker process: builds the schedule and the target, sends its share of the arrivals on the parent's clock,
 // and streams samples and per-second health back over IPC.
-import { NetPolicy } from '../protocol/address-guard.js';
+import { guardConnections, NetPolicy } from '../protocol/address-guard.js';
 import { loadRows } from '../modules/data.js';
 import { buildPlatform } from '../modules/journey.js';
 import { buildSchedule } from '../plan/schedule.js';
@@ -19,6 +19,8 @@ async function serve(init: WorkerInit): Promise<void> {
   const data = init.scenario.data;
   const rows = data ? loadRows(data, schedule.offsetsMs.length) : undefined;
   const net = new NetPolicy(init.allowedHosts, init.maxAnswerBytes);
+  // The journey's own connections too (fetch, node:net, a package's HTTP client) go by the run's allow-list.
+  guardConnections(net);
   const monitor = new HealthMonitor(init.lateThresholdMs);
   // One participant's code throwing outside its steps must not end this process's share of the run.
   catchJourneyErrors(monitor);
