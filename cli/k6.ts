@@ -32,7 +32,7 @@ export function addK6Commands(program: Command, io: Io, setAction: SetAction): C
       const { journey, given } = journeyOfFlags(o, scenario, cmd, cwd);
       const schemes = 'kind' in journey ? builtInJourney(journey.kind).schemes : undefined;
       const target = targetUrl(o.target, o.allowTarget, schemes, 'kind' in journey ? `--target-kind ${journey.kind}` : 'the journey');
-      const e = await exportJourneyK6({ scenario, seed: o.seed, target, journey, options: given, typecheck: o.typecheck !== false, parallelism: o.parallelism });
+      const e = await exportJourneyK6({ scenario, seed: o.seed, target, journey, options: given, typecheck: o.typecheck !== false, parallelism: o.parallelism, allowHosts: o.allowTarget });
       const dir = writableFolder('--out', o.out ?? join('k6', e.name), io.cwd);
       mkdirSync(dir, { recursive: true });
       writeFileAtomic(join(dir, 'script.js'), e.script);

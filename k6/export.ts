@@ -44,6 +44,8 @@ export interface JourneyK6Options {
   /** The journey's options as the user gave them; the rest from the environment and the defaults. */
   options?: Readonly<Record<string, string | number>>;
   parallelism: number;
+  /** Hosts beyond loopback and the target that the script's participants may connect to (--allow-target). */
+  allowHosts?: readonly string[];
 }
 
 /** What the script's entry binds as 'firstbell-run': the k6 options and everything a participant needs. */
@@ -178,6 +180,7 @@ export async function exportJourneyK6(o: JourneyK6Options): Promise<JourneyK6Exp
   const secretEnv = Object.fromEntries(secret.map(([name, x]) => [name, x.env ?? `FIRSTBELL_${name.toUpperCase()}`]));
   const run = {
     population: s.population, phases: s.phases, client: s.client, target: o.target.href, endMs: schedule.endMs, options: shownOptions(def, values),
+    allowedHosts: [o.target.hostname, ...(o.allowHosts ?? [])].map((h) => h.replace(/^\[|\]$/g, '').toLowerCase()),
     ...(secret.length ? { secretEnv } : {}), ...(rows ? { rows, reuseRows: s.data?.reuse ?? false } : {}),
   };
   const config: K6RunConfig = { options, run };

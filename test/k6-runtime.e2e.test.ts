@@ -49,4 +49,31 @@ describe("an exported journey's k6 runtime", () => {
     // The server saw each pupil's session cookie on the WebSocket, or it would not have let them in.
     expect(app.seen.peakOpen).toBe(30);
   }, 60_000);
+
+  it("refuses what is outside the allow-list as firstbell's own runs do: not_allowed, nothing sent", async () => {
+    const dir = tempDir('firstbell-k6-allow-');
+    const port = new URL(app.url).port;
+    writeFileSync(join(dir, 'journey.ts'), `import { defineJourney } from 'firstbell';
+export default defineJourney({
+  steps: { login: 'admission', away: 'broker', socket: 'media' },
+  holds: false,
+  async journey(vu) {
+    await vu.step('login', (signal) => vu.http.request('GET', '/', { signal }));
+    // 0.0.0.0 reaches this machine's server, but it is neither loopback, the target nor an allowed host.
+    await vu.step('away', (signal) => vu.http.request('GET', 'http://0.0.0.0:${port}/elsewhere', { signal }));
+    await vu.step('socket', (signal) => vu.ws('ws://0.0.0.0:${port}/ws/classroom', signal));
+    return 'joined';
+  },
+});
+`);
+    writeFileSync(join(dir, 'scenario.json'), JSON.stringify({
+      name: 'allow-list', description: 'steps to hosts not allowed', journey: './journey.ts',
+      phases: [{ name: 'steady', startMs: 0, durationMs: 2_000, participants: 20, curve: { kind: 'uniform' } }], observeMs: 1_000,
+    }));
+    const r = await exportRunImport(join(dir, 'scenario.json'), app.url, 0.5);
+    const summary = JSON.parse(r.out) as { steps: { step: string; attempts: number; ok: number; failures: { kind: string; count: number }[] }[] };
+    const byStep = Object.fromEntries(summary.steps.map((s) => [s.step, s]));
+    expect(byStep.login).toMatchObject({ attempts: 10, ok: 10 });
+    for (const step of ['away', 'socket']) expect(byStep[step], step).toMatchObject({ attempts: 10, ok: 0, failures: [expect.objectContaining({ kind: 'not_allowed', count: 10 })] });
+  }, 60_000);
 });

@@ -50,6 +50,28 @@ export interface JourneyRun {
   options: OptionValues;
   /** The secret options, each read at run time from its environment variable (k6 run -e NAME=value). */
   secretEnv?: Readonly<Record<string, string>>;
+  /** Hosts beyond loopback a participant may connect to: the target's and --allow-target's (lower case, no brackets). */
+  allowedHosts?: readonly string[];
+}
+
+const allowedSets = new WeakMap<JourneyRun, ReadonlySet<string>>();
+
+/** The run's allowed hosts as a set, made once for every participant. */
+function allowedHostsOf(run: JourneyRun): ReadonlySet<string> {
+  let set = allowedSets.get(run);
+  if (!set) allowedSets.set(run, (set = new Set(run.allowedHosts ?? [urlParts(run.target).hostname.replace(/^\[|\]$/g, '').toLowerCase()])));
+  return set;
+}
+
+/**
+ * An absolute URL as it is, when its host is loopback, the target's or an allowed one; else the error firstbell's
+ * own runs give (the step fails as not_allowed and nothing is sent). Names are checked as names: k6 resolves them.
+ */
+function allowedUrl(url: string, hosts: ReadonlySet<string>): string {
+  const host = urlParts(url).hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || hosts.has(host)) return url;
+  const err = new Error(`${host} is not an allowed address: only loopback, the target and --allow-target hosts are loaded; export with --allow-target ${host} if you may load it`);
+  throw Object.assign(err, { name: 'NotAllowedError', code: 'FIRSTBELL_NOT_ALLOWED' });
 }
 
 /** The option values of the run: the script's, and each secret one from k6's environment. */
@@ -120,10 +142,10 @@ function urlParts(href: string): URL {
 
 /** The participant's HTTP client: k6's async requests, its cookie jar (per VU, emptied for each iteration). */
 class K6Http implements HttpClient {
-  constructor(private origin: string, private timeoutMs: number) {}
+  constructor(private origin: string, private timeoutMs: number, private hosts: ReadonlySet<string>) {}
 
   private url(path: string): string {
-    return /^[a-z][a-z0-9+.-]*:\/\//i.test(path) ? path : this.origin + (path.startsWith('/') ? path : `/${path}`);
+    return /^[a-z][a-z0-9+.-]*:\/\//i.test(path) ? allowedUrl(path, this.hosts) : this.origin + (path.startsWith('/') ? path : `/${path}`);
   }
 
   async request(method: string, path: string, opts: HttpRequestOptions): Promise<HttpAnswer> {
@@ -176,13 +198,15 @@ class K6Vu implements Vu {
   private nextAtMs: number;
   private stepName = '';
   private holdDone?: Promise<void>;
+  private readonly hosts: ReadonlySet<string>;
 
   constructor(private steps: Steps, private run: JourneyRun, readonly id: number, identify: (id: number) => Identity) {
     this.identity = identify(id);
     this.client = run.client;
     this.target = urlParts(run.target);
     this.origin = originOf(run.target).replace(/^ws/, 'http');
-    this.http = new K6Http(this.origin, run.client.stepTimeoutMs);
+    this.hosts = allowedHostsOf(run);
+    this.http = new K6Http(this.origin, run.client.stepTimeoutMs, this.hosts);
     const rows = run.rows;
     this.data = rows?.length ? (run.reuseRows ? rows[id % rows.length] : rows[id]) : undefined;
     this.options = optionsOf(run);
@@ -239,7 +263,7 @@ class K6Vu implements Vu {
   }
 
   private socketUrl(url: string): string {
-    return url.startsWith('/') ? this.origin.replace(/^http/, 'ws') + url : url;
+    return url.startsWith('/') ? this.origin.replace(/^http/, 'ws') + url : allowedUrl(url, this.hosts);
   }
 
   private sameOrigin(url: string): boolean {
