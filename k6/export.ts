@@ -175,7 +175,7 @@ export async function exportJourneyK6(o: JourneyK6Options): Promise<JourneyK6Exp
   const schedule = buildSchedule(s, o.seed);
   const kind = 'kind' in o.journey ? o.journey.kind : 'journey';
   const { options, vus, peak } = arrivalOptions(s, o.seed, o.target, kind, schedule, { [K6_RUN_TAGS.steps]: stepsTag(decls) });
-  const rows = s.data ? loadRows(s.data, schedule.offsetsMs.length) : undefined;
+  const rows = s.data ? await loadRows(s.data, schedule.offsetsMs.length) : undefined;
   const secret = Object.entries(def.options ?? {}).filter(([, x]) => x.secret);
   const secretEnv = Object.fromEntries(secret.map(([name, x]) => [name, x.env ?? `FIRSTBELL_${name.toUpperCase()}`]));
   const run = {

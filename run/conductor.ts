@@ -170,8 +170,10 @@ class Run {
   /** Stage 1: everything that must be up before the clock starts; what cannot run is refused first, and nothing is left running when it fails. */
   static async prepare(plan: Plan, o: Settings): Promise<Run> {
     const { scenario, schedule, layout } = plan;
-    // A data file that does not fit is the user's to fix, before anything reaches the target.
-    const rows = scenario.data ? loadRows(scenario.data, schedule.offsetsMs.length) : undefined;
+    // A data file that does not fit is the user's to fix, before anything reaches the target. Its rows are kept
+    // here only where this process sends the load: workers read their own participants' rows.
+    const inProcess = layout.workers === 1 && !runsApart(o.target);
+    const rows = scenario.data ? await loadRows(scenario.data, schedule.offsetsMs.length, inProcess ? undefined : () => false) : undefined;
     const wantBrowsers = o.browsers !== undefined && o.browsers.count > 0;
     const client = o.webClient ?? o.target.webClient;
     if (wantBrowsers && !client) throw new ProblemsError([{ where: '--browsers', message: `the ${o.target.kind} target has no web client for browser users`, hint: NO_WEB_CLIENT_HINT }]);

@@ -9,15 +9,23 @@ import { Series } from '../run-folder/series.js';
 import { Engine, prepareForLoad, sourcePorts } from './engine.js';
 import { catchJourneyErrors, HealthMonitor } from './health.js';
 import { Recorder } from './recorder.js';
+import type { Share } from '../plan/shard.js';
 import { epochNow, type FromWorker, type ToWorker, type WorkerInit } from './workers.js';
 
 const send = (m: FromWorker, cb?: () => void) => process.send!(m, undefined, undefined, cb);
+
+/** Whether row n is one of this worker's participants' (participant n has row n): it keeps those only. */
+function rowsOfShare(participantIds: Uint32Array, share: Share): (n: number) => boolean {
+  const mine = new Uint8Array(participantIds.length);
+  for (let i = share.index; i < participantIds.length; i += share.count) mine[participantIds[i]!] = 1;
+  return (n) => mine[n] === 1;
+}
 
 async function serve(init: WorkerInit): Promise<void> {
   const target = await buildPlatform(init.target);
   const schedule = buildSchedule(init.scenario, init.seed);
   const data = init.scenario.data;
-  const rows = data ? loadRows(data, schedule.offsetsMs.length) : undefined;
+  const rows = data ? await loadRows(data, schedule.offsetsMs.length, data.reuse ? undefined : rowsOfShare(schedule.participantIds, init.share)) : undefined;
   const net = new NetPolicy(init.allowedHosts, init.maxAnswerBytes);
   // The journey's own connections too (fetch, node:net, a package's HTTP client) go by the run's allow-list.
   guardConnections(net);
