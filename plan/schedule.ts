@@ -32,17 +32,33 @@ function density(curve: ArrivalCurve, t: number, d: number): number {
   }
 }
 
-/** Offsets (ms from the window start) of n arrivals following the curve: stratified inverse-CDF sampling. */
-export function arrivalOffsets(curve: ArrivalCurve, durationMs: number, n: number, next: () => number): Float64Array {
-  const out = new Float64Array(n);
-  if (n === 0) return out;
-  // Cumulative density on a 1-ms grid (finer for short windows), trapezoid rule.
+/** Cumulative density of a curve over a window on a 1-ms grid (finer for short windows), trapezoid rule. */
+function cdfOf(curve: ArrivalCurve, durationMs: number): Float64Array {
   const steps = Math.max(1000, Math.ceil(durationMs));
   const dt = durationMs / steps;
   const cdf = new Float64Array(steps + 1);
   for (let i = 1; i <= steps; i++) {
     cdf[i] = cdf[i - 1]! + ((density(curve, (i - 1) * dt, durationMs) + density(curve, i * dt, durationMs)) / 2) * dt;
   }
+  return cdf;
+}
+
+/**
+ * Offsets (ms from the window start) of n arrivals following the curve: stratified inverse-CDF sampling. `cdfs`
+ * keeps each curve and window's cumulative density for the next phase that has the same (a timetable's thousands
+ * of classes share a few).
+ */
+export function arrivalOffsets(curve: ArrivalCurve, durationMs: number, n: number, next: () => number, cdfs?: Map<string, Float64Array>): Float64Array {
+  const out = new Float64Array(n);
+  if (n === 0) return out;
+  const key = `${JSON.stringify(curve)}|${durationMs}`;
+  let cdf = cdfs?.get(key);
+  if (!cdf) {
+    cdf = cdfOf(curve, durationMs);
+    cdfs?.set(key, cdf);
+  }
+  const steps = cdf.length - 1;
+  const dt = durationMs / steps;
   const total = cdf[steps]!;
   let j = 1;
   for (let k = 0; k < n; k++) {
@@ -67,8 +83,9 @@ export function buildSchedule(scenario: ResolvedScenario, seed: number): Schedul
   const ids = new Uint32Array(total);
   const phaseOf = new Uint16Array(total);
   let id = 0;
+  const cdfs = new Map<string, Float64Array>();
   scenario.phases.forEach((phase, pi) => {
-    const local = arrivalOffsets(phase.curve, phase.durationMs, phase.participants, next);
+    const local = arrivalOffsets(phase.curve, phase.durationMs, phase.participants, next, cdfs);
     for (let k = 0; k < local.length; k++, id++) {
       offsets[id] = phase.startMs - runStart + local[k]!;
       ids[id] = id;

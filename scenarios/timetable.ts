@@ -60,13 +60,21 @@ function district(lessons: Lesson[], day: number, o: TimetableOptions) {
   const schoolNames: string[] = [];
   const classes: { name: string; school: number }[] = [];
   const placed: Placed[] = [];
+  // Each source school's lessons of the day, found once: a district has thousands of schools.
+  const ofSchool = new Map<string, Lesson[]>();
+  for (const l of lessons) {
+    if (l.day !== day) continue;
+    const list = ofSchool.get(l.school);
+    if (list) list.push(l);
+    else ofSchool.set(l.school, [l]);
+  }
   for (let k = 0; k < count; k++) {
     const source = sourceSchools[k % sourceSchools.length]!;
     schoolNames.push(count === sourceSchools.length ? source : `${source}-${Math.floor(k / sourceSchools.length) + 1}`);
     const staggerMin = o.stagger ? (k % o.stagger.slots) * o.stagger.minutes : 0;
     const offset = Math.round((random() - 0.5) * spread) + staggerMin * MIN;
     const classIndex = new Map<string, number>();
-    for (const l of lessons.filter((x) => x.school === source && x.day === day)) {
+    for (const l of ofSchool.get(source) ?? []) {
       let c = classIndex.get(l.className);
       if (c === undefined) {
         classIndex.set(l.className, (c = classes.length));
@@ -133,7 +141,9 @@ export function timetableScenario(lessons: Lesson[], o: TimetableOptions = {}): 
   const groups = new Map<string, Placed[]>();
   for (const p of starting) {
     const k = `${p.startMs}|${p.endMs}|${p.school}`;
-    groups.set(k, [...(groups.get(k) ?? []), p]);
+    const group = groups.get(k);
+    if (group) group.push(p);
+    else groups.set(k, [p]);
   }
   const phases: Phase[] = [];
   if (already.length) {
@@ -175,7 +185,11 @@ export function timetableScenario(lessons: Lesson[], o: TimetableOptions = {}): 
 /** The bells as timetabled: each distinct lesson start, with its pupils and classes, placed at the earliest school's ring. */
 function bellsOf(starting: Placed[], rel: (w: number) => number): Bell[] {
   const byBell = new Map<number, Placed[]>();
-  for (const p of starting) byBell.set(p.bellMin, [...(byBell.get(p.bellMin) ?? []), p]);
+  for (const p of starting) {
+    const at = byBell.get(p.bellMin);
+    if (at) at.push(p);
+    else byBell.set(p.bellMin, [p]);
+  }
   return [...byBell.entries()]
     .sort((a, b) => a[0] - b[0])
     .map(([min, ps]) => ({
