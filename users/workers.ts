@@ -82,7 +82,7 @@ export function defaultHeapMb(workers: number): number {
 }
 
 /** What V8 writes before it ends a process whose heap is full. */
-const OUT_OF_MEMORY = /heap out of memory|Reached heap limit/;
+const OUT_OF_MEMORY = /<--- Last few GCs --->|heap out of memory|Reached heap limit/;
 
 /** The worker entry point, from the built package. */
 function workerEntry(): string {
