@@ -53,6 +53,8 @@ function csvTime(v: string): number {
 /** Where a file's whole lines end: its size, or just past its last newline when its last line was cut short. */
 interface Extent {
   end: number;
+  /** JSON lines (the first character is `{`), else CSV. */
+  json: boolean;
   /** The last line, without its newline: k6 ends every line with one, so a runner was stopped while writing it. */
   torn?: string;
 }
@@ -63,16 +65,19 @@ const MAX_LINE = 64 * 1024;
 function extentOf(path: string): Extent {
   const size = statSync(path).size;
   const tail = Buffer.alloc(Math.min(size, MAX_LINE));
+  const first = Buffer.alloc(1);
   const fd = openSync(path, 'r');
   try {
+    readSync(fd, first, 0, 1, 0);
     readSync(fd, tail, 0, tail.length, size - tail.length);
   } finally {
     closeSync(fd);
   }
-  if (tail.length === 0 || tail[tail.length - 1] === 0x0a) return { end: size };
+  const json = first.toString() === '{';
+  if (tail.length === 0 || tail[tail.length - 1] === 0x0a) return { end: size, json };
   const nl = tail.lastIndexOf(0x0a);
-  if (nl < 0 && tail.length < size) return { end: size };
-  return { end: size - tail.length + nl + 1, torn: tail.subarray(nl + 1).toString('utf8') };
+  if (nl < 0 && tail.length < size) return { end: size, json };
+  return { end: size - tail.length + nl + 1, json, torn: tail.subarray(nl + 1).toString('utf8') };
 }
 
 async function* readCsv(path: string, end: number): AsyncGenerator<Point> {
@@ -128,7 +133,8 @@ async function* readK6(path: string, torn: (file: string, line: string) => void,
   let n = 0;
   try {
     const extent = extentOf(path);
-    for await (const p of readK6File(path, extent.end)) {
+    const points = extent.end === 0 ? [] : extent.json ? readJson(path, extent.end) : readCsv(path, extent.end);
+    for await (const p of points) {
       if (++n % 10_000 === 0 && signal?.aborted) throw new K6ImportError(`${path}: import stopped at point ${n} (interrupted)`);
       yield p;
     }
@@ -143,14 +149,6 @@ async function* readK6(path: string, torn: (file: string, line: string) => void,
   }
 }
 
-async function* readK6File(path: string, end: number): AsyncGenerator<Point> {
-  if (end === 0) return;
-  const first = Buffer.alloc(1);
-  const fd = openSync(path, 'r');
-  readSync(fd, first, 0, 1, 0);
-  closeSync(fd);
-  yield* first.toString() === '{' ? readJson(path, end) : readCsv(path, end);
-}
 
 const OUTCOME_SET = new Set<string>(OUTCOMES);
 const LAYER_SET = new Set<string>(LAYERS);
@@ -314,9 +312,9 @@ function startHealth(samples: readonly Sample[], schedule: Schedule): HealthSeco
   const lags: number[][] = perSecond.map(() => []);
   for (const [user, startMs] of first) if (user < dueBy.length) lags[secondOf[user]!]!.push(Math.max(0, startMs - dueBy[user]!));
   const at = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)] ?? 0;
+  const round1 = (x: number) => Math.round(x * 10) / 10;
   return lags.map((xs, t) => {
     xs.sort((a, b) => a - b);
-    const round1 = (x: number) => Math.round(x * 10) / 10;
     return {
       t, loopLagP99Ms: 0, loopLagMaxMs: 0, cpuPct: 0, sendLagP99Ms: round1(at(xs, 99)), sendLagMaxMs: round1(xs[xs.length - 1] ?? 0),
       arrivals: xs.length, late: xs.filter((x) => x > K6_LATE_MS).length, dropped: 0, active: 0, rssMb: 0,

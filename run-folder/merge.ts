@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  addProcessHealth, FILES, healthLine, loadSeries, readBrowserHealth, readHealth, readRunInfo, readSamples, RunFolderError, runSpanMs, sampleLine,
+  addProcessHealth, countsByMessage, FILES, healthLine, loadSeries, readBrowserHealth, readHealth, readRunInfo, readSamples, RunFolderError, runSpanMs, sampleLine,
   type HealthSecond, type MergedShard, type MergedShards, type RunInfo, type ShardInfo,
 } from './run-folder.js';
 import { browserHealthLine, type BrowserSecond } from './records.js';
@@ -180,8 +180,7 @@ function mergedInfo(members: Member[], id: string, steps: StepDecl[], shards: Me
   const hosts = [...new Set(members.map((m) => m.run.host.hostname))];
   const exited = members.find((m) => m.run.targetProcess?.exitedAtMs !== undefined)?.run.targetProcess;
   const { shard: _own, targetProcess: _pid, stopReason: _why, source: _source, uncaught: _uncaught, ...base } = first.run;
-  const uncaught = new Map<string, number>();
-  for (const e of members.flatMap((m) => m.run.uncaught ?? [])) uncaught.set(e.message, (uncaught.get(e.message) ?? 0) + e.count);
+  const uncaught = countsByMessage(members.map((m) => m.run.uncaught ?? []));
   return {
     ...base,
     id,
@@ -194,7 +193,7 @@ function mergedInfo(members: Member[], id: string, steps: StepDecl[], shards: Me
     zeroEpochMs: Date.parse(first.shard.startAt),
     steps,
     ...(exited ? { targetProcess: exited } : {}),
-    ...(uncaught.size ? { uncaught: [...uncaught].map(([message, count]) => ({ message, count })).sort((x, y) => y.count - x.count) } : {}),
+    ...(uncaught.length ? { uncaught } : {}),
     generator: {
       arrivalsPlanned: first.run.plan.participants, arrivalsSent: sum((r) => r.arrivalsSent), late: sum((r) => r.late), dropped: sum((r) => r.dropped),
       lateThresholdMs: first.run.generator?.lateThresholdMs ?? 100, maxActive: members.reduce((a, m) => a + (m.run.generator?.maxActive ?? 0), 0),

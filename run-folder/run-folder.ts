@@ -70,6 +70,13 @@ export function addProcessHealth(h: HealthSecond, w: HealthSecond): void {
   if (w.uncaught) h.uncaught = [...(h.uncaught ?? []), ...w.uncaught];
 }
 
+/** Counts by message added up over lists (processes, seconds, shards), most frequent first. */
+export function countsByMessage(lists: readonly (readonly { message: string; count: number }[])[]): { message: string; count: number }[] {
+  const all = new Map<string, number>();
+  for (const list of lists) for (const e of list) all.set(e.message, (all.get(e.message) ?? 0) + e.count);
+  return [...all].map(([message, count]) => ({ message, count })).sort((x, y) => y.count - x.count);
+}
+
 export type RunStatus = 'running' | 'completed' | 'interrupted' | 'failed';
 
 /** One shard's own record of itself. */

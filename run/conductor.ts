@@ -13,7 +13,7 @@ import { SINGLE_PROCESS, buildPlan, type Plan } from '../plan/plan.js';
 import type { Layout } from '../plan/limits.js';
 import { shareOf, shareSize } from '../plan/shard.js';
 import { browserHealthLine, mediaLine } from '../run-folder/records.js';
-import { healthLine, participantsWithSamples, RunFailedError, type HealthSecond, type RunInfo, type RunStatus } from '../run-folder/run-folder.js';
+import { countsByMessage, healthLine, participantsWithSamples, RunFailedError, type HealthSecond, type RunInfo, type RunStatus } from '../run-folder/run-folder.js';
 import { RunFolderWriter, runInfoOf } from '../run-folder/writer.js';
 import { Series } from '../run-folder/series.js';
 import { ProblemsError, type ResolvedScenario } from '../scenarios/model.js';
@@ -172,8 +172,7 @@ class Run {
     const { scenario, schedule, layout } = plan;
     // A data file that does not fit is the user's to fix, before anything reaches the target. Its rows are kept
     // here only where this process sends the load: workers read their own participants' rows.
-    const inProcess = layout.workers === 1 && !runsApart(o.target);
-    const rows = scenario.data ? await loadRows(scenario.data, schedule.offsetsMs.length, inProcess ? undefined : () => false) : undefined;
+    const rows = scenario.data ? await loadRows(scenario.data, schedule.offsetsMs.length, sendsHere(plan, o.target) ? undefined : () => false) : undefined;
     const wantBrowsers = o.browsers !== undefined && o.browsers.count > 0;
     const client = o.webClient ?? o.target.webClient;
     if (wantBrowsers && !client) throw new ProblemsError([{ where: '--browsers', message: `the ${o.target.kind} target has no web client for browser users`, hint: NO_WEB_CLIENT_HINT }]);
@@ -309,9 +308,7 @@ class Run {
 
   /** What the journey's code threw outside its steps, added to run.json as it happens: a run killed later still has it. */
   private keepUncaught(errors: { message: string; count: number }[]): void {
-    const all = new Map((this.info.uncaught ?? []).map((e) => [e.message, e.count]));
-    for (const e of errors) all.set(e.message, (all.get(e.message) ?? 0) + e.count);
-    this.info.uncaught = [...all].map(([message, count]) => ({ message, count })).sort((x, y) => y.count - x.count);
+    this.info.uncaught = countsByMessage([this.info.uncaught ?? [], errors]);
     this.folder.keep(() => this.folder.info(this.info));
   }
 
@@ -425,9 +422,7 @@ async function startGenerator(plan: Plan, o: Settings, g: { origin: string; maxA
   const { scenario, seed, schedule, layout } = plan;
   const { origin, maxActive, clock } = g;
   const lateThresholdMs = o.lateThresholdMs ?? DEFAULT_LATE_MS;
-  // A journey of the user's own runs apart from this process, with a heap cap: its endless loop or its memory
-  // cannot keep this process from ending the run and writing the report.
-  if (layout.workers === 1 && !runsApart(o.target)) {
+  if (sendsHere(plan, o.target)) {
     await prepareForLoad({ origin, target: o.target, scenario, arrivals: plannedArrivals(plan), net: g.net });
     return new InProcessGenerator({
       scenario, seed, target: o.target, net: g.net, schedule, share: shareOf(plan.shard, 0, 1), origin, clock, maxActive, lateThresholdMs,
@@ -440,6 +435,15 @@ async function startGenerator(plan: Plan, o: Settings, g: { origin: string; maxA
     allowedHosts: allowedHosts(o), maxAnswerBytes: g.net.maxAnswerBytes,
   }));
   return WorkerGenerator.start(inits, clock, o.journeyHeapMb);
+}
+
+/**
+ * Whether the run's own process sends the load: one process is enough, and the journey is not the user's own. A
+ * journey of the user's own runs apart from this process, with a heap cap: its endless loop or its memory cannot
+ * keep this process from ending the run and writing the report.
+ */
+function sendsHere(plan: Plan, target: Platform): boolean {
+  return plan.layout.workers === 1 && !runsApart(target);
 }
 
 /** Whether the platform's journey is the user's own code that worker processes can build again from its module. */
