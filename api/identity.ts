@@ -48,7 +48,7 @@ function seatsOf(classes: NonNullable<Phase['classes']>, n: number): { conferenc
  * Who each participant of a scenario is. Participant ids count up phase by phase; in a phase with classes (a
  * timetable's bell), participant k takes seat k, so at any scale every class gets its share.
  */
-export function identities(s: { population: Population; phases: readonly Phase[] }): (participant: number) => Identity {
+export function identities(s: { population: Population; phases: readonly Pick<Phase, 'participants' | 'classes'>[] }): (participant: number) => Identity {
   if (!s.phases.some((p) => p.classes?.length)) return (id) => identityOf(id, s.population);
   const starts: number[] = [];
   let n = 0;

@@ -11,6 +11,9 @@ import type { Layer } from '../scenarios/model.js';
  * WebSocket peer broke the protocol (a bad or masked frame). `generator`: this machine ran out of something the
  * attempt needed (local ports, open files, socket buffers, memory): the generator's failure, never the target's.
  */
+/** Default most bytes of one answer (an HTTP body, a WebSocket message) a participant reads: 8 MB (--max-answer). */
+export const DEFAULT_MAX_ANSWER_BYTES = 8 * 1024 * 1024;
+
 export const OUTCOMES = ['ok', 'http', 'timeout', 'reset', 'refused', 'dns', 'tls', 'protocol', 'aborted', 'script_error', 'error', 'held', 'released', 'left', 'not_allowed', 'too_large', 'ws_protocol', 'generator'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 

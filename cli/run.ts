@@ -21,10 +21,9 @@ import { fixtureArgs, fixtureFlags, type FixtureFlags } from './fixture.js';
 import { describePlan, planRun } from './plan.js';
 import { parseShard, parseStartAt, type Shard } from '../plan/shard.js';
 import { writeComparison } from './report.js';
-import { DEFAULT_MAX_ANSWER_BYTES } from '../protocol/address-guard.js';
 import { scenarioOfTimetable, timetableFlags, type TimetableFlags } from './timetable.js';
 import {
-  allowTargetOption, EXIT, parseSize, requireTarget, writableFolder, faultFlags, fmt, type FaultFlags, localAddressOption, parseNumber, printVerdict, scaleOption, scenarioByName, seedOption, shownPath, targetFlags,
+  allowTargetOption, EXIT, maxAnswerOption, requireTarget, writableFolder, faultFlags, fmt, type FaultFlags, localAddressOption, parseNumber, printVerdict, scaleOption, scenarioByName, seedOption, shownPath, targetFlags,
   targetOfFlags, UsageError, workersOption, type Io, type SetAction, type TargetKindFlags,
 } from './shared.js';
 
@@ -229,7 +228,7 @@ const runFlags = (cmd: Command) =>
     .option('--chromium <path>', 'Chromium for browser users (default: FIRSTBELL_CHROMIUM or /usr/bin/chromium)')
     .option('--browser-endpoint <url>', 'attach browser users to a running Chromium (ws://… from /json/version, or http://host:port) instead of launching one')
     .addOption(new Option('--target-pid <pid>', "the target's server process on this machine: its exit during the run is reported as the target going down").argParser(pidArg))
-    .addOption(new Option('--max-answer <size>', "most bytes of one answer a participant reads (an HTTP body, a WebSocket message), e.g. 8MB or 512kB; beyond it the step fails as too_large").argParser(parseSize('--max-answer')).default(DEFAULT_MAX_ANSWER_BYTES, '8MB'))
+    .addOption(maxAnswerOption())
     .addOption(new Option('--journey-heap <MB>', "heap of each process that runs a journey of your own; past it that process ends and the run fails, naming it (default: 3/4 of the machine's memory shared among them, 512 to 4096)").argParser(parseNumber('--journey-heap', 64, 1_048_576, true)))
     .addOption(workersOption())
     .addOption(localAddressOption());

@@ -1,6 +1,7 @@
 // What every command shares: exit codes, the I/O it writes to, flag parsers, and scenario and target lookup.
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { JourneyOption } from '../api/journey.js';
+import { DEFAULT_MAX_ANSWER_BYTES } from '../api/sample.js';
 import { existsSync, mkdirSync, realpathSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fsErrorText } from '../run-folder/writer.js';
@@ -49,6 +50,10 @@ export function parseNumber(what: string, min: number, max: number, integer = fa
 export const scaleOption = () => new Option('--scale <fraction>', 'fraction of full scale (1.0 = 100,000 joins)').argParser(parseNumber('the scale', 0.0001, 1));
 export const allowTargetOption = () =>
   new Option('--allow-target <host>', 'allow loading this non-loopback host (repeatable)').argParser((v: string, acc: string[] = []) => [...acc, v]).default([] as string[]);
+export const maxAnswerOption = () =>
+  new Option('--max-answer <size>', 'most bytes of one answer a participant reads (an HTTP body, a WebSocket message), e.g. 8MB or 512kB; beyond it the step fails as too_large')
+    .argParser(parseSize('--max-answer'))
+    .default(DEFAULT_MAX_ANSWER_BYTES, '8MB');
 export const workersOption = () =>
   new Option('--workers <n|auto>', 'processes that share the schedule; auto: every core from 500 arrivals/s on, and enough that none needs more files than it may open')
     .argParser((v: string) => (v === 'auto' ? 'auto' : parseNumber('--workers', 1, 64, true)(v)))

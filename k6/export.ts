@@ -1,9 +1,11 @@
 // A journey handed to k6, a built-in kind's as a user's: bundled with firstbell's k6 runtime (the vu API on k6/http, k6/websockets and
 // k6/timers) into one script, with the scenario's arrivals as k6 options and a k6-operator TestRun; what k6 cannot do is refused at export.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { BuildFailure, Metafile, Plugin } from 'esbuild';
 import type { JourneyDefinition } from '../api/journey.js';
+import { DEFAULT_MAX_ANSWER_BYTES } from '../api/sample.js';
 import { stepDecls } from '../api/vu.js';
 import { PACKAGE_ROOT, VERSION } from '../lib/version.js';
 import { loadRows } from '../modules/data.js';
@@ -14,6 +16,8 @@ import { optionHow, resolveOptions, shownOptions } from '../targets/platform.js'
 import { arrivalsPerSecond, buildSchedule, type Schedule } from '../plan/schedule.js';
 import { LAYERS, ProblemsError, type Layer, type Problem, type ResolvedScenario } from '../scenarios/model.js';
 import { K6_RUN_TAGS, K6_STEP_METRIC, K6_TAGS, stepsTag } from './names.js';
+import type { JourneyRun } from './runtime/participant.js';
+import type { JourneyPeople } from './runtime/people.js';
 
 /** firstbell's k6 runtime: the vu API inside k6, typed against @types/k6. */
 export const K6_RUNTIME = join(PACKAGE_ROOT, 'k6', 'runtime');
@@ -46,12 +50,15 @@ export interface JourneyK6Options {
   parallelism: number;
   /** Hosts beyond loopback and the target that the script's participants may connect to (--allow-target). */
   allowHosts?: readonly string[];
+  /** Most bytes of one answer a participant takes (--max-answer); default 8 MB, as in firstbell's own runs. */
+  maxAnswerBytes?: number;
 }
 
-/** What the script's entry binds as 'firstbell-run': the k6 options and everything a participant needs. */
+/** What the script's entry binds: the k6 options and what every participant needs ('firstbell-run'), and the plan's people ('firstbell-people'). */
 export interface K6RunConfig {
   options: Record<string, unknown>;
-  run: Record<string, unknown>;
+  run: JourneyRun;
+  people: JourneyPeople;
 }
 
 export interface JourneyK6Export {
@@ -73,9 +80,6 @@ function scenarioProblems(s: ResolvedScenario): Problem[] {
   const retry = s.client.retry;
   if (retry && retry.kind !== 'none') {
     problems.push({ where: `scenario ${s.name}: client.retry`, message: `k6 runs each participant's journey once; the ${retry.kind} retry policy is not in the script`, hint: "run the scenario with firstbell (firstbell run …), or export it without the retry policy" });
-  }
-  if (s.phases.some((p) => p.classes?.length || p.leaveAtMs !== undefined)) {
-    problems.push({ where: `scenario ${s.name}: phases`, message: "a timetable's classes and lesson ends are not in the script", hint: 'run the timetable with firstbell (firstbell run …)' });
   }
   return problems;
 }
@@ -178,12 +182,18 @@ export async function exportJourneyK6(o: JourneyK6Options): Promise<JourneyK6Exp
   const rows = s.data ? await loadRows(s.data, schedule.offsetsMs.length) : undefined;
   const secret = Object.entries(def.options ?? {}).filter(([, x]) => x.secret);
   const secretEnv = Object.fromEntries(secret.map(([name, x]) => [name, x.env ?? `FIRSTBELL_${name.toUpperCase()}`]));
-  const run = {
-    population: s.population, phases: s.phases, client: s.client, target: o.target.href, endMs: schedule.endMs, options: shownOptions(def, values),
-    allowedHosts: [o.target.hostname, ...(o.allowHosts ?? [])].map((h) => h.replace(/^\[|\]$/g, '').toLowerCase()),
-    ...(secret.length ? { secretEnv } : {}), ...(rows ? { rows, reuseRows: s.data?.reuse ?? false } : {}),
+  const allowedHosts = [o.target.hostname, ...(o.allowHosts ?? [])].map((h) => h.replace(/^\[|\]$/g, '').toLowerCase());
+  const blacklistIPs = everyAddressBut(allowedHosts);
+  const run: JourneyRun = {
+    population: { schools: s.population.schools, participantsPerConference: s.population.participantsPerConference },
+    client: s.client, target: o.target.href, endMs: schedule.endMs, options: shownOptions(def, values), allowedHosts, maxAnswerBytes: o.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES,
+    ...(secret.length ? { secretEnv } : {}), ...(rows ? { reuseRows: s.data?.reuse ?? false } : {}),
   };
-  const config: K6RunConfig = { options, run };
+  const people: JourneyPeople = {
+    population: s.population, phases: s.phases.map((p) => ({ participants: p.participants, ...(p.classes ? { classes: p.classes } : {}), ...(p.leaveAtMs !== undefined ? { leaveAtMs: p.leaveAtMs } : {}) })),
+    firstBellAtMs: schedule.firstBellAtMs, order: orderOf(schedule.phaseOf), ...(rows ? { rows } : {}),
+  };
+  const config: K6RunConfig = { options: { ...options, ...(blacklistIPs ? { blacklistIPs } : {}) }, run, people };
   const cwd = dirname(file);
   const { code, meta } = await bundle(config, cwd, file);
   const lacks = (await Promise.all(ownFiles(meta, cwd).map((f) => globalsK6Lacks(f, file)))).flat();
@@ -192,6 +202,7 @@ export async function exportJourneyK6(o: JourneyK6Options): Promise<JourneyK6Exp
     ...(def.webClient ? ['the journey\'s web client is not in the script: k6 sends protocol users only (browser users run with firstbell --browsers)'] : []),
     ...(s.faults?.length ? ["the scenario's faults are not in the script: k6 sends the load only"] : []),
     ...secret.map(([name, x]) => `the option '${name}' (${optionHow(name, x)}) is secret and not in the script: give it to k6 as -e ${secretEnv[name]}=…`),
+    ...(blacklistIPs ? [] : [`${allowedHosts.filter((h) => h !== 'localhost' && !isIP(h)).join(', ')} ${allowedHosts.filter((h) => h !== 'localhost' && !isIP(h)).length === 1 ? 'is a name' : 'are names'}: k6 keeps to the allow-list by the script's own checks of every URL (k6's blacklistIPs needs addresses; give --target and --allow-target as addresses for k6 to refuse every other address itself)`]),
   ];
   // The TestRun's, ConfigMap's and files' name.
   const name = `firstbell-${s.name}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 50);
@@ -200,7 +211,9 @@ export async function exportJourneyK6(o: JourneyK6Options): Promise<JourneyK6Exp
 // firstbell's k6 runtime (the vu API on k6/http, k6/websockets and k6/timers). Run: k6 run --out csv=results.csv script.js
 // (k6 >= 1.2: older k6 hands a journey's catch the wrong value, and failed steps lose their kind); read back: firstbell import k6 results.csv${kind === 'journey' ? ' --scenario <the scenario file>' : ''}
 `;
-  return { script: header + code, manifest: testRunManifest(name, o.parallelism, 'script.js'), name, journey: file, config, notes };
+  const script = header + code;
+  if (script.length > CONFIGMAP_BYTES) notes.push(`the script is ${(script.length / 1024 / 1024).toFixed(1)} MB, more than a ConfigMap holds (1 MiB): give it to the TestRun from a volume (spec.script.volumeClaim) instead`);
+  return { script, manifest: testRunManifest(name, o.parallelism, 'script.js'), name, journey: file, config, notes };
 }
 
 /** The runtime's entry bound to the journey and the run: the two modules it imports by name. */
@@ -209,11 +222,13 @@ function binding(config: K6RunConfig, journey: string): Plugin {
     name: 'firstbell-k6-binding',
     setup(b) {
       b.onResolve({ filter: /^firstbell-journey$/ }, () => ({ path: journey }));
-      b.onResolve({ filter: /^firstbell-run$/ }, () => ({ path: 'firstbell-run', namespace: 'firstbell-run' }));
+      b.onResolve({ filter: /^firstbell-(run|people)$/ }, (a) => ({ path: a.path, namespace: 'firstbell-run' }));
       // node:crypto's hashes are k6/crypto's in a script.
       b.onResolve({ filter: /^(node:)?crypto$/ }, () => ({ path: join(K6_RUNTIME, 'crypto.ts') }));
-      // As data, laid out for a person reading the script: its options first.
-      b.onLoad({ filter: /.*/, namespace: 'firstbell-run' }, () => ({ contents: `export default ${JSON.stringify(config, null, 2)};`, loader: 'js' }));
+      // As data, laid out for a person reading the script: its options first. The people as one JSON text: each
+      // VU holds the same string, which the SharedArray parses once per k6 instance.
+      b.onLoad({ filter: /^firstbell-run$/, namespace: 'firstbell-run' }, () => ({ contents: `export default ${JSON.stringify({ options: config.options, run: config.run }, null, 2)};`, loader: 'js' }));
+      b.onLoad({ filter: /^firstbell-people$/, namespace: 'firstbell-run' }, () => ({ contents: `export default ${JSON.stringify(JSON.stringify(config.people))};`, loader: 'js' }));
     },
   };
 }
@@ -234,6 +249,62 @@ async function bundle(config: K6RunConfig, cwd: string, file: string): Promise<{
     throw new ProblemsError(bundleProblems(failure, file));
   }
 }
+
+/** Most bytes of a ConfigMap, which a TestRun takes its script from. */
+const CONFIGMAP_BYTES = 1024 * 1024;
+
+/** The phase of each arrival in the schedule's order, as the script's people carry it: little-endian 16-bit numbers in base64. */
+function orderOf(phaseOf: Uint16Array): string {
+  const b = Buffer.alloc(phaseOf.length * 2);
+  phaseOf.forEach((p, i) => b.writeUInt16LE(p, i * 2));
+  return b.toString('base64');
+}
+
+/**
+ * k6's blacklistIPs for an allow-list: every address but loopback and the allowed ones, as CIDR ranges, so that k6
+ * itself refuses any other address whoever names it. Undefined when a host is a name: its address is the one k6
+ * finds where it runs, which the export cannot know.
+ */
+export function everyAddressBut(hosts: readonly string[]): string[] | undefined {
+  const v4: Prefix[] = [{ net: 127n << 24n, len: 8 }];
+  const v6: Prefix[] = [{ net: 1n, len: 128 }];
+  for (const h of hosts) {
+    if (h === 'localhost') continue;
+    if (isIP(h) === 4) v4.push({ net: v4Number(h), len: 32 });
+    else if (isIP(h) === 6) v6.push({ net: v6Number(h), len: 128 });
+    else return undefined;
+  }
+  return [...outside(32, v4).map((p) => `${v4Text(p.net)}/${p.len}`), ...outside(128, v6).map((p) => `${v6Text(p.net)}/${p.len}`)];
+}
+
+interface Prefix {
+  net: bigint;
+  len: number;
+}
+
+/** The prefixes that cover every address of `bits` bits outside `kept`: the range split in halves until each half is wholly in or out. */
+function outside(bits: number, kept: readonly Prefix[], at: Prefix = { net: 0n, len: 0 }): Prefix[] {
+  const top = (net: bigint, len: number) => net >> BigInt(bits - len);
+  if (kept.some((k) => k.len <= at.len && top(at.net, k.len) === top(k.net, k.len))) return [];
+  const inside = kept.filter((k) => k.len > at.len && top(k.net, at.len) === top(at.net, at.len));
+  if (!inside.length) return [at];
+  const half = 1n << BigInt(bits - at.len - 1);
+  return [...outside(bits, inside, { net: at.net, len: at.len + 1 }), ...outside(bits, inside, { net: at.net | half, len: at.len + 1 })];
+}
+
+const v4Number = (ip: string) => ip.split('.').reduce((n, x) => (n << 8n) | BigInt(Number(x)), 0n);
+const v4Text = (n: bigint) => [24n, 16n, 8n, 0n].map((s) => String((n >> s) & 255n)).join('.');
+
+/** An IPv6 address as a number: "::" filled in, a trailing IPv4 part as its two groups. */
+function v6Number(ip: string): bigint {
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
+  const text = v4 ? ip.slice(0, -v4[1]!.length) + ((Number(v4Number(v4[1]!)) >>> 16).toString(16) + ':' + (Number(v4Number(v4[1]!)) & 0xffff).toString(16)) : ip;
+  const [head, tail] = text.split('::') as [string, string | undefined];
+  const groups = (x: string | undefined) => (x ? x.split(':') : []);
+  const all = tail === undefined ? groups(head) : [...groups(head), ...Array<string>(8 - groups(head).length - groups(tail).length).fill('0'), ...groups(tail)];
+  return all.reduce((n, g) => (n << 16n) | BigInt(parseInt(g, 16)), 0n);
+}
+const v6Text = (n: bigint) => Array.from({ length: 8 }, (_, i) => ((n >> BigInt(112 - 16 * i)) & 0xffffn).toString(16)).join(':');
 
 /** VUs beyond the participants under way at once: k6 needs a little room while one iteration ends and the next starts. */
 export const K6_VU_MARGIN = { share: 0.05, plus: 10 };

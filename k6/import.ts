@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { parse } from 'csv-parse';
 import { findScenario } from '../scenarios/index.js';
 import { LAYERS, resolveScenario, type Layer, type Scenario } from '../scenarios/model.js';
-import { healthLine, sampleLine, type HealthSecond } from '../run-folder/run-folder.js';
+import { healthLine, LATE_MS, sampleLine, type HealthSecond } from '../run-folder/run-folder.js';
 import { arrivalsPerSecond, type Schedule } from '../plan/schedule.js';
 import { RunFolderWriter, runInfoOf } from '../run-folder/writer.js';
 import { isHoldEvent, OUTCOMES, type Outcome, type Sample } from '../api/sample.js';
@@ -277,7 +277,7 @@ export async function importK6(files: string[], outDir: string, runId?: string, 
     endedAt: new Date(firstTimeMs + (samples[samples.length - 1]?.endMs ?? 0)).toISOString(),
     generator: {
       arrivalsPlanned: schedule.offsetsMs.length, arrivalsSent: new Set(samples.map((s) => s.user)).size, late: starts.reduce((n, h) => n + h.late, 0), dropped,
-      lateThresholdMs: K6_LATE_MS, maxActive: 0,
+      lateThresholdMs: LATE_MS, maxActive: 0,
     },
     source: { kind: 'k6', files: files.map((f) => basename(f)), runners: files.length, ...(torn.length ? { cut: torn } : {}) },
   });
@@ -285,15 +285,12 @@ export async function importK6(files: string[], outDir: string, runId?: string, 
   return { dir, samples: samples.length, runners: files.length, dropped, torn };
 }
 
-/** A participant k6 started this much after its place in the plan started late, as firstbell's own dispatch counts it. */
-const K6_LATE_MS = 100;
-
 /**
  * k6's starts against the plan, as firstbell records its own dispatch each second: the arrivals planned in that second,
- * how many of them k6 started more than K6_LATE_MS late, and how late (send lag p99 and max). k6 numbers its
- * iterations in the order it starts them, across runners: participant n (its first step's start) is the plan's n-th
- * arrival, due at the latest by the end of its share of its second (k6 spreads a second's arrivals over it). CPU and
- * event-loop lag are not in k6's results and stay 0.
+ * how many of them k6 started more than LATE_MS late, and how late (send lag p99 and max). k6 numbers its
+ * iterations in the order it starts them, across runners, and the script makes its n-th the plan's n-th arrival:
+ * that participant's first step starts at the latest by the end of its share of its second (k6 spreads a second's
+ * arrivals over it). CPU and event-loop lag are not in k6's results and stay 0.
  */
 function startHealth(samples: readonly Sample[], schedule: Schedule): HealthSecond[] {
   const first = new Map<number, number>();
@@ -310,14 +307,21 @@ function startHealth(samples: readonly Sample[], schedule: Schedule): HealthSeco
     }
   }
   const lags: number[][] = perSecond.map(() => []);
-  for (const [user, startMs] of first) if (user < dueBy.length) lags[secondOf[user]!]!.push(Math.max(0, startMs - dueBy[user]!));
+  // The participant of the n-th arrival is the schedule's, as the script numbers them.
+  const rankOf = new Uint32Array(schedule.participantIds.length);
+  schedule.participantIds.forEach((id, n) => (rankOf[id] = n));
+  for (const [user, startMs] of first) {
+    if (user >= rankOf.length) continue;
+    const n = rankOf[user]!;
+    lags[secondOf[n]!]!.push(Math.max(0, startMs - dueBy[n]!));
+  }
   const at = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)] ?? 0;
   const round1 = (x: number) => Math.round(x * 10) / 10;
   return lags.map((xs, t) => {
     xs.sort((a, b) => a - b);
     return {
       t, loopLagP99Ms: 0, loopLagMaxMs: 0, cpuPct: 0, sendLagP99Ms: round1(at(xs, 99)), sendLagMaxMs: round1(xs[xs.length - 1] ?? 0),
-      arrivals: xs.length, late: xs.filter((x) => x > K6_LATE_MS).length, dropped: 0, active: 0, rssMb: 0,
+      arrivals: xs.length, late: xs.filter((x) => x > LATE_MS).length, dropped: 0, active: 0, rssMb: 0,
     };
   });
 }

@@ -4,6 +4,7 @@
 // its fragments): a hostile or broken target cannot make a participant hold more; beyond it the step fails as `too_large`.
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP, Socket, type LookupFunction } from 'node:net';
+import { DEFAULT_MAX_ANSWER_BYTES } from '../api/sample.js';
 import { isLoopbackAddress } from '../lib/ports.js';
 
 /** An answer over the limit: the step fails as `too_large`, the connection closes. */
@@ -18,8 +19,6 @@ export class WsProtocolError extends Error {
   readonly code = 'FIRSTBELL_WS_PROTOCOL';
 }
 
-/** Default most bytes of one answer (an HTTP body, a WebSocket message): 8 MB. */
-export const DEFAULT_MAX_ANSWER_BYTES = 8 * 1024 * 1024;
 
 /** An address firstbell refused to connect to: nothing was sent there. Its outcome is `not_allowed`. */
 export class NotAllowedError extends Error {

@@ -26,6 +26,9 @@ export const FILES = {
   browserHealth: 'browser-health.csv',
 } as const;
 
+/** A participant started this much after its planned arrival started late: its second is the generator's, not the target's. */
+export const LATE_MS = 100;
+
 /** Generator health in one second of the run. */
 export interface HealthSecond {
   /** Second index from the run start. */

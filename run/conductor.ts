@@ -4,7 +4,8 @@
 // run folder's one writer.
 import { TimeoutError } from '../api/errors.js';
 import { identities } from '../api/identity.js';
-import { DEFAULT_MAX_ANSWER_BYTES, NetPolicy } from '../protocol/address-guard.js';
+import { DEFAULT_MAX_ANSWER_BYTES } from '../api/sample.js';
+import { NetPolicy } from '../protocol/address-guard.js';
 import type { StepDecl } from '../api/vu.js';
 import type { Platform } from '../targets/platform.js';
 import { armFaults, type ArmedFaults } from '../faults/faults.js';
@@ -13,7 +14,7 @@ import { SINGLE_PROCESS, buildPlan, type Plan } from '../plan/plan.js';
 import type { Layout } from '../plan/limits.js';
 import { shareOf, shareSize } from '../plan/shard.js';
 import { browserHealthLine, mediaLine } from '../run-folder/records.js';
-import { countsByMessage, healthLine, participantsWithSamples, RunFailedError, type HealthSecond, type RunInfo, type RunStatus } from '../run-folder/run-folder.js';
+import { countsByMessage, healthLine, LATE_MS, participantsWithSamples, RunFailedError, type HealthSecond, type RunInfo, type RunStatus } from '../run-folder/run-folder.js';
 import { RunFolderWriter, runInfoOf } from '../run-folder/writer.js';
 import { Series } from '../run-folder/series.js';
 import { ProblemsError, type ResolvedScenario } from '../scenarios/model.js';
@@ -83,7 +84,6 @@ export type PlanOrScenario = { plan: Plan } | ({ scenario: ResolvedScenario; see
 type Settings = RunSettings & { target: Platform };
 
 const DEFAULT_MAX_ACTIVE = 50_000;
-const DEFAULT_LATE_MS = 100;
 
 /** One second of a run, with what the command line's progress line shows besides. */
 export interface Progress extends RunProgress {
@@ -159,7 +159,7 @@ class Run {
 
   /** `t0Epoch`: the wall-clock instant of t = 0, shared by every sending process. */
   private constructor(private plan: Plan, private o: Settings, private p: Prepared, private t0Epoch: number) {
-    this.lateThresholdMs = o.lateThresholdMs ?? DEFAULT_LATE_MS;
+    this.lateThresholdMs = o.lateThresholdMs ?? LATE_MS;
     this.monitor = new HealthMonitor(this.lateThresholdMs);
     this.folder = new RunFolderWriter(o.outDir, o.runId ?? defaultRunId(plan), { browsers: p.browsers !== undefined, browserHealth: p.browsers?.pid() !== undefined });
     this.info = this.runInfo();
@@ -421,7 +421,7 @@ function allowedHosts(o: Settings): string[] {
 async function startGenerator(plan: Plan, o: Settings, g: { origin: string; maxActive: number; clock: () => number; rows?: readonly Row[]; net: NetPolicy }): Promise<Generator> {
   const { scenario, seed, schedule, layout } = plan;
   const { origin, maxActive, clock } = g;
-  const lateThresholdMs = o.lateThresholdMs ?? DEFAULT_LATE_MS;
+  const lateThresholdMs = o.lateThresholdMs ?? LATE_MS;
   if (sendsHere(plan, o.target)) {
     await prepareForLoad({ origin, target: o.target, scenario, arrivals: plannedArrivals(plan), net: g.net });
     return new InProcessGenerator({

@@ -30,10 +30,10 @@ function hasher(h: Hash | Hmac) {
   return { update: (d: string) => void h.update(d), digest: (e: 'hex' | 'base64') => h.digest(e) };
 }
 
-/** The stand-ins of k6/crypto, k6/execution, k6/http, k6/metrics, k6/timers and k6/websockets for one test run. */
-function modules(points: K6Point[], runTags: Record<string, string>, startTime: number) {
+/** The stand-ins of k6/crypto, k6/data, k6/encoding, k6/execution, k6/http, k6/metrics, k6/timers and k6/websockets for one test run. */
+function modules(points: K6Point[], runTags: Record<string, string>) {
   const jars = new AsyncLocalStorage<Map<string, string>>();
-  const exec = { scenario: { iterationInTest: 0, startTime }, vu: { metrics: { metadata: {} as Record<string, unknown> } } };
+  const exec = { scenario: { iterationInTest: 0, startTime: 0 }, vu: { metrics: { metadata: {} as Record<string, unknown> } } };
   class Metric {
     constructor(readonly name: string) {}
     add(value: number | boolean, tags: Record<string, string> = {}): void {
@@ -93,13 +93,20 @@ function modules(points: K6Point[], runTags: Record<string, string>, startTime: 
   return {
     registry: {
       'k6/execution': { default: exec },
+      // k6 calls a SharedArray's function once per instance and shares the frozen result; here there is one instance.
+      'k6/data': { SharedArray: function SharedArray(_name: string, make: () => unknown[]) { return Object.freeze(make()); } },
+      'k6/encoding': { b64decode: (s: string) => { const b = Buffer.from(s, 'base64'); return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength); } },
       'k6/crypto': { createHash: (a: string) => hasher(createHash(a)), createHMAC: (a: string, key: string) => hasher(createHmac(a, key)) },
       'k6/http': { default: http },
       'k6/metrics': { Trend: Metric, Rate: Metric },
       'k6/timers': { setTimeout, clearTimeout, setInterval, clearInterval },
       'k6/websockets': { WebSocket: K6WebSocket },
     },
-    /** Runs iteration `i` (participant i) with a cookie jar of its own, as a k6 VU's iteration has. */
+    /** The test's start: k6 has every VU's init code run before it. */
+    start(): number {
+      return (exec.scenario.startTime = Date.now());
+    },
+    /** Runs iteration `i` (the plan's i-th arrival) with a cookie jar of its own, as a k6 VU's iteration has. */
     iteration<T>(i: number, fn: () => T): T {
       exec.scenario.iterationInTest = i;
       return jars.run(new Map(), fn);
@@ -114,18 +121,26 @@ function bindImports(script: string): string {
 }
 
 /**
+ * When k6 starts the iterations of the export's arrival-rate stages: each second's arrivals evenly over that second
+ * (k6's ramping-arrival-rate at the second's rate), ms from the start.
+ */
+export function k6Starts(perSecond: readonly number[]): number[] {
+  return perSecond.flatMap((n, sec) => Array.from({ length: n }, (_, j) => sec * 1000 + (j * 1000) / n));
+}
+
+/**
  * Runs an exported script's participants on the scenario's arrivals (ms from the start), and returns what they
  * recorded as k6 CSV lines carrying the script's run tags.
  */
 export async function runScript(script: string, dir: string, arrivalsMs: ArrayLike<number>, runTags: Record<string, string>, env: Record<string, string> = {}): Promise<{ csv: string[]; points: K6Point[] }> {
   const points: K6Point[] = [];
   (globalThis as Record<string, unknown>).__ENV = env;
-  const startTime = Date.now();
-  const m = modules(points, runTags, startTime);
+  const m = modules(points, runTags);
   (globalThis as Record<string, unknown>).__k6 = m.registry;
   const file = join(dir, 'script.mjs');
   writeFileSync(file, bindImports(script));
   const mod = (await import(pathToFileURL(file).href)) as { journey(): Promise<void> };
+  const startTime = m.start();
   await Promise.all(Array.from(arrivalsMs, (at, i) => new Promise<void>((resolve, reject) => setTimeout(() => m.iteration(i, () => mod.journey()).then(resolve, reject), Math.max(0, startTime + at - Date.now())))));
   const kv = (o: Record<string, unknown>) => Object.entries(o).map(([k, v]) => `${k}=${String(v)}`).join('&');
   return { points, csv: [K6_CSV_HEADER, ...points.map((p) => [p.metric, Math.floor(p.timeMs / 1000), p.value.toFixed(6), '', '', '', '', '', '', '', '', 'arrivals', '', '', '', '', '', kv(p.tags), kv(p.metadata)].join(','))] };

@@ -1,6 +1,7 @@
 // k6 both ways: exported scripts type-check against @types/k6; k6 results (CSV and JSON, several runners) come back as a run.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { BlockList, isIP } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT, main } from '../cli.js';
@@ -39,9 +40,12 @@ function typeCheck(scripts: Record<string, string>): { status: number | null; ou
 function journeyCheck(journey: string): string {
   return `import journeyModule from ${JSON.stringify(journey)};
 import { participant, type JourneyRun } from ${JSON.stringify(join(K6_RUNTIME, 'participant.ts'))};
+import type { Arrival } from ${JSON.stringify(join(K6_RUNTIME, 'people.ts'))};
 declare const run: JourneyRun;
+declare const arrivals: readonly Arrival[];
+declare const rows: readonly Record<string, string>[];
 export function journey(): Promise<void> {
-  return participant(journeyModule, run);
+  return participant(journeyModule, run, arrivals, rows);
 }
 `;
 }
@@ -89,9 +93,28 @@ describe('firstbell export k6', () => {
 
   it('is checked for real: an entry with a type error fails the same check', async () => {
     const e = await exportJourneyK6({ scenario: resolveScenario(BUILT_IN_SCENARIOS[0]!, 0.01), seed: 1, target: new URL('http://127.0.0.1:8080'), journey: { kind: 'reference' }, parallelism: 1 });
-    const r = typeCheck({ 'entry.ts': journeyCheck(e.journey).replace('participant(journeyModule, run)', 'participant(journeyModule, run, undefined, 1)') });
+    const r = typeCheck({ 'entry.ts': journeyCheck(e.journey).replace('participant(journeyModule, run, arrivals, rows)', 'participant(journeyModule, run, arrivals, rows, 1)') });
     expect(r.status).not.toBe(0);
     expect(r.output).toContain('Expected');
+  });
+
+  it('has k6 itself refuse every address but loopback and the allowed ones (blacklistIPs), and says so where names keep it from that', async () => {
+    const scenario = resolveScenario(BUILT_IN_SCENARIOS[0]!, 0.01);
+    const target = new URL('http://127.0.0.1:8080');
+    const e = await exportJourneyK6({ scenario, seed: 1, target, journey: { kind: 'reference' }, parallelism: 1, allowHosts: ['10.1.2.3', '2001:db8::5'] });
+    // One list per family: k6 (Go's IPNet) never matches an IPv4 address against an IPv6 range, which Node's BlockList would.
+    const blocked = { ipv4: new BlockList(), ipv6: new BlockList() };
+    for (const c of (e.config.options as { blacklistIPs: string[] }).blacklistIPs) {
+      const [net, len] = c.split('/') as [string, string];
+      const family = isIP(net) === 6 ? 'ipv6' : 'ipv4';
+      blocked[family].addSubnet(net, Number(len), family);
+    }
+    const isBlocked = (ip: string) => (isIP(ip) === 6 ? blocked.ipv6.check(ip, 'ipv6') : blocked.ipv4.check(ip, 'ipv4'));
+    expect(['127.0.0.1', '127.9.9.9', '10.1.2.3', '::1', '2001:db8::5'].filter(isBlocked)).toEqual([]);
+    expect(['0.0.0.0', '10.1.2.2', '10.1.2.4', '192.0.2.1', '255.255.255.255', '::', '2001:db8::4', 'fe80::1'].filter((ip) => !isBlocked(ip))).toEqual([]);
+    const named = await exportJourneyK6({ scenario, seed: 1, target, journey: { kind: 'reference' }, parallelism: 1, allowHosts: ['school.example'] });
+    expect((named.config.options as { blacklistIPs?: string[] }).blacklistIPs).toBeUndefined();
+    expect(named.notes.join('\n')).toContain("school.example is a name: k6 keeps to the allow-list by the script's own checks");
   });
 
   it('turns arrivals per second into arrival-rate stages, each jump a stage of duration 0', () => {

@@ -5,15 +5,17 @@ import http from 'k6/http';
 import { Rate, Trend } from 'k6/metrics';
 import { clearInterval, clearTimeout, setInterval, setTimeout } from 'k6/timers';
 import { HttpStatusError, ProtocolError } from '../../api/errors.js';
-import type { HttpAnswer, HttpClient, HttpRequestOptions } from '../../api/http.js';
-import { identities, type Identity } from '../../api/identity.js';
+import { pathOnOrigin, type HttpAnswer, type HttpClient, type HttpRequestOptions } from '../../api/http.js';
+import { identityOf, type Identity } from '../../api/identity.js';
 import { janusOverHttp, janusOverWsConnection } from '../../api/janus.js';
 import type { AnyJourney } from '../../api/journey.js';
 import { stepOutcome, type Outcome } from '../../api/sample.js';
 import { layerOf, type HeldConnection, type Heartbeat, type JanusSession, type JourneyEnd, type OptionValues, type StepResult, type Steps, type Vu, type WsConnection } from '../../api/vu.js';
-import type { ClientBehaviour, Layer, Phase, Population } from '../../scenarios/model.js';
+import type { ClientBehaviour, Layer, Population } from '../../scenarios/model.js';
+import type { Arrival } from './people.js';
 import { K6_META, K6_STEP_METRIC, K6_TAGS } from '../names.js';
 import { installAbort, newController } from './abort.js';
+import { overBytes, tooLarge } from './limits.js';
 import { K6Socket } from './socket.js';
 
 installAbort();
@@ -34,17 +36,16 @@ if (!catchReceivesTheError.call({})) {
   throw new Error("this script needs k6 v1.2.0 or later: this k6 hands a catch the wrong value, so a journey's failed steps would lose their kind; run it with a newer k6");
 }
 
-/** What every participant of the exported run shares: the scenario's people and client, the target, the run's end. */
+/** What every participant of the exported run shares (each VU has its own copy: it stays small, the plan's people are in SharedArrays). */
 export interface JourneyRun {
-  population: Population;
-  phases: readonly Phase[];
+  /** How participants beyond the plan are placed (schools, class size); the plan's own are in its SharedArray. */
+  population: Pick<Population, 'schools' | 'participantsPerConference'>;
   client: ClientBehaviour;
   /** The target as given to the export. */
   target: string;
   /** ms after the start: every participant leaves then. */
   endMs: number;
-  /** The scenario's data rows: participant n gets row n (with reuseRows, row n mod their number). */
-  rows?: readonly Record<string, string>[];
+  /** With data rows: true when participant n gets row n mod their number (else row n). */
   reuseRows?: boolean;
   /** The journey's option values, without its secret ones. */
   options: OptionValues;
@@ -52,6 +53,8 @@ export interface JourneyRun {
   secretEnv?: Readonly<Record<string, string>>;
   /** Hosts beyond loopback a participant may connect to: the target's and --allow-target's (lower case, no brackets). */
   allowedHosts?: readonly string[];
+  /** Most bytes of one answer (an HTTP body, a WebSocket message) a step takes; beyond it the step fails as too_large. */
+  maxAnswerBytes: number;
 }
 
 const allowedSets = new WeakMap<JourneyRun, ReadonlySet<string>>();
@@ -94,7 +97,6 @@ function record(user: number, layer: Layer, name: string, intendedMs: number, en
   delete exec.vu.metrics.metadata[K6_META.at];
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** A k6 request that got no answer, as an error firstbell classifies: by k6's error code and text. */
 function noAnswer(res: { error: string; error_code: number }, what: string): Error {
@@ -140,9 +142,16 @@ function urlParts(href: string): URL {
   return parts as unknown as URL;
 }
 
-/** The participant's HTTP client: k6's async requests, its cookie jar (per VU, emptied for each iteration). */
+/** Redirects followed at most, with redirect: 'follow', as in firstbell's own runs. */
+const MAX_REDIRECTS = 10;
+
+/**
+ * The participant's HTTP client: k6's async requests, its cookie jar (per VU, emptied for each iteration). Redirects
+ * are followed here, on the target's origin only (an answer sending elsewhere goes back as it came), as firstbell's
+ * own runs do: k6 itself never follows one to a host the run does not allow.
+ */
 class K6Http implements HttpClient {
-  constructor(private origin: string, private timeoutMs: number, private hosts: ReadonlySet<string>) {}
+  constructor(private origin: string, private timeoutMs: number, private hosts: ReadonlySet<string>, private maxAnswerBytes: number) {}
 
   private url(path: string): string {
     return /^[a-z][a-z0-9+.-]*:\/\//i.test(path) ? allowedUrl(path, this.hosts) : this.origin + (path.startsWith('/') ? path : `/${path}`);
@@ -156,15 +165,25 @@ class K6Http implements HttpClient {
       body = JSON.stringify(opts.json);
       if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
     } else if (opts.body !== undefined) body = opts.body;
-    const res = await unlessAborted(
-      http.asyncRequest(method.toUpperCase(), this.url(path), body, { headers, redirects: opts.redirect === 'follow' ? 10 : 0, timeout: this.timeoutMs, responseType: 'text' }),
-      opts.signal,
-    );
+    let answer = await this.once(method, path, body, headers, opts.signal);
+    for (let hops = 0, at = path; opts.redirect === 'follow' && hops < MAX_REDIRECTS && answer.status >= 300 && answer.status < 400; hops++) {
+      const next = typeof answer.headers.location === 'string' ? pathOnOrigin(answer.headers.location, this.origin, at.startsWith('/') ? at : '/') : undefined;
+      if (next === undefined) break;
+      answer = await this.once('GET', (at = next), null, {}, opts.signal);
+    }
+    if (opts.expect && !opts.expect.includes(answer.status)) throw new HttpStatusError(answer.status, `${method} ${path}`);
+    return answer;
+  }
+
+  private async once(method: string, path: string, body: string | Record<string, string> | null, headers: Record<string, string>, signal: AbortSignal): Promise<HttpAnswer> {
+    const res = await unlessAborted(http.asyncRequest(method.toUpperCase(), this.url(path), body, { headers, redirects: 0, timeout: this.timeoutMs, responseType: 'text' }), signal);
     if (res.status === 0) throw noAnswer(res, `${method} ${path}`);
-    if (opts.expect && !opts.expect.includes(res.status)) throw new HttpStatusError(res.status, `${method} ${path}`);
+    const text = typeof res.body === 'string' ? res.body : '';
+    const over = overBytes(text, this.maxAnswerBytes);
+    if (over !== undefined) throw tooLarge(`${method} ${path}`, over, this.maxAnswerBytes);
     const lower: Record<string, string> = {};
     for (const [k, v] of Object.entries(res.headers)) lower[k.toLowerCase()] = v;
-    return { status: res.status, headers: lower, body: typeof res.body === 'string' ? res.body : '' };
+    return { status: res.status, headers: lower, body: text };
   }
 
   cookie(name: string): string | undefined {
@@ -197,28 +216,58 @@ class K6Vu implements Vu {
   readonly options: OptionValues;
   private nextAtMs: number;
   private stepName = '';
-  private holdDone?: Promise<void>;
+  private holding?: { done: Promise<void>; leave(): void };
   private readonly hosts: ReadonlySet<string>;
+  /** Set when the participant leaves as planned (its lesson ended), before the run's end. */
+  private left = false;
+  private step$?: ReturnType<typeof newController>;
+  private wake?: () => void;
+  private leaveTimer?: ReturnType<typeof setTimeout>;
 
-  constructor(private steps: Steps, private run: JourneyRun, readonly id: number, identify: (id: number) => Identity) {
-    this.identity = identify(id);
+  constructor(private steps: Steps, private run: JourneyRun, arrival: Arrival, row: Readonly<Record<string, string>> | undefined) {
+    this.id = arrival.id;
+    this.identity = arrival.identity;
     this.client = run.client;
     this.target = urlParts(run.target);
     this.origin = originOf(run.target).replace(/^ws/, 'http');
     this.hosts = allowedHostsOf(run);
-    this.http = new K6Http(this.origin, run.client.stepTimeoutMs, this.hosts);
-    const rows = run.rows;
-    this.data = rows?.length ? (run.reuseRows ? rows[id % rows.length] : rows[id]) : undefined;
+    this.http = new K6Http(this.origin, run.client.stepTimeoutMs, this.hosts, run.maxAnswerBytes);
+    this.data = row;
     this.options = optionsOf(run);
     this.nextAtMs = this.now();
+    if (arrival.leaveAtMs !== undefined && arrival.leaveAtMs < run.endMs) this.leaveTimer = setTimeout(() => this.leave(), Math.max(0, arrival.leaveAtMs - this.nextAtMs));
   }
 
+  readonly id: number;
+
   get stopped(): boolean {
-    return this.now() >= this.run.endMs;
+    return this.left || this.now() >= this.run.endMs;
+  }
+
+  /** The participant leaves as planned: a step under way ends as aborted, a pause at once, a hold as 'left'. */
+  private leave(): void {
+    this.left = true;
+    this.leaveTimer = undefined;
+    this.step$?.abort(new Error('left'));
+    this.wake?.();
+    this.holding?.leave();
+  }
+
+  /** The participant is over: nothing of it keeps the iteration going. */
+  ended(): void {
+    if (this.leaveTimer !== undefined) clearTimeout(this.leaveTimer);
   }
 
   now(): number {
     return Date.now() - exec.scenario.startTime;
+  }
+
+  /** Waits `ms`, or less when the participant leaves. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => ((this.wake = undefined), resolve()), ms);
+      this.wake = () => ((this.wake = undefined), clearTimeout(t), resolve());
+    });
   }
 
   think(ms: number): Promise<void> {
@@ -233,21 +282,23 @@ class K6Vu implements Vu {
   async step<T>(name: string, work: (signal: AbortSignal) => Promise<T>): Promise<StepResult<T>> {
     let intended = this.nextAtMs;
     const wait = intended - this.now();
-    if (wait > 1 && !this.stopped) await sleep(wait);
+    if (wait > 1 && !this.stopped) await this.pause(wait);
     if (this.stopped) return { ok: false };
     intended = Math.min(intended, this.now());
     this.stepName = name;
-    const ctl = newController();
+    const ctl = (this.step$ = newController());
     const timer = setTimeout(() => ctl.abort(new StepTimeout(`${name} took longer than ${this.client.stepTimeoutMs} ms`)), this.client.stepTimeoutMs);
     let outcome: Outcome = 'ok';
     let status = 0;
     let value: T | undefined;
     try {
-      value = await work(ctl.signal);
+      // A step that does not listen to its signal still ends at its deadline, or when the participant leaves.
+      value = await unlessAborted(work(ctl.signal), ctl.signal);
     } catch (err) {
       ({ outcome, status } = stepOutcome(err, this.stopped, ctl.signal.reason instanceof StepTimeout));
     } finally {
       clearTimeout(timer);
+      this.step$ = undefined;
     }
     const end = this.now();
     record(this.id, this.layer(name), name, intended, end, outcome, status);
@@ -275,7 +326,7 @@ class K6Vu implements Vu {
     if (opts.protocol) headers['Sec-WebSocket-Protocol'] = opts.protocol;
     const cookies = this.sameOrigin(url) ? this.http.cookieHeader() : '';
     if (cookies && !Object.keys(headers).some((h) => h.toLowerCase() === 'cookie')) headers.Cookie = cookies;
-    return K6Socket.open(this.socketUrl(url), headers, signal);
+    return K6Socket.open(this.socketUrl(url), headers, signal, this.run.maxAnswerBytes);
   }
 
   async ws(url: string, signal: AbortSignal, opts: { headers?: Record<string, string>; protocol?: string } = {}): Promise<WsConnection> {
@@ -292,36 +343,43 @@ class K6Vu implements Vu {
     if (typeof held?.send !== 'function' || typeof held.terminate !== 'function') {
       throw new ProtocolError(`vu.hold: in k6, hold a connection from vu.ws or vu.janus`);
     }
-    this.holdDone = holdOn(this, held, this.layer(name), name, beat, this.run);
+    this.holding = holdOn(this, held, this.layer(name), name, beat, this.run);
+    if (this.left) this.holding.leave();
     return 'holding';
   }
 
   /** Resolves when the participant's hold, if any, has ended. */
   held(): Promise<void> {
-    return this.holdDone ?? Promise.resolve();
+    return this.holding?.done ?? Promise.resolve();
   }
 }
 
-/** Holds a connection until the run's end: a heartbeat every heartbeat interval, each one a sample; its loss is `released`. */
-function holdOn(vu: K6Vu, conn: HeldConnection, layer: Layer, name: string, beat: Heartbeat, run: JourneyRun): Promise<void> {
-  return new Promise((resolve) => {
+/**
+ * Holds a connection until the run's end or the participant's lesson end: a heartbeat every heartbeat interval,
+ * each one a sample; its loss is `released`, a lesson end `left` (a heartbeat then outstanding is `aborted`, as in
+ * firstbell's own runs), and a heartbeat's farewell is said before the connection closes.
+ */
+function holdOn(vu: K6Vu, conn: HeldConnection, layer: Layer, name: string, beat: Heartbeat, run: JourneyRun): { done: Promise<void>; leave(): void } {
+  let finish: (how: 'lost' | 'end' | 'left') => void = () => undefined;
+  const done = new Promise<void>((resolve) => {
     const at = vu.now();
     record(vu.id, layer, name, at, at, 'held', 0);
     let pending: { t: number; at: number } | null = null;
-    let done = false;
-    const finish = (lost: boolean) => {
-      if (done) return;
-      done = true;
+    let over = false;
+    finish = (how) => {
+      if (over) return;
+      over = true;
       clearInterval(beats);
       clearTimeout(end);
-      if (lost) {
-        if (pending) record(vu.id, layer, name, pending.at, vu.now(), 'reset', 0);
-        const now = vu.now();
-        record(vu.id, layer, name, now, now, 'released', 0);
-      }
+      if (pending) record(vu.id, layer, name, pending.at, vu.now(), how === 'lost' ? 'reset' : 'aborted', 0);
+      const now = vu.now();
+      if (how !== 'end') record(vu.id, layer, name, now, now, how === 'lost' ? 'released' : 'left', 0);
       conn.listener = undefined;
-      conn.terminate();
-      resolve();
+      if (how !== 'lost' && beat.farewell !== undefined && conn.leave) void conn.leave(beat.farewell).then(resolve, resolve);
+      else {
+        conn.terminate();
+        resolve();
+      }
     };
     conn.listener = {
       message(text) {
@@ -337,7 +395,7 @@ function holdOn(vu: K6Vu, conn: HeldConnection, layer: Layer, name: string, beat
           pending = null;
         }
       },
-      closed: () => finish(true),
+      closed: () => finish('lost'),
     };
     const beats = setInterval(() => {
       if (pending) record(vu.id, layer, name, pending.at, vu.now(), 'timeout', 0);
@@ -345,19 +403,30 @@ function holdOn(vu: K6Vu, conn: HeldConnection, layer: Layer, name: string, beat
       pending = { t, at: vu.now() };
       conn.send(beat.message(t));
     }, run.client.heartbeatMs);
-    const end = setTimeout(() => finish(false), Math.max(0, run.endMs - vu.now()));
+    const end = setTimeout(() => finish('end'), Math.max(0, run.endMs - vu.now()));
   });
+  return { done, leave: () => finish('left') };
 }
 
-/** Runs one participant's journey, and its hold until the run's end. */
-export async function participant(def: AnyJourney, run: JourneyRun, identify = identities(run)): Promise<void> {
-  const vu = new K6Vu(def.steps, run, exec.scenario.iterationInTest, identify);
-  let end: JourneyEnd;
+/**
+ * Runs one participant's journey, and its hold until the run's end or its lesson's. k6's n-th iteration (counted
+ * across every runner) is the plan's n-th arrival; one beyond the plan is participant n, placed by the population.
+ */
+export async function participant(def: AnyJourney, run: JourneyRun, arrivals: readonly Arrival[], rows: readonly Record<string, string>[]): Promise<void> {
+  const n = exec.scenario.iterationInTest;
+  const arrival = n < arrivals.length ? arrivals[n]! : { id: n, identity: identityOf(n, run.population) };
+  const row = rows.length ? (run.reuseRows ? rows[arrival.id % rows.length] : rows[arrival.id]) : undefined;
+  const vu = new K6Vu(def.steps, run, arrival, row);
   try {
-    end = await def.journey(vu as unknown as Vu<typeof def.steps>);
-  } catch {
-    vu.scriptError();
-    return;
+    let end: JourneyEnd;
+    try {
+      end = await def.journey(vu as unknown as Vu<typeof def.steps>);
+    } catch {
+      vu.scriptError();
+      return;
+    }
+    if (end === 'holding') await vu.held();
+  } finally {
+    vu.ended();
   }
-  if (end === 'holding') await vu.held();
 }

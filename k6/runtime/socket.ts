@@ -3,6 +3,7 @@ import { clearTimeout, setTimeout } from 'k6/timers';
 import { WebSocket } from 'k6/websockets';
 import { TimeoutError } from '../../api/errors.js';
 import type { HeldConnection, HeldListener, WsConnection, WsMessage } from '../../api/vu.js';
+import { overBytes, tooLarge } from './limits.js';
 
 /** Messages kept for a later waitFor; older ones are passed over, as a journey only waits for recent ones. */
 const INBOX = 256;
@@ -23,15 +24,17 @@ export class K6Socket implements WsConnection, HeldConnection {
   private inbox: WsMessage[] = [];
   private waiters: Waiter[] = [];
   private closed = false;
+  /** Why the connection ended, for a waitFor after it did. */
+  private gone?: Error;
 
-  private constructor(private sock: WebSocket) {
+  private constructor(private sock: WebSocket, private maxAnswerBytes: number) {
     sock.onmessage = (e) => this.received(typeof e?.data === 'string' ? e.data : '');
     sock.onclose = () => this.ended();
     sock.onerror = () => this.ended();
   }
 
-  /** Opens a WebSocket; resolves once open, rejects as the connection failed or the signal aborted. */
-  static open(url: string, headers: Record<string, string>, signal: AbortSignal): Promise<K6Socket> {
+  /** Opens a WebSocket; resolves once open, rejects as the connection failed or the signal aborted. A message over `maxAnswerBytes` ends it as too_large. */
+  static open(url: string, headers: Record<string, string>, signal: AbortSignal, maxAnswerBytes: number): Promise<K6Socket> {
     signal.throwIfAborted();
     return new Promise((resolve, reject) => {
       const sock = new WebSocket(url, null, { headers });
@@ -44,13 +47,18 @@ export class K6Socket implements WsConnection, HeldConnection {
         f();
       };
       signal.addEventListener('abort', onAbort);
-      sock.onopen = () => settle(() => resolve(new K6Socket(sock)));
+      sock.onopen = () => settle(() => resolve(new K6Socket(sock, maxAnswerBytes)));
       sock.onerror = (e) => settle(() => reject(connectionError(String((e as { error?: unknown } | undefined)?.error ?? 'the connection failed'))));
       sock.onclose = () => settle(() => reject(connectionError('closed before it opened')));
     });
   }
 
   private received(text: string): void {
+    const over = overBytes(text, this.maxAnswerBytes);
+    if (over !== undefined) {
+      this.sock.close();
+      return this.ended(tooLarge('a WebSocket message', over, this.maxAnswerBytes));
+    }
     if (this.listener) return this.listener.message(text);
     let json: unknown;
     try {
@@ -69,10 +77,10 @@ export class K6Socket implements WsConnection, HeldConnection {
     if (this.inbox.length > INBOX) this.inbox.shift();
   }
 
-  private ended(): void {
+  private ended(why?: Error): void {
     if (this.closed) return;
     this.closed = true;
-    const gone = Object.assign(new Error('the server closed the connection'), { code: 'ECONNRESET' });
+    const gone = (this.gone = why ?? Object.assign(new Error('the server closed the connection'), { code: 'ECONNRESET' }));
     for (const w of this.waiters) w.reject(gone);
     this.waiters = [];
     this.listener?.closed();
@@ -85,7 +93,7 @@ export class K6Socket implements WsConnection, HeldConnection {
   waitFor(match: (m: WsMessage) => boolean, opts: { signal: AbortSignal; timeoutMs?: number; what?: string }): Promise<WsMessage> {
     const have = this.inbox.findIndex(match);
     if (have >= 0) return Promise.resolve(this.inbox.splice(0, have + 1).pop()!);
-    if (this.closed) return Promise.reject(Object.assign(new Error('the server closed the connection'), { code: 'ECONNRESET' }));
+    if (this.closed) return Promise.reject(this.gone ?? Object.assign(new Error('the connection is closed'), { code: 'ECONNRESET' }));
     return new Promise((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const done = () => {
@@ -103,6 +111,14 @@ export class K6Socket implements WsConnection, HeldConnection {
 
   close(): void {
     this.sock.close();
+  }
+
+  /** Says `farewell` and closes cleanly (a closing handshake). */
+  leave(farewell: string): Promise<void> {
+    this.send(farewell);
+    this.closed = true;
+    this.sock.close();
+    return Promise.resolve();
   }
 
   terminate(): void {
