@@ -332,12 +332,25 @@ function thresholds(s: ResolvedScenario): Record<string, string[]> {
   return out;
 }
 
+/** The most participants that have arrived and not yet left (a timetable's lesson end) at any one time. */
+export function peakUnderWay(s: ResolvedScenario, schedule: Schedule): number {
+  const leaves = s.phases.flatMap((p) => (p.leaveAtMs !== undefined ? [{ atMs: schedule.firstBellAtMs + p.leaveAtMs, n: p.participants }] : [])).sort((a, b) => a.atMs - b.atMs);
+  let here = 0;
+  let peak = 0;
+  let next = 0;
+  for (const at of schedule.offsetsMs) {
+    while (next < leaves.length && leaves[next]!.atMs <= at) here -= leaves[next++]!.n;
+    peak = Math.max(peak, ++here);
+  }
+  return peak;
+}
+
 /** k6's options for a scenario's arrivals: its stages, a VU for everyone under way at once, its objectives, and tags saying what ran. */
 export function arrivalOptions(s: ResolvedScenario, seed: number, target: URL, kind: string, schedule: Schedule, tags: Record<string, string> = {}) {
   const perSecond = arrivalsPerSecond(schedule);
-  // Every participant that holds stays until the run's end: all of them can be under way at once by the last
-  // arrival. k6 starts VUs beyond the pre-allocated ones too slowly for a spike, so every one is allocated up front.
-  const underWay = schedule.offsetsMs.length;
+  // Every participant that holds stays until the run's end or its lesson's: all who have come and not left can be
+  // under way at once. k6 starts VUs beyond the pre-allocated ones too slowly for a spike, so every one is allocated up front.
+  const underWay = peakUnderWay(s, schedule);
   const vus = Math.ceil(underWay * (1 + K6_VU_MARGIN.share)) + K6_VU_MARGIN.plus;
   const options = {
     tags: {

@@ -159,5 +159,7 @@ export default defineJourney({
     expect(people.population.classes).toEqual([{ name: '5a', school: 0 }, { name: '5b', school: 0 }]);
     expect(people.phases).toEqual([expect.objectContaining({ participants: 24, leaveAtMs: expect.any(Number) }), expect.objectContaining({ participants: 21 })]);
     expect(script).toContain('new SharedArray("firstbell-arrivals"');
+    // A VU for everyone under way at once: 5a has left when 5b comes, so 24 of the 45 pupils (and the margin).
+    expect(script).toContain(`"preAllocatedVUs": ${Math.ceil(24 * 1.05) + 10},`);
   });
 });
