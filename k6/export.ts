@@ -372,7 +372,9 @@ export function arrivalOptions(s: ResolvedScenario, seed: number, target: URL, k
         preAllocatedVUs: vus,
         maxVUs: vus,
         stages: k6Stages(perSecond.slice(0, Math.ceil(schedule.endMs / 1000))),
-        gracefulStop: '5s',
+        // k6 cannot cancel a request: one a participant left under way (a Janus long poll a step gave up on) ends
+        // within its timeout, the step timeout, and its iteration then, rather than being cut off as interrupted.
+        gracefulStop: `${Math.ceil(s.client.stepTimeoutMs / 1000) + 5}s`,
         exec: 'journey',
       },
     },

@@ -73,14 +73,14 @@ describe("an exported journey's k6 runtime", () => {
     expect(app.seen.peakOpen).toBe(30);
   }, 60_000);
 
-  it("refuses what is outside the allow-list and over the answer limit as firstbell's own runs do: not_allowed and too_large, nothing sent elsewhere", async () => {
+  it("refuses what is outside the allow-list and over the answer limit as firstbell's own runs do (not_allowed, too_large, nothing sent elsewhere), and ends a step deaf to its signal at its timeout", async () => {
     const awkward = await startAwkward();
     try {
       const dir = tempDir('firstbell-k6-allow-');
       const port = new URL(awkward.url).port;
       writeFileSync(join(dir, 'journey.ts'), `import { defineJourney } from 'firstbell';
 export default defineJourney({
-  steps: { login: 'admission', away: 'broker', socket: 'media', big: 'broker', hop: 'broker', redirected: 'broker', bigws: 'media' },
+  steps: { login: 'admission', away: 'broker', socket: 'media', big: 'broker', hop: 'broker', redirected: 'broker', bigws: 'media', stuck: 'media' },
   holds: false,
   async journey(vu) {
     await vu.step('login', (signal) => vu.http.request('GET', '/', { signal }));
@@ -92,13 +92,15 @@ export default defineJourney({
     await vu.step('hop', (signal) => vu.http.request('GET', '/hop', { redirect: 'follow', expect: [200], signal }));
     await vu.step('redirected', (signal) => vu.http.request('GET', '/away', { redirect: 'follow', expect: [302], signal }));
     await vu.step('bigws', async (signal) => (await vu.ws('/', signal)).waitFor(() => true, { signal, timeoutMs: 2_000 }));
+    // A step that never listens to its signal still ends at the step timeout.
+    await vu.step('stuck', () => new Promise(() => undefined));
     return 'joined';
   },
 });
 `);
       writeFileSync(join(dir, 'scenario.json'), JSON.stringify({
         name: 'allow-list', description: 'steps to hosts not allowed, and answers over the limit', journey: './journey.ts',
-        phases: [{ name: 'steady', startMs: 0, durationMs: 2_000, participants: 20, curve: { kind: 'uniform' } }], observeMs: 1_000, client: { thinkTimeMs: 0 },
+        phases: [{ name: 'steady', startMs: 0, durationMs: 2_000, participants: 20, curve: { kind: 'uniform' } }], observeMs: 2_000, client: { thinkTimeMs: 0, stepTimeoutMs: 1_000 },
       }));
       const r = await exportRunImport(join(dir, 'scenario.json'), awkward.url, 0.5, ['--max-answer', '1kB']);
       const summary = JSON.parse(r.out) as { steps: { step: string; attempts: number; ok: number; failures: { kind: string; count: number }[] }[] };
@@ -106,6 +108,7 @@ export default defineJourney({
       for (const step of ['login', 'hop', 'redirected']) expect(byStep[step], step).toMatchObject({ attempts: 10, ok: 10 });
       for (const step of ['away', 'socket']) expect(byStep[step], step).toMatchObject({ attempts: 10, ok: 0, failures: [expect.objectContaining({ kind: 'not_allowed', count: 10 })] });
       for (const step of ['big', 'bigws']) expect(byStep[step], `${step}: ${JSON.stringify(byStep[step])}`).toMatchObject({ attempts: 10, ok: 0, failures: [expect.objectContaining({ kind: 'too_large', count: 10 })] });
+      expect(byStep.stuck).toMatchObject({ attempts: 10, ok: 0, failures: [expect.objectContaining({ kind: 'timeout', count: 10 })] });
       expect(awkward.elsewhere()).toBe(0);
     } finally {
       awkward.close();

@@ -222,7 +222,7 @@ class K6Vu implements Vu {
   private left = false;
   private step$?: ReturnType<typeof newController>;
   private wake?: () => void;
-  private leaveTimer?: ReturnType<typeof setTimeout>;
+  private haltTimer: ReturnType<typeof setTimeout>;
 
   constructor(private steps: Steps, private run: JourneyRun, arrival: Arrival, row: Readonly<Record<string, string>> | undefined) {
     this.id = arrival.id;
@@ -235,7 +235,9 @@ class K6Vu implements Vu {
     this.data = row;
     this.options = optionsOf(run);
     this.nextAtMs = this.now();
-    if (arrival.leaveAtMs !== undefined && arrival.leaveAtMs < run.endMs) this.leaveTimer = setTimeout(() => this.leave(), Math.max(0, arrival.leaveAtMs - this.nextAtMs));
+    // At its lesson's end or the run's, whichever is first, the participant stops what it is doing.
+    const leaves = arrival.leaveAtMs !== undefined && arrival.leaveAtMs < run.endMs;
+    this.haltTimer = setTimeout(() => this.halt(leaves), Math.max(0, (leaves ? arrival.leaveAtMs! : run.endMs) - this.nextAtMs));
   }
 
   readonly id: number;
@@ -244,18 +246,20 @@ class K6Vu implements Vu {
     return this.left || this.now() >= this.run.endMs;
   }
 
-  /** The participant leaves as planned: a step under way ends as aborted, a pause at once, a hold as 'left'. */
-  private leave(): void {
-    this.left = true;
-    this.leaveTimer = undefined;
-    this.step$?.abort(new Error('left'));
+  /**
+   * The participant stops, as in firstbell's own runs: a step under way ends as aborted, a pause at once; a hold
+   * ends as 'left' when it leaves as planned (its lesson ended), and at the run's end by its own timer.
+   */
+  private halt(leaves: boolean): void {
+    this.left = leaves;
+    this.step$?.abort(new Error(leaves ? 'left' : 'the run ended'));
     this.wake?.();
-    this.holding?.leave();
+    if (leaves) this.holding?.leave();
   }
 
   /** The participant is over: nothing of it keeps the iteration going. */
   ended(): void {
-    if (this.leaveTimer !== undefined) clearTimeout(this.leaveTimer);
+    clearTimeout(this.haltTimer);
   }
 
   now(): number {
