@@ -60,7 +60,7 @@ describe('merging shard run folders', () => {
     await expect(mergeShards([one, one], root)).rejects.toThrow(/are both shard 1 of 2/);
   });
 
-  it('refuses a shard number no run has, and does not confirm a shard whose samples file was cut short', async () => {
+  it('refuses a shard number no run has, and does not confirm a shard whose samples file was cut short (probe 9)', async () => {
     const root = mkdtempSync(join(tmpdir(), 'firstbell-merge-'));
     await expect(mergeShards([shard(root, 1), shard(root, 5)], root)).rejects.toThrow(/says shard 5 of 2, which no run has/);
     const other = mkdtempSync(join(tmpdir(), 'firstbell-merge-'));

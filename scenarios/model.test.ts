@@ -38,7 +38,7 @@ describe('the scenario model', () => {
     expect(s.phases.every((p) => p.participants >= 1)).toBe(true);
   });
 
-  it('refuses what does not fit one run before anything is built for it', () => {
+  it('refuses what does not fit one run before anything is built for it (probe 8)', () => {
     const one = monday0800.phases[0]!;
     const where = (s: Scenario) => validateScenario(s).map((p) => `${p.where}: ${p.message}`);
     expect(where({ ...monday0800, observeMs: 1e12 })).toEqual(['observeMs: 1000000000000 ms is more than a run spans (7 days)']);

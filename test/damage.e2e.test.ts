@@ -92,7 +92,7 @@ describe('damaged run folders are named by file and line, never PASSED, never a 
 });
 
 describe('where the run folder goes', () => {
-  it('--out on a file, inside /proc, or on a read-only file system: exit 2 before anything is sent', async () => {
+  it('--out on a file, inside /proc (by any path), or on a read-only file system: exit 2 before anything is sent (probe 10)', async () => {
     const file = join(tempDir(), 'a-file');
     writeFileSync(file, 'x');
     const before = app.seen.logins;

@@ -77,7 +77,7 @@ describe('answers that are too large, and WebSocket peers that break the protoco
 });
 
 describe('the janus kind against the same WebSocket peers', () => {
-  it('names a reserved opcode and a masked server frame ws_protocol, and endless fragments too_large, as the reference kind does', async () => {
+  it('names a reserved opcode and a masked server frame ws_protocol, and endless fragments too_large, as the reference kind does (probe 11)', async () => {
     const kinds: Record<string, unknown> = {};
     for (const path of ['/garbage', '/masked', '/frag']) {
       const platform = { journey: 'janus', target: `${hostile.url.replace(/^http/, 'ws')}${path}` };
@@ -121,7 +121,7 @@ export default defineJourney({
 });
 `;
 
-  it('that never settles ends the run before the start as a target that did not answer (exit 3, not exit 0)', async () => {
+  it('that never settles ends the run before the start as a target that did not answer (exit 3, not exit 0; probe 2)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'firstbell-preflight-'));
     writeFileSync(join(dir, 'j.ts'), journey('() => new Promise<void>(() => undefined)'));
     const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'dist', 'cli.js'), 'run', 'monday-0800', '--journey', join(dir, 'j.ts'), '--target', 'http://127.0.0.1:9/', '--scale', '0.001', '--out', tempDir(), '--no-progress', '--no-typecheck'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -132,7 +132,7 @@ export default defineJourney({
     expect(err).toContain("did not pass the journey's preflight before the start: no answer within 5000 ms");
   }, 30_000);
 
-  it('that throws says why, as a target that did not answer', async () => {
+  it('that throws says why, as a target that did not answer (probe 2)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'firstbell-preflight-'));
     writeFileSync(join(dir, 'j.ts'), journey("async () => { throw new Error('the login page is down for maintenance'); }"));
     await expect(runScenario({ scenario: steadyScenario(1, 1_000, []), seed: 1, platform: { journey: join(dir, 'j.ts'), target: 'http://127.0.0.1:9/' }, outDir: tempDir() }))

@@ -14,6 +14,9 @@ import { PACKAGE_ROOT } from '../lib/version.js';
 import { TARGET_KINDS, type TargetKind } from '../targets/index.js';
 import { captureIo, tempDir } from './helpers.js';
 import { csvRow, K6_CSV_HEADER, REFERENCE_STEPS } from './k6-results.js';
+import { runScript } from './k6-shim.js';
+
+const EXAMPLES = join(PACKAGE_ROOT, 'examples');
 
 /**
  * Type-checks scripts against @types/k6 in one program (each file a module of its own); `firstbell` is the k6
@@ -134,6 +137,21 @@ describe('firstbell export k6', () => {
     expect(readFileSync(join(out, 'script.js'), 'utf8')).toContain('"firstbell_scale": "0.02"');
     expect(readFileSync(join(out, 'testrun.yaml'), 'utf8')).toContain('parallelism: 8');
   });
+
+  it('asks for the k6 its journeys need (1.2) in the header and the TestRun, and stops at load on a k6 whose catch gets the wrong value (k6 finding 3)', async () => {
+    const out = tempDir();
+    const c = captureIo();
+    expect(await main(['export', 'k6', join(EXAMPLES, 'json-login/steady.json'), '--target', 'http://127.0.0.1:8080', '--out', out], c.io), c.err()).toBe(EXIT.ok);
+    const script = readFileSync(join(out, 'script.js'), 'utf8');
+    expect(script.split('\n').slice(0, 5).join('\n')).toContain('k6 >= 1.2');
+    expect(readFileSync(join(out, 'testrun.yaml'), 'utf8')).toContain('image: grafana/k6:1.2.0');
+    // An engine that hands the catch `this` instead of the error, as k6 before 1.2 does: the script stops as it loads.
+    const faulty = script.replace('e !== self()', 'e === self()');
+    expect(faulty).not.toBe(script);
+    await expect(runScript(faulty, tempDir(), [], {})).rejects.toThrow(/this script needs k6 v1\.2\.0 or later/);
+    // A correct one runs it.
+    await expect(runScript(script, tempDir(), [], {})).resolves.toMatchObject({ points: [] });
+  });
 });
 
 describe('firstbell import k6', () => {
@@ -203,7 +221,6 @@ describe('firstbell import k6', () => {
 });
 
 describe('firstbell export k6 of a user journey', () => {
-  const EXAMPLES = join(PACKAGE_ROOT, 'examples');
   const journeys = readdirSync(EXAMPLES).map((d) => join(EXAMPLES, d, 'journey.ts')).filter((f) => existsSync(f));
 
   it("bundles every journey in examples/ with firstbell's k6 runtime into one script whose entry and runtime type-check against @types/k6", async () => {
@@ -310,7 +327,7 @@ describe('firstbell import k6 judges k6 as firstbell judges itself', () => {
     expect(offsets.length).toBe(100);
   });
 
-  it('marks the seconds in which k6 started participants late as generator-bound (starts shifted 500 ms in one second), never the target', async () => {
+  it('marks the seconds in which k6 started participants late as generator-bound (starts shifted 500 ms in one second), never the target (k6 finding 1)', async () => {
     const onTime = await importRows(results((_, planned) => planned));
     expect(onTime.code, onTime.out + onTime.err).toBe(EXIT.ok);
     expect(onTime.summary!.generator).toMatchObject({ late: 0, suspectSeconds: [] });
@@ -325,7 +342,7 @@ describe('firstbell import k6 judges k6 as firstbell judges itself', () => {
     expect(late.summary!.generator.note).toContain('20 of them more than 100 ms after their place in the plan');
   });
 
-  it("counts the script's thresholds in the verdict and the exit code, in one voice: a failed threshold is never PASSED", async () => {
+  it("counts the script's thresholds in the verdict and the exit code, in one voice: a failed threshold is never PASSED (k6 finding 2)", async () => {
     // Three classroom joins of 100 fail, one in each of three seconds apart: no second breaks the media layer for
     // long, but over the whole run 3 % of its attempts failed, where the script's threshold allows under 1 %.
     const r = await importRows(results((_, planned) => planned, (user, k) => (k === 2 && user % 40 === 5 ? { outcome: 'http', status: 500 } : {})));
@@ -337,7 +354,7 @@ describe('firstbell import k6 judges k6 as firstbell judges itself', () => {
     expect(r.out).toMatch(/^ {2}k6 {8}media threshold FAILED on every runner's samples together: p95 10 ms \(limit 1000 ms\), errors 3\.00 % \(limit 1\.00 %\)$/m);
   });
 
-  it('counts what a results file has when its last line is cut short, and names it; refuses a file k6 is still writing', async () => {
+  it('counts what a results file has when its last line is cut short, and names it; refuses a file k6 is still writing (k6 finding 4)', async () => {
     const rows = results((_, planned) => planned);
     const cut = rows[rows.length - 1]!.slice(0, 80);
     const r = await importRows([...rows.slice(0, -1), cut], '');

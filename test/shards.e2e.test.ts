@@ -58,7 +58,7 @@ describe('shards on one machine, as the Kubernetes Job runs them', () => {
   });
   afterAll(() => app?.close());
 
-  it('export k8s writes an Indexed Job of N pods, the merge Job, the volume, start.sh and the scenario folder', async () => {
+  it('export k8s writes an Indexed Job of N pods, the merge Job, the volume, start.sh and the scenario folder, and ships no file from outside that folder (probe 7)', async () => {
     const d = captureIo();
     const code = await main(['export', 'k8s', STEADY, '--target', app.url, '--scale', '1', '--shards', '2', '--out', k8s], d.io);
     expect(code, d.err()).toBe(EXIT.ok);

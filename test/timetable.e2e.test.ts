@@ -1,9 +1,11 @@
 // A district's morning from its timetables, against the reference platform sized to break at the biggest bell.
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT, main } from '../cli.js';
 import { poolFor } from '../fixtures/reference-platform.js';
+import { PACKAGE_ROOT } from '../lib/version.js';
 import { captureIo, tempDir, useReferencePlatform } from './helpers.js';
 
 const EX = new URL('../examples/timetable/', import.meta.url).pathname;
@@ -47,6 +49,24 @@ describe("a district's morning from its timetables", () => {
     expect(Object.keys(bells)).toEqual(Object.keys(byHand).sort());
     for (const [clock, pupils] of Object.entries(byHand)) expect(bells[clock]!.pupils, clock).toBe(10 * pupils);
     expect(r.out).toContain('held: participants holding a connection if every one joins and stays until its lesson ends');
+  });
+
+  it("reads a district's 21 MB timetable of 600,000 lessons into a scenario within a 400 MB heap (probe 8)", () => {
+    const dir = tempDir();
+    const lines = ['school;class;day;start;end;pupils'];
+    for (let school = 0; school < 1000; school++) {
+      for (let c = 0; c < 20; c++) {
+        for (const day of ['Mon', 'Tue', 'Wed', 'Thu', 'Fri']) {
+          for (let h = 8; h < 14; h++) lines.push(`School ${school};${5 + (c % 8)}${'abcd'[c % 4]}-${c};${day};${String(h).padStart(2, '0')}:00;${String(h).padStart(2, '0')}:45;${20 + (c % 8)}`);
+        }
+      }
+    }
+    writeFileSync(join(dir, 'district.csv'), lines.join('\n') + '\n');
+    const r = spawnSync(process.execPath, ['--max-old-space-size=400', join(PACKAGE_ROOT, 'dist', 'cli.js'), 'timetable', join(dir, 'district.csv'), '--day', 'mon', '--out', join(dir, 'day.json')], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr.slice(-2000)).toBe(0);
+    const day = JSON.parse(readFileSync(join(dir, 'day.json'), 'utf8')) as { phases: unknown[]; population: { classes: unknown[] } };
+    expect(day.population.classes).toHaveLength(20_000);
+    expect(day.phases).toHaveLength(6_000);
   });
 
   it('runs the Untis example: each pupil joins the conference of its class', async () => {
