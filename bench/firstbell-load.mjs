@@ -4,7 +4,8 @@ import { availableParallelism } from 'node:os';
 import { BUILT_IN_JOURNEYS } from '../dist/index.js';
 import { buildPlan } from '../dist/plan/plan.js';
 import { DEFAULT_CLIENT, DEFAULT_OBJECTIVES, resolveScenario } from '../dist/scenarios/model.js';
-import { runScenario } from '../dist/users/run.js';
+import { platformOfInput } from '../dist/modules/journey.js';
+import { runOn } from '../dist/run/conductor.js';
 import { layoutLoad } from '../dist/plan/limits.js';
 
 const spec = JSON.parse(process.argv[2]);
@@ -29,5 +30,5 @@ const plan = buildPlan(scenario, 1, (summary) => {
   });
   return spec.systemAddress ? { ...layout, localAddresses: [] } : layout;
 });
-const r = await runScenario({ plan, platform: spec.platform, outDir: spec.out, runId: spec.name, lateThresholdMs: spec.lateThresholdMs ?? 100 });
+const r = await runOn(await platformOfInput(spec.platform), { plan, outDir: spec.out, runId: spec.name, lateThresholdMs: spec.lateThresholdMs ?? 100 });
 process.stdout.write(JSON.stringify({ dir: r.dir, workers: plan.layout.workers, localAddresses: plan.layout.localAddresses.length }) + '\n');

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ts from 'typescript';
@@ -43,6 +43,16 @@ describe('the house', () => {
     expect(dry.status).toBe(0);
     expect(dry.stdout).toContain('npm ci --prefix');
     expect(dry.stdout).toContain('PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1');
+  });
+
+  it('has the benchmark import from the build only modules the sources have, so that a fresh build runs it', () => {
+    const missing: string[] = [];
+    for (const f of ['firstbell-load.mjs', 'run.mjs']) {
+      for (const m of readFileSync(join(root, 'bench', f), 'utf8').matchAll(/from '\.\.\/dist\/([^']+)\.js'/g)) {
+        if (!existsSync(join(root, `${m[1]}.ts`))) missing.push(`bench/${f}: dist/${m[1]}.js`);
+      }
+    }
+    expect(missing).toEqual([]);
   });
 
   it('has no import circle in product code, and no folder imports from a folder downstream of it', () => {
