@@ -23,7 +23,7 @@ export function addK6Commands(program: Command, io: Io, setAction: SetAction): C
     .option('--target <url>', 'base URL of the platform the k6 runners will load (required)')
     .addOption(allowTargetOption())
     .addOption(maxAnswerOption())
-    .addOption(scaleOption().default(0.01))
+    .addOption(scaleOption())
     .addOption(seedOption())
     .addOption(new Option('--parallelism <n>', 'k6 runner pods in the TestRun').argParser(parseNumber('--parallelism', 1, 1000, true)).default(4))
     .option('--out <dir>', 'folder to write the script and testrun.yaml into (default: k6/<name>)');

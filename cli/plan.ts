@@ -189,7 +189,7 @@ export function addPlanCommands(program: Command, io: Io, setAction: SetAction):
     .command('plan')
     .description('print the resolved plan of a scenario, the participants it holds over time, and how this machine will send it, without sending anything')
     .argument('<scenario>', 'built-in scenario name, a scenario file (.ts, .js or .json), or a timetable (.csv, .txt)')
-    .addOption(scaleOption().default(1))
+    .addOption(scaleOption())
     .addOption(seedOption())
     .option('--target <url>', 'where the load would go (default: the reference platform on 127.0.0.1)')
     .option('--objective <layer.metric=value>', 'override an objective, as with run (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])

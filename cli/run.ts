@@ -162,6 +162,9 @@ export interface WebClientFlags {
 }
 
 /** The flags that say how browser users get in, for targets without a web client of their own or to replace it. */
+/** The scale of the demo, and of a whatif on the reference platform firstbell starts: what fits two cores beside it. */
+const DEMO_SCALE = 0.015;
+
 export const webClientFlags = (cmd: Command) =>
   cmd
     .option('--page <url>', "browser users' first page, with {user} {conference} {school} {class} … from the participant, e.g. 'http://127.0.0.1:8080/room?class={conference}&name={user}' (needs --joined)")
@@ -247,7 +250,7 @@ export function addRunCommands(program: Command, io: Io, setAction: SetAction): 
       .description('run a scenario against a target and write the run folder and report')
       .argument('<scenario>', "built-in scenario name (see 'firstbell list'), a scenario file (.ts, .js or .json), or a timetable (.csv, .txt; see 'firstbell timetable')")
       .option('--target <url>', 'base URL of the platform, e.g. http://127.0.0.1:8080 (required)')
-      .addOption(scaleOption().default(0.01))
+      .addOption(scaleOption())
       .option('--shard <i/N>', "send only shard i of N: every N-th arrival of the schedule from the i-th on (needs --start-at; merge the shards' run folders with 'firstbell merge')")
       .option('--start-at <instant>', 'start t = 0 at this wall-clock instant, ISO 8601 with its zone (e.g. 2026-12-02T08:00:00Z); every shard of a run gets the same'),
   );
@@ -264,7 +267,7 @@ export function addRunCommands(program: Command, io: Io, setAction: SetAction): 
       program
         .command('demo')
         .description('start the reference platform (two Janus farms), replay monday-0800 at a scale that fits this machine with two browser users beside the protocol users, and write the report')
-        .addOption(scaleOption().default(0.015)),
+        .addOption(scaleOption(DEMO_SCALE)),
     ),
   ).action((o: RunFlags & FixtureFlags & { scale: number }, cmd: Command) =>
     setAction(async () => {
@@ -288,12 +291,14 @@ export function addRunCommands(program: Command, io: Io, setAction: SetAction): 
         .option('--journey <file>', "the platform's journey module (needs --target)")
         .option('--no-typecheck', "load journey and scenario files without type-checking them against firstbell's types first")
         .addOption(allowTargetOption())
-        .addOption(scaleOption().default(0.015)),
+        .addOption(scaleOption(undefined).default(undefined, `1; ${DEMO_SCALE} when it starts the reference platform, as the demo`)),
     ),
-  ).action((baseName: string, variantName: string, o: RunFlags & { scale: number; target?: string; journey?: string; loginCapacity?: number; joinCapacity?: number; typecheck?: boolean }) =>
+  ).action((baseName: string, variantName: string, o: RunFlags & { scale?: number; target?: string; journey?: string; loginCapacity?: number; joinCapacity?: number; typecheck?: boolean }) =>
     setAction(async () => {
-      const base = await scenarioByName(baseName, o.scale, o.objective, undefined, undefined, o);
-      const variant = await scenarioByName(variantName, o.scale, o.objective, undefined, undefined, o);
+      // The reference platform firstbell starts shares this machine: as the demo, a scale that fits it.
+      const scale = o.scale ?? (o.target === undefined ? DEMO_SCALE : 1);
+      const base = await scenarioByName(baseName, scale, o.objective, undefined, undefined, o);
+      const variant = await scenarioByName(variantName, scale, o.objective, undefined, undefined, o);
       const journey = o.journey ?? base.journey;
       if (journey && o.target === undefined) throw new UsageError(`a journey module (${journey}) needs --target: the reference platform firstbell starts has its own journey`);
       const own = journey && o.target !== undefined ? await platformOfInput({ journey, target: o.target }, { allowHosts: o.allowTarget, typecheck: o.typecheck !== false }) : undefined;

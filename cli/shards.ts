@@ -80,7 +80,7 @@ export function addShardCommands(program: Command, exporter: Command, io: Io, se
     .argument('<scenario>', 'built-in scenario name, or a scenario file (its folder is shipped to the pods in a ConfigMap)')
     .option('--target <url>', 'base URL of the platform as the pods reach it (required)')
     .addOption(allowTargetOption())
-    .addOption(scaleOption().default(0.01))
+    .addOption(scaleOption())
     .addOption(seedOption())
     .addOption(new Option('--shards <n>', "pods, each sending every n-th arrival (default: what the peak second needs at --cost-from's cost per journey, else 4)").argParser(parseNumber('--shards', 1, 1000, true)))
     .option('--cost-from <run-dir>', 'an earlier run of the same journey: what a journey costs, for the shards the peak second needs')

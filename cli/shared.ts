@@ -47,7 +47,11 @@ export function parseNumber(what: string, min: number, max: number, integer = fa
   };
 }
 
-export const scaleOption = () => new Option('--scale <fraction>', 'fraction of full scale (1.0 = 100,000 joins)').argParser(parseNumber('the scale', 0.0001, 1));
+/** --scale: every command takes a scenario at scale 1 (as written, what `plan` shows) unless it says otherwise. */
+export const scaleOption = (fallback: number | undefined = 1) => {
+  const o = new Option('--scale <fraction>', "fraction of the scenario's participants (1.0: as written; the built-in scenarios' 100,000 joins)").argParser(parseNumber('the scale', 0.0001, 1));
+  return fallback === undefined ? o : o.default(fallback);
+};
 export const allowTargetOption = () =>
   new Option('--allow-target <host>', 'allow loading this non-loopback host (repeatable)').argParser((v: string, acc: string[] = []) => [...acc, v]).default([] as string[]);
 export const maxAnswerOption = () =>

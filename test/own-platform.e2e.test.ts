@@ -426,6 +426,25 @@ describe('scenario files wherever a scenario name goes', () => {
     expect(readFileSync(join(out, 'script.js'), 'utf8')).toContain('firstbell_scenario');
   });
 
+  it('plan, run, whatif and export k6 send the same participants of a scenario file when --scale is not given', async () => {
+    const dir = userFiles({ 'thirty.json': JSON.stringify({ name: 'thirty', journey: join(EX, 'json-login/journey.ts'), phases: [{ name: 'steady', startMs: 0, durationMs: 1_500, participants: 30, curve: { kind: 'uniform' } }], observeMs: 1_000 }) });
+    const file = join(dir, 'thirty.json');
+    const plan = captureIo();
+    expect(await main(['plan', file], plan.io), plan.err()).toBe(EXIT.ok);
+    expect(plan.out()).toMatch(/plan: thirty at scale 1, seed 1: 30 participants/);
+    const ran = await run(['run', file, '--target', app.url]);
+    expect(ran.code, ran.err).toBe(EXIT.ok);
+    expect(ran.summary!.users.arrived).toBe(30);
+    const whatif = captureIo();
+    const out = tempDir();
+    expect(await main(['whatif', file, file, '--target', app.url, '--out', out, '--no-progress'], whatif.io), whatif.err()).toBe(EXIT.ok);
+    for (const d of readdirSync(out).filter((x) => !x.endsWith('.html'))) expect(JSON.parse(readFileSync(join(out, d, 'summary.json'), 'utf8')).users.arrived, d).toBe(30);
+    const k6 = captureIo();
+    const script = tempDir();
+    expect(await main(['export', 'k6', file, '--target', app.url, '--out', script], k6.io), k6.err()).toBe(EXIT.ok);
+    expect(readFileSync(join(script, 'script.js'), 'utf8')).toContain('"firstbell_planned": "30"');
+  });
+
   it('plan takes the target flags: the participants held over time, and the limits a journey declares beside them', async () => {
     const dir = userFiles({
       'limited.ts': "import { defineJourney } from 'firstbell';\nexport default defineJourney({ steps: { connect: 'media' }, limits: { heldConnections: 500, perSec: { media: 100 } }, async journey() { return 'joined'; } });\n",
