@@ -168,6 +168,17 @@ describe('browser users', () => {
     expect(b.errors.map((e) => e.message)).toEqual(['in conference: the conference was lost', 'broker: the platform answered 503']);
   });
 
+  it('shows one median for every journey where the scenario rings no first bell (a constant rate), and both spans where it does', () => {
+    const journeys = [journey(1, 1, 0, { joinMs: 600, firstFrameMs: 900 }), journey(2, 1, 6000, { joinMs: 1000, firstFrameMs: 1400 })];
+    const withBell = analyse({ ...runInfo(), browsers: { count: 2, cycleMs: 5000 } }, series(() => 10, 99, 99), [], { journeys, media: [] }).browsers!;
+    const base = runInfo();
+    const constant = { ...base, scenario: { ...base.scenario, phases: base.scenario.phases.map((p) => ({ ...p, curve: { kind: 'uniform' as const } })) }, browsers: { count: 2, cycleMs: 5000 } };
+    const flat = analyse(constant, series(() => 10, 99, 99), [], { journeys, media: [] }).browsers!;
+    expect(withBell.bells).toBe(true);
+    expect(flat.bells).toBe(false);
+    expect(flat.all).toEqual({ joinMs: 800, firstFrameMs: 1150, journeys: 2 });
+  });
+
   it('has no browser section for a run without browser users', () => {
     expect(analyse(runInfo(), series(() => 10, 99, 99), []).browsers).toBeUndefined();
   });

@@ -81,6 +81,8 @@ function browserSection(run: RunInfo, journeys: BrowserJourney[], media: MediaSe
     reconnects,
     before: span(-Infinity, bell),
     burst: span(bell, burstEnd),
+    all: span(-Infinity, Infinity),
+    bells: run.scenario.phases.some((p) => p.curve.kind === 'first-bell'),
     meanFps: inConf.length ? Math.round((inConf.reduce((a, m) => a + m.fps, 0) / inConf.length) * 10) / 10 : null,
     freezes: media.reduce((a, m) => a + m.freezes, 0),
     packetsLost: media.reduce((a, m) => a + m.packetsLost, 0),

@@ -331,6 +331,10 @@ export interface BrowserSection {
   /** Median click-to-joined and click-to-first-frame, ms, for journeys clicking before the first bell and in the burst (first bell to 10 s after its arrivals end). */
   before: { joinMs: number | null; firstFrameMs: number | null; journeys: number };
   burst: { joinMs: number | null; firstFrameMs: number | null; journeys: number };
+  /** The same over every journey; what is shown where the scenario has no first bell (a constant rate, a ramp). */
+  all: { joinMs: number | null; firstFrameMs: number | null; journeys: number };
+  /** Whether the scenario rings a first bell (a phase with its curve): only then are "before" and "burst" shown. */
+  bells: boolean;
   /** Over every second in a conference: mean received fps, total freezes, total packets lost. */
   meanFps: number | null;
   freezes: number;

@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { availableParallelism, networkInterfaces } from 'node:os';
 import { Option, type Command } from 'commander';
-import type { Platform } from '../targets/platform.js';
+import { shownTarget, type Platform } from '../targets/platform.js';
 import { platformOfInput } from '../modules/journey.js';
 import { buildPlan, type Plan } from '../plan/plan.js';
 import { shareOf, shareSize, type Shard } from '../plan/shard.js';
@@ -205,7 +205,7 @@ export function addPlanCommands(program: Command, io: Io, setAction: SetAction):
         // Nothing is sent: the target is built only to know whether it holds and what it declares it takes.
         const target = await targetOfFlags(o, o.target ?? 'http://127.0.0.1/', s, cmd);
         const p = planRun(s, o.seed, target.url.hostname, o, target.holds !== false, runsApart(target));
-        io.stdout.write(describePlan(p, o.target ? `${target.kind} ${target.url.origin}` : undefined, o.browsers, target) + '\n');
+        io.stdout.write(describePlan(p, o.target ? `${target.kind} ${shownTarget(target.url)}` : undefined, o.browsers, target) + '\n');
         // The reference journey is measured against a platform started for it; another target is never sent to.
         const cost = await journeyCost(io, o.costFrom, o.target === undefined && target.kind === 'reference', s);
         io.stdout.write(

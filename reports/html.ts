@@ -221,8 +221,12 @@ function browserSectionHtml(a: Analysis): string {
   const errs = b.errors.length ? `<p>What they met: ${b.errors.slice(0, 5).map((e) => `${esc(e.message)} (${e.count}×)`).join('; ')}.</p>` : '';
   return `<h2 id="media-section">Media: what browser users saw</h2>
 <p>${b.count} browser user${b.count === 1 ? '' : 's'} (Chromium, fake camera and microphone, real WebRTC) joined through the platform's web client beside the protocol users, staying ${Math.round(b.cycleMs / 1000)} s in the conference before leaving and joining again.
-Click to joined, median: ${msOrDash(b.before.joinMs)} before the first bell (${b.before.journeys} journeys), ${msOrDash(b.burst.joinMs)} in the burst (${b.burst.journeys}).
-First remote frame after the click, median: ${msOrDash(b.before.firstFrameMs)} before, ${msOrDash(b.burst.firstFrameMs)} in the burst.
+${
+    b.bells
+      ? `Click to joined, median: ${msOrDash(b.before.joinMs)} before the first bell (${b.before.journeys} journeys), ${msOrDash(b.burst.joinMs)} in the burst (${b.burst.journeys}).
+First remote frame after the click, median: ${msOrDash(b.before.firstFrameMs)} before, ${msOrDash(b.burst.firstFrameMs)} in the burst.`
+      : `Click to joined, median: ${msOrDash(b.all.joinMs)} (${b.all.journeys} journeys). First remote frame after the click, median: ${msOrDash(b.all.firstFrameMs)}.`
+  }
 ${b.failed} journeys never got in, ${b.dropped} lost the conference, ${b.reconnects} reconnect${b.reconnects === 1 ? '' : 's'} after a loss. In the conference: ${b.meanFps ?? '—'} frames/s received on average, ${b.freezes} freezes, ${b.packetsLost} packets lost.</p>
 ${machine}
 ${errs}

@@ -54,7 +54,10 @@ export function terminalSummary(a: Analysis, reportPath: string): string {
   const b = a.browsers;
   if (b) {
     const sec = (v: number | null) => (v === null ? '-' : `${(v / 1000).toFixed(1)} s`);
-    lines.push(`  browsers  ${b.count} users, ${b.journeys.length} journeys: joined in ${sec(b.before.joinMs)} before the bell, ${sec(b.burst.joinMs)} in the burst; first frame ${sec(b.before.firstFrameMs)} / ${sec(b.burst.firstFrameMs)}; ${b.failed} failed, ${b.dropped} dropped, ${b.reconnects} reconnects; ${b.meanFps ?? '-'} fps`);
+    const times = b.bells
+      ? `joined in ${sec(b.before.joinMs)} before the bell, ${sec(b.burst.joinMs)} in the burst; first frame ${sec(b.before.firstFrameMs)} / ${sec(b.burst.firstFrameMs)}`
+      : `joined in ${sec(b.all.joinMs)}, first frame ${sec(b.all.firstFrameMs)} (medians)`;
+    lines.push(`  browsers  ${b.count} users, ${b.journeys.length} journeys: ${times}; ${b.failed} failed, ${b.dropped} dropped, ${b.reconnects} reconnects; ${b.meanFps ?? '-'} fps`);
     const res = b.resources;
     if (res) {
       lines.push(

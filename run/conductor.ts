@@ -7,7 +7,7 @@ import { identities } from '../api/identity.js';
 import { DEFAULT_MAX_ANSWER_BYTES } from '../api/sample.js';
 import { NetPolicy } from '../protocol/address-guard.js';
 import type { StepDecl } from '../api/vu.js';
-import type { Platform } from '../targets/platform.js';
+import { shownTarget, type Platform } from '../targets/platform.js';
 import { armFaults, type ArmedFaults } from '../faults/faults.js';
 import { loadRows, type Row } from '../modules/data.js';
 import { SINGLE_PROCESS, buildPlan, type Plan } from '../plan/plan.js';
@@ -105,7 +105,8 @@ function defaultRunId(plan: Plan): string {
   const d = new Date(shard ? shard.startAtEpochMs : Date.now());
   const p = (n: number) => String(n).padStart(2, '0');
   const stamp = `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
-  return `${stamp}-${plan.scenario.name}${shard ? `-shard-${shard.index}-of-${shard.count}` : ''}`;
+  // A whole run started at an instant (--start-at alone) is no shard of anything.
+  return `${stamp}-${plan.scenario.name}${shard && shard.count > 1 ? `-shard-${shard.index}-of-${shard.count}` : ''}`;
 }
 
 /** The arrivals this run sends of its schedule: all, or its shard's. */
@@ -209,7 +210,7 @@ class Run {
     const { shard } = this.plan;
     const options = Object.keys(target.shownOptions).length ? { options: { ...target.shownOptions } } : {};
     return {
-      ...runInfoOf(this.folder.id, this.plan, { target: { kind: target.kind, url: target.url.origin, ...options }, steps: this.p.steps, status: 'running' }),
+      ...runInfoOf(this.folder.id, this.plan, { target: { kind: target.kind, url: shownTarget(target.url), ...options }, steps: this.p.steps, status: 'running' }),
       zeroEpochMs: Math.round(this.t0Epoch),
       faults: this.p.faults.records,
       ...(this.p.browsers ? { browsers: { count: browsers!.count, cycleMs: browsers!.cycleMs, ...(browsers!.endpoint ? { endpoint: browsers!.endpoint } : {}) } } : {}),

@@ -111,6 +111,11 @@ export function platformWithOptions(def: AnyJourney, target: string, allowed: re
 
 const ALL_SCHEMES: readonly TargetScheme[] = ['http', 'https', 'ws', 'wss'];
 
+/** A target as the plan and the report name it: its origin and path (a Janus at ws://host/janus-ws keeps its path), never its credentials. */
+export function shownTarget(url: URL): string {
+  return url.origin + (url.pathname === '/' ? '' : url.pathname);
+}
+
 /** The --target URL, checked: a URL, with a scheme the journey takes, and a host that may be loaded (loopback, or allowed). */
 export function targetUrl(url: string, allowed: readonly string[], schemes: readonly TargetScheme[] = ALL_SCHEMES, what = 'the journey'): URL {
   let u: URL;

@@ -457,6 +457,11 @@ describe('scenario files wherever a scenario name goes', () => {
     const http = captureIo();
     expect(await main(['plan', 'monday-0800', '--target-kind', 'http', '--target', 'http://127.0.0.1:8080'], http.io), http.err()).toBe(EXIT.ok);
     expect(http.out()).toContain('held: none; each participant ends its journey without holding a connection');
+    // A target's path is part of it (a Janus behind a proxy path), its credentials are not.
+    const janus = captureIo();
+    expect(await main(['plan', 'monday-0800', '--target-kind', 'janus', '--target', 'ws://pupil:secret@127.0.0.1:8188/janus-ws'], janus.io), janus.err()).toBe(EXIT.ok);
+    expect(janus.out()).toContain('target janus ws://127.0.0.1:8188/janus-ws');
+    expect(janus.out()).not.toContain('secret');
   });
 
   it('export k6 bundles a scenario file\'s journey into one script', async () => {
