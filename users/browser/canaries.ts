@@ -8,7 +8,7 @@ import { stepOutcome, type Outcome, type Sample } from '../../api/sample.js';
 import type { StepDecl } from '../../api/vu.js';
 import type { Identity } from '../../api/identity.js';
 import { pageUrl, webSteps, type MediaReading, type PageCondition, type WebClient } from '../../api/web-client.js';
-import { firstFrameAt, installCollector, readCollector } from './collector.js';
+import { firstFrameAt, installCollector, lastClickAt, readCollector } from './collector.js';
 import { NotAllowedError, type NetPolicy } from '../../protocol/address-guard.js';
 import type { BrowserJourney, MediaSecond } from '../../run-folder/records.js';
 import { connectChromium, deprioritise, launchChromium, MEDIA_ARGS } from '../../lib/chromium.js';
@@ -288,6 +288,7 @@ export class BrowserUsers {
         const ms = await this.timed(j, step.layer, `browser_${name}`, name, (signal) => step.run(page, who, signal));
         (j.steps ??= []).push({ name, ms });
       }
+      click = await clickedAt(page, click, clock);
       j.clickAtMs = click;
       await this.intoConference(page, j, click);
       j.end = await this.hold(page, j, click + this.o.cycleMs);
@@ -345,4 +346,15 @@ export class BrowserUsers {
     }
     return 'stopped';
   }
+}
+
+/**
+ * When the last step clicked, on the run's clock: the page's own note of its last click, within the step (a step
+ * that waits for its button and then clicks is timed to the click); the step's start where the page noted none.
+ */
+async function clickedAt(page: Page, stepStart: number, clock: () => number): Promise<number> {
+  const epochMs = await page.evaluate(lastClickAt).catch(() => 0);
+  if (!epochMs) return stepStart;
+  const now = clock();
+  return Math.max(stepStart, Math.min(now, now - (Date.now() - epochMs)));
 }

@@ -15,6 +15,19 @@ interface Collector {
 /** Runs in the page, before its scripts (page.evaluateOnNewDocument). Self-contained: puppeteer sends its source. */
 export function installCollector(): void {
   const w = window as unknown as { __firstbellCollector?: Collector; RTCPeerConnection?: typeof RTCPeerConnection; webkitRTCPeerConnection?: unknown };
+  // The instant of each click, so that "click to joined" starts at the click, not at the wait for the button; in the
+  // tab's session storage, which a navigation the click starts keeps (the page functions are self-contained: the key is spelt out).
+  window.addEventListener(
+    'click',
+    () => {
+      try {
+        sessionStorage.setItem('__firstbellClickAt', String(performance.timeOrigin + performance.now()));
+      } catch {
+        // A page without storage (an opaque origin): the step's start stands for the click.
+      }
+    },
+    true,
+  );
   if (w.__firstbellCollector || !w.RTCPeerConnection) return;
   const state: Collector = { pcs: new Set(), firstFrameAt: 0, everConnected: false };
   Object.defineProperty(window, '__firstbellCollector', { value: state, enumerable: false });
@@ -92,6 +105,15 @@ export async function readCollector(): Promise<CollectorReading> {
   if (inbound) out.fps /= inbound;
   if (jitters) out.jitterMs /= jitters;
   return out;
+}
+
+/** Runs in the page: epoch ms of the last click in this tab, or 0. */
+export function lastClickAt(): number {
+  try {
+    return Number(sessionStorage.getItem('__firstbellClickAt') ?? 0);
+  } catch {
+    return 0;
+  }
 }
 
 /** Runs in the page: epoch ms of the first decoded video frame, or 0. */
