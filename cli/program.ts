@@ -6,6 +6,7 @@ import { VERSION } from '../lib/version.js';
 import { ProblemsError } from '../scenarios/model.js';
 import { addFixtureCommand } from './fixture.js';
 import { addK6Commands } from './k6.js';
+import { addNewCommand } from './new.js';
 import { addPlanCommands } from './plan.js';
 import { addShardCommands } from './shards.js';
 import { addReportCommands } from './report.js';
@@ -34,6 +35,7 @@ Exit codes: 0 objectives met, 1 internal error, 2 usage or config error, 3 targe
   addPlanCommands(program, io, setAction);
   addTimetableCommand(program, io, setAction);
   addFixtureCommand(program, io, setAction);
+  addNewCommand(program, io, setAction);
   return program;
 }
 

@@ -1,5 +1,5 @@
 // A platform firstbell has never seen, described by the user: scenario files, journey modules, data, and their errors.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -410,6 +410,32 @@ export default defineJourney({
     const outcomes = new Set<string>();
     for await (const s of readSamples(join(process.cwd(), reportPath, '..'))) outcomes.add(s.outcome);
     expect([...outcomes]).toEqual(['script_error']);
+  });
+});
+
+describe('firstbell new', () => {
+  it('writes a project from each template that type-checks, and the http one runs against the platform with a judged report', async () => {
+    const root = tempDir('firstbell-new-');
+    for (const template of ['http', 'janus', 'browser']) {
+      const c = captureIo();
+      expect(await main(['new', join(root, template), '--template', template, '--target', app.url], c.io), c.err()).toBe(EXIT.ok);
+      const pkg = JSON.parse(readFileSync(join(root, template, 'package.json'), 'utf8')) as { scripts: Record<string, string>; dependencies: Record<string, string> };
+      expect(pkg.scripts.run, template).toContain(`--target ${app.url}`);
+      expect(pkg.dependencies.firstbell, template).toMatch(/^file:/);
+      expect(existsSync(join(root, template, 'tsconfig.json'))).toBe(true);
+    }
+    // A folder with files in it is never written over.
+    const again = captureIo();
+    expect(await main(['new', join(root, 'http')], again.io)).toBe(EXIT.usage);
+    expect(again.err()).toContain('is not empty');
+    // Each scenario and journey type-checks as it is loaded (plan checks them, and sends nothing).
+    for (const [template, scenario] of [['http', 'ramp.ts'], ['janus', 'classes.ts'], ['browser', 'steady.ts']]) {
+      const p = captureIo();
+      expect(await main(['plan', join(root, template!, scenario!)], p.io), `${template}: ${p.err()}`).toBe(EXIT.ok);
+    }
+    const r = await run(['run', join(root, 'http', 'steady.json'), '--target', app.url]);
+    expect(r.code, r.err).toBe(EXIT.ok);
+    expect(r.summary).toMatchObject({ verdict: 'passed', users: { arrived: 100, joined: 100 } });
   });
 });
 
