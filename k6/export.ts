@@ -15,6 +15,7 @@ import { builtInJourney, builtInSource, type TargetKind } from '../targets/index
 import { optionHow, resolveOptions, shownOptions } from '../targets/platform.js';
 import { arrivalsPerSecond, buildSchedule, type Schedule } from '../plan/schedule.js';
 import { LAYERS, ProblemsError, type Layer, type Problem, type ResolvedScenario } from '../scenarios/model.js';
+import { everyAddressBut } from './addresses.js';
 import { K6_RUN_TAGS, K6_STEP_METRIC, K6_TAGS, stepsTag } from './names.js';
 import type { JourneyRun } from './runtime/participant.js';
 import type { JourneyPeople } from './runtime/people.js';
@@ -184,6 +185,7 @@ export async function exportJourneyK6(o: JourneyK6Options): Promise<JourneyK6Exp
   const secretEnv = Object.fromEntries(secret.map(([name, x]) => [name, x.env ?? `FIRSTBELL_${name.toUpperCase()}`]));
   const allowedHosts = [o.target.hostname, ...(o.allowHosts ?? [])].map((h) => h.replace(/^\[|\]$/g, '').toLowerCase());
   const blacklistIPs = everyAddressBut(allowedHosts);
+  const names = allowedHosts.filter((h) => h !== 'localhost' && !isIP(h));
   const run: JourneyRun = {
     population: { schools: s.population.schools, participantsPerConference: s.population.participantsPerConference },
     client: s.client, target: o.target.href, endMs: schedule.endMs, options: shownOptions(def, values), allowedHosts, maxAnswerBytes: o.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES,
@@ -202,7 +204,7 @@ export async function exportJourneyK6(o: JourneyK6Options): Promise<JourneyK6Exp
     ...(def.webClient ? ['the journey\'s web client is not in the script: k6 sends protocol users only (browser users run with firstbell --browsers)'] : []),
     ...(s.faults?.length ? ["the scenario's faults are not in the script: k6 sends the load only"] : []),
     ...secret.map(([name, x]) => `the option '${name}' (${optionHow(name, x)}) is secret and not in the script: give it to k6 as -e ${secretEnv[name]}=…`),
-    ...(blacklistIPs ? [] : [`${allowedHosts.filter((h) => h !== 'localhost' && !isIP(h)).join(', ')} ${allowedHosts.filter((h) => h !== 'localhost' && !isIP(h)).length === 1 ? 'is a name' : 'are names'}: k6 keeps to the allow-list by the script's own checks of every URL (k6's blacklistIPs needs addresses; give --target and --allow-target as addresses for k6 to refuse every other address itself)`]),
+    ...(blacklistIPs ? [] : [`${names.join(', ')} ${names.length === 1 ? 'is a name' : 'are names'}: k6 keeps to the allow-list by the script's own checks of every URL (k6's blacklistIPs needs addresses; give --target and --allow-target as addresses for k6 to refuse every other address itself)`]),
   ];
   // The TestRun's, ConfigMap's and files' name.
   const name = `firstbell-${s.name}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 50);
@@ -259,52 +261,6 @@ function orderOf(phaseOf: Uint16Array): string {
   phaseOf.forEach((p, i) => b.writeUInt16LE(p, i * 2));
   return b.toString('base64');
 }
-
-/**
- * k6's blacklistIPs for an allow-list: every address but loopback and the allowed ones, as CIDR ranges, so that k6
- * itself refuses any other address whoever names it. Undefined when a host is a name: its address is the one k6
- * finds where it runs, which the export cannot know.
- */
-export function everyAddressBut(hosts: readonly string[]): string[] | undefined {
-  const v4: Prefix[] = [{ net: 127n << 24n, len: 8 }];
-  const v6: Prefix[] = [{ net: 1n, len: 128 }];
-  for (const h of hosts) {
-    if (h === 'localhost') continue;
-    if (isIP(h) === 4) v4.push({ net: v4Number(h), len: 32 });
-    else if (isIP(h) === 6) v6.push({ net: v6Number(h), len: 128 });
-    else return undefined;
-  }
-  return [...outside(32, v4).map((p) => `${v4Text(p.net)}/${p.len}`), ...outside(128, v6).map((p) => `${v6Text(p.net)}/${p.len}`)];
-}
-
-interface Prefix {
-  net: bigint;
-  len: number;
-}
-
-/** The prefixes that cover every address of `bits` bits outside `kept`: the range split in halves until each half is wholly in or out. */
-function outside(bits: number, kept: readonly Prefix[], at: Prefix = { net: 0n, len: 0 }): Prefix[] {
-  const top = (net: bigint, len: number) => net >> BigInt(bits - len);
-  if (kept.some((k) => k.len <= at.len && top(at.net, k.len) === top(k.net, k.len))) return [];
-  const inside = kept.filter((k) => k.len > at.len && top(k.net, at.len) === top(at.net, at.len));
-  if (!inside.length) return [at];
-  const half = 1n << BigInt(bits - at.len - 1);
-  return [...outside(bits, inside, { net: at.net, len: at.len + 1 }), ...outside(bits, inside, { net: at.net | half, len: at.len + 1 })];
-}
-
-const v4Number = (ip: string) => ip.split('.').reduce((n, x) => (n << 8n) | BigInt(Number(x)), 0n);
-const v4Text = (n: bigint) => [24n, 16n, 8n, 0n].map((s) => String((n >> s) & 255n)).join('.');
-
-/** An IPv6 address as a number: "::" filled in, a trailing IPv4 part as its two groups. */
-function v6Number(ip: string): bigint {
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
-  const text = v4 ? ip.slice(0, -v4[1]!.length) + ((Number(v4Number(v4[1]!)) >>> 16).toString(16) + ':' + (Number(v4Number(v4[1]!)) & 0xffff).toString(16)) : ip;
-  const [head, tail] = text.split('::') as [string, string | undefined];
-  const groups = (x: string | undefined) => (x ? x.split(':') : []);
-  const all = tail === undefined ? groups(head) : [...groups(head), ...Array<string>(8 - groups(head).length - groups(tail).length).fill('0'), ...groups(tail)];
-  return all.reduce((n, g) => (n << 16n) | BigInt(parseInt(g, 16)), 0n);
-}
-const v6Text = (n: bigint) => Array.from({ length: 8 }, (_, i) => ((n >> BigInt(112 - 16 * i)) & 0xffffn).toString(16)).join(':');
 
 /** VUs beyond the participants under way at once: k6 needs a little room while one iteration ends and the next starts. */
 export const K6_VU_MARGIN = { share: 0.05, plus: 10 };

@@ -97,7 +97,6 @@ function record(user: number, layer: Layer, name: string, intendedMs: number, en
   delete exec.vu.metrics.metadata[K6_META.at];
 }
 
-
 /** A k6 request that got no answer, as an error firstbell classifies: by k6's error code and text. */
 function noAnswer(res: { error: string; error_code: number }, what: string): Error {
   const text = String(res.error);
@@ -207,6 +206,7 @@ class StepTimeout extends Error {
 
 /** One participant as its journey sees it. */
 class K6Vu implements Vu {
+  readonly id: number;
   readonly identity: Identity;
   readonly client: ClientBehaviour;
   readonly http: K6Http;
@@ -239,8 +239,6 @@ class K6Vu implements Vu {
     const leaves = arrival.leaveAtMs !== undefined && arrival.leaveAtMs < run.endMs;
     this.haltTimer = setTimeout(() => this.halt(leaves), Math.max(0, (leaves ? arrival.leaveAtMs! : run.endMs) - this.nextAtMs));
   }
-
-  readonly id: number;
 
   get stopped(): boolean {
     return this.left || this.now() >= this.run.endMs;
