@@ -12,7 +12,7 @@
 // with ss on the WebSocket sink's port. Loopback only.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSink } from './sink.mjs';
@@ -470,6 +470,7 @@ function markdown(rounds, meta) {
     for (const [i, r] of rounds.entries()) for (const [k, v] of Object.entries(r.arrivals ?? {})) if (v?.error) L.push(`Round ${i + 1}, ${k} failed: ${v.error.split('\n').filter(Boolean).slice(-3).join(' ')}`, '');
     const errs = rounds.map((r) => r.arrivals?.artillery5000?.errors);
     L.push(`artillery errors per round: ${errs.map((e) => JSON.stringify(e)).join('; ')}`, '');
+    if (rounds.every((r) => Number.isFinite(r.loadBefore))) L.push(`How quiet the machine was: its load average over the minute before each round was ${rounds.map((r) => r.loadBefore.toFixed(2)).join(', ')} (2 cores).`, '');
   }
   if (rounds[0].cycles) {
     const c = (t, key) => med(rounds, `cycles.${t}.${key}`);
@@ -538,7 +539,8 @@ const rounds = [];
 try {
   for (let r = 1; r <= ROUNDS; r++) {
     process.stderr.write(`round ${r} of ${ROUNDS}\n`);
-    const round = {};
+    // How quiet the machine was: its load average over the minute before the round.
+    const round = { loadBefore: loadavg()[0] };
     // An experiment that fails is recorded as such; the others still run.
     const attempt = async (name, fn) => {
       try {
@@ -557,7 +559,7 @@ try {
 if (opt('merge')) {
   const earlier = JSON.parse(readFileSync(opt('merge'), 'utf8'));
   rounds.forEach((r, i) => {
-    for (const [k, v] of Object.entries(earlier.rounds[i] ?? {})) if (!(k in r)) r[k] = v;
+    for (const [k, v] of Object.entries(earlier.rounds[i] ?? {})) if (!(k in r) && k !== 'loadBefore') r[k] = v;
   });
 }
 const meta = { ...(opt('merge') ? { merged: { only: [...ONLY].join(', '), from: basename(opt('merge')) } } : {}), date: new Date().toISOString().slice(0, 10), roundSeconds: ONLY.size < 5 ? undefined : Math.round((Date.now() - benchStarted) / 1000 / Math.max(1, ROUNDS)), cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? '?', memGb: Math.round(totalmem() / 1e9), node: process.version };
