@@ -128,3 +128,9 @@ export function stepOutcome(err: unknown, stopped: boolean, timedOut: boolean): 
   if (e?.name === 'ProtocolError') return { outcome: 'protocol', status: 0 };
   return { outcome: classifyError(err), status: 0 };
 }
+
+/** An error's name and message, one line, for the report. */
+export function messageOf(err: unknown): string {
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return text.split('\n', 1)[0]!.slice(0, 200);
+}

@@ -3,7 +3,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import * as hdr from 'hdr-histogram-js';
 import type { HealthSecond } from '../run-folder/run-folder.js';
 import { CpuTrack, secondPct } from '../lib/cpu-track.js';
-import { messageOf } from './virtual-user.js';
+import { messageOf } from '../api/sample.js';
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
 

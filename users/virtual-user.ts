@@ -1,7 +1,7 @@
 // A protocol-level virtual user: runs steps on time, measures them from their intended start, and emits samples.
 import type { ClientBehaviour, Layer } from '../scenarios/model.js';
 import type { Identity } from '../api/identity.js';
-import { stepOutcome, type Outcome, type Sample } from '../api/sample.js';
+import { messageOf, stepOutcome, type Outcome, type Sample } from '../api/sample.js';
 import { layerOf, type Heartbeat, type HeldConnection, type HeldListener, type JanusSession, type OptionValues, type StepResult, type Steps, type Vu, type WsConnection } from '../api/vu.js';
 import { HttpSession } from '../protocol/http-session.js';
 import { openWebSocket, type BareWebSocket } from '../protocol/held-socket.js';
@@ -37,12 +37,6 @@ export interface VirtualUserOptions {
   source?: SourcePorts;
   /** Farewells under way (a participant leaving its held connection cleanly), for the process to let them finish before it ends. */
   departures?: Set<Promise<unknown>>;
-}
-
-/** An error's name and message, one line, for the report. */
-export function messageOf(err: unknown): string {
-  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  return text.split('\n', 1)[0]!.slice(0, 200);
 }
 
 /** A bit per layer, for the layers a journey has entered. */
