@@ -2,7 +2,7 @@
 // users get in, from the command line: a page and a selector (--page, --joined, --click), or a module (--web-client).
 import { basename, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { Platform } from '../targets/platform.js';
+import { shownTarget, type Platform } from '../targets/platform.js';
 import { platformOfInput } from '../modules/journey.js';
 import { LAYERS, ProblemsError, type Layer, type ResolvedScenario } from '../scenarios/model.js';
 import { defineWebClient, pageUrl, WebClientError, type WebClient } from '../api/web-client.js';
@@ -99,7 +99,7 @@ export async function runOnce(io: Io, scenario: ResolvedScenario, target: Platfo
   if (flags.browsers > 0 && !webClient && !target.webClient) throw new UsageError(`--browsers: the ${target.kind} target has no web client for browser users; ${NO_WEB_CLIENT_HINT}`);
   const shard = shardOfFlags(flags);
   const plan = planRun(scenario, flags.seed, target.url.hostname, { ...flags, shardOf: shard }, target.holds !== false, runsApart(target));
-  io.stderr.write(describePlan(plan, `${target.kind} ${target.url.origin}`, flags.browsers) + '\n');
+  io.stderr.write(describePlan(plan, `${target.kind} ${shownTarget(target.url)}`, flags.browsers) + '\n');
   if (shard) io.stderr.write(`waiting for ${new Date(shard.startAtEpochMs).toISOString()} (in ${((shard.startAtEpochMs - Date.now()) / 1000).toFixed(1)} s) to start${shard.count > 1 ? ` shard ${shard.index} of ${shard.count}` : ''}\n`);
   // The progress line shows the layers the journey has.
   const steps = target.decls;

@@ -12,7 +12,7 @@ import { loadRows } from '../modules/data.js';
 import { shown as shownPath } from '../modules/bundle.js';
 import { loadJourney } from '../modules/journey.js';
 import { builtInJourney, builtInSource, type TargetKind } from '../targets/index.js';
-import { optionHow, resolveOptions, shownOptions } from '../targets/platform.js';
+import { optionHow, resolveOptions, shownOptions, shownTarget } from '../targets/platform.js';
 import { arrivalsPerSecond, buildSchedule, type Schedule } from '../plan/schedule.js';
 import { LAYERS, ProblemsError, type Layer, type Problem, type ResolvedScenario } from '../scenarios/model.js';
 import { everyAddressBut } from './addresses.js';
@@ -313,7 +313,7 @@ export function arrivalOptions(s: ResolvedScenario, seed: number, target: URL, k
       [K6_RUN_TAGS.scenario]: s.name,
       [K6_RUN_TAGS.scale]: String(s.scale),
       [K6_RUN_TAGS.seed]: String(seed),
-      [K6_RUN_TAGS.target]: target.href,
+      [K6_RUN_TAGS.target]: shownTarget(target),
       [K6_RUN_TAGS.kind]: kind,
       // The planned arrivals, so that the import knows what k6 should have sent.
       [K6_RUN_TAGS.planned]: String(schedule.offsetsMs.length),

@@ -14,6 +14,7 @@ import { buildPlan, type Plan } from '../plan/plan.js';
 import { Series } from '../run-folder/series.js';
 import { K6_META, K6_RUN_TAGS, K6_STEP_METRIC, K6_TAGS, stepsOfTag } from './names.js';
 import { FirstbellError } from '../lib/errors.js';
+import { shownTarget } from '../targets/platform.js';
 
 /** A results file that is not what `firstbell import k6` reads; the message names the file and line. */
 export class K6ImportError extends FirstbellError {}
@@ -273,7 +274,7 @@ export async function importK6(files: string[], outDir: string, runId?: string, 
   for (const s of samples) series.add(s);
   const host = { hostname: `k6, ${files.length} runner${files.length === 1 ? '' : 's'}`, cpus: 0, platform: 'k6' };
   folder.info({
-    ...runInfoOf(folder.id, plan, { target: { kind, url: url.href.replace(/\/$/, '') }, steps, status: 'completed', startedAt: new Date(firstTimeMs).toISOString(), host }),
+    ...runInfoOf(folder.id, plan, { target: { kind, url: shownTarget(url) }, steps, status: 'completed', startedAt: new Date(firstTimeMs).toISOString(), host }),
     endedAt: new Date(firstTimeMs + (samples[samples.length - 1]?.endMs ?? 0)).toISOString(),
     generator: {
       arrivalsPlanned: schedule.offsetsMs.length, arrivalsSent: new Set(samples.map((s) => s.user)).size, late: starts.reduce((n, h) => n + h.late, 0), dropped,

@@ -32,8 +32,8 @@ describe('BigBlueButton target', () => {
     const r = await runScenario({ scenario: steadyScenario(20, 3_000, []), seed: 1, platform: { journey: 'bbb', target: `${bbb.url}/bigbluebutton/`, options: { secret, checksum: 'sha256' } }, outDir: tempDir() });
     expect(r.series.journeys.joined).toBe(60);
     expect(bbb.seen).toMatchObject({ creates: 60, duplicates: 54, joins: 60, entered: 60, badChecksums: 0 });
-    // run.json names the journey's options, but never its secret.
-    expect(r.info.target).toEqual({ kind: 'bbb', url: bbb.url, options: { checksum: 'sha256' } });
+    // run.json names the target with its path and the journey's options, but never its secret.
+    expect(r.info.target).toEqual({ kind: 'bbb', url: `${bbb.url}/bigbluebutton/`, options: { checksum: 'sha256' } });
     expect(readFileSync(join(r.dir, 'run.json'), 'utf8')).not.toContain(secret);
   });
 
