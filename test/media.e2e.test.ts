@@ -110,12 +110,17 @@ describe('media layer with Janus and browser users', () => {
     const before = b.journeys.filter((j) => j.n > 1 && j.clickSecond < burstStart && j.end !== 'stopped');
     const took = (j: (typeof inBurst)[number], k: string) => (k === 'pageMs' || k === 'joinMs' || k === 'firstFrameMs' ? j[k] : j.steps?.find((s) => s.name === k)?.ms) ?? 0;
     const slowest = (js: typeof inBurst, k: string) => Math.max(0, ...js.map((j) => took(j, k)));
-    // Worse in the burst: a journey that failed, or a page, login, assignment, join or first frame slower than any before it.
+    const typical = (js: typeof inBurst, k: string) => {
+      const xs = js.map((j) => took(j, k)).sort((x, y) => x - y);
+      return xs[Math.floor(xs.length / 2)] ?? 0;
+    };
+    // Worse in the burst: a journey that failed, or a page, login, assignment (the wait for the join button), join or
+    // first frame a fifth slower than the typical journey before it (one warming journey before it is no measure).
     // A journey slowed by the burst keeps its browser busy, so the burst may see only one start of the two users.
     expect(inBurst.length, JSON.stringify(b.journeys)).toBeGreaterThanOrEqual(1);
     const worse =
       inBurst.some((j) => j.end === 'failed') ||
-      ['pageMs', 'login', 'assign', 'joinMs', 'firstFrameMs'].some((k) => slowest(inBurst, k) > slowest(before, k));
+      ['pageMs', 'login', 'assign', 'joinMs', 'firstFrameMs'].some((k) => slowest(inBurst, k) > 1.2 * typical(before, k));
     expect(worse, JSON.stringify({ before, inBurst })).toBe(true);
     const html = readFileSync(reportPath, 'utf8');
     expect(html).toContain('id="media-section"');
