@@ -24,8 +24,8 @@ const TEMPLATES = {
 
 export type TemplateName = keyof typeof TEMPLATES;
 
-/** Writes a new project folder from a template; returns the files written. Refuses a folder that has files in it. */
-export function newProject(dir: string, template: TemplateName, target?: string): string[] {
+/** Writes a new project folder from a template; returns the files written and its run command. Refuses a folder that has files in it. */
+export function newProject(dir: string, template: TemplateName, target?: string): { files: string[]; run: string } {
   const t = TEMPLATES[template];
   if (existsSync(dir) && readdirSync(dir).length > 0) throw new UsageError(`${dir} is not empty; give a new folder (firstbell new <dir>), so that nothing of yours is overwritten`);
   mkdirSync(dir, { recursive: true });
@@ -53,7 +53,7 @@ export function newProject(dir: string, template: TemplateName, target?: string)
   };
   writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
   writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2) + '\n');
-  return [...t.files, 'package.json', 'tsconfig.json'];
+  return { files: [...t.files, 'package.json', 'tsconfig.json'], run: pkg.scripts.run };
 }
 
 export function addNewCommand(program: Command, io: Io, setAction: SetAction): void {
@@ -66,14 +66,14 @@ export function addNewCommand(program: Command, io: Io, setAction: SetAction): v
     .action((dir: string, o: { template: TemplateName; target?: string }) =>
       setAction(async () => {
         const at = resolve(io.cwd ?? process.cwd(), dir);
-        const files = newProject(at, o.template, o.target);
+        const { files, run } = newProject(at, o.template, o.target);
         const t = TEMPLATES[o.template];
         const shown = relative(io.cwd ?? process.cwd(), at) || '.';
         io.stderr.write(
           `firstbell ${VERSION}: ${o.template} template in ${shown}: ${t.what}\n  ${files.join(', ')}\n` +
             `next: cd ${shown} && npm install      (firstbell from ${PACKAGE_ROOT})\n` +
             `      npx firstbell plan ${t.scenario}                      what it sends, without sending\n` +
-            `      npx firstbell run ${t.scenario} --target ${o.target ?? t.target}${t.flags}\n`,
+            `      npx ${run}\n`,
         );
         return EXIT.ok;
       }),

@@ -12,9 +12,13 @@ import { arrivalsOf, type Arrival, type JourneyPeople } from './people.js';
 /** The scenario's arrivals as k6 options: read by k6 before the start. */
 export const options: Options = config.options;
 
-// Made by the first VU of each k6 instance and shared by all: who the n-th arrival is, and the data rows.
-const arrivals = new SharedArray<Arrival>('firstbell-arrivals', () => arrivalsOf(JSON.parse(people) as JourneyPeople));
-const rows = new SharedArray<Record<string, string>>('firstbell-rows', () => [...((JSON.parse(people) as JourneyPeople).rows ?? [])]);
+// Made by the first VU of each k6 instance and shared by all: who the n-th arrival is, and the data rows. That VU
+// parses the people once for both.
+let parsed: JourneyPeople | undefined;
+const plan = () => (parsed ??= JSON.parse(people) as JourneyPeople);
+const arrivals = new SharedArray<Arrival>('firstbell-arrivals', () => arrivalsOf(plan()));
+const rows = new SharedArray<Record<string, string>>('firstbell-rows', () => [...(plan().rows ?? [])]);
+parsed = undefined;
 
 /** One participant: one iteration of the arrivals scenario. */
 export function journey(): Promise<void> {
