@@ -259,8 +259,15 @@ function journeyLayers(series: Series): Layer[] {
   return LAYERS.filter((l) => series.steps.some((d) => d.layer === l && !d.browser));
 }
 
-export function analyse(run: RunInfo, series: Series, health: HealthSecond[], browsers: { journeys: BrowserJourney[]; media: MediaSecond[]; health?: BrowserSecond[] } = { journeys: [], media: [] }): Analysis {
-  const last = Math.max(series.lastSecond, Math.ceil(run.plannedEndMs / 1000) - 1, 0);
+/** A run under way, judged so far: up to its last closed second `second` (the live page). */
+export interface LiveAt {
+  second: number;
+}
+
+export function analyse(
+  run: RunInfo, series: Series, health: HealthSecond[], browsers: { journeys: BrowserJourney[]; media: MediaSecond[]; health?: BrowserSecond[] } = { journeys: [], media: [] }, live?: LiveAt,
+): Analysis {
+  const last = live ? Math.max(0, live.second) : Math.max(series.lastSecond, Math.ceil(run.plannedEndMs / 1000) - 1, 0);
   const generator = generatorVerdict(run, health, series);
   const suspect = new Set(generator.suspectSeconds);
   const conc = series.concurrency(last);
@@ -313,6 +320,7 @@ export function analyse(run: RunInfo, series: Series, health: HealthSecond[], br
     scriptErrors: [...[...series.scriptErrors].map(([message, count]) => ({ message, count })), ...(run.uncaught ?? []).map((e) => ({ message: `${OUTSIDE_STEPS}: ${e.message}`, count: e.count }))]
       .sort((x, y) => y.count - x.count),
     notAllowed: [...series.notAllowed].map(([message, count]) => ({ message, count })).sort((x, y) => y.count - x.count),
+    ...(live ? { live: { second: last, plannedEndSecond: Math.ceil(run.plannedEndMs / 1000) } } : {}),
   };
   return { ...a, headline: headlineOf(a, generator) };
 }

@@ -14,6 +14,9 @@ export function downText(d: TargetDown, run: RunInfo): string {
   return `The target went down at ${at(d.second)}${held}: ${d.how.join(', then ')}; ${back}.`;
 }
 
+/** How a break not yet over is told: at the run's end, or while it goes (the live page). */
+export const notRecoveredText = (live: unknown) => (live ? 'not recovered yet' : 'not recovered by the end of the run');
+
 const share = (x: number) => `${Math.round(x * 1000) / 10} %`;
 
 /** "refuses new connections beyond 500 held: the count stood still for 4 s while connects failed" */
@@ -26,12 +29,12 @@ function limitText(l: LayerResult): string {
  * A layer's state in a few words, the same on the terminal line and on the report's card: broke (when, at what load,
  * recovered or not), missed, down with the target, unclear, not judged, or met.
  */
-export function layerStateWords(l: LayerResult, a: Pick<Analysis, 'run' | 'targetDown'>): string {
+export function layerStateWords(l: LayerResult, a: Pick<Analysis, 'run' | 'targetDown' | 'live'>): string {
   const o = l.objective;
   switch (l.state) {
     case 'broke': {
       const b = l.breakPoint!;
-      return `broke at ${b.clock}, ${n(b.offeredPerSec)} ${l.unit} offered, ${n(b.concurrency)} connected${b.generatorBehind ? ' (the generator behind then: its late sends came bunched)' : ''}; ${b.recovered ? `recovered after ${b.brokenForSec} s` : 'not recovered by the end of the run'}`;
+      return `broke at ${b.clock}, ${n(b.offeredPerSec)} ${l.unit} offered, ${n(b.concurrency)} connected${b.generatorBehind ? ' (the generator behind then: its late sends came bunched)' : ''}; ${b.recovered ? `recovered after ${b.brokenForSec} s` : notRecoveredText(a.live)}`;
     }
     case 'missed':
       return l.connectionLimit && l.failedShare <= o.maxErrorRate
@@ -58,7 +61,7 @@ function boundFailures(l: LayerResult, form: 'short' | 'long'): string {
     : ` ${all[0]!.toUpperCase()}${all.slice(1)} in seconds in which the generator was behind, when its late sends reached the target bunched together: a burst the plan did not have.`;
 }
 
-function layerText(l: LayerResult): string {
+function layerText(l: LayerResult, live: Analysis['live']): string {
   const limit = l.connectionLimit ? ` It ${limitText(l)}.` : '';
   if (l.state === 'missed') {
     return l.connectionLimit && l.failedShare <= l.objective.maxErrorRate
@@ -75,7 +78,7 @@ function layerText(l: LayerResult): string {
   let saw = '';
   if (top) saw = `; at the break users saw ${top.label} (${pct(top)})`;
   if (over && (over.kind !== top?.kind || b.brokenForSec > 1)) saw += `${top ? ',' : '; users saw'} over the ${b.brokenForSec} s broken ${over.label} (${pct(over)})`;
-  const rec = b.recovered ? `recovered after ${b.brokenForSec} s` : 'not recovered by the end of the run';
+  const rec = b.recovered ? `recovered after ${b.brokenForSec} s` : notRecoveredText(live);
   const behind = b.generatorBehind ? ' The generator was behind in that second: its late sends reached the target together, a burst the plan did not have, so the break may be its making as much as the target\'s.' : '';
   return `The ${l.layer} layer broke at ${b.clock} at ${n(b.offeredPerSec)} ${l.unit} offered${conc}${saw}; ${rec}.${behind}${limit}`;
 }
@@ -131,7 +134,10 @@ export function thresholdText(t: K6Threshold): string {
 /** The headline: the target's death first, then nobody through, then each break in time order, else what was met. */
 export function headlineOf(a: Omit<Analysis, 'headline'>, generator: GeneratorVerdict): string {
   const { run, layers, users } = a;
-  let text = run.status === 'interrupted' ? 'Interrupted run. ' : run.status === 'failed' ? 'The run failed part-way. ' : run.status === 'running' ? 'The run did not close (it was killed). ' : '';
+  const live = a.live;
+  let text = live
+    ? `So far, ${live.second + 1} s of ${live.plannedEndSecond} s: `
+    : run.status === 'interrupted' ? 'Interrupted run. ' : run.status === 'failed' ? 'The run failed part-way. ' : run.status === 'running' ? 'The run did not close (it was killed). ' : '';
   // A run that reached its end with a worker ended on the way says so first.
   if (run.status === 'completed' && run.stopReason) text += `${run.stopReason[0]!.toUpperCase()}${run.stopReason.slice(1)}. `;
   const sf = generator.shortfall;
@@ -150,7 +156,9 @@ export function headlineOf(a: Omit<Analysis, 'headline'>, generator: GeneratorVe
   const broken = layers.filter((l) => l.state === 'broke').sort((x, y) => x.breakPoint!.second - y.breakPoint!.second);
   const other = layers.filter((l) => l.state === 'missed' || l.state === 'unclear');
   if (a.bells?.length) text += bellsText(a.bells) + ' ';
-  if (broken.length || other.length) return text + [...broken, ...other].map(layerText).join(' ');
+  if (broken.length || other.length) return text + [...broken, ...other].map((l) => layerText(l, live)).join(' ');
+  if (live && a.verdict === 'not-judged' && layers.some((l) => l.judged)) return `${text}what ran so far met the objectives; the run goes on.`;
+  if (live && a.verdict === 'not-judged') return `${text}nothing judged yet (${n(users.arrived)} participants arrived, ${n(users.joined)} joined).`;
   if (a.verdict === 'not-judged' && run.status !== 'completed' && layers.some((l) => l.judged)) {
     return `${text}Not judged: what ran until then met the objectives, but the run did not reach its planned end, so nothing is shown to hold for the rest.`;
   }

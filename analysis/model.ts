@@ -315,6 +315,8 @@ export interface Analysis {
   scriptErrors: { message: string; count: number }[];
   /** Connections firstbell refused because their address is outside the allow-list (not_allowed samples), by step and address. */
   notAllowed: { message: string; count: number }[];
+  /** A run judged while it goes (the live page): its seconds up to `second` only, the rest not yet run. */
+  live?: { second: number; plannedEndSecond: number };
 }
 
 /** The browser users' experience: their journeys in time beside the load, and their media every second. */

@@ -17,13 +17,15 @@ import { RunFailedError } from '../run-folder/run-folder.js';
 import { WriteError } from '../run-folder/writer.js';
 import { NO_WEB_CLIENT_HINT, processAlive, runOn, runsApart, type Progress } from '../run/conductor.js';
 import { JourneyMemoryError } from '../users/workers.js';
+import { LivePage } from '../reports/live-child.js';
+import { LIVE_HOST, LIVE_PORT, LiveListenError, liveHostWarning } from '../reports/live.js';
 import { fixtureArgs, fixtureFlags, type FixtureFlags } from './fixture.js';
 import { describePlan, planRun } from './plan.js';
 import { parseShard, parseStartAt, type Shard } from '../plan/shard.js';
 import { writeComparison } from './report.js';
 import { scenarioOfTimetable, timetableFlags, type TimetableFlags } from './timetable.js';
 import {
-  allowTargetOption, EXIT, maxAnswerOption, requireTarget, writableFolder, faultFlags, fmt, type FaultFlags, localAddressOption, parseNumber, printVerdict, scaleOption, scenarioByName, seedOption, shownPath, targetFlags,
+  allowTargetOption, EXIT, liveHostOption, liveOption, maxAnswerOption, requireTarget, writableFolder, faultFlags, fmt, type FaultFlags, localAddressOption, parseNumber, printVerdict, scaleOption, scenarioByName, seedOption, shownPath, targetFlags,
   targetOfFlags, UsageError, workersOption, type Io, type SetAction, type TargetKindFlags,
 } from './shared.js';
 
@@ -73,6 +75,11 @@ export interface RunFlags extends WebClientFlags, FaultFlags {
   targetPid?: number;
   maxAnswer: number;
   journeyHeap?: number;
+  /** --live [port]: the live page, on this port (true: the default one); --live-host: its address. */
+  live?: number | true;
+  liveHost?: string;
+  /** The live page once started (by `withLive`), followed by each run of the command. */
+  livePage?: LivePage;
   /** run only: this shard of the schedule (i/N), and the instant every shard starts at. */
   shard?: string;
   startAt?: string;
@@ -106,7 +113,7 @@ export async function runOnce(io: Io, scenario: ResolvedScenario, target: Platfo
   const progress = progressPrinter(io, scenario, flags.progress, LAYERS.filter((l) => steps.some((d) => d.layer === l)));
   const result = await runOn(target, {
     plan, outDir, maxActive: flags.maxActive,
-    signal: io.signal, onProgress: progress.onProgress, faultsVia: flags.faultsVia, targetPid: flags.targetPid, webClient, allowHosts: flags.allowTarget, maxAnswerBytes: flags.maxAnswer,
+    signal: io.signal, onProgress: progress.onProgress, onFolder: (dir) => flags.livePage?.follow(dir), faultsVia: flags.faultsVia, targetPid: flags.targetPid, webClient, allowHosts: flags.allowTarget, maxAnswerBytes: flags.maxAnswer,
     journeyHeapMb: flags.journeyHeap,
     browsers: flags.browsers > 0 ? { count: flags.browsers, cycleMs: flags.browserCycle * 1000, chromium: flags.chromium, endpoint: flags.browserEndpoint } : undefined,
   })
@@ -114,6 +121,7 @@ export async function runOnce(io: Io, scenario: ResolvedScenario, target: Platfo
       if (!(err instanceof RunFailedError)) throw err;
       // A run that failed part-way still gets a report of what ran, where it can be written.
       const built = await writeReport(err.dir).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+      if (!(built instanceof Error)) flags.livePage?.final(built.reportPath);
       const where = built instanceof Error ? `; the report could not be written (${built.message}); what ran is in ${err.dir}` : `; report of what ran: ${built.reportPath}`;
       // A folder that cannot be written (a full disk, a read-only file system) is the user's to fix.
       if (err.cause instanceof WriteError) throw new UsageError(`the run stopped: ${err.message}${where}; free some space or give another --out`);
@@ -126,9 +134,37 @@ export async function runOnce(io: Io, scenario: ResolvedScenario, target: Platfo
     if (!(e instanceof WriteError)) throw e;
     throw new UsageError(`the run ended, but its report could not be written: ${e.message}; what ran is in ${result.dir}: free some space and run 'firstbell report ${result.dir}'`);
   });
+  flags.livePage?.final(reportPath);
   printVerdict(io, analysis, shownPath(io, reportPath), flags.json);
   return { dir: result.dir, analysis, interrupted: result.info.status === 'interrupted' };
 }
+
+/**
+ * Runs `fn` with the live page when --live asks for it: its process started and its URL printed before anything
+ * else, and ended when `fn` has (a moment later, so that the pages open can fetch the report).
+ */
+export async function withLive<T>(io: Io, flags: RunFlags, fn: (flags: RunFlags) => Promise<T>): Promise<T> {
+  if (flags.live === undefined) {
+    if (flags.liveHost !== undefined) throw new UsageError('--live-host says where the live page listens, but there is none; add --live (e.g. --live 5680)');
+    return fn(flags);
+  }
+  const host = flags.liveHost ?? LIVE_HOST;
+  const page = await LivePage.start(host, flags.live === true ? LIVE_PORT : flags.live).catch((e: unknown) => {
+    throw e instanceof LiveListenError ? new UsageError(e.message) : e;
+  });
+  io.stderr.write(`live page: ${page.url}\n`);
+  const warning = liveHostWarning(host, page.url);
+  if (warning) io.stderr.write(`${warning}\n`);
+  try {
+    return await fn({ ...flags, livePage: page });
+  } finally {
+    await new Promise((r) => setTimeout(r, LIVE_GRACE_MS));
+    await page.stop();
+  }
+}
+
+/** How long the live page stays up after the command's last report, for the pages open to fetch it, ms. */
+const LIVE_GRACE_MS = 1_500;
 
 async function runAndReport(io: Io, scenario: ResolvedScenario, target: Platform, flags: RunFlags, demo: boolean): Promise<number> {
   const r = await runOnce(io, scenario, target, flags);
@@ -234,8 +270,9 @@ const runFlags = (cmd: Command) =>
     .addOption(maxAnswerOption())
     .addOption(new Option('--journey-heap <MB>', "heap of each process that runs a journey of your own; past it that process ends and the run fails, naming it (default: 3/4 of the machine's memory shared among them, 512 to 4096)").argParser(parseNumber('--journey-heap', 64, 1_048_576, true)))
     .addOption(workersOption())
-    .addOption(localAddressOption());
-
+    .addOption(localAddressOption())
+    .addOption(liveOption())
+    .addOption(liveHostOption());
 function pidArg(v: string): number {
   const pid = parseNumber('--target-pid', 1, 2 ** 31 - 1, true)(v);
   if (!processAlive(pid)) throw new InvalidArgumentError(`no process ${pid} is running on this machine; give the pid of the target's server here (e.g. from pgrep), or leave the flag out`);
@@ -258,7 +295,8 @@ export function addRunCommands(program: Command, io: Io, setAction: SetAction): 
     setAction(async () => {
       requireTarget(o.target);
       const scenario = await scenarioByName(name, o.scale, o.objective, o.data, (f) => scenarioOfTimetable(f, o, io.cwd), o);
-      return runAndReport(io, scenario, await targetOfFlags(o, o.target, scenario, cmd), o, false);
+      const target = await targetOfFlags(o, o.target, scenario, cmd);
+      return withLive(io, o, (flags) => runAndReport(io, scenario, target, flags, false));
     }),
   );
 
@@ -276,7 +314,7 @@ export function addRunCommands(program: Command, io: Io, setAction: SetAction): 
       // Two browser users by default, where the media is real.
       const browsers = media === 'janus' && cmd.getOptionValueSource('browsers') === 'default' ? 2 : o.browsers;
       if (browsers > 0 && media !== 'janus') throw new UsageError('--browsers: browser users need real media; drop --media stand-in or pass --browsers 0');
-      return withTarget(io, undefined, [], fixtureArgs({ ...o, media }), (t, pid) => runAndReport(io, scenario, t, { ...o, browsers, allowTarget: [], targetPid: o.targetPid ?? pid }, true));
+      return withLive(io, o, (flags) => withTarget(io, undefined, [], fixtureArgs({ ...flags, media }), (t, pid) => runAndReport(io, scenario, t, { ...flags, browsers, allowTarget: [], targetPid: o.targetPid ?? pid }, true)));
     }),
   );
 
@@ -302,8 +340,8 @@ export function addRunCommands(program: Command, io: Io, setAction: SetAction): 
       const journey = o.journey ?? base.journey;
       if (journey && o.target === undefined) throw new UsageError(`a journey module (${journey}) needs --target: the reference platform firstbell starts has its own journey`);
       const own = journey && o.target !== undefined ? await platformOfInput({ journey, target: o.target }, { allowHosts: o.allowTarget, typecheck: o.typecheck !== false }) : undefined;
-      return withTarget(io, o.target, o.allowTarget, fixtureArgs(o), async (t, pid) => {
-        const flags = { ...o, targetPid: o.targetPid ?? pid };
+      return withLive(io, o, (live) => withTarget(io, o.target, o.allowTarget, fixtureArgs(o), async (t, pid) => {
+        const flags = { ...live, targetPid: o.targetPid ?? pid };
         const a = await runOnce(io, base, t, flags);
         if (a.interrupted) return EXIT.interrupted;
         const b = await runOnce(io, variant, t, flags);
@@ -311,7 +349,7 @@ export function addRunCommands(program: Command, io: Io, setAction: SetAction): 
         // The runs go by the names they were given: a built-in scenario's, or the file's.
         writeComparison(io, compare(a.analysis, b.analysis, undefined, { base: basename(baseName), run: basename(variantName) }), join(b.dir, 'compare.html'), o.json);
         return EXIT.ok;
-      }, own);
+      }, own));
     }),
   );
 }

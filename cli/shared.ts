@@ -15,6 +15,7 @@ import type { Platform } from '../targets/platform.js';
 import { EXIT, FirstbellError } from '../lib/errors.js';
 import type { Analysis } from '../analysis/model.js';
 import { summaryJson, terminalSummary } from '../reports/summary.js';
+import { LIVE_HOST, LIVE_PORT } from '../reports/live.js';
 
 export { EXIT } from '../lib/errors.js';
 
@@ -46,6 +47,13 @@ export function parseNumber(what: string, min: number, max: number, integer = fa
     return n;
   };
 }
+
+/** --live [port]: the live page of a run as it goes (run, demo, whatif, and report following a run folder). */
+export const liveOption = (what = 'a live page of the run as it goes') =>
+  new Option('--live [port]', `${what}, on http://${LIVE_HOST}:<port>/ (default port ${LIVE_PORT}; 0: any free one); at the run's end it becomes the report`).argParser(parseNumber('--live', 0, 65_535, true));
+
+/** --live-host: where the live page listens, loopback unless told otherwise. */
+export const liveHostOption = () => new Option('--live-host <address>', `address the live page listens on (default ${LIVE_HOST}); another one makes the page reachable from other machines, with a warning`);
 
 /** --scale: every command takes a scenario at scale 1 (as written, what `plan` shows) unless it says otherwise. */
 export const scaleOption = (fallback: number | undefined = 1) => {

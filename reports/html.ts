@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { clockAt, MACHINE_BUSY_PCT, type Analysis, type LayerResult, type Symptom } from '../analysis/analysis.js';
-import { downText, layerStateWords, silenceText } from '../analysis/headline.js';
+import { downText, layerStateWords, notRecoveredText, silenceText } from '../analysis/headline.js';
 import { shardState } from '../run-folder/run-folder.js';
 
 let chartSource: string | undefined;
@@ -69,7 +69,7 @@ function layerCard(l: LayerResult, a: Analysis): string {
 <p>at <b>${b.offeredPerSec} ${esc(l.unit)}</b> offered with <b>${b.concurrency}</b> participants connected (${b.held} holding); ${esc(b.step)} ${b.reason === 'error rate' ? `failed ${pct(b.errorRate)}` : `p95 ${ms(b.p95Ms)}`} in that second.</p>
 ${limit}<p>What users saw in the break second:</p><ul class="at-break">${symptomList(b.symptomsAtBreak)}</ul>
 <p>Over the ${b.brokenForSec} s it was broken:</p><ul class="window">${symptomList(b.symptoms)}</ul>
-<p>${b.failedAttempts} failed attempts; ${b.recovered ? `recovered after <b>${b.brokenForSec} s</b> (10 or more attempts over 3 s or more, every second meeting the objective)` : `<b>not recovered by the end of the run</b>`}${b.recovered ? `, ${b.recoveryAfterBurstSec} s after the burst's arrivals ended` : ''}.</p>
+<p>${b.failedAttempts} failed attempts; ${b.recovered ? `recovered after <b>${b.brokenForSec} s</b> (10 or more attempts over 3 s or more, every second meeting the objective)` : `<b>${notRecoveredText(a.live)}</b>`}${b.recovered ? `, ${b.recoveryAfterBurstSec} s after the burst's arrivals ended` : ''}.</p>
 ${capacityLine(l)}<p class="small">${esc(objective)}</p></div>`;
 }
 
@@ -78,7 +78,7 @@ function usersBlock(a: Analysis): string {
   if (u.arrived === 0) return '';
   const share = (n: number) => (u.arrived ? ` (${pct(n / u.arrived)})` : '');
   return `<p class="users"><b>Participants:</b> ${u.arrived} arrived, ${u.joined} got into their conference${share(u.joined)};
-<b>${u.neverJoined}</b> never joined${share(u.neverJoined)}, <b>${u.joinedLate}</b> joined later than ${ms(u.joinWithinMs)}${share(u.joinedLate)}${u.cutOff ? `; ${u.cutOff} were still on their way in when the run ended` : ''}.
+<b>${u.neverJoined}</b> never joined${share(u.neverJoined)}, <b>${u.joinedLate}</b> joined later than ${ms(u.joinWithinMs)}${share(u.joinedLate)}${u.cutOff ? `; ${u.cutOff} ${a.live ? 'are on their way in' : 'were still on their way in when the run ended'}` : ''}.
 Time to join: p50 ${ms(u.timeToJoinP50Ms)}, p95 ${ms(u.timeToJoinP95Ms)}. Journeys per participant: <b>${u.attemptsPerUser}</b> (retry amplification)${a.layers.some((l) => l.layer === 'broker') ? `; broker attempts per join: ${u.attemptsPerJoin ?? '—'}` : ''}.</p>`;
 }
 
@@ -195,10 +195,10 @@ export const MARKERS_PLUGIN = String.raw`
 
 const msOrDash = (v: number | null | undefined) => (v === null || v === undefined ? '—' : ms(v));
 
-/** What the browser users saw: figures, their journeys beside the load, their video every second. */
-function browserSectionHtml(a: Analysis): string {
+/** What the browser users saw: figures, their journeys beside the load, their video every second; as the text, the charts and the table. */
+function browserSectionHtml(a: Analysis): { text: string; charts: string; table: string } {
   const b = a.browsers;
-  if (!b) return '';
+  if (!b) return { text: '', charts: '', table: '' };
   const clock = (sec: number) => a.timeline.clocks[sec] ?? `${sec} s`;
   const names = [...new Set(b.journeys.flatMap((j) => (j.steps ?? []).map((s) => s.name)))];
   const rows = b.journeys
@@ -219,7 +219,7 @@ function browserSectionHtml(a: Analysis): string {
       }</p>`
     : '';
   const errs = b.errors.length ? `<p>What they met: ${b.errors.slice(0, 5).map((e) => `${esc(e.message)} (${e.count}×)`).join('; ')}.</p>` : '';
-  return `<h2 id="media-section">Media: what browser users saw</h2>
+  const text = `<h2 id="media-section">Media: what browser users saw</h2>
 <p>${b.count} browser user${b.count === 1 ? '' : 's'} (Chromium, fake camera and microphone, real WebRTC) joined through the platform's web client beside the protocol users, staying ${Math.round(b.cycleMs / 1000)} s in the conference before leaving and joining again.
 ${
     b.bells
@@ -229,16 +229,22 @@ First remote frame after the click, median: ${msOrDash(b.before.firstFrameMs)} b
   }
 ${b.failed} journeys never got in, ${b.dropped} lost the conference, ${b.reconnects} reconnect${b.reconnects === 1 ? '' : 's'} after a loss. In the conference: ${b.meanFps ?? '—'} frames/s received on average, ${b.freezes} freezes, ${b.packetsLost} packets lost.</p>
 ${machine}
-${errs}
-<div class="chart"><canvas id="chart-browser-journeys"></canvas></div>
-<div class="chart"><canvas id="chart-browser-media"></canvas></div>
-<table id="browser-journeys"><thead><tr><th>user</th><th>journey</th><th>clicked at</th><th>page</th>${names.map((n) => `<th>${esc(n)}</th>`).join('')}<th>joined</th><th>first frame</th><th>end</th></tr></thead><tbody>${rows}</tbody></table>`;
+${errs}`;
+  return {
+    text,
+    charts: `<div class="chart"><canvas id="chart-browser-journeys"></canvas></div>
+<div class="chart"><canvas id="chart-browser-media"></canvas></div>`,
+    table: `<table id="browser-journeys"><thead><tr><th>user</th><th>journey</th><th>clicked at</th><th>page</th>${names.map((n) => `<th>${esc(n)}</th>`).join('')}<th>joined</th><th>first frame</th><th>end</th></tr></thead><tbody>${rows}</tbody></table>`,
+  };
 }
 
-/** The script that draws the charts from the embedded data; runs offline. */
-const PAGE_SCRIPT = String.raw`
-(function () {
-  var data = JSON.parse(document.getElementById('firstbell-data').textContent);
+/**
+ * The script that draws the charts from the report's data, offline: \`firstbellDraw(data)\`. Called again with newer
+ * data (the live page), it updates the charts it drew in place and draws anew those whose canvas was replaced.
+ */
+export const DRAW_SCRIPT = String.raw`
+var firstbellCharts = {};
+function firstbellDraw(data) {
   var t = data.timeline;
   // Okabe-Ito colours, readable with colour-vision deficiency; failure kinds also differ by pattern.
   var palette = { ok: '#009E73', offered: '#000000', served: '#0072B2', p50: '#56B4E9', p95: '#E69F00', p99: '#D55E00' };
@@ -263,7 +269,21 @@ const PAGE_SCRIPT = String.raw`
     if (layer && layer.breakPoint) m.push({ at: layer.breakPoint.second, label: 'break: ' + layer.breakPoint.offeredPerSec + ' ' + layer.unit, colour: '#D55E00', row: 1 });
     return m;
   }
-  function draw(id, config) { var el = document.getElementById(id); if (el) new Chart(el, config); }
+  function draw(id, config) {
+    var el = document.getElementById(id), c = firstbellCharts[id];
+    if (!el) return;
+    var same = c && c.canvas === el && c.data.datasets.length === config.data.datasets.length &&
+      c.data.datasets.every(function (d, i) { return d.label === config.data.datasets[i].label; });
+    if (same) {
+      c.data.labels = config.data.labels;
+      c.data.datasets.forEach(function (d, i) { d.data = config.data.datasets[i].data; });
+      c.options = config.options;
+      c.update('none');
+      return;
+    }
+    if (c) c.destroy();
+    firstbellCharts[id] = new Chart(el, config);
+  }
   function opts(layer, title, scales) { return { responsive: true, maintainAspectRatio: false, plugins: { markers: markers(layer), shade: t.suspectSeconds, windows: t.faults, title: { display: true, text: title } }, scales: scales }; }
   data.layers.forEach(function (layer, li) {
     var tl = t.layers[layer.layer];
@@ -335,8 +355,11 @@ const PAGE_SCRIPT = String.raw`
       scales: { x: { ticks: { maxTicksLimit: 16 } }, y: { beginAtZero: true, title: { display: true, text: 'ms' } }, y2: { position: 'right', beginAtZero: true, title: { display: true, text: '% CPU' }, grid: { drawOnChartArea: false } },
         y3: { position: 'right', beginAtZero: true, title: { display: true, text: 'participants' }, grid: { drawOnChartArea: false } } } } });
   document.body.setAttribute('data-rendered', 'true');
-})();
+}
 `;
+
+/** The report's script: its charts drawn once from the data embedded in the page. */
+const PAGE_SCRIPT = DRAW_SCRIPT + "firstbellDraw(JSON.parse(document.getElementById('firstbell-data').textContent));\n";
 
 export const CSS = `
 tr.bad td{background:#ffebee}
@@ -369,41 +392,84 @@ function scriptErrorTable(a: Analysis): string {
   return `<h2>Errors in the journey script</h2><p class="small">The journey's own code threw (outcome script_error); these count as failed steps. Fix the journey and run again.</p><table id="script-errors"><thead><tr><th>times</th><th>step: error</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
-export function renderReport(a: Analysis): string {
+/** The data the report's charts are drawn from. */
+export function reportData(a: Analysis) {
   const r = a.run;
   const kindLabels: Record<string, string> = {};
   for (const s of a.steps) for (const f of s.failures) kindLabels[f.kind] = f.label;
-  const data = { timeline: a.timeline, layers: a.layers, health: a.health, measured: !r.source, firstBell: r.scenario.firstBell, kindLabels, browsers: a.browsers ?? null, bells: a.bells ?? null };
+  return { timeline: a.timeline, layers: a.layers, health: a.health, measured: !r.source, firstBell: r.scenario.firstBell, kindLabels, browsers: a.browsers ?? null, bells: a.bells ?? null };
+}
+
+const VERDICT_WORDS = { passed: 'PASSED', failed: 'FAILED', 'not-judged': 'NOT JUDGED', 'generator-bound': 'GENERATOR-BOUND' } as const;
+
+/** The verdict's word; while the run goes, what it is so far. */
+export function verdictWord(a: Analysis): string {
+  if (!a.live) return VERDICT_WORDS[a.verdict];
+  return a.verdict === 'failed' ? 'FAILED SO FAR' : a.verdict === 'generator-bound' ? 'GENERATOR-BOUND SO FAR' : 'UNDER WAY';
+}
+
+/** One part of the report's page: its HTML, in a block of its own id that the live page replaces when it changes. */
+export interface ReportBlock {
+  id: string;
+  html: string;
+}
+
+/** The report's page as its title, its blocks in page order and its charts' data: the same for the report file and the live page. */
+export interface ReportView {
+  title: string;
+  blocks: ReportBlock[];
+  data: ReturnType<typeof reportData>;
+}
+
+export function reportView(a: Analysis): ReportView {
+  const r = a.run;
   const genWarn = a.generator.suspectSeconds.length > 0 || a.generator.ownFailures.length > 0;
-  const verdictWord = { passed: 'PASSED', failed: 'FAILED', 'not-judged': 'NOT JUDGED', 'generator-bound': 'GENERATOR-BOUND' }[a.verdict];
+  const word = verdictWord(a);
+  const verdictClass = a.verdict === 'passed' ? 'pass' : a.verdict === 'failed' ? 'fail' : 'warn';
   const layerSections = a.layers
     .map((l) => {
       const held = a.timeline.layers[l.layer]!.held.some((h) => h > 0) || a.timeline.layers[l.layer]!.beats.some((b) => b > 0);
       return `<h3>${esc(l.layer)}</h3><div class="chart"><canvas id="chart-${l.layer}-load"></canvas></div>${held ? `<div class="chart"><canvas id="chart-${l.layer}-held"></canvas></div>` : ''}<div class="chart"><canvas id="chart-${l.layer}-latency"></canvas></div>`;
     })
     .join('');
-  return htmlPage(`firstbell report — ${r.scenario.name} — ${verdictWord}`, data, PAGE_SCRIPT, '', `<h1>Capacity report: ${esc(r.scenario.name)}</h1>
-<p class="sub">${esc(r.target.kind)} target at ${esc(r.target.url)} · scale ${r.scenario.scale} · seed ${r.seed} · ${esc(r.startedAt)} · run ${esc(r.status)}</p>
-${genWarn ? `<div class="verdict warn" id="generator-warning"><b>Generator:</b> ${esc(a.generator.note)} In the shaded seconds on the timeline only what the target answered counts.</div>` : ''}
-<div class="verdict ${a.verdict === 'passed' ? 'pass' : a.verdict === 'failed' ? 'fail' : 'warn'}" id="verdict"><b>${verdictWord}</b> — ${esc(a.headline)}</div>
-${usersBlock(a)}
-${bellTable(a)}
-<h2>Verdict per layer</h2>
-<div class="cards">${downCard(a)}${a.layers.map((l) => layerCard(l, a)).join('')}</div>
-<h2>Timeline</h2>
+  const media = browserSectionHtml(a);
+  const blocks: [string, string][] = [
+    ['head', `<h1>Capacity report: ${esc(r.scenario.name)}</h1>
+<p class="sub">${esc(r.target.kind)} target at ${esc(r.target.url)} · scale ${r.scenario.scale} · seed ${r.seed} · ${esc(r.startedAt)} · run ${esc(a.live ? 'under way' : r.status)}</p>`],
+    ['generator-note', genWarn ? `<div class="verdict warn" id="generator-warning"><b>Generator:</b> ${esc(a.generator.note)} In the shaded seconds on the timeline only what the target answered counts.</div>` : ''],
+    ['verdict', `<div class="verdict ${verdictClass}" id="verdict"><b>${word}</b> — ${esc(a.headline)}</div>`],
+    ['users', usersBlock(a)],
+    ['bells', bellTable(a)],
+    ['cards', `<h2>Verdict per layer</h2>
+<div class="cards">${downCard(a)}${a.layers.map((l) => layerCard(l, a)).join('')}</div>`],
+    ['timeline', `<h2>Timeline</h2>
 <p class="small">Attempts are bucketed by each attempt's intended start; "completed" counts participants through the layer by the second they completed, which is what the layer served. Failed attempts have their own axis on the right, so a small share stays visible; kinds differ by pattern as well as colour. The dashed grey line is the first bell; the red line marks a layer's break point (first second of a violation sustained for at least two judged seconds).</p>
-${layerSections}
-${browserSectionHtml(a)}
-${faultTable(a)}
-${scriptErrorTable(a)}${notAllowedTable(a)}
-<h2>Steps</h2>
-${stepTable(a)}
-<h2>Generator health</h2>
-<p>${esc(a.generator.note)} Arrivals sent: ${a.generator.arrivalsSent} of ${a.generator.arrivalsPlanned}. Worst second: ${r.source ? `start lag p99 ${ms(a.generator.worstSendLagMs)} (k6's start of a participant after its place in the plan)` : `event-loop lag p99 ${ms(a.generator.worstLoopLagMs)}, send lag p99 ${ms(a.generator.worstSendLagMs)}, CPU ${a.generator.worstCpuPct} %`}.</p>
-<div class="chart"><canvas id="chart-health"></canvas></div>
-${shardTable(a)}
-<h2>Run</h2>
-${metadata(a)}`);
+${layerSections}`],
+    ['media', media.text],
+    ['media-charts', media.charts],
+    ['media-table', media.table],
+    ['faults', faultTable(a)],
+    ['errors', `${scriptErrorTable(a)}${notAllowedTable(a)}`],
+    ['steps', `<h2>Steps</h2>
+${stepTable(a)}`],
+    ['health', `<h2>Generator health</h2>
+<p>${esc(a.generator.note)} Arrivals sent: ${a.generator.arrivalsSent} of ${a.generator.arrivalsPlanned}. Worst second: ${r.source ? `start lag p99 ${ms(a.generator.worstSendLagMs)} (k6's start of a participant after its place in the plan)` : `event-loop lag p99 ${ms(a.generator.worstLoopLagMs)}, send lag p99 ${ms(a.generator.worstSendLagMs)}, CPU ${a.generator.worstCpuPct} %`}.</p>`],
+    ['health-chart', '<div class="chart"><canvas id="chart-health"></canvas></div>'],
+    ['shards', shardTable(a)],
+    ['run', `<h2>Run</h2>
+${metadata(a)}`],
+  ];
+  return { title: `firstbell report — ${r.scenario.name} — ${word}`, blocks: blocks.map(([id, html]) => ({ id, html })), data: reportData(a) };
+}
+
+/** The blocks of a report's page, each in its own element. */
+export function blocksHtml(blocks: readonly ReportBlock[]): string {
+  return blocks.map((b) => `<div id="fb-${b.id}">${b.html}</div>`).join('\n');
+}
+
+export function renderReport(a: Analysis): string {
+  const v = reportView(a);
+  return htmlPage(v.title, v.data, PAGE_SCRIPT, '', blocksHtml(v.blocks));
 }
 
 /** A whole page, self-contained: its data as JSON, Chart.js inlined, the markers plugin and the page's own script. */

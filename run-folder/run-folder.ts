@@ -275,7 +275,8 @@ export async function* readSamples(dir: string, opts: { spanMs?: number; signal?
 
 const DAMAGED = 'the file is damaged; fix or remove the line, or run again';
 
-function parseSample(line: string, where: string, spanMs = Infinity): Sample {
+/** One line of samples.csv; a line that is not one is a RunFolderError naming `where`. */
+export function parseSample(line: string, where: string, spanMs = Infinity): Sample {
   const f = line.split(',');
   const [intended, start, end, user, layer, step, outcome, status, entry] = f;
   // Eight columns in run folders from before the entry was kept.
@@ -306,14 +307,20 @@ export async function readHealth(dir: string, spanMs = Infinity): Promise<Health
   const out: HealthSecond[] = [];
   if (!existsSync(path)) return out;
   for await (const { line, n } of lines(path)) {
-    const v = line.split(',').map(Number);
-    // Eleven columns in run folders from before the total CPU was kept; a torn last line after a crash is skipped.
-    if ((v.length !== 11 && v.length !== 12) || v.some((x) => !Number.isFinite(x))) continue;
-    if (!Number.isInteger(v[0]) || v[0]! < 0 || v[0]! * 1000 > spanMs) throw new RunFolderError(`${path}:${n}: second "${v[0]}" is not inside the run; ${DAMAGED}`);
-    const [t, a, b, c, d, e, f, g, h, i, j, k] = v as [number, number, number, number, number, number, number, number, number, number, number, number | undefined];
-    out.push({ t, loopLagP99Ms: a, loopLagMaxMs: b, cpuPct: c, sendLagP99Ms: d, sendLagMaxMs: e, arrivals: f, late: g, dropped: h, active: i, rssMb: j, ...(k === undefined ? {} : { cpuTotalPct: k }) });
+    const h = parseHealthLine(line, `${path}:${n}`, spanMs);
+    if (h) out.push(h);
   }
   return out;
+}
+
+/** One line of health.csv; undefined for a torn line (a crash mid-write), a RunFolderError for a second outside the run. */
+export function parseHealthLine(line: string, where: string, spanMs = Infinity): HealthSecond | undefined {
+  const v = line.split(',').map(Number);
+  // Eleven columns in run folders from before the total CPU was kept; a torn last line after a crash is skipped.
+  if ((v.length !== 11 && v.length !== 12) || v.some((x) => !Number.isFinite(x))) return undefined;
+  if (!Number.isInteger(v[0]) || v[0]! < 0 || v[0]! * 1000 > spanMs) throw new RunFolderError(`${where}: second "${v[0]}" is not inside the run; ${DAMAGED}`);
+  const [t, a, b, c, d, e, f, g, h, i, j, k] = v as [number, number, number, number, number, number, number, number, number, number, number, number | undefined];
+  return { t, loopLagP99Ms: a, loopLagMaxMs: b, cpuPct: c, sendLagP99Ms: d, sendLagMaxMs: e, arrivals: f, late: g, dropped: h, active: i, rssMb: j, ...(k === undefined ? {} : { cpuTotalPct: k }) };
 }
 
 /** The browser's CPU and memory every second; a torn last line is skipped. */
@@ -322,12 +329,18 @@ export async function readBrowserHealth(dir: string): Promise<BrowserSecond[]> {
   const out: BrowserSecond[] = [];
   if (!existsSync(path)) return out;
   for await (const { line } of lines(path)) {
-    const v = line.split(',').map(Number);
-    if (v.length !== 5 || v.some((x) => !Number.isFinite(x))) continue;
-    const [t, processes, cpuPct, rssMb, machineCpuPct] = v as [number, number, number, number, number];
-    out.push({ t, processes, cpuPct, rssMb, machineCpuPct });
+    const b = parseBrowserHealthLine(line);
+    if (b) out.push(b);
   }
   return out;
+}
+
+/** One line of browser-health.csv; undefined for a torn one. */
+export function parseBrowserHealthLine(line: string): BrowserSecond | undefined {
+  const v = line.split(',').map(Number);
+  if (v.length !== 5 || v.some((x) => !Number.isFinite(x))) return undefined;
+  const [t, processes, cpuPct, rssMb, machineCpuPct] = v as [number, number, number, number, number];
+  return { t, processes, cpuPct, rssMb, machineCpuPct };
 }
 
 /** The browser users' journeys; a torn last line is skipped. */
@@ -336,14 +349,20 @@ export function readBrowserJourneys(dir: string): BrowserJourney[] {
   if (!existsSync(path)) return [];
   const out: BrowserJourney[] = [];
   for (const line of readFileSync(path, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      out.push(JSON.parse(line) as BrowserJourney);
-    } catch {
-      // A line cut by a crash.
-    }
+    const j = parseJourneyLine(line);
+    if (j) out.push(j);
   }
   return out;
+}
+
+/** One line of browsers.jsonl; undefined for an empty one or one cut by a crash. */
+export function parseJourneyLine(line: string): BrowserJourney | undefined {
+  if (!line.trim()) return undefined;
+  try {
+    return JSON.parse(line) as BrowserJourney;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The browser users' media seconds; a torn last line is skipped. */
@@ -352,13 +371,19 @@ export function readMedia(dir: string, spanMs = Infinity): MediaSecond[] {
   if (!existsSync(path)) return [];
   const out: MediaSecond[] = [];
   for (const [k, line] of readFileSync(path, 'utf8').split('\n').entries()) {
-    const f = line.split(',');
-    if (k === 0 || f.length !== 11) continue;
-    if (!(Number(f[0]) >= 0 && Number(f[0]) <= spanMs)) throw new RunFolderError(`${path}:${k + 1}: time "${f[0]}" is not inside the run; ${DAMAGED}`);
-    const [t, user, journey, state, fps, frames, kin, kout, lost, jitter, freezes] = f as [string, string, string, string, string, string, string, string, string, string, string];
-    out.push({ tMs: Number(t), user: Number(user), journey: Number(journey), state, fps: Number(fps), framesDecoded: Number(frames), kbpsIn: Number(kin), kbpsOut: Number(kout), packetsLost: Number(lost), jitterMs: Number(jitter), freezes: Number(freezes) });
+    const m = k === 0 ? undefined : parseMediaLine(line, `${path}:${k + 1}`, spanMs);
+    if (m) out.push(m);
   }
   return out;
+}
+
+/** One line of media.csv (not its header); undefined for a torn one, a RunFolderError for a time outside the run. */
+export function parseMediaLine(line: string, where: string, spanMs = Infinity): MediaSecond | undefined {
+  const f = line.split(',');
+  if (f.length !== 11) return undefined;
+  if (!(Number(f[0]) >= 0 && Number(f[0]) <= spanMs)) throw new RunFolderError(`${where}: time "${f[0]}" is not inside the run; ${DAMAGED}`);
+  const [t, user, journey, state, fps, frames, kin, kout, lost, jitter, freezes] = f as [string, string, string, string, string, string, string, string, string, string, string];
+  return { tMs: Number(t), user: Number(user), journey: Number(journey), state, fps: Number(fps), framesDecoded: Number(frames), kbpsIn: Number(kin), kbpsOut: Number(kout), packetsLost: Number(lost), jitterMs: Number(jitter), freezes: Number(freezes) };
 }
 
 /** Everything an analysis reads of a run. */

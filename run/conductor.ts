@@ -40,6 +40,8 @@ export interface RunSettings {
   lateThresholdMs?: number;
   /** Stops the run early (e.g. Ctrl-C); the run folder is still closed and marked interrupted. */
   signal?: AbortSignal;
+  /** Called once the run folder is made, before the clock starts (the live page follows it from there). */
+  onFolder?: (dir: string) => void;
   /** Called once a second with the live state, for a progress line. */
   onProgress?: (p: Progress) => void;
   /** Time allowed for the preflight request, ms. Default 5000. */
@@ -124,6 +126,7 @@ function planFor(o: PlanOrScenario): Plan {
 /** Runs on a platform built beforehand (the command line builds it from its flags). */
 export async function runOn(target: Platform, o: RunSettings & PlanOrScenario): Promise<RunResult> {
   const run = await Run.prepare(planFor(o), { ...o, target });
+  o.onFolder?.(run.dir);
   return run.conduct();
 }
 
@@ -157,6 +160,11 @@ class Run {
   private browserMeter?: ProcessTreeMeter;
   private series?: Series;
   readonly clock = () => epochNow() - this.t0Epoch;
+
+  /** The run folder. */
+  get dir(): string {
+    return this.folder.dir;
+  }
 
   /** `t0Epoch`: the wall-clock instant of t = 0, shared by every sending process. */
   private constructor(private plan: Plan, private o: Settings, private p: Prepared, private t0Epoch: number) {

@@ -30,7 +30,7 @@ describe('the HTML report', () => {
         page.evaluate(() => {
           const g = globalThis as unknown as { Chart: { getChart(c: Element): { options: { plugins: { markers?: { label: string }[] } } } | undefined } };
           const labels = (id: string) => (g.Chart.getChart(document.getElementById(id)!)?.options.plugins.markers ?? []).map((m) => m.label);
-          const blocks = [...document.querySelectorAll('main > div')].map((d) => d.id || d.className);
+          const blocks = [...document.querySelectorAll('#generator-warning, #verdict, .cards')].map((d) => d.id || d.className);
           return {
             blocks,
             verdict: document.getElementById('verdict')?.textContent,
