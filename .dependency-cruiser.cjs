@@ -11,9 +11,11 @@ const MAY_IMPORT = {
   targets: ['api', 'scenarios', 'lib'],
   // The user's own modules: scenario files, journey modules and their data, loaded and checked.
   modules: ['targets', 'api', 'scenarios', 'lib'],
+  // What the run watches of the platform beside its load (--watch): processes, nginx, Prometheus.
+  watch: ['protocol', 'run-folder', 'api', 'scenarios', 'lib'],
   users: ['modules', 'targets', 'faults', 'protocol', 'plan', 'run-folder', 'api', 'scenarios', 'lib'],
   // One run's conductor: its stages from the prepared generator to the closed run folder.
-  run: ['users', 'modules', 'targets', 'faults', 'protocol', 'plan', 'run-folder', 'api', 'scenarios', 'lib'],
+  run: ['users', 'watch', 'modules', 'targets', 'faults', 'protocol', 'plan', 'run-folder', 'api', 'scenarios', 'lib'],
   k6: ['modules', 'targets', 'plan', 'run-folder', 'api', 'scenarios', 'lib'],
   kubernetes: ['lib'],
   // Analysis and reports read a run folder: they import nothing from the generating side.

@@ -1,13 +1,14 @@
 // Analysis: per-layer verdicts, break points, capacity, limits and the target's outages from a run's series.
 import { LAYERS, type Layer } from '../scenarios/model.js';
 import type { BrowserJourney, BrowserSecond, MediaSecond } from '../run-folder/records.js';
-import type { HealthSecond, RunInfo } from '../run-folder/run-folder.js';
+import type { HealthSecond, RunInfo, WatchData } from '../run-folder/run-folder.js';
 import type { StepDecl } from '../api/vu.js';
 import type { Series, StepSecond } from '../run-folder/series.js';
 import { DOWN_ATTEMPTS, DOWN_SECONDS, processExited, recoveryFrom, targetDown } from './findings.js';
 import { headlineOf, OUTSIDE_STEPS } from './headline.js';
+import { signalsAt, signalsOf, watchFailures } from './signals.js';
 import { analyseLayer, burstEndSecond, clockAt, goalOf, symptoms, timelineOf, violationStarts, type LayerAnalysis } from './layer.js';
-import { SHORTFALL_SHARE, type K6Threshold, type Analysis, type BellResult, type TargetDown, type BrowserSection, type FaultResult, type GeneratorVerdict, type LayerTimeline, type StepRow, type Users } from './model.js';
+import { CAPACITY_SECONDS, SHORTFALL_SHARE, type K6Threshold, type LayerResult, type Analysis, type BellResult, type TargetDown, type BrowserSection, type FaultResult, type GeneratorVerdict, type LayerTimeline, type StepRow, type Users } from './model.js';
 
 export * from './model.js';
 export { clockAt } from './layer.js';
@@ -265,7 +266,7 @@ export interface LiveAt {
 }
 
 export function analyse(
-  run: RunInfo, series: Series, health: HealthSecond[], browsers: { journeys: BrowserJourney[]; media: MediaSecond[]; health?: BrowserSecond[] } = { journeys: [], media: [] }, live?: LiveAt,
+  run: RunInfo, series: Series, health: HealthSecond[], browsers: { journeys: BrowserJourney[]; media: MediaSecond[]; health?: BrowserSecond[]; watch?: WatchData } = { journeys: [], media: [] }, live?: LiveAt,
 ): Analysis {
   const last = live ? Math.max(0, live.second) : Math.max(series.lastSecond, Math.ceil(run.plannedEndMs / 1000) - 1, 0);
   const generator = generatorVerdict(run, health, series);
@@ -281,6 +282,7 @@ export function analyse(
   // The target down: a layer that had attempts from then on and did not break before is down with it, never met.
   if (down) for (const l of layers) if (l.state !== 'broke' && l.state !== 'not-judged' && hadAttemptsFrom(series, l.layer, down.second, last)) l.state = 'down';
   for (const l of layers) l.met = l.state === 'met';
+  citeSignals(run, browsers.watch, layers, down);
   // A run that did not run to its planned end (interrupted, failed part-way, killed) has no evidence for the rest.
   const whole = run.status === 'completed';
   // Code of the journey's that threw outside its steps may have kept participants from doing what the journey says.
@@ -321,8 +323,28 @@ export function analyse(
       .sort((x, y) => y.count - x.count),
     notAllowed: [...series.notAllowed].map(([message, count]) => ({ message, count })).sort((x, y) => y.count - x.count),
     ...(live ? { live: { second: last, plannedEndSecond: Math.ceil(run.plannedEndMs / 1000) } } : {}),
+    ...(run.watch?.length
+      ? { watch: { sources: run.watch.map((w) => ({ name: w.name, source: w.source, columns: w.columns })), failures: watchFailures(run, (sec) => clockAt(run.scenario, run.firstBellAtMs, sec)), data: browsers.watch ?? { columns: [], values: [] } } }
+      : {}),
   };
   return { ...a, headline: headlineOf(a, generator) };
+}
+
+/** The platform's watched signals that explain a finding: the target down, each break, connection limit and capacity the target held. */
+function citeSignals(run: RunInfo, watch: WatchData | undefined, layers: LayerResult[], down: TargetDown | undefined): void {
+  const signals = signalsOf(run, watch);
+  if (!signals.size) return;
+  const cores = run.host.cpus;
+  const cite = <T extends { signals?: string[] }>(o: T | undefined, second: number) => {
+    const said = o ? signalsAt(signals, second, cores) : [];
+    if (o && said.length) o.signals = said;
+  };
+  cite(down, down?.second ?? 0);
+  for (const l of layers) {
+    cite(l.breakPoint, l.breakPoint?.second ?? 0);
+    cite(l.connectionLimit, l.connectionLimit?.second ?? 0);
+    if (l.capacity?.limitedBy === 'target') cite(l.capacity, l.capacity.second + CAPACITY_SECONDS - 1);
+  }
 }
 
 /** A timetable's bells judged one by one, each from its ring to the next bell's (the last to the end of the run), on every layer's judged seconds. */

@@ -30,6 +30,8 @@ export interface TargetDown {
    * exited), `clock` when only the generator's clock did (nothing came back in time).
    */
   evidence: 'target' | 'clock';
+  /** The platform's watched signals that reached a limit of their own just before (--watch), in words. */
+  signals?: string[];
 }
 
 /** Kinds of unanswered attempts that the target's side said itself, as opposed to nothing coming back in time. */
@@ -140,6 +142,8 @@ export interface ConnectionLimit {
   second: number;
   /** Seconds over which the count stood still while connects failed. */
   forSec: number;
+  /** The platform's watched signals that reached a limit of their own just before (--watch), in words. */
+  signals?: string[];
 }
 
 /**

@@ -6,12 +6,15 @@ import { MIN_ATTEMPTS_PER_SECOND, SUSTAIN_SECONDS, type K6Threshold, type Analys
 const n = (x: number) => x.toLocaleString('en-US');
 const pct = (s: Symptom) => `${Math.round(s.share * 100)} %`;
 
+/** " — janus's open files had reached 19,998 of its limit of 20,000": the watched signals a finding cites, if any. */
+export const citedText = (signals: readonly string[] | undefined) => (signals?.length ? ` — ${signals.join(', and ')}` : '');
+
 /** "went down at 08:00:05 (connection reset, then connection refused) with 4,100 participants holding; answered again at …" */
 export function downText(d: TargetDown, run: RunInfo): string {
   const at = (sec: number) => clockAt(run.scenario, run.firstBellAtMs, sec);
   const held = d.heldBefore ? ` with ${n(d.heldBefore)} participants holding` : '';
   const back = d.backSecond === null ? 'it did not come back before the run ended' : `it answered again at ${at(d.backSecond)}, ${d.backSecond - d.second} s later`;
-  return `The target went down at ${at(d.second)}${held}: ${d.how.join(', then ')}; ${back}.`;
+  return `The target went down at ${at(d.second)}${held}: ${d.how.join(', then ')}${citedText(d.signals)}; ${back}.`;
 }
 
 /** How a break not yet over is told: at the run's end, or while it goes (the live page). */
@@ -22,7 +25,7 @@ const share = (x: number) => `${Math.round(x * 1000) / 10} %`;
 /** "refuses new connections beyond 500 held: the count stood still for 4 s while connects failed" */
 function limitText(l: LayerResult): string {
   const c = l.connectionLimit!;
-  return `refuses new connections beyond ${n(c.held)} held: the count stood still for ${c.forSec} s while the target turned new ones away`;
+  return `refuses new connections beyond ${n(c.held)} held${citedText(c.signals)}: the count stood still for ${c.forSec} s while the target turned new ones away`;
 }
 
 /**
@@ -34,7 +37,7 @@ export function layerStateWords(l: LayerResult, a: Pick<Analysis, 'run' | 'targe
   switch (l.state) {
     case 'broke': {
       const b = l.breakPoint!;
-      return `broke at ${b.clock}, ${n(b.offeredPerSec)} ${l.unit} offered, ${n(b.concurrency)} connected${b.generatorBehind ? ' (the generator behind then: its late sends came bunched)' : ''}; ${b.recovered ? `recovered after ${b.brokenForSec} s` : notRecoveredText(a.live)}`;
+      return `broke at ${b.clock}, ${n(b.offeredPerSec)} ${l.unit} offered, ${n(b.concurrency)} connected${citedText(b.signals)}${b.generatorBehind ? ' (the generator behind then: its late sends came bunched)' : ''}; ${b.recovered ? `recovered after ${b.brokenForSec} s` : notRecoveredText(a.live)}`;
     }
     case 'missed':
       return l.connectionLimit && l.failedShare <= o.maxErrorRate
@@ -80,7 +83,7 @@ function layerText(l: LayerResult, live: Analysis['live']): string {
   if (over && (over.kind !== top?.kind || b.brokenForSec > 1)) saw += `${top ? ',' : '; users saw'} over the ${b.brokenForSec} s broken ${over.label} (${pct(over)})`;
   const rec = b.recovered ? `recovered after ${b.brokenForSec} s` : notRecoveredText(live);
   const behind = b.generatorBehind ? ' The generator was behind in that second: its late sends reached the target together, a burst the plan did not have, so the break may be its making as much as the target\'s.' : '';
-  return `The ${l.layer} layer broke at ${b.clock} at ${n(b.offeredPerSec)} ${l.unit} offered${conc}${saw}; ${rec}.${behind}${limit}`;
+  return `The ${l.layer} layer broke at ${b.clock} at ${n(b.offeredPerSec)} ${l.unit} offered${conc}${citedText(b.signals)}${saw}; ${rec}.${behind}${limit}`;
 }
 
 /** Run seconds as clock ranges: "08:00:12–08:00:20, 08:00:31" (the first three ranges, then how many more). */

@@ -1,7 +1,7 @@
 // The result model of an analysis: every output (report, summary, junit, comparison) is built from these.
 import type { Layer, LayerObjective } from '../scenarios/model.js';
 import type { BrowserJourney, BrowserSecond, FaultRecord, MediaSecond } from '../run-folder/records.js';
-import type { HealthSecond, RunInfo } from '../run-folder/run-folder.js';
+import type { HealthSecond, RunInfo, WatchData } from '../run-folder/run-folder.js';
 import type { ConnectionLimit, TargetDown } from './findings.js';
 
 export type { ConnectionLimit, TargetDown } from './findings.js';
@@ -39,6 +39,8 @@ export interface Symptom {
 export interface BreakPoint {
   /** Second of the run at which the sustained violation began. */
   second: number;
+  /** The platform's watched signals that reached a limit of their own just before (--watch), in words. */
+  signals?: string[];
   /** That second as a clock time, e.g. "08:00:02". */
   clock: string;
   /** Participants per second offered to the layer (attempts of its first step) in that second. */
@@ -88,6 +90,8 @@ export interface Capacity {
    * (firstbell itself could not send more in those seconds), or the load (the scenario offered no more).
    */
   limitedBy: 'target' | 'generator' | 'load';
+  /** The platform's watched signals that reached a limit of their own there (--watch), in words. */
+  signals?: string[];
 }
 
 /** Where the layer stopped serving all that was offered. */
@@ -315,6 +319,8 @@ export interface Analysis {
   scriptErrors: { message: string; count: number }[];
   /** Connections firstbell refused because their address is outside the allow-list (not_allowed samples), by step and address. */
   notAllowed: { message: string; count: number }[];
+  /** The platform's own signals (--watch): the sources watched and what went wrong reading them. */
+  watch?: { sources: { name: string; source: string; columns: string[] }[]; failures: string[]; data: WatchData };
   /** A run judged while it goes (the live page): its seconds up to `second` only, the rest not yet run. */
   live?: { second: number; plannedEndSecond: number };
 }

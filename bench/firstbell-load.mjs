@@ -7,6 +7,7 @@ import { DEFAULT_CLIENT, DEFAULT_OBJECTIVES, resolveScenario } from '../dist/sce
 import { platformOfInput } from '../dist/modules/journey.js';
 import { runOn } from '../dist/run/conductor.js';
 import { layoutLoad } from '../dist/plan/limits.js';
+import { LivePage } from '../dist/reports/live-child.js';
 
 const spec = JSON.parse(process.argv[2]);
 const scenario = resolveScenario(
@@ -30,5 +31,14 @@ const plan = buildPlan(scenario, 1, (summary) => {
   });
   return spec.systemAddress ? { ...layout, localAddresses: [] } : layout;
 });
-const r = await runOn(await platformOfInput(spec.platform), { plan, outDir: spec.out, runId: spec.name, lateThresholdMs: spec.lateThresholdMs ?? 100 });
-process.stdout.write(JSON.stringify({ dir: r.dir, workers: plan.layout.workers, localAddresses: plan.layout.localAddresses.length }) + '\n');
+// With `live`, the live page's process as `--live` starts it: the benchmark opens a page on it.
+const live = spec.live ? await LivePage.start('127.0.0.1', 0) : undefined;
+if (live) {
+  process.stderr.write(`live page: ${live.url}\n`);
+  // The page is open before the clock starts.
+  await new Promise((r) => setTimeout(r, spec.liveWaitMs ?? 3_000));
+}
+const r = await runOn(await platformOfInput(spec.platform), { plan, outDir: spec.out, runId: spec.name, lateThresholdMs: spec.lateThresholdMs ?? 100, onFolder: (d) => live?.follow(d) });
+const liveCost = live ? await live.cost() : undefined;
+await live?.stop();
+process.stdout.write(JSON.stringify({ dir: r.dir, workers: plan.layout.workers, localAddresses: plan.layout.localAddresses.length, ...(liveCost ? { live: liveCost } : {}) }) + '\n');

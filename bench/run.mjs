@@ -3,7 +3,7 @@
 // Writes bench/results/<time>.json (every figure of every round) and bench/RESULTS.md (medians and ratios).
 //
 //   npm run bench                  (installs the peer tools under bench/, then runs all)
-//   node bench/run.mjs [--rounds 3] [--only keepalive,arrivals,cycles,hold,monday] [--merge bench/results/<earlier>.json]
+//   node bench/run.mjs [--rounds 3] [--only keepalive,arrivals,cycles,hold,monday,live] [--merge bench/results/<earlier>.json]
 //   (--merge keeps the other experiments' figures from an earlier run of the same rounds)
 //   node bench/run.mjs --report-only bench/results/<run>.json     (RESULTS.md again from recorded figures)
 //
@@ -26,7 +26,8 @@ const opt = (name, dflt) => {
   return i >= 0 ? args[i + 1] : dflt;
 };
 const ROUNDS = Number(opt('rounds', 3));
-const ONLY = new Set(opt('only', 'keepalive,arrivals,cycles,hold,monday').split(','));
+const EXPERIMENTS = ['keepalive', 'arrivals', 'cycles', 'hold', 'monday', 'live'];
+const ONLY = new Set(opt('only', EXPERIMENTS.join(',')).split(','));
 const PORT = 18181;
 const WS_PORT = 18182;
 const URL_ = `http://127.0.0.1:${PORT}`;
@@ -98,7 +99,7 @@ async function drainTimeWait() {
 }
 
 /** Runs one tool, watching its process tree, the sink's request counter and (optionally) held connections. */
-async function runTool(sink, name, cmd, argv, { env = {}, countHeld = false, timeoutMs = 600_000 } = {}) {
+async function runTool(sink, name, cmd, argv, { env = {}, countHeld = false, timeoutMs = 600_000, onStderr } = {}) {
   await drainTimeWait();
   process.stderr.write(`  ${name} ...`);
   const started = Date.now();
@@ -106,7 +107,10 @@ async function runTool(sink, name, cmd, argv, { env = {}, countHeld = false, tim
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-20_000)));
+  child.stderr.on('data', (d) => {
+    stderr = (stderr + d).slice(-20_000);
+    onStderr?.(stderr);
+  });
   const samples = [];
   let polls = 0;
   let busy = false;
@@ -269,6 +273,72 @@ async function arrivals(sink) {
 }
 
 /**
+ * The live page's cost: 5,000 new-connection arrivals a second for 10 s without the live page and with it and one
+ * page open in Chromium; and 10,000 a second with it. The generator's CPU is the load process's tree less the live
+ * page's process, which reports its own; the page's Chromium is measured apart.
+ */
+async function live(sink) {
+  const out = {};
+  const { launchChromium } = await import('../dist/lib/chromium.js');
+  const browser = await launchChromium();
+  try {
+    for (const [key, rate, withLive] of [['off5000', 5_000, false], ['on5000', 5_000, true], ['on10000', 10_000, true]]) {
+      const [cmd, argv] = firstbellLoad(`live-${key}`, {
+        observeMs: 3_000, lateThresholdMs: 10, live: withLive,
+        phases: [{ name: 'arrivals', startMs: 0, durationMs: 10_000, participants: rate * 10, curve: { kind: 'uniform' } }],
+        platform: { journey: 'http', target: `${URL_}/`, options: { requests: 1 } },
+      });
+      let page;
+      let opening;
+      const chromePid = browser.process()?.pid;
+      const chromeCpuBefore = chromePid ? treeStat(chromePid).cpu : NaN;
+      const seconds = [];
+      const fb = await runTool(sink, `firstbell ${rate}/s${withLive ? ' with a live page' : ''}`, cmd, argv, {
+        onStderr: (text) => {
+          const m = /live page: (http:\S+)/.exec(text);
+          if (!m || opening) return;
+          opening = (async () => {
+            page = await browser.newPage();
+            await page.goto(m[1]);
+            page.on('console', () => undefined);
+            // The last second the page shows, every 250 ms: how far behind the run it is.
+            const timer = setInterval(() => {
+              page.evaluate(() => Number(document.body.getAttribute('data-live-second') ?? -1)).then((s) => seconds.push({ at: Date.now(), s }), () => undefined);
+            }, 250);
+            page.once('close', () => clearInterval(timer));
+          })();
+        },
+      });
+      const chromeCpuS = chromePid ? treeStat(chromePid).cpu - chromeCpuBefore : NaN;
+      await page?.close();
+      const info = JSON.parse(fb.stdout.trim().split('\n').at(-1) ?? '{}');
+      if (fb.code !== 0 || !info.dir) {
+        out[key] = { error: fb.stderr.slice(-500) };
+        continue;
+      }
+      const r = readRun(info.dir);
+      const w = loadWindow(fb.samples);
+      // CPU of the generator's processes as it measured them itself, every second of the run.
+      const generatorCpuS = r.health.reduce((a, h) => a + (h[11] ?? h[3]), 0) / 100;
+      // From the run's first second on the page: before it, the page waits for the run to start.
+      const shown = seconds.filter((x) => x.s >= 0);
+      const changes = shown.filter((x, i) => i === 0 || x.s !== shown[i - 1].s);
+      const gaps = changes.slice(1).map((c, i) => (c.at - changes[i].at) / 1000);
+      rmSync(info.dir, { recursive: true, force: true });
+      out[key] = {
+        rate, live: withLive, onScheduleShare: r.onScheduleShare, lagP99Ms: r.lagP99Ms, ok: r.ok, okPerSec: r.ok / 10,
+        treeCpuS: w?.cpuS, wallS: w?.wallS, generatorCpuS, liveCpuS: info.live ? info.live.cpuMs / 1000 : 0, liveUpdates: info.live?.updates ?? 0,
+        liveUpdateMs: info.live?.updates ? info.live.ms / info.live.updates : NaN, pagesAtEnd: info.live?.pages ?? 0,
+        pageSeconds: changes.length, pageMaxGapS: gaps.length ? Math.max(...gaps) : NaN, chromiumCpuS: withLive ? chromeCpuS : 0,
+      };
+    }
+  } finally {
+    await browser.close();
+  }
+  return out;
+}
+
+/**
  * Join-and-leave cycles: 1,000 new WebSocket connections a second for 20 s, one message each way, then the
  * participant leaves (through nginx to the WebSocket sink, whose request counter marks the load window).
  */
@@ -408,6 +478,7 @@ const f0 = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 
 const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : '—');
 const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : '—');
 const pct = (x) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)} %` : '—');
+const pctChange = (x, base) => (Number.isFinite(x) && Number.isFinite(base) && base > 0 ? `${x >= base ? "+" : "−"}${(Math.abs(x / base - 1) * 100).toFixed(1)} %` : "—");
 const med = (rounds, path) => median(rounds.map((r) => path.split('.').reduce((o, k) => o?.[k], r)));
 
 function markdown(rounds, meta) {
@@ -444,6 +515,12 @@ function markdown(rounds, meta) {
   if (rounds[0].hold) {
     const kb = med(rounds, 'hold.firstbell.kbPerHeld');
     G.push(`| ≤ 8 KB of generator memory per held participant at 25,000 | ${f1(kb)} KB for each participant held beyond the first ${f0(med(rounds, 'hold.firstbell.halfHeld'))} (${f0(med(rounds, 'hold.firstbell.held'))} held; ${f1(med(rounds, 'hold.firstbell.kbPerHeldWhole'))} KB each counting all of the generator's memory) | ${goal(kb <= 8)} |`);
+  }
+  if (rounds[0].live) {
+    const off = med(rounds, 'live.off5000.generatorCpuS');
+    const on = med(rounds, 'live.on5000.generatorCpuS');
+    G.push(`| --live with one page open at 5,000 arrivals/s: generator CPU ≤ 2 % more than without | ${f1(on)} CPU-s against ${f1(off)} (${pctChange(on, off)}); the page's own process ${f1(med(rounds, 'live.on5000.liveCpuS'))} CPU-s apart | ${goal(on <= off * 1.02)} |`);
+    G.push(`| the live page keeps up at 10,000 arrivals/s: a new second on the page every second | longest wait for the next second on the page ${f1(med(rounds, 'live.on10000.pageMaxGapS'))} s; ${pct(med(rounds, 'live.on10000.onScheduleShare'))} on schedule | ${goal(med(rounds, 'live.on10000.pageMaxGapS') <= 1.5)} |`);
   }
   if (rounds[0].monday) {
     G.push(`| monday-0800 at 1.0 completes, joins sent or shortfall reported, 25,000 held, health honest | ${rounds.map((r) => r.monday.status).join(', ')}; ${f0(med(rounds, 'monday.sent'))} of 128,000 sent, shortfall in the report; ${f0(med(rounds, 'monday.peakHeld'))} held at peak; ${f0(med(rounds, 'monday.suspectSeconds'))} seconds marked generator-bound | ${goal(rounds.every((r) => r.monday.status === 'completed') && med(rounds, 'monday.peakHeld') >= 25000)} (the burst itself is not sent in its window) |`);
@@ -490,6 +567,15 @@ function markdown(rounds, meta) {
     }
     L.push('', 'Memory is the resident set of the tool\'s whole process tree, in the last 10 s of a steady hold. Each tool ran twice, asked for 12,500 and for 25,000 (500 arrivals a second, then held 25 s or more), firstbell in 2 worker processes both times. "From half to all" is the difference between the two steady holds per participant held in addition: what one more held participant costs, with what the tool needs whatever it holds left out. "All memory" divides the whole resident set of the larger hold by the participants held.');
     L.push('', `firstbell ran its reference journey (login, dashboard, join, then a WebSocket held) in ${rounds[0].hold.firstbell?.workers ?? '?'} worker processes; artillery held plain WebSockets. artillery errors per round: ${rounds.map((r) => JSON.stringify(r.hold.artillery?.errors)).join('; ')}.`, '');
+  }
+  if (rounds[0].live) {
+    const v = (k, key) => med(rounds, `live.${k}.${key}`);
+    L.push('## The live page (new-connection arrivals for 10 s, with and without --live)', '');
+    L.push('| run | on schedule (≤ 10 ms) | start lag p99 | generator CPU-s (its own health record) | load process tree CPU-s | live page process CPU-s | updates sent, ms each | seconds seen on the page, longest wait | page\'s Chromium CPU-s |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const [k, label] of [['off5000', '5,000/s without --live'], ['on5000', '5,000/s with --live, one page'], ['on10000', '10,000/s with --live, one page']]) {
+      L.push(`| ${label} | ${pct(v(k, 'onScheduleShare'))} | ${f1(v(k, 'lagP99Ms'))} ms | ${f1(v(k, 'generatorCpuS'))} | ${f1(v(k, 'treeCpuS'))} | ${f1(v(k, 'liveCpuS'))} | ${k === 'off5000' ? '—' : `${f0(v(k, 'liveUpdates'))}, ${f1(v(k, 'liveUpdateMs'))} ms`} | ${k === 'off5000' ? '—' : `${f0(v(k, 'pageSeconds'))}, ${f1(v(k, 'pageMaxGapS'))} s`} | ${k === 'off5000' ? '—' : f1(v(k, 'chromiumCpuS'))} |`);
+    }
+    L.push('', 'The live page runs in a process of its own, which reads the run folder as the run writes it (samples.csv every 200 ms, health.csv every second), judges it and sends each open page what changed: the generator\'s processes do no work for it. "Generator CPU-s" sums the CPU the run\'s own health record measured in its processes, every second; "load process tree" is everything under the benchmark\'s load process, the live page\'s process included, from /proc; the live page\'s process reports its own. On these 2 cores the page\'s process, the page\'s Chromium, the generator and the sink share the machine.', '');
   }
   if (rounds[0].monday) {
     const m = (key) => med(rounds, `monday.${key}`);
@@ -550,7 +636,7 @@ try {
         round[name] = { error: e instanceof Error ? e.message : String(e) };
       }
     };
-    for (const name of ['keepalive', 'arrivals', 'cycles', 'hold', 'monday']) if (ONLY.has(name)) await attempt(name, { keepalive, arrivals, cycles, hold, monday }[name]);
+    for (const name of EXPERIMENTS) if (ONLY.has(name)) await attempt(name, { keepalive, arrivals, cycles, hold, monday, live }[name]);
     rounds.push(round);
   }
 } finally {
@@ -562,7 +648,7 @@ if (opt('merge')) {
     for (const [k, v] of Object.entries(earlier.rounds[i] ?? {})) if (!(k in r) && k !== 'loadBefore') r[k] = v;
   });
 }
-const meta = { ...(opt('merge') ? { merged: { only: [...ONLY].join(', '), from: basename(opt('merge')) } } : {}), date: new Date().toISOString().slice(0, 10), roundSeconds: ONLY.size < 5 ? undefined : Math.round((Date.now() - benchStarted) / 1000 / Math.max(1, ROUNDS)), cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? '?', memGb: Math.round(totalmem() / 1e9), node: process.version };
+const meta = { ...(opt('merge') ? { merged: { only: [...ONLY].join(', '), from: basename(opt('merge')) } } : {}), date: new Date().toISOString().slice(0, 10), roundSeconds: ONLY.size < EXPERIMENTS.length ? undefined : Math.round((Date.now() - benchStarted) / 1000 / Math.max(1, ROUNDS)), cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? '?', memGb: Math.round(totalmem() / 1e9), node: process.version };
 mkdirSync(join(here, 'results'), { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 writeFileSync(join(here, 'results', `${stamp}.json`), JSON.stringify({ meta, rounds }, null, 2));

@@ -19,6 +19,7 @@ import { NO_WEB_CLIENT_HINT, processAlive, runOn, runsApart, type Progress } fro
 import { JourneyMemoryError } from '../users/workers.js';
 import { LivePage } from '../reports/live-child.js';
 import { LIVE_HOST, LIVE_PORT, LiveListenError, liveHostWarning } from '../reports/live.js';
+import { parseWatch, WATCH_FORMS } from '../watch/sources.js';
 import { fixtureArgs, fixtureFlags, type FixtureFlags } from './fixture.js';
 import { describePlan, planRun } from './plan.js';
 import { parseShard, parseStartAt, type Shard } from '../plan/shard.js';
@@ -75,6 +76,9 @@ export interface RunFlags extends WebClientFlags, FaultFlags {
   targetPid?: number;
   maxAnswer: number;
   journeyHeap?: number;
+  /** --watch sources and --watch-query name=promql, beside the scenario's own. */
+  watch: string[];
+  watchQuery: string[];
   /** --live [port]: the live page, on this port (true: the default one); --live-host: its address. */
   live?: number | true;
   liveHost?: string;
@@ -105,6 +109,8 @@ export async function runOnce(io: Io, scenario: ResolvedScenario, target: Platfo
   if (webClient && flags.browsers === 0) throw new UsageError(`${flags.webClient !== undefined ? '--web-client' : '--page'} says how browser users get in, but there are none; add --browsers N (e.g. --browsers 2)`);
   if (flags.browsers > 0 && !webClient && !target.webClient) throw new UsageError(`--browsers: the ${target.kind} target has no web client for browser users; ${NO_WEB_CLIENT_HINT}`);
   const shard = shardOfFlags(flags);
+  const watch = parseWatch([...(scenario.watch?.sources ?? []), ...flags.watch], [...Object.entries(scenario.watch?.queries ?? {}).map(([k, q]) => `${k}=${q}`), ...flags.watchQuery]);
+  if (typeof watch === 'string') throw new UsageError(watch);
   const plan = planRun(scenario, flags.seed, target.url.hostname, { ...flags, shardOf: shard }, target.holds !== false, runsApart(target));
   io.stderr.write(describePlan(plan, `${target.kind} ${shownTarget(target.url)}`, flags.browsers) + '\n');
   if (shard) io.stderr.write(`waiting for ${new Date(shard.startAtEpochMs).toISOString()} (in ${((shard.startAtEpochMs - Date.now()) / 1000).toFixed(1)} s) to start${shard.count > 1 ? ` shard ${shard.index} of ${shard.count}` : ''}\n`);
@@ -114,7 +120,7 @@ export async function runOnce(io: Io, scenario: ResolvedScenario, target: Platfo
   const result = await runOn(target, {
     plan, outDir, maxActive: flags.maxActive,
     signal: io.signal, onProgress: progress.onProgress, onFolder: (dir) => flags.livePage?.follow(dir), faultsVia: flags.faultsVia, targetPid: flags.targetPid, webClient, allowHosts: flags.allowTarget, maxAnswerBytes: flags.maxAnswer,
-    journeyHeapMb: flags.journeyHeap,
+    journeyHeapMb: flags.journeyHeap, watch, onWatchNews: (text) => io.stderr.write(`${io.stderr.isTTY ? '\n' : ''}${text}\n`),
     browsers: flags.browsers > 0 ? { count: flags.browsers, cycleMs: flags.browserCycle * 1000, chromium: flags.chromium, endpoint: flags.browserEndpoint } : undefined,
   })
     .catch(async (err: unknown) => {
@@ -272,7 +278,9 @@ const runFlags = (cmd: Command) =>
     .addOption(workersOption())
     .addOption(localAddressOption())
     .addOption(liveOption())
-    .addOption(liveHostOption());
+    .addOption(liveHostOption())
+    .option('--watch <source>', `watch the platform beside the load, every second into watch.csv and the report (repeatable): ${WATCH_FORMS}`, (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--watch-query <name=promql>', "a named PromQL query of the --watch prometheus:… source (repeatable), e.g. 'janus_fds=process_open_fds{job=\"janus\"}'", (v: string, acc: string[]) => [...acc, v], [] as string[]);
 function pidArg(v: string): number {
   const pid = parseNumber('--target-pid', 1, 2 ** 31 - 1, true)(v);
   if (!processAlive(pid)) throw new InvalidArgumentError(`no process ${pid} is running on this machine; give the pid of the target's server here (e.g. from pgrep), or leave the flag out`);

@@ -14,7 +14,7 @@ export interface BuiltReport {
 /** Reads a run folder once and analyses it; nothing is written. `signal` stops a long read. */
 export async function analyseFolder(dir: string, opts: { fromSamples?: boolean; signal?: AbortSignal } = {}): Promise<Analysis> {
   const f = await readRunFolder(dir, opts);
-  return analyse(f.run, f.series, f.health, { journeys: f.journeys, media: f.media, health: f.browserHealth });
+  return analyse(f.run, f.series, f.health, { journeys: f.journeys, media: f.media, health: f.browserHealth, ...(f.watch ? { watch: f.watch } : {}) });
 }
 
 /** Reads the run folder once, analyses it, and writes report.html, summary.json and junit.xml into it. */

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { clockAt, MACHINE_BUSY_PCT, type Analysis, type LayerResult, type Symptom } from '../analysis/analysis.js';
-import { downText, layerStateWords, notRecoveredText, silenceText } from '../analysis/headline.js';
+import { SIGNAL_WINDOW_SEC } from '../analysis/signals.js';
+import { citedText, downText, layerStateWords, notRecoveredText, silenceText } from '../analysis/headline.js';
 import { shardState } from '../run-folder/run-folder.js';
 
 let chartSource: string | undefined;
@@ -30,9 +31,9 @@ const LIMITED_BY = {
 function capacityLine(l: LayerResult): string {
   const cap = l.capacity;
   const c = l.connectionLimit
-    ? `its limit is a count of held connections (${l.connectionLimit.held}), not a rate: how fast participants came in did not decide who got in`
+    ? `its limit is a count of held connections (${l.connectionLimit.held}${esc(citedText(l.connectionLimit.signals))}), not a rate: how fast participants came in did not decide who got in`
     : cap
-    ? `capacity <b>${cap.lowerBound ? '≥ ' : ''}${cap.perSec} ${esc(l.unit)}</b> completed, held two seconds in a row; ${LIMITED_BY[cap.limitedBy]}`
+    ? `capacity <b>${cap.lowerBound ? '≥ ' : ''}${cap.perSec} ${esc(l.unit)}</b> completed${esc(citedText(cap.signals))}, held two seconds in a row; ${LIMITED_BY[cap.limitedBy]}`
     : 'no capacity measured (no two seconds in a row with participants through)';
   const k = l.knee ? `; knee at ${esc(l.knee.clock)}: ${l.knee.goodputPerSec}/s completed of ${l.knee.offeredPerSec}/s offered` : '';
   const held = l.peakHeld ? ` At most ${l.peakHeld} participants held a connection on this layer.` : '';
@@ -66,7 +67,7 @@ function layerCard(l: LayerResult, a: Analysis): string {
   }
   const b = l.breakPoint;
   return `<div class="card broken"><h3>${esc(l.layer)}</h3><p class="state">broke at ${esc(b.clock)}</p>
-<p>at <b>${b.offeredPerSec} ${esc(l.unit)}</b> offered with <b>${b.concurrency}</b> participants connected (${b.held} holding); ${esc(b.step)} ${b.reason === 'error rate' ? `failed ${pct(b.errorRate)}` : `p95 ${ms(b.p95Ms)}`} in that second.</p>
+<p>at <b>${b.offeredPerSec} ${esc(l.unit)}</b> offered with <b>${b.concurrency}</b> participants connected (${b.held} holding)${esc(citedText(b.signals))}; ${esc(b.step)} ${b.reason === 'error rate' ? `failed ${pct(b.errorRate)}` : `p95 ${ms(b.p95Ms)}`} in that second.</p>
 ${limit}<p>What users saw in the break second:</p><ul class="at-break">${symptomList(b.symptomsAtBreak)}</ul>
 <p>Over the ${b.brokenForSec} s it was broken:</p><ul class="window">${symptomList(b.symptoms)}</ul>
 <p>${b.failedAttempts} failed attempts; ${b.recovered ? `recovered after <b>${b.brokenForSec} s</b> (10 or more attempts over 3 s or more, every second meeting the objective)` : `<b>${notRecoveredText(a.live)}</b>`}${b.recovered ? `, ${b.recoveryAfterBurstSec} s after the burst's arrivals ended` : ''}.</p>
@@ -80,6 +81,17 @@ function usersBlock(a: Analysis): string {
   return `<p class="users"><b>Participants:</b> ${u.arrived} arrived, ${u.joined} got into their conference${share(u.joined)};
 <b>${u.neverJoined}</b> never joined${share(u.neverJoined)}, <b>${u.joinedLate}</b> joined later than ${ms(u.joinWithinMs)}${share(u.joinedLate)}${u.cutOff ? `; ${u.cutOff} ${a.live ? 'are on their way in' : 'were still on their way in when the run ended'}` : ''}.
 Time to join: p50 ${ms(u.timeToJoinP50Ms)}, p95 ${ms(u.timeToJoinP95Ms)}. Journeys per participant: <b>${u.attemptsPerUser}</b> (retry amplification)${a.layers.some((l) => l.layer === 'broker') ? `; broker attempts per join: ${u.attemptsPerJoin ?? '—'}` : ''}.</p>`;
+}
+
+/** The platform's own signals: what was watched, and what could not be read when. */
+function watchText(a: Analysis): string {
+  const w = a.watch;
+  if (!w) return '';
+  const failed = w.failures.length
+    ? `<p class="small" id="watch-failures">Not read: ${w.failures.map((f) => esc(f)).join('; ')}. The load went on; those seconds have no value.</p>`
+    : '';
+  return `<h2 id="watch-section">The platform's own signals</h2>
+<p>Watched every second beside the load: ${w.sources.map((s) => `<b>${esc(s.name)}</b> (${esc(s.source)})`).join(', ')}. A finding above cites a signal only where it reached a limit of its own (open files at their limit, CPU at saturation, a count that stopped climbing and stood flat) within ${SIGNAL_WINDOW_SEC} s before what was found.</p>${failed}`;
 }
 
 /** A timetable's bells, each judged from its ring to the next bell's. */
@@ -340,6 +352,18 @@ function firstbellDraw(data) {
       options: { responsive: true, maintainAspectRatio: false, plugins: { markers: markers(null), shade: t.suspectSeconds, windows: t.faults, title: { display: true, text: 'browser users: video received every second (getStats)' } },
         scales: { x: { ticks: { maxTicksLimit: 16 } }, y: { beginAtZero: true, title: { display: true, text: 'frames/s' } }, y2: { position: 'right', beginAtZero: true, title: { display: true, text: 'kbit/s' }, grid: { drawOnChartArea: false } } } } });
   }
+  var w = data.watch;
+  if (w) w.sources.forEach(function (src, i) {
+    var sets = src.columns.map(function (col, k) {
+      var at = w.columns.indexOf(col), sig = col.indexOf('.') < 0 ? col : col.slice(col.indexOf('.') + 1);
+      var right = /cpu_pct|_per_s$|rss_mb/.test(sig);
+      return { label: sig.replace(/_/g, ' ') + (right ? (/cpu/.test(sig) ? ' (%, right)' : /rss/.test(sig) ? ' (MB, right)' : ' (/s, right)') : ''), data: at < 0 ? [] : w.values[at],
+        borderColor: failColours[k % failColours.length], borderDash: k % 2 ? [4, 3] : [], pointRadius: 0, borderWidth: 1.5, yAxisID: right ? 'y2' : 'y', spanGaps: false };
+    });
+    draw('chart-watch-' + i, { type: 'line', data: { labels: t.clocks, datasets: sets },
+      options: { responsive: true, maintainAspectRatio: false, plugins: { markers: markers(null), shade: t.suspectSeconds, windows: t.faults, title: { display: true, text: src.name + ' (' + src.source + '), every second' } },
+        scales: { x: { ticks: { maxTicksLimit: 16 } }, y: { beginAtZero: true, title: { display: true, text: 'count' } }, y2: { position: 'right', beginAtZero: true, title: { display: true, text: '% CPU, MB, per second' }, grid: { drawOnChartArea: false } } } } });
+  });
   var h = data.health;
   var hl = h.map(function (r) { return t.clocks[r.t] || String(r.t); });
   // Results of another engine (k6) have its starts against the plan, not its CPU or event loop.
@@ -397,7 +421,8 @@ export function reportData(a: Analysis) {
   const r = a.run;
   const kindLabels: Record<string, string> = {};
   for (const s of a.steps) for (const f of s.failures) kindLabels[f.kind] = f.label;
-  return { timeline: a.timeline, layers: a.layers, health: a.health, measured: !r.source, firstBell: r.scenario.firstBell, kindLabels, browsers: a.browsers ?? null, bells: a.bells ?? null };
+  const watch = a.watch ? { sources: a.watch.sources, columns: a.watch.data.columns, values: a.watch.data.values.map((v) => a.timeline.seconds.map((sec) => v[sec] ?? null)) } : null;
+  return { timeline: a.timeline, layers: a.layers, health: a.health, measured: !r.source, firstBell: r.scenario.firstBell, kindLabels, browsers: a.browsers ?? null, bells: a.bells ?? null, watch };
 }
 
 const VERDICT_WORDS = { passed: 'PASSED', failed: 'FAILED', 'not-judged': 'NOT JUDGED', 'generator-bound': 'GENERATOR-BOUND' } as const;
@@ -445,6 +470,8 @@ export function reportView(a: Analysis): ReportView {
     ['timeline', `<h2>Timeline</h2>
 <p class="small">Attempts are bucketed by each attempt's intended start; "completed" counts participants through the layer by the second they completed, which is what the layer served. Failed attempts have their own axis on the right, so a small share stays visible; kinds differ by pattern as well as colour. The dashed grey line is the first bell; the red line marks a layer's break point (first second of a violation sustained for at least two judged seconds).</p>
 ${layerSections}`],
+    ['watch', watchText(a)],
+    ['watch-charts', (a.watch?.sources ?? []).map((_, i) => `<div class="chart"><canvas id="chart-watch-${i}"></canvas></div>`).join('')],
     ['media', media.text],
     ['media-charts', media.charts],
     ['media-table', media.table],

@@ -9,7 +9,7 @@ import { PACKAGE_ROOT } from '../lib/version.js';
 import { LiveListenError } from './live.js';
 
 export type ToLive = { type: 'follow'; dir: string } | { type: 'final'; reportPath: string } | { type: 'cost' };
-export type FromLive = { type: 'listening'; url: string } | { type: 'error'; message: string } | { type: 'cost'; updates: number; ms: number; pages: number };
+export type FromLive = { type: 'listening'; url: string } | { type: 'error'; message: string } | { type: 'cost'; updates: number; ms: number; pages: number; cpuMs: number };
 
 /** The live page's process, listening. */
 export class LivePage {
@@ -50,8 +50,8 @@ export class LivePage {
     this.send({ type: 'final', reportPath });
   }
 
-  /** What judging the run folder has cost the page's process so far, and the pages open. */
-  async cost(): Promise<{ updates: number; ms: number; pages: number }> {
+  /** What the page's process has cost so far: its updates and the ms they took, its whole CPU time, and the pages open. */
+  async cost(): Promise<{ updates: number; ms: number; pages: number; cpuMs: number }> {
     return new Promise((resolve) => {
       const on = (m: FromLive) => {
         if (m.type !== 'cost') return;

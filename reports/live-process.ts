@@ -20,7 +20,10 @@ async function main(): Promise<void> {
   process.on('message', (m: ToLive) => {
     if (m.type === 'follow') server.follow(m.dir);
     else if (m.type === 'final') server.final(m.reportPath);
-    else if (m.type === 'cost') send({ type: 'cost', ...server.cost, pages: server.pages });
+    else if (m.type === 'cost') {
+      const cpu = process.cpuUsage();
+      send({ type: 'cost', ...server.cost, pages: server.pages, cpuMs: (cpu.user + cpu.system) / 1000 });
+    }
   });
   // The parent gone, the page goes too.
   process.on('disconnect', () => void server.close().finally(() => process.exit(0)));

@@ -288,7 +288,7 @@ export class LiveServer {
     const name = folder?.run.scenario.name ?? 'waiting for a run';
     let a: Analysis | undefined;
     if (folder && second >= 0) {
-      a = analyse(folder.run, folder.series, folder.health, { journeys: folder.journeys, media: folder.media, health: folder.browserHealth }, { second });
+      a = analyse(folder.run, folder.series, folder.health, { journeys: folder.journeys, media: folder.media, health: folder.browserHealth, ...(folder.watch ? { watch: folder.watch } : {}) }, { second });
     }
     const next = liveState(a, { second, damaged: f.damaged, ...(f.firstDamage ? { damage: f.firstDamage } : {}) }, name);
     const patch = diff(this.state, next);

@@ -1,6 +1,6 @@
 // Small outputs of the result model: summary.json, the terminal verdict and junit.xml.
 import type { Analysis } from '../analysis/analysis.js';
-import { layerStateWords, thresholdText } from '../analysis/headline.js';
+import { citedText, layerStateWords, thresholdText } from '../analysis/headline.js';
 
 /** summary.json: the verdict and the figures a pipeline reads. */
 export function summaryJson(a: Analysis): object {
@@ -30,6 +30,7 @@ export function summaryJson(a: Analysis): object {
     faults: a.faults,
     generator: a.generator,
     shards: a.run.shards ?? null,
+    watch: a.watch ? { sources: a.watch.sources, failures: a.watch.failures } : null,
     browsers: a.browsers ? (({ journeys: _j, media: _m, resources, ...rest }) => ({ ...rest, resources: resources ? (({ seconds: _s, ...r }) => r)(resources) : null }))(a.browsers) : null,
   };
 }
@@ -39,8 +40,8 @@ export function terminalSummary(a: Analysis, reportPath: string): string {
   const lines = [`${a.verdict.toUpperCase()}: ${a.headline}`];
   for (const l of a.layers) {
     const c = l.capacity;
-    const cap = c ? `; capacity ${c.lowerBound ? '>= ' : ''}${c.perSec}/s completed${c.limitedBy === 'target' ? '' : c.limitedBy === 'generator' ? ' (could not be told apart from the generator)' : ' (the load offered was the limit)'}` : '';
-    const limit = l.connectionLimit && l.state !== 'missed' ? `; refuses new connections beyond ${l.connectionLimit.held} held` : '';
+    const cap = c ? `; capacity ${c.lowerBound ? '>= ' : ''}${c.perSec}/s completed${c.limitedBy === 'target' ? citedText(c.signals) : c.limitedBy === 'generator' ? ' (could not be told apart from the generator)' : ' (the load offered was the limit)'}` : '';
+    const limit = l.connectionLimit && l.state !== 'missed' ? `; refuses new connections beyond ${l.connectionLimit.held} held${citedText(l.connectionLimit.signals)}` : '';
     lines.push(`  ${l.layer.padEnd(9)} ${layerStateWords(l, a)}${cap}${limit}`);
   }
   for (const b of a.bells ?? []) {
@@ -50,6 +51,7 @@ export function terminalSummary(a: Analysis, reportPath: string): string {
   const u = a.users;
   const broker = a.layers.some((l) => l.layer === 'broker') ? `, ${u.attemptsPerJoin ?? '-'} broker attempts per join` : '';
   if (u.arrived) lines.push(`  users     ${u.joined} of ${u.arrived} joined, ${u.neverJoined} never, ${u.joinedLate} later than ${u.joinWithinMs / 1000} s; ${u.attemptsPerUser.toFixed(2)} journeys per participant${broker}`);
+  for (const f of a.watch?.failures ?? []) lines.push(`  watch     not read: ${f}`);
   for (const f of a.faults) lines.push(`  fault     ${f.label}: ${f.layersHit.length ? `hit ${f.layersHit.join(', ')}, detected after ${f.detectSec} s, recovered ${f.recoverSec === null ? 'not before the end' : `${f.recoverSec} s after it ended`}` : 'no layer missed its objective'}`);
   const b = a.browsers;
   if (b) {

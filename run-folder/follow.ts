@@ -4,7 +4,7 @@ import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserJourney, BrowserSecond, MediaSecond } from './records.js';
 import {
-  FILES, parseBrowserHealthLine, parseHealthLine, parseJourneyLine, parseMediaLine, parseSample, readRunInfo, runSpanMs, type HealthSecond, type RunFolder, type RunInfo,
+  addWatchLine, emptyWatch, FILES, parseBrowserHealthLine, parseHealthLine, parseJourneyLine, parseMediaLine, parseSample, readRunInfo, runSpanMs, type HealthSecond, type RunFolder, type RunInfo, type WatchData,
 } from './run-folder.js';
 import { Series } from './series.js';
 
@@ -73,7 +73,8 @@ export class FolderFollower {
   private readonly journeys: BrowserJourney[] = [];
   private readonly media: MediaSecond[] = [];
   private readonly browserHealth: BrowserSecond[] = [];
-  private readonly tails: { samples: LineTail; health: LineTail; journeys: LineTail; media: LineTail; browserHealth: LineTail };
+  private readonly tails: { samples: LineTail; health: LineTail; journeys: LineTail; media: LineTail; browserHealth: LineTail; watch: LineTail };
+  private watch?: WatchData;
   /** Lines that were not what their file holds, skipped (the report built at the end names them). */
   damaged = 0;
   /** The first of them, in words. */
@@ -83,6 +84,7 @@ export class FolderFollower {
     const tail = (f: string, header: boolean) => new LineTail(join(dir, f), header);
     this.tails = {
       samples: tail(FILES.samples, true), health: tail(FILES.health, true), journeys: tail(FILES.browsers, false), media: tail(FILES.media, true), browserHealth: tail(FILES.browserHealth, true),
+      watch: tail(FILES.watch, false),
     };
   }
 
@@ -111,7 +113,11 @@ export class FolderFollower {
     const span = runSpanMs(run);
     this.series ??= new Series(run.steps, run.scenario.joinWithinMs);
     const series = this.series;
-    const { samples, health, journeys, media, browserHealth } = this.tails;
+    const { samples, health, journeys, media, browserHealth, watch } = this.tails;
+    watch.read((line, n) => {
+      if (n === 1) this.watch = line.startsWith('second,') ? emptyWatch(line.split(',').slice(1)) : undefined;
+      else if (this.watch) this.keep(() => addWatchLine(this.watch!, line, `${watch.path}:${n}`, span));
+    }, final);
     samples.read((line, n) => this.keep(() => series.add(parseSample(line, `${samples.path}:${n}`, span))), final);
     health.read((line, n) => this.keep(() => {
       const h = parseHealthLine(line, `${health.path}:${n}`, span);
@@ -135,7 +141,7 @@ export class FolderFollower {
   /** The folder as read so far, in the form an analysis takes; undefined before run.json is there. */
   folder(): RunFolder | undefined {
     if (!this.runInfo || !this.series) return undefined;
-    return { dir: this.dir, run: this.runInfo, series: this.series, health: this.health, journeys: this.journeys, media: this.media, browserHealth: this.browserHealth };
+    return { dir: this.dir, run: this.runInfo, series: this.series, health: this.health, journeys: this.journeys, media: this.media, browserHealth: this.browserHealth, ...(this.watch ? { watch: this.watch } : {}) };
   }
 
   /** Bytes of samples read so far. */

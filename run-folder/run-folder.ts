@@ -24,6 +24,8 @@ export const FILES = {
   media: 'media.csv',
   /** Browser users: CPU and memory of the browser's processes and of the machine, every second. */
   browserHealth: 'browser-health.csv',
+  /** What was watched of the platform (--watch), one row a second. */
+  watch: 'watch.csv',
 } as const;
 
 /** A participant started this much after its planned arrival started late: its second is the generator's, not the target's. */
@@ -126,6 +128,19 @@ export interface MergedShards {
   missing: { index: number; why: string }[];
 }
 
+/** A source the run watched, as run.json records it. */
+export interface WatchedSource {
+  /** Its name in watch.csv's columns ("janus", "nginx", "pid1234"); a Prometheus's columns are its queries' names. */
+  name: string;
+  kind: 'pid' | 'process' | 'nginx' | 'prometheus';
+  /** As given (`process:janus`, `nginx:http://…`), without credentials. */
+  source: string;
+  /** Its columns in watch.csv. */
+  columns: string[];
+  /** What reading it said when it failed, the first second each time it did, in order. */
+  failures?: { message: string; second: number }[];
+}
+
 /** run.json: what ran, where, and how the generator fared. Written at the start and rewritten at the end. */
 export interface RunInfo {
   tool: { name: 'firstbell'; version: string; node: string };
@@ -168,6 +183,8 @@ export interface RunInfo {
   shards?: MergedShards;
   /** What the journey's code threw outside any step (from a timer, or a promise nobody awaited), by message and where. */
   uncaught?: { message: string; count: number }[];
+  /** What was watched of the platform (--watch): each source, its columns in watch.csv, and what went wrong reading it. */
+  watch?: WatchedSource[];
   /** Filled at the end. */
   generator?: {
     arrivalsPlanned: number; arrivalsSent: number; late: number; dropped: number; lateThresholdMs: number; maxActive: number;
@@ -386,6 +403,41 @@ export function parseMediaLine(line: string, where: string, spanMs = Infinity): 
   return { tMs: Number(t), user: Number(user), journey: Number(journey), state, fps: Number(fps), framesDecoded: Number(frames), kbpsIn: Number(kin), kbpsOut: Number(kout), packetsLost: Number(lost), jitterMs: Number(jitter), freezes: Number(freezes) };
 }
 
+/** watch.csv: each column's value by run second (null where it could not be read, or before its first row). */
+export interface WatchData {
+  columns: string[];
+  /** values[k][second]: column k in that second. */
+  values: (number | null)[][];
+}
+
+/** An empty watch of these columns, to add rows to. */
+export function emptyWatch(columns: string[]): WatchData {
+  return { columns, values: columns.map(() => []) };
+}
+
+/** Adds one line of watch.csv (not its header) to `w`; a torn line is skipped, a second outside the run is a RunFolderError. */
+export function addWatchLine(w: WatchData, line: string, where: string, spanMs = Infinity): void {
+  const f = line.split(',');
+  if (f.length !== w.columns.length + 1) return;
+  const t = Number(f[0]);
+  if (!Number.isInteger(t) || t < 0 || t * 1000 > spanMs) throw new RunFolderError(`${where}: second "${f[0]}" is not inside the run; ${DAMAGED}`);
+  for (let k = 0; k < w.columns.length; k++) {
+    const v = f[k + 1] === '' ? null : Number(f[k + 1]);
+    w.values[k]![t] = v === null || Number.isFinite(v) ? v : null;
+  }
+}
+
+/** The watch's file, when the run watched anything. */
+export function readWatch(dir: string, spanMs = Infinity): WatchData | undefined {
+  const path = join(dir, FILES.watch);
+  if (!existsSync(path)) return undefined;
+  const [header, ...rows] = readFileSync(path, 'utf8').split('\n');
+  if (!header?.startsWith('second,')) return undefined;
+  const w = emptyWatch(header.split(',').slice(1));
+  rows.forEach((line, i) => line && addWatchLine(w, line, `${path}:${i + 2}`, spanMs));
+  return w;
+}
+
 /** Everything an analysis reads of a run. */
 export interface RunFolder {
   dir: string;
@@ -396,6 +448,8 @@ export interface RunFolder {
   media: MediaSecond[];
   /** The browser's CPU and memory, and the machine's CPU, every second (browser users in a Chromium firstbell started). */
   browserHealth: BrowserSecond[];
+  /** What was watched of the platform, when anything was. */
+  watch?: WatchData;
 }
 
 /** The series of a run: series.json when the run closed cleanly, else rebuilt from the raw samples (never written back). */
@@ -423,5 +477,6 @@ export async function readRunFolder(dir: string, opts: { fromSamples?: boolean; 
   if (!existsSync(join(dir, FILES.run))) throw new RunFolderError(`${dir}: no ${FILES.run} here; give the folder of a run (it holds run.json and samples.csv)`);
   const run = readRunInfo(dir);
   const series = await loadSeries(dir, run, opts);
-  return { dir, run, series, health: await readHealth(dir, runSpanMs(run)), journeys: readBrowserJourneys(dir), media: readMedia(dir, runSpanMs(run)), browserHealth: await readBrowserHealth(dir) };
+  const watch = readWatch(dir, runSpanMs(run));
+  return { dir, run, series, health: await readHealth(dir, runSpanMs(run)), journeys: readBrowserJourneys(dir), media: readMedia(dir, runSpanMs(run)), browserHealth: await readBrowserHealth(dir), ...(watch ? { watch } : {}) };
 }

@@ -27,6 +27,8 @@ import { catchJourneyErrors, HealthMonitor } from '../users/health.js';
 import { Recorder } from '../users/recorder.js';
 import type { DispatchStats } from '../users/scheduler.js';
 import { epochNow, WorkerGenerator } from '../users/workers.js';
+import { columnsOf, shownWatch, WATCH_FORMS, watchProblem, type WatchSpec } from '../watch/sources.js';
+import { Watcher } from '../watch/watcher.js';
 
 /** How a run goes, whatever its plan. */
 export interface RunSettings {
@@ -40,6 +42,10 @@ export interface RunSettings {
   lateThresholdMs?: number;
   /** Stops the run early (e.g. Ctrl-C); the run folder is still closed and marked interrupted. */
   signal?: AbortSignal;
+  /** What to watch of the platform beside the load (--watch), each second into watch.csv. */
+  watch?: WatchSpec[];
+  /** Hears of a watched source that fails, or reads again, in words (for the terminal). */
+  onWatchNews?: (text: string) => void;
   /** Called once the run folder is made, before the clock starts (the live page follows it from there). */
   onFolder?: (dir: string) => void;
   /** Called once a second with the live state, for a progress line. */
@@ -158,6 +164,7 @@ class Run {
   /** The second the next health record closes. */
   private nextT = 0;
   private browserMeter?: ProcessTreeMeter;
+  private watcher?: Watcher;
   private series?: Series;
   readonly clock = () => epochNow() - this.t0Epoch;
 
@@ -187,6 +194,8 @@ class Run {
     if (wantBrowsers && !client) throw new ProblemsError([{ where: '--browsers', message: `the ${o.target.kind} target has no web client for browser users`, hint: NO_WEB_CLIENT_HINT }]);
     if (layout.workers > 1 && !o.target.spec) throw new Error(`a journey handed over as a definition cannot be built again in worker processes; give its module's path (or a built-in kind's name) as the journey, or run it with one worker`);
     const steps = [...o.target.decls, ...(wantBrowsers && client ? browserSteps(client) : [])];
+    const watchWrong = o.watch?.length ? watchProblem(o.watch, allowedHosts(o), processAlive) : undefined;
+    if (watchWrong) throw new ProblemsError([{ where: '--watch', message: watchWrong.replace(/^--watch /, ''), hint: WATCH_FORMS }]);
     // Every connection of this run goes to loopback, the target or a host the user allowed, whoever names it; its own policy, not the process's.
     const net = new NetPolicy(allowedHosts(o), o.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES);
     // A timer that keeps the process alive (AbortSignal.timeout's does not): a preflight that never settles still ends.
@@ -223,7 +232,28 @@ class Run {
       faults: this.p.faults.records,
       ...(this.p.browsers ? { browsers: { count: browsers!.count, cycleMs: browsers!.cycleMs, ...(browsers!.endpoint ? { endpoint: browsers!.endpoint } : {}) } } : {}),
       ...(shard ? { shard: { index: shard.index, count: shard.count, startAt: new Date(shard.startAtEpochMs).toISOString() } } : {}),
+      ...(this.o.watch?.length ? { watch: this.o.watch.map((w) => ({ name: w.name, kind: w.kind, source: shownWatch(w), columns: columnsOf(w) })) } : {}),
     };
+  }
+
+  /** The watch of the platform, from before t = 0: its reads into watch.csv, its failures into run.json and the terminal. */
+  private startWatch(): void {
+    const specs = this.o.watch;
+    if (!specs?.length) return;
+    this.watcher = Watcher.start({ dir: this.folder.dir, t0Epoch: this.t0Epoch, specs, allowedHosts: allowedHosts(this.o) }, (m) => {
+      const w = this.info.watch?.find((x) => x.name === m.name);
+      if (!w) return;
+      if (m.type === 'failed') {
+        const second = Math.max(0, Math.floor(this.clock() / 1000));
+        if ((w.failures ??= []).length < 20) w.failures.push({ message: m.message, second });
+        this.folder.keep(() => this.folder.info(this.info));
+      }
+      try {
+        this.o.onWatchNews?.(m.type === 'failed' ? `watch ${w.source}: ${m.message}; the load goes on` : `watch ${w.source}: read again`);
+      } catch {
+        // A broken display must not stop the measurement.
+      }
+    });
   }
 
   /** The stages after prepare: start, each second until the end or a stop, stop, and close whatever happened. */
@@ -240,6 +270,7 @@ class Run {
       await this.fail(err);
     } finally {
       for (const t of [this.ticker, ...this.timers]) clearTimeout(t);
+      await this.watcher?.stop();
       await this.p.faults.stop();
       this.o.signal?.removeEventListener('abort', onExternalStop);
       await this.close(finished);
@@ -253,6 +284,7 @@ class Run {
     this.monitor.startClock(this.clock);
     this.uncatch = catchJourneyErrors(this.monitor);
     this.sends = gen.run(this.t0Epoch, this.ending.signal, { monitor: this.monitor, emit: this.recorder.add });
+    this.startWatch();
     // The run's clock starts at t0; until then it waits.
     await new Promise((r) => setTimeout(r, Math.max(0, -this.clock())));
     if (this.info.shard) {

@@ -32,6 +32,8 @@ export interface ScenarioInput {
   /** From a timetable (`firstbell timetable` writes them): its bells, and where its quiet stretches were cut. */
   bells?: Bell[];
   clockAnchors?: { atMs: number; wallMs: number }[];
+  /** What to watch of the platform beside the load, as `--watch` and `--watch-query` take them. */
+  watch?: Scenario['watch'];
 }
 
 /** The scenario an input describes, its defaults filled in; check it with `validateScenario`. */
@@ -52,6 +54,7 @@ export function scenarioFromInput(s: ScenarioInput): Scenario {
     ...(s.data !== undefined ? { data: s.data } : {}),
     ...(s.bells !== undefined ? { bells: s.bells } : {}),
     ...(s.clockAnchors !== undefined ? { clockAnchors: s.clockAnchors } : {}),
+    ...(s.watch !== undefined ? { watch: s.watch } : {}),
   };
 }
 
@@ -97,7 +100,7 @@ const CURVES: Record<string, Record<string, Kind>> = {
   'first-bell': { kind: 'string', riseMs: 'number', halfLifeMs: 'number' },
 };
 const FAULT_FIELDS = ['atMs', 'forMs', 'pathPrefix', 'kind', 'addMs', 'status', 'ratio', 'bytesPerSec', 'farm', 'threshold'];
-const TOP = ['name', 'description', 'firstBell', 'population', 'phases', 'observeMs', 'client', 'objectives', 'joinWithinMs', 'faults', 'journey', 'data', 'bells', 'clockAnchors'];
+const TOP = ['name', 'description', 'firstBell', 'population', 'phases', 'observeMs', 'client', 'objectives', 'joinWithinMs', 'faults', 'journey', 'data', 'bells', 'clockAnchors', 'watch'];
 
 function checkPhases(c: ShapeCheck, phases: unknown): void {
   const list = Array.isArray(phases) ? phases.flat() : [phases];
@@ -157,5 +160,10 @@ export function checkScenarioInput(v: unknown): Problem[] {
     });
   }
   c.fields('data', s.data, { csv: 'string', reuse: 'boolean', delimiter: 'string' }, s.data === undefined ? [] : ['csv']);
+  if (c.fields('watch', s.watch, { sources: 'array', queries: 'object' }, s.watch === undefined ? [] : ['sources'])) {
+    const w = s.watch as { sources?: unknown[]; queries?: Record<string, unknown> };
+    (w.sources ?? []).forEach((x, i) => c.is(`watch.sources[${i}]`, x, 'string', true));
+    for (const [k, q] of Object.entries(w.queries ?? {})) c.is(`watch.queries.${k}`, q, 'string', true);
+  }
   return c.problems;
 }

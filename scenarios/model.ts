@@ -144,15 +144,14 @@ export interface Scenario {
   faults?: Fault[];
   /** From a timetable: its bells, each judged on its own in the report. */
   bells?: Bell[];
-  /**
-   * Where the run's time is not the day's (a timetable with the quiet between bells cut): run time from the first
-   * bell (atMs) and the time of day it stands for (wallMs from the first bell), at the start of each uncut stretch.
-   */
+  /** A timetable with the quiet between bells cut: run time (atMs) and the time of day it stands for (wallMs), from the first bell, at each uncut stretch's start. */
   clockAnchors?: { atMs: number; wallMs: number }[];
   /** The journey module the scenario's participants run (an absolute path once loaded); default: the target kind's built-in journey. */
   journey?: string;
   /** Rows of data for the participants (credentials, rooms): participant n gets row n. */
   data?: DataSource;
+  /** What to watch of the platform (`process:janus`, `nginx:<url>`, `prometheus:<url>` with named PromQL queries); --watch adds to it. */
+  watch?: { sources: string[]; queries?: Record<string, string> };
 }
 
 /** A CSV file of rows for the participants; the first line names the columns. */

@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../lib/chromium.js';
-import { APPLY_SCRIPT, diff, LiveServer } from '../reports/live.js';
+import { APPLY_SCRIPT, diff, liveHostWarning, LiveServer } from '../reports/live.js';
+import { EXIT, main } from '../cli.js';
+import { captureIo } from './helpers.js';
 import { FILES, type RunInfo } from '../run-folder/run-folder.js';
 import { writeReport } from '../reports/build-report.js';
 import { rampScenario, runScenario, tempDir, useReferencePlatform } from './helpers.js';
@@ -224,12 +226,22 @@ describe('the live server', () => {
     expect(out).toContain(`report: ${join(to, FILES.report)}`);
   });
 
-  it('listens on loopback unless told otherwise, and names a port it cannot have', async () => {
+  it('listens on loopback unless told otherwise, names a port it cannot have before anything runs, and warns of another address', async () => {
     const a = await LiveServer.listen({ port: 0 });
     expect(a.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     const port = Number(new URL(a.url).port);
     await expect(LiveServer.listen({ port })).rejects.toThrow(`the live page cannot listen on 127.0.0.1:${port}: the port is taken; give another port (--live 5681, or --live 0 for any free one)`);
+    const out = tempDir();
+    const taken = captureIo();
+    expect(await main(['run', 'monday-0800', '--target', platform().url, '--scale', '0.001', '--out', out, '--live', String(port)], taken.io)).toBe(EXIT.usage);
+    expect(taken.err()).toContain(`error: the live page cannot listen on 127.0.0.1:${port}: the port is taken`);
+    expect(readdirSync(out)).toEqual([]);
     await a.close();
+    const alone = captureIo();
+    expect(await main(['run', 'monday-0800', '--target', platform().url, '--live-host', '0.0.0.0'], alone.io)).toBe(EXIT.usage);
+    expect(alone.err()).toBe('error: --live-host says where the live page listens, but there is none; add --live (e.g. --live 5680)\n');
+    expect(liveHostWarning('0.0.0.0', 'http://0.0.0.0:5680/')).toBe("warning: the live page listens on 0.0.0.0, not on loopback alone: anyone who can reach http://0.0.0.0:5680/ sees the target's address and the run's results as they come");
+    expect(liveHostWarning('127.0.0.1', 'http://127.0.0.1:5680/')).toBeUndefined();
   });
 
   it('keeps pages that read up to date while a page that never reads and a closed page hold nothing up and nothing grows', async () => {

@@ -86,6 +86,7 @@ export function startNginx(upstream: string, limits: NginxLimits = {}): Promise<
     ${rate}
     location /ws/ { ${conns} ${proxy} proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade"; proxy_read_timeout 3600s; }
     location / { ${proxy} proxy_set_header Connection ""; }
+    location = /nginx_status { stub_status; }
   }`);
 }
 

@@ -1,0 +1,134 @@
+// The platform's own signals (--watch) against servers with a known limit: a Janus that runs out of open files, an
+// nginx with a connection limit; and sources that fail, which are named and never stop the load.
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EXIT, main } from '../cli.js';
+import { startJanusFarms } from '../fixtures/janus.js';
+import { captureIo, tempDir } from './helpers.js';
+import { startNginx } from './servers/nginx.js';
+import { startHoldServer } from './servers/truth.js';
+
+const JOURNEYS = new URL('./journeys/', import.meta.url).pathname;
+
+type Phase = { name: string; startMs: number; durationMs: number; participants: number; curve: { kind: 'uniform' } };
+const steady = (perSec: number, forMs: number): Phase[] => [{ name: 'steady', startMs: 0, durationMs: forMs, participants: Math.round((perSec * forMs) / 1000), curve: { kind: 'uniform' } }];
+
+/** Runs a scenario file with `args`; its exit code, stderr, summary and run folder. */
+async function run(scenario: Record<string, unknown>, target: string, args: string[]) {
+  const dir = tempDir('firstbell-watch-');
+  const file = join(dir, 'scenario.json');
+  writeFileSync(file, JSON.stringify({ name: 'watched', description: 'a known limit, watched', observeMs: 3_000, ...scenario }));
+  const out = tempDir();
+  const d = captureIo();
+  const code = await main(['run', file, '--target', target, '--scale', '1', '--out', out, '--no-progress', '--json', ...args], d.io);
+  const folder = readdirSync(out)[0] ? join(out, readdirSync(out)[0]!) : '';
+  if (code !== EXIT.usage && !d.out()) throw new Error(`exit ${code}: ${d.err()}`);
+  return { code, err: d.err(), summary: code === EXIT.usage ? undefined : (JSON.parse(d.out()) as Record<string, any>), folder };
+}
+
+/** watch.csv's seconds and one column's values. */
+function watchCsv(folder: string, column: string): { seconds: number[]; values: (number | null)[] } {
+  const [header, ...rows] = readFileSync(join(folder, 'watch.csv'), 'utf8').trim().split('\n');
+  const k = header!.split(',').indexOf(column);
+  expect(k, header).toBeGreaterThan(0);
+  const cells = rows.map((r) => r.split(','));
+  return { seconds: cells.map((c) => Number(c[0])), values: cells.map((c) => (c[k] === '' ? null : Number(c[k]))) };
+}
+
+const layer = (s: Record<string, any>, name: string) => (s.layers as Record<string, any>[]).find((l) => l.layer === name)!;
+
+describe('a Janus that runs out of open files, watched by its pid', () => {
+  it("names its open files at their limit in the finding that it went down, and watch.csv has one row a second", async () => {
+    const [janus] = await startJanusFarms(1, { openFiles: 256 });
+    try {
+      const pid = janus!.pid()!;
+      const r = await run({ phases: steady(25, 14_000), client: { heartbeatMs: 1_000 } }, janus!.wsUrl, ['--target-kind', 'janus', '--watch', `pid:${pid}`, '--target-pid', String(pid)]);
+      expect(r.code, r.err).toBe(EXIT.objectivesFailed);
+      const down = r.summary!.targetDown;
+      expect(down, r.summary!.headline).not.toBeNull();
+      expect(down.signals, r.summary!.headline).toEqual([expect.stringMatching(new RegExp(`^process ${pid}'s open files had reached \\d+ of its limit of 256$`))]);
+      const reached = Number(/reached (\d+)/.exec(down.signals[0])![1]);
+      console.info(`measured: Janus's open files at its death ${reached} against its limit 256`);
+      // Read ten times a second: the last look before it died, within the share of its limit the finding takes for "at it".
+      expect(reached).toBeGreaterThanOrEqual(0.95 * 256);
+      expect(r.summary!.headline).toContain(`process ${pid}'s open files had reached`);
+      const fds = watchCsv(r.folder, `pid${pid}.fds`);
+      // One row a second, every second from the start, none twice.
+      expect(fds.seconds).toEqual(fds.seconds.map((_, i) => i));
+      const info = JSON.parse(readFileSync(join(r.folder, 'run.json'), 'utf8')) as { plannedEndMs: number; watch: { failures?: { message: string }[] }[] };
+      expect(fds.seconds.length).toBeGreaterThanOrEqual(Math.floor(info.plannedEndMs / 1000) - 1);
+      // Its death is a failure of the watch too, named with the second it began.
+      expect(info.watch[0]!.failures?.[0]?.message).toBe(`process ${pid} is not running (it exited)`);
+    } finally {
+      await janus?.stop();
+    }
+  }, 120_000);
+});
+
+describe('nginx with a connection limit, watched by its stub_status', () => {
+  it("cites nginx's active connections at the limit in the connection-limit finding", async () => {
+    const app = await startHoldServer();
+    const nginx = await startNginx(app.url, { wsConns: 100 });
+    try {
+      const r = await run({ journey: join(JOURNEYS, 'hold.ts'), phases: steady(30, 9_000), client: { heartbeatMs: 1_000 } }, nginx.url, ['--watch', `nginx:${nginx.url}/nginx_status`]);
+      expect(r.code, r.err).toBe(EXIT.objectivesFailed);
+      const media = layer(r.summary!, 'media');
+      expect(media.connectionLimit, JSON.stringify(media)).not.toBeNull();
+      const cited = (media.connectionLimit.signals ?? []) as string[];
+      const stood = cited.map((c) => /^nginx's active connections stood at (\d+)$/.exec(c)).find(Boolean);
+      expect(stood, JSON.stringify(cited)).toBeTruthy();
+      console.info(`measured: nginx's active connections at the limit ${stood![1]} against limit_conn 100`);
+      expect(Math.abs(Number(stood![1]) - 100)).toBeLessThanOrEqual(3);
+      expect(r.summary!.headline).toContain("refuses new connections beyond");
+      expect(r.summary!.headline).toContain("— nginx's active connections stood at");
+      const report = readFileSync(join(r.folder, 'report.html'), 'utf8');
+      expect(report).toContain('chart-watch-0');
+      expect(report).toContain("The platform's own signals");
+    } finally {
+      await nginx.stop();
+      await app.close();
+    }
+  }, 120_000);
+});
+
+describe('watch sources that fail', () => {
+  it('are named in the terminal and the report, and never stop the load', async () => {
+    const app = await startHoldServer();
+    // A process that exits two seconds in, and an address where nothing answers.
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => process.exit(0), 2500)'], { stdio: 'ignore' });
+    try {
+      const r = await run({ journey: join(JOURNEYS, 'hold.ts'), phases: steady(20, 5_000), client: { heartbeatMs: 1_000 } }, app.url, [
+        '--watch', `pid:${child.pid}`, '--watch', 'nginx:http://127.0.0.1:9/nginx_status', '--watch', `nginx:${app.url}/no-status`,
+      ]);
+      // The run went to its end and judged what it sent, whatever the watch met.
+      expect(r.code, r.err).toBe(EXIT.ok);
+      expect(r.summary!.users.arrived).toBe(100);
+      expect(r.err).toContain('watch nginx:http://127.0.0.1:9/nginx_status: nginx\'s stub_status at http://127.0.0.1:9/nginx_status: connection refused; the load goes on');
+      expect(r.err).toContain(`watch pid:${child.pid}: process ${child.pid} is not running (it exited); the load goes on`);
+      expect(r.err).toMatch(/watch nginx:http:\/\/127\.0\.0\.1:\d+\/no-status: http:\/\/127\.0\.0\.1:\d+\/no-status is not an nginx stub_status page \(no "Active connections:"\); point it at a location with stub_status on; the load goes on/);
+      const failures = r.summary!.watch.failures as string[];
+      expect(failures).toHaveLength(3);
+      expect(readFileSync(join(r.folder, 'report.html'), 'utf8')).toContain('id="watch-failures"');
+    } finally {
+      child.kill();
+      await app.close();
+    }
+  }, 60_000);
+
+  it('that cannot be watched at all are refused before anything is sent', async () => {
+    const cases: [string[], string][] = [
+      [['--watch', 'carrier-pigeon:1'], "error: --watch carrier-pigeon:1: unknown source; give pid:<pid>, process:<name>, nginx:<stub_status url> or prometheus:<base url> (with --watch-query 'name=promql')"],
+      [['--watch', 'pid:2147483646'], 'no process 2147483646 is running on this machine'],
+      [['--watch', 'nginx:http://10.20.30.40/nginx_status'], '10.20.30.40 is not an allowed address: the watch reads only loopback, the target and --allow-target hosts'],
+      [['--watch-query', 'x=up'], 'error: --watch-query needs a Prometheus to ask: add --watch prometheus:<base url>'],
+    ];
+    for (const [args, message] of cases) {
+      const r = await run({ phases: steady(1, 1_000) }, 'http://127.0.0.1:9', args);
+      expect(r.code, r.err).toBe(EXIT.usage);
+      expect(r.err).toContain(message);
+      expect(r.folder).toBe('');
+    }
+  });
+});

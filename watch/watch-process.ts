@@ -1,0 +1,73 @@
+// The watch's own process: reads every watched source once a second and writes watch.csv into the run folder, so
+// that its reads never take the CPU or the event loop of the process that sends the load. Tells its parent when a
+// source fails (and what it said), and stops when told or when its parent is gone.
+import { join } from 'node:path';
+import { guardConnections, NetPolicy } from '../protocol/address-guard.js';
+import { FILES } from '../run-folder/run-folder.js';
+import { LineSink } from '../run-folder/writer.js';
+import { columnsOf, sourceOf, WatchError, type Reading, type WatchSpec } from './sources.js';
+import type { FromWatch, WatchInit } from './watcher.js';
+
+/** How often a source's peek looks between reads, ms. */
+const PEEK_MS = 100;
+
+const send = (m: FromWatch) => process.connected && process.send!(m);
+
+function main(): void {
+  const init = JSON.parse(process.argv[2]!) as WatchInit;
+  // Every connection of this process goes to loopback, the target or an allowed host.
+  guardConnections(new NetPolicy(init.allowedHosts));
+  const sources = init.specs.map(sourceOf);
+  const widths = init.specs.map((s: WatchSpec) => columnsOf(s).length);
+  const sink = new LineSink(join(init.dir, FILES.watch), ['second', ...init.specs.flatMap(columnsOf)].join(','), 500);
+  const said = new Map<string, string>();
+  let stopped = false;
+  const readAll = () =>
+    Promise.all(sources.map(async (src, k): Promise<Reading> => {
+      try {
+        const r = await src.read();
+        if (said.has(src.spec.name)) {
+          said.delete(src.spec.name);
+          send({ type: 'recovered', name: src.spec.name });
+        }
+        return r;
+      } catch (e) {
+        const message = e instanceof WatchError ? e.message : e instanceof Error ? e.message : String(e);
+        if (said.get(src.spec.name) !== message) {
+          said.set(src.spec.name, message);
+          send({ type: 'failed', name: src.spec.name, message });
+        }
+        return Array(widths[k]).fill(null);
+      }
+    }));
+  const now = () => Date.now() - init.t0Epoch;
+  // A first read before t = 0: what is counted per second (CPU, accepted) needs one before it.
+  void readAll();
+  const tick = async (t: number): Promise<void> => {
+    if (stopped) return;
+    const wait = (t + 1) * 1000 - now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (stopped) return;
+    const rows = await readAll();
+    if (stopped) return;
+    sink.write([t, ...rows.flat().map((v) => (v === null || !Number.isFinite(v) ? '' : String(v)))].join(','));
+    // A second whose reads took longer than a second is skipped, not bunched.
+    void tick(Math.max(t + 1, Math.floor(now() / 1000)));
+  };
+  void tick(Math.max(0, Math.floor(now() / 1000)));
+  // Between reads, the cheaper looks of sources that have them (open files can climb to their limit within a second).
+  const peeks = setInterval(() => {
+    for (const src of sources) void src.peek?.().catch(() => undefined);
+  }, PEEK_MS);
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    clearInterval(peeks);
+    sink.close();
+    process.exit(0);
+  };
+  process.on('message', (m: { type: 'stop' }) => m.type === 'stop' && stop());
+  process.on('disconnect', stop);
+}
+
+main();
