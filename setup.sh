@@ -5,8 +5,9 @@ cd "$(dirname "$0")"
 
 # chromium: browser users and the report check; janus: the media layer (SFU); libjs-janus-gateway and
 # libjs-webrtc-adapter: janus.js for the classroom page example; nginx and wrk: the benchmark sink and a peer
-# tool; iproute2: loopback-only veth for media; openssl: certificates for the HTTPS tests.
-APT_PACKAGES=(chromium janus libjs-janus-gateway libjs-webrtc-adapter nginx wrk iproute2 openssl fonts-dejavu-core)
+# tool; iproute2: loopback-only veth for media; openssl: certificates for the HTTPS tests; prometheus and
+# prometheus-nginx-exporter: the platform's signals read from a Prometheus (--watch prometheus:…) in the tests.
+APT_PACKAGES=(chromium janus libjs-janus-gateway libjs-webrtc-adapter nginx wrk iproute2 openssl fonts-dejavu-core prometheus prometheus-nginx-exporter)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -19,7 +20,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # The packaged services are started by firstbell itself when needed, never at boot.
-  for svc in janus nginx; do $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; done
+  for svc in janus nginx prometheus prometheus-nginx-exporter prometheus-node-exporter; do $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; done
 fi
 
 # Janus gathers no ICE candidates on lo: a veth pair whose end carries 127.77.0.1 keeps media on this machine.

@@ -14,7 +14,7 @@ const scenario = resolveScenario({
 }, 1);
 
 /** A shard's run folder as `run --shard` leaves it: run.json, samples, health and the browser's health. */
-function shard(root: string, index: number, o: { status?: RunInfo['status']; startAt?: string; browsers?: string[]; count?: number; cut?: boolean } = {}): string {
+function shard(root: string, index: number, o: { status?: RunInfo['status']; startAt?: string; browsers?: string[]; count?: number; cut?: boolean; watch?: string[] } = {}): string {
   const dir = join(root, `20261202-080000-two-shards-shard-${index}-of-2`);
   mkdirSync(dir, { recursive: true });
   const info: RunInfo = {
@@ -22,6 +22,7 @@ function shard(root: string, index: number, o: { status?: RunInfo['status']; sta
     host: { hostname: `host-${index}`, cpus: 2, platform: 'linux-x64' }, scenario, seed: 1, target: { kind: 'journey', url: 'http://127.0.0.1:8080' },
     firstBellAtMs: 0, plannedEndMs: 3000, steps: [{ layer: 'admission', step: 'login', goal: 'journey' }],
     plan: { participants: 4, peakArrivalsPerSec: 2, phases: [] }, shard: { index, count: o.count ?? 2, startAt: o.startAt ?? '2026-12-02T08:00:00.000Z', startSkewMs: index / 10 },
+    ...(o.watch ? { watch: [{ name: 'janus', kind: 'process', source: 'process:janus', columns: ['janus.fds', 'janus.fd_limit'] }] } : {}),
     ...(o.status === 'running' ? {} : { generator: { arrivalsPlanned: 2, arrivalsSent: 2, late: 0, dropped: 0, lateThresholdMs: 100, maxActive: 10, workers: 1 } }),
   };
   writeFileSync(join(dir, FILES.run), JSON.stringify(info));
@@ -30,6 +31,7 @@ function shard(root: string, index: number, o: { status?: RunInfo['status']; sta
   writeFileSync(join(dir, FILES.samples), [SAMPLE_HEADER, ...users.map((u) => `${u * 500},${u * 500},${u * 500 + 20},${u},admission,login,ok,200`)].join('\n') + '\n');
   writeFileSync(join(dir, FILES.health), [HEALTH_HEADER, `0,1,2,${10 * index},3,4,1,0,0,1,50`, `1,1,2,5,3,4,1,0,0,2,50`].join('\n') + '\n');
   if (o.browsers) writeFileSync(join(dir, FILES.browserHealth), [BROWSER_HEALTH_HEADER, ...o.browsers].join('\n') + '\n');
+  if (o.watch) writeFileSync(join(dir, FILES.watch), ['second,janus.fds,janus.fd_limit', ...o.watch].join('\n') + '\n');
   return dir;
 }
 
@@ -46,6 +48,15 @@ describe('merging shard run folders', () => {
     expect(readFileSync(join(r.dir, FILES.health), 'utf8').split('\n')[1]).toBe('0,1,2,20,3,4,2,0,0,2,100,30');
     expect(readFileSync(join(r.dir, FILES.browserHealth), 'utf8').split('\n')[1]).toBe('0,9,70,500,70');
     expect(readFileSync(join(r.dir, FILES.samples), 'utf8').trim().split('\n')).toHaveLength(5);
+  });
+
+  it("keeps what each shard watched on its machine, named after its shard, on the run's one clock", async () => {
+    const root = mkdtempSync(join(tmpdir(), 'firstbell-merge-'));
+    const r = await mergeShards([shard(root, 1, { watch: ['0,10,256', '1,20,256'] }), shard(root, 2, { watch: ['0,30,512', '1,'] })], root);
+    expect(readRunInfo(r.dir).watch?.map((w) => [w.name, w.columns])).toEqual([['shard1_janus', ['shard1_janus.fds', 'shard1_janus.fd_limit']], ['shard2_janus', ['shard2_janus.fds', 'shard2_janus.fd_limit']]]);
+    expect(readFileSync(join(r.dir, FILES.watch), 'utf8')).toBe('second,shard1_janus.fds,shard1_janus.fd_limit,shard2_janus.fds,shard2_janus.fd_limit\n0,10,256,30,512\n1,20,256,,\n');
+    const { analysis } = await writeReport(r.dir);
+    expect(analysis.watch?.sources.map((s) => s.name)).toEqual(['shard1_janus', 'shard2_janus']);
   });
 
   it('names a shard that is missing or never closed, and refuses shards of different runs', async () => {

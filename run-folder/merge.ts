@@ -3,11 +3,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  addProcessHealth, countsByMessage, FILES, healthLine, loadSeries, readBrowserHealth, readHealth, readRunInfo, readSamples, RunFolderError, runSpanMs, sampleLine,
-  type HealthSecond, type MergedShard, type MergedShards, type RunInfo, type ShardInfo,
+  addProcessHealth, countsByMessage, FILES, healthLine, loadSeries, readBrowserHealth, readHealth, readRunInfo, readSamples, readWatch, RunFolderError, runSpanMs, sampleLine,
+  type HealthSecond, type MergedShard, type MergedShards, type RunInfo, type ShardInfo, type WatchedSource,
 } from './run-folder.js';
 import { browserHealthLine, type BrowserSecond } from './records.js';
-import { RunFolderWriter, type LineSink } from './writer.js';
+import { RunFolderWriter, writeFileAtomic, type LineSink } from './writer.js';
 import { Series } from './series.js';
 import type { StepDecl } from '../api/vu.js';
 import { FirstbellError } from '../lib/errors.js';
@@ -166,9 +166,40 @@ export async function mergeShards(dirs: string[], outDir: string, o: { signal?: 
     .map((index) => ({ index, why: 'no run folder of it was given to the merge' }));
   const shards: MergedShards = { count, startAt: first.shard.startAt, members: records, missing };
   const info = mergedInfo(members, folder.id, steps, shards);
+  const watch = mergeWatch(members, dir);
+  if (watch.length) info.watch = watch;
   folder.series(series);
   folder.info(info);
   return { dir, shards };
+}
+
+/**
+ * The shards' watch.csv as one (they share t = 0): each shard's sources watched on its own machine, named after
+ * their shard (`shard2_janus`) when more than one shard watched. Returns the merged run's watched sources.
+ */
+function mergeWatch(members: Member[], dir: string): WatchedSource[] {
+  const watched = members.filter((m) => m.run.watch?.length && existsSync(join(m.dir, FILES.watch)));
+  const prefix = (m: Member) => (watched.length > 1 ? `shard${m.shard.index}_` : '');
+  const sources: WatchedSource[] = [];
+  const columns: string[] = [];
+  const rows = new Map<number, Map<string, number | null>>();
+  for (const m of watched) {
+    const data = readWatch(m.dir, runSpanMs(m.run));
+    if (!data) continue;
+    for (const w of m.run.watch!) sources.push({ ...w, name: prefix(m) + w.name, columns: w.columns.map((c) => prefix(m) + c) });
+    data.columns.forEach((c, k) => {
+      columns.push(prefix(m) + c);
+      data.values[k]!.forEach((v, sec) => {
+        const row = rows.get(sec) ?? new Map<string, number | null>();
+        row.set(prefix(m) + c, v);
+        rows.set(sec, row);
+      });
+    });
+  }
+  if (!columns.length) return [];
+  const lines = [...rows.keys()].sort((a, b) => a - b).map((sec) => [sec, ...columns.map((c) => rows.get(sec)!.get(c) ?? '')].join(','));
+  writeFileAtomic(join(dir, FILES.watch), [['second', ...columns].join(','), ...lines].join('\n') + '\n');
+  return sources;
 }
 
 /** The merged run's run.json: the first shard's scenario and plan, every shard's counts added, and the shards as found. */

@@ -8,6 +8,7 @@ import { EXIT, main } from '../cli.js';
 import { startJanusFarms } from '../fixtures/janus.js';
 import { captureIo, tempDir } from './helpers.js';
 import { startNginx } from './servers/nginx.js';
+import { startNginxExporter, startPrometheus } from './servers/prometheus.js';
 import { startHoldServer } from './servers/truth.js';
 
 const JOURNEYS = new URL('./journeys/', import.meta.url).pathname;
@@ -87,6 +88,40 @@ describe('nginx with a connection limit, watched by its stub_status', () => {
       expect(report).toContain('chart-watch-0');
       expect(report).toContain("The platform's own signals");
     } finally {
+      await nginx.stop();
+      await app.close();
+    }
+  }, 120_000);
+
+  it('cites the same through prometheus-nginx-exporter scraped by a real Prometheus', async () => {
+    const app = await startHoldServer();
+    const nginx = await startNginx(app.url, { wsConns: 100 });
+    const exporter = await startNginxExporter(`${nginx.url}/nginx_status`);
+    const prometheus = await startPrometheus([exporter.hostPort]);
+    try {
+      // A team's Prometheus has scraped nginx for a while before a run: here, until it has the series.
+      for (let k = 0; k < 100; k++) {
+        const j = (await (await fetch(`${prometheus.url}/api/v1/query?query=nginx_connections_active`)).json()) as { data: { result: unknown[] } };
+        if (j.data.result.length) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      // The exporter's own scrape is one of nginx's active connections while it reads: left out by the query.
+      const r = await run({ journey: join(JOURNEYS, 'hold.ts'), phases: steady(30, 9_000), client: { heartbeatMs: 1_000 } }, nginx.url, [
+        '--watch', `prometheus:${prometheus.url}`, '--watch-query', 'nginx_active=nginx_connections_active - 1', '--watch-query', 'broken=sum((nginx_connections_active',
+      ]);
+      // A query Prometheus refuses is named, the others are read all the same.
+      expect(r.err).toMatch(/watch prometheus:http:\/\/127\.0\.0\.1:\d+\/: Prometheus refused the query broken \(sum\(\(nginx_connections_active\): .+; the load goes on/);
+      expect(r.code, r.err).toBe(EXIT.objectivesFailed);
+      const media = layer(r.summary!, 'media');
+      expect(media.connectionLimit, JSON.stringify(media)).not.toBeNull();
+      const stood = ((media.connectionLimit.signals ?? []) as string[]).map((c) => /^nginx_active stood at (\d+)$/.exec(c)).find(Boolean);
+      expect(stood, JSON.stringify(media.connectionLimit)).toBeTruthy();
+      console.info(`measured: nginx's active connections through Prometheus at the limit ${stood![1]} against limit_conn 100`);
+      expect(Math.abs(Number(stood![1]) - 100)).toBeLessThanOrEqual(3);
+      expect(watchCsv(r.folder, 'nginx_active').values.filter((v) => v !== null).length).toBeGreaterThan(5);
+    } finally {
+      await prometheus.stop();
+      await exporter.stop();
       await nginx.stop();
       await app.close();
     }

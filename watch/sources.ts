@@ -111,6 +111,8 @@ export interface WatchSource {
   spec: WatchSpec;
   read(): Promise<Reading>;
   peek?(): Promise<void>;
+  /** What went wrong with part of the last read (a query of several), when the rest was read. */
+  problem?: string;
 }
 
 /** A source that could not be read: what went wrong, in words. */
@@ -283,24 +285,31 @@ class NginxSource implements WatchSource {
 
 /** Named PromQL queries, each an instant query of Prometheus's HTTP API every second; a query with several series is summed. */
 class PrometheusSource implements WatchSource {
+  problem?: string;
   constructor(readonly spec: Extract<WatchSpec, { kind: 'prometheus' }>) {}
 
   async read(): Promise<Reading> {
-    return Promise.all(this.spec.queries.map(async (q) => {
-      const text = await get(`${this.spec.url}/api/v1/query?query=${encodeURIComponent(q.query)}`, `Prometheus at ${this.spec.url} for ${q.name}`).catch((e: unknown) => {
-        // A bad query is Prometheus's 400 with its error: the query's to fix.
-        const m = e instanceof WatchError ? /"error":"([^"]+)"/.exec(e.message) : null;
-        throw m ? new WatchError(`Prometheus refused the query ${q.name} (${q.query}): ${m[1]}`) : e;
-      });
-      const j = JSON.parse(text) as { status: string; data?: { resultType: string; result: unknown } };
-      const r = j.data;
-      if (!r) return null;
-      if (r.resultType === 'scalar') return Number((r.result as [number, string])[1]);
-      if (r.resultType === 'vector') {
-        const series = r.result as { value: [number, string] }[];
-        return series.length ? series.reduce((a, s) => a + Number(s.value[1]), 0) : null;
-      }
+    const problems: string[] = [];
+    const values = await Promise.all(this.spec.queries.map((q) => this.query(q).catch((e: unknown) => {
+      problems.push(e instanceof Error ? e.message : String(e));
       return null;
-    }));
+    })));
+    // Nothing read at all is the source failing; some queries failing is a problem of those.
+    if (problems.length === values.length) throw new WatchError(problems[0]!);
+    this.problem = problems[0];
+    return values;
+  }
+
+  private async query(q: { name: string; query: string }): Promise<number | null> {
+    const text = await get(`${this.spec.url}/api/v1/query?query=${encodeURIComponent(q.query)}`, `Prometheus at ${this.spec.url} for ${q.name}`).catch((e: unknown) => {
+      // A bad query is Prometheus's 400 with its error: the query's to fix.
+      const m = e instanceof WatchError ? /"error":"([^"]+)"/.exec(e.message) : null;
+      throw m ? new WatchError(`Prometheus refused the query ${q.name} (${q.query}): ${m[1]}`) : e;
+    });
+    const r = (JSON.parse(text) as { data?: { resultType: string; result: unknown } }).data;
+    if (r?.resultType === 'scalar') return Number((r.result as [number, string])[1]);
+    if (r?.resultType !== 'vector') return null;
+    const series = r.result as { value: [number, string] }[];
+    return series.length ? series.reduce((a, s) => a + Number(s.value[1]), 0) : null;
   }
 }

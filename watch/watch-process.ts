@@ -24,19 +24,21 @@ function main(): void {
   let stopped = false;
   const readAll = () =>
     Promise.all(sources.map(async (src, k): Promise<Reading> => {
+      const fail = (message: string) => {
+        if (said.get(src.spec.name) === message) return;
+        said.set(src.spec.name, message);
+        send({ type: 'failed', name: src.spec.name, message });
+      };
       try {
         const r = await src.read();
-        if (said.has(src.spec.name)) {
+        if (src.problem) fail(src.problem);
+        else if (said.has(src.spec.name)) {
           said.delete(src.spec.name);
           send({ type: 'recovered', name: src.spec.name });
         }
         return r;
       } catch (e) {
-        const message = e instanceof WatchError ? e.message : e instanceof Error ? e.message : String(e);
-        if (said.get(src.spec.name) !== message) {
-          said.set(src.spec.name, message);
-          send({ type: 'failed', name: src.spec.name, message });
-        }
+        fail(e instanceof WatchError ? e.message : e instanceof Error ? e.message : String(e));
         return Array(widths[k]).fill(null);
       }
     }));
