@@ -79,6 +79,8 @@ export interface RunFlags extends WebClientFlags, FaultFlags {
   /** --watch sources and --watch-query name=promql, beside the scenario's own. */
   watch: string[];
   watchQuery: string[];
+  /** --prometheus-remote-write <url>. */
+  prometheusRemoteWrite?: string;
   /** --live [port]: the live page, on this port (true: the default one); --live-host: its address. */
   live?: number | true;
   liveHost?: string;
@@ -120,7 +122,7 @@ export async function runOnce(io: Io, scenario: ResolvedScenario, target: Platfo
   const result = await runOn(target, {
     plan, outDir, maxActive: flags.maxActive,
     signal: io.signal, onProgress: progress.onProgress, onFolder: (dir) => flags.livePage?.follow(dir), faultsVia: flags.faultsVia, targetPid: flags.targetPid, webClient, allowHosts: flags.allowTarget, maxAnswerBytes: flags.maxAnswer,
-    journeyHeapMb: flags.journeyHeap, watch, onWatchNews: (text) => io.stderr.write(`${io.stderr.isTTY ? '\n' : ''}${text}\n`),
+    journeyHeapMb: flags.journeyHeap, watch, remoteWrite: flags.prometheusRemoteWrite, onWatchNews: (text) => io.stderr.write(`${io.stderr.isTTY ? '\n' : ''}${text}\n`),
     browsers: flags.browsers > 0 ? { count: flags.browsers, cycleMs: flags.browserCycle * 1000, chromium: flags.chromium, endpoint: flags.browserEndpoint } : undefined,
   })
     .catch(async (err: unknown) => {
@@ -280,6 +282,7 @@ const runFlags = (cmd: Command) =>
     .addOption(liveOption())
     .addOption(liveHostOption())
     .option('--watch <source>', `watch the platform beside the load, every second into watch.csv and the report (repeatable): ${WATCH_FORMS}`, (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--prometheus-remote-write <url>', "send the run's own figures every second to a Prometheus remote-write endpoint, e.g. http://127.0.0.1:9090/api/v1/write (labelled with the run's id and scenario)")
     .option('--watch-query <name=promql>', "a named PromQL query of the --watch prometheus:… source (repeatable), e.g. 'janus_fds=process_open_fds{job=\"janus\"}'", (v: string, acc: string[]) => [...acc, v], [] as string[]);
 function pidArg(v: string): number {
   const pid = parseNumber('--target-pid', 1, 2 ** 31 - 1, true)(v);

@@ -2,6 +2,7 @@
 // where the last read stopped, a line not yet whole left for the next read, and run.json read again as it changes.
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Sample } from '../api/sample.js';
 import type { BrowserJourney, BrowserSecond, MediaSecond } from './records.js';
 import {
   addWatchLine, emptyWatch, FILES, parseBrowserHealthLine, parseHealthLine, parseJourneyLine, parseMediaLine, parseSample, readRunInfo, runSpanMs, type HealthSecond, type RunFolder, type RunInfo, type WatchData,
@@ -80,7 +81,8 @@ export class FolderFollower {
   /** The first of them, in words. */
   firstDamage?: string;
 
-  constructor(readonly dir: string) {
+  /** `onSample` sees each sample as it is read, once. */
+  constructor(readonly dir: string, private readonly onSample?: (s: Sample) => void) {
     const tail = (f: string, header: boolean) => new LineTail(join(dir, f), header);
     this.tails = {
       samples: tail(FILES.samples, true), health: tail(FILES.health, true), journeys: tail(FILES.browsers, false), media: tail(FILES.media, true), browserHealth: tail(FILES.browserHealth, true),
@@ -118,7 +120,12 @@ export class FolderFollower {
       if (n === 1) this.watch = line.startsWith('second,') ? emptyWatch(line.split(',').slice(1)) : undefined;
       else if (this.watch) this.keep(() => addWatchLine(this.watch!, line, `${watch.path}:${n}`, span));
     }, final);
-    samples.read((line, n) => this.keep(() => series.add(parseSample(line, `${samples.path}:${n}`, span))), final);
+    const each = this.onSample;
+    samples.read((line, n) => this.keep(() => {
+      const s = parseSample(line, `${samples.path}:${n}`, span);
+      series.add(s);
+      each?.(s);
+    }), final);
     health.read((line, n) => this.keep(() => {
       const h = parseHealthLine(line, `${health.path}:${n}`, span);
       if (h) this.health.push(h);

@@ -28,7 +28,7 @@ import { Recorder } from '../users/recorder.js';
 import type { DispatchStats } from '../users/scheduler.js';
 import { epochNow, WorkerGenerator } from '../users/workers.js';
 import { columnsOf, shownWatch, WATCH_FORMS, watchProblem, type WatchSpec } from '../watch/sources.js';
-import { Watcher } from '../watch/watcher.js';
+import { REMOTE_WRITE, Watcher } from '../watch/watcher.js';
 
 /** How a run goes, whatever its plan. */
 export interface RunSettings {
@@ -44,6 +44,8 @@ export interface RunSettings {
   signal?: AbortSignal;
   /** What to watch of the platform beside the load (--watch), each second into watch.csv. */
   watch?: WatchSpec[];
+  /** A Prometheus remote-write URL: the run's own figures go there every second while it goes. */
+  remoteWrite?: string;
   /** Hears of a watched source that fails, or reads again, in words (for the terminal). */
   onWatchNews?: (text: string) => void;
   /** Called once the run folder is made, before the clock starts (the live page follows it from there). */
@@ -194,8 +196,11 @@ class Run {
     if (wantBrowsers && !client) throw new ProblemsError([{ where: '--browsers', message: `the ${o.target.kind} target has no web client for browser users`, hint: NO_WEB_CLIENT_HINT }]);
     if (layout.workers > 1 && !o.target.spec) throw new Error(`a journey handed over as a definition cannot be built again in worker processes; give its module's path (or a built-in kind's name) as the journey, or run it with one worker`);
     const steps = [...o.target.decls, ...(wantBrowsers && client ? browserSteps(client) : [])];
-    const watchWrong = o.watch?.length ? watchProblem(o.watch, allowedHosts(o), processAlive) : undefined;
-    if (watchWrong) throw new ProblemsError([{ where: '--watch', message: watchWrong.replace(/^--watch /, ''), hint: WATCH_FORMS }]);
+    const watchWrong = o.watch?.length || o.remoteWrite ? watchProblem(o.watch ?? [], allowedHosts(o), processAlive, o.remoteWrite) : undefined;
+    if (watchWrong) {
+      const where = /^--\S+/.exec(watchWrong)![0];
+      throw new ProblemsError([{ where, message: watchWrong.slice(where.length + 1), hint: where === '--watch' ? WATCH_FORMS : 'e.g. --prometheus-remote-write http://127.0.0.1:9090/api/v1/write' }]);
+    }
     // Every connection of this run goes to loopback, the target or a host the user allowed, whoever names it; its own policy, not the process's.
     const net = new NetPolicy(allowedHosts(o), o.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES);
     // A timer that keeps the process alive (AbortSignal.timeout's does not): a preflight that never settles still ends.
@@ -238,9 +243,15 @@ class Run {
 
   /** The watch of the platform, from before t = 0: its reads into watch.csv, its failures into run.json and the terminal. */
   private startWatch(): void {
-    const specs = this.o.watch;
-    if (!specs?.length) return;
-    this.watcher = Watcher.start({ dir: this.folder.dir, t0Epoch: this.t0Epoch, specs, allowedHosts: allowedHosts(this.o) }, (m) => {
+    const specs = this.o.watch ?? [];
+    const url = this.o.remoteWrite;
+    if (!specs.length && !url) return;
+    const remoteWrite = url ? { url, run: this.folder.id, scenario: this.plan.scenario.name } : undefined;
+    this.watcher = Watcher.start({ dir: this.folder.dir, t0Epoch: this.t0Epoch, specs, allowedHosts: allowedHosts(this.o), ...(remoteWrite ? { remoteWrite } : {}) }, (m) => {
+      if (m.name === REMOTE_WRITE) {
+        this.say(m.type === 'failed' ? `prometheus remote write to ${url}: ${m.message}; the run goes on, its own files are complete` : `prometheus remote write to ${url}: written again`);
+        return;
+      }
       const w = this.info.watch?.find((x) => x.name === m.name);
       if (!w) return;
       if (m.type === 'failed') {
@@ -248,12 +259,17 @@ class Run {
         if ((w.failures ??= []).length < 20) w.failures.push({ message: m.message, second });
         this.folder.keep(() => this.folder.info(this.info));
       }
-      try {
-        this.o.onWatchNews?.(m.type === 'failed' ? `watch ${w.source}: ${m.message}; the load goes on` : `watch ${w.source}: read again`);
-      } catch {
-        // A broken display must not stop the measurement.
-      }
+      this.say(m.type === 'failed' ? `watch ${w.source}: ${m.message}; the load goes on` : `watch ${w.source}: read again`);
     });
+  }
+
+  /** A line for the terminal about the watch or the remote write. */
+  private say(text: string): void {
+    try {
+      this.o.onWatchNews?.(text);
+    } catch {
+      // A broken display must not stop the measurement.
+    }
   }
 
   /** The stages after prepare: start, each second until the end or a stop, stop, and close whatever happened. */
@@ -270,10 +286,11 @@ class Run {
       await this.fail(err);
     } finally {
       for (const t of [this.ticker, ...this.timers]) clearTimeout(t);
-      await this.watcher?.stop();
       await this.p.faults.stop();
       this.o.signal?.removeEventListener('abort', onExternalStop);
       await this.close(finished);
+      // After the files are closed: the remote write's last push reads them to their end.
+      await this.watcher?.stop();
     }
     return { dir: this.folder.dir, info: this.info, series: this.finalSeries(finished) };
   }

@@ -10,6 +10,7 @@ import { captureIo, tempDir } from './helpers.js';
 import { startNginx } from './servers/nginx.js';
 import { startNginxExporter, startPrometheus } from './servers/prometheus.js';
 import { startHoldServer } from './servers/truth.js';
+import { spawnReferencePlatform } from '../fixtures/spawn.js';
 
 const JOURNEYS = new URL('./journeys/', import.meta.url).pathname;
 
@@ -166,4 +167,64 @@ describe('watch sources that fail', () => {
       expect(r.folder).toBe('');
     }
   });
+});
+
+describe("firstbell's figures written to a real Prometheus (--prometheus-remote-write)", () => {
+  it('holds, for a run in 2 worker processes, the completed attempts per layer that samples.csv holds; the Grafana example reads them', async () => {
+    const platform = await spawnReferencePlatform(['--join-capacity', '40']);
+    const prometheus = await startPrometheus([]);
+    try {
+      const ramp = { name: 'written', description: 'a ramp past the broker', phases: [{ name: 'ramp', startMs: 0, durationMs: 10_000, participants: 500, curve: { kind: 'ramp', fromRate: 0, toRate: 1 } }], observeMs: 3_000 };
+      const r = await run(ramp, platform.url, ['--workers', '2', '--prometheus-remote-write', `${prometheus.url}/api/v1/write`]);
+      expect(r.code, r.err).toBe(EXIT.objectivesFailed);
+      expect(r.err).not.toContain('prometheus remote write');
+      const id = r.folder.split('/').pop()!;
+      expect(JSON.parse(readFileSync(join(r.folder, 'run.json'), 'utf8')).generator.workers).toBe(2);
+      // The run's own count, from its samples: attempts that ended ok, per layer (held connections' events apart).
+      const own = new Map<string, number>();
+      for (const line of readFileSync(join(r.folder, 'samples.csv'), 'utf8').trim().split('\n').slice(1)) {
+        const f = line.split(',');
+        if (f[6] === 'ok') own.set(f[4]!, (own.get(f[4]!) ?? 0) + 1);
+      }
+      const q = async (expr: string) => {
+        const j = (await (await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(expr)}`)).json()) as { status: string; error?: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+        expect(j.status, `${expr}: ${j.error}`).toBe('success');
+        return j.data.result;
+      };
+      const written = await q(`sum by (layer) (max_over_time(firstbell_completed_total{run="${id}"}[10m]))`);
+      expect(written.map((x) => x.metric.layer).sort()).toEqual([...own.keys()].sort());
+      for (const x of written) {
+        const mine = own.get(x.metric.layer!)!;
+        console.info(`measured: ${x.metric.layer} completed attempts in Prometheus ${x.value[1]} against samples.csv ${mine}`);
+        expect(Math.abs(Number(x.value[1]) - mine)).toBeLessThanOrEqual(mine * 0.005);
+      }
+      // Every query of the example dashboard runs on what was written.
+      const dashboard = JSON.parse(readFileSync(new URL('../examples/grafana/firstbell-dashboard.json', import.meta.url), 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
+      for (const p of dashboard.panels) {
+        for (const t of p.targets) {
+          const result = await q(t.expr.replace(/\$run/g, id).replace(/\$__rate_interval/g, '1m'));
+          expect(result.length, `${p.title}: ${t.expr}`).toBeGreaterThan(0);
+        }
+      }
+    } finally {
+      await prometheus.stop();
+      await platform.stop();
+    }
+  }, 120_000);
+
+  it('warns when Prometheus refuses the write, and the run and its files are complete', async () => {
+    const app = await startHoldServer();
+    const prometheus = await startPrometheus([]);
+    try {
+      const r = await run({ journey: join(JOURNEYS, 'hold.ts'), phases: steady(20, 4_000), client: { heartbeatMs: 1_000 } }, app.url, ['--prometheus-remote-write', `${prometheus.url}/api/v1/nowhere`]);
+      expect(r.code, r.err).toBe(EXIT.ok);
+      expect(r.err).toContain(`prometheus remote write to ${prometheus.url}/api/v1/nowhere: ${prometheus.url}/api/v1/nowhere answered 404`);
+      expect(r.err).toContain('the run goes on, its own files are complete');
+      for (const f of ['run.json', 'samples.csv', 'health.csv', 'series.json', 'summary.json', 'report.html']) expect(readdirSync(r.folder)).toContain(f);
+      expect(JSON.parse(readFileSync(join(r.folder, 'run.json'), 'utf8')).status).toBe('completed');
+    } finally {
+      await prometheus.stop();
+      await app.close();
+    }
+  }, 60_000);
 });

@@ -73,14 +73,27 @@ export function parseWatch(sources: readonly string[], queries: readonly string[
  * What is wrong with the watch before anything runs: a pid that is not running, an address outside loopback, the
  * target and --allow-target (the watch connects only where the load may go). Undefined when nothing is.
  */
-export function watchProblem(specs: readonly WatchSpec[], allowedHosts: readonly string[], alive: (pid: number) => boolean): string | undefined {
+export function watchProblem(specs: readonly WatchSpec[], allowedHosts: readonly string[], alive: (pid: number) => boolean, remoteWrite?: string): string | undefined {
   const allowed = new Set(allowedHosts.map((h) => h.replace(/^\[|\]$/g, '').toLowerCase()));
+  const outside = (host: string) => {
+    const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+    return !(h === 'localhost' || /^127\./.test(h) || h === '::1' || allowed.has(h));
+  };
+  if (remoteWrite !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(remoteWrite);
+    } catch {
+      return `--prometheus-remote-write ${remoteWrite}: not a URL; give Prometheus's write endpoint, e.g. http://127.0.0.1:9090/api/v1/write`;
+    }
+    if (url.protocol !== 'http:') return `--prometheus-remote-write ${remoteWrite}: only http:// is written to`;
+    if (outside(url.hostname)) return `--prometheus-remote-write ${remoteWrite}: ${url.hostname} is not an allowed address: firstbell connects only to loopback, the target and --allow-target hosts; add --allow-target ${url.hostname}`;
+  }
   for (const s of specs) {
     if (s.kind === 'pid' && !alive(s.pid)) return `--watch ${s.given}: no process ${s.pid} is running on this machine; give the pid of the platform's process (e.g. from pgrep), or process:<name>`;
     if (s.kind !== 'nginx' && s.kind !== 'prometheus') continue;
     const host = new URL(s.url).hostname.replace(/^\[|\]$/g, '').toLowerCase();
-    const loopback = host === 'localhost' || /^127\./.test(host) || host === '::1';
-    if (!loopback && !allowed.has(host)) return `--watch ${s.given}: ${host} is not an allowed address: the watch reads only loopback, the target and --allow-target hosts; add --allow-target ${host} if you may read it`;
+    if (outside(host)) return `--watch ${s.given}: ${host} is not an allowed address: the watch reads only loopback, the target and --allow-target hosts; add --allow-target ${host} if you may read it`;
   }
   return undefined;
 }

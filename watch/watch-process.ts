@@ -6,7 +6,8 @@ import { guardConnections, NetPolicy } from '../protocol/address-guard.js';
 import { FILES } from '../run-folder/run-folder.js';
 import { LineSink } from '../run-folder/writer.js';
 import { columnsOf, sourceOf, WatchError, type Reading, type WatchSpec } from './sources.js';
-import type { FromWatch, WatchInit } from './watcher.js';
+import { RemoteWriter } from './remote-write.js';
+import { REMOTE_WRITE, type FromWatch, type WatchInit } from './watcher.js';
 
 /** How often a source's peek looks between reads, ms. */
 const PEEK_MS = 100;
@@ -19,7 +20,7 @@ function main(): void {
   guardConnections(new NetPolicy(init.allowedHosts));
   const sources = init.specs.map(sourceOf);
   const widths = init.specs.map((s: WatchSpec) => columnsOf(s).length);
-  const sink = new LineSink(join(init.dir, FILES.watch), ['second', ...init.specs.flatMap(columnsOf)].join(','), 500);
+  const sink = init.specs.length ? new LineSink(join(init.dir, FILES.watch), ['second', ...init.specs.flatMap(columnsOf)].join(','), 500) : undefined;
   const said = new Map<string, string>();
   let stopped = false;
   const readAll = () =>
@@ -44,7 +45,7 @@ function main(): void {
     }));
   const now = () => Date.now() - init.t0Epoch;
   // A first read before t = 0: what is counted per second (CPU, accepted) needs one before it.
-  void readAll();
+  if (sources.length) void readAll();
   const tick = async (t: number): Promise<void> => {
     if (stopped) return;
     const wait = (t + 1) * 1000 - now();
@@ -52,24 +53,41 @@ function main(): void {
     if (stopped) return;
     const rows = await readAll();
     if (stopped) return;
-    sink.write([t, ...rows.flat().map((v) => (v === null || !Number.isFinite(v) ? '' : String(v)))].join(','));
+    sink?.write([t, ...rows.flat().map((v) => (v === null || !Number.isFinite(v) ? '' : String(v)))].join(','));
     // A second whose reads took longer than a second is skipped, not bunched.
     void tick(Math.max(t + 1, Math.floor(now() / 1000)));
   };
-  void tick(Math.max(0, Math.floor(now() / 1000)));
+  if (sources.length) void tick(Math.max(0, Math.floor(now() / 1000)));
   // Between reads, the cheaper looks of sources that have them (open files can climb to their limit within a second).
   const peeks = setInterval(() => {
     for (const src of sources) void src.peek?.().catch(() => undefined);
   }, PEEK_MS);
-  const stop = () => {
+  // The run's own figures into a Prometheus, every second, from the run folder as written.
+  let remoteFailed = '';
+  const remote = init.remoteWrite
+    ? new RemoteWriter(init.remoteWrite.url, init.dir, { id: init.remoteWrite.run, scenario: init.remoteWrite.scenario }, (message) => {
+      if (message !== remoteFailed) send({ type: 'failed', name: REMOTE_WRITE, message });
+      remoteFailed = message;
+    }, () => {
+      if (remoteFailed) send({ type: 'recovered', name: REMOTE_WRITE });
+      remoteFailed = '';
+    })
+    : undefined;
+  let pushing: Promise<void> = Promise.resolve();
+  const pushes = remote ? setInterval(() => (pushing = pushing.then(() => remote.push())), 1_000) : undefined;
+  const stop = async (final: boolean) => {
     if (stopped) return;
     stopped = true;
     clearInterval(peeks);
-    sink.close();
+    clearInterval(pushes);
+    sink?.close();
+    // The last push reads the run's closed files to their end: Prometheus then holds what samples.csv holds.
+    if (remote) await pushing.then(() => (final ? remote.push(true) : undefined));
+    remote?.close();
     process.exit(0);
   };
-  process.on('message', (m: { type: 'stop' }) => m.type === 'stop' && stop());
-  process.on('disconnect', stop);
+  process.on('message', (m: { type: 'stop' }) => m.type === 'stop' && void stop(true));
+  process.on('disconnect', () => void stop(false));
 }
 
 main();

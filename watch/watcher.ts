@@ -14,9 +14,15 @@ export interface WatchInit {
   t0Epoch: number;
   specs: WatchSpec[];
   allowedHosts: string[];
+  /** Where to send the run's own figures every second (Prometheus remote write), and the run's labels there. */
+  remoteWrite?: { url: string; run: string; scenario: string };
 }
 
+/** What the watch's process says: a source failed or reads again (`name`; the remote write's is `remote-write`). */
 export type FromWatch = { type: 'failed'; name: string; message: string } | { type: 'recovered'; name: string };
+
+/** The name the remote write goes by in what the watch's process says. */
+export const REMOTE_WRITE = 'remote-write';
 
 /** The watch of one run, in a process of its own. */
 export class Watcher {
@@ -32,12 +38,12 @@ export class Watcher {
     return new Watcher(child);
   }
 
-  /** Stops the reads; resolves when watch.csv is closed. */
+  /** Stops the reads, after the remote write's last push of the run's closed files; resolves when watch.csv is closed. */
   async stop(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
     if (this.child.connected) this.child.send({ type: 'stop' });
-    const kill = setTimeout(() => this.child.kill('SIGKILL'), 3_000);
+    const kill = setTimeout(() => this.child.kill('SIGKILL'), 8_000);
     await exited;
     clearTimeout(kill);
   }
