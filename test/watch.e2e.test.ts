@@ -46,7 +46,7 @@ describe('a Janus that runs out of open files, watched by its pid', () => {
     const [janus] = await startJanusFarms(1, { openFiles: 256 });
     try {
       const pid = janus!.pid()!;
-      const r = await run({ phases: steady(25, 14_000), client: { heartbeatMs: 1_000 } }, janus!.wsUrl, ['--target-kind', 'janus', '--watch', `pid:${pid}`, '--target-pid', String(pid)]);
+      const r = await run({ phases: steady(25, 8_000), client: { heartbeatMs: 1_000 }, observeMs: 2_000 }, janus!.wsUrl, ['--target-kind', 'janus', '--watch', `pid:${pid}`, '--target-pid', String(pid)]);
       expect(r.code, r.err).toBe(EXIT.objectivesFailed);
       const down = r.summary!.targetDown;
       expect(down, r.summary!.headline).not.toBeNull();
@@ -74,7 +74,7 @@ describe('nginx with a connection limit, watched by its stub_status', () => {
     const app = await startHoldServer();
     const nginx = await startNginx(app.url, { wsConns: 100 });
     try {
-      const r = await run({ journey: join(JOURNEYS, 'hold.ts'), phases: steady(30, 9_000), client: { heartbeatMs: 1_000 } }, nginx.url, ['--watch', `nginx:${nginx.url}/nginx_status`]);
+      const r = await run({ journey: join(JOURNEYS, 'hold.ts'), phases: steady(30, 7_000), client: { heartbeatMs: 1_000 } }, nginx.url, ['--watch', `nginx:${nginx.url}/nginx_status`]);
       expect(r.code, r.err).toBe(EXIT.objectivesFailed);
       const media = layer(r.summary!, 'media');
       expect(media.connectionLimit, JSON.stringify(media)).not.toBeNull();
@@ -107,9 +107,12 @@ describe('nginx with a connection limit, watched by its stub_status', () => {
         await new Promise((r) => setTimeout(r, 200));
       }
       // The exporter's own scrape is one of nginx's active connections while it reads: left out by the query.
-      const r = await run({ journey: join(JOURNEYS, 'hold.ts'), phases: steady(30, 9_000), client: { heartbeatMs: 1_000 } }, nginx.url, [
+      const r = await run({ journey: join(JOURNEYS, 'hold.ts'), phases: steady(30, 7_000), client: { heartbeatMs: 1_000 } }, nginx.url, [
         '--watch', `prometheus:${prometheus.url}`, '--watch-query', 'nginx_active=nginx_connections_active - 1', '--watch-query', 'broken=sum((nginx_connections_active',
+        '--watch', `nginx:${prometheus.url}/nginx_status`,
       ]);
+      // A source that answers 404 is named, and the others are read all the same.
+      expect(r.err).toContain(`watch nginx:${prometheus.url}/nginx_status: nginx's stub_status at ${prometheus.url}/nginx_status answered 404`);
       // A query Prometheus refuses is named, the others are read all the same.
       expect(r.err).toMatch(/watch prometheus:http:\/\/127\.0\.0\.1:\d+\/: Prometheus refused the query broken \(sum\(\(nginx_connections_active\): .+; the load goes on/);
       expect(r.code, r.err).toBe(EXIT.objectivesFailed);
@@ -129,14 +132,37 @@ describe('nginx with a connection limit, watched by its stub_status', () => {
   }, 120_000);
 });
 
+describe('a server that spends a core on each request, watched by its pid', () => {
+  it('cites its CPU at one core in the capacity it held', async () => {
+    // About 8 ms of CPU per request in one thread: a capacity near 125/s at one core's worth.
+    const code = `const s = require('node:http').createServer((q, r) => { const end = process.hrtime.bigint() + 8000000n; while (process.hrtime.bigint() < end); r.end('{}'); });
+      s.listen(0, '127.0.0.1', () => console.log('http://127.0.0.1:' + s.address().port));`;
+    const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const url = await new Promise<string>((r) => child.stdout!.once('data', (d: Buffer) => r(String(d).trim())));
+      const r = await run({ journey: join(JOURNEYS, 'join.ts'), phases: [{ name: 'ramp', startMs: 0, durationMs: 14_000, participants: 1750, curve: { kind: 'ramp', fromRate: 0, toRate: 1 } }], client: { thinkTimeMs: 0, stepTimeoutMs: 20_000 }, observeMs: 6_000 }, url, ['--watch', `pid:${child.pid}`]);
+      expect(r.code, r.err).toBe(EXIT.objectivesFailed);
+      const broker = layer(r.summary!, 'broker');
+      expect(broker.capacity, JSON.stringify(broker)).toMatchObject({ limitedBy: 'target' });
+      const cpu = ((broker.capacity.signals ?? []) as string[]).map((c) => new RegExp(`^process ${child.pid}'s CPU stood at (\\d+) %, one core's worth$`).exec(c)).find(Boolean);
+      expect(cpu, JSON.stringify(broker.capacity)).toBeTruthy();
+      console.info(`measured: the server's CPU at its capacity ${cpu![1]} % (one core), capacity ${broker.capacity.perSec}/s`);
+    } finally {
+      child.kill();
+    }
+  }, 90_000);
+});
+
 describe('watch sources that fail', () => {
-  it('are named in the terminal and the report, and never stop the load', async () => {
+  it('are named in the terminal and the report, and never stop the load; a Prometheus that refuses the write gets a warning, and the files are complete', async () => {
     const app = await startHoldServer();
+    const prometheus = await startPrometheus([]);
     // A process that exits two seconds in, and an address where nothing answers.
     const child = spawn(process.execPath, ['-e', 'setTimeout(() => process.exit(0), 2500)'], { stdio: 'ignore' });
     try {
       const r = await run({ journey: join(JOURNEYS, 'hold.ts'), phases: steady(20, 5_000), client: { heartbeatMs: 1_000 } }, app.url, [
         '--watch', `pid:${child.pid}`, '--watch', 'nginx:http://127.0.0.1:9/nginx_status', '--watch', `nginx:${app.url}/no-status`,
+        '--prometheus-remote-write', `${prometheus.url}/api/v1/nowhere`,
       ]);
       // The run went to its end and judged what it sent, whatever the watch met.
       expect(r.code, r.err).toBe(EXIT.ok);
@@ -147,8 +173,13 @@ describe('watch sources that fail', () => {
       const failures = r.summary!.watch.failures as string[];
       expect(failures).toHaveLength(3);
       expect(readFileSync(join(r.folder, 'report.html'), 'utf8')).toContain('id="watch-failures"');
+      expect(r.err).toContain(`prometheus remote write to ${prometheus.url}/api/v1/nowhere: ${prometheus.url}/api/v1/nowhere answered 404`);
+      expect(r.err).toContain('the run goes on, its own files are complete');
+      for (const f of ['run.json', 'samples.csv', 'health.csv', 'series.json', 'summary.json', 'report.html', 'watch.csv']) expect(readdirSync(r.folder)).toContain(f);
+      expect(JSON.parse(readFileSync(join(r.folder, 'run.json'), 'utf8')).status).toBe('completed');
     } finally {
       child.kill();
+      await prometheus.stop();
       await app.close();
     }
   }, 60_000);
@@ -211,20 +242,4 @@ describe("firstbell's figures written to a real Prometheus (--prometheus-remote-
       await platform.stop();
     }
   }, 120_000);
-
-  it('warns when Prometheus refuses the write, and the run and its files are complete', async () => {
-    const app = await startHoldServer();
-    const prometheus = await startPrometheus([]);
-    try {
-      const r = await run({ journey: join(JOURNEYS, 'hold.ts'), phases: steady(20, 4_000), client: { heartbeatMs: 1_000 } }, app.url, ['--prometheus-remote-write', `${prometheus.url}/api/v1/nowhere`]);
-      expect(r.code, r.err).toBe(EXIT.ok);
-      expect(r.err).toContain(`prometheus remote write to ${prometheus.url}/api/v1/nowhere: ${prometheus.url}/api/v1/nowhere answered 404`);
-      expect(r.err).toContain('the run goes on, its own files are complete');
-      for (const f of ['run.json', 'samples.csv', 'health.csv', 'series.json', 'summary.json', 'report.html']) expect(readdirSync(r.folder)).toContain(f);
-      expect(JSON.parse(readFileSync(join(r.folder, 'run.json'), 'utf8')).status).toBe('completed');
-    } finally {
-      await prometheus.stop();
-      await app.close();
-    }
-  }, 60_000);
 });
