@@ -5,9 +5,10 @@ cd "$(dirname "$0")"
 
 # chromium: browser users and the report check; janus: the media layer (SFU); libjs-janus-gateway and
 # libjs-webrtc-adapter: janus.js for the classroom page example; nginx and wrk: the benchmark sink and a peer
-# tool; iproute2: loopback-only veth for media; openssl: certificates for the HTTPS tests; prometheus and
-# prometheus-nginx-exporter: the platform's signals read from a Prometheus (--watch prometheus:…) in the tests.
-APT_PACKAGES=(chromium janus libjs-janus-gateway libjs-webrtc-adapter nginx wrk iproute2 openssl fonts-dejavu-core prometheus prometheus-nginx-exporter)
+# tool; iproute2: loopback-only veth for media; openssl: certificates for the HTTPS tests; prometheus,
+# prometheus-nginx-exporter and prometheus-node-exporter: the platform's signals read from a Prometheus
+# (--watch prometheus:…) and firstbell's figures written to one, in the tests.
+APT_PACKAGES=(chromium janus libjs-janus-gateway libjs-webrtc-adapter nginx wrk iproute2 openssl fonts-dejavu-core prometheus prometheus-nginx-exporter prometheus-node-exporter)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -106,8 +106,10 @@ export function signalsAt(signals: Map<string, Signal>, second: number, cores: n
       const flat = active ? plateau(active.values, from, second) : undefined;
       if (flat !== undefined) said.push(`nginx's active connections stood at ${n(flat)}`);
     } else {
+      // A Prometheus answers with its last scrape, up to a scrape interval (a second or more) old: what it read at
+      // the moment can show in the next second.
       for (const s of m.values()) {
-        const flat = plateau(s.values, from, second);
+        const flat = plateau(s.values, from, second + 1);
         if (flat !== undefined) said.push(`${s.signal} stood at ${n(flat)}`);
       }
     }

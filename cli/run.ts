@@ -284,6 +284,7 @@ const runFlags = (cmd: Command) =>
     .option('--watch <source>', `watch the platform beside the load, every second into watch.csv and the report (repeatable): ${WATCH_FORMS}`, (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--prometheus-remote-write <url>', "send the run's own figures every second to a Prometheus remote-write endpoint, e.g. http://127.0.0.1:9090/api/v1/write (labelled with the run's id and scenario)")
     .option('--watch-query <name=promql>', "a named PromQL query of the --watch prometheus:… source (repeatable), e.g. 'janus_fds=process_open_fds{job=\"janus\"}'", (v: string, acc: string[]) => [...acc, v], [] as string[]);
+
 function pidArg(v: string): number {
   const pid = parseNumber('--target-pid', 1, 2 ** 31 - 1, true)(v);
   if (!processAlive(pid)) throw new InvalidArgumentError(`no process ${pid} is running on this machine; give the pid of the target's server here (e.g. from pgrep), or leave the flag out`);

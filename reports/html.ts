@@ -251,7 +251,7 @@ ${errs}`;
 }
 
 /**
- * The script that draws the charts from the report's data, offline: \`firstbellDraw(data)\`. Called again with newer
+ * The script that draws the charts from the report's data, offline: firstbellDraw(data). Called again with newer
  * data (the live page), it updates the charts it drew in place and draws anew those whose canvas was replaced.
  */
 export const DRAW_SCRIPT = String.raw`

@@ -2,11 +2,15 @@
 // the report once it is written.
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { adoptChild } from '../lib/children.js';
 import { FirstbellError } from '../lib/errors.js';
 import { PACKAGE_ROOT } from '../lib/version.js';
 import { LiveListenError } from './live.js';
+
+/** The live page's process's nice value: below the processes that send the load. */
+const LIVE_NICE = 10;
 
 export type ToLive = { type: 'follow'; dir: string } | { type: 'final'; reportPath: string } | { type: 'cost' };
 export type FromLive = { type: 'listening'; url: string } | { type: 'error'; message: string } | { type: 'cost'; updates: number; ms: number; pages: number; cpuMs: number };
@@ -21,6 +25,12 @@ export class LivePage {
     if (!existsSync(entry)) throw new FirstbellError(`${entry} is missing; run 'npm run build' (setup.sh does) before using --live`);
     const child = fork(entry, [host, String(port)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
     adoptChild('live page', child);
+    // Below the load's processes: on a busy machine the page waits, the generator does not.
+    try {
+      if (child.pid !== undefined) setPriority(child.pid, LIVE_NICE);
+    } catch {
+      // Not permitted here: the page runs at the run's own priority.
+    }
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new FirstbellError('the live page did not start within 10 s')), 10_000);
       child.once('message', (m: FromLive) => {

@@ -25,6 +25,23 @@ afterAll(async () => {
   await browser?.close();
 });
 
+/** The command line in a process of its own, once it has printed its live page's address: that, what it printed, and its exit. */
+async function startCli(args: string[]) {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const io = { out: '', err: '' };
+  child.stdout.on('data', (d: Buffer) => (io.out += d));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr.on('data', (d: Buffer) => {
+      io.err += d;
+      const m = /live page: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(io.err);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', () => reject(new Error(`it ended before its live page was up: ${io.err}`)));
+  });
+  return { url, exited, io };
+}
+
 /** What the page shows: the last second of its broker chart, the seconds it has, the verdict and whether the broker card says broken. */
 async function look(page: Page) {
   return page.evaluate(() => {
@@ -54,19 +71,8 @@ describe('the live page of a run against the reference platform', () => {
       observeMs: 3_000, client: { thinkTimeMs: 50, stepTimeoutMs: 10_000 },
     };
     writeFileSync(join(dir, 'live-ramp.json'), JSON.stringify(scenario));
-    const child = spawn(process.execPath, [CLI, 'run', join(dir, 'live-ramp.json'), '--target', platform().url, '--out', join(dir, 'runs'), '--live', '0', '--no-progress'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stderr.on('data', (d: Buffer) => {
-        err += d;
-        const m = /live page: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(err);
-        if (m) resolve(m[1]!);
-      });
-      child.once('exit', () => reject(new Error(`the run ended before its live page was up: ${err}`)));
-    });
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const cli = await startCli(['run', join(dir, 'live-ramp.json'), '--target', platform().url, '--out', join(dir, 'runs'), '--live', '0', '--no-progress']);
+    const { url, exited } = cli;
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
@@ -111,7 +117,7 @@ describe('the live page of a run against the reference platform', () => {
     expect(final.verdict).toBe(fileLook.verdict);
     expect(final.labels).toEqual(fileLook.labels);
     expect(final.verdict).toMatch(/^FAILED — The broker layer broke at 08:00:\d\d/);
-    expect(out).toContain(final.verdict.replace(/^FAILED — /, '').slice(0, 60));
+    expect(cli.io.out).toContain(final.verdict.replace(/^FAILED — /, '').slice(0, 60));
     expect(errors).toEqual([]);
 
     // The charts' last second advanced every second: no gap of more than 1.6 s between two new seconds.
@@ -196,21 +202,10 @@ describe('the live server', () => {
 
   it("follows with 'report --live' a run folder another process writes, then prints the verdict of its report and ends", async () => {
     const to = join(tempDir(), 'followed');
-    const child = spawn(process.execPath, [CLI, 'report', to, '--live', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stderr.on('data', (d: Buffer) => {
-        err += d;
-        const m = /live page: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(err);
-        if (m) resolve(m[1]!);
-      });
-      child.once('exit', () => reject(new Error(err)));
-    });
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    for (let k = 0; k < 50 && !err.includes('waiting'); k++) await new Promise((r) => setTimeout(r, 20));
-    expect(err).toContain(`waiting for ${join(to, FILES.run)}: no run writes into ${to} yet (Ctrl-C stops waiting)`);
+    const cli = await startCli(['report', to, '--live', '0']);
+    const { url, exited } = cli;
+    for (let k = 0; k < 50 && !cli.io.err.includes('waiting'); k++) await new Promise((r) => setTimeout(r, 20));
+    expect(cli.io.err).toContain(`waiting for ${join(to, FILES.run)}: no run writes into ${to} yet (Ctrl-C stops waiting)`);
     const events = await fetch(`${url}events`);
     const got: string[] = [];
     const reading = (async () => {
@@ -222,8 +217,8 @@ describe('the live server', () => {
     expect(got[0]).toBe('state');
     expect(got.filter((e) => e === 'patch').length).toBeGreaterThan(3);
     expect(got[got.length - 1]).toBe('final');
-    expect(out).toMatch(/^FAILED: The broker layer broke at 08:00:\d\d/);
-    expect(out).toContain(`report: ${join(to, FILES.report)}`);
+    expect(cli.io.out).toMatch(/^FAILED: The broker layer broke at 08:00:\d\d/);
+    expect(cli.io.out).toContain(`report: ${join(to, FILES.report)}`);
   });
 
   it('listens on loopback unless told otherwise, names a port it cannot have before anything runs, and warns of another address', async () => {

@@ -8,7 +8,7 @@ import { EXIT, main } from '../cli.js';
 import { startJanusFarms } from '../fixtures/janus.js';
 import { captureIo, tempDir } from './helpers.js';
 import { startNginx } from './servers/nginx.js';
-import { startNginxExporter, startPrometheus } from './servers/prometheus.js';
+import { startNginxExporter, startNodeExporter, startPrometheus } from './servers/prometheus.js';
 import { startHoldServer } from './servers/truth.js';
 import { spawnReferencePlatform } from '../fixtures/spawn.js';
 
@@ -46,23 +46,26 @@ describe('a Janus that runs out of open files, watched by its pid', () => {
     const [janus] = await startJanusFarms(1, { openFiles: 256 });
     try {
       const pid = janus!.pid()!;
-      const r = await run({ phases: steady(25, 8_000), client: { heartbeatMs: 1_000 }, observeMs: 2_000 }, janus!.wsUrl, ['--target-kind', 'janus', '--watch', `pid:${pid}`, '--target-pid', String(pid)]);
+      const r = await run({ phases: steady(25, 8_000), client: { heartbeatMs: 1_000 }, observeMs: 2_000, watch: { sources: ['process:janus'] } }, janus!.wsUrl, ['--target-kind', 'janus', '--watch', `pid:${pid}`, '--target-pid', String(pid)]);
       expect(r.code, r.err).toBe(EXIT.objectivesFailed);
       const down = r.summary!.targetDown;
       expect(down, r.summary!.headline).not.toBeNull();
-      expect(down.signals, r.summary!.headline).toEqual([expect.stringMatching(new RegExp(`^process ${pid}'s open files had reached \\d+ of its limit of 256$`))]);
-      const reached = Number(/reached (\d+)/.exec(down.signals[0])![1]);
+      // Watched by its name too (the scenario file's own watch): the same finding, under its name.
+      expect(down.signals, r.summary!.headline).toEqual([expect.stringMatching(/^janus's open files had reached \d+ of its limit of 256$/), expect.stringMatching(new RegExp(`^process ${pid}'s open files had reached \\d+ of its limit of 256$`))]);
+      const reached = Number(/reached (\d+)/.exec(down.signals[1])![1]);
       console.info(`measured: Janus's open files at its death ${reached} against its limit 256`);
       // Read ten times a second: the last look before it died, within the share of its limit the finding takes for "at it".
       expect(reached).toBeGreaterThanOrEqual(0.95 * 256);
       expect(r.summary!.headline).toContain(`process ${pid}'s open files had reached`);
       const fds = watchCsv(r.folder, `pid${pid}.fds`);
+      expect(watchCsv(r.folder, 'janus.fds').values.slice(0, 3)).toEqual(fds.values.slice(0, 3));
       // One row a second, every second from the start, none twice.
       expect(fds.seconds).toEqual(fds.seconds.map((_, i) => i));
       const info = JSON.parse(readFileSync(join(r.folder, 'run.json'), 'utf8')) as { plannedEndMs: number; watch: { failures?: { message: string }[] }[] };
       expect(fds.seconds.length).toBeGreaterThanOrEqual(Math.floor(info.plannedEndMs / 1000) - 1);
       // Its death is a failure of the watch too, named with the second it began.
-      expect(info.watch[0]!.failures?.[0]?.message).toBe(`process ${pid} is not running (it exited)`);
+      expect(info.watch[1]!.failures?.[0]?.message).toBe(`process ${pid} is not running (it exited)`);
+      expect(info.watch[0]!.failures?.[0]?.message).toBe('no process named janus is running');
     } finally {
       await janus?.stop();
     }
@@ -98,7 +101,8 @@ describe('nginx with a connection limit, watched by its stub_status', () => {
     const app = await startHoldServer();
     const nginx = await startNginx(app.url, { wsConns: 100 });
     const exporter = await startNginxExporter(`${nginx.url}/nginx_status`);
-    const prometheus = await startPrometheus([exporter.hostPort]);
+    const machine = await startNodeExporter();
+    const prometheus = await startPrometheus([exporter.hostPort, machine.hostPort]);
     try {
       // A team's Prometheus has scraped nginx for a while before a run: here, until it has the series.
       for (let k = 0; k < 100; k++) {
@@ -109,7 +113,7 @@ describe('nginx with a connection limit, watched by its stub_status', () => {
       // The exporter's own scrape is one of nginx's active connections while it reads: left out by the query.
       const r = await run({ journey: join(JOURNEYS, 'hold.ts'), phases: steady(30, 7_000), client: { heartbeatMs: 1_000 } }, nginx.url, [
         '--watch', `prometheus:${prometheus.url}`, '--watch-query', 'nginx_active=nginx_connections_active - 1', '--watch-query', 'broken=sum((nginx_connections_active',
-        '--watch', `nginx:${prometheus.url}/nginx_status`,
+        '--watch', `nginx:${prometheus.url}/nginx_status`, '--watch-query', 'machine_cpu=sum(rate(node_cpu_seconds_total{mode!="idle"}[5s])) * 100',
       ]);
       // A source that answers 404 is named, and the others are read all the same.
       expect(r.err).toContain(`watch nginx:${prometheus.url}/nginx_status: nginx's stub_status at ${prometheus.url}/nginx_status answered 404`);
@@ -123,8 +127,11 @@ describe('nginx with a connection limit, watched by its stub_status', () => {
       console.info(`measured: nginx's active connections through Prometheus at the limit ${stood![1]} against limit_conn 100`);
       expect(Math.abs(Number(stood![1]) - 100)).toBeLessThanOrEqual(3);
       expect(watchCsv(r.folder, 'nginx_active').values.filter((v) => v !== null).length).toBeGreaterThan(5);
+      // The machine's own CPU through prometheus-node-exporter: a column of its own, read every second.
+      expect(watchCsv(r.folder, 'machine_cpu').values.filter((v) => v !== null && v > 0).length).toBeGreaterThan(5);
     } finally {
       await prometheus.stop();
+      await machine.stop();
       await exporter.stop();
       await nginx.stop();
       await app.close();

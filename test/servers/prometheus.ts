@@ -2,23 +2,13 @@
 // a team's monitoring as the tests need it (scraped every second; with the remote-write receiver on).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './nginx.js';
 
 export interface Started {
   url: string;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Waits until `url` answers 200, or the process ends, at most 20 s. */
@@ -72,6 +62,16 @@ export async function startNginxExporter(statusUrl: string): Promise<Started & {
   const dir = mkdtempSync(join(tmpdir(), 'firstbell-nginx-exporter-'));
   const port = await freePort();
   const child = spawn('/usr/bin/prometheus-nginx-exporter', ['-nginx.scrape-uri', statusUrl, '-web.listen-address', `127.0.0.1:${port}`], { stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}`;
+  await ready(`${url}/metrics`, child, () => '');
+  return { url, hostPort: `127.0.0.1:${port}`, stop: stopper(child, dir) };
+}
+
+/** prometheus-node-exporter: the machine's CPU, memory and network as Prometheus reads them; its metrics at `url`/metrics. */
+export async function startNodeExporter(): Promise<Started & { hostPort: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'firstbell-node-exporter-'));
+  const port = await freePort();
+  const child = spawn('/usr/bin/prometheus-node-exporter', [`--web.listen-address=127.0.0.1:${port}`, '--collector.disable-defaults', '--collector.cpu', '--collector.meminfo', '--collector.loadavg'], { stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
   await ready(`${url}/metrics`, child, () => '');
   return { url, hostPort: `127.0.0.1:${port}`, stop: stopper(child, dir) };
