@@ -292,22 +292,31 @@ export async function* readSamples(dir: string, opts: { spanMs?: number; signal?
 
 const DAMAGED = 'the file is damaged; fix or remove the line, or run again';
 
-/** One line of samples.csv; a line that is not one is a RunFolderError naming `where`. */
+/** One line of samples.csv; a line that is not one is a RunFolderError naming `where`. Read for every sample of a run: kept lean. */
 export function parseSample(line: string, where: string, spanMs = Infinity): Sample {
   const f = line.split(',');
-  const [intended, start, end, user, layer, step, outcome, status, entry] = f;
+  const n = f.length;
+  const layer = f[4]!;
+  const outcome = f[6]!;
+  const entry = f[8];
   // Eight columns in run folders from before the entry was kept.
-  if ((f.length !== 8 && f.length !== 9) || !LAYER_SET.has(layer!) || !OUTCOME_SET.has(outcome!) || (entry !== undefined && entry !== '0' && entry !== '1' && entry !== '2')) {
+  if ((n !== 8 && n !== 9) || !LAYER_SET.has(layer) || !OUTCOME_SET.has(outcome) || (entry !== undefined && entry !== '0' && entry !== '1' && entry !== '2')) {
     throw new RunFolderError(`${where}: not a sample line ("${line.slice(0, 80)}"); expected ${SAMPLE_HEADER}`);
   }
-  const s: Sample = { intendedMs: Number(intended), startMs: Number(start), endMs: Number(end), user: Number(user), layer: layer as Layer, step: step!, outcome: outcome as Outcome, status: Number(status) };
-  if (entry !== undefined) s.entry = Number(entry) as 0 | 1 | 2;
-  for (const k of ['intendedMs', 'startMs', 'endMs'] as const) {
-    const v = s[k];
-    if (!Number.isFinite(v) || v < -1 || v > spanMs) throw new RunFolderError(`${where}: ${k} "${f[['intendedMs', 'startMs', 'endMs'].indexOf(k)]}" is not a time inside the run (0 to ${Math.round(spanMs)} ms); ${DAMAGED}`);
+  const intendedMs = +f[0]!;
+  const startMs = +f[1]!;
+  const endMs = +f[2]!;
+  const user = +f[3]!;
+  const status = +f[7]!;
+  const inRun = (v: number) => Number.isFinite(v) && v >= -1 && v <= spanMs;
+  if (!(inRun(intendedMs) && inRun(startMs) && inRun(endMs))) {
+    const k = !inRun(intendedMs) ? 0 : !inRun(startMs) ? 1 : 2;
+    throw new RunFolderError(`${where}: ${['intendedMs', 'startMs', 'endMs'][k]} "${f[k]}" is not a time inside the run (0 to ${Math.round(spanMs)} ms); ${DAMAGED}`);
   }
-  if (!Number.isInteger(s.user) || s.user < 0) throw new RunFolderError(`${where}: user "${user}" is not a participant id; ${DAMAGED}`);
-  if (!Number.isInteger(s.status) || s.status < 0 || s.status > 999) throw new RunFolderError(`${where}: status "${status}" is not an HTTP status or 0; ${DAMAGED}`);
+  if (!Number.isInteger(user) || user < 0) throw new RunFolderError(`${where}: user "${f[3]}" is not a participant id; ${DAMAGED}`);
+  if (!Number.isInteger(status) || status < 0 || status > 999) throw new RunFolderError(`${where}: status "${f[7]}" is not an HTTP status or 0; ${DAMAGED}`);
+  const s: Sample = { intendedMs, startMs, endMs, user, layer: layer as Layer, step: f[5]!, outcome: outcome as Outcome, status };
+  if (entry !== undefined) s.entry = +entry as 0 | 1 | 2;
   return s;
 }
 
