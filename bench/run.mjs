@@ -519,7 +519,8 @@ function markdown(rounds, meta) {
   if (rounds[0].live) {
     const off = med(rounds, 'live.off5000.generatorCpuS');
     const on = med(rounds, 'live.on5000.generatorCpuS');
-    G.push(`| --live with one page open at 5,000 arrivals/s: generator CPU ≤ 2 % more than without | ${f1(on)} CPU-s against ${f1(off)} (${pctChange(on, off)}); the page's own process ${f1(med(rounds, 'live.on5000.liveCpuS'))} CPU-s apart | ${goal(on <= off * 1.02)} |`);
+    const paired = rounds.map((r) => pctChange(r.live?.on5000?.generatorCpuS, r.live?.off5000?.generatorCpuS)).join(', ');
+    G.push(`| --live with one page open at 5,000 arrivals/s: generator CPU ≤ 2 % more than without | medians ${f1(on)} CPU-s against ${f1(off)} (${pctChange(on, off)}; round by round ${paired}); the page's own process ${f1(med(rounds, 'live.on5000.liveCpuS'))} CPU-s apart, its Chromium ${f1(med(rounds, 'live.on5000.chromiumCpuS'))} | ${goal(on <= off * 1.02)} |`);
     G.push(`| the live page keeps up at 10,000 arrivals/s: a new second on the page every second | longest wait for the next second on the page ${f1(med(rounds, 'live.on10000.pageMaxGapS'))} s; ${pct(med(rounds, 'live.on10000.onScheduleShare'))} on schedule | ${goal(med(rounds, 'live.on10000.pageMaxGapS') <= 1.5)} |`);
   }
   if (rounds[0].monday) {
@@ -576,6 +577,7 @@ function markdown(rounds, meta) {
       L.push(`| ${label} | ${pct(v(k, 'onScheduleShare'))} | ${f1(v(k, 'lagP99Ms'))} ms | ${f1(v(k, 'generatorCpuS'))} | ${f1(v(k, 'treeCpuS'))} | ${f1(v(k, 'liveCpuS'))} | ${k === 'off5000' ? '—' : `${f0(v(k, 'liveUpdates'))}, ${f1(v(k, 'liveUpdateMs'))} ms`} | ${k === 'off5000' ? '—' : `${f0(v(k, 'pageSeconds'))}, ${f1(v(k, 'pageMaxGapS'))} s`} | ${k === 'off5000' ? '—' : f1(v(k, 'chromiumCpuS'))} |`);
     }
     L.push('', 'The live page runs in a process of its own, which reads the run folder as the run writes it (samples.csv every 200 ms, health.csv every second), judges it and sends each open page what changed: the generator\'s processes do no work for it. "Generator CPU-s" sums the CPU the run\'s own health record measured in its processes, every second; "load process tree" is everything under the benchmark\'s load process, the live page\'s process included, from /proc; the live page\'s process reports its own. On these 2 cores the page\'s process, the page\'s Chromium, the generator and the sink share the machine.', '');
+    L.push(`What the page costs where it shares the generator's cores: arrivals on schedule at 5,000/s were ${pct(v('on5000', 'onScheduleShare'))} with the page open against ${pct(v('off5000', 'onScheduleShare'))} without (start lag p99 ${f1(v('on5000', 'lagP99Ms'))} against ${f1(v('off5000', 'lagP99Ms'))} ms), the page's process and its Chromium taking ${f1(v('on5000', 'liveCpuS') + v('on5000', 'chromiumCpuS'))} CPU-s beside the generator's ${f1(v('on5000', 'generatorCpuS'))}. At 10,000/s the generator is behind its schedule with or without the page (see the arrivals above), and the page's process, below the generator's priority, showed a new second at least every ${f1(v('on10000', 'pageMaxGapS'))} s. Where the generator needs every core, open the page from another machine (--live-host).`, '');
   }
   if (rounds[0].monday) {
     const m = (key) => med(rounds, `monday.${key}`);
