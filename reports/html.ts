@@ -255,7 +255,21 @@ ${errs}`;
  * data (the live page), it updates the charts it drew in place and draws anew those whose canvas was replaced.
  */
 export const DRAW_SCRIPT = String.raw`
-var firstbellCharts = {};
+var firstbellCharts = {}, firstbellPending = {}, firstbellHidden = {};
+// Charts out of view are brought up to date when they come into view, not every time the data changes.
+var firstbellSeen = typeof IntersectionObserver === 'function' ? new IntersectionObserver(function (entries) {
+  entries.forEach(function (e) {
+    var id = e.target.id, c = firstbellCharts[id], next = firstbellPending[id];
+    firstbellHidden[id] = !e.isIntersecting;
+    if (e.isIntersecting && c && next) { delete firstbellPending[id]; firstbellUpdate(c, next); }
+  });
+}) : null;
+function firstbellUpdate(c, config) {
+  c.data.labels = config.data.labels;
+  c.data.datasets.forEach(function (d, i) { d.data = config.data.datasets[i].data; });
+  c.options = config.options;
+  c.update('none');
+}
 function firstbellDraw(data) {
   var t = data.timeline;
   // Okabe-Ito colours, readable with colour-vision deficiency; failure kinds also differ by pattern.
@@ -287,14 +301,14 @@ function firstbellDraw(data) {
     var same = c && c.canvas === el && c.data.datasets.length === config.data.datasets.length &&
       c.data.datasets.every(function (d, i) { return d.label === config.data.datasets[i].label; });
     if (same) {
-      c.data.labels = config.data.labels;
-      c.data.datasets.forEach(function (d, i) { d.data = config.data.datasets[i].data; });
-      c.options = config.options;
-      c.update('none');
+      if (firstbellHidden[id]) firstbellPending[id] = config;
+      else firstbellUpdate(c, config);
       return;
     }
     if (c) c.destroy();
+    delete firstbellPending[id];
     firstbellCharts[id] = new Chart(el, config);
+    if (firstbellSeen) firstbellSeen.observe(el);
   }
   function opts(layer, title, scales) { return { responsive: true, maintainAspectRatio: false, plugins: { markers: markers(layer), shade: t.suspectSeconds, windows: t.faults, title: { display: true, text: title } }, scales: scales }; }
   data.layers.forEach(function (layer, li) {

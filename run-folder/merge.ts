@@ -165,9 +165,7 @@ export async function mergeShards(dirs: string[], outDir: string, o: { signal?: 
     .filter((i) => !present.has(i))
     .map((index) => ({ index, why: 'no run folder of it was given to the merge' }));
   const shards: MergedShards = { count, startAt: first.shard.startAt, members: records, missing };
-  const info = mergedInfo(members, folder.id, steps, shards);
-  const watch = mergeWatch(members, dir);
-  if (watch.length) info.watch = watch;
+  const info = mergedInfo(members, folder.id, steps, shards, mergeWatch(members, dir));
   folder.series(series);
   folder.info(info);
   return { dir, shards };
@@ -202,8 +200,8 @@ function mergeWatch(members: Member[], dir: string): WatchedSource[] {
   return sources;
 }
 
-/** The merged run's run.json: the first shard's scenario and plan, every shard's counts added, and the shards as found. */
-function mergedInfo(members: Member[], id: string, steps: StepDecl[], shards: MergedShards): RunInfo {
+/** The merged run's run.json: the first shard's scenario and plan, every shard's counts added, the shards as found, and what they watched. */
+function mergedInfo(members: Member[], id: string, steps: StepDecl[], shards: MergedShards, watch: WatchedSource[]): RunInfo {
   const first = members[0]!;
   const { count, members: records, missing } = shards;
   const problems = [...members.map(unfinished).filter((x): x is string => x !== undefined), ...missing.map((x) => `shard ${x.index} of ${count}: ${x.why}`)];
@@ -225,6 +223,7 @@ function mergedInfo(members: Member[], id: string, steps: StepDecl[], shards: Me
     steps,
     ...(exited ? { targetProcess: exited } : {}),
     ...(uncaught.length ? { uncaught } : {}),
+    ...(watch.length ? { watch } : {}),
     generator: {
       arrivalsPlanned: first.run.plan.participants, arrivalsSent: sum((r) => r.arrivalsSent), late: sum((r) => r.late), dropped: sum((r) => r.dropped),
       lateThresholdMs: first.run.generator?.lateThresholdMs ?? 100, maxActive: members.reduce((a, m) => a + (m.run.generator?.maxActive ?? 0), 0),

@@ -44,7 +44,10 @@ async function startCli(args: string[]) {
 
 /** What the page shows: the last second of its broker chart, the seconds it has, the verdict and whether the broker card says broken. */
 async function look(page: Page) {
-  return page.evaluate(() => {
+  return page.evaluate(async () => {
+    // What a user watching the broker's chart sees: charts out of view are brought up to date as they come into it.
+    document.getElementById('chart-broker-load')?.scrollIntoView({ block: 'center' });
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
     const g = globalThis as unknown as { Chart: { getChart(c: Element): { data: { labels: string[]; datasets: { label: string; data: number[] }[] } } | undefined } };
     const canvas = document.getElementById('chart-broker-load');
     const chart = canvas ? g.Chart.getChart(canvas) : undefined;
@@ -63,11 +66,11 @@ async function look(page: Page) {
 describe('the live page of a run against the reference platform', () => {
   it('advances every second, shows the broker break within 2 s, serves every second from the start to a page opened late, and becomes the report', async () => {
     const dir = tempDir();
-    // A first bell in slow motion: 0 to 120 joins/s over 14 s against a broker that assigns 40/s.
+    // A first bell in slow motion: 0 to 120 joins/s over 11 s against a broker that assigns 40/s.
     const scenario = {
       name: 'live-ramp', description: 'a ramp that breaks the broker', firstBell: '08:00:00',
       population: { schools: 1, conferences: 1, participantsPerConference: 10 },
-      phases: [{ name: 'ramp', startMs: 0, durationMs: 14_000, participants: 840, curve: { kind: 'ramp', fromRate: 0, toRate: 1 } }],
+      phases: [{ name: 'ramp', startMs: 0, durationMs: 11_000, participants: 660, curve: { kind: 'ramp', fromRate: 0, toRate: 1 } }],
       observeMs: 3_000, client: { thinkTimeMs: 50, stepTimeoutMs: 10_000 },
     };
     writeFileSync(join(dir, 'live-ramp.json'), JSON.stringify(scenario));
@@ -93,13 +96,13 @@ describe('the live page of a run against the reference platform', () => {
         brokeSeenAt = Date.now();
         brokeSeenAs = v.brokerBroke;
       }
-      if (v.second >= 9 && !late) {
+      if (v.second >= 6 && !late) {
         // A page opened mid-run: every second from the start, as the first page has them.
+        early = v;
         const second = await browser.newPage();
         await second.goto(url);
         await second.waitForFunction(() => document.body.getAttribute('data-rendered') === 'true');
         late = await look(second);
-        early = await look(page);
         await second.close();
       }
       await new Promise((r) => setTimeout(r, 250));
@@ -137,7 +140,7 @@ describe('the live page of a run against the reference platform', () => {
     expect(afterBreak).toBeLessThanOrEqual(2_000);
 
     // The page opened late had every second from the start, the same as the page open from the start.
-    expect(late!.labels.length).toBeGreaterThanOrEqual(10);
+    expect(late!.labels.length).toBeGreaterThanOrEqual(7);
     expect(late!.labels[0]).toBe(early!.labels[0]);
     const common = Math.min(late!.offered.length, early!.offered.length) - 4;
     expect(late!.offered.slice(0, common)).toEqual(early!.offered.slice(0, common));
