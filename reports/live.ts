@@ -240,11 +240,6 @@ export class LiveServer {
     return this.follower?.closed ?? false;
   }
 
-  /** The run folder followed, once its run.json is there. */
-  get run() {
-    return this.follower?.run;
-  }
-
   /** The run's report is written: every page goes to it, and `/` serves it from now on. */
   final(reportPath: string): void {
     clearInterval(this.timer);
