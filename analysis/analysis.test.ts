@@ -308,6 +308,35 @@ describe('evidence that knows who spoke', () => {
     expect(analyse(runInfo(), slow(0, objective * 3), health(() => false)).layers[0]).toMatchObject({ state: 'broke', breakPoint: { second: 8, reason: 'p95 latency' } });
   });
 
+  it("counts the attempts the run's end stopped at what they had waited, only where the generator kept up to the end", () => {
+    const objective = runInfo().scenario.objectives.broker.p95Ms;
+    /** 20 joins a second, answered in 5 ms until `stallAt`; from then on none is answered, and the run's end stops them at `endMs`. */
+    const stalled = (stallAt: number, endMs: number) => {
+      const s = new Series(steps);
+      for (let sec = 0; sec < 20; sec++) {
+        for (let k = 0; k < 20; k++) {
+          const t = sec * 1000 + k;
+          const cut = sec >= stallAt;
+          s.add({ user: sec * 100 + k, layer: 'broker', step: 'join', intendedMs: t, startMs: t, endMs: cut ? Math.max(t, endMs) : t + 5, outcome: cut ? 'aborted' : 'ok', status: cut ? 0 : 200, entry: 2 });
+        }
+      }
+      return s;
+    };
+    const waitedOver = (stallAt: number, endMs: number) => Array.from({ length: (20 - stallAt) * 20 }, (_, i) => endMs - (stallAt * 1000 + Math.floor(i / 20) * 1000 + (i % 20))).filter((w) => w > objective).length;
+    // Left waiting from second 12 to the end at 20 s: the break is there, its p95 a lower bound.
+    const a = analyse(runInfo(), stalled(12, 20_000), health(() => false));
+    expect(a.layers[0]).toMatchObject({ state: 'broke', unanswered: waitedOver(12, 20_000), breakPoint: { second: 12, reason: 'p95 latency', p95AtLeast: true, recovered: false } });
+    expect(a.layers[0]!.breakPoint!.p95Ms).toBeGreaterThan(objective);
+    expect(a.headline).toContain(`; ${waitedOver(12, 20_000)} of its attempts had no answer when the run ended, after waiting longer than the objective's p95 of ${objective.toLocaleString('en-US')} ms; not recovered`);
+    // The generator behind in the last seconds: it may have been the one that never read the answers, so they are no evidence.
+    const behind = analyse(runInfo(), stalled(12, 20_000), health((t) => t >= 17));
+    expect(behind.layers[0]).toMatchObject({ state: 'met', unanswered: 0 });
+    expect(behind.verdict).toBe('generator-bound');
+    // Stopped young, under the objective's p95: no evidence either way, and the seconds before them met it.
+    const young = analyse(runInfo(), stalled(19, 19_000 + objective / 2), health(() => false));
+    expect(young.layers[0]).toMatchObject({ state: 'met', unanswered: 0 });
+  });
+
   it("treats the generator's own failures (out of local ports) as its own, never as the target's", () => {
     const s = new Series(steps);
     for (let sec = 0; sec < 20; sec++) {

@@ -28,6 +28,18 @@ function limitText(l: LayerResult): string {
   return `refuses new connections beyond ${n(c.held)} held${citedText(c.signals)}: the count stood still for ${c.forSec} s while the target turned new ones away`;
 }
 
+/** "126 of its attempts had no answer when the run ended, after waiting over its objective's p95 of 1,000 ms" */
+export function unansweredText(count: number, l: Pick<LayerResult, 'objective'>, of = 'its'): string {
+  return `${n(count)} of ${of} attempts had no answer when the run ended, after waiting longer than the objective's p95 of ${n(l.objective.p95Ms)} ms`;
+}
+
+/** A layer missed by failures over the run (or by attempts left unanswered), not by a connection limit alone. */
+function missedText(l: LayerResult): string {
+  const o = l.objective;
+  if (l.failedShare <= o.maxErrorRate && l.unanswered) return `${unansweredText(l.unanswered, l)}: more than the 5 % a p95 leaves`;
+  return `${share(l.failedShare)} of its attempts failed over the run (objective at most ${share(o.maxErrorRate)})`;
+}
+
 /**
  * A layer's state in a few words, the same on the terminal line and on the report's card: broke (when, at what load,
  * recovered or not), missed, down with the target, unclear, not judged, or met.
@@ -42,7 +54,7 @@ export function layerStateWords(l: LayerResult, a: Pick<Analysis, 'run' | 'targe
     case 'missed':
       return l.connectionLimit && l.failedShare <= o.maxErrorRate
         ? `missed its objective: ${limitText(l)}`
-        : `missed its objective: ${share(l.failedShare)} of its attempts failed over the run (objective at most ${share(o.maxErrorRate)}), in seconds too far apart to make a break${boundFailures(l, 'short')}`;
+        : `missed its objective: ${missedText(l)}, in seconds too far apart to make a break${boundFailures(l, 'short')}`;
     case 'down':
       return `stopped with the target, which went down at ${clockAt(a.run.scenario, a.run.firstBellAtMs, a.targetDown!.second)}`;
     case 'unclear':
@@ -69,7 +81,7 @@ function layerText(l: LayerResult, live: Analysis['live']): string {
   if (l.state === 'missed') {
     return l.connectionLimit && l.failedShare <= l.objective.maxErrorRate
       ? `The ${l.layer} layer ${limitText(l)}.`
-      : `The ${l.layer} layer missed its objective: ${share(l.failedShare)} of its attempts failed over the run (objective at most ${share(l.objective.maxErrorRate)}), though never for ${SUSTAIN_SECONDS} judged seconds in a row.${boundFailures(l, 'long')}${limit}`;
+      : `The ${l.layer} layer missed its objective: ${missedText(l)}, though never for ${SUSTAIN_SECONDS} judged seconds in a row.${boundFailures(l, 'long')}${limit}`;
   }
   if (l.state === 'unclear') {
     return `The ${l.layer} layer is not shown either way: ${n(l.timeoutsWhileGeneratorBound)} of its attempts timed out in seconds in which the generator was the bottleneck, which could not be told apart from the generator stalling.`;
@@ -81,6 +93,7 @@ function layerText(l: LayerResult, live: Analysis['live']): string {
   let saw = '';
   if (top) saw = `; at the break users saw ${top.label} (${pct(top)})`;
   if (over && (over.kind !== top?.kind || b.brokenForSec > 1)) saw += `${top ? ',' : '; users saw'} over the ${b.brokenForSec} s broken ${over.label} (${pct(over)})`;
+  if (b.unanswered) saw += `; ${unansweredText(b.unanswered, l, 'its')}`;
   const rec = b.recovered ? `recovered after ${b.brokenForSec} s` : notRecoveredText(live);
   const behind = b.generatorBehind ? ' The generator was behind in that second: its late sends reached the target together, a burst the plan did not have, so the break may be its making as much as the target\'s.' : '';
   return `The ${l.layer} layer broke at ${b.clock} at ${n(b.offeredPerSec)} ${l.unit} offered${conc}${citedText(b.signals)}${saw}; ${rec}.${behind}${limit}`;

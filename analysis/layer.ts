@@ -46,20 +46,35 @@ function slowerThan(b: StepSecond, o: LayerObjective): boolean {
 }
 
 /**
+ * Whether the attempts the run stopped, counted at what they had waited, put the p95 over the objective: each of
+ * them would have waited longer still, so the p95 with them is a lower bound of the one users would have seen.
+ */
+function cutOffSlower(b: StepSecond, o: LayerObjective): boolean {
+  return b.waitedOver(o.p95Ms) > 0 && b.withWaitedMs(95, 'latency') > o.p95Ms && b.withWaitedMs(95, 'service') > o.p95Ms;
+}
+
+type StepJudgement = { reason: BreakPoint['reason']; errorRate: number; p95Ms: number; atLeast?: true };
+
+/**
  * How one step fared in one second against the objective: violated (with how), met, or not judged (undefined).
  * In a second in which the generator was the bottleneck (`generatorBound`), only what the target said is evidence:
  * its failures (a status, a close, a refusal, a reset) still count, but timeouts and latency, which only the
  * generator's clock says, do not; such a second can show a violation, never that the objective was met.
+ * Attempts the run stopped after they had waited longer than the objective's p95 are evidence of a violation (never
+ * of the objective met) where the generator kept up from their second to the run's end (`waitedCounts`): nothing
+ * but the target kept them waiting.
  */
-function judgeStep(b: StepSecond, o: LayerObjective, generatorBound: boolean): { reason: BreakPoint['reason']; errorRate: number; p95Ms: number } | 'met' | undefined {
+function judgeStep(b: StepSecond, o: LayerObjective, generatorBound: boolean, waitedCounts: boolean): StepJudgement | 'met' | undefined {
   const attempts = generatorBound ? b.attempts - b.clockOnly : b.attempts;
-  if (attempts < MIN_ATTEMPTS_PER_SECOND) return undefined;
-  const errorRate = (generatorBound ? b.failed - b.clockOnly : b.failed) / attempts;
-  const p95Ms = b.latencyMs(95);
-  if (errorRate > o.maxErrorRate) return { reason: 'error rate', errorRate, p95Ms };
+  const unanswered = waitedCounts && !generatorBound ? b.waitedOver(o.p95Ms) : 0;
+  if (attempts + unanswered < MIN_ATTEMPTS_PER_SECOND) return undefined;
+  const errorRate = attempts ? (generatorBound ? b.failed - b.clockOnly : b.failed) / attempts : 0;
+  const judged = attempts >= MIN_ATTEMPTS_PER_SECOND;
+  if (judged && errorRate > o.maxErrorRate) return { reason: 'error rate', errorRate, p95Ms: b.latencyMs(95) };
   if (generatorBound) return undefined;
-  if (slowerThan(b, o)) return { reason: 'p95 latency', errorRate, p95Ms };
-  return 'met';
+  if (judged && slowerThan(b, o)) return { reason: 'p95 latency', errorRate, p95Ms: b.latencyMs(95) };
+  if (unanswered && cutOffSlower(b, o)) return { reason: 'p95 latency', errorRate, p95Ms: b.withWaitedMs(95, 'latency'), atLeast: true };
+  return judged ? 'met' : undefined;
 }
 
 /** The step whose success means a participant got through the layer; the last step that is not held when none is marked. */
@@ -119,14 +134,18 @@ export class LayerView {
 
   /**
    * Attempts of the steps that bring participants in (by intended second; heartbeats are no evidence that new
-   * participants get through), and whether every step with attempts, heartbeats too, met the objective.
+   * participants get through), those the run's end stopped past the objective's p95 too, and whether every step with
+   * attempts, heartbeats too, met the objective.
    */
   check(sec: number): SecondCheck {
     let attempts = 0;
     let met = true;
     for (const d of this.steps) {
       const b = this.bucketOf(sec, d);
-      if (!b || b.attempts === 0) continue;
+      if (!b) continue;
+      if (cutOffSlower(b, this.objective)) met = false;
+      if (!d.held) attempts += b.waitedOver(this.objective.p95Ms);
+      if (b.attempts === 0) continue;
       if (!d.held) attempts += b.attempts;
       if (b.failed / b.attempts > this.objective.maxErrorRate || slowerThan(b, this.objective)) met = false;
     }
@@ -149,7 +168,7 @@ export class LayerView {
   }
 }
 
-type Violation = { step: string; reason: BreakPoint['reason']; errorRate: number; p95Ms: number };
+type Violation = StepJudgement & { step: string };
 /**
  * The layer's seconds judged: per second violating (true), compliant (false) or not judged (undefined), and the
  * first violation of each violating second; and the same for each of its steps on its own.
@@ -161,11 +180,12 @@ function judgeSeconds(v: LayerView, last: number, suspect: Set<number>): Judged 
   const state: (boolean | undefined)[] = [];
   const firstViolation: Violation[] = [];
   const byStep: (boolean | undefined)[][] = v.steps.map(() => []);
+  const lastSuspect = Math.max(-1, ...suspect);
   for (let sec = 0; sec <= last; sec++) {
     const bound = suspect.has(sec);
     v.steps.forEach((d, k) => {
       const b = v.bucketOf(sec, d);
-      const x = b ? judgeStep(b, v.objective, bound) : undefined;
+      const x = b ? judgeStep(b, v.objective, bound, sec > lastSuspect) : undefined;
       if (x === undefined) return;
       byStep[k]![sec] = x !== 'met';
       if (x === 'met') {
@@ -245,6 +265,16 @@ function failuresIn(v: LayerView, from: number, to: number): { kinds: Record<str
   return { kinds, failed };
 }
 
+/**
+ * Attempts of the layer in `from..to` (by intended start) that the run stopped after they had waited longer than its
+ * objective's p95, where the generator kept up from their second to the end.
+ */
+function unansweredIn(v: LayerView, from: number, to: number, suspect: Set<number>): number {
+  let n = 0;
+  for (let sec = Math.max(from, Math.max(-1, ...suspect) + 1); sec <= to; sec++) for (const d of v.steps) n += v.bucketOf(sec, d)?.waitedOver(v.objective.p95Ms) ?? 0;
+  return n;
+}
+
 /** The last second in which the layer had attempts. */
 function lastLoaded(v: LayerView, last: number): number {
   for (let sec = last; sec >= 0; sec--) if (v.check(sec).attempts > 0) return sec;
@@ -264,7 +294,8 @@ function breakPointOf(v: LayerView, run: RunInfo, judged: Judged, breakAt: numbe
     second: breakAt,
     clock: clockAt(run.scenario, run.firstBellAtMs, breakAt),
     offeredPerSec: v.offered(breakAt),
-    step: fv.step, reason: fv.reason, errorRate: fv.errorRate, p95Ms: fv.p95Ms,
+    step: fv.step, reason: fv.reason, errorRate: fv.errorRate, p95Ms: fv.p95Ms, ...(fv.atLeast ? { p95AtLeast: true } : {}),
+    unanswered: unansweredIn(v, breakAt, last, suspect),
     concurrency: (conc.held[breakAt] ?? 0) + (conc.inFlight[breakAt] ?? 0),
     held: conc.held[breakAt] ?? 0,
     symptomsAtBreak: symptoms(failuresIn(v, breakAt, breakAt).kinds),
@@ -324,13 +355,15 @@ export function analyseLayer(layer: Layer, series: Series, run: RunInfo, last: n
   // A limit on connections stands at a count of held participants, whatever the arrivals did around it.
   const limit = peakHeld > 0 ? connectionLimit(own.held, (sec) => v.refused(sec), last, LIMIT_SECONDS) : undefined;
   const wasJudged = judged.state.some((x) => x !== undefined);
-  const over = shares.share > v.objective.maxErrorRate;
+  const unanswered = unansweredIn(v, 0, last, suspect);
+  // More than the 5 % of attempts a p95 leaves were still unanswered past it at the end: the p95 was over the objective.
+  const over = shares.share > v.objective.maxErrorRate || unanswered > 0.05 * (total.attempts + unanswered);
   const state: LayerState = breakAt >= 0 ? 'broke' : !wasJudged ? 'not-judged' : over || limit ? 'missed' : shares.withBound > v.objective.maxErrorRate ? 'unclear' : 'met';
   const result: LayerAnalysis = {
     judgedSeconds: judged.state, view: v,
     layer, state, objective: v.objective, unit: UNITS[layer], attempts: total.attempts, failed: total.failed,
     failedShare: Math.round(shares.share * 10_000) / 10_000, timeoutsWhileGeneratorBound: shares.clockBound, failedWhileGeneratorBound: shares.spokenBound, judged: wasJudged,
-    met: state === 'met', peakOfferedPerSec: peakOffered, peakGoodputPerSec: peakGood, peakHeld,
+    met: state === 'met', peakOfferedPerSec: peakOffered, peakGoodputPerSec: peakGood, peakHeld, unanswered,
   };
   // A limit on held connections is the layer's limit; a rate completed under it is not its capacity.
   const capacity = limit ? undefined : capacityOf(v, judged.state, last, suspect, breakAt);

@@ -50,6 +50,13 @@ export interface BreakPoint {
   reason: 'error rate' | 'p95 latency';
   errorRate: number;
   p95Ms: number;
+  /**
+   * True when the p95 is a lower bound: attempts the run stopped, still unanswered, count at what they had waited
+   * (each would have waited longer still).
+   */
+  p95AtLeast?: boolean;
+  /** Attempts of the layer from the break on that the run's end stopped after they had waited longer than the objective's p95, unanswered. */
+  unanswered: number;
   /** Participants connected when it broke (holding a connection, or with an attempt under way), at the break second's end. */
   concurrency: number;
   /** Of those, participants holding a connection. */
@@ -144,6 +151,11 @@ export interface LayerResult {
   peakGoodputPerSec: number;
   /** Most participants holding a connection on the layer at a second's end. */
   peakHeld: number;
+  /**
+   * Its attempts that the run's end stopped after they had waited longer than its objective's p95 with no answer
+   * (where the generator kept up from their second to the end): over the objective, though never ended.
+   */
+  unanswered: number;
   capacity?: Capacity;
   knee?: Knee;
   breakPoint?: BreakPoint;

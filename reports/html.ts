@@ -47,7 +47,7 @@ function symptomList(list: Symptom[]): string {
 function layerCard(l: LayerResult, a: Analysis): string {
   const o = l.objective;
   const objective = `objective: ≤ ${pct(o.maxErrorRate)} errors and p95 ≤ ${ms(o.p95Ms)} per second`;
-  const counts = `${l.failed} of ${l.attempts} attempts failed`;
+  const counts = `${l.failed} of ${l.attempts} attempts failed${l.unanswered ? `, ${l.unanswered} more had no answer when the run ended` : ''}`;
   const limit = l.connectionLimit
     ? `<p class="limit"><b>Connection limit: refuses new connections beyond ${l.connectionLimit.held} held.</b> The count of held participants stood still for ${l.connectionLimit.forSec} s while the target turned new connects away, whatever arrived.</p>`
     : '';
@@ -67,10 +67,10 @@ function layerCard(l: LayerResult, a: Analysis): string {
   }
   const b = l.breakPoint;
   return `<div class="card broken"><h3>${esc(l.layer)}</h3><p class="state">broke at ${esc(b.clock)}</p>
-<p>at <b>${b.offeredPerSec} ${esc(l.unit)}</b> offered with <b>${b.concurrency}</b> participants connected (${b.held} holding)${esc(citedText(b.signals))}; ${esc(b.step)} ${b.reason === 'error rate' ? `failed ${pct(b.errorRate)}` : `p95 ${ms(b.p95Ms)}`} in that second.</p>
+<p>at <b>${b.offeredPerSec} ${esc(l.unit)}</b> offered with <b>${b.concurrency}</b> participants connected (${b.held} holding)${esc(citedText(b.signals))}; ${esc(b.step)} ${b.reason === 'error rate' ? `failed ${pct(b.errorRate)}` : `p95 ${b.p95AtLeast ? 'at least ' : ''}${ms(b.p95Ms)}`} in that second${b.p95AtLeast ? ', counting the attempts still unanswered when the run ended at what they had waited' : ''}.</p>
 ${limit}<p>What users saw in the break second:</p><ul class="at-break">${symptomList(b.symptomsAtBreak)}</ul>
 <p>Over the ${b.brokenForSec} s it was broken:</p><ul class="window">${symptomList(b.symptoms)}</ul>
-<p>${b.failedAttempts} failed attempts; ${b.recovered ? `recovered after <b>${b.brokenForSec} s</b> (10 or more attempts over 3 s or more, every second meeting the objective)` : `<b>${notRecoveredText(a.live)}</b>`}${b.recovered ? `, ${b.recoveryAfterBurstSec} s after the burst's arrivals ended` : ''}.</p>
+<p>${b.failedAttempts} failed attempts${b.unanswered ? ` and ${b.unanswered} unanswered when the run ended` : ''}; ${b.recovered ? `recovered after <b>${b.brokenForSec} s</b> (10 or more attempts over 3 s or more, every second meeting the objective)` : `<b>${notRecoveredText(a.live)}</b>`}${b.recovered ? `, ${b.recoveryAfterBurstSec} s after the burst's arrivals ended` : ''}.</p>
 ${capacityLine(l)}<p class="small">${esc(objective)}</p></div>`;
 }
 

@@ -20,7 +20,7 @@ export function summaryJson(a: Analysis): object {
     layers: a.layers.map((l) => ({
       layer: l.layer, state: l.state, met: l.met, judged: l.judged, objective: l.objective, unit: l.unit, attempts: l.attempts, failed: l.failed,
       failedShare: l.failedShare, timeoutsWhileGeneratorBound: l.timeoutsWhileGeneratorBound, failedWhileGeneratorBound: l.failedWhileGeneratorBound,
-      peakOfferedPerSec: l.peakOfferedPerSec, peakGoodputPerSec: l.peakGoodputPerSec, peakHeld: l.peakHeld,
+      peakOfferedPerSec: l.peakOfferedPerSec, peakGoodputPerSec: l.peakGoodputPerSec, peakHeld: l.peakHeld, unanswered: l.unanswered,
       capacity: l.capacity ?? null, knee: l.knee ?? null, breakPoint: l.breakPoint ?? null, connectionLimit: l.connectionLimit ?? null,
     })),
     steps: a.steps,

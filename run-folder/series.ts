@@ -10,6 +10,21 @@ function newHistogram(): hdr.Histogram {
   return hdr.build({ bitBucketSize: 32, numberOfSignificantValueDigits: 2, autoResize: true, lowestDiscernibleValue: 1, highestTrackableValue: 2 });
 }
 
+/** Values in `h` above `limit`, found by the ranks its percentiles give (to its 1 % resolution). */
+function countOver(h: hdr.Histogram, limit: number): number {
+  const n = h.totalCount;
+  if (n === 0 || h.maxValue <= limit) return 0;
+  // The smallest rank k (1..n) whose value is above the limit; every rank above it is too.
+  let lo = 1;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (h.getValueAtPercentile((mid / n) * 100) > limit) hi = mid;
+    else lo = mid + 1;
+  }
+  return n - lo + 1;
+}
+
 export function stepKey(layer: Layer, step: string): string {
   return `${layer}.${step}`;
 }
@@ -31,11 +46,17 @@ export class StepSecond {
   latency = newHistogram();
   /** Service time from actual start, µs, over all ended attempts. */
   service = newHistogram();
+  /**
+   * How long the attempts the run stopped had waited from their actual start, µs (made at the first of them): each
+   * one's latency, had it been answered, was at least that.
+   */
+  waited: hdr.Histogram | undefined;
 
   add(s: Sample): void {
     if (s.entry && s.outcome !== 'script_error' && s.outcome !== 'not_allowed') this.entries++;
     if (s.outcome === 'aborted') {
       this.aborted++;
+      (this.waited ??= newHistogram()).recordValue(Math.max(1, Math.round((s.endMs - s.startMs) * US_PER_MS)));
       return;
     }
     if (s.outcome === 'generator') {
@@ -61,6 +82,7 @@ export class StepSecond {
     for (const [k, v] of Object.entries(o.failures)) this.failures[k] = (this.failures[k] ?? 0) + v;
     this.latency.add(o.latency);
     this.service.add(o.service);
+    if (o.waited) (this.waited ??= newHistogram()).add(o.waited);
   }
 
   get failed(): number {
@@ -81,11 +103,28 @@ export class StepSecond {
     return this.service.totalCount === 0 ? 0 : this.service.getValueAtPercentile(p) / US_PER_MS;
   }
 
+  /**
+   * Percentile `p` of latency (or of service time) with the attempts the run stopped counted at what they had
+   * waited, ms: a lower bound, since each of those would have waited longer still.
+   */
+  withWaitedMs(p: number, of: 'latency' | 'service'): number {
+    const h = newHistogram();
+    h.add(this[of]);
+    if (this.waited) h.add(this.waited);
+    return h.totalCount === 0 ? 0 : h.getValueAtPercentile(p) / US_PER_MS;
+  }
+
+  /** Attempts the run stopped after they had waited more than `ms`. */
+  waitedOver(ms: number): number {
+    return this.waited ? countOver(this.waited, ms * US_PER_MS) : 0;
+  }
+
   toJSON(): StepSecondJson {
     return {
       attempts: this.attempts, ok: this.ok, aborted: this.aborted, failures: this.failures,
       ...(this.generator ? { generator: this.generator } : {}), ...(this.entries ? { entries: this.entries } : {}),
       latency: hdr.encodeIntoCompressedBase64(this.latency), service: hdr.encodeIntoCompressedBase64(this.service),
+      ...(this.waited ? { waited: hdr.encodeIntoCompressedBase64(this.waited) } : {}),
     };
   }
 
@@ -99,6 +138,7 @@ export class StepSecond {
     b.failures = { ...j.failures };
     b.latency.add(hdr.decodeFromCompressedBase64(j.latency, 32, false));
     b.service.add(hdr.decodeFromCompressedBase64(j.service, 32, false));
+    if (j.waited) (b.waited = newHistogram()).add(hdr.decodeFromCompressedBase64(j.waited, 32, false));
     return b;
   }
 }
@@ -113,6 +153,8 @@ export interface StepSecondJson {
   /** HdrHistogram compressed base64 (V2), µs. */
   latency: string;
   service: string;
+  /** The attempts the run stopped: how long each had waited, µs (absent when none). */
+  waited?: string;
 }
 
 /** Participants as whole journeys: who got in, how fast, and who did not. Mergeable counts. */

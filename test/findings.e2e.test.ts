@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { EXIT, main } from '../cli.js';
 import { captureIo, tempDir } from './helpers.js';
 import { startNginx } from './servers/nginx.js';
-import { startHoldServer, startOutageServer, startQueueServer } from './servers/truth.js';
+import { startHoldServer, startOutageServer, startQueueServer, startStallServer } from './servers/truth.js';
 
 const JOURNEYS = new URL('./journeys/', import.meta.url).pathname;
 
@@ -149,6 +149,30 @@ describe('an outage of a known length', () => {
       await server.close();
     }
   }, 120_000);
+});
+
+describe('a server that stalls at a set point, in a run shorter than the step timeout', () => {
+  it('breaks where it stalled, counting the requests still unanswered at the end at what they had waited, and never passes', async () => {
+    const server = await startStallServer(60);
+    try {
+      // 20 joins a second for 6 s; the 60th request, at about 3 s, is the first left waiting; the 30-s step timeout is never reached.
+      const r = await run('join.ts', server.url, steady(20, 6_000));
+      expect(r.code, r.err).toBe(EXIT.objectivesFailed);
+      const broker = layer(r.summary, 'broker');
+      const b = broker.breakPoint;
+      expect(b, r.summary.headline).toMatchObject({ reason: 'p95 latency', p95AtLeast: true, recovered: false });
+      const stalledAt = (server.log.outageFromEpochMs! - r.run.zeroEpochMs) / 1000;
+      measured('stall', b.second, Math.floor(stalledAt), ' s');
+      expect(Math.abs(b.second - Math.floor(stalledAt)), r.summary.headline).toBeLessThanOrEqual(1);
+      // Every request it left waiting had waited over a second by the end (the last was sent 3 s before it): each is counted.
+      expect(b.unanswered).toBe(server.log.held);
+      expect(broker.unanswered).toBe(server.log.held);
+      expect(r.summary.headline).toContain(`${server.log.held} of its attempts had no answer when the run ended, after waiting longer than the objective's p95 of`);
+      expect(r.summary.users.cutOff).toBe(server.log.held);
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
 });
 
 describe('a platform that answers nothing but 502', () => {

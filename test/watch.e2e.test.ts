@@ -42,20 +42,28 @@ function watchCsv(folder: string, column: string): { seconds: number[]; values: 
 const layer = (s: Record<string, any>, name: string) => (s.layers as Record<string, any>[]).find((l) => l.layer === name)!;
 
 describe('a Janus that runs out of open files, watched by its pid', () => {
-  it("names its open files at their limit in the finding that it went down, and watch.csv has one row a second", async () => {
-    const [janus] = await startJanusFarms(1, { openFiles: 256 });
+  it("names its open files at their limit in the finding, whether it died of them or stopped answering, and watch.csv has one row a second", async () => {
+    // 200 participants hold a connection each, beyond the limit with Janus' own files at its start.
+    const LIMIT = 256;
+    const [janus] = await startJanusFarms(1, { openFiles: LIMIT });
     try {
       const pid = janus!.pid()!;
       const r = await run({ phases: steady(25, 8_000), client: { heartbeatMs: 1_000 }, observeMs: 2_000, watch: { sources: ['process:janus'] } }, janus!.wsUrl, ['--target-kind', 'janus', '--watch', `pid:${pid}`, '--target-pid', String(pid)]);
       expect(r.code, r.err).toBe(EXIT.objectivesFailed);
+      // At its limit Janus either dies (a file it needs for a new session cannot be opened) or accepts no more
+      // connections and leaves them waiting: the finding that it went down, or the break with attempts unanswered.
       const down = r.summary!.targetDown;
-      expect(down, r.summary!.headline).not.toBeNull();
+      const broke = layer(r.summary!, 'media').breakPoint;
+      const finding = down ?? broke;
+      expect(finding, r.summary!.headline).toBeTruthy();
+      if (!down) expect(r.summary!.headline).toMatch(/; \d+ of its attempts had no answer when the run ended, after waiting longer than the objective's p95 of 1,000 ms; not recovered by the end of the run\.$/);
       // Watched by its name too (the scenario file's own watch): the same finding, under its name.
-      expect(down.signals, r.summary!.headline).toEqual([expect.stringMatching(/^janus's open files had reached \d+ of its limit of 256$/), expect.stringMatching(new RegExp(`^process ${pid}'s open files had reached \\d+ of its limit of 256$`))]);
-      const reached = Number(/reached (\d+)/.exec(down.signals[1])![1]);
-      console.info(`measured: Janus's open files at its death ${reached} against its limit 256`);
-      // Read ten times a second: the last look before it died, within the share of its limit the finding takes for "at it".
-      expect(reached).toBeGreaterThanOrEqual(0.95 * 256);
+      const fdSignals = (finding.signals as string[]).filter((x) => x.includes('open files'));
+      expect(fdSignals, r.summary!.headline).toEqual([expect.stringMatching(new RegExp(`^janus's open files had reached \\d+ of its limit of ${LIMIT}$`)), expect.stringMatching(new RegExp(`^process ${pid}'s open files had reached \\d+ of its limit of ${LIMIT}$`))]);
+      const reached = Number(/reached (\d+)/.exec(fdSignals[1]!)![1]);
+      console.info(`measured: Janus's open files ${down ? 'at its death' : 'when it stopped answering'} ${reached} against its limit ${LIMIT}`);
+      // Read ten times a second: the last look before, within the share of its limit the finding takes for "at it".
+      expect(reached).toBeGreaterThanOrEqual(0.95 * LIMIT);
       expect(r.summary!.headline).toContain(`process ${pid}'s open files had reached`);
       const fds = watchCsv(r.folder, `pid${pid}.fds`);
       // By name, the same process: its open files as the pid's, but for what opened between the two reads.
@@ -64,9 +72,11 @@ describe('a Janus that runs out of open files, watched by its pid', () => {
       expect(fds.seconds).toEqual(fds.seconds.map((_, i) => i));
       const info = JSON.parse(readFileSync(join(r.folder, 'run.json'), 'utf8')) as { plannedEndMs: number; watch: { failures?: { message: string }[] }[] };
       expect(fds.seconds.length).toBeGreaterThanOrEqual(Math.floor(info.plannedEndMs / 1000) - 1);
-      // Its death is a failure of the watch too, named with the second it began.
-      expect(info.watch[1]!.failures?.[0]?.message).toBe(`process ${pid} is not running (it exited)`);
-      expect(info.watch[0]!.failures?.[0]?.message).toBe('no process named janus is running');
+      if (down) {
+        // Its death is a failure of the watch too, named with the second it began.
+        expect(info.watch[1]!.failures?.[0]?.message).toBe(`process ${pid} is not running (it exited)`);
+        expect(info.watch[0]!.failures?.[0]?.message).toBe('no process named janus is running');
+      } else expect(info.watch.every((w) => !w.failures?.length)).toBe(true);
     } finally {
       await janus?.stop();
     }

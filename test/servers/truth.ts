@@ -1,5 +1,5 @@
 // Loopback servers with a known truth for the findings tests: one that queues at a fixed service rate, one that
-// holds WebSockets and dies at a set number of them, and one with an outage of a set length.
+// holds WebSockets and dies at a set number of them, one with an outage of a set length, and one that stalls.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
@@ -120,6 +120,29 @@ export async function startOutageServer(afterRequests: number, forMs: number): P
     const down = log.outageFromEpochMs !== undefined && now >= log.outageFromEpochMs && now < log.outageToEpochMs!;
     if (!down) log.served++;
     res.writeHead(down ? 503 : 200, { 'content-type': 'application/json' }).end(down ? '{"error":"down"}' : '{"ok":true}');
+  });
+  const sockets = tracked(server);
+  const url = await listen(server);
+  const close = closer(server, sockets);
+  return { url, log, close };
+}
+
+/**
+ * Answers 200 until its `afterRequests`-th request; from that one on it takes requests and answers none, as a
+ * process stuck on a lock does (its kernel still accepts). `log.held` counts the requests left waiting.
+ */
+export async function startStallServer(afterRequests: number): Promise<TruthServer> {
+  const log: TruthServer['log'] = { served: 0, held: 0 };
+  let requests = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    if (++requests === afterRequests) log.outageFromEpochMs = Date.now();
+    if (requests >= afterRequests) {
+      log.held++;
+      return;
+    }
+    log.served++;
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
   });
   const sockets = tracked(server);
   const url = await listen(server);
