@@ -5,6 +5,7 @@ import { FirstbellError } from '../lib/errors.js';
 import { VERSION } from '../lib/version.js';
 import { ProblemsError } from '../scenarios/model.js';
 import { addFixtureCommand } from './fixture.js';
+import { addHarCommand } from './har.js';
 import { addK6Commands } from './k6.js';
 import { addNewCommand } from './new.js';
 import { addPlanCommands } from './plan.js';
@@ -36,6 +37,7 @@ Exit codes: 0 objectives met, 1 internal error, 2 usage or config error, 3 targe
   addTimetableCommand(program, io, setAction);
   addFixtureCommand(program, io, setAction);
   addNewCommand(program, io, setAction);
+  addHarCommand(program, io, setAction);
   return program;
 }
 

@@ -1,0 +1,60 @@
+// import har: a browser's recording of the platform (HAR) into a typed journey module, correlated offline.
+import { existsSync, mkdirSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { correlate } from '../har/correlate.js';
+import { readHar, recordingOf } from '../har/har.js';
+import { journeySource } from '../har/journey-source.js';
+import { writeFileAtomic } from '../run-folder/writer.js';
+import { EXIT, UsageError, type Io, type SetAction } from './shared.js';
+
+export interface HarImport {
+  journey: string;
+  csv?: string;
+  steps: { name: string; layer: string }[];
+  variables: string[];
+  left: string[];
+  origin: string;
+}
+
+/** Imports `file` into the journey module `out` (and its data file beside it); refuses to overwrite without `force`. */
+export function importHar(file: string, out: string, opts: { origin?: string; force?: boolean } = {}): HarImport {
+  if (!/\.(ts|mts)$/.test(out)) throw new UsageError(`--out ${out}: give a TypeScript file for the journey, e.g. --out journey.ts`);
+  const csvPath = join(dirname(out), `${basename(out).replace(/\.m?ts$/, '')}.users.csv`);
+  for (const f of [out, csvPath]) if (existsSync(f) && !opts.force) throw new UsageError(`${f} exists; give another --out, or --force to overwrite it`);
+  if (opts.origin !== undefined && !/^(https?|wss?):\/\/[^/]+/i.test(opts.origin)) throw new UsageError(`--origin ${opts.origin}: give the platform's origin, e.g. http://127.0.0.1:8080`);
+  const recording = recordingOf(readHar(file), { origin: opts.origin });
+  const c = correlate(recording);
+  const j = journeySource(c, basename(file), basename(csvPath));
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileAtomic(out, j.source);
+  if (j.csv) writeFileAtomic(csvPath, j.csv);
+  return { journey: out, ...(j.csv ? { csv: csvPath } : {}), steps: j.steps, variables: c.variables.map((v) => v.name), left: recording.left, origin: recording.origin };
+}
+
+export function addHarCommand(program: Command, io: Io, setAction: SetAction): void {
+  const importer = program.commands.find((c) => c.name() === 'import');
+  if (!importer) throw new Error('the import command is missing');
+  importer
+    .command('har')
+    .description("turn a browser's recording of your platform (HAR from the developer tools' Network panel) into a typed journey module, with the values it hands out taken from its answers")
+    .argument('<file>', 'the HAR file')
+    .requiredOption('--out <file>', 'the journey module to write (its typed credentials go to <name>.users.csv beside it)')
+    .option('--origin <url>', "the platform's origin, when the recording's first page is not on it")
+    .option('--force', 'overwrite the journey and its data file')
+    .action((file: string, o: { out: string; origin?: string; force?: boolean }) =>
+      setAction(async () => {
+        const cwd = io.cwd ?? process.cwd();
+        const r = importHar(resolve(cwd, file), resolve(cwd, o.out), o);
+        const lines = [
+          `journey: ${o.out} (${r.steps.length} steps: ${r.steps.map((s) => `${s.name} ${s.layer}`).join(', ')})`,
+          `taken from the answers: ${r.variables.length ? r.variables.join(', ') : 'nothing (the cookies go back by themselves)'}`,
+          ...(r.csv ? [`data: ${r.csv}: one row per test account (the recording's is the first); give it as the scenario's "data": { "csv": … }`] : []),
+          ...(r.left.length ? [`left out: ${r.left.join('; ')}`] : []),
+          `run it: npx firstbell run monday-0800 --journey ${o.out} --target ${r.origin} --scale 0.001`,
+        ];
+        io.stdout.write(lines.join('\n') + '\n');
+        return EXIT.ok;
+      }),
+    );
+}

@@ -1,0 +1,174 @@
+// Offline correlation: values the platform handed out in an answer (a JSON field, a hidden form field, a meta tag,
+// a header, a cookie) that the browser sent back later (in a URL, a body, a header, a WebSocket message) become
+// variables taken from that answer; credentials the user typed become columns of the scenario's data.
+import type { Body, Recorded, Recording } from './har.js';
+
+/** How a variable is taken out of its answer. */
+export type Extraction = { kind: 'json'; path: string } | { kind: 'formField'; name: string } | { kind: 'meta'; name: string } | { kind: 'header'; name: string } | { kind: 'cookie'; name: string };
+
+/** A value the journey takes from the answer to request `from`, named `name`. */
+export interface Variable {
+  name: string;
+  from: number;
+  how: Extraction;
+  value: string;
+  /** A JSON number in its answer: sent back as a number where the recording sent one. */
+  numeric: boolean;
+}
+
+/** A credential the user typed: a column of the scenario's data, the participant's test account without one. */
+export interface Credential {
+  name: string;
+  column: string;
+  value: string;
+  fallback: 'user' | 'password';
+}
+
+/** Text with values in it: literal parts and variables. */
+export type Parts = (string | { v: string; numeric?: boolean })[];
+
+export interface Correlated {
+  recording: Recording;
+  variables: Variable[];
+  credentials: Credential[];
+}
+
+const USER_KEY = /^(user(_?name)?|login|e-?mail|account|benutzer(name)?|name)$/i;
+const PASSWORD_KEY = /^(pass(word)?|passwd|pwd|pin|kennwort|passwort)$/i;
+const BORING = new Set(['true', 'false', 'null', 'undefined', 'none', 'json', 'text', 'html', 'http', 'https', 'GET', 'POST']);
+const RESERVED = new Set(['vu', 'signal', 'res', 'extract', 'ws', 'defineJourney', 'await', 'const', 'let', 'var', 'new', 'this', 'class', 'function', 'return', 'default', 'delete', 'in', 'for', 'if', 'else', 'case', 'switch', 'try', 'catch', 'do', 'while', 'with', 'void', 'typeof', 'instanceof', 'yield', 'import', 'export', 'enum', 'super', 'throw', 'finally', 'continue', 'break', 'debugger', 'null', 'true', 'false']);
+
+/** A value worth following: long enough not to turn up by chance. */
+const worth = (v: string) => v.length >= 4 && !BORING.has(v) && !/^\s|\s$/.test(v) && !(/^\d+$/.test(v) && v.length < 3);
+
+const GENERIC = /^(id|uuid|name|value|key|code|ref)$/i;
+
+/** A name for the value at a JSON path: its key, with its parent's where the key says little ("user.id" → user_id). */
+function keyOf(path: string): string {
+  const keys = path.split(/\.|\[\d+\]/).filter(Boolean);
+  const last = keys.at(-1) ?? 'value';
+  return GENERIC.test(last) && keys.length > 1 ? `${keys.at(-2)}_${last}` : last;
+}
+
+/** JSON leaves of a value with their paths ("session.token", "rooms[0].id"). */
+export function leaves(value: unknown, path = ''): { path: string; key: string; value: string; numeric: boolean }[] {
+  if (typeof value === 'string') return [{ path, key: keyOf(path), value, numeric: false }];
+  if (typeof value === 'number' && Number.isInteger(value)) return [{ path, key: keyOf(path), value: String(value), numeric: true }];
+  if (Array.isArray(value)) return value.flatMap((x, i) => leaves(x, `${path}[${i}]`));
+  if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, x]) => (/^[A-Za-z_$][\w$-]*$/.test(k) ? leaves(x, path ? `${path}.${k}` : k) : []));
+  return [];
+}
+
+/** Values an answer hands out, with how to take each out of it. */
+function handedOut(r: Recorded): { how: Extraction; value: string; key: string; numeric: boolean }[] {
+  const out: { how: Extraction; value: string; key: string; numeric: boolean }[] = [];
+  if (/json/i.test(r.answerType) || /^\s*[[{]/.test(r.answer)) {
+    try {
+      for (const l of leaves(JSON.parse(r.answer))) out.push({ how: { kind: 'json', path: l.path }, value: l.value, key: l.key, numeric: l.numeric });
+    } catch {
+      // Not JSON: read as HTML below.
+    }
+  }
+  for (const tag of r.answer.match(/<input\b[^>]*>/gi) ?? []) {
+    const name = /\bname\s*=\s*["']([^"']+)["']/i.exec(tag)?.[1];
+    const value = /\bvalue\s*=\s*"([^"]*)"|\bvalue\s*=\s*'([^']*)'/i.exec(tag);
+    if (name && value) out.push({ how: { kind: 'formField', name }, value: value[1] ?? value[2] ?? '', key: name, numeric: false });
+  }
+  for (const tag of r.answer.match(/<meta\b[^>]*>/gi) ?? []) {
+    const name = /\b(?:name|property)\s*=\s*["']([^"']+)["']/i.exec(tag)?.[1];
+    const value = /\bcontent\s*=\s*"([^"]*)"|\bcontent\s*=\s*'([^']*)'/i.exec(tag);
+    if (name && value) out.push({ how: { kind: 'meta', name }, value: value[1] ?? value[2] ?? '', key: name, numeric: false });
+  }
+  for (const [k, v] of r.answerHeaders) {
+    if (k === 'set-cookie') {
+      const m = /^\s*([^=;\s]+)=([^;]*)/.exec(v);
+      if (m) out.push({ how: { kind: 'cookie', name: m[1]! }, value: m[2]!, key: m[1]!, numeric: false });
+    } else if (k === 'location') out.push({ how: { kind: 'header', name: k }, value: v, key: 'location', numeric: false });
+    else if (/^x-|token|session/i.test(k)) out.push({ how: { kind: 'header', name: k }, value: v, key: k, numeric: false });
+  }
+  return out.filter((x) => worth(x.value));
+}
+
+/** Everything a request sent, as text, to find values in. */
+export function sentText(r: Recorded): string {
+  return [r.path, safeDecode(r.path), ...r.headers.map(([, v]) => v), bodyText(r.body), ...(r.ws ?? []).filter((m) => m.send).map((m) => m.data)].join('\n');
+}
+
+function bodyText(b: Body | undefined): string {
+  if (!b) return '';
+  if (b.kind === 'form') return b.fields.map(([k, v]) => `${k}=${v}`).join('\n');
+  return b.kind === 'json' ? JSON.stringify(b.value) : b.text;
+}
+
+export function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** A JavaScript identifier from a field name ("csrf_token" → csrfToken), unique among `taken`. */
+export function identifier(raw: string, taken: Set<string>): string {
+  const words = raw.replace(/([a-z])([A-Z])/g, '$1 $2').split(/[^A-Za-z0-9]+/).filter(Boolean);
+  let id = words.map((w, i) => (i === 0 ? w.toLowerCase() : w[0]!.toUpperCase() + w.slice(1).toLowerCase())).join('') || 'value';
+  if (/^\d/.test(id)) id = `v${id}`;
+  let name = id;
+  for (let k = 2; taken.has(name) || RESERVED.has(name); k++) name = `${id}${k}`;
+  taken.add(name);
+  return name;
+}
+
+/** The credentials typed into the recording's bodies: user and password fields the platform did not hand out. */
+function credentialsOf(requests: Recorded[], taken: Set<string>): Credential[] {
+  const found = new Map<string, Credential>();
+  for (const r of requests) {
+    const fields = r.body?.kind === 'form' ? r.body.fields.map(([key, value]) => ({ key, value })) : r.body?.kind === 'json' ? leaves(r.body.value).filter((l) => !l.numeric) : [];
+    for (const { key, value } of fields) {
+      const fallback = PASSWORD_KEY.test(key) ? 'password' : USER_KEY.test(key) ? 'user' : undefined;
+      if (!fallback || !value || found.has(key)) continue;
+      found.set(key, { name: identifier(key, taken), column: key, value, fallback });
+    }
+  }
+  return [...found.values()];
+}
+
+/** The recording correlated: the values the platform handed out and got back, and the credentials typed. */
+export function correlate(recording: Recording): Correlated {
+  const taken = new Set<string>();
+  const credentials = credentialsOf(recording.requests, taken);
+  const typed = new Set(credentials.map((c) => c.value));
+  const variables: Variable[] = [];
+  const sent = recording.requests.map(sentText);
+  recording.requests.forEach((r, i) => {
+    for (const h of handedOut(r)) {
+      // Known before the platform handed it out (typed, or a constant of the page): not the platform's to hand out.
+      if (typed.has(h.value) || sent.slice(0, i + 1).some((t) => t.includes(h.value))) continue;
+      if (!sent.slice(i + 1).some((t) => t.includes(h.value) || t.includes(encodeURIComponent(h.value)))) continue;
+      // The same value handed out again later (a renewed token is another value): the first answer that gave it.
+      if (variables.some((v) => v.value === h.value)) continue;
+      // A cookie goes back by itself in the Cookie header; it is a variable only where the page copies it elsewhere.
+      variables.push({ name: identifier(h.key, taken), from: i, how: h.how, value: h.value, numeric: h.numeric });
+    }
+  });
+  return { recording, variables, credentials };
+}
+
+/** `text` with the values of `known` (longest first) cut out as parts, in plain or in URL-encoded form. */
+export function partsOf(text: string, known: { name: string; value: string; numeric?: boolean }[]): Parts {
+  let parts: Parts = [text];
+  for (const k of [...known].sort((a, b) => b.value.length - a.value.length)) {
+    for (const form of new Set([k.value, encodeURIComponent(k.value)])) {
+      parts = parts.flatMap((p) => {
+        if (typeof p !== 'string' || !p.includes(form)) return [p];
+        const out: Parts = [];
+        p.split(form).forEach((s, j) => {
+          if (j > 0) out.push({ v: form === k.value ? k.name : `encodeURIComponent(${k.name})` });
+          if (s) out.push(s);
+        });
+        return out;
+      });
+    }
+  }
+  return parts;
+}

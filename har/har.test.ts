@@ -1,0 +1,67 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../test/helpers.js';
+import { correlate } from './correlate.js';
+import { HarError, readHar, recordingOf } from './har.js';
+import { journeySource } from './journey-source.js';
+
+const HARS = new URL('../test/har/', import.meta.url).pathname;
+const imported = (file: string) => {
+  const c = correlate(recordingOf(readHar(join(HARS, file))));
+  return { ...journeySource(c, file, 'journey.users.csv'), c };
+};
+
+describe('import har: offline correlation', () => {
+  it('takes a CSRF token from a hidden form field, a redirect from its Location and a token from a meta tag into a header; leaves out assets and other hosts', () => {
+    const j = imported('csrf-form.har');
+    expect(j.source).toContain("return { csrf: extract.formField(res.body, 'csrf') };");
+    expect(j.source).toContain("vu.http.request('POST', '/login', { form: { username, password, csrf }, expect: [303], signal })");
+    expect(j.source).toContain("return { location: extract.regex(String(res.headers['location'] ?? ''), /.+/, 'location header') };");
+    expect(j.source).toContain("vu.http.request('GET', location, { expect: [200], signal })");
+    expect(j.source).toContain("return { csrfToken: extract.meta(res.body, 'csrf-token') };");
+    expect(j.source).toContain("headers: { 'x-csrf-token': csrfToken }");
+    // The session cookie goes back by itself: no variable, no Cookie header copied.
+    expect(j.source).not.toMatch(/s3ss10nV4lu3|'cookie'/);
+    expect(j.source).toContain('// Left out: 2 static assets (css, png); 1 request to fonts.example.org.');
+    expect(j.steps).toEqual([
+      { name: 'login_page', layer: 'admission' }, { name: 'login', layer: 'admission' }, { name: 'dashboard_page', layer: 'admission' }, { name: 'today', layer: 'broker' },
+    ]);
+    // The credentials typed: columns of the data, the participant's test account without it.
+    expect(j.source).toContain("const username = vu.data?.['username'] ?? vu.identity.user;");
+    expect(j.source).toContain("const password = vu.data?.['password'] ?? vu.identity.password;");
+    expect(j.csv).toBe('username,password\nanna-0,0-anna\n');
+    expect(j.source).toContain("await vu.think(3500); // the recording's pause");
+  });
+
+  it('takes a JSON token into an Authorization header, a JSON id into a later URL and body, and a room into a WebSocket URL', () => {
+    const j = imported('json-token.har');
+    expect(j.c.variables.map((v) => [v.name, v.how])).toEqual([
+      ['token', { kind: 'json', path: 'token' }], ['userId', { kind: 'json', path: 'user.id' }], ['room', { kind: 'json', path: 'rooms[0].room' }], ['seat', { kind: 'json', path: 'seat' }],
+    ]);
+    expect(j.source).toContain("return { token: String(extract.json(res.body, 'token')), userId: String(extract.json(res.body, 'user.id')) };");
+    expect(j.source).toContain("vu.http.request('GET', `/api/users/${userId}/rooms?active=1`, { headers: { 'authorization': `Bearer ${token}` }, expect: [200], signal })");
+    // The id went back as a JSON number, and goes back as one.
+    expect(j.source).toContain('json: { user: Number(userId), room }');
+    expect(j.source).toContain('const ws = await vu.ws(`/ws/classroom?room=${room}&seat=${seat}`, signal);');
+    expect(j.source).toContain("await ws.waitFor((m) => (m.json as { type?: unknown } | undefined)?.type === 'welcome', { signal, timeoutMs: 10_000, what: 'type welcome' });");
+    expect(j.source).toContain('ws.send(`{"type": "hello", "seat": "${seat}"}`);');
+    expect(j.steps.map((s) => `${s.name} ${s.layer}`)).toEqual(['home admission', 'login admission', 'rooms broker', 'join broker', 'classroom media']);
+    expect(j.source).toContain("classroom: { layer: 'media', goal: 'journey' },");
+  });
+
+  it('names what is wrong with a file that is not a HAR, and where', () => {
+    const dir = tempDir();
+    const write = (name: string, text: string) => {
+      writeFileSync(join(dir, name), text);
+      return join(dir, name);
+    };
+    expect(() => readHar(write('a.har', '{"log":'))).toThrow(/a\.har: not a HAR file: it is not JSON \(.+\)\. Save it from the browser's developer tools \(Network → Export HAR\)\./);
+    expect(() => readHar(write('b.har', '{"entries":[]}'))).toThrow(/b\.har: not a HAR file: it has no log\.entries list/);
+    expect(() => readHar(write('c.har', '{"log":{"entries":[{"request":{"method":"GET","url":"/x"},"response":{"status":200}}]}}'))).toThrow(/c\.har: log\.entries\[0\]: request\.url "\/x" is not a URL/);
+    expect(() => readHar(write('d.har', '{"log":{"entries":[{"request":{"method":"GET","url":"http://a/"}}]}}'))).toThrow(/d\.har: log\.entries\[0\] has no response\.status/);
+    expect(() => readHar(join(dir, 'none.har'))).toThrow(HarError);
+    const assets = write('e.har', JSON.stringify({ log: { entries: [{ request: { method: 'GET', url: 'http://a.test/app.js' }, response: { status: 200, content: { mimeType: 'application/javascript' } } }] } }));
+    expect(() => recordingOf(readHar(assets))).toThrow('the recording has no requests to http://a.test but static assets');
+  });
+});

@@ -1,0 +1,207 @@
+// A correlated recording written out as a typed defineJourney module: one step per request, a layer each, the values
+// the platform handed out taken from its answers, the credentials from the scenario's data.
+import type { Body, Recorded } from './har.js';
+import { identifier, partsOf, type Correlated, type Credential, type Parts, type Variable } from './correlate.js';
+
+/** WebSocket messages written into a step, at most; the rest are named in a comment. */
+const WS_MESSAGES = 20;
+/** A pause in the recording longer than this becomes a think time of its own. */
+const PAUSE_MS = 1_000;
+
+const MEDIA = /(^|\/)(ws|wss|websocket|socket|janus|rtc|webrtc|media|stream|video|sfu|signal(ing)?)(\/|$|\?|\.)/i;
+const BROKER = /join|room|conference|meeting|lesson|class|course|assign|bigbluebutton|bbb|lecture/i;
+const ADMISSION = /log-?in|log-?out|sign-?in|auth|sso|oauth|saml|token|csrf|session|account|password|register/i;
+
+type Layer = 'admission' | 'broker' | 'media';
+
+/** The layer a request's path suggests; else the one before it (the first: admission). */
+function layerOf(r: Recorded, before: Layer | undefined): Layer {
+  const path = r.path.replace(/\?.*$/, '');
+  if (r.ws || MEDIA.test(path)) return 'media';
+  if (BROKER.test(path)) return 'broker';
+  if (ADMISSION.test(path)) return 'admission';
+  return before ?? 'admission';
+}
+
+/** A step name from the path: its last segment that is not an id ("/api/rooms/8812/join" → join). */
+function stepName(r: Recorded, taken: Set<string>): string {
+  const segments = r.path.replace(/[?#].*$/, '').split('/').filter((s) => s && !/^\d+$|^[0-9a-f-]{8,}$/i.test(s));
+  const base = (segments.at(-1) ?? 'home').replace(/\.[a-z0-9]+$/i, '').replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, '').toLowerCase() || 'home';
+  // A page the browser loaded is the page of what follows it on the same path (GET /login, then POST /login).
+  const page = r.method === 'GET' && !r.ws && /text\/html/i.test(r.answerType) && segments.length > 0;
+  let name = /^\d/.test(base) ? `s_${base}` : page ? `${base}_page` : base;
+  if (taken.has(name)) name = r.method === 'GET' ? `${base}_page` : `${base}_${r.method.toLowerCase()}`;
+  for (let k = 2; taken.has(name); k++) name = `${base}_${k}`;
+  taken.add(name);
+  return name;
+}
+
+const q = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n').replace(/\r/g, '\\r')}'`;
+
+/** Parts as a JavaScript expression: a string, one variable, or a template literal. */
+function expr(parts: Parts): string {
+  if (parts.length === 0) return "''";
+  if (parts.length === 1 && typeof parts[0] === 'string') return q(parts[0]);
+  if (parts.length === 1 && typeof parts[0] !== 'string' && !parts[0]!.v.includes('(')) return parts[0]!.v;
+  return `\`${parts.map((p) => (typeof p === 'string' ? p.replace(/\\/g, '\\\\').replace(/`/g, '\\`').replace(/\$\{/g, '\\${').replace(/\n/g, '\\n') : `\${${p.v}}`)).join('')}\``;
+}
+
+type Known = { name: string; value: string; numeric?: boolean }[];
+
+/** An object literal's property: `csrf` for `csrf: csrf`, quoted where the key is no identifier. */
+const property = (key: string, value: string) => (/^[A-Za-z_$][\w$]*$/.test(key) ? (key === value ? key : `${key}: ${value}`) : `${q(key)}: ${value}`);
+
+/** A JSON value as a JavaScript literal, its strings with the known values cut out. */
+function jsonExpr(value: unknown, known: Known): string {
+  if (typeof value === 'string') return expr(partsOf(value, known));
+  if (typeof value === 'number' && Number.isInteger(value)) {
+    const k = known.find((x) => x.value === String(value));
+    return k ? `Number(${k.name})` : String(value);
+  }
+  if (Array.isArray(value)) return `[${value.map((x) => jsonExpr(x, known)).join(', ')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value);
+    return entries.length ? `{ ${entries.map(([k, x]) => property(k, jsonExpr(x, known))).join(', ')} }` : '{}';
+  }
+  return JSON.stringify(value);
+}
+
+function bodyExpr(b: Body, known: Known): string {
+  if (b.kind === 'json') return `json: ${jsonExpr(b.value, known)}`;
+  if (b.kind === 'form') return `form: { ${b.fields.map(([k, v]) => property(k, expr(partsOf(v, known)))).join(', ')} }`;
+  return `body: ${expr(partsOf(b.text, known))}`;
+}
+
+/** How a variable is taken from its answer (`res`), failing the step with a clear message when it is not there. */
+function extraction(v: Variable): string {
+  const h = v.how;
+  switch (h.kind) {
+    case 'json':
+      return `String(extract.json(res.body, ${q(h.path)}))`;
+    case 'formField':
+      return `extract.formField(res.body, ${q(h.name)})`;
+    case 'meta':
+      return `extract.meta(res.body, ${q(h.name)})`;
+    case 'header':
+      return `extract.regex(String(res.headers[${q(h.name)}] ?? ''), /.+/, ${q(`${h.name} header`)})`;
+    case 'cookie':
+      return `extract.regex(vu.http.cookie(${q(h.name)}) ?? '', /.+/, ${q(`cookie ${h.name}`)})`;
+  }
+}
+
+/** The lines of one HTTP step. */
+function httpStep(r: Recorded, name: string, handle: string, known: Known, made: Variable[]): string[] {
+  const opts = [
+    ...(r.body ? [bodyExpr(r.body, known)] : []),
+    ...(r.headers.length ? [`headers: { ${r.headers.map(([k, v]) => `${q(k)}: ${expr(partsOf(v, known))}`).join(', ')} }`] : []),
+    // A browser's conditional request answered 304; the journey asks without the condition.
+    `expect: [${r.status === 304 ? 200 : r.status}]`,
+    'signal',
+  ].join(', ');
+  const call = `vu.http.request(${q(r.method)}, ${expr(partsOf(r.path, known))}, { ${opts} })`;
+  if (!made.length) return [`const ${handle} = await vu.step(${q(name)}, (signal) => ${call});`, `if (!${handle}.ok) return 'failed';`];
+  return [
+    `const ${handle} = await vu.step(${q(name)}, async (signal) => {`,
+    `  const res = await ${call};`,
+    `  return { ${made.map((v) => `${v.name}: ${extraction(v)}`).join(', ')} };`,
+    '});',
+    `if (!${handle}.ok) return 'failed';`,
+    `const { ${made.map((v) => v.name).join(', ')} } = ${handle}.value;`,
+  ];
+}
+
+const DISCRIMINATORS = ['type', 'event', 'janus', 'action', 'op', 'cmd', 'kind', 'method'];
+
+/** A match for a message received on the recording's WebSocket, by its kind ("type": "welcome"), else by its text when short. */
+function matchOf(data: string): { code: string; what: string } | undefined {
+  try {
+    const j = JSON.parse(data) as Record<string, unknown>;
+    const key = j && typeof j === 'object' ? DISCRIMINATORS.find((k) => typeof j[k] === 'string') : undefined;
+    if (key) return { code: `(m) => (m.json as { ${key}?: unknown } | undefined)?.${key} === ${q(j[key] as string)}`, what: `${key} ${j[key] as string}` };
+  } catch {
+    // Not JSON: by its text.
+  }
+  return data.length <= 100 ? { code: `(m) => m.text === ${q(data)}`, what: data } : undefined;
+}
+
+/** The lines of one WebSocket step: open, the recording's messages sent and the answers waited for. */
+function wsStep(r: Recorded, name: string, handle: string, known: Known): string[] {
+  const lines = [`const ${handle} = await vu.step(${q(name)}, async (signal) => {`, `  const ws = await vu.ws(${expr(partsOf(r.path, known))}, signal);`];
+  const msgs = r.ws ?? [];
+  let last: string | undefined;
+  for (const m of msgs.slice(0, WS_MESSAGES)) {
+    if (m.send) {
+      lines.push(`  ws.send(${expr(partsOf(m.data, known))});`);
+      last = undefined;
+      continue;
+    }
+    const match = matchOf(m.data);
+    if (!match || match.what === last) continue;
+    last = match.what;
+    lines.push(`  await ws.waitFor(${match.code}, { signal, timeoutMs: 10_000, what: ${q(match.what)} });`);
+  }
+  if (msgs.length > WS_MESSAGES) lines.push(`  // ${msgs.length - WS_MESSAGES} more messages of the recording left out.`);
+  lines.push('  return ws;', '});', `if (!${handle}.ok) return 'failed';`);
+  // Kept open, the participant would stay connected: see vu.hold in the README.
+  lines.push(`${handle}.value.close();`);
+  return lines;
+}
+
+function credentialLine(c: Credential): string {
+  return `const ${c.name} = vu.data?.[${q(c.column)}] ?? vu.identity.${c.fallback};`;
+}
+
+export interface ImportedJourney {
+  source: string;
+  /** The data file's text (a header of the credentials' columns and the recorded row), when credentials were typed. */
+  csv?: string;
+  steps: { name: string; layer: Layer }[];
+}
+
+/** The journey module of a correlated recording; `from` names the recording in its first comment. */
+export function journeySource(c: Correlated, from: string, csvName: string): ImportedJourney {
+  const { recording, variables, credentials } = c;
+  const stepNames = new Set<string>();
+  const handles = new Set<string>([...variables.map((v) => v.name), ...credentials.map((x) => x.name)]);
+  const steps: { name: string; layer: Layer }[] = [];
+  const body: string[] = credentials.map(credentialLine);
+  let layer: Layer | undefined;
+  recording.requests.forEach((r, i) => {
+    layer = layerOf(r, layer);
+    const name = stepName(r, stepNames);
+    steps.push({ name, layer });
+    const prev = recording.requests[i - 1];
+    const pause = prev ? Math.round((r.startMs - prev.endMs) / 100) * 100 : 0;
+    if (pause >= PAUSE_MS) body.push('', `await vu.think(${pause}); // the recording's pause`);
+    const known: Known = [...credentials, ...variables.filter((v) => v.from < i)];
+    const handle = identifier(name, handles);
+    body.push('', ...(r.ws ? wsStep(r, name, handle, known) : httpStep(r, name, handle, known, variables.filter((v) => v.from === i))));
+  });
+  const stepsDecl = steps.map((s, k) => `    ${/^[a-z_][a-z0-9_]*$/.test(s.name) ? s.name : q(s.name)}: ${k === steps.length - 1 ? `{ layer: '${s.layer}', goal: 'journey' }` : `'${s.layer}'`},`);
+  const extracts = body.some((l) => l.includes('extract.'));
+  const header = [
+    `// Imported from ${from} by firstbell import har: ${recording.requests.length} request${recording.requests.length === 1 ? '' : 's'} to ${recording.origin}, in the order recorded.`,
+    ...(recording.left.length ? [`// Left out: ${recording.left.join('; ')}.`] : []),
+    ...(variables.length ? [`// Taken from the platform's answers and sent back: ${variables.map((v) => v.name).join(', ')}.`] : []),
+    ...(credentials.length ? [`// Typed credentials: columns ${credentials.map((x) => x.column).join(', ')} of the scenario's data (${csvName}), else each participant's test account.`] : []),
+    '// Steps are named from their paths and given a layer each: regroup, rename or merge them as your platform is.',
+    `import { defineJourney${extracts ? ', extract' : ''} } from 'firstbell';`,
+    '',
+    'export default defineJourney({',
+    '  steps: {',
+    ...stepsDecl,
+    '  },',
+    '  holds: false,',
+    '  async journey(vu) {',
+    ...body.slice(body[0] === '' ? 1 : 0).map((l) => (l ? `    ${l}` : '')),
+    '',
+    "    return 'joined';",
+    '  },',
+    '});',
+    '',
+  ];
+  const csvCell = (s: string) => (/[",;\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  const csv = credentials.length ? `${credentials.map((x) => csvCell(x.column)).join(',')}\n${credentials.map((x) => csvCell(x.value)).join(',')}\n` : undefined;
+  return { source: header.join('\n'), ...(csv ? { csv } : {}), steps };
+}
+
