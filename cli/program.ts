@@ -5,7 +5,7 @@ import { FirstbellError } from '../lib/errors.js';
 import { VERSION } from '../lib/version.js';
 import { ProblemsError } from '../scenarios/model.js';
 import { addFixtureCommand } from './fixture.js';
-import { addHarCommand } from './har.js';
+import { addHarCommand, addRecordCommand } from './har.js';
 import { addK6Commands } from './k6.js';
 import { addNewCommand } from './new.js';
 import { addPlanCommands } from './plan.js';
@@ -38,6 +38,7 @@ Exit codes: 0 objectives met, 1 internal error, 2 usage or config error, 3 targe
   addFixtureCommand(program, io, setAction);
   addNewCommand(program, io, setAction);
   addHarCommand(program, io, setAction);
+  addRecordCommand(program, io, setAction);
   return program;
 }
 

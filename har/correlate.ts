@@ -4,7 +4,13 @@
 import type { Body, Recorded, Recording } from './har.js';
 
 /** How a variable is taken out of its answer. */
-export type Extraction = { kind: 'json'; path: string } | { kind: 'formField'; name: string } | { kind: 'meta'; name: string } | { kind: 'header'; name: string } | { kind: 'cookie'; name: string };
+export type Extraction =
+  | { kind: 'json'; path: string }
+  | { kind: 'formField'; name: string }
+  | { kind: 'meta'; name: string }
+  | { kind: 'attribute'; name: string }
+  | { kind: 'header'; name: string }
+  | { kind: 'cookie'; name: string };
 
 /** A value the journey takes from the answer to request `from`, named `name`. */
 export interface Variable {
@@ -14,6 +20,8 @@ export interface Variable {
   value: string;
   /** A JSON number in its answer: sent back as a number where the recording sent one. */
   numeric: boolean;
+  /** Short (2 or 3 characters): followed only where it is a whole path segment or a whole field, never inside text. */
+  segment?: boolean;
 }
 
 /** A credential the user typed: a column of the scenario's data, the participant's test account without one. */
@@ -27,6 +35,9 @@ export interface Credential {
 /** Text with values in it: literal parts and variables. */
 export type Parts = (string | { v: string; numeric?: boolean })[];
 
+/** A value the journey knows by the time of a request: a variable or a credential. */
+export type Known = { name: string; value: string; numeric?: boolean; segment?: boolean }[];
+
 export interface Correlated {
   recording: Recording;
   variables: Variable[];
@@ -38,8 +49,12 @@ const PASSWORD_KEY = /^(pass(word)?|passwd|pwd|pin|kennwort|passwort)$/i;
 const BORING = new Set(['true', 'false', 'null', 'undefined', 'none', 'json', 'text', 'html', 'http', 'https', 'GET', 'POST']);
 const RESERVED = new Set(['vu', 'signal', 'res', 'extract', 'ws', 'defineJourney', 'await', 'const', 'let', 'var', 'new', 'this', 'class', 'function', 'return', 'default', 'delete', 'in', 'for', 'if', 'else', 'case', 'switch', 'try', 'catch', 'do', 'while', 'with', 'void', 'typeof', 'instanceof', 'yield', 'import', 'export', 'enum', 'super', 'throw', 'finally', 'continue', 'break', 'debugger', 'null', 'true', 'false']);
 
-/** A value worth following: long enough not to turn up by chance. */
-const worth = (v: string) => v.length >= 4 && !BORING.has(v) && !/^\s|\s$/.test(v) && !(/^\d+$/.test(v) && v.length < 3);
+/** A value worth following: long enough not to turn up by chance, or short and followed only as a whole segment. */
+const worth = (v: string) => v.length >= 2 && !BORING.has(v) && !/\s/.test(v) && !/^\d{1,2}$/.test(v);
+const isShort = (v: string) => v.length < 4;
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** Where a short value counts: a whole path segment or query value, or all of a text. */
+const segmentRe = (v: string) => new RegExp(`(?<=^|/|=)${escapeRe(v)}(?=/|$|\\?|&|#)`, 'g');
 
 const GENERIC = /^(id|uuid|name|value|key|code|ref)$/i;
 
@@ -79,6 +94,7 @@ function handedOut(r: Recorded): { how: Extraction; value: string; key: string; 
     const value = /\bcontent\s*=\s*"([^"]*)"|\bcontent\s*=\s*'([^']*)'/i.exec(tag);
     if (name && value) out.push({ how: { kind: 'meta', name }, value: value[1] ?? value[2] ?? '', key: name, numeric: false });
   }
+  for (const m of r.answer.matchAll(/\bdata-([a-z][a-z0-9-]*)\s*=\s*"([^"]*)"/gi)) out.push({ how: { kind: 'attribute', name: `data-${m[1]!}` }, value: m[2]!, key: m[1]!, numeric: false });
   for (const [k, v] of r.answerHeaders) {
     if (k === 'set-cookie') {
       const m = /^\s*([^=;\s]+)=([^;]*)/.exec(v);
@@ -86,18 +102,25 @@ function handedOut(r: Recorded): { how: Extraction; value: string; key: string; 
     } else if (k === 'location') out.push({ how: { kind: 'header', name: k }, value: v, key: 'location', numeric: false });
     else if (/^x-|token|session/i.test(k)) out.push({ how: { kind: 'header', name: k }, value: v, key: k, numeric: false });
   }
-  return out.filter((x) => worth(x.value));
+  return out.filter((x) => worth(x.value) && (!isShort(x.value) || x.how.kind === 'json' || x.how.kind === 'attribute' || x.how.kind === 'formField'));
+}
+
+/** Whether `text` holds `value`: anywhere for a long value, as a whole segment or field for a short one. */
+function holds(text: string, value: string): boolean {
+  if (!isShort(value)) return text.includes(value) || text.includes(encodeURIComponent(value));
+  return text.split('\n').some((line) => line === value || segmentRe(value).test(line));
 }
 
 /** Everything a request sent, as text, to find values in. */
 export function sentText(r: Recorded): string {
-  return [r.path, safeDecode(r.path), ...r.headers.map(([, v]) => v), bodyText(r.body), ...(r.ws ?? []).filter((m) => m.send).map((m) => m.data)].join('\n');
+  return [r.url, r.path, safeDecode(r.path), ...r.headers.map(([, v]) => v), ...bodyLines(r.body), ...(r.ws ?? []).filter((m) => m.send).map((m) => m.data)].join('\n');
 }
 
-function bodyText(b: Body | undefined): string {
-  if (!b) return '';
-  if (b.kind === 'form') return b.fields.map(([k, v]) => `${k}=${v}`).join('\n');
-  return b.kind === 'json' ? JSON.stringify(b.value) : b.text;
+/** A body as lines to find values in: each field's value on a line of its own, and the whole. */
+function bodyLines(b: Body | undefined): string[] {
+  if (!b) return [];
+  if (b.kind === 'form') return b.fields.map(([, v]) => v);
+  return b.kind === 'json' ? [JSON.stringify(b.value), ...leaves(b.value).map((l) => l.value)] : [b.text];
 }
 
 export function safeDecode(s: string): string {
@@ -143,32 +166,42 @@ export function correlate(recording: Recording): Correlated {
   recording.requests.forEach((r, i) => {
     for (const h of handedOut(r)) {
       // Known before the platform handed it out (typed, or a constant of the page): not the platform's to hand out.
-      if (typed.has(h.value) || sent.slice(0, i + 1).some((t) => t.includes(h.value))) continue;
-      if (!sent.slice(i + 1).some((t) => t.includes(h.value) || t.includes(encodeURIComponent(h.value)))) continue;
+      if (typed.has(h.value) || sent.slice(0, i + 1).some((t) => holds(t, h.value))) continue;
+      if (!sent.slice(i + 1).some((t) => holds(t, h.value))) continue;
       // The same value handed out again later (a renewed token is another value): the first answer that gave it.
       if (variables.some((v) => v.value === h.value)) continue;
       // A cookie goes back by itself in the Cookie header; it is a variable only where the page copies it elsewhere.
-      variables.push({ name: identifier(h.key, taken), from: i, how: h.how, value: h.value, numeric: h.numeric });
+      variables.push({ name: identifier(h.key, taken), from: i, how: h.how, value: h.value, numeric: h.numeric, ...(isShort(h.value) ? { segment: true } : {}) });
     }
   });
   return { recording, variables, credentials };
 }
 
 /** `text` with the values of `known` (longest first) cut out as parts, in plain or in URL-encoded form. */
-export function partsOf(text: string, known: { name: string; value: string; numeric?: boolean }[]): Parts {
+export function partsOf(text: string, known: Known): Parts {
   let parts: Parts = [text];
   for (const k of [...known].sort((a, b) => b.value.length - a.value.length)) {
+    if (k.segment || isShort(k.value)) {
+      // A short value: all of the text, or whole segments of it.
+      parts = parts.flatMap((p) => (typeof p !== 'string' ? [p] : p === k.value ? [{ v: k.name }] : splitOn(p, segmentRe(k.value), k.name)));
+      continue;
+    }
     for (const form of new Set([k.value, encodeURIComponent(k.value)])) {
-      parts = parts.flatMap((p) => {
-        if (typeof p !== 'string' || !p.includes(form)) return [p];
-        const out: Parts = [];
-        p.split(form).forEach((s, j) => {
-          if (j > 0) out.push({ v: form === k.value ? k.name : `encodeURIComponent(${k.name})` });
-          if (s) out.push(s);
-        });
-        return out;
-      });
+      parts = parts.flatMap((p) => (typeof p !== 'string' ? [p] : splitOn(p, new RegExp(escapeRe(form), 'g'), form === k.value ? k.name : `encodeURIComponent(${k.name})`)));
     }
   }
   return parts;
+}
+
+/** `text` cut at each match of `re`, the matches replaced by the variable `v`. */
+function splitOn(text: string, re: RegExp, v: string): Parts {
+  const out: Parts = [];
+  let at = 0;
+  for (const m of text.matchAll(re)) {
+    if (m.index > at) out.push(text.slice(at, m.index));
+    out.push({ v });
+    at = m.index + m[0].length;
+  }
+  if (at < text.length) out.push(text.slice(at));
+  return out;
 }

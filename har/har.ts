@@ -26,7 +26,8 @@ export type Body = { kind: 'form'; fields: [string, string][] } | { kind: 'json'
 /** One request of the platform's, as recorded. */
 export interface Recorded {
   method: string;
-  /** Path and query on the platform's origin. */
+  /** The URL as the browser asked for it, and its path and query on the platform's origin. */
+  url: string;
   path: string;
   /** Headers a browser's request carried that the journey should send too (custom x-*, authorization). */
   headers: [string, string][];
@@ -151,8 +152,10 @@ export function recordingOf(entries: HarEntry[], opts: { origin?: string } = {})
     const content = e.response.content;
     requests.push({
       method: isWs(e) ? 'GET' : e.request.method.toUpperCase(),
+      url: e.request.url,
       path: u.pathname + u.search,
-      headers: (e.request.headers ?? []).filter((h) => !OWN_HEADERS.test(h.name)).map((h) => [h.name.toLowerCase(), h.value]),
+      // A header recorded twice (the request and its extra info) is sent once.
+      headers: [...new Map((e.request.headers ?? []).filter((h) => !OWN_HEADERS.test(h.name)).map((h) => [h.name.toLowerCase(), h.value] as [string, string]))],
       ...(isWs(e) ? {} : { body: bodyOf(e) }),
       status: e.response.status,
       answer: content?.text ? (content.encoding === 'base64' ? Buffer.from(content.text, 'base64').toString('utf8') : content.text) : '',

@@ -1,7 +1,7 @@
 // A correlated recording written out as a typed defineJourney module: one step per request, a layer each, the values
 // the platform handed out taken from its answers, the credentials from the scenario's data.
 import type { Body, Recorded } from './har.js';
-import { identifier, partsOf, type Correlated, type Credential, type Parts, type Variable } from './correlate.js';
+import { identifier, partsOf, type Correlated, type Credential, type Known, type Parts, type Variable } from './correlate.js';
 
 /** WebSocket messages written into a step, at most; the rest are named in a comment. */
 const WS_MESSAGES = 20;
@@ -23,9 +23,9 @@ function layerOf(r: Recorded, before: Layer | undefined): Layer {
   return before ?? 'admission';
 }
 
-/** A step name from the path: its last segment that is not an id ("/api/rooms/8812/join" → join). */
-function stepName(r: Recorded, taken: Set<string>): string {
-  const segments = r.path.replace(/[?#].*$/, '').split('/').filter((s) => s && !/^\d+$|^[0-9a-f-]{8,}$/i.test(s));
+/** A step name from the path: its last segment that is not an id or a value handed out ("/api/rooms/8812/join" → join). */
+function stepName(r: Recorded, taken: Set<string>, known: Known): string {
+  const segments = r.path.replace(/[?#].*$/, '').split('/').filter((s) => s && !/^\d+$|^[0-9a-f-]{8,}$/i.test(s) && !known.some((k) => k.value === s));
   const base = (segments.at(-1) ?? 'home').replace(/\.[a-z0-9]+$/i, '').replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, '').toLowerCase() || 'home';
   // A page the browser loaded is the page of what follows it on the same path (GET /login, then POST /login).
   const page = r.method === 'GET' && !r.ws && /text\/html/i.test(r.answerType) && segments.length > 0;
@@ -45,8 +45,6 @@ function expr(parts: Parts): string {
   if (parts.length === 1 && typeof parts[0] !== 'string' && !parts[0]!.v.includes('(')) return parts[0]!.v;
   return `\`${parts.map((p) => (typeof p === 'string' ? p.replace(/\\/g, '\\\\').replace(/`/g, '\\`').replace(/\$\{/g, '\\${').replace(/\n/g, '\\n') : `\${${p.v}}`)).join('')}\``;
 }
-
-type Known = { name: string; value: string; numeric?: boolean }[];
 
 /** An object literal's property: `csrf` for `csrf: csrf`, quoted where the key is no identifier. */
 const property = (key: string, value: string) => (/^[A-Za-z_$][\w$]*$/.test(key) ? (key === value ? key : `${key}: ${value}`) : `${q(key)}: ${value}`);
@@ -82,6 +80,8 @@ function extraction(v: Variable): string {
       return `extract.formField(res.body, ${q(h.name)})`;
     case 'meta':
       return `extract.meta(res.body, ${q(h.name)})`;
+    case 'attribute':
+      return `extract.regex(res.body, /\\b${h.name}\\s*=\\s*"([^"]*)"/, ${q(h.name)})`;
     case 'header':
       return `extract.regex(String(res.headers[${q(h.name)}] ?? ''), /.+/, ${q(`${h.name} header`)})`;
     case 'cookie':
@@ -126,7 +126,9 @@ function matchOf(data: string): { code: string; what: string } | undefined {
 
 /** The lines of one WebSocket step: open, the recording's messages sent and the answers waited for. */
 function wsStep(r: Recorded, name: string, handle: string, known: Known): string[] {
-  const lines = [`const ${handle} = await vu.step(${q(name)}, async (signal) => {`, `  const ws = await vu.ws(${expr(partsOf(r.path, known))}, signal);`];
+  // The URL the platform handed out (a signalling server's), else the path on the platform's origin.
+  const handed = known.find((k) => k.value === r.url);
+  const lines = [`const ${handle} = await vu.step(${q(name)}, async (signal) => {`, `  const ws = await vu.ws(${handed ? handed.name : expr(partsOf(r.path, known))}, signal);`];
   const msgs = r.ws ?? [];
   let last: string | undefined;
   for (const m of msgs.slice(0, WS_MESSAGES)) {
@@ -167,13 +169,13 @@ export function journeySource(c: Correlated, from: string, csvName: string): Imp
   const body: string[] = credentials.map(credentialLine);
   let layer: Layer | undefined;
   recording.requests.forEach((r, i) => {
+    const known: Known = [...credentials, ...variables.filter((v) => v.from < i)];
     layer = layerOf(r, layer);
-    const name = stepName(r, stepNames);
+    const name = stepName(r, stepNames, known);
     steps.push({ name, layer });
     const prev = recording.requests[i - 1];
     const pause = prev ? Math.round((r.startMs - prev.endMs) / 100) * 100 : 0;
     if (pause >= PAUSE_MS) body.push('', `await vu.think(${pause}); // the recording's pause`);
-    const known: Known = [...credentials, ...variables.filter((v) => v.from < i)];
     const handle = identifier(name, handles);
     body.push('', ...(r.ws ? wsStep(r, name, handle, known) : httpStep(r, name, handle, known, variables.filter((v) => v.from === i))));
   });

@@ -61,12 +61,12 @@ export function resolverRules(allowHosts: readonly string[] = []): string {
   return `--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost${allowHosts.map((h) => `, EXCLUDE ${h}`).join('')}`;
 }
 
-export async function launchChromium(opts: { executablePath?: string; args?: string[]; allowHosts?: string[] } = {}): Promise<Browser> {
+export async function launchChromium(opts: { executablePath?: string; args?: string[]; allowHosts?: string[]; headed?: boolean } = {}): Promise<Browser> {
   const executablePath = chromiumPath(opts.executablePath);
   try {
     // firstbell has one shutdown path for signals; the browser library's own handlers would exit the process
     // before the report is written.
-    const browser = await (await puppeteer()).launch({ executablePath, headless: true, args: [...CHROMIUM_ARGS.filter((a) => !a.startsWith('--host-resolver-rules')), resolverRules(opts.allowHosts), ...(opts.args ?? [])], handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false });
+    const browser = await (await puppeteer()).launch({ executablePath, headless: !opts.headed, defaultViewport: opts.headed ? null : undefined, args: [...CHROMIUM_ARGS.filter((a) => !a.startsWith('--host-resolver-rules')), resolverRules(opts.allowHosts), ...(opts.args ?? [])], handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false });
     const pid = browser.process()?.pid;
     adoptPid('chromium', pid);
     browser.once('disconnected', () => releaseChild(pid));

@@ -1,11 +1,12 @@
-// A recording of a platform firstbell has never seen, imported and run as it is: the school app's JSON login, its
-// cookie, its lesson API and its classroom WebSocket, recorded from real traffic into a HAR.
+// Recordings of platforms, imported and run as they are: the school app's JSON login, cookie, lesson API and
+// classroom WebSocket, recorded from real traffic into a HAR; and the reference platform's login form and join,
+// recorded by firstbell record in a real Chromium.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { EXIT, main } from '../cli.js';
-import { captureIo, tempDir } from './helpers.js';
+import { captureIo, tempDir, useReferencePlatform } from './helpers.js';
 import { startSchoolApp } from './servers/school-app.js';
 
 type Entry = Record<string, unknown>;
@@ -90,4 +91,69 @@ describe('a HAR of the school app, imported into a journey', () => {
       await app.close();
     }
   }, 90_000);
+});
+
+const platform = useReferencePlatform(['--media', 'stand-in']);
+
+/** Writes a scenario of `n` participants in 5 s with the imported journey and its data file. */
+function scenarioFor(dir: string, n: number, rows: string[]): string {
+  writeFileSync(join(dir, 'journey.users.csv'), [readFileSync(join(dir, 'journey.users.csv'), 'utf8').split('\n')[0], ...rows].join('\n') + '\n');
+  writeFileSync(join(dir, 'steady.json'), JSON.stringify({
+    name: 'imported', description: 'the recording, many pupils', journey: './journey.ts', data: { csv: './journey.users.csv' },
+    phases: [{ name: 'steady', startMs: 0, durationMs: 5_000, participants: n, curve: { kind: 'uniform' } }], client: { thinkTimeMs: 50 }, observeMs: 2_000,
+  }));
+  return join(dir, 'steady.json');
+}
+
+describe('firstbell record, then import har', () => {
+  it("records the reference platform's login form and join in Chromium; the imported journey logs 100 pupils of five classes in and joins each to its own", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'steps.mjs'), `export default async (page) => {
+  await page.type('input[name=username]', 'pupil-1');
+  await page.type('input[name=password]', 'pw-1');
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  await Promise.all([page.waitForNavigation(), page.click('a.conference')]);
+  await page.waitForFunction(() => window.firstbell && (window.firstbell.marks.assigned || window.firstbell.state === 'failed'));
+};
+`);
+    const c = captureIo();
+    expect(await main(['record', `${platform().url}/login`, '--out', join(dir, 'morning.har'), '--script', join(dir, 'steps.mjs')], c.io), c.err()).toBe(EXIT.ok);
+    expect(c.out()).toMatch(/morning\.har: \d+ requests recorded/);
+    const imp = captureIo();
+    expect(await main(['import', 'har', join(dir, 'morning.har'), '--out', join(dir, 'journey.ts')], imp.io), imp.err()).toBe(EXIT.ok);
+    // The page's script and the favicon are left out; the form's CSRF token, the pupil's class and the join's token are taken.
+    expect(imp.out()).toContain('(5 steps: login_page admission, login admission, dashboard_page admission, conference_page broker, join broker)');
+    expect(imp.out()).toContain('taken from the answers: csrf, location, csrfToken, conference');
+    const journey = readFileSync(join(dir, 'journey.ts'), 'utf8');
+    expect(journey).toContain("extract.regex(res.body, /\\bdata-conference\\s*=\\s*\"([^\"]*)\"/, 'data-conference')");
+    expect(journey).toContain('`/api/conferences/${conference}/join`');
+
+    const before = await platform().stats();
+    const rows = Array.from({ length: 100 }, (_, i) => `pupil-${i + 1},pw-${i + 1}`);
+    const r = captureIo();
+    const code = await main(['run', scenarioFor(dir, 100, rows), '--target', platform().url, '--scale', '1', '--out', tempDir(), '--no-progress', '--json'], r.io);
+    expect(code, r.err()).toBe(EXIT.ok);
+    const s = JSON.parse(r.out()) as { users: { arrived: number; joined: number }; steps: { step: string; ok: number; failed: number }[] };
+    expect(s.users).toMatchObject({ arrived: 100, joined: 100 });
+    expect(s.steps.every((x) => x.ok === 100 && x.failed === 0), JSON.stringify(s.steps)).toBe(true);
+    // The platform's own counters: 100 more logins and joins, none refused (a pupil sent to another class's conference is).
+    const after = await platform().stats();
+    expect(after.logins.ok - before.logins.ok).toBe(100);
+    expect(after.joins.ok - before.joins.ok).toBe(100);
+  }, 120_000);
+
+  it('needs a display or --script, and records only loopback or allowed hosts', async () => {
+    const noDisplay = captureIo();
+    const display = process.env.DISPLAY;
+    delete process.env.DISPLAY;
+    try {
+      expect(await main(['record', `${platform().url}/login`, '--out', join(tempDir(), 'a.har')], noDisplay.io)).toBe(EXIT.usage);
+    } finally {
+      if (display !== undefined) process.env.DISPLAY = display;
+    }
+    expect(noDisplay.err()).toContain('there is no display here to open a window on: give --script with the steps to record in a headless Chromium');
+    const far = captureIo();
+    expect(await main(['record', 'http://192.0.2.1/login', '--out', join(tempDir(), 'b.har'), '--script', 'x.mjs'], far.io)).toBe(EXIT.usage);
+    expect(far.err()).toContain('192.0.2.1 is not on loopback; firstbell loads only hosts it is allowed to: add --allow-target 192.0.2.1');
+  });
 });
