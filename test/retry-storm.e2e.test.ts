@@ -8,9 +8,9 @@ import { captureIo, tempDir } from './helpers.js';
 /**
  * A built-in scenario as a user's file, its baseline of held participants brought in over 10 s instead of 25 s (the
  * same 375 held at 8:00 at this scale, arriving below the defect's threshold) and 30 s of observation after the
- * arrivals instead of 60 s (backoff clients recovered about 35 s after the burst, 15 s before that ends; reloading
- * ones had not 67 s after it, at the built-in's end): the burst, the retries and the defect as built in. (whatif with the built-in names runs
- * in compare.e2e.test.ts.)
+ * arrivals instead of 60 s (backoff clients recovered about 35 s after the burst, 25 s before the run's end;
+ * reloading ones had not 67 s after it, at the built-in's end): the burst, the retries and the defect as built in.
+ * (whatif with the built-in names runs in compare.e2e.test.ts.)
  */
 function builtInSooner(dir: string, name: string): string {
   const file = join(dir, `${name}.ts`);
