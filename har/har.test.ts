@@ -12,15 +12,20 @@ const imported = (file: string) => {
   return { ...journeySource(c, file, 'journey.users.csv'), c };
 };
 
+/** Each of `lines` is in the journey's source. */
+const contains = (source: string, lines: string[]) => lines.forEach((l) => expect(source).toContain(l));
+
 describe('import har: offline correlation', () => {
   it('takes a CSRF token from a hidden form field, a redirect from its Location and a token from a meta tag into a header; leaves out assets and other hosts', () => {
     const j = imported('csrf-form.har');
-    expect(j.source).toContain("return { csrf: extract.formField(res.body, 'csrf') };");
-    expect(j.source).toContain("vu.http.request('POST', '/login', { form: { username, password, csrf }, expect: [303], signal })");
-    expect(j.source).toContain("return { location: extract.regex(String(res.headers['location'] ?? ''), /.+/, 'location header') };");
-    expect(j.source).toContain("vu.http.request('GET', location, { expect: [200], signal })");
-    expect(j.source).toContain("return { csrfToken: extract.meta(res.body, 'csrf-token') };");
-    expect(j.source).toContain("headers: { 'x-csrf-token': csrfToken }");
+    contains(j.source, [
+      "return { csrf: extract.formField(res.body, 'csrf') };",
+      "vu.http.request('POST', '/login', { form: { username, password, csrf }, expect: [303], signal })",
+      "return { location: extract.regex(String(res.headers['location'] ?? ''), /.+/, 'location header') };",
+      "vu.http.request('GET', location, { expect: [200], signal })",
+      "return { csrfToken: extract.meta(res.body, 'csrf-token') };",
+      "headers: { 'x-csrf-token': csrfToken }",
+    ]);
     // The session cookie goes back by itself: no variable, no Cookie header copied.
     expect(j.source).not.toMatch(/s3ss10nV4lu3|'cookie'/);
     expect(j.source).toContain('// Left out: 2 static assets (css, png); 1 request to fonts.example.org.');
@@ -39,13 +44,15 @@ describe('import har: offline correlation', () => {
     expect(j.c.variables.map((v) => [v.name, v.how])).toEqual([
       ['token', { kind: 'json', path: 'token' }], ['userId', { kind: 'json', path: 'user.id' }], ['room', { kind: 'json', path: 'rooms[0].room' }], ['seat', { kind: 'json', path: 'seat' }],
     ]);
-    expect(j.source).toContain("return { token: String(extract.json(res.body, 'token')), userId: String(extract.json(res.body, 'user.id')) };");
-    expect(j.source).toContain("vu.http.request('GET', `/api/users/${userId}/rooms?active=1`, { headers: { 'authorization': `Bearer ${token}` }, expect: [200], signal })");
     // The id went back as a JSON number, and goes back as one.
-    expect(j.source).toContain('json: { user: Number(userId), room }');
-    expect(j.source).toContain('const ws = await vu.ws(`/ws/classroom?room=${room}&seat=${seat}`, signal);');
-    expect(j.source).toContain("await ws.waitFor((m) => (m.json as { type?: unknown } | undefined)?.type === 'welcome', { signal, timeoutMs: 10_000, what: 'type welcome' });");
-    expect(j.source).toContain('ws.send(`{"type": "hello", "seat": "${seat}"}`);');
+    contains(j.source, [
+      "return { token: String(extract.json(res.body, 'token')), userId: String(extract.json(res.body, 'user.id')) };",
+      "vu.http.request('GET', `/api/users/${userId}/rooms?active=1`, { headers: { 'authorization': `Bearer ${token}` }, expect: [200], signal })",
+      'json: { user: Number(userId), room }',
+      'const ws = await vu.ws(`/ws/classroom?room=${room}&seat=${seat}`, signal);',
+      "await ws.waitFor((m) => (m.json as { type?: unknown } | undefined)?.type === 'welcome', { signal, timeoutMs: 10_000, what: 'type welcome' });",
+      'ws.send(`{"type": "hello", "seat": "${seat}"}`);',
+    ]);
     expect(j.steps.map((s) => `${s.name} ${s.layer}`)).toEqual(['home admission', 'login admission', 'rooms broker', 'join broker', 'classroom media']);
     expect(j.source).toContain("classroom: { layer: 'media', goal: 'journey' },");
   });
