@@ -28,9 +28,9 @@ function limitText(l: LayerResult): string {
   return `refuses new connections beyond ${n(c.held)} held${citedText(c.signals)}: the count stood still for ${c.forSec} s while the target turned new ones away`;
 }
 
-/** "126 of its attempts had no answer when the run ended, after waiting over its objective's p95 of 1,000 ms" */
-export function unansweredText(count: number, l: Pick<LayerResult, 'objective'>, of = 'its'): string {
-  return `${n(count)} of ${of} attempts had no answer when the run ended, after waiting longer than the objective's p95 of ${n(l.objective.p95Ms)} ms`;
+/** "126 of its attempts had no answer when the run ended, after waiting longer than the objective's p95 of 1,000 ms" */
+function unansweredText(count: number, l: Pick<LayerResult, 'objective'>): string {
+  return `${n(count)} of its attempts had no answer when the run ended, after waiting longer than the objective's p95 of ${n(l.objective.p95Ms)} ms`;
 }
 
 /** A layer missed by failures over the run (or by attempts left unanswered), not by a connection limit alone. */
@@ -93,7 +93,7 @@ function layerText(l: LayerResult, live: Analysis['live']): string {
   let saw = '';
   if (top) saw = `; at the break users saw ${top.label} (${pct(top)})`;
   if (over && (over.kind !== top?.kind || b.brokenForSec > 1)) saw += `${top ? ',' : '; users saw'} over the ${b.brokenForSec} s broken ${over.label} (${pct(over)})`;
-  if (b.unanswered) saw += `; ${unansweredText(b.unanswered, l, 'its')}`;
+  if (b.unanswered) saw += `; ${unansweredText(b.unanswered, l)}`;
   const rec = b.recovered ? `recovered after ${b.brokenForSec} s` : notRecoveredText(live);
   const behind = b.generatorBehind ? ' The generator was behind in that second: its late sends reached the target together, a burst the plan did not have, so the break may be its making as much as the target\'s.' : '';
   return `The ${l.layer} layer broke at ${b.clock} at ${n(b.offeredPerSec)} ${l.unit} offered${conc}${citedText(b.signals)}${saw}; ${rec}.${behind}${limit}`;
