@@ -49,7 +49,7 @@ describe('import har: offline correlation', () => {
       "return { token: String(extract.json(res.body, 'token')), userId: String(extract.json(res.body, 'user.id')) };",
       "vu.http.request('GET', `/api/users/${userId}/rooms?active=1`, { headers: { 'authorization': `Bearer ${token}` }, expect: [200], signal })",
       'json: { user: Number(userId), room }',
-      'const ws = await vu.ws(`/ws/classroom?room=${room}&seat=${seat}`, signal);',
+      "const ws = await vu.ws(`/ws/classroom?room=${room}&seat=${seat}`, signal, { protocol: 'classroom-v1' });",
       "await ws.waitFor((m) => (m.json as { type?: unknown } | undefined)?.type === 'welcome', { signal, timeoutMs: 10_000, what: 'type welcome' });",
       'ws.send(`{"type": "hello", "seat": "${seat}"}`);',
     ]);

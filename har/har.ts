@@ -40,8 +40,9 @@ export interface Recorded {
   answerType: string;
   startMs: number;
   endMs: number;
-  /** For a WebSocket: its messages in order. */
+  /** For a WebSocket: its messages in order, and the subprotocol the browser asked for (janus-protocol). */
   ws?: { send: boolean; data: string }[];
+  wsProtocol?: string;
 }
 
 /** What the recording holds, and what was left out of it and why. */
@@ -164,6 +165,7 @@ export function recordingOf(entries: HarEntry[], opts: { origin?: string } = {})
       startMs: start,
       endMs: start + Math.max(0, e.time ?? 0),
       ...(isWs(e) ? { ws: (e._webSocketMessages ?? []).filter((m) => m.opcode === 1).map((m) => ({ send: m.type === 'send', data: m.data })) } : {}),
+      ...(isWs(e) && header(e.request.headers, 'sec-websocket-protocol') ? { wsProtocol: header(e.request.headers, 'sec-websocket-protocol')!.split(',')[0]!.trim() } : {}),
     });
   }
   const left: string[] = [];

@@ -128,7 +128,7 @@ function matchOf(data: string): { code: string; what: string } | undefined {
 function wsStep(r: Recorded, name: string, handle: string, known: Known): string[] {
   // The URL the platform handed out (a signalling server's), else the path on the platform's origin.
   const handed = known.find((k) => k.value === r.url);
-  const lines = [`const ${handle} = await vu.step(${q(name)}, async (signal) => {`, `  const ws = await vu.ws(${handed ? handed.name : expr(partsOf(r.path, known))}, signal);`];
+  const lines = [`const ${handle} = await vu.step(${q(name)}, async (signal) => {`, `  const ws = await vu.ws(${handed ? handed.name : expr(partsOf(r.path, known))}, signal${r.wsProtocol ? `, { protocol: ${q(r.wsProtocol)} }` : ''});`];
   const msgs = r.ws ?? [];
   let last: string | undefined;
   for (const m of msgs.slice(0, WS_MESSAGES)) {
