@@ -487,7 +487,7 @@ function markdown(rounds, meta) {
   const L = [];
   const k = (tool, key) => med(rounds, `keepalive.${tool}.${key}`);
   L.push('# Benchmark results', '');
-  L.push(`Made by \`node bench/run.mjs\` on ${meta.date}: ${meta.cpus} × ${meta.cpuModel}, ${meta.memGb} GB, Node ${meta.node}, ${rounds.length} round(s); every figure is the median over the rounds.${meta.merged ? ` Only ${meta.merged.only} ran in this run; the other experiments' figures are those of ${meta.merged.from}, made the same way.` : ''}`);
+  L.push(`Made by \`node bench/run.mjs\` on ${meta.date}: ${meta.cpus} × ${meta.cpuModel}, ${meta.memGb} GB, Node ${meta.node}, ${rounds.length} round(s)${EXPERIMENTS.some((e) => rounds.some((r) => !r[e]) && rounds.some((r) => r[e])) ? ` (${EXPERIMENTS.filter((e) => rounds.some((r) => r[e])).map((e) => `${e} ${rounds.filter((r) => r[e]).length}`).join(', ')})` : ''}; every figure is the median over the rounds.${meta.merged ? ` Only ${meta.merged.only} ran in this run; the other experiments' figures are those of ${meta.merged.from}, made the same way.` : ''}`);
   L.push('All tools ran one after another against the same nginx sink (`return 200`, 2 workers) and the WebSocket sink, on the same machine: the sink takes its share of the same cores. CPU is the whole process tree of each tool while the sink counted its requests; memory is its resident set.', '');
   const goal = (ok) => (ok === undefined ? '—' : ok ? 'met' : 'not met');
   const G = [];
@@ -521,7 +521,7 @@ function markdown(rounds, meta) {
   if (rounds[0].live) {
     // Each round's page against the mean of its runs without, before and after it; the median over the rounds.
     const offOf = (r) => (r.live?.off5000b?.generatorCpuS !== undefined ? (r.live.off5000.generatorCpuS + r.live.off5000b.generatorCpuS) / 2 : r.live?.off5000?.generatorCpuS);
-    const ratios = rounds.map((r) => r.live?.on5000?.generatorCpuS / offOf(r)).filter((x) => Number.isFinite(x));
+    const ratios = rounds.filter((r) => r.live).map((r) => r.live?.on5000?.generatorCpuS / offOf(r)).filter((x) => Number.isFinite(x));
     const ratio = median(ratios);
     const off = median(rounds.map(offOf).filter((x) => Number.isFinite(x)));
     const on = med(rounds, 'live.on5000.generatorCpuS');
@@ -531,7 +531,7 @@ function markdown(rounds, meta) {
     G.push(`| the live page keeps up at 10,000 arrivals/s: a new second on the page every second | longest wait for the next second on the page ${f1(med(rounds, 'live.on10000.pageMaxGapS'))} s; ${pct(med(rounds, 'live.on10000.onScheduleShare'))} on schedule | ${goal(med(rounds, 'live.on10000.pageMaxGapS') <= 1.5)} |`);
   }
   if (rounds[0].monday) {
-    G.push(`| monday-0800 at 1.0 completes, joins sent or shortfall reported, 25,000 held, health honest | ${rounds.map((r) => r.monday.status).join(', ')}; ${f0(med(rounds, 'monday.sent'))} of 128,000 sent, shortfall in the report; ${f0(med(rounds, 'monday.peakHeld'))} held at peak; ${f0(med(rounds, 'monday.suspectSeconds'))} seconds marked generator-bound | ${goal(rounds.every((r) => r.monday.status === 'completed') && med(rounds, 'monday.peakHeld') >= 25000)} (the burst itself is not sent in its window) |`);
+    G.push(`| monday-0800 at 1.0 completes, joins sent or shortfall reported, 25,000 held, health honest | ${rounds.filter((r) => r.monday).map((r) => r.monday.status).join(', ')}; ${f0(med(rounds, 'monday.sent'))} of 128,000 sent, shortfall in the report; ${f0(med(rounds, 'monday.peakHeld'))} held at peak; ${f0(med(rounds, 'monday.suspectSeconds'))} seconds marked generator-bound | ${goal(rounds.filter((r) => r.monday).every((r) => r.monday.status === 'completed') && med(rounds, 'monday.peakHeld') >= 25000)} (the burst itself is not sent in its window) |`);
   }
   if (G.length) L.push('## Goals', '', '| goal | measured (median) | |', '| --- | --- | --- |', ...G, '');
   if (rounds[0].keepalive) {
@@ -553,7 +553,7 @@ function markdown(rounds, meta) {
     L.push(`| artillery 5,000/s | ${f0(a('artillery5000', 'asked'))} | ${f0(a('artillery5000', 'sent'))} created in ${f1(a('artillery5000', 'spanS'))} s | not measured by the tool | — | ${f0(a('artillery5000', 'ok'))} | ${f0(a('artillery5000', 'okPerSec'))} | ${f1(a('artillery5000', 'cpuS'))} |`);
     L.push('', `Per CPU-s: firstbell ${f0(a('firstbell5000', 'okPerCpuS'))} answered arrivals at 5,000/s, wrk with \`Connection: close\` ${f0(a('wrkClose', 'reqPerCpuS'))} requests (the kernel's cost of a new connection, with nothing recorded), artillery ${f0(a('artillery5000', 'okPerCpuS'))}. firstbell used ${rounds[0].arrivals.firstbell5000?.workers ?? '?'} (5,000/s) and ${rounds[0].arrivals.firstbell10000?.workers ?? '?'} (10,000/s) worker processes and spread its connections over ${rounds[0].arrivals.firstbell5000?.localAddresses || 1} and ${rounds[0].arrivals.firstbell10000?.localAddresses || 1} loopback source addresses. autocannon and wrk have no open arrival model and are not in this table but for wrk's closing line.`, '');
     for (const [i, r] of rounds.entries()) for (const [k, v] of Object.entries(r.arrivals ?? {})) if (v?.error) L.push(`Round ${i + 1}, ${k} failed: ${v.error.split('\n').filter(Boolean).slice(-3).join(' ')}`, '');
-    const errs = rounds.map((r) => r.arrivals?.artillery5000?.errors);
+    const errs = rounds.filter((r) => r.arrivals).map((r) => r.arrivals?.artillery5000?.errors);
     L.push(`artillery errors per round: ${errs.map((e) => JSON.stringify(e)).join('; ')}`, '');
     if (rounds.every((r) => Number.isFinite(r.loadBefore))) L.push(`How quiet the machine was: its load average over the minute before each round was ${rounds.map((r) => r.loadBefore.toFixed(2)).join(', ')} (2 cores).`, '');
   }
@@ -564,7 +564,7 @@ function markdown(rounds, meta) {
     L.push('| tool | asked | started | completed | failed | on schedule (≤ 10 ms / ≤ 100 ms) | start lag p99 | CPU-s | CPU-s per 1,000 cycles |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     L.push(`| firstbell | ${f0(c('firstbell', 'asked'))} | ${f0(c('firstbell', 'sent'))} | ${f0(c('firstbell', 'ok'))} | ${f0(c('firstbell', 'failed'))} | ${pct(c('firstbell', 'onScheduleShare'))} / ${pct(c('firstbell', 'onScheduleShare100'))} | ${f1(c('firstbell', 'lagP99Ms'))} ms | ${f1(c('firstbell', 'cpuS'))} | ${f2(c('firstbell', 'cpuSPer1000'))} |`);
     L.push(`| artillery | ${f0(c('artillery', 'asked'))} | ${f0(c('artillery', 'sent'))} in ${f1(c('artillery', 'spanS'))} s | ${f0(c('artillery', 'ok'))} | ${f0(c('artillery', 'failed'))} | not measured by the tool | — | ${f1(c('artillery', 'cpuS'))} | ${f2(c('artillery', 'cpuSPer1000'))} |`);
-    L.push('', `firstbell's verdicts per round: ${rounds.map((r) => `${r.cycles.firstbell?.verdict ?? r.cycles.error ?? '?'} (${r.cycles.firstbell?.workers ?? '?'} workers, ${r.cycles.firstbell?.stalledSeconds ?? '?'} generator-bound seconds)`).join('; ')}. artillery errors per round: ${rounds.map((r) => JSON.stringify(r.cycles.artillery?.errors)).join('; ')}.`, '');
+    L.push('', `firstbell's verdicts per round: ${rounds.filter((r) => r.cycles).map((r) => `${r.cycles.firstbell?.verdict ?? r.cycles.error ?? '?'} (${r.cycles.firstbell?.workers ?? '?'} workers, ${r.cycles.firstbell?.stalledSeconds ?? '?'} generator-bound seconds)`).join('; ')}. artillery errors per round: ${rounds.filter((r) => r.cycles).map((r) => JSON.stringify(r.cycles.artillery?.errors)).join('; ')}.`, '');
   }
   if (rounds[0].hold) {
     const h = (t, key) => med(rounds, `hold.${t}.${key}`);
@@ -574,7 +574,7 @@ function markdown(rounds, meta) {
       L.push(`| ${t} | ${f0(h(t, 'halfHeld'))} | ${f0(h(t, 'halfRssMb'))} MB | ${f0(h(t, 'held'))} | ${f0(h(t, 'holdRssMb'))} MB | ${f1(h(t, 'kbPerHeld'))} | ${f1(h(t, 'kbPerHeldWhole'))} | ${f0(h(t, 'cpuPctWhileHolding'))} % |`);
     }
     L.push('', 'Memory is the resident set of the tool\'s whole process tree, in the last 10 s of a steady hold. Each tool ran twice, asked for 12,500 and for 25,000 (500 arrivals a second, then held 25 s or more), firstbell in 2 worker processes both times. "From half to all" is the difference between the two steady holds per participant held in addition: what one more held participant costs, with what the tool needs whatever it holds left out. "All memory" divides the whole resident set of the larger hold by the participants held.');
-    L.push('', `firstbell ran its reference journey (login, dashboard, join, then a WebSocket held) in ${rounds[0].hold.firstbell?.workers ?? '?'} worker processes; artillery held plain WebSockets. artillery errors per round: ${rounds.map((r) => JSON.stringify(r.hold.artillery?.errors)).join('; ')}.`, '');
+    L.push('', `firstbell ran its reference journey (login, dashboard, join, then a WebSocket held) in ${rounds[0].hold.firstbell?.workers ?? '?'} worker processes; artillery held plain WebSockets. artillery errors per round: ${rounds.filter((r) => r.hold).map((r) => JSON.stringify(r.hold.artillery?.errors)).join('; ')}.`, '');
   }
   if (rounds[0].live) {
     const v = (k, key) => med(rounds, `live.${k}.${key}`);
@@ -585,7 +585,7 @@ function markdown(rounds, meta) {
       L.push(`| ${label} | ${pct(v(k, 'onScheduleShare'))} | ${f1(v(k, 'lagP99Ms'))} ms | ${f1(v(k, 'generatorCpuS'))} | ${f1(v(k, 'treeCpuS'))} | ${f1(v(k, 'liveCpuS'))} | ${k.startsWith('off') ? '—' : `${f0(v(k, 'liveUpdates'))}, ${f1(v(k, 'liveUpdateMs'))} ms`} | ${k.startsWith('off') ? '—' : `${f0(v(k, 'pageSeconds'))}, ${f1(v(k, 'pageMaxGapS'))} s`} | ${k.startsWith('off') ? '—' : f1(v(k, 'chromiumCpuS'))} |`);
     }
     L.push('', 'The live page runs in a process of its own, which reads the run folder as the run writes it (samples.csv every 200 ms, health.csv every second), judges it and sends each open page what changed: the generator\'s processes do no work for it. "Generator CPU-s" sums the CPU the run\'s own health record measured in its processes, every second; "load process tree" is everything under the benchmark\'s load process, the live page\'s process included, from /proc; the live page\'s process reports its own. On these 2 cores the page\'s process, the page\'s Chromium, the generator and the sink share the machine.', '');
-    L.push(`What the page costs where it shares the generator's cores: arrivals on schedule at 5,000/s were ${pct(v('on5000', 'onScheduleShare'))} with the page open against ${pct(v('off5000', 'onScheduleShare'))} without (start lag p99 ${f1(v('on5000', 'lagP99Ms'))} against ${f1(v('off5000', 'lagP99Ms'))} ms), the page's process and its Chromium taking ${f1(v('on5000', 'liveCpuS') + v('on5000', 'chromiumCpuS'))} CPU-s beside the generator's ${f1(v('on5000', 'generatorCpuS'))}. At 10,000/s the generator is behind its schedule with or without the page (see the arrivals above), and the page's process, below the generator's priority, showed a new second at least every ${f1(v('on10000', 'pageMaxGapS'))} s. Where the generator needs every core, open the page from another machine (--live-host).`, '');
+    L.push(`What the page costs where it shares the generator's cores: arrivals on schedule at 5,000/s were ${pct(v('on5000', 'onScheduleShare'))} with the page open against ${pct(v('off5000', 'onScheduleShare'))} without (start lag p99 ${f1(v('on5000', 'lagP99Ms'))} against ${f1(v('off5000', 'lagP99Ms'))} ms), the page's process and its Chromium taking ${f1(v('on5000', 'liveCpuS') + v('on5000', 'chromiumCpuS'))} CPU-s beside the generator's ${f1(v('on5000', 'generatorCpuS'))}.${rounds.some((r) => r.live?.off5000b) ? ` The generator's CPU in the run with the page is set against the mean of the runs without it just before and just after (the goal above), since the two runs without it differ by themselves (the second mostly lower: the machine warms through a round); what is left is the price of sharing two cores with the page's process and its Chromium: the generator's processes do no work for the page.` : ''} At 10,000/s the generator is behind its schedule with or without the page (see the arrivals above), and the page's process, below the generator's priority, showed a new second at least every ${f1(v('on10000', 'pageMaxGapS'))} s. Where the generator needs every core, open the page from another machine (--live-host).`, '');
   }
   if (rounds[0].monday) {
     const m = (key) => med(rounds, `monday.${key}`);
@@ -601,7 +601,7 @@ function markdown(rounds, meta) {
     L.push(`| worker processes / source addresses | ${f0(m('workers'))} / ${f0(m('localAddresses'))} |`);
     L.push(`| generator memory (all processes, peak) | ${f0(m('maxTreeRssMb'))} MB |`);
     L.push(`| generator CPU-s / wall-clock s | ${f0(m('cpuS'))} / ${f0(m('wallS'))} |`, '');
-    L.push(`Verdicts per round: ${rounds.map((r) => (r.monday.error ? `error: ${r.monday.error}` : `${r.monday.verdict} (exit ${r.monday.exit}, ${r.monday.status})`)).join(', ')}. The headline, round 1: "${rounds[0].monday.headline ?? '—'}" The generator's own note, round 1: "${rounds[0].monday.generatorNote}"`, '');
+    L.push(`Verdicts per round: ${rounds.filter((r) => r.monday).map((r) => (r.monday.error ? `error: ${r.monday.error}` : `${r.monday.verdict} (exit ${r.monday.exit}, ${r.monday.status})`)).join(', ')}. The headline, round 1: "${rounds[0].monday.headline ?? '—'}" The generator's own note, round 1: "${rounds[0].monday.generatorNote}"`, '');
   }
   return L.join('\n');
 }
