@@ -10,9 +10,13 @@ export type Extraction =
   | { kind: 'meta'; name: string }
   | { kind: 'attribute'; name: string }
   | { kind: 'header'; name: string }
-  | { kind: 'cookie'; name: string };
+  | { kind: 'cookie'; name: string }
+  | { kind: 'message'; index: number; path: string };
 
-/** A value the journey takes from the answer to request `from`, named `name`. */
+/**
+ * A value the journey takes from the answer to request `from`, named `name`; a `message` one from a message received
+ * on that request's WebSocket, used by the messages sent after it on the same socket only.
+ */
 export interface Variable {
   name: string;
   from: number;
@@ -164,6 +168,7 @@ export function correlate(recording: Recording): Correlated {
   const variables: Variable[] = [];
   const sent = recording.requests.map(sentText);
   recording.requests.forEach((r, i) => {
+    if (r.ws) variables.push(...socketValues(r, i, sent.slice(0, i).join('\n'), typed, taken));
     for (const h of handedOut(r)) {
       // Known before the platform handed it out (typed, or a constant of the page): not the platform's to hand out.
       if (typed.has(h.value) || sent.slice(0, i + 1).some((t) => holds(t, h.value))) continue;
@@ -175,6 +180,33 @@ export function correlate(recording: Recording): Correlated {
     }
   });
   return { recording, variables, credentials };
+}
+
+/**
+ * Values a WebSocket's own messages hand out (a Janus session's id, a handle's) that a message sent later on the same
+ * socket carries back: JSON fields of the message that first had them, unknown before (`before`: what was sent
+ * earlier, the typed credentials).
+ */
+function socketValues(r: Recorded, from: number, before: string, typed: Set<string>, taken: Set<string>): Variable[] {
+  const msgs = r.ws ?? [];
+  const out: Variable[] = [];
+  msgs.forEach((m, k) => {
+    if (m.send) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(m.data);
+    } catch {
+      return;
+    }
+    const earlier = before + msgs.slice(0, k).filter((x) => x.send).map((x) => x.data).join('\n');
+    const later = msgs.slice(k + 1).filter((x) => x.send).map((x) => x.data).join('\n');
+    for (const l of leaves(value)) {
+      if (isShort(l.value) || !worth(l.value) || typed.has(l.value) || earlier.includes(l.value) || !later.includes(l.value)) continue;
+      if (out.some((v) => v.value === l.value)) continue;
+      out.push({ name: identifier(l.key, taken), from, how: { kind: 'message', index: k, path: l.path }, value: l.value, numeric: l.numeric });
+    }
+  });
+  return out;
 }
 
 /** `text` with the values of `known` (longest first) cut out as parts, in plain or in URL-encoded form. */

@@ -57,6 +57,24 @@ describe('import har: offline correlation', () => {
     expect(j.source).toContain("classroom: { layer: 'media', goal: 'journey' },");
   });
 
+  it("takes the ids a WebSocket's own messages hand out (a Janus session and handle) into the messages sent after them on it", () => {
+    const j = imported('janus-ws.har');
+    expect(j.c.variables.map((v) => [v.name, v.how])).toEqual([['dataId', { kind: 'message', index: 1, path: 'data.id' }], ['dataId2', { kind: 'message', index: 3, path: 'data.id' }]]);
+    contains(j.source, [
+      "const ws = await vu.ws('/janus', signal, { protocol: 'janus-protocol' });",
+      `ws.send('{"janus":"create","transaction":"Xq1"}');`,
+      "const m1 = await ws.waitFor((m) => (m.json as { janus?: unknown } | undefined)?.janus === 'success' && (m.json as { transaction?: unknown }).transaction === 'Xq1', { signal, timeoutMs: 10_000, what: 'janus success Xq1' });",
+      "const dataId = String(extract.json(m1.text, 'data.id'));",
+      'ws.send(`{"janus":"attach","plugin":"janus.plugin.videoroom","transaction":"Xq2","session_id":${dataId}}`);',
+      "const dataId2 = String(extract.json(m3.text, 'data.id'));",
+      'ws.send(`{"janus":"message","body":{"request":"join","room":1234,"ptype":"publisher","display":"anna"},"transaction":"Xq3","session_id":${dataId},"handle_id":${dataId2}}`);',
+      "await ws.waitFor((m) => (m.json as { janus?: unknown } | undefined)?.janus === 'event' && (m.json as { transaction?: unknown }).transaction === 'Xq3', { signal, timeoutMs: 10_000, what: 'janus event Xq3' });",
+      'ws.send(`{"janus":"keepalive","session_id":${dataId},"transaction":"Xq4"}`);',
+    ]);
+    // The room's id came from the page's own URL, which no answer handed out: sent as recorded.
+    expect(j.source).not.toContain('5566778899');
+  });
+
   it('names what is wrong with a file that is not a HAR, and where', () => {
     const dir = tempDir();
     const write = (name: string, text: string) => {

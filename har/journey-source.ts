@@ -86,6 +86,8 @@ function extraction(v: Variable): string {
       return `extract.regex(String(res.headers[${q(h.name)}] ?? ''), /.+/, ${q(`${h.name} header`)})`;
     case 'cookie':
       return `extract.regex(vu.http.cookie(${q(h.name)}) ?? '', /.+/, ${q(`cookie ${h.name}`)})`;
+    case 'message':
+      return `String(extract.json(m${h.index}.text, ${q(h.path)}))`;
   }
 }
 
@@ -112,11 +114,18 @@ function httpStep(r: Recorded, name: string, handle: string, known: Known, made:
 
 const DISCRIMINATORS = ['type', 'event', 'janus', 'action', 'op', 'cmd', 'kind', 'method'];
 
-/** A match for a message received on the recording's WebSocket, by its kind ("type": "welcome"), else by its text when short. */
-function matchOf(data: string): { code: string; what: string } | undefined {
+/**
+ * A match for a message received on the recording's WebSocket, by its kind ("type": "welcome") and, where it answers
+ * one sent with a transaction, by that too; else by its text when short.
+ */
+function matchOf(data: string, sentTransactions: Set<string>): { code: string; what: string } | undefined {
   try {
     const j = JSON.parse(data) as Record<string, unknown>;
     const key = j && typeof j === 'object' ? DISCRIMINATORS.find((k) => typeof j[k] === 'string') : undefined;
+    const tx = typeof j?.transaction === 'string' && sentTransactions.has(j.transaction) ? j.transaction : undefined;
+    if (key && tx !== undefined) {
+      return { code: `(m) => (m.json as { ${key}?: unknown } | undefined)?.${key} === ${q(j[key] as string)} && (m.json as { transaction?: unknown }).transaction === ${q(tx)}`, what: `${key} ${j[key] as string} ${tx}` };
+    }
     if (key) return { code: `(m) => (m.json as { ${key}?: unknown } | undefined)?.${key} === ${q(j[key] as string)}`, what: `${key} ${j[key] as string}` };
   } catch {
     // Not JSON: by its text.
@@ -125,23 +134,31 @@ function matchOf(data: string): { code: string; what: string } | undefined {
 }
 
 /** The lines of one WebSocket step: open, the recording's messages sent and the answers waited for. */
-function wsStep(r: Recorded, name: string, handle: string, known: Known): string[] {
+function wsStep(r: Recorded, name: string, handle: string, known: Known, socketVars: Variable[]): string[] {
   // The URL the platform handed out (a signalling server's), else the path on the platform's origin.
   const handed = known.find((k) => k.value === r.url);
   const lines = [`const ${handle} = await vu.step(${q(name)}, async (signal) => {`, `  const ws = await vu.ws(${handed ? handed.name : expr(partsOf(r.path, known))}, signal${r.wsProtocol ? `, { protocol: ${q(r.wsProtocol)} }` : ''});`];
   const msgs = r.ws ?? [];
+  const own = [...known];
+  const transactions = new Set<string>();
   let last: string | undefined;
-  for (const m of msgs.slice(0, WS_MESSAGES)) {
+  msgs.slice(0, WS_MESSAGES).forEach((m, k) => {
     if (m.send) {
-      lines.push(`  ws.send(${expr(partsOf(m.data, known))});`);
+      lines.push(`  ws.send(${expr(partsOf(m.data, own))});`);
+      const tx = /"transaction"\s*:\s*"([^"]+)"/.exec(m.data)?.[1];
+      if (tx) transactions.add(tx);
       last = undefined;
-      continue;
+      return;
     }
-    const match = matchOf(m.data);
-    if (!match || match.what === last) continue;
+    // A message that hands out values is waited for by name, and they are taken from it for the messages after it.
+    const made = socketVars.filter((v) => v.how.kind === 'message' && v.how.index === k);
+    const match = matchOf(m.data, transactions);
+    if (!match || (match.what === last && !made.length)) return;
     last = match.what;
-    lines.push(`  await ws.waitFor(${match.code}, { signal, timeoutMs: 10_000, what: ${q(match.what)} });`);
-  }
+    lines.push(`  ${made.length ? `const m${k} = ` : ''}await ws.waitFor(${match.code}, { signal, timeoutMs: 10_000, what: ${q(match.what)} });`);
+    for (const v of made) lines.push(`  const ${v.name} = ${extraction(v)};`);
+    own.push(...made);
+  });
   if (msgs.length > WS_MESSAGES) lines.push(`  // ${msgs.length - WS_MESSAGES} more messages of the recording left out.`);
   lines.push('  return ws;', '});', `if (!${handle}.ok) return 'failed';`);
   // Kept open, the participant would stay connected: see vu.hold in the README.
@@ -169,7 +186,9 @@ export function journeySource(c: Correlated, from: string, csvName: string): Imp
   const body: string[] = credentials.map(credentialLine);
   let layer: Layer | undefined;
   recording.requests.forEach((r, i) => {
-    const known: Known = [...credentials, ...variables.filter((v) => v.from < i)];
+    // A WebSocket message's values are the socket's own: its step's, not the journey's.
+    const answers = variables.filter((v) => v.how.kind !== 'message');
+    const known: Known = [...credentials, ...answers.filter((v) => v.from < i)];
     layer = layerOf(r, layer);
     const name = stepName(r, stepNames, known);
     steps.push({ name, layer });
@@ -177,7 +196,7 @@ export function journeySource(c: Correlated, from: string, csvName: string): Imp
     const pause = prev ? Math.round((r.startMs - prev.endMs) / 100) * 100 : 0;
     if (pause >= PAUSE_MS) body.push('', `await vu.think(${pause}); // the recording's pause`);
     const handle = identifier(name, handles);
-    body.push('', ...(r.ws ? wsStep(r, name, handle, known) : httpStep(r, name, handle, known, variables.filter((v) => v.from === i))));
+    body.push('', ...(r.ws ? wsStep(r, name, handle, known, variables.filter((v) => v.from === i && v.how.kind === 'message')) : httpStep(r, name, handle, known, answers.filter((v) => v.from === i))));
   });
   const stepsDecl = steps.map((s, k) => `    ${/^[a-z_][a-z0-9_]*$/.test(s.name) ? s.name : q(s.name)}: ${k === steps.length - 1 ? `{ layer: '${s.layer}', goal: 'journey' }` : `'${s.layer}'`},`);
   const extracts = body.some((l) => l.includes('extract.'));
