@@ -176,16 +176,15 @@ type Violation = StepJudgement & { step: string };
 export type Judged = { state: (boolean | undefined)[]; firstViolation: Violation[]; byStep: (boolean | undefined)[][] };
 
 /** Per second: violating (true), compliant (false) or not judged (undefined); and the first violation of each violating second. */
-function judgeSeconds(v: LayerView, last: number, suspect: Set<number>): Judged {
+function judgeSeconds(v: LayerView, last: number, suspect: Set<number>, keptUp: number): Judged {
   const state: (boolean | undefined)[] = [];
   const firstViolation: Violation[] = [];
   const byStep: (boolean | undefined)[][] = v.steps.map(() => []);
-  const lastSuspect = Math.max(-1, ...suspect);
   for (let sec = 0; sec <= last; sec++) {
     const bound = suspect.has(sec);
     v.steps.forEach((d, k) => {
       const b = v.bucketOf(sec, d);
-      const x = b ? judgeStep(b, v.objective, bound, sec > lastSuspect) : undefined;
+      const x = b ? judgeStep(b, v.objective, bound, sec >= keptUp) : undefined;
       if (x === undefined) return;
       byStep[k]![sec] = x !== 'met';
       if (x === 'met') {
@@ -265,13 +264,20 @@ function failuresIn(v: LayerView, from: number, to: number): { kinds: Record<str
   return { kinds, failed };
 }
 
+/** The first second from which the generator kept up to the end: the one after its last suspect second. */
+function keptUpFrom(suspect: Set<number>): number {
+  let last = -1;
+  for (const sec of suspect) last = Math.max(last, sec);
+  return last + 1;
+}
+
 /**
  * Attempts of the layer in `from..to` (by intended start) that the run stopped after they had waited longer than its
- * objective's p95, where the generator kept up from their second to the end.
+ * objective's p95, where the generator kept up from their second to the end (from `keptUp` on).
  */
-function unansweredIn(v: LayerView, from: number, to: number, suspect: Set<number>): number {
+function unansweredIn(v: LayerView, from: number, to: number, keptUp: number): number {
   let n = 0;
-  for (let sec = Math.max(from, Math.max(-1, ...suspect) + 1); sec <= to; sec++) for (const d of v.steps) n += v.bucketOf(sec, d)?.waitedOver(v.objective.p95Ms) ?? 0;
+  for (let sec = Math.max(from, keptUp); sec <= to; sec++) for (const d of v.steps) n += v.bucketOf(sec, d)?.waitedOver(v.objective.p95Ms) ?? 0;
   return n;
 }
 
@@ -282,7 +288,7 @@ function lastLoaded(v: LayerView, last: number): number {
 }
 
 /** The break point of a layer that broke at `breakAt`: what users saw then and while broken, how long it lasted, and whether it recovered. */
-function breakPointOf(v: LayerView, run: RunInfo, judged: Judged, breakAt: number, last: number, suspect: Set<number>, conc: Concurrency): BreakPoint {
+function breakPointOf(v: LayerView, run: RunInfo, judged: Judged, breakAt: number, last: number, suspect: Set<number>, conc: Concurrency, keptUp: number): BreakPoint {
   // It recovered for good: after its last violating second, not at a lull between two waves (reloads every 30 s).
   let lastBad = breakAt;
   for (let sec = breakAt; sec <= last; sec++) if (judged.state[sec] === true) lastBad = sec;
@@ -295,7 +301,7 @@ function breakPointOf(v: LayerView, run: RunInfo, judged: Judged, breakAt: numbe
     clock: clockAt(run.scenario, run.firstBellAtMs, breakAt),
     offeredPerSec: v.offered(breakAt),
     step: fv.step, reason: fv.reason, errorRate: fv.errorRate, p95Ms: fv.p95Ms, ...(fv.atLeast ? { p95AtLeast: true } : {}),
-    unanswered: unansweredIn(v, breakAt, last, suspect),
+    unanswered: unansweredIn(v, breakAt, last, keptUp),
     concurrency: (conc.held[breakAt] ?? 0) + (conc.inFlight[breakAt] ?? 0),
     held: conc.held[breakAt] ?? 0,
     symptomsAtBreak: symptoms(failuresIn(v, breakAt, breakAt).kinds),
@@ -348,14 +354,15 @@ export function analyseLayer(layer: Layer, series: Series, run: RunInfo, last: n
     peakOffered = Math.max(peakOffered, v.offered(sec));
     peakGood = Math.max(peakGood, v.goodput(sec));
   }
-  const judged = judgeSeconds(v, last, suspect);
+  const keptUp = keptUpFrom(suspect);
+  const judged = judgeSeconds(v, last, suspect, keptUp);
   const breakAt = breakStart(judged, last);
   const shares = failedShares(v, last, suspect);
   const peakHeld = Math.max(0, ...own.held);
   // A limit on connections stands at a count of held participants, whatever the arrivals did around it.
   const limit = peakHeld > 0 ? connectionLimit(own.held, (sec) => v.refused(sec), last, LIMIT_SECONDS) : undefined;
   const wasJudged = judged.state.some((x) => x !== undefined);
-  const unanswered = unansweredIn(v, 0, last, suspect);
+  const unanswered = unansweredIn(v, 0, last, keptUp);
   // More than the 5 % of attempts a p95 leaves were still unanswered past it at the end: the p95 was over the objective.
   const over = shares.share > v.objective.maxErrorRate || unanswered > 0.05 * (total.attempts + unanswered);
   const state: LayerState = breakAt >= 0 ? 'broke' : !wasJudged ? 'not-judged' : over || limit ? 'missed' : shares.withBound > v.objective.maxErrorRate ? 'unclear' : 'met';
@@ -370,7 +377,7 @@ export function analyseLayer(layer: Layer, series: Series, run: RunInfo, last: n
   if (capacity) result.capacity = capacity;
   const knee = kneeOf(v, run, last, suspect, peakOffered);
   if (knee) result.knee = knee;
-  if (breakAt >= 0) result.breakPoint = breakPointOf(v, run, judged, breakAt, last, suspect, conc);
+  if (breakAt >= 0) result.breakPoint = breakPointOf(v, run, judged, breakAt, last, suspect, conc, keptUp);
   if (limit) result.connectionLimit = limit;
   return result;
 }

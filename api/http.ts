@@ -2,6 +2,7 @@
 // request), values taken out of its answers (each fails the step with a clear message when the value is not there), and
 // links on the target as request paths.
 import { ProtocolError } from './errors.js';
+import { inputFields, metaTags } from './html.js';
 
 export interface HttpAnswer {
   status: number;
@@ -56,8 +57,6 @@ export function pathOnOrigin(link: string, origin: string, from = '/'): string |
   return path.replace(/#.*$/, '');
 }
 
-const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
 /** The first capture group of `re` in `text` (or the whole match without a group). */
 function regex(text: string, re: RegExp, what = `a match of ${re}`): string {
   const m = re.exec(text);
@@ -86,24 +85,16 @@ function json(body: string | unknown, path: string, what = path): unknown {
 
 /** The value of an HTML form field (`<input name="…" value="…">`), its attributes in any order. */
 function formField(html: string, name: string): string {
-  const n = escapeRe(name);
-  for (const tag of html.match(/<input\b[^>]*>/gi) ?? []) {
-    if (!new RegExp(`\\bname\\s*=\\s*["']${n}["']`, 'i').test(tag)) continue;
-    const v = /\bvalue\s*=\s*"([^"]*)"|\bvalue\s*=\s*'([^']*)'/i.exec(tag);
-    if (v) return v[1] ?? v[2] ?? '';
-  }
-  throw new ProtocolError(`no form field "${name}" in the answer`);
+  const field = inputFields(html).find(([n]) => n.toLowerCase() === name.toLowerCase());
+  if (!field) throw new ProtocolError(`no form field "${name}" in the answer`);
+  return field[1];
 }
 
 /** The content of an HTML meta tag (`<meta name="…" content="…">`), its attributes in any order. */
 function meta(html: string, name: string): string {
-  const n = escapeRe(name);
-  for (const tag of html.match(/<meta\b[^>]*>/gi) ?? []) {
-    if (!new RegExp(`\\b(name|property)\\s*=\\s*["']${n}["']`, 'i').test(tag)) continue;
-    const v = /\bcontent\s*=\s*"([^"]*)"|\bcontent\s*=\s*'([^']*)'/i.exec(tag);
-    if (v) return v[1] ?? v[2] ?? '';
-  }
-  throw new ProtocolError(`no meta tag "${name}" in the answer`);
+  const tag = metaTags(html).find(([n]) => n.toLowerCase() === name.toLowerCase());
+  if (!tag) throw new ProtocolError(`no meta tag "${name}" in the answer`);
+  return tag[1];
 }
 
 /** Extraction helpers for use inside a step. */

@@ -1,6 +1,7 @@
 // Offline correlation: values the platform handed out in an answer (a JSON field, a hidden form field, a meta tag,
 // a header, a cookie) that the browser sent back later (in a URL, a body, a header, a WebSocket message) become
 // variables taken from that answer; credentials the user typed become columns of the scenario's data.
+import { escapeRe, inputFields, metaTags } from '../api/html.js';
 import type { Body, Recorded, Recording } from './har.js';
 
 /** How a variable is taken out of its answer. */
@@ -56,7 +57,6 @@ const RESERVED = new Set(['vu', 'signal', 'res', 'extract', 'ws', 'defineJourney
 /** A value worth following: long enough not to turn up by chance, or short and followed only as a whole segment. */
 const worth = (v: string) => v.length >= 2 && !BORING.has(v) && !/\s/.test(v) && !/^\d{1,2}$/.test(v);
 const isShort = (v: string) => v.length < 4;
-const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** Where a short value counts: a whole path segment or query value, or all of a text. */
 const segmentRe = (v: string) => new RegExp(`(?<=^|/|=)${escapeRe(v)}(?=/|$|\\?|&|#)`, 'g');
 
@@ -88,16 +88,8 @@ function handedOut(r: Recorded): { how: Extraction; value: string; key: string; 
       // Not JSON: read as HTML below.
     }
   }
-  for (const tag of r.answer.match(/<input\b[^>]*>/gi) ?? []) {
-    const name = /\bname\s*=\s*["']([^"']+)["']/i.exec(tag)?.[1];
-    const value = /\bvalue\s*=\s*"([^"]*)"|\bvalue\s*=\s*'([^']*)'/i.exec(tag);
-    if (name && value) out.push({ how: { kind: 'formField', name }, value: value[1] ?? value[2] ?? '', key: name, numeric: false });
-  }
-  for (const tag of r.answer.match(/<meta\b[^>]*>/gi) ?? []) {
-    const name = /\b(?:name|property)\s*=\s*["']([^"']+)["']/i.exec(tag)?.[1];
-    const value = /\bcontent\s*=\s*"([^"]*)"|\bcontent\s*=\s*'([^']*)'/i.exec(tag);
-    if (name && value) out.push({ how: { kind: 'meta', name }, value: value[1] ?? value[2] ?? '', key: name, numeric: false });
-  }
+  for (const [name, value] of inputFields(r.answer)) out.push({ how: { kind: 'formField', name }, value, key: name, numeric: false });
+  for (const [name, value] of metaTags(r.answer)) out.push({ how: { kind: 'meta', name }, value, key: name, numeric: false });
   for (const m of r.answer.matchAll(/\bdata-([a-z][a-z0-9-]*)\s*=\s*"([^"]*)"/gi)) out.push({ how: { kind: 'attribute', name: `data-${m[1]!}` }, value: m[2]!, key: m[1]!, numeric: false });
   for (const [k, v] of r.answerHeaders) {
     if (k === 'set-cookie') {
@@ -116,7 +108,7 @@ function holds(text: string, value: string): boolean {
 }
 
 /** Everything a request sent, as text, to find values in. */
-export function sentText(r: Recorded): string {
+function sentText(r: Recorded): string {
   return [r.url, r.path, safeDecode(r.path), ...r.headers.map(([, v]) => v), ...bodyLines(r.body), ...(r.ws ?? []).filter((m) => m.send).map((m) => m.data)].join('\n');
 }
 
@@ -127,7 +119,7 @@ function bodyLines(b: Body | undefined): string[] {
   return b.kind === 'json' ? [JSON.stringify(b.value), ...leaves(b.value).map((l) => l.value)] : [b.text];
 }
 
-export function safeDecode(s: string): string {
+function safeDecode(s: string): string {
   try {
     return decodeURIComponent(s);
   } catch {
