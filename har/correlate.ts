@@ -29,12 +29,17 @@ export interface Variable {
   segment?: boolean;
 }
 
-/** A credential the user typed: a column of the scenario's data, the participant's test account without one. */
+/**
+ * A value the user typed (a credential into a form, a room or a name into the page's address): a column of the
+ * scenario's data; without one, the participant's test account (`user`, `password`) or the value recorded.
+ */
 export interface Credential {
   name: string;
   column: string;
   value: string;
-  fallback: 'user' | 'password';
+  fallback: 'user' | 'password' | 'recorded';
+  /** From the page's address: followed only as a whole field or segment, never inside text. */
+  segment?: boolean;
 }
 
 /** Text with values in it: literal parts and variables. */
@@ -57,8 +62,14 @@ const RESERVED = new Set(['vu', 'signal', 'res', 'extract', 'ws', 'defineJourney
 /** A value worth following: long enough not to turn up by chance, or short and followed only as a whole segment. */
 const worth = (v: string) => v.length >= 2 && !BORING.has(v) && !/\s/.test(v) && !/^\d{1,2}$/.test(v);
 const isShort = (v: string) => v.length < 4;
-/** Where a short value counts: a whole path segment or query value, or all of a text. */
-const segmentRe = (v: string) => new RegExp(`(?<=^|/|=)${escapeRe(v)}(?=/|$|\\?|&|#)`, 'g');
+/** Followed only where it is a whole segment or field: short values, and plain words (an "event" is also in "telephone-event"). */
+const wholeOnly = (v: string) => isShort(v) || /^[A-Za-z]+$/.test(v);
+/** Where a whole-only value counts: a whole path segment or query value, a whole JSON field, or all of a text. */
+const segmentRe = (v: string) => new RegExp(`(?<=^|/|=|:|")${escapeRe(v)}(?=/|$|\\?|&|#|"|,|\\}|\\])`, 'g');
+
+/** Keys that say what a message is or which request it answers: its kind, never a value handed out. */
+export const DISCRIMINATORS = ['type', 'event', 'janus', 'action', 'op', 'cmd', 'kind', 'method'];
+const KIND_KEY = new RegExp(`^(${DISCRIMINATORS.join('|')}|transaction)$`);
 
 const GENERIC = /^(id|uuid|name|value|key|code|ref)$/i;
 
@@ -101,15 +112,20 @@ function handedOut(r: Recorded): { how: Extraction; value: string; key: string; 
   return out.filter((x) => worth(x.value) && (!isShort(x.value) || x.how.kind === 'json' || x.how.kind === 'attribute' || x.how.kind === 'formField'));
 }
 
-/** Whether `text` holds `value`: anywhere for a long value, as a whole segment or field for a short one. */
-function holds(text: string, value: string): boolean {
-  if (!isShort(value)) return text.includes(value) || text.includes(encodeURIComponent(value));
+/** Whether `text` holds `value`: anywhere for a long value, as a whole segment or field for a short one or a word. */
+function holds(text: string, value: string, whole = wholeOnly(value)): boolean {
+  if (!whole) return text.includes(value) || text.includes(encodeURIComponent(value));
   return text.split('\n').some((line) => line === value || segmentRe(value).test(line));
 }
 
 /** Everything a request sent, as text, to find values in. */
 function sentText(r: Recorded): string {
-  return [r.url, r.path, safeDecode(r.path), ...r.headers.map(([, v]) => v), ...bodyLines(r.body), ...(r.ws ?? []).filter((m) => m.send).map((m) => m.data)].join('\n');
+  return [r.url, r.path, safeDecode(r.path), ...r.headers.map(([, v]) => v), ...bodyLines(r.body), ...(r.ws ?? []).filter((m) => m.send).flatMap((m) => messageLines(m.data))].join('\n');
+}
+
+/** A message as lines to find values in: the whole, and each of its JSON fields' values on a line of its own. */
+function messageLines(data: string): string[] {
+  return [data, ...leavesOf(data).map((l) => l.value)];
 }
 
 /** A body as lines to find values in: each field's value on a line of its own, and the whole. */
@@ -152,10 +168,30 @@ function credentialsOf(requests: Recorded[], taken: Set<string>): Credential[] {
   return [...found.values()];
 }
 
-/** The recording correlated: the values the platform handed out and got back, and the credentials typed. */
+/**
+ * Values in the address of a page the browser loaded (`?room=4711&name=pupil-1`) that later requests sent again, and
+ * that no answer before it handed out: what the user typed or followed a link with, for the scenario's data to vary.
+ */
+function pageValues(requests: Recorded[], typed: Set<string>, taken: Set<string>): Credential[] {
+  const out: Credential[] = [];
+  requests.forEach((r, i) => {
+    if (r.method !== 'GET' || r.ws || !/text\/html/i.test(r.answerType)) return;
+    const before = requests.slice(0, i).map((x) => x.answer).join('\n');
+    const later = requests.slice(i + 1).map(sentText);
+    for (const [key, value] of new URL(r.url).searchParams) {
+      if (!worth(value) || typed.has(value) || before.includes(value) || out.some((c) => c.column === key || c.value === value)) continue;
+      if (!later.some((t) => holds(t, value, true))) continue;
+      out.push({ name: identifier(key, taken), column: key, value, fallback: USER_KEY.test(key) ? 'user' : 'recorded', segment: true });
+    }
+  });
+  return out;
+}
+
+/** The recording correlated: the values the platform handed out and got back, and the values the user typed. */
 export function correlate(recording: Recording): Correlated {
   const taken = new Set<string>();
-  const credentials = credentialsOf(recording.requests, taken);
+  const typedIn = credentialsOf(recording.requests, taken);
+  const credentials = [...typedIn, ...pageValues(recording.requests, new Set(typedIn.map((c) => c.value)), taken)];
   const typed = new Set(credentials.map((c) => c.value));
   const variables: Variable[] = [];
   const sent = recording.requests.map(sentText);
@@ -168,7 +204,7 @@ export function correlate(recording: Recording): Correlated {
       // The same value handed out again later (a renewed token is another value): the first answer that gave it.
       if (variables.some((v) => v.value === h.value)) continue;
       // A cookie goes back by itself in the Cookie header; it is a variable only where the page copies it elsewhere.
-      variables.push({ name: identifier(h.key, taken), from: i, how: h.how, value: h.value, numeric: h.numeric, ...(isShort(h.value) ? { segment: true } : {}) });
+      variables.push({ name: identifier(h.key, taken), from: i, how: h.how, value: h.value, numeric: h.numeric, ...(wholeOnly(h.value) ? { segment: true } : {}) });
     }
   });
   return { recording, variables, credentials };
@@ -177,7 +213,8 @@ export function correlate(recording: Recording): Correlated {
 /**
  * Values a WebSocket's own messages hand out (a Janus session's id, a handle's) that a message sent later on the same
  * socket carries back: JSON fields of the message that first had them, unknown before (`before`: what was sent
- * earlier, the typed credentials).
+ * earlier, the typed credentials), but for the fields that say what a message is. Each is named by its key, or by
+ * the key it is sent back under where its own says little (`data.id` sent back as `session_id`: sessionId).
  */
 function socketValues(r: Recorded, from: number, before: string, typed: Set<string>, taken: Set<string>): Variable[] {
   const msgs = r.ws ?? [];
@@ -191,21 +228,33 @@ function socketValues(r: Recorded, from: number, before: string, typed: Set<stri
       return;
     }
     const earlier = before + msgs.slice(0, k).filter((x) => x.send).map((x) => x.data).join('\n');
-    const later = msgs.slice(k + 1).filter((x) => x.send).map((x) => x.data).join('\n');
+    const later = msgs.slice(k + 1).filter((x) => x.send);
+    const laterText = later.flatMap((x) => messageLines(x.data)).join('\n');
     for (const l of leaves(value)) {
-      if (isShort(l.value) || !worth(l.value) || typed.has(l.value) || earlier.includes(l.value) || !later.includes(l.value)) continue;
+      if (KIND_KEY.test(l.path.split('.').at(-1)!) || isShort(l.value) || !worth(l.value) || typed.has(l.value) || earlier.includes(l.value) || !holds(laterText, l.value)) continue;
       if (out.some((v) => v.value === l.value)) continue;
-      out.push({ name: identifier(l.key, taken), from, how: { kind: 'message', index: k, path: l.path }, value: l.value, numeric: l.numeric });
+      const sentAs = later.flatMap((x) => leavesOf(x.data)).find((x) => x.value === l.value)?.key;
+      const key = GENERIC.test(l.path.split(/\.|\[\d+\]/).filter(Boolean).at(-1) ?? '') && sentAs && !GENERIC.test(sentAs) ? sentAs : l.key;
+      out.push({ name: identifier(key, taken), from, how: { kind: 'message', index: k, path: l.path }, value: l.value, numeric: l.numeric });
     }
   });
   return out;
+}
+
+/** A message's JSON leaves; none for a message that is not JSON. */
+function leavesOf(data: string): ReturnType<typeof leaves> {
+  try {
+    return leaves(JSON.parse(data));
+  } catch {
+    return [];
+  }
 }
 
 /** `text` with the values of `known` (longest first) cut out as parts, in plain or in URL-encoded form. */
 export function partsOf(text: string, known: Known): Parts {
   let parts: Parts = [text];
   for (const k of [...known].sort((a, b) => b.value.length - a.value.length)) {
-    if (k.segment || isShort(k.value)) {
+    if (k.segment || wholeOnly(k.value)) {
       // A short value: all of the text, or whole segments of it.
       parts = parts.flatMap((p) => (typeof p !== 'string' ? [p] : p === k.value ? [{ v: k.name }] : splitOn(p, segmentRe(k.value), k.name)));
       continue;

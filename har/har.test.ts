@@ -50,7 +50,10 @@ describe('import har: offline correlation', () => {
       "vu.http.request('GET', `/api/users/${userId}/rooms?active=1`, { headers: { 'authorization': `Bearer ${token}` }, expect: [200], signal })",
       'json: { user: Number(userId), room }',
       "const ws = await vu.ws(`/ws/classroom?room=${room}&seat=${seat}`, signal, { protocol: 'classroom-v1' });",
-      "await ws.waitFor((m) => (m.json as { type?: unknown } | undefined)?.type === 'welcome', { signal, timeoutMs: 10_000, what: 'type welcome' });",
+      // The two messages the socket opened with, waited for in whatever order they come.
+      "(m) => (m.json as { type?: unknown } | undefined)?.type === 'roster',",
+      "(m) => (m.json as { type?: unknown } | undefined)?.type === 'welcome',",
+      "what: '2 answers (type roster, type welcome)'",
       'ws.send(`{"type": "hello", "seat": "${seat}"}`);',
     ]);
     expect(j.steps.map((s) => `${s.name} ${s.layer}`)).toEqual(['home admission', 'login admission', 'rooms broker', 'join broker', 'classroom media']);
@@ -59,20 +62,44 @@ describe('import har: offline correlation', () => {
 
   it("takes the ids a WebSocket's own messages hand out (a Janus session and handle) into the messages sent after them on it", () => {
     const j = imported('janus-ws.har');
-    expect(j.c.variables.map((v) => [v.name, v.how])).toEqual([['dataId', { kind: 'message', index: 1, path: 'data.id' }], ['dataId2', { kind: 'message', index: 3, path: 'data.id' }]]);
+    // Named by the keys they are sent back under.
+    expect(j.c.variables.map((v) => [v.name, v.how])).toEqual([['sessionId', { kind: 'message', index: 1, path: 'data.id' }], ['handleId', { kind: 'message', index: 3, path: 'data.id' }]]);
     contains(j.source, [
       "const ws = await vu.ws('/janus', signal, { protocol: 'janus-protocol' });",
       `ws.send('{"janus":"create","transaction":"Xq1"}');`,
       "const m1 = await ws.waitFor((m) => (m.json as { janus?: unknown } | undefined)?.janus === 'success' && (m.json as { transaction?: unknown }).transaction === 'Xq1', { signal, timeoutMs: 10_000, what: 'janus success Xq1' });",
-      "const dataId = String(extract.json(m1.text, 'data.id'));",
-      'ws.send(`{"janus":"attach","plugin":"janus.plugin.videoroom","transaction":"Xq2","session_id":${dataId}}`);',
-      "const dataId2 = String(extract.json(m3.text, 'data.id'));",
-      'ws.send(`{"janus":"message","body":{"request":"join","room":1234,"ptype":"publisher","display":"anna"},"transaction":"Xq3","session_id":${dataId},"handle_id":${dataId2}}`);',
+      "const sessionId = String(extract.json(m1.text, 'data.id'));",
+      'ws.send(`{"janus":"attach","plugin":"janus.plugin.videoroom","transaction":"Xq2","session_id":${sessionId}}`);',
+      "const handleId = String(extract.json(m3.text, 'data.id'));",
+      'ws.send(`{"janus":"message","body":{"request":"join","room":1234,"ptype":"publisher","display":"anna"},"transaction":"Xq3","session_id":${sessionId},"handle_id":${handleId}}`);',
       "await ws.waitFor((m) => (m.json as { janus?: unknown } | undefined)?.janus === 'event' && (m.json as { transaction?: unknown }).transaction === 'Xq3', { signal, timeoutMs: 10_000, what: 'janus event Xq3' });",
-      'ws.send(`{"janus":"keepalive","session_id":${dataId},"transaction":"Xq4"}`);',
+      'ws.send(`{"janus":"keepalive","session_id":${sessionId},"transaction":"Xq4"}`);',
     ]);
     // The room's id came from the page's own URL, which no answer handed out: sent as recorded.
     expect(j.source).not.toContain('5566778899');
+  });
+
+  it("makes the values of the page's address that the page sent on (a room, a name) columns of the data, and waits for a socket's answers in whatever order they come", () => {
+    // Recorded by firstbell record from the janus.js classroom page of examples/janus-classroom (its SDP cut short).
+    const j = imported('janus-page.har');
+    expect(j.c.credentials.map((c) => [c.name, c.column, c.value, c.fallback])).toEqual([['room', 'room', '4711', 'recorded'], ['name', 'name', 'pupil-1', 'user']]);
+    expect(j.csv).toBe('room,name\n4711,pupil-1\n');
+    contains(j.source, [
+      "const room = vu.data?.['room'] ?? '4711';",
+      "const name = vu.data?.['name'] ?? vu.identity.user;",
+      "vu.http.request('GET', `/classroom.html?room=${room}&name=${name}`, { expect: [200], signal })",
+      '"body":{"request":"join","room":${room},"ptype":"publisher","display":"${name}"}',
+      // The join's receipt is left out: its event is its answer.
+      "what: 'janus event fmPxmMYtTpe7'",
+      // The configure's event and the trickles' receipts came mixed: all are waited for, in any order.
+      "what: '7 answers (janus ack WhACTk2xkDcb, janus event mLioSIsPUjzj and 5 more)'",
+      '// 3 messages that followed from media (webrtcup, media) are not waited for.',
+    ]);
+    expect(j.source).not.toContain("'janus ack fmPxmMYtTpe7'");
+    expect(j.source).not.toContain("'janus webrtcup'");
+    // A plain word is followed only as a whole field: the "event" of an answer's kind is not the SDP's "telephone-event".
+    expect(j.source).toContain('telephone-event/8000');
+    expect(j.c.variables.map((v) => v.name)).toEqual(['sessionId', 'handleId']);
   });
 
   it('names what is wrong with a file that is not a HAR, and where', () => {

@@ -1,10 +1,10 @@
 // A correlated recording written out as a typed defineJourney module: one step per request, a layer each, the values
 // the platform handed out taken from its answers, the credentials from the scenario's data.
 import type { Body, Recorded } from './har.js';
-import { identifier, partsOf, type Correlated, type Credential, type Known, type Parts, type Variable } from './correlate.js';
+import { DISCRIMINATORS, identifier, partsOf, type Correlated, type Credential, type Known, type Parts, type Variable } from './correlate.js';
 
 /** WebSocket messages written into a step, at most; the rest are named in a comment. */
-const WS_MESSAGES = 20;
+const WS_MESSAGES = 100;
 /** A pause in the recording longer than this becomes a think time of its own. */
 const PAUSE_MS = 1_000;
 
@@ -112,25 +112,83 @@ function httpStep(r: Recorded, name: string, handle: string, known: Known, made:
   ];
 }
 
-const DISCRIMINATORS = ['type', 'event', 'janus', 'action', 'op', 'cmd', 'kind', 'method'];
+/** A message that only says a request arrived ("janus": "ack"): waited for only where its request gets no other answer. */
+const RECEIPT = /^(ack|accepted|received|queued)$/i;
+/** A WebRTC offer sent (`"sdp": "v=0…`): what follows it unasked (webrtcup, media) needs the media the offer describes. */
+const OFFER = /"sdp"\s*:\s*"v=0/;
+
+/** What a received message is: the key saying its kind and the kind ("janus": "success"), and the transaction of a sent message it answers. */
+function kindOf(data: string, sentTransactions: Set<string>): { key?: string; kind?: string; tx?: string } {
+  try {
+    const j = JSON.parse(data) as Record<string, unknown>;
+    if (!j || typeof j !== 'object') return {};
+    const key = DISCRIMINATORS.find((k) => typeof j[k] === 'string');
+    return { key, kind: key ? String(j[key]) : undefined, tx: typeof j.transaction === 'string' && sentTransactions.has(j.transaction) ? j.transaction : undefined };
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * The received messages a step waits for, and where: `at.get(k)` lists those waited for once message k is reached.
+ * A message that hands out values is waited for by itself. Between two messages sent, the others are waited for
+ * together, in whatever order they come (answers to several requests need not come as recorded); a request's receipt
+ * is left out where the request has another answer, and after a WebRTC offer so are the messages that answer nothing
+ * sent (they follow from media that a recorded offer cannot bring about: `afterOffer` counts them).
+ */
+function waited(msgs: { send: boolean; data: string }[], handsOut: Set<number>): { at: Map<number, number[]>; afterOffer: number } {
+  const sent = new Set<string>();
+  const info = msgs.map((m) => {
+    if (m.send) for (const t of m.data.matchAll(/"transaction"\s*:\s*"([^"]+)"/g)) sent.add(t[1]!);
+    return m.send ? {} : kindOf(m.data, new Set(sent));
+  });
+  const answered = new Set<string>();
+  for (const i of info) if (i.tx && !RECEIPT.test(i.kind ?? '')) answered.add(i.tx);
+  const at = new Map<number, number[]>();
+  let offered = false;
+  let afterOffer = 0;
+  let run: number[] = [];
+  const endRun = () => {
+    if (run.length) at.set(run.at(-1)!, run);
+    run = [];
+  };
+  msgs.forEach((m, k) => {
+    if (m.send) {
+      endRun();
+      offered ||= OFFER.test(m.data);
+      return;
+    }
+    const { kind, tx } = info[k]!;
+    if (handsOut.has(k)) at.set(k, [k]);
+    else if (offered && !tx) afterOffer++;
+    else if (!(tx && RECEIPT.test(kind ?? '') && answered.has(tx))) run.push(k);
+  });
+  endRun();
+  return { at, afterOffer };
+}
 
 /**
  * A match for a message received on the recording's WebSocket, by its kind ("type": "welcome") and, where it answers
  * one sent with a transaction, by that too; else by its text when short.
  */
 function matchOf(data: string, sentTransactions: Set<string>): { code: string; what: string } | undefined {
-  try {
-    const j = JSON.parse(data) as Record<string, unknown>;
-    const key = j && typeof j === 'object' ? DISCRIMINATORS.find((k) => typeof j[k] === 'string') : undefined;
-    const tx = typeof j?.transaction === 'string' && sentTransactions.has(j.transaction) ? j.transaction : undefined;
-    if (key && tx !== undefined) {
-      return { code: `(m) => (m.json as { ${key}?: unknown } | undefined)?.${key} === ${q(j[key] as string)} && (m.json as { transaction?: unknown }).transaction === ${q(tx)}`, what: `${key} ${j[key] as string} ${tx}` };
-    }
-    if (key) return { code: `(m) => (m.json as { ${key}?: unknown } | undefined)?.${key} === ${q(j[key] as string)}`, what: `${key} ${j[key] as string}` };
-  } catch {
-    // Not JSON: by its text.
+  const { key, kind, tx } = kindOf(data, sentTransactions);
+  if (key && tx !== undefined) {
+    return { code: `(m) => (m.json as { ${key}?: unknown } | undefined)?.${key} === ${q(kind!)} && (m.json as { transaction?: unknown }).transaction === ${q(tx)}`, what: `${key} ${kind!} ${tx}` };
   }
+  if (key) return { code: `(m) => (m.json as { ${key}?: unknown } | undefined)?.${key} === ${q(kind!)}`, what: `${key} ${kind!}` };
+  // Not JSON, or no kind: by its text.
   return data.length <= 100 ? { code: `(m) => m.text === ${q(data)}`, what: data } : undefined;
+}
+
+/** A wait for several messages in whatever order they come: each match is struck off as its message comes. */
+function allOf(matches: { code: string; what: string }[], k: number): string[] {
+  return [
+    `  const answers${k}: ((m: WsMessage) => boolean)[] = [`,
+    ...matches.map((x) => `    ${x.code},`),
+    '  ];',
+    `  await ws.waitFor((m) => { const i = answers${k}.findIndex((f) => f(m)); if (i >= 0) answers${k}.splice(i, 1); return answers${k}.length === 0; }, { signal, timeoutMs: 10_000, what: ${q(`${matches.length} answers (${matches.slice(0, 2).map((x) => x.what).join(', ')}${matches.length > 2 ? ` and ${matches.length - 2} more` : ''})`)} });`,
+  ];
 }
 
 /** The lines of one WebSocket step: open, the recording's messages sent and the answers waited for. */
@@ -138,28 +196,28 @@ function wsStep(r: Recorded, name: string, handle: string, known: Known, socketV
   // The URL the platform handed out (a signalling server's), else the path on the platform's origin.
   const handed = known.find((k) => k.value === r.url);
   const lines = [`const ${handle} = await vu.step(${q(name)}, async (signal) => {`, `  const ws = await vu.ws(${handed ? handed.name : expr(partsOf(r.path, known))}, signal${r.wsProtocol ? `, { protocol: ${q(r.wsProtocol)} }` : ''});`];
-  const msgs = r.ws ?? [];
+  const msgs = (r.ws ?? []).slice(0, WS_MESSAGES);
   const own = [...known];
   const transactions = new Set<string>();
-  let last: string | undefined;
-  msgs.slice(0, WS_MESSAGES).forEach((m, k) => {
+  const { at, afterOffer } = waited(msgs, new Set(socketVars.flatMap((v) => (v.how.kind === 'message' ? [v.how.index] : []))));
+  msgs.forEach((m, k) => {
     if (m.send) {
       lines.push(`  ws.send(${expr(partsOf(m.data, own))});`);
-      const tx = /"transaction"\s*:\s*"([^"]+)"/.exec(m.data)?.[1];
-      if (tx) transactions.add(tx);
-      last = undefined;
+      for (const t of m.data.matchAll(/"transaction"\s*:\s*"([^"]+)"/g)) transactions.add(t[1]!);
       return;
     }
     // A message that hands out values is waited for by name, and they are taken from it for the messages after it.
     const made = socketVars.filter((v) => v.how.kind === 'message' && v.how.index === k);
-    const match = matchOf(m.data, transactions);
-    if (!match || (match.what === last && !made.length)) return;
-    last = match.what;
-    lines.push(`  ${made.length ? `const m${k} = ` : ''}await ws.waitFor(${match.code}, { signal, timeoutMs: 10_000, what: ${q(match.what)} });`);
+    const matches = [...new Map((at.get(k) ?? []).flatMap((i) => matchOf(msgs[i]!.data, transactions) ?? []).map((x) => [x.what, x])).values()];
+    if (matches.length === 1) lines.push(`  ${made.length ? `const m${k} = ` : ''}await ws.waitFor(${matches[0]!.code}, { signal, timeoutMs: 10_000, what: ${q(matches[0]!.what)} });`);
+    else if (matches.length > 1) lines.push(...allOf(matches, k));
     for (const v of made) lines.push(`  const ${v.name} = ${extraction(v)};`);
     own.push(...made);
   });
-  if (msgs.length > WS_MESSAGES) lines.push(`  // ${msgs.length - WS_MESSAGES} more messages of the recording left out.`);
+  if (afterOffer) {
+    lines.push(`  // The recording's WebRTC offer is sent as recorded: the media server's answer is measured, but no media flows, so the`, `  // ${afterOffer} message${afterOffer === 1 ? '' : 's'} that followed from media (webrtcup, media) ${afterOffer === 1 ? 'is' : 'are'} not waited for. Browser users (--browsers) measure media.`);
+  }
+  if ((r.ws ?? []).length > WS_MESSAGES) lines.push(`  // ${r.ws!.length - WS_MESSAGES} more messages of the recording left out.`);
   lines.push('  return ws;', '});', `if (!${handle}.ok) return 'failed';`);
   // Kept open, the participant would stay connected: see vu.hold in the README.
   lines.push(`${handle}.value.close();`);
@@ -167,7 +225,7 @@ function wsStep(r: Recorded, name: string, handle: string, known: Known, socketV
 }
 
 function credentialLine(c: Credential): string {
-  return `const ${c.name} = vu.data?.[${q(c.column)}] ?? vu.identity.${c.fallback};`;
+  return `const ${c.name} = vu.data?.[${q(c.column)}] ?? ${c.fallback === 'recorded' ? q(c.value) : `vu.identity.${c.fallback}`};`;
 }
 
 export interface ImportedJourney {
@@ -204,9 +262,9 @@ export function journeySource(c: Correlated, from: string, csvName: string): Imp
     `// Imported from ${from} by firstbell import har: ${recording.requests.length} request${recording.requests.length === 1 ? '' : 's'} to ${recording.origin}, in the order recorded.`,
     ...(recording.left.length ? [`// Left out: ${recording.left.join('; ')}.`] : []),
     ...(variables.length ? [`// Taken from the platform's answers and sent back: ${variables.map((v) => v.name).join(', ')}.`] : []),
-    ...(credentials.length ? [`// Typed credentials: columns ${credentials.map((x) => x.column).join(', ')} of the scenario's data (${csvName}), else each participant's test account.`] : []),
+    ...(credentials.length ? [`// Typed by the user (credentials, the page's address): columns ${credentials.map((x) => x.column).join(', ')} of the scenario's data (${csvName}), else ${credentials.some((x) => x.fallback === 'recorded') ? "each participant's test account or the value recorded" : "each participant's test account"}.`] : []),
     '// Steps are named from their paths and given a layer each: regroup, rename or merge them as your platform is.',
-    `import { defineJourney${extracts ? ', extract' : ''} } from 'firstbell';`,
+    `import { defineJourney${extracts ? ', extract' : ''}${body.some((l) => l.includes('(m: WsMessage)')) ? ', type WsMessage' : ''} } from 'firstbell';`,
     '',
     'export default defineJourney({',
     '  steps: {',

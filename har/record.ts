@@ -2,7 +2,7 @@
 // HTTP exchanges, with their bodies; WebSocket messages as Chromium's own export has them, in _webSocketMessages).
 import { harFromMessages } from 'chrome-har';
 import type { CDPSession } from 'puppeteer-core';
-import { launchChromium } from '../lib/chromium.js';
+import { MEDIA_ARGS, launchChromium } from '../lib/chromium.js';
 import type { RecordScript } from './script.js';
 
 /** The DevTools protocol events chrome-har builds the HTTP entries from. */
@@ -84,7 +84,9 @@ export interface RecordOptions {
 
 /** Opens `url` in Chromium, runs the script (or waits for the user), and returns the HAR of what the page did. */
 export async function record(o: RecordOptions): Promise<{ log: { entries: Record<string, unknown>[] } }> {
-  const browser = await launchChromium({ executablePath: o.executablePath, allowHosts: o.allowHosts, headed: !o.script });
+  // Headless, the page's camera and microphone are Chromium's fake ones, granted without asking (a classroom page's
+  // join asks for them); in a window, the user's own, as they allow them.
+  const browser = await launchChromium({ executablePath: o.executablePath, allowHosts: o.allowHosts, headed: !o.script, ...(o.script ? { args: MEDIA_ARGS } : {}) });
   try {
     const page = (await browser.pages())[0] ?? (await browser.newPage());
     const cdp = await page.createCDPSession();

@@ -1,12 +1,14 @@
 // Recordings of platforms, imported and run as they are: the school app's JSON login, cookie, lesson API and
-// classroom WebSocket, recorded from real traffic into a HAR; and the reference platform's login form and join,
-// recorded by firstbell record in a real Chromium.
+// classroom WebSocket, recorded from real traffic into a HAR; the reference platform's login form and join, and the
+// janus.js classroom page of examples/janus-classroom before a real Janus, recorded by firstbell record in Chromium.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { EXIT, main } from '../cli.js';
+import { startJanusFarms, type JanusFarm } from '../fixtures/janus.js';
 import { captureIo, tempDir, useReferencePlatform } from './helpers.js';
+import { startClassroomNginx, type Nginx } from './servers/nginx.js';
 import { startSchoolApp } from './servers/school-app.js';
 
 type Entry = Record<string, unknown>;
@@ -95,6 +97,29 @@ describe('a HAR of the school app, imported into a journey', () => {
 
 const platform = useReferencePlatform(['--media', 'stand-in']);
 
+/** The VideoRooms a Janus has, asked over its WebSocket API as any client would. */
+async function janusRooms(wsUrl: string): Promise<number[]> {
+  const ws = new WebSocket(wsUrl, 'janus-protocol');
+  const answers: Record<string, unknown>[] = [];
+  const next = () => new Promise<Record<string, any>>((resolve) => {
+    const look = () => (answers.length ? resolve(answers.shift()!) : setTimeout(look, 10));
+    look();
+  });
+  ws.on('message', (d) => answers.push(JSON.parse(String(d)) as Record<string, unknown>));
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  try {
+    ws.send(JSON.stringify({ janus: 'create', transaction: 'a' }));
+    const session = (await next()).data.id as number;
+    ws.send(JSON.stringify({ janus: 'attach', plugin: 'janus.plugin.videoroom', session_id: session, transaction: 'b' }));
+    const handle = (await next()).data.id as number;
+    ws.send(JSON.stringify({ janus: 'message', body: { request: 'list' }, session_id: session, handle_id: handle, transaction: 'c' }));
+    const list = (await next()).plugindata.data.list as { room: number }[];
+    return list.map((r) => r.room).sort((a, b) => a - b);
+  } finally {
+    ws.close();
+  }
+}
+
 /** Writes a scenario of `n` participants in 5 s with the imported journey and its data file. */
 function scenarioFor(dir: string, n: number, rows: string[]): string {
   writeFileSync(join(dir, 'journey.users.csv'), [readFileSync(join(dir, 'journey.users.csv'), 'utf8').split('\n')[0], ...rows].join('\n') + '\n');
@@ -156,4 +181,47 @@ describe('firstbell record, then import har', () => {
     expect(await main(['record', 'http://192.0.2.1/login', '--out', join(tempDir(), 'b.har'), '--script', 'x.mjs'], far.io)).toBe(EXIT.usage);
     expect(far.err()).toContain('192.0.2.1 is not on loopback; firstbell loads only hosts it is allowed to: add --allow-target 192.0.2.1');
   });
+});
+
+describe('the janus.js classroom page, recorded in Chromium and imported', () => {
+  const ex = new URL('../examples/janus-classroom/', import.meta.url).pathname;
+  let farm: JanusFarm | undefined;
+  let site: Nginx | undefined;
+
+  it("runs without edits for 100 pupils of five classes before a real Janus: each joins its own class's room, named from the data", async () => {
+    [farm] = await startJanusFarms(1);
+    site = await startClassroomNginx(ex, farm!.wsUrl);
+    try {
+      const dir = tempDir();
+      writeFileSync(join(dir, 'steps.mjs'), `export default async (page) => {
+  await page.click('#join');
+  await page.waitForSelector('#status[data-state=joined], #status[data-state=failed]', { timeout: 20000 });
+};
+`);
+      const c = captureIo();
+      expect(await main(['record', `${site.url}/classroom.html?room=4711&name=pupil-1`, '--out', join(dir, 'classroom.har'), '--script', join(dir, 'steps.mjs')], c.io), c.err()).toBe(EXIT.ok);
+      const imp = captureIo();
+      expect(await main(['import', 'har', join(dir, 'classroom.har'), '--out', join(dir, 'journey.ts')], imp.io), imp.err()).toBe(EXIT.ok);
+      expect(imp.out()).toContain('(2 steps: classroom_page broker, janus media)');
+      expect(imp.out()).toContain('taken from the answers: sessionId, handleId');
+      // The page's address gave the room and the name: the data's columns, the recorded row first.
+      expect(readFileSync(join(dir, 'journey.users.csv'), 'utf8')).toBe('room,name\n4711,pupil-1\n');
+      const journey = readFileSync(join(dir, 'journey.ts'), 'utf8');
+      expect(journey).toContain('"request":"join","room":${room},"ptype":"publisher","display":"${name}"');
+      expect(journey).toMatch(/messages? that followed from media \(webrtcup, media\)/);
+
+      const rooms = (i: number) => 4801 + (i % 5);
+      const r = captureIo();
+      const code = await main(['run', scenarioFor(dir, 100, Array.from({ length: 100 }, (_, i) => `${rooms(i)},pupil-${i}`)), '--target', site.url, '--scale', '1', '--out', tempDir(), '--no-progress', '--json'], r.io);
+      expect(code, r.err()).toBe(EXIT.ok);
+      const s = JSON.parse(r.out()) as { users: { arrived: number; joined: number }; steps: { step: string; ok: number; failed: number }[] };
+      expect(s.users).toMatchObject({ arrived: 100, joined: 100 });
+      expect(s.steps.map((x) => [x.step, x.ok, x.failed])).toEqual([['classroom_page', 100, 0], ['janus', 100, 0]]);
+      // Janus' own rooms: the recorded class's and the five classes of the data, each made by its first pupil.
+      expect(await janusRooms(farm!.wsUrl)).toEqual(expect.arrayContaining([4711, 4801, 4802, 4803, 4804, 4805]));
+    } finally {
+      await site?.stop();
+      await farm?.stop();
+    }
+  }, 120_000);
 });
