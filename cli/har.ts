@@ -57,6 +57,7 @@ export function addHarCommand(program: Command, io: Io, setAction: SetAction): v
           ...(r.csv ? [`data: ${r.csv}: one row per test account (the recording's is the first); give it as the scenario's "data": { "csv": … }`] : []),
           ...(r.left.length ? [`left out: ${r.left.join('; ')}`] : []),
           `run it: npx firstbell run monday-0800 --journey ${o.out} --target ${r.origin} --scale 0.001`,
+          `or make a project of it with a ramp${r.csv ? ' and its data' : ''}: npx firstbell new <dir> --from-har ${file}`,
         ];
         io.stdout.write(lines.join('\n') + '\n');
         return EXIT.ok;

@@ -1,7 +1,9 @@
 // A platform firstbell has never seen, described by the user: scenario files, journey modules, data, and their errors.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT, main } from '../cli.js';
 import { startJanusFarms } from '../fixtures/janus.js';
@@ -414,7 +416,7 @@ export default defineJourney({
 });
 
 describe('firstbell new', () => {
-  it('writes a project from each template that type-checks, and the http one runs against the platform with a judged report', async () => {
+  it('writes a project from each template that type-checks, and refuses a folder with files in it', async () => {
     const root = tempDir('firstbell-new-');
     for (const template of ['http', 'janus', 'browser']) {
       const c = captureIo();
@@ -433,10 +435,45 @@ describe('firstbell new', () => {
       const p = captureIo();
       expect(await main(['plan', join(root, template!, scenario!)], p.io), `${template}: ${p.err()}`).toBe(EXIT.ok);
     }
-    const r = await run(['run', join(root, 'http', 'steady.json'), '--target', app.url]);
-    expect(r.code, r.err).toBe(EXIT.ok);
-    expect(r.summary).toMatchObject({ verdict: 'passed', users: { arrived: 100, joined: 100 } });
   });
+
+  it('from a recording: the journey imported, a ramp and the data of what the user typed', async () => {
+    const root = tempDir('firstbell-new-');
+    const c = captureIo();
+    expect(await main(['new', join(root, 'mine'), '--from-har', new URL('../test/har/json-token.har', import.meta.url).pathname], c.io), c.err()).toBe(EXIT.ok);
+    expect(c.err()).toContain('5 steps (home admission, login admission, rooms broker, join broker, classroom media)');
+    expect(readdirSync(join(root, 'mine')).sort()).toEqual(['journey.ts', 'package.json', 'pupils.csv', 'ramp.ts', 'tsconfig.json']);
+    expect(readFileSync(join(root, 'mine', 'pupils.csv'), 'utf8')).toBe('user,password\nanna-0,0-anna\n');
+    expect(readFileSync(join(root, 'mine', 'ramp.ts'), 'utf8')).toContain("data: csv('./pupils.csv'),");
+    // The run script aims at the recording's platform unless told otherwise.
+    expect(JSON.parse(readFileSync(join(root, 'mine', 'package.json'), 'utf8')).scripts.run).toBe('firstbell run ramp.ts --target http://school.test:8080');
+    // It loads and type-checks; run with the one row for 100 participants, it is refused, naming the fix.
+    const p = captureIo();
+    expect(await main(['plan', join(root, 'mine', 'ramp.ts')], p.io), p.err()).toBe(EXIT.ok);
+    const r = await run(['run', join(root, 'mine', 'ramp.ts'), '--target', app.url]);
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.err).toMatch(/pupils\.csv.*has 1 rows for 100 participants.*add rows/s);
+  });
+
+  it('as a new user does: npm install of the packed tarball in an empty folder, new, then run the ramp against the platform: a judged report', async () => {
+    const sh = promisify(execFile);
+    const root = tempDir('firstbell-first-hour-');
+    const repo = new URL('..', import.meta.url).pathname;
+    // npm test has built dist already: pack what it built.
+    const { stdout } = await sh('npm', ['pack', '--ignore-scripts', '--pack-destination', root, '--json'], { cwd: repo });
+    const tarball = join(root, (JSON.parse(stdout) as { filename: string }[])[0]!.filename);
+    const empty = join(root, 'empty');
+    mkdirSync(empty);
+    await sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], { cwd: empty });
+    await sh('npx', ['firstbell', 'new', 'morning', '--template', 'http'], { cwd: empty });
+    const ran = await sh('npx', ['firstbell', 'run', './morning/ramp.ts', '--target', app.url, '--no-progress', '--json'], { cwd: empty }).catch((e: { code: number; stdout: string; stderr: string }) => e);
+    expect([0, EXIT.objectivesFailed], ran.stderr).toContain('code' in ran ? ran.code : 0);
+    const summary = JSON.parse(ran.stdout) as { verdict: string; users: { arrived: number } };
+    expect(['passed', 'failed', 'generator-bound'], ran.stderr).toContain(summary.verdict);
+    expect(summary.users.arrived).toBe(1_200);
+    const runs = join(empty, 'runs');
+    expect(existsSync(join(runs, readdirSync(runs)[0]!, 'report.html'))).toBe(true);
+  }, 240_000);
 });
 
 describe('scenario files wherever a scenario name goes', () => {
