@@ -175,8 +175,11 @@ class Run {
     return this.folder.dir;
   }
 
-  /** `t0Epoch`: the wall-clock instant of t = 0, shared by every sending process. */
-  private constructor(private plan: Plan, private o: Settings, private p: Prepared, private t0Epoch: number) {
+  /**
+   * `t0Epoch`: the wall-clock instant of t = 0, shared by every sending process; `leadMs`, how far ahead of the
+   * moment the processes are told it has to be, at the least (a shard's shared instant is never moved).
+   */
+  private constructor(private plan: Plan, private o: Settings, private p: Prepared, private t0Epoch: number, private readonly leadMs: number) {
     this.lateThresholdMs = o.lateThresholdMs ?? LATE_MS;
     this.monitor = new HealthMonitor(this.lateThresholdMs);
     this.folder = new RunFolderWriter(o.outDir, o.runId ?? defaultRunId(plan), { browsers: p.browsers !== undefined, browserHealth: p.browsers?.pid() !== undefined });
@@ -218,8 +221,9 @@ class Run {
       const gen = await startGenerator(plan, o, { origin: faults.origin, maxActive, clock: () => run?.clock() ?? 0, rows, net });
       // t = 0 is a wall-clock instant every sending process shares; with workers a moment ahead, so each has it before it
       // comes; a shard's is the instant all shards share (--start-at).
-      const t0Epoch = plan.shard?.startAtEpochMs ?? epochNow() + (gen instanceof InProcessGenerator ? 0 : 200);
-      return (run = new Run(plan, o, { faults, browsers, gen, maxActive, steps }, t0Epoch));
+      const leadMs = gen instanceof InProcessGenerator ? 0 : 200;
+      const t0Epoch = plan.shard?.startAtEpochMs ?? epochNow() + leadMs;
+      return (run = new Run(plan, o, { faults, browsers, gen, maxActive, steps }, t0Epoch, leadMs));
     } catch (e) {
       await browsers?.stop();
       await faults.stop();
@@ -298,6 +302,13 @@ class Run {
   /** Stage 2, t = 0: the sends from the shared instant, then the seconds, the watch of the target, the faults and the browsers. */
   private async start(): Promise<void> {
     const { gen, faults, browsers } = this.p;
+    // Writing the folder may have taken the lead away (a disk busy writing back): t = 0 moves on, so that no
+    // process hears of it after it has come and the first second's arrivals are not late for that.
+    if (!this.plan.shard && this.clock() > -this.leadMs / 2) {
+      this.t0Epoch = epochNow() + this.leadMs;
+      this.info.zeroEpochMs = Math.round(this.t0Epoch);
+      this.folder.keep(() => this.folder.info(this.info));
+    }
     this.monitor.startClock(this.clock);
     this.uncatch = catchJourneyErrors(this.monitor);
     this.sends = gen.run(this.t0Epoch, this.ending.signal, { monitor: this.monitor, emit: this.recorder.add });
