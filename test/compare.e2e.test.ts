@@ -7,22 +7,24 @@ import { EXIT, main } from '../cli.js';
 import { K6_RUN_TAGS, K6_STEP_METRIC } from '../k6/names.js';
 import { writeReport } from '../reports/build-report.js';
 import { readSamples } from '../run-folder/run-folder.js';
-import { captureIo, tempDir } from './helpers.js';
+import { builtInFile, captureIo, tempDir } from './helpers.js';
 import { csvRow, jsonLine, K6_CSV_HEADER, REFERENCE_STEPS } from './k6-results.js';
 
-/** The what-if's run folders, which the k6 import below reads as the native run (a monday-0800 costs 80 s to make). */
+/** The what-if's run folders, which the k6 import below reads as the native run (a monday-0800 costs 60 s to make). */
 const out = tempDir();
+/** The built-ins as files, their baseline at the built-in's rate over 10 s instead of 25 s: the burst and the slots as built in. */
+const files = tempDir();
 
 describe('what-if and compare on the reference platform', () => {
   it('shows monday-0800-staggered meeting the objectives that monday-0800 breaks, and gates a regression', { timeout: 400_000 }, async () => {
     const c = captureIo();
-    const rc = await main(['whatif', 'monday-0800', 'monday-0800-staggered', '--scale', '0.015', '--out', out, '--no-progress'], c.io);
+    const rc = await main(['whatif', builtInFile(files, 'monday-0800', { sameRate: true }), builtInFile(files, 'monday-0800-staggered', { sameRate: true }), '--scale', '0.015', '--out', out, '--no-progress'], c.io);
     expect(rc, c.err()).toBe(EXIT.ok);
     const text = c.out();
     expect(text).toMatch(/^FAILED: (The generator was the bottleneck in \d+ s \([^)]*\); there only what the target answered counts, not its timeouts or latency\. )?The broker layer broke at 08:00:0\d at \d+ joins\/s offered/m);
     expect(text).toMatch(/^PASSED: Every layer met its objective/m);
     // Without a gate a what-if sets the runs side by side, by the names they were given: what the participants got, then capacity.
-    expect(text).toMatch(/^COMPARED: monday-0800-staggered \(passed\) against monday-0800 \(failed\): journeys per participant [\d.]+ (in both|→ [\d.]+); .*monday-0800: broker broken \d+ s from 08:00:0\d, (recovered|not recovered by the end); monday-0800-staggered: nothing broken; joined \d+ of \d+ → \d+ of \d+\. .*broker held in this run, broke in the base at \d+ joins\/s/m);
+    expect(text).toMatch(/^COMPARED: monday-0800-staggered\.ts \(passed\) against monday-0800\.ts \(failed\): journeys per participant [\d.]+ (in both|→ [\d.]+); .*monday-0800\.ts: broker broken \d+ s from 08:00:0\d, (recovered|not recovered by the end); monday-0800-staggered\.ts: nothing broken; joined \d+ of \d+ → \d+ of \d+\. .*broker held in this run, broke in the base at \d+ joins\/s/m);
     const [plain, staggered] = readdirSync(out).sort((a, b) => (a.includes('staggered') ? 1 : 0) - (b.includes('staggered') ? 1 : 0));
     expect(existsSync(join(out, staggered!, 'compare.html'))).toBe(true);
 

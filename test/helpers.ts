@@ -1,5 +1,5 @@
 // Shared helpers for the end-to-end tests: captured CLI output, temporary folders, small scenarios.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
@@ -79,4 +79,19 @@ export function useReferencePlatform(args: string[] = []): () => SpawnedPlatform
 /** A run with everything the run's own result has (its series and run.json), on a platform given as the package takes it. */
 export async function runScenario(o: RunSettings & { platform: PlatformInput } & PlanOrScenario): Promise<RunResult> {
   return runOn(await platformOfInput(o.platform, { allowHosts: o.allowHosts }), o);
+}
+
+/**
+ * A built-in scenario as a user's file in `dir` (its name kept), its baseline of held participants brought in over
+ * 10 s instead of 25 s, all of them or (`sameRate`) as many as arrive in 10 s at the built-in's rate; `observeMs`
+ * instead of the built-in's.
+ */
+export function builtInFile(dir: string, name: string, o: { observeMs?: number; sameRate?: boolean } = {}): string {
+  const file = join(dir, `${name}.ts`);
+  const baseline = `{ ...p, startMs: -12_000, durationMs: 10_000${o.sameRate ? ', participants: Math.round((p.participants * 10_000) / p.durationMs)' : ''} }`;
+  writeFileSync(file, `import { defineScenario, findScenario } from 'firstbell';
+const s = findScenario('${name}')!;
+export default defineScenario({ ...s,${o.observeMs === undefined ? '' : ` observeMs: ${o.observeMs},`} phases: s.phases.map((p) => (p.name === 'baseline' ? ${baseline} : p)) });
+`);
+  return file;
 }

@@ -470,7 +470,7 @@ describe('firstbell new', () => {
     expect([0, EXIT.objectivesFailed], ran.stderr).toContain('code' in ran ? ran.code : 0);
     const summary = JSON.parse(ran.stdout) as { verdict: string; users: { arrived: number } };
     expect(['passed', 'failed', 'generator-bound'], ran.stderr).toContain(summary.verdict);
-    expect(summary.users.arrived).toBe(1_200);
+    expect(summary.users.arrived).toBe(900);
     const runs = join(empty, 'runs');
     expect(existsSync(join(runs, readdirSync(runs)[0]!, 'report.html'))).toBe(true);
   }, 240_000);
@@ -480,7 +480,7 @@ describe('scenario files wherever a scenario name goes', () => {
   it('plan prints a ramp written as a user file, and export k6 writes it for the built-in journey', async () => {
     const d = captureIo();
     expect(await main(['plan', join(EX, 'json-login/ramp.ts'), '--scale', '1'], d.io)).toBe(EXIT.ok);
-    expect(d.out()).toMatch(/plan: login-ramp at scale 1, seed 1: 1,200 participants \(ramp 0→60\/s 1,200 from 0 s over 40 s/);
+    expect(d.out()).toMatch(/plan: login-ramp at scale 1, seed 1: 900 participants \(ramp 0→60\/s 900 from 0 s over 30 s/);
     expect(d.out()).toMatch(/peak (59|60|61|62|63|64|65) arrivals\/s/);
     const out = tempDir();
     const k = captureIo();
@@ -514,8 +514,8 @@ describe('scenario files wherever a scenario name goes', () => {
     });
     const d = captureIo();
     expect(await main(['plan', join(EX, 'json-login/ramp.ts'), '--scale', '1', '--journey', join(dir, 'limited.ts'), '--target', 'http://127.0.0.1:8080'], d.io), d.err()).toBe(EXIT.ok);
-    expect(d.out()).toMatch(/held: participants holding a connection if every one joins and stays \(t from the first bell\): 5 s \d+ · .* · 43 s 1,200/);
-    expect(d.out()).toMatch(/limit: the target takes 500 held connections; the plan holds up to 1,200, crossing it at 2\d s: beyond it, expect new connections to be refused/);
+    expect(d.out()).toMatch(/held: participants holding a connection if every one joins and stays \(t from the first bell\): 5 s \d+ · .* · 33 s 900/);
+    expect(d.out()).toMatch(/limit: the target takes 500 held connections; the plan holds up to 900, crossing it at 2\d s: beyond it, expect new connections to be refused/);
     expect(d.out()).toContain('limit: the media layer takes 100/s; the plan offers up to');
     const http = captureIo();
     expect(await main(['plan', 'monday-0800', '--target-kind', 'http', '--target', 'http://127.0.0.1:8080'], http.io), http.err()).toBe(EXIT.ok);

@@ -1,25 +1,15 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT, main } from '../cli.js';
 import { writeReport } from '../reports/build-report.js';
-import { captureIo, tempDir } from './helpers.js';
+import { builtInFile, captureIo, tempDir } from './helpers.js';
 
-/**
- * A built-in scenario as a user's file, its baseline of held participants brought in over 10 s instead of 25 s (the
- * same 375 held at 8:00 at this scale, arriving below the defect's threshold) and 30 s of observation after the
- * arrivals instead of 60 s (backoff clients recovered about 35 s after the burst, 25 s before the run's end;
- * reloading ones had not 67 s after it, at the built-in's end): the burst, the retries and the defect as built in.
- * (whatif with the built-in names runs in compare.e2e.test.ts.)
- */
-function builtInSooner(dir: string, name: string): string {
-  const file = join(dir, `${name}.ts`);
-  writeFileSync(file, `import { defineScenario, findScenario } from 'firstbell';
-const s = findScenario('${name}')!;
-export default defineScenario({ ...s, observeMs: 30_000, phases: s.phases.map((p) => (p.name === 'baseline' ? { ...p, startMs: -12_000, durationMs: 10_000 } : p)) });
-`);
-  return file;
-}
+// The built-ins as users' files, their baseline of held participants brought in over 10 s instead of 25 s (the same
+// 375 held at 8:00 at this scale, arriving below the defect's threshold) and 30 s of observation after the arrivals
+// instead of 60 s (backoff clients recovered about 35 s after the burst, 25 s before the run's end; reloading ones
+// had not 67 s after it, at the built-in's end): the burst, the retries and the defect as built in.
+const builtInSooner = (dir: string, name: string) => builtInFile(dir, name, { observeMs: 30_000 });
 
 describe('the 2021 broker defect and how clients retry', () => {
   it('collapses goodput under the burst; backoff clients recover sooner than reload-every-30-s clients; the report states both amplification factors', { timeout: 600_000 }, async () => {
