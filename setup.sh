@@ -7,8 +7,9 @@ cd "$(dirname "$0")"
 # libjs-webrtc-adapter: janus.js for the classroom page example; nginx and wrk: the benchmark sink and a peer
 # tool; iproute2: loopback-only veth for media; openssl: certificates for the HTTPS tests; prometheus,
 # prometheus-nginx-exporter and prometheus-node-exporter: the platform's signals read from a Prometheus
-# (--watch prometheus:…) and firstbell's figures written to one, in the tests.
-APT_PACKAGES=(chromium janus libjs-janus-gateway libjs-webrtc-adapter nginx wrk iproute2 openssl fonts-dejavu-core prometheus prometheus-nginx-exporter prometheus-node-exporter)
+# (--watch prometheus:…) and firstbell's figures written to one, in the tests; xvfb: a display for the test of
+# firstbell record in a window.
+APT_PACKAGES=(chromium janus libjs-janus-gateway libjs-webrtc-adapter nginx wrk iproute2 openssl fonts-dejavu-core prometheus prometheus-nginx-exporter prometheus-node-exporter xvfb)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -1,6 +1,7 @@
 // Recordings of platforms, imported and run as they are: the school app's JSON login, cookie, lesson API and
 // classroom WebSocket, recorded from real traffic into a HAR; the reference platform's login form and join, and the
 // janus.js classroom page of examples/janus-classroom before a real Janus, recorded by firstbell record in Chromium.
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -166,6 +167,34 @@ describe('firstbell record, then import har', () => {
     expect(after.logins.ok - before.logins.ok).toBe(100);
     expect(after.joins.ok - before.joins.ok).toBe(100);
   }, 120_000);
+
+  it('opens a window where there is a display (a virtual one, Xvfb) and records until it is told to stop', async () => {
+    const display = ':97';
+    const xvfb = spawn('Xvfb', [display, '-screen', '0', '1024x768x24', '-nolisten', 'tcp'], { stdio: 'ignore' });
+    const before = process.env.DISPLAY;
+    process.env.DISPLAY = display;
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      const stop = new AbortController();
+      const c = captureIo();
+      const file = join(tempDir(), 'window.har');
+      const logins = (await platform().stats()).logins;
+      const recording = main(['record', `${platform().url}/login`, '--out', file], { ...c.io, signal: stop.signal });
+      // Until the page is in the window: the platform has served its login page.
+      for (let i = 0; i < 100 && !c.err().includes('close it'); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(c.err()).toContain('do what a pupil does in the window, then close it (or press Ctrl-C)');
+      await new Promise((r) => setTimeout(r, 3_000));
+      stop.abort();
+      expect(await recording, c.err()).toBe(EXIT.ok);
+      const har = JSON.parse(readFileSync(file, 'utf8')) as { log: { entries: { request: { url: string }; response: { status: number } }[] } };
+      expect(har.log.entries.map((e) => [e.request.url, e.response.status])).toContainEqual([`${platform().url}/login`, 200]);
+      expect((await platform().stats()).logins).toEqual(logins);
+    } finally {
+      if (before === undefined) delete process.env.DISPLAY;
+      else process.env.DISPLAY = before;
+      xvfb.kill();
+    }
+  });
 
   it('needs a display or --script, and records only loopback or allowed hosts', async () => {
     const noDisplay = captureIo();
