@@ -655,8 +655,13 @@ try {
 if (opt('merge')) {
   const earlier = JSON.parse(readFileSync(opt('merge'), 'utf8'));
   rounds.forEach((r, i) => {
-    for (const [k, v] of Object.entries(earlier.rounds[i] ?? {})) if (!(k in r) && k !== 'loadBefore') r[k] = v;
+    const e = earlier.rounds[i] ?? {};
+    // The load average before a round goes with the arrivals, whose section says it.
+    if (!('arrivals' in r) && 'arrivals' in e) r.loadBefore = e.loadBefore;
+    for (const [k, v] of Object.entries(e)) if (!(k in r) && k !== 'loadBefore') r[k] = v;
   });
+  // Rounds the earlier run made beyond this run's keep what they had.
+  for (const r of earlier.rounds.slice(rounds.length)) rounds.push(r);
 }
 const meta = { ...(opt('merge') ? { merged: { only: [...ONLY].join(', '), from: basename(opt('merge')) } } : {}), date: new Date().toISOString().slice(0, 10), roundSeconds: ONLY.size < EXPERIMENTS.length ? undefined : Math.round((Date.now() - benchStarted) / 1000 / Math.max(1, ROUNDS)), cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? '?', memGb: Math.round(totalmem() / 1e9), node: process.version };
 mkdirSync(join(here, 'results'), { recursive: true });
