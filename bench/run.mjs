@@ -259,6 +259,11 @@ async function arrivals(sink) {
   const wrk = await runTool(sink, 'wrk Connection: close', '/usr/bin/wrk', ['-t1', '-c64', '-d10s', '-H', 'Connection: close', `${URL_}/`]);
   const ww = loadWindow(wrk.samples);
   out.wrkClose = { requests: ww?.requests, cpuS: ww?.cpuS, wallS: ww?.wallS, reqPerCpuS: ww ? ww.requests / ww.cpuS : NaN };
+  // Node's own floor: node:net alone, the same arrivals, nothing recorded.
+  const floor = await runTool(sink, 'node:net alone 5000/s', process.execPath, [join(here, 'node-floor.mjs'), `${URL_}/`, '5000', '10']);
+  const fw = loadWindow(floor.samples);
+  const fr = JSON.parse(floor.stdout.trim().split('\n').at(-1) || '{}');
+  out.nodeFloor5000 = { asked: 50_000, sent: fr.sent, ok: fr.answered, cpuS: fw?.cpuS, wallS: fw?.wallS, okPerCpuS: fw ? fr.answered / fw.cpuS : NaN };
   const yml = artilleryYaml('arrivals.yml', `config:\n  target: ${URL_}\n  phases:\n    - duration: 10\n      arrivalRate: 5000\nscenarios:\n  - flow:\n      - get:\n          url: /\n`);
   const art = await runTool(sink, 'artillery 5000/s', bin('artillery'), ['run', '-q', '-o', join(WORK, 'arrivals.json'), yml]);
   const rep = artilleryReport(join(WORK, 'arrivals.json'));
@@ -550,8 +555,12 @@ function markdown(rounds, meta) {
       L.push(`| firstbell ${r.toLocaleString('en-US')}/s | ${f0(a(`firstbell${r}`, 'asked'))} | ${f0(a(`firstbell${r}`, 'sent'))} | ${pct(a(`firstbell${r}`, 'onScheduleShare'))} | ${f1(a(`firstbell${r}`, 'lagP99Ms'))} ms | ${f0(a(`firstbell${r}`, 'ok'))} | ${f0(a(`firstbell${r}`, 'okPerSec'))} | ${f1(a(`firstbell${r}`, 'cpuS'))} |`);
     }
     L.push(`| wrk, \`Connection: close\`, 64 connections | — | ${f0(a('wrkClose', 'requests'))} in 10 s | — | — | ${f0(a('wrkClose', 'requests'))} | ${f0(a('wrkClose', 'requests') / a('wrkClose', 'wallS'))} | ${f1(a('wrkClose', 'cpuS'))} |`);
+    if (rounds.some((r) => r.arrivals?.nodeFloor5000)) L.push(`| node:net alone 5,000/s (connect, GET, read, close; nothing recorded) | ${f0(a('nodeFloor5000', 'asked'))} | ${f0(a('nodeFloor5000', 'sent'))} | not measured | — | ${f0(a('nodeFloor5000', 'ok'))} | ${f0(a('nodeFloor5000', 'ok') / 10)} | ${f1(a('nodeFloor5000', 'cpuS'))} |`);
     L.push(`| artillery 5,000/s | ${f0(a('artillery5000', 'asked'))} | ${f0(a('artillery5000', 'sent'))} created in ${f1(a('artillery5000', 'spanS'))} s | not measured by the tool | — | ${f0(a('artillery5000', 'ok'))} | ${f0(a('artillery5000', 'okPerSec'))} | ${f1(a('artillery5000', 'cpuS'))} |`);
-    L.push('', `Per CPU-s: firstbell ${f0(a('firstbell5000', 'okPerCpuS'))} answered arrivals at 5,000/s, wrk with \`Connection: close\` ${f0(a('wrkClose', 'reqPerCpuS'))} requests (the kernel's cost of a new connection, with nothing recorded), artillery ${f0(a('artillery5000', 'okPerCpuS'))}. firstbell used ${rounds[0].arrivals.firstbell5000?.workers ?? '?'} (5,000/s) and ${rounds[0].arrivals.firstbell10000?.workers ?? '?'} (10,000/s) worker processes and spread its connections over ${rounds[0].arrivals.firstbell5000?.localAddresses || 1} and ${rounds[0].arrivals.firstbell10000?.localAddresses || 1} loopback source addresses. autocannon and wrk have no open arrival model and are not in this table but for wrk's closing line.`, '');
+    const floorLine = rounds.some((r) => r.arrivals?.nodeFloor5000)
+      ? ` Node.js's own floor, node:net alone on the same schedule with nothing recorded, was ${f0(a('nodeFloor5000', 'okPerCpuS'))} arrivals per CPU-s (${f2(a('nodeFloor5000', 'okPerCpuS') / a('wrkClose', 'reqPerCpuS'))} × wrk's): firstbell is at ${f2(a('firstbell5000', 'okPerCpuS') / a('nodeFloor5000', 'okPerCpuS'))} × it.`
+      : '';
+    L.push('', `Per CPU-s: firstbell ${f0(a('firstbell5000', 'okPerCpuS'))} answered arrivals at 5,000/s, wrk with \`Connection: close\` ${f0(a('wrkClose', 'reqPerCpuS'))} requests (the kernel's cost of a new connection, with nothing recorded), artillery ${f0(a('artillery5000', 'okPerCpuS'))}.${floorLine} firstbell used ${rounds[0].arrivals.firstbell5000?.workers ?? '?'} (5,000/s) and ${rounds[0].arrivals.firstbell10000?.workers ?? '?'} (10,000/s) worker processes and spread its connections over ${rounds[0].arrivals.firstbell5000?.localAddresses || 1} and ${rounds[0].arrivals.firstbell10000?.localAddresses || 1} loopback source addresses. autocannon and wrk have no open arrival model and are not in this table but for wrk's closing line.`, '');
     for (const [i, r] of rounds.entries()) for (const [k, v] of Object.entries(r.arrivals ?? {})) if (v?.error) L.push(`Round ${i + 1}, ${k} failed: ${v.error.split('\n').filter(Boolean).slice(-3).join(' ')}`, '');
     const errs = rounds.filter((r) => r.arrivals).map((r) => r.arrivals?.artillery5000?.errors);
     L.push(`artillery errors per round: ${errs.map((e) => JSON.stringify(e)).join('; ')}`, '');

@@ -22,10 +22,13 @@ export interface HarImport {
   origin: string;
 }
 
-/** Imports `file` into the journey module `out` (and its data file beside it); refuses to overwrite without `force`. */
-export function importHar(file: string, out: string, opts: { origin?: string; force?: boolean } = {}): HarImport {
+/**
+ * Imports `file` into the journey module `out` and its data file (`csv`, else <name>.users.csv beside it); refuses
+ * to overwrite without `force`.
+ */
+export function importHar(file: string, out: string, opts: { origin?: string; force?: boolean; csv?: string } = {}): HarImport {
   if (!/\.(ts|mts)$/.test(out)) throw new UsageError(`--out ${out}: give a TypeScript file for the journey, e.g. --out journey.ts`);
-  const csvPath = join(dirname(out), `${basename(out).replace(/\.m?ts$/, '')}.users.csv`);
+  const csvPath = opts.csv ?? join(dirname(out), `${basename(out).replace(/\.m?ts$/, '')}.users.csv`);
   for (const f of [out, csvPath]) if (existsSync(f) && !opts.force) throw new UsageError(`${f} exists; give another --out, or --force to overwrite it`);
   if (opts.origin !== undefined && !/^(https?|wss?):\/\/[^/]+/i.test(opts.origin)) throw new UsageError(`--origin ${opts.origin}: give the platform's origin, e.g. http://127.0.0.1:8080`);
   const recording = recordingOf(readHar(file), { origin: opts.origin });

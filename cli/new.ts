@@ -1,6 +1,6 @@
 // new: a folder to start from, as `k6 new` gives one: a journey, a load shape and what they need to type-check and
 // run, copied from one of the examples that `npm test` runs against a real server.
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { PACKAGE_ROOT, VERSION } from '../lib/version.js';
@@ -43,12 +43,8 @@ ${withData ? "  // A row per participant: the recording's is the first; add one 
 
 /** The journey of a recording and its load shape, in `dir` (journey.ts, ramp.ts, pupils.csv where the user typed values). */
 function fromHar(dir: string, har: string): { files: string[]; imported: HarImport } {
-  const imported = importHar(har, join(dir, 'journey.ts'));
-  const files = ['journey.ts', 'ramp.ts'];
-  if (imported.csv) {
-    renameSync(imported.csv, join(dir, 'pupils.csv'));
-    files.push('pupils.csv');
-  }
+  const imported = importHar(har, join(dir, 'journey.ts'), { csv: join(dir, 'pupils.csv') });
+  const files = ['journey.ts', 'ramp.ts', ...(imported.csv ? ['pupils.csv'] : [])];
   writeFileSync(join(dir, 'ramp.ts'), recordedRamp(basename(har), imported.csv !== undefined));
   return { files, imported };
 }

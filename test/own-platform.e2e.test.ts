@@ -445,6 +445,7 @@ describe('firstbell new', () => {
     expect(readdirSync(join(root, 'mine')).sort()).toEqual(['journey.ts', 'package.json', 'pupils.csv', 'ramp.ts', 'tsconfig.json']);
     expect(readFileSync(join(root, 'mine', 'pupils.csv'), 'utf8')).toBe('user,password\nanna-0,0-anna\n');
     expect(readFileSync(join(root, 'mine', 'ramp.ts'), 'utf8')).toContain("data: csv('./pupils.csv'),");
+    expect(readFileSync(join(root, 'mine', 'journey.ts'), 'utf8')).toContain("columns user, password of the scenario's data (pupils.csv)");
     // The run script aims at the recording's platform unless told otherwise.
     expect(JSON.parse(readFileSync(join(root, 'mine', 'package.json'), 'utf8')).scripts.run).toBe('firstbell run ramp.ts --target http://school.test:8080');
     // It loads and type-checks; run with the one row for 100 participants, it is refused, naming the fix.
