@@ -111,8 +111,10 @@ function bodyOf(e: HarEntry): Body | undefined {
     return { kind: 'form', fields };
   }
   if (/json/i.test(type)) {
+    // Some recorders (chrome-har) give a JSON body as its top-level fields only: an object of them.
+    if (p.text === undefined) return { kind: 'json', value: Object.fromEntries(p.params!.map((x) => [x.name, x.value ?? ''])) };
     try {
-      return { kind: 'json', value: JSON.parse(p.text ?? '') };
+      return { kind: 'json', value: JSON.parse(p.text) };
     } catch {
       // Not JSON after all: sent as it is.
     }

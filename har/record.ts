@@ -20,6 +20,8 @@ class NetworkLog {
   readonly sockets = new Map<string, WsLog>();
   private readonly bodies: Promise<unknown>[] = [];
   private readonly answers = new Map<string, { response: { body?: string } }>();
+  /** The bodies sent, by request: chrome-har keeps a JSON body's fields only, the HAR gets its text back. */
+  private readonly sent = new Map<string, string>();
 
   constructor(private readonly cdp: CDPSession) {
     for (const method of OBSERVED) cdp.on(method, (params: unknown) => this.on(method, params as Record<string, any>));
@@ -43,8 +45,9 @@ class NetworkLog {
   private on(method: string, params: Record<string, any>): void {
     this.events.push({ method, params });
     const id = params.requestId as string | undefined;
-    if (method === 'Network.requestWillBeSent' && params.request?.hasPostData && params.request.postData === undefined) {
-      this.bodies.push(this.cdp.send('Network.getRequestPostData', { requestId: id! }).then((r) => (params.request.postData = r.postData), () => undefined));
+    if (method === 'Network.requestWillBeSent' && params.request?.hasPostData) {
+      if (params.request.postData !== undefined) this.sent.set(id!, params.request.postData as string);
+      else this.bodies.push(this.cdp.send('Network.getRequestPostData', { requestId: id! }).then((r) => this.sent.set(id!, (params.request.postData = r.postData)), () => undefined));
     }
     if (method === 'Network.responseReceived') this.answers.set(id!, params as { response: { body?: string } });
     if (method === 'Network.loadingFinished') {
@@ -59,6 +62,11 @@ class NetworkLog {
   async har(): Promise<{ log: { entries: Record<string, unknown>[] } }> {
     await Promise.all(this.bodies);
     const har = harFromMessages(this.events, { includeTextFromResponseBody: true });
+    for (const e of har.log.entries) {
+      const text = this.sent.get(String(e._requestId));
+      const request = e.request as { postData?: { text?: string } };
+      if (text !== undefined && request.postData && request.postData.text === undefined) request.postData.text = text;
+    }
     const headers = (h: Record<string, string> | undefined) => Object.entries(h ?? {}).map(([name, value]) => ({ name, value }));
     for (const s of this.sockets.values()) {
       har.log.entries.push({

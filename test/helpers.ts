@@ -84,14 +84,15 @@ export async function runScenario(o: RunSettings & { platform: PlatformInput } &
 /**
  * A built-in scenario as a user's file in `dir` (its name kept), its baseline of held participants brought in over
  * 10 s instead of 25 s, all of them or (`sameRate`) as many as arrive in 10 s at the built-in's rate; `observeMs`
- * instead of the built-in's.
+ * instead of the built-in's; `without` a phase of it.
  */
-export function builtInFile(dir: string, name: string, o: { observeMs?: number; sameRate?: boolean } = {}): string {
+export function builtInFile(dir: string, name: string, o: { observeMs?: number; sameRate?: boolean; without?: string } = {}): string {
   const file = join(dir, `${name}.ts`);
   const baseline = `{ ...p, startMs: -12_000, durationMs: 10_000${o.sameRate ? ', participants: Math.round((p.participants * 10_000) / p.durationMs)' : ''} }`;
+  const phases = `s.phases${o.without ? `.filter((p) => p.name !== '${o.without}')` : ''}.map((p) => (p.name === 'baseline' ? ${baseline} : p))`;
   writeFileSync(file, `import { defineScenario, findScenario } from 'firstbell';
 const s = findScenario('${name}')!;
-export default defineScenario({ ...s,${o.observeMs === undefined ? '' : ` observeMs: ${o.observeMs},`} phases: s.phases.map((p) => (p.name === 'baseline' ? ${baseline} : p)) });
+export default defineScenario({ ...s,${o.observeMs === undefined ? '' : ` observeMs: ${o.observeMs},`} phases: ${phases} });
 `);
   return file;
 }

@@ -29,6 +29,36 @@ function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
 }
 
 /**
+ * The app's one page, as a school's single-page app would be: it signs in with JSON, asks for the lesson, joins the
+ * classroom WebSocket and says so; a browser records the platform's traffic through it.
+ */
+const PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>School</title></head>
+<body>
+  <form id="signin"><input name="user" placeholder="user"><input name="password" type="password"><button>Sign in</button></form>
+  <p id="status" data-state="out">Signed out.</p>
+  <script>
+    const status = document.getElementById('status');
+    const say = (state, text) => { status.dataset.state = state; status.textContent = text; };
+    document.getElementById('signin').addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const f = new FormData(e.target);
+      const login = await fetch('/api/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: f.get('user'), password: f.get('password') }) });
+      if (!login.ok) return say('failed', 'Wrong user or password.');
+      const { room, token } = await (await fetch('/api/lesson')).json();
+      const ws = new WebSocket(\`\${location.origin.replace('http', 'ws')}/ws/classroom?room=\${room}&token=\${encodeURIComponent(token)}\`);
+      ws.onmessage = (m) => {
+        const msg = JSON.parse(m.data);
+        if (msg.type === 'welcome') ws.send(JSON.stringify({ type: 'ping', t: 1 }));
+        if (msg.type === 'pong') say('in', 'In class ' + room + '.');
+      };
+    });
+  </script>
+</body></html>
+`;
+
+/**
+ * GET / → the page above;
  * POST /api/login {"user","password"} → 200 and a session cookie (password: the user's name backwards), else 401;
  * GET /api/lesson with the cookie → {"room","token"}; WS /ws/classroom?room&token → {"type":"welcome"}, pings answered.
  */
@@ -48,6 +78,10 @@ export async function startSchoolApp(): Promise<SchoolApp> {
     if (req.method === 'POST' && req.url?.startsWith('/admin/slow-login')) {
       loginDelayMs = Number(new URL(req.url, 'http://x').searchParams.get('ms') ?? 0);
       return json(200, { loginDelayMs });
+    }
+    if (req.method === 'GET' && req.url === '/') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      return res.end(PAGE);
     }
     if (req.method === 'POST' && req.url === '/api/login') {
       if (loginDelayMs) await new Promise((r) => setTimeout(r, loginDelayMs));
