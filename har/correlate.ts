@@ -73,9 +73,13 @@ const KIND_KEY = new RegExp(`^(${DISCRIMINATORS.join('|')}|transaction)$`);
 
 const GENERIC = /^(id|uuid|name|value|key|code|ref)$/i;
 
+/** The keys of a JSON path ("rooms[0].id" → rooms, id). */
+const keysOf = (path: string) => path.split(/\.|\[\d+\]/).filter(Boolean);
+const lastKey = (path: string) => keysOf(path).at(-1) ?? '';
+
 /** A name for the value at a JSON path: its key, with its parent's where the key says little ("user.id" → user_id). */
 function keyOf(path: string): string {
-  const keys = path.split(/\.|\[\d+\]/).filter(Boolean);
+  const keys = keysOf(path);
   const last = keys.at(-1) ?? 'value';
   return GENERIC.test(last) && keys.length > 1 ? `${keys.at(-2)}_${last}` : last;
 }
@@ -218,23 +222,21 @@ export function correlate(recording: Recording): Correlated {
  */
 function socketValues(r: Recorded, from: number, before: string, typed: Set<string>, taken: Set<string>): Variable[] {
   const msgs = r.ws ?? [];
+  // Each message's fields, and its text with them a line each, read once.
+  const fields = msgs.map((m) => leavesOf(m.data));
+  const lines = msgs.map((m, i) => [m.data, ...fields[i]!.map((l) => l.value)].join('\n'));
+  const sentFrom = (a: number, b?: number) => msgs.map((_, i) => i).slice(a, b).filter((i) => msgs[i]!.send);
   const out: Variable[] = [];
   msgs.forEach((m, k) => {
     if (m.send) return;
-    let value: unknown;
-    try {
-      value = JSON.parse(m.data);
-    } catch {
-      return;
-    }
-    const earlier = before + msgs.slice(0, k).filter((x) => x.send).map((x) => x.data).join('\n');
-    const later = msgs.slice(k + 1).filter((x) => x.send);
-    const laterText = later.flatMap((x) => messageLines(x.data)).join('\n');
-    for (const l of leaves(value)) {
-      if (KIND_KEY.test(l.path.split('.').at(-1)!) || isShort(l.value) || !worth(l.value) || typed.has(l.value) || earlier.includes(l.value) || !holds(laterText, l.value)) continue;
+    const earlier = before + sentFrom(0, k).map((i) => msgs[i]!.data).join('\n');
+    const later = sentFrom(k + 1);
+    const laterText = later.map((i) => lines[i]).join('\n');
+    for (const l of fields[k]!) {
+      if (KIND_KEY.test(lastKey(l.path)) || isShort(l.value) || !worth(l.value) || typed.has(l.value) || earlier.includes(l.value) || !holds(laterText, l.value)) continue;
       if (out.some((v) => v.value === l.value)) continue;
-      const sentAs = later.flatMap((x) => leavesOf(x.data)).find((x) => x.value === l.value)?.key;
-      const key = GENERIC.test(l.path.split(/\.|\[\d+\]/).filter(Boolean).at(-1) ?? '') && sentAs && !GENERIC.test(sentAs) ? sentAs : l.key;
+      const sentAs = later.flatMap((i) => fields[i]!).find((x) => x.value === l.value)?.key;
+      const key = GENERIC.test(lastKey(l.path)) && sentAs && !GENERIC.test(sentAs) ? sentAs : l.key;
       out.push({ name: identifier(key, taken), from, how: { kind: 'message', index: k, path: l.path }, value: l.value, numeric: l.numeric });
     }
   });

@@ -117,8 +117,13 @@ const RECEIPT = /^(ack|accepted|received|queued)$/i;
 /** A WebRTC offer sent (`"sdp": "v=0…`): what follows it unasked (webrtcup, media) needs the media the offer describes. */
 const OFFER = /"sdp"\s*:\s*"v=0/;
 
+/** The transactions a sent message names. */
+const transactionsOf = (data: string) => [...data.matchAll(/"transaction"\s*:\s*"([^"]+)"/g)].map((t) => t[1]!);
+
+type Kind = { key?: string; kind?: string; tx?: string };
+
 /** What a received message is: the key saying its kind and the kind ("janus": "success"), and the transaction of a sent message it answers. */
-function kindOf(data: string, sentTransactions: Set<string>): { key?: string; kind?: string; tx?: string } {
+function kindOf(data: string, sentTransactions: Set<string>): Kind {
   try {
     const j = JSON.parse(data) as Record<string, unknown>;
     if (!j || typeof j !== 'object') return {};
@@ -136,11 +141,12 @@ function kindOf(data: string, sentTransactions: Set<string>): { key?: string; ki
  * is left out where the request has another answer, and after a WebRTC offer so are the messages that answer nothing
  * sent (they follow from media that a recorded offer cannot bring about: `afterOffer` counts them).
  */
-function waited(msgs: { send: boolean; data: string }[], handsOut: Set<number>): { at: Map<number, number[]>; afterOffer: number } {
+function waited(msgs: { send: boolean; data: string }[], handsOut: Set<number>): { at: Map<number, number[]>; afterOffer: number; info: Kind[] } {
   const sent = new Set<string>();
+  // Each received message's kind, and the transaction it answers among those sent before it.
   const info = msgs.map((m) => {
-    if (m.send) for (const t of m.data.matchAll(/"transaction"\s*:\s*"([^"]+)"/g)) sent.add(t[1]!);
-    return m.send ? {} : kindOf(m.data, new Set(sent));
+    if (m.send) for (const t of transactionsOf(m.data)) sent.add(t);
+    return m.send ? {} : kindOf(m.data, sent);
   });
   const answered = new Set<string>();
   for (const i of info) if (i.tx && !RECEIPT.test(i.kind ?? '')) answered.add(i.tx);
@@ -164,15 +170,14 @@ function waited(msgs: { send: boolean; data: string }[], handsOut: Set<number>):
     else if (!(tx && RECEIPT.test(kind ?? '') && answered.has(tx))) run.push(k);
   });
   endRun();
-  return { at, afterOffer };
+  return { at, afterOffer, info };
 }
 
 /**
  * A match for a message received on the recording's WebSocket, by its kind ("type": "welcome") and, where it answers
  * one sent with a transaction, by that too; else by its text when short.
  */
-function matchOf(data: string, sentTransactions: Set<string>): { code: string; what: string } | undefined {
-  const { key, kind, tx } = kindOf(data, sentTransactions);
+function matchOf(data: string, { key, kind, tx }: Kind): { code: string; what: string } | undefined {
   if (key && tx !== undefined) {
     return { code: `(m) => (m.json as { ${key}?: unknown } | undefined)?.${key} === ${q(kind!)} && (m.json as { transaction?: unknown }).transaction === ${q(tx)}`, what: `${key} ${kind!} ${tx}` };
   }
@@ -198,17 +203,15 @@ function wsStep(r: Recorded, name: string, handle: string, known: Known, socketV
   const lines = [`const ${handle} = await vu.step(${q(name)}, async (signal) => {`, `  const ws = await vu.ws(${handed ? handed.name : expr(partsOf(r.path, known))}, signal${r.wsProtocol ? `, { protocol: ${q(r.wsProtocol)} }` : ''});`];
   const msgs = (r.ws ?? []).slice(0, WS_MESSAGES);
   const own = [...known];
-  const transactions = new Set<string>();
-  const { at, afterOffer } = waited(msgs, new Set(socketVars.flatMap((v) => (v.how.kind === 'message' ? [v.how.index] : []))));
+  const { at, afterOffer, info } = waited(msgs, new Set(socketVars.flatMap((v) => (v.how.kind === 'message' ? [v.how.index] : []))));
   msgs.forEach((m, k) => {
     if (m.send) {
       lines.push(`  ws.send(${expr(partsOf(m.data, own))});`);
-      for (const t of m.data.matchAll(/"transaction"\s*:\s*"([^"]+)"/g)) transactions.add(t[1]!);
       return;
     }
     // A message that hands out values is waited for by name, and they are taken from it for the messages after it.
     const made = socketVars.filter((v) => v.how.kind === 'message' && v.how.index === k);
-    const matches = [...new Map((at.get(k) ?? []).flatMap((i) => matchOf(msgs[i]!.data, transactions) ?? []).map((x) => [x.what, x])).values()];
+    const matches = [...new Map((at.get(k) ?? []).flatMap((i) => matchOf(msgs[i]!.data, info[i]!) ?? []).map((x) => [x.what, x])).values()];
     if (matches.length === 1) lines.push(`  ${made.length ? `const m${k} = ` : ''}await ws.waitFor(${matches[0]!.code}, { signal, timeoutMs: 10_000, what: ${q(matches[0]!.what)} });`);
     else if (matches.length > 1) lines.push(...allOf(matches, k));
     for (const v of made) lines.push(`  const ${v.name} = ${extraction(v)};`);
