@@ -103,7 +103,7 @@ export function addNewCommand(program: Command, io: Io, setAction: SetAction): v
         const what = imported ? `from ${o.fromHar}: ${imported.steps.length} steps (${imported.steps.map((s) => `${s.name} ${s.layer}`).join(', ')})` : `${o.template} template in ${shown}: ${TEMPLATES[o.template].what}`;
         io.stderr.write(
           `firstbell ${VERSION}: ${what}\n  ${files.join(', ')}\n` +
-            (imported?.csv ? `  pupils.csv: the recording's row of ${shown}/pupils.csv; add one per test account before the run\n` : '') +
+            (imported?.csv ? `  ${shown}/pupils.csv holds the recording's row only: add one per test account before the run\n` : '') +
             `next: cd ${shown} && npm install      (firstbell from ${PACKAGE_ROOT})\n` +
             `      npx firstbell plan ${imported ? 'ramp.ts' : TEMPLATES[o.template].scenario}                      what it sends, without sending\n` +
             `      npx ${run}\n`,
