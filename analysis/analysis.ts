@@ -9,6 +9,7 @@ import { headlineOf, OUTSIDE_STEPS } from './headline.js';
 import { signalsAt, signalsOf, watchFailures } from './signals.js';
 import { analyseLayer, burstEndSecond, clockAt, goalOf, symptoms, timelineOf, violationStarts, type LayerAnalysis } from './layer.js';
 import { CAPACITY_SECONDS, SHORTFALL_SHARE, type K6Threshold, type LayerResult, type Analysis, type BellResult, type TargetDown, type BrowserSection, type FaultResult, type GeneratorVerdict, type LayerTimeline, type StepRow, type Users } from './model.js';
+import { maxOf, minOf } from '../lib/numbers.js';
 
 export * from './model.js';
 export { clockAt } from './layer.js';
@@ -38,9 +39,9 @@ function browserResources(run: RunInfo, health: BrowserSecond[]): BrowserSection
   const share = busy.length ? busy.reduce((a, h) => a + h.cpuPct / cores, 0) / busy.reduce((a, h) => a + Math.max(1, h.machineCpuPct), 0) : 0;
   return {
     meanCpuPct: Math.round(health.reduce((a, h) => a + h.cpuPct, 0) / health.length),
-    peakCpuPct: Math.max(...health.map((h) => h.cpuPct)),
-    peakRssMb: Math.max(...health.map((h) => h.rssMb)),
-    peakProcesses: Math.max(...health.map((h) => h.processes)),
+    peakCpuPct: maxOf(health.map((h) => h.cpuPct)),
+    peakRssMb: maxOf(health.map((h) => h.rssMb)),
+    peakProcesses: maxOf(health.map((h) => h.processes)),
     busySeconds: busy.length,
     browserShareOfBusy: Math.round(share * 100) / 100,
     machineLimited: busy.length >= 3 && share >= 0.25,
@@ -128,9 +129,9 @@ function generatorVerdict(run: RunInfo, health: HealthSecond[], series: Series):
     arrivalsSent: g?.arrivalsSent ?? sum((h) => h.arrivals),
     late: g?.late ?? sum((h) => h.late),
     dropped: g?.dropped ?? sum((h) => h.dropped),
-    worstLoopLagMs: Math.max(0, ...health.map((h) => h.loopLagP99Ms)),
-    worstCpuPct: Math.max(0, ...health.map((h) => h.cpuPct)),
-    worstSendLagMs: Math.max(0, ...health.map((h) => h.sendLagP99Ms)),
+    worstLoopLagMs: maxOf(health.map((h) => h.loopLagP99Ms), 0),
+    worstCpuPct: maxOf(health.map((h) => h.cpuPct), 0),
+    worstSendLagMs: maxOf(health.map((h) => h.sendLagP99Ms), 0),
     suspectSeconds: suspect,
     ownFailures: failures,
     note: '',
@@ -162,7 +163,7 @@ function generatorVerdict(run: RunInfo, health: HealthSecond[], series: Series):
     const unsent = Math.max(0, v.arrivalsPlanned - v.arrivalsSent);
     if (bad.length) v.shortfall = { planned: v.arrivalsPlanned, dropped: v.dropped, unsent, share: v.arrivalsPlanned ? unsent / v.arrivalsPlanned : 0, shards: bad.join(', ') };
     const skews = s.members.map((m) => m.startSkewMs).filter((x): x is number => x !== undefined);
-    v.note += ` The load came from ${s.count} shard${s.count === 1 ? '' : 's'} started at ${s.startAt}${skews.length ? `, ${Math.round(Math.min(...skews) * 10) / 10} to ${Math.round(Math.max(...skews) * 10) / 10} ms late` : ''}; CPU and lags are the busiest shard's.`;
+    v.note += ` The load came from ${s.count} shard${s.count === 1 ? '' : 's'} started at ${s.startAt}${skews.length ? `, ${Math.round(minOf(skews) * 10) / 10} to ${Math.round(maxOf(skews) * 10) / 10} ms late` : ''}; CPU and lags are the busiest shard's.`;
   }
   if (!run.source) {
     const unsent = v.arrivalsPlanned - v.arrivalsSent - v.dropped;

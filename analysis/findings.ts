@@ -1,5 +1,6 @@
 // Findings that need no objective: the target going down and coming back, a limit on held connections, recovery.
 import type { Series } from '../run-folder/series.js';
+import { maxOf, minOf } from '../lib/numbers.js';
 
 /** A target is down after this many seconds in a row in which attempts ended and none got an answer. */
 export const DOWN_SECONDS = 2;
@@ -91,7 +92,7 @@ export function targetDown(series: Series, last: number, held: number[]): Target
     // when the first request it never answered was sent (not before the last second it answered in).
     let lastAnswered = -1;
     for (let s = from - 1; s >= 0 && lastAnswered < 0; s--) if ((series.clock.get(s)?.answered ?? 0) > 0) lastAnswered = s;
-    const atMs = spoken.length ? Math.min(...spoken.map((k) => firstOf[k]!)) : Math.max(Number.isFinite(sentMs) ? sentMs : firstOf.timeout!, lastAnswered * 1000);
+    const atMs = spoken.length ? minOf(spoken.map((k) => firstOf[k]!)) : Math.max(Number.isFinite(sentMs) ? sentMs : firstOf.timeout!, lastAnswered * 1000);
     const second = Math.max(0, Math.floor(atMs / 1000));
     return {
       atMs: Math.round(atMs),
@@ -155,7 +156,7 @@ export interface ConnectionLimit {
  * `refused(sec)` is the target's refusals of new participants with their intended start in second `sec`.
  */
 export function connectionLimit(held: readonly number[], refused: (sec: number) => number, last: number, minSeconds: number): ConnectionLimit | undefined {
-  const peak = Math.max(0, ...held);
+  const peak = maxOf(held, 0);
   for (let a = 0; a <= last; a++) {
     const h0 = held[a] ?? 0;
     if (h0 <= 0 || refused(a) === 0) continue;

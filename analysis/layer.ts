@@ -9,6 +9,7 @@ import {
   CAPACITY_NEAR, CAPACITY_PINNED, CAPACITY_SECONDS, KNEE_LAG_SECONDS, KNEE_SECONDS, KNEE_SHARE, LIMIT_SECONDS, MIN_ATTEMPTS_PER_SECOND, SATURATED_OFFERED, SUSTAIN_SECONDS,
   type BreakPoint, type Capacity, type LayerResult, type LayerState, type LayerTimeline, type Symptom,
 } from './model.js';
+import { maxOf, minOf } from '../lib/numbers.js';
 
 export const UNITS: Record<Layer, string> = { admission: 'arrivals/s', broker: 'joins/s', media: 'connects/s' };
 
@@ -358,7 +359,7 @@ export function analyseLayer(layer: Layer, series: Series, run: RunInfo, last: n
   const judged = judgeSeconds(v, last, suspect, keptUp);
   const breakAt = breakStart(judged, last);
   const shares = failedShares(v, last, suspect);
-  const peakHeld = Math.max(0, ...own.held);
+  const peakHeld = maxOf(own.held, 0);
   // A limit on connections stands at a count of held participants, whatever the arrivals did around it.
   const limit = peakHeld > 0 ? connectionLimit(own.held, (sec) => v.refused(sec), last, LIMIT_SECONDS) : undefined;
   const wasJudged = judged.state.some((x) => x !== undefined);
@@ -416,7 +417,7 @@ export function timelineOf(v: LayerView, last: number): LayerTimeline {
  */
 export function breakStart(j: Judged, last: number): number {
   const starts = [violationStarts(j.state, last)[0], ...j.byStep.map((st) => violationStarts(st, last)[0])].filter((x): x is number => x !== undefined);
-  return starts.length ? Math.min(...starts) : -1;
+  return starts.length ? minOf(starts) : -1;
 }
 
 /** Every second at which a violation sustained for SUSTAIN_SECONDS judged seconds begins (unjudged seconds neither break nor count). */

@@ -2,6 +2,7 @@
 // reached a limit of its own within two seconds before the moment found (open files at their limit, CPU at
 // saturation, a count that stopped climbing and stood flat), never for merely being there.
 import type { RunInfo, WatchData, WatchedSource } from '../run-folder/run-folder.js';
+import { maxOf } from '../lib/numbers.js';
 
 /** A finding's moment and the seconds before it in which a signal must have reached its limit. */
 export const SIGNAL_WINDOW_SEC = 2;
@@ -60,7 +61,7 @@ function plateau(values: (number | null)[], from: number, to: number): number | 
     const before = window(values, 0, start - 1).map((x) => x.v);
     // Its highest of the run so far, and reached by climbing: a count flat all along is no ceiling.
     if (before.some((x) => x > v * 1.03) || !before.some((x) => x < v * 0.9)) continue;
-    return Math.max(...after);
+    return maxOf(after);
   }
   return undefined;
 }
@@ -94,7 +95,7 @@ export function signalsAt(signals: Map<string, Signal>, second: number, cores: n
       const cpu = m.get('cpu_pct');
       if (cpu) {
         const w = window(cpu.values, from, second);
-        const top = Math.max(0, ...w.map((x) => x.v));
+        const top = maxOf(w.map((x) => x.v), 0);
         if (top >= SATURATED * 100 * cores) said.push(`${who(source)}'s CPU was at ${n(top)} % of ${cores} cores`);
         else if (w.length >= 2 && w.every((x) => x.v >= SATURATED * 100 && x.v <= 110)) said.push(`${who(source)}'s CPU stood at ${n(top)} %, one core's worth`);
       }

@@ -2,6 +2,7 @@
 // rows, and load shapes, the common arrival patterns as phases, composable end to end. Rates and counts are at scale 1.
 import { scenarioFromInput, type ScenarioInput } from '../scenarios/input.js';
 import type { DataSource, Phase, Scenario } from '../scenarios/model.js';
+import { maxOf, minOf } from '../lib/numbers.js';
 
 /** Declares a scenario: the same model as the built-ins; fields with a default may be left out. */
 export function defineScenario(scenario: ScenarioInput): Scenario {
@@ -74,10 +75,10 @@ function sequence(...parts: (Phase | Phase[])[]): Phase[] {
   for (const part of parts) {
     const phases = Array.isArray(part) ? part : [part];
     if (phases.length === 0) continue;
-    const from = Math.min(...phases.map((p) => p.startMs));
+    const from = minOf(phases.map((p) => p.startMs));
     const shifted = phases.map((p) => ({ ...p, startMs: cursor + p.startMs - from }));
     out.push(...shifted);
-    cursor = Math.max(...shifted.map((p) => p.startMs + p.durationMs));
+    cursor = maxOf(shifted.map((p) => p.startMs + p.durationMs));
   }
   return out;
 }

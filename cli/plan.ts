@@ -18,6 +18,7 @@ import type { ResolvedScenario } from '../scenarios/model.js';
 import { runsApart } from '../run/conductor.js';
 import { scenarioOfTimetable, timetableFlags, type TimetableFlags } from './timetable.js';
 import { EXIT, faultFlags, fmt, type FaultFlags, localAddressOption, parseNumber, scaleOption, scenarioByName, seedOption, targetFlags, targetOfFlags, UsageError, workersOption, type Io, type SetAction, type TargetKindFlags } from './shared.js';
+import { maxOf } from '../lib/numbers.js';
 
 /** The layout flags of run, demo, whatif and plan. */
 export interface LayoutFlags {
@@ -87,7 +88,7 @@ export function bellSpikes(p: Plan): { clock: string; atMs: number; participants
     });
     return {
       clock: b.clock, atMs: b.atMs, participants: mine.reduce((a, { ph }) => a + ph.participants, 0),
-      classes: new Set(mine.flatMap(({ ph }) => (ph.classes ?? []).map((c) => c.conference))).size, peakPerSec: Math.max(0, ...perSec.values()),
+      classes: new Set(mine.flatMap(({ ph }) => (ph.classes ?? []).map((c) => c.conference))).size, peakPerSec: maxOf(perSec.values(), 0),
     };
   });
 }

@@ -2,6 +2,7 @@
 // makes: the platform's own requests in order, static assets and other hosts left out, WebSocket messages kept.
 import { readFileSync } from 'node:fs';
 import { FirstbellError } from '../lib/errors.js';
+import { minOf } from '../lib/numbers.js';
 
 export class HarError extends FirstbellError {}
 
@@ -139,7 +140,7 @@ export function recordingOf(entries: HarEntry[], opts: { origin?: string } = {})
   const requests: Recorded[] = [];
   const statics = new Map<string, number>();
   const others = new Map<string, number>();
-  const t0 = Math.min(...entries.map(ms).filter(Number.isFinite), Infinity);
+  const t0 = minOf(entries.map(ms).filter(Number.isFinite));
   for (const e of entries) {
     const u = new URL(e.request.url);
     if (httpOrigin(u) !== origin) {

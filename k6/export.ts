@@ -19,6 +19,7 @@ import { everyAddressBut } from './addresses.js';
 import { K6_RUN_TAGS, K6_STEP_METRIC, K6_TAGS, stepsTag } from './names.js';
 import type { JourneyRun } from './runtime/participant.js';
 import type { JourneyPeople } from './runtime/people.js';
+import { maxOf } from '../lib/numbers.js';
 
 /** firstbell's k6 runtime: the vu API inside k6, typed against @types/k6. */
 export const K6_RUNTIME = join(PACKAGE_ROOT, 'k6', 'runtime');
@@ -337,7 +338,7 @@ export function arrivalOptions(s: ResolvedScenario, seed: number, target: URL, k
     thresholds: thresholds(s),
     summaryTrendStats: ['avg', 'p(50)', 'p(95)', 'p(99)', 'max'],
   };
-  return { options, vus, peak: Math.max(1, ...perSecond) };
+  return { options, vus, peak: maxOf(perSecond, 1) };
 }
 
 /** A k6-operator TestRun: the script from a ConfigMap, N runners, each writing its results to a shared volume. */

@@ -4,6 +4,7 @@ import type { ResolvedScenario } from '../scenarios/model.js';
 import type { Layout } from './limits.js';
 import type { Shard } from './shard.js';
 import { arrivalsPerSecond, buildSchedule, type Schedule } from './schedule.js';
+import { maxOf } from '../lib/numbers.js';
 
 export interface Plan {
   scenario: ResolvedScenario;
@@ -22,7 +23,7 @@ export interface Plan {
 export function planOf(scenario: ResolvedScenario, schedule: Schedule): RunInfo['plan'] {
   return {
     participants: schedule.offsetsMs.length,
-    peakArrivalsPerSec: Math.max(0, ...arrivalsPerSecond(schedule)),
+    peakArrivalsPerSec: maxOf(arrivalsPerSecond(schedule), 0),
     phases: scenario.phases.map((p) => ({ name: p.name, participants: p.participants, startMs: p.startMs, durationMs: p.durationMs })),
   };
 }

@@ -11,6 +11,7 @@ import { RunFolderWriter, writeFileAtomic, type LineSink } from './writer.js';
 import { Series } from './series.js';
 import type { StepDecl } from '../api/vu.js';
 import { FirstbellError } from '../lib/errors.js';
+import { maxOf } from '../lib/numbers.js';
 
 /** Shard folders that cannot be merged (not shards, or shards of different runs): the user's to fix (exit 2). */
 export class MergeError extends FirstbellError {}
@@ -144,9 +145,9 @@ export async function mergeShards(dirs: string[], outDir: string, o: { signal?: 
         arrivalsSent: g?.arrivalsSent ?? users.size,
         late: g?.late ?? h.reduce((a, x) => a + x.late, 0),
         dropped: g?.dropped ?? h.reduce((a, x) => a + x.dropped, 0),
-        worstCpuPct: Math.max(0, ...h.map((x) => x.cpuPct)),
-        worstLoopLagMs: Math.max(0, ...h.map((x) => x.loopLagP99Ms)),
-        worstSendLagMs: Math.max(0, ...h.map((x) => x.sendLagP99Ms)),
+        worstCpuPct: maxOf(h.map((x) => x.cpuPct), 0),
+        worstLoopLagMs: maxOf(h.map((x) => x.loopLagP99Ms), 0),
+        worstSendLagMs: maxOf(h.map((x) => x.sendLagP99Ms), 0),
         // Every participant sent has a sample (one stopped mid-step too): fewer is a samples file cut short.
         ...(g && users.size < g.arrivalsSent ? { samplesMissing: g.arrivalsSent - users.size } : {}),
       });

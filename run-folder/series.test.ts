@@ -19,6 +19,13 @@ describe('the per-second series', () => {
     expect([two.attempts, two.aborted, two.failures]).toEqual([1, 1, { timeout: 1 }]);
   });
 
+  it('knows its last second after a soak of days (more seconds than a call takes arguments)', () => {
+    const s = new Series();
+    const week = 7 * 24 * 3600;
+    for (let k = 0; k < week; k += 2) s.seconds.set(k, new Map());
+    expect(s.lastSecond).toBe(week - 2);
+  });
+
   it('measures latency from the intended start and service time from the actual start', () => {
     const s = new Series();
     s.add(sample({ intendedMs: 0, startMs: 400, endMs: 500 }));

@@ -3,6 +3,7 @@ import * as hdr from 'hdr-histogram-js';
 import { LAYERS, type Layer } from '../scenarios/model.js';
 import { failureKind, isHoldEvent, NOT_THE_TARGETS, UNANSWERED, type Sample } from '../api/sample.js';
 import type { StepDecl } from '../api/vu.js';
+import { maxOf } from '../lib/numbers.js';
 
 /** Latencies are recorded in microseconds with two significant digits (1 % resolution). */
 const US_PER_MS = 1000;
@@ -431,7 +432,7 @@ export class Series {
 
   /** Last second that holds any bucket, or -1. */
   get lastSecond(): number {
-    return this.seconds.size === 0 ? -1 : Math.max(...this.seconds.keys());
+    return maxOf(this.seconds.keys(), -1);
   }
 
   /** All buckets of one step (or of every step of a layer) merged into one, for a second. */

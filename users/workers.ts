@@ -15,6 +15,7 @@ import { Series, type SeriesJson } from '../run-folder/series.js';
 import type { PlatformSpec } from '../targets/platform.js';
 import { PACKAGE_ROOT } from '../lib/version.js';
 import { FirstbellError } from '../lib/errors.js';
+import { maxOf } from '../lib/numbers.js';
 
 /** Wall-clock milliseconds with sub-ms resolution, comparable across processes of one machine. */
 const ORIGIN = performance.timeOrigin;
@@ -297,7 +298,7 @@ export class WorkerGenerator implements Generator {
       h.loopLagMaxMs = Math.max(h.loopLagMaxMs, silentMs);
     }
     // CPU as the kernel counts it, whether or not the workers' own reports came in.
-    h.cpuPct = Math.max(own, ...cpu);
+    h.cpuPct = maxOf(cpu, own);
     h.cpuTotalPct = cpu.reduce((a, b) => a + b, own);
     this.dispatched = this.latest.reduce((a, w) => ({ sent: a.sent + w.stats.sent, late: a.late + w.stats.late, dropped: a.dropped + w.stats.dropped }), { sent: 0, late: 0, dropped: 0 });
   }

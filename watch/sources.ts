@@ -3,6 +3,7 @@
 // watch.csv. The sources, their columns and how each is read.
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import { request } from 'node:http';
+import { maxOf } from '../lib/numbers.js';
 
 /** A watch source as given: `pid:<pid>`, `process:<name>`, `nginx:<stub_status url>` or `prometheus:<base url>`. */
 export type WatchSpec =
@@ -177,7 +178,7 @@ class ProcessSource implements WatchSource {
     if (!pids.length) {
       this.known = [];
       // What the peeks saw before it went is the last of it: its open files as it died.
-      if (peaks.size && this.lastLimit) return [null, null, Math.max(...peaks.values()), this.lastLimit, ...Array(PROCESS_COLUMNS.length - 4).fill(null)];
+      if (peaks.size && this.lastLimit) return [null, null, maxOf(peaks.values()), this.lastLimit, ...Array(PROCESS_COLUMNS.length - 4).fill(null)];
       throw new WatchError(gone);
     }
     this.known = pids;
@@ -207,7 +208,7 @@ class ProcessSource implements WatchSource {
       for (const i of p.socketInodes) inodes.add(i);
     }
     if (!alive) {
-      if (peaks.size && this.lastLimit) return [null, null, Math.max(...peaks.values()), this.lastLimit, ...Array(PROCESS_COLUMNS.length - 4).fill(null)];
+      if (peaks.size && this.lastLimit) return [null, null, maxOf(peaks.values()), this.lastLimit, ...Array(PROCESS_COLUMNS.length - 4).fill(null)];
       throw new WatchError(gone);
     }
     this.lastLimit = limit;
