@@ -255,7 +255,7 @@ ${errs}`;
  * data (the live page), it updates the charts it drew in place and draws anew those whose canvas was replaced.
  */
 export const DRAW_SCRIPT = String.raw`
-var firstbellCharts = {}, firstbellPending = {}, firstbellHidden = {};
+var firstbellCharts = {}, firstbellPending = {}, firstbellHidden = {}, firstbellHatches = {};
 // Charts out of view are brought up to date when they come into view, not every time the data changes.
 var firstbellSeen = typeof IntersectionObserver === 'function' ? new IntersectionObserver(function (entries) {
   entries.forEach(function (e) {
@@ -275,7 +275,12 @@ function firstbellDraw(data) {
   // Okabe-Ito colours, readable with colour-vision deficiency; failure kinds also differ by pattern.
   var palette = { ok: '#009E73', offered: '#000000', served: '#0072B2', p50: '#56B4E9', p95: '#E69F00', p99: '#D55E00' };
   var failColours = ['#D55E00', '#CC79A7', '#E69F00', '#0072B2', '#56B4E9', '#F0E442', '#000000', '#999999'];
+  // A failure kind's pattern, made once for the page, not at each update of a live page.
   function hatch(colour, i) {
+    var key = colour + ':' + (i % 6);
+    return firstbellHatches[key] || (firstbellHatches[key] = hatchOf(colour, i));
+  }
+  function hatchOf(colour, i) {
     var c = document.createElement('canvas'); c.width = c.height = 8;
     var x = c.getContext('2d'); x.fillStyle = colour; x.fillRect(0, 0, 8, 8);
     x.strokeStyle = 'rgba(255,255,255,0.85)'; x.fillStyle = 'rgba(255,255,255,0.85)'; x.lineWidth = 1.5;

@@ -233,6 +233,9 @@ function countMessage(m: Map<string, number>, message: string, n = 1): void {
   m.set(key, (m.get(key) ?? 0) + n);
 }
 
+/** What `merged` gives for a second where no bucket matches: read only, like all it gives. */
+const NO_ATTEMPTS = new StepSecond();
+
 export class Series {
   readonly steps: StepDecl[] = [];
   readonly seconds = new Map<number, Map<string, StepSecond>>();
@@ -435,18 +438,39 @@ export class Series {
     return maxOf(this.seconds.keys(), -1);
   }
 
-  /** All buckets of one step (or of every step of a layer) merged into one, for a second. */
+  /**
+   * All buckets of one step (or of every step of a layer) merged into one, for a second. Read only: where one bucket
+   * matches, it is that bucket itself, and where none does, an empty one shared by all (an analysis asks for every
+   * second of the run several times; a new bucket each time made most of its cost).
+   */
   merged(second: number, filter: (d: StepDecl) => boolean): StepSecond {
-    const out = new StepSecond();
     const sec = this.seconds.get(second);
-    if (sec) for (const d of this.steps) if (filter(d)) { const b = sec.get(stepKey(d.layer, d.step)); if (b) out.merge(b); }
-    return out;
+    let one: StepSecond | undefined;
+    let out: StepSecond | undefined;
+    if (sec) {
+      for (const d of this.steps) {
+        const b = filter(d) ? sec.get(stepKey(d.layer, d.step)) : undefined;
+        if (!b) continue;
+        if (!one) one = b;
+        else {
+          if (!out) {
+            out = new StepSecond();
+            out.merge(one);
+          }
+          out.merge(b);
+        }
+      }
+    }
+    return out ?? one ?? NO_ATTEMPTS;
   }
 
   /** A step's buckets over the whole run merged into one. */
   total(filter: (d: StepDecl) => boolean): StepSecond {
     const out = new StepSecond();
-    for (const sec of this.seconds.keys()) out.merge(this.merged(sec, filter));
+    for (const sec of this.seconds.keys()) {
+      const m = this.merged(sec, filter);
+      if (m !== NO_ATTEMPTS) out.merge(m);
+    }
     return out;
   }
 
