@@ -26,6 +26,20 @@ describe('the per-second series', () => {
     expect(s.lastSecond).toBe(week - 2);
   });
 
+  it('merges a second\'s buckets without a new one where one step or none matches, and sums them where several do', () => {
+    const s = new Series();
+    s.add(sample({ step: 'join' }));
+    s.add(sample({ step: 'leave', outcome: 'timeout' }));
+    const join = s.merged(1, (d) => d.step === 'join');
+    expect(join).toBe(s.merged(1, (d) => d.step === 'join'));
+    expect(s.merged(1, () => false)).toBe(s.merged(7, () => true));
+    expect(s.merged(7, () => true).attempts).toBe(0);
+    const both = s.merged(1, () => true);
+    expect([both.attempts, both.ok, both.failures, both.latency.totalCount]).toEqual([2, 1, { timeout: 1 }, 2]);
+    expect([join.attempts, join.ok]).toEqual([1, 1]);
+    expect(s.total(() => true).attempts).toBe(2);
+  });
+
   it('measures latency from the intended start and service time from the actual start', () => {
     const s = new Series();
     s.add(sample({ intendedMs: 0, startMs: 400, endMs: 500 }));
