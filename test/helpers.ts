@@ -86,10 +86,12 @@ export async function runScenario(o: RunSettings & { platform: PlatformInput } &
  * 10 s instead of 25 s, all of them or (`sameRate`) as many as arrive in 10 s at the built-in's rate; `observeMs`
  * instead of the built-in's; `without` a phase of it.
  */
-export function builtInFile(dir: string, name: string, o: { observeMs?: number; sameRate?: boolean; without?: string } = {}): string {
+export function builtInFile(dir: string, name: string, o: { observeMs?: number; sameRate?: boolean; without?: string; slotSpacingMs?: number } = {}): string {
   const file = join(dir, `${name}.ts`);
   const baseline = `{ ...p, startMs: -12_000, durationMs: 10_000${o.sameRate ? ', participants: Math.round((p.participants * 10_000) / p.durationMs)' : ''} }`;
-  const phases = `s.phases${o.without ? `.filter((p) => p.name !== '${o.without}')` : ''}.map((p) => (p.name === 'baseline' ? ${baseline} : p))`;
+  // Staggered slots closer together: each slot's arrivals a second as built in, the quiet between them shorter.
+  const slot = o.slotSpacingMs === undefined ? 'p' : `(p.name.startsWith('slot ') ? { ...p, startMs: (Number(p.name.slice(5)) - 1) * ${o.slotSpacingMs} } : p)`;
+  const phases = `s.phases${o.without ? `.filter((p) => p.name !== '${o.without}')` : ''}.map((p) => (p.name === 'baseline' ? ${baseline} : ${slot}))`;
   writeFileSync(file, `import { defineScenario, findScenario } from 'firstbell';
 const s = findScenario('${name}')!;
 export default defineScenario({ ...s,${o.observeMs === undefined ? '' : ` observeMs: ${o.observeMs},`} phases: ${phases} });
