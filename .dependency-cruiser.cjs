@@ -22,6 +22,8 @@ const MAY_IMPORT = {
   analysis: ['run-folder', 'api', 'scenarios', 'lib'],
   reports: ['analysis', 'run-folder', 'api', 'scenarios', 'lib'],
   fixtures: ['lib'],
+  // A recorded browser session read into a journey's source (import har, record): it knows the journey API's words only.
+  har: ['api', 'lib'],
 };
 
 const PRODUCT_ONLY = '\\.test\\.ts$|^test/|^examples/|^bench/';
