@@ -55,6 +55,19 @@ describe('the house', () => {
     expect(missing).toEqual([]);
   });
 
+  it('ships every source file that a shipped source file imports (export k6 bundles them from the installed package)', () => {
+    const pack = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' });
+    const shipped = new Set((JSON.parse(pack.stdout) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path));
+    const missing: string[] = [];
+    for (const f of [...shipped].filter((p) => p.endsWith('.ts') && !p.endsWith('.test.ts') && !p.startsWith('dist/'))) {
+      for (const m of readFileSync(join(root, f), 'utf8').matchAll(/from '(\.\.?\/[^']+)\.js'/g)) {
+        const to = join(f, '..', m[1]!);
+        if (!shipped.has(`${to}.ts`) && !shipped.has(`${to}.d.ts`)) missing.push(`${f} imports ${to}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
   it('has no import circle in product code, and no folder imports from a folder downstream of it', () => {
     const r = spawnSync(process.execPath, [`${root}node_modules/dependency-cruiser/bin/dependency-cruise.mjs`, '--config', '.dependency-cruiser.cjs', '--output-type', 'err', ...PRODUCT], { cwd: root, encoding: 'utf8' });
     expect(r.status, r.stdout + r.stderr).toBe(0);

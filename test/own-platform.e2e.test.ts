@@ -456,7 +456,7 @@ describe('firstbell new', () => {
     expect(r.err).toMatch(/pupils\.csv.*has 1 rows for 100 participants.*add rows/s);
   });
 
-  it('as a new user does: npm install of the packed tarball in an empty folder, new, then run the ramp against the platform: a judged report', async () => {
+  it('as a new user does: npm install of the packed tarball in an empty folder, new, then run the ramp against the platform: a judged report; and export it for k6', async () => {
     const sh = promisify(execFile);
     const root = tempDir('firstbell-first-hour-');
     const repo = new URL('..', import.meta.url).pathname;
@@ -474,6 +474,9 @@ describe('firstbell new', () => {
     expect(summary.users.arrived).toBe(900);
     const runs = join(empty, 'runs');
     expect(existsSync(join(runs, readdirSync(runs)[0]!, 'report.html'))).toBe(true);
+    // The same scenario handed to k6 from the installed package: the journey API's sources it bundles are all there.
+    await sh('npx', ['firstbell', 'export', 'k6', './morning/ramp.ts', '--target', app.url, '--out', join(root, 'k6')], { cwd: empty });
+    expect(readFileSync(join(root, 'k6', 'script.js'), 'utf8')).toMatch(/^export \{\s*journey,\s*options\s*\};/m);
   }, 240_000);
 });
 
