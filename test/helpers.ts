@@ -84,7 +84,7 @@ export async function runScenario(o: RunSettings & { platform: PlatformInput } &
 /**
  * A built-in scenario as a user's file in `dir` (its name kept), its baseline of held participants brought in over
  * 10 s instead of 25 s, all of them or (`sameRate`) as many as arrive in 10 s at the built-in's rate; `observeMs`
- * instead of the built-in's; `without` a phase of it.
+ * instead of the built-in's; `without` a phase of it; `slotSpacingMs` the staggered slots that far apart.
  */
 export function builtInFile(dir: string, name: string, o: { observeMs?: number; sameRate?: boolean; without?: string; slotSpacingMs?: number } = {}): string {
   const file = join(dir, `${name}.ts`);
