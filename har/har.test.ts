@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../test/helpers.js';
@@ -77,6 +77,26 @@ describe('import har: offline correlation', () => {
     ]);
     // The room's id came from the page's own URL, which no answer handed out: sent as recorded.
     expect(j.source).not.toContain('5566778899');
+  });
+
+  it('waits for a receipt at the first wait after its request, where the recording had it come in only after a later request', () => {
+    // janus-ws.har with two candidates trickled before the join's event, whose receipts came only after a third.
+    const har = JSON.parse(readFileSync(join(HARS, 'janus-ws.har'), 'utf8')) as { log: { entries: { _webSocketMessages?: { type: string; time: number; opcode: number; data: string }[] }[] } };
+    const socket = har.log.entries.find((e) => e._webSocketMessages)!;
+    const at = (type: string, time: number, data: object) => ({ type, time, opcode: 1, data: JSON.stringify(data) });
+    const trickle = (t: string) => ({ janus: 'trickle', candidate: { candidate: `candidate:${t}` }, transaction: t, session_id: 4417254321, handle_id: 9921771 });
+    socket._webSocketMessages = [
+      ...socket._webSocketMessages!.slice(0, 5),
+      at('send', 1.41, trickle('T1')), at('send', 1.42, trickle('T2')),
+      ...socket._webSocketMessages!.slice(5, 7),
+      at('send', 1.7, trickle('T3')),
+      ...['T1', 'T2', 'T3'].map((t, i) => at('receive', 1.8 + i / 100, { janus: 'ack', session_id: 4417254321, transaction: t })),
+    ];
+    const dir = tempDir();
+    writeFileSync(join(dir, 'late-receipts.har'), JSON.stringify(har));
+    const source = journeySource(correlate(recordingOf(readHar(join(dir, 'late-receipts.har')))), 'late-receipts.har', 'journey.users.csv').source;
+    contains(source, ["what: '3 answers (janus event Xq3, janus ack T1 and 1 more)'", "what: 'janus ack T3'"]);
+    expect(source.indexOf("what: '3 answers")).toBeLessThan(source.indexOf('"transaction":"T3"'));
   });
 
   it("makes the values of the page's address that the page sent on (a room, a name) columns of the data, and waits for a socket's answers in whatever order they come", () => {

@@ -170,7 +170,34 @@ function waited(msgs: { send: boolean; data: string }[], handsOut: Set<number>):
     else if (!(tx && RECEIPT.test(kind ?? '') && answered.has(tx))) run.push(k);
   });
   endRun();
+  earlierReceipts(msgs, at, info, handsOut);
   return { at, afterOffer, info };
+}
+
+/**
+ * A receipt is waited for at the first wait after its request, not where the recording had it: a server sends it at
+ * once, and a wait passes over what came before the message it finds, so a receipt that came in during an earlier
+ * wait (the answers to a WebRTC offer and its candidates' receipts come in either order) would never be seen by the
+ * wait that the recording's order gave it. Waits for a message that hands out values are left alone.
+ */
+function earlierReceipts(msgs: { send: boolean; data: string }[], at: Map<number, number[]>, info: Kind[], handsOut: Set<number>): void {
+  const sentAt = new Map<string, number>();
+  msgs.forEach((m, k) => {
+    if (m.send) for (const t of transactionsOf(m.data)) if (!sentAt.has(t)) sentAt.set(t, k);
+  });
+  const points = [...at.keys()].filter((p) => !handsOut.has(p)).sort((a, b) => a - b);
+  for (const p of points) {
+    const list = at.get(p)!;
+    for (const k of [...list]) {
+      const { kind, tx } = info[k]!;
+      if (!tx || !RECEIPT.test(kind ?? '')) continue;
+      const first = points.find((q) => q > sentAt.get(tx)!);
+      if (first === undefined || first >= p) continue;
+      list.splice(list.indexOf(k), 1);
+      at.get(first)!.push(k);
+    }
+  }
+  for (const [p, list] of at) if (!list.length) at.delete(p);
 }
 
 /**

@@ -42,8 +42,8 @@ describe('a recording of the school app, imported into a journey', () => {
       const rows = Array.from({ length: 100 }, (_, i) => `anna-${i},${[...`anna-${i}`].reverse().join('')}`);
       const r = captureIo();
       const code = await main(['run', scenarioFor(dir, 100, rows), '--target', app.url, '--scale', '1', '--out', tempDir(), '--no-progress', '--json'], r.io);
-      expect(code, r.err()).toBe(EXIT.ok);
-      const s = JSON.parse(r.out()) as { users: { arrived: number; joined: number }; steps: { step: string; ok: number; failed: number }[] };
+      const s = JSON.parse(r.out()) as { headline: string; users: { arrived: number; joined: number }; steps: { step: string; ok: number; failed: number }[] };
+      expect(code, `${s.headline}\n${r.err()}`).toBe(EXIT.ok);
       expect(s.users).toMatchObject({ arrived: 100, joined: 100 });
       expect(s.steps.map((x) => [x.step, x.ok, x.failed])).toEqual([['home', 100, 0], ['login', 100, 0], ['lesson', 100, 0], ['classroom', 100, 0]]);
       // Each logged in as itself (not a replay of the recorded session): 100 distinct users, each with its own lesson token.
@@ -201,8 +201,8 @@ describe('the janus.js classroom page, recorded in Chromium and imported', () =>
       const rooms = (i: number) => 4801 + (i % 5);
       const r = captureIo();
       const code = await main(['run', scenarioFor(dir, 100, Array.from({ length: 100 }, (_, i) => `${rooms(i)},pupil-${i}`)), '--target', site.url, '--scale', '1', '--out', tempDir(), '--no-progress', '--json'], r.io);
-      expect(code, r.err()).toBe(EXIT.ok);
-      const s = JSON.parse(r.out()) as { users: { arrived: number; joined: number }; steps: { step: string; ok: number; failed: number }[] };
+      const s = JSON.parse(r.out()) as { headline: string; users: { arrived: number; joined: number }; steps: { step: string; ok: number; failed: number }[] };
+      expect(code, `${s.headline}\n${r.err()}`).toBe(EXIT.ok);
       expect(s.users).toMatchObject({ arrived: 100, joined: 100 });
       expect(s.steps.map((x) => [x.step, x.ok, x.failed])).toEqual([['classroom_page', 100, 0], ['janus', 100, 0]]);
       // Janus' own rooms: the recorded class's and the five classes of the data, each made by its first pupil.
