@@ -123,7 +123,7 @@ const transactionsOf = (data: string) => [...data.matchAll(/"transaction"\s*:\s*
 type Kind = { key?: string; kind?: string; tx?: string };
 
 /** What a received message is: the key saying its kind and the kind ("janus": "success"), and the transaction of a sent message it answers. */
-function kindOf(data: string, sentTransactions: Set<string>): Kind {
+function kindOf(data: string, sentTransactions: ReadonlyMap<string, number>): Kind {
   try {
     const j = JSON.parse(data) as Record<string, unknown>;
     if (!j || typeof j !== 'object') return {};
@@ -142,10 +142,11 @@ function kindOf(data: string, sentTransactions: Set<string>): Kind {
  * sent (they follow from media that a recorded offer cannot bring about: `afterOffer` counts them).
  */
 function waited(msgs: { send: boolean; data: string }[], handsOut: Set<number>): { at: Map<number, number[]>; afterOffer: number; info: Kind[] } {
-  const sent = new Set<string>();
+  // The transactions sent so far, each at the message that first named it.
+  const sent = new Map<string, number>();
   // Each received message's kind, and the transaction it answers among those sent before it.
-  const info = msgs.map((m) => {
-    if (m.send) for (const t of transactionsOf(m.data)) sent.add(t);
+  const info = msgs.map((m, k) => {
+    if (m.send) for (const t of transactionsOf(m.data)) if (!sent.has(t)) sent.set(t, k);
     return m.send ? {} : kindOf(m.data, sent);
   });
   const answered = new Set<string>();
@@ -170,7 +171,7 @@ function waited(msgs: { send: boolean; data: string }[], handsOut: Set<number>):
     else if (!(tx && RECEIPT.test(kind ?? '') && answered.has(tx))) run.push(k);
   });
   endRun();
-  earlierReceipts(msgs, at, info, handsOut);
+  earlierReceipts(at, info, handsOut, sent);
   return { at, afterOffer, info };
 }
 
@@ -180,11 +181,7 @@ function waited(msgs: { send: boolean; data: string }[], handsOut: Set<number>):
  * wait (the answers to a WebRTC offer and its candidates' receipts come in either order) would never be seen by the
  * wait that the recording's order gave it. Waits for a message that hands out values are left alone.
  */
-function earlierReceipts(msgs: { send: boolean; data: string }[], at: Map<number, number[]>, info: Kind[], handsOut: Set<number>): void {
-  const sentAt = new Map<string, number>();
-  msgs.forEach((m, k) => {
-    if (m.send) for (const t of transactionsOf(m.data)) if (!sentAt.has(t)) sentAt.set(t, k);
-  });
+function earlierReceipts(at: Map<number, number[]>, info: Kind[], handsOut: Set<number>, sentAt: ReadonlyMap<string, number>): void {
   const points = [...at.keys()].filter((p) => !handsOut.has(p)).sort((a, b) => a - b);
   for (const p of points) {
     const list = at.get(p)!;
