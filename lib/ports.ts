@@ -18,47 +18,60 @@ export function ephemeralPortRange(): [number, number] {
   return [32768, 60999];
 }
 
-/** Each TCP socket of this machine: its local IPv4 address (dotted; undefined for IPv6), port and state (hex, 0A is LISTEN). */
-function* tcpSockets(): Generator<{ address?: string; port: number; state: string }> {
+/** An IPv4 address as /proc/net/tcp writes it: a little-endian word in upper-case hex (127.0.0.1 is 0100007F). */
+function procHex(address: string): string {
+  return address.split('.').reverse().map((b) => Number(b).toString(16).toUpperCase().padStart(2, '0')).join('');
+}
+
+/** This machine's TCP sockets, as far as the ports firstbell may pick need them. */
+export interface MachineSockets {
+  /** Ports that something listens on, on any address. */
+  listening: Set<number>;
+  /** For each address asked about, the ports that connections hold now, open or closing (an earlier run's, not yet gone). */
+  held: Map<string, Set<number>>;
+}
+
+/**
+ * Reads /proc/net/tcp and tcp6 once (none where they cannot be read). A machine after many runs lists every closing
+ * connection there, hundreds of thousands of lines: each line is read where its fields stand, and only the lines of
+ * `addresses` (IPv4, dotted) make a port for `held`.
+ */
+export function machineSockets(addresses: readonly string[] = []): MachineSockets {
+  const byHex = new Map(addresses.filter((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a)).map((a) => [procHex(a), a]));
+  const out: MachineSockets = { listening: new Set(), held: new Map() };
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readFileSync(file, 'latin1');
     } catch {
       continue;
     }
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      // local_address is ADDR:PORT in hex, an IPv4 address as a little-endian word.
-      const [addr, port] = (f[1] ?? '').split(':');
-      if (!addr || !port) continue;
-      const x = addr.length === 8 ? parseInt(addr, 16) : undefined;
-      yield { address: x === undefined ? undefined : [x & 255, (x >>> 8) & 255, (x >>> 16) & 255, x >>> 24].join('.'), port: parseInt(port, 16), state: f[3] ?? '' };
+    // A line: "  sl: LOCAL:PORT REMOTE:PORT ST ...", the addresses in hex (8 digits for IPv4, 32 for IPv6).
+    for (let i = text.indexOf('\n') + 1; i > 0 && i < text.length; ) {
+      const next = text.indexOf('\n', i);
+      const stop = next < 0 ? text.length : next;
+      let a = text.indexOf(':', i) + 1;
+      while (text.charCodeAt(a) === 32) a++;
+      const sep = text.indexOf(':', a);
+      i = stop + 1;
+      if (a <= 0 || sep < 0 || sep + 5 > stop) continue;
+      const port = parseInt(text.slice(sep + 1, sep + 5), 16);
+      // The state follows the local and the remote address, each as long as the other, a space after each.
+      const st = a + 2 * (sep - a + 5) + 2;
+      if (text.charCodeAt(st) === 48 && text.charCodeAt(st + 1) === 65) out.listening.add(port); // "0A": LISTEN
+      const address = sep - a === 8 ? byHex.get(text.slice(a, sep)) : undefined;
+      if (address === undefined) continue;
+      let ports = out.held.get(address);
+      if (!ports) out.held.set(address, (ports = new Set()));
+      ports.add(port);
     }
   }
+  return out;
 }
 
 /** Ports that something on this machine listens on, from /proc/net/tcp and tcp6; none where they cannot be read. */
 export function listeningPorts(): Set<number> {
-  const out = new Set<number>();
-  for (const s of tcpSockets()) if (s.state === '0A') out.add(s.port);
-  return out;
-}
-
-/**
- * The ports on `addresses` that connections hold now, open or closing (an earlier run's, not yet gone): a connection
- * from one of them to the same target would fail until the kernel lets it go.
- */
-export function portsInUse(addresses: readonly string[]): Map<string, Set<number>> {
-  const mine = new Set(addresses);
-  const out = new Map<string, Set<number>>();
-  for (const s of tcpSockets()) {
-    if (!s.address || !mine.has(s.address)) continue;
-    let ports = out.get(s.address);
-    if (!ports) out.set(s.address, (ports = new Set()));
-    ports.add(s.port);
-  }
-  return out;
+  return machineSockets().listening;
 }
 
 /** Fewest ports a process's share must have for firstbell to pick them itself; with fewer, the kernel picks. */

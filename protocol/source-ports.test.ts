@@ -1,6 +1,6 @@
-import { createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { ownPorts } from '../lib/ports.js';
+import { machineSockets, ownPorts } from '../lib/ports.js';
 import { Http1Connection } from './http1.js';
 import { addressIndex, OutOfPortsError, PORT_REST_SECONDS, SourcePorts } from './source-ports.js';
 
@@ -17,6 +17,27 @@ describe('source ports', () => {
     expect(Math.min(...all)).toBe(1024);
     // An ephemeral range over nearly every port leaves too few: the kernel picks.
     expect(ownPorts([1024, 65000], { index: 0, count: 1 }, listening)).toBeUndefined();
+  });
+
+  it("read from the machine's sockets: the ports listened on, and those that an address's connections hold", async () => {
+    const server = createServer((s) => s.on('error', () => undefined));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    const clients = await Promise.all(
+      ['127.0.1.201', '127.0.1.201', '127.0.1.202'].map(
+        (localAddress) => new Promise<Socket>((r) => { const c = connect({ host: '127.0.0.1', port, localAddress }, () => r(c)); }),
+      ),
+    );
+    try {
+      const s = machineSockets(['127.0.1.201', '127.0.1.202', '127.0.1.203']);
+      expect(s.listening.has(port)).toBe(true);
+      expect([...(s.held.get('127.0.1.201') ?? [])].sort()).toEqual([clients[0]!.localPort, clients[1]!.localPort].sort());
+      expect([...(s.held.get('127.0.1.202') ?? [])]).toEqual([clients[2]!.localPort]);
+      expect(s.held.has('127.0.1.203')).toBe(false);
+    } finally {
+      for (const c of clients) c.destroy();
+      server.close();
+    }
   });
 
   it("give each participant its own address's ports in turn, and rest a closed one before it is used again", () => {

@@ -8,7 +8,7 @@ import type { Sample } from '../api/sample.js';
 import type { JourneyEnd } from '../api/vu.js';
 import type { Platform } from '../targets/platform.js';
 import { identities, type Identity } from '../api/identity.js';
-import { ephemeralPortRange, ownPorts, portsInUse } from '../lib/ports.js';
+import { ephemeralPortRange, machineSockets, ownPorts } from '../lib/ports.js';
 import { tuneHeapForLoad } from '../plan/limits.js';
 import { evenSchedule, type Schedule } from '../plan/schedule.js';
 import { rowOf, type Row } from '../modules/data.js';
@@ -93,7 +93,8 @@ async function warmJourneys(o: WarmUpOptions): Promise<void> {
  */
 export function sourcePorts(localAddresses: readonly string[] | undefined, share: Share | undefined): SourcePorts | undefined {
   if (!localAddresses?.length) return undefined;
-  return new SourcePorts(localAddresses, ownPorts(ephemeralPortRange(), share ?? { index: 0, count: 1 }), portsInUse(localAddresses));
+  const sockets = machineSockets(localAddresses);
+  return new SourcePorts(localAddresses, ownPorts(ephemeralPortRange(), share ?? { index: 0, count: 1 }, sockets.listening), sockets.held);
 }
 
 export interface EngineOptions {
