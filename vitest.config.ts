@@ -6,6 +6,8 @@ export default defineConfig({
     exclude: ['**/node_modules/**', 'dist/**', 'runs/**', 'bench/**'],
     // End-to-end files load the same two cores; running them one after another keeps capacities honest.
     fileParallelism: false,
+    // Every temporary file of the run in one folder, removed at its end.
+    globalSetup: ['test/temp-folder.ts'],
     testTimeout: 120_000,
     hookTimeout: 60_000,
   },

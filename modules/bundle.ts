@@ -1,6 +1,6 @@
 // Loading a user's TypeScript or JavaScript module: bundled by esbuild with its npm imports, `firstbell` bound to this package.
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -32,7 +32,26 @@ export async function bundle(file: string): Promise<string> {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${createHash('sha256').update(file).update(code).digest('hex').slice(0, 16)}.mjs`);
   writeFileSync(path, code);
+  removeStaleBundles(dir);
   return path;
+}
+
+/**
+ * How long a bundle stays after it was last written: longer than a run lasts (7 days at most), whose processes load
+ * theirs as they start. Each module edited makes a bundle of its own; older ones go as a new one is written.
+ */
+export const BUNDLE_KEPT_MS = 8 * 24 * 3_600_000;
+
+function removeStaleBundles(dir: string): void {
+  const now = Date.now();
+  for (const name of readdirSync(dir)) {
+    if (!name.endsWith('.mjs')) continue;
+    try {
+      if (now - statSync(join(dir, name)).mtimeMs > BUNDLE_KEPT_MS) unlinkSync(join(dir, name));
+    } catch {
+      // Removed by another process at the same time, or not ours to remove: left as it is.
+    }
+  }
 }
 
 /** The files `file` is made of as it is bundled: itself and what it imports, npm packages' files among them (absolute paths). */
