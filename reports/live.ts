@@ -1,13 +1,14 @@
 // The live page: the report's page filling while a run goes, served on loopback and updated by server-sent events
 // from the run folder as it is written (the run's own, or one another process writes). At the run's end the page
 // becomes the report file itself.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { analyse, clockAt } from '../analysis/analysis.js';
 import type { Analysis } from '../analysis/model.js';
 import { FolderFollower } from '../run-folder/follow.js';
 import { FirstbellError } from '../lib/errors.js';
+import { isLoopback } from '../lib/ports.js';
 import { blocksHtml, DRAW_SCRIPT, esc, htmlPage, reportView, type ReportView } from './html.js';
 
 /** Where the live page listens by default: loopback only. */
@@ -17,8 +18,7 @@ export const LIVE_PORT = 5680;
 
 /** The warning printed when the live page listens beyond loopback: what it shows, to whom. */
 export function liveHostWarning(host: string, url: string): string | undefined {
-  const loopback = /^127\./.test(host) || host === '::1' || host === 'localhost';
-  return loopback ? undefined : `warning: the live page listens on ${host}, not on loopback alone: anyone who can reach ${url} sees the target's address and the run's results as they come`;
+  return isLoopback(host) ? undefined : `warning: the live page listens on ${host}, not on loopback alone: anyone who can reach ${url} sees the target's address and the run's results as they come`;
 }
 
 /** What the page shows of the run under way, beside the report's blocks. */
@@ -161,8 +161,10 @@ interface Client {
   blocked: boolean;
 }
 
-/** How often the run folder is read, ms. */
+/** How often the run folder is read, ms, besides when its health record (a closed second) or run.json is written. */
 const POLL_MS = 200;
+/** The files whose writes are read at once: a second closed, the run's state changed. */
+const WOKEN_BY = new Set(['health.csv', 'run.json']);
 
 /**
  * The live page's server. `follow` a run folder; every second the run closes is read, judged and sent to the pages
@@ -175,6 +177,8 @@ export class LiveServer {
   private state: LiveState;
   private shownSecond = -2;
   private timer?: NodeJS.Timeout;
+  /** The run folder's changes as the kernel tells them (inotify), where it can: a closed second shows without waiting for the next poll. */
+  private watcher?: FSWatcher;
   private finalPath?: string;
   /** Characters sent to every page together, and the longest message. */
   private sentBytes = 0;
@@ -232,7 +236,22 @@ export class LiveServer {
     clearInterval(this.timer);
     this.timer = setInterval(() => this.tick(), this.pollMs);
     this.timer.unref();
+    this.watchFolder(dir);
     this.tick();
+  }
+
+  private watchFolder(dir: string): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+    try {
+      this.watcher = watch(dir, { persistent: false }, (_event, name) => {
+        if (name && WOKEN_BY.has(String(name))) this.tick();
+      });
+      // A folder the kernel stops telling about (removed, out of inotify watches) is still read every poll.
+      this.watcher.on('error', () => this.watcher?.close());
+    } catch {
+      // No such folder yet, or no watches left: the poll alone reads it.
+    }
   }
 
   /** The run followed has closed (its run.json no longer says running). */
@@ -243,6 +262,7 @@ export class LiveServer {
   /** The run's report is written: every page goes to it, and `/` serves it from now on. */
   final(reportPath: string): void {
     clearInterval(this.timer);
+    this.watcher?.close();
     this.follower?.poll(true);
     this.finalPath = reportPath;
     for (const c of this.clients) {
@@ -253,6 +273,7 @@ export class LiveServer {
 
   async close(): Promise<void> {
     clearInterval(this.timer);
+    this.watcher?.close();
     this.follower?.close();
     for (const c of this.clients) c.res.destroy();
     this.clients.clear();

@@ -60,6 +60,8 @@ export function scenarioFromInput(s: ScenarioInput): Scenario {
 
 type Kind = 'string' | 'number' | 'boolean' | 'object' | 'array';
 const kindOf = (v: unknown): string => (Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v);
+/** A kind with its article: "an object", "a string". */
+const aKind = (kind: string): string => (/^[aeiou]/.test(kind) ? `an ${kind}` : `a ${kind}`);
 
 /** Checks the shape of a value at `where`: its kind, and the keys an object may have. */
 class ShapeCheck {
@@ -67,11 +69,11 @@ class ShapeCheck {
 
   is(where: string, v: unknown, kind: Kind, required: boolean): boolean {
     if (v === undefined) {
-      if (required) this.problems.push({ where, message: 'is missing', hint: `add ${where} (a ${kind})` });
+      if (required) this.problems.push({ where, message: 'is missing', hint: `add ${where} (${aKind(kind)})` });
       return false;
     }
     if (kindOf(v) !== kind) {
-      this.problems.push({ where, message: `${JSON.stringify(v)} is a ${kindOf(v)}, not a ${kind}`, hint: `make ${where} a ${kind}` });
+      this.problems.push({ where, message: `${JSON.stringify(v)} is ${aKind(kindOf(v))}, not ${aKind(kind)}`, hint: `make ${where} ${aKind(kind)}` });
       return false;
     }
     return true;
