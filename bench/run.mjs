@@ -673,8 +673,11 @@ if (opt('merge')) {
     if (!('arrivals' in r) && 'arrivals' in e) r.loadBefore = e.loadBefore;
     for (const [k, v] of Object.entries(e)) if (!(k in r) && k !== 'loadBefore') r[k] = v;
   });
-  // Rounds the earlier run made beyond this run's keep what they had.
-  for (const r of earlier.rounds.slice(rounds.length)) rounds.push(r);
+  // Rounds the earlier run made beyond this run's keep what they had of the other experiments; this run's replace its own in every round.
+  for (const r of earlier.rounds.slice(rounds.length)) {
+    const kept = Object.fromEntries(Object.entries(r).filter(([k]) => !ONLY.has(k)));
+    if (EXPERIMENTS.some((e) => e in kept)) rounds.push(kept);
+  }
 }
 const meta = { ...(opt('merge') ? { merged: { only: [...ONLY].join(', '), from: basename(opt('merge')) } } : {}), date: new Date().toISOString().slice(0, 10), roundSeconds: ONLY.size < EXPERIMENTS.length ? undefined : Math.round((Date.now() - benchStarted) / 1000 / Math.max(1, ROUNDS)), cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? '?', memGb: Math.round(totalmem() / 1e9), node: process.version };
 mkdirSync(join(here, 'results'), { recursive: true });
