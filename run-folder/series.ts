@@ -233,6 +233,47 @@ function countMessage(m: Map<string, number>, message: string, n = 1): void {
   m.set(key, (m.get(key) ?? 0) + n);
 }
 
+/** A participant's journey as its samples tell it: none seen yet, under way (its last attempt ok or failed), joined. */
+const UNSEEN = 0;
+const PENDING = 1;
+const FAILED = 2;
+const JOINED = 3;
+/** Participant numbers below this are kept in arrays indexed by the number (a run numbers them from 0); any other in a map. */
+const DENSE_USERS = 1 << 24;
+
+/** Each participant's journey state and arrival, ms: 9 bytes a participant where the numbers are a run's own. */
+class UserStates {
+  private states = new Uint8Array(0);
+  private arrivals = new Float64Array(0);
+  private readonly others = new Map<number, { state: number; arrival: number }>();
+
+  state(user: number): number {
+    if (user >= 0 && user < this.states.length && Number.isInteger(user)) return this.states[user]!;
+    return user >= 0 && user < DENSE_USERS && Number.isInteger(user) ? UNSEEN : this.others.get(user)?.state ?? UNSEEN;
+  }
+
+  arrival(user: number): number {
+    return user >= 0 && user < this.states.length && Number.isInteger(user) ? this.arrivals[user]! : this.others.get(user)?.arrival ?? 0;
+  }
+
+  set(user: number, state: number, arrival: number): void {
+    if (!(user >= 0 && user < DENSE_USERS && Number.isInteger(user))) return void this.others.set(user, { state, arrival });
+    if (user >= this.states.length) this.grow(user);
+    this.states[user] = state;
+    this.arrivals[user] = arrival;
+  }
+
+  private grow(user: number): void {
+    let n = Math.max(1_024, this.states.length);
+    while (n <= user) n *= 2;
+    const states = new Uint8Array(n);
+    states.set(this.states);
+    const arrivals = new Float64Array(n);
+    arrivals.set(this.arrivals);
+    [this.states, this.arrivals] = [states, arrivals];
+  }
+}
+
 /** What `merged` gives for a second where no bucket matches: read only, like all it gives. */
 const NO_ATTEMPTS = new StepSecond();
 
@@ -254,9 +295,8 @@ export class Series {
   entries = false;
   /** By the clock: per second, what ended, completed, began and was held then. */
   readonly clock = new Map<number, EndSecond>();
-  /** Participants not yet joined: arrival and whether their last attempt failed (ingest state, not serialised). */
-  private pending = new Map<number, { arrival: number; failed: boolean }>();
-  private joinedIds = new Set<number>();
+  /** Where each participant's journey stands, and its arrival (ingest state, not serialised). */
+  private readonly users = new UserStates();
   private goalKey?: string;
   private browserKeys = new Set<string>();
   private heldKeys = new Set<string>();
@@ -330,28 +370,27 @@ export class Series {
   private follow(s: Sample, key: string): void {
     if (this.browserKeys.has(key)) return;
     if (s.entry === 2) this.journeys.journeys++;
-    if (!this.goalKey || this.joinedIds.has(s.user)) {
+    const was = this.goalKey ? this.users.state(s.user) : JOINED;
+    if (was === JOINED) {
       if (this.goalKey && key === this.goalKey && s.outcome !== 'aborted') this.journeys.goalAttempts++;
       return;
     }
-    let p = this.pending.get(s.user);
-    if (!p) {
-      this.pending.set(s.user, (p = { arrival: s.intendedMs, failed: false }));
+    let arrival: number;
+    if (was === UNSEEN) {
+      arrival = s.intendedMs;
       this.journeys.arrived++;
       const sec = Math.max(0, Math.floor(s.intendedMs / 1000));
       this.newUsers.set(sec, (this.newUsers.get(sec) ?? 0) + 1);
-    }
+    } else arrival = this.users.arrival(s.user);
     const isGoal = key === this.goalKey;
     if (isGoal && s.outcome !== 'aborted') this.journeys.goalAttempts++;
     const failed = s.outcome !== 'ok' && s.outcome !== 'aborted';
-    if (failed !== p.failed) this.journeys.failedNotJoined += failed ? 1 : -1;
-    p.failed = failed;
-    if (!isGoal || s.outcome !== 'ok') return;
+    if (failed !== (was === FAILED)) this.journeys.failedNotJoined += failed ? 1 : -1;
+    if (!isGoal || s.outcome !== 'ok') return this.users.set(s.user, failed ? FAILED : PENDING, arrival);
     this.journeys.joined++;
-    if (s.endMs - p.arrival > this.joinWithinMs) this.journeys.joinedLate++;
-    this.timeToJoin.recordValue(Math.max(1, Math.round((s.endMs - p.arrival) * US_PER_MS)));
-    this.pending.delete(s.user);
-    this.joinedIds.add(s.user);
+    if (s.endMs - arrival > this.joinWithinMs) this.journeys.joinedLate++;
+    this.timeToJoin.recordValue(Math.max(1, Math.round((s.endMs - arrival) * US_PER_MS)));
+    this.users.set(s.user, JOINED, arrival);
   }
 
   bucket(second: number, key: string): StepSecond {
