@@ -165,7 +165,7 @@ class ProcessSource implements WatchSource {
     const found: number[] = [];
     await Promise.all(all.map(async (d) => {
       const comm = await readFile(`/proc/${d}/comm`, 'utf8').catch(() => '');
-      if (comm.trim() === name.slice(0, 15) && (name.length < 15 || (await sameLongName(d, name)))) found.push(Number(d));
+      if (comm.trim() === name.slice(0, 15) && (name.length <= 15 || (await sameLongName(d, name)))) found.push(Number(d));
     }));
     return found.sort((a, b) => a - b);
   }
@@ -218,9 +218,9 @@ class ProcessSource implements WatchSource {
 }
 
 /**
- * The kernel keeps a process's name to its first 15 characters: for a longer name, the program the process runs
- * (the first word of its command line) tells two names alike in those apart. A process that rewrote its command line
- * (nginx's "nginx: worker process") keeps the match its name gave.
+ * The kernel keeps a process's name to its first 15 characters (a name of 15 is matched as `ps` shows it): for a
+ * longer name, the program the process runs (the first word of its command line) tells two names alike in those
+ * apart. A process that rewrote its command line (nginx's "nginx: worker process") keeps the match its name gave.
  */
 async function sameLongName(pid: string, name: string): Promise<boolean> {
   const argv0 = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0')[0] ?? '';
