@@ -40,6 +40,23 @@ describe('the per-second series', () => {
     expect(s.total(() => true).attempts).toBe(2);
   });
 
+  it("follows each participant's journey by its number, small or large, to joined, failed or not yet", () => {
+    const s = new Series([{ layer: 'admission', step: 'login' }, { layer: 'broker', step: 'join', goal: 'journey' }], 1_000);
+    const at = (user: number, step: string, t: number, over: Partial<Sample> = {}) => s.add(sample({ user, step, layer: step === 'login' ? 'admission' : 'broker', intendedMs: t, startMs: t, endMs: t + 50, ...over }));
+    // A participant that failed once and then joined; one with a number far beyond a run's own; one that grows the arrays; one that never joined.
+    at(3, 'login', 0);
+    at(3, 'join', 100, { outcome: 'http', status: 503 });
+    at(3, 'join', 200);
+    at(2 ** 30, 'login', 0);
+    at(2 ** 30, 'join', 1_500, { endMs: 2_600 });
+    at(70_000, 'login', 0);
+    at(70_000, 'join', 100);
+    at(70_000, 'join', 300);
+    at(9, 'login', 0, { outcome: 'timeout' });
+    const j = s.journeys;
+    expect([j.arrived, j.joined, j.joinedLate, j.failedNotJoined, j.goalAttempts]).toEqual([4, 3, 1, 1, 5]);
+  });
+
   it('measures latency from the intended start and service time from the actual start', () => {
     const s = new Series();
     s.add(sample({ intendedMs: 0, startMs: 400, endMs: 500 }));
