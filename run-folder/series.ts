@@ -247,17 +247,23 @@ class UserStates {
   private arrivals = new Float64Array(0);
   private readonly others = new Map<number, { state: number; arrival: number }>();
 
+  /** Whether `user` is kept in the arrays: a whole number from 0, below DENSE_USERS. */
+  private static dense(user: number): boolean {
+    return Number.isInteger(user) && user >= 0 && user < DENSE_USERS;
+  }
+
   state(user: number): number {
-    if (user >= 0 && user < this.states.length && Number.isInteger(user)) return this.states[user]!;
-    return user >= 0 && user < DENSE_USERS && Number.isInteger(user) ? UNSEEN : this.others.get(user)?.state ?? UNSEEN;
+    if (!UserStates.dense(user)) return this.others.get(user)?.state ?? UNSEEN;
+    return user < this.states.length ? this.states[user]! : UNSEEN;
   }
 
   arrival(user: number): number {
-    return user >= 0 && user < this.states.length && Number.isInteger(user) ? this.arrivals[user]! : this.others.get(user)?.arrival ?? 0;
+    if (!UserStates.dense(user)) return this.others.get(user)?.arrival ?? 0;
+    return user < this.arrivals.length ? this.arrivals[user]! : 0;
   }
 
   set(user: number, state: number, arrival: number): void {
-    if (!(user >= 0 && user < DENSE_USERS && Number.isInteger(user))) return void this.others.set(user, { state, arrival });
+    if (!UserStates.dense(user)) return void this.others.set(user, { state, arrival });
     if (user >= this.states.length) this.grow(user);
     this.states[user] = state;
     this.arrivals[user] = arrival;
