@@ -8,6 +8,7 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { LOOPBACK_ONLY, TooLargeError, type NetPolicy } from './address-guard.js';
+import { RawTcp, rawTcpFor } from './raw-tcp.js';
 import { watchPort, type SourcePort } from './source-ports.js';
 
 /** An answer as it came: status, header names and values in order (as received), body bytes. */
@@ -293,6 +294,14 @@ function socketClose(this: Owned): void {
   this[OWNER].closed(this);
 }
 
+/** Makes `owner` the reader of `s` (see SocketOwner). */
+function own(s: Socket, owner: SocketOwner): void {
+  (s as Owned)[OWNER] = owner;
+  s.on('data', socketData);
+  s.on('error', socketError);
+  s.on('close', socketClose);
+}
+
 /** Takes over a socket that an Http1Connection let go after 101 Switching Protocols; it was paused until now. */
 export function takeOver(s: Socket, owner: SocketOwner): void {
   (s as Owned)[OWNER] = owner;
@@ -314,7 +323,8 @@ export interface ConnectionOptions {
  * one request at a time. `abort` ends the request under way and the connection with it.
  */
 export class Http1Connection implements SocketOwner {
-  private socket?: Socket;
+  /** A plain connection to an address is a RawTcp (see raw-tcp.ts); TLS, and a connection to a name, a net.Socket. */
+  private socket?: Socket | RawTcp;
   private reader: ResponseReader;
   private pending?: Pending;
   /** The request written at the next flush. */
@@ -380,7 +390,11 @@ export class Http1Connection implements SocketOwner {
     this.out = undefined;
     if (!s || out === undefined || !this.pending) return;
     if (this.opts.source && s.connecting) this.sent = { out, body: this.outBody };
-    if (this.outBody === undefined) s.write(out, 'latin1');
+    if (s instanceof RawTcp) {
+      const body = this.outBody;
+      this.outBody = undefined;
+      s.write(body === undefined ? out : Buffer.concat([Buffer.from(out, 'latin1'), Buffer.from(body, 'utf8')]));
+    } else if (this.outBody === undefined) s.write(out, 'latin1');
     else {
       s.cork();
       s.write(out, 'latin1');
@@ -405,21 +419,19 @@ export class Http1Connection implements SocketOwner {
     s?.destroy();
   }
 
-  private open(): Socket {
+  private open(): Socket | RawTcp {
     const from = this.opts.source?.();
+    if (!this.tls && rawTcpFor(this.host)) return (this.socket = new RawTcp(this, this.host, this.port, from, from ? undefined : this.opts.localAddress));
     const local = from ? { localAddress: from.localAddress, localPort: from.localPort } : this.opts.localAddress ? { localAddress: this.opts.localAddress } : {};
     const o = { host: this.host, port: this.port, noDelay: true, lookup: this.net.lookup, ...local };
     const s = (this.tls ? tlsConnect({ ...o, servername: isIP(this.host) ? undefined : this.host, ALPNProtocols: ['http/1.1'] }) : netConnect(o)) as Owned;
     if (from) watchPort(s, from);
     this.socket = s;
-    s[OWNER] = this;
-    s.on('data', socketData);
-    s.on('error', socketError);
-    s.on('close', socketClose);
+    own(s, this);
     return s;
   }
 
-  data(s: Socket, d: Buffer): void {
+  data(s: Socket | RawTcp, d: Buffer): void {
     if (this.socket !== s) return;
     try {
       this.reader.feed(d);
@@ -428,7 +440,7 @@ export class Http1Connection implements SocketOwner {
     }
   }
 
-  error(s: Socket, e: Error): void {
+  error(s: Socket | RawTcp, e: Error): void {
     const code = (e as NodeJS.ErrnoException).code;
     // A source port that something else on this machine holds too (another run beside this one): another port, the same request.
     if (this.socket === s && this.sent && (code === 'EADDRNOTAVAIL' || code === 'EADDRINUSE') && this.refusedPorts++ < SOURCE_RETRIES) {
@@ -450,7 +462,7 @@ export class Http1Connection implements SocketOwner {
     this.fail(s, e);
   }
 
-  closed(s: Socket): void {
+  closed(s: Socket | RawTcp): void {
     // A body that runs to the close is whole now (no error came first: that would have failed the request).
     if (this.socket === s && this.pending && this.reader.ended()) return;
     this.fail(s);
@@ -468,9 +480,11 @@ export class Http1Connection implements SocketOwner {
     if (r.status === 101 && this.socket) {
       // The socket speaks another protocol now: paused until its new owner takes it over, and no longer this
       // connection's (a next request opens another).
-      answer.switched = { socket: this.socket, rest: r.rest! };
+      let socket = this.socket;
+      if (socket instanceof RawTcp) own((socket = socket.toSocket()), this);
+      else socket.pause();
+      answer.switched = { socket, rest: r.rest! };
       r.rest = undefined;
-      this.socket.pause();
       this.socket = undefined;
     } else if (!r.keepAlive) this.close();
     p?.resolve(answer);
@@ -480,7 +494,7 @@ export class Http1Connection implements SocketOwner {
    * The socket `s` failed with `e`, or closed (no `e`): the request on it, if any, fails; the next request opens
    * a new one. The error for an early close is made only when a request is there to fail.
    */
-  private fail(s: Socket, e?: unknown): void {
+  private fail(s: Socket | RawTcp, e?: unknown): void {
     if (this.socket !== s) return;
     this.socket = this.sent = undefined;
     this.refusedPorts = 0;

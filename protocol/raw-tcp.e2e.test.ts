@@ -1,0 +1,145 @@
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RawTcp, rawTcpFor, type RawOwner } from './raw-tcp.js';
+import type { SourcePort } from './source-ports.js';
+
+/** What a raw connection's owner heard, in order. */
+function listener(): RawOwner & { heard: string[]; bytes: string; errors: Error[]; closed$: Promise<void> } {
+  let done!: () => void;
+  const o = {
+    heard: [] as string[],
+    bytes: '',
+    errors: [] as Error[],
+    closed$: new Promise<void>((r) => (done = r)),
+    data(_c: RawTcp, d: Buffer) {
+      o.heard.push('data');
+      o.bytes += d.toString('latin1');
+    },
+    error(_c: RawTcp, e: Error) {
+      o.heard.push('error');
+      o.errors.push(e);
+    },
+    closed() {
+      o.heard.push('closed');
+      done();
+    },
+  };
+  return o;
+}
+
+/** The error net.Socket gives for the same connection. */
+function netError(port: number, localAddress?: string, localPort?: number): Promise<NodeJS.ErrnoException> {
+  return new Promise((resolve) => connect({ host: '127.0.0.1', port, localAddress, localPort }).on('error', resolve));
+}
+
+let server: Server;
+let port: number;
+const accepted: Socket[] = [];
+
+beforeAll(async () => {
+  // Echoes what it reads, upper-cased, and closes after a line "bye".
+  server = createServer((s) => {
+    accepted.push(s);
+    s.on('error', () => undefined);
+    s.on('data', (d) => {
+      const t = d.toString('latin1');
+      s.write(t.toUpperCase());
+      if (t.includes('bye')) s.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  port = (server.address() as AddressInfo).port;
+});
+afterAll(async () => {
+  for (const s of accepted) s.destroy();
+  await new Promise((r) => server.close(r));
+});
+
+describe('a raw TCP connection', () => {
+  it('is used for an address on this Node.js, and not for a name or when net.Socket is asked for', () => {
+    expect(rawTcpFor('127.0.0.1')).toBe(true);
+    expect(rawTcpFor('::1')).toBe(true);
+    expect(rawTcpFor('localhost')).toBe(false);
+    process.env.FIRSTBELL_NET_SOCKET = '1';
+    try {
+      expect(rawTcpFor('127.0.0.1')).toBe(false);
+    } finally {
+      delete process.env.FIRSTBELL_NET_SOCKET;
+    }
+  });
+
+  it('sends what it is given before it connected, hears the answer, and closes once after the server ends', async () => {
+    const o = listener();
+    const c = new RawTcp(o, '127.0.0.1', port);
+    expect(c.connecting).toBe(true);
+    c.write('hello ');
+    c.write(Buffer.from('bye'));
+    await o.closed$;
+    expect(o.bytes).toBe('HELLO BYE');
+    expect(o.heard.at(-1)).toBe('closed');
+    expect(o.heard.filter((h) => h === 'closed')).toHaveLength(1);
+    expect(o.errors).toEqual([]);
+    // Closing again, or writing after the close, does nothing.
+    c.destroy();
+    c.write('more');
+  });
+
+  it('fails a refused connection with the error net.Socket gives, then closes', async () => {
+    const o = listener();
+    new RawTcp(o, '127.0.0.1', 1);
+    await o.closed$;
+    expect(o.heard).toEqual(['error', 'closed']);
+    const mine = o.errors[0] as unknown as Record<string, unknown>;
+    const theirs = (await netError(1)) as unknown as Record<string, unknown>;
+    for (const k of ['code', 'errno', 'syscall', 'address', 'port', 'message']) expect(mine[k]).toEqual(theirs[k]);
+  });
+
+  it('binds the source port it is given, gives it back when closed, and marks it bad when something else holds it', async () => {
+    const released: boolean[] = [];
+    const take = (localPort: number): SourcePort => ({ localAddress: '127.0.1.61', localPort, release: (bad = false) => released.push(bad) });
+    const o = listener();
+    const c = new RawTcp(o, '127.0.0.1', port, take(0));
+    c.write('bye');
+    await o.closed$;
+    expect(released).toEqual([false]);
+    // A port a listening socket holds on the same address: the kernel refuses it, and the port is not used again.
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.1.61', r));
+    const held = (holder.address() as AddressInfo).port;
+    try {
+      const o2 = listener();
+      new RawTcp(o2, '127.0.0.1', port, take(held));
+      await o2.closed$;
+      expect((o2.errors[0] as NodeJS.ErrnoException).code).toBe('EADDRINUSE');
+      expect(released).toEqual([false, true]);
+      const theirs = await netError(port, '127.0.1.61', held);
+      expect(o2.errors[0]!.message).toBe(theirs.message);
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('becomes a paused net.Socket that reads on where the connection stopped', async () => {
+    const o = listener();
+    const c = new RawTcp(o, '127.0.0.1', port);
+    c.write('first');
+    await new Promise<void>((r) => {
+      const wait = () => (o.bytes === 'FIRST' ? r() : setTimeout(wait, 5));
+      wait();
+    });
+    const released: boolean[] = [];
+    const s = c.toSocket();
+    expect(s.isPaused()).toBe(true);
+    let got = '';
+    s.on('data', (d) => (got += d.toString()));
+    const closed = new Promise((r) => s.on('close', r));
+    s.resume();
+    s.write('then bye');
+    await closed;
+    expect(got).toBe('THEN BYE');
+    // The raw connection hears nothing more, and its close does nothing.
+    c.destroy();
+    expect(o.heard).toEqual(['data']);
+    expect(released).toEqual([]);
+  });
+});

@@ -1,0 +1,259 @@
+// A plain TCP connection on Node's own TCP handle (libuv's stream), without net.Socket's stream machinery.
+//
+// A new-connection arrival is mostly the kernel's connect and close; on top of them net.Socket builds a Duplex
+// stream, its two states, its buffers and its events for every connection, which costs about as much again as the
+// kernel does. An HTTP/1.1 request on a connection of its own needs none of it: a connect, one write, the reads
+// and the close. The handle is the same one net.Socket wraps; where it is not there (another Node.js), or where it
+// would warn (`--pending-deprecation`), connections go through net.Socket as before.
+import { isIP, Socket } from 'node:net';
+import { constants } from 'node:os';
+import { getSystemErrorName } from 'node:util';
+
+const osErrno = constants.errno;
+import type { SourcePort } from './source-ports.js';
+
+/** Who hears a raw connection: its bytes, its error (before its close) and its close. */
+export interface RawOwner {
+  data(c: RawTcp, d: Buffer): void;
+  error(c: RawTcp, e: Error): void;
+  closed(c: RawTcp): void;
+}
+
+interface Req {
+  oncomplete: (...args: never[]) => void;
+  [k: string]: unknown;
+}
+interface TcpHandle {
+  bind(address: string, port: number): number;
+  bind6(address: string, port: number, flags: number): number;
+  connect(req: Req, address: string, port: number): number;
+  connect6(req: Req, address: string, port: number): number;
+  readStart(): number;
+  readStop(): number;
+  writeLatin1String(req: Req, s: string): number;
+  writeBuffer(req: Req, b: Buffer): number;
+  setNoDelay(on: boolean): number;
+  close(cb: () => void): void;
+  /** A function always: the handle refuses anything else, and aborts the process for it. */
+  onread: (this: TcpHandle, ab: ArrayBuffer) => void;
+  reading?: boolean;
+  [OWNER]?: RawTcp;
+}
+interface Binding {
+  TCP: new (type: number) => TcpHandle;
+  TCPConnectWrap: new () => Req;
+  WriteWrap: new () => Req;
+  SOCKET: number;
+  state: Int32Array;
+  kReadBytesOrError: number;
+  kArrayBufferOffset: number;
+  kLastWriteWasAsync: number;
+}
+
+const OWNER = Symbol('raw connection');
+/** libuv's end of stream. */
+const UV_EOF = -4095;
+
+function loadBinding(): Binding | undefined {
+  const pending = process.execArgv.includes('--pending-deprecation') || /--pending-deprecation/.test(process.env.NODE_OPTIONS ?? '') || process.env.NODE_PENDING_DEPRECATION === '1';
+  const get = (process as unknown as { binding?: (name: string) => Record<string, unknown> }).binding;
+  if (pending || typeof get !== 'function') return undefined;
+  try {
+    const tcp = get('tcp_wrap') as { TCP?: Binding['TCP']; TCPConnectWrap?: Binding['TCPConnectWrap']; constants?: { SOCKET?: number } };
+    const sw = get('stream_wrap') as { WriteWrap?: Binding['WriteWrap']; streamBaseState?: Int32Array; kReadBytesOrError?: number; kArrayBufferOffset?: number; kLastWriteWasAsync?: number };
+    const { TCP, TCPConnectWrap } = tcp;
+    const { WriteWrap, streamBaseState, kReadBytesOrError, kArrayBufferOffset, kLastWriteWasAsync } = sw;
+    if (!TCP || !TCPConnectWrap || !WriteWrap || !(streamBaseState instanceof Int32Array) || tcp.constants?.SOCKET === undefined) return undefined;
+    if (typeof kReadBytesOrError !== 'number' || typeof kArrayBufferOffset !== 'number' || typeof kLastWriteWasAsync !== 'number') return undefined;
+    const proto = TCP.prototype as Partial<TcpHandle>;
+    for (const m of ['bind', 'bind6', 'connect', 'connect6', 'readStart', 'readStop', 'writeLatin1String', 'writeBuffer', 'setNoDelay', 'close'] as const) if (typeof proto[m] !== 'function') return undefined;
+    return { TCP, TCPConnectWrap, WriteWrap, SOCKET: tcp.constants.SOCKET, state: streamBaseState, kReadBytesOrError, kArrayBufferOffset, kLastWriteWasAsync };
+  } catch {
+    return undefined;
+  }
+}
+
+let binding: Binding | undefined | null = null;
+
+/** Node's TCP handle, or undefined where this Node.js has none that this module knows. */
+function tcpBinding(): Binding | undefined {
+  if (binding === null) binding = loadBinding();
+  return binding;
+}
+
+/** Whether plain TCP connections to `host` can go on the raw handle: an address literal, on a Node.js that has it. */
+export function rawTcpFor(host: string): boolean {
+  return isIP(host) !== 0 && process.env.FIRSTBELL_NET_SOCKET !== '1' && tcpBinding() !== undefined;
+}
+
+/** An error as net.Socket makes it: `syscall code address:port`, with code, errno and syscall. */
+function systemError(errno: number, syscall: string, address?: string, port?: number, local?: SourcePort): Error {
+  let code: string;
+  try {
+    code = getSystemErrorName(errno);
+  } catch {
+    code = `E${-errno}`;
+  }
+  const where = address === undefined ? '' : ` ${address}:${port}`;
+  const from = local ? ` - Local (${local.localAddress}:${local.localPort})` : '';
+  return Object.assign(new Error(`${syscall} ${code}${where}${from}`), { errno, code, syscall, address, port });
+}
+
+function onConnect(status: number, handle: TcpHandle): void {
+  handle[OWNER]?.connected(status);
+}
+
+function onRead(this: TcpHandle, ab: ArrayBuffer): void {
+  const b = binding!;
+  const n = b.state[b.kReadBytesOrError]!;
+  const c = this[OWNER];
+  if (!c) return;
+  if (n > 0) c.received(Buffer.from(ab, b.state[b.kArrayBufferOffset]!, n));
+  else if (n < 0) c.readEnded(n);
+}
+
+function ignoreRead(): void {}
+
+function onWritten(this: Req, status: number): void {
+  if (status < 0) (this.conn as RawTcp).failed(systemError(status, 'write'));
+}
+
+/**
+ * One TCP connection: connects to `address`:`port` (from `local` if given), writes what it is given once connected,
+ * hands every read to its owner and closes once. The owner hears `error` at most once, before `closed`, which it
+ * always hears after a destroy or a failure, on a later turn of the event loop (as net.Socket's 'close').
+ */
+export class RawTcp {
+  connecting = true;
+  private handle?: TcpHandle;
+  private queued?: string | Buffer;
+  private bad = false;
+  private closing = false;
+  /** The local address it is bound to, if any. */
+  private from?: string;
+
+  constructor(private owner: RawOwner, readonly address: string, readonly port: number, private local?: SourcePort, localAddress?: string) {
+    const b = tcpBinding()!;
+    const h = new b.TCP(b.SOCKET);
+    h[OWNER] = this;
+    this.handle = h;
+    const v6 = isIP(address) === 6;
+    const from = (this.from = local?.localAddress ?? localAddress);
+    const fromPort = local?.localPort ?? 0;
+    let err = from ? (v6 ? h.bind6(from, fromPort, 0) : h.bind(from, fromPort)) : 0;
+    // As net.Socket says them: a bind's error names the local address, a connect's the remote one.
+    if (err) {
+      const e = systemError(err, 'bind', from, fromPort);
+      process.nextTick(() => this.failed(e));
+    } else {
+      const req = new b.TCPConnectWrap();
+      req.oncomplete = onConnect;
+      req.address = address;
+      req.port = port;
+      err = v6 ? h.connect6(req, address, port) : h.connect(req, address, port);
+      // As net.Socket: a refusal at once is heard on a later turn, like any other.
+      if (err) {
+        const e = systemError(err, 'connect', address, port, local);
+        process.nextTick(() => this.failed(e));
+      }
+    }
+  }
+
+  /** Writes `data` now, or once connected. */
+  write(data: string | Buffer): void {
+    if (this.closing) return;
+    if (this.connecting) {
+      this.queued = this.queued === undefined ? data : Buffer.concat([toBuffer(this.queued), toBuffer(data)]);
+      return;
+    }
+    const b = binding!;
+    const h = this.handle!;
+    const req = new b.WriteWrap();
+    req.handle = h;
+    req.conn = this;
+    req.oncomplete = onWritten;
+    req.async = false;
+    let err: number;
+    if (typeof data === 'string') err = h.writeLatin1String(req, data);
+    else {
+      // The bytes stay referenced until the kernel took them.
+      req.buffer = data;
+      err = h.writeBuffer(req, data);
+    }
+    if (err) this.failed(systemError(err, 'write'));
+  }
+
+  connected(status: number): void {
+    if (this.closing) return;
+    if (status < 0) {
+      // The kernel's refusal of a bound port comes with the connect (libuv defers it); net.Socket names it the bind's.
+      const bind = status === -osErrno.EADDRINUSE && this.from !== undefined;
+      return this.failed(bind ? systemError(status, 'bind', this.from, this.local?.localPort ?? 0) : systemError(status, 'connect', this.address, this.port, this.local));
+    }
+    this.connecting = false;
+    const h = this.handle!;
+    h.setNoDelay(true);
+    h.onread = onRead;
+    const err = h.readStart();
+    if (err) return this.failed(systemError(err, 'read'));
+    const q = this.queued;
+    this.queued = undefined;
+    if (q !== undefined) this.write(q);
+  }
+
+  received(d: Buffer): void {
+    if (!this.closing) this.owner.data(this, d);
+  }
+
+  readEnded(n: number): void {
+    if (n === UV_EOF) this.destroy();
+    else this.failed(systemError(n, 'read'));
+  }
+
+  /** The connection failed: its owner hears the error, then the close. */
+  failed(e: Error): void {
+    if (this.closing) return;
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') this.bad = true;
+    this.owner.error(this, e);
+    this.destroy();
+  }
+
+  /** Closes the connection; its owner hears the close on a later turn. */
+  destroy(): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.queued = undefined;
+    const h = this.handle!;
+    h.onread = ignoreRead;
+    h.close(() => {
+      h[OWNER] = undefined;
+      this.handle = undefined;
+      this.local?.release(this.bad);
+      this.owner.closed(this);
+    });
+  }
+
+  /**
+   * The connection as a net.Socket from here on, paused, for a protocol it switched to (a WebSocket): the handle
+   * and the source port go with it; this object hears nothing more.
+   */
+  toSocket(): Socket {
+    const h = this.handle!;
+    h.readStop();
+    h[OWNER] = undefined;
+    this.handle = undefined;
+    this.closing = true;
+    const s = new Socket({ handle: h as never, pauseOnCreate: true } as ConstructorParameters<typeof Socket>[0]);
+    const local = this.local;
+    if (local) {
+      let bad = false;
+      s.once('error', (e: NodeJS.ErrnoException) => (bad = e.code === 'EADDRINUSE'));
+      s.once('close', () => local.release(bad));
+    }
+    return s;
+  }
+}
+
+function toBuffer(d: string | Buffer): Buffer {
+  return typeof d === 'string' ? Buffer.from(d, 'latin1') : d;
+}
