@@ -29,6 +29,9 @@ export class NotAllowedError extends Error {
   }
 }
 
+/** Hosts a policy remembers as allowed, at most (a journey may name many). */
+const PASSED_KEPT = 1024;
+
 const bare = (host: string) => host.replace(/^\[|\]$/g, '').toLowerCase();
 
 /**
@@ -57,10 +60,15 @@ export class NetPolicy {
    * Throws NotAllowedError.
    */
   assert(host: string): void {
+    if (this.passed.has(host)) return;
     const h = bare(host);
     if (h === 'localhost') return;
     if (isIP(h) && !this.allowedAddress(h)) throw new NotAllowedError(host);
+    if (this.passed.size < PASSED_KEPT) this.passed.add(host);
   }
+
+  /** Hosts that passed assert(), as given: a participant's every new connection asks again. */
+  private readonly passed = new Set<string>();
 
   /** A dns lookup for net, tls, http and ws that resolves an allowed name once (and localhost) and refuses every other name and address. */
   readonly lookup: LookupFunction = (hostname, options, callback) => {

@@ -37,6 +37,30 @@ describe("a participant's HTTP session", () => {
     expect(getEventListeners(own, 'abort')).toHaveLength(1);
   });
 
+  it("adds no listener to its owner's signal: the owner tells it of the abort, which ends the request under way", async () => {
+    let ctl = new AbortController();
+    const s = new HttpSession(origin, {}, () => ctl.signal);
+    expect((await s.request('GET', '/', { signal: ctl.signal })).status).toBe(200);
+    expect(getEventListeners(ctl.signal, 'abort')).toHaveLength(0);
+    // A request under way on the owner's signal ends with the reason the owner gives.
+    const slow = s.request('GET', '/', { signal: ctl.signal });
+    ctl.abort(new Error('step timed out'));
+    s.aborted(ctl.signal, ctl.signal.reason);
+    await expect(slow).rejects.toThrow('step timed out');
+    // A signal of another's is heard by a listener, as before; the owner's next signal by the owner again.
+    const other = new AbortController();
+    const theirs = s.request('GET', '/', { signal: other.signal });
+    other.abort(new Error('their own abort'));
+    await expect(theirs).rejects.toThrow('their own abort');
+    ctl = new AbortController();
+    expect((await s.request('GET', '/', { signal: ctl.signal })).status).toBe(200);
+    expect(getEventListeners(ctl.signal, 'abort')).toHaveLength(0);
+    // An abort of a signal no request used leaves the connection alone.
+    s.aborted(new AbortController().signal, new Error('not ours'));
+    expect((await s.request('GET', '/', { signal: ctl.signal })).status).toBe(200);
+    s.close();
+  });
+
   it('sends any method with a raw body, and takes an absolute URL on its own origin', async () => {
     const s = new HttpSession(origin);
     expect((await s.request('PUT', '/doc', { body: 'raw text', headers: { 'content-type': 'text/plain' }, signal })).body).toBe('PUT ok');

@@ -32,9 +32,15 @@ export class HttpSession implements HttpClient {
   private cookies: Record<string, string> = {};
   private cookieLine = '';
   private boundSignal?: AbortSignal;
+  /** The owner's signal a request used last: its abort comes by aborted(), not by a listener. */
+  private relayed?: AbortSignal;
 
-  /** One connection per participant: 100,000 pupils are 100,000 clients, not one shared pool. Reopened after close(), as a reload would. */
-  constructor(readonly origin: string, private opts: ConnectionOptions = {}) {}
+  /**
+   * One connection per participant: 100,000 pupils are 100,000 clients, not one shared pool. Reopened after close(),
+   * as a reload would. `ownSignal` gives the signal whose aborts the owner tells by aborted() (a participant's
+   * step signal): a request with it adds no listener to it.
+   */
+  constructor(readonly origin: string, private opts: ConnectionOptions = {}, private ownSignal?: () => AbortSignal | undefined) {}
 
   request(method: string, path: string, opts: HttpRequestOptions): Promise<HttpAnswer> {
     let sent: Promise<HttpAnswer>;
@@ -89,8 +95,12 @@ export class HttpSession implements HttpClient {
     if (opts.headers) head += headerLines(opts.headers);
     const signal = opts.signal;
     signal.throwIfAborted();
-    // One abort listener per signal (a participant keeps its signal across steps), not one per request.
-    if (this.boundSignal !== signal) {
+    // One abort listener per signal (a participant keeps its signal across steps), not one per request; none for
+    // the owner's own signal.
+    if (signal === this.relayed || signal === this.boundSignal) {
+      // Heard already.
+    } else if (signal === this.ownSignal?.()) this.relayed = signal;
+    else {
       this.boundSignal = signal;
       signal.addEventListener('abort', () => this.conn?.abort(signal.reason), { once: true });
     }
@@ -110,6 +120,11 @@ export class HttpSession implements HttpClient {
       this.cookieLine = line ? 'cookie: ' + line + '\r\n' : '';
     }
     return new RawAnswer(a.status, a.raw, a.body.length === 1 ? a.body[0]!.toString() : Buffer.concat(a.body).toString());
+  }
+
+  /** The owner's `signal` aborted with `reason`: the request under way and its connection end, if a request used it. */
+  aborted(signal: AbortSignal, reason: unknown): void {
+    if (signal === this.relayed) this.conn?.abort(reason);
   }
 
   /** Value of a cookie the server set, if any. */

@@ -110,7 +110,7 @@ export class VirtualUser implements Vu {
 
   /** The participant's HTTP connection and cookies, made on first use; a participant that holds lets them go. */
   get http(): HttpSession {
-    return (this.session ??= new HttpSession(this.o.origin, { source: this.port, net: this.o.net }));
+    return (this.session ??= new HttpSession(this.o.origin, { source: this.port, net: this.o.net }, () => this.step$?.signal));
   }
 
   /** Computed when asked, not kept: tens of thousands of held participants carry nothing for it. */
@@ -157,7 +157,7 @@ export class VirtualUser implements Vu {
   /** Stops the participant: the step under way ends as aborted, a pause or a hold ends at once. */
   stop(reason: unknown): void {
     this.halted = true;
-    this.step$?.abort(reason);
+    this.abortStep(reason);
     this.cutStep?.(reason);
     this.wake?.();
     this.holding?.stop();
@@ -184,9 +184,17 @@ export class VirtualUser implements Vu {
     setImmediate(() => {
       if (!this.inStep || this.stepSeq !== seq) return;
       const reason = new StepTimeout(`${this.stepName} timed out`);
-      this.step$?.abort(reason);
+      this.abortStep(reason);
       this.cutStep?.(reason);
     });
+  }
+
+  /** Aborts the step's signal, and the participant's HTTP request under way on it (the session hears it from here). */
+  private abortStep(reason: unknown): void {
+    const ctl = this.step$;
+    if (!ctl || ctl.signal.aborted) return;
+    ctl.abort(reason);
+    this.session?.aborted(ctl.signal, reason);
   }
 
   /** A new journey begins (the first, or a retry): its first step, and the first of each layer, are entries. */
