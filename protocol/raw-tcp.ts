@@ -8,9 +8,9 @@
 import { isIP, Socket } from 'node:net';
 import { constants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
+import { watchPort, type SourcePort } from './source-ports.js';
 
 const osErrno = constants.errno;
-import type { SourcePort } from './source-ports.js';
 
 /** Who hears a raw connection: its bytes, its error (before its close) and its close. */
 export interface RawOwner {
@@ -36,7 +36,6 @@ interface TcpHandle {
   close(cb: () => void): void;
   /** A function always: the handle refuses anything else, and aborts the process for it. */
   onread: (this: TcpHandle, ab: ArrayBuffer) => void;
-  reading?: boolean;
   [OWNER]?: RawTcp;
 }
 interface Binding {
@@ -47,7 +46,6 @@ interface Binding {
   state: Int32Array;
   kReadBytesOrError: number;
   kArrayBufferOffset: number;
-  kLastWriteWasAsync: number;
 }
 
 const OWNER = Symbol('raw connection');
@@ -60,14 +58,14 @@ function loadBinding(): Binding | undefined {
   if (pending || typeof get !== 'function') return undefined;
   try {
     const tcp = get('tcp_wrap') as { TCP?: Binding['TCP']; TCPConnectWrap?: Binding['TCPConnectWrap']; constants?: { SOCKET?: number } };
-    const sw = get('stream_wrap') as { WriteWrap?: Binding['WriteWrap']; streamBaseState?: Int32Array; kReadBytesOrError?: number; kArrayBufferOffset?: number; kLastWriteWasAsync?: number };
+    const sw = get('stream_wrap') as { WriteWrap?: Binding['WriteWrap']; streamBaseState?: Int32Array; kReadBytesOrError?: number; kArrayBufferOffset?: number };
     const { TCP, TCPConnectWrap } = tcp;
-    const { WriteWrap, streamBaseState, kReadBytesOrError, kArrayBufferOffset, kLastWriteWasAsync } = sw;
+    const { WriteWrap, streamBaseState, kReadBytesOrError, kArrayBufferOffset } = sw;
     if (!TCP || !TCPConnectWrap || !WriteWrap || !(streamBaseState instanceof Int32Array) || tcp.constants?.SOCKET === undefined) return undefined;
-    if (typeof kReadBytesOrError !== 'number' || typeof kArrayBufferOffset !== 'number' || typeof kLastWriteWasAsync !== 'number') return undefined;
+    if (typeof kReadBytesOrError !== 'number' || typeof kArrayBufferOffset !== 'number') return undefined;
     const proto = TCP.prototype as Partial<TcpHandle>;
     for (const m of ['bind', 'bind6', 'connect', 'connect6', 'readStart', 'readStop', 'writeLatin1String', 'writeBuffer', 'setNoDelay', 'close'] as const) if (typeof proto[m] !== 'function') return undefined;
-    return { TCP, TCPConnectWrap, WriteWrap, SOCKET: tcp.constants.SOCKET, state: streamBaseState, kReadBytesOrError, kArrayBufferOffset, kLastWriteWasAsync };
+    return { TCP, TCPConnectWrap, WriteWrap, SOCKET: tcp.constants.SOCKET, state: streamBaseState, kReadBytesOrError, kArrayBufferOffset };
   } catch {
     return undefined;
   }
@@ -139,11 +137,9 @@ export class RawTcp {
     this.handle = h;
     const v6 = isIP(address) === 6;
     const from = (this.from = local?.localAddress ?? localAddress);
-    const fromPort = local?.localPort ?? 0;
-    let err = from ? (v6 ? h.bind6(from, fromPort, 0) : h.bind(from, fromPort)) : 0;
-    // As net.Socket says them: a bind's error names the local address, a connect's the remote one.
+    let err = from ? (v6 ? h.bind6(from, local?.localPort ?? 0, 0) : h.bind(from, local?.localPort ?? 0)) : 0;
     if (err) {
-      const e = systemError(err, 'bind', from, fromPort);
+      const e = this.bindError(err);
       process.nextTick(() => this.failed(e));
     } else {
       const req = new b.TCPConnectWrap();
@@ -159,6 +155,11 @@ export class RawTcp {
     }
   }
 
+  /** As net.Socket says them: a bind's error names the local address and port, a connect's the remote ones. */
+  private bindError(errno: number): Error {
+    return systemError(errno, 'bind', this.from, this.local?.localPort ?? 0);
+  }
+
   /** Writes `data` now, or once connected. */
   write(data: string | Buffer): void {
     if (this.closing) return;
@@ -172,7 +173,6 @@ export class RawTcp {
     req.handle = h;
     req.conn = this;
     req.oncomplete = onWritten;
-    req.async = false;
     let err: number;
     if (typeof data === 'string') err = h.writeLatin1String(req, data);
     else {
@@ -188,7 +188,7 @@ export class RawTcp {
     if (status < 0) {
       // The kernel's refusal of a bound port comes with the connect (libuv defers it); net.Socket names it the bind's.
       const bind = status === -osErrno.EADDRINUSE && this.from !== undefined;
-      return this.failed(bind ? systemError(status, 'bind', this.from, this.local?.localPort ?? 0) : systemError(status, 'connect', this.address, this.port, this.local));
+      return this.failed(bind ? this.bindError(status) : systemError(status, 'connect', this.address, this.port, this.local));
     }
     this.connecting = false;
     const h = this.handle!;
@@ -244,12 +244,7 @@ export class RawTcp {
     this.handle = undefined;
     this.closing = true;
     const s = new Socket({ handle: h as never, pauseOnCreate: true } as ConstructorParameters<typeof Socket>[0]);
-    const local = this.local;
-    if (local) {
-      let bad = false;
-      s.once('error', (e: NodeJS.ErrnoException) => (bad = e.code === 'EADDRINUSE'));
-      s.once('close', () => local.release(bad));
-    }
+    if (this.local) watchPort(s, this.local);
     return s;
   }
 }
