@@ -57,7 +57,17 @@ async function openBareSocket(url: string, signal: AbortSignal, o: ConnectionOpt
   });
 }
 
-describe('held sockets', () => {
+// Plain connections to an address stay on Node's raw TCP handle after the upgrade; FIRSTBELL_NET_SOCKET=1 makes them net.Sockets.
+describe.each([
+  ['on the raw TCP handle', false],
+  ['on net.Socket', true],
+])('held sockets %s', (_path, netSocket) => {
+  beforeAll(() => {
+    if (netSocket) process.env.FIRSTBELL_NET_SOCKET = '1';
+  });
+  afterAll(() => {
+    delete process.env.FIRSTBELL_NET_SOCKET;
+  });
   it('joins, exchanges text frames of every length class, answers pings, and hears the close', async () => {
     const { sock, first } = await openBareSocket(`${url}/media`, AbortSignal.timeout(5_000), { localAddress: '127.0.1.7' });
     expect(first).toBe('{"type":"joined"}');
@@ -76,6 +86,21 @@ describe('held sockets', () => {
     const closed = new Promise<void>((r) => (heardClose = r));
     ws.close(1000, 'lesson over');
     await closed;
+  });
+  it('leaves with a farewell and a closing handshake, and the connection ends', async () => {
+    const { sock } = await openBareSocket(`${url}/media`, AbortSignal.timeout(5_000));
+    const ws = server.at(-1)!;
+    const heard: string[] = [];
+    ws.on('message', (d) => heard.push(String(d)));
+    const code = new Promise<number>((r) => ws.once('close', (c) => r(c)));
+    sock.listener = { message: () => undefined, closed: () => heard.push('closed') };
+    const t0 = Date.now();
+    await sock.leave!('{"type":"bye"}');
+    expect(await code).toBe(1000);
+    expect(heard[0]).toBe('{"type":"bye"}');
+    expect(heard).toContain('closed');
+    // The server answered the handshake: no need for the cut 2 s later.
+    expect(Date.now() - t0).toBeLessThan(1_900);
   });
   it('fails like a step: an HTTP status instead of the upgrade, a refused port, an abort', async () => {
     await expect(openBareSocket(`${url}/elsewhere`, AbortSignal.timeout(5_000))).rejects.toSatisfy((e) => e instanceof HttpStatusError && e.status === 503);

@@ -4,11 +4,13 @@
 // socket); a bare socket costs far less. Tens of thousands of held participants are mostly this, so the plain
 // text-frame protocol of a media heartbeat runs on the bare socket: the participant's HTTP/1.1 connection does the
 // upgrade and hands its socket over, ws's Sender builds the masked frames, and the few frame kinds a server sends
-// are read here.
+// are read here. A plain connection to an address stays on Node's TCP handle (a RawTcp) after the switch: no
+// net.Socket is made for it at all.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import * as wsModule from 'ws';
 import { Http1Connection, headerLines, takeOver, type ConnectionOptions, type SocketOwner } from './http1.js';
+import { RawTcp } from './raw-tcp.js';
 import { HttpStatusError, ProtocolError } from '../api/errors.js';
 import { TooLargeError, WsProtocolError } from './address-guard.js';
 import type { HeldConnection, HeldListener } from '../api/vu.js';
@@ -41,9 +43,11 @@ export class BareWebSocket implements HeldConnection, SocketOwner {
   private ended = false;
   /** Why this side ended the connection: the peer broke the protocol, or sent too much. */
   failure?: Error;
+  /** Told when the connection has closed (leave waits for it). */
+  private onClosed?: () => void;
 
   /** `maxBytes`: the most bytes of one message, its fragments together; past it the connection fails as too_large. */
-  constructor(private s: Socket, head: Buffer, readonly maxBytes: number) {
+  constructor(private s: Socket | RawTcp, head: Buffer, readonly maxBytes: number) {
     takeOver(s, this);
     if (head.length) this.feedSoon(head);
     // A socket that closed before it was taken over told its old owner; the hold hears it all the same.
@@ -60,6 +64,7 @@ export class BareWebSocket implements HeldConnection, SocketOwner {
 
   closed(): void {
     this.ended = true;
+    this.onClosed?.();
     if (this.heard) this.heard.closed();
     else this.endedEarly = true;
   }
@@ -87,9 +92,14 @@ export class BareWebSocket implements HeldConnection, SocketOwner {
 
   private frame(opcode: number, data: Buffer): void {
     if (this.ended) return;
-    this.s.cork();
-    for (const b of Sender.frame(data, { fin: true, opcode, mask: true, readOnly: false, rsv1: false })) this.s.write(b);
-    this.s.uncork();
+    const parts = Sender.frame(data, { fin: true, opcode, mask: true, readOnly: false, rsv1: false });
+    const s = this.s;
+    if (s instanceof RawTcp) s.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+    else {
+      s.cork();
+      for (const b of parts) s.write(b);
+      s.uncork();
+    }
   }
 
   send(text: string): void {
@@ -110,10 +120,10 @@ export class BareWebSocket implements HeldConnection, SocketOwner {
     this.ended = true;
     this.s.end();
     const cut = setTimeout(() => this.s.destroy(), 2_000);
-    return new Promise((resolve) => this.s.once('close', () => {
-      clearTimeout(cut);
-      resolve();
-    }));
+    return new Promise((resolve) => {
+      if (this.s.closed) return resolve(clearTimeout(cut));
+      this.onClosed = () => resolve(clearTimeout(cut));
+    });
   }
 
   feed(chunk: Buffer): void {
@@ -180,7 +190,8 @@ export class BareWebSocket implements HeldConnection, SocketOwner {
 
   private fail(why: Error): void {
     this.failure = why;
-    this.s.destroy(why);
+    // Its close is what the listener hears; the reason is `failure`.
+    this.s.destroy();
   }
 }
 

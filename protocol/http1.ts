@@ -17,8 +17,11 @@ export interface Http1Answer {
   /** Alternating names and values. */
   raw: string[];
   body: Buffer[];
-  /** After 101 Switching Protocols: the socket, which the connection let go, and the bytes that followed the head. */
-  switched?: { socket: Socket; rest: Buffer };
+  /**
+   * After 101 Switching Protocols: the connection (a net.Socket, or a RawTcp for a plain one to an address), which
+   * the HTTP connection let go paused, and the bytes that followed the head.
+   */
+  switched?: { socket: Socket | RawTcp; rest: Buffer };
 }
 
 /** The server's bytes are not an HTTP/1.x answer. */
@@ -273,10 +276,10 @@ interface Pending {
 
 /** Who reads a socket: the HTTP connection that opened it, and after a switch of protocols whoever took it over. */
 export interface SocketOwner {
-  data(s: Socket, d: Buffer): void;
-  error(s: Socket, e: Error): void;
+  data(s: Socket | RawTcp, d: Buffer): void;
+  error(s: Socket | RawTcp, e: Error): void;
   /** The socket closed: after 'error', or after the server's end and every byte before it. */
-  closed(s: Socket): void;
+  closed(s: Socket | RawTcp): void;
 }
 
 const OWNER = Symbol('read by');
@@ -303,8 +306,9 @@ function own(s: Socket, owner: SocketOwner): void {
 }
 
 /** Takes over a socket that an Http1Connection let go after 101 Switching Protocols; it was paused until now. */
-export function takeOver(s: Socket, owner: SocketOwner): void {
-  (s as Owned)[OWNER] = owner;
+export function takeOver(s: Socket | RawTcp, owner: SocketOwner): void {
+  if (s instanceof RawTcp) s.handTo(owner);
+  else (s as Owned)[OWNER] = owner;
   s.resume();
 }
 
@@ -480,9 +484,8 @@ export class Http1Connection implements SocketOwner {
     if (r.status === 101 && this.socket) {
       // The socket speaks another protocol now: paused until its new owner takes it over, and no longer this
       // connection's (a next request opens another).
-      let socket = this.socket;
-      if (socket instanceof RawTcp) own((socket = socket.toSocket()), this);
-      else socket.pause();
+      const socket = this.socket;
+      socket.pause();
       answer.switched = { socket, rest: r.rest! };
       r.rest = undefined;
       this.socket = undefined;

@@ -119,27 +119,36 @@ describe('a raw TCP connection', () => {
     }
   });
 
-  it('becomes a paused net.Socket that reads on where the connection stopped', async () => {
+  it('pauses, goes to another owner that reads on where it stopped, and ends its side', async () => {
     const o = listener();
     const c = new RawTcp(o, '127.0.0.1', port);
+    // Paused before it connected: it reads nothing until resumed.
+    c.pause();
     c.write('first');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(o.bytes).toBe('');
+    const next = listener();
+    c.handTo(next);
+    c.resume();
     await new Promise<void>((r) => {
-      const wait = () => (o.bytes === 'FIRST' ? r() : setTimeout(wait, 5));
+      const wait = () => (next.bytes === 'FIRST' ? r() : setTimeout(wait, 5));
       wait();
     });
-    const released: boolean[] = [];
-    const s = c.toSocket();
-    expect(s.isPaused()).toBe(true);
-    let got = '';
-    s.on('data', (d) => (got += d.toString()));
-    const closed = new Promise((r) => s.on('close', r));
-    s.resume();
-    s.write('then bye');
-    await closed;
-    expect(got).toBe('THEN BYE');
-    // The raw connection hears nothing more, and its close does nothing.
-    c.destroy();
-    expect(o.heard).toEqual(['data']);
-    expect(released).toEqual([]);
+    expect(o.heard).toEqual([]);
+    // Ended on this side, the server ends its own (it does not stay half-open), and the connection closes.
+    c.write('then');
+    c.end();
+    await next.closed$;
+    expect(next.bytes).toBe('FIRSTTHEN');
+    expect(next.heard.at(-1)).toBe('closed');
+    expect(next.errors).toEqual([]);
+    expect(c.closed).toBe(true);
+    // An end asked for before the connection was made follows what was written before it.
+    const early = listener();
+    const e = new RawTcp(early, '127.0.0.1', port);
+    e.write('early');
+    e.end();
+    await early.closed$;
+    expect(early.bytes).toBe('EARLY');
   });
 });

@@ -5,10 +5,10 @@
 // kernel does. An HTTP/1.1 request on a connection of its own needs none of it: a connect, one write, the reads
 // and the close. The handle is the same one net.Socket wraps; where it is not there (another Node.js), or where it
 // would warn (`--pending-deprecation`), connections go through net.Socket as before.
-import { isIP, Socket } from 'node:net';
+import { isIP } from 'node:net';
 import { constants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
-import { watchPort, type SourcePort } from './source-ports.js';
+import type { SourcePort } from './source-ports.js';
 
 const osErrno = constants.errno;
 
@@ -30,6 +30,7 @@ interface TcpHandle {
   connect6(req: Req, address: string, port: number): number;
   readStart(): number;
   readStop(): number;
+  shutdown(req: Req): number;
   writeLatin1String(req: Req, s: string): number;
   writeBuffer(req: Req, b: Buffer): number;
   setNoDelay(on: boolean): number;
@@ -42,6 +43,7 @@ interface Binding {
   TCP: new (type: number) => TcpHandle;
   TCPConnectWrap: new () => Req;
   WriteWrap: new () => Req;
+  ShutdownWrap: new () => Req;
   SOCKET: number;
   state: Int32Array;
   kReadBytesOrError: number;
@@ -58,14 +60,14 @@ function loadBinding(): Binding | undefined {
   if (pending || typeof get !== 'function') return undefined;
   try {
     const tcp = get('tcp_wrap') as { TCP?: Binding['TCP']; TCPConnectWrap?: Binding['TCPConnectWrap']; constants?: { SOCKET?: number } };
-    const sw = get('stream_wrap') as { WriteWrap?: Binding['WriteWrap']; streamBaseState?: Int32Array; kReadBytesOrError?: number; kArrayBufferOffset?: number };
+    const sw = get('stream_wrap') as { WriteWrap?: Binding['WriteWrap']; ShutdownWrap?: Binding['ShutdownWrap']; streamBaseState?: Int32Array; kReadBytesOrError?: number; kArrayBufferOffset?: number };
     const { TCP, TCPConnectWrap } = tcp;
-    const { WriteWrap, streamBaseState, kReadBytesOrError, kArrayBufferOffset } = sw;
-    if (!TCP || !TCPConnectWrap || !WriteWrap || !(streamBaseState instanceof Int32Array) || tcp.constants?.SOCKET === undefined) return undefined;
+    const { WriteWrap, ShutdownWrap, streamBaseState, kReadBytesOrError, kArrayBufferOffset } = sw;
+    if (!TCP || !TCPConnectWrap || !WriteWrap || !ShutdownWrap || !(streamBaseState instanceof Int32Array) || tcp.constants?.SOCKET === undefined) return undefined;
     if (typeof kReadBytesOrError !== 'number' || typeof kArrayBufferOffset !== 'number') return undefined;
     const proto = TCP.prototype as Partial<TcpHandle>;
-    for (const m of ['bind', 'bind6', 'connect', 'connect6', 'readStart', 'readStop', 'writeLatin1String', 'writeBuffer', 'setNoDelay', 'close'] as const) if (typeof proto[m] !== 'function') return undefined;
-    return { TCP, TCPConnectWrap, WriteWrap, SOCKET: tcp.constants.SOCKET, state: streamBaseState, kReadBytesOrError, kArrayBufferOffset };
+    for (const m of ['bind', 'bind6', 'connect', 'connect6', 'readStart', 'readStop', 'shutdown', 'writeLatin1String', 'writeBuffer', 'setNoDelay', 'close'] as const) if (typeof proto[m] !== 'function') return undefined;
+    return { TCP, TCPConnectWrap, WriteWrap, ShutdownWrap, SOCKET: tcp.constants.SOCKET, state: streamBaseState, kReadBytesOrError, kArrayBufferOffset };
   } catch {
     return undefined;
   }
@@ -116,10 +118,15 @@ function onWritten(this: Req, status: number): void {
   if (status < 0) (this.conn as RawTcp).failed(systemError(status, 'write'));
 }
 
+function onShutdown(this: Req, status: number): void {
+  if (status < 0) (this.conn as RawTcp).failed(systemError(status, 'shutdown'));
+}
+
 /**
  * One TCP connection: connects to `address`:`port` (from `local` if given), writes what it is given once connected,
  * hands every read to its owner and closes once. The owner hears `error` at most once, before `closed`, which it
- * always hears after a destroy or a failure, on a later turn of the event loop (as net.Socket's 'close').
+ * always hears after a destroy or a failure, on a later turn of the event loop (as net.Socket's 'close'). After a
+ * switch of protocols (a WebSocket) another owner takes it over (`handTo`); the source port stays with it.
  */
 export class RawTcp {
   connecting = true;
@@ -127,6 +134,10 @@ export class RawTcp {
   private queued?: string | Buffer;
   private bad = false;
   private closing = false;
+  /** end() was asked for before the connection was made: the shutdown follows the queued write. */
+  private endQueued = false;
+  /** Reads stopped by pause(). */
+  private paused = false;
   /** The local address it is bound to, if any. */
   private from?: string;
 
@@ -194,11 +205,55 @@ export class RawTcp {
     const h = this.handle!;
     h.setNoDelay(true);
     h.onread = onRead;
-    const err = h.readStart();
+    const err = this.paused ? 0 : h.readStart();
     if (err) return this.failed(systemError(err, 'read'));
     const q = this.queued;
     this.queued = undefined;
     if (q !== undefined) this.write(q);
+    if (this.endQueued) this.end();
+  }
+
+  /** Whether it has closed (its owner heard `closed`, or is about to on this turn). */
+  get closed(): boolean {
+    return this.closing && this.handle === undefined;
+  }
+
+  /** Stops reading until resume(): what the peer sends waits in the kernel. */
+  pause(): void {
+    this.paused = true;
+    if (!this.connecting && !this.closing) this.handle!.readStop();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (this.connecting || this.closing) return;
+    const err = this.handle!.readStart();
+    if (err) this.failed(systemError(err, 'read'));
+  }
+
+  /** Makes `owner` the one who hears this connection from now on. */
+  handTo(owner: RawOwner): void {
+    this.owner = owner;
+  }
+
+  /**
+   * Ends this side once what was written has gone (a TCP half-close); the connection closes when the peer ends
+   * its side too, as net.Socket's end() without half-open.
+   */
+  end(): void {
+    if (this.closing) return;
+    if (this.connecting) {
+      this.endQueued = true;
+      return;
+    }
+    const b = binding!;
+    const req = new b.ShutdownWrap();
+    req.handle = this.handle!;
+    req.conn = this;
+    req.oncomplete = onShutdown;
+    const err = this.handle!.shutdown(req);
+    if (err) this.failed(systemError(err, 'shutdown'));
   }
 
   received(d: Buffer): void {
@@ -231,21 +286,6 @@ export class RawTcp {
       this.local?.release(this.bad);
       this.owner.closed(this);
     });
-  }
-
-  /**
-   * The connection as a net.Socket from here on, paused, for a protocol it switched to (a WebSocket): the handle
-   * and the source port go with it; this object hears nothing more.
-   */
-  toSocket(): Socket {
-    const h = this.handle!;
-    h.readStop();
-    h[OWNER] = undefined;
-    this.handle = undefined;
-    this.closing = true;
-    const s = new Socket({ handle: h as never, pauseOnCreate: true } as ConstructorParameters<typeof Socket>[0]);
-    if (this.local) watchPort(s, this.local);
-    return s;
   }
 }
 

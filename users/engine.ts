@@ -20,7 +20,7 @@ import type { ResolvedScenario, RetryPolicy } from '../scenarios/model.js';
 import { HealthMonitor } from './health.js';
 import { Recorder, type LiveLayers } from './recorder.js';
 import { dispatch, type DispatchStats, type Share } from './scheduler.js';
-import { VirtualUser, type HoldWatcher } from './virtual-user.js';
+import { VirtualUser, type HoldWatcher, type VirtualUserContext } from './virtual-user.js';
 import type { NetPolicy } from '../protocol/address-guard.js';
 
 const WARM_ANSWER = 'HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nset-cookie: warm=1; Path=/\r\ncontent-length: 2\r\n\r\nok';
@@ -190,6 +190,10 @@ export class Engine {
   /** Dispatches this process's share of the schedule; resolves when the last arrival is sent or the signal stops it. */
   async run(signal: AbortSignal): Promise<void> {
     const o = this.o;
+    const shared: VirtualUserContext = {
+      origin: o.origin, target: o.target.url, client: o.scenario.client, steps: o.target.steps, options: o.target.options, net: o.net, identify: this.identify, clock: o.clock, emit: o.emit,
+      source: o.source, departures: this.departures,
+    };
     await dispatch(
       o.schedule,
       {
@@ -201,10 +205,7 @@ export class Engine {
         start: (i, lag) => {
           o.monitor.dispatched(lag);
           const id = o.schedule.participantIds[i]!;
-          const vu = new VirtualUser({
-            id, arrivalMs: o.schedule.offsetsMs[i]!, origin: o.origin, target: o.target.url, client: o.scenario.client, steps: o.target.steps, options: o.target.options, net: o.net, identify: this.identify, clock: o.clock, emit: o.emit,
-            source: o.source, data: rowOf(o.rows, id, o.reuseRows), departures: this.departures,
-          });
+          const vu = new VirtualUser(shared, id, o.schedule.offsetsMs[i]!, rowOf(o.rows, id, o.reuseRows));
           this.users.add(vu);
           const leaveAt = o.scenario.phases[o.schedule.phaseOf[i]!]?.leaveAtMs;
           if (leaveAt !== undefined) this.leaveAt(o.schedule.firstBellAtMs + leaveAt, vu);

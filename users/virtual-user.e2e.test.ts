@@ -30,7 +30,7 @@ const POPULATION = { schools: 1, conferences: 1, participantsPerConference: 10 }
 async function oneStep(origin: string, path: string, timeoutMs = 2_000): Promise<Sample> {
   const samples: Sample[] = [];
   const t0 = performance.now();
-  const vu = new VirtualUser({ id: 1, arrivalMs: 0, origin, target: new URL(origin), client: { ...DEFAULT_CLIENT, stepTimeoutMs: timeoutMs }, options: {}, steps: PROBE, identify: (id) => identityOf(id, POPULATION), clock: () => performance.now() - t0, emit: (s) => samples.push(s) });
+  const vu = new VirtualUser({ origin, target: new URL(origin), client: { ...DEFAULT_CLIENT, stepTimeoutMs: timeoutMs }, options: {}, steps: PROBE, identify: (id) => identityOf(id, POPULATION), clock: () => performance.now() - t0, emit: (s) => samples.push(s) }, 1, 0);
   await vu.step('probe', async (signal) => {
     const res = await vu.http.request('GET', path, { signal });
     if (res.status !== 200) throw new HttpStatusError(res.status, 'probe');
@@ -66,7 +66,7 @@ describe('a virtual user classifies how each attempt ended', () => {
   it('records an attempt the run stopped as aborted, not as the target failing', async () => {
     const samples: Sample[] = [];
     const t0 = performance.now();
-    const vu = new VirtualUser({ id: 2, arrivalMs: 0, origin: `http://127.0.0.1:${port}`, target: new URL(`http://127.0.0.1:${port}`), client: DEFAULT_CLIENT, options: {}, steps: PROBE, identify: (id) => identityOf(id, POPULATION), clock: () => performance.now() - t0, emit: (s) => samples.push(s) });
+    const vu = new VirtualUser({ origin: `http://127.0.0.1:${port}`, target: new URL(`http://127.0.0.1:${port}`), client: DEFAULT_CLIENT, options: {}, steps: PROBE, identify: (id) => identityOf(id, POPULATION), clock: () => performance.now() - t0, emit: (s) => samples.push(s) }, 2, 0);
     const step = vu.step('probe', (signal) => vu.http.request('GET', '/hang', { signal }));
     setTimeout(() => vu.stop(new Error('planned end')), 100);
     expect(await step).toEqual({ ok: false });

@@ -12,10 +12,8 @@ import { UserSocket } from '../protocol/user-socket.js';
 
 export type Emit = (s: Sample) => void;
 
-export interface VirtualUserOptions {
-  id: number;
-  /** Scheduled arrival, ms from the run start: the intended start of the first step. */
-  arrivalMs: number;
+/** What every participant of a process shares: one object for all of them. */
+export interface VirtualUserContext {
   origin: string;
   /** The target as given. */
   target: URL;
@@ -28,8 +26,6 @@ export interface VirtualUserOptions {
   net?: NetPolicy;
   /** Who each participant is (from the scenario's population, or its timetable). */
   identify: (participant: number) => Identity;
-  /** The participant's row of the scenario's data. */
-  data?: Readonly<Record<string, string>>;
   /** ms from the run start, monotonic. */
   clock: () => number;
   emit: Emit;
@@ -67,7 +63,6 @@ export class UndeclaredStepError extends Error {
 }
 
 export class VirtualUser implements Vu {
-  readonly id: number;
   readonly client: ClientBehaviour;
   /** Set when the run stops this participant. */
   private halted = false;
@@ -97,16 +92,24 @@ export class VirtualUser implements Vu {
   private entered = 0;
   private journeyStart = true;
 
-  constructor(private o: VirtualUserOptions) {
-    this.id = o.id;
+  /**
+   * `arrivalMs`: the scheduled arrival, ms from the run start (the intended start of the first step); `data`: the
+   * participant's row of the scenario's data.
+   */
+  constructor(private readonly o: VirtualUserContext, readonly id: number, arrivalMs: number, readonly data: Readonly<Record<string, string>> | undefined = undefined) {
     this.client = o.client;
-    this.nextAtMs = o.arrivalMs;
-    const source = o.source;
-    if (source) this.port = () => source.take(this.id);
+    this.nextAtMs = arrivalMs;
   }
 
-  /** A local address and port for one of the participant's connections, or undefined for the kernel's choice. */
-  private readonly port?: () => SourcePort;
+  /**
+   * Gives a local address and port for each of the participant's connections, or undefined for the kernel's choice.
+   * Made when a connection is (a held participant keeps none).
+   */
+  private get port(): (() => SourcePort) | undefined {
+    const source = this.o.source;
+    const id = this.id;
+    return source && (() => source.take(id));
+  }
 
   /** The participant's HTTP connection and cookies, made on first use; a participant that holds lets them go. */
   get http(): HttpSession {
@@ -131,10 +134,6 @@ export class VirtualUser implements Vu {
     if (!urlOrPath.startsWith('/')) return urlOrPath;
     const base = ws ? this.o.origin.replace(/^http/, 'ws') : this.o.origin;
     return base + urlOrPath;
-  }
-
-  get data(): Readonly<Record<string, string>> | undefined {
-    return this.o.data;
   }
 
   get options(): OptionValues {
