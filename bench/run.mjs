@@ -47,22 +47,24 @@ function need() {
   }
 }
 
-/** A process's proportional set size in MB: its private pages, and each page it shares divided by the processes sharing it. */
-function pssMb(pid) {
+/** A process's resident memory of its own (anonymous and shared-memory pages) and of files it maps (code), MB. */
+function residentParts(pid) {
   try {
-    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
+    const st = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(st)?.[1] ?? NaN);
+    return { own: ((kb('RssAnon') + kb('RssShmem')) * 1024) / 1e6, files: (kb('RssFile') * 1024) / 1e6 };
   } catch {
-    return NaN;
+    return { own: NaN, files: NaN };
   }
 }
 
 /**
  * CPU seconds and resident memory of a process and all its descendants, from /proc. The resident sets summed count
- * a page the processes share (Node's own code) once for each; with `pss`, also the sum of their proportional sets,
- * which count it once in all.
+ * a page the processes share (Node's own code) once for each; with `once`, also the tree's memory with each page
+ * counted once: every process's own pages, and the files they map (the same binary and libraries) as the most any
+ * one of them has resident. (Proportional sets would share Node's pages with the sink's own Node processes.)
  */
-function treeStat(rootPid, pss = false) {
+function treeStat(rootPid, once = false) {
   const procs = new Map();
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
@@ -77,19 +79,24 @@ function treeStat(rootPid, pss = false) {
   const tick = 100; // USER_HZ
   let cpu = 0;
   let rss = 0;
-  let pssSum = 0;
+  let own = 0;
+  let files = 0;
   let count = 0;
   const walk = (pid) => {
     const p = procs.get(pid);
     if (!p) return;
     cpu += p.cpu / tick;
     rss += (p.rss * PAGE) / 1e6;
-    if (pss) pssSum += (pssMb(pid) * 1024 * 1024) / 1e6;
+    if (once) {
+      const m = residentParts(pid);
+      own += m.own;
+      files = Math.max(files, m.files);
+    }
     count++;
     for (const [c, q] of procs) if (q.ppid === pid) walk(c);
   };
   walk(rootPid);
-  return { cpu, rss, pss: pss ? pssSum : NaN, count };
+  return { cpu, rss, once: once ? own + files : NaN, count };
 }
 
 /** Established client connections to the WebSocket sink. */
@@ -137,7 +144,7 @@ async function runTool(sink, name, cmd, argv, { env = {}, countHeld = false, tim
       const t = (Date.now() - started) / 1000;
       const st = treeStat(child.pid, countHeld);
       const requests = (await sink.requests()) - ++polls;
-      samples.push({ t, cpu: st.cpu, rss: st.rss, pss: st.pss, procs: st.count, requests, held: countHeld ? heldCount() : 0 });
+      samples.push({ t, cpu: st.cpu, rss: st.rss, once: st.once, procs: st.count, requests, held: countHeld ? heldCount() : 0 });
     } catch {
       // the tool is gone; its exit ends the watch
     } finally {
@@ -150,7 +157,8 @@ async function runTool(sink, name, cmd, argv, { env = {}, countHeld = false, tim
   clearInterval(timer);
   clearTimeout(killer);
   await new Promise((r) => setTimeout(r, 300));
-  process.stderr.write(` ${((Date.now() - started) / 1000).toFixed(0)} s, exit ${code}\n${code === 0 ? "" : stderr.slice(-1500)}`);
+  // A tool that failed says why: the end of its error output, and of what it printed (firstbell's verdict with --json).
+  process.stderr.write(` ${((Date.now() - started) / 1000).toFixed(0)} s, exit ${code}\n${code === 0 ? '' : `${stderr.slice(-1500)}\n${stdout.slice(-2500)}\n`}`);
   return { name, code, stdout, stderr, samples, wallS: (Date.now() - started) / 1000 };
 }
 
@@ -410,7 +418,7 @@ async function cycles(sink) {
 }
 
 /**
- * The steady hold of one run: the tree's memory (resident sets summed, and proportional sets summed) over the last
+ * The steady hold of one run: the tree's memory (resident sets summed, and each page counted once) over the last
  * 10 s in which at least 99 % of the peak were held (medians), and the CPU it used meanwhile.
  */
 function steadyHold(samples) {
@@ -418,24 +426,24 @@ function steadyHold(samples) {
   const holding = samples.filter((s) => s.held >= 0.99 * peakHeld && peakHeld > 0);
   const tail = holding.filter((s) => s.t >= (holding.at(-1)?.t ?? 0) - 10);
   const cpu = tail.length > 1 ? (tail.at(-1).cpu - tail[0].cpu) / (tail.at(-1).t - tail[0].t) : NaN;
-  return { held: peakHeld, rssMb: median(tail.map((s) => s.rss)), pssMb: median(tail.map((s) => s.pss)), cpuPct: cpu * 100 };
+  return { held: peakHeld, rssMb: median(tail.map((s) => s.rss)), onceMb: median(tail.map((s) => s.once)), cpuPct: cpu * 100 };
 }
 
 /**
  * Memory per held participant, from two steady holds of the same tool in the same layout: half the participants,
  * then all of them. The difference of the two resident sets, per participant held in addition, is what one more
  * held participant costs; what the tool needs whatever it holds (its runtime, code, young generation, a warm-up's
- * heap) is in both and drops out. All of the tree's memory per held participant is given beside it: its proportional
- * sets (a page the processes share counted once), and its resident sets summed (counted once per process).
+ * heap) is in both and drops out. All of the tree's memory per held participant is given beside it: each page
+ * counted once, and the resident sets summed (a page the processes share counted once per process).
  */
 function heldMemory(half, all, want) {
   const a = steadyHold(half);
   const b = steadyHold(all);
   return {
-    asked: want, held: b.held, halfHeld: a.held, halfRssMb: a.rssMb, holdRssMb: b.rssMb, halfPssMb: a.pssMb, holdPssMb: b.pssMb,
+    asked: want, held: b.held, halfHeld: a.held, halfRssMb: a.rssMb, holdRssMb: b.rssMb, halfOnceMb: a.onceMb, holdOnceMb: b.onceMb,
     kbPerHeld: b.held > a.held ? ((b.rssMb - a.rssMb) * 1000) / (b.held - a.held) : NaN,
     kbPerHeldWhole: (b.rssMb * 1000) / b.held,
-    kbPerHeldAll: (b.pssMb * 1000) / b.held,
+    kbPerHeldAll: (b.onceMb * 1000) / b.held,
     cpuPctWhileHolding: b.cpuPct,
   };
 }
@@ -538,9 +546,9 @@ function markdown(rounds, meta) {
     G.push(`| WebSocket join-and-leave at 1,000/s for 20 s: ≥ 99 % on schedule (≤ 100 ms), no stalled second | ${pct(on)} within 100 ms, ${f0(med(rounds, 'cycles.firstbell.stalledSeconds'))} generator-bound seconds; ${f2(med(rounds, 'cycles.firstbell.cpuSPer1000'))} CPU-s per 1,000 cycles against artillery's ${f2(med(rounds, 'cycles.artillery.cpuSPer1000'))} | ${goal(on >= 0.99 && med(rounds, 'cycles.firstbell.stalledSeconds') === 0)} |`);
   }
   if (rounds[0].hold) {
-    // The goal counts all of the generator's memory: its processes' proportional sets (a page they share counted once).
+    // The goal counts all of the generator's memory, each page once.
     const kb = med(rounds, 'hold.firstbell.kbPerHeldAll');
-    G.push(`| ≤ 8 KB of generator memory per held participant at 25,000, all of it counted | ${f1(kb)} KB each counting all of the generator's memory (${f0(med(rounds, 'hold.firstbell.holdPssMb'))} MB for ${f0(med(rounds, 'hold.firstbell.held'))} held; ${f1(med(rounds, 'hold.firstbell.kbPerHeldWhole'))} KB with each process's resident set summed, Node's shared code once per process); ${f1(med(rounds, 'hold.firstbell.kbPerHeld'))} KB for each participant held beyond the first ${f0(med(rounds, 'hold.firstbell.halfHeld'))} | ${goal(kb <= 8)} |`);
+    G.push(`| ≤ 8 KB of generator memory per held participant at 25,000, all of it counted | ${f1(kb)} KB each counting all of the generator's memory (${f0(med(rounds, 'hold.firstbell.holdOnceMb'))} MB for ${f0(med(rounds, 'hold.firstbell.held'))} held; ${f1(med(rounds, 'hold.firstbell.kbPerHeldWhole'))} KB with each process's resident set summed, Node's shared code once per process); ${f1(med(rounds, 'hold.firstbell.kbPerHeld'))} KB for each participant held beyond the first ${f0(med(rounds, 'hold.firstbell.halfHeld'))} | ${goal(kb <= 8)} |`);
   }
   if (rounds[0].live) {
     // Each round's page against the mean of its runs without, before and after it; the median over the rounds.
@@ -601,11 +609,11 @@ function markdown(rounds, meta) {
   if (rounds[0].hold) {
     const h = (t, key) => med(rounds, `hold.${t}.${key}`);
     L.push('## Held participants (25,000 asked, heartbeat every 5 s)', '');
-    L.push('| tool | held (half) | memory holding half | held (all) | memory holding all | KB per held participant (from half to all) | KB per held participant, all memory (resident sets summed) | KB per held participant, all memory (proportional sets) | CPU while holding all |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    L.push('| tool | held (half) | memory holding half | held (all) | memory holding all | KB per held participant (from half to all) | KB per held participant, all memory (resident sets summed) | KB per held participant, all memory (each page once) | CPU while holding all |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const t of ['firstbell', 'artillery']) {
-      L.push(`| ${t} | ${f0(h(t, 'halfHeld'))} | ${f0(h(t, 'halfRssMb'))} MB | ${f0(h(t, 'held'))} | ${f0(h(t, 'holdRssMb'))} MB (${f0(h(t, 'holdPssMb'))} MB proportional) | ${f1(h(t, 'kbPerHeld'))} | ${f1(h(t, 'kbPerHeldWhole'))} | ${f1(h(t, 'kbPerHeldAll'))} | ${f0(h(t, 'cpuPctWhileHolding'))} % |`);
+      L.push(`| ${t} | ${f0(h(t, 'halfHeld'))} | ${f0(h(t, 'halfRssMb'))} MB | ${f0(h(t, 'held'))} | ${f0(h(t, 'holdRssMb'))} MB (${f0(h(t, 'holdOnceMb'))} MB, each page once) | ${f1(h(t, 'kbPerHeld'))} | ${f1(h(t, 'kbPerHeldWhole'))} | ${f1(h(t, 'kbPerHeldAll'))} | ${f0(h(t, 'cpuPctWhileHolding'))} % |`);
     }
-    L.push('', 'Memory is that of the tool\'s whole process tree, in the last 10 s of a steady hold: the resident sets of its processes summed, and their proportional sets summed (from /proc/<pid>/smaps_rollup: a page that several processes share, such as Node\'s own code, counted once in all rather than once for each). Each tool ran twice, asked for 12,500 and for 25,000 (500 arrivals a second, then held 25 s or more), firstbell in 2 worker processes both times. "From half to all" is the difference between the two steady holds\' resident sets per participant held in addition: what one more held participant costs, with what the tool needs whatever it holds left out. "All memory" divides the whole tree\'s memory of the larger hold by the participants held; the goal counts it with proportional sets.');
+    L.push('', 'Memory is that of the tool\'s whole process tree, in the last 10 s of a steady hold: the resident sets of its processes summed, and its memory with each page counted once (every process\'s own pages, from RssAnon in /proc/<pid>/status, and the files they map, Node\'s code and libraries, as the most that any one of them has resident: a page that several processes share counted once in all rather than once for each; proportional sets would divide Node\'s pages with the sink\'s own Node processes). Each tool ran twice, asked for 12,500 and for 25,000 (500 arrivals a second, then held 25 s or more), firstbell in 2 worker processes both times. "From half to all" is the difference between the two steady holds\' resident sets per participant held in addition: what one more held participant costs, with what the tool needs whatever it holds left out. "All memory" divides the whole tree\'s memory of the larger hold by the participants held; the goal counts each page once.');
     L.push('', `firstbell ran its reference journey (login, dashboard, join, then a WebSocket held) in ${rounds[0].hold.firstbell?.workers ?? '?'} worker processes; artillery held plain WebSockets. artillery errors per round: ${rounds.filter((r) => r.hold).map((r) => JSON.stringify(r.hold.artillery?.errors)).join('; ')}.`, '');
   }
   if (rounds[0].live) {

@@ -1,6 +1,6 @@
 import { ephemeralPortRange } from '../lib/ports.js';
 import { describe, expect, it } from 'vitest';
-import { layoutLoad, LocalAddressError, loopbackPool, openFileLimit, parseLocalAddresses } from './limits.js';
+import { layoutLoad, loadProcessSpawn, LocalAddressError, loopbackPool, openFileLimit, parseLocalAddresses } from './limits.js';
 
 describe('local addresses', () => {
   const none = new Set<string>();
@@ -63,5 +63,16 @@ describe('layout of the load', () => {
   it('counts few open sockets for journeys that hold nothing', () => {
     const l = layoutLoad({ participants: 50_000, peakArrivalsPerSec: 100, targetHost: '127.0.0.1', cores: 2, holds: false });
     expect(l.workers).toBe(1);
+  });
+});
+
+describe('a worker process that sends load', () => {
+  it('starts with a small young generation and two malloc arenas, unless told otherwise', () => {
+    const d = loadProcessSpawn(['--max-old-space-size=512'], { PATH: '/bin' });
+    expect(d.execArgv).toEqual(['--max-old-space-size=512', '--max-semi-space-size=4']);
+    expect(d.env).toEqual({ PATH: '/bin', MALLOC_ARENA_MAX: '2' });
+    // The user's own settings stay as given.
+    expect(loadProcessSpawn(['--max-semi-space-size=16'], {}).execArgv).toEqual(['--max-semi-space-size=16']);
+    expect(loadProcessSpawn([], { NODE_OPTIONS: '--require x --max-semi-space-size=8', MALLOC_ARENA_MAX: '4' })).toEqual({ execArgv: [], env: { NODE_OPTIONS: '--require x --max-semi-space-size=8', MALLOC_ARENA_MAX: '4' } });
   });
 });

@@ -138,6 +138,8 @@ describe('a raw TCP connection', () => {
     // Ended on this side, the server ends its own (it does not stay half-open), and the connection closes.
     c.write('then');
     c.end();
+    // A second end does nothing more, as net.Socket's.
+    c.end();
     await next.closed$;
     expect(next.bytes).toBe('FIRSTTHEN');
     expect(next.heard.at(-1)).toBe('closed');

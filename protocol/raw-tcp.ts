@@ -136,6 +136,8 @@ export class RawTcp {
   private closing = false;
   /** end() was asked for before the connection was made: the shutdown follows the queued write. */
   private endQueued = false;
+  /** This side has ended (a shutdown was asked for): a second end() does nothing, as net.Socket's. */
+  private shut = false;
   /** Reads stopped by pause(). */
   private paused = false;
   /** The local address it is bound to, if any. */
@@ -242,11 +244,12 @@ export class RawTcp {
    * its side too, as net.Socket's end() without half-open.
    */
   end(): void {
-    if (this.closing) return;
+    if (this.closing || this.shut) return;
     if (this.connecting) {
       this.endQueued = true;
       return;
     }
+    this.shut = true;
     const b = binding!;
     const req = new b.ShutdownWrap();
     req.handle = this.handle!;

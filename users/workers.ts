@@ -16,6 +16,7 @@ import type { PlatformSpec } from '../targets/platform.js';
 import { PACKAGE_ROOT } from '../lib/version.js';
 import { FirstbellError } from '../lib/errors.js';
 import { maxOf } from '../lib/numbers.js';
+import { loadProcessSpawn } from '../plan/limits.js';
 
 /** Wall-clock milliseconds with sub-ms resolution, comparable across processes of one machine. */
 const ORIGIN = performance.timeOrigin;
@@ -109,7 +110,8 @@ export class WorkerPool {
     const pool = new WorkerPool(h);
     const entry = workerEntry();
     const ready = inits.map((init, k) => {
-      const child = fork(entry, [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], serialization: 'json', execArgv: [...process.execArgv, `--max-old-space-size=${heapMb}`] });
+      const spawnAs = loadProcessSpawn([...process.execArgv, `--max-old-space-size=${heapMb}`], process.env);
+      const child = fork(entry, [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], serialization: 'json', ...spawnAs });
       adoptChild('worker', child);
       // What the worker writes to stderr (a journey's console.error) goes on to the run's, but for V8's report of a full heap.
       let outOfMemory = false;
