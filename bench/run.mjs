@@ -519,7 +519,7 @@ function markdown(rounds, meta) {
   const k = (tool, key) => med(rounds, `keepalive.${tool}.${key}`);
   L.push('# Benchmark results', '');
   L.push(`Made by \`node bench/run.mjs\` on ${meta.date}: ${meta.cpus} × ${meta.cpuModel}, ${meta.memGb} GB, Node ${meta.node}, ${rounds.length} round(s)${EXPERIMENTS.some((e) => rounds.some((r) => !r[e]) && rounds.some((r) => r[e])) ? ` (${EXPERIMENTS.filter((e) => rounds.some((r) => r[e])).map((e) => `${e} ${rounds.filter((r) => r[e]).length}`).join(', ')})` : ''}; every figure is the median over the rounds.${meta.merged ? ` Only ${meta.merged.only} ran in this run; the other experiments' figures are those of ${meta.merged.from}, made the same way.` : ''}`);
-  L.push('All tools ran one after another against the same nginx sink (`return 200`, 2 workers) and the WebSocket sink, on the same machine: the sink takes its share of the same cores. CPU is the whole process tree of each tool while the sink counted its requests; memory is its resident set.', '');
+  L.push('All tools ran one after another against the same nginx sink (`return 200`, 2 workers) and the WebSocket sink, on the same machine: the sink takes its share of the same cores. CPU is the whole process tree of each tool while the sink counted its requests; memory is its resident sets summed, and its pages counted once (see the held participants).', '');
   const goal = (ok) => (ok === undefined ? '—' : ok ? 'met' : 'not met');
   const G = [];
   if (rounds[0].keepalive) {
