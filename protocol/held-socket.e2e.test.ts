@@ -1,11 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { HttpStatusError } from '../api/errors.js';
 import { openWebSocket } from './held-socket.js';
 import type { ConnectionOptions } from './http1.js';
 import type { HeldConnection } from '../api/vu.js';
+import { onBothConnectionPaths } from '../test/connection-paths.js';
 
 let http: Server;
 let wss: WebSocketServer;
@@ -58,16 +59,7 @@ async function openBareSocket(url: string, signal: AbortSignal, o: ConnectionOpt
 }
 
 // Plain connections to an address stay on Node's raw TCP handle after the upgrade; FIRSTBELL_NET_SOCKET=1 makes them net.Sockets.
-describe.each([
-  ['on the raw TCP handle', false],
-  ['on net.Socket', true],
-])('held sockets %s', (_path, netSocket) => {
-  beforeAll(() => {
-    if (netSocket) process.env.FIRSTBELL_NET_SOCKET = '1';
-  });
-  afterAll(() => {
-    delete process.env.FIRSTBELL_NET_SOCKET;
-  });
+onBothConnectionPaths('held sockets', () => {
   it('joins, exchanges text frames of every length class, answers pings, and hears the close', async () => {
     const { sock, first } = await openBareSocket(`${url}/media`, AbortSignal.timeout(5_000), { localAddress: '127.0.1.7' });
     expect(first).toBe('{"type":"joined"}');

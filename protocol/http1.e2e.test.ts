@@ -1,8 +1,9 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { Http1Connection, HttpParseError, ResponseReader, takeOver } from './http1.js';
 import { HttpSession } from './http-session.js';
+import { onBothConnectionPaths } from '../test/connection-paths.js';
 
 const servers: (HttpServer | NetServer)[] = [];
 afterEach(async () => {
@@ -39,16 +40,7 @@ function rawServer(answer: (req: string, sock: Socket, n: number) => string | un
 const text = (b: Buffer[]) => Buffer.concat(b).toString();
 
 // Plain connections to an address go on Node's raw TCP handle; FIRSTBELL_NET_SOCKET=1 sends them through net.Socket.
-describe.each([
-  ['on the raw TCP handle', false],
-  ['on net.Socket', true],
-])('an HTTP/1.1 connection %s', (_how, netSocket) => {
-  beforeAll(() => {
-    if (netSocket) process.env.FIRSTBELL_NET_SOCKET = '1';
-  });
-  afterAll(() => {
-    delete process.env.FIRSTBELL_NET_SOCKET;
-  });
+onBothConnectionPaths('an HTTP/1.1 connection', () => {
 
   it('keeps one connection for many requests and reads sized, chunked and empty answers', async () => {
     const ports = new Set<number>();

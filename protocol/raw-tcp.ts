@@ -134,9 +134,10 @@ export class RawTcp {
   private queued?: string | Buffer;
   private bad = false;
   private closing = false;
-  /** end() was asked for before the connection was made: the shutdown follows the queued write. */
-  private endQueued = false;
-  /** This side has ended (a shutdown was asked for): a second end() does nothing, as net.Socket's. */
+  /**
+   * end() was asked for: a second one does nothing, as net.Socket's; asked before the connection was made, the
+   * shutdown follows the queued write.
+   */
   private shut = false;
   /** Reads stopped by pause(). */
   private paused = false;
@@ -212,12 +213,12 @@ export class RawTcp {
     const q = this.queued;
     this.queued = undefined;
     if (q !== undefined) this.write(q);
-    if (this.endQueued) this.end();
+    if (this.shut && !this.closing) this.shutdown();
   }
 
   /** Whether it has closed (its owner heard `closed`, or is about to on this turn). */
   get closed(): boolean {
-    return this.closing && this.handle === undefined;
+    return this.handle === undefined;
   }
 
   /** Stops reading until resume(): what the peer sends waits in the kernel. */
@@ -245,11 +246,11 @@ export class RawTcp {
    */
   end(): void {
     if (this.closing || this.shut) return;
-    if (this.connecting) {
-      this.endQueued = true;
-      return;
-    }
     this.shut = true;
+    if (!this.connecting) this.shutdown();
+  }
+
+  private shutdown(): void {
     const b = binding!;
     const req = new b.ShutdownWrap();
     req.handle = this.handle!;
