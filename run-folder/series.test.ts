@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Sample } from '../api/sample.js';
-import { Series } from './series.js';
+import { Series, StepSecond } from './series.js';
 
 const sample = (over: Partial<Sample>): Sample => ({
   user: 1, layer: 'broker', step: 'join', intendedMs: 1_000, startMs: 1_000, endMs: 1_100, outcome: 'ok', status: 0, ...over,
@@ -74,5 +74,36 @@ describe('the per-second series', () => {
     expect(b.total(() => true).latencyMs(95)).toBe(a.total(() => true).latencyMs(95));
     b.merge(a);
     expect(b.total(() => true).attempts).toBe(400);
+  });
+
+  it('keeps seconds long past encoded, and a late attempt of one counts as if it had come in time', () => {
+    const s = new Series();
+    // The same attempts in one bucket each for second 3 and for the whole run, never encoded.
+    const third = new StepSecond();
+    const all = new StepSecond();
+    const add = (x: Sample) => {
+      s.add(x);
+      all.add(x);
+      if (Math.floor(x.intendedMs / 1_000) === 3) third.add(x);
+    };
+    for (let sec = 0; sec < 30; sec++) for (let i = 0; i < 20; i++) add(sample({ user: i, intendedMs: sec * 1_000 + i, startMs: sec * 1_000 + i, endMs: sec * 1_000 + 40 + i * 5 }));
+    const bucket = (sec: number) => s.seconds.get(sec)!.get('broker.join')!;
+    expect([bucket(3).isFrozen, bucket(18).isFrozen, bucket(19).isFrozen, bucket(29).isFrozen]).toEqual([true, true, false, false]);
+    // Encoded, a second takes a few hundred bytes where its two histograms take 18 KB.
+    expect(JSON.stringify(bucket(3).toJSON()).length).toBeLessThan(1_000);
+    // A timeout of second 3, reported 27 s later, then the next second.
+    add(sample({ user: 99, intendedMs: 3_500, startMs: 3_500, endMs: 30_500, outcome: 'timeout' }));
+    expect(bucket(3).isFrozen).toBe(false);
+    add(sample({ user: 1, intendedMs: 30_000, startMs: 30_000, endMs: 30_050 }));
+    expect(bucket(3).isFrozen).toBe(true);
+    const late = s.merged(3, () => true);
+    expect([late.attempts, late.failures]).toEqual([21, { timeout: 1 }]);
+    for (const p of [50, 95, 100]) {
+      expect(late.latencyMs(p)).toBe(third.latencyMs(p));
+      expect(late.serviceMs(p)).toBe(third.serviceMs(p));
+      expect(s.total(() => true).latencyMs(p)).toBe(all.latencyMs(p));
+    }
+    const back = Series.fromJSON(JSON.parse(JSON.stringify(s.toJSON())));
+    expect(back.total(() => true).latencyMs(99)).toBe(all.latencyMs(99));
   });
 });

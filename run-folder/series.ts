@@ -43,10 +43,12 @@ export class StepSecond {
   entries = 0;
   /** Failed attempts by kind: "http_503", "timeout", … */
   failures: Record<string, number> = {};
-  /** Latency from intended start, µs, over all ended attempts. */
-  latency = newHistogram();
-  /** Service time from actual start, µs, over all ended attempts. */
-  service = newHistogram();
+  /** Latency from intended start, µs, over all ended attempts; encoded (`frozen`) while the second is cold. */
+  private lat?: hdr.Histogram;
+  /** Service time from actual start, µs, over all ended attempts; encoded likewise. */
+  private svc?: hdr.Histogram;
+  /** Both histograms as HdrHistogram compressed base64 (V2), while no sample comes to this second. */
+  private frozen?: { latency: string; service: string };
   /**
    * How long the attempts the run stopped had waited from their actual start, µs (made at the first of them): each
    * one's latency, had it been answered, was at least that.
@@ -72,6 +74,37 @@ export class StepSecond {
     }
     this.latency.recordValue(Math.max(1, Math.round((s.endMs - s.intendedMs) * US_PER_MS)));
     this.service.recordValue(Math.max(1, Math.round((s.endMs - s.startMs) * US_PER_MS)));
+  }
+
+  get latency(): hdr.Histogram {
+    if (this.frozen) this.thaw();
+    return (this.lat ??= newHistogram());
+  }
+
+  get service(): hdr.Histogram {
+    if (this.frozen) this.thaw();
+    return (this.svc ??= newHistogram());
+  }
+
+  /**
+   * Keeps both histograms encoded until they are read again: a histogram's counts take 9 KB whatever it holds, its
+   * encoding a few hundred bytes. A cold second (one that no more samples are expected for) costs that little.
+   */
+  freeze(): void {
+    if (this.frozen) return;
+    this.frozen = { latency: hdr.encodeIntoCompressedBase64(this.latency), service: hdr.encodeIntoCompressedBase64(this.service) };
+    this.lat = this.svc = undefined;
+  }
+
+  get isFrozen(): boolean {
+    return this.frozen !== undefined;
+  }
+
+  private thaw(): void {
+    const f = this.frozen!;
+    this.frozen = undefined;
+    (this.lat = newHistogram()).add(hdr.decodeFromCompressedBase64(f.latency, 32, false));
+    (this.svc = newHistogram()).add(hdr.decodeFromCompressedBase64(f.service, 32, false));
   }
 
   merge(o: StepSecond): void {
@@ -124,7 +157,7 @@ export class StepSecond {
     return {
       attempts: this.attempts, ok: this.ok, aborted: this.aborted, failures: this.failures,
       ...(this.generator ? { generator: this.generator } : {}), ...(this.entries ? { entries: this.entries } : {}),
-      latency: hdr.encodeIntoCompressedBase64(this.latency), service: hdr.encodeIntoCompressedBase64(this.service),
+      ...(this.frozen ?? { latency: hdr.encodeIntoCompressedBase64(this.latency), service: hdr.encodeIntoCompressedBase64(this.service) }),
       ...(this.waited ? { waited: hdr.encodeIntoCompressedBase64(this.waited) } : {}),
     };
   }
@@ -137,8 +170,7 @@ export class StepSecond {
     b.generator = j.generator ?? 0;
     b.entries = j.entries ?? 0;
     b.failures = { ...j.failures };
-    b.latency.add(hdr.decodeFromCompressedBase64(j.latency, 32, false));
-    b.service.add(hdr.decodeFromCompressedBase64(j.service, 32, false));
+    b.frozen = { latency: j.latency, service: j.service };
     if (j.waited) (b.waited = newHistogram()).add(hdr.decodeFromCompressedBase64(j.waited, 32, false));
     return b;
   }
@@ -224,6 +256,12 @@ export interface SeriesJson {
   clock?: Record<string, EndSecond>;
 }
 
+/**
+ * Seconds after which a second of the series is cold: by then most of its attempts have ended, and a later one (a
+ * timeout, a slow answer) thaws its bucket until the next second begins.
+ */
+const COLD_AFTER_S = 10;
+
 /** Distinct script error messages kept; the rest count under one line. */
 const SCRIPT_ERROR_KINDS = 20;
 
@@ -308,6 +346,11 @@ export class Series {
   private heldKeys = new Set<string>();
   /** Keys of the declared steps, by layer and step: a sample finds its key without building a string. */
   private keys = new Map<string, Map<string, string>>();
+  /** The latest second a sample was intended in; seconds before `coldBelow` are kept frozen (see StepSecond.freeze). */
+  private newest = -1;
+  private coldBelow = 0;
+  /** Buckets of cold seconds that a late sample thawed: frozen again when the next second begins. */
+  private thawed = new Set<StepSecond>();
 
   /** joinWithinMs: a participant joining later than this after arriving counts as joined late. */
   constructor(steps: StepDecl[] = [], private joinWithinMs = Number.POSITIVE_INFINITY) {
@@ -404,7 +447,22 @@ export class Series {
     if (!sec) this.seconds.set(second, (sec = new Map()));
     let b = sec.get(key);
     if (!b) sec.set(key, (b = new StepSecond()));
+    if (second < this.coldBelow) this.thawed.add(b);
     return b;
+  }
+
+  /**
+   * A sample intended in `second` arrived: when it is the first of a new second, the seconds COLD_AFTER_S before it
+   * are frozen, so that a long run's series grows by a few hundred bytes a step-second rather than 18 KB.
+   */
+  private advance(second: number): void {
+    if (second <= this.newest) return;
+    this.newest = second;
+    for (const b of this.thawed) b.freeze();
+    this.thawed.clear();
+    const below = second - COLD_AFTER_S;
+    for (let t = this.coldBelow; t < below; t++) for (const b of this.seconds.get(t)?.values() ?? []) b.freeze();
+    this.coldBelow = Math.max(this.coldBelow, below);
   }
 
   private countScriptError(message: string, n = 1): void {
@@ -420,7 +478,9 @@ export class Series {
     this.onClock(s, key);
     if (isHoldEvent(s.outcome)) return;
     this.follow(s, key);
-    this.bucket(Math.max(0, Math.floor(s.intendedMs / 1000)), key).add(s);
+    const second = Math.max(0, Math.floor(s.intendedMs / 1000));
+    this.advance(second);
+    this.bucket(second, key).add(s);
   }
 
   merge(o: Series): void {

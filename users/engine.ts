@@ -119,6 +119,8 @@ export interface EngineOptions {
   /** The scenario's data: participant n gets row n (with `reuseRows`, row n mod the rows). */
   rows?: readonly Row[];
   reuseRows?: boolean;
+  /** Told when the schedule pauses: until when it sends nothing (see SchedulerOptions.idle). */
+  idle?: (untilMs: number) => void;
 }
 
 /**
@@ -212,6 +214,7 @@ export class Engine {
           new Participant(this, vu).go();
         },
         onDropped: () => o.monitor.droppedOne(),
+        idle: o.idle,
       },
       signal,
       this.stats,

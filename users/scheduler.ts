@@ -24,7 +24,12 @@ export interface SchedulerOptions {
   /** Starts one arrival; must not throw. */
   start: (index: number, lagMs: number) => void;
   onDropped: (index: number) => void;
+  /** Told when the schedule sends nothing for IDLE_REPORT_MS or more: until when (run time, ms; Infinity after the last). */
+  idle?: (untilMs: number) => void;
 }
+
+/** A wait for the next arrival at least this long is reported to `idle`, ms. */
+export const IDLE_REPORT_MS = 1_000;
 
 /** Most time one turn of the dispatcher spends starting arrivals before the event loop reads its sockets, ms. */
 export const DISPATCH_SLICE_MS = 10;
@@ -68,8 +73,13 @@ export function dispatch(schedule: Schedule, o: SchedulerOptions, signal: AbortS
         }
         i += stride;
       }
-      if (i >= n) return finish();
-      timer = setTimeout(tick, Math.max(0, schedule.offsetsMs[i]! - o.clock()));
+      if (i >= n) {
+        o.idle?.(Number.POSITIVE_INFINITY);
+        return finish();
+      }
+      const wait = schedule.offsetsMs[i]! - o.clock();
+      if (wait >= IDLE_REPORT_MS) o.idle?.(schedule.offsetsMs[i]!);
+      timer = setTimeout(tick, Math.max(0, wait));
     };
     tick();
   });
