@@ -17,6 +17,7 @@ import { SourcePorts } from '../protocol/source-ports.js';
 import type { HealthSecond } from '../run-folder/run-folder.js';
 import { Series } from '../run-folder/series.js';
 import type { ResolvedScenario, RetryPolicy } from '../scenarios/model.js';
+import { HeapMode } from './heap-mode.js';
 import { HealthMonitor } from './health.js';
 import { Recorder, type LiveLayers } from './recorder.js';
 import { dispatch, type DispatchStats, type Share } from './scheduler.js';
@@ -329,6 +330,7 @@ export interface Generator {
 /** The load sent from the run's own process. */
 export class InProcessGenerator implements Generator {
   private engine?: Engine;
+  private heap?: HeapMode;
   readonly lost = undefined;
 
   constructor(private o: Omit<EngineOptions, 'monitor' | 'emit'>) {}
@@ -342,7 +344,8 @@ export class InProcessGenerator implements Generator {
   }
 
   run(_t0Epoch: number, signal: AbortSignal, io: { monitor: HealthMonitor; emit: (s: Sample) => void }): Promise<void> {
-    this.engine = new Engine({ ...this.o, ...io });
+    this.heap = new HeapMode(this.o.clock);
+    this.engine = new Engine({ ...this.o, ...io, idle: this.heap.idle });
     return this.engine.run(signal);
   }
 
@@ -356,6 +359,7 @@ export class InProcessGenerator implements Generator {
 
   async finish(reason: unknown, _lastSecond: number, closeLast: () => void): Promise<Finished> {
     closeLast();
+    this.heap?.stop();
     this.engine?.stopAll(reason);
     // Journeys see the abort and end; give stragglers a moment, then move on regardless.
     await this.engine?.settle(3_000);
@@ -363,6 +367,7 @@ export class InProcessGenerator implements Generator {
   }
 
   abort(reason: unknown): void {
+    this.heap?.stop();
     this.engine?.stopAll(reason);
   }
 }
