@@ -23,7 +23,7 @@ export class HeapMode {
   readonly idle = (untilMs: number): void => {
     this.cancel();
     const now = this.clock();
-    if (untilMs - now < SETTLE_MS + LEAD_MS) return;
+    if (untilMs - now < SETTLE_MS + LEAD_MS) return this.set(false);
     this.timers.push(setTimeout(() => this.set(true), SETTLE_MS).unref());
     if (Number.isFinite(untilMs)) this.timers.push(setTimeout(() => this.set(false), untilMs - now - LEAD_MS).unref());
   };
