@@ -120,8 +120,8 @@ export interface EngineOptions {
   /** The scenario's data: participant n gets row n (with `reuseRows`, row n mod the rows). */
   rows?: readonly Row[];
   reuseRows?: boolean;
-  /** Told when the schedule pauses: until when it sends nothing (see SchedulerOptions.idle). */
-  idle?: (untilMs: number) => void;
+  /** Keep V8's heap for memory in pauses of the schedule (see HeapMode): the processes that send a run's load. */
+  smallHeapInPauses?: boolean;
 }
 
 /**
@@ -177,8 +177,10 @@ export class Engine {
   private departures = new Set<Promise<unknown>>();
   /** Participants who leave as planned (their lesson ends), by the run time they leave at: one timer per time. */
   private leaving = new Map<number, { users: VirtualUser[]; timer: NodeJS.Timeout }>();
+  private readonly heap?: HeapMode;
 
   constructor(private o: EngineOptions) {
+    if (o.smallHeapInPauses) this.heap = new HeapMode(o.clock);
     this.identify = identities(o.scenario);
     this.target = o.target;
     this.retry = o.scenario.client.retry;
@@ -215,7 +217,7 @@ export class Engine {
           new Participant(this, vu).go();
         },
         onDropped: () => o.monitor.droppedOne(),
-        idle: o.idle,
+        idle: this.heap?.idle,
       },
       signal,
       this.stats,
@@ -244,6 +246,7 @@ export class Engine {
 
   /** Stops every participant; their steps under way end as aborted. */
   stopAll(reason: unknown): void {
+    this.heap?.stop();
     for (const g of this.leaving.values()) clearTimeout(g.timer);
     this.leaving.clear();
     for (const vu of this.users) vu.stop(reason);
@@ -330,7 +333,6 @@ export interface Generator {
 /** The load sent from the run's own process. */
 export class InProcessGenerator implements Generator {
   private engine?: Engine;
-  private heap?: HeapMode;
   readonly lost = undefined;
 
   constructor(private o: Omit<EngineOptions, 'monitor' | 'emit'>) {}
@@ -344,8 +346,7 @@ export class InProcessGenerator implements Generator {
   }
 
   run(_t0Epoch: number, signal: AbortSignal, io: { monitor: HealthMonitor; emit: (s: Sample) => void }): Promise<void> {
-    this.heap = new HeapMode(this.o.clock);
-    this.engine = new Engine({ ...this.o, ...io, idle: this.heap.idle });
+    this.engine = new Engine({ ...this.o, ...io, smallHeapInPauses: true });
     return this.engine.run(signal);
   }
 
@@ -359,7 +360,6 @@ export class InProcessGenerator implements Generator {
 
   async finish(reason: unknown, _lastSecond: number, closeLast: () => void): Promise<Finished> {
     closeLast();
-    this.heap?.stop();
     this.engine?.stopAll(reason);
     // Journeys see the abort and end; give stragglers a moment, then move on regardless.
     await this.engine?.settle(3_000);
@@ -367,7 +367,6 @@ export class InProcessGenerator implements Generator {
   }
 
   abort(reason: unknown): void {
-    this.heap?.stop();
     this.engine?.stopAll(reason);
   }
 }

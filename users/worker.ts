@@ -8,7 +8,6 @@ import { shareSize } from '../plan/shard.js';
 import { Series } from '../run-folder/series.js';
 import { Engine, prepareForLoad, sourcePorts } from './engine.js';
 import { catchJourneyErrors, HealthMonitor } from './health.js';
-import { HeapMode } from './heap-mode.js';
 import { Recorder } from './recorder.js';
 import type { Share } from '../plan/shard.js';
 import { epochNow, type FromWorker, type ToWorker, type WorkerInit } from './workers.js';
@@ -45,11 +44,10 @@ async function serve(init: WorkerInit): Promise<void> {
   });
   let t0Epoch = 0;
   const clock = () => epochNow() - t0Epoch;
-  const heap = new HeapMode(clock);
   const engine = new Engine({
     scenario: init.scenario, seed: init.seed, target, schedule, share: init.share, origin: init.origin, clock,
     maxActive: init.maxActive, lateThresholdMs: init.lateThresholdMs, monitor, emit: recorder.add, source: sourcePorts(init.localAddresses, init.share),
-    rows, reuseRows: data?.reuse, net, idle: heap.idle,
+    rows, reuseRows: data?.reuse, net, smallHeapInPauses: true,
   });
   const stop = new AbortController();
   const flusher = setInterval(flush, 200);
@@ -74,7 +72,6 @@ async function serve(init: WorkerInit): Promise<void> {
       engine.run(stop.signal).catch((e: unknown) => send({ type: 'error', message: e instanceof Error ? e.message : String(e) }));
     } else if (m.type === 'stop') {
       clearTimeout(ticker);
-      heap.stop();
       stop.abort(new Error(m.reason));
       void (async () => {
         second(m.t);
