@@ -111,7 +111,8 @@ describe('a server process that exits', () => {
     const down = r.summary.targetDown;
     expect(down, r.summary.headline).toMatchObject({ how: ['its process exited'], backSecond: null });
     expect(Math.abs(down.atMs - (exitedAt - r.run.zeroEpochMs))).toBeLessThanOrEqual(1_000);
-    expect(r.summary.headline).toMatch(/^The target went down at \d\d:\d\d:\d\d: its process exited; it did not come back/);
+    // On a busy machine a second of the generator's own may come first; the outage is told either way.
+    expect(r.summary.headline).toMatch(/^(The generator was the bottleneck in \d+ s \([^)]*\); there only what the target answered counts, not its timeouts or latency\. )?The target went down at \d\d:\d\d:\d\d: its process exited; it did not come back/);
   }, 60_000);
 
   it('refuses a pid that is not running, before anything is sent', async () => {
