@@ -1,8 +1,8 @@
 // Shared helpers for the end-to-end tests: captured CLI output, temporary folders, small scenarios.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect, onTestFailed } from 'vitest';
 import type { Io } from '../cli.js';
 import { spawnReferencePlatform, type SpawnedPlatform } from '../fixtures/spawn.js';
 import type { PlatformInput } from '../api/journey.js';
@@ -20,8 +20,25 @@ export function captureIo(signal?: AbortSignal): { io: Io; out: () => string; er
   };
 }
 
+/** Where the folders of a failed test are kept (the test run's temporary folder is removed at its end). */
+export const FAILED_DIR = new URL('./.failed/', import.meta.url).pathname;
+
+/**
+ * A temporary folder; made inside a test, it is kept in FAILED_DIR if the test fails, so that its run folder
+ * (health.csv, samples, the report) can be read after the suite.
+ */
 export function tempDir(prefix = 'firstbell-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const test = expect.getState().currentTestName;
+  if (test !== undefined) {
+    onTestFailed(() => {
+      if (!existsSync(dir)) return;
+      const to = join(FAILED_DIR, `${test.replace(/[^\w-]+/g, '-').slice(0, 80)}-${dir.slice(dir.lastIndexOf('/') + 1)}`);
+      cpSync(dir, to, { recursive: true });
+      console.error(`the failed test's folder is kept: ${to}`);
+    });
+  }
+  return dir;
 }
 
 /** A burst whose arrival rate rises linearly from 0 to `peakPerSec` over `durationMs`: a first bell in slow motion. */
