@@ -1,7 +1,7 @@
 // Shared helpers for the end-to-end tests: captured CLI output, temporary folders, small scenarios.
 import { cpSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, expect, onTestFailed } from 'vitest';
 import type { Io } from '../cli.js';
 import { spawnReferencePlatform, type SpawnedPlatform } from '../fixtures/spawn.js';
@@ -33,9 +33,13 @@ export function tempDir(prefix = 'firstbell-'): string {
   if (test !== undefined) {
     onTestFailed(() => {
       if (!existsSync(dir)) return;
-      const to = join(FAILED_DIR, `${test.replace(/[^\w-]+/g, '-').slice(0, 80)}-${dir.slice(dir.lastIndexOf('/') + 1)}`);
-      cpSync(dir, to, { recursive: true });
-      console.error(`the failed test's folder is kept: ${to}`);
+      const to = join(FAILED_DIR, `${test.replace(/[^\w-]+/g, '-').slice(0, 80)}-${basename(dir)}`);
+      try {
+        cpSync(dir, to, { recursive: true });
+        console.error(`the failed test's folder is kept: ${to}`);
+      } catch (e) {
+        console.error(`the failed test's folder ${dir} could not be kept: ${e instanceof Error ? e.message : String(e)}`);
+      }
     });
   }
   return dir;
