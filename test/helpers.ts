@@ -2,7 +2,7 @@
 import { cpSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { afterAll, beforeAll, expect, onTestFailed } from 'vitest';
+import { afterAll, beforeAll, onTestFailed, type TestContext } from 'vitest';
 import type { Io } from '../cli.js';
 import { spawnReferencePlatform, type SpawnedPlatform } from '../fixtures/spawn.js';
 import type { PlatformInput } from '../api/journey.js';
@@ -29,18 +29,20 @@ export const FAILED_DIR = new URL('./.failed/', import.meta.url).pathname;
  */
 export function tempDir(prefix = 'firstbell-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  const test = expect.getState().currentTestName;
-  if (test !== undefined) {
-    onTestFailed(() => {
-      if (!existsSync(dir)) return;
-      const to = join(FAILED_DIR, `${test.replace(/[^\w-]+/g, '-').slice(0, 80)}-${basename(dir)}`);
-      try {
-        cpSync(dir, to, { recursive: true });
-        console.error(`the failed test's folder is kept: ${to}`);
-      } catch (e) {
-        console.error(`the failed test's folder ${dir} could not be kept: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    });
+  const keep = ({ task }: TestContext) => {
+    if (!existsSync(dir)) return;
+    const to = join(FAILED_DIR, `${task.name.replace(/[^\w-]+/g, '-').slice(0, 80)}-${basename(dir)}`);
+    try {
+      cpSync(dir, to, { recursive: true });
+      console.error(`the failed test's folder is kept: ${to}`);
+    } catch (e) {
+      console.error(`the failed test's folder ${dir} could not be kept: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
+  try {
+    onTestFailed(keep);
+  } catch {
+    // Made outside a test (a file's beforeAll), where vitest refuses the hook: the folder belongs to no one test.
   }
   return dir;
 }
