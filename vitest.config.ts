@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['**/*.test.ts'],
-    exclude: ['**/node_modules/**', 'dist/**', 'runs/**', 'bench/**'],
+    exclude: ['**/node_modules/**', 'dist/**', 'runs/**', 'bench/**', 'test/.failed/**'],
     // End-to-end files load the same two cores; running them one after another keeps capacities honest.
     fileParallelism: false,
     // Every temporary file of the run in one folder, removed at its end.
