@@ -305,6 +305,8 @@ export class LiveServer {
     let a: Analysis | undefined;
     if (folder && second >= 0) {
       a = analyse(folder.run, folder.series, folder.health, { journeys: folder.journeys, media: folder.media, health: folder.browserHealth, ...(folder.watch ? { watch: folder.watch } : {}) }, { second });
+      // What the judgement decoded of the cold seconds goes; what it read of them stays for the next update.
+      folder.series.compact();
     }
     const next = liveState(a, { second, damaged: f.damaged, ...(f.firstDamage ? { damage: f.firstDamage } : {}) }, name);
     const patch = diff(this.state, next);

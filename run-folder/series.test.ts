@@ -106,4 +106,49 @@ describe('the per-second series', () => {
     const back = Series.fromJSON(JSON.parse(JSON.stringify(s.toJSON())));
     expect(back.total(() => true).latencyMs(99)).toBe(all.latencyMs(99));
   });
+
+  it('is judged again and again as a live page does: each read the same as from scratch, late attempts counted, and only encodings kept', () => {
+    const steps = [{ layer: 'broker' as const, step: 'join' }, { layer: 'broker' as const, step: 'leave' }, { layer: 'admission' as const, step: 'login' }];
+    const s = new Series(steps);
+    // What the same attempts give counted afresh: one bucket for a second of the broker, one for the whole broker.
+    const fresh = new Map<number, StepSecond>();
+    const broker = new StepSecond();
+    const add = (x: Sample) => {
+      s.add(x);
+      if (x.layer !== 'broker') return;
+      broker.add(x);
+      const sec = Math.floor(x.intendedMs / 1_000);
+      if (!fresh.has(sec)) fresh.set(sec, new StepSecond());
+      fresh.get(sec)!.add(x);
+    };
+    const isBroker = (d: { layer: string }) => d.layer === 'broker';
+    const judge = () => {
+      for (const [sec, b] of fresh) {
+        const m = s.merged(sec, isBroker);
+        expect([m.attempts, m.failed, m.failures]).toEqual([b.attempts, b.failed, b.failures]);
+        for (const p of [50, 95, 99]) expect([m.latencyMs(p), m.serviceMs(p)]).toEqual([b.latencyMs(p), b.serviceMs(p)]);
+      }
+      const t = s.total(isBroker);
+      expect([t.attempts, t.latencyMs(95), t.serviceMs(99)]).toEqual([broker.attempts, broker.latencyMs(95), broker.serviceMs(99)]);
+      s.compact();
+    };
+    for (let sec = 0; sec < 60; sec++) {
+      for (let i = 0; i < 12; i++) {
+        const t = sec * 1_000 + i * 50;
+        for (const d of steps) add(sample({ user: sec * 100 + i, layer: d.layer, step: d.step, intendedMs: t, startMs: t + i, endMs: t + 20 + ((sec * 7 + i * 13) % 90), outcome: i % 5 ? 'ok' : 'reset' }));
+      }
+      // Timeouts of seconds long cold, reported now, after those seconds were judged.
+      if (sec >= 30 && sec % 5 === 0) add(sample({ user: 7, step: 'leave', intendedMs: (sec - 25) * 1_000 + 10, startMs: (sec - 25) * 1_000 + 10, endMs: sec * 1_000, outcome: 'timeout' }));
+      if (sec % 10 === 9) judge();
+    }
+    // A cold second's view is kept for the next reading, and after compact() every cold second holds encodings only.
+    expect(s.merged(3, isBroker)).toBe(s.merged(3, isBroker));
+    const cold = [...s.seconds].filter(([sec]) => sec < 45).flatMap(([, m]) => [...m.values()]);
+    expect(cold.every((b) => b.isFrozen)).toBe(true);
+    expect(s.merged(5, isBroker).isFrozen).toBe(true);
+    // Read from its JSON, the series is read the same without decoding it first.
+    const back = Series.fromJSON(JSON.parse(JSON.stringify(s.toJSON())));
+    expect([...back.seconds.values()].every((m) => [...m.values()].every((b) => b.isFrozen))).toBe(true);
+    expect([back.merged(5, isBroker).latencyMs(99), back.total(isBroker).latencyMs(95)]).toEqual([fresh.get(5)!.latencyMs(99), broker.latencyMs(95)]);
+  });
 });

@@ -30,7 +30,15 @@ export function stepKey(layer: Layer, step: string): string {
   return `${layer}.${step}`;
 }
 
-/** One step in one second; attempts are bucketed by the second of their intended start. */
+/** The percentiles a judgement reads of every second: worked out together the first time one of them is asked for. */
+const USUAL_PERCENTILES = [50, 95, 99, 100];
+/** An empty histogram to read from: never written to. */
+const EMPTY = newHistogram();
+
+/**
+ * One step in one second; attempts are bucketed by the second of their intended start. Or, from Series.merged, a
+ * read-only view of several such buckets of one second, which builds their merged histograms only when asked.
+ */
 export class StepSecond {
   /** Attempts that ended, ok or failed (aborted ones excluded). */
   attempts = 0;
@@ -49,13 +57,29 @@ export class StepSecond {
   private svc?: hdr.Histogram;
   /** Both histograms as HdrHistogram compressed base64 (V2), while no sample comes to this second. */
   private frozen?: { latency: string; service: string };
+  /** A view's buckets: its histograms are theirs merged, built when first read and let go by Series.compact. */
+  private parts?: readonly StepSecond[];
+  /**
+   * Percentiles read so far (ms, by kind and percentile) of a bucket that no sample changes any more (frozen, or a
+   * view): a judgement made again and again over a long run reads them without decoding a histogram.
+   */
+  private memo?: Map<string, number>;
   /**
    * How long the attempts the run stopped had waited from their actual start, µs (made at the first of them): each
    * one's latency, had it been answered, was at least that.
    */
   waited: hdr.Histogram | undefined;
 
+  /** A read-only view of `parts`, buckets of one second: their counts summed, their histograms merged when read. */
+  static view(parts: readonly StepSecond[]): StepSecond {
+    const v = new StepSecond();
+    for (const b of parts) v.mergeCounts(b);
+    v.parts = parts;
+    return v;
+  }
+
   add(s: Sample): void {
+    this.memo = undefined;
     if (s.entry && s.outcome !== 'script_error' && s.outcome !== 'not_allowed') this.entries++;
     if (s.outcome === 'aborted') {
       this.aborted++;
@@ -76,14 +100,35 @@ export class StepSecond {
     this.service.recordValue(Math.max(1, Math.round((s.endMs - s.startMs) * US_PER_MS)));
   }
 
+  /** The latency histogram, to write to: a frozen bucket is decoded and stays so until it freezes again. */
   get latency(): hdr.Histogram {
+    if (this.parts) return this.histogram('latency');
     if (this.frozen) this.thaw();
     return (this.lat ??= newHistogram());
   }
 
   get service(): hdr.Histogram {
+    if (this.parts) return this.histogram('service');
     if (this.frozen) this.thaw();
     return (this.svc ??= newHistogram());
+  }
+
+  /**
+   * A histogram to read, kept until a freeze (Series.compact) lets it go: a view's built from its buckets, a frozen
+   * bucket's decoded beside its encoding, which stays.
+   */
+  private histogram(kind: 'latency' | 'service'): hdr.Histogram {
+    const own = kind === 'latency' ? this.lat : this.svc;
+    if (own) return own;
+    let h: hdr.Histogram;
+    if (this.parts) {
+      h = newHistogram();
+      for (const b of this.parts) h.add(b.histogram(kind));
+    } else if (this.frozen) h = hdr.decodeFromCompressedBase64(this.frozen[kind], 32, false);
+    else return EMPTY;
+    if (kind === 'latency') this.lat = h;
+    else this.svc = h;
+    return h;
   }
 
   /**
@@ -91,32 +136,40 @@ export class StepSecond {
    * encoding a few hundred bytes. A cold second (one that no more samples are expected for) costs that little.
    */
   freeze(): void {
-    if (this.frozen) return;
-    this.frozen = { latency: hdr.encodeIntoCompressedBase64(this.latency), service: hdr.encodeIntoCompressedBase64(this.service) };
+    if (!this.frozen && !this.parts) this.frozen = { latency: hdr.encodeIntoCompressedBase64(this.latency), service: hdr.encodeIntoCompressedBase64(this.service) };
     this.lat = this.svc = undefined;
   }
 
+  /** Whether it holds no decoded histogram: only their encodings (or, a view, its buckets). */
   get isFrozen(): boolean {
-    return this.frozen !== undefined;
+    return (this.frozen !== undefined || this.parts !== undefined) && !this.lat && !this.svc;
   }
 
+  /** Makes the histograms writable again: a sample came to a cold second. */
   private thaw(): void {
-    const f = this.frozen!;
+    const lat = this.histogram('latency');
+    const svc = this.histogram('service');
     this.frozen = undefined;
-    (this.lat = newHistogram()).add(hdr.decodeFromCompressedBase64(f.latency, 32, false));
-    (this.svc = newHistogram()).add(hdr.decodeFromCompressedBase64(f.service, 32, false));
+    (this.lat = newHistogram()).add(lat);
+    (this.svc = newHistogram()).add(svc);
   }
 
-  merge(o: StepSecond): void {
+  private mergeCounts(o: StepSecond): void {
     this.attempts += o.attempts;
     this.ok += o.ok;
     this.aborted += o.aborted;
     this.generator += o.generator;
     this.entries += o.entries;
     for (const [k, v] of Object.entries(o.failures)) this.failures[k] = (this.failures[k] ?? 0) + v;
-    this.latency.add(o.latency);
-    this.service.add(o.service);
     if (o.waited) (this.waited ??= newHistogram()).add(o.waited);
+  }
+
+  merge(o: StepSecond): void {
+    if (this.parts) throw new Error('a merged view of a second is read only');
+    this.memo = undefined;
+    this.mergeCounts(o);
+    this.latency.add(o.histogram('latency'));
+    this.service.add(o.histogram('service'));
   }
 
   get failed(): number {
@@ -130,11 +183,25 @@ export class StepSecond {
 
   /** Latency percentile from intended start, in ms. */
   latencyMs(p: number): number {
-    return this.latency.totalCount === 0 ? 0 : this.latency.getValueAtPercentile(p) / US_PER_MS;
+    return this.percentile('latency', p);
   }
 
   serviceMs(p: number): number {
-    return this.service.totalCount === 0 ? 0 : this.service.getValueAtPercentile(p) / US_PER_MS;
+    return this.percentile('service', p);
+  }
+
+  /** Percentile `p` of a histogram, ms; remembered where no sample changes the bucket any more. */
+  private percentile(kind: 'latency' | 'service', p: number): number {
+    const at = (h: hdr.Histogram, q: number) => (h.totalCount === 0 ? 0 : h.getValueAtPercentile(q) / US_PER_MS);
+    if (!this.frozen && !this.parts) return at(this.histogram(kind), p);
+    const key = kind + p;
+    const known = this.memo?.get(key);
+    if (known !== undefined) return known;
+    const h = this.histogram(kind);
+    const memo = (this.memo ??= new Map());
+    for (const q of USUAL_PERCENTILES) memo.set(kind + q, at(h, q));
+    if (!memo.has(key)) memo.set(key, at(h, p));
+    return memo.get(key)!;
   }
 
   /**
@@ -142,9 +209,10 @@ export class StepSecond {
    * waited, ms: a lower bound, since each of those would have waited longer still.
    */
   withWaitedMs(p: number, of: 'latency' | 'service'): number {
+    if (!this.waited) return this.percentile(of, p);
     const h = newHistogram();
-    h.add(this[of]);
-    if (this.waited) h.add(this.waited);
+    h.add(this.histogram(of));
+    h.add(this.waited);
     return h.totalCount === 0 ? 0 : h.getValueAtPercentile(p) / US_PER_MS;
   }
 
@@ -157,7 +225,7 @@ export class StepSecond {
     return {
       attempts: this.attempts, ok: this.ok, aborted: this.aborted, failures: this.failures,
       ...(this.generator ? { generator: this.generator } : {}), ...(this.entries ? { entries: this.entries } : {}),
-      ...(this.frozen ?? { latency: hdr.encodeIntoCompressedBase64(this.latency), service: hdr.encodeIntoCompressedBase64(this.service) }),
+      ...(this.frozen ?? { latency: hdr.encodeIntoCompressedBase64(this.histogram('latency')), service: hdr.encodeIntoCompressedBase64(this.histogram('service')) }),
       ...(this.waited ? { waited: hdr.encodeIntoCompressedBase64(this.waited) } : {}),
     };
   }
@@ -351,6 +419,10 @@ export class Series {
   private coldBelow = 0;
   /** Buckets of cold seconds that a late sample thawed: frozen again when the next second begins. */
   private thawed = new Set<StepSecond>();
+  /** Views of several buckets of a cold second (see merged), by second and the steps they take in. */
+  private views = new Map<number, Map<string, StepSecond>>();
+  /** Per set of steps (see total): their buckets of the cold seconds below `upTo` merged. */
+  private coldTotals = new Map<string, { upTo: number; keys: ReadonlySet<string>; sum: StepSecond }>();
 
   /** joinWithinMs: a participant joining later than this after arriving counts as joined late. */
   constructor(steps: StepDecl[] = [], private joinWithinMs = Number.POSITIVE_INFINITY) {
@@ -447,7 +519,10 @@ export class Series {
     if (!sec) this.seconds.set(second, (sec = new Map()));
     let b = sec.get(key);
     if (!b) sec.set(key, (b = new StepSecond()));
-    if (second < this.coldBelow) this.thawed.add(b);
+    if (second < this.coldBelow) {
+      this.thawed.add(b);
+      this.views.delete(second);
+    }
     return b;
   }
 
@@ -481,6 +556,7 @@ export class Series {
     const second = Math.max(0, Math.floor(s.intendedMs / 1000));
     this.advance(second);
     this.bucket(second, key).add(s);
+    if (second < this.coldBelow) for (const c of this.coldTotals.values()) if (c.upTo > second && c.keys.has(key)) c.sum.add(s);
   }
 
   merge(o: Series): void {
@@ -495,6 +571,8 @@ export class Series {
     for (const [m, n] of o.notAllowed) countMessage(this.notAllowed, m, n);
     for (const [m, n] of o.generatorErrors) countMessage(this.generatorErrors, m, n);
     this.entries ||= o.entries;
+    this.views.clear();
+    this.coldTotals.clear();
     for (const [sec, m] of o.seconds) for (const [k, b] of m) this.bucket(sec, k).merge(b);
     for (const [sec, e] of o.clock) this.mergeClock(sec, e);
   }
@@ -543,40 +621,82 @@ export class Series {
     return maxOf(this.seconds.keys(), -1);
   }
 
+  /** The keys of the declared steps that `filter` takes, in declaration order, and one string that names the set. */
+  private chosen(filter: (d: StepDecl) => boolean): { keys: string[]; name: string } {
+    const keys: string[] = [];
+    let name = '';
+    for (const [i, d] of this.steps.entries()) {
+      if (!filter(d)) continue;
+      keys.push(stepKey(d.layer, d.step));
+      name += `${i},`;
+    }
+    return { keys, name };
+  }
+
   /**
    * All buckets of one step (or of every step of a layer) merged into one, for a second. Read only: where one bucket
-   * matches, it is that bucket itself, and where none does, an empty one shared by all (an analysis asks for every
-   * second of the run several times; a new bucket each time made most of its cost).
+   * matches, it is that bucket itself, where none does, an empty one shared by all, and where several do in a cold
+   * second, a view of them kept for the next reading (an analysis asks for every second of the run several times, a
+   * live page at every update; a new bucket each time made most of its cost).
    */
   merged(second: number, filter: (d: StepDecl) => boolean): StepSecond {
     const sec = this.seconds.get(second);
-    let one: StepSecond | undefined;
-    let out: StepSecond | undefined;
-    if (sec) {
-      for (const d of this.steps) {
-        const b = filter(d) ? sec.get(stepKey(d.layer, d.step)) : undefined;
-        if (!b) continue;
-        if (!one) one = b;
-        else {
-          if (!out) {
-            out = new StepSecond();
-            out.merge(one);
-          }
-          out.merge(b);
-        }
-      }
+    if (!sec) return NO_ATTEMPTS;
+    const { keys, name } = this.chosen(filter);
+    const parts: StepSecond[] = [];
+    for (const k of keys) {
+      const b = sec.get(k);
+      if (b) parts.push(b);
     }
-    return out ?? one ?? NO_ATTEMPTS;
+    if (parts.length <= 1) return parts[0] ?? NO_ATTEMPTS;
+    if (second >= this.coldBelow) {
+      const out = new StepSecond();
+      for (const b of parts) out.merge(b);
+      return out;
+    }
+    let views = this.views.get(second);
+    if (!views) this.views.set(second, (views = new Map()));
+    let v = views.get(name);
+    if (!v) views.set(name, (v = StepSecond.view(parts)));
+    return v;
   }
 
-  /** A step's buckets over the whole run merged into one. */
+  /**
+   * A step's buckets over the whole run merged into one (a new bucket, the caller's own). The cold seconds' part is
+   * kept per set of steps and grows by the seconds that turned cold since: a judgement made again and again (a live
+   * page's) reads each second into it once.
+   */
   total(filter: (d: StepDecl) => boolean): StepSecond {
+    const { keys, name } = this.chosen(filter);
+    let c = this.coldTotals.get(name);
+    if (!c) this.coldTotals.set(name, (c = { upTo: 0, keys: new Set(keys), sum: new StepSecond() }));
+    for (; c.upTo < this.coldBelow; c.upTo++) {
+      const sec = this.seconds.get(c.upTo);
+      if (sec) for (const k of keys) {
+        const b = sec.get(k);
+        if (b) c.sum.merge(b);
+      }
+    }
     const out = new StepSecond();
-    for (const sec of this.seconds.keys()) {
-      const m = this.merged(sec, filter);
-      if (m !== NO_ATTEMPTS) out.merge(m);
+    out.merge(c.sum);
+    for (const [second, sec] of this.seconds) {
+      if (second < this.coldBelow) continue;
+      for (const k of keys) {
+        const b = sec.get(k);
+        if (b) out.merge(b);
+      }
     }
     return out;
+  }
+
+  /**
+   * Lets go of what reading the cold seconds decoded (their histograms, and the views' merged ones), keeping the
+   * percentiles read: a series that is judged again and again (the live page's) then holds a few hundred bytes a
+   * cold step-second however long the run.
+   */
+  compact(): void {
+    for (let t = 0; t < this.coldBelow; t++) for (const b of this.seconds.get(t)?.values() ?? []) if (!b.isFrozen) b.freeze();
+    for (const views of this.views.values()) for (const v of views.values()) v.freeze();
   }
 
   toJSON(): SeriesJson {
@@ -607,7 +727,19 @@ export class Series {
       for (const [sec, n] of Object.entries(newUsers ?? {})) s.newUsers.set(Number(sec), n);
       s.timeToJoin.add(hdr.decodeFromCompressedBase64(timeToJoin, 32, false));
     }
-    for (const [sec, m] of Object.entries(j.seconds)) for (const [k, b] of Object.entries(m)) s.bucket(Number(sec), k).merge(StepSecond.fromJSON(b));
+    for (const [sec, m] of Object.entries(j.seconds)) {
+      const second = Number(sec);
+      let byKey = s.seconds.get(second);
+      if (!byKey) s.seconds.set(second, (byKey = new Map()));
+      for (const [k, b] of Object.entries(m)) {
+        const had = byKey.get(k);
+        if (had) had.merge(StepSecond.fromJSON(b));
+        else byKey.set(k, StepSecond.fromJSON(b));
+      }
+    }
+    // A finished run's seconds are all cold: read, they are decoded once and kept in the views and totals.
+    s.newest = s.lastSecond;
+    s.coldBelow = s.newest + 1;
     for (const [m, n] of Object.entries(j.scriptErrors ?? {})) s.countScriptError(m, n);
     for (const [m, n] of Object.entries(j.notAllowed ?? {})) countMessage(s.notAllowed, m, n);
     for (const [m, n] of Object.entries(j.generatorErrors ?? {})) countMessage(s.generatorErrors, m, n);
