@@ -70,6 +70,24 @@ export class NetPolicy {
   /** Hosts that passed assert(), as given: a participant's every new connection asks again. */
   private readonly passed = new Set<string>();
 
+  /** Per name, the address that a connection to it reached first (see `reachedAddress`). */
+  private readonly reached = new Map<string, string>();
+
+  /** A connection to the name `host` reached `address`: the first one for a name is kept for the run. */
+  noteReached(host: string, address: string | undefined): void {
+    const name = bare(host);
+    if (address && !this.reached.has(name) && this.reached.size < PASSED_KEPT) this.reached.set(name, address);
+  }
+
+  /**
+   * The address that a connection to the name `host` reached first in this run, if one did: a plain connection then
+   * goes there straight, as the name's one resolution per run and its check by `lookup` had it go (the resolver's
+   * first address can be one that refuses, as ::1 for a server on 127.0.0.1 only; the one reached is not).
+   */
+  reachedAddress(host: string): string | undefined {
+    return this.reached.get(bare(host));
+  }
+
   /** A dns lookup for net, tls, http and ws that resolves an allowed name once (and localhost) and refuses every other name and address. */
   readonly lookup: LookupFunction = (hostname, options, callback) => {
     const name = bare(hostname);

@@ -3,6 +3,8 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import { afterEach, expect, it } from 'vitest';
 import { Http1Connection, HttpParseError, ResponseReader, takeOver } from './http1.js';
 import { HttpSession } from './http-session.js';
+import { NetPolicy } from './address-guard.js';
+import { RawTcp } from './raw-tcp.js';
 import { onBothConnectionPaths } from '../test/connection-paths.js';
 
 const servers: (HttpServer | NetServer)[] = [];
@@ -216,4 +218,29 @@ onBothConnectionPaths('an HTTP/1.1 connection', () => {
     await expect(s.request('GET', 'no-slash', { signal })).rejects.toThrow('not a request path: "no-slash" (give a path starting with / and without spaces, or a URL on');
     await expect(s.request('GET', '/', { signal, headers: { 'x-a': 'b\r\nx-evil: 1' } })).rejects.toThrow('line break');
   });
+});
+
+it("goes to a name's address on the raw handle once a connection to the name has reached it", async () => {
+  const hosts: string[] = [];
+  const url = await listen(
+    rawServer((req) => {
+      hosts.push(/\r\nhost: ([^\r]*)/i.exec(req)?.[1] ?? '');
+      return 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
+    }),
+  );
+  const named = new URL(`http://localhost:${url.port}`);
+  const net = new NetPolicy();
+  const socketOf = (c: Http1Connection) => (c as unknown as { socket?: unknown }).socket;
+  // The first connection resolves the name by the policy (whichever of its addresses answers) on net.Socket.
+  const first = new Http1Connection(named, { net });
+  expect((await first.request('GET', '/', '', undefined)).status).toBe(200);
+  expect(socketOf(first)).not.toBeInstanceOf(RawTcp);
+  expect(net.reachedAddress('localhost')).toBe('127.0.0.1');
+  // The next ones go to the address it reached, on the raw handle, and still name the host they asked for.
+  const next = new Http1Connection(named, { net });
+  expect(text((await next.request('GET', '/', '', undefined)).body)).toBe('ok');
+  expect(socketOf(next)).toBeInstanceOf(RawTcp);
+  expect(hosts).toEqual([`localhost:${url.port}`, `localhost:${url.port}`]);
+  first.close();
+  next.close();
 });

@@ -327,7 +327,7 @@ export interface ConnectionOptions {
  * one request at a time. `abort` ends the request under way and the connection with it.
  */
 export class Http1Connection implements SocketOwner {
-  /** A plain connection to an address is a RawTcp (see raw-tcp.ts); TLS, and a connection to a name, a net.Socket. */
+  /** A plain connection to an address (or to a name whose address a connection has reached) is a RawTcp (see raw-tcp.ts); TLS a net.Socket. */
   private socket?: Socket | RawTcp;
   private reader: ResponseReader;
   private pending?: Pending;
@@ -425,10 +425,17 @@ export class Http1Connection implements SocketOwner {
 
   private open(): Socket | RawTcp {
     const from = this.opts.source?.();
-    if (!this.tls && rawTcpFor(this.host)) return (this.socket = new RawTcp(this, this.host, this.port, from, from ? undefined : this.opts.localAddress));
+    // A name goes on the raw handle too once a connection to it has reached an address (by net.Socket and the policy's lookup).
+    const address = this.tls ? undefined : isIP(this.host) ? this.host : this.net.reachedAddress(this.host);
+    if (address !== undefined && rawTcpFor(address)) return (this.socket = new RawTcp(this, address, this.port, from, from ? undefined : this.opts.localAddress));
     const local = from ? { localAddress: from.localAddress, localPort: from.localPort } : this.opts.localAddress ? { localAddress: this.opts.localAddress } : {};
     const o = { host: this.host, port: this.port, noDelay: true, lookup: this.net.lookup, ...local };
     const s = (this.tls ? tlsConnect({ ...o, servername: isIP(this.host) ? undefined : this.host, ALPNProtocols: ['http/1.1'] }) : netConnect(o)) as Owned;
+    if (!this.tls && !isIP(this.host)) {
+      const net = this.net;
+      const host = this.host;
+      s.once('connect', () => net.noteReached(host, s.remoteAddress));
+    }
     if (from) watchPort(s, from);
     this.socket = s;
     own(s, this);
