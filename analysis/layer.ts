@@ -2,7 +2,7 @@
 import { describeKind } from '../api/sample.js';
 import type { StepDecl } from '../api/vu.js';
 import type { RunInfo } from '../run-folder/run-folder.js';
-import { stepKey, type Series, type StepSecond } from '../run-folder/series.js';
+import { declKey, type Series, type StepSecond } from '../run-folder/series.js';
 import type { Layer, LayerObjective } from '../scenarios/model.js';
 import { connectionLimit, recoveryFrom, type SecondCheck } from './findings.js';
 import {
@@ -105,7 +105,7 @@ export class LayerView {
   }
 
   bucketOf(sec: number, d: StepDecl): StepSecond | undefined {
-    return this.series.seconds.get(sec)?.get(stepKey(d.layer, d.step));
+    return this.series.seconds.get(sec)?.get(declKey(d));
   }
 
   /**
@@ -393,7 +393,7 @@ export function timelineOf(v: LayerView, last: number): LayerTimeline {
     const m = series.merged(sec, (d) => d.layer === layer && !d.browser && !d.held);
     const beats = series.merged(sec, (d) => d.layer === layer && !d.browser && d.held === true);
     t.offered.push(v.offered(sec));
-    t.goodput.push(goal ? (series.seconds.get(sec)?.get(stepKey(goal.layer, goal.step))?.ok ?? 0) : 0);
+    t.goodput.push(goal ? (series.seconds.get(sec)?.get(declKey(goal))?.ok ?? 0) : 0);
     t.served.push(goal ? series.done(sec, goal) : 0);
     t.ok.push(m.ok);
     t.failed.push(m.failed);

@@ -11,6 +11,11 @@ function newHistogram(): hdr.Histogram {
   return hdr.build({ bitBucketSize: 32, numberOfSignificantValueDigits: 2, autoResize: true, lowestDiscernibleValue: 1, highestTrackableValue: 2 });
 }
 
+/** Percentile `p` of `h` (µs), in ms; 0 when it holds nothing. */
+function percentileMs(h: hdr.Histogram, p: number): number {
+  return h.totalCount === 0 ? 0 : h.getValueAtPercentile(p) / US_PER_MS;
+}
+
 /** Values in `h` above `limit`, found by the ranks its percentiles give (to its 1 % resolution). */
 function countOver(h: hdr.Histogram, limit: number): number {
   const n = h.totalCount;
@@ -28,6 +33,14 @@ function countOver(h: hdr.Histogram, limit: number): number {
 
 export function stepKey(layer: Layer, step: string): string {
   return `${layer}.${step}`;
+}
+
+const declKeys = new WeakMap<StepDecl, string>();
+/** A declared step's key, made once for each declaration: an analysis asks for it every second of every step. */
+export function declKey(d: StepDecl): string {
+  let k = declKeys.get(d);
+  if (k === undefined) declKeys.set(d, (k = stepKey(d.layer, d.step)));
+  return k;
 }
 
 /** The percentiles a judgement reads of every second: worked out together the first time one of them is asked for. */
@@ -63,7 +76,7 @@ export class StepSecond {
    * Percentiles read so far (ms, by kind and percentile) of a bucket that no sample changes any more (frozen, or a
    * view): a judgement made again and again over a long run reads them without decoding a histogram.
    */
-  private memo?: Map<string, number>;
+  private memo?: Float64Array;
   /**
    * How long the attempts the run stopped had waited from their actual start, µs (made at the first of them): each
    * one's latency, had it been answered, was at least that.
@@ -190,18 +203,17 @@ export class StepSecond {
     return this.percentile('service', p);
   }
 
-  /** Percentile `p` of a histogram, ms; remembered where no sample changes the bucket any more. */
+  /** Percentile `p` of a histogram, ms; the usual ones remembered where no sample changes the bucket any more. */
   private percentile(kind: 'latency' | 'service', p: number): number {
-    const at = (h: hdr.Histogram, q: number) => (h.totalCount === 0 ? 0 : h.getValueAtPercentile(q) / US_PER_MS);
-    if (!this.frozen && !this.parts) return at(this.histogram(kind), p);
-    const key = kind + p;
-    const known = this.memo?.get(key);
-    if (known !== undefined) return known;
-    const h = this.histogram(kind);
-    const memo = (this.memo ??= new Map());
-    for (const q of USUAL_PERCENTILES) memo.set(kind + q, at(h, q));
-    if (!memo.has(key)) memo.set(key, at(h, p));
-    return memo.get(key)!;
+    const usual = USUAL_PERCENTILES.indexOf(p);
+    if (usual < 0 || (!this.frozen && !this.parts)) return percentileMs(this.histogram(kind), p);
+    const from = kind === 'latency' ? 0 : USUAL_PERCENTILES.length;
+    const memo = (this.memo ??= new Float64Array(2 * USUAL_PERCENTILES.length).fill(Number.NaN));
+    if (Number.isNaN(memo[from]!)) {
+      const h = this.histogram(kind);
+      for (const [i, q] of USUAL_PERCENTILES.entries()) memo[from + i] = percentileMs(h, q);
+    }
+    return memo[from + usual]!;
   }
 
   /**
@@ -213,7 +225,7 @@ export class StepSecond {
     const h = newHistogram();
     h.add(this.histogram(of));
     h.add(this.waited);
-    return h.totalCount === 0 ? 0 : h.getValueAtPercentile(p) / US_PER_MS;
+    return percentileMs(h, p);
   }
 
   /** Attempts the run stopped after they had waited more than `ms`. */
@@ -592,7 +604,7 @@ export class Series {
 
   /** Successes of a step completed in clock second `sec`. */
   done(sec: number, d: StepDecl): number {
-    return this.clock.get(sec)?.done[stepKey(d.layer, d.step)] ?? 0;
+    return this.clock.get(sec)?.done[declKey(d)] ?? 0;
   }
 
   /**
@@ -627,7 +639,7 @@ export class Series {
     let name = '';
     for (const [i, d] of this.steps.entries()) {
       if (!filter(d)) continue;
-      keys.push(stepKey(d.layer, d.step));
+      keys.push(declKey(d));
       name += `${i},`;
     }
     return { keys, name };
@@ -642,18 +654,21 @@ export class Series {
   merged(second: number, filter: (d: StepDecl) => boolean): StepSecond {
     const sec = this.seconds.get(second);
     if (!sec) return NO_ATTEMPTS;
-    const { keys, name } = this.chosen(filter);
-    const parts: StepSecond[] = [];
-    for (const k of keys) {
-      const b = sec.get(k);
-      if (b) parts.push(b);
+    let one: StepSecond | undefined;
+    let parts: StepSecond[] | undefined;
+    for (const d of this.steps) {
+      const b = filter(d) ? sec.get(declKey(d)) : undefined;
+      if (!b) continue;
+      if (!one) one = b;
+      else (parts ??= [one]).push(b);
     }
-    if (parts.length <= 1) return parts[0] ?? NO_ATTEMPTS;
+    if (!parts) return one ?? NO_ATTEMPTS;
     if (second >= this.coldBelow) {
       const out = new StepSecond();
       for (const b of parts) out.merge(b);
       return out;
     }
+    const { name } = this.chosen(filter);
     let views = this.views.get(second);
     if (!views) this.views.set(second, (views = new Map()));
     let v = views.get(name);
