@@ -73,8 +73,8 @@ export class StepSecond {
   /** A view's buckets: its histograms are theirs merged, built when first read and let go by Series.compact. */
   private parts?: readonly StepSecond[];
   /**
-   * Percentiles read so far (ms, by kind and percentile) of a bucket that no sample changes any more (frozen, or a
-   * view): a judgement made again and again over a long run reads them without decoding a histogram.
+   * The usual percentiles (ms; latency's, then service time's; NaN until read) of a bucket that no sample changes
+   * any more (frozen, or a view): a judgement made again and again over a long run reads them without decoding.
    */
   private memo?: Float64Array;
   /**
