@@ -398,6 +398,15 @@ class UserStates {
   }
 }
 
+/** Merges the buckets of `keys` in one second (`sec`, if it has any) into `out`. */
+function mergeInto(out: StepSecond, sec: Map<string, StepSecond> | undefined, keys: readonly string[]): void {
+  if (!sec) return;
+  for (const k of keys) {
+    const b = sec.get(k);
+    if (b) out.merge(b);
+  }
+}
+
 /** What `merged` gives for a second where no bucket matches: read only, like all it gives. */
 const NO_ATTEMPTS = new StepSecond();
 
@@ -685,22 +694,10 @@ export class Series {
     const { keys, name } = this.chosen(filter);
     let c = this.coldTotals.get(name);
     if (!c) this.coldTotals.set(name, (c = { upTo: 0, keys: new Set(keys), sum: new StepSecond() }));
-    for (; c.upTo < this.coldBelow; c.upTo++) {
-      const sec = this.seconds.get(c.upTo);
-      if (sec) for (const k of keys) {
-        const b = sec.get(k);
-        if (b) c.sum.merge(b);
-      }
-    }
+    for (; c.upTo < this.coldBelow; c.upTo++) mergeInto(c.sum, this.seconds.get(c.upTo), keys);
     const out = new StepSecond();
     out.merge(c.sum);
-    for (const [second, sec] of this.seconds) {
-      if (second < this.coldBelow) continue;
-      for (const k of keys) {
-        const b = sec.get(k);
-        if (b) out.merge(b);
-      }
-    }
+    for (const [second, sec] of this.seconds) if (second >= this.coldBelow) mergeInto(out, sec, keys);
     return out;
   }
 
@@ -742,16 +739,8 @@ export class Series {
       for (const [sec, n] of Object.entries(newUsers ?? {})) s.newUsers.set(Number(sec), n);
       s.timeToJoin.add(hdr.decodeFromCompressedBase64(timeToJoin, 32, false));
     }
-    for (const [sec, m] of Object.entries(j.seconds)) {
-      const second = Number(sec);
-      let byKey = s.seconds.get(second);
-      if (!byKey) s.seconds.set(second, (byKey = new Map()));
-      for (const [k, b] of Object.entries(m)) {
-        const had = byKey.get(k);
-        if (had) had.merge(StepSecond.fromJSON(b));
-        else byKey.set(k, StepSecond.fromJSON(b));
-      }
-    }
+    // Each second's buckets as they were written, still encoded.
+    for (const [sec, m] of Object.entries(j.seconds)) s.seconds.set(Number(sec), new Map(Object.entries(m).map(([k, b]) => [k, StepSecond.fromJSON(b)])));
     // A finished run's seconds are all cold: read, they are decoded once and kept in the views and totals.
     s.newest = s.lastSecond;
     s.coldBelow = s.newest + 1;
