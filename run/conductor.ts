@@ -26,7 +26,8 @@ import { InProcessGenerator, prepareForLoad, sourcePorts, type Finished, type Ge
 import { catchJourneyErrors, HealthMonitor } from '../users/health.js';
 import { Recorder } from '../users/recorder.js';
 import type { DispatchStats } from '../users/scheduler.js';
-import { epochNow, WorkerGenerator } from '../users/workers.js';
+import { WorkerGenerator } from '../users/workers.js';
+import { epochNow } from '../lib/clock.js';
 import { columnsOf, shownWatch, WATCH_FORMS, watchProblem, type WatchSpec } from '../watch/sources.js';
 import { REMOTE_WRITE, Watcher } from '../watch/watcher.js';
 

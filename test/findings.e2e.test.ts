@@ -90,7 +90,8 @@ describe('a server that dies at a set number of connections', () => {
       expect(down.backSecond).toBeNull();
       within(down.heldBefore, 150, 0.1);
       expect(down.how).toContain('connection refused');
-      expect(r.summary.headline).toMatch(/^The target went down at \d\d:\d\d:\d\d with \d+ participants holding: .*did not come back/);
+      // On a busy machine a second of the generator's own may come first; the outage is told either way.
+      expect(r.summary.headline).toMatch(/^(The generator was the bottleneck in \d+ s \([^)]*\); there only what the target answered counts, not its timeouts or latency\. )?The target went down at \d\d:\d\d:\d\d with \d+ participants holding: .*did not come back/);
     } finally {
       await server.close();
     }

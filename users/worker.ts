@@ -10,7 +10,8 @@ import { Engine, prepareForLoad, sourcePorts } from './engine.js';
 import { catchJourneyErrors, HealthMonitor } from './health.js';
 import { Recorder } from './recorder.js';
 import type { Share } from '../plan/shard.js';
-import { epochNow, type FromWorker, type ToWorker, type WorkerInit } from './workers.js';
+import { adoptClockAnchor, epochNow } from '../lib/clock.js';
+import { type FromWorker, type ToWorker, type WorkerInit } from './workers.js';
 
 const send = (m: FromWorker, cb?: () => void) => process.send!(m, undefined, undefined, cb);
 
@@ -58,6 +59,7 @@ async function serve(init: WorkerInit): Promise<void> {
 
   process.on('message', (m: ToWorker) => {
     if (m.type === 'go') {
+      adoptClockAnchor(m.clockAnchor);
       t0Epoch = m.t0Epoch;
       monitor.startClock(clock);
       // Seconds close on the parent's second boundaries: second t closes at (t + 1) s.

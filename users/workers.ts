@@ -17,10 +17,7 @@ import { PACKAGE_ROOT } from '../lib/version.js';
 import { FirstbellError } from '../lib/errors.js';
 import { maxOf } from '../lib/numbers.js';
 import { loadProcessSpawn } from '../plan/limits.js';
-
-/** Wall-clock milliseconds with sub-ms resolution, comparable across processes of one machine. */
-const ORIGIN = performance.timeOrigin;
-export const epochNow = (): number => ORIGIN + performance.now();
+import { clockAnchor } from '../lib/clock.js';
 
 export interface WorkerInit {
   type: 'init';
@@ -42,7 +39,8 @@ export interface WorkerInit {
 }
 
 /** Parent to worker. */
-export type ToWorker = WorkerInit | { type: 'go'; t0Epoch: number } | { type: 'stop'; reason: string; t: number };
+/** `go`: t = 0 is `t0Epoch` on the parent's clock, whose anchor (lib/clock.ts) the worker takes. */
+export type ToWorker = WorkerInit | { type: 'go'; t0Epoch: number; clockAnchor: number } | { type: 'stop'; reason: string; t: number };
 
 export interface WorkerSecond {
   type: 'second';
@@ -168,9 +166,9 @@ export class WorkerPool {
     return this.children.map((c) => c.pid);
   }
 
-  /** Starts every worker's clock: t = 0 is `t0Epoch` (see epochNow). */
+  /** Starts every worker's clock: t = 0 is `t0Epoch` on this process's clock, which the workers then read alike (lib/clock.ts). */
   go(t0Epoch: number): void {
-    for (const c of this.children) c.send({ type: 'go', t0Epoch } satisfies ToWorker);
+    for (const c of this.children) c.send({ type: 'go', t0Epoch, clockAnchor: clockAnchor() } satisfies ToWorker);
   }
 
   /**
