@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { parse } from 'csv-parse';
 import { findScenario } from '../scenarios/index.js';
 import { LAYERS, resolveScenario, type Layer, type Scenario } from '../scenarios/model.js';
-import { healthLine, LATE_MS, sampleLine, type HealthSecond } from '../run-folder/run-folder.js';
+import { healthLine, LATE_MS, type HealthSecond } from '../run-folder/run-folder.js';
 import { arrivalsPerSecond, type Schedule } from '../plan/schedule.js';
 import { RunFolderWriter, runInfoOf } from '../run-folder/writer.js';
 import { isHoldEvent, OUTCOMES, type Outcome, type Sample } from '../api/sample.js';
@@ -265,7 +265,7 @@ export async function importK6(files: string[], outDir: string, runId?: string, 
   const id = runId ?? `${new Date(firstTimeMs).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-${scenario.name}-k6`;
   const folder = new RunFolderWriter(outDir, id);
   const { dir } = folder;
-  for (const s of samples) folder.samples.write(sampleLine(s));
+  for (const s of samples) folder.samples.sample(s);
   const starts = startHealth(samples, schedule);
   for (const h of starts) folder.health.write(healthLine(h));
   folder.close();

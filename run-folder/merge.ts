@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  addProcessHealth, countsByMessage, FILES, healthLine, loadSeries, readBrowserHealth, readHealth, readRunInfo, readSamples, readWatch, RunFolderError, runSpanMs, sampleLine,
+  addProcessHealth, countsByMessage, FILES, healthLine, loadSeries, readBrowserHealth, readHealth, readRunInfo, readSamples, readWatch, RunFolderError, runSpanMs,
   type HealthSecond, type MergedShard, type MergedShards, type RunInfo, type ShardInfo, type WatchedSource,
 } from './run-folder.js';
 import { browserHealthLine, type BrowserSecond } from './records.js';
@@ -109,7 +109,7 @@ export async function mergeShards(dirs: string[], outDir: string, o: { signal?: 
       const span = runSpanMs(m.run);
       const users = new Set<number>();
       for await (const s of readSamples(m.dir, { spanMs: span, signal: o.signal })) {
-        samples.write(sampleLine(s));
+        samples.sample(s);
         users.add(s.user);
       }
       const own = await loadSeries(m.dir, m.run, { signal: o.signal });

@@ -236,6 +236,7 @@ export const HEALTH_HEADER = 'second,loop_lag_p99_ms,loop_lag_max_ms,cpu_pct,sen
 /** A time in ms to 0.1 ms ("1234.5", or "1234" when whole): cheaper than toFixed on the hot path. */
 const ms1 = (x: number) => Math.round(x * 10) / 10;
 
+/** A sample's line of samples.csv as text; a run writes the same bytes with CsvBytes, without making the string. */
 export function sampleLine(s: Sample): string {
   return `${ms1(s.intendedMs)},${ms1(s.startMs)},${ms1(s.endMs)},${s.user},${s.layer},${s.step},${s.outcome},${s.status},${s.entry ?? 0}`;
 }

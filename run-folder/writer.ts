@@ -9,6 +9,11 @@ import { FirstbellError } from '../lib/errors.js';
 import { VERSION } from '../lib/version.js';
 import { BROWSER_HEALTH_HEADER, MEDIA_HEADER } from './records.js';
 import { FILES, HEALTH_HEADER, SAMPLE_HEADER, type RunInfo, type RunStatus } from './run-folder.js';
+import { CsvBytes } from './csv-bytes.js';
+import type { Sample } from '../api/sample.js';
+
+/** Bytes gathered past which a file is written at once, before its timer. */
+const FLUSH_BYTES = 256 * 1024;
 
 /** A file system error in words: "no space left on device (ENOSPC)". */
 export function fsErrorText(e: unknown): string {
@@ -66,11 +71,11 @@ export function writeFileReserved(path: string, data: string): void {
 /**
  * Appends lines to a file in batches with synchronous writes, so a crash loses at most one batch interval.
  * A failed write (disk full, file gone) is kept in `error` for the run to act on, never thrown from a timer.
+ * Lines are gathered as bytes (see CsvBytes): a sample written here leaves no string behind.
  */
 export class LineSink {
   private fd: number;
-  private buf: string[] = [];
-  private bytes = 0;
+  private out = new CsvBytes();
   private timer: NodeJS.Timeout;
   error?: Error;
 
@@ -80,28 +85,35 @@ export class LineSink {
     } catch (e) {
       throw new WriteError(path, e);
     }
-    if (header) this.buf.push(header);
+    if (header) this.out.line(header);
     this.flush();
     this.timer = setInterval(() => this.flush(), flushMs);
     this.timer.unref();
   }
 
+  /** A line (or several, joined by newlines), without its last newline. */
   write(line: string): void {
     if (this.error) return;
-    this.buf.push(line);
-    this.bytes += line.length;
-    if (this.bytes > 256 * 1024) this.flush();
+    this.out.line(line);
+    if (this.out.length > FLUSH_BYTES) this.flush();
+  }
+
+  /** A sample's samples.csv line. */
+  sample(s: Sample): void {
+    if (this.error) return;
+    this.out.sample(s);
+    if (this.out.length > FLUSH_BYTES) this.flush();
   }
 
   flush(): void {
-    if (this.buf.length === 0 || this.fd < 0 || this.error) return;
+    if (this.out.length === 0 || this.fd < 0 || this.error) return;
     try {
-      writeSync(this.fd, this.buf.join('\n') + '\n');
+      const bytes = this.out.bytes();
+      for (let at = 0; at < bytes.length; ) at += writeSync(this.fd, bytes, at, bytes.length - at);
     } catch (e) {
       this.error = new WriteError(this.path, e);
     }
-    this.buf = [];
-    this.bytes = 0;
+    this.out.clear();
   }
 
   close(): void {

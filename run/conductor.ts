@@ -186,7 +186,7 @@ class Run {
     this.folder = new RunFolderWriter(o.outDir, o.runId ?? defaultRunId(plan), { browsers: p.browsers !== undefined, browserHealth: p.browsers?.pid() !== undefined });
     this.info = this.runInfo();
     this.folder.info(this.info);
-    this.recorder = new Recorder(new Series(p.steps, plan.scenario.joinWithinMs), (line) => this.folder.samples.write(line));
+    this.recorder = new Recorder(new Series(p.steps, plan.scenario.joinWithinMs), this.folder.samples);
   }
 
   /** Stage 1: everything that must be up before the clock starts; what cannot run is refused first, and nothing is left running when it fails. */

@@ -22,7 +22,7 @@ export async function calibrate(target: Platform, scenario: ResolvedScenario, o:
   const spanMs = (n / perSec) * 1000;
   const schedule = evenSchedule(n, spanMs);
   let begun = 0;
-  const recorder = new Recorder(new Series(target.decls, scenario.joinWithinMs), () => undefined);
+  const recorder = new Recorder(new Series(target.decls, scenario.joinWithinMs));
   const monitor = new HealthMonitor(100);
   const t0 = performance.now();
   const engine = new Engine({

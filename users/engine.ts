@@ -67,7 +67,7 @@ async function warmJourneys(o: WarmUpOptions): Promise<void> {
   const spanMs = (800 * n) / 4_000;
   const schedule = evenSchedule(n, spanMs);
   // The same work per sample as a run does, into scratch figures.
-  const recorder = new Recorder(new Series(o.target.decls, o.scenario.joinWithinMs), () => undefined);
+  const recorder = new Recorder(new Series(o.target.decls, o.scenario.joinWithinMs));
   const monitor = new HealthMonitor(100);
   const t0 = performance.now();
   const engine = new Engine({

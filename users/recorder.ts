@@ -1,21 +1,35 @@
 // The one fan-out of a sample: into the run's series, its samples.csv line, and the live figures of the progress line.
 import * as hdr from 'hdr-histogram-js';
 import { isHoldEvent, type Sample } from '../api/sample.js';
-import { sampleLine } from '../run-folder/run-folder.js';
+import { CsvBytes } from '../run-folder/csv-bytes.js';
 import type { Series } from '../run-folder/series.js';
 import { LAYERS, type Layer } from '../scenarios/model.js';
+
+/** Where a process's samples.csv lines go: a run folder's file, or the bytes a worker sends on. */
+export interface SampleLines {
+  sample(s: Sample): void;
+}
+
+/** Lines written to be thrown away (a warm-up, a calibration): the same work per sample as a run's. */
+class ScratchLines implements SampleLines {
+  private bytes = new CsvBytes();
+  sample(s: Sample): void {
+    this.bytes.sample(s);
+    if (this.bytes.length > 32 * 1024) this.bytes.clear();
+  }
+}
 
 /** Every sample of a process goes through here once. */
 export class Recorder {
   readonly live = new LiveLayers();
 
-  /** `line` receives each sample's samples.csv line. */
-  constructor(readonly series: Series, private line: (line: string) => void) {}
+  /** `lines` receives each sample's samples.csv line; without it, the lines are written and thrown away. */
+  constructor(readonly series: Series, private lines: SampleLines = new ScratchLines()) {}
 
   readonly add = (s: Sample): void => {
     this.series.add(s);
     this.live.add(s);
-    this.line(sampleLine(s));
+    this.lines.sample(s);
   };
 }
 

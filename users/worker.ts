@@ -9,6 +9,7 @@ import { Series } from '../run-folder/series.js';
 import { Engine, prepareForLoad, sourcePorts } from './engine.js';
 import { catchJourneyErrors, HealthMonitor } from './health.js';
 import { Recorder } from './recorder.js';
+import { CsvBytes } from '../run-folder/csv-bytes.js';
 import type { Share } from '../plan/shard.js';
 import { adoptClockAnchor, epochNow } from '../lib/clock.js';
 import { type FromWorker, type ToWorker, type WorkerInit } from './workers.js';
@@ -33,15 +34,16 @@ async function serve(init: WorkerInit): Promise<void> {
   const monitor = new HealthMonitor(init.lateThresholdMs);
   // One participant's code throwing outside its steps must not end this process's share of the run.
   catchJourneyErrors(monitor);
-  let lines: string[] = [];
+  // Samples' lines as bytes until they are sent, at most every 200 ms or 128 KB.
+  const lines = new CsvBytes();
   const flush = () => {
-    if (lines.length === 0) return;
-    send({ type: 'samples', lines: lines.join('\n') });
-    lines = [];
+    if (lines.length > 0) send({ type: 'samples', lines: lines.takeText() });
   };
-  const recorder = new Recorder(new Series(target.decls, init.scenario.joinWithinMs), (line) => {
-    lines.push(line);
-    if (lines.length >= 2_000) flush();
+  const recorder = new Recorder(new Series(target.decls, init.scenario.joinWithinMs), {
+    sample: (s) => {
+      lines.sample(s);
+      if (lines.length >= 128 * 1024) flush();
+    },
   });
   let t0Epoch = 0;
   const clock = () => epochNow() - t0Epoch;
