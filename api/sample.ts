@@ -30,7 +30,10 @@ export interface Sample {
   /** When it ended, in ms from the run start. */
   endMs: number;
   outcome: Outcome;
-  /** HTTP status when there was an answer, else 0. */
+  /**
+   * HTTP status where one is known: the answer that failed an `http` attempt, or a k6 request's answer; else 0. A
+   * step of a journey that succeeds records 0: it may have made several requests.
+   */
   status: number;
   /** With script_error: what the journey's code threw (kept in the series, not in samples.csv); with generator: the system's error code. */
   error?: string;

@@ -109,7 +109,11 @@ export class LineSink {
     if (this.out.length === 0 || this.fd < 0 || this.error) return;
     try {
       const bytes = this.out.bytes();
-      for (let at = 0; at < bytes.length; ) at += writeSync(this.fd, bytes, at, bytes.length - at);
+      for (let at = 0; at < bytes.length; ) {
+        const n = writeSync(this.fd, bytes, at, bytes.length - at);
+        if (n <= 0) throw new Error('the file took no bytes');
+        at += n;
+      }
     } catch (e) {
       this.error = new WriteError(this.path, e);
     }
