@@ -38,8 +38,7 @@ export interface WorkerInit {
   maxAnswerBytes: number;
 }
 
-/** Parent to worker. */
-/** `go`: t = 0 is `t0Epoch` on the parent's clock, whose anchor (lib/clock.ts) the worker takes. */
+/** Parent to worker. `go`: t = 0 is `t0Epoch` on the parent's clock, whose anchor (lib/clock.ts) the worker takes. */
 export type ToWorker = WorkerInit | { type: 'go'; t0Epoch: number; clockAnchor: number } | { type: 'stop'; reason: string; t: number };
 
 export interface WorkerSecond {
