@@ -16,6 +16,7 @@ import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSink } from './sink.mjs';
+import { median, medianInterval } from './stats.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -205,12 +206,6 @@ function loadWindow(samples) {
   return { requests: b.requests - a.requests, cpuS: b.cpu - a.cpu, wallS: b.t - a.t };
 }
 
-const median = (xs) => {
-  const v = xs.filter((x) => Number.isFinite(x)).sort((p, q) => p - q);
-  if (!v.length) return NaN;
-  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-};
-
 function firstbellLoad(name, spec) {
   return ['node', [join(here, 'firstbell-load.mjs'), JSON.stringify({ name, out: join(WORK, 'runs'), ...spec })]];
 }
@@ -332,7 +327,8 @@ async function arrivals(sink) {
 /**
  * The live page's cost: 5,000 new-connection arrivals a second for 10 s without the live page and with it and one
  * page open in Chromium; and 10,000 a second with it. The generator's CPU is the load process's tree less the live
- * page's process, which reports its own; the page's Chromium is measured apart.
+ * page's process, which reports its own; the page's Chromium is measured apart. Then the run that the goal is judged
+ * from, the page stopped and let go in blocks within it (liveToggled).
  */
 async function live(sink) {
   const out = {};
@@ -635,25 +631,12 @@ const pct = (x) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)} %` : '—');
 const pctChange = (x, base) => (Number.isFinite(x) && Number.isFinite(base) && base > 0 ? `${x >= base ? "+" : "−"}${(Math.abs(x / base - 1) * 100).toFixed(1)} %` : "—");
 const med = (rounds, path) => median(rounds.map((r) => path.split('.').reduce((o, k) => o?.[k], r)));
 
-const signedPct = (x) => (Number.isFinite(x) ? `${x >= 0 ? '+' : '−'}${(Math.abs(x) * 100).toFixed(1)} %` : '—');
-/**
- * A 95 % interval of a median from its sorted values, by their ranks (the sign test's: no assumption on how the values
- * spread, and one block that the machine slowed moves it by one rank only); undefined for fewer than 6 values.
- */
-function medianInterval(sorted) {
-  const n = sorted.length;
-  // The binomial's lower tail with p = 1/2: the lowest rank k with P(X < k) ≤ 2.5 % still inside.
-  let tail = 0;
-  let k = 0;
-  let term = 0.5 ** n;
-  while (tail + term <= 0.025) {
-    tail += term;
-    k++;
-    term = (term * (n - k + 1)) / k;
-  }
-  return k >= 1 ? [sorted[k - 1], sorted[n - k]] : undefined;
-}
-
+/** A change as a signed percentage to one decimal; one that rounds to nothing has no sign. */
+const signedPct = (x) => {
+  if (!Number.isFinite(x)) return '—';
+  const shown = (Math.abs(x) * 100).toFixed(1);
+  return `${shown === '0.0' ? '' : x > 0 ? '+' : '−'}${shown} %`;
+};
 /**
  * The live page's cost from the toggled runs: each on-off-off-on group of blocks gives the generator's CPU a second
  * with the page running against stopped, less 1; their median over all rounds' groups, with its 95 % interval; and
