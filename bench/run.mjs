@@ -431,6 +431,19 @@ async function liveToggled(sink, browser) {
   return { rate, runS: TOGGLE_RUN_S, fromS: TOGGLE_FROM_S, blockMs: TOGGLE_BLOCK_MS, onScheduleShare: r.onScheduleShare, lagP99Ms: r.lagP99Ms, ok: r.ok, blocks };
 }
 
+/** The processes the toggled run has stopped now: let go again if the benchmark is interrupted meanwhile. */
+let stopped = [];
+
+function letGo(sig, pids) {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
 /** Opens the page, waits for its second TOGGLE_FROM_S, then runs TOGGLE_ORDER: the blocks' CPU, generator's and page's. */
 async function toggleLive(browser, url, loadPid) {
   const page = await browser.newPage();
@@ -458,13 +471,9 @@ async function toggleLive(browser, url, loadPid) {
     return { generator: sum(treePids(loadPid, procs)) - live, live, chromium: sum(treePids(chromePid, procs)) };
   };
   const signal = (sig) => {
-    for (const pid of [...treePids(livePid), ...treePids(chromePid)]) {
-      try {
-        process.kill(pid, sig);
-      } catch {
-        // gone meanwhile
-      }
-    }
+    const pids = [...treePids(livePid), ...treePids(chromePid)];
+    stopped = sig === 'SIGSTOP' ? pids : [];
+    letGo(sig, pids);
   };
   const blocks = [];
   try {
@@ -840,6 +849,8 @@ rmSync(WORK, { recursive: true, force: true });
 mkdirSync(WORK, { recursive: true });
 const sink = await startSink({ port: PORT, wsPort: WS_PORT, wsProcesses: 8 });
 const stop = async () => {
+  // A page and its process stopped by the toggled run would stay stopped, deaf to their own ends, after this exits.
+  letGo('SIGCONT', stopped);
   await sink.stop();
   process.exit(130);
 };
