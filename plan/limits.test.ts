@@ -75,4 +75,10 @@ describe('a worker process that sends load', () => {
     expect(loadProcessSpawn(['--max-semi-space-size=16'], {}).execArgv).toEqual(['--max-semi-space-size=16']);
     expect(loadProcessSpawn([], { NODE_OPTIONS: '--require x --max-semi-space-size=8', MALLOC_ARENA_MAX: '4' })).toEqual({ execArgv: [], env: { NODE_OPTIONS: '--require x --max-semi-space-size=8', MALLOC_ARENA_MAX: '4' } });
   });
+
+  it("keeps V8's own young generation where participants hold nothing", () => {
+    const d = loadProcessSpawn(['--max-old-space-size=512'], { PATH: '/bin' }, false);
+    expect(d.execArgv).toEqual(['--max-old-space-size=512']);
+    expect(d.env).toEqual({ PATH: '/bin', MALLOC_ARENA_MAX: '2' });
+  });
 });

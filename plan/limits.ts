@@ -197,25 +197,26 @@ export function tuneHeapForLoad(): void {
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
 }
 
-/** A semi-space of V8's young generation in a process that sends load, MB (V8's own default grows it to 16). */
+/** A semi-space of V8's young generation in a process whose participants hold, MB (V8's own default grows it to 16). */
 export const LOAD_SEMI_SPACE_MB = 4;
 /** glibc's malloc arenas in a process that sends load (its default: eight a core). */
 export const LOAD_MALLOC_ARENAS = 2;
 
 /**
- * How a worker process that sends load is started: its young generation and its malloc arenas kept small. A worker
- * holding thousands of participants keeps whatever its young generation grew to during the arrivals (V8 grows each
- * semi-space to 16 MB under a high allocation rate and gives it back only when the rate is low, which heartbeats
- * never let it be), and each of its threads' malloc arenas keeps the memory it once had. With 4 MB semi-spaces
- * and two arenas a worker holding 12,500 participants took about a quarter less memory; scavenges come more often
- * but each copies no more (what survives one is the participants under way), and the CPU of new-connection
- * arrivals did not change measurably. A setting given in NODE_OPTIONS, the process's own flags or the
- * environment is kept.
+ * How a worker process that sends load is started: its malloc arenas kept small, and its young generation too where
+ * its participants hold connections. A worker holding thousands of participants keeps whatever its young generation
+ * grew to during the arrivals (V8 grows each semi-space to 16 MB under a high allocation rate and gives it back only
+ * when the rate is low, which heartbeats never let it be), and each of its threads' malloc arenas keeps the memory it
+ * once had. With 4 MB semi-spaces and two arenas a worker holding 12,500 participants took about a quarter less
+ * memory. Where participants hold nothing (`holds` false: each leaves once its journey ends), a small young
+ * generation only costs CPU: it is scavenged four times as often and promotes what a larger one would have let die,
+ * and new-connection arrivals took about a tenth more CPU each with it; such workers keep V8's own. A setting given
+ * in NODE_OPTIONS, the process's own flags or the environment is kept.
  */
-export function loadProcessSpawn(execArgv: readonly string[], env: NodeJS.ProcessEnv): { execArgv: string[]; env: NodeJS.ProcessEnv } {
+export function loadProcessSpawn(execArgv: readonly string[], env: NodeJS.ProcessEnv, holds = true): { execArgv: string[]; env: NodeJS.ProcessEnv } {
   const given = [...execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) => /^--max[-_]semi[-_]space[-_]size\b/.test(a));
   return {
-    execArgv: given ? [...execArgv] : [...execArgv, `--max-semi-space-size=${LOAD_SEMI_SPACE_MB}`],
+    execArgv: given || !holds ? [...execArgv] : [...execArgv, `--max-semi-space-size=${LOAD_SEMI_SPACE_MB}`],
     env: env.MALLOC_ARENA_MAX ? env : { ...env, MALLOC_ARENA_MAX: String(LOAD_MALLOC_ARENAS) },
   };
 }

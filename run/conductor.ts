@@ -504,7 +504,7 @@ async function startGenerator(plan: Plan, o: Settings, g: { origin: string; maxA
     maxActive: Math.ceil(maxActive / layout.workers), lateThresholdMs, localAddresses: layout.localAddresses,
     allowedHosts: allowedHosts(o), maxAnswerBytes: g.net.maxAnswerBytes,
   }));
-  return WorkerGenerator.start(inits, clock, o.journeyHeapMb);
+  return WorkerGenerator.start(inits, clock, o.journeyHeapMb, o.target.holds);
 }
 
 /**

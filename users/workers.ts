@@ -102,12 +102,16 @@ export class WorkerPool {
 
   private constructor(private h: WorkerHandlers) {}
 
-  /** Starts `inits.length` workers, each with a heap of at most `heapMb`, and resolves once each has built its schedule and target. */
-  static async start(inits: WorkerInit[], h: WorkerHandlers, heapMb = defaultHeapMb(inits.length), timeoutMs = 30_000): Promise<WorkerPool> {
+  /**
+   * Starts `inits.length` workers, each with a heap of at most `heapMb`, and resolves once each has built its schedule
+   * and target. `holds`: whether the journey's participants hold connections (the workers' young generation is sized
+   * by it, plan/limits.ts).
+   */
+  static async start(inits: WorkerInit[], h: WorkerHandlers, heapMb = defaultHeapMb(inits.length), timeoutMs = 30_000, holds = true): Promise<WorkerPool> {
     const pool = new WorkerPool(h);
     const entry = workerEntry();
     const ready = inits.map((init, k) => {
-      const spawnAs = loadProcessSpawn([...process.execArgv, `--max-old-space-size=${heapMb}`], process.env);
+      const spawnAs = loadProcessSpawn([...process.execArgv, `--max-old-space-size=${heapMb}`], process.env, holds);
       const child = fork(entry, [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], serialization: 'json', ...spawnAs });
       adoptChild('worker', child);
       // What the worker writes to stderr (a journey's console.error) goes on to the run's, but for V8's report of a full heap.
@@ -235,8 +239,11 @@ export class WorkerGenerator implements Generator {
 
   private constructor() {}
 
-  /** Starts the workers, each with its share of the plan and a heap of at most `heapMb`; resolves once all are ready. */
-  static async start(inits: WorkerInit[], clock: () => number, heapMb?: number): Promise<WorkerGenerator> {
+  /**
+   * Starts the workers, each with its share of the plan and a heap of at most `heapMb`; resolves once all are ready.
+   * `holds`: whether the journey's participants hold connections.
+   */
+  static async start(inits: WorkerInit[], clock: () => number, heapMb?: number, holds = true): Promise<WorkerGenerator> {
     const g = new WorkerGenerator();
     g.clock = clock;
     g.pool = await WorkerPool.start(inits, {
@@ -249,7 +256,7 @@ export class WorkerGenerator implements Generator {
       },
       onSamples: (lines) => g.samples.push(lines),
       onLost: (_k, why) => (g.lost ??= why),
-    }, heapMb);
+    }, heapMb, undefined, holds);
     return g;
   }
 
