@@ -7,8 +7,8 @@
 //   (--merge keeps the other experiments' figures from an earlier run of the same rounds)
 //   node bench/run.mjs --report-only bench/results/<run>.json     (RESULTS.md again from recorded figures)
 //
-// Every tool's CPU is read from /proc for its whole process tree while the sink's request counter moves
-// (start-up and shut-down left out alike); memory is the tree's resident set; held connections are counted
+// Every tool's CPU is read from /proc for its whole process tree while the sink's request counter moves with its
+// load (start-up and shut-down left out alike; a tool's few requests before its load do not open the window); memory is the tree's resident set; held connections are counted
 // with ss on the WebSocket sink's port. Loopback only.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,6 +35,8 @@ const URL_ = `http://127.0.0.1:${PORT}`;
 const WORK = join(here, '.work');
 const PAGE = 4096;
 const TICK = 200;
+/** Requests between two readings (250 a second) that open a tool's load window: more than its checks before its load, fewer than any load here. */
+const LOAD_RISE = 50;
 
 function need() {
   const missing = [];
@@ -190,20 +192,25 @@ async function runTool(sink, name, cmd, argv, { env = {}, countHeld = false, tim
   return { name, code, stdout, stderr, samples, wallS: (Date.now() - started) / 1000 };
 }
 
-/** The load window: from the last sample before the sink's counter moved to the first after it stopped. */
+/**
+ * The load window: from the last sample before the sink's counter began to climb to the first after it stopped.
+ * A tool's own requests before its load are not its load: firstbell's one request to the target's origin from its
+ * main process and from each worker, before the workers warm up. The window opens at the first rise of more than
+ * LOAD_RISE between two readings, so that start-up is left out for every tool alike; what the tree spent before it
+ * (start-up, warm-up) is `beforeCpuS`.
+ */
 function loadWindow(samples) {
   let first = -1;
   let last = -1;
   for (let i = 1; i < samples.length; i++) {
-    if (samples[i].requests > samples[i - 1].requests) {
-      if (first < 0) first = i - 1;
-      last = i;
-    }
+    const up = samples[i].requests - samples[i - 1].requests;
+    if (first < 0 && up > LOAD_RISE) first = i - 1;
+    if (first >= 0 && up > 0) last = i;
   }
   if (first < 0) return undefined;
   const a = samples[first];
   const b = samples[last];
-  return { requests: b.requests - a.requests, cpuS: b.cpu - a.cpu, wallS: b.t - a.t };
+  return { requests: b.requests - a.requests, cpuS: b.cpu - a.cpu, wallS: b.t - a.t, beforeCpuS: a.cpu, window: 'load' };
 }
 
 function firstbellLoad(name, spec) {
@@ -298,19 +305,19 @@ async function arrivals(sink) {
     out[`firstbell${rate}`] = {
       asked: rate * 10, sent: r.run.generator.arrivalsSent, late: r.run.generator.late, dropped: r.run.generator.dropped,
       onScheduleShare: r.onScheduleShare, lagP50Ms: r.lagP50Ms, lagP99Ms: r.lagP99Ms, lagMaxMs: r.lagMaxMs,
-      loadBefore, ok: r.ok, failed: r.failed, okPerSec: r.ok / 10, workers: info.workers, localAddresses: info.localAddresses, cpuS: w?.cpuS, wallS: w?.wallS,
+      loadBefore, ok: r.ok, failed: r.failed, okPerSec: r.ok / 10, workers: info.workers, localAddresses: info.localAddresses, cpuS: w?.cpuS, wallS: w?.wallS, beforeCpuS: w?.beforeCpuS, window: w?.window,
       okPerCpuS: w ? r.ok / w.cpuS : NaN,
     };
   }
   // The kernel's own cost of a new connection per request, as near as a tool gets: wrk with `Connection: close`.
   const wrk = await runTool(sink, 'wrk Connection: close', '/usr/bin/wrk', ['-t1', '-c64', '-d10s', '-H', 'Connection: close', `${URL_}/`]);
   const ww = loadWindow(wrk.samples);
-  out.wrkClose = { requests: ww?.requests, cpuS: ww?.cpuS, wallS: ww?.wallS, reqPerCpuS: ww ? ww.requests / ww.cpuS : NaN };
+  out.wrkClose = { requests: ww?.requests, cpuS: ww?.cpuS, wallS: ww?.wallS, beforeCpuS: ww?.beforeCpuS, window: ww?.window, reqPerCpuS: ww ? ww.requests / ww.cpuS : NaN };
   // Node's own floor: node:net alone, the same arrivals, nothing recorded.
   const floor = await runTool(sink, 'node:net alone 5000/s', process.execPath, [join(here, 'node-floor.mjs'), `${URL_}/`, '5000', '10']);
   const fw = loadWindow(floor.samples);
   const fr = JSON.parse(floor.stdout.trim().split('\n').at(-1) || '{}');
-  out.nodeFloor5000 = { asked: 50_000, sent: fr.sent, ok: fr.answered, cpuS: fw?.cpuS, wallS: fw?.wallS, okPerCpuS: fw ? fr.answered / fw.cpuS : NaN };
+  out.nodeFloor5000 = { asked: 50_000, sent: fr.sent, ok: fr.answered, cpuS: fw?.cpuS, wallS: fw?.wallS, beforeCpuS: fw?.beforeCpuS, window: fw?.window, okPerCpuS: fw ? fr.answered / fw.cpuS : NaN };
   const yml = artilleryYaml('arrivals.yml', `config:\n  target: ${URL_}\n  phases:\n    - duration: 10\n      arrivalRate: 5000\nscenarios:\n  - flow:\n      - get:\n          url: /\n`);
   const art = await runTool(sink, 'artillery 5000/s', bin('artillery'), ['run', '-q', '-o', join(WORK, 'arrivals.json'), yml]);
   const rep = artilleryReport(join(WORK, 'arrivals.json'));
@@ -318,7 +325,7 @@ async function arrivals(sink) {
   out.artillery5000 = {
     asked: 50_000, sent: rep.counters['vusers.created'] ?? 0, ok: rep.counters['http.codes.200'] ?? 0,
     failed: rep.counters['vusers.failed'] ?? 0, spanS: rep.spanS, createdPerSec: (rep.counters['vusers.created'] ?? 0) / Math.max(10, rep.spanS),
-    okPerSec: (rep.counters['http.codes.200'] ?? 0) / Math.max(10, rep.spanS), cpuS: w?.cpuS, wallS: w?.wallS, okPerCpuS: w ? (rep.counters['http.codes.200'] ?? 0) / w.cpuS : NaN,
+    okPerSec: (rep.counters['http.codes.200'] ?? 0) / Math.max(10, rep.spanS), cpuS: w?.cpuS, wallS: w?.wallS, beforeCpuS: w?.beforeCpuS, window: w?.window, okPerCpuS: w ? (rep.counters['http.codes.200'] ?? 0) / w.cpuS : NaN,
     errors: Object.fromEntries(Object.entries(rep.counters).filter(([k]) => k.startsWith('errors.'))),
   };
   return out;
@@ -382,7 +389,7 @@ async function live(sink) {
       rmSync(info.dir, { recursive: true, force: true });
       out[key] = {
         rate, live: withLive, onScheduleShare: r.onScheduleShare, lagP99Ms: r.lagP99Ms, ok: r.ok, okPerSec: r.ok / 10,
-        treeCpuS: w?.cpuS, wallS: w?.wallS, generatorCpuS, liveCpuS: info.live ? info.live.cpuMs / 1000 : 0, liveUpdates: info.live?.updates ?? 0,
+        treeCpuS: w?.cpuS, wallS: w?.wallS, window: w?.window, generatorCpuS, liveCpuS: info.live ? info.live.cpuMs / 1000 : 0, liveUpdates: info.live?.updates ?? 0,
         liveUpdateMs: info.live?.updates ? info.live.ms / info.live.updates : NaN, pagesAtEnd: info.live?.pages ?? 0,
         pageSeconds: changes.length, pageMaxGapS: gaps.length ? Math.max(...gaps) : NaN, chromiumCpuS: withLive ? chromeCpuS : 0,
       };
@@ -525,7 +532,7 @@ async function cycles(sink) {
   out.firstbell = {
     asked: rate * seconds, sent: r.run.generator.arrivalsSent, late: r.run.generator.late, ok: r.ok, failed: r.failed,
     onScheduleShare: r.onScheduleShare, onScheduleShare100: r.onScheduleShare100, lagP99Ms: r.lagP99Ms,
-    stalledSeconds: summary.generator?.suspectSeconds?.length, verdict: summary.verdict, cpuS: w?.cpuS, wallS: w?.wallS,
+    stalledSeconds: summary.generator?.suspectSeconds?.length, verdict: summary.verdict, cpuS: w?.cpuS, wallS: w?.wallS, beforeCpuS: w?.beforeCpuS, window: w?.window,
     cpuSPer1000: w ? (w.cpuS * 1000) / Math.max(1, r.ok) : NaN, workers: r.run.generator.workers,
   };
   rmSync(runs, { recursive: true, force: true });
@@ -536,7 +543,7 @@ async function cycles(sink) {
   const done = rep.counters['vusers.completed'] ?? 0;
   out.artillery = {
     asked: rate * seconds, sent: rep.counters['vusers.created'] ?? 0, ok: done, failed: rep.counters['vusers.failed'] ?? 0, spanS: rep.spanS,
-    createdPerSec: (rep.counters['vusers.created'] ?? 0) / Math.max(seconds, rep.spanS), cpuS: aw?.cpuS, wallS: aw?.wallS,
+    createdPerSec: (rep.counters['vusers.created'] ?? 0) / Math.max(seconds, rep.spanS), cpuS: aw?.cpuS, wallS: aw?.wallS, beforeCpuS: aw?.beforeCpuS, window: aw?.window,
     cpuSPer1000: aw ? (aw.cpuS * 1000) / Math.max(1, done) : NaN,
     errors: Object.fromEntries(Object.entries(rep.counters).filter(([k]) => k.startsWith('errors.'))),
   };
@@ -678,6 +685,9 @@ function toggleEffects(rounds) {
   return { effects, median: median(sorted), low, high, on: perSecond(sums.on), off: perSecond(sums.off) };
 }
 
+/** Each experiment's section, as RESULTS.md names it. */
+const SECTION = { keepalive: 'the keep-alive requests', arrivals: 'the open-model arrivals', cycles: 'the WebSocket cycles', live: 'the live page\'s runs' };
+
 function markdown(rounds, meta) {
   const L = [];
   const k = (tool, key) => med(rounds, `keepalive.${tool}.${key}`);
@@ -685,7 +695,11 @@ function markdown(rounds, meta) {
   const toggle = toggleEffects(rounds);
   L.push('# Benchmark results', '');
   L.push(`Made by \`node bench/run.mjs\` on ${meta.date}: ${meta.cpus} × ${meta.cpuModel}, ${meta.memGb} GB, Node ${meta.node}, ${rounds.length} round(s)${EXPERIMENTS.some((e) => rounds.some((r) => !r[e]) && rounds.some((r) => r[e])) ? ` (${EXPERIMENTS.filter((e) => rounds.some((r) => r[e])).map((e) => `${e} ${rounds.filter((r) => r[e]).length}`).join(', ')})` : ''}; every figure is the median over the rounds.${meta.merged ? ` Only ${meta.merged.only} ran in this run; the other experiments' figures are those of ${meta.merged.from}, made the same way.` : ''}`);
-  L.push('All tools ran one after another against the same nginx sink (`return 200`, 2 workers) and the WebSocket sink, on the same machine: the sink takes its share of the same cores. CPU is the whole process tree of each tool while the sink counted its requests; memory is its resident sets summed, and its pages counted once (see the held participants).', '');
+  L.push(`All tools ran one after another against the same nginx sink (\`return 200\`, 2 workers) and the WebSocket sink, on the same machine: the sink takes its share of the same cores. CPU is the whole process tree of each tool while the sink counted its load's requests: from the last reading before the counter first rose by more than ${LOAD_RISE} requests between two readings ${TICK} ms apart, so that a tool's start-up is left out (firstbell's one request to the target from each of its processes, before its workers warm up, does not open the window; what it spent before the load is its own column); memory is its resident sets summed, and its pages counted once (see the held participants).`, '');
+  // Figures recorded before that rule have no `window`: their window opened at the tool's first request.
+  const firstbellRun = { keepalive: 'firstbell', arrivals: 'firstbell5000', cycles: 'firstbell', live: 'on5000' };
+  const before = Object.entries(firstbellRun).filter(([e, run]) => rounds.some((r) => r[e]?.[run] && r[e][run].window !== 'load')).map(([e]) => SECTION[e]);
+  if (before.length) L.push(`The CPU-s of ${before.length > 1 ? `${before.slice(0, -1).join(', ')} and ${before.at(-1)}` : before[0]} were read before that rule: their window opened at a tool's first request, with firstbell's start-up and warm-up inside it.`, '');
   const goal = (ok) => (ok === undefined ? '—' : ok ? 'met' : 'not met');
   const G = [];
   if (rounds[0].keepalive) {
@@ -751,18 +765,18 @@ function markdown(rounds, meta) {
     for (const t of ['wrk', 'autocannon', 'artillery', 'firstbell']) {
       L.push(`| ${t} | ${f0(k(t, 'requests'))} | ${f1(k(t, 'cpuS'))} | ${f0(k(t, 'reqPerCpuS'))} | ${f0(k(t, 'requests') / k(t, 'wallS'))} | ${f2(k(t, 'reqPerCpuS') / k('autocannon', 'reqPerCpuS'))} | ${f1(k(t, 'reqPerCpuS') / k('artillery', 'reqPerCpuS'))} |`);
     }
-    L.push('', 'firstbell records every request as a sample (CSV on disk, HDR histograms per second); the others keep histograms only.', '');
+    L.push('', `firstbell records every request as a sample (CSV on disk, HDR histograms per second); the others keep histograms only.${Number.isFinite(k('firstbell', 'beforeCpuS')) ? ` Before its load, firstbell's start-up and warm-up took ${f1(k('firstbell', 'beforeCpuS'))} CPU-s (wrk ${f1(k('wrk', 'beforeCpuS'))}, autocannon ${f1(k('autocannon', 'beforeCpuS'))}, artillery ${f1(k('artillery', 'beforeCpuS'))}), outside the window.` : ''}`, '');
   }
   if (rounds[0].arrivals) {
     const a = (t, key) => med(rounds, `arrivals.${t}.${key}`);
     L.push('## Open-model arrivals, a new connection each (10 s)', '');
-    L.push('| tool | asked | sent | on schedule (≤ 10 ms) | start lag p99 | ok responses | ok/s | CPU-s |', '| --- | --- | --- | --- | --- | --- | --- | --- |');
+    L.push('| tool | asked | sent | on schedule (≤ 10 ms) | start lag p99 | ok responses | ok/s | CPU-s | CPU-s before the load |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const r of [5000, 10000]) {
-      L.push(`| firstbell ${r.toLocaleString('en-US')}/s | ${f0(a(`firstbell${r}`, 'asked'))} | ${f0(a(`firstbell${r}`, 'sent'))} | ${pct(a(`firstbell${r}`, 'onScheduleShare'))} | ${f1(a(`firstbell${r}`, 'lagP99Ms'))} ms | ${f0(a(`firstbell${r}`, 'ok'))} | ${f0(a(`firstbell${r}`, 'okPerSec'))} | ${f1(a(`firstbell${r}`, 'cpuS'))} |`);
+      L.push(`| firstbell ${r.toLocaleString('en-US')}/s | ${f0(a(`firstbell${r}`, 'asked'))} | ${f0(a(`firstbell${r}`, 'sent'))} | ${pct(a(`firstbell${r}`, 'onScheduleShare'))} | ${f1(a(`firstbell${r}`, 'lagP99Ms'))} ms | ${f0(a(`firstbell${r}`, 'ok'))} | ${f0(a(`firstbell${r}`, 'okPerSec'))} | ${f1(a(`firstbell${r}`, 'cpuS'))} | ${f1(a(`firstbell${r}`, 'beforeCpuS'))} |`);
     }
-    L.push(`| wrk, \`Connection: close\`, 64 connections | — | ${f0(a('wrkClose', 'requests'))} in 10 s | — | — | ${f0(a('wrkClose', 'requests'))} | ${f0(a('wrkClose', 'requests') / a('wrkClose', 'wallS'))} | ${f1(a('wrkClose', 'cpuS'))} |`);
-    if (rounds.some((r) => r.arrivals?.nodeFloor5000)) L.push(`| node:net alone 5,000/s (connect, GET, read, close; nothing recorded) | ${f0(a('nodeFloor5000', 'asked'))} | ${f0(a('nodeFloor5000', 'sent'))} | not measured | — | ${f0(a('nodeFloor5000', 'ok'))} | ${f0(a('nodeFloor5000', 'ok') / 10)} | ${f1(a('nodeFloor5000', 'cpuS'))} |`);
-    L.push(`| artillery 5,000/s | ${f0(a('artillery5000', 'asked'))} | ${f0(a('artillery5000', 'sent'))} created in ${f1(a('artillery5000', 'spanS'))} s | not measured by the tool | — | ${f0(a('artillery5000', 'ok'))} | ${f0(a('artillery5000', 'okPerSec'))} | ${f1(a('artillery5000', 'cpuS'))} |`);
+    L.push(`| wrk, \`Connection: close\`, 64 connections | — | ${f0(a('wrkClose', 'requests'))} in 10 s | — | — | ${f0(a('wrkClose', 'requests'))} | ${f0(a('wrkClose', 'requests') / a('wrkClose', 'wallS'))} | ${f1(a('wrkClose', 'cpuS'))} | ${f1(a('wrkClose', 'beforeCpuS'))} |`);
+    if (rounds.some((r) => r.arrivals?.nodeFloor5000)) L.push(`| node:net alone 5,000/s (connect, GET, read, close; nothing recorded) | ${f0(a('nodeFloor5000', 'asked'))} | ${f0(a('nodeFloor5000', 'sent'))} | not measured | — | ${f0(a('nodeFloor5000', 'ok'))} | ${f0(a('nodeFloor5000', 'ok') / 10)} | ${f1(a('nodeFloor5000', 'cpuS'))} | ${f1(a('nodeFloor5000', 'beforeCpuS'))} |`);
+    L.push(`| artillery 5,000/s | ${f0(a('artillery5000', 'asked'))} | ${f0(a('artillery5000', 'sent'))} created in ${f1(a('artillery5000', 'spanS'))} s | not measured by the tool | — | ${f0(a('artillery5000', 'ok'))} | ${f0(a('artillery5000', 'okPerSec'))} | ${f1(a('artillery5000', 'cpuS'))} | ${f1(a('artillery5000', 'beforeCpuS'))} |`);
     const floorLine = rounds.some((r) => r.arrivals?.nodeFloor5000)
       ? ` Node.js's own floor, node:net alone on the same schedule with nothing recorded, was ${f0(a('nodeFloor5000', 'okPerCpuS'))} arrivals per CPU-s (${f2(a('nodeFloor5000', 'okPerCpuS') / a('wrkClose', 'reqPerCpuS'))} × wrk's): firstbell is at ${f2(a('firstbell5000', 'okPerCpuS') / a('nodeFloor5000', 'okPerCpuS'))} × it.`
       : '';
@@ -847,14 +861,19 @@ need();
 const benchStarted = Date.now();
 rmSync(WORK, { recursive: true, force: true });
 mkdirSync(WORK, { recursive: true });
-const sink = await startSink({ port: PORT, wsPort: WS_PORT, wsProcesses: 8 });
+const sink = await startSink({ port: PORT, wsPort: WS_PORT, wsProcesses: 8 }).catch((e) => {
+  process.stderr.write(`bench: ${e.message}\n`);
+  process.exit(2);
+});
 const stop = async () => {
   // A page and its process stopped by the toggled run would stay stopped, deaf to their own ends, after this exits.
   letGo('SIGCONT', stopped);
   await sink.stop();
   process.exit(130);
 };
+// Ctrl-C, or a kill: the sink goes with the benchmark, never left listening on its ports.
 process.once('SIGINT', stop);
+process.once('SIGTERM', stop);
 const rounds = [];
 try {
   for (let r = 1; r <= ROUNDS; r++) {

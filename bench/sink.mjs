@@ -1,6 +1,7 @@
 // The benchmark sink: nginx answering every request at once (and the reference platform's journey with canned
 // pages), beside the WebSocket sink for held participants. Start with startSink(); stop with its stop().
 import { spawn, execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -68,6 +69,20 @@ async function waitForPort(port, timeoutMs = 10_000) {
   }
 }
 
+/**
+ * Fails when something listens on `port` already. nginx's `reuseport` would share the port silently with a sink an
+ * earlier run left behind: connections would be split between them, and this sink's counter would see only its part.
+ */
+function portFree(port) {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (e) =>
+      reject(e.code === 'EADDRINUSE' ? new Error(`port ${port} on 127.0.0.1 is taken, perhaps by a sink an earlier run left behind (see: ss -ltnp 'sport = :${port}'); stop it and run again`) : e),
+    );
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
+}
+
 /** Starts nginx on `port` and the WebSocket sink on `wsPort` (in `wsProcesses` processes). */
 export async function startSink({ port = 18181, wsPort = 18182, wsProcesses = 2 } = {}) {
   try {
@@ -75,6 +90,8 @@ export async function startSink({ port = 18181, wsPort = 18182, wsProcesses = 2 
   } catch {
     throw new Error('nginx is missing: run ./setup.sh (apt install nginx)');
   }
+  await portFree(port);
+  await portFree(wsPort);
   const dir = mkdtempSync(join(tmpdir(), 'firstbell-sink-'));
   for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, d));
   writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir, port, wsPort));
