@@ -8,8 +8,9 @@
 //   node bench/run.mjs --report-only bench/results/<run>.json     (RESULTS.md again from recorded figures)
 //
 // Every tool's CPU is read from /proc for its whole process tree while the sink's request counter moves with its
-// load (start-up and shut-down left out alike; a tool's few requests before its load do not open the window); memory is the tree's resident set; held connections are counted
-// with ss on the WebSocket sink's port. Loopback only.
+// load (start-up and shut-down left out alike; a tool's few requests before its load do not open the window);
+// memory is the tree's resident set; held connections are counted with ss on the WebSocket sink's port. Loopback
+// only.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
@@ -695,7 +696,7 @@ function markdown(rounds, meta) {
   const toggle = toggleEffects(rounds);
   L.push('# Benchmark results', '');
   L.push(`Made by \`node bench/run.mjs\` on ${meta.date}: ${meta.cpus} × ${meta.cpuModel}, ${meta.memGb} GB, Node ${meta.node}, ${rounds.length} round(s)${EXPERIMENTS.some((e) => rounds.some((r) => !r[e]) && rounds.some((r) => r[e])) ? ` (${EXPERIMENTS.filter((e) => rounds.some((r) => r[e])).map((e) => `${e} ${rounds.filter((r) => r[e]).length}`).join(', ')})` : ''}; every figure is the median over the rounds.${meta.merged ? ` Only ${meta.merged.only} ran in this run; the other experiments' figures are those of ${meta.merged.from}, made the same way.` : ''}`);
-  L.push(`All tools ran one after another against the same nginx sink (\`return 200\`, 2 workers) and the WebSocket sink, on the same machine: the sink takes its share of the same cores. CPU is the whole process tree of each tool while the sink counted its load's requests: from the last reading before the counter first rose by more than ${LOAD_RISE} requests between two readings ${TICK} ms apart, so that a tool's start-up is left out (firstbell's one request to the target from each of its processes, before its workers warm up, does not open the window; what it spent before the load is its own column); memory is its resident sets summed, and its pages counted once (see the held participants).`, '');
+  L.push(`All tools ran one after another against the same nginx sink (\`return 200\`, 2 workers) and the WebSocket sink, on the same machine: the sink takes its share of the same cores. CPU is the whole process tree of each tool while the sink counted its load's requests: from the last reading before the counter first rose by more than ${LOAD_RISE} requests between two readings ${TICK} ms apart, so that a tool's start-up is left out (firstbell's one request to the target from each of its processes, before its workers warm up, does not open the window; what each tree spent before its load is given apart); memory is its resident sets summed, and its pages counted once (see the held participants).`, '');
   // Figures recorded before that rule have no `window`: their window opened at the tool's first request.
   const firstbellRun = { keepalive: 'firstbell', arrivals: 'firstbell5000', cycles: 'firstbell', live: 'on5000' };
   const before = Object.entries(firstbellRun).filter(([e, run]) => rounds.some((r) => r[e]?.[run] && r[e][run].window !== 'load')).map(([e]) => SECTION[e]);
@@ -765,7 +766,7 @@ function markdown(rounds, meta) {
     for (const t of ['wrk', 'autocannon', 'artillery', 'firstbell']) {
       L.push(`| ${t} | ${f0(k(t, 'requests'))} | ${f1(k(t, 'cpuS'))} | ${f0(k(t, 'reqPerCpuS'))} | ${f0(k(t, 'requests') / k(t, 'wallS'))} | ${f2(k(t, 'reqPerCpuS') / k('autocannon', 'reqPerCpuS'))} | ${f1(k(t, 'reqPerCpuS') / k('artillery', 'reqPerCpuS'))} |`);
     }
-    L.push('', `firstbell records every request as a sample (CSV on disk, HDR histograms per second); the others keep histograms only.${Number.isFinite(k('firstbell', 'beforeCpuS')) ? ` Before its load, firstbell's start-up and warm-up took ${f1(k('firstbell', 'beforeCpuS'))} CPU-s (wrk ${f1(k('wrk', 'beforeCpuS'))}, autocannon ${f1(k('autocannon', 'beforeCpuS'))}, artillery ${f1(k('artillery', 'beforeCpuS'))}), outside the window.` : ''}`, '');
+    L.push('', `firstbell records every request as a sample (CSV on disk, HDR histograms per second); the others keep histograms only.${Number.isFinite(k('firstbell', 'beforeCpuS')) ? ` Before the load, outside the window: firstbell ${f1(k('firstbell', 'beforeCpuS'))} CPU-s (its start-up and warm-up), wrk ${f1(k('wrk', 'beforeCpuS'))}, autocannon ${f1(k('autocannon', 'beforeCpuS'))}, artillery ${f1(k('artillery', 'beforeCpuS'))}.` : ''}`, '');
   }
   if (rounds[0].arrivals) {
     const a = (t, key) => med(rounds, `arrivals.${t}.${key}`);
