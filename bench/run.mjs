@@ -36,7 +36,10 @@ const URL_ = `http://127.0.0.1:${PORT}`;
 const WORK = join(here, '.work');
 const PAGE = 4096;
 const TICK = 200;
-/** Requests between two readings (250 a second) that open a tool's load window: more than its checks before its load, fewer than any load here. */
+/**
+ * Requests between two readings (250 a second) that open a tool's load window: more than its checks before its load,
+ * fewer than any load here.
+ */
 const LOAD_RISE = 50;
 
 function need() {
@@ -214,6 +217,9 @@ function loadWindow(samples) {
   return { requests: b.requests - a.requests, cpuS: b.cpu - a.cpu, wallS: b.t - a.t, beforeCpuS: a.cpu, window: 'load' };
 }
 
+/** A tool's CPU in its load window and before it, as an experiment records it. */
+const cpuOf = (w) => ({ cpuS: w?.cpuS, wallS: w?.wallS, beforeCpuS: w?.beforeCpuS, window: w?.window });
+
 function firstbellLoad(name, spec) {
   return ['node', [join(here, 'firstbell-load.mjs'), JSON.stringify({ name, out: join(WORK, 'runs'), ...spec })]];
 }
@@ -306,19 +312,19 @@ async function arrivals(sink) {
     out[`firstbell${rate}`] = {
       asked: rate * 10, sent: r.run.generator.arrivalsSent, late: r.run.generator.late, dropped: r.run.generator.dropped,
       onScheduleShare: r.onScheduleShare, lagP50Ms: r.lagP50Ms, lagP99Ms: r.lagP99Ms, lagMaxMs: r.lagMaxMs,
-      loadBefore, ok: r.ok, failed: r.failed, okPerSec: r.ok / 10, workers: info.workers, localAddresses: info.localAddresses, cpuS: w?.cpuS, wallS: w?.wallS, beforeCpuS: w?.beforeCpuS, window: w?.window,
+      loadBefore, ok: r.ok, failed: r.failed, okPerSec: r.ok / 10, workers: info.workers, localAddresses: info.localAddresses, ...cpuOf(w),
       okPerCpuS: w ? r.ok / w.cpuS : NaN,
     };
   }
   // The kernel's own cost of a new connection per request, as near as a tool gets: wrk with `Connection: close`.
   const wrk = await runTool(sink, 'wrk Connection: close', '/usr/bin/wrk', ['-t1', '-c64', '-d10s', '-H', 'Connection: close', `${URL_}/`]);
   const ww = loadWindow(wrk.samples);
-  out.wrkClose = { requests: ww?.requests, cpuS: ww?.cpuS, wallS: ww?.wallS, beforeCpuS: ww?.beforeCpuS, window: ww?.window, reqPerCpuS: ww ? ww.requests / ww.cpuS : NaN };
+  out.wrkClose = { requests: ww?.requests, ...cpuOf(ww), reqPerCpuS: ww ? ww.requests / ww.cpuS : NaN };
   // Node's own floor: node:net alone, the same arrivals, nothing recorded.
   const floor = await runTool(sink, 'node:net alone 5000/s', process.execPath, [join(here, 'node-floor.mjs'), `${URL_}/`, '5000', '10']);
   const fw = loadWindow(floor.samples);
   const fr = JSON.parse(floor.stdout.trim().split('\n').at(-1) || '{}');
-  out.nodeFloor5000 = { asked: 50_000, sent: fr.sent, ok: fr.answered, cpuS: fw?.cpuS, wallS: fw?.wallS, beforeCpuS: fw?.beforeCpuS, window: fw?.window, okPerCpuS: fw ? fr.answered / fw.cpuS : NaN };
+  out.nodeFloor5000 = { asked: 50_000, sent: fr.sent, ok: fr.answered, ...cpuOf(fw), okPerCpuS: fw ? fr.answered / fw.cpuS : NaN };
   const yml = artilleryYaml('arrivals.yml', `config:\n  target: ${URL_}\n  phases:\n    - duration: 10\n      arrivalRate: 5000\nscenarios:\n  - flow:\n      - get:\n          url: /\n`);
   const art = await runTool(sink, 'artillery 5000/s', bin('artillery'), ['run', '-q', '-o', join(WORK, 'arrivals.json'), yml]);
   const rep = artilleryReport(join(WORK, 'arrivals.json'));
@@ -326,7 +332,7 @@ async function arrivals(sink) {
   out.artillery5000 = {
     asked: 50_000, sent: rep.counters['vusers.created'] ?? 0, ok: rep.counters['http.codes.200'] ?? 0,
     failed: rep.counters['vusers.failed'] ?? 0, spanS: rep.spanS, createdPerSec: (rep.counters['vusers.created'] ?? 0) / Math.max(10, rep.spanS),
-    okPerSec: (rep.counters['http.codes.200'] ?? 0) / Math.max(10, rep.spanS), cpuS: w?.cpuS, wallS: w?.wallS, beforeCpuS: w?.beforeCpuS, window: w?.window, okPerCpuS: w ? (rep.counters['http.codes.200'] ?? 0) / w.cpuS : NaN,
+    okPerSec: (rep.counters['http.codes.200'] ?? 0) / Math.max(10, rep.spanS), ...cpuOf(w), okPerCpuS: w ? (rep.counters['http.codes.200'] ?? 0) / w.cpuS : NaN,
     errors: Object.fromEntries(Object.entries(rep.counters).filter(([k]) => k.startsWith('errors.'))),
   };
   return out;
@@ -533,7 +539,7 @@ async function cycles(sink) {
   out.firstbell = {
     asked: rate * seconds, sent: r.run.generator.arrivalsSent, late: r.run.generator.late, ok: r.ok, failed: r.failed,
     onScheduleShare: r.onScheduleShare, onScheduleShare100: r.onScheduleShare100, lagP99Ms: r.lagP99Ms,
-    stalledSeconds: summary.generator?.suspectSeconds?.length, verdict: summary.verdict, cpuS: w?.cpuS, wallS: w?.wallS, beforeCpuS: w?.beforeCpuS, window: w?.window,
+    stalledSeconds: summary.generator?.suspectSeconds?.length, verdict: summary.verdict, ...cpuOf(w),
     cpuSPer1000: w ? (w.cpuS * 1000) / Math.max(1, r.ok) : NaN, workers: r.run.generator.workers,
   };
   rmSync(runs, { recursive: true, force: true });
@@ -544,7 +550,7 @@ async function cycles(sink) {
   const done = rep.counters['vusers.completed'] ?? 0;
   out.artillery = {
     asked: rate * seconds, sent: rep.counters['vusers.created'] ?? 0, ok: done, failed: rep.counters['vusers.failed'] ?? 0, spanS: rep.spanS,
-    createdPerSec: (rep.counters['vusers.created'] ?? 0) / Math.max(seconds, rep.spanS), cpuS: aw?.cpuS, wallS: aw?.wallS, beforeCpuS: aw?.beforeCpuS, window: aw?.window,
+    createdPerSec: (rep.counters['vusers.created'] ?? 0) / Math.max(seconds, rep.spanS), ...cpuOf(aw),
     cpuSPer1000: aw ? (aw.cpuS * 1000) / Math.max(1, done) : NaN,
     errors: Object.fromEntries(Object.entries(rep.counters).filter(([k]) => k.startsWith('errors.'))),
   };
