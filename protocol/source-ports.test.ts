@@ -74,6 +74,16 @@ describe('source ports', () => {
     expect(() => s.take(0)).toThrow(OutOfPortsError);
   });
 
+  it('copy into a set of the same addresses and ports with none taken, the taking of one apart from the other', () => {
+    const s = new SourcePorts(['127.0.1.1'], Uint16Array.from([2000, 2001]), new Map([['127.0.1.1', new Set([2000])]]));
+    const c = s.copy();
+    expect(c.addresses).toEqual(['127.0.1.1']);
+    // Both leave the held port alone; taking the only free one from the copy leaves it free in the original.
+    expect(c.take(0).localPort).toBe(2001);
+    expect(() => c.take(0)).toThrow(OutOfPortsError);
+    expect(s.take(0).localPort).toBe(2001);
+  });
+
   it('bind a real connection to the address and port they give, and take the port back when it closes', async () => {
     const server = createServer((c) => c.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok'));
     const from: { address?: string; port?: number } = {};

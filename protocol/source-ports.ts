@@ -38,7 +38,7 @@ interface AddressPorts {
  * the load: the kernel binds the exact address and port it is given.
  */
 export class SourcePorts {
-  private readonly byAddress: (AddressPorts | undefined)[];
+  private readonly byAddress: AddressPorts[];
   private readonly t0 = performance.now();
 
   /**
@@ -47,7 +47,13 @@ export class SourcePorts {
    */
   constructor(readonly addresses: readonly string[], private readonly ports: Uint16Array | undefined, private readonly inUse = new Map<string, Set<number>>()) {
     if (!addresses.length) throw new Error('source ports need at least one address');
-    this.byAddress = addresses.map(() => undefined);
+    // Every address's ports are laid out here, before a clock starts: a run's first arrivals do not wait for it.
+    this.byAddress = ports ? addresses.map((a) => this.addressPorts(a, ports)) : [];
+  }
+
+  /** The same addresses and ports, none of them taken: for connections to another destination (a warm-up's). */
+  copy(): SourcePorts {
+    return new SourcePorts(this.addresses, this.ports, this.inUse);
   }
 
   private now(): number {
@@ -58,7 +64,7 @@ export class SourcePorts {
   take(participant: number): SourcePort {
     const k = addressIndex(participant, this.addresses.length);
     if (!this.ports) return { localAddress: this.addresses[k]!, localPort: 0, release: () => undefined };
-    const a = (this.byAddress[k] ??= this.addressPorts(this.addresses[k]!, this.ports));
+    const a = this.byAddress[k]!;
     const n = this.ports.length;
     const now = this.now();
     for (let step = 0; step < n; step++) {

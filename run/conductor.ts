@@ -493,10 +493,11 @@ async function startGenerator(plan: Plan, o: Settings, g: { origin: string; maxA
   const { origin, maxActive, clock } = g;
   const lateThresholdMs = o.lateThresholdMs ?? LATE_MS;
   if (sendsHere(plan, o.target)) {
-    await prepareForLoad({ origin, target: o.target, scenario, arrivals: plannedArrivals(plan), net: g.net });
+    const source = sourcePorts(layout.localAddresses, shareOf(plan.shard, 0, 1));
+    await prepareForLoad({ origin, target: o.target, scenario, arrivals: plannedArrivals(plan), net: g.net, source });
     return new InProcessGenerator({
       scenario, seed, target: o.target, net: g.net, schedule, share: shareOf(plan.shard, 0, 1), origin, clock, maxActive, lateThresholdMs,
-      source: sourcePorts(layout.localAddresses, shareOf(plan.shard, 0, 1)), rows: g.rows, reuseRows: scenario.data?.reuse,
+      source, rows: g.rows, reuseRows: scenario.data?.reuse,
     });
   }
   const inits = Array.from({ length: layout.workers }, (_, index) => ({

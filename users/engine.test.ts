@@ -1,5 +1,19 @@
-import { describe, expect, it } from 'vitest';
-import { retryDelayMs } from './engine.js';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ownPorts } from '../lib/ports.js';
+import { platformOfInput } from '../modules/journey.js';
+import { SourcePorts } from '../protocol/source-ports.js';
+import { DEFAULT_CLIENT, DEFAULT_OBJECTIVES, resolveScenario } from '../scenarios/model.js';
+import { prepareForLoad, retryDelayMs } from './engine.js';
+
+const SCENARIO = resolveScenario(
+  {
+    name: 'warm', description: 'x', firstBell: '08:00:00', population: { schools: 1, conferences: 1, participantsPerConference: 10 },
+    phases: [{ name: 'a', startMs: 0, durationMs: 1_000, participants: 10, curve: { kind: 'uniform' } }],
+    observeMs: 1_000, client: DEFAULT_CLIENT, objectives: DEFAULT_OBJECTIVES, joinWithinMs: 10_000,
+  },
+  1,
+);
 
 describe('retry behaviour', () => {
   it('gives up at once without a policy', () => {
@@ -22,5 +36,50 @@ describe('retry behaviour', () => {
     }
     const spread = new Set(Array.from({ length: 50 }, (_, id) => Math.round(retryDelayMs(p, 4, id, 3)!)));
     expect(spread.size).toBeGreaterThan(40);
+  });
+});
+
+describe('the warm-up before a load', () => {
+  let origin: Server;
+  let url: string;
+  beforeAll(async () => {
+    origin = createServer((c) => c.on('data', () => c.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok')).on('error', () => undefined));
+    await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/`;
+  });
+  afterAll(() => new Promise<void>((r) => origin.close(() => r())));
+
+  /** Source ports that count what they and their copies give out, by local address. */
+  function counted(addresses: string[]): { source: SourcePorts; own: string[]; copies: string[] } {
+    const own: string[] = [];
+    const copies: string[] = [];
+    const spy = (s: SourcePorts, into: string[]): SourcePorts => {
+      const take = s.take.bind(s);
+      s.take = (participant: number) => {
+        const p = take(participant);
+        into.push(p.localAddress);
+        return p;
+      };
+      return s;
+    };
+    const source = spy(new SourcePorts(addresses, ownPorts([32768, 60999], { index: 0, count: 1 })), own);
+    const copy = source.copy.bind(source);
+    source.copy = () => spy(copy(), copies);
+    return { source, own, copies };
+  }
+
+  it("binds its connections as the run will, from a copy of the run's loopback source ports, and takes none of the run's own", async () => {
+    const c = counted(['127.0.1.31', '127.0.1.32']);
+    await prepareForLoad({ origin: new URL(url).origin, target: await platformOfInput({ journey: 'http', target: url }), scenario: SCENARIO, arrivals: 40, source: c.source });
+    expect(c.copies.length).toBe(40);
+    expect(new Set(c.copies)).toEqual(new Set(['127.0.1.31', '127.0.1.32']));
+    expect(c.own).toEqual([]);
+  });
+
+  it('leaves its connections to the system where the run binds to addresses that are not loopback', async () => {
+    const c = counted(['192.0.2.7']);
+    await prepareForLoad({ origin: new URL(url).origin, target: await platformOfInput({ journey: 'http', target: url }), scenario: SCENARIO, arrivals: 10, source: c.source });
+    expect(c.copies).toEqual([]);
+    expect(c.own).toEqual([]);
   });
 });

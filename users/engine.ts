@@ -1,14 +1,14 @@
 // The load of one process: its share of the schedule dispatched on time, one virtual user per arrival, samples out;
 // and the generator of a run as the run sees it, whichever processes send its load: this one (InProcessGenerator) or
 // workers (WorkerGenerator, in workers.ts).
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, isIP, type AddressInfo } from 'node:net';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { mersenne } from 'pure-rand/generator/mersenne';
 import type { Sample } from '../api/sample.js';
 import type { JourneyEnd } from '../api/vu.js';
 import type { Platform } from '../targets/platform.js';
 import { identities, type Identity } from '../api/identity.js';
-import { ephemeralPortRange, machineSockets, ownPorts } from '../lib/ports.js';
+import { ephemeralPortRange, isLoopbackAddress, machineSockets, ownPorts } from '../lib/ports.js';
 import { tuneHeapForLoad } from '../plan/limits.js';
 import { evenSchedule, type Schedule } from '../plan/schedule.js';
 import { rowOf, type Row } from '../modules/data.js';
@@ -34,6 +34,8 @@ interface WarmUpOptions {
   arrivals: number;
   /** The run's network policy, for the one request to the target's origin. */
   net?: NetPolicy;
+  /** Where the run's connections will come from (see `sourcePorts`): the warm-up's come from the same addresses. */
+  source?: SourcePorts;
 }
 
 /**
@@ -41,8 +43,11 @@ interface WarmUpOptions {
  * Before the clock starts, the engine runs the target's journey for up to 4,000 arrivals (no more than the process
  * will send) in 0.8 s against a server of this process's own on loopback, which answers every request with a
  * small 200; then the HTTP client sends one request to the target's origin. Code runs slowly until V8 has
- * compiled it, and at 5,000 arrivals a second that would make the first second's arrivals late. Nothing here is
- * measured, and only the one request reaches the target.
+ * compiled it, and at 5,000 arrivals a second that would make the first second's arrivals late. Where the run binds
+ * its connections to loopback addresses, the warm-up's are bound as the run's will be (from a copy of its source
+ * ports, towards the warm-up server's port), so that binding and taking ports are compiled too: warmed without them,
+ * the workers of a run of 10,000 new connections a second fell a few hundred milliseconds behind in its first second
+ * and took seconds to catch up. Nothing here is measured, and only the one request reaches the target.
  */
 export async function prepareForLoad(o: WarmUpOptions): Promise<void> {
   tuneHeapForLoad();
@@ -69,11 +74,13 @@ async function warmJourneys(o: WarmUpOptions): Promise<void> {
   // The same work per sample as a run does, into scratch figures.
   const recorder = new Recorder(new Series(o.target.decls, o.scenario.joinWithinMs));
   const monitor = new HealthMonitor(100);
+  // The warm-up server listens on 127.0.0.1: connections bound to other addresses could not reach it.
+  const source = o.source?.addresses.every((a) => isIP(a) === 4 && isLoopbackAddress(a)) ? o.source.copy() : undefined;
   const t0 = performance.now();
   const engine = new Engine({
     scenario: { ...o.scenario, client: { ...o.scenario.client, retry: undefined } }, seed: 1, target: o.target, schedule,
     origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, clock: () => performance.now() - t0, maxActive: n, lateThresholdMs: 100,
-    monitor,
+    monitor, source,
     emit: recorder.add,
   });
   try {

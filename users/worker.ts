@@ -47,9 +47,10 @@ async function serve(init: WorkerInit): Promise<void> {
   });
   let t0Epoch = 0;
   const clock = () => epochNow() - t0Epoch;
+  const source = sourcePorts(init.localAddresses, init.share);
   const engine = new Engine({
     scenario: init.scenario, seed: init.seed, target, schedule, share: init.share, origin: init.origin, clock,
-    maxActive: init.maxActive, lateThresholdMs: init.lateThresholdMs, monitor, emit: recorder.add, source: sourcePorts(init.localAddresses, init.share),
+    maxActive: init.maxActive, lateThresholdMs: init.lateThresholdMs, monitor, emit: recorder.add, source,
     rows, reuseRows: data?.reuse, net, smallHeapInPauses: true,
   });
   const stop = new AbortController();
@@ -88,7 +89,7 @@ async function serve(init: WorkerInit): Promise<void> {
       })();
     }
   });
-  await prepareForLoad({ origin: init.origin, target, scenario: init.scenario, arrivals: shareSize(schedule.offsetsMs.length, init.share), net });
+  await prepareForLoad({ origin: init.origin, target, scenario: init.scenario, arrivals: shareSize(schedule.offsetsMs.length, init.share), net, source });
   send({ type: 'ready' });
 }
 
