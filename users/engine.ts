@@ -21,7 +21,7 @@ import { HeapMode } from './heap-mode.js';
 import { HealthMonitor } from './health.js';
 import { Recorder, type LiveLayers } from './recorder.js';
 import { dispatch, type DispatchStats, type Share } from './scheduler.js';
-import { VirtualUser, type HoldWatcher, type VirtualUserContext } from './virtual-user.js';
+import { StepControllers, VirtualUser, type HoldWatcher, type VirtualUserContext } from './virtual-user.js';
 import type { NetPolicy } from '../protocol/address-guard.js';
 
 const WARM_ANSWER = 'HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nset-cookie: warm=1; Path=/\r\ncontent-length: 2\r\n\r\nok';
@@ -204,7 +204,7 @@ export class Engine {
     const o = this.o;
     const shared: VirtualUserContext = {
       origin: o.origin, target: o.target.url, client: o.scenario.client, steps: o.target.steps, options: o.target.options, net: o.net, identify: this.identify, clock: o.clock, emit: o.emit,
-      source: o.source, departures: this.departures,
+      source: o.source, departures: this.departures, controllers: new StepControllers(),
     };
     await dispatch(
       o.schedule,

@@ -4,7 +4,7 @@ import { DEFAULT_CLIENT } from '../scenarios/model.js';
 import { HttpStatusError } from '../api/errors.js';
 import type { Sample } from '../api/sample.js';
 import { identityOf } from '../api/identity.js';
-import { VirtualUser } from './virtual-user.js';
+import { StepControllers, VirtualUser } from './virtual-user.js';
 
 /** A raw TCP server that behaves badly on purpose: resets, or answers with a status line of our choosing. */
 let bad: Server;
@@ -72,5 +72,36 @@ describe('a virtual user classifies how each attempt ended', () => {
     expect(await step).toEqual({ ok: false });
     await vu.close();
     expect(samples[0]).toMatchObject({ outcome: 'aborted' });
+  });
+});
+
+describe("a step's signal", () => {
+  const context = (controllers: StepControllers, stepTimeoutMs = 2_000) => {
+    const t0 = performance.now();
+    const origin = `http://127.0.0.1:${port}`;
+    return { origin, target: new URL(origin), client: { ...DEFAULT_CLIENT, stepTimeoutMs }, options: {}, steps: PROBE, identify: (id: number) => identityOf(id, POPULATION), clock: () => performance.now() - t0, emit: () => undefined, controllers };
+  };
+  const signalOf = async (vu: VirtualUser, work: (s: AbortSignal) => Promise<void> = async () => undefined): Promise<AbortSignal> => {
+    let seen: AbortSignal | undefined;
+    await vu.step('probe', (signal) => ((seen = signal), work(signal)));
+    vu.close();
+    return seen!;
+  };
+
+  it('goes to a later participant once its journey ended as good as new, never aborted or still listened to', async () => {
+    const controllers = new StepControllers();
+    const first = await signalOf(new VirtualUser(context(controllers), 1, 0));
+    expect(await signalOf(new VirtualUser(context(controllers), 2, 0))).toBe(first);
+    // A listener left on it: the next participant has a signal of its own.
+    const listened = await signalOf(new VirtualUser(context(controllers), 3, 0), async (s) => void s.addEventListener('abort', () => undefined));
+    const fourth = await signalOf(new VirtualUser(context(controllers), 4, 0));
+    expect(fourth).not.toBe(listened);
+    expect(fourth.aborted).toBe(false);
+    // A step that timed out aborted its signal: it is never handed on.
+    const timedOut = await signalOf(new VirtualUser(context(controllers, 200), 5, 0), (signal) => new Promise((r) => signal.addEventListener('abort', () => r(), { once: true })));
+    expect(timedOut.aborted).toBe(true);
+    const sixth = await signalOf(new VirtualUser(context(controllers), 6, 0));
+    expect(sixth).not.toBe(timedOut);
+    expect(sixth.aborted).toBe(false);
   });
 });
