@@ -103,5 +103,12 @@ describe("a step's signal", () => {
     const sixth = await signalOf(new VirtualUser(context(controllers), 6, 0));
     expect(sixth).not.toBe(timedOut);
     expect(sixth.aborted).toBe(false);
+    // A step still under way when its participant closed (a journey that did not await it) keeps its signal.
+    const seventh = new VirtualUser(context(controllers), 7, 0);
+    let stray: AbortSignal | undefined;
+    const under = seventh.step('probe', (signal) => ((stray = signal), new Promise<void>((r) => setTimeout(r, 50))));
+    seventh.close();
+    expect(await signalOf(new VirtualUser(context(controllers), 8, 0))).not.toBe(stray);
+    await under;
   });
 });

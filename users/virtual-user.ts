@@ -258,8 +258,9 @@ export class VirtualUser implements Vu {
     if (this.stopped) return { ok: false };
     // A pause cut short (a dropped connection) starts the step now, and it is intended now.
     intended = Math.min(intended, this.now());
-    // One controller per participant, renewed only after an abort, aborted by the step timer or by stop();
-    // one timer per participant, re-armed at each step: nothing piles up, little is allocated per step.
+    // One controller per participant (one that a finished participant left, if any), renewed only after an abort,
+    // aborted by the step timer or by stop(); one timer per participant, re-armed at each step: nothing piles up,
+    // little is allocated per step.
     let ctl = this.step$;
     if (!ctl || ctl.signal.aborted) ctl = this.step$ = this.o.controllers?.take() ?? new AbortController();
     this.stepName = name;
@@ -399,7 +400,8 @@ export class VirtualUser implements Vu {
   close(): void {
     clearTimeout(this.stepTimer);
     this.stepTimer = undefined;
-    if (this.step$ && !this.departing) {
+    // Not while a step is still under way (a journey that ended without awaiting it) or a farewell is being said.
+    if (this.step$ && !this.departing && !this.inStep) {
       this.o.controllers?.give(this.step$);
       this.step$ = undefined;
     }
