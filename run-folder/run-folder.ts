@@ -462,12 +462,39 @@ export interface RunFolder {
   watch?: WatchData;
 }
 
+/** Where series.json's seconds begin: the end of its first line (see writeSeriesFile). */
+export const SERIES_SECONDS_OPEN = '"seconds":{';
+
+/**
+ * series.json read line by line as writeSeriesFile lays it out, a second a line, so that no part of it is one string
+ * over V8's limit; a file in one piece (an older run's, or one rewritten by hand) is parsed whole. Throws on a file
+ * that is not whole.
+ */
+export async function readSeriesJson(path: string): Promise<SeriesJson> {
+  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
+  let series: SeriesJson | undefined;
+  let whole = '';
+  let ended = false;
+  for await (const line of lines) {
+    if (ended) {
+      if (line.trim()) throw new Error(`${path}: more after the end of the series`);
+    } else if (series) {
+      if (line === '}}') ended = true;
+      else Object.assign(series.seconds, JSON.parse('{' + (line.endsWith(',') ? line.slice(0, -1) : line) + '}') as SeriesJson['seconds']);
+    } else if (!whole && line.endsWith(SERIES_SECONDS_OPEN)) series = JSON.parse(line + '}}') as SeriesJson;
+    else whole += line + '\n';
+  }
+  if (!series) return JSON.parse(whole) as SeriesJson;
+  if (!ended) throw new Error(`${path} ends before its last second`);
+  return series;
+}
+
 /** The series of a run: series.json when the run closed cleanly, else rebuilt from the raw samples (never written back). */
 export async function loadSeries(dir: string, run: RunInfo, opts: { fromSamples?: boolean; signal?: AbortSignal } = {}): Promise<Series> {
   const path = join(dir, FILES.series);
   if (!opts.fromSamples && existsSync(path)) {
     try {
-      const j = JSON.parse(readFileSync(path, 'utf8')) as SeriesJson;
+      const j = await readSeriesJson(path);
       // A series from before the clock record is rebuilt from the samples, which hold everything it needs; so is
       // one with a second outside the run (a damaged file), which the samples then name by line.
       const lastSecond = Math.ceil(runSpanMs(run) / 1000);

@@ -26,6 +26,15 @@ describe('the per-second series', () => {
     expect(s.lastSecond).toBe(week - 2);
   });
 
+  it('hands its seconds on in parts of a bounded size, a second never split, that make up the whole', () => {
+    const s = new Series();
+    for (let k = 0; k < 50; k++) for (const step of ['a', 'b', 'c']) s.add(sample({ user: k, step, intendedMs: k * 1000, startMs: k * 1000, endMs: k * 1000 + 5 }));
+    const parts = [...s.jsonSecondParts(10)];
+    expect(parts.map((p) => Object.keys(p).length)).toEqual([4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 2]);
+    expect(Object.assign({}, ...parts)).toEqual(s.toJSON().seconds);
+    expect([...new Series().jsonSecondParts(10)]).toEqual([]);
+  });
+
   it('merges a second\'s buckets without a new one where one step or none matches, and sums them where several do', () => {
     const s = new Series();
     s.add(sample({ step: 'join' }));

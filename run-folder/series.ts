@@ -713,13 +713,38 @@ export class Series {
 
   toJSON(): SeriesJson {
     const seconds: SeriesJson['seconds'] = {};
-    for (const [sec, m] of [...this.seconds].sort((a, b) => a[0] - b[0])) {
-      seconds[sec] = Object.fromEntries([...m].map(([k, b]) => [k, b.toJSON()]));
+    for (const [sec, m] of this.jsonSeconds()) seconds[sec] = m;
+    return { ...this.jsonHead(), seconds };
+  }
+
+  /**
+   * Each second's buckets as series.json holds them, in order, one at a time: a long run's seconds are written and
+   * handed on in pieces, never as one string (V8's strings end at 512 MB, about a million step-seconds).
+   */
+  *jsonSeconds(): Generator<[number, Record<string, StepSecondJson>]> {
+    for (const [sec, m] of [...this.seconds].sort((a, b) => a[0] - b[0])) yield [sec, Object.fromEntries([...m].map(([k, b]) => [k, b.toJSON()]))];
+  }
+
+  /** The seconds of jsonSeconds gathered in parts of about `stepSeconds` buckets each (a second is never split). */
+  *jsonSecondParts(stepSeconds: number): Generator<SeriesJson['seconds']> {
+    let part: SeriesJson['seconds'] = {};
+    let n = 0;
+    for (const [sec, buckets] of this.jsonSeconds()) {
+      part[sec] = buckets;
+      n += Object.keys(buckets).length;
+      if (n < stepSeconds) continue;
+      yield part;
+      part = {};
+      n = 0;
     }
+    if (n) yield part;
+  }
+
+  /** Everything of series.json but its seconds (see jsonSeconds). */
+  jsonHead(): Omit<SeriesJson, 'seconds'> {
     const order = (d: StepDecl) => LAYERS.indexOf(d.layer);
     return {
       steps: [...this.steps].sort((a, b) => order(a) - order(b)),
-      seconds,
       journeys: { ...this.journeys, timeToJoin: hdr.encodeIntoCompressedBase64(this.timeToJoin), newUsers: Object.fromEntries(this.newUsers) },
       ...(this.scriptErrors.size ? { scriptErrors: Object.fromEntries(this.scriptErrors) } : {}),
       ...(this.notAllowed.size ? { notAllowed: Object.fromEntries(this.notAllowed) } : {}),

@@ -8,9 +8,10 @@ import type { StepDecl } from '../api/vu.js';
 import { FirstbellError } from '../lib/errors.js';
 import { VERSION } from '../lib/version.js';
 import { BROWSER_HEALTH_HEADER, MEDIA_HEADER } from './records.js';
-import { FILES, HEALTH_HEADER, SAMPLE_HEADER, type RunInfo, type RunStatus } from './run-folder.js';
+import { FILES, HEALTH_HEADER, SAMPLE_HEADER, SERIES_SECONDS_OPEN, type RunInfo, type RunStatus } from './run-folder.js';
 import { CsvBytes } from './csv-bytes.js';
 import type { Sample } from '../api/sample.js';
+import type { Series } from './series.js';
 
 /** Bytes gathered past which a file is written at once, before its timer. */
 const FLUSH_BYTES = 256 * 1024;
@@ -41,6 +42,49 @@ export function writeFileAtomic(path: string, data: string): void {
     rmSync(`${path}.tmp`, { force: true });
     throw new WriteError(path, e);
   }
+}
+
+/** Characters of series.json gathered before they are written. */
+const SERIES_CHUNK = 1 << 20;
+
+/**
+ * series.json, whole or not at all, in pieces: JSON as a whole, laid out as lines that a reader can parse one by one
+ * (see `readSeriesJson`). Its first line holds everything but the seconds and ends where they begin, each second is
+ * a line of its own, and `}}` ends it. No part of it is ever one string, however long the run.
+ */
+export function writeSeriesFile(path: string, series: Series): void {
+  const tmp = `${path}.tmp`;
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, 'w');
+    const head = JSON.stringify(series.jsonHead());
+    let out = (head === '{}' ? '{' : head.slice(0, -1) + ',') + SERIES_SECONDS_OPEN;
+    let first = true;
+    for (const [sec, buckets] of series.jsonSeconds()) {
+      out += (first ? '\n"' : ',\n"') + sec + '":' + JSON.stringify(buckets);
+      first = false;
+      if (out.length >= SERIES_CHUNK) {
+        writeAll(fd, out);
+        out = '';
+      }
+    }
+    writeAll(fd, out + '\n}}\n');
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, path);
+  } catch (e) {
+    try {
+      if (fd !== undefined) closeSync(fd);
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+    throw new WriteError(path, e);
+  }
+}
+
+function writeAll(fd: number, text: string): void {
+  const b = Buffer.from(text, 'utf8');
+  for (let at = 0; at < b.length; ) at += writeSync(fd, b, at);
 }
 
 /**
@@ -195,8 +239,8 @@ export class RunFolderWriter {
   }
 
   /** series.json, whole or not at all. */
-  series(series: { toJSON(): unknown }): void {
-    writeFileAtomic(join(this.dir, FILES.series), JSON.stringify(series.toJSON()));
+  series(series: Series): void {
+    writeSeriesFile(join(this.dir, FILES.series), series);
   }
 
   /** The first line file of the run's own (samples, health) that could not be written. */

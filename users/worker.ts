@@ -16,6 +16,9 @@ import { type FromWorker, type ToWorker, type WorkerInit } from './workers.js';
 
 const send = (m: FromWorker, cb?: () => void) => process.send!(m, undefined, undefined, cb);
 
+/** Step-seconds of the series a worker hands back in one message, at most: a message is one string, and a long run's series would pass V8's limit. */
+const STEP_SECONDS_A_MESSAGE = 4096;
+
 /** Whether row n is one of this worker's participants' (participant n has row n): it keeps those only. */
 function rowsOfShare(participantIds: Uint32Array, share: Share): (n: number) => boolean {
   const mine = new Uint8Array(participantIds.length);
@@ -85,7 +88,8 @@ async function serve(init: WorkerInit): Promise<void> {
         clearInterval(flusher);
         flush();
         monitor.stop();
-        send({ type: 'done', series: recorder.series.toJSON(), stats: { ...engine.stats } }, () => process.exit(0));
+        for (const seconds of recorder.series.jsonSecondParts(STEP_SECONDS_A_MESSAGE)) send({ type: 'seconds', seconds });
+        send({ type: 'done', series: { ...recorder.series.jsonHead(), seconds: {} }, stats: { ...engine.stats } }, () => process.exit(0));
       })();
     }
   });

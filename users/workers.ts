@@ -56,6 +56,8 @@ export type FromWorker =
   | { type: 'ready' }
   | WorkerSecond
   | { type: 'samples'; lines: string }
+  /** Seconds of the worker's series, handed back in pieces before 'done', which has the rest of it. */
+  | { type: 'seconds'; seconds: SeriesJson['seconds'] }
   | { type: 'done'; series: SeriesJson; stats: DispatchStats }
   | { type: 'error'; message: string };
 
@@ -94,6 +96,8 @@ function workerEntry(): string {
 export class WorkerPool {
   private children: ChildProcess[] = [];
   private done: ({ series: SeriesJson; stats: DispatchStats } | undefined)[] = [];
+  /** Seconds of each worker's series handed back so far. */
+  private seconds: (SeriesJson['seconds'] | undefined)[] = [];
   private exited: Promise<void>[] = [];
   private lost = new Set<number>();
   private stopping = false;
@@ -130,7 +134,8 @@ export class WorkerPool {
             case 'ready': return resolve();
             case 'second': return h.onSecond(k, m);
             case 'samples': return h.onSamples(m.lines);
-            case 'done': pool.done[k] = { series: m.series, stats: m.stats }; return;
+            case 'seconds': return void Object.assign((pool.seconds[k] ??= {}), m.seconds);
+            case 'done': pool.done[k] = { series: { ...m.series, seconds: Object.assign(pool.seconds[k] ?? {}, m.series.seconds) }, stats: m.stats }; return;
             case 'error': reject(new WorkerError(`worker ${k + 1}: ${m.message}`)); return pool.loseWorker(k, new WorkerError(m.message));
           }
         });
