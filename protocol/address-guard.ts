@@ -43,7 +43,8 @@ export class NetPolicy {
   /** Names resolved once per run: the address a name had at its first use is the one used and checked. */
   private readonly resolved = new Map<string, Promise<LookupAddress[]>>();
 
-  constructor(hosts: Iterable<string> = [], readonly maxAnswerBytes = DEFAULT_MAX_ANSWER_BYTES) {
+  /** `resolve`: how a name's addresses are found, the system's resolver (as `dns.lookup` asks it) unless given. */
+  constructor(hosts: Iterable<string> = [], readonly maxAnswerBytes = DEFAULT_MAX_ANSWER_BYTES, private readonly resolve: (name: string) => Promise<LookupAddress[]> = systemResolve) {
     this.hosts = new Set([...hosts].map(bare));
   }
 
@@ -73,6 +74,9 @@ export class NetPolicy {
   /** Per name, the address that a connection to it reached first (see `reachedAddress`). */
   private readonly reached = new Map<string, string>();
 
+  /** Per name, how many allowed addresses its resolution gave. */
+  private readonly choices = new Map<string, number>();
+
   /** A connection to the name `host` reached `address`: the first one for a name is kept for the run. */
   noteReached(host: string, address: string | undefined): void {
     const name = bare(host);
@@ -80,7 +84,21 @@ export class NetPolicy {
   }
 
   /**
-   * The address that a connection to the name `host` reached first in this run, if one did: a plain connection then
+   * A connection to `address`, the name `host`'s reached address, was refused: where the name has other addresses,
+   * its next connections go by `lookup` again, among all of them, as its first did (the server may have moved to
+   * another), and true says so.
+   */
+  forgetReached(host: string, address: string): boolean {
+    const name = bare(host);
+    // A name with one address has nowhere else to go: its connections stay on the raw handle, refused or not.
+    if ((this.choices.get(name) ?? 1) < 2) return false;
+    if (this.reached.get(name) === address) this.reached.delete(name);
+    return true;
+  }
+
+  /**
+   * The address that a connection to the name `host` reached first in this run (or first since it refused, see
+   * `forgetReached`), if one did: a plain connection then
    * goes there straight, as the name's one resolution per run and its check by `lookup` had it go (the resolver's
    * first address can be one that refuses, as ::1 for a server on 127.0.0.1 only; the one reached is not).
    */
@@ -95,7 +113,7 @@ export class NetPolicy {
     if (name !== 'localhost' && !this.allowedName(name)) return callback(new NotAllowedError(hostname), '', 4);
     let all = this.resolved.get(name);
     if (!all) {
-      all = new Promise<LookupAddress[]>((resolve, reject) => dnsLookup(name, { all: true }, (err, addrs) => (err ? reject(err) : resolve(addrs))));
+      all = this.resolve(name);
       this.resolved.set(name, all);
       all.catch(() => this.resolved.delete(name));
     }
@@ -104,6 +122,7 @@ export class NetPolicy {
         const family = typeof options === 'object' ? options.family : undefined;
         const usable = addrs.filter((a) => !family || a.family === family);
         const ok = this.allowedName(name) ? usable : usable.filter((a) => this.allowedAddress(a.address));
+        if (ok.length && this.choices.size < PASSED_KEPT) this.choices.set(name, ok.length);
         if (!ok.length) return callback(usable.length ? new NotAllowedError(hostname, usable[0]!.address) : Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), '', 4);
         if (typeof options === 'object' && options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, ok);
         callback(null, ok[0]!.address, ok[0]!.family);
@@ -111,6 +130,11 @@ export class NetPolicy {
       (err: NodeJS.ErrnoException) => callback(err, '', 4),
     );
   };
+}
+
+/** A name's addresses as the system's resolver gives them. */
+function systemResolve(name: string): Promise<LookupAddress[]> {
+  return new Promise((resolve, reject) => dnsLookup(name, { all: true }, (err, addrs) => (err ? reject(err) : resolve(addrs))));
 }
 
 /**

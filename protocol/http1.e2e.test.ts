@@ -244,3 +244,37 @@ it("goes to a name's address on the raw handle once a connection to the name has
   first.close();
   next.close();
 });
+
+it("follows a name to its other address once the address its connections reached refuses them", async () => {
+  const answerFrom = (who: string) => rawServer(() => `HTTP/1.1 200 OK\r\nContent-Length: ${who.length}\r\n\r\n${who}`);
+  const url = await listen(answerFrom('first'));
+  const second = answerFrom('second');
+  servers.push(second);
+  await new Promise<void>((r) => second.listen(Number(url.port), '127.0.0.2', r));
+  const addresses = [{ address: '127.0.0.1', family: 4 }, { address: '127.0.0.2', family: 4 }];
+  const net = new NetPolicy(['platform.test'], undefined, async () => addresses);
+  const named = new URL(`http://platform.test:${url.port}`);
+  const get = async () => {
+    const c = new Http1Connection(named, { net });
+    try {
+      return text((await c.request('GET', '/', '', undefined)).body);
+    } finally {
+      c.close();
+    }
+  };
+  expect(await get()).toBe('first');
+  expect(net.reachedAddress('platform.test')).toBe('127.0.0.1');
+  expect(await get()).toBe('first');
+  // The first address stops answering: the next request is refused there, and goes to the name's other address.
+  const first = servers[0] as NetServer;
+  await new Promise((r) => first.close(r));
+  expect(await get()).toBe('second');
+  expect(net.reachedAddress('platform.test')).toBe('127.0.0.2');
+  expect(await get()).toBe('second');
+  // Where no address answers, a request is refused as it would be at its first.
+  await new Promise((r) => second.close(r));
+  await expect(get()).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  // A name of one address stays on it: nowhere else to go.
+  const one = new NetPolicy(['single.test'], undefined, async () => addresses.slice(0, 1));
+  expect(one.forgetReached('single.test', '127.0.0.1')).toBe(false);
+});

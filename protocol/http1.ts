@@ -338,6 +338,10 @@ export class Http1Connection implements SocketOwner {
   private sent?: { out: string; body: string | undefined };
   /** Source ports the kernel refused for this request (another process on this machine holds the same one). */
   private refusedPorts = 0;
+  /** The socket is a raw one to the address that a connection to the name `host` reached earlier in the run. */
+  private pinned = false;
+  /** This request went by the name's lookup again after its reached address refused it. */
+  private rerouted = false;
   private readonly tls: boolean;
   private readonly host: string;
   private readonly port: number;
@@ -393,7 +397,7 @@ export class Http1Connection implements SocketOwner {
     const out = this.out;
     this.out = undefined;
     if (!s || out === undefined || !this.pending) return;
-    if (this.opts.source && s.connecting) this.sent = { out, body: this.outBody };
+    if ((this.opts.source || this.pinned) && s.connecting) this.sent = { out, body: this.outBody };
     if (s instanceof RawTcp) {
       const body = this.outBody;
       this.outBody = undefined;
@@ -413,6 +417,7 @@ export class Http1Connection implements SocketOwner {
     const p = this.pending;
     this.pending = this.sent = undefined;
     this.refusedPorts = 0;
+    this.rerouted = false;
     this.close();
     p?.reject(reason);
   }
@@ -427,7 +432,9 @@ export class Http1Connection implements SocketOwner {
     const from = this.opts.source?.();
     // A name goes on the raw handle too once a connection to it has reached an address (by net.Socket and the policy's lookup).
     const address = this.tls ? undefined : isIP(this.host) ? this.host : this.net.reachedAddress(this.host);
+    this.pinned = address !== undefined && address !== this.host;
     if (address !== undefined && rawTcpFor(address)) return (this.socket = new RawTcp(this, address, this.port, from, from ? undefined : this.opts.localAddress));
+    this.pinned = false;
     const local = from ? { localAddress: from.localAddress, localPort: from.localPort } : this.opts.localAddress ? { localAddress: this.opts.localAddress } : {};
     const o = { host: this.host, port: this.port, noDelay: true, lookup: this.net.lookup, ...local };
     const s = (this.tls ? tlsConnect({ ...o, servername: isIP(this.host) ? undefined : this.host, ALPNProtocols: ['http/1.1'] }) : netConnect(o)) as Owned;
@@ -453,24 +460,34 @@ export class Http1Connection implements SocketOwner {
 
   error(s: Socket | RawTcp, e: Error): void {
     const code = (e as NodeJS.ErrnoException).code;
+    const again = this.socket === s ? this.sent : undefined;
     // A source port that something else on this machine holds too (another run beside this one): another port, the same request.
-    if (this.socket === s && this.sent && (code === 'EADDRNOTAVAIL' || code === 'EADDRINUSE') && this.refusedPorts++ < SOURCE_RETRIES) {
-      const again = this.sent;
-      this.socket = undefined;
-      s.destroy();
-      try {
-        this.open();
-      } catch (err) {
-        // No port left: the request fails as the generator's.
-        const p = this.pending;
-        this.pending = this.sent = undefined;
-        return p?.reject(err);
-      }
-      this.out = again.out;
-      this.outBody = again.body;
-      return post(this);
+    if (again && (code === 'EADDRNOTAVAIL' || code === 'EADDRINUSE') && this.refusedPorts++ < SOURCE_RETRIES) return this.resend(s, again);
+    // The address the name's earlier connections reached refuses now (the server moved to another of the name's
+    // addresses): the request goes as the name's first connection did, by the lookup among all its addresses.
+    const unreached = code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH';
+    if (again && unreached && this.pinned && !this.rerouted && this.net.forgetReached(this.host, (s as RawTcp).address)) {
+      this.rerouted = true;
+      return this.resend(s, again);
     }
     this.fail(s, e);
+  }
+
+  /** Sends the request that `s` could not connect for (`again`) on a new connection. */
+  private resend(s: Socket | RawTcp, again: { out: string; body: string | undefined }): void {
+    this.socket = undefined;
+    s.destroy();
+    try {
+      this.open();
+    } catch (err) {
+      // No port left: the request fails as the generator's.
+      const p = this.pending;
+      this.pending = this.sent = undefined;
+      return p?.reject(err);
+    }
+    this.out = again.out;
+    this.outBody = again.body;
+    post(this);
   }
 
   closed(s: Socket | RawTcp): void {
@@ -482,6 +499,7 @@ export class Http1Connection implements SocketOwner {
   private answered(): void {
     this.sent = undefined;
     this.refusedPorts = 0;
+    this.rerouted = false;
     const p = this.pending;
     const r = this.reader;
     const answer: Http1Answer = { status: r.status, raw: r.raw, body: r.body };
@@ -508,6 +526,7 @@ export class Http1Connection implements SocketOwner {
     if (this.socket !== s) return;
     this.socket = this.sent = undefined;
     this.refusedPorts = 0;
+    this.rerouted = false;
     s.destroy();
     const p = this.pending;
     this.pending = undefined;
