@@ -6,8 +6,18 @@ import { FILES, HEALTH_HEADER, SAMPLE_HEADER, type RunInfo } from '../run-folder
 import { DEFAULT_CLIENT, DEFAULT_OBJECTIVES, resolveScenario } from '../scenarios/model.js';
 import { costOfRun, CostError, sizeFor, USABLE_CORE_SHARE } from './sizing.js';
 
-/** A run folder of `journeys` one-step journeys, its generator busy `cpuPct` (all processes) in each of `seconds` seconds. */
-function runFolder(journeys: number, seconds: number, cpuPct: number): string {
+/** A second of a run's generator: journeys begun, participants under way at its end, CPU of all its processes (% of a core). */
+interface Second {
+  arrivals: number;
+  active: number;
+  cpuPct: number;
+}
+
+/**
+ * A run folder of `journeys` one-step journeys over `seconds` seconds, its generator busy `cpuPct` (all processes)
+ * in each, or as `perSecond` gives each second.
+ */
+function runFolder(journeys: number, seconds: number, cpuPct: number, perSecond?: Second[]): string {
   const dir = mkdtempSync(join(tmpdir(), 'firstbell-sizing-'));
   const scenario = resolveScenario({
     name: 'cost', description: 'a cost', firstBell: '08:00:00', population: { schools: 1, conferences: 1, participantsPerConference: 10 },
@@ -22,7 +32,8 @@ function runFolder(journeys: number, seconds: number, cpuPct: number): string {
   const at = (u: number) => (u * seconds * 1000) / journeys;
   writeFileSync(join(dir, FILES.samples), [SAMPLE_HEADER, ...Array.from({ length: journeys }, (_, u) => `${at(u)},${at(u)},${at(u) + 5},${u},broker,join,ok,200,2`)].join('\n') + '\n');
   // The busiest process at half the total: the total is what counts.
-  writeFileSync(join(dir, FILES.health), [HEALTH_HEADER, ...Array.from({ length: seconds }, (_, t) => `${t},1,2,${cpuPct / 2},1,1,${journeys / seconds},0,0,1,50,${cpuPct}`)].join('\n') + '\n');
+  const each = perSecond ?? Array.from({ length: seconds }, () => ({ arrivals: journeys / seconds, active: 1, cpuPct }));
+  writeFileSync(join(dir, FILES.health), [HEALTH_HEADER, ...each.map((h, t) => `${t},1,2,${h.cpuPct / 2},1,1,${h.arrivals},0,0,${h.active},50,${h.cpuPct}`)].join('\n') + '\n');
   return dir;
 }
 
@@ -40,8 +51,28 @@ describe('sizing the generator for the peak second', () => {
     // 10 s at 150 % of a core, 3,000 journeys: 15 CPU-s, 5 CPU-ms each.
     const cost = await costOfRun(runFolder(3_000, 10, 150));
     expect(cost.cpuMsPerJourney).toBe(5);
-    expect(cost.source).toMatch(/15\.0 CPU-s for 3,000 journeys/);
+    expect(cost.source).toMatch(/15\.0 CPU-s in 10 s for 3,000 journeys/);
     expect(sizeFor(1_000, cost, 2)).toMatchObject({ cores: Math.ceil(5 / USABLE_CORE_SHARE), shards: Math.ceil(Math.ceil(5 / USABLE_CORE_SHARE) / 2) });
+  });
+
+  it("tells a journey's own cost from holding participants, the process itself and a quiet tail", async () => {
+    // 20 s: arrivals ramp up to 400 a second and stop for the last 5 s; 3 CPU-ms a journey, 20 µs a second for each
+    // participant under way (they hold), 15 % of a core at rest, each second rounded to a whole per cent.
+    const perSecond: Second[] = [];
+    let active = 0;
+    for (let t = 0; t < 20; t++) {
+      const arrivals = t < 15 ? 25 * (t + 1) + (t % 3) * 10 : 0;
+      active += arrivals;
+      perSecond.push({ arrivals, active, cpuPct: Math.round((arrivals * 0.003 + active * 20e-6 + 0.15) * 100) });
+    }
+    const journeys = perSecond.reduce((a, h) => a + h.arrivals, 0);
+    const cost = await costOfRun(runFolder(journeys, 20, 0, perSecond));
+    expect(cost.cpuMsPerJourney).toBeGreaterThan(2.9);
+    expect(cost.cpuMsPerJourney).toBeLessThan(3.1);
+    expect(cost.source).toMatch(/3\.0\d CPU-ms a journey, (19|2\d) µs a second for each participant under way and 1\d % of a core besides/);
+    // All of the CPU over the journeys would have made each one cost about half as much again.
+    const all = (perSecond.reduce((a, h) => a + h.cpuPct, 0) * 10) / journeys;
+    expect(all).toBeGreaterThan(4);
   });
 
   it('refuses a run too small to tell, naming it', async () => {

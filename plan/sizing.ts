@@ -1,5 +1,5 @@
 // How many generator cores and shards a scenario's peak second needs, from what one journey costs this machine.
-import { readRunFolder } from '../run-folder/run-folder.js';
+import { readRunFolder, type HealthSecond } from '../run-folder/run-folder.js';
 
 /** Share of a core one sending process can use and still keep its schedule: the rest is its event loop's slack. */
 export const USABLE_CORE_SHARE = 0.7;
@@ -31,8 +31,54 @@ export function sizeFor(peakPerSec: number, cost: JourneyCost, coresPerShard: nu
 export class CostError extends Error {}
 
 /**
- * What a journey cost in an earlier run: the CPU of all its generator processes (health.csv, every second) over the
- * journeys they began. The run's journey and this machine are what it measured: size a run of the same journey.
+ * Least squares of `y` on the columns of `x` with no coefficient below zero: each subset of the columns is fitted
+ * and the best fit whose coefficients are all ≥ 0 kept (the columns are few). Columns left out have 0; all zeros
+ * where nothing fits.
+ */
+export function nonNegativeFit(x: readonly (readonly number[])[], y: readonly number[]): number[] {
+  const k = x[0]?.length ?? 0;
+  let best = { coef: new Array<number>(k).fill(0), residual: y.reduce((a, v) => a + v * v, 0) };
+  for (let mask = 1; mask < 1 << k; mask++) {
+    const cols = [...Array(k).keys()].filter((j) => mask & (1 << j));
+    const c = leastSquares(x.map((r) => cols.map((j) => r[j]!)), y);
+    if (!c || c.some((v) => v < 0)) continue;
+    const coef = new Array<number>(k).fill(0);
+    cols.forEach((j, i) => (coef[j] = c[i]!));
+    const residual = x.reduce((a, r, i) => a + (y[i]! - r.reduce((s, v, j) => s + v * coef[j]!, 0)) ** 2, 0);
+    if (residual < best.residual - 1e-12) best = { coef, residual };
+  }
+  return best.coef;
+}
+
+/** Ordinary least squares by the normal equations; undefined when the columns do not tell their coefficients apart. */
+function leastSquares(x: readonly (readonly number[])[], y: readonly number[]): number[] | undefined {
+  const k = x[0]?.length ?? 0;
+  const m = Array.from({ length: k }, (_, i) => [...Array.from({ length: k }, (_, j) => x.reduce((a, r) => a + r[i]! * r[j]!, 0)), x.reduce((a, r, n) => a + r[i]! * y[n]!, 0)]);
+  for (let i = 0; i < k; i++) {
+    let p = i;
+    for (let r = i + 1; r < k; r++) if (Math.abs(m[r]![i]!) > Math.abs(m[p]![i]!)) p = r;
+    [m[i], m[p]] = [m[p]!, m[i]!];
+    const pivot = m[i]![i]!;
+    // A column that is (nearly) a sum of the others: its share cannot be told.
+    if (Math.abs(pivot) < 1e-9 * Math.max(1, Math.abs(m[i]![k]!))) return undefined;
+    for (let r = 0; r < k; r++) {
+      if (r === i) continue;
+      const f = m[r]![i]! / pivot;
+      for (let c = i; c <= k; c++) m[r]![c]! -= f * m[i]![c]!;
+    }
+  }
+  return m.map((r, i) => r[k]! / r[i]!);
+}
+
+/** Seconds of an earlier run, at least, from which a journey's own cost is told apart from the rest. */
+const MIN_SECONDS_TO_FIT = 10;
+
+/**
+ * What a journey cost in an earlier run. Its generator's CPU every second (health.csv, all its processes) is fitted to
+ * the journeys begun that second, the participants under way and the process itself (each at a cost ≥ 0), so that
+ * holding participants for minutes, browser users and a quiet tail do not count as the journeys' cost. Where the
+ * seconds cannot tell them apart (as many journeys begun every second), all of the CPU of the seconds with arrivals
+ * is the journeys'. The run's journey and this machine are what it measured: size a run of the same journey.
  */
 export async function costOfRun(dir: string): Promise<JourneyCost> {
   const { run, series, health } = await readRunFolder(dir);
@@ -41,7 +87,17 @@ export async function costOfRun(dir: string): Promise<JourneyCost> {
   const journeys = series.entries ? series.journeys.journeys : (run.generator?.arrivalsSent ?? 0);
   if (journeys < 100) throw new CostError(`${dir}: ${journeys} journeys are too few to tell what one costs; give a run of 100 or more`);
   // Run folders from before the total was kept have the busiest process's CPU only: a floor with several workers.
-  const cpuS = health.reduce((a, h) => a + (h.cpuTotalPct ?? h.cpuPct), 0) / 100;
-  const cpuMs = (cpuS * 1000) / journeys;
-  return { cpuMsPerJourney: Math.round(cpuMs * 100) / 100, source: `measured in ${dir}: ${cpuS.toFixed(1)} CPU-s for ${journeys.toLocaleString('en-US')} journeys of ${run.target.kind}` };
+  const cpuOf = (h: HealthSecond) => (h.cpuTotalPct ?? h.cpuPct) / 100;
+  const cpuS = health.reduce((a, h) => a + cpuOf(h), 0);
+  const [perArrival = 0, perActive = 0, base = 0] = health.length >= MIN_SECONDS_TO_FIT ? nonNegativeFit(health.map((h) => [h.arrivals, h.active, 1]), health.map(cpuOf)) : [];
+  const measured = `measured in ${dir}: ${cpuS.toFixed(1)} CPU-s in ${health.length} s for ${journeys.toLocaleString('en-US')} journeys of ${run.target.kind}`;
+  if (perArrival > 0) {
+    const cpuMs = perArrival * 1000;
+    const rest = [perActive > 0 ? `${(perActive * 1e6).toFixed(0)} µs a second for each participant under way` : '', base > 0 ? `${Math.round(base * 100)} % of a core besides` : ''].filter(Boolean);
+    return { cpuMsPerJourney: Math.round(cpuMs * 100) / 100, source: `${measured}; each second's CPU against the journeys begun in it: ${cpuMs.toFixed(2)} CPU-ms a journey${rest.length ? `, ${rest.join(' and ')}` : ''}` };
+  }
+  const busy = health.filter((h) => h.arrivals > 0);
+  const arrivals = busy.reduce((a, h) => a + h.arrivals, 0);
+  const cpuMs = arrivals > 0 ? (busy.reduce((a, h) => a + cpuOf(h), 0) * 1000) / arrivals : (cpuS * 1000) / journeys;
+  return { cpuMsPerJourney: Math.round(cpuMs * 100) / 100, source: `${measured}; all of the CPU of the seconds with arrivals counted as the journeys'` };
 }
