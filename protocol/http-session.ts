@@ -104,7 +104,7 @@ export class HttpSession implements HttpClient {
       this.boundSignal = signal;
       signal.addEventListener('abort', () => this.conn?.abort(signal.reason), { once: true });
     }
-    this.conn ??= new Http1Connection(new URL(this.origin), this.opts);
+    this.conn ??= new Http1Connection(this.origin, this.opts);
     const a = await this.conn.request(method, path, head, body);
     let cookiesChanged = false;
     for (let i = 0; i < a.raw.length; i += 2) {

@@ -187,13 +187,19 @@ export class ResponseReader {
     const raw: string[] = [];
     let at = text.indexOf('\r\n');
     while (at >= 0) {
-      const next = text.indexOf('\r\n', at + 2);
-      const line = next < 0 ? text.slice(at + 2) : text.slice(at + 2, next);
+      // A header's name and value are cut out of the head as they are: two strings a header, no more.
+      const start = at + 2;
+      const next = text.indexOf('\r\n', start);
+      const end = next < 0 ? text.length : next;
       at = next;
-      const colon = line.indexOf(':');
-      if (colon <= 0) throw new HttpParseError(`bad header line "${line.slice(0, 40)}"`);
-      const name = line.slice(0, colon);
-      const value = line.slice(colon + 1).trim();
+      const colon = text.indexOf(':', start);
+      if (colon <= start || colon >= end) throw new HttpParseError(`bad header line "${text.slice(start, Math.min(end, start + 40))}"`);
+      const name = text.slice(start, colon);
+      let from = colon + 1;
+      let to = end;
+      while (from < to && isBlank(text.charCodeAt(from))) from++;
+      while (to > from && isBlank(text.charCodeAt(to - 1))) to--;
+      const value = text.slice(from, to);
       raw.push(name, value);
       // Only three headers shape the reading; compared by length first.
       if (name.length === 14 && name.toLowerCase() === 'content-length') {
@@ -231,6 +237,11 @@ export class ResponseReader {
     this.mode = Mode.Done;
     this.onAnswer();
   }
+}
+
+/** What String.prototype.trim takes off a Latin-1 value: tab, the line breaks, space and the no-break space. */
+function isBlank(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || c === 160;
 }
 
 /** Header names and values may not break the request's lines. */
@@ -322,6 +333,37 @@ export interface ConnectionOptions {
   net?: NetPolicy;
 }
 
+/** What a connection needs of its origin, worked out once. */
+interface OriginParts {
+  tls: boolean;
+  /** The host without an IPv6 address's brackets. */
+  host: string;
+  port: number;
+  hostLine: string;
+  address: boolean;
+}
+
+function partsOf(origin: URL): OriginParts {
+  if (origin.protocol !== 'http:' && origin.protocol !== 'https:') throw new Error(`not an http(s) origin: ${origin.href}`);
+  const tls = origin.protocol === 'https:';
+  const host = origin.hostname.startsWith('[') ? origin.hostname.slice(1, -1) : origin.hostname;
+  return { tls, host, port: Number(origin.port) || (tls ? 443 : 80), hostLine: ` HTTP/1.1\r\nhost: ${origin.host}\r\n`, address: isIP(host) !== 0 };
+}
+
+/** Origins a process keeps worked out, at most (a run has a few: the target's, a broker's, a media server's). */
+const ORIGINS_KEPT = 256;
+const origins = new Map<string, OriginParts>();
+
+/** The parts of `origin` (an origin as URL.origin gives it), worked out once per process: every participant opens connections to it. */
+function originOf(origin: string): OriginParts {
+  let o = origins.get(origin);
+  if (!o) {
+    o = partsOf(new URL(origin));
+    if (origins.size < ORIGINS_KEPT) origins.set(origin, o);
+  }
+  return o;
+}
+
 /**
  * A participant's connection to one origin. Opened on the first request, reopened after the server closed it,
  * one request at a time. `abort` ends the request under way and the connection with it.
@@ -347,6 +389,8 @@ export class Http1Connection implements SocketOwner {
   private readonly port: number;
   /** The Host header and the request line's tail, built once. */
   private readonly hostLine: string;
+  /** Whether `host` is an address (not a name). */
+  private readonly address: boolean;
 
   /** The run's network policy. */
   get net(): NetPolicy {
@@ -357,12 +401,8 @@ export class Http1Connection implements SocketOwner {
    * `source` gives the local address and port of each socket it opens (else `localAddress`, else the kernel's
    * choice); `net` is the run's policy (the addresses it may connect to, the size of an answer).
    */
-  constructor(origin: URL, private opts: ConnectionOptions = {}) {
-    if (origin.protocol !== 'http:' && origin.protocol !== 'https:') throw new Error(`not an http(s) origin: ${origin.href}`);
-    this.tls = origin.protocol === 'https:';
-    this.host = origin.hostname.startsWith('[') ? origin.hostname.slice(1, -1) : origin.hostname;
-    this.port = Number(origin.port) || (this.tls ? 443 : 80);
-    this.hostLine = ` HTTP/1.1\r\nhost: ${origin.host}\r\n`;
+  constructor(origin: URL | string, private opts: ConnectionOptions = {}) {
+    ({ tls: this.tls, host: this.host, port: this.port, hostLine: this.hostLine, address: this.address } = typeof origin === 'string' ? originOf(origin) : partsOf(origin));
     this.reader = new ResponseReader(() => this.answered(), this.net.maxAnswerBytes);
   }
 
@@ -431,14 +471,14 @@ export class Http1Connection implements SocketOwner {
   private open(): Socket | RawTcp {
     const from = this.opts.source?.();
     // A name goes on the raw handle too once a connection to it has reached an address (by net.Socket and the policy's lookup).
-    const address = this.tls ? undefined : isIP(this.host) ? this.host : this.net.reachedAddress(this.host);
+    const address = this.tls ? undefined : this.address ? this.host : this.net.reachedAddress(this.host);
     this.pinned = address !== undefined && address !== this.host;
     if (address !== undefined && rawTcpFor(address)) return (this.socket = new RawTcp(this, address, this.port, from, from ? undefined : this.opts.localAddress));
     this.pinned = false;
     const local = from ? { localAddress: from.localAddress, localPort: from.localPort } : this.opts.localAddress ? { localAddress: this.opts.localAddress } : {};
     const o = { host: this.host, port: this.port, noDelay: true, lookup: this.net.lookup, ...local };
-    const s = (this.tls ? tlsConnect({ ...o, servername: isIP(this.host) ? undefined : this.host, ALPNProtocols: ['http/1.1'] }) : netConnect(o)) as Owned;
-    if (!this.tls && !isIP(this.host)) {
+    const s = (this.tls ? tlsConnect({ ...o, servername: this.address ? undefined : this.host, ALPNProtocols: ['http/1.1'] }) : netConnect(o)) as Owned;
+    if (!this.tls && !this.address) {
       const net = this.net;
       const host = this.host;
       s.once('connect', () => net.noteReached(host, s.remoteAddress));
