@@ -380,8 +380,6 @@ export class Http1Connection implements SocketOwner {
   private sent?: { out: string; body: string | undefined };
   /** Source ports the kernel refused for this request (another process on this machine holds the same one). */
   private refusedPorts = 0;
-  /** The socket is a raw one to the address that a connection to the name `host` reached earlier in the run. */
-  private pinned = false;
   /** This request went by the name's lookup again after its reached address refused it. */
   private rerouted = false;
   private readonly tls: boolean;
@@ -437,7 +435,7 @@ export class Http1Connection implements SocketOwner {
     const out = this.out;
     this.out = undefined;
     if (!s || out === undefined || !this.pending) return;
-    if ((this.opts.source || this.pinned) && s.connecting) this.sent = { out, body: this.outBody };
+    if ((this.opts.source || this.pinned(s)) && s.connecting) this.sent = { out, body: this.outBody };
     if (s instanceof RawTcp) {
       const body = this.outBody;
       this.outBody = undefined;
@@ -472,9 +470,7 @@ export class Http1Connection implements SocketOwner {
     const from = this.opts.source?.();
     // A name goes on the raw handle too once a connection to it has reached an address (by net.Socket and the policy's lookup).
     const address = this.tls ? undefined : this.address ? this.host : this.net.reachedAddress(this.host);
-    this.pinned = address !== undefined && address !== this.host;
     if (address !== undefined && rawTcpFor(address)) return (this.socket = new RawTcp(this, address, this.port, from, from ? undefined : this.opts.localAddress));
-    this.pinned = false;
     const local = from ? { localAddress: from.localAddress, localPort: from.localPort } : this.opts.localAddress ? { localAddress: this.opts.localAddress } : {};
     const o = { host: this.host, port: this.port, noDelay: true, lookup: this.net.lookup, ...local };
     const s = (this.tls ? tlsConnect({ ...o, servername: this.address ? undefined : this.host, ALPNProtocols: ['http/1.1'] }) : netConnect(o)) as Owned;
@@ -506,11 +502,16 @@ export class Http1Connection implements SocketOwner {
     // The address the name's earlier connections reached refuses now (the server moved to another of the name's
     // addresses): the request goes as the name's first connection did, by the lookup among all its addresses.
     const unreached = code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH';
-    if (again && unreached && this.pinned && !this.rerouted && this.net.forgetReached(this.host, (s as RawTcp).address)) {
+    if (again && unreached && this.pinned(s) && !this.rerouted && this.net.forgetReached(this.host, s.address)) {
       this.rerouted = true;
       return this.resend(s, again);
     }
     this.fail(s, e);
+  }
+
+  /** Whether `s` is a raw connection to the address that a connection to the name `host` reached earlier in the run. */
+  private pinned(s: Socket | RawTcp): s is RawTcp {
+    return s instanceof RawTcp && !this.address;
   }
 
   /** Sends the request that `s` could not connect for (`again`) on a new connection. */

@@ -33,13 +33,25 @@ export class WriteError extends FirstbellError {
   }
 }
 
-/** Writes a file whole or not at all, so a crash never leaves half a JSON file, and a failed write leaves no temporary file. */
-export function writeFileAtomic(path: string, data: string): void {
+/**
+ * Writes a file whole or not at all, so a crash never leaves half a JSON file, and a failed write leaves no temporary
+ * file. `data` is the text, or writes it in pieces to the file descriptor it is given.
+ */
+export function writeFileAtomic(path: string, data: string | ((fd: number) => void)): void {
+  const tmp = `${path}.tmp`;
   try {
-    writeFileSync(`${path}.tmp`, data);
-    renameSync(`${path}.tmp`, path);
+    if (typeof data === 'string') writeFileSync(tmp, data);
+    else {
+      const fd = openSync(tmp, 'w');
+      try {
+        data(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    renameSync(tmp, path);
   } catch (e) {
-    rmSync(`${path}.tmp`, { force: true });
+    rmSync(tmp, { force: true });
     throw new WriteError(path, e);
   }
 }
@@ -53,10 +65,7 @@ const SERIES_CHUNK = 1 << 20;
  * a line of its own, and `}}` ends it. No part of it is ever one string, however long the run.
  */
 export function writeSeriesFile(path: string, series: Series): void {
-  const tmp = `${path}.tmp`;
-  let fd: number | undefined;
-  try {
-    fd = openSync(tmp, 'w');
+  writeFileAtomic(path, (fd) => {
     const head = JSON.stringify(series.jsonHead());
     let out = (head === '{}' ? '{' : head.slice(0, -1) + ',') + SERIES_SECONDS_OPEN;
     let first = true;
@@ -69,17 +78,7 @@ export function writeSeriesFile(path: string, series: Series): void {
       }
     }
     writeAll(fd, out + '\n}}\n');
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      if (fd !== undefined) closeSync(fd);
-    } finally {
-      rmSync(tmp, { force: true });
-    }
-    throw new WriteError(path, e);
-  }
+  });
 }
 
 function writeAll(fd: number, text: string): void {
