@@ -8,7 +8,7 @@ import { platformOfInput } from '../modules/journey.js';
 import { buildPlan, type Plan } from '../plan/plan.js';
 import { shareOf, shareSize, type Shard } from '../plan/shard.js';
 import { layoutLoad, LocalAddressError, parseLocalAddresses, type LoadLayout } from '../plan/limits.js';
-import { costOfRun, CostError, sizeFor, USABLE_CORE_SHARE, type JourneyCost, type Sizing } from '../plan/sizing.js';
+import { costOfRun, CostError, heldAt, peakSecond, sizeFor, USABLE_CORE_SHARE, type JourneyCost, type Sizing } from '../plan/sizing.js';
 import { spawnReferencePlatform } from '../fixtures/spawn.js';
 import { RunFolderError } from '../run-folder/run-folder.js';
 import { calibrate } from '../users/calibrate.js';
@@ -59,16 +59,10 @@ export function planRun(s: ResolvedScenario, seed: number, targetHost: string, f
  * leaves (a timetable's lesson end) or the run ends.
  */
 export function heldOverTime(p: Pick<Plan, 'schedule' | 'scenario'>, points = 8): { atMs: number; held: number }[] {
-  const { offsetsMs, phaseOf, endMs, firstBellAtMs } = p.schedule;
-  const leaves = p.scenario.phases.map((ph) => (ph.leaveAtMs === undefined ? Infinity : firstBellAtMs + ph.leaveAtMs));
-  const out: { atMs: number; held: number }[] = [];
-  for (let k = 1; k <= points; k++) {
-    const at = Math.round((endMs * k) / points);
-    let held = 0;
-    for (let i = 0; i < offsetsMs.length && offsetsMs[i]! <= at; i++) if (leaves[phaseOf[i]!]! > at) held++;
-    out.push({ atMs: at, held });
-  }
-  return out;
+  return Array.from({ length: points }, (_, k) => {
+    const atMs = Math.round((p.schedule.endMs * (k + 1)) / points);
+    return { atMs, held: heldAt(p, atMs) };
+  });
 }
 
 /** A timetable's bells: the pupils due at each (at the plan's scale), its classes, and the spike it makes. */
@@ -154,11 +148,18 @@ export function describePlan(p: Plan & { layout: LoadLayout }, target: string | 
   return lines.join('\n');
 }
 
+/** What the plan's peak second needs at `cost`: its journeys, and the participants then under way where they hold. */
+export function sizingOf(p: Pick<Plan, 'schedule' | 'scenario'>, cost: JourneyCost, coresPerShard: number, holds: boolean): Sizing {
+  const peak = peakSecond(p);
+  return sizeFor(peak.perSec, cost, coresPerShard, holds ? peak.heldAtEnd : 0);
+}
+
 /** What the plan's peak second needs of generators, in a line a person reads. */
 export function sizingLine(z: Sizing, fitsHere: number): string {
   const cores = `≈ ${fmt(z.cores)} generator core${z.cores === 1 ? '' : 's'} at ${USABLE_CORE_SHARE * 100} % each`;
   const where = z.cores <= fitsHere ? `: this machine's ${fitsHere} cores are enough, if the target does not share them` : `: run it as ${fmt(z.shards)} shard${z.shards === 1 ? '' : 's'} of ${z.coresPerShard} core${z.coresPerShard === 1 ? '' : 's'} (--shard i/${z.shards}, or export k8s --shards ${z.shards})`;
-  return `      sizing: the peak second begins ${fmt(z.peakPerSec)} journeys; at ${z.cost.cpuMsPerJourney} CPU-ms each (${z.cost.source}) it needs ${cores}${where}`;
+  const held = z.underWay > 0 ? ` and ${fmt(z.underWay)} participants under way at its end at ${Math.round((z.cost.cpuMsPerParticipantSecond ?? 0) * 1000)} µs a second each` : '';
+  return `      sizing: the peak second begins ${fmt(z.peakPerSec)} journeys; at ${z.cost.cpuMsPerJourney} CPU-ms each${held} (${z.cost.source}) it needs ${cores}${where}`;
 }
 
 /**
@@ -211,7 +212,7 @@ export function addPlanCommands(program: Command, io: Io, setAction: SetAction):
         const cost = await journeyCost(io, o.costFrom, o.target === undefined && target.kind === 'reference', s);
         io.stdout.write(
           (cost
-            ? sizingLine(sizeFor(p.summary.peakArrivalsPerSec, cost, o.coresPerShard), availableParallelism())
+            ? sizingLine(sizingOf(p, cost, o.coresPerShard, target.holds !== false), availableParallelism())
             : `      sizing: give --cost-from <run folder> (a run of this journey at any scale) to know the generator cores and shards the peak second needs`) + '\n',
         );
         return EXIT.ok;

@@ -11,9 +11,9 @@ import { writeFileAtomic } from '../run-folder/writer.js';
 import { isScenarioFile } from '../modules/scenario.js';
 import { moduleFiles } from '../modules/bundle.js';
 import { buildPlan } from '../plan/plan.js';
-import { sizeFor } from '../plan/sizing.js';
+import { platformOfInput } from '../modules/journey.js';
 import type { ResolvedScenario } from '../scenarios/model.js';
-import { journeyCost, sizingLine } from './plan.js';
+import { journeyCost, sizingLine, sizingOf } from './plan.js';
 import { targetUrl } from '../targets/platform.js';
 import { allowTargetOption, EXIT, parseNumber, requireTarget, scaleOption, scenarioByName, seedOption, printVerdict, shownPath, UsageError, writableFolder, type Io, type SetAction } from './shared.js';
 
@@ -102,7 +102,7 @@ export function addShardCommands(program: Command, exporter: Command, io: Io, se
         if (!/^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/.test(o.memory)) throw new UsageError(`--memory ${o.memory}: give a size as Kubernetes writes it, e.g. 2Gi or 512Mi`);
         const files = file ? scenarioFiles(file, [scenario.journey, scenario.data?.csv]) : [];
         if (file && scenario.journey) await journeyShipped(resolve(scenario.journey), files);
-        const shards = o.shards ?? (o.costFrom ? await shardsNeeded(io, o.costFrom, scenario, o.seed, o.cpu) : DEFAULT_SHARDS);
+        const shards = o.shards ?? (o.costFrom ? await shardsNeeded(io, o.costFrom, scenario, o) : DEFAULT_SHARDS);
         const jobName = `firstbell-${scenario.name}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+$/, '').slice(0, 50);
         const e = exportShardJobs({
           name: jobName, scenario: file ? `/scenario/${basename(file)}` : name, shipsFiles: files.length > 0, target: o.target, allowTargets: o.allowTarget,
@@ -125,12 +125,15 @@ export function addShardCommands(program: Command, exporter: Command, io: Io, se
 /** Shards when neither --shards nor --cost-from says how many. */
 const DEFAULT_SHARDS = 4;
 
-/** The shards the scenario's peak second needs at the cost per journey of an earlier run, each pod giving `cpu` cores. */
-async function shardsNeeded(io: Io, costFrom: string, scenario: ResolvedScenario, seed: number, cpu: string): Promise<number> {
+/**
+ * The shards the scenario's peak second needs at the cost per journey of an earlier run, each pod giving `cpu` cores;
+ * its participants under way count where the scenario's journey (else the reference platform's) holds them.
+ */
+async function shardsNeeded(io: Io, costFrom: string, scenario: ResolvedScenario, o: { seed: number; cpu: string; target: string; allowTarget: string[] }): Promise<number> {
   const cost = await journeyCost(io, costFrom, false, scenario);
-  const cores = cpu.endsWith('m') ? Number(cpu.slice(0, -1)) / 1000 : Number(cpu);
-  const z = sizeFor(buildPlan(scenario, seed).summary.peakArrivalsPerSec, cost!, Math.max(1, Math.floor(cores)));
+  const cores = o.cpu.endsWith('m') ? Number(o.cpu.slice(0, -1)) / 1000 : Number(o.cpu);
+  const platform = await platformOfInput({ journey: scenario.journey ?? 'reference', target: o.target }, { allowHosts: o.allowTarget });
+  const z = sizingOf(buildPlan(scenario, o.seed), cost!, Math.max(1, Math.floor(cores)), platform.holds !== false);
   io.stderr.write(`${sizingLine(z, 0).trim()}\n`);
   return Math.min(1000, z.shards);
 }
-

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FILES, HEALTH_HEADER, SAMPLE_HEADER, type RunInfo } from '../run-folder/run-folder.js';
 import { DEFAULT_CLIENT, DEFAULT_OBJECTIVES, resolveScenario } from '../scenarios/model.js';
-import { costOfRun, CostError, sizeFor, USABLE_CORE_SHARE } from './sizing.js';
+import { sizingLine } from '../cli/plan.js';
+import { buildPlan } from './plan.js';
+import { costOfRun, CostError, heldAt, peakSecond, sizeFor, USABLE_CORE_SHARE } from './sizing.js';
 
 /** A second of a run's generator: journeys begun, participants under way at its end, CPU of all its processes (% of a core). */
 interface Second {
@@ -47,6 +49,39 @@ describe('sizing the generator for the peak second', () => {
     expect(sizeFor(10, { cpuMsPerJourney: 1, source: 'x' }, 2)).toMatchObject({ cores: 1, shards: 1 });
   });
 
+  it('adds the participants under way at the peak at what one costs a second, where the run measured it', () => {
+    // 1,000 journeys at 1 CPU-ms and 50,000 participants at 20 µs a second: 2 CPU-s a second, 3 cores at 70 %.
+    const held = sizeFor(1_000, { cpuMsPerJourney: 1, cpuMsPerParticipantSecond: 0.02, source: 'x' }, 2, 50_000);
+    expect(held).toMatchObject({ underWay: 50_000, cores: Math.ceil(2 / USABLE_CORE_SHARE), shards: 2 });
+    expect(sizeFor(1_000, { cpuMsPerJourney: 1, cpuMsPerParticipantSecond: 0.04, source: 'x' }, 2, 50_000).cores).toBe(Math.ceil(3 / USABLE_CORE_SHARE));
+    expect(sizingLine(held, 2)).toContain('the peak second begins 1,000 journeys; at 1 CPU-ms each and 50,000 participants under way at its end at 20 µs a second each (x) it needs ≈ 3 generator cores');
+    // Without a cost a participant, the journeys alone.
+    expect(sizeFor(1_000, { cpuMsPerJourney: 1, source: 'x' }, 2, 50_000)).toMatchObject({ underWay: 0, cores: Math.ceil(1 / USABLE_CORE_SHARE) });
+  });
+
+  it("counts the plan's participants under way at its peak second's end: those arrived and not yet left", () => {
+    const scenario = resolveScenario({
+      name: 'peak', description: 'a burst after a ramp', firstBell: '08:00:00', population: { schools: 1, conferences: 1, participantsPerConference: 10 },
+      phases: [
+        { name: 'early', startMs: 0, durationMs: 10_000, participants: 1_000, curve: { kind: 'uniform' }, leaveAtMs: 12_500 },
+        { name: 'stay', startMs: 0, durationMs: 10_000, participants: 500, curve: { kind: 'uniform' } },
+        { name: 'burst', startMs: 14_000, durationMs: 1_000, participants: 3_000, curve: { kind: 'uniform' } },
+      ],
+      observeMs: 0, client: DEFAULT_CLIENT, objectives: DEFAULT_OBJECTIVES, joinWithinMs: 10_000,
+    }, 1);
+    const plan = buildPlan(scenario, 1);
+    const bell = plan.schedule.firstBellAtMs;
+    const peak = peakSecond(plan);
+    expect(peak.perSec).toBe(plan.summary.peakArrivalsPerSec);
+    // The burst's busiest second (it may straddle two): the early phase has left by its end, the others hold.
+    const inSecond = (s: number) => plan.schedule.offsetsMs.filter((t) => t >= s * 1000 && t < (s + 1) * 1000).length;
+    const second = [0, 1].map((k) => Math.floor((bell + 14_000) / 1000) + k).find((s) => inSecond(s) === peak.perSec)!;
+    expect(peak.heldAtEnd).toBe(500 + plan.schedule.offsetsMs.filter((t) => t >= bell + 14_000 && t <= (second + 1) * 1000).length);
+    expect(peak.heldAtEnd).toBeGreaterThanOrEqual(500 + peak.perSec);
+    expect(heldAt(plan, bell + 12_000)).toBe(1_500);
+    expect(heldAt(plan, bell + 13_000)).toBe(500);
+  });
+
   it("takes a journey's cost from an earlier run: all its processes' CPU over the journeys they began", async () => {
     // 10 s at 150 % of a core, 3,000 journeys: 15 CPU-s, 5 CPU-ms each.
     const cost = await costOfRun(runFolder(3_000, 10, 150));
@@ -70,6 +105,8 @@ describe('sizing the generator for the peak second', () => {
     expect(cost.cpuMsPerJourney).toBeGreaterThan(2.9);
     expect(cost.cpuMsPerJourney).toBeLessThan(3.1);
     expect(cost.source).toMatch(/3\.0\d CPU-ms a journey, (19|2\d) µs a second for each participant under way and 1\d % of a core besides/);
+    expect(cost.cpuMsPerParticipantSecond).toBeGreaterThanOrEqual(0.019);
+    expect(cost.cpuMsPerParticipantSecond).toBeLessThan(0.03);
     // All of the CPU over the journeys would have made each one cost about half as much again.
     const all = (perSecond.reduce((a, h) => a + h.cpuPct, 0) * 10) / journeys;
     expect(all).toBeGreaterThan(4);

@@ -1,5 +1,7 @@
 // How many generator cores and shards a scenario's peak second needs, from what one journey costs this machine.
 import { readRunFolder, type HealthSecond } from '../run-folder/run-folder.js';
+import { arrivalsPerSecond } from './schedule.js';
+import type { Plan } from './plan.js';
 
 /** Share of a core one sending process can use and still keep its schedule: the rest is its event loop's slack. */
 export const USABLE_CORE_SHARE = 0.7;
@@ -8,6 +10,8 @@ export const USABLE_CORE_SHARE = 0.7;
 export interface JourneyCost {
   /** CPU time (user and system, every process) per journey begun, ms. */
   cpuMsPerJourney: number;
+  /** CPU time each participant under way costs a second, ms; where the run told it apart from the journeys' own. */
+  cpuMsPerParticipantSecond?: number;
   /** Where it was measured, in words. */
   source: string;
 }
@@ -15,16 +19,40 @@ export interface JourneyCost {
 /** The generator the plan's peak second needs: cores at USABLE_CORE_SHARE each, and shards of `coresPerShard`. */
 export interface Sizing {
   peakPerSec: number;
+  /** Participants under way at the end of the peak second whose cost counts (cost.cpuMsPerParticipantSecond each). */
+  underWay: number;
   cores: number;
   shards: number;
   coresPerShard: number;
   cost: JourneyCost;
 }
 
-/** Cores and shards for `peakPerSec` journeys begun a second at `cost` each. */
-export function sizeFor(peakPerSec: number, cost: JourneyCost, coresPerShard: number): Sizing {
-  const cores = Math.max(1, Math.ceil((peakPerSec * cost.cpuMsPerJourney) / 1000 / USABLE_CORE_SHARE));
-  return { peakPerSec, cores, shards: Math.max(1, Math.ceil(cores / coresPerShard)), coresPerShard, cost };
+/**
+ * Cores and shards for `peakPerSec` journeys begun a second at `cost` each, and `underWay` participants under way
+ * beside them (holding their connections) at the cost a second the run measured for one.
+ */
+export function sizeFor(peakPerSec: number, cost: JourneyCost, coresPerShard: number, underWay = 0): Sizing {
+  const held = cost.cpuMsPerParticipantSecond ? underWay : 0;
+  const cpuMsPerSec = peakPerSec * cost.cpuMsPerJourney + held * (cost.cpuMsPerParticipantSecond ?? 0);
+  const cores = Math.max(1, Math.ceil(cpuMsPerSec / 1000 / USABLE_CORE_SHARE));
+  return { peakPerSec, underWay: held, cores, shards: Math.max(1, Math.ceil(cores / coresPerShard)), coresPerShard, cost };
+}
+
+/** The plan's participants that have arrived by `atMs` (run time) and whose phase has not left by then. */
+export function heldAt(p: Pick<Plan, 'schedule' | 'scenario'>, atMs: number): number {
+  const { offsetsMs, phaseOf, firstBellAtMs } = p.schedule;
+  const leaves = p.scenario.phases.map((ph) => (ph.leaveAtMs === undefined ? Infinity : firstBellAtMs + ph.leaveAtMs));
+  let held = 0;
+  for (let i = 0; i < offsetsMs.length && offsetsMs[i]! <= atMs; i++) if (leaves[phaseOf[i]!]! > atMs) held++;
+  return held;
+}
+
+/** The plan's peak second: the journeys begun in it, and the participants under way at its end if every one holds. */
+export function peakSecond(p: Pick<Plan, 'schedule' | 'scenario'>): { perSec: number; heldAtEnd: number } {
+  const perSec = arrivalsPerSecond(p.schedule);
+  let peak = 0;
+  for (let s = 1; s < perSec.length; s++) if (perSec[s]! > perSec[peak]!) peak = s;
+  return { perSec: perSec[peak] ?? 0, heldAtEnd: heldAt(p, (peak + 1) * 1000) };
 }
 
 /** A run folder that cannot tell what a journey costs; names the folder and why. */
@@ -94,7 +122,8 @@ export async function costOfRun(dir: string): Promise<JourneyCost> {
   if (perArrival > 0) {
     const cpuMs = perArrival * 1000;
     const rest = [perActive > 0 ? `${(perActive * 1e6).toFixed(0)} µs a second for each participant under way` : '', base > 0 ? `${Math.round(base * 100)} % of a core besides` : ''].filter(Boolean);
-    return { cpuMsPerJourney: Math.round(cpuMs * 100) / 100, source: `${measured}; each second's CPU against the journeys begun in it: ${cpuMs.toFixed(2)} CPU-ms a journey${rest.length ? `, ${rest.join(' and ')}` : ''}` };
+    const perParticipant = perActive > 0 ? { cpuMsPerParticipantSecond: Math.round(perActive * 1e6) / 1000 } : {};
+    return { cpuMsPerJourney: Math.round(cpuMs * 100) / 100, ...perParticipant, source: `${measured}; each second's CPU against the journeys begun in it: ${cpuMs.toFixed(2)} CPU-ms a journey${rest.length ? `, ${rest.join(' and ')}` : ''}` };
   }
   const busy = health.filter((h) => h.arrivals > 0);
   const arrivals = busy.reduce((a, h) => a + h.arrivals, 0);
