@@ -128,9 +128,9 @@ export class StepSecond {
 
   /**
    * A histogram to read: the bucket's own; a frozen bucket's decoded, and a view's merged from its buckets, for this
-   * reading only. Kept, they took 18 KB a step-second for as long as the series lived (a day of one step, 1.5 GB
-   * while a report was built); the usual percentiles are remembered instead (see percentile), and each total over
-   * the cold seconds is kept as it grows (Series.total).
+   * reading only: kept, they would take 18 KB a step-second for as long as the series lives (a day of one step,
+   * 1.5 GB). The usual percentiles are remembered instead (see percentile), and each total over the cold seconds is
+   * kept as it grows (Series.total).
    */
   private histogram(kind: 'latency' | 'service'): hdr.Histogram {
     const own = kind === 'latency' ? this.lat : this.svc;
