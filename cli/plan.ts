@@ -8,7 +8,7 @@ import { platformOfInput } from '../modules/journey.js';
 import { buildPlan, type Plan } from '../plan/plan.js';
 import { shareOf, shareSize, type Shard } from '../plan/shard.js';
 import { layoutLoad, LocalAddressError, parseLocalAddresses, type LoadLayout } from '../plan/limits.js';
-import { costOfRun, CostError, heldAt, peakSecond, sizeFor, USABLE_CORE_SHARE, type JourneyCost, type Sizing } from '../plan/sizing.js';
+import { costOfRun, CostError, heldAt, sizingOf, USABLE_CORE_SHARE, type JourneyCost, type Sizing } from '../plan/sizing.js';
 import { spawnReferencePlatform } from '../fixtures/spawn.js';
 import { RunFolderError } from '../run-folder/run-folder.js';
 import { calibrate } from '../users/calibrate.js';
@@ -146,12 +146,6 @@ export function describePlan(p: Plan & { layout: LoadLayout }, target: string | 
   );
   for (const w of layout.warnings) lines.push(`      warning: ${w}`);
   return lines.join('\n');
-}
-
-/** What the plan's peak second needs at `cost`: its journeys, and the participants then under way where they hold. */
-export function sizingOf(p: Pick<Plan, 'schedule' | 'scenario'>, cost: JourneyCost, coresPerShard: number, holds: boolean): Sizing {
-  const peak = peakSecond(p);
-  return sizeFor(peak.perSec, cost, coresPerShard, holds ? peak.heldAtEnd : 0);
 }
 
 /** What the plan's peak second needs of generators, in a line a person reads. */

@@ -13,7 +13,8 @@ import { moduleFiles } from '../modules/bundle.js';
 import { buildPlan } from '../plan/plan.js';
 import { platformOfInput } from '../modules/journey.js';
 import type { ResolvedScenario } from '../scenarios/model.js';
-import { journeyCost, sizingLine, sizingOf } from './plan.js';
+import { sizingOf } from '../plan/sizing.js';
+import { journeyCost, sizingLine } from './plan.js';
 import { targetUrl } from '../targets/platform.js';
 import { allowTargetOption, EXIT, parseNumber, requireTarget, scaleOption, scenarioByName, seedOption, printVerdict, shownPath, UsageError, writableFolder, type Io, type SetAction } from './shared.js';
 

@@ -55,6 +55,12 @@ export function peakSecond(p: Pick<Plan, 'schedule' | 'scenario'>): { perSec: nu
   return { perSec: perSec[peak] ?? 0, heldAtEnd: heldAt(p, (peak + 1) * 1000) };
 }
 
+/** What the plan's peak second needs at `cost`: its journeys, and the participants then under way where they hold. */
+export function sizingOf(p: Pick<Plan, 'schedule' | 'scenario'>, cost: JourneyCost, coresPerShard: number, holds: boolean): Sizing {
+  const peak = peakSecond(p);
+  return sizeFor(peak.perSec, cost, coresPerShard, holds ? peak.heldAtEnd : 0);
+}
+
 /** A run folder that cannot tell what a journey costs; names the folder and why. */
 export class CostError extends Error {}
 
