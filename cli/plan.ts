@@ -7,11 +7,11 @@ import { shownTarget, type Platform } from '../targets/platform.js';
 import { platformOfInput } from '../modules/journey.js';
 import { buildPlan, type Plan } from '../plan/plan.js';
 import { shareOf, shareSize, type Shard } from '../plan/shard.js';
-import { layoutLoad, LocalAddressError, parseLocalAddresses, type LoadLayout } from '../plan/limits.js';
+import { AUTO_WORKERS_FROM_RATE, layoutLoad, LocalAddressError, parseLocalAddresses, type LoadLayout } from '../plan/limits.js';
 import { costOfRun, CostError, heldAt, sizingOf, USABLE_CORE_SHARE, type JourneyCost, type Sizing } from '../plan/sizing.js';
 import { spawnReferencePlatform } from '../fixtures/spawn.js';
 import { RunFolderError } from '../run-folder/run-folder.js';
-import { calibrate } from '../users/calibrate.js';
+import { calibrate, loopMsPerArrival } from '../users/calibrate.js';
 import { describeFault } from '../scenarios/flags.js';
 import { BUILT_IN_SCENARIOS } from '../scenarios/index.js';
 import type { ResolvedScenario } from '../scenarios/model.js';
@@ -29,7 +29,7 @@ export interface LayoutFlags {
 }
 
 /** The plan of a run: the schedule once, then worker processes and local addresses from its figures, the flags and this machine's limits. */
-export function planRun(s: ResolvedScenario, seed: number, targetHost: string, flags: LayoutFlags, holds = true, apart = false): Plan & { layout: LoadLayout } {
+export function planRun(s: ResolvedScenario, seed: number, targetHost: string, flags: LayoutFlags, holds = true, apart = false, loopMsPerArrival?: number): Plan & { layout: LoadLayout } {
   let given: string[] | undefined;
   try {
     given = flags.localAddress?.length ? parseLocalAddresses(flags.localAddress, new Set(Object.values(networkInterfaces()).flatMap((l) => (l ?? []).map((x) => x.address)))) : undefined;
@@ -47,11 +47,33 @@ export function planRun(s: ResolvedScenario, seed: number, targetHost: string, f
     (layout = layoutLoad({
       // A shard's processes send its part of the load.
       participants: Math.ceil(summary.participants / (flags.shardOf?.count ?? 1)), peakArrivalsPerSec: Math.ceil(summary.peakArrivalsPerSec / (flags.shardOf?.count ?? 1)), targetHost: targetHost.replace(/^\[|\]$/g, ''), cores: availableParallelism(),
-      workers: flags.workers === 'auto' ? undefined : flags.workers, localAddresses: given, holds, stepTimeoutMs: s.client.stepTimeoutMs,
+      workers: flags.workers === 'auto' ? undefined : flags.workers, localAddresses: given, holds, stepTimeoutMs: s.client.stepTimeoutMs, loopMsPerArrival,
     })),
     flags.shardOf,
   );
   return { ...plan, layout: { ...layout!, ...(apart ? { apart } : {}) } };
+}
+
+/** A calibration sends at the run's peak rate up to this, arrivals/s, for about CALIBRATION_S. */
+const CALIBRATION_RATE = 5_000;
+const CALIBRATION_S = 0.4;
+
+/**
+ * The plan of a run against `target`, its processes sized by what an arrival costs this machine's event loop where
+ * that can be measured: no --workers given, a peak that calls for more than one process, more than one core, and a
+ * built-in journey that ends without holding (its cost is all in its arrivals), measured against a stand-in on
+ * loopback in about a second (loopMsPerArrival). Otherwise, and where the stand-in cannot play the target, as planRun.
+ */
+export async function planRunMeasured(s: ResolvedScenario, seed: number, target: Platform, flags: LayoutFlags): Promise<Plan & { layout: LoadLayout }> {
+  const holds = target.holds !== false;
+  const apart = runsApart(target);
+  const p = planRun(s, seed, target.url.hostname, flags, holds, apart);
+  if ((flags.workers !== undefined && flags.workers !== 'auto') || holds || target.kind === 'journey' || availableParallelism() < 2) return p;
+  const peak = Math.ceil(p.summary.peakArrivalsPerSec / (flags.shardOf?.count ?? 1));
+  if (peak < AUTO_WORKERS_FROM_RATE) return p;
+  const perSec = Math.min(peak, CALIBRATION_RATE);
+  const loop = await loopMsPerArrival(target, s, perSec, Math.round(Math.min(2_000, Math.max(200, perSec * CALIBRATION_S))));
+  return loop === undefined ? p : planRun(s, seed, target.url.hostname, flags, holds, apart, loop);
 }
 
 /**
@@ -200,7 +222,7 @@ export function addPlanCommands(program: Command, io: Io, setAction: SetAction):
         const s = await scenarioByName(name, o.scale, o.objective, o.data, (f) => scenarioOfTimetable(f, o, io.cwd), o);
         // Nothing is sent: the target is built only to know whether it holds and what it declares it takes.
         const target = await targetOfFlags(o, o.target ?? 'http://127.0.0.1/', s, cmd);
-        const p = planRun(s, o.seed, target.url.hostname, o, target.holds !== false, runsApart(target));
+        const p = await planRunMeasured(s, o.seed, target, o);
         io.stdout.write(describePlan(p, o.target ? `${target.kind} ${shownTarget(target.url)}` : undefined, o.browsers, target) + '\n');
         // The reference journey is measured against a platform started for it; another target is never sent to.
         const cost = await journeyCost(io, o.costFrom, o.target === undefined && target.kind === 'reference', s);

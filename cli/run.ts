@@ -15,13 +15,13 @@ import { writeReport } from '../reports/build-report.js';
 import { compare } from '../reports/compare.js';
 import { RunFailedError } from '../run-folder/run-folder.js';
 import { WriteError } from '../run-folder/writer.js';
-import { NO_WEB_CLIENT_HINT, processAlive, runOn, runsApart, type Progress } from '../run/conductor.js';
+import { NO_WEB_CLIENT_HINT, processAlive, runOn, type Progress } from '../run/conductor.js';
 import { JourneyMemoryError } from '../users/workers.js';
 import { LivePage } from '../reports/live-child.js';
 import { LIVE_HOST, LIVE_PORT, LiveListenError, liveHostWarning } from '../reports/live.js';
 import { parseWatch, WATCH_FORMS } from '../watch/sources.js';
 import { fixtureArgs, fixtureFlags, type FixtureFlags } from './fixture.js';
-import { describePlan, planRun } from './plan.js';
+import { describePlan, planRunMeasured } from './plan.js';
 import { parseShard, parseStartAt, type Shard } from '../plan/shard.js';
 import { writeComparison } from './report.js';
 import { scenarioOfTimetable, timetableFlags, type TimetableFlags } from './timetable.js';
@@ -113,7 +113,7 @@ export async function runOnce(io: Io, scenario: ResolvedScenario, target: Platfo
   const shard = shardOfFlags(flags);
   const watch = parseWatch([...(scenario.watch?.sources ?? []), ...flags.watch], [...Object.entries(scenario.watch?.queries ?? {}).map(([k, q]) => `${k}=${q}`), ...flags.watchQuery]);
   if (typeof watch === 'string') throw new UsageError(watch);
-  const plan = planRun(scenario, flags.seed, target.url.hostname, { ...flags, shardOf: shard }, target.holds !== false, runsApart(target));
+  const plan = await planRunMeasured(scenario, flags.seed, target, { ...flags, shardOf: shard });
   io.stderr.write(describePlan(plan, `${target.kind} ${shownTarget(target.url)}`, flags.browsers) + '\n');
   if (shard) io.stderr.write(`waiting for ${new Date(shard.startAtEpochMs).toISOString()} (in ${((shard.startAtEpochMs - Date.now()) / 1000).toFixed(1)} s) to start${shard.count > 1 ? ` shard ${shard.index} of ${shard.count}` : ''}\n`);
   // The progress line shows the layers the journey has.

@@ -1,6 +1,6 @@
 import { ephemeralPortRange } from '../lib/ports.js';
 import { describe, expect, it } from 'vitest';
-import { layoutLoad, loadProcessSpawn, LocalAddressError, loopbackPool, openFileLimit, parseLocalAddresses } from './limits.js';
+import { layoutLoad, loadProcessSpawn, LocalAddressError, loopbackPool, openFileLimit, parseLocalAddresses, USABLE_CORE_SHARE } from './limits.js';
 
 describe('local addresses', () => {
   const none = new Set<string>();
@@ -32,6 +32,15 @@ describe('layout of the load', () => {
   });
   it('uses every core for a high arrival rate', () => {
     expect(layoutLoad({ participants: 5_000, peakArrivalsPerSec: 2_000, targetHost: '127.0.0.1', cores: 2 }).workers).toBe(2);
+  });
+  it('adds processes for a high rate only as an arrival\'s measured cost to an event loop needs them', () => {
+    const at = (loopMsPerArrival: number, cores = 4) => layoutLoad({ participants: 50_000, peakArrivalsPerSec: 5_000, targetHost: '127.0.0.1', cores, holds: false, loopMsPerArrival });
+    // 5,000 a second at 0.1 ms each keep one loop half busy; at 0.2 ms one loop full, two at 71 %, three at 48 %.
+    expect(at(0.1)).toMatchObject({ workers: 1, workersWhy: 'one process is enough: 5,000 arrivals/s at 100 µs of an event loop each, measured here' });
+    expect(at(0.2)).toMatchObject({ workers: Math.ceil(1 / USABLE_CORE_SHARE), workersWhy: `5,000 arrivals/s at 200 µs of an event loop each, measured here, each loop at most ${USABLE_CORE_SHARE * 100} % busy` });
+    // Never more than the cores, and below the rate that spreads load at all, one.
+    expect(at(2).workers).toBe(4);
+    expect(layoutLoad({ participants: 1_000, peakArrivalsPerSec: 400, targetHost: '127.0.0.1', cores: 4, holds: false, loopMsPerArrival: 5 }).workers).toBe(1);
   });
   it.runIf(Number.isFinite(files))('spreads held sockets over enough processes, and every connection over enough loopback addresses', () => {
     const l = layoutLoad({ participants: 128_000, peakArrivalsPerSec: 25_138, targetHost: '127.0.0.1', cores: 2 });

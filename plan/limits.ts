@@ -110,12 +110,20 @@ export function layoutLoad(o: {
   holds?: boolean;
   /** Longest a step may wait for the target (the scenario's step timeout), ms; default 30 s. */
   stepTimeoutMs?: number;
+  /**
+   * How long one arrival keeps a process's event loop busy, ms, measured on this machine (loopMsPerArrival): then
+   * as many processes as keep each loop at most USABLE_CORE_SHARE busy at the peak; unknown, every core from
+   * AUTO_WORKERS_FROM_RATE arrivals/s on.
+   */
+  loopMsPerArrival?: number;
 }): LoadLayout {
   const files = openFileLimit();
   const perProcess = files === undefined ? Number.POSITIVE_INFINITY : Math.max(1, files - FILES_RESERVED);
   const sockets = o.holds === false ? Math.min(o.participants, Math.ceil(o.peakArrivalsPerSec * OPEN_SECONDS)) : o.participants;
   const needForFiles = Math.ceil(sockets / perProcess);
-  const forRate = o.peakArrivalsPerSec >= AUTO_WORKERS_FROM_RATE ? o.cores : 1;
+  const loop = o.loopMsPerArrival;
+  const rated = o.peakArrivalsPerSec < AUTO_WORKERS_FROM_RATE ? undefined : loop === undefined ? o.cores : Math.min(o.cores, Math.max(1, Math.ceil((o.peakArrivalsPerSec * loop) / 1000 / USABLE_CORE_SHARE)));
+  const forRate = rated ?? 1;
   const warnings: string[] = [];
   let workers: number;
   let workersWhy: string;
@@ -124,7 +132,7 @@ export function layoutLoad(o: {
     workersWhy = 'as given';
   } else {
     workers = Math.min(64, Math.max(1, needForFiles, forRate));
-    workersWhy = workers === 1 ? 'one process is enough' : needForFiles >= forRate ? `${sockets.toLocaleString('en-US')} sockets at ${perProcess.toLocaleString('en-US')} a process` : `every core for ${o.peakArrivalsPerSec.toLocaleString('en-US')} arrivals/s`;
+    workersWhy = needForFiles >= forRate && workers > 1 ? `${sockets.toLocaleString('en-US')} sockets at ${perProcess.toLocaleString('en-US')} a process` : whyForRate(workers, o.peakArrivalsPerSec, rated === undefined ? undefined : loop);
   }
   if (files !== undefined && sockets > workers * perProcess) {
     warnings.push(`up to ${sockets.toLocaleString('en-US')} sockets ${o.holds === false ? 'open' : 'held'} at once, but ${workers} process${workers === 1 ? '' : 'es'} may open only ${(workers * perProcess).toLocaleString('en-US')} for participants (${files.toLocaleString('en-US')} files each); the rest will fail with EMFILE (use --workers ${needForFiles} or lower --scale)`);
@@ -168,8 +176,25 @@ export function layoutLoad(o: {
 
 /** Without held connections, a journey is assumed to keep its socket about this long: two seconds' worth of arrivals are open at once. */
 const OPEN_SECONDS = 2;
-/** From this peak arrival rate on, the load is spread over every core by default. */
+/** From this peak arrival rate on, the load is spread over more than one process by default. */
 export const AUTO_WORKERS_FROM_RATE = 500;
+/** Share of a core one sending process can use and still keep its schedule: the rest is its event loop's slack. */
+export const USABLE_CORE_SHARE = 0.7;
+
+// A sending process's event loop is given at most USABLE_CORE_SHARE of its time for arrivals at the peak. Each
+// process more costs every arrival more CPU on a machine whose cores are shared (with the target, or with each
+// other: on 2 cores beside the target, one process sent 5,000 new-connection arrivals a second at 93–117 µs of CPU
+// each, two at 130–170), so processes are added only as the arrivals need them; and a busier loop starts its
+// arrivals late (one process at about 90 µs an arrival kept 99.98 % of 7,000 a second within 10 ms, a loop 63 %
+// busy, and 98.6 % of 8,500, 77 % busy).
+
+/** Why `workers` processes for the peak rate, with the event loop's measured cost per arrival if known. */
+function whyForRate(workers: number, perSec: number, loopMs: number | undefined): string {
+  const rate = `${perSec.toLocaleString('en-US')} arrivals/s`;
+  if (loopMs === undefined) return workers === 1 ? 'one process is enough' : `every core for ${rate}`;
+  const cost = `${(loopMs * 1000).toFixed(0)} µs of an event loop each, measured here`;
+  return workers === 1 ? `one process is enough: ${rate} at ${cost}` : `${rate} at ${cost}, each loop at most ${USABLE_CORE_SHARE * 100} % busy`;
+}
 /** Share of an address's ports in the kernel's range that may be busy: beyond it the kernel's search for a free port on each connect grows long. */
 const PORT_LOAD = 0.25;
 /** Share of firstbell's own ports of an address that may be busy: taking one costs the same however many are, but leave room. */

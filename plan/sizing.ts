@@ -2,9 +2,9 @@
 import { readRunFolder, type HealthSecond } from '../run-folder/run-folder.js';
 import { arrivalsPerSecond } from './schedule.js';
 import type { Plan } from './plan.js';
+import { USABLE_CORE_SHARE } from './limits.js';
 
-/** Share of a core one sending process can use and still keep its schedule: the rest is its event loop's slack. */
-export const USABLE_CORE_SHARE = 0.7;
+export { USABLE_CORE_SHARE };
 
 /** What one journey costs the generator's processes in CPU time, and where the figure comes from. */
 export interface JourneyCost {

@@ -5,7 +5,9 @@ import type { JourneyCost } from '../plan/sizing.js';
 import { evenSchedule } from '../plan/schedule.js';
 import { Series } from '../run-folder/series.js';
 import type { ResolvedScenario } from '../scenarios/model.js';
-import { Engine, prepareForLoad } from './engine.js';
+import { performance as perf } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+import { Engine, prepareForLoad, WARM_ANSWER } from './engine.js';
 import { HealthMonitor } from './health.js';
 import { Recorder } from './recorder.js';
 
@@ -45,4 +47,67 @@ export async function calibrate(target: Platform, scenario: ResolvedScenario, o:
   const used = process.cpuUsage(cpu);
   const cpuMs = (used.user + used.system) / 1000 / Math.max(1, begun);
   return { cpuMsPerJourney: Math.round(cpuMs * 100) / 100, source: `calibrated here: ${begun.toLocaleString('en-US')} journeys against ${o.what}` };
+}
+
+/** A loopback server on a thread of its own that answers every request as the warm-up's does; it posts its port. */
+const STAND_IN = `
+const { parentPort } = require('node:worker_threads');
+const { createServer } = require('node:net');
+const answer = ${JSON.stringify(WARM_ANSWER)};
+const server = createServer((sock) => {
+  sock.on('data', (d) => { for (let i = d.indexOf('\\r\\n\\r\\n'); i >= 0; i = d.indexOf('\\r\\n\\r\\n', i + 4)) sock.write(answer); });
+  sock.on('error', () => undefined);
+});
+server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));
+`;
+
+/** Fewer of a calibration's steps than this ended well: the stand-in could not play the target for this journey. */
+const CALIBRATION_OK_SHARE = 0.9;
+
+/**
+ * How long one arrival of the target's journey keeps a process's event loop busy, ms: `journeys` arrivals at
+ * `perSec` against a loopback stand-in answering on a thread of its own, after as many again to warm the code up.
+ * A process's event loop is what keeps or loses its arrivals' schedule. Undefined when fewer than nine in ten of
+ * the journey's steps ended well against the stand-in (its answers are not what the journey needs).
+ */
+export async function loopMsPerArrival(target: Platform, scenario: ResolvedScenario, perSec: number, journeys = 2_000): Promise<number | undefined> {
+  const standIn = new Worker(STAND_IN, { eval: true });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      standIn.once('message', resolve);
+      standIn.once('error', reject);
+    });
+    const origin = `http://127.0.0.1:${port}`;
+    await timedArrivals(target, scenario, origin, journeys, perSec);
+    return await timedArrivals(target, scenario, origin, journeys, perSec);
+  } finally {
+    await standIn.terminate();
+  }
+}
+
+/** One batch of a calibration: the event loop's busy ms per arrival, or undefined (see loopMsPerArrival). */
+async function timedArrivals(target: Platform, scenario: ResolvedScenario, origin: string, n: number, perSec: number): Promise<number | undefined> {
+  let steps = 0;
+  let ok = 0;
+  const monitor = new HealthMonitor(100);
+  const t0 = performance.now();
+  const engine = new Engine({
+    scenario: { ...scenario, client: { ...scenario.client, retry: undefined, thinkTimeMs: 0 } }, seed: 1, target, schedule: evenSchedule(n, (n / perSec) * 1000), origin,
+    clock: () => performance.now() - t0, maxActive: n, lateThresholdMs: 100, monitor,
+    emit: (s) => {
+      steps++;
+      if (s.outcome === 'ok') ok++;
+    },
+  });
+  const elu = perf.eventLoopUtilization();
+  try {
+    await engine.run(new AbortController().signal);
+    await engine.settle(1_000);
+  } finally {
+    engine.stopAll(new Error('calibrated'));
+    monitor.stop();
+  }
+  const busy = perf.eventLoopUtilization(elu).active;
+  await engine.settle(1_000);
+  return steps > 0 && ok >= steps * CALIBRATION_OK_SHARE ? busy / n : undefined;
 }

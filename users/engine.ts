@@ -24,7 +24,7 @@ import { dispatch, type DispatchStats, type Share } from './scheduler.js';
 import { StepControllers, VirtualUser, type HoldWatcher, type VirtualUserContext } from './virtual-user.js';
 import type { NetPolicy } from '../protocol/address-guard.js';
 
-const WARM_ANSWER = 'HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nset-cookie: warm=1; Path=/\r\ncontent-length: 2\r\n\r\nok';
+export const WARM_ANSWER = 'HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nset-cookie: warm=1; Path=/\r\ncontent-length: 2\r\n\r\nok';
 
 interface WarmUpOptions {
   origin: string;
