@@ -16,6 +16,7 @@ import type { ResolvedScenario } from '../scenarios/model.js';
 import { sizingOf } from '../plan/sizing.js';
 import { journeyCost, sizingLine } from './plan.js';
 import { targetUrl } from '../targets/platform.js';
+import { isTargetKind, TARGET_KINDS } from '../targets/index.js';
 import { allowTargetOption, EXIT, parseNumber, requireTarget, scaleOption, scenarioByName, seedOption, printVerdict, shownPath, UsageError, writableFolder, type Io, type SetAction } from './shared.js';
 
 /** What a ConfigMap may hold, with room for its own fields. */
@@ -103,7 +104,10 @@ export function addShardCommands(program: Command, exporter: Command, io: Io, se
         if (!/^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/.test(o.memory)) throw new UsageError(`--memory ${o.memory}: give a size as Kubernetes writes it, e.g. 2Gi or 512Mi`);
         const files = file ? scenarioFiles(file, [scenario.journey, scenario.data?.csv]) : [];
         if (file && scenario.journey) await journeyShipped(resolve(scenario.journey), files);
-        const shards = o.shards ?? (o.costFrom ? await shardsNeeded(io, o.costFrom, scenario, o) : DEFAULT_SHARDS);
+        const kind = kindOfRunArgs(o.runArg);
+        if (kind !== undefined && !isTargetKind(kind)) throw new UsageError(`--run-arg --target-kind ${kind}: not a built-in journey; use one of ${TARGET_KINDS.join(', ')}`);
+        if (kind !== undefined && scenario.journey) throw new UsageError(`--run-arg --target-kind ${kind} and the scenario's journey (${scenario.journey}) both say how to talk to the target; give one of them`);
+        const shards = o.shards ?? (o.costFrom ? await shardsNeeded(io, o.costFrom, scenario, { ...o, kind }) : DEFAULT_SHARDS);
         const jobName = `firstbell-${scenario.name}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+$/, '').slice(0, 50);
         const e = exportShardJobs({
           name: jobName, scenario: file ? `/scenario/${basename(file)}` : name, shipsFiles: files.length > 0, target: o.target, allowTargets: o.allowTarget,
@@ -123,6 +127,15 @@ export function addShardCommands(program: Command, exporter: Command, io: Io, se
     );
 }
 
+/** The built-in journey that --run-arg names for every pod (`--target-kind=http`, or `--target-kind` and `http` as two). */
+export function kindOfRunArgs(runArgs: readonly string[]): string | undefined {
+  for (let i = 0; i < runArgs.length; i++) {
+    if (runArgs[i] === '--target-kind') return runArgs[i + 1];
+    if (runArgs[i]!.startsWith('--target-kind=')) return runArgs[i]!.slice('--target-kind='.length);
+  }
+  return undefined;
+}
+
 /** Shards when neither --shards nor --cost-from says how many. */
 const DEFAULT_SHARDS = 4;
 
@@ -130,10 +143,11 @@ const DEFAULT_SHARDS = 4;
  * The shards the scenario's peak second needs at the cost per journey of an earlier run, each pod giving `cpu` cores;
  * its participants under way count where the scenario's journey (else the reference platform's) holds them.
  */
-async function shardsNeeded(io: Io, costFrom: string, scenario: ResolvedScenario, o: { seed: number; cpu: string; target: string; allowTarget: string[] }): Promise<number> {
+async function shardsNeeded(io: Io, costFrom: string, scenario: ResolvedScenario, o: { seed: number; cpu: string; target: string; allowTarget: string[]; kind?: string }): Promise<number> {
   const cost = await journeyCost(io, costFrom, false, scenario);
   const cores = o.cpu.endsWith('m') ? Number(o.cpu.slice(0, -1)) / 1000 : Number(o.cpu);
-  const platform = await platformOfInput({ journey: scenario.journey ?? 'reference', target: o.target }, { allowHosts: o.allowTarget });
+  // The journey the pods will run: the scenario's, else the built-in kind their --run-arg names, else the reference's.
+  const platform = await platformOfInput({ journey: scenario.journey ?? o.kind ?? 'reference', target: o.target }, { allowHosts: o.allowTarget });
   const z = sizingOf(buildPlan(scenario, o.seed), cost!, Math.max(1, Math.floor(cores)), platform.holds !== false);
   io.stderr.write(`${sizingLine(z, 0).trim()}\n`);
   return Math.min(1000, z.shards);

@@ -1,10 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FILES, HEALTH_HEADER, SAMPLE_HEADER, type RunInfo } from '../run-folder/run-folder.js';
 import { DEFAULT_CLIENT, DEFAULT_OBJECTIVES, resolveScenario } from '../scenarios/model.js';
 import { sizingLine } from '../cli/plan.js';
+import { EXIT, main } from '../cli.js';
+import { captureIo, tempDir } from '../test/helpers.js';
 import { buildPlan } from './plan.js';
 import { costOfRun, CostError, heldAt, peakSecond, sizeFor, USABLE_CORE_SHARE } from './sizing.js';
 
@@ -110,6 +112,34 @@ describe('sizing the generator for the peak second', () => {
     // All of the CPU over the journeys would have made each one cost about half as much again.
     const all = (perSecond.reduce((a, h) => a + h.cpuPct, 0) * 10) / journeys;
     expect(all).toBeGreaterThan(4);
+  });
+
+  it("gives export k8s the shards of the journey the pods run: a built-in one named by --run-arg that holds nothing", async () => {
+    // 0.3 CPU-ms a journey and 200 µs a second for each participant under way: the reference journey's participants
+    // hold, the http journey's leave once answered.
+    const perSecond: Second[] = [];
+    let active = 0;
+    for (let t = 0; t < 20; t++) {
+      const arrivals = t < 15 ? 25 * (t + 1) + (t % 3) * 10 : 0;
+      active += arrivals;
+      perSecond.push({ arrivals, active, cpuPct: Math.round((arrivals * 0.0003 + active * 200e-6 + 0.15) * 100) });
+    }
+    const folder = runFolder(perSecond.reduce((a, h) => a + h.arrivals, 0), 20, 0, perSecond);
+    const shards = async (...more: string[]) => {
+      const c = captureIo();
+      const out = tempDir();
+      const code = await main(['export', 'k8s', 'monday-0800', '--target', 'http://127.0.0.1:8080', '--scale', '0.1', '--cost-from', folder, '--out', out, ...more], c.io);
+      return { code, err: c.err(), completions: code === EXIT.ok ? Number(/completions: (\d+)/.exec(readFileSync(join(out, 'shards.yaml'), 'utf8'))?.[1]) : NaN };
+    };
+    const holding = await shards();
+    const http = await shards('--run-arg=--target-kind=http');
+    expect(holding.err).toMatch(/participants under way at its end/);
+    expect(http.err).not.toMatch(/participants under way/);
+    expect(http.completions).toBeLessThan(holding.completions);
+    expect((await shards('--run-arg=--target-kind', '--run-arg=http')).completions).toBe(http.completions);
+    const wrong = await shards('--run-arg=--target-kind=ftp');
+    expect(wrong.code).toBe(EXIT.usage);
+    expect(wrong.err).toContain('--run-arg --target-kind ftp: not a built-in journey; use one of reference, janus');
   });
 
   it('refuses a run too small to tell, naming it', async () => {
