@@ -41,6 +41,22 @@ function runFolder(journeys: number, seconds: number, cpuPct: number, perSecond?
   return dir;
 }
 
+/**
+ * 20 s of a run whose participants hold: arrivals ramp up to 400 a second and stop for the last 5 s; `journeyMs` CPU-ms
+ * a journey, `heldMs` CPU-ms a second for each participant under way, 15 % of a core at rest, each second rounded to
+ * a whole per cent.
+ */
+function rampOf(journeyMs: number, heldMs: number): Second[] {
+  const perSecond: Second[] = [];
+  let active = 0;
+  for (let t = 0; t < 20; t++) {
+    const arrivals = t < 15 ? 25 * (t + 1) + (t % 3) * 10 : 0;
+    active += arrivals;
+    perSecond.push({ arrivals, active, cpuPct: Math.round(((arrivals * journeyMs + active * heldMs) / 1000 + 0.15) * 100) });
+  }
+  return perSecond;
+}
+
 describe('sizing the generator for the peak second', () => {
   it('needs cores in proportion to the cost of a journey: twice the cost, twice the cores', () => {
     const a = sizeFor(25_000, { cpuMsPerJourney: 1.9, source: 'x' }, 2);
@@ -93,15 +109,8 @@ describe('sizing the generator for the peak second', () => {
   });
 
   it("tells a journey's own cost from holding participants, the process itself and a quiet tail", async () => {
-    // 20 s: arrivals ramp up to 400 a second and stop for the last 5 s; 3 CPU-ms a journey, 20 µs a second for each
-    // participant under way (they hold), 15 % of a core at rest, each second rounded to a whole per cent.
-    const perSecond: Second[] = [];
-    let active = 0;
-    for (let t = 0; t < 20; t++) {
-      const arrivals = t < 15 ? 25 * (t + 1) + (t % 3) * 10 : 0;
-      active += arrivals;
-      perSecond.push({ arrivals, active, cpuPct: Math.round((arrivals * 0.003 + active * 20e-6 + 0.15) * 100) });
-    }
+    // 3 CPU-ms a journey, 20 µs a second for each participant under way.
+    const perSecond = rampOf(3, 0.02);
     const journeys = perSecond.reduce((a, h) => a + h.arrivals, 0);
     const cost = await costOfRun(runFolder(journeys, 20, 0, perSecond));
     expect(cost.cpuMsPerJourney).toBeGreaterThan(2.9);
@@ -117,13 +126,7 @@ describe('sizing the generator for the peak second', () => {
   it("gives export k8s the shards of the journey the pods run: a built-in one named by --run-arg that holds nothing", async () => {
     // 0.3 CPU-ms a journey and 200 µs a second for each participant under way: the reference journey's participants
     // hold, the http journey's leave once answered.
-    const perSecond: Second[] = [];
-    let active = 0;
-    for (let t = 0; t < 20; t++) {
-      const arrivals = t < 15 ? 25 * (t + 1) + (t % 3) * 10 : 0;
-      active += arrivals;
-      perSecond.push({ arrivals, active, cpuPct: Math.round((arrivals * 0.0003 + active * 200e-6 + 0.15) * 100) });
-    }
+    const perSecond = rampOf(0.3, 0.2);
     const folder = runFolder(perSecond.reduce((a, h) => a + h.arrivals, 0), 20, 0, perSecond);
     const shards = async (...more: string[]) => {
       const c = captureIo();
