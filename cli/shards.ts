@@ -105,7 +105,7 @@ export function addShardCommands(program: Command, exporter: Command, io: Io, se
         const files = file ? scenarioFiles(file, [scenario.journey, scenario.data?.csv]) : [];
         if (file && scenario.journey) await journeyShipped(resolve(scenario.journey), files);
         const kind = kindOfRunArgs(o.runArg);
-        if (kind !== undefined && !isTargetKind(kind)) throw new UsageError(`--run-arg --target-kind ${kind}: not a built-in journey; use one of ${TARGET_KINDS.join(', ')}`);
+        if (kind !== undefined && !isTargetKind(kind)) throw new UsageError(`--run-arg --target-kind ${kind || 'with no kind after it'}: not a built-in journey; use one of ${TARGET_KINDS.join(', ')}`);
         if (kind !== undefined && scenario.journey) throw new UsageError(`--run-arg --target-kind ${kind} and the scenario's journey (${scenario.journey}) both say how to talk to the target; give one of them`);
         const shards = o.shards ?? (o.costFrom ? await shardsNeeded(io, o.costFrom, scenario, { ...o, kind }) : DEFAULT_SHARDS);
         const jobName = `firstbell-${scenario.name}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+$/, '').slice(0, 50);
@@ -128,9 +128,9 @@ export function addShardCommands(program: Command, exporter: Command, io: Io, se
 }
 
 /** The built-in journey that --run-arg names for every pod (`--target-kind=http`, or `--target-kind` and `http` as two). */
-export function kindOfRunArgs(runArgs: readonly string[]): string | undefined {
+function kindOfRunArgs(runArgs: readonly string[]): string | undefined {
   for (let i = 0; i < runArgs.length; i++) {
-    if (runArgs[i] === '--target-kind') return runArgs[i + 1];
+    if (runArgs[i] === '--target-kind') return runArgs[i + 1] ?? '';
     if (runArgs[i]!.startsWith('--target-kind=')) return runArgs[i]!.slice('--target-kind='.length);
   }
   return undefined;
@@ -141,12 +141,12 @@ const DEFAULT_SHARDS = 4;
 
 /**
  * The shards the scenario's peak second needs at the cost per journey of an earlier run, each pod giving `cpu` cores;
- * its participants under way count where the scenario's journey (else the reference platform's) holds them.
+ * its participants under way count where the journey the pods run holds them (the scenario's, else the built-in `kind`
+ * their --run-arg names, else the reference platform's).
  */
 async function shardsNeeded(io: Io, costFrom: string, scenario: ResolvedScenario, o: { seed: number; cpu: string; target: string; allowTarget: string[]; kind?: string }): Promise<number> {
   const cost = await journeyCost(io, costFrom, false, scenario);
   const cores = o.cpu.endsWith('m') ? Number(o.cpu.slice(0, -1)) / 1000 : Number(o.cpu);
-  // The journey the pods will run: the scenario's, else the built-in kind their --run-arg names, else the reference's.
   const platform = await platformOfInput({ journey: scenario.journey ?? o.kind ?? 'reference', target: o.target }, { allowHosts: o.allowTarget });
   const z = sizingOf(buildPlan(scenario, o.seed), cost!, Math.max(1, Math.floor(cores)), platform.holds !== false);
   io.stderr.write(`${sizingLine(z, 0).trim()}\n`);
