@@ -29,7 +29,22 @@ export interface LayoutFlags {
 }
 
 /** The plan of a run: the schedule once, then worker processes and local addresses from its figures, the flags and this machine's limits. */
-export function planRun(s: ResolvedScenario, seed: number, targetHost: string, flags: LayoutFlags, holds = true, apart = false, loopMsPerArrival?: number): Plan & { layout: LoadLayout } {
+export function planRun(s: ResolvedScenario, seed: number, targetHost: string, flags: LayoutFlags, holds = true, apart = false): Plan & { layout: LoadLayout } {
+  return planWith(s, seed, flags, runLayout(s, targetHost, flags, holds, apart));
+}
+
+/** The schedule of `s`, laid out by `layoutFor`. */
+function planWith(s: ResolvedScenario, seed: number, flags: LayoutFlags, layoutFor: (summary: Plan['summary']) => LoadLayout): Plan & { layout: LoadLayout } {
+  let layout: LoadLayout | undefined;
+  const plan = buildPlan(s, seed, (summary) => (layout = layoutFor(summary)), flags.shardOf);
+  return { ...plan, layout: layout! };
+}
+
+/**
+ * The layout of a run's processes from its plan's figures (and an arrival's measured cost to an event loop, where
+ * known), the flags and this machine's limits; the flags' local addresses are checked once, here.
+ */
+function runLayout(s: ResolvedScenario, targetHost: string, flags: LayoutFlags, holds: boolean, apart: boolean): (summary: Plan['summary'], loopMsPerArrival?: number) => LoadLayout {
   let given: string[] | undefined;
   try {
     given = flags.localAddress?.length ? parseLocalAddresses(flags.localAddress, new Set(Object.values(networkInterfaces()).flatMap((l) => (l ?? []).map((x) => x.address)))) : undefined;
@@ -42,16 +57,14 @@ export function planRun(s: ResolvedScenario, seed: number, targetHost: string, f
   const family = isIP(host);
   const other = family ? given?.find((a) => isIP(a) !== family) : undefined;
   if (other) throw new UsageError(`--local-address ${other} is IPv${isIP(other)} and the target ${host} is IPv${family}: no connection can go from one to the other; give local addresses of the target's family`);
-  let layout: LoadLayout | undefined;
-  const plan = buildPlan(s, seed, (summary) =>
-    (layout = layoutLoad({
+  return (summary, loopMsPerArrival) => ({
+    ...layoutLoad({
       // A shard's processes send its part of the load.
-      participants: Math.ceil(summary.participants / (flags.shardOf?.count ?? 1)), peakArrivalsPerSec: Math.ceil(summary.peakArrivalsPerSec / (flags.shardOf?.count ?? 1)), targetHost: targetHost.replace(/^\[|\]$/g, ''), cores: availableParallelism(),
+      participants: Math.ceil(summary.participants / (flags.shardOf?.count ?? 1)), peakArrivalsPerSec: Math.ceil(summary.peakArrivalsPerSec / (flags.shardOf?.count ?? 1)), targetHost: host, cores: availableParallelism(),
       workers: flags.workers === 'auto' ? undefined : flags.workers, localAddresses: given, holds, stepTimeoutMs: s.client.stepTimeoutMs, loopMsPerArrival,
-    })),
-    flags.shardOf,
-  );
-  return { ...plan, layout: { ...layout!, ...(apart ? { apart } : {}) } };
+    }),
+    ...(apart ? { apart } : {}),
+  });
 }
 
 /** A calibration sends at the run's peak rate up to this, arrivals/s, for about CALIBRATION_S. */
@@ -67,13 +80,15 @@ const CALIBRATION_S = 0.4;
 export async function planRunMeasured(s: ResolvedScenario, seed: number, target: Platform, flags: LayoutFlags): Promise<Plan & { layout: LoadLayout }> {
   const holds = target.holds !== false;
   const apart = runsApart(target);
-  const p = planRun(s, seed, target.url.hostname, flags, holds, apart);
+  const layoutFor = runLayout(s, target.url.hostname, flags, holds, apart);
+  const p = planWith(s, seed, flags, layoutFor);
   if ((flags.workers !== undefined && flags.workers !== 'auto') || holds || target.kind === 'journey' || availableParallelism() < 2) return p;
   const peak = Math.ceil(p.summary.peakArrivalsPerSec / (flags.shardOf?.count ?? 1));
   if (peak < AUTO_WORKERS_FROM_RATE) return p;
   const perSec = Math.min(peak, CALIBRATION_RATE);
   const loop = await loopMsPerArrival(target, s, perSec, Math.round(Math.min(2_000, Math.max(200, perSec * CALIBRATION_S))));
-  return loop === undefined ? p : planRun(s, seed, target.url.hostname, flags, holds, apart, loop);
+  // The schedule stays as built: only the processes that send it change.
+  return loop === undefined ? p : { ...p, layout: layoutFor(p.summary, loop) };
 }
 
 /**
