@@ -42,10 +42,10 @@ describe('a recording of the school app, imported into a journey', () => {
       const rows = Array.from({ length: 100 }, (_, i) => `anna-${i},${[...`anna-${i}`].reverse().join('')}`);
       const r = captureIo();
       const code = await main(['run', scenarioFor(dir, 100, rows), '--target', app.url, '--scale', '1', '--out', tempDir(), '--no-progress', '--json'], r.io);
-      const s = JSON.parse(r.out()) as { headline: string; users: { arrived: number; joined: number }; steps: { step: string; ok: number; failed: number }[] };
-      expect(code, `${s.headline}\n${r.err()}`).toBe(EXIT.ok);
-      expect(s.users).toMatchObject({ arrived: 100, joined: 100 });
-      expect(s.steps.map((x) => [x.step, x.ok, x.failed])).toEqual([['home', 100, 0], ['login', 100, 0], ['lesson', 100, 0], ['classroom', 100, 0]]);
+      const { s, why } = summaryOf(r);
+      expect(code, why).toBe(EXIT.ok);
+      expect(s.users, why).toMatchObject({ arrived: 100, joined: 100 });
+      expect(s.steps.map((x) => [x.step, x.ok, x.failed]), why).toEqual([['home', 100, 0], ['login', 100, 0], ['lesson', 100, 0], ['classroom', 100, 0]]);
       // Each logged in as itself (not a replay of the recorded session): 100 distinct users, each with its own lesson token.
       expect(new Set(app.seen.users.slice(1)).size).toBe(100);
       expect(app.seen.refused).toBe(0);
@@ -88,6 +88,12 @@ function scenarioFor(dir: string, n: number, rows: string[]): string {
     phases: [{ name: 'steady', startMs: 0, durationMs: 5_000, participants: n, curve: { kind: 'uniform' } }], client: { thinkTimeMs: 50 }, observeMs: 2_000,
   }));
   return join(dir, 'steady.json');
+}
+
+/** A run's summary (--json), and what a failed check shows: the headline, how each step's attempts failed, stderr. */
+function summaryOf(r: ReturnType<typeof captureIo>) {
+  const s = JSON.parse(r.out()) as { headline: string; users: { arrived: number; joined: number }; steps: { step: string; ok: number; failed: number; failures: { kind: string; count: number }[] }[] };
+  return { s, why: `${s.headline}\n${JSON.stringify(s.steps.map((x) => [x.step, x.failures]))}\n${r.err()}` };
 }
 
 describe('firstbell record, then import har', () => {
@@ -201,10 +207,10 @@ describe('the janus.js classroom page, recorded in Chromium and imported', () =>
       const rooms = (i: number) => 4801 + (i % 5);
       const r = captureIo();
       const code = await main(['run', scenarioFor(dir, 100, Array.from({ length: 100 }, (_, i) => `${rooms(i)},pupil-${i}`)), '--target', site.url, '--scale', '1', '--out', tempDir(), '--no-progress', '--json'], r.io);
-      const s = JSON.parse(r.out()) as { headline: string; users: { arrived: number; joined: number }; steps: { step: string; ok: number; failed: number }[] };
-      expect(code, `${s.headline}\n${r.err()}`).toBe(EXIT.ok);
-      expect(s.users).toMatchObject({ arrived: 100, joined: 100 });
-      expect(s.steps.map((x) => [x.step, x.ok, x.failed])).toEqual([['classroom_page', 100, 0], ['janus', 100, 0]]);
+      const { s, why } = summaryOf(r);
+      expect(code, why).toBe(EXIT.ok);
+      expect(s.users, why).toMatchObject({ arrived: 100, joined: 100 });
+      expect(s.steps.map((x) => [x.step, x.ok, x.failed]), why).toEqual([['classroom_page', 100, 0], ['janus', 100, 0]]);
       // Janus' own rooms: the recorded class's and the five classes of the data, each made by its first pupil.
       expect(await janusRooms(farm!.wsUrl)).toEqual(expect.arrayContaining([4711, 4801, 4802, 4803, 4804, 4805]));
     } finally {

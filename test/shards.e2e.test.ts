@@ -149,7 +149,7 @@ describe('shards on one machine, as the Kubernetes Job runs them', () => {
 
     // Shard 1 with the killed shard 2: the merge names it, and the verdict is not confirmed.
     const [kept, killed] = await Promise.all(pair.map((p) => p.done));
-    expect(killed!.signal).toBe('SIGKILL');
+    expect(killed!.signal, killed!.out + killed!.err).toBe('SIGKILL');
     const folder2 = join(otherRuns, 'firstbell-steady-pupils', at2);
     const dirs2 = readdirSync(folder2).sort().map((n) => join(folder2, n));
     // Four generators share the two cores here: the shard kept may find its own generator behind (and so not judge
