@@ -7,7 +7,7 @@ import { Series } from '../run-folder/series.js';
 import type { ResolvedScenario } from '../scenarios/model.js';
 import { performance as perf } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { Engine, prepareForLoad, WARM_ANSWER } from './engine.js';
+import { answerEveryRequest, Engine, prepareForLoad, WARM_ANSWER } from './engine.js';
 import { HealthMonitor } from './health.js';
 import { Recorder } from './recorder.js';
 
@@ -53,11 +53,8 @@ export async function calibrate(target: Platform, scenario: ResolvedScenario, o:
 const STAND_IN = `
 const { parentPort } = require('node:worker_threads');
 const { createServer } = require('node:net');
-const answer = ${JSON.stringify(WARM_ANSWER)};
-const server = createServer((sock) => {
-  sock.on('data', (d) => { for (let i = d.indexOf('\\r\\n\\r\\n'); i >= 0; i = d.indexOf('\\r\\n\\r\\n', i + 4)) sock.write(answer); });
-  sock.on('error', () => undefined);
-});
+const answerEveryRequest = ${answerEveryRequest.toString()};
+const server = createServer((sock) => answerEveryRequest(sock, ${JSON.stringify(WARM_ANSWER)}));
 server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));
 `;
 

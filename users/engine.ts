@@ -1,7 +1,7 @@
 // The load of one process: its share of the schedule dispatched on time, one virtual user per arrival, samples out;
 // and the generator of a run as the run sees it, whichever processes send its load: this one (InProcessGenerator) or
 // workers (WorkerGenerator, in workers.ts).
-import { createServer, isIP, type AddressInfo } from 'node:net';
+import { createServer, isIP, type AddressInfo, type Socket } from 'node:net';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { mersenne } from 'pure-rand/generator/mersenne';
 import type { Sample } from '../api/sample.js';
@@ -25,6 +25,17 @@ import { StepControllers, VirtualUser, type HoldWatcher, type VirtualUserContext
 import type { NetPolicy } from '../protocol/address-guard.js';
 
 export const WARM_ANSWER = 'HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nset-cookie: warm=1; Path=/\r\ncontent-length: 2\r\n\r\nok';
+
+/**
+ * Answers every request head on a connection with `answer`: the warm-up's server, and calibration's stand-in, which
+ * runs this function's source on a thread of its own (so it names nothing from outside itself).
+ */
+export function answerEveryRequest(sock: Socket, answer: string): void {
+  sock.on('data', (d: Buffer) => {
+    for (let i = d.indexOf('\r\n\r\n'); i >= 0; i = d.indexOf('\r\n\r\n', i + 4)) sock.write(answer);
+  });
+  sock.on('error', () => undefined);
+}
 
 interface WarmUpOptions {
   origin: string;
@@ -61,12 +72,7 @@ export async function prepareForLoad(o: WarmUpOptions): Promise<void> {
 
 /** The target's journey for up to 4,000 arrivals against a loopback server of this process's own. */
 async function warmJourneys(o: WarmUpOptions): Promise<void> {
-  const server = createServer((sock) => {
-    sock.on('data', (d: Buffer) => {
-      for (let i = d.indexOf('\r\n\r\n'); i >= 0; i = d.indexOf('\r\n\r\n', i + 4)) sock.write(WARM_ANSWER);
-    });
-    sock.on('error', () => undefined);
-  });
+  const server = createServer((sock) => answerEveryRequest(sock, WARM_ANSWER));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const n = Math.max(1, Math.min(4_000, o.arrivals));
   const spanMs = (800 * n) / 4_000;
