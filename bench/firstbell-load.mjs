@@ -43,4 +43,4 @@ if (live) {
 const r = await runOn(target, { plan, outDir: spec.out, runId: spec.name, lateThresholdMs: spec.lateThresholdMs ?? 100, onFolder: (d) => live?.follow(d) });
 const liveCost = live ? await live.cost() : undefined;
 await live?.stop();
-process.stdout.write(JSON.stringify({ dir: r.dir, workers: plan.layout.workers, localAddresses: plan.layout.localAddresses.length, ...(liveCost ? { live: liveCost } : {}) }) + '\n');
+process.stdout.write(JSON.stringify({ dir: r.dir, workers: plan.layout.workers, workersWhy: plan.layout.workersWhy, localAddresses: plan.layout.localAddresses.length, ...(liveCost ? { live: liveCost } : {}) }) + '\n');
