@@ -173,7 +173,7 @@ export function describePlan(p: Plan & { layout: LoadLayout }, target: string | 
   for (const f of s.faults ?? []) lines.push(`      fault: ${describeFault(f)} from ${f.atMs / 1000} s for ${f.forMs / 1000} s`);
   for (const b of bellSpikes(p)) lines.push(`      bell ${b.clock}: ${fmt(b.participants)} pupils in ${fmt(b.classes)} classes, peak ${fmt(b.peakPerSec)} arrivals/s, from t = ${Math.round(b.atMs / 1000)} s`);
   if (t) lines.push(...targetLines(p, t));
-  const files = layout.filesPerProcess === undefined ? '' : `, ${fmt(layout.filesPerProcess)} files each`;
+  const files = layout.filesPerProcess === undefined ? '' : `; ${fmt(layout.filesPerProcess)} files each`;
   const addrs = layout.localAddresses;
   lines.push(
     `      generator: ${layout.workers} ${layout.apart ? 'worker ' : ''}process${layout.workers === 1 ? '' : 'es'} (${layout.workersWhy}${files}${layout.apart ? "; your journey runs apart from the run's own process, with a heap cap" : ''}); ` +

@@ -69,6 +69,17 @@ describe('layout of the load', () => {
     expect(l.warnings.join('\n')).toMatch(/EMFILE \(use --workers \d+/);
     expect(l.warnings.join('\n')).toMatch(/EADDRNOTAVAIL, the generator's own failure \(give more with --local-address/);
   });
+  it.runIf(Number.isFinite(files))('says when the sockets, not the arrival rate, asked for more processes, and what would need fewer', () => {
+    // Journeys that hold nothing: two seconds of the peak's arrivals open at once, at the files one process may open.
+    const perSec = Math.ceil((files - 500) / 2) + 1;
+    const cheap = layoutLoad({ participants: perSec * 10, peakArrivalsPerSec: perSec, targetHost: '127.0.0.1', cores: 64, holds: false, loopMsPerArrival: 0.01 });
+    expect(cheap.workers).toBe(2);
+    expect(cheap.workersWhy).toBe(`${(perSec * 2).toLocaleString('en-US')} sockets open at once (2 s of the peak's arrivals) at ${(files - 500).toLocaleString('en-US')} a process; the arrival rate alone needs one, and fewer would do with a higher open-file limit (ulimit -Hn)`);
+    // Where the rate needs as many, a higher limit would not change the count.
+    const dear = layoutLoad({ participants: perSec * 10, peakArrivalsPerSec: perSec, targetHost: '127.0.0.1', cores: 64, holds: false, loopMsPerArrival: (0.99 * USABLE_CORE_SHARE * 2 * 1000) / perSec });
+    expect(dear.workers).toBe(2);
+    expect(dear.workersWhy).toMatch(/ at [\d,]+ a process, as many as the arrival rate needs$/);
+  });
   it('counts few open sockets for journeys that hold nothing', () => {
     const l = layoutLoad({ participants: 50_000, peakArrivalsPerSec: 100, targetHost: '127.0.0.1', cores: 2, holds: false });
     expect(l.workers).toBe(1);

@@ -132,7 +132,7 @@ export function layoutLoad(o: {
     workersWhy = 'as given';
   } else {
     workers = Math.min(64, Math.max(1, needForFiles, forRate));
-    workersWhy = needForFiles >= forRate && workers > 1 ? `${sockets.toLocaleString('en-US')} sockets at ${perProcess.toLocaleString('en-US')} a process` : whyForRate(workers, o.peakArrivalsPerSec, rated === undefined ? undefined : loop);
+    workersWhy = needForFiles >= forRate && workers > 1 ? whyForFiles(sockets, perProcess, o.holds !== false, forRate) : whyForRate(workers, o.peakArrivalsPerSec, rated === undefined ? undefined : loop);
   }
   if (files !== undefined && sockets > workers * perProcess) {
     warnings.push(`up to ${sockets.toLocaleString('en-US')} sockets ${o.holds === false ? 'open' : 'held'} at once, but ${workers} process${workers === 1 ? '' : 'es'} may open only ${(workers * perProcess).toLocaleString('en-US')} for participants (${files.toLocaleString('en-US')} files each); the rest will fail with EMFILE (use --workers ${needForFiles} or lower --scale)`);
@@ -187,6 +187,17 @@ export const USABLE_CORE_SHARE = 0.7;
 // each, two at 130–170), so processes are added only as the arrivals need them; and a busier loop starts its
 // arrivals late (one process at about 90 µs an arrival kept 99.98 % of 7,000 a second within 10 ms, a loop 63 %
 // busy, and 98.6 % of 8,500, 77 % busy).
+
+/**
+ * Why more processes than the peak rate asks for: the sockets. Each process may open only as many files as its
+ * limit (Node.js raises its own to the hard limit at start), so a higher hard limit lets fewer processes send it.
+ */
+function whyForFiles(sockets: number, perProcess: number, held: boolean, forRate: number): string {
+  const open = held ? 'held' : `open at once (${OPEN_SECONDS} s of the peak's arrivals)`;
+  const files = `${sockets.toLocaleString('en-US')} sockets ${open} at ${perProcess.toLocaleString('en-US')} a process`;
+  if (forRate >= Math.ceil(sockets / perProcess)) return `${files}, as many as the arrival rate needs`;
+  return `${files}; the arrival rate alone needs ${forRate === 1 ? 'one' : forRate}, and fewer would do with a higher open-file limit (ulimit -Hn)`;
+}
 
 /** Why `workers` processes for the peak rate, with the event loop's measured cost per arrival if known. */
 function whyForRate(workers: number, perSec: number, loopMs: number | undefined): string {
