@@ -190,7 +190,7 @@ export const USABLE_CORE_SHARE = 0.7;
 
 /**
  * Why more processes than the peak rate asks for: the sockets. Each process may open only as many files as its
- * limit (Node.js raises its own to the hard limit at start), so a higher hard limit lets fewer processes send it.
+ * limit (Node.js raises its own to the hard limit at start), so a higher hard limit lets fewer processes send the load.
  */
 function whyForFiles(sockets: number, perProcess: number, held: boolean, forRate: number): string {
   const open = held ? 'held' : `open at once (${OPEN_SECONDS} s of the peak's arrivals)`;
