@@ -136,7 +136,7 @@ export default defineJourney({
   it('an endless loop runs in a worker apart from the run: the run ends soon after its planned end, names the stuck worker and never blames the target (probe 4)', async () => {
     const r = await run(scenario(looping), 1);
     expect(r.code, r.stderr).toBe(99);
-    expect(r.stderr).toContain('generator: 1 worker process (as given, ');
+    expect(r.stderr).toContain('generator: 1 worker process (as given; ');
     expect(r.stderr).toContain("your journey runs apart from the run's own process, with a heap cap");
     // 4 s of run, a 5 s grace for the stuck worker, and the start: far from hanging for good.
     expect(r.tookMs).toBeLessThan(25_000);
