@@ -132,7 +132,7 @@ export function layoutLoad(o: {
     workersWhy = 'as given';
   } else {
     workers = Math.min(64, Math.max(1, needForFiles, forRate));
-    workersWhy = needForFiles >= forRate && workers > 1 ? whyForFiles(sockets, perProcess, o.holds !== false, forRate) : whyForRate(workers, o.peakArrivalsPerSec, rated === undefined ? undefined : loop);
+    workersWhy = needForFiles >= forRate && workers > 1 ? whyForFiles(sockets, perProcess, o.holds !== false, needForFiles, forRate) : whyForRate(workers, o.peakArrivalsPerSec, rated === undefined ? undefined : loop);
   }
   if (files !== undefined && sockets > workers * perProcess) {
     warnings.push(`up to ${sockets.toLocaleString('en-US')} sockets ${o.holds === false ? 'open' : 'held'} at once, but ${workers} process${workers === 1 ? '' : 'es'} may open only ${(workers * perProcess).toLocaleString('en-US')} for participants (${files.toLocaleString('en-US')} files each); the rest will fail with EMFILE (use --workers ${needForFiles} or lower --scale)`);
@@ -192,10 +192,10 @@ export const USABLE_CORE_SHARE = 0.7;
  * Why more processes than the peak rate asks for: the sockets. Each process may open only as many files as its
  * limit (Node.js raises its own to the hard limit at start), so a higher hard limit lets fewer processes send the load.
  */
-function whyForFiles(sockets: number, perProcess: number, held: boolean, forRate: number): string {
+function whyForFiles(sockets: number, perProcess: number, held: boolean, needForFiles: number, forRate: number): string {
   const open = held ? 'held' : `open at once (${OPEN_SECONDS} s of the peak's arrivals)`;
   const files = `${sockets.toLocaleString('en-US')} sockets ${open} at ${perProcess.toLocaleString('en-US')} a process`;
-  if (forRate >= Math.ceil(sockets / perProcess)) return `${files}, as many as the arrival rate needs`;
+  if (forRate >= needForFiles) return `${files}, as many as the arrival rate needs`;
   return `${files}; the arrival rate alone needs ${forRate === 1 ? 'one' : forRate}, and fewer would do with a higher open-file limit (ulimit -Hn)`;
 }
 
