@@ -40,6 +40,11 @@ function planWith(s: ResolvedScenario, seed: number, flags: LayoutFlags, layoutF
   return { ...plan, layout: layout! };
 }
 
+/** A shard's part of a whole run's count (its processes send that part of the load); the whole without --shard. */
+function shardPart(n: number, flags: LayoutFlags): number {
+  return Math.ceil(n / (flags.shardOf?.count ?? 1));
+}
+
 /**
  * The layout of a run's processes from its plan's figures (and an arrival's measured cost to an event loop, where
  * known), the flags and this machine's limits; the flags' local addresses are checked once, here.
@@ -59,8 +64,7 @@ function runLayout(s: ResolvedScenario, targetHost: string, flags: LayoutFlags, 
   if (other) throw new UsageError(`--local-address ${other} is IPv${isIP(other)} and the target ${host} is IPv${family}: no connection can go from one to the other; give local addresses of the target's family`);
   return (summary, loopMsPerArrival) => ({
     ...layoutLoad({
-      // A shard's processes send its part of the load.
-      participants: Math.ceil(summary.participants / (flags.shardOf?.count ?? 1)), peakArrivalsPerSec: Math.ceil(summary.peakArrivalsPerSec / (flags.shardOf?.count ?? 1)), targetHost: host, cores: availableParallelism(),
+      participants: shardPart(summary.participants, flags), peakArrivalsPerSec: shardPart(summary.peakArrivalsPerSec, flags), targetHost: host, cores: availableParallelism(),
       workers: flags.workers === 'auto' ? undefined : flags.workers, localAddresses: given, holds, stepTimeoutMs: s.client.stepTimeoutMs, loopMsPerArrival,
     }),
     ...(apart ? { apart } : {}),
@@ -83,7 +87,7 @@ export async function planRunMeasured(s: ResolvedScenario, seed: number, target:
   const layoutFor = runLayout(s, target.url.hostname, flags, holds, apart);
   const p = planWith(s, seed, flags, layoutFor);
   if ((flags.workers !== undefined && flags.workers !== 'auto') || holds || target.kind === 'journey' || availableParallelism() < 2) return p;
-  const peak = Math.ceil(p.summary.peakArrivalsPerSec / (flags.shardOf?.count ?? 1));
+  const peak = shardPart(p.summary.peakArrivalsPerSec, flags);
   if (peak < AUTO_WORKERS_FROM_RATE) return p;
   const perSec = Math.min(peak, CALIBRATION_RATE);
   const loop = await loopMsPerArrival(target, s, perSec, Math.round(Math.min(2_000, Math.max(200, perSec * CALIBRATION_S))));
