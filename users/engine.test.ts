@@ -4,7 +4,7 @@ import { ownPorts } from '../lib/ports.js';
 import { platformOfInput } from '../modules/journey.js';
 import { SourcePorts } from '../protocol/source-ports.js';
 import { DEFAULT_CLIENT, DEFAULT_OBJECTIVES, resolveScenario } from '../scenarios/model.js';
-import { prepareForLoad, retryDelayMs } from './engine.js';
+import { prepareForLoad, retryDelayMs, untilJourneysEnd } from './engine.js';
 
 const SCENARIO = resolveScenario(
   {
@@ -81,5 +81,41 @@ describe('the warm-up before a load', () => {
     await prepareForLoad({ origin: new URL(url).origin, target: await platformOfInput({ journey: 'http', target: url }), scenario: SCENARIO, arrivals: 10, source: c.source });
     expect(c.copies).toEqual([]);
     expect(c.own).toEqual([]);
+  });
+});
+
+describe("the warm-up's wait for its journeys", () => {
+  /** An engine whose participants end `perWait` at each wait, down to `holding` that never end. */
+  function fake(active: number, perWait: number, holding = 0) {
+    const e = {
+      active,
+      waits: 0,
+      async settle(ms: number) {
+        e.waits++;
+        await new Promise((r) => setTimeout(r, Math.min(ms, 5)));
+        e.active = Math.max(holding, e.active - perWait);
+      },
+    };
+    return e;
+  }
+
+  it('waits while journeys are still ending, until none is left', async () => {
+    const e = fake(2_000, 600);
+    await untilJourneysEnd(e, 50);
+    expect(e.active).toBe(0);
+    expect(e.waits).toBe(4);
+  });
+
+  it('stops waiting after a wait in which none ended: the ones left hold', async () => {
+    const e = fake(900, 300, 300);
+    await untilJourneysEnd(e, 50);
+    expect(e.active).toBe(300);
+    expect(e.waits).toBe(3);
+  });
+
+  it('does not wait when nothing is under way', async () => {
+    const e = fake(0, 1);
+    await untilJourneysEnd(e, 50);
+    expect(e.waits).toBe(0);
   });
 });
