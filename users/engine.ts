@@ -54,11 +54,12 @@ interface WarmUpOptions {
  * Before the clock starts, engines run the target's journey for up to 4,000 arrivals (no more than the process
  * will send) at 5,000 a second against a server of this process's own on loopback, which answers every request
  * with a small 200 (see warmJourneys); then the HTTP client sends one request to the target's origin. Code runs
- * slowly until V8 has compiled it, and at 5,000 arrivals a second that would make the first second's arrivals late. Where the run binds
- * its connections to loopback addresses, the warm-up's are bound as the run's will be (from a copy of its source
- * ports, towards the warm-up server's port), so that binding and taking ports are compiled too: warmed without them,
- * the workers of a run of 10,000 new connections a second fell a few hundred milliseconds behind in its first second
- * and took seconds to catch up. Nothing here is measured, and only the one request reaches the target.
+ * slowly until V8 has compiled it, and at 5,000 arrivals a second that would make the first second's arrivals
+ * late. Where the run binds its connections to loopback addresses, the warm-up's are bound as the run's will be
+ * (from a copy of its source ports, towards the warm-up server's port), so that binding and taking ports are
+ * compiled too: warmed without them, the workers of a run of 10,000 new connections a second fell a few hundred
+ * milliseconds behind in its first second and took seconds to catch up. Nothing here is measured, and only the one
+ * request reaches the target.
  */
 export async function prepareForLoad(o: WarmUpOptions): Promise<void> {
   tuneHeapForLoad();
