@@ -68,6 +68,25 @@ describe('a raw TCP connection', () => {
     }
   });
 
+  it('sends a first write larger than one segment, and writes after it, whole', async () => {
+    const o = listener();
+    const c = new RawTcp(o, '127.0.0.1', port);
+    const big = 'x'.repeat(5000);
+    await new Promise<void>((r) => {
+      const t = setInterval(() => {
+        if (c.connecting) return;
+        clearInterval(t);
+        r();
+      }, 1);
+    });
+    c.write(big);
+    for (const part of ['a', 'b', 'c']) c.write(part);
+    c.write(' bye');
+    await o.closed$;
+    expect(o.bytes).toBe(`${big.toUpperCase()}ABC BYE`);
+    expect(o.errors).toEqual([]);
+  });
+
   it('sends what it is given before it connected, hears the answer, and closes once after the server ends', async () => {
     const o = listener();
     const c = new RawTcp(o, '127.0.0.1', port);

@@ -53,6 +53,11 @@ interface Binding {
 const OWNER = Symbol('raw connection');
 /** libuv's end of stream. */
 const UV_EOF = -4095;
+/**
+ * The most bytes a first write may have and still leave in one segment whatever the path (the smallest segment an
+ * IPv4 host must accept): Nagle's algorithm holds a small write only while earlier bytes are unacknowledged.
+ */
+const ONE_SEGMENT = 536;
 
 function loadBinding(): Binding | undefined {
   const pending = process.execArgv.includes('--pending-deprecation') || /--pending-deprecation/.test(process.env.NODE_OPTIONS ?? '') || process.env.NODE_PENDING_DEPRECATION === '1';
@@ -143,6 +148,11 @@ export class RawTcp {
   private paused = false;
   /** The local address it is bound to, if any. */
   private from?: string;
+  /**
+   * 0 before the first write, 1 after it, 2 once TCP_NODELAY is set: before the second write, or before a first one
+   * larger than a segment.
+   */
+  private writes: 0 | 1 | 2 = 0;
 
   constructor(private owner: RawOwner, readonly address: string, readonly port: number, private local?: SourcePort, localAddress?: string) {
     const b = tcpBinding()!;
@@ -183,6 +193,11 @@ export class RawTcp {
     }
     const b = binding!;
     const h = this.handle!;
+    // A new connection's one small request never waits for Nagle's algorithm, and costs no setsockopt for it.
+    if (this.writes === 1 || (this.writes === 0 && data.length > ONE_SEGMENT)) {
+      h.setNoDelay(true);
+      this.writes = 2;
+    } else if (this.writes === 0) this.writes = 1;
     const req = new b.WriteWrap();
     req.handle = h;
     req.conn = this;
@@ -206,7 +221,6 @@ export class RawTcp {
     }
     this.connecting = false;
     const h = this.handle!;
-    h.setNoDelay(true);
     h.onread = onRead;
     const err = this.paused ? 0 : h.readStart();
     if (err) return this.failed(systemError(err, 'read'));
