@@ -854,6 +854,20 @@ function markdown(rounds, meta) {
 
 // ---------------------------------------------------------------- main
 
+/** A round's seconds of each experiment in the latest run here that ran it, and of a whole round in the latest run of them all. */
+function earlierTiming() {
+  const dir = join(here, 'results');
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).sort().reverse() : [];
+  const perExperiment = {};
+  let fullRound;
+  for (const f of files) {
+    const { meta } = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+    for (const [name, s] of Object.entries(meta?.experimentSeconds ?? {})) perExperiment[name] ??= s;
+    fullRound ??= meta?.roundSeconds;
+  }
+  return { perExperiment, fullRound };
+}
+
 if (opt('report-only')) {
   // Rewrites RESULTS.md from a results file, without running anything.
   const { meta, rounds } = JSON.parse(readFileSync(opt('report-only'), 'utf8'));
@@ -862,10 +876,10 @@ if (opt('report-only')) {
 }
 need();
 {
-  // How long this will take: from the last recorded run on this machine, where there is one.
-  const earlier = existsSync(join(here, 'results')) ? readdirSync(join(here, 'results')).filter((f) => f.endsWith('.json')).sort() : [];
-  const last = earlier.length ? JSON.parse(readFileSync(join(here, 'results', earlier.at(-1)), 'utf8')).meta : undefined;
-  const perRound = last?.roundSeconds ? `about ${Math.round((last.roundSeconds * ROUNDS) / 60)} minutes (the last run here took ${Math.round(last.roundSeconds / 60)} minutes a round)` : 'about 10 minutes a round (no earlier timing on this machine)';
+  // How long this will take: from the latest recorded runs on this machine of the experiments asked for.
+  const { perExperiment, fullRound } = earlierTiming();
+  const seconds = [...ONLY].every((e) => perExperiment[e] !== undefined) ? [...ONLY].reduce((sum, e) => sum + perExperiment[e], 0) : ONLY.size === EXPERIMENTS.length ? fullRound : undefined;
+  const perRound = seconds ? `about ${Math.round((seconds * ROUNDS) / 60)} minutes (${Math.round(seconds / 60)} minutes a round, as the latest runs here took)` : 'about 10 minutes a round (no earlier timing on this machine)';
   process.stderr.write(`bench: ${ROUNDS} round(s) of ${[...ONLY].join(', ')}: ${perRound}\n`);
 }
 const benchStarted = Date.now();
@@ -885,6 +899,8 @@ const stop = async () => {
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);
 const rounds = [];
+/** Seconds each experiment took, round by round. */
+const spent = {};
 try {
   for (let r = 1; r <= ROUNDS; r++) {
     process.stderr.write(`round ${r} of ${ROUNDS}\n`);
@@ -892,12 +908,14 @@ try {
     const round = { loadBefore: loadavg()[0] };
     // An experiment that fails is recorded as such; the others still run.
     const attempt = async (name, fn) => {
+      const began = Date.now();
       try {
         round[name] = await fn(sink);
       } catch (e) {
         process.stderr.write(`  ${name} failed: ${e instanceof Error ? e.message : String(e)}\n`);
         round[name] = { error: e instanceof Error ? e.message : String(e) };
       }
+      (spent[name] ??= []).push((Date.now() - began) / 1000);
     };
     for (const name of EXPERIMENTS) if (ONLY.has(name)) await attempt(name, { keepalive, arrivals, cycles, hold, monday, live }[name]);
     rounds.push(round);
@@ -919,7 +937,7 @@ if (opt('merge')) {
     if (EXPERIMENTS.some((e) => e in kept)) rounds.push(kept);
   }
 }
-const meta = { ...(opt('merge') ? { merged: { only: [...ONLY].join(', '), from: basename(opt('merge')) } } : {}), date: new Date().toISOString().slice(0, 10), roundSeconds: ONLY.size < EXPERIMENTS.length ? undefined : Math.round((Date.now() - benchStarted) / 1000 / Math.max(1, ROUNDS)), cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? '?', memGb: Math.round(totalmem() / 1e9), node: process.version };
+const meta = { ...(opt('merge') ? { merged: { only: [...ONLY].join(', '), from: basename(opt('merge')) } } : {}), date: new Date().toISOString().slice(0, 10), roundSeconds: ONLY.size < EXPERIMENTS.length ? undefined : Math.round((Date.now() - benchStarted) / 1000 / Math.max(1, ROUNDS)), experimentSeconds: Object.fromEntries(Object.entries(spent).map(([name, s]) => [name, Math.round(median(s))])), cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? '?', memGb: Math.round(totalmem() / 1e9), node: process.version };
 mkdirSync(join(here, 'results'), { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 writeFileSync(join(here, 'results', `${stamp}.json`), JSON.stringify({ meta, rounds }, null, 2));
