@@ -1,11 +1,12 @@
 // Loading a user's TypeScript or JavaScript module: bundled by esbuild with its npm imports, `firstbell` bound to this package.
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BuildFailure, Plugin } from 'esbuild';
 import { PACKAGE_ROOT } from '../lib/version.js';
+import { writeFileAtomic } from '../lib/files.js';
 import { ProblemsError, type Problem } from '../scenarios/model.js';
 
 /** `import … from 'firstbell'` in a user's module is this package's own API, whatever is installed beside the module. */
@@ -31,15 +32,9 @@ export async function bundle(file: string): Promise<string> {
   const dir = join(tmpdir(), 'firstbell-modules');
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${createHash('sha256').update(file).update(code).digest('hex').slice(0, 16)}.mjs`);
-  // Written whole under a name of its own, then renamed: another process bundling the same module at the same moment
-  // (shards started together on one machine) rewrites the same path, and an import never meets a file half written.
-  const part = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.part`;
-  try {
-    writeFileSync(part, code);
-    renameSync(part, path);
-  } finally {
-    rmSync(part, { force: true });
-  }
+  // Written whole and renamed onto its path: another process bundling the same module at the same moment (shards
+  // started together on one machine) rewrites the same path, and an import never meets a file half written.
+  writeFileAtomic(path, code);
   removeStaleBundles(dir);
   return path;
 }
@@ -53,8 +48,8 @@ export const BUNDLE_KEPT_MS = 8 * 24 * 3_600_000;
 function removeStaleBundles(dir: string): void {
   const now = Date.now();
   for (const name of readdirSync(dir)) {
-    // A part left by a process that stopped while writing it goes as a bundle does.
-    if (!name.endsWith('.mjs') && !name.endsWith('.part')) continue;
+    // A temporary file left by a process that stopped while writing it goes as a bundle does.
+    if (!name.endsWith('.mjs') && !name.endsWith('.tmp')) continue;
     try {
       if (now - statSync(join(dir, name)).mtimeMs > BUNDLE_KEPT_MS) unlinkSync(join(dir, name));
     } catch {

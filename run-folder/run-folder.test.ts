@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -44,7 +44,7 @@ describe('series.json', () => {
     expect(lines.length).toBe(2 + [...s.jsonSeconds()].length);
     expect(JSON.parse(text)).toEqual(s.toJSON());
     expect(await readSeriesJson(path)).toEqual(s.toJSON());
-    expect(existsSync(`${path}.tmp`)).toBe(false);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     // Read back, it counts as it did.
     const back = Series.fromJSON(await readSeriesJson(path));
     expect(back.toJSON().seconds).toEqual(s.toJSON().seconds);

@@ -1,60 +1,22 @@
 // The one writer of a run folder, for a run, a k6 import and a merge alike: a fresh folder, its line files as
 // they are written, run.json and series.json, and files written whole or not at all.
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
 import { join } from 'node:path';
 import type { ResolvedScenario } from '../scenarios/model.js';
 import type { StepDecl } from '../api/vu.js';
-import { FirstbellError } from '../lib/errors.js';
+import { WriteError, writeFileAtomic } from '../lib/files.js';
 import { VERSION } from '../lib/version.js';
 import { BROWSER_HEALTH_HEADER, MEDIA_HEADER } from './records.js';
 import { FILES, HEALTH_HEADER, SAMPLE_HEADER, SERIES_SECONDS_OPEN, type RunInfo, type RunStatus } from './run-folder.js';
 import { CsvBytes } from './csv-bytes.js';
+
+export { fsErrorText, WriteError, writeFileAtomic } from '../lib/files.js';
 import type { Sample } from '../api/sample.js';
 import type { Series } from './series.js';
 
 /** Bytes gathered past which a file is written at once, before its timer. */
 const FLUSH_BYTES = 256 * 1024;
-
-/** A file system error in words: "no space left on device (ENOSPC)". */
-export function fsErrorText(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException)?.code;
-  const words: Record<string, string> = {
-    ENOSPC: 'no space left on device', EROFS: 'read-only file system', EACCES: 'permission denied', EPERM: 'not permitted', ENOTDIR: 'a file is in the way of a folder',
-    EISDIR: 'is a folder, not a file', ENOENT: 'no such file or folder', EDQUOT: 'disk quota exceeded', EIO: 'input/output error', EMFILE: 'too many open files',
-  };
-  return code ? `${words[code] ?? (e as Error).message} (${code})` : e instanceof Error ? e.message : String(e);
-}
-
-/** A file of the run folder that could not be written: names the file and why; the user's to fix (exit 2). */
-export class WriteError extends FirstbellError {
-  constructor(readonly path: string, cause: unknown) {
-    super(`cannot write ${path}: ${fsErrorText(cause)}`, { cause });
-  }
-}
-
-/**
- * Writes a file whole or not at all, so a crash never leaves half a JSON file, and a failed write leaves no temporary
- * file. `data` is the text, or writes it in pieces to the file descriptor it is given.
- */
-export function writeFileAtomic(path: string, data: string | ((fd: number) => void)): void {
-  const tmp = `${path}.tmp`;
-  try {
-    if (typeof data === 'string') writeFileSync(tmp, data);
-    else {
-      const fd = openSync(tmp, 'w');
-      try {
-        data(fd);
-      } finally {
-        closeSync(fd);
-      }
-    }
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw new WriteError(path, e);
-  }
-}
 
 /** Characters of series.json gathered before they are written. */
 const SERIES_CHUNK = 1 << 20;
