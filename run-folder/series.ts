@@ -4,12 +4,10 @@ import { LAYERS, type Layer } from '../scenarios/model.js';
 import { failureKind, isHoldEvent, NOT_THE_TARGETS, UNANSWERED, type Sample } from '../api/sample.js';
 import type { StepDecl } from '../api/vu.js';
 import { maxOf } from '../lib/numbers.js';
+import { newHistogram } from '../lib/histogram.js';
 
 /** Latencies are recorded in microseconds with two significant digits (1 % resolution). */
 const US_PER_MS = 1000;
-function newHistogram(): hdr.Histogram {
-  return hdr.build({ bitBucketSize: 32, numberOfSignificantValueDigits: 2, autoResize: true, lowestDiscernibleValue: 1, highestTrackableValue: 2 });
-}
 
 /** Percentile `p` of `h` (µs), in ms; 0 when it holds nothing. */
 function percentileMs(h: hdr.Histogram, p: number): number {

@@ -1,6 +1,6 @@
 // Generator health: event-loop lag, CPU and send lag of firstbell itself, one record per second.
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import * as hdr from 'hdr-histogram-js';
+import { newHistogram } from '../lib/histogram.js';
 import type { HealthSecond } from '../run-folder/run-folder.js';
 import { CpuTrack, secondPct } from '../lib/cpu-track.js';
 import { messageOf } from '../api/sample.js';
@@ -9,7 +9,7 @@ const round1 = (x: number) => Math.round(x * 10) / 10;
 
 export class HealthMonitor {
   private loop: IntervalHistogram;
-  private sendLag = hdr.build({ bitBucketSize: 32, numberOfSignificantValueDigits: 2 });
+  private sendLag = newHistogram(2);
   private arrivals = 0;
   private late = 0;
   private dropped = 0;

@@ -1,5 +1,6 @@
 // The one fan-out of a sample: into the run's series, its samples.csv line, and the live figures of the progress line.
 import * as hdr from 'hdr-histogram-js';
+import { newHistogram } from '../lib/histogram.js';
 import { isHoldEvent, type Sample } from '../api/sample.js';
 import { CsvBytes } from '../run-folder/csv-bytes.js';
 import type { Series } from '../run-folder/series.js';
@@ -35,7 +36,7 @@ export class Recorder {
 
 /** Per layer in the current second: ended attempts, failed ones and latency from the intended start; for the progress line. */
 export class LiveLayers {
-  private v = Object.fromEntries(LAYERS.map((l) => [l, { ended: 0, failed: 0, latency: hdr.build({ numberOfSignificantValueDigits: 2 }) }])) as Record<
+  private v = Object.fromEntries(LAYERS.map((l) => [l, { ended: 0, failed: 0, latency: newHistogram(2) }])) as Record<
     Layer, { ended: number; failed: number; latency: hdr.Histogram }
   >;
 

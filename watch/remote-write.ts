@@ -2,9 +2,10 @@
 // folder as it is written, so that what Prometheus holds is what samples.csv says, sent every second with
 // Prometheus's remote-write protocol (a protobuf WriteRequest, snappy-compressed).
 import { request } from 'node:http';
-import * as hdr from 'hdr-histogram-js';
+import type * as hdr from 'hdr-histogram-js';
 import protobuf from 'protobufjs';
 import { compress } from 'snappyjs';
+import { newHistogram } from '../lib/histogram.js';
 import { failureKind, isHoldEvent, type Sample } from '../api/sample.js';
 import { FolderFollower } from '../run-folder/follow.js';
 import { LAYERS, type Layer } from '../scenarios/model.js';
@@ -57,7 +58,7 @@ class Figures {
       this.failed.set(k, (this.failed.get(k) ?? 0) + 1);
     }
     let h = this.latency.get(s.layer);
-    if (!h) this.latency.set(s.layer, (h = hdr.build({ numberOfSignificantValueDigits: 2 })));
+    if (!h) this.latency.set(s.layer, (h = newHistogram(2)));
     h.recordValue(Math.max(1, Math.round(s.endMs - s.intendedMs)));
   };
 
