@@ -2,7 +2,7 @@
 import { parseSetCookie, stringifyCookie } from 'cookie';
 import type { HttpAnswer, HttpClient, HttpRequestOptions } from '../api/http.js';
 import { HttpStatusError } from '../api/errors.js';
-import { Http1Connection, headerLines, type ConnectionOptions } from './http1.js';
+import { Http1Connection, headerLines, type ConnectionOptions, type Http1Answer } from './http1.js';
 
 /** Redirects followed at most, with redirect: 'follow'. */
 const MAX_REDIRECTS = 10;
@@ -47,7 +47,7 @@ export class HttpSession implements HttpClient {
     try {
       sent = this.once(method, this.pathOf(path), opts);
     } catch (e) {
-      // A bad path fails the request, as every other fault of it does: the promise rejects.
+      // A bad path, an aborted signal or a bad header fails the request as every other fault of it does: the promise rejects.
       return Promise.reject(e);
     }
     // The common case goes straight through: no extra turn of the event loop per request.
@@ -82,7 +82,8 @@ export class HttpSession implements HttpClient {
     throw new Error(`not a request path: "${path}" (give a path starting with / and without spaces, or a URL on ${this.origin})`);
   }
 
-  private async once(method: string, path: string, opts: HttpRequestOptions): Promise<HttpAnswer> {
+  /** Sends one request; a fault of it before it goes (an aborted signal, a bad header) is thrown here. */
+  private once(method: string, path: string, opts: HttpRequestOptions): Promise<HttpAnswer> {
     let head = 'user-agent: firstbell\r\n' + this.cookieLine;
     let body: string | undefined;
     if (opts.form) {
@@ -105,7 +106,11 @@ export class HttpSession implements HttpClient {
       signal.addEventListener('abort', () => this.conn?.abort(signal.reason), { once: true });
     }
     this.conn ??= new Http1Connection(this.origin, this.opts);
-    const a = await this.conn.request(method, path, head, body);
+    return this.conn.request(method, path, head, body, false, this.answerOf);
+  }
+
+  /** An answer as a journey reads it, the cookies it sets kept: made as it comes, without a promise of its own. */
+  private readonly answerOf = (a: Http1Answer): HttpAnswer => {
     let cookiesChanged = false;
     for (let i = 0; i < a.raw.length; i += 2) {
       // Only set-cookie is read on every answer; the rest are parsed when a journey asks for them.
@@ -120,7 +125,7 @@ export class HttpSession implements HttpClient {
       this.cookieLine = line ? 'cookie: ' + line + '\r\n' : '';
     }
     return new RawAnswer(a.status, a.raw, a.body.length === 1 ? a.body[0]!.toString() : Buffer.concat(a.body).toString());
-  }
+  };
 
   /** The owner's `signal` aborted with `reason`: the request under way and its connection end, if a request used it. */
   aborted(signal: AbortSignal, reason: unknown): void {

@@ -105,6 +105,12 @@ onBothConnectionPaths('an HTTP/1.1 connection', () => {
     expect((await c.request('GET', '/idle-close', '', undefined)).status).toBe(200);
     await new Promise((r) => setTimeout(r, 50));
     expect((await c.request('GET', '/after', '', undefined)).status).toBe(200);
+    // A caller's shape of the answer is the promise's value; its error rejects the request, and the next one goes on.
+    expect(await c.request('GET', '/shaped', '', undefined, false, (a) => `${a.status} ${text(a.body)}`)).toMatch(/^200 \d+$/);
+    await expect(c.request('GET', '/shaped', '', undefined, false, () => {
+      throw new Error('not this answer');
+    })).rejects.toThrow('not this answer');
+    expect((await c.request('GET', '/after', '', undefined)).status).toBe(200);
     c.close();
   });
 

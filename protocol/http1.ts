@@ -281,8 +281,10 @@ function flushOutbox(): void {
 }
 
 interface Pending {
-  resolve: (a: Http1Answer) => void;
+  // The answer is settled into whatever the caller's `shape` makes of it.
+  resolve: (a: never) => void;
   reject: (e: unknown) => void;
+  shape?: (a: Http1Answer) => unknown;
 }
 
 /** Who reads a socket: the HTTP connection that opened it, and after a switch of protocols whoever took it over. */
@@ -408,8 +410,12 @@ export class Http1Connection implements SocketOwner {
    * Sends one request. `headers` is the header block without Host and without the final empty line,
    * each line ending in CRLF. A Content-Length is added for a body. With `upgrade` (the headers ask to switch
    * protocols), a 101 answer comes with the socket, which this connection lets go (see `takeOver`).
+   * `shape` makes the promise's value of the answer as it comes (an error it throws rejects it): a caller that
+   * would make something of every answer needs no promise of its own for it.
    */
-  request(method: string, path: string, headers: string, body: string | undefined, upgrade = false): Promise<Http1Answer> {
+  request(method: string, path: string, headers: string, body: string | undefined, upgrade?: boolean): Promise<Http1Answer>;
+  request<T>(method: string, path: string, headers: string, body: string | undefined, upgrade: boolean, shape: (a: Http1Answer) => T): Promise<T>;
+  request<T>(method: string, path: string, headers: string, body: string | undefined, upgrade = false, shape?: (a: Http1Answer) => T): Promise<T | Http1Answer> {
     return new Promise((resolve, reject) => {
       if (this.pending) return reject(new Error('a request is already under way on this connection'));
       if (!this.socket) {
@@ -420,7 +426,7 @@ export class Http1Connection implements SocketOwner {
         }
         this.open();
       }
-      this.pending = { resolve, reject };
+      this.pending = { resolve, reject, shape };
       this.reader.expect(method === 'HEAD', upgrade);
       const head = method + ' ' + path + this.hostLine + headers;
       this.out = body === undefined ? head + '\r\n' : head + 'content-length: ' + Buffer.byteLength(body) + '\r\n\r\n';
@@ -556,7 +562,15 @@ export class Http1Connection implements SocketOwner {
       r.rest = undefined;
       this.socket = undefined;
     } else if (!r.keepAlive) this.close();
-    p?.resolve(answer);
+    if (!p) return;
+    if (!p.shape) return p.resolve(answer as never);
+    let value: unknown;
+    try {
+      value = p.shape(answer);
+    } catch (e) {
+      return p.reject(e);
+    }
+    p.resolve(value as never);
   }
 
   /**

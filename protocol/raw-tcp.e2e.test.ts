@@ -87,6 +87,24 @@ describe('a raw TCP connection', () => {
     expect(o.errors).toEqual([]);
   });
 
+  it("hands each owner bytes of its own: what one kept is not changed by another connection's reads", async () => {
+    // Owners that keep every buffer they are given, as a reader keeps a body's parts.
+    const kept: Buffer[][] = [[], []];
+    const ends: Promise<void>[] = [];
+    const conns = kept.map((list, i) => {
+      let done!: () => void;
+      ends.push(new Promise<void>((r) => (done = r)));
+      return new RawTcp({ data: (_c, d) => list.push(d), error: () => undefined, closed: () => done() }, '127.0.0.1', port);
+    });
+    // Read after read on both connections, large and small, one connection's bytes arriving between the other's.
+    for (let k = 0; k < 20; k++) conns[k % 2]!.write(`${k % 2 ? 'b' : 'a'}`.repeat(k % 4 === 0 ? 70_000 : 10 + k));
+    for (const c of conns) c.write(' bye');
+    await Promise.all(ends);
+    const expected = (side: number) => Array.from({ length: 20 }, (_, k) => (k % 2 === side ? `${side ? 'B' : 'A'}`.repeat(k % 4 === 0 ? 70_000 : 10 + k) : '')).join('') + ' BYE';
+    expect(Buffer.concat(kept[0]!).toString('latin1')).toBe(expected(0));
+    expect(Buffer.concat(kept[1]!).toString('latin1')).toBe(expected(1));
+  });
+
   it('sends what it is given before it connected, hears the answer, and closes once after the server ends', async () => {
     const o = listener();
     const c = new RawTcp(o, '127.0.0.1', port);

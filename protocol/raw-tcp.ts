@@ -34,9 +34,11 @@ interface TcpHandle {
   writeLatin1String(req: Req, s: string): number;
   writeBuffer(req: Req, b: Buffer): number;
   setNoDelay(on: boolean): number;
+  /** Reads go into `b` from now on, and `onread` gets no buffer of its own: the bytes are in `b` from its start. */
+  useUserBuffer(b: Buffer): void;
   close(cb: () => void): void;
   /** A function always: the handle refuses anything else, and aborts the process for it. */
-  onread: (this: TcpHandle, ab: ArrayBuffer) => void;
+  onread: (this: TcpHandle, ab: ArrayBuffer | undefined) => void;
   [OWNER]?: RawTcp;
 }
 interface Binding {
@@ -71,7 +73,7 @@ function loadBinding(): Binding | undefined {
     if (!TCP || !TCPConnectWrap || !WriteWrap || !ShutdownWrap || !(streamBaseState instanceof Int32Array) || tcp.constants?.SOCKET === undefined) return undefined;
     if (typeof kReadBytesOrError !== 'number' || typeof kArrayBufferOffset !== 'number') return undefined;
     const proto = TCP.prototype as Partial<TcpHandle>;
-    for (const m of ['bind', 'bind6', 'connect', 'connect6', 'readStart', 'readStop', 'shutdown', 'writeLatin1String', 'writeBuffer', 'setNoDelay', 'close'] as const) if (typeof proto[m] !== 'function') return undefined;
+    for (const m of ['bind', 'bind6', 'connect', 'connect6', 'readStart', 'readStop', 'shutdown', 'writeLatin1String', 'writeBuffer', 'setNoDelay', 'useUserBuffer', 'close'] as const) if (typeof proto[m] !== 'function') return undefined;
     return { TCP, TCPConnectWrap, WriteWrap, ShutdownWrap, SOCKET: tcp.constants.SOCKET, state: streamBaseState, kReadBytesOrError, kArrayBufferOffset };
   } catch {
     return undefined;
@@ -108,13 +110,28 @@ function onConnect(status: number, handle: TcpHandle): void {
   handle[OWNER]?.connected(status);
 }
 
-function onRead(this: TcpHandle, ab: ArrayBuffer): void {
+/**
+ * Where every raw connection of the process reads into, one read at a time: by default Node.js allocates a buffer
+ * of libuv's suggested 64 KB for each read, shrinks it to what was read and makes it an ArrayBuffer to be swept
+ * later, which costs more than the read of a small answer itself. What was read is copied out at once (a small
+ * read into Buffer's shared pool), so nothing a connection's owner keeps refers to this buffer.
+ */
+const READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
+
+function onRead(this: TcpHandle, ab: ArrayBuffer | undefined): void {
   const b = binding!;
   const n = b.state[b.kReadBytesOrError]!;
   const c = this[OWNER];
   if (!c) return;
-  if (n > 0) c.received(Buffer.from(ab, b.state[b.kArrayBufferOffset]!, n));
-  else if (n < 0) c.readEnded(n);
+  if (n > 0) {
+    let d: Buffer;
+    if (ab) d = Buffer.from(ab, b.state[b.kArrayBufferOffset]!, n);
+    else {
+      d = Buffer.allocUnsafe(n);
+      READ_BUFFER.copy(d, 0, 0, n);
+    }
+    c.received(d);
+  } else if (n < 0) c.readEnded(n);
 }
 
 function ignoreRead(): void {}
@@ -157,6 +174,7 @@ export class RawTcp {
   constructor(private owner: RawOwner, readonly address: string, readonly port: number, private local?: SourcePort, localAddress?: string) {
     const b = tcpBinding()!;
     const h = new b.TCP(b.SOCKET);
+    h.useUserBuffer(READ_BUFFER);
     h[OWNER] = this;
     this.handle = h;
     const v6 = isIP(address) === 6;
