@@ -701,7 +701,7 @@ function markdown(rounds, meta) {
   // The live page's toggled runs, for its goal and its section.
   const toggle = toggleEffects(rounds);
   L.push('# Benchmark results', '');
-  L.push(`Made by \`node bench/run.mjs\` on ${meta.date}: ${meta.cpus} × ${meta.cpuModel}, ${meta.memGb} GB, Node ${meta.node}, ${rounds.length} round(s)${EXPERIMENTS.some((e) => rounds.some((r) => !r[e]) && rounds.some((r) => r[e])) ? ` (${EXPERIMENTS.filter((e) => rounds.some((r) => r[e])).map((e) => `${e} ${rounds.filter((r) => r[e]).length}`).join(', ')})` : ''}; every figure is the median over the rounds.${meta.merged ? ` Only ${meta.merged.only} ran in this run; the other experiments' figures are those of ${meta.merged.from}, made the same way.` : ''}`);
+  L.push(`Made by \`node bench/run.mjs\` on ${meta.date}: ${meta.cpus} × ${meta.cpuModel}, ${meta.memGb} GB, Node ${meta.node}, ${rounds.length} round(s)${EXPERIMENTS.some((e) => rounds.some((r) => !r[e]) && rounds.some((r) => r[e])) ? ` (${EXPERIMENTS.filter((e) => rounds.some((r) => r[e])).map((e) => `${e} ${rounds.filter((r) => r[e]).length}`).join(', ')})` : ''}; every figure is the median over the rounds.${mergedLine(meta, rounds)}`);
   L.push(`All tools ran one after another against the same nginx sink (\`return 200\`, 2 workers) and the WebSocket sink, on the same machine: the sink takes its share of the same cores. CPU is the whole process tree of each tool while the sink counted its load's requests: from the last reading before the counter first rose by more than ${LOAD_RISE} requests between two readings ${TICK} ms apart, so that a tool's start-up is left out (firstbell's one request to the target from each of its processes, before its workers warm up, does not open the window; what each tree spent before its load is given apart); memory is its resident sets summed, and its pages counted once (see the held participants).`, '');
   // Figures recorded before that rule have no `window`: their window opened at the tool's first request.
   const firstbellRun = { keepalive: 'firstbell', arrivals: 'firstbell5000', cycles: 'firstbell', live: 'on5000' };
@@ -855,6 +855,32 @@ function markdown(rounds, meta) {
 // ---------------------------------------------------------------- main
 
 /** A round's seconds of each experiment in the latest run here that ran it, and of a whole round in the latest run of them all. */
+/**
+ * The results file that each experiment's figures in a results file (its `meta`, its name `file`) come from: its
+ * own for those it ran, and for those it kept from an earlier file, that file's source of them (read from
+ * bench/results/ when the file says no sources of its own).
+ */
+function sourcesOf(meta, file) {
+  if (meta.sources) return meta.sources;
+  const ran = meta.merged ? meta.merged.only.split(', ') : EXPERIMENTS;
+  const out = Object.fromEntries(ran.map((e) => [e, file]));
+  if (!meta.merged) return out;
+  const path = join(here, 'results', meta.merged.from);
+  const deeper = existsSync(path) ? sourcesOf(JSON.parse(readFileSync(path, 'utf8')).meta ?? {}, meta.merged.from) : {};
+  for (const e of EXPERIMENTS) if (!ran.includes(e)) out[e] = deeper[e] ?? meta.merged.from;
+  return out;
+}
+
+/** For a run that kept earlier figures: the experiments it ran, and the results file the others' figures come from. */
+function mergedLine(meta, rounds) {
+  if (!meta.merged) return '';
+  const ran = meta.merged.only.split(', ');
+  const sources = sourcesOf(meta, '');
+  const byFile = new Map();
+  for (const e of EXPERIMENTS) if (!ran.includes(e) && rounds.some((r) => e in r)) byFile.set(sources[e], [...(byFile.get(sources[e]) ?? []), e]);
+  return ` Only ${meta.merged.only} ran in this run; the other experiments' figures come from earlier runs made the same way: ${[...byFile].map(([f, es]) => `${es.join(', ')} from ${f}`).join('; ')}.`;
+}
+
 function earlierTiming() {
   const dir = join(here, 'results');
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).sort().reverse() : [];
@@ -923,8 +949,13 @@ try {
 } finally {
   await sink.stop();
 }
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+/** The results file each experiment's figures come from: this run's for those it ran, an earlier one's for those merged. */
+const sources = Object.fromEntries([...ONLY].filter((e) => EXPERIMENTS.includes(e)).map((e) => [e, `${stamp}.json`]));
 if (opt('merge')) {
   const earlier = JSON.parse(readFileSync(opt('merge'), 'utf8'));
+  const kept = sourcesOf(earlier.meta, basename(opt('merge')));
+  for (const e of EXPERIMENTS) if (!ONLY.has(e) && earlier.rounds.some((r) => e in r)) sources[e] = kept[e];
   rounds.forEach((r, i) => {
     const e = earlier.rounds[i] ?? {};
     // The load average before a round goes with the arrivals, whose section says it.
@@ -937,9 +968,8 @@ if (opt('merge')) {
     if (EXPERIMENTS.some((e) => e in kept)) rounds.push(kept);
   }
 }
-const meta = { ...(opt('merge') ? { merged: { only: [...ONLY].join(', '), from: basename(opt('merge')) } } : {}), date: new Date().toISOString().slice(0, 10), roundSeconds: ONLY.size < EXPERIMENTS.length ? undefined : Math.round((Date.now() - benchStarted) / 1000 / Math.max(1, ROUNDS)), experimentSeconds: Object.fromEntries(Object.entries(spent).map(([name, s]) => [name, Math.round(median(s))])), cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? '?', memGb: Math.round(totalmem() / 1e9), node: process.version };
+const meta = { ...(opt('merge') ? { merged: { only: [...ONLY].join(', '), from: basename(opt('merge')) } } : {}), sources, date: new Date().toISOString().slice(0, 10), roundSeconds: ONLY.size < EXPERIMENTS.length ? undefined : Math.round((Date.now() - benchStarted) / 1000 / Math.max(1, ROUNDS)), experimentSeconds: Object.fromEntries(Object.entries(spent).map(([name, s]) => [name, Math.round(median(s))])), cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? '?', memGb: Math.round(totalmem() / 1e9), node: process.version };
 mkdirSync(join(here, 'results'), { recursive: true });
-const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 writeFileSync(join(here, 'results', `${stamp}.json`), JSON.stringify({ meta, rounds }, null, 2));
 writeFileSync(join(here, 'RESULTS.md'), markdown(rounds, meta) + '\n');
 process.stdout.write(markdown(rounds, meta) + '\n');
