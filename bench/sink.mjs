@@ -97,7 +97,7 @@ export async function startSink({ port = 18181, wsPort = 18182, wsProcesses = 2 
   writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir, port, wsPort));
   const nginx = spawn('/usr/sbin/nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'inherit'] });
   const ws = spawn(process.execPath, [join(here, 'ws-sink.mjs')], {
-    env: { ...process.env, SINK_WS_PORT: String(wsPort), SINK_WS_PROCESSES: String(wsProcesses) },
+    env: { ...process.env, SINK_WS_PORT: String(wsPort), SINK_WS_PROCESSES: String(wsProcesses), SINK_NGINX_PID: String(nginx.pid), SINK_DIR: dir },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await Promise.all([waitForPort(port), waitForLine(ws, /ws-sink/, 'the WebSocket sink')]);

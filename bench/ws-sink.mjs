@@ -2,6 +2,7 @@
 // platform's media heartbeat ({"type":"ping","t"} → {"type":"pong","t"}), in as many processes as asked
 // (one process may hold only as many sockets as it may open files).
 import cluster from 'node:cluster';
+import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 // firstbell's own ws, not a peer tool's older copy under bench/node_modules.
@@ -26,6 +27,23 @@ if (cluster.isPrimary) {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // The process that started the sink may die without stopping it (SIGKILL, a crash): then this process, handed to
+  // another parent, stops nginx (its pid and folder given by startSink) and itself, leaving no port taken.
+  const parent = process.ppid;
+  const watch = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(watch);
+    const nginx = Number(process.env.SINK_NGINX_PID);
+    try {
+      if (nginx > 0) process.kill(nginx, 'SIGTERM');
+    } catch {
+      // gone already
+    }
+    setTimeout(() => {
+      if (process.env.SINK_DIR) rmSync(process.env.SINK_DIR, { recursive: true, force: true });
+      stop();
+    }, 1_000);
+  }, 500).unref();
 } else {
   const wss = new WebSocketServer({ host: '127.0.0.1', port, backlog: 65535, perMessageDeflate: false, clientTracking: false, skipUTF8Validation: true });
   wss.on('connection', (ws, req) => {
