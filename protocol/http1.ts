@@ -281,7 +281,7 @@ function flushOutbox(): void {
 }
 
 interface Pending {
-  // The answer is settled into whatever the caller's `shape` makes of it.
+  // Settles the request's promise with the answer, or with what the caller's `shape` makes of it.
   resolve: (a: never) => void;
   reject: (e: unknown) => void;
   shape?: (a: Http1Answer) => unknown;

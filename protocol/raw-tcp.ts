@@ -34,11 +34,11 @@ interface TcpHandle {
   writeLatin1String(req: Req, s: string): number;
   writeBuffer(req: Req, b: Buffer): number;
   setNoDelay(on: boolean): number;
-  /** Reads go into `b` from now on, and `onread` gets no buffer of its own: the bytes are in `b` from its start. */
+  /** Reads go into `b` from now on: `onread` gets no buffer, the bytes are in `b` from its start. */
   useUserBuffer(b: Buffer): void;
   close(cb: () => void): void;
   /** A function always: the handle refuses anything else, and aborts the process for it. */
-  onread: (this: TcpHandle, ab: ArrayBuffer | undefined) => void;
+  onread: (this: TcpHandle) => void;
   [OWNER]?: RawTcp;
 }
 interface Binding {
@@ -49,7 +49,6 @@ interface Binding {
   SOCKET: number;
   state: Int32Array;
   kReadBytesOrError: number;
-  kArrayBufferOffset: number;
 }
 
 const OWNER = Symbol('raw connection');
@@ -67,14 +66,14 @@ function loadBinding(): Binding | undefined {
   if (pending || typeof get !== 'function') return undefined;
   try {
     const tcp = get('tcp_wrap') as { TCP?: Binding['TCP']; TCPConnectWrap?: Binding['TCPConnectWrap']; constants?: { SOCKET?: number } };
-    const sw = get('stream_wrap') as { WriteWrap?: Binding['WriteWrap']; ShutdownWrap?: Binding['ShutdownWrap']; streamBaseState?: Int32Array; kReadBytesOrError?: number; kArrayBufferOffset?: number };
+    const sw = get('stream_wrap') as { WriteWrap?: Binding['WriteWrap']; ShutdownWrap?: Binding['ShutdownWrap']; streamBaseState?: Int32Array; kReadBytesOrError?: number };
     const { TCP, TCPConnectWrap } = tcp;
-    const { WriteWrap, ShutdownWrap, streamBaseState, kReadBytesOrError, kArrayBufferOffset } = sw;
+    const { WriteWrap, ShutdownWrap, streamBaseState, kReadBytesOrError } = sw;
     if (!TCP || !TCPConnectWrap || !WriteWrap || !ShutdownWrap || !(streamBaseState instanceof Int32Array) || tcp.constants?.SOCKET === undefined) return undefined;
-    if (typeof kReadBytesOrError !== 'number' || typeof kArrayBufferOffset !== 'number') return undefined;
+    if (typeof kReadBytesOrError !== 'number') return undefined;
     const proto = TCP.prototype as Partial<TcpHandle>;
     for (const m of ['bind', 'bind6', 'connect', 'connect6', 'readStart', 'readStop', 'shutdown', 'writeLatin1String', 'writeBuffer', 'setNoDelay', 'useUserBuffer', 'close'] as const) if (typeof proto[m] !== 'function') return undefined;
-    return { TCP, TCPConnectWrap, WriteWrap, ShutdownWrap, SOCKET: tcp.constants.SOCKET, state: streamBaseState, kReadBytesOrError, kArrayBufferOffset };
+    return { TCP, TCPConnectWrap, WriteWrap, ShutdownWrap, SOCKET: tcp.constants.SOCKET, state: streamBaseState, kReadBytesOrError };
   } catch {
     return undefined;
   }
@@ -118,18 +117,14 @@ function onConnect(status: number, handle: TcpHandle): void {
  */
 const READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
 
-function onRead(this: TcpHandle, ab: ArrayBuffer | undefined): void {
+function onRead(this: TcpHandle): void {
   const b = binding!;
   const n = b.state[b.kReadBytesOrError]!;
   const c = this[OWNER];
   if (!c) return;
   if (n > 0) {
-    let d: Buffer;
-    if (ab) d = Buffer.from(ab, b.state[b.kArrayBufferOffset]!, n);
-    else {
-      d = Buffer.allocUnsafe(n);
-      READ_BUFFER.copy(d, 0, 0, n);
-    }
+    const d = Buffer.allocUnsafe(n);
+    READ_BUFFER.copy(d, 0, 0, n);
     c.received(d);
   } else if (n < 0) c.readEnded(n);
 }
