@@ -89,7 +89,7 @@ export function addShardCommands(program: Command, exporter: Command, io: Io, se
     .option('--image <ref>', 'container image with firstbell on its PATH (see the Dockerfile)', `firstbell:${VERSION}`)
     .addOption(new Option('--lead <s>', 'seconds from applying the Job to the shared start: time for the pods to be scheduled and pull the image').argParser(parseNumber('--lead', 10, 3600, true)).default(90))
     .option('--cpu <cores>', "each shard pod's CPU request", '2')
-    .option('--memory <size>', "each shard pod's memory request and limit (firstbell holds a participant in about 17 kB)", '2Gi')
+    .option('--memory <size>', "each shard pod's memory request and limit (firstbell holds a participant in about 8 kB)", '2Gi')
     .option('--run-arg <flag>', "a further 'firstbell run' flag for every shard, e.g. --run-arg=--objective=broker.p95=2s (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--out <dir>', 'folder to write the files into (default: k8s/<name>)')
     .action((name: string, o: { target: string; allowTarget: string[]; scale: number; seed: number; shards?: number; costFrom?: string; image: string; lead: number; cpu: string; memory: string; runArg: string[]; out?: string }) =>

@@ -2,7 +2,7 @@
 //
 // A run records two or three values into histograms for every attempt (its latency, its service time, the progress
 // line's latency), tens of thousands a second. The library finds a value's place by Math.log2 and two Math.pow,
-// about 125 ns a value here, more than the rest of recording an attempt; for a whole number below 2^31 (every value
+// about 120 ns a value here, more than the rest of recording an attempt; for a whole number below 2^31 (every value
 // a run records is one, rounded and at least 1) the same place is found by counting its leading zero bits, in a
 // few nanoseconds. Any other value goes the library's way. Reading, merging and encoding are the library's own.
 import * as hdr from 'hdr-histogram-js';
