@@ -269,6 +269,9 @@ function artilleryReport(path) {
 
 // ---------------------------------------------------------------- experiments
 
+/** firstbell's keep-alive requests when autocannon's run counted none. */
+const KEEPALIVE_FALLBACK = 640_000;
+
 async function keepalive(sink) {
   const out = {};
   const wrk = await runTool(sink, 'wrk', '/usr/bin/wrk', ['-t1', '-c64', '-d10s', `${URL_}/`]);
@@ -278,14 +281,15 @@ async function keepalive(sink) {
   const yml = artilleryYaml('keepalive.yml', `config:\n  target: ${URL_}\n  phases:\n    - duration: 1\n      arrivalCount: 64\nscenarios:\n  - flow:\n      - loop:\n          - get:\n              url: /\n        count: 200\n`);
   const art = await runTool(sink, 'artillery', bin('artillery'), ['run', '-q', '-o', join(WORK, 'keepalive.json'), yml]);
   out.artillery = { ...loadWindow(art.samples) };
+  // As many requests as autocannon sent in its 10 s just before, so that start and end weigh the same in both.
+  const perConnection = Math.ceil((out.autocannon.requests ?? KEEPALIVE_FALLBACK) / 64);
   const [cmd, argv] = firstbellLoad('keepalive', {
     workers: 1, observeMs: 20_000,
     phases: [{ name: 'connections', startMs: 0, durationMs: 100, participants: 64, curve: { kind: 'uniform' } }],
-    // 5,000 requests each: about 10 s, as long as the other tools' runs, so that start and end weigh the same.
-    platform: { journey: 'http', target: `${URL_}/`, options: { requests: 5_000 } },
+    platform: { journey: 'http', target: `${URL_}/`, options: { requests: perConnection } },
   });
   const fb = await runTool(sink, 'firstbell', cmd, argv);
-  out.firstbell = { ...loadWindow(fb.samples) };
+  out.firstbell = { ...loadWindow(fb.samples), perConnection };
   for (const v of Object.values(out)) v.reqPerCpuS = v.requests / v.cpuS;
   return out;
 }
@@ -774,7 +778,9 @@ function markdown(rounds, meta) {
     for (const t of ['wrk', 'autocannon', 'artillery', 'firstbell']) {
       L.push(`| ${t} | ${f0(k(t, 'requests'))} | ${f1(k(t, 'cpuS'))} | ${f0(k(t, 'reqPerCpuS'))} | ${f0(k(t, 'requests') / k(t, 'wallS'))} | ${f2(k(t, 'reqPerCpuS') / k('autocannon', 'reqPerCpuS'))} | ${f1(k(t, 'reqPerCpuS') / k('artillery', 'reqPerCpuS'))} |`);
     }
-    L.push('', `firstbell records every request as a sample (CSV on disk, HDR histograms per second); the others keep histograms only.${Number.isFinite(k('firstbell', 'beforeCpuS')) ? ` Before the load, outside the window: firstbell ${f1(k('firstbell', 'beforeCpuS'))} CPU-s (its start-up and warm-up), wrk ${f1(k('wrk', 'beforeCpuS'))}, autocannon ${f1(k('autocannon', 'beforeCpuS'))}, artillery ${f1(k('artillery', 'beforeCpuS'))}.` : ''}`, '');
+    // Rounds recorded before firstbell sent autocannon's count sent 5,000 requests a connection.
+    const sent = rounds.every((r) => r.keepalive?.firstbell?.perConnection) ? "as many requests as autocannon did in its 10 s just before it (so that its run's start and end weigh the same)" : '5,000 requests on each connection';
+    L.push('', `firstbell sends ${sent}, and records every one as a sample (CSV on disk, HDR histograms per second); the others keep histograms only.${Number.isFinite(k('firstbell', 'beforeCpuS')) ? ` Before the load, outside the window: firstbell ${f1(k('firstbell', 'beforeCpuS'))} CPU-s (its start-up and warm-up), wrk ${f1(k('wrk', 'beforeCpuS'))}, autocannon ${f1(k('autocannon', 'beforeCpuS'))}, artillery ${f1(k('artillery', 'beforeCpuS'))}.` : ''}`, '');
   }
   if (rounds[0].arrivals) {
     const a = (t, key) => med(rounds, `arrivals.${t}.${key}`);
